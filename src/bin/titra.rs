@@ -1,0 +1,88 @@
+//! `titra`: the command line of the Titra trial pump.
+//!
+//! Exit codes (a contract other tools rely on): 0 done / acceptable, 2 invalid input or a
+//! rejected program (the message names the field and the limit), 1 internal error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use titra::check;
+
+#[derive(Parser)]
+#[command(
+    name = "titra",
+    version,
+    about = "Titra trial pump for intrathecal and epidural delivery (prototype, not a medical device)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a program (or a whole scenario file) against the drug library.
+    ///
+    /// Exits 0 when the program is acceptable (settings that need confirmation are listed) and
+    /// 2 when it is rejected or the file is invalid.
+    Check {
+        /// A program file: the [trial] and [program] tables of a scenario, or a whole scenario.
+        file: PathBuf,
+        /// The drug library to check against (default: the built-in example library).
+        #[arg(long, value_name = "FILE")]
+        library: Option<PathBuf>,
+        /// Print the findings as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TITRA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Check {
+            file,
+            library,
+            json,
+        }) => run_check(&file, library.as_deref(), json),
+        None => {
+            eprintln!(
+                "The desktop demo (pump daemon on simulated hardware with the touchscreen UI) is not built yet.\n\
+                 Available now: `titra check FILE` checks a program against the drug library.\n\
+                 See `titra --help`."
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_check(file: &std::path::Path, library: Option<&std::path::Path>, json: bool) -> ExitCode {
+    match check::check_file(file, library) {
+        Ok(report) => {
+            if json {
+                match serde_json::to_string_pretty(&report) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => {
+                        eprintln!("internal error: cannot write the report as JSON: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
+            } else {
+                print!("{}", check::render(&report));
+            }
+            ExitCode::from(u8::try_from(report.exit_code()).unwrap_or(1))
+        }
+        Err(e) => {
+            eprintln!("Cannot check {}: {e}", file.display());
+            ExitCode::from(2)
+        }
+    }
+}

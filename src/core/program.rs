@@ -1,0 +1,646 @@
+//! The trial and its program — what a nurse enters — and the check of both against the drug
+//! library, which returns every finding rather than stopping at the first.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::finding::{Class, Finding, Verdict};
+use super::library::{
+    DrugLibrary, Guardrail, LibraryEntry, LookupError, MAX_WINDOW, MIN_WINDOW, Route,
+};
+use super::units::{Amount, AmountRate, Concentration, Duration, Volume, VolumeRate};
+
+/// The usual longest trial; longer needs confirmation.
+pub const USUAL_MAX_TRIAL: Duration = Duration::from_days(14);
+
+/// What kind of trial this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialKind {
+    /// One screening bolus, then observation.
+    SingleBolus,
+    /// Several boluses, usually a day or more apart.
+    MultipleBolus,
+    /// A continuous infusion, with or without patient boluses.
+    Continuous,
+}
+
+impl fmt::Display for TrialKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TrialKind::SingleBolus => "single_bolus",
+            TrialKind::MultipleBolus => "multiple_bolus",
+            TrialKind::Continuous => "continuous",
+        })
+    }
+}
+
+/// The trial a program belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trial {
+    pub patient: String,
+    pub route: Route,
+    pub kind: TrialKind,
+    /// How long the trial is planned (and simulated) to run.
+    pub duration: Duration,
+    pub catheter_tip: Option<String>,
+    /// Pain before the trial, NRS 0–10.
+    pub baseline_pain: Option<u8>,
+}
+
+/// Patient-controlled (PCA) boluses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pca {
+    pub dose: Amount,
+    /// Least time from one patient bolus (or any bolus) to the next.
+    pub lockout: Duration,
+    /// Most patient boluses granted in any rolling hour.
+    pub max_per_hour: u32,
+}
+
+/// A cap on the dose over a rolling window. Counts basal, KVO, patient and scheduled boluses —
+/// not clinician boluses, as CADD pumps do (CLINICAL.md); those count toward the library's caps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowLimit {
+    pub window: Duration,
+    pub max: Amount,
+}
+
+/// A bolus given by the program at a set time after the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledBolus {
+    pub at: Duration,
+    pub dose: Amount,
+}
+
+/// A planned change of the basal rate at a set time after the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TitrationStep {
+    pub at: Duration,
+    pub basal: AmountRate,
+}
+
+/// A program as entered: the `[program]` table of a scenario file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    pub drug: String,
+    pub concentration: Concentration,
+    /// Volume loaded into the reservoir.
+    pub reservoir: Volume,
+    /// Continuous rate from the start; zero for none.
+    #[serde(default)]
+    pub basal: AmountRate,
+    /// Planned rate changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub titration: Vec<TitrationStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pca: Option<Pca>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<WindowLimit>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boluses: Vec<ScheduledBolus>,
+    /// Observation period after a screening bolus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observe: Option<Duration>,
+    /// Keep-vein-open flow while no basal runs; 0 by default for intrathecal use. Counts as dose.
+    #[serde(default, skip_serializing_if = "VolumeRate::is_zero")]
+    pub kvo: VolumeRate,
+}
+
+impl Program {
+    /// The basal rate in force `offset` after the start (titration included, KVO not).
+    pub fn basal_at(&self, offset: Duration) -> AmountRate {
+        self.titration
+            .iter()
+            .filter(|s| s.at <= offset)
+            .max_by_key(|s| s.at)
+            .map_or(self.basal, |s| s.basal)
+    }
+
+    /// The highest dose rate that can run between `from` and `to` after the start, KVO included.
+    /// Used to project what the basal will add to a rolling window.
+    pub fn max_rate_between(&self, from: Duration, to: Duration) -> AmountRate {
+        let steps = self
+            .titration
+            .iter()
+            .filter(|s| s.at > from && s.at <= to)
+            .map(|s| s.basal);
+        let basal = steps.fold(self.basal_at(from), std::cmp::max);
+        AmountRate::from_ng_per_day(basal.ng_per_day() + self.kvo_rate().ng_per_day())
+    }
+
+    /// The highest dose rate the program ever runs, KVO included.
+    pub fn max_rate(&self) -> AmountRate {
+        self.max_rate_between(Duration::ZERO, Duration::from_ms(u64::MAX))
+    }
+
+    /// KVO as a dose rate.
+    pub fn kvo_rate(&self) -> AmountRate {
+        self.concentration.amount_rate(self.kvo)
+    }
+
+    /// The dose the program plans to give over `duration`: basal with its titration, KVO and the
+    /// scheduled boluses (patient boluses not included).
+    pub fn planned_dose(&self, duration: Duration) -> Amount {
+        let mut changes: Vec<(Duration, AmountRate)> = vec![(Duration::ZERO, self.basal)];
+        changes.extend(self.titration.iter().map(|s| (s.at, s.basal)));
+        changes.sort_by_key(|c| c.0);
+        let mut total = Amount::ZERO;
+        for (i, &(at, rate)) in changes.iter().enumerate() {
+            let end = changes.get(i + 1).map_or(duration, |c| c.0.min(duration));
+            if at < end {
+                total += rate.over_ceil(end.saturating_sub(at));
+            }
+        }
+        total += self.kvo_rate().over_ceil(duration);
+        total += self
+            .boluses
+            .iter()
+            .filter(|b| b.at <= duration)
+            .map(|b| b.dose)
+            .sum();
+        total
+    }
+}
+
+/// Checks a trial and its program against the library. Every finding is returned, ok ones
+/// included, so that the nurse sees what was checked.
+pub fn validate(trial: &Trial, program: &Program, library: &DrugLibrary) -> Verdict {
+    let mut v = Verdict::default();
+    check_trial(trial, &mut v);
+    let entry = match library.find(&program.drug, trial.route, program.concentration) {
+        Ok(e) => e,
+        Err(e) => {
+            let (field, value) = match &e {
+                LookupError::UnknownDrug { .. } => ("program.drug", program.drug.clone()),
+                LookupError::WrongRoute { .. } => ("trial.route", trial.route.to_string()),
+                LookupError::UnlistedConcentration { .. } => {
+                    ("program.concentration", program.concentration.to_string())
+                }
+            };
+            v.hard(field, value, format!("{}.", capitalise(&e.to_string())));
+            return v;
+        }
+    };
+    let c = Checker { entry, program };
+    c.reservoir(trial, &mut v);
+    c.basal(trial, &mut v);
+    c.pca(trial, &mut v);
+    c.scheduled_boluses(trial, &mut v);
+    c.observation(trial, &mut v);
+    c.window_limit(&mut v);
+    c.library_caps(&mut v);
+    v
+}
+
+/// Checks a basal rate change made during the trial (`rate_change`), as [`validate`] checks the
+/// program's own rates.
+pub fn check_rate_change(
+    entry: &LibraryEntry,
+    program: &Program,
+    field: &str,
+    basal: AmountRate,
+) -> Verdict {
+    let mut changed = program.clone();
+    changed.basal = basal;
+    changed.titration.clear();
+    let c = Checker {
+        entry,
+        program: &changed,
+    };
+    let mut v = Verdict::default();
+    if !basal.is_zero() {
+        v.push(c.basal_finding(field, basal));
+    }
+    c.window_limit(&mut v);
+    c.library_caps(&mut v);
+    v
+}
+
+/// Checks the dose of a bolus a clinician gives during the trial.
+pub fn check_clinician_bolus(entry: &LibraryEntry, field: &str, dose: Amount) -> Verdict {
+    let mut v = Verdict::default();
+    if dose.is_zero() {
+        v.hard(field, dose, "A clinician bolus of zero gives nothing.");
+    } else {
+        v.push(entry.bolus.check(field, "Clinician bolus", dose, |d| {
+            d.in_unit(entry.unit).to_string()
+        }));
+    }
+    v
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn check_trial(trial: &Trial, v: &mut Verdict) {
+    if trial.patient.trim().is_empty() {
+        v.hard("trial.patient", "", "The patient's identifier is missing.");
+    }
+    if trial.duration.is_zero() {
+        v.hard(
+            "trial.duration",
+            trial.duration,
+            "The trial needs a duration.",
+        );
+    } else if trial.duration > USUAL_MAX_TRIAL {
+        v.soft(
+            "trial.duration",
+            trial.duration,
+            format!("usual maximum of {USUAL_MAX_TRIAL}"),
+            format!(
+                "A trial of {} is longer than the usual {USUAL_MAX_TRIAL}: an external catheter raises the risk of infection. Confirm to continue.",
+                trial.duration
+            ),
+        );
+    }
+}
+
+struct Checker<'a> {
+    entry: &'a LibraryEntry,
+    program: &'a Program,
+}
+
+impl Checker<'_> {
+    fn amount(&self, a: Amount) -> String {
+        a.in_unit(self.entry.unit).to_string()
+    }
+
+    fn rate(&self, r: AmountRate) -> String {
+        r.per_day_in(self.entry.unit).to_string()
+    }
+
+    fn basal_finding(&self, field: &str, basal: AmountRate) -> Finding {
+        let unit = self.entry.unit;
+        let conc = self.program.concentration;
+        self.entry
+            .basal_per_day
+            .check(field, "Basal rate", basal, |r| {
+                format!(
+                    "{} ({}, {})",
+                    r.per_day_in(unit),
+                    r.per_hour_in(unit),
+                    conc.volume_rate(r).per_hour()
+                )
+            })
+    }
+
+    fn reservoir(&self, trial: &Trial, v: &mut Verdict) {
+        let p = self.program;
+        if p.reservoir.is_zero() {
+            v.hard(
+                "program.reservoir",
+                p.reservoir,
+                "The reservoir volume is zero.",
+            );
+            return;
+        }
+        let planned = p.concentration.volume_for(p.planned_dose(trial.duration));
+        if planned > p.reservoir {
+            v.soft(
+                "program.reservoir",
+                p.reservoir,
+                format!("planned {planned}"),
+                format!(
+                    "The program needs about {planned} over {} but the reservoir holds {}: plan a reservoir change.",
+                    trial.duration, p.reservoir
+                ),
+            );
+        }
+    }
+
+    fn basal(&self, trial: &Trial, v: &mut Verdict) {
+        let p = self.program;
+        let runs_basal = !p.basal.is_zero() || p.titration.iter().any(|s| !s.basal.is_zero());
+        match trial.kind {
+            TrialKind::Continuous if !runs_basal => v.hard(
+                "program.basal",
+                self.rate(p.basal),
+                "A continuous trial needs a basal rate.",
+            ),
+            TrialKind::SingleBolus | TrialKind::MultipleBolus if runs_basal => v.hard(
+                "program.basal",
+                self.rate(p.basal),
+                format!(
+                    "A {} trial has no basal rate; choose a continuous trial.",
+                    trial.kind
+                ),
+            ),
+            _ => {}
+        }
+        if !p.basal.is_zero() || !p.kvo.is_zero() {
+            v.push(self.basal_finding("program.basal", p.basal + p.kvo_rate()));
+        }
+        if !p.kvo.is_zero() {
+            v.soft(
+                "program.kvo",
+                p.kvo,
+                "usual KVO of 0 for intrathecal use",
+                format!(
+                    "KVO {} carries {} of drug; it counts as dose and is included in the basal rate above.",
+                    p.kvo,
+                    self.rate(p.kvo_rate())
+                ),
+            );
+        }
+        let mut previous = Duration::ZERO;
+        for (i, step) in p.titration.iter().enumerate() {
+            let field = format!("program.titration[{i}]");
+            if step.at.is_zero() || step.at <= previous {
+                v.hard(
+                    &format!("{field}.at"),
+                    step.at,
+                    "Titration steps must come after the start and after the step before.",
+                );
+            }
+            if step.at >= trial.duration {
+                v.hard(
+                    &format!("{field}.at"),
+                    step.at,
+                    format!("This step comes after the trial ends ({}).", trial.duration),
+                );
+            }
+            previous = step.at;
+            if !step.basal.is_zero() {
+                v.push(self.basal_finding(&format!("{field}.basal"), step.basal + p.kvo_rate()));
+            }
+        }
+    }
+
+    fn pca(&self, trial: &Trial, v: &mut Verdict) {
+        let Some(pca) = self.program.pca else { return };
+        let e = self.entry;
+        if trial.kind == TrialKind::SingleBolus {
+            v.hard(
+                "program.pca",
+                self.amount(pca.dose),
+                "A single-bolus screening trial has no patient boluses.",
+            );
+        }
+        if pca.dose.is_zero() {
+            v.hard(
+                "program.pca.dose",
+                self.amount(pca.dose),
+                "A patient bolus of zero gives nothing.",
+            );
+        } else {
+            v.push(
+                e.bolus
+                    .check("program.pca.dose", "Patient bolus dose", pca.dose, |d| {
+                        self.amount(d)
+                    }),
+            );
+        }
+        v.push(
+            e.lockout
+                .check("program.pca.lockout", "Lockout", pca.lockout, |d| {
+                    d.to_string()
+                }),
+        );
+        if pca.max_per_hour == 0 {
+            v.hard(
+                "program.pca.max_per_hour",
+                0,
+                "At most 0 boluses per hour would refuse every request; remove the patient bolus instead.",
+            );
+        } else {
+            v.push(e.boluses_per_hour.check(
+                "program.pca.max_per_hour",
+                "Patient boluses per hour",
+                pca.max_per_hour,
+                |n| n.to_string(),
+            ));
+        }
+    }
+
+    fn scheduled_boluses(&self, trial: &Trial, v: &mut Verdict) {
+        let p = self.program;
+        let count = p.boluses.len();
+        match trial.kind {
+            TrialKind::SingleBolus if count != 1 => v.hard(
+                "program.boluses",
+                count,
+                format!("A single-bolus trial gives exactly one bolus; this program has {count}."),
+            ),
+            TrialKind::MultipleBolus if count == 0 => v.hard(
+                "program.boluses",
+                count,
+                "A multiple-bolus trial needs its boluses listed.",
+            ),
+            _ => {}
+        }
+        for (i, b) in p.boluses.iter().enumerate() {
+            let field = format!("program.boluses[{i}]");
+            if b.dose.is_zero() {
+                v.hard(
+                    &format!("{field}.dose"),
+                    self.amount(b.dose),
+                    "A bolus of zero gives nothing.",
+                );
+            } else {
+                v.push(self.entry.bolus.check(
+                    &format!("{field}.dose"),
+                    "Bolus dose",
+                    b.dose,
+                    |d| self.amount(d),
+                ));
+            }
+            if b.at >= trial.duration {
+                v.hard(
+                    &format!("{field}.at"),
+                    b.at,
+                    format!(
+                        "This bolus comes after the trial ends ({}).",
+                        trial.duration
+                    ),
+                );
+            }
+        }
+    }
+
+    fn observation(&self, trial: &Trial, v: &mut Verdict) {
+        let p = self.program;
+        let guard = &self.entry.observation;
+        match p.observe {
+            None if trial.kind == TrialKind::SingleBolus => {
+                let usual = guard.soft_min.or(guard.hard_min).unwrap_or(Duration::ZERO);
+                v.hard(
+                    "program.observe",
+                    "none",
+                    format!("A screening bolus needs an observation period (the library's usual minimum is {usual})."),
+                );
+            }
+            None => {}
+            Some(observe) => {
+                v.push(
+                    guard.check("program.observe", "Observation period", observe, |d| {
+                        d.to_string()
+                    }),
+                );
+                if let Some(last) = p.boluses.iter().map(|b| b.at).max() {
+                    let until = last + observe;
+                    if until > trial.duration {
+                        v.soft(
+                            "program.observe",
+                            observe,
+                            format!("trial duration {}", trial.duration),
+                            format!(
+                                "Observation after the last bolus runs to {until}, after the trial's planned end at {}.",
+                                trial.duration
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn window_limit(&self, v: &mut Verdict) {
+        let p = self.program;
+        let Some(limit) = p.limit else { return };
+        let w = limit.window;
+        if w < MIN_WINDOW || w > MAX_WINDOW {
+            v.hard(
+                "program.limit.window",
+                w,
+                format!("The limit's window must be from {MIN_WINDOW} to {MAX_WINDOW}."),
+            );
+            return;
+        }
+        if limit.max.is_zero() {
+            v.hard(
+                "program.limit.max",
+                self.amount(limit.max),
+                "A limit of zero would stop all delivery.",
+            );
+            return;
+        }
+        if let Some(lib) = self.entry.cumulative.iter().find(|c| c.window == w) {
+            let guard = Guardrail {
+                hard_min: None,
+                soft_min: None,
+                soft_max: lib.soft_max,
+                hard_max: Some(lib.hard_max),
+            };
+            v.push(guard.check(
+                "program.limit.max",
+                &format!("The {w} limit"),
+                limit.max,
+                |a| self.amount(a),
+            ));
+        }
+        let basal = p.max_rate().over_ceil(w);
+        if basal > limit.max {
+            v.hard(
+                "program.limit.max",
+                self.amount(limit.max),
+                format!(
+                    "The basal rate alone gives {} in {w}, more than this limit of {}: the pump would have to stop the basal.",
+                    self.amount(basal),
+                    self.amount(limit.max)
+                ),
+            );
+        } else if let Some(pca) = p.pca
+            && basal + pca.dose > limit.max
+        {
+            v.hard(
+                "program.limit.max",
+                self.amount(limit.max),
+                format!(
+                    "With the basal rate ({} in {w}) a patient bolus of {} would never fit under this limit of {}.",
+                    self.amount(basal),
+                    self.amount(pca.dose),
+                    self.amount(limit.max)
+                ),
+            );
+        }
+    }
+
+    /// The library's cumulative caps count everything. The basal alone must fit under them; and
+    /// if the patient could press beyond them, say so (the pump will refuse those presses).
+    fn library_caps(&self, v: &mut Verdict) {
+        let p = self.program;
+        for (i, cap) in self.entry.cumulative.iter().enumerate() {
+            let w = cap.window;
+            let basal = p.max_rate().over_ceil(w);
+            let field = format!("library.cumulative[{i}]");
+            if basal > cap.hard_max {
+                v.hard(
+                    "program.basal",
+                    self.rate(p.max_rate()),
+                    format!(
+                        "The basal rate gives {} in {w}, more than the library's hard maximum of {} in {w}.",
+                        self.amount(basal),
+                        self.amount(cap.hard_max)
+                    ),
+                );
+                continue;
+            }
+            let scheduled_peak = p
+                .boluses
+                .iter()
+                .map(|b| {
+                    p.boluses
+                        .iter()
+                        .filter(|o| o.at >= b.at && o.at < b.at + w)
+                        .map(|o| o.dose)
+                        .sum::<Amount>()
+                })
+                .max()
+                .unwrap_or(Amount::ZERO);
+            if basal + scheduled_peak > cap.hard_max {
+                v.hard(
+                    "program.boluses",
+                    self.amount(scheduled_peak),
+                    format!(
+                        "Scheduled boluses of {} within {w}, with the basal rate, exceed the library's hard maximum of {} in {w}.",
+                        self.amount(scheduled_peak),
+                        self.amount(cap.hard_max)
+                    ),
+                );
+                continue;
+            }
+            if let Some(pca) = p.pca {
+                let presses = presses_within(pca, w);
+                let most =
+                    basal + scheduled_peak + Amount::from_ng(pca.dose.ng().saturating_mul(presses));
+                if most > cap.hard_max {
+                    v.push(Finding {
+                        field,
+                        value: self.amount(most),
+                        limit: format!("hard maximum of {} in {w}", self.amount(cap.hard_max)),
+                        class: Class::Soft,
+                        message: format!(
+                            "If the patient pressed at every chance, {} could be given in {w}, above the library's hard maximum of {}; the pump will refuse boluses beyond it. Confirm to continue.",
+                            self.amount(most),
+                            self.amount(cap.hard_max)
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The most patient boluses the lockout and hourly count allow within `window`.
+fn presses_within(pca: Pca, window: Duration) -> u64 {
+    let by_lockout = if pca.lockout.is_zero() {
+        u64::MAX
+    } else {
+        window.ms() / pca.lockout.ms() + 1
+    };
+    let hours = window.ms().div_ceil(Duration::from_hours(1).ms());
+    let by_count = u64::from(pca.max_per_hour).saturating_mul(hours);
+    by_lockout.min(by_count)
+}

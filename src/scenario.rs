@@ -1,0 +1,385 @@
+//! Scenario files: a whole trial written down — the trial, the program a nurse would enter, and
+//! what happens during the trial. The format is part of the product's contract (see
+//! `examples/scenarios/README.md`); a program file for `titra check` is a scenario without events.
+//!
+//! Reading is strict: an unknown key or event kind, a malformed quantity, an event after the
+//! trial's end or a score outside its scale is an error that names the field, the value and
+//! the limit, before anything runs.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::library::Route;
+use crate::core::program::{Program, Trial, TrialKind};
+use crate::core::units::{Amount, AmountRate, Duration, Volume};
+
+/// A scenario (or program) file that was read and is well-formed. Whether its program is
+/// acceptable is a separate question, answered by [`crate::core::program::validate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scenario {
+    pub trial: Trial,
+    pub program: Program,
+    /// In time order (events at the same time keep their order in the file).
+    pub events: Vec<Event>,
+}
+
+/// A side effect the patient or nurse records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SideEffect {
+    Nausea,
+    Vomiting,
+    Pruritus,
+    UrinaryRetention,
+    Sedation,
+    Headache,
+    Numbness,
+    Weakness,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Mild,
+    Moderate,
+    Severe,
+}
+
+/// Something that happens during a trial, `at` a time after its start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// The patient presses the bolus button.
+    PcaRequest { at: Duration },
+    /// The patient records pain, NRS 0–10.
+    PainScore { at: Duration, value: u8 },
+    /// The clinician changes the basal rate.
+    RateChange { at: Duration, basal: AmountRate },
+    /// The clinician gives a bolus.
+    ClinicianBolus { at: Duration, dose: Amount },
+    /// Fault: the line is blocked from now ...
+    Occlusion { at: Duration },
+    /// ... until now.
+    OcclusionCleared { at: Duration },
+    /// The nurse pauses delivery.
+    Pause { at: Duration },
+    /// The nurse acknowledges any alarm and resumes delivery.
+    Resume { at: Duration },
+    /// The nurse stops the trial.
+    Stop { at: Duration },
+    /// A side effect is recorded.
+    SideEffect {
+        at: Duration,
+        effect: SideEffect,
+        severity: Severity,
+    },
+    /// The daemon dies and comes back `restore_after` later.
+    PowerLoss {
+        at: Duration,
+        restore_after: Duration,
+    },
+    /// The nurse changes the reservoir, loading `volume`.
+    ReservoirChange { at: Duration, volume: Volume },
+    /// Fault: the occlusion sensor stops reporting sensible values.
+    SensorFault { at: Duration },
+    /// Fault: the motor stalls.
+    MotorStall { at: Duration },
+    /// The nurse records sedation (POSS 1–4).
+    SedationScore { at: Duration, value: u8 },
+    /// The nurse records vital signs.
+    Vitals {
+        at: Duration,
+        #[serde(default)]
+        respiratory_rate: Option<u16>,
+        #[serde(default)]
+        heart_rate: Option<u16>,
+        #[serde(default)]
+        spo2: Option<u8>,
+    },
+}
+
+impl Event {
+    pub fn at(&self) -> Duration {
+        match *self {
+            Event::PcaRequest { at }
+            | Event::PainScore { at, .. }
+            | Event::RateChange { at, .. }
+            | Event::ClinicianBolus { at, .. }
+            | Event::Occlusion { at }
+            | Event::OcclusionCleared { at }
+            | Event::Pause { at }
+            | Event::Resume { at }
+            | Event::Stop { at }
+            | Event::SideEffect { at, .. }
+            | Event::PowerLoss { at, .. }
+            | Event::ReservoirChange { at, .. }
+            | Event::SensorFault { at }
+            | Event::MotorStall { at }
+            | Event::SedationScore { at, .. }
+            | Event::Vitals { at, .. } => at,
+        }
+    }
+}
+
+/// Why a scenario file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}{}: {field}: {message}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Invalid {
+        path: String,
+        line: Option<usize>,
+        field: String,
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    trial: RawTrial,
+    program: Program,
+    #[serde(default)]
+    events: Vec<Event>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrial {
+    patient: String,
+    route: Route,
+    kind: TrialKind,
+    duration: Duration,
+    #[serde(default)]
+    catheter_tip: Option<String>,
+    #[serde(default)]
+    baseline_pain: Option<u8>,
+}
+
+impl Scenario {
+    /// Reads a scenario file.
+    pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        Scenario::from_toml_str(&text, &shown)
+    }
+
+    /// Reads a scenario from TOML text; `path` is only used in messages.
+    pub fn from_toml_str(text: &str, path: &str) -> Result<Scenario, ScenarioError> {
+        let invalid =
+            |line: Option<usize>, field: String, message: String| ScenarioError::Invalid {
+                path: path.to_owned(),
+                line,
+                field,
+                message,
+            };
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            invalid(
+                e.span().map(|s| line_of(text, s.start)),
+                "file".to_owned(),
+                e.message().to_owned(),
+            )
+        })?;
+        let raw: RawScenario = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            invalid(
+                inner.span().map(|s| line_of(text, s.start)),
+                if field == "." {
+                    "file".to_owned()
+                } else {
+                    field
+                },
+                inner.message().to_owned(),
+            )
+        })?;
+        let t = raw.trial;
+        if let Some(pain) = t.baseline_pain.filter(|&p| p > 10) {
+            return Err(invalid(
+                None,
+                "trial.baseline_pain".to_owned(),
+                format!("{pain} is outside the pain scale 0 to 10"),
+            ));
+        }
+        let trial = Trial {
+            patient: t.patient,
+            route: t.route,
+            kind: t.kind,
+            duration: t.duration,
+            catheter_tip: t.catheter_tip,
+            baseline_pain: t.baseline_pain,
+        };
+        for (i, event) in raw.events.iter().enumerate() {
+            check_event(i, event, trial.duration)
+                .map_err(|(field, message)| invalid(None, field, message))?;
+        }
+        let mut events = raw.events;
+        events.sort_by_key(Event::at);
+        Ok(Scenario {
+            trial,
+            program: raw.program,
+            events,
+        })
+    }
+}
+
+fn check_event(i: usize, event: &Event, end: Duration) -> Result<(), (String, String)> {
+    let field = |name: &str| format!("events[{i}].{name}");
+    if event.at() > end {
+        return Err((
+            field("at"),
+            format!("{} is after the trial's end at {end}", event.at()),
+        ));
+    }
+    let in_scale = |name: &str, value: u8, low: u8, high: u8, scale: &str| {
+        if value < low || value > high {
+            Err((
+                field(name),
+                format!("{value} is outside the {scale} {low} to {high}"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    match *event {
+        Event::PainScore { value, .. } => in_scale("value", value, 0, 10, "pain scale"),
+        Event::SedationScore { value, .. } => {
+            in_scale("value", value, 1, 4, "sedation scale (POSS)")
+        }
+        Event::Vitals { spo2: Some(s), .. } if s > 100 => {
+            Err((field("spo2"), format!("{s} is above 100 %")))
+        }
+        Event::PowerLoss { restore_after, .. } if restore_after.is_zero() => Err((
+            field("restore_after"),
+            "a power loss must last more than zero".to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[trial]
+patient = "MRN-1"
+route = "intrathecal"
+kind = "continuous"
+duration = "1d"
+
+[program]
+drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "20 mL"
+basal = "0.5 mg/day"
+"#;
+
+    fn read(text: &str) -> Result<Scenario, ScenarioError> {
+        Scenario::from_toml_str(text, "s.toml")
+    }
+
+    #[test]
+    fn events_are_read_and_put_in_time_order() {
+        let s = read(&format!(
+            "{BASE}\n[[events]]\nat = \"2h\"\nkind = \"pca_request\"\n[[events]]\nat = \"1h\"\nkind = \"pain_score\"\nvalue = 5\n"
+        ))
+        .unwrap();
+        assert_eq!(s.events.len(), 2);
+        assert_eq!(
+            s.events[0],
+            Event::PainScore {
+                at: Duration::from_hours(1),
+                value: 5
+            }
+        );
+        assert_eq!(s.program.basal.to_string(), "0.5 mg/day");
+    }
+
+    #[test]
+    fn a_bad_unit_names_the_field_and_the_line() {
+        let e = read(&BASE.replace("\"0.5 mg/day\"", "\"0.5 mg/kg\"")).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "s.toml, line 12: program.basal: \"0.5 mg/kg\": unknown unit \"mg/kg\""
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_volume_for_an_amount_is_refused() {
+        let e = read(&format!(
+            "{BASE}\n[[events]]\nat = \"2h\"\nkind = \"clinician_bolus\"\ndose = \"0.1 mL\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("events[0].dose: \"0.1 mL\" is a volume, but an amount of drug is needed"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_event_kinds_and_keys_are_refused() {
+        let e = read(&format!(
+            "{BASE}\n[[events]]\nat = \"2h\"\nkind = \"teleport\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown variant `teleport`"), "{e}");
+        let e = read(&BASE.replace("basal =", "basall ="))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `basall`"), "{e}");
+    }
+
+    #[test]
+    fn events_after_the_end_and_bad_scores_are_refused() {
+        let e = read(&format!(
+            "{BASE}\n[[events]]\nat = \"1d 1h\"\nkind = \"pca_request\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "s.toml: events[0].at: 1d 1h is after the trial's end at 1d"
+        );
+        let e = read(&format!(
+            "{BASE}\n[[events]]\nat = \"1h\"\nkind = \"pain_score\"\nvalue = 11\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "s.toml: events[0].value: 11 is outside the pain scale 0 to 10"
+        );
+        let e = read(&BASE.replace("duration = \"1d\"", "duration = \"1 fortnight\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("trial.duration: \"1 fortnight\": unknown unit \"fortnight\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_sections_are_named() {
+        let e = read("[trial]\npatient = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("missing field"), "{e}");
+    }
+}

@@ -192,13 +192,13 @@ impl Scenario {
         let raw: RawScenario = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
             let inner = e.into_inner();
+            let field = match field.as_str() {
+                "." => "file".to_owned(),
+                _ => event_field(text, &field, inner.message()).unwrap_or(field),
+            };
             invalid(
                 inner.span().map(|s| line_of(text, s.start)),
-                if field == "." {
-                    "file".to_owned()
-                } else {
-                    field
-                },
+                field,
                 inner.message().to_owned(),
             )
         })?;
@@ -264,6 +264,27 @@ fn check_event(i: usize, event: &Event, end: Duration) -> Result<(), (String, St
         )),
         _ => Ok(()),
     }
+}
+
+/// Events are read through their `kind` tag, which hides from serde which key of the event
+/// held a bad value; find it by the value the message quotes, so the nurse is told
+/// `events[3].dose` rather than `events[3]`.
+fn event_field(text: &str, path: &str, message: &str) -> Option<String> {
+    let index: usize = path
+        .strip_prefix("events[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()?;
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let event = table.get("events")?.as_array()?.get(index)?.as_table()?;
+    event
+        .iter()
+        .filter(|(key, _)| key.as_str() != "kind")
+        .find(|(_, value)| match value {
+            toml::Value::String(s) => message.contains(&format!("\"{s}\"")),
+            _ => false,
+        })
+        .map(|(key, _)| format!("{path}.{key}"))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {

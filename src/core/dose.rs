@@ -305,7 +305,7 @@ impl DoseLedger {
 
     /// Delivered in the window `(now - window, now]`, counting what `counts` counts.
     pub fn in_window(&self, now: Timestamp, window: Duration, counts: Counts) -> Amount {
-        Amount::from_ng(self.known_since(now.saturating_back(window), counts))
+        Amount::from_ng(self.known_in_window(now, window, counts))
     }
 
     /// Records an amount that has left the reservoir. Amounts recorded for a bolus use up what
@@ -355,6 +355,12 @@ impl DoseLedger {
     /// A patient presses the bolus button. `basal_upper` is the highest dose rate the basal (and
     /// KVO) can run at over the next window (see [`super::program::Program::max_rate_between`]).
     /// A grant reserves the dose and starts the lockout.
+    ///
+    /// Contract with the caller: everything delivered up to `now` has been recorded, and the
+    /// basal recorded over any stretch of time never exceeds `basal_upper` × that stretch (a
+    /// scheduler that rounds its cumulative ideal down can add one ng per recording interval to
+    /// the rate it passes). Then a granted bolus never forces the basal to be held later, and a
+    /// press at a denial's `available_at` is granted.
     pub fn request_pca(&mut self, now: Timestamp, basal_upper: AmountRate) -> PcaDecision {
         let Some(pca) = self.limits.pca else {
             return PcaDecision::Denied {
@@ -474,10 +480,18 @@ impl DoseLedger {
         }
     }
 
-    /// Recorded deliveries after `start`.
-    fn known_since(&self, start: Timestamp, counts: Counts) -> u64 {
-        let first = self.records.partition_point(|r| r.at <= start);
-        self.cum_end(counts) - self.cum_before(first, counts)
+    /// The index of the first record inside the window `(t − w, t]`. A window reaching back
+    /// before the clock's origin holds every record, those at the origin included.
+    fn first_in_window(&self, t: Timestamp, w: Duration) -> usize {
+        match t.ms().checked_sub(w.ms()) {
+            Some(start) => self.records.partition_point(|r| r.at.ms() <= start),
+            None => 0,
+        }
+    }
+
+    /// Recorded deliveries in the window `(t − w, t]` (and none are recorded after `t`).
+    fn known_in_window(&self, t: Timestamp, w: Duration, counts: Counts) -> u64 {
+        self.cum_end(counts) - self.cum_before(self.first_in_window(t, w), counts)
     }
 
     /// The most a window containing a bolus given at `t` (≥ now) could hold besides the bolus:
@@ -494,9 +508,7 @@ impl DoseLedger {
     ) -> u64 {
         let w = cap.window;
         let basal = |s: Timestamp| basal_upper.over_ceil(s.since(now).min(w)).ng();
-        let first = self
-            .records
-            .partition_point(|r| r.at <= t.saturating_back(w));
+        let first = self.first_in_window(t, w);
         let end = self.cum_end(cap.counts);
         let known_at_t = end - self.cum_before(first, cap.counts);
         // Cheap bound first: the recorded part only shrinks after t, the basal part is at most
@@ -676,14 +688,583 @@ impl DoseLedger {
 
     /// Drops records no window can reach any more; their amounts stay in the totals.
     fn prune(&mut self, now: Timestamp) {
-        let start = now.saturating_back(self.horizon);
+        let Some(start) = now.ms().checked_sub(self.horizon.ms()) else {
+            return;
+        };
         while let Some(first) = self.records.front().copied() {
-            if first.at > start {
+            if first.at.ms() > start {
                 break;
             }
             self.base_all = first.cum_all;
             self.base_capped = first.cum_capped;
             self.records.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mg(s: &str) -> Amount {
+        s.parse().unwrap()
+    }
+    fn at(s: &str) -> Timestamp {
+        Timestamp::from_ms(s.parse::<Duration>().unwrap().ms())
+    }
+    fn rate(s: &str) -> AmountRate {
+        s.parse().unwrap()
+    }
+
+    fn ledger(
+        dose: &str,
+        lockout: &str,
+        per_hour: u32,
+        caps: &[(&str, &str, Counts)],
+    ) -> DoseLedger {
+        DoseLedger::new(DoseLimits {
+            pca: Some(PcaRules {
+                dose: mg(dose),
+                lockout: lockout.parse().unwrap(),
+                max_per_hour: per_hour,
+            }),
+            caps: caps
+                .iter()
+                .map(|&(w, max, counts)| Cap {
+                    window: w.parse().unwrap(),
+                    max: mg(max),
+                    counts,
+                    origin: if counts == Counts::All {
+                        CapOrigin::Library
+                    } else {
+                        CapOrigin::Program
+                    },
+                })
+                .collect(),
+        })
+    }
+
+    /// Grants, then records the whole dose as delivered at once.
+    fn press(l: &mut DoseLedger, t: Timestamp, basal: AmountRate) -> PcaDecision {
+        let d = l.request_pca(t, basal);
+        if let PcaDecision::Granted { dose } = d {
+            l.record(t, dose, Source::PatientBolus).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn lockout_denies_with_the_time_it_ends() {
+        let mut l = ledger("0.05 mg", "1h", 2, &[]);
+        assert_eq!(
+            press(&mut l, at("0h"), AmountRate::ZERO),
+            PcaDecision::Granted {
+                dose: mg("0.05 mg")
+            }
+        );
+        assert_eq!(
+            press(&mut l, at("30min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::Lockout {
+                    lockout: "1h".parse().unwrap()
+                },
+                available_at: Some(at("1h")),
+            }
+        );
+        assert_eq!(
+            press(&mut l, at("59min 59s"), AmountRate::ZERO).clone(),
+            PcaDecision::Denied {
+                denial: Denial::Lockout {
+                    lockout: "1h".parse().unwrap()
+                },
+                available_at: Some(at("1h")),
+            }
+        );
+        assert!(matches!(
+            press(&mut l, at("1h"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+    }
+
+    #[test]
+    fn hourly_count_denies_until_the_oldest_press_leaves_the_hour() {
+        let mut l = ledger("0.05 mg", "10min", 2, &[]);
+        assert!(matches!(
+            press(&mut l, at("0h"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        assert!(matches!(
+            press(&mut l, at("10min"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        assert_eq!(
+            press(&mut l, at("20min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::HourlyCount { max_per_hour: 2 },
+                available_at: Some(at("1h")),
+            }
+        );
+        assert!(matches!(
+            press(&mut l, at("1h"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        // The hour (10min, 1h 10min] holds only the press at 1h: the one at 10min has left.
+        assert!(matches!(
+            press(&mut l, at("1h 10min"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        assert_eq!(
+            press(&mut l, at("1h 20min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::HourlyCount { max_per_hour: 2 },
+                available_at: Some(at("2h")),
+            }
+        );
+    }
+
+    #[test]
+    fn window_cap_denies_until_enough_has_left_the_window() {
+        let mut l = ledger(
+            "0.1 mg",
+            "10min",
+            6,
+            &[("4h", "0.3 mg", Counts::AllButClinician)],
+        );
+        for t in ["0h", "10min", "20min"] {
+            assert!(
+                matches!(
+                    press(&mut l, at(t), AmountRate::ZERO),
+                    PcaDecision::Granted { .. }
+                ),
+                "{t}"
+            );
+        }
+        let d = press(&mut l, at("30min"), AmountRate::ZERO);
+        let PcaDecision::Denied {
+            denial: Denial::Cap { cap, in_window },
+            available_at,
+        } = d
+        else {
+            panic!("{d:?}")
+        };
+        assert_eq!(cap.max, mg("0.3 mg"));
+        assert_eq!(in_window, mg("0.3 mg"));
+        assert_eq!(available_at, Some(at("4h")));
+        assert_eq!(
+            d.clone_denial_text(),
+            "The program's limit of 0.3 mg in 4h would be exceeded (0.3 mg given in the last 4h)."
+        );
+        assert!(matches!(
+            press(&mut l, at("4h"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+    }
+
+    impl PcaDecision {
+        fn clone_denial_text(&self) -> String {
+            match self {
+                PcaDecision::Denied { denial, .. } => denial.explain(),
+                PcaDecision::Granted { .. } => String::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn a_bolus_is_refused_if_the_basal_would_later_push_the_window_over() {
+        // 0.24 mg/day = 0.04 mg per 4 h. Cap 0.3 mg in 4 h.
+        let basal = rate("0.24 mg/day");
+        let mut l = ledger(
+            "0.1 mg",
+            "10min",
+            6,
+            &[("4h", "0.3 mg", Counts::AllButClinician)],
+        );
+        assert!(matches!(
+            press(&mut l, at("0h"), basal),
+            PcaDecision::Granted { .. }
+        ));
+        assert!(matches!(
+            press(&mut l, at("10min"), basal),
+            PcaDecision::Granted { .. }
+        ));
+        // Recorded: 0.2 mg. A third 0.1 mg would reach 0.3 now and the basal would add to it.
+        let d = press(&mut l, at("20min"), basal);
+        let PcaDecision::Denied {
+            denial: Denial::Cap { .. },
+            available_at: Some(t),
+        } = d
+        else {
+            panic!("{d:?}")
+        };
+        // The first bolus leaves the window at 4h.
+        assert_eq!(t, at("4h"));
+    }
+
+    #[test]
+    fn clinician_boluses_count_toward_the_library_cap_only() {
+        let mut l = ledger(
+            "0.1 mg",
+            "10min",
+            6,
+            &[
+                ("4h", "0.3 mg", Counts::AllButClinician),
+                ("24h", "1 mg", Counts::All),
+            ],
+        );
+        l.authorize(
+            at("0h"),
+            mg("0.8 mg"),
+            Source::ClinicianBolus,
+            AmountRate::ZERO,
+        )
+        .unwrap();
+        l.record(at("0h"), mg("0.8 mg"), Source::ClinicianBolus)
+            .unwrap();
+        l.release_pending();
+        assert_eq!(
+            l.in_window(at("1h"), "4h".parse().unwrap(), Counts::AllButClinician),
+            Amount::ZERO
+        );
+        assert_eq!(
+            l.in_window(at("1h"), "4h".parse().unwrap(), Counts::All),
+            mg("0.8 mg")
+        );
+        // The lockout started with the clinician bolus.
+        assert!(matches!(
+            press(&mut l, at("5min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::Lockout { .. },
+                ..
+            }
+        ));
+        assert!(matches!(
+            press(&mut l, at("10min"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        assert!(matches!(
+            press(&mut l, at("20min"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        // 0.8 + 0.2 = 1 mg: the library's 24 h cap is reached though the program's is not.
+        let d = press(&mut l, at("30min"), AmountRate::ZERO);
+        let PcaDecision::Denied {
+            denial: Denial::Cap { cap, .. },
+            available_at,
+        } = d
+        else {
+            panic!("{d:?}")
+        };
+        assert_eq!(cap.origin, CapOrigin::Library);
+        assert_eq!(available_at, Some(at("24h")));
+        assert_eq!(l.total(), mg("1 mg"));
+        assert_eq!(l.total_from(Source::ClinicianBolus), mg("0.8 mg"));
+        assert_eq!(l.total_from(Source::PatientBolus), mg("0.2 mg"));
+    }
+
+    #[test]
+    fn basal_is_held_at_a_cap() {
+        let mut l = ledger(
+            "0.1 mg",
+            "10min",
+            6,
+            &[("1h", "0.05 mg", Counts::AllButClinician)],
+        );
+        l.authorize(at("0h"), mg("0.04 mg"), Source::Basal, AmountRate::ZERO)
+            .unwrap();
+        l.record(at("1min"), mg("0.04 mg"), Source::Basal).unwrap();
+        let e = l
+            .authorize(at("2min"), mg("0.02 mg"), Source::Basal, AmountRate::ZERO)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            Denial::Cap {
+                cap: l.limits().caps[0],
+                in_window: mg("0.04 mg"),
+            }
+        );
+        assert!(
+            l.authorize(
+                at("1h 1min"),
+                mg("0.02 mg"),
+                Source::Basal,
+                AmountRate::ZERO
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_bolus_in_progress_blocks_the_next_and_counts_meanwhile() {
+        let mut l = ledger(
+            "0.1 mg",
+            "10min",
+            6,
+            &[("1h", "0.15 mg", Counts::AllButClinician)],
+        );
+        assert!(matches!(
+            l.request_pca(at("0h"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        assert_eq!(l.pending(), mg("0.1 mg"));
+        assert_eq!(
+            l.request_pca(at("20min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::BolusInProgress,
+                available_at: None
+            }
+        );
+        assert_eq!(
+            l.authorize(at("1min"), mg("0.06 mg"), Source::Basal, AmountRate::ZERO),
+            Err(Denial::Cap {
+                cap: l.limits().caps[0],
+                in_window: mg("0.1 mg")
+            })
+        );
+        // Interrupted after 0.03 mg: that is what counts.
+        l.record(at("2min"), mg("0.03 mg"), Source::PatientBolus)
+            .unwrap();
+        assert_eq!(l.pending(), mg("0.07 mg"));
+        l.release_pending();
+        assert_eq!(l.total(), mg("0.03 mg"));
+        assert!(
+            l.authorize(at("3min"), mg("0.06 mg"), Source::Basal, AmountRate::ZERO)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn no_pca_in_the_program_is_a_denial_with_a_reason() {
+        let mut l = DoseLedger::new(DoseLimits {
+            pca: None,
+            caps: vec![],
+        });
+        assert_eq!(
+            l.request_pca(at("1h"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::NotPrescribed,
+                available_at: None
+            }
+        );
+    }
+
+    #[test]
+    fn records_must_come_in_time_order() {
+        let mut l = ledger("0.1 mg", "10min", 6, &[]);
+        l.record(at("2h"), mg("0.01 mg"), Source::Basal).unwrap();
+        assert_eq!(
+            l.record(at("1h"), mg("0.01 mg"), Source::Basal),
+            Err(LedgerError::OutOfOrder {
+                at: at("1h"),
+                last: at("2h")
+            })
+        );
+        assert_eq!(l.total(), mg("0.01 mg"));
+    }
+
+    #[test]
+    fn old_records_are_pruned_but_still_counted() {
+        let mut l = ledger("0.1 mg", "10min", 6, &[("4h", "10 mg", Counts::All)]);
+        for minute in 0..(3 * 24 * 60) {
+            l.record(
+                Timestamp::from_ms(minute * 60_000),
+                Amount::from_ng(100),
+                Source::Basal,
+            )
+            .unwrap();
+        }
+        assert!(l.records.len() <= 4 * 60 + 1, "{}", l.records.len());
+        assert_eq!(l.total(), Amount::from_ng(100 * 3 * 24 * 60));
+        let now = Timestamp::from_ms((3 * 24 * 60 - 1) * 60_000);
+        assert_eq!(
+            l.in_window(now, "4h".parse().unwrap(), Counts::All),
+            Amount::from_ng(100 * 240)
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        struct Setup {
+            basal_ng_day: u64,
+            dose_ng: u64,
+            lockout_min: u64,
+            per_hour: u32,
+            program_cap: Option<(u64, u64)>,
+            library_cap: (u64, u64),
+            presses: Vec<u64>,
+            clinician: Vec<(u64, u64)>,
+        }
+
+        /// A random valid program: every cap at least holds the basal of one window and one
+        /// bolus (what the program check demands), with presses over 14 days.
+        fn setup() -> impl Strategy<Value = Setup> {
+            (
+                0u64..=2_000_000,
+                10_000u64..=500_000,
+                10u64..=240,
+                1u32..=6,
+                proptest::option::of((1u64..=24, 0u64..=3_000_000)),
+                (1u64..=24, 0u64..=5_000_000),
+                proptest::collection::vec(0u64..14 * 24 * 60, 0..400),
+                proptest::collection::vec((0u64..14 * 24 * 60, 10_000u64..=500_000), 0..10),
+            )
+                .prop_map(
+                    |(basal, dose, lockout, per_hour, pcap, lcap, mut presses, clinician)| {
+                        presses.sort_unstable();
+                        let fit = |hours: u64, extra: u64| {
+                            AmountRate::from_ng_per_day(basal)
+                                .over_ceil(Duration::from_hours(hours))
+                                .ng()
+                                + dose
+                                + extra
+                        };
+                        Setup {
+                            basal_ng_day: basal,
+                            dose_ng: dose,
+                            lockout_min: lockout,
+                            per_hour,
+                            program_cap: pcap.map(|(h, extra)| (h, fit(h, extra))),
+                            library_cap: (lcap.0, fit(lcap.0, lcap.1) + 500_000),
+                            presses,
+                            clinician,
+                        }
+                    },
+                )
+        }
+
+        fn build(s: &Setup) -> DoseLedger {
+            let mut caps = vec![Cap {
+                window: Duration::from_hours(s.library_cap.0),
+                max: Amount::from_ng(s.library_cap.1),
+                counts: Counts::All,
+                origin: CapOrigin::Library,
+            }];
+            if let Some((h, max)) = s.program_cap {
+                caps.push(Cap {
+                    window: Duration::from_hours(h),
+                    max: Amount::from_ng(max),
+                    counts: Counts::AllButClinician,
+                    origin: CapOrigin::Program,
+                });
+            }
+            DoseLedger::new(DoseLimits {
+                pca: Some(PcaRules {
+                    dose: Amount::from_ng(s.dose_ng),
+                    lockout: Duration::from_mins(s.lockout_min),
+                    max_per_hour: s.per_hour,
+                }),
+                caps,
+            })
+        }
+
+        const TICK: u64 = 5 * 60_000;
+
+        /// Delivers the basal in pieces of up to 5 minutes, up to exactly `until` (everything
+        /// delivered before a decision is recorded before it), each piece rounded down so that
+        /// none exceeds the rate, and each checked before it is given. Returns how often the
+        /// basal was held.
+        fn basal_until(l: &mut DoseLedger, clock: &mut u64, until: u64, rate: AmountRate) -> u32 {
+            let mut held = 0;
+            while *clock < until {
+                let step = TICK.min(until - *clock);
+                *clock += step;
+                let now = Timestamp::from_ms(*clock);
+                let piece = rate.over(Duration::from_ms(step));
+                if l.authorize(now, piece, Source::Basal, rate).is_ok() {
+                    l.record(now, piece, Source::Basal).unwrap();
+                } else {
+                    held += 1;
+                }
+            }
+            held
+        }
+
+        fn caps_hold(l: &DoseLedger, now: Timestamp) -> Result<(), TestCaseError> {
+            for cap in &l.limits().caps {
+                let total = l.in_window(now, cap.window, cap.counts);
+                prop_assert!(
+                    total <= cap.max,
+                    "{total} in {} over {} at {now}",
+                    cap.window,
+                    cap.max
+                );
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+            #[test]
+            fn no_limit_is_ever_exceeded_and_every_denial_is_honoured(s in setup()) {
+                let rate = AmountRate::from_ng_per_day(s.basal_ng_day);
+                let mut l = build(&s);
+                let mut clock = 0u64;
+                let mut grants: Vec<u64> = Vec::new();
+                let mut held = 0;
+                let mut events: Vec<(u64, Option<u64>)> =
+                    s.presses.iter().map(|&m| (m * 60_000, None)).collect();
+                events.extend(s.clinician.iter().map(|&(m, d)| (m * 60_000, Some(d))));
+                events.sort_unstable();
+                for (t_ms, clinician) in events {
+                    held += basal_until(&mut l, &mut clock, t_ms, rate);
+                    let now = Timestamp::from_ms(clock);
+                    if let Some(dose) = clinician {
+                        let dose = Amount::from_ng(dose);
+                        if l.authorize(now, dose, Source::ClinicianBolus, rate).is_ok() {
+                            l.record(now, dose, Source::ClinicianBolus).unwrap();
+                        }
+                        caps_hold(&l, now)?;
+                        continue;
+                    }
+                    match l.request_pca(now, rate) {
+                        PcaDecision::Granted { dose } => {
+                            l.record(now, dose, Source::PatientBolus).unwrap();
+                            grants.push(now.ms());
+                        }
+                        PcaDecision::Denied { denial, available_at } => {
+                            prop_assert!(!denial.explain().is_empty());
+                            match available_at {
+                                Some(when) => {
+                                    prop_assert!(when > now, "available at {when}, asked at {now}");
+                                    // Honoured: with nothing but the basal in between, a press
+                                    // then is granted.
+                                    let mut probe = l.clone();
+                                    let mut c = clock;
+                                    basal_until(&mut probe, &mut c, when.ms(), rate);
+                                    let d = probe.request_pca(when, rate);
+                                    prop_assert!(
+                                        matches!(d, PcaDecision::Granted { .. }),
+                                        "denied at {now} ({denial:?}), told {when}, then {d:?}"
+                                    );
+                                }
+                                None => prop_assert!(
+                                    matches!(denial, Denial::Cap { .. } | Denial::BolusInProgress),
+                                    "{denial:?} without a time"
+                                ),
+                            }
+                        }
+                    }
+                    caps_hold(&l, now)?;
+                }
+                held += basal_until(&mut l, &mut clock, 14 * 24 * 3_600_000, rate);
+                caps_hold(&l, Timestamp::from_ms(clock))?;
+                // Lockout and hourly count, over the whole trial.
+                for pair in grants.windows(2) {
+                    prop_assert!(pair[1] - pair[0] >= s.lockout_min * 60_000);
+                }
+                for (i, &g) in grants.iter().enumerate() {
+                    let in_hour = grants[..=i].iter().filter(|&&h| g - h < 3_600_000).count();
+                    prop_assert!(in_hour <= s.per_hour as usize);
+                }
+                // Clinician boluses are checked against the library's cap only, so they may
+                // hold the basal at the program's cap; patient boluses never do.
+                if s.clinician.is_empty() {
+                    prop_assert_eq!(held, 0, "the basal was held");
+                }
+            }
         }
     }
 }

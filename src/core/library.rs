@@ -596,7 +596,7 @@ observation = { hard_min = "6h", soft_min = "24h" }
         );
         let twice = format!("{MINIMAL}{}", &MINIMAL[MINIMAL.find("[[drug]]").unwrap()..]);
         let e = lib(&twice).unwrap_err();
-        assert_eq!(e.line, Some(16));
+        assert_eq!(e.line, Some(15));
     }
 
     #[test]

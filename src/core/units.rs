@@ -75,7 +75,7 @@ pub enum UnitError {
         expected: &'static str,
         accepted: &'static str,
     },
-    #[error("\"{text}\" is more than {max}, which is not a plausible {expected}")]
+    #[error("\"{text}\" is more than {max}, which is not plausible for {expected}")]
     Absurd {
         text: String,
         max: &'static str,
@@ -1180,11 +1180,10 @@ mod tests {
         assert!(err::<Amount>("1.2.3 mg").contains("not a number followed by a unit"));
         assert_eq!(
             err::<Amount>("20000 mg"),
-            "\"20000 mg\" is more than 10000 mg, which is not a plausible amount of drug"
+            "\"20000 mg\" is more than 10000 mg, which is not plausible for an amount of drug"
         );
         assert!(
-            err::<Amount>("99999999999999999999999999999999999999999 mg")
-                .contains("not a plausible")
+            err::<Amount>("99999999999999999999999999999999999999999 mg").contains("not plausible")
         );
         assert_eq!(
             err::<Amount>("0.0000001 mg"),

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::dose::RECORD_INTERVAL;
 use super::finding::{Class, Finding, Verdict};
 use super::library::{
     DrugLibrary, Guardrail, LibraryEntry, LookupError, MAX_WINDOW, MIN_WINDOW, Route,
@@ -540,14 +541,17 @@ impl Checker<'_> {
                 |a| self.amount(a),
             ));
         }
-        let basal = p.max_rate().over_ceil(w);
+        // The check allows for the basal being counted a piece at a time (see RECORD_INTERVAL);
+        // the message shows the window's own worth.
+        let basal = p.max_rate().over_ceil(w + RECORD_INTERVAL);
+        let shown = p.max_rate().over_ceil(w);
         if basal > limit.max {
             v.hard(
                 "program.limit.max",
                 self.amount(limit.max),
                 format!(
-                    "The basal rate alone gives {} in {w}, more than this limit of {}: the pump would have to stop the basal.",
-                    self.amount(basal),
+                    "The basal rate alone gives {} in {w}, too close to or more than this limit of {}: the pump would have to stop the basal.",
+                    self.amount(shown),
                     self.amount(limit.max)
                 ),
             );
@@ -559,7 +563,7 @@ impl Checker<'_> {
                 self.amount(limit.max),
                 format!(
                     "With the basal rate ({} in {w}) a patient bolus of {} would never fit under this limit of {}.",
-                    self.amount(basal),
+                    self.amount(shown),
                     self.amount(pca.dose),
                     self.amount(limit.max)
                 ),
@@ -573,15 +577,16 @@ impl Checker<'_> {
         let p = self.program;
         for (i, cap) in self.entry.cumulative.iter().enumerate() {
             let w = cap.window;
-            let basal = p.max_rate().over_ceil(w);
+            let basal = p.max_rate().over_ceil(w + RECORD_INTERVAL);
+            let shown = p.max_rate().over_ceil(w);
             let field = format!("library.cumulative[{i}]");
             if basal > cap.hard_max {
                 v.hard(
                     "program.basal",
                     self.rate(p.max_rate()),
                     format!(
-                        "The basal rate gives {} in {w}, more than the library's hard maximum of {} in {w}.",
-                        self.amount(basal),
+                        "The basal rate gives {} in {w}, at or above the library's hard maximum of {} in {w}.",
+                        self.amount(shown),
                         self.amount(cap.hard_max)
                     ),
                 );
@@ -643,4 +648,303 @@ fn presses_within(pca: Pca, window: Duration) -> u64 {
     let hours = window.ms().div_ceil(Duration::from_hours(1).ms());
     let by_count = u64::from(pca.max_per_hour).saturating_mul(hours);
     by_lockout.min(by_count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn library() -> DrugLibrary {
+        DrugLibrary::from_toml_str(include_str!("../../config/drug-library.toml")).unwrap()
+    }
+
+    fn trial(kind: TrialKind, duration: &str) -> Trial {
+        Trial {
+            patient: "MRN-1".to_owned(),
+            route: Route::Intrathecal,
+            kind,
+            duration: duration.parse().unwrap(),
+            catheter_tip: None,
+            baseline_pain: None,
+        }
+    }
+
+    fn program(basal: &str) -> Program {
+        Program {
+            drug: "morphine".to_owned(),
+            concentration: "1 mg/mL".parse().unwrap(),
+            reservoir: "20 mL".parse().unwrap(),
+            basal: basal.parse().unwrap(),
+            titration: vec![],
+            pca: None,
+            limit: None,
+            boluses: vec![],
+            observe: None,
+            kvo: VolumeRate::ZERO,
+        }
+    }
+
+    fn problems(v: &Verdict) -> Vec<(String, Class)> {
+        v.problems().map(|f| (f.field.clone(), f.class)).collect()
+    }
+
+    #[test]
+    fn the_shipped_library_holds_every_drug_the_issue_names() {
+        let names = library().drug_names();
+        for drug in [
+            "morphine",
+            "hydromorphone",
+            "fentanyl",
+            "sufentanil",
+            "bupivacaine",
+            "clonidine",
+            "ziconotide",
+            "baclofen",
+        ] {
+            assert!(names.iter().any(|n| n == drug), "{drug}");
+        }
+        // Ziconotide is intrathecal only.
+        let err = library()
+            .find("ziconotide", Route::Epidural, "25 mcg/mL".parse().unwrap())
+            .unwrap_err();
+        assert!(matches!(err, LookupError::WrongRoute { .. }));
+    }
+
+    #[test]
+    fn a_plain_continuous_program_is_ok_and_says_what_was_checked() {
+        let v = validate(
+            &trial(TrialKind::Continuous, "3d"),
+            &program("0.5 mg/day"),
+            &library(),
+        );
+        assert_eq!(v.class(), Class::Ok, "{v:?}");
+        let basal = &v.findings[0];
+        assert_eq!(basal.field, "program.basal");
+        assert_eq!(basal.value, "0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)");
+        assert_eq!(
+            basal.limit,
+            "usual range 0.1 mg/day (0.0042 mg/h, 0.0042 mL/h) to 15 mg/day (0.625 mg/h, 0.625 mL/h)"
+        );
+    }
+
+    #[test]
+    fn a_basal_above_the_hard_limit_is_rejected_naming_field_value_and_limit() {
+        let v = validate(
+            &trial(TrialKind::Continuous, "1d"),
+            &program("50 mg/day"),
+            &library(),
+        );
+        assert!(v.is_rejected());
+        let f = v.findings.iter().find(|f| f.class == Class::Hard).unwrap();
+        assert_eq!(f.field, "program.basal");
+        assert!(f.value.starts_with("50 mg/day"));
+        assert!(
+            f.limit.starts_with("hard maximum of 20 mg/day"),
+            "{}",
+            f.limit
+        );
+    }
+
+    #[test]
+    fn soft_limits_need_confirmation() {
+        let v = validate(
+            &trial(TrialKind::Continuous, "3d"),
+            &program("16 mg/day"),
+            &library(),
+        );
+        assert_eq!(v.class(), Class::Soft);
+        assert!(!v.is_rejected());
+    }
+
+    #[test]
+    fn concentration_must_come_from_the_library() {
+        let mut p = program("0.5 mg/day");
+        p.concentration = "3 mg/mL".parse().unwrap();
+        let v = validate(&trial(TrialKind::Continuous, "3d"), &p, &library());
+        assert_eq!(
+            problems(&v),
+            vec![("program.concentration".to_owned(), Class::Hard)]
+        );
+        assert!(
+            v.findings[0]
+                .message
+                .contains("it lists: 0.5 mg/mL, 1 mg/mL"),
+            "{}",
+            v.findings[0].message
+        );
+    }
+
+    #[test]
+    fn kind_and_program_must_agree() {
+        let lib = library();
+        let v = validate(
+            &trial(TrialKind::Continuous, "3d"),
+            &program("0 mg/day"),
+            &lib,
+        );
+        assert_eq!(
+            problems(&v),
+            vec![("program.basal".to_owned(), Class::Hard)]
+        );
+
+        let mut p = program("0 mg/day");
+        p.boluses = vec![ScheduledBolus {
+            at: Duration::ZERO,
+            dose: "0.2 mg".parse().unwrap(),
+        }];
+        let v = validate(&trial(TrialKind::SingleBolus, "24h"), &p, &lib);
+        assert_eq!(
+            problems(&v),
+            vec![("program.observe".to_owned(), Class::Hard)]
+        );
+        p.observe = Some(Duration::from_hours(24));
+        assert_eq!(
+            validate(&trial(TrialKind::SingleBolus, "24h"), &p, &lib).class(),
+            Class::Ok
+        );
+        // 0.4 mg is above the usual maximum for an opioid-naive single shot.
+        p.boluses[0].dose = "0.4 mg".parse().unwrap();
+        assert_eq!(
+            validate(&trial(TrialKind::SingleBolus, "24h"), &p, &lib).class(),
+            Class::Soft
+        );
+        p.observe = Some(Duration::from_hours(2));
+        let v = validate(&trial(TrialKind::SingleBolus, "24h"), &p, &lib);
+        assert!(problems(&v).contains(&("program.observe".to_owned(), Class::Hard)));
+    }
+
+    #[test]
+    fn patient_bolus_settings_are_each_checked() {
+        let mut p = program("0.5 mg/day");
+        p.pca = Some(Pca {
+            dose: "2 mg".parse().unwrap(),
+            lockout: "5min".parse().unwrap(),
+            max_per_hour: 10,
+        });
+        let v = validate(&trial(TrialKind::Continuous, "3d"), &p, &library());
+        let found = problems(&v);
+        for field in [
+            "program.pca.dose",
+            "program.pca.lockout",
+            "program.pca.max_per_hour",
+        ] {
+            assert!(
+                found.contains(&(field.to_owned(), Class::Hard)),
+                "{field}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_window_limit_the_basal_alone_would_reach_is_rejected() {
+        let mut p = program("2.4 mg/day");
+        p.limit = Some(WindowLimit {
+            window: Duration::from_hours(4),
+            max: "0.3 mg".parse().unwrap(),
+        });
+        let v = validate(&trial(TrialKind::Continuous, "3d"), &p, &library());
+        let f = v
+            .problems()
+            .find(|f| f.field == "program.limit.max")
+            .unwrap();
+        assert_eq!(f.class, Class::Hard);
+        assert!(
+            f.message.contains("basal rate alone gives 0.4 mg in 4h"),
+            "{}",
+            f.message
+        );
+
+        p.basal = "0.5 mg/day".parse().unwrap();
+        p.pca = Some(Pca {
+            dose: "0.25 mg".parse().unwrap(),
+            lockout: Duration::from_hours(1),
+            max_per_hour: 1,
+        });
+        let v = validate(&trial(TrialKind::Continuous, "3d"), &p, &library());
+        let f = v
+            .problems()
+            .find(|f| f.field == "program.limit.max")
+            .unwrap();
+        assert!(f.message.contains("would never fit"), "{}", f.message);
+
+        p.limit = Some(WindowLimit {
+            window: Duration::from_hours(30),
+            max: "3 mg".parse().unwrap(),
+        });
+        let v = validate(&trial(TrialKind::Continuous, "3d"), &p, &library());
+        assert!(problems(&v).contains(&("program.limit.window".to_owned(), Class::Hard)));
+    }
+
+    #[test]
+    fn titration_steps_are_checked_and_ordered() {
+        let mut p = program("0.5 mg/day");
+        p.titration = vec![
+            TitrationStep {
+                at: Duration::from_days(1),
+                basal: "1 mg/day".parse().unwrap(),
+            },
+            TitrationStep {
+                at: Duration::from_hours(12),
+                basal: "30 mg/day".parse().unwrap(),
+            },
+        ];
+        let v = validate(&trial(TrialKind::Continuous, "3d"), &p, &library());
+        let found = problems(&v);
+        assert!(
+            found.contains(&("program.titration[1].at".to_owned(), Class::Hard)),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&("program.titration[1].basal".to_owned(), Class::Hard)),
+            "{found:?}"
+        );
+        assert_eq!(
+            p.basal_at(Duration::from_hours(6)),
+            "0.5 mg/day".parse().unwrap()
+        );
+        assert_eq!(p.max_rate(), "30 mg/day".parse().unwrap());
+    }
+
+    #[test]
+    fn kvo_counts_as_dose() {
+        let mut p = program("0.5 mg/day");
+        p.kvo = "0.1 mL/day".parse().unwrap();
+        assert_eq!(p.kvo_rate(), "0.1 mg/day".parse().unwrap());
+        assert_eq!(p.max_rate(), "0.6 mg/day".parse().unwrap());
+        assert_eq!(
+            p.planned_dose(Duration::from_days(2)),
+            "1.2 mg".parse().unwrap()
+        );
+        let v = validate(&trial(TrialKind::Continuous, "3d"), &p, &library());
+        assert!(problems(&v).contains(&("program.kvo".to_owned(), Class::Soft)));
+    }
+
+    #[test]
+    fn a_reservoir_too_small_for_the_plan_is_flagged() {
+        let mut p = program("5 mg/day");
+        p.reservoir = "10 mL".parse().unwrap();
+        let v = validate(&trial(TrialKind::Continuous, "3d"), &p, &library());
+        let f = v
+            .problems()
+            .find(|f| f.field == "program.reservoir")
+            .unwrap();
+        assert_eq!(f.class, Class::Soft);
+        assert!(f.message.contains("needs about 15 mL"), "{}", f.message);
+    }
+
+    #[test]
+    fn changes_during_the_trial_are_checked_like_the_program() {
+        let lib = library();
+        let p = program("0.5 mg/day");
+        let entry = lib
+            .find("morphine", Route::Intrathecal, p.concentration)
+            .unwrap();
+        let v = check_rate_change(entry, &p, "events[0].basal", "25 mg/day".parse().unwrap());
+        assert!(v.is_rejected());
+        let v = check_clinician_bolus(entry, "events[1].dose", "0.1 mg".parse().unwrap());
+        assert_eq!(v.class(), Class::Ok);
+        let v = check_clinician_bolus(entry, "events[1].dose", "5 mg".parse().unwrap());
+        assert!(v.is_rejected());
+        assert_eq!(v.findings[0].field, "events[1].dose");
+    }
 }

@@ -1,0 +1,182 @@
+//! `titra check` as a nurse and other tools use it: the exit codes of the contract, and messages
+//! that name the field, the value and the limit. Every example scenario behaves as its comments say.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn titra(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_titra"))
+        .args(args)
+        .output()
+        .expect("the titra binary runs")
+}
+
+fn scenario(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/scenarios")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("titra-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn the_continuous_example_is_acceptable() {
+    let out = titra(&["check", &scenario("continuous-morphine-pca.toml")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Result: ACCEPTABLE"), "{stdout}");
+    assert!(stdout.contains("program.pca.lockout"), "{stdout}");
+    // The rate change at day 1 is checked too.
+    assert!(stdout.contains("Basal rate 1 mg/day"), "{stdout}");
+}
+
+#[test]
+fn the_single_shot_example_is_acceptable() {
+    let out = titra(&["check", &scenario("single-shot-morphine.toml")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Observation period 1d"));
+}
+
+#[test]
+fn the_hard_limit_example_is_rejected_naming_field_value_and_limit() {
+    let out = titra(&["check", &scenario("hard-limit-rejected.toml")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("REJECT  program.basal: Basal rate 50 mg/day"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("hard maximum of 20 mg/day"), "{stdout}");
+    assert!(stdout.contains("Result: REJECTED"), "{stdout}");
+}
+
+#[test]
+fn json_output_carries_every_finding() {
+    let out = titra(&["check", "--json", &scenario("hard-limit-rejected.toml")]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["class"], "hard");
+    let findings = v["verdict"]["findings"].as_array().unwrap();
+    let basal = findings
+        .iter()
+        .find(|f| f["field"] == "program.basal" && f["class"] == "hard")
+        .unwrap();
+    assert!(basal["limit"].as_str().unwrap().contains("20 mg/day"));
+    assert_eq!(v["program"]["basal"], "50 mg/day");
+}
+
+#[test]
+fn a_program_file_without_events_is_accepted() {
+    let path = temp_file(
+        "program.toml",
+        r#"
+[trial]
+patient = "MRN-7"
+route = "intrathecal"
+kind = "continuous"
+duration = "7d"
+
+[program]
+drug = "hydromorphone"
+concentration = "1 mg/mL"
+reservoir = "10 mL"
+basal = "0.2 mg/day"
+pca = { dose = "0.02 mg", lockout = "2h", max_per_hour = 1 }
+limit = { window = "4h", max = "0.1 mg" }
+"#,
+    );
+    let out = titra(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn invalid_input_exits_2_naming_the_field_and_value() {
+    let path = temp_file(
+        "bad-unit.toml",
+        "[trial]\npatient = \"MRN-1\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"1d\"\n\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"0.5 mg/kg\"\n",
+    );
+    let out = titra(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("line 11: program.basal: \"0.5 mg/kg\": unknown unit \"mg/kg\""),
+        "{stderr}"
+    );
+
+    let out = titra(&["check", "/nonexistent/program.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read /nonexistent/program.toml"));
+}
+
+#[test]
+fn an_unknown_drug_is_rejected_with_the_library_list() {
+    let path = temp_file(
+        "unknown-drug.toml",
+        "[trial]\npatient = \"MRN-1\"\nroute = \"epidural\"\nkind = \"continuous\"\nduration = \"1d\"\n\n[program]\ndrug = \"ziconotide\"\nconcentration = \"25 mcg/mL\"\nreservoir = \"20 mL\"\nbasal = \"2.4 mcg/day\"\n",
+    );
+    let out = titra(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("trial.route: Ziconotide is not in the drug library for epidural use"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_inconsistent_library_is_refused_whole_with_its_line() {
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/drug-library.toml"),
+    )
+    .unwrap();
+    let broken = shipped.replacen("soft_max = \"15 mg/day\"", "soft_max = \"25 mg/day\"", 1);
+    assert_ne!(broken, shipped);
+    let lib = temp_file("library.toml", &broken);
+    let out = titra(&[
+        "check",
+        "--library",
+        lib.to_str().unwrap(),
+        &scenario("single-shot-morphine.toml"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("basal_per_day: soft_max 25 mg/day is above hard_max 20 mg/day"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(", line "), "{stderr}");
+}
+
+#[test]
+fn the_example_scenarios_match_the_design_notes() {
+    // The scenarios are part of the product's contract; the copies here must not drift from
+    // the design notes when those are beside the repository.
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/scenarios");
+    let Ok(entries) = std::fs::read_dir(&shared) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ours = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/scenarios")
+            .join(&name);
+        assert_eq!(
+            std::fs::read(entry.path()).unwrap(),
+            std::fs::read(&ours).unwrap_or_default(),
+            "{} differs from the design notes' copy",
+            name.to_string_lossy()
+        );
+    }
+}

@@ -499,54 +499,59 @@ impl DoseLedger {
         self.cum_end(counts) - self.cum_before(self.first_in_window(t, w), counts)
     }
 
-    /// The most a window containing a bolus given at `t` (≥ now) could hold besides the bolus:
-    /// the maximum over `s ∈ [t, t + W)` of what is recorded in `(s − W, now]` plus the basal
-    /// that can run in `(now, s]` (at most one window's worth, rounded up). Stops early once it
-    /// passes `budget`, since then the answer is "does not fit" whatever the exact worst is.
-    fn worst_window(
+    /// Whether a bolus needing `budget` ng of room under `cap` (the cap less the bolus and
+    /// anything reserved) would fit if given at `t` (≥ now). It fits if, for every moment
+    /// `s ∈ [t, t + W)`, what is recorded in `(s − W, now]` plus the basal that can run in
+    /// `(now, s]` stays within the budget.
+    ///
+    /// Basal after `now` is recorded in pieces at their end, so a window starting after `now`
+    /// can hold up to one piece ([`RECORD_INTERVAL`]) more than its length's worth; the basal
+    /// term allows for it. The arithmetic is exact and division-free: amounts are scaled by the
+    /// milliseconds in a day so that `rate × time` needs no rounding.
+    fn fits(
         &self,
         now: Timestamp,
         t: Timestamp,
         cap: &Cap,
         basal_upper: AmountRate,
         budget: u64,
-    ) -> u64 {
+    ) -> bool {
         let w = cap.window;
-        // Basal after `now` is recorded in pieces at their end, so a window starting after
-        // `now` can hold up to one piece more than its length's worth.
-        let basal = |s: Timestamp| {
-            basal_upper
-                .over_ceil(s.since(now).min(w + RECORD_INTERVAL))
-                .ng()
-        };
+        let day = u128::from(Duration::from_days(1).ms());
+        let rate = u128::from(basal_upper.ng_per_day());
+        let basal = |s: Timestamp| rate * u128::from(s.since(now).min(w + RECORD_INTERVAL).ms());
+        let budget = u128::from(budget) * day;
         let first = self.first_in_window(t, w);
         let end = self.cum_end(cap.counts);
-        let known_at_t = end - self.cum_before(first, cap.counts);
-        // Cheap bound first: the recorded part only shrinks after t, the basal part is at most
-        // one window's worth. Most requests far from a cap stop here.
-        let bound = known_at_t + basal(t + w + RECORD_INTERVAL);
-        if bound <= budget {
-            return bound;
+        let known = |i: usize| u128::from(end - self.cum_before(i, cap.counts)) * day;
+        // Cheap bound first: the recorded part only shrinks after t and the basal part is at
+        // most a window and a piece. Most requests far from a cap stop here.
+        let known_at_t = known(first);
+        if known_at_t + basal(t + w + RECORD_INTERVAL) <= budget {
+            return true;
         }
         let last_s = Timestamp::from_ms((t + w).ms().saturating_sub(1));
-        let mut worst = (known_at_t + basal(t)).max(basal(last_s));
-        // Just before each record leaves the window (at its time + W) it still counts, and the
-        // basal has run longest; the maximum is at one of those moments.
-        for i in first..self.records.len() {
-            if worst > budget {
-                break;
-            }
-            let leaves = self.records[i].at + w;
+        if known_at_t + basal(t) > budget || basal(last_s) > budget {
+            return false;
+        }
+        // Just before each record leaves the window (at its time + W) it still counts and the
+        // basal has run longest: the worst moment is one of those.
+        let mut before = self.cum_before(first, cap.counts);
+        for r in self.records.range(first..) {
+            let leaves = r.at + w;
             let s = Timestamp::from_ms(leaves.min(t + w).ms().saturating_sub(1));
-            worst = worst.max(end - self.cum_before(i, cap.counts) + basal(s));
+            if u128::from(end - before) * day + basal(s) > budget {
+                return false;
+            }
             if leaves >= t + w {
                 break;
             }
+            before = self.cum(r, cap.counts);
         }
-        worst
+        true
     }
 
-    /// The first cap the dose does not fit under if given at `t`, with the worst window.
+    /// The first cap the dose does not fit under if given at `t`.
     fn cap_exceeded(
         &self,
         now: Timestamp,
@@ -560,10 +565,10 @@ impl DoseLedger {
                 return false;
             }
             let used = self.pending_for(cap).ng() + dose.ng();
-            let Some(budget) = cap.max.ng().checked_sub(used) else {
-                return true;
-            };
-            self.worst_window(now, t, cap, basal_upper, budget) > budget
+            match cap.max.ng().checked_sub(used) {
+                Some(budget) => !self.fits(now, t, cap, basal_upper, budget),
+                None => true,
+            }
         })
     }
 
@@ -611,38 +616,27 @@ impl DoseLedger {
         pca: PcaRules,
         basal_upper: AmountRate,
     ) -> Option<Timestamp> {
-        let mut t = now;
-        // Each rule's earliest time only moves later as `t` does, so this reaches a fixed point;
-        // the bound on rounds is a guard, not a expectation.
-        for _ in 0..64 {
-            let mut next = t;
-            if let Some(last) = self.last_bolus_at {
-                next = next.max(last + pca.lockout);
-            }
-            next = next.max(self.hourly_free_at(next, pca));
-            next = self.cap_free_at(now, next, pca.dose, basal_upper)?;
-            if next == t {
-                return Some(t);
-            }
-            t = next;
-        }
-        None
+        // Once the lockout has ended and the hour has room, both stay so as time goes on (no
+        // new bolus is assumed meanwhile), so the caps are the last question.
+        let lockout_end = self
+            .last_bolus_at
+            .map_or(now, |last| now.max(last + pca.lockout));
+        let rules_allow = self.hourly_free_at(lockout_end, pca);
+        self.cap_free_at(now, rules_allow, pca.dose, basal_upper)
     }
 
     /// The first moment ≥ t at which fewer than `max_per_hour` grants lie in the past hour.
     fn hourly_free_at(&self, t: Timestamp, pca: PcaRules) -> Timestamp {
         let max = pca.max_per_hour as usize;
-        let in_hour: Vec<Timestamp> = self
-            .pca_grants
-            .iter()
-            .copied()
-            .filter(|&g| t.since(g) < Duration::from_hours(1))
-            .collect();
-        if in_hour.len() < max || max == 0 {
+        let hour = Duration::from_hours(1);
+        // Grants are in time order; those in the hour before t are a suffix.
+        let first = self.pca_grants.partition_point(|&g| t.since(g) >= hour);
+        let in_hour = self.pca_grants.len() - first;
+        if in_hour < max || max == 0 {
             return t;
         }
-        // Grants are in time order; the oldest that must leave the hour for one more to fit.
-        in_hour[in_hour.len() - max] + Duration::from_hours(1)
+        // The oldest grant that must leave the hour for one more to fit.
+        self.pca_grants[first + in_hour - max] + hour
     }
 
     /// The first moment ≥ t at which the dose fits every cap, or `None` if it never will while
@@ -654,37 +648,45 @@ impl DoseLedger {
         dose: Amount,
         basal_upper: AmountRate,
     ) -> Option<Timestamp> {
-        if self
-            .cap_exceeded(now, t, dose, Source::PatientBolus, basal_upper)
-            .is_none()
-        {
-            return Some(t);
-        }
-        // The worst window only changes when a record leaves; try each such moment in order,
-        // then the moment all known records have left.
-        let longest = self
-            .limits
-            .caps
-            .iter()
-            .map(|c| c.window)
-            .max()
-            .unwrap_or(Duration::ZERO);
-        let mut candidates: Vec<Timestamp> = Vec::new();
-        for cap in &self.limits.caps {
-            candidates.extend(
-                self.records
-                    .iter()
-                    .map(|r| r.at + cap.window)
-                    .filter(|&c| c > t),
-            );
-        }
-        candidates.push(now + longest + RECORD_INTERVAL);
-        candidates.sort_unstable();
-        candidates.dedup();
-        candidates.into_iter().filter(|&c| c >= t).find(|&c| {
+        let fits_at = |c: Timestamp| {
             self.cap_exceeded(now, c, dose, Source::PatientBolus, basal_upper)
                 .is_none()
-        })
+        };
+        if fits_at(t) {
+            return Some(t);
+        }
+        // What a cap sees only changes when a record leaves its window; try those moments in
+        // order (the earliest next one over all caps), up to when every record has left.
+        let last = now
+            + self
+                .limits
+                .caps
+                .iter()
+                .map(|c| c.window)
+                .max()
+                .unwrap_or(Duration::ZERO)
+            + RECORD_INTERVAL;
+        let mut c = t;
+        loop {
+            let next = self
+                .limits
+                .caps
+                .iter()
+                .filter_map(|cap| {
+                    let i = self.records.partition_point(|r| r.at + cap.window <= c);
+                    self.records.get(i).map(|r| r.at + cap.window)
+                })
+                .min()
+                .unwrap_or(last)
+                .min(last);
+            if next <= c {
+                return fits_at(last).then_some(last);
+            }
+            if fits_at(next) {
+                return Some(next);
+            }
+            c = next;
+        }
     }
 
     fn forget_old_grants(&mut self, now: Timestamp) {

@@ -7,5 +7,6 @@
 //! - [`check`]: `titra check`, the program check written out for a nurse.
 
 pub mod check;
+pub mod config;
 pub mod core;
 pub mod scenario;

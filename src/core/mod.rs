@@ -4,5 +4,8 @@
 pub mod dose;
 pub mod finding;
 pub mod library;
+pub mod occlusion;
 pub mod program;
+pub mod scheduler;
+pub mod supervisor;
 pub mod units;

@@ -859,6 +859,13 @@ impl Duration {
     }
 }
 
+impl std::ops::Mul<u64> for Duration {
+    type Output = Duration;
+    fn mul(self, n: u64) -> Duration {
+        Duration(self.0.saturating_mul(n))
+    }
+}
+
 impl std::ops::Add for Duration {
     type Output = Duration;
     fn add(self, other: Duration) -> Duration {

@@ -1,0 +1,243 @@
+//! The hardware profile (config/hardware.toml): mechanism, sensors, alarm timing, pins and the
+//! simulator's physics. Read strictly; checked for values that cannot work.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::core::units::{Duration, Volume, VolumeRate};
+
+pub const HARDWARE_SCHEMA: &str = "titra.hardware/1";
+
+/// The profile built into the binary (the bench prototype's).
+pub const BUILT_IN_HARDWARE: &str = include_str!("../config/hardware.toml");
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HardwareConfig {
+    pub schema: String,
+    pub mechanism: Mechanism,
+    pub occlusion: OcclusionConfig,
+    pub reservoir: ReservoirConfig,
+    pub sensors: SensorConfig,
+    pub alarms: AlarmConfig,
+    pub pins: Pins,
+    pub simulation: SimulationConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mechanism {
+    pub syringe: Volume,
+    pub steps_per_ml: u64,
+    pub plunger_area_mm2: f64,
+    pub max_rate: VolumeRate,
+    pub bolus_rate: VolumeRate,
+    pub prime_volume: Volume,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcclusionConfig {
+    pub threshold_mmhg: f64,
+    pub trend_window: Duration,
+    pub trend_min_rise_mmhg: f64,
+    pub trend_min_t: f64,
+    pub line_compliance_ul_per_mmhg: f64,
+    pub line_resistance_mmhg_per_ml_h: f64,
+    pub backoff: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservoirConfig {
+    pub low_volume: Volume,
+    pub low_time: Duration,
+    pub empty_volume: Volume,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorConfig {
+    pub read_interval: Duration,
+    pub stall_tolerance_steps: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmConfig {
+    pub paused_reminder: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pins {
+    pub step: u8,
+    pub dir: u8,
+    pub enable: u8,
+    pub enable_active_low: bool,
+    pub end_of_travel: u8,
+    pub reservoir_present: u8,
+    pub hx711_dout: u8,
+    pub hx711_sck: u8,
+    pub buzzer: u8,
+    pub alarm_led: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationConfig {
+    pub compliance_ul_per_mmhg: f64,
+    pub resistance_mmhg_per_ml_h: f64,
+    pub noise_mmhg: f64,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("hardware profile {source_name}: {message}")]
+pub struct ConfigError {
+    pub source_name: String,
+    pub message: String,
+}
+
+impl HardwareConfig {
+    /// The built-in profile.
+    pub fn built_in() -> Result<HardwareConfig, ConfigError> {
+        HardwareConfig::from_toml_str(BUILT_IN_HARDWARE, "built-in")
+    }
+
+    pub fn from_file(path: &Path) -> Result<HardwareConfig, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            source_name: name.clone(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        HardwareConfig::from_toml_str(&text, &name)
+    }
+
+    pub fn from_toml_str(text: &str, name: &str) -> Result<HardwareConfig, ConfigError> {
+        let fail = |message: String| ConfigError {
+            source_name: name.to_owned(),
+            message,
+        };
+        let c: HardwareConfig = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| format!("line {}: ", text[..s.start].matches('\n').count() + 1))
+                .unwrap_or_default();
+            fail(format!("{line}{}", e.message()))
+        })?;
+        if c.schema != HARDWARE_SCHEMA {
+            return Err(fail(format!(
+                "schema is \"{}\", this version reads \"{HARDWARE_SCHEMA}\"",
+                c.schema
+            )));
+        }
+        let m = &c.mechanism;
+        let positive = |field: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(fail(format!(
+                    "{field} is {v}; it must be a positive number"
+                )))
+            }
+        };
+        if m.steps_per_ml == 0 || m.steps_per_ml > 10_000_000 {
+            return Err(fail(format!(
+                "mechanism.steps_per_ml is {}; it must be from 1 to 10000000",
+                m.steps_per_ml
+            )));
+        }
+        positive("mechanism.plunger_area_mm2", m.plunger_area_mm2)?;
+        positive("occlusion.threshold_mmhg", c.occlusion.threshold_mmhg)?;
+        positive(
+            "occlusion.trend_min_rise_mmhg",
+            c.occlusion.trend_min_rise_mmhg,
+        )?;
+        positive("occlusion.trend_min_t", c.occlusion.trend_min_t)?;
+        positive(
+            "occlusion.line_compliance_ul_per_mmhg",
+            c.occlusion.line_compliance_ul_per_mmhg,
+        )?;
+        positive(
+            "occlusion.line_resistance_mmhg_per_ml_h",
+            c.occlusion.line_resistance_mmhg_per_ml_h,
+        )?;
+        positive(
+            "simulation.compliance_ul_per_mmhg",
+            c.simulation.compliance_ul_per_mmhg,
+        )?;
+        positive(
+            "simulation.resistance_mmhg_per_ml_h",
+            c.simulation.resistance_mmhg_per_ml_h,
+        )?;
+        if !(c.simulation.noise_mmhg.is_finite() && c.simulation.noise_mmhg >= 0.0) {
+            return Err(fail(
+                "simulation.noise_mmhg must be zero or more".to_owned(),
+            ));
+        }
+        if m.syringe.is_zero() || m.max_rate.is_zero() || m.bolus_rate.is_zero() {
+            return Err(fail(
+                "mechanism.syringe, max_rate and bolus_rate must be more than zero".to_owned(),
+            ));
+        }
+        if m.bolus_rate > m.max_rate {
+            return Err(fail(format!(
+                "mechanism.bolus_rate {} is above max_rate {}",
+                m.bolus_rate, m.max_rate
+            )));
+        }
+        if c.sensors.read_interval.is_zero()
+            || c.occlusion.trend_window < c.sensors.read_interval * 5
+        {
+            return Err(fail(
+                "occlusion.trend_window must hold at least 5 sensor readings".to_owned(),
+            ));
+        }
+        if c.reservoir.empty_volume > c.reservoir.low_volume {
+            return Err(fail(
+                "reservoir.empty_volume is above low_volume".to_owned(),
+            ));
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_profile_reads() {
+        let c = HardwareConfig::built_in().unwrap();
+        assert_eq!(c.mechanism.steps_per_ml, 14_400);
+        assert_eq!(c.mechanism.bolus_rate.to_string(), "24 mL/day");
+        assert!(c.pins.enable_active_low);
+    }
+
+    #[test]
+    fn bad_profiles_are_refused_with_the_field() {
+        let bad = BUILT_IN_HARDWARE.replace("steps_per_ml = 14400", "steps_per_ml = 0");
+        let e = HardwareConfig::from_toml_str(&bad, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mechanism.steps_per_ml is 0"), "{e}");
+        let bad = BUILT_IN_HARDWARE.replace("bolus_rate = \"1 mL/h\"", "bolus_rate = \"20 mL/h\"");
+        let e = HardwareConfig::from_toml_str(&bad, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bolus_rate 480 mL/day is above max_rate 240 mL/day"),
+            "{e}"
+        );
+        let bad = BUILT_IN_HARDWARE.replace("syringe = \"20 mL\"", "syringe = \"20 mg\"");
+        let e = HardwareConfig::from_toml_str(&bad, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line ") && e.contains("is an amount of drug"),
+            "{e}"
+        );
+    }
+}

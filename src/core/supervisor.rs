@@ -1,0 +1,312 @@
+//! The pump's states and alarms.
+//!
+//! The state machine is a table ([`TRANSITIONS`]) that can be reviewed on its own: any pair of
+//! state and trigger not in it is refused. Alarms carry their priority per IEC 60601-1-8 as
+//! CLINICAL.md gives it; HIGH alarms stop delivery; every alarm latches until a nurse
+//! acknowledges it, except information signals, which clear themselves.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::units::{Duration, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// No program.
+    Idle,
+    /// A program was entered and checked against the library.
+    Programmed,
+    /// A second nurse verified the program.
+    Verified,
+    /// The line is being filled.
+    Priming,
+    /// Delivering.
+    Running,
+    /// Delivery paused by a nurse.
+    Paused,
+    /// Delivery stopped by a HIGH alarm.
+    Alarm,
+    /// The trial is over; the motor never moves again.
+    Ended,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Idle => "idle",
+            State::Programmed => "programmed",
+            State::Verified => "verified",
+            State::Priming => "priming",
+            State::Running => "running",
+            State::Paused => "paused",
+            State::Alarm => "alarm",
+            State::Ended => "ended",
+        })
+    }
+}
+
+impl State {
+    /// Whether the motor may move forward in this state.
+    pub fn delivers(self) -> bool {
+        matches!(self, State::Running | State::Priming)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A program is entered (or changed before starting).
+    Program,
+    /// A second person verifies it.
+    Verify,
+    /// Priming starts.
+    Prime,
+    /// Delivery starts (after priming).
+    Start,
+    Pause,
+    /// A nurse resumes delivery (after a pause, or after acknowledging an alarm whose cause has
+    /// cleared).
+    Resume,
+    /// A HIGH alarm stops delivery.
+    HighAlarm,
+    /// The trial ends.
+    End,
+}
+
+use State::*;
+use Trigger::*;
+
+/// Every allowed transition. Reading it is reviewing the state machine.
+pub const TRANSITIONS: &[(State, Trigger, State)] = &[
+    (Idle, Program, Programmed),
+    (Programmed, Program, Programmed),
+    (Programmed, Verify, Verified),
+    // Any change after verification needs verifying again.
+    (Verified, Program, Programmed),
+    (Verified, Prime, Priming),
+    (Priming, Start, Running),
+    (Priming, Pause, Paused),
+    (Running, Pause, Paused),
+    (Paused, Resume, Running),
+    (Priming, HighAlarm, Alarm),
+    (Running, HighAlarm, Alarm),
+    (Paused, HighAlarm, Alarm),
+    (Alarm, HighAlarm, Alarm),
+    (Alarm, Resume, Running),
+    (Alarm, Pause, Paused),
+    (Programmed, End, Ended),
+    (Verified, End, Ended),
+    (Priming, End, Ended),
+    (Running, End, Ended),
+    (Paused, End, Ended),
+    (Alarm, End, Ended),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the pump cannot {trigger:?} while {state}")]
+pub struct TransitionRefused {
+    pub state: State,
+    pub trigger: Trigger,
+}
+
+/// The state after `trigger`, if the table allows it.
+pub fn next(state: State, trigger: Trigger) -> Result<State, TransitionRefused> {
+    TRANSITIONS
+        .iter()
+        .find(|(from, t, _)| *from == state && *t == trigger)
+        .map(|&(_, _, to)| to)
+        .ok_or(TransitionRefused { state, trigger })
+}
+
+/// Alarm priority per IEC 60601-1-8: HIGH red flashing 1.4–2.8 Hz, MEDIUM yellow 0.4–0.8 Hz,
+/// LOW cyan steady (CLINICAL.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    /// An information signal, not an alarm condition: shown, never sounded, clears itself.
+    Info,
+    Low,
+    Medium,
+    High,
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Priority::Info => "info",
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    /// The line downstream of the pump is blocked.
+    Occlusion,
+    /// Less than the low volume, or the low time at the current program, is left.
+    ReservoirLow,
+    /// The reservoir is empty (or the plunger reached its end of travel).
+    ReservoirEmpty,
+    /// The reservoir (syringe) is not in place.
+    ReservoirMissing,
+    /// The plunger did not move as commanded.
+    MotorStall,
+    /// The occlusion sensor gives no sensible reading.
+    SensorFault,
+    /// A delivery was held because a dose limit was reached.
+    DoseLimit,
+    /// A screening bolus's observation period is running.
+    Observation,
+    /// Delivery has been paused for long.
+    PausedTooLong,
+    /// Power came back after a loss: the patient must be checked before resuming.
+    PowerRestored,
+}
+
+impl AlarmKind {
+    /// The priority the alarm is raised with.
+    pub fn priority(self) -> Priority {
+        match self {
+            AlarmKind::Occlusion
+            | AlarmKind::ReservoirEmpty
+            | AlarmKind::ReservoirMissing
+            | AlarmKind::MotorStall
+            | AlarmKind::SensorFault
+            | AlarmKind::PowerRestored => Priority::High,
+            AlarmKind::ReservoirLow | AlarmKind::DoseLimit => Priority::Medium,
+            AlarmKind::PausedTooLong => Priority::Low,
+            AlarmKind::Observation => Priority::Info,
+        }
+    }
+
+    /// What the nurse reads.
+    pub fn message(self) -> &'static str {
+        match self {
+            AlarmKind::Occlusion => {
+                "Line blocked — delivery stopped. Check the catheter and line for kinks or clamps."
+            }
+            AlarmKind::ReservoirLow => "Reservoir low — prepare a new syringe.",
+            AlarmKind::ReservoirEmpty => "Reservoir empty — delivery stopped. Change the syringe.",
+            AlarmKind::ReservoirMissing => {
+                "Syringe not in place — delivery stopped. Seat the syringe."
+            }
+            AlarmKind::MotorStall => {
+                "Pump mechanism fault — delivery stopped. Take the pump out of use."
+            }
+            AlarmKind::SensorFault => {
+                "Pressure sensor fault — delivery stopped. Take the pump out of use."
+            }
+            AlarmKind::DoseLimit => "Dose limit reached — delivery held until the limit allows it.",
+            AlarmKind::Observation => "Observation period after the screening dose.",
+            AlarmKind::PausedTooLong => {
+                "Delivery has been paused for a long time — resume or end the trial."
+            }
+            AlarmKind::PowerRestored => "Power restored — check the patient, then resume.",
+        }
+    }
+
+    /// Information signals clear themselves; alarm conditions latch until acknowledged.
+    pub fn latches(self) -> bool {
+        self.priority() != Priority::Info
+    }
+}
+
+/// An alarm as the pump holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alarm {
+    pub kind: AlarmKind,
+    /// May be raised above the kind's priority by escalation.
+    pub priority: Priority,
+    pub raised_at: Timestamp,
+    /// When the cause went away (the alarm may still be latched).
+    pub cleared_at: Option<Timestamp>,
+    pub acknowledged_at: Option<Timestamp>,
+    /// Audio paused until then.
+    pub silenced_until: Option<Timestamp>,
+    /// Pressure when raised (occlusion).
+    pub pressure_mmhg: Option<f64>,
+    /// From the cause's start to the alarm, where the cause's start is known (occlusion).
+    pub time_to_alarm: Option<Duration>,
+}
+
+impl Alarm {
+    pub fn new(kind: AlarmKind, at: Timestamp) -> Alarm {
+        Alarm {
+            kind,
+            priority: kind.priority(),
+            raised_at: at,
+            cleared_at: None,
+            acknowledged_at: None,
+            silenced_until: None,
+            pressure_mmhg: None,
+            time_to_alarm: None,
+        }
+    }
+
+    /// Still shown: its cause persists, or it latched and no one acknowledged it.
+    pub fn is_active(&self) -> bool {
+        self.cleared_at.is_none() || (self.kind.latches() && self.acknowledged_at.is_none())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_happy_path() {
+        let mut s = Idle;
+        for t in [
+            Program, Verify, Prime, Start, Pause, Resume, HighAlarm, Resume, End,
+        ] {
+            s = next(s, t).unwrap();
+        }
+        assert_eq!(s, Ended);
+    }
+
+    #[test]
+    fn forbidden_transitions_are_refused() {
+        assert_eq!(
+            next(Idle, Start),
+            Err(TransitionRefused {
+                state: Idle,
+                trigger: Start
+            })
+        );
+        // Starting needs verification and priming first.
+        assert!(next(Programmed, Start).is_err());
+        assert!(next(Programmed, Prime).is_err());
+        // Nothing leaves Ended.
+        for t in [Program, Verify, Prime, Start, Pause, Resume, HighAlarm, End] {
+            assert!(next(Ended, t).is_err());
+        }
+        // A change while running is not a new program: it goes through its own checks.
+        assert!(next(Running, Program).is_err());
+    }
+
+    #[test]
+    fn every_transition_is_listed_once() {
+        for (i, a) in TRANSITIONS.iter().enumerate() {
+            for b in &TRANSITIONS[i + 1..] {
+                assert!(!(a.0 == b.0 && a.1 == b.1), "{a:?} and {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn high_alarms_are_the_ones_that_stop_delivery() {
+        assert_eq!(AlarmKind::Occlusion.priority(), Priority::High);
+        assert_eq!(AlarmKind::ReservoirLow.priority(), Priority::Medium);
+        assert!(!AlarmKind::Observation.latches());
+        let mut a = Alarm::new(AlarmKind::Occlusion, Timestamp::ORIGIN);
+        a.cleared_at = Some(Timestamp::from_ms(5));
+        assert!(a.is_active(), "latched until acknowledged");
+        a.acknowledged_at = Some(Timestamp::from_ms(6));
+        assert!(!a.is_active());
+    }
+}

@@ -9,4 +9,5 @@
 pub mod check;
 pub mod config;
 pub mod core;
+pub mod hw;
 pub mod scenario;

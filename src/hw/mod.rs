@@ -1,0 +1,65 @@
+//! The pump's hardware, as the engine sees it ([`PumpHardware`]), and the drivers that make it
+//! from GPIO pins, generic over embedded-hal 1.0 traits so that the Raspberry Pi backend
+//! (rppal), the simulator and the tests' scripted pins all fit.
+//!
+//! - [`stepper`]: STEP/DIR/EN stepper driver; EN is wired so that a dead controller leaves the
+//!   motor disabled.
+//! - [`hx711`]: the load cell on the plunger, through an HX711 on two lines.
+//! - [`inputs`]: end-of-travel and syringe-present switches, and the inline pressure switch
+//!   that can replace the load cell.
+//! - [`indicator`]: the alarm LED and buzzer, with the IEC 60601-1-8 patterns.
+
+pub mod hx711;
+pub mod indicator;
+pub mod inputs;
+pub mod stepper;
+
+use crate::core::supervisor::Priority;
+
+/// A hardware failure, as the engine sees it. Each is an alarm, never ignored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HwError {
+    #[error("GPIO {what}: {detail}")]
+    Gpio { what: &'static str, detail: String },
+    #[error("the occlusion sensor has no reading ready")]
+    SensorNotReady,
+    #[error("the occlusion sensor reads {raw}, outside its range")]
+    SensorOutOfRange { raw: i32 },
+}
+
+impl HwError {
+    pub fn gpio(what: &'static str, e: impl std::fmt::Debug) -> HwError {
+        HwError::Gpio {
+            what,
+            detail: format!("{e:?}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Pushes the plunger: delivers.
+    Forward,
+    /// Pulls it back: relieves pressure after an occlusion.
+    Back,
+}
+
+/// Everything the engine needs from the pump's hardware.
+pub trait PumpHardware {
+    /// Whether this is the simulator (shown prominently, never a silent fallback).
+    fn is_simulated(&self) -> bool;
+    fn set_motor_enabled(&mut self, enabled: bool) -> Result<(), HwError>;
+    /// Moves the plunger by `steps` now.
+    fn step(&mut self, direction: Direction, steps: u64) -> Result<(), HwError>;
+    /// The pressure in the syringe, from the load cell on the plunger (or the pressure switch:
+    /// zero when open, `f64::INFINITY` when tripped).
+    fn read_pressure_mmhg(&mut self) -> Result<f64, HwError>;
+    fn reservoir_present(&mut self) -> Result<bool, HwError>;
+    fn end_of_travel(&mut self) -> Result<bool, HwError>;
+    /// The plunger's measured position in steps from where it was loaded, where a position
+    /// sensor is fitted (`None` otherwise).
+    fn plunger_position(&mut self) -> Result<Option<i64>, HwError>;
+    /// Shows the highest active alarm priority (LED and tone), `None` for quiet. Called
+    /// regularly; `phase_ms` is the time for the flashing and burst patterns.
+    fn annunciate(&mut self, priority: Option<Priority>, phase_ms: u64) -> Result<(), HwError>;
+}

@@ -61,6 +61,7 @@ pub struct ReservoirConfig {
 pub struct SensorConfig {
     pub read_interval: Duration,
     pub stall_tolerance_steps: u64,
+    pub stuck_after: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

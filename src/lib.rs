@@ -5,9 +5,18 @@
 //! - [`core`]: the pure dosing core (units, drug library, program, dose accounting).
 //! - [`scenario`]: scenario and program files, as `titra check` and `titra simulate` read them.
 //! - [`check`]: `titra check`, the program check written out for a nurse.
+//! - [`hw`]: the hardware the engine drives, and its embedded-hal drivers.
+//! - [`sim`]: simulated hardware under virtual time.
+//! - [`engine`]: the pump engine (core + hardware, time injected).
+//! - [`simulate`]: `titra simulate`, a whole scenario through the engine.
+//! - [`summary`]: the trial summary.
 
 pub mod check;
 pub mod config;
 pub mod core;
+pub mod engine;
 pub mod hw;
 pub mod scenario;
+pub mod sim;
+pub mod simulate;
+pub mod summary;

@@ -36,6 +36,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a whole trial from a scenario file on simulated hardware, in virtual time, and print
+    /// its summary.
+    ///
+    /// Exits 0 when the trial ran to its end, 2 when the scenario is invalid or its program is
+    /// rejected (nothing runs), 1 on an internal error.
+    Simulate {
+        /// A scenario file (see examples/scenarios/README.md).
+        file: PathBuf,
+        /// Print the trial summary as JSON (schema titra.trial-summary/1).
+        #[arg(long)]
+        json: bool,
+        /// The drug library (default: the built-in example library).
+        #[arg(long, value_name = "FILE")]
+        library: Option<PathBuf>,
+        /// The hardware profile (default: the built-in bench prototype's).
+        #[arg(long, value_name = "FILE")]
+        hardware: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,6 +71,12 @@ fn main() -> ExitCode {
             library,
             json,
         }) => run_check(&file, library.as_deref(), json),
+        Some(Command::Simulate {
+            file,
+            json,
+            library,
+            hardware,
+        }) => run_simulate(&file, json, library.as_deref(), hardware.as_deref()),
         None => {
             eprintln!(
                 "The desktop demo (pump daemon on simulated hardware with the touchscreen UI) is not built yet.\n\
@@ -83,6 +107,63 @@ fn run_check(file: &std::path::Path, library: Option<&std::path::Path>, json: bo
         Err(e) => {
             eprintln!("Cannot check {}: {e}", file.display());
             ExitCode::from(2)
+        }
+    }
+}
+
+fn run_simulate(
+    file: &std::path::Path,
+    json: bool,
+    library: Option<&std::path::Path>,
+    hardware: Option<&std::path::Path>,
+) -> ExitCode {
+    let invalid = |message: String| {
+        eprintln!("Cannot simulate {}: {message}", file.display());
+        ExitCode::from(2)
+    };
+    let scenario = match titra::scenario::Scenario::from_file(file) {
+        Ok(s) => s,
+        Err(e) => return invalid(e.to_string()),
+    };
+    let (library, source) = match check::load_library(library) {
+        Ok(l) => l,
+        Err(e) => return invalid(e.to_string()),
+    };
+    let hw = match hardware {
+        Some(p) => titra::config::HardwareConfig::from_file(p),
+        None => titra::config::HardwareConfig::built_in(),
+    };
+    let hw = match hw {
+        Ok(h) => h,
+        Err(e) => return invalid(e.to_string()),
+    };
+    match titra::simulate::run(&scenario, &library, source, &hw) {
+        Ok(outcome) => {
+            if json {
+                match serde_json::to_string_pretty(&outcome.summary) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => {
+                        eprintln!("internal error: cannot write the summary as JSON: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
+            } else {
+                let unit = library
+                    .find(
+                        &scenario.program.drug,
+                        scenario.trial.route,
+                        scenario.program.concentration,
+                    )
+                    .map(|e| e.unit)
+                    .unwrap_or(titra::core::units::MassUnit::Mg);
+                print!("{}", titra::summary::render(&outcome.summary, unit));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(titra::simulate::SimulateError::Invalid(m)) => invalid(m),
+        Err(e) => {
+            eprintln!("Simulation of {} failed: {e}", file.display());
+            ExitCode::from(1)
         }
     }
 }

@@ -161,6 +161,8 @@ pub enum Denial {
     NotPrescribed,
     /// A bolus is still being given.
     BolusInProgress,
+    /// Delivery is paused, stopped by an alarm, or not started.
+    NotDelivering,
     /// Too soon after the last bolus.
     Lockout { lockout: Duration },
     /// The hourly number of patient boluses is reached.
@@ -175,6 +177,9 @@ impl Denial {
         match self {
             Denial::NotPrescribed => "Patient boluses are not part of this program.".to_owned(),
             Denial::BolusInProgress => "A bolus is being given now.".to_owned(),
+            Denial::NotDelivering => {
+                "The pump is not delivering now (paused or stopped); ask your nurse.".to_owned()
+            }
             Denial::Lockout { lockout } => {
                 format!("Too soon: at least {lockout} must pass between boluses.")
             }

@@ -6,10 +6,12 @@
 //! of the open line — each pushed volume raises the pressure by `V / C`, which then drains
 //! through the catheter with time constant `R·C` — and fits a straight line to the difference
 //! between the measured pressure and the model's over a sliding window. An open line leaves no
-//! lasting difference (steady flow, boluses and their decay are all in the model); a blocked
-//! line makes it grow at the pumping rate over the compliance. The alarm is raised when the fitted
-//! rise over the window is both large enough to matter and large against the noise (its
-//! t-statistic), or at once when the pressure crosses the threshold.
+//! growing difference (steady flow, boluses and their decay are all in the model; a model that
+//! is off by a constant leaves a constant difference, which is learned as the baseline); a
+//! blocked line makes it grow at the pumping rate over the compliance. The alarm is raised when
+//! the difference has risen above its baseline by enough to matter and its rise is significant
+//! against the noise (the t-statistic of the fitted slope), or at once when the pressure crosses
+//! the threshold.
 
 use std::collections::VecDeque;
 
@@ -47,6 +49,14 @@ pub enum Trip {
     Trend { pressure_mmhg: f64, rise_mmhg: f64 },
 }
 
+/// A trip with the detector's estimate of how long ago the blockage began: where the fitted
+/// rise above the open line's model started from zero.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Detection {
+    pub trip: Trip,
+    pub since_onset: Option<Duration>,
+}
+
 impl Trip {
     pub fn pressure_mmhg(&self) -> f64 {
         match *self {
@@ -64,6 +74,8 @@ pub struct OcclusionDetector {
     /// (time in s since `origin`, measured − model) within the window.
     points: VecDeque<(f64, f64)>,
     origin: Option<Timestamp>,
+    /// The usual difference between measured and model, learned while no trend shows.
+    baseline: Option<f64>,
 }
 
 impl OcclusionDetector {
@@ -74,6 +86,7 @@ impl OcclusionDetector {
             model_at: None,
             points: VecDeque::new(),
             origin: None,
+            baseline: None,
         }
     }
 
@@ -105,8 +118,26 @@ impl OcclusionDetector {
     pub fn restart(&mut self, t: Timestamp, measured_mmhg: f64) {
         self.points.clear();
         self.origin = None;
+        self.baseline = None;
         self.model_mmhg = measured_mmhg.max(0.0);
         self.model_at = Some(t);
+    }
+
+    /// A sensor reading, with the estimated onset when the alarm must be raised.
+    pub fn detect(&mut self, t: Timestamp, measured_mmhg: f64) -> Option<Detection> {
+        let trip = self.reading(t, measured_mmhg)?;
+        let since_onset = fit(&self.points).and_then(|(slope, _)| {
+            let &(x_last, _) = self.points.back()?;
+            let n = self.points.len() as f64;
+            let mean_x = self.points.iter().map(|p| p.0).sum::<f64>() / n;
+            let mean_y = self.points.iter().map(|p| p.1).sum::<f64>() / n;
+            // Where the fitted line crosses zero, if it rises.
+            (slope > 0.0).then(|| {
+                let x0 = mean_x - mean_y / slope;
+                Duration::from_ms(((x_last - x0).max(0.0) * 1000.0) as u64)
+            })
+        });
+        Some(Detection { trip, since_onset })
     }
 
     /// A sensor reading. Returns a trip when the alarm must be raised.
@@ -130,11 +161,25 @@ impl OcclusionDetector {
         }
         let (slope, t_stat) = fit(&self.points)?;
         // Judge only a full window, so that a short burst of noise cannot look like a trend.
-        let span = self.points.back()?.0 - self.points.front()?.0;
+        let first = self.points.front()?.0;
+        let span = x - first;
         if span < window_s * 0.9 {
             return None;
         }
-        let rise = slope * span;
+        let mean_x = self.points.iter().map(|p| p.0).sum::<f64>() / self.points.len() as f64;
+        let mean_y = self.points.iter().map(|p| p.1).sum::<f64>() / self.points.len() as f64;
+        let now_fitted = mean_y + slope * (x - mean_x);
+        let window_start_fitted = mean_y + slope * (first - mean_x);
+        // The baseline follows the difference slowly, and only while it shows no trend, so a
+        // blockage cannot teach it to ignore the blockage.
+        let baseline = *self.baseline.get_or_insert(window_start_fitted);
+        if t_stat < 2.0 {
+            // An exponential average with a time constant of one window.
+            let dt = x - self.points.iter().rev().nth(1).map_or(x, |p| p.0);
+            let weight = (dt / window_s).min(1.0);
+            self.baseline = Some(baseline + (now_fitted - baseline) * weight);
+        }
+        let rise = now_fitted - baseline;
         (rise >= self.s.min_rise_mmhg && t_stat >= self.s.min_t).then_some(Trip::Trend {
             pressure_mmhg: measured_mmhg,
             rise_mmhg: rise,

@@ -794,6 +794,13 @@ impl VolumeRate {
     }
 }
 
+impl std::ops::Add for VolumeRate {
+    type Output = VolumeRate;
+    fn add(self, other: VolumeRate) -> VolumeRate {
+        VolumeRate(self.0.saturating_add(other.0))
+    }
+}
+
 impl FromStr for VolumeRate {
     type Err = UnitError;
     fn from_str(s: &str) -> Result<Self, UnitError> {

@@ -1,0 +1,1223 @@
+//! The pump engine: the dosing core driving the hardware, on an injected clock.
+//!
+//! The engine owns the hardware ([`PumpHardware`]: the Pi's GPIO drivers or the simulator), the
+//! program, the dose ledger, the step schedulers, the occlusion detector and the alarms. It
+//! reads no clock: every call carries `now`, and [`Engine::next_wake`] says when it next needs
+//! to run. Everything it does or is told is appended to its journal ([`Record`]), which the
+//! trial log stores and the trial summary is computed from.
+//!
+//! One path moves the motor forward: [`Engine::tick`], for what the schedulers say is due, in
+//! a state that delivers, after the ledger authorised it. Basal is authorised a minute at a time
+//! (the piece the ledger sees), boluses whole before they start.
+
+use serde::Serialize;
+
+use crate::config::HardwareConfig;
+use crate::core::dose::{Denial, DoseLedger, DoseLimits, PcaDecision, RECORD_INTERVAL, Source};
+use crate::core::finding::{Class, Finding};
+use crate::core::library::{DrugLibrary, LibraryEntry};
+use crate::core::occlusion::{OcclusionDetector, OcclusionSettings, Trip};
+use crate::core::program::{self, Program, Trial};
+use crate::core::scheduler::{BolusScheduler, RateScheduler, StepProfile};
+use crate::core::supervisor::{self, Alarm, AlarmKind, Priority, State, Trigger};
+use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume, VolumeRate};
+use crate::hw::{Direction, HwError, PumpHardware};
+use crate::scenario::{Severity, SideEffect};
+
+/// Who did something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Patient,
+    Nurse,
+    Clinician,
+    /// The program itself (titration steps, scheduled boluses) or the pump.
+    Pump,
+}
+
+/// One entry of the engine's journal: what the trial log keeps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    StateChanged {
+        at: Timestamp,
+        from: State,
+        to: State,
+    },
+    /// What left the reservoir over the piece ending `at` (at most a minute), by source.
+    Delivery {
+        at: Timestamp,
+        source: Source,
+        steps: u64,
+        amount: Amount,
+        volume: Volume,
+    },
+    BolusStarted {
+        at: Timestamp,
+        source: Source,
+        requested: Amount,
+        steps: u64,
+    },
+    BolusEnded {
+        at: Timestamp,
+        source: Source,
+        requested: Amount,
+        delivered: Amount,
+        complete: bool,
+    },
+    PcaRequest {
+        at: Timestamp,
+        granted: bool,
+        denial: Option<Denial>,
+        available_at: Option<Timestamp>,
+    },
+    RateChanged {
+        at: Timestamp,
+        old: AmountRate,
+        new: AmountRate,
+        by: Role,
+    },
+    /// A change or bolus that was not made, with why.
+    Refused {
+        at: Timestamp,
+        what: String,
+        reason: String,
+        by: Role,
+    },
+    /// Settings outside the usual range that someone confirmed.
+    Confirmed {
+        at: Timestamp,
+        findings: Vec<Finding>,
+        by: Role,
+    },
+    AlarmRaised {
+        at: Timestamp,
+        kind: AlarmKind,
+        priority: Priority,
+        pressure_mmhg: Option<f64>,
+        time_to_alarm: Option<Duration>,
+    },
+    AlarmEscalated {
+        at: Timestamp,
+        kind: AlarmKind,
+        priority: Priority,
+    },
+    AlarmCleared {
+        at: Timestamp,
+        kind: AlarmKind,
+    },
+    AlarmAcknowledged {
+        at: Timestamp,
+        kind: AlarmKind,
+        by: Role,
+    },
+    /// The plunger pulled back after an occlusion to take the pressure off the line.
+    BackedOff {
+        at: Timestamp,
+        steps: u64,
+        volume: Volume,
+    },
+    ReservoirChanged {
+        at: Timestamp,
+        volume: Volume,
+        by: Role,
+    },
+    PainScore {
+        at: Timestamp,
+        value: u8,
+    },
+    SideEffect {
+        at: Timestamp,
+        effect: SideEffect,
+        severity: Severity,
+    },
+    Sedation {
+        at: Timestamp,
+        poss: u8,
+    },
+    Vitals {
+        at: Timestamp,
+        respiratory_rate: Option<u16>,
+        heart_rate: Option<u16>,
+        spo2: Option<u8>,
+    },
+    PowerLost {
+        at: Timestamp,
+    },
+    PowerRestored {
+        at: Timestamp,
+    },
+}
+
+/// Why the engine could not be built or a command was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    #[error("the program is rejected: {}", .0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))]
+    Rejected(Vec<Finding>),
+    #[error("{0}")]
+    Lookup(String),
+    #[error(transparent)]
+    Transition(#[from] supervisor::TransitionRefused),
+    #[error("the hardware failed: {0}")]
+    Hardware(#[from] HwError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+#[derive(Debug, Clone)]
+struct ActiveBolus {
+    source: Source,
+    requested: Amount,
+    schedule: BolusScheduler,
+}
+
+/// The counts that make up the pump's accounting, kept exact in steps.
+#[derive(Debug, Clone, Copy, Default)]
+struct StepCounts {
+    /// Forward steps since the reservoir was loaded, per source.
+    forward: [u64; 5],
+    /// Back-off steps since the reservoir was loaded.
+    back: u64,
+    /// Steps and amount already recorded per source, and what the current piece holds.
+    recorded_amount: [Amount; 5],
+    piece_steps: [u64; 5],
+    /// Forward steps before the current reservoir (per source), for totals over the trial.
+    before_reservoir: [u64; 5],
+}
+
+impl StepCounts {
+    fn net_forward(&self) -> u64 {
+        self.forward.iter().sum::<u64>().saturating_sub(self.back)
+    }
+}
+
+const SOURCES: [Source; 5] = Source::ALL;
+
+fn source_index(source: Source) -> usize {
+    SOURCES.iter().position(|&s| s == source).unwrap_or(0)
+}
+
+pub struct Engine<H> {
+    hw: H,
+    cfg: HardwareConfig,
+    profile: StepProfile,
+    trial: Trial,
+    program: Program,
+    entry: LibraryEntry,
+    state: State,
+    start: Timestamp,
+    ledger: DoseLedger,
+    basal: RateScheduler,
+    bolus: Option<ActiveBolus>,
+    /// Index of the next scheduled bolus and titration step of the program.
+    next_scheduled: usize,
+    next_titration: usize,
+    detector: OcclusionDetector,
+    alarms: Vec<Alarm>,
+    journal: Vec<Record>,
+    steps: StepCounts,
+    reservoir: Volume,
+    /// The minute piece of basal authorised so far (delivery held when refused).
+    piece_end: Option<Timestamp>,
+    piece_started: Timestamp,
+    basal_held: bool,
+    next_read: Timestamp,
+    last_readings: Vec<f64>,
+    paused_since: Option<Timestamp>,
+    observation_until: Option<Timestamp>,
+    powered: bool,
+}
+
+impl<H: PumpHardware> Engine<H> {
+    /// Takes a trial and program, checks them against the library, and programs the pump
+    /// (state Programmed). Hard findings refuse it; soft findings need `confirmed_by`.
+    pub fn new(
+        hw: H,
+        cfg: &HardwareConfig,
+        trial: Trial,
+        program: Program,
+        library: &DrugLibrary,
+        now: Timestamp,
+        confirmed_by: Option<Role>,
+    ) -> Result<Engine<H>, EngineError> {
+        let verdict = program::validate(&trial, &program, library);
+        if verdict.is_rejected() {
+            return Err(EngineError::Rejected(verdict.problems().cloned().collect()));
+        }
+        let entry = library
+            .find(&program.drug, trial.route, program.concentration)
+            .map_err(|e| EngineError::Lookup(e.to_string()))?
+            .clone();
+        let mut journal = Vec::new();
+        if verdict.class() == Class::Soft {
+            let Some(by) = confirmed_by else {
+                return Err(EngineError::Refused(
+                    "settings outside the usual range must be confirmed".to_owned(),
+                ));
+            };
+            journal.push(Record::Confirmed {
+                at: now,
+                findings: verdict.problems().cloned().collect(),
+                by,
+            });
+        }
+        let profile = StepProfile {
+            steps_per_ml: cfg.mechanism.steps_per_ml,
+        };
+        let o = &cfg.occlusion;
+        let detector = OcclusionDetector::new(OcclusionSettings {
+            threshold_mmhg: o.threshold_mmhg,
+            window: o.trend_window,
+            min_rise_mmhg: o.trend_min_rise_mmhg,
+            min_t: o.trend_min_t,
+            compliance_ul_per_mmhg: o.line_compliance_ul_per_mmhg,
+            resistance_mmhg_per_ml_h: o.line_resistance_mmhg_per_ml_h,
+        });
+        let ledger = DoseLedger::new(DoseLimits::for_program(&program, &entry));
+        let reservoir = program.reservoir.min(cfg.mechanism.syringe);
+        let mut engine = Engine {
+            hw,
+            cfg: cfg.clone(),
+            profile,
+            trial,
+            program,
+            entry,
+            state: State::Idle,
+            start: now,
+            ledger,
+            basal: RateScheduler::new(profile, now),
+            bolus: None,
+            next_scheduled: 0,
+            next_titration: 0,
+            detector,
+            alarms: Vec::new(),
+            journal,
+            steps: StepCounts::default(),
+            reservoir,
+            piece_end: None,
+            piece_started: now,
+            basal_held: false,
+            next_read: now,
+            last_readings: Vec::new(),
+            paused_since: None,
+            observation_until: None,
+            powered: true,
+        };
+        engine.program.boluses.sort_by_key(|b| b.at);
+        engine.program.titration.sort_by_key(|s| s.at);
+        engine.hw.set_motor_enabled(false)?;
+        engine.transition(now, Trigger::Program)?;
+        Ok(engine)
+    }
+
+    // ---- reading the engine ------------------------------------------------------------
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+    pub fn trial(&self) -> &Trial {
+        &self.trial
+    }
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+    pub fn entry(&self) -> &LibraryEntry {
+        &self.entry
+    }
+    pub fn journal(&self) -> &[Record] {
+        &self.journal
+    }
+    pub fn ledger(&self) -> &DoseLedger {
+        &self.ledger
+    }
+    pub fn alarms(&self) -> &[Alarm] {
+        &self.alarms
+    }
+    pub fn active_alarms(&self) -> impl Iterator<Item = &Alarm> {
+        self.alarms.iter().filter(|a| a.is_active())
+    }
+    pub fn hardware(&self) -> &H {
+        &self.hw
+    }
+    /// For the simulator's fault injection and the tests.
+    pub fn hardware_mut(&mut self) -> &mut H {
+        &mut self.hw
+    }
+    pub fn started_at(&self) -> Timestamp {
+        self.start
+    }
+    pub fn is_simulated(&self) -> bool {
+        self.hw.is_simulated()
+    }
+
+    /// The basal rate now, as a dose rate.
+    pub fn basal_rate(&self) -> AmountRate {
+        self.program.basal
+    }
+
+    /// Loaded in the current reservoir.
+    pub fn reservoir_loaded(&self) -> Volume {
+        self.reservoir
+    }
+
+    /// Left in the current reservoir, by the pump's count of steps.
+    pub fn reservoir_remaining(&self) -> Volume {
+        self.reservoir
+            .saturating_sub(self.profile.volume_of(self.steps.net_forward()))
+    }
+
+    /// Everything that left the reservoirs, per source, as recorded (pieces in progress
+    /// included).
+    pub fn delivered_from(&self, source: Source) -> Amount {
+        self.amount_of_steps(self.total_steps(source))
+    }
+
+    fn total_steps(&self, source: Source) -> u64 {
+        let i = source_index(source);
+        self.steps.before_reservoir[i] + self.steps.forward[i]
+    }
+
+    /// Drug in `steps`, rounded up: a count of what left is never short.
+    fn amount_of_steps(&self, steps: u64) -> Amount {
+        let ng = (u128::from(steps) * u128::from(self.program.concentration.ng_per_ml()))
+            .div_ceil(u128::from(self.profile.steps_per_ml));
+        Amount::from_ng(u64::try_from(ng).unwrap_or(u64::MAX))
+    }
+
+    /// The highest dose rate the basal can run at over the next day, with a margin of one
+    /// motor step per recorded piece (steps are whole, so a piece can carry one more than its
+    /// exact share).
+    fn basal_upper(&self, now: Timestamp) -> AmountRate {
+        let offset = now.since(self.start);
+        let rate = self
+            .program
+            .max_rate_between(offset, offset + Duration::from_days(1));
+        let step = self.amount_of_steps(1).ng() + 1;
+        let pieces_per_day = Duration::from_days(1).ms() / RECORD_INTERVAL.ms();
+        AmountRate::from_ng_per_day(rate.ng_per_day() + step * pieces_per_day)
+    }
+
+    // ---- starting --------------------------------------------------------------------
+
+    /// A second person verified the program.
+    pub fn verify(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        self.transition(now, Trigger::Verify)
+    }
+
+    /// Primes the line with `volume` (zero when it was primed by hand). Priming fills the line
+    /// before it is connected: it leaves the reservoir but is not dose.
+    pub fn prime(&mut self, now: Timestamp, volume: Volume) -> Result<(), EngineError> {
+        self.transition(now, Trigger::Prime)?;
+        let steps = self.profile.steps_for(volume);
+        if steps > 0 {
+            self.hw.set_motor_enabled(true)?;
+            self.hw.step(Direction::Forward, steps)?;
+            self.hw.set_motor_enabled(false)?;
+            self.reservoir = self.reservoir.saturating_sub(self.profile.volume_of(steps));
+        }
+        Ok(())
+    }
+
+    /// Starts delivery.
+    pub fn start(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        self.transition(now, Trigger::Start)?;
+        self.start = now;
+        self.basal = RateScheduler::new(self.profile, now);
+        self.basal.set_rate(
+            now,
+            self.program.concentration.volume_rate(self.program.basal) + self.program.kvo,
+        );
+        self.piece_started = now;
+        self.piece_end = None;
+        self.next_read = now;
+        self.hw.set_motor_enabled(true)?;
+        Ok(())
+    }
+
+    fn transition(&mut self, now: Timestamp, trigger: Trigger) -> Result<(), EngineError> {
+        let to = supervisor::next(self.state, trigger)?;
+        if to != self.state {
+            self.journal.push(Record::StateChanged {
+                at: now,
+                from: self.state,
+                to,
+            });
+            tracing::info!(from = %self.state, to = %to, "state");
+        }
+        let was_paused = self.state == State::Paused;
+        self.state = to;
+        if to == State::Paused && !was_paused {
+            self.paused_since = Some(now);
+        }
+        if to != State::Paused {
+            self.paused_since = None;
+        }
+        Ok(())
+    }
+
+    // ---- running ---------------------------------------------------------------------
+
+    /// When the engine next needs to run (a step falls due, the sensor is read, a minute
+    /// piece ends, a scheduled event comes).
+    pub fn next_wake(&self) -> Option<Timestamp> {
+        if self.state == State::Ended || !self.powered {
+            return None;
+        }
+        let mut wake = vec![self.next_read];
+        if self.state.delivers() {
+            wake.extend(self.basal.next_step_at());
+            wake.extend(self.bolus.as_ref().and_then(|b| b.schedule.next_step_at()));
+            wake.extend(self.piece_end);
+        }
+        if let Some(b) = self.program.boluses.get(self.next_scheduled) {
+            wake.push(self.start + b.at);
+        }
+        if let Some(s) = self.program.titration.get(self.next_titration) {
+            wake.push(self.start + s.at);
+        }
+        wake.extend(self.observation_until);
+        if let Some(p) = self.paused_since {
+            wake.push(p + self.cfg.alarms.paused_reminder);
+            wake.push(p + self.cfg.alarms.paused_reminder * 2);
+        }
+        wake.into_iter().min()
+    }
+
+    /// Does everything due by `now`.
+    pub fn tick(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        if self.state == State::Ended || !self.powered {
+            return Ok(());
+        }
+        self.program_events(now)?;
+        if self.state.delivers() {
+            self.deliver(now)?;
+        }
+        if now >= self.next_read {
+            self.read_sensors(now)?;
+            let interval = self.cfg.sensors.read_interval;
+            while self.next_read <= now {
+                self.next_read = self.next_read + interval;
+            }
+        }
+        self.check_reservoir(now)?;
+        self.check_pause(now);
+        self.check_observation(now);
+        self.annunciate(now)?;
+        Ok(())
+    }
+
+    /// Titration steps and scheduled boluses whose time has come.
+    fn program_events(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        while let Some(step) = self.program.titration.get(self.next_titration).copied() {
+            if self.start + step.at > now {
+                break;
+            }
+            self.next_titration += 1;
+            self.set_basal(now, step.basal, Role::Pump);
+        }
+        while let Some(b) = self.program.boluses.get(self.next_scheduled).copied() {
+            if self.start + b.at > now {
+                break;
+            }
+            if !self.state.delivers() || self.bolus.is_some() {
+                // Wait until delivery runs and any bolus has ended.
+                break;
+            }
+            self.next_scheduled += 1;
+            if let Err(reason) = self.start_bolus(now, b.dose, Source::ScheduledBolus) {
+                self.journal.push(Record::Refused {
+                    at: now,
+                    what: format!("scheduled bolus of {}", b.dose.in_unit(self.entry.unit)),
+                    reason,
+                    by: Role::Pump,
+                });
+                self.raise(now, AlarmKind::DoseLimit, None, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_basal(&mut self, now: Timestamp, basal: AmountRate, by: Role) {
+        let old = self.program.basal;
+        self.program.basal = basal;
+        let rate = self.volume_rate();
+        if self.state.delivers() {
+            self.basal.set_rate(now, rate);
+        }
+        self.journal.push(Record::RateChanged {
+            at: now,
+            old,
+            new: basal,
+            by,
+        });
+    }
+
+    fn volume_rate(&self) -> VolumeRate {
+        self.program.concentration.volume_rate(self.program.basal) + self.program.kvo
+    }
+
+    /// Moves the motor for what is due, within what the ledger authorised.
+    fn deliver(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        // A minute piece ends: record it, authorise the next.
+        if self.piece_end.is_none_or(|end| now >= end) {
+            self.close_piece(now);
+            let end = now + RECORD_INTERVAL;
+            let planned = self
+                .basal
+                .ideal_steps(end)
+                .saturating_sub(self.basal.issued());
+            let amount = self.amount_of_steps(planned);
+            let upper = self.basal_upper(now);
+            match self.ledger.authorize(now, amount, Source::Basal, upper) {
+                Ok(()) => {
+                    if self.basal_held {
+                        self.basal_held = false;
+                        self.clear(now, AlarmKind::DoseLimit);
+                    }
+                }
+                Err(denial) => {
+                    if !self.basal_held {
+                        tracing::warn!(reason = %denial.explain(), "basal held");
+                        self.journal.push(Record::Refused {
+                            at: now,
+                            what: "basal delivery".to_owned(),
+                            reason: denial.explain(),
+                            by: Role::Pump,
+                        });
+                        self.raise(now, AlarmKind::DoseLimit, None, None)?;
+                    }
+                    self.basal_held = true;
+                }
+            }
+            self.piece_end = Some(end);
+        }
+        let mut forward: Vec<(Source, u64)> = Vec::with_capacity(2);
+        if self.basal_held {
+            self.basal.skip_to(now);
+        } else {
+            let due = self.basal.due(now);
+            if due > 0 {
+                forward.push((Source::Basal, due));
+            }
+        }
+        if let Some(b) = &self.bolus {
+            let due = b.schedule.due(now);
+            if due > 0 {
+                forward.push((b.source, due));
+            }
+        }
+        let total: u64 = forward.iter().map(|f| f.1).sum();
+        if total == 0 {
+            return self.finish_bolus_if_done(now);
+        }
+        self.hw.step(Direction::Forward, total)?;
+        for (source, steps) in forward {
+            let i = source_index(source);
+            self.steps.forward[i] += steps;
+            self.steps.piece_steps[i] += steps;
+            if source == Source::Basal {
+                self.basal.issue(steps);
+            } else if let Some(b) = &mut self.bolus {
+                b.schedule.issue(steps);
+            }
+        }
+        let ul = self.profile.volume_of(total).nl() as f64 / 1000.0;
+        self.detector.pumped(now, ul);
+        self.finish_bolus_if_done(now)
+    }
+
+    /// Records the current piece (what was delivered since the last record) in the ledger
+    /// and the journal, one row per source.
+    fn close_piece(&mut self, now: Timestamp) {
+        for (i, &source) in SOURCES.iter().enumerate() {
+            let steps = self.steps.piece_steps[i];
+            if steps == 0 {
+                continue;
+            }
+            // Amounts come from the exact cumulative step count, so rounding never drifts.
+            let cumulative = self.amount_of_steps(self.total_steps(source));
+            let amount = cumulative.saturating_sub(self.steps.recorded_amount[i]);
+            self.steps.recorded_amount[i] = cumulative;
+            self.steps.piece_steps[i] = 0;
+            if let Err(e) = self.ledger.record(now, amount, source) {
+                tracing::error!(error = %e, "ledger refused a record");
+            }
+            self.journal.push(Record::Delivery {
+                at: now,
+                source,
+                steps,
+                amount,
+                volume: self.profile.volume_of(steps),
+            });
+        }
+        self.piece_started = now;
+    }
+
+    fn finish_bolus_if_done(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        if self.bolus.as_ref().is_some_and(|b| b.schedule.is_done()) {
+            self.end_bolus(now, true);
+        }
+        Ok(())
+    }
+
+    fn end_bolus(&mut self, now: Timestamp, complete: bool) {
+        let Some(b) = self.bolus.take() else { return };
+        self.close_piece(now);
+        self.ledger.release_pending();
+        let delivered = self.amount_of_steps(b.schedule.issued());
+        self.journal.push(Record::BolusEnded {
+            at: now,
+            source: b.source,
+            requested: b.requested,
+            delivered,
+            complete,
+        });
+        if b.source == Source::ScheduledBolus
+            && let Some(observe) = self.program.observe
+        {
+            self.observation_until = Some(now + observe);
+            if !self
+                .alarms
+                .iter()
+                .any(|a| a.kind == AlarmKind::Observation && a.is_active())
+            {
+                self.alarms.push(Alarm::new(AlarmKind::Observation, now));
+                self.journal.push(Record::AlarmRaised {
+                    at: now,
+                    kind: AlarmKind::Observation,
+                    priority: Priority::Info,
+                    pressure_mmhg: None,
+                    time_to_alarm: None,
+                });
+            }
+        }
+    }
+
+    /// Starts a bolus the ledger authorises, or says why not.
+    fn start_bolus(&mut self, now: Timestamp, dose: Amount, source: Source) -> Result<(), String> {
+        if self.bolus.is_some() {
+            return Err(Denial::BolusInProgress.explain());
+        }
+        self.close_piece(now);
+        let upper = self.basal_upper(now);
+        if source != Source::PatientBolus {
+            self.ledger
+                .authorize(now, dose, source, upper)
+                .map_err(|d| d.explain())?;
+        }
+        self.begin_bolus(now, dose, source);
+        Ok(())
+    }
+
+    /// Starts a bolus already authorised (and reserved) by the ledger.
+    fn begin_bolus(&mut self, now: Timestamp, dose: Amount, source: Source) {
+        let volume = self.program.concentration.volume_for(dose);
+        let schedule =
+            BolusScheduler::new(self.profile, now, volume, self.cfg.mechanism.bolus_rate);
+        self.journal.push(Record::BolusStarted {
+            at: now,
+            source,
+            requested: dose,
+            steps: schedule.total,
+        });
+        self.bolus = Some(ActiveBolus {
+            source,
+            requested: dose,
+            schedule,
+        });
+    }
+
+    fn read_sensors(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        if !self.hw.reservoir_present()? {
+            self.raise(now, AlarmKind::ReservoirMissing, None, None)?;
+        }
+        match self.hw.read_pressure_mmhg() {
+            Err(e) => {
+                tracing::warn!(error = %e, "sensor");
+                self.raise(now, AlarmKind::SensorFault, None, None)?;
+            }
+            Ok(p) => {
+                let stuck_after = self.cfg.sensors.stuck_after;
+                self.last_readings.push(p);
+                if self.last_readings.len() > stuck_after {
+                    self.last_readings.remove(0);
+                }
+                let stuck = stuck_after > 0
+                    && self.last_readings.len() == stuck_after
+                    && self
+                        .last_readings
+                        .iter()
+                        .all(|&r| r == self.last_readings[0]);
+                if stuck || !p.is_finite() && p != f64::INFINITY {
+                    self.raise(now, AlarmKind::SensorFault, None, None)?;
+                } else if self.state.delivers()
+                    && let Some(d) = self.detector.detect(now, p)
+                {
+                    let pressure = match d.trip {
+                        Trip::Threshold { pressure_mmhg } | Trip::Trend { pressure_mmhg, .. } => {
+                            pressure_mmhg
+                        }
+                    };
+                    self.raise(now, AlarmKind::Occlusion, Some(pressure), d.since_onset)?;
+                    self.back_off(now, pressure)?;
+                }
+            }
+        }
+        if let Some(measured) = self.hw.plunger_position()? {
+            let expected = i64::try_from(self.steps.net_forward()).unwrap_or(i64::MAX);
+            if expected.abs_diff(measured) > self.cfg.sensors.stall_tolerance_steps {
+                self.raise(now, AlarmKind::MotorStall, None, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After an occlusion: pull the plunger back by the volume the line's compliance holds at
+    /// the measured pressure, so that little is released when the line clears.
+    fn back_off(&mut self, now: Timestamp, pressure_mmhg: f64) -> Result<(), EngineError> {
+        if !self.cfg.occlusion.backoff || !pressure_mmhg.is_finite() {
+            return Ok(());
+        }
+        let stored_ul = (pressure_mmhg * self.cfg.occlusion.line_compliance_ul_per_mmhg).max(0.0);
+        let steps = self
+            .profile
+            .steps_for(Volume::from_nl((stored_ul * 1000.0) as u64))
+            .min(self.steps.net_forward());
+        if steps == 0 {
+            return Ok(());
+        }
+        self.hw.set_motor_enabled(true)?;
+        self.hw.step(Direction::Back, steps)?;
+        self.hw.set_motor_enabled(false)?;
+        self.steps.back += steps;
+        let volume = self.profile.volume_of(steps);
+        self.detector.pumped(now, -(volume.nl() as f64) / 1000.0);
+        self.journal.push(Record::BackedOff {
+            at: now,
+            steps,
+            volume,
+        });
+        Ok(())
+    }
+
+    fn check_reservoir(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        let remaining = self.reservoir_remaining();
+        let r = &self.cfg.reservoir;
+        if remaining <= r.empty_volume || self.hw.end_of_travel()? {
+            self.raise(now, AlarmKind::ReservoirEmpty, None, None)?;
+            return Ok(());
+        }
+        let rate = self.volume_rate();
+        let low_by_time = !rate.is_zero() && rate.over(r.low_time) >= remaining;
+        if remaining < r.low_volume || low_by_time {
+            self.raise(now, AlarmKind::ReservoirLow, None, None)?;
+        } else {
+            self.clear(now, AlarmKind::ReservoirLow);
+        }
+        Ok(())
+    }
+
+    fn check_pause(&mut self, now: Timestamp) {
+        let Some(since) = self.paused_since else {
+            return;
+        };
+        let reminder = self.cfg.alarms.paused_reminder;
+        if now >= since + reminder && !self.has_active(AlarmKind::PausedTooLong) {
+            let _ = self.raise(now, AlarmKind::PausedTooLong, None, None);
+        }
+        if now >= since + reminder * 2
+            && let Some(a) = self
+                .alarms
+                .iter_mut()
+                .find(|a| a.kind == AlarmKind::PausedTooLong && a.is_active())
+            && a.priority < Priority::Medium
+        {
+            a.priority = Priority::Medium;
+            self.journal.push(Record::AlarmEscalated {
+                at: now,
+                kind: AlarmKind::PausedTooLong,
+                priority: Priority::Medium,
+            });
+        }
+    }
+
+    fn check_observation(&mut self, now: Timestamp) {
+        if self.observation_until.is_some_and(|until| now >= until) {
+            self.observation_until = None;
+            self.clear(now, AlarmKind::Observation);
+        }
+    }
+
+    fn annunciate(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        let top = self
+            .active_alarms()
+            .filter(|a| a.silenced_until.is_none_or(|s| now >= s))
+            .map(|a| a.priority)
+            .max();
+        self.hw.annunciate(top, now.ms())?;
+        Ok(())
+    }
+
+    fn has_active(&self, kind: AlarmKind) -> bool {
+        self.alarms.iter().any(|a| a.kind == kind && a.is_active())
+    }
+
+    /// Raises an alarm (once while it is active); a HIGH alarm stops delivery at once.
+    fn raise(
+        &mut self,
+        now: Timestamp,
+        kind: AlarmKind,
+        pressure_mmhg: Option<f64>,
+        time_to_alarm: Option<Duration>,
+    ) -> Result<(), EngineError> {
+        if self.has_active(kind) {
+            return Ok(());
+        }
+        tracing::warn!(?kind, "alarm");
+        let mut alarm = Alarm::new(kind, now);
+        alarm.pressure_mmhg = pressure_mmhg;
+        alarm.time_to_alarm = time_to_alarm;
+        self.journal.push(Record::AlarmRaised {
+            at: now,
+            kind,
+            priority: alarm.priority,
+            pressure_mmhg,
+            time_to_alarm,
+        });
+        self.alarms.push(alarm);
+        if kind.priority() == Priority::High && self.state != State::Ended {
+            self.stop_delivery(now)?;
+            if matches!(
+                self.state,
+                State::Priming | State::Running | State::Paused | State::Alarm
+            ) {
+                self.transition(now, Trigger::HighAlarm)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The cause of an alarm went away (it stays shown until acknowledged if it latches).
+    fn clear(&mut self, now: Timestamp, kind: AlarmKind) {
+        let mut cleared = false;
+        for a in self
+            .alarms
+            .iter_mut()
+            .filter(|a| a.kind == kind && a.cleared_at.is_none())
+        {
+            a.cleared_at = Some(now);
+            cleared = true;
+        }
+        if cleared {
+            self.journal.push(Record::AlarmCleared { at: now, kind });
+        }
+    }
+
+    /// Stops the motor now: an interrupted bolus is recorded with what it gave, the basal stops
+    /// without catching up later.
+    fn stop_delivery(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        self.hw.set_motor_enabled(false)?;
+        if self.bolus.is_some() {
+            self.end_bolus(now, false);
+        }
+        self.close_piece(now);
+        self.basal.set_rate(now, VolumeRate::ZERO);
+        self.piece_end = None;
+        Ok(())
+    }
+
+    // ---- commands ----------------------------------------------------------------------
+
+    /// The patient presses the bolus button.
+    pub fn request_pca(&mut self, now: Timestamp) -> PcaDecision {
+        let decision = if self.state != State::Running {
+            PcaDecision::Denied {
+                denial: Denial::NotDelivering,
+                available_at: None,
+            }
+        } else if self.bolus.is_some() {
+            PcaDecision::Denied {
+                denial: Denial::BolusInProgress,
+                available_at: None,
+            }
+        } else {
+            self.close_piece(now);
+            let upper = self.basal_upper(now);
+            self.ledger.request_pca(now, upper)
+        };
+        match decision {
+            PcaDecision::Granted { dose } => {
+                self.journal.push(Record::PcaRequest {
+                    at: now,
+                    granted: true,
+                    denial: None,
+                    available_at: None,
+                });
+                self.begin_bolus(now, dose, Source::PatientBolus);
+            }
+            PcaDecision::Denied {
+                denial,
+                available_at,
+            } => self.journal.push(Record::PcaRequest {
+                at: now,
+                granted: false,
+                denial: Some(denial),
+                available_at,
+            }),
+        }
+        decision
+    }
+
+    /// A clinician gives a bolus. Checked against the library (soft findings need `confirmed`)
+    /// and the caps.
+    pub fn clinician_bolus(
+        &mut self,
+        now: Timestamp,
+        dose: Amount,
+        confirmed: bool,
+    ) -> Result<(), EngineError> {
+        let what = format!("clinician bolus of {}", dose.in_unit(self.entry.unit));
+        let verdict = program::check_clinician_bolus(&self.entry, "dose", dose);
+        let refusal = if verdict.is_rejected() {
+            Some(
+                verdict
+                    .problems()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        } else if verdict.class() == Class::Soft && !confirmed {
+            Some("the dose is outside the usual range and was not confirmed".to_owned())
+        } else if self.state != State::Running {
+            Some(Denial::NotDelivering.explain())
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            return Err(self.refuse(now, what, reason, Role::Clinician));
+        }
+        if verdict.class() == Class::Soft {
+            self.journal.push(Record::Confirmed {
+                at: now,
+                findings: verdict.problems().cloned().collect(),
+                by: Role::Clinician,
+            });
+        }
+        self.start_bolus(now, dose, Source::ClinicianBolus)
+            .map_err(|reason| self.refuse(now, what, reason, Role::Clinician))
+    }
+
+    /// A clinician changes the basal rate (titration).
+    pub fn change_rate(
+        &mut self,
+        now: Timestamp,
+        basal: AmountRate,
+        confirmed: bool,
+    ) -> Result<(), EngineError> {
+        let what = format!("basal rate {}", basal.per_day_in(self.entry.unit));
+        let verdict = program::check_rate_change(&self.entry, &self.program, "basal", basal);
+        if verdict.is_rejected() || (verdict.class() == Class::Soft && !confirmed) {
+            let reason = verdict
+                .problems()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Err(self.refuse(now, what, reason, Role::Clinician));
+        }
+        if verdict.class() == Class::Soft {
+            self.journal.push(Record::Confirmed {
+                at: now,
+                findings: verdict.problems().cloned().collect(),
+                by: Role::Clinician,
+            });
+        }
+        // A change by hand replaces the planned titration from here on.
+        self.next_titration = self.program.titration.len();
+        self.close_piece(now);
+        self.set_basal(now, basal, Role::Clinician);
+        Ok(())
+    }
+
+    fn refuse(&mut self, now: Timestamp, what: String, reason: String, by: Role) -> EngineError {
+        tracing::warn!(%what, %reason, "refused");
+        self.journal.push(Record::Refused {
+            at: now,
+            what: what.clone(),
+            reason: reason.clone(),
+            by,
+        });
+        EngineError::Refused(format!("{what}: {reason}"))
+    }
+
+    pub fn pause(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        self.transition(now, Trigger::Pause)?;
+        self.stop_delivery(now)
+    }
+
+    /// The nurse acknowledges every alarm and resumes. Refused while a cause the pump can see
+    /// persists (no syringe, empty, sensor or motor fault): those need the nurse to act first.
+    pub fn resume(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        self.acknowledge(now);
+        let blocking: Vec<AlarmKind> = self
+            .alarms
+            .iter()
+            .filter(|a| a.is_active() && a.kind.priority() == Priority::High)
+            .map(|a| a.kind)
+            .collect();
+        if let Some(kind) = blocking.first() {
+            let reason = format!("{} (its cause is still there)", kind.message());
+            return Err(self.refuse(now, "resume".to_owned(), reason, Role::Nurse));
+        }
+        self.transition(now, Trigger::Resume)?;
+        let pressure = self.hw.read_pressure_mmhg().unwrap_or(0.0);
+        self.detector.restart(now, pressure);
+        self.hw.set_motor_enabled(true)?;
+        self.basal.set_rate(now, self.volume_rate());
+        self.basal.skip_to(now);
+        self.piece_end = None;
+        self.clear(now, AlarmKind::PausedTooLong);
+        Ok(())
+    }
+
+    /// The nurse acknowledges the alarms: the ones whose cause the pump can no longer see are
+    /// cleared; the rest stay until their cause goes.
+    pub fn acknowledge(&mut self, now: Timestamp) {
+        let mut cleared_causes = Vec::new();
+        for a in &self.alarms {
+            if a.is_active() && a.acknowledged_at.is_none() {
+                cleared_causes.push(a.kind);
+            }
+        }
+        for kind in cleared_causes {
+            let persists = self.cause_persists(kind);
+            if !persists {
+                self.clear(now, kind);
+            }
+            for a in self
+                .alarms
+                .iter_mut()
+                .filter(|a| a.kind == kind && a.acknowledged_at.is_none())
+            {
+                a.acknowledged_at = Some(now);
+            }
+            self.journal.push(Record::AlarmAcknowledged {
+                at: now,
+                kind,
+                by: Role::Nurse,
+            });
+        }
+    }
+
+    fn cause_persists(&mut self, kind: AlarmKind) -> bool {
+        match kind {
+            AlarmKind::ReservoirMissing => !self.hw.reservoir_present().unwrap_or(false),
+            AlarmKind::ReservoirEmpty => {
+                self.reservoir_remaining() <= self.cfg.reservoir.empty_volume
+                    || self.hw.end_of_travel().unwrap_or(true)
+            }
+            AlarmKind::SensorFault => match self.hw.read_pressure_mmhg() {
+                Err(_) => true,
+                Ok(_) => {
+                    self.last_readings.clear();
+                    false
+                }
+            },
+            AlarmKind::MotorStall => true,
+            AlarmKind::ReservoirLow => self.reservoir_remaining() < self.cfg.reservoir.low_volume,
+            AlarmKind::DoseLimit => self.basal_held,
+            AlarmKind::Observation => self.observation_until.is_some(),
+            AlarmKind::PausedTooLong => self.state == State::Paused,
+            // The nurse checked the line or the patient: that is the action the alarm asked for.
+            AlarmKind::Occlusion | AlarmKind::PowerRestored => false,
+        }
+    }
+
+    /// The nurse loads a new reservoir (delivery must be paused or stopped by an alarm).
+    pub fn change_reservoir(&mut self, now: Timestamp, volume: Volume) -> Result<(), EngineError> {
+        if !matches!(self.state, State::Paused | State::Alarm) {
+            return Err(self.refuse(
+                now,
+                "reservoir change".to_owned(),
+                "pause delivery first".to_owned(),
+                Role::Nurse,
+            ));
+        }
+        self.close_piece(now);
+        for i in 0..SOURCES.len() {
+            self.steps.before_reservoir[i] += self.steps.forward[i];
+            self.steps.forward[i] = 0;
+        }
+        self.steps.back = 0;
+        self.reservoir = volume.min(self.cfg.mechanism.syringe);
+        self.journal.push(Record::ReservoirChanged {
+            at: now,
+            volume: self.reservoir,
+            by: Role::Nurse,
+        });
+        self.clear(now, AlarmKind::ReservoirEmpty);
+        self.clear(now, AlarmKind::ReservoirLow);
+        Ok(())
+    }
+
+    /// Ends the trial: the motor stops for good.
+    pub fn end(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        if self.state == State::Ended {
+            return Ok(());
+        }
+        self.stop_delivery(now)?;
+        self.transition(now, Trigger::End)
+    }
+
+    /// Power is lost: nothing runs until it comes back.
+    pub fn power_lost(&mut self, now: Timestamp) {
+        self.close_piece(now);
+        self.journal.push(Record::PowerLost { at: now });
+        self.powered = false;
+        let _ = self.hw.set_motor_enabled(false);
+        if self.bolus.is_some() {
+            self.end_bolus(now, false);
+        }
+        self.basal.set_rate(now, VolumeRate::ZERO);
+        self.piece_end = None;
+    }
+
+    /// Power is back: the pump comes up stopped with a HIGH alarm, and resumes only when a
+    /// nurse has checked the patient. Nothing missed is caught up.
+    pub fn power_restored(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        self.powered = true;
+        self.journal.push(Record::PowerRestored { at: now });
+        self.next_read = now;
+        self.raise(now, AlarmKind::PowerRestored, None, None)
+    }
+
+    pub fn record_pain(&mut self, now: Timestamp, value: u8) {
+        self.journal.push(Record::PainScore { at: now, value });
+    }
+
+    pub fn record_side_effect(&mut self, now: Timestamp, effect: SideEffect, severity: Severity) {
+        self.journal.push(Record::SideEffect {
+            at: now,
+            effect,
+            severity,
+        });
+    }
+
+    pub fn record_sedation(&mut self, now: Timestamp, poss: u8) {
+        self.journal.push(Record::Sedation { at: now, poss });
+    }
+
+    pub fn record_vitals(
+        &mut self,
+        now: Timestamp,
+        respiratory_rate: Option<u16>,
+        heart_rate: Option<u16>,
+        spo2: Option<u8>,
+    ) {
+        self.journal.push(Record::Vitals {
+            at: now,
+            respiratory_rate,
+            heart_rate,
+            spo2,
+        });
+    }
+}

@@ -1,0 +1,294 @@
+//! Simulated pump hardware: the same [`PumpHardware`] the engine drives on the Raspberry Pi,
+//! backed by a physical model under virtual time. Deterministic under its seed.
+//!
+//! The model: a syringe of known volume pushed by a plunger of `steps_per_ml`; the syringe and
+//! line hold pressure through their compliance `C` (volume stored per mmHg); an open catheter
+//! drains it through its resistance `R`, so that after a push the pressure decays with time
+//! constant `R·C` and the flow reaching the patient is what drained. A blocked line drains
+//! nothing: every push raises the pressure by `V / C`. The sensor reads the pressure plus
+//! Gaussian noise. Faults are switched on and off by the caller (the scenario runner).
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::config::{Mechanism, SimulationConfig};
+use crate::core::supervisor::Priority;
+use crate::core::units::{Timestamp, Volume};
+use crate::hw::{Direction, HwError, PumpHardware};
+
+/// Faults the simulator can inject.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    /// The line downstream is blocked.
+    pub occluded: bool,
+    /// The motor turns no more: steps are commanded, the plunger stays.
+    pub stalled: bool,
+    /// The sensor repeats its last reading for ever.
+    pub sensor_stuck: bool,
+    /// The sensor reads out of range.
+    pub sensor_out_of_range: bool,
+    /// The syringe has been taken out.
+    pub reservoir_removed: bool,
+}
+
+/// What the model knows that the pump does not: for tests and the benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Truth {
+    /// Volume that reached the patient, µL.
+    pub delivered_ul: f64,
+    /// Volume pushed out of the syringe (net of back-off), µL.
+    pub pushed_ul: f64,
+    pub pressure_mmhg: f64,
+    /// Delivered to the patient since the occlusion last cleared, µL.
+    pub released_since_clear_ul: f64,
+}
+
+pub struct SimPump {
+    steps_per_ml: f64,
+    compliance: f64,
+    /// R·C in seconds.
+    tau_s: f64,
+    noise: f64,
+    rng: StdRng,
+    now: Timestamp,
+    motor_enabled: bool,
+    /// Plunger position in steps from loading (forward positive).
+    position: i64,
+    /// Volume loaded in the syringe, µL.
+    loaded_ul: f64,
+    capacity_ul: f64,
+    faults: Faults,
+    truth: Truth,
+    last_reading: f64,
+    /// The highest priority the pump was annunciating, for tests.
+    pub annunciated: Option<Priority>,
+}
+
+impl SimPump {
+    pub fn new(mechanism: &Mechanism, sim: &SimulationConfig, loaded: Volume) -> SimPump {
+        let steps_per_ml = mechanism.steps_per_ml as f64;
+        SimPump {
+            steps_per_ml,
+            compliance: sim.compliance_ul_per_mmhg,
+            tau_s: sim.resistance_mmhg_per_ml_h * 3.6 * sim.compliance_ul_per_mmhg,
+            noise: sim.noise_mmhg,
+            rng: StdRng::seed_from_u64(sim.seed),
+            now: Timestamp::ORIGIN,
+            motor_enabled: false,
+            position: 0,
+            loaded_ul: loaded.nl() as f64 / 1000.0,
+            capacity_ul: mechanism.syringe.nl() as f64 / 1000.0,
+            faults: Faults::default(),
+            truth: Truth::default(),
+            last_reading: 0.0,
+            annunciated: None,
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.faults
+    }
+
+    pub fn truth(&self) -> Truth {
+        self.truth
+    }
+
+    /// Changes the faults from now on.
+    pub fn set_faults(&mut self, faults: Faults) {
+        if self.faults.occluded && !faults.occluded {
+            self.truth.released_since_clear_ul = 0.0;
+        }
+        self.faults = faults;
+    }
+
+    /// A new syringe holding `volume`, plunger at its start.
+    pub fn load_reservoir(&mut self, volume: Volume) {
+        self.loaded_ul = (volume.nl() as f64 / 1000.0).min(self.capacity_ul);
+        self.position = 0;
+        self.truth.pressure_mmhg = 0.0;
+    }
+
+    /// Volume left in the syringe, µL.
+    pub fn remaining_ul(&self) -> f64 {
+        self.loaded_ul - self.position as f64 * 1000.0 / self.steps_per_ml
+    }
+
+    /// Lets time pass to `t`: the line drains (unless blocked).
+    pub fn advance_to(&mut self, t: Timestamp) {
+        let dt = t.since(self.now).ms() as f64 / 1000.0;
+        self.now = self.now.max(t);
+        if dt <= 0.0 || self.faults.occluded {
+            return;
+        }
+        let p0 = self.truth.pressure_mmhg;
+        let p1 = p0 * (-dt / self.tau_s).exp();
+        let drained = (p0 - p1) * self.compliance;
+        self.truth.pressure_mmhg = p1;
+        self.truth.delivered_ul += drained;
+        self.truth.released_since_clear_ul += drained;
+    }
+
+    fn gaussian(&mut self) -> f64 {
+        // Box–Muller.
+        let u1: f64 = self.rng.random::<f64>().max(f64::MIN_POSITIVE);
+        let u2: f64 = self.rng.random::<f64>();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+impl PumpHardware for SimPump {
+    fn is_simulated(&self) -> bool {
+        true
+    }
+
+    fn set_motor_enabled(&mut self, enabled: bool) -> Result<(), HwError> {
+        self.motor_enabled = enabled;
+        Ok(())
+    }
+
+    fn step(&mut self, direction: Direction, steps: u64) -> Result<(), HwError> {
+        if !self.motor_enabled || self.faults.stalled || steps == 0 {
+            return Ok(());
+        }
+        let steps = i64::try_from(steps).unwrap_or(i64::MAX);
+        let (signed, allowed) = match direction {
+            Direction::Forward => {
+                // The plunger stops at the end of the syringe.
+                let room = (self.remaining_ul() * self.steps_per_ml / 1000.0)
+                    .floor()
+                    .max(0.0) as i64;
+                (steps.min(room), steps.min(room))
+            }
+            Direction::Back => (-steps.min(self.position), steps.min(self.position)),
+        };
+        if allowed == 0 {
+            return Ok(());
+        }
+        self.position += signed;
+        let volume = signed as f64 * 1000.0 / self.steps_per_ml;
+        self.truth.pushed_ul += volume;
+        // Pushing raises the pressure; backing off lowers it (the syringe cannot pull the
+        // line below zero: it draws back only what it had pushed in).
+        self.truth.pressure_mmhg = (self.truth.pressure_mmhg + volume / self.compliance).max(0.0);
+        Ok(())
+    }
+
+    fn read_pressure_mmhg(&mut self) -> Result<f64, HwError> {
+        if self.faults.sensor_out_of_range {
+            return Err(HwError::SensorOutOfRange {
+                raw: crate::hw::hx711::SATURATED_HIGH,
+            });
+        }
+        if self.faults.sensor_stuck {
+            return Ok(self.last_reading);
+        }
+        let reading = self.truth.pressure_mmhg + self.noise * self.gaussian();
+        self.last_reading = reading;
+        Ok(reading)
+    }
+
+    fn reservoir_present(&mut self) -> Result<bool, HwError> {
+        Ok(!self.faults.reservoir_removed)
+    }
+
+    fn end_of_travel(&mut self) -> Result<bool, HwError> {
+        Ok(self.remaining_ul() * self.steps_per_ml / 1000.0 < 1.0)
+    }
+
+    fn plunger_position(&mut self) -> Result<Option<i64>, HwError> {
+        Ok(Some(self.position))
+    }
+
+    fn annunciate(&mut self, priority: Option<Priority>, _phase_ms: u64) -> Result<(), HwError> {
+        self.annunciated = priority;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HardwareConfig;
+
+    fn pump() -> SimPump {
+        let c = HardwareConfig::built_in().unwrap();
+        let mut sim = c.simulation.clone();
+        sim.noise_mmhg = 0.0;
+        let mut p = SimPump::new(&c.mechanism, &sim, Volume::from_ml(2));
+        p.set_motor_enabled(true).unwrap();
+        p
+    }
+
+    #[test]
+    fn an_open_line_delivers_what_was_pushed() {
+        let mut p = pump();
+        p.step(Direction::Forward, 1440).unwrap(); // 100 µL
+        let peak = p.read_pressure_mmhg().unwrap();
+        assert!((peak - 50.0).abs() < 1e-9, "{peak}");
+        p.advance_to(Timestamp::from_ms(3_600_000));
+        let t = p.truth();
+        assert!((t.delivered_ul - 100.0).abs() < 1e-3, "{t:?}");
+        assert!(t.pressure_mmhg < 1e-3);
+    }
+
+    #[test]
+    fn a_blocked_line_stores_pressure_and_releases_it_when_cleared() {
+        let mut p = pump();
+        p.set_faults(Faults {
+            occluded: true,
+            ..Faults::default()
+        });
+        p.step(Direction::Forward, 144).unwrap();
+        p.advance_to(Timestamp::from_ms(3_600_000));
+        assert!((p.truth().pressure_mmhg - 5.0).abs() < 1e-9);
+        assert_eq!(p.truth().delivered_ul, 0.0);
+        // Back off half of it, then clear: only the rest is released.
+        p.step(Direction::Back, 72).unwrap();
+        p.set_faults(Faults::default());
+        p.advance_to(Timestamp::from_ms(7_200_000));
+        assert!((p.truth().released_since_clear_ul - 5.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn faults_show_in_what_the_pump_reads() {
+        let mut p = pump();
+        p.set_faults(Faults {
+            stalled: true,
+            ..Faults::default()
+        });
+        p.step(Direction::Forward, 100).unwrap();
+        assert_eq!(p.plunger_position().unwrap(), Some(0));
+        p.set_faults(Faults {
+            sensor_out_of_range: true,
+            ..Faults::default()
+        });
+        assert!(p.read_pressure_mmhg().is_err());
+        p.set_faults(Faults {
+            reservoir_removed: true,
+            ..Faults::default()
+        });
+        assert!(!p.reservoir_present().unwrap());
+        // The plunger stops at the end of the syringe: 2 mL = 28800 steps.
+        p.set_faults(Faults::default());
+        p.step(Direction::Forward, 40_000).unwrap();
+        assert_eq!(p.plunger_position().unwrap(), Some(28_800));
+        assert!(p.end_of_travel().unwrap());
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_noise() {
+        let c = HardwareConfig::built_in().unwrap();
+        let mut a = SimPump::new(&c.mechanism, &c.simulation, Volume::from_ml(2));
+        let mut b = SimPump::new(&c.mechanism, &c.simulation, Volume::from_ml(2));
+        for _ in 0..10 {
+            assert_eq!(
+                a.read_pressure_mmhg().unwrap(),
+                b.read_pressure_mmhg().unwrap()
+            );
+        }
+    }
+}

@@ -226,6 +226,8 @@ pub struct Engine<H> {
     paused_since: Option<Timestamp>,
     observation_until: Option<Timestamp>,
     powered: bool,
+    /// The last time the engine ran: wakes are always after it.
+    last_tick: Option<Timestamp>,
 }
 
 impl<H: PumpHardware> Engine<H> {
@@ -302,6 +304,7 @@ impl<H: PumpHardware> Engine<H> {
             paused_since: None,
             observation_until: None,
             powered: true,
+            last_tick: None,
         };
         engine.program.boluses.sort_by_key(|b| b.at);
         engine.program.titration.sort_by_key(|s| s.at);
@@ -480,7 +483,9 @@ impl<H: PumpHardware> Engine<H> {
             wake.push(p + self.cfg.alarms.paused_reminder);
             wake.push(p + self.cfg.alarms.paused_reminder * 2);
         }
-        wake.into_iter().min()
+        wake.into_iter()
+            .filter(|&t| self.last_tick.is_none_or(|last| t > last))
+            .min()
     }
 
     /// Does everything due by `now`.
@@ -488,6 +493,7 @@ impl<H: PumpHardware> Engine<H> {
         if self.state == State::Ended || !self.powered {
             return Ok(());
         }
+        self.last_tick = Some(self.last_tick.map_or(now, |last| last.max(now)));
         self.program_events(now)?;
         if self.state.delivers() {
             self.deliver(now)?;
@@ -1082,29 +1088,32 @@ impl<H: PumpHardware> Engine<H> {
     /// The nurse acknowledges the alarms: the ones whose cause the pump can no longer see are
     /// cleared; the rest stay until their cause goes.
     pub fn acknowledge(&mut self, now: Timestamp) {
-        let mut cleared_causes = Vec::new();
-        for a in &self.alarms {
-            if a.is_active() && a.acknowledged_at.is_none() {
-                cleared_causes.push(a.kind);
-            }
-        }
-        for kind in cleared_causes {
-            let persists = self.cause_persists(kind);
-            if !persists {
+        let kinds: Vec<AlarmKind> = self
+            .alarms
+            .iter()
+            .filter(|a| a.is_active())
+            .map(|a| a.kind)
+            .collect();
+        for kind in kinds {
+            if !self.cause_persists(kind) {
                 self.clear(now, kind);
             }
+            let mut newly = false;
             for a in self
                 .alarms
                 .iter_mut()
                 .filter(|a| a.kind == kind && a.acknowledged_at.is_none())
             {
                 a.acknowledged_at = Some(now);
+                newly = true;
             }
-            self.journal.push(Record::AlarmAcknowledged {
-                at: now,
-                kind,
-                by: Role::Nurse,
-            });
+            if newly {
+                self.journal.push(Record::AlarmAcknowledged {
+                    at: now,
+                    kind,
+                    by: Role::Nurse,
+                });
+            }
         }
     }
 

@@ -171,9 +171,10 @@ impl PumpHardware for SimPump {
         self.position += signed;
         let volume = signed as f64 * 1000.0 / self.steps_per_ml;
         self.truth.pushed_ul += volume;
-        // Pushing raises the pressure; backing off lowers it (the syringe cannot pull the
-        // line below zero: it draws back only what it had pushed in).
-        self.truth.pressure_mmhg = (self.truth.pressure_mmhg + volume / self.compliance).max(0.0);
+        // Pushing raises the pressure; backing off lowers it, below zero if it pulls back more
+        // than was stored (a vacuum that draws fluid back when the line opens). Volume is
+        // conserved: pushed = delivered + stored.
+        self.truth.pressure_mmhg += volume / self.compliance;
         Ok(())
     }
 

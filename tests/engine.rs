@@ -1,0 +1,342 @@
+//! The engine on simulated hardware: every alarm, what it stops, what it records, and what a
+//! nurse must do to resume.
+
+use titra::check;
+use titra::config::HardwareConfig;
+use titra::core::dose::{Denial, PcaDecision};
+use titra::core::library::Route;
+use titra::core::program::{Program, Trial, TrialKind};
+use titra::core::supervisor::{AlarmKind, Priority, State};
+use titra::core::units::{Duration, Timestamp};
+use titra::engine::{Engine, Record, Role};
+use titra::hw::PumpHardware;
+use titra::sim::{Faults, SimPump};
+
+fn hw() -> HardwareConfig {
+    HardwareConfig::built_in().unwrap()
+}
+
+fn program(text: &str) -> Program {
+    toml::from_str(text).unwrap()
+}
+
+fn trial() -> Trial {
+    Trial {
+        patient: "MRN-T".to_owned(),
+        route: Route::Intrathecal,
+        kind: TrialKind::Continuous,
+        duration: Duration::from_days(14),
+        catheter_tip: None,
+        baseline_pain: None,
+    }
+}
+
+const MORPHINE: &str = r#"
+drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "20 mL"
+basal = "1 mg/day"
+pca = { dose = "0.05 mg", lockout = "1h", max_per_hour = 1 }
+"#;
+
+fn engine_with(cfg: &HardwareConfig, p: Program) -> Engine<SimPump> {
+    let (library, _) = check::load_library(None).unwrap();
+    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, p.reservoir);
+    let t0 = Timestamp::ORIGIN;
+    let mut e = Engine::new(sim, cfg, trial(), p, &library, t0, Some(Role::Nurse)).unwrap();
+    e.verify(t0).unwrap();
+    e.prime(t0, titra::core::units::Volume::ZERO).unwrap();
+    e.start(t0).unwrap();
+    e
+}
+
+fn engine(p: &str) -> Engine<SimPump> {
+    engine_with(&hw(), program(p))
+}
+
+/// Runs the engine as the daemon would, up to `until`.
+fn run_to(e: &mut Engine<SimPump>, until: Timestamp) {
+    let mut now = e.hardware().now();
+    for _ in 0..10_000_000 {
+        let next = e.next_wake().unwrap_or(until).min(until).max(now);
+        now = next;
+        e.hardware_mut().advance_to(now);
+        e.tick(now).unwrap();
+        if now >= until {
+            return;
+        }
+    }
+    panic!("the engine did not reach {until}");
+}
+
+fn h(hours: f64) -> Timestamp {
+    Timestamp::from_ms((hours * 3_600_000.0) as u64)
+}
+
+fn fault(e: &mut Engine<SimPump>, change: impl Fn(&mut Faults)) {
+    let mut f = e.hardware().faults();
+    change(&mut f);
+    e.hardware_mut().set_faults(f);
+}
+
+fn raised(e: &Engine<SimPump>, kind: AlarmKind) -> Option<Timestamp> {
+    e.alarms()
+        .iter()
+        .find(|a| a.kind == kind)
+        .map(|a| a.raised_at)
+}
+
+fn position(e: &mut Engine<SimPump>) -> i64 {
+    e.hardware_mut().plunger_position().unwrap().unwrap()
+}
+
+#[test]
+fn a_high_alarm_stops_delivery_at_once_and_an_interrupted_bolus_records_what_it_gave() {
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, h(1.0));
+    assert!(matches!(e.request_pca(h(1.0)), PcaDecision::Granted { .. }));
+    // 0.05 mg at 1 mL/h takes 3 minutes; the sensor fails after one.
+    run_to(&mut e, h(1.0) + Duration::from_mins(1));
+    fault(&mut e, |f| f.sensor_out_of_range = true);
+    run_to(&mut e, h(1.1));
+    let at = raised(&e, AlarmKind::SensorFault).expect("sensor fault raised");
+    assert!(at.since(h(1.0) + Duration::from_mins(1)) <= Duration::from_secs(10));
+    assert_eq!(e.state(), State::Alarm);
+    let ended = e
+        .journal()
+        .iter()
+        .find_map(|r| match r {
+            Record::BolusEnded {
+                complete: false,
+                delivered,
+                requested,
+                ..
+            } => Some((*delivered, *requested)),
+            _ => None,
+        })
+        .expect("the interrupted bolus is recorded");
+    assert!(ended.0 < ended.1, "{ended:?}");
+    assert!(
+        ended.0.ng() > ended.1.ng() / 4 && ended.0.ng() < ended.1.ng() / 2,
+        "about a third: {ended:?}"
+    );
+    // Nothing moves while the alarm stands.
+    let stopped_at = position(&mut e);
+    run_to(&mut e, h(3.0));
+    assert_eq!(position(&mut e), stopped_at);
+    assert_eq!(e.hardware().annunciated, Some(Priority::High));
+    // The nurse cannot resume while the sensor still fails.
+    assert!(e.resume(h(3.0)).is_err());
+    assert!(
+        e.journal()
+            .iter()
+            .any(|r| matches!(r, Record::Refused { what, .. } if what == "resume"))
+    );
+    fault(&mut e, |f| f.sensor_out_of_range = false);
+    e.resume(h(3.0)).unwrap();
+    run_to(&mut e, h(4.0));
+    assert!(position(&mut e) > stopped_at);
+    // No catch-up: one hour of 1 mg/day is 600 steps.
+    assert!(
+        (position(&mut e) - stopped_at - 600).abs() <= 1,
+        "{}",
+        position(&mut e) - stopped_at
+    );
+}
+
+#[test]
+fn the_patient_is_refused_while_the_pump_is_paused() {
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, h(1.0));
+    e.pause(h(1.0)).unwrap();
+    assert_eq!(
+        e.request_pca(h(1.5)),
+        PcaDecision::Denied {
+            denial: Denial::NotDelivering,
+            available_at: None
+        }
+    );
+}
+
+#[test]
+fn a_long_pause_reminds_then_escalates() {
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, h(1.0));
+    e.pause(h(1.0)).unwrap();
+    run_to(&mut e, h(1.0) + Duration::from_mins(16));
+    let alarm = e
+        .alarms()
+        .iter()
+        .find(|a| a.kind == AlarmKind::PausedTooLong)
+        .unwrap()
+        .clone();
+    assert_eq!(alarm.priority, Priority::Low);
+    assert_eq!(alarm.raised_at, h(1.0) + Duration::from_mins(15));
+    run_to(&mut e, h(1.0) + Duration::from_mins(31));
+    let alarm = e
+        .alarms()
+        .iter()
+        .find(|a| a.kind == AlarmKind::PausedTooLong)
+        .unwrap()
+        .clone();
+    assert_eq!(alarm.priority, Priority::Medium);
+    assert_eq!(e.hardware().annunciated, Some(Priority::Medium));
+    e.resume(h(1.6)).unwrap();
+    assert!(e.active_alarms().next().is_none());
+}
+
+#[test]
+fn reservoir_low_then_empty() {
+    // 1.6 mL at 0.5 mg/mL and 12 mg/day (1 mL/h): low at once (under 4 h left), empty after
+    // about 1.1 h (0.5 mL left).
+    let mut e = engine(
+        r#"
+drug = "morphine"
+concentration = "0.5 mg/mL"
+reservoir = "1.6 mL"
+basal = "12 mg/day"
+"#,
+    );
+    run_to(&mut e, h(0.01));
+    let low = e
+        .alarms()
+        .iter()
+        .find(|a| a.kind == AlarmKind::ReservoirLow)
+        .unwrap()
+        .clone();
+    assert_eq!(low.priority, Priority::Medium);
+    run_to(&mut e, h(2.0));
+    let empty = raised(&e, AlarmKind::ReservoirEmpty).expect("empty");
+    assert!(empty >= h(1.09) && empty <= h(1.11), "{empty}");
+    assert_eq!(e.state(), State::Alarm);
+    assert!(
+        e.resume(h(2.0)).is_err(),
+        "an empty reservoir must be changed first"
+    );
+    e.change_reservoir(h(2.0), "10 mL".parse().unwrap())
+        .unwrap();
+    e.hardware_mut().load_reservoir("10 mL".parse().unwrap());
+    e.resume(h(2.0)).unwrap();
+    assert_eq!(e.state(), State::Running);
+}
+
+#[test]
+fn a_stalled_motor_is_a_high_alarm() {
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, h(1.0));
+    fault(&mut e, |f| f.stalled = true);
+    run_to(&mut e, h(2.0));
+    let at = raised(&e, AlarmKind::MotorStall).expect("stall found");
+    // 20 steps of tolerance at 600 steps an hour: about two minutes.
+    assert!(at.since(h(1.0)) <= Duration::from_mins(3), "{at}");
+    assert_eq!(e.state(), State::Alarm);
+}
+
+#[test]
+fn a_stuck_sensor_is_a_high_alarm() {
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, h(1.0));
+    fault(&mut e, |f| f.sensor_stuck = true);
+    run_to(&mut e, h(1.1));
+    let at = raised(&e, AlarmKind::SensorFault).expect("stuck sensor found");
+    assert!(at.since(h(1.0)) <= Duration::from_secs(70), "{at}");
+}
+
+#[test]
+fn a_missing_syringe_stops_delivery() {
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, h(1.0));
+    fault(&mut e, |f| f.reservoir_removed = true);
+    run_to(&mut e, h(1.01));
+    assert!(raised(&e, AlarmKind::ReservoirMissing).is_some());
+    assert_eq!(e.state(), State::Alarm);
+}
+
+#[test]
+fn changes_beyond_hard_limits_are_refused_and_recorded() {
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, h(1.0));
+    assert!(
+        e.change_rate(h(1.0), "30 mg/day".parse().unwrap(), true)
+            .is_err()
+    );
+    assert!(
+        e.clinician_bolus(h(1.0), "5 mg".parse().unwrap(), true)
+            .is_err()
+    );
+    // Soft: needs confirming.
+    assert!(
+        e.clinician_bolus(h(1.0), "0.5 mg".parse().unwrap(), false)
+            .is_err()
+    );
+    let refused = e
+        .journal()
+        .iter()
+        .filter(|r| matches!(r, Record::Refused { .. }))
+        .count();
+    assert_eq!(refused, 3);
+    assert_eq!(e.basal_rate(), "1 mg/day".parse().unwrap());
+    e.clinician_bolus(h(1.0), "0.5 mg".parse().unwrap(), true)
+        .unwrap();
+    assert!(e.journal().iter().any(|r| matches!(
+        r,
+        Record::Confirmed {
+            by: Role::Clinician,
+            ..
+        }
+    )));
+}
+
+/// Blocks the line after an hour at `rate`, returns (time to alarm, pressure at alarm, volume
+/// released in the hour after the line clears, at 6 h).
+fn occlusion_at(basal: &str, concentration: &str, backoff: bool) -> (Duration, f64, f64) {
+    let mut cfg = hw();
+    cfg.occlusion.backoff = backoff;
+    let p = program(&format!(
+        "drug = \"morphine\"\nconcentration = \"{concentration}\"\nreservoir = \"20 mL\"\nbasal = \"{basal}\"\n"
+    ));
+    let mut e = engine_with(&cfg, p);
+    run_to(&mut e, h(1.0));
+    fault(&mut e, |f| f.occluded = true);
+    run_to(&mut e, h(6.0));
+    let alarm = e
+        .alarms()
+        .iter()
+        .find(|a| a.kind == AlarmKind::Occlusion)
+        .expect("occlusion found")
+        .clone();
+    assert_eq!(alarm.priority, Priority::High);
+    assert_eq!(e.state(), State::Alarm);
+    let cleared = h(6.0);
+    fault(&mut e, |f| f.occluded = false);
+    run_to(&mut e, cleared + Duration::from_hours(1));
+    (
+        alarm.raised_at.since(h(1.0)),
+        alarm.pressure_mmhg.unwrap(),
+        e.hardware().truth().released_since_clear_ul,
+    )
+}
+
+#[test]
+fn occlusion_is_found_quickly_even_at_intrathecal_rates() {
+    // 0.5 mL/day, 0.1 mL/h and 1 mL/h at 0.5 mg/mL.
+    for (basal, limit_min) in [("0.25 mg/day", 90), ("1.2 mg/day", 30), ("12 mg/day", 25)] {
+        let (time, pressure, _) = occlusion_at(basal, "0.5 mg/mL", true);
+        assert!(time <= Duration::from_mins(limit_min), "{basal}: {time}");
+        assert!(pressure < 60.0, "{basal}: {pressure} mmHg");
+    }
+}
+
+#[test]
+fn backing_off_limits_the_bolus_released_when_the_line_clears() {
+    let (_, _, with) = occlusion_at("12 mg/day", "0.5 mg/mL", true);
+    let (_, _, without) = occlusion_at("12 mg/day", "0.5 mg/mL", false);
+    assert!(
+        without > 10.0,
+        "without back-off the stored volume is released: {without} µL"
+    );
+    assert!(
+        with < without / 3.0,
+        "with back-off {with} µL, without {without} µL"
+    );
+}

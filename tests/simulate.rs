@@ -1,0 +1,344 @@
+//! `titra simulate` on the example scenarios, checked against figures worked out by hand.
+//!
+//! Mechanism: 14 400 steps per mL; morphine 1 mg/mL, so one step carries 69.4 ng and 1 mg is
+//! exactly 14 400 steps. Amounts below are exact where the step count is, and within one step
+//! (70 ng) where a stop or an alarm falls between steps.
+
+use std::path::Path;
+use std::process::Command;
+
+use titra::check;
+use titra::config::HardwareConfig;
+use titra::core::supervisor::{AlarmKind, Priority};
+use titra::engine::Record;
+use titra::scenario::Scenario;
+use titra::simulate::{self, Outcome};
+
+const STEP_MG: f64 = 1.0 / 14_400.0;
+
+fn example(name: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/scenarios")
+        .join(name);
+    Scenario::from_file(&path).unwrap()
+}
+
+fn run(scenario: &Scenario) -> Outcome {
+    let (library, source) = check::load_library(None).unwrap();
+    simulate::run(
+        scenario,
+        &library,
+        source,
+        &HardwareConfig::built_in().unwrap(),
+    )
+    .unwrap()
+}
+
+fn close(a: f64, b: f64, tolerance: f64) -> bool {
+    (a - b).abs() <= tolerance
+}
+
+#[test]
+fn continuous_morphine_with_pca_occlusion_and_power_cut() {
+    let out = run(&example("continuous-morphine-pca.toml"));
+    let s = &out.summary;
+    assert!(s.simulated);
+    assert_eq!(s.schema, "titra.trial-summary/1");
+    assert_eq!(s.trial.duration_h, 72.0);
+
+    // Presses at 2h (granted), 2h10 (lockout of 1h), 3h05 (granted: the lockout ended at 3h and
+    // the hour before holds no grant).
+    assert_eq!((s.pca.requested, s.pca.granted, s.pca.denied), (3, 2, 1));
+    assert_eq!(s.delivered.pca_mg, 0.1);
+    let denial = out
+        .journal
+        .iter()
+        .find_map(|r| match r {
+            Record::PcaRequest {
+                granted: false,
+                denial,
+                available_at,
+                ..
+            } => Some((*denial, *available_at)),
+            _ => None,
+        })
+        .unwrap();
+    assert!(matches!(
+        denial.0,
+        Some(titra::core::dose::Denial::Lockout { .. })
+    ));
+    assert_eq!(denial.1.map(|t| t.ms()), Some(3 * 3_600_000));
+
+    // Day 1: 0.5 mg/day basal for 24 h (7200 steps exactly) and two 0.05 mg boluses.
+    assert_eq!(s.delivered.per_day_mg[0], 0.6);
+
+    // The occlusion from 30 h: a HIGH alarm well within the hour it lasted, cleared when the
+    // nurse resumed at 31h05.
+    let occlusion = s
+        .alarms
+        .iter()
+        .find(|a| a.kind == AlarmKind::Occlusion)
+        .unwrap();
+    assert_eq!(occlusion.priority, Priority::High);
+    assert!(
+        occlusion.at_h > 30.0 && occlusion.at_h < 30.75,
+        "{}",
+        occlusion.at_h
+    );
+    assert!(close(
+        occlusion.cleared_at_h.unwrap(),
+        31.0 + 5.0 / 60.0,
+        1e-3
+    ));
+    assert!(occlusion.pressure_mmhg.unwrap() < 40.0);
+    // Day 2: 1 mg/day, less the time stopped from the alarm to the resume.
+    let stopped_h = 31.0 + 5.0 / 60.0 - occlusion.at_h;
+    assert!(
+        close(
+            s.delivered.per_day_mg[1],
+            1.0 - stopped_h / 24.0,
+            2.0 * STEP_MG + 1e-4
+        ),
+        "{:?}",
+        s.delivered.per_day_mg
+    );
+
+    // Power cut at 48 h for 10 min: back up stopped, HIGH, until the nurse resumes at 49 h.
+    let power = s
+        .alarms
+        .iter()
+        .find(|a| a.kind == AlarmKind::PowerRestored)
+        .unwrap();
+    assert_eq!(power.priority, Priority::High);
+    assert!(close(power.at_h, 48.0 + 10.0 / 60.0, 1e-3));
+    assert_eq!(power.cleared_at_h, Some(49.0));
+    // Day 3: 23 h of 1 mg/day.
+    assert!(
+        close(s.delivered.per_day_mg[2], 23.0 / 24.0, STEP_MG),
+        "{:?}",
+        s.delivered.per_day_mg
+    );
+
+    let total: f64 = s.delivered.per_day_mg.iter().sum();
+    assert!(close(s.delivered.total_mg, total, 1e-9));
+    assert!(close(
+        s.delivered.basal_mg + s.delivered.pca_mg,
+        s.delivered.total_mg,
+        1e-9
+    ));
+    // 1 mg/mL: mg and mL agree within rounding of one step.
+    assert!(close(s.delivered.total_mg, s.delivered.total_ml, STEP_MG));
+
+    assert_eq!(s.pain.baseline, Some(8));
+    assert_eq!(s.pain.last, Some(3));
+    assert_eq!(s.pain.reduction_pct, Some(62.5));
+    assert_eq!(s.pain.responder, Some(true));
+    assert_eq!(s.side_effects.len(), 1);
+    assert_eq!(s.side_effects[0].at_h, 40.0);
+    assert!(close(s.effective_dose_mg_per_day, 23.0 / 24.0, STEP_MG));
+
+    // What the patient really got matches what the pump counted, less what the back-off took
+    // back and what was still in the line at the end.
+    let backed_off: u64 = out
+        .journal
+        .iter()
+        .filter_map(|r| match r {
+            Record::BackedOff { steps, .. } => Some(*steps),
+            _ => None,
+        })
+        .sum();
+    assert!(backed_off > 0, "the plunger backed off after the occlusion");
+    // The reservoir's count is net of the back-off; the dose count never goes down.
+    let backed_off_ml = backed_off as f64 / 14_400.0;
+    assert!(close(
+        s.reservoir.remaining_ml,
+        20.0 - s.delivered.total_ml + backed_off_ml,
+        1e-5
+    ));
+    let counted_ul = s.delivered.total_ml * 1000.0;
+    assert!(close(
+        out.truth.pushed_ul,
+        counted_ul - backed_off as f64 * 1000.0 / 14_400.0,
+        0.1
+    ));
+    assert!(
+        out.truth.delivered_ul <= out.truth.pushed_ul + 1e-3,
+        "{:?}",
+        out.truth
+    );
+    // Still in the syringe at the end: the steady-state pressure of 1 mL/day through the
+    // catheter (Q·R ≈ 0.83 mmHg) times the compliance (2 µL/mmHg) ≈ 1.7 µL.
+    let in_line = out.truth.pushed_ul - out.truth.delivered_ul;
+    assert!(in_line > 1.0 && in_line < 2.5, "{:?}", out.truth);
+}
+
+#[test]
+fn single_shot_screening_bolus() {
+    let out = run(&example("single-shot-morphine.toml"));
+    let s = &out.summary;
+    // 0.2 mg at 1 mg/mL = 2880 steps exactly, given at 1 mL/h (12 minutes).
+    assert_eq!(s.delivered.scheduled_bolus_mg, 0.2);
+    assert_eq!(s.delivered.total_mg, 0.2);
+    assert_eq!(s.delivered.basal_mg, 0.0);
+    assert_eq!(s.delivered.per_day_mg, vec![0.2]);
+    assert_eq!(s.pca.requested, 0);
+    assert!(s.alarms.is_empty(), "{:?}", s.alarms);
+    let ended = out
+        .journal
+        .iter()
+        .find_map(|r| match r {
+            Record::BolusEnded {
+                at,
+                complete: true,
+                delivered,
+                ..
+            } => Some((*at, *delivered)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(ended.0.ms(), 12 * 60_000);
+    assert_eq!(ended.1.to_string(), "0.2 mg");
+    // The observation period is shown as an information signal from the bolus's end.
+    assert!(out.journal.iter().any(|r| matches!(
+        r,
+        Record::AlarmRaised {
+            kind: AlarmKind::Observation,
+            priority: Priority::Info,
+            ..
+        }
+    )));
+    assert_eq!(s.pain.reduction_pct, Some(14.3));
+    assert_eq!(s.pain.responder, Some(false));
+    assert_eq!(s.side_effects[0].at_h, 12.0);
+    assert!(close(s.reservoir.remaining_ml, 1.8, 1e-9));
+    assert_eq!(s.effective_dose_mg_per_day, 0.2);
+}
+
+#[test]
+fn the_same_scenario_gives_the_same_summary() {
+    let a = run(&example("continuous-morphine-pca.toml"));
+    let b = run(&example("continuous-morphine-pca.toml"));
+    assert_eq!(
+        serde_json::to_string(&a.summary).unwrap(),
+        serde_json::to_string(&b.summary).unwrap()
+    );
+}
+
+fn titra(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_titra"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn scenario_path(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/scenarios")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn json_output_carries_the_contract_keys() {
+    let out = titra(&[
+        "simulate",
+        "--json",
+        &scenario_path("continuous-morphine-pca.toml"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "titra.trial-summary/1");
+    for (section, keys) in [
+        (
+            "trial",
+            &[
+                "patient",
+                "route",
+                "kind",
+                "drug",
+                "concentration_mg_per_ml",
+                "started_at",
+                "ended_at",
+                "duration_h",
+            ][..],
+        ),
+        (
+            "delivered",
+            &[
+                "total_mg",
+                "total_ml",
+                "basal_mg",
+                "pca_mg",
+                "clinician_bolus_mg",
+                "per_day_mg",
+            ][..],
+        ),
+        ("pca", &["requested", "granted", "denied"][..]),
+        (
+            "pain",
+            &["baseline", "final", "reduction_pct", "responder"][..],
+        ),
+        ("reservoir", &["loaded_ml", "remaining_ml"][..]),
+    ] {
+        for key in keys {
+            assert!(!v[section][key].is_null(), "{section}.{key}");
+        }
+    }
+    assert!(v["alarms"][0]["at_h"].is_number());
+    assert!(v["alarms"][0]["cleared_at_h"].is_number());
+    assert!(v["side_effects"][0]["effect"] == "pruritus");
+    assert!(v["effective_dose_mg_per_day"].is_number());
+    assert_eq!(v["delivered"]["per_day_mg"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_rejected_program_exits_2_before_anything_runs() {
+    let out = titra(&["simulate", &scenario_path("hard-limit-rejected.toml")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("program.basal"), "{stderr}");
+    assert!(stderr.contains("hard maximum of 20 mg/day"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn invalid_scenarios_exit_2_naming_the_field() {
+    let dir = std::env::temp_dir().join(format!("titra-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = std::fs::read_to_string(scenario_path("single-shot-morphine.toml")).unwrap();
+    for (name, text, expected) in [
+        (
+            "late.toml",
+            format!("{base}\n[[events]]\nat = \"30h\"\nkind = \"pain_score\"\nvalue = 2\n"),
+            "events[4].at: 1d 6h is after the trial's end",
+        ),
+        (
+            "kind.toml",
+            format!("{base}\n[[events]]\nat = \"3h\"\nkind = \"explode\"\n"),
+            "unknown variant `explode`",
+        ),
+        (
+            "time.toml",
+            base.replace("at = \"4h\"", "at = \"4 hours\""),
+            "unknown unit \"hours\"",
+        ),
+        (
+            "drug.toml",
+            base.replace("drug = \"morphine\"", "drug = \"unobtainium\""),
+            "\"unobtainium\" is not in the drug library",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = titra(&["simulate", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+    }
+}

@@ -90,6 +90,8 @@ pub struct Pins {
 pub struct SimulationConfig {
     pub compliance_ul_per_mmhg: f64,
     pub resistance_mmhg_per_ml_h: f64,
+    pub screw_error_pct: f64,
+    pub steps_per_turn: u64,
     pub noise_mmhg: f64,
     pub seed: u64,
 }
@@ -173,6 +175,15 @@ impl HardwareConfig {
             "simulation.resistance_mmhg_per_ml_h",
             c.simulation.resistance_mmhg_per_ml_h,
         )?;
+        if !(c.simulation.screw_error_pct.is_finite()
+            && (0.0..50.0).contains(&c.simulation.screw_error_pct))
+            || c.simulation.steps_per_turn == 0
+        {
+            return Err(fail(
+                "simulation.screw_error_pct must be from 0 to 50 and steps_per_turn above 0"
+                    .to_owned(),
+            ));
+        }
         if !(c.simulation.noise_mmhg.is_finite() && c.simulation.noise_mmhg >= 0.0) {
             return Err(fail(
                 "simulation.noise_mmhg must be zero or more".to_owned(),

@@ -779,12 +779,12 @@ impl<H: PumpHardware> Engine<H> {
     }
 
     /// After an occlusion: pull the plunger back by the volume the line's compliance holds at
-    /// the measured pressure, so that little is released when the line clears.
-    fn back_off(&mut self, now: Timestamp, pressure_mmhg: f64) -> Result<(), EngineError> {
-        if !self.cfg.occlusion.backoff || !pressure_mmhg.is_finite() {
+    /// the pressure the blockage added, so that little is released when the line clears.
+    fn back_off(&mut self, now: Timestamp, excess_mmhg: f64) -> Result<(), EngineError> {
+        if !self.cfg.occlusion.backoff || !excess_mmhg.is_finite() {
             return Ok(());
         }
-        let stored_ul = (pressure_mmhg * self.cfg.occlusion.line_compliance_ul_per_mmhg).max(0.0);
+        let stored_ul = (excess_mmhg * self.cfg.occlusion.line_compliance_ul_per_mmhg).max(0.0);
         let steps = self
             .profile
             .steps_for(Volume::from_nl((stored_ul * 1000.0) as u64))

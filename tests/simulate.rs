@@ -156,10 +156,12 @@ fn continuous_morphine_with_pca_occlusion_and_power_cut() {
         1e-5
     ));
     let counted_ul = s.delivered.total_ml * 1000.0;
+    // Within the simulated lead-screw error: 2 % over a part turn of 3200 steps is at most
+    // 0.02 × 3200 / π steps ≈ 1.4 µL.
     assert!(close(
         out.truth.pushed_ul,
         counted_ul - backed_off as f64 * 1000.0 / 14_400.0,
-        0.1
+        1.5
     ));
     assert!(
         out.truth.delivered_ul <= out.truth.pushed_ul + 1e-3,

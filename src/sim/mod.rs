@@ -5,7 +5,8 @@
 //! line hold pressure through their compliance `C` (volume stored per mmHg); an open catheter
 //! drains it through its resistance `R`, so that after a push the pressure decays with time
 //! constant `R·C` and the flow reaching the patient is what drained. A blocked line drains
-//! nothing: every push raises the pressure by `V / C`. The sensor reads the pressure plus
+//! nothing: every push raises the pressure by `V / C`. Each step pushes its nominal volume
+//! give or take a periodic lead-screw error over one turn. The sensor reads the pressure plus
 //! Gaussian noise. Faults are switched on and off by the caller (the scenario runner).
 
 use rand::rngs::StdRng;
@@ -49,6 +50,9 @@ pub struct SimPump {
     /// R·C in seconds.
     tau_s: f64,
     noise: f64,
+    /// Lead-screw error amplitude (fraction) and period (steps).
+    screw_error: f64,
+    steps_per_turn: f64,
     rng: StdRng,
     now: Timestamp,
     motor_enabled: bool,
@@ -72,6 +76,8 @@ impl SimPump {
             compliance: sim.compliance_ul_per_mmhg,
             tau_s: sim.resistance_mmhg_per_ml_h * 3.6 * sim.compliance_ul_per_mmhg,
             noise: sim.noise_mmhg,
+            screw_error: sim.screw_error_pct / 100.0,
+            steps_per_turn: sim.steps_per_turn as f64,
             rng: StdRng::seed_from_u64(sim.seed),
             now: Timestamp::ORIGIN,
             motor_enabled: false,
@@ -168,8 +174,14 @@ impl PumpHardware for SimPump {
         if allowed == 0 {
             return Ok(());
         }
+        let from = self.position as f64;
         self.position += signed;
-        let volume = signed as f64 * 1000.0 / self.steps_per_ml;
+        let to = self.position as f64;
+        // ∫ (1 + e·sin(2πx/N)) dx over the steps moved, in steps.
+        let n = self.steps_per_turn;
+        let k = std::f64::consts::TAU / n;
+        let effective = (to - from) + self.screw_error / k * ((k * from).cos() - (k * to).cos());
+        let volume = effective * 1000.0 / self.steps_per_ml;
         self.truth.pushed_ul += volume;
         // Pushing raises the pressure; backing off lowers it, below zero if it pulls back more
         // than was stored (a vacuum that draws fluid back when the line opens). Volume is
@@ -219,6 +231,7 @@ mod tests {
         let c = HardwareConfig::built_in().unwrap();
         let mut sim = c.simulation.clone();
         sim.noise_mmhg = 0.0;
+        sim.screw_error_pct = 0.0;
         let mut p = SimPump::new(&c.mechanism, &sim, Volume::from_ml(2));
         p.set_motor_enabled(true).unwrap();
         p
@@ -278,6 +291,20 @@ mod tests {
         p.step(Direction::Forward, 40_000).unwrap();
         assert_eq!(p.plunger_position().unwrap(), Some(28_800));
         assert!(p.end_of_travel().unwrap());
+    }
+
+    #[test]
+    fn the_lead_screw_error_averages_out_over_whole_turns() {
+        let c = HardwareConfig::built_in().unwrap();
+        let mut p = SimPump::new(&c.mechanism, &c.simulation, Volume::from_ml(2));
+        p.set_motor_enabled(true).unwrap();
+        p.step(Direction::Forward, 800).unwrap();
+        // A quarter turn at the start of the sine pushes more than nominal ...
+        let nominal = 800.0 * 1000.0 / 14_400.0;
+        assert!(p.truth().pushed_ul > nominal * 1.01, "{:?}", p.truth());
+        // ... and a whole turn exactly nominal.
+        p.step(Direction::Forward, 2400).unwrap();
+        assert!((p.truth().pushed_ul - 3200.0 * 1000.0 / 14_400.0).abs() < 1e-9);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::HardwareConfig;
 use crate::core::dose::{Denial, DoseLedger, DoseLimits, PcaDecision, RECORD_INTERVAL, Source};
-use crate::core::finding::{Class, Finding};
+use crate::core::finding::{Class, Finding, Verdict};
 use crate::core::library::{DrugLibrary, LibraryEntry};
 use crate::core::occlusion::{OcclusionDetector, OcclusionSettings, Trip};
 use crate::core::program::{self, Program, Trial};
@@ -197,6 +197,36 @@ fn source_index(source: Source) -> usize {
     SOURCES.iter().position(|&s| s == source).unwrap_or(0)
 }
 
+/// What the mechanism can do, whatever the library allows: the fastest rate it may run and
+/// the most its syringe holds.
+pub fn mechanism_verdict(program: &Program, rate: &AmountRate, cfg: &HardwareConfig) -> Verdict {
+    let mut v = Verdict::default();
+    let volume_rate = program.concentration.volume_rate(*rate);
+    let max = cfg.mechanism.max_rate;
+    if volume_rate > max {
+        v.hard(
+            "program.basal",
+            volume_rate.per_hour(),
+            format!(
+                "The basal rate needs {} of solution, above the pump's maximum of {}.",
+                volume_rate.per_hour(),
+                max.per_hour()
+            ),
+        );
+    }
+    if program.reservoir > cfg.mechanism.syringe {
+        v.hard(
+            "program.reservoir",
+            program.reservoir,
+            format!(
+                "{} is more than the pump's syringe holds ({}).",
+                program.reservoir, cfg.mechanism.syringe
+            ),
+        );
+    }
+    v
+}
+
 pub struct Engine<H> {
     hw: H,
     cfg: HardwareConfig,
@@ -242,7 +272,8 @@ impl<H: PumpHardware> Engine<H> {
         now: Timestamp,
         confirmed_by: Option<Role>,
     ) -> Result<Engine<H>, EngineError> {
-        let verdict = program::validate(&trial, &program, library);
+        let mut verdict = program::validate(&trial, &program, library);
+        verdict.extend(mechanism_verdict(&program, &program.max_rate(), cfg));
         if verdict.is_rejected() {
             return Err(EngineError::Rejected(verdict.problems().cloned().collect()));
         }
@@ -1021,7 +1052,12 @@ impl<H: PumpHardware> Engine<H> {
         confirmed: bool,
     ) -> Result<(), EngineError> {
         let what = format!("basal rate {}", basal.per_day_in(self.entry.unit));
-        let verdict = program::check_rate_change(&self.entry, &self.program, "basal", basal);
+        let mut verdict = program::check_rate_change(&self.entry, &self.program, "basal", basal);
+        verdict.extend(mechanism_verdict(
+            &self.program,
+            &(basal + self.program.kvo_rate()),
+            &self.cfg,
+        ));
         if verdict.is_rejected() || (verdict.class() == Class::Soft && !confirmed) {
             let reason = verdict
                 .problems()

@@ -340,3 +340,110 @@ fn backing_off_limits_the_bolus_released_when_the_line_clears() {
         "with back-off {with} µL, without {without} µL"
     );
 }
+
+#[test]
+fn the_mechanism_limits_refuse_a_program_the_library_would_allow() {
+    let (library, _) = check::load_library(None).unwrap();
+    let mut cfg = hw();
+    // A 30 mL reservoir: the library does not mind, the 20 mL syringe does.
+    let p = program(
+        "drug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"30 mL\"\nbasal = \"1 mg/day\"\n",
+    );
+    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, p.reservoir);
+    let err = Engine::new(
+        sim,
+        &cfg,
+        trial(),
+        p,
+        &library,
+        Timestamp::ORIGIN,
+        Some(Role::Nurse),
+    )
+    .err()
+    .expect("refused");
+    assert!(
+        err.to_string()
+            .contains("program.reservoir: 30 mL is more than the pump's syringe holds (20 mL)"),
+        "{err}"
+    );
+    // A mechanism limited to 0.01 mL/h cannot run 1 mg/day at 1 mg/mL (0.0417 mL/h).
+    cfg.mechanism.max_rate = "0.01 mL/h".parse().unwrap();
+    cfg.mechanism.bolus_rate = "0.01 mL/h".parse().unwrap();
+    let p = program(MORPHINE);
+    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, p.reservoir);
+    let err = Engine::new(
+        sim,
+        &cfg,
+        trial(),
+        p,
+        &library,
+        Timestamp::ORIGIN,
+        Some(Role::Nurse),
+    )
+    .err()
+    .expect("refused");
+    assert!(
+        err.to_string()
+            .contains("above the pump's maximum of 0.01 mL/h"),
+        "{err}"
+    );
+}
+
+#[test]
+fn titration_steps_change_the_rate_on_time() {
+    let mut e = engine(&format!(
+        "{MORPHINE}titration = [{{ at = \"1h\", basal = \"2 mg/day\" }}]\n"
+    ));
+    run_to(&mut e, h(1.0));
+    let at_1h = position(&mut e);
+    assert!((at_1h - 600).abs() <= 1, "{at_1h}");
+    run_to(&mut e, h(2.0));
+    assert!((position(&mut e) - at_1h - 1200).abs() <= 1);
+    assert!(
+        e.journal()
+            .iter()
+            .any(|r| matches!(r, Record::RateChanged { by: Role::Pump, .. }))
+    );
+}
+
+#[test]
+fn a_rate_raised_after_a_large_clinician_bolus_is_held_at_the_library_cap() {
+    // Library: at most 1 mg of intrathecal morphine in any hour, everything counted.
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, h(1.0));
+    e.clinician_bolus(h(1.0), "0.9 mg".parse().unwrap(), true)
+        .unwrap();
+    run_to(&mut e, h(1.5));
+    e.change_rate(h(1.5), "15 mg/day".parse().unwrap(), true)
+        .unwrap();
+    run_to(&mut e, h(2.5));
+    let held = e
+        .alarms()
+        .iter()
+        .find(|a| a.kind == AlarmKind::DoseLimit)
+        .expect("held")
+        .clone();
+    assert_eq!(held.priority, Priority::Medium);
+    assert!(held.raised_at < h(1.75), "{}", held.raised_at);
+    assert!(
+        held.cleared_at.is_some(),
+        "the basal resumes once the bolus leaves the hour"
+    );
+    // At no moment did any hour hold more than 1 mg.
+    let deliveries: Vec<(u64, u64)> = e
+        .journal()
+        .iter()
+        .filter_map(|r| match r {
+            Record::Delivery { at, amount, .. } => Some((at.ms(), amount.ng())),
+            _ => None,
+        })
+        .collect();
+    for &(t, _) in &deliveries {
+        let in_hour: u64 = deliveries
+            .iter()
+            .filter(|&&(u, _)| u <= t && t - u < 3_600_000)
+            .map(|&(_, a)| a)
+            .sum();
+        assert!(in_hour <= 1_000_000, "{in_hour} ng in the hour to {t}");
+    }
+}

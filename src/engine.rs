@@ -10,7 +10,7 @@
 //! a state that delivers, after the ledger authorised it. Basal is authorised a minute at a time
 //! (the piece the ledger sees), boluses whole before they start.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::HardwareConfig;
 use crate::core::dose::{Denial, DoseLedger, DoseLimits, PcaDecision, RECORD_INTERVAL, Source};
@@ -25,7 +25,7 @@ use crate::hw::{Direction, HwError, PumpHardware};
 use crate::scenario::{Severity, SideEffect};
 
 /// Who did something.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Patient,
@@ -36,7 +36,7 @@ pub enum Role {
 }
 
 /// One entry of the engine's journal: what the trial log keeps.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Record {
     StateChanged {
@@ -141,12 +141,69 @@ pub enum Record {
         heart_rate: Option<u16>,
         spo2: Option<u8>,
     },
-    PowerLost {
-        at: Timestamp,
-    },
     PowerRestored {
         at: Timestamp,
     },
+    /// Written (and on disk) before the motor moves: the steps planned until `until`. After a
+    /// crash, whatever of it no `Delivery` row accounts for is counted as given.
+    Intent {
+        at: Timestamp,
+        until: Timestamp,
+        basal_steps: u64,
+        bolus_steps: u64,
+        bolus_source: Option<Source>,
+    },
+    /// After a crash: steps that may have been given but were not recorded, counted as given
+    /// (from the plunger position where it is measured, else from the last intent) until a
+    /// nurse confirms.
+    UncertainDelivery {
+        at: Timestamp,
+        source: Source,
+        steps: u64,
+        amount: Amount,
+        measured: bool,
+    },
+    /// The line was primed with `steps` before delivery (not dose).
+    Primed {
+        at: Timestamp,
+        steps: u64,
+    },
+    /// A nurse checked the patient and accepted the uncertain deliveries as given.
+    UncertainConfirmed {
+        at: Timestamp,
+        by: Role,
+    },
+}
+
+impl Record {
+    /// When it happened, on the pump's clock.
+    pub fn at(&self) -> Timestamp {
+        match *self {
+            Record::StateChanged { at, .. }
+            | Record::Delivery { at, .. }
+            | Record::BolusStarted { at, .. }
+            | Record::BolusEnded { at, .. }
+            | Record::PcaRequest { at, .. }
+            | Record::RateChanged { at, .. }
+            | Record::Refused { at, .. }
+            | Record::Confirmed { at, .. }
+            | Record::AlarmRaised { at, .. }
+            | Record::AlarmEscalated { at, .. }
+            | Record::AlarmCleared { at, .. }
+            | Record::AlarmAcknowledged { at, .. }
+            | Record::BackedOff { at, .. }
+            | Record::ReservoirChanged { at, .. }
+            | Record::PainScore { at, .. }
+            | Record::SideEffect { at, .. }
+            | Record::Sedation { at, .. }
+            | Record::Vitals { at, .. }
+            | Record::PowerRestored { at, .. }
+            | Record::Intent { at, .. }
+            | Record::UncertainDelivery { at, .. }
+            | Record::Primed { at, .. }
+            | Record::UncertainConfirmed { at, .. } => at,
+        }
+    }
 }
 
 /// Why the engine could not be built or a command was refused.
@@ -162,6 +219,12 @@ pub enum EngineError {
     Hardware(#[from] HwError),
     #[error("{0}")]
     Refused(String),
+}
+
+/// Where the engine's records go to stay (the trial log). Each call must be durable before it
+/// returns: the engine moves the motor only after its intent was written.
+pub trait RecordSink {
+    fn write(&mut self, records: &[Record]) -> Result<(), String>;
 }
 
 #[derive(Debug, Clone)]
@@ -255,9 +318,14 @@ pub struct Engine<H> {
     last_readings: Vec<f64>,
     paused_since: Option<Timestamp>,
     observation_until: Option<Timestamp>,
-    powered: bool,
     /// The last time the engine ran: wakes are always after it.
     last_tick: Option<Timestamp>,
+    sink: Option<Box<dyn RecordSink>>,
+    /// Records from this index on are not yet written to the sink.
+    unsynced: usize,
+    log_failed: bool,
+    /// Deliveries after a crash are counted but not yet confirmed by a nurse.
+    uncertain: bool,
 }
 
 impl<H: PumpHardware> Engine<H> {
@@ -294,6 +362,22 @@ impl<H: PumpHardware> Engine<H> {
                 by,
             });
         }
+        let mut engine = Engine::assemble(hw, cfg, trial, program, entry, now, journal);
+        engine.hw.set_motor_enabled(false)?;
+        engine.transition(now, Trigger::Program)?;
+        Ok(engine)
+    }
+
+    /// An engine at rest (state Idle) for this trial and program.
+    fn assemble(
+        hw: H,
+        cfg: &HardwareConfig,
+        trial: Trial,
+        mut program: Program,
+        entry: LibraryEntry,
+        now: Timestamp,
+        journal: Vec<Record>,
+    ) -> Engine<H> {
         let profile = StepProfile {
             steps_per_ml: cfg.mechanism.steps_per_ml,
         };
@@ -306,9 +390,11 @@ impl<H: PumpHardware> Engine<H> {
             compliance_ul_per_mmhg: o.line_compliance_ul_per_mmhg,
             resistance_mmhg_per_ml_h: o.line_resistance_mmhg_per_ml_h,
         });
+        program.boluses.sort_by_key(|b| b.at);
+        program.titration.sort_by_key(|s| s.at);
         let ledger = DoseLedger::new(DoseLimits::for_program(&program, &entry));
         let reservoir = program.reservoir.min(cfg.mechanism.syringe);
-        let mut engine = Engine {
+        Engine {
             hw,
             cfg: cfg.clone(),
             profile,
@@ -334,14 +420,330 @@ impl<H: PumpHardware> Engine<H> {
             last_readings: Vec::new(),
             paused_since: None,
             observation_until: None,
-            powered: true,
             last_tick: None,
+            sink: None,
+            unsynced: 0,
+            log_failed: false,
+            uncertain: false,
+        }
+    }
+
+    /// Sends every record from now on to `sink` (the trial log), starting with those made so
+    /// far.
+    pub fn attach_sink(
+        &mut self,
+        sink: Box<dyn RecordSink>,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        self.sink = Some(sink);
+        if self.persist(now) {
+            Ok(())
+        } else {
+            Err(EngineError::Refused(
+                "the trial log cannot be written".to_owned(),
+            ))
+        }
+    }
+
+    /// Writes what is not yet written. A failure stops delivery with a HIGH alarm: a pump that
+    /// cannot prove what it delivered must not deliver.
+    fn persist(&mut self, now: Timestamp) -> bool {
+        let Some(sink) = self.sink.as_mut() else {
+            self.unsynced = self.journal.len();
+            return true;
         };
-        engine.program.boluses.sort_by_key(|b| b.at);
-        engine.program.titration.sort_by_key(|s| s.at);
-        engine.hw.set_motor_enabled(false)?;
-        engine.transition(now, Trigger::Program)?;
-        Ok(engine)
+        if self.unsynced >= self.journal.len() {
+            return !self.log_failed;
+        }
+        match sink.write(&self.journal[self.unsynced..]) {
+            Ok(()) => {
+                self.unsynced = self.journal.len();
+                self.log_failed = false;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the trial log cannot be written");
+                if !self.log_failed {
+                    self.log_failed = true;
+                    let _ = self.raise(now, AlarmKind::LogFailure, None, None);
+                }
+                false
+            }
+        }
+    }
+
+    /// The power is cut: the engine is gone without closing anything. Returns the hardware
+    /// (whose physical state stays) and the records that had reached the log.
+    pub fn crash(mut self) -> (H, Vec<Record>) {
+        let _ = self.hw.set_motor_enabled(false);
+        self.journal.truncate(self.unsynced);
+        (self.hw, self.journal)
+    }
+
+    /// Rebuilds the engine after a restart from the records that reached the log: program and
+    /// its changes, totals, rolling windows, lockout, alarms and the reservoir. Steps that may
+    /// have been given after the last record are counted as given (from the plunger position
+    /// where it is measured, else from the last intent) and flagged uncertain. The pump comes up
+    /// stopped with a HIGH "power restored" alarm; nothing missed is caught up.
+    #[allow(clippy::too_many_arguments)]
+    pub fn recover(
+        hw: H,
+        cfg: &HardwareConfig,
+        library: &DrugLibrary,
+        trial: Trial,
+        program: Program,
+        records: Vec<Record>,
+        now: Timestamp,
+        sink: Option<Box<dyn RecordSink>>,
+    ) -> Result<Engine<H>, EngineError> {
+        let entry = library
+            .find(&program.drug, trial.route, program.concentration)
+            .map_err(|e| EngineError::Lookup(e.to_string()))?
+            .clone();
+        let written = records.len();
+        let mut e = Engine::assemble(hw, cfg, trial, program, entry, now, records);
+        e.unsynced = written;
+        e.sink = sink;
+        e.replay(now)?;
+        if e.state == State::Ended {
+            return Ok(e);
+        }
+        e.journal.push(Record::PowerRestored { at: now });
+        e.raise(now, AlarmKind::PowerRestored, None, None)?;
+        e.persist(now);
+        Ok(e)
+    }
+
+    fn replay(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        let mut started = false;
+        let mut open_bolus: Option<(Source, Amount, u64)> = None;
+        let mut clinician_changed = false;
+        let mut titration_applied = 0usize;
+        // The last intent, and the steps recorded after it per part (basal, bolus).
+        let mut intent: Option<(Timestamp, u64, u64, Option<Source>)> = None;
+        let mut after_intent = (0u64, 0u64);
+        let mut last_at = self.start;
+        let records = self.journal.clone();
+        for r in &records {
+            last_at = last_at.max(r.at());
+            match *r {
+                Record::StateChanged { at, to, .. } => {
+                    if to == State::Running && !started {
+                        started = true;
+                        self.start = at;
+                    }
+                    if to == State::Paused {
+                        self.paused_since = Some(at);
+                    }
+                    self.state = to;
+                }
+                Record::Delivery {
+                    at,
+                    source,
+                    steps,
+                    amount,
+                    ..
+                }
+                | Record::UncertainDelivery {
+                    at,
+                    source,
+                    steps,
+                    amount,
+                    ..
+                } => {
+                    if let Err(e) = self.ledger.record(at, amount, source) {
+                        tracing::error!(error = %e, "replay");
+                    }
+                    let i = source_index(source);
+                    self.steps.forward[i] += steps;
+                    if source == Source::Basal || source == Source::Kvo {
+                        after_intent.0 += steps;
+                    } else {
+                        after_intent.1 += steps;
+                        if let Some(b) = &mut open_bolus {
+                            b.2 += steps;
+                        }
+                    }
+                    if matches!(r, Record::UncertainDelivery { .. }) {
+                        self.uncertain = true;
+                    }
+                }
+                Record::Primed { steps, .. } => {
+                    self.reservoir = self.reservoir.saturating_sub(self.profile.volume_of(steps));
+                }
+                Record::BolusStarted {
+                    at,
+                    source,
+                    requested,
+                    ..
+                } => {
+                    self.ledger.note_bolus_start(at);
+                    if source == Source::ScheduledBolus {
+                        self.next_scheduled += 1;
+                    }
+                    open_bolus = Some((source, requested, 0));
+                }
+                Record::BolusEnded { at, source, .. } => {
+                    open_bolus = None;
+                    if source == Source::ScheduledBolus
+                        && let Some(observe) = self.program.observe
+                    {
+                        self.observation_until = Some(at + observe).filter(|&u| u > now);
+                    }
+                }
+                Record::PcaRequest {
+                    at, granted: true, ..
+                } => self.ledger.note_pca_grant(at),
+                Record::RateChanged { new, by, .. } => {
+                    self.program.basal = new;
+                    match by {
+                        Role::Clinician => clinician_changed = true,
+                        _ => titration_applied += 1,
+                    }
+                }
+                Record::Refused {
+                    ref what,
+                    by: Role::Pump,
+                    ..
+                } if what.starts_with("scheduled bolus") => {
+                    self.next_scheduled += 1;
+                }
+                Record::AlarmRaised {
+                    at,
+                    kind,
+                    priority,
+                    pressure_mmhg,
+                    time_to_alarm,
+                } => {
+                    let mut a = Alarm::new(kind, at);
+                    a.priority = priority;
+                    a.pressure_mmhg = pressure_mmhg;
+                    a.time_to_alarm = time_to_alarm;
+                    self.alarms.push(a);
+                }
+                Record::AlarmEscalated { kind, priority, .. } => {
+                    for a in self
+                        .alarms
+                        .iter_mut()
+                        .filter(|a| a.kind == kind && a.is_active())
+                    {
+                        a.priority = priority;
+                    }
+                }
+                Record::AlarmCleared { at, kind } => {
+                    for a in self
+                        .alarms
+                        .iter_mut()
+                        .filter(|a| a.kind == kind && a.cleared_at.is_none())
+                    {
+                        a.cleared_at = Some(at);
+                    }
+                }
+                Record::AlarmAcknowledged { at, kind, .. } => {
+                    for a in self
+                        .alarms
+                        .iter_mut()
+                        .filter(|a| a.kind == kind && a.acknowledged_at.is_none())
+                    {
+                        a.acknowledged_at = Some(at);
+                    }
+                }
+                Record::BackedOff { steps, .. } => self.steps.back += steps,
+                Record::ReservoirChanged { volume, .. } => {
+                    for i in 0..SOURCES.len() {
+                        self.steps.before_reservoir[i] += self.steps.forward[i];
+                        self.steps.forward[i] = 0;
+                    }
+                    self.steps.back = 0;
+                    self.reservoir = volume;
+                }
+                Record::Intent {
+                    until,
+                    basal_steps,
+                    bolus_steps,
+                    bolus_source,
+                    ..
+                } => {
+                    intent = Some((until, basal_steps, bolus_steps, bolus_source));
+                    after_intent = (0, 0);
+                }
+                Record::UncertainConfirmed { .. } => self.uncertain = false,
+                _ => {}
+            }
+        }
+        self.next_titration = if clinician_changed {
+            self.program.titration.len()
+        } else {
+            titration_applied
+        };
+        for (i, &source) in SOURCES.iter().enumerate() {
+            self.steps.recorded_amount[i] = self.amount_of_steps(self.total_steps(source));
+        }
+        // Whatever the last intent planned and no row accounts for may have been given.
+        if self.state.delivers()
+            && let Some((until, basal_planned, bolus_planned, bolus_source)) = intent
+        {
+            let at = until.min(now).max(last_at);
+            let mut missing = vec![
+                (Source::Basal, basal_planned.saturating_sub(after_intent.0)),
+                (
+                    bolus_source.unwrap_or(Source::PatientBolus),
+                    bolus_planned.saturating_sub(after_intent.1),
+                ),
+            ];
+            let measured = self.hw.plunger_position().ok().flatten();
+            if let Some(position) = measured {
+                // The plunger says exactly how far it went: give the difference to the bolus
+                // first, then the basal, within what was planned.
+                let expected = i64::try_from(self.steps.net_forward()).unwrap_or(i64::MAX);
+                let mut extra = u64::try_from(position - expected).unwrap_or(0);
+                for part in missing.iter_mut().rev() {
+                    let take = part.1.min(extra);
+                    extra -= take;
+                    part.1 = take;
+                }
+            }
+            for (source, steps) in missing {
+                if steps == 0 {
+                    continue;
+                }
+                let i = source_index(source);
+                self.steps.forward[i] += steps;
+                let cumulative = self.amount_of_steps(self.total_steps(source));
+                let amount = cumulative.saturating_sub(self.steps.recorded_amount[i]);
+                self.steps.recorded_amount[i] = cumulative;
+                if let Err(e) = self.ledger.record(at, amount, source) {
+                    tracing::error!(error = %e, "replay");
+                }
+                if let Some(b) = &mut open_bolus
+                    && b.0 == source
+                {
+                    b.2 += steps;
+                }
+                self.uncertain = true;
+                self.journal.push(Record::UncertainDelivery {
+                    at,
+                    source,
+                    steps,
+                    amount,
+                    measured: measured.is_some(),
+                });
+            }
+        }
+        if let Some((source, requested, steps)) = open_bolus {
+            self.ledger.release_pending();
+            self.journal.push(Record::BolusEnded {
+                at: now,
+                source,
+                requested,
+                delivered: self.amount_of_steps(steps),
+                complete: false,
+            });
+        }
+        self.basal = RateScheduler::new(self.profile, now);
+        self.piece_end = None;
+        self.next_read = now;
+        Ok(())
     }
 
     // ---- reading the engine ------------------------------------------------------------
@@ -444,6 +846,12 @@ impl<H: PumpHardware> Engine<H> {
         self.transition(now, Trigger::Prime)?;
         let steps = self.profile.steps_for(volume);
         if steps > 0 {
+            self.journal.push(Record::Primed { at: now, steps });
+            if !self.persist(now) {
+                return Err(EngineError::Refused(
+                    "the trial log cannot be written".to_owned(),
+                ));
+            }
             self.hw.set_motor_enabled(true)?;
             self.hw.step(Direction::Forward, steps)?;
             self.hw.set_motor_enabled(false)?;
@@ -494,7 +902,7 @@ impl<H: PumpHardware> Engine<H> {
     /// When the engine next needs to run (a step falls due, the sensor is read, a minute
     /// piece ends, a scheduled event comes).
     pub fn next_wake(&self) -> Option<Timestamp> {
-        if self.state == State::Ended || !self.powered {
+        if self.state == State::Ended {
             return None;
         }
         let mut wake = vec![self.next_read];
@@ -521,7 +929,7 @@ impl<H: PumpHardware> Engine<H> {
 
     /// Does everything due by `now`.
     pub fn tick(&mut self, now: Timestamp) -> Result<(), EngineError> {
-        if self.state == State::Ended || !self.powered {
+        if self.state == State::Ended {
             return Ok(());
         }
         self.last_tick = Some(self.last_tick.map_or(now, |last| last.max(now)));
@@ -540,6 +948,7 @@ impl<H: PumpHardware> Engine<H> {
         self.check_pause(now);
         self.check_observation(now);
         self.annunciate(now)?;
+        self.persist(now);
         Ok(())
     }
 
@@ -579,7 +988,9 @@ impl<H: PumpHardware> Engine<H> {
         self.program.basal = basal;
         let rate = self.volume_rate();
         if self.state.delivers() {
+            self.close_piece(now);
             self.basal.set_rate(now, rate);
+            self.piece_end = None;
         }
         self.journal.push(Record::RateChanged {
             at: now,
@@ -627,6 +1038,27 @@ impl<H: PumpHardware> Engine<H> {
                 }
             }
             self.piece_end = Some(end);
+            // The intent goes to the log before the motor moves.
+            let basal_steps = if self.basal_held { 0 } else { planned };
+            let (bolus_steps, bolus_source) = self
+                .bolus
+                .as_ref()
+                .map_or((0, None), |b| (b.schedule.due(end), Some(b.source)));
+            if basal_steps + bolus_steps > 0 {
+                self.journal.push(Record::Intent {
+                    at: now,
+                    until: end,
+                    basal_steps,
+                    bolus_steps,
+                    bolus_source,
+                });
+            }
+            if !self.persist(now) {
+                return Ok(());
+            }
+        }
+        if self.log_failed {
+            return Ok(());
         }
         let mut forward: Vec<(Source, u64)> = Vec::with_capacity(2);
         if self.basal_held {
@@ -762,6 +1194,8 @@ impl<H: PumpHardware> Engine<H> {
             requested: dose,
             schedule,
         });
+        // A new piece, so that the bolus has its own intent before its first step.
+        self.piece_end = None;
     }
 
     fn read_sensors(&mut self, now: Timestamp) -> Result<(), EngineError> {
@@ -1002,6 +1436,7 @@ impl<H: PumpHardware> Engine<H> {
                 available_at,
             }),
         }
+        self.persist(now);
         decision
     }
 
@@ -1040,8 +1475,11 @@ impl<H: PumpHardware> Engine<H> {
                 by: Role::Clinician,
             });
         }
-        self.start_bolus(now, dose, Source::ClinicianBolus)
-            .map_err(|reason| self.refuse(now, what, reason, Role::Clinician))
+        let started = self
+            .start_bolus(now, dose, Source::ClinicianBolus)
+            .map_err(|reason| self.refuse(now, what, reason, Role::Clinician));
+        self.persist(now);
+        started
     }
 
     /// A clinician changes the basal rate (titration).
@@ -1075,8 +1513,8 @@ impl<H: PumpHardware> Engine<H> {
         }
         // A change by hand replaces the planned titration from here on.
         self.next_titration = self.program.titration.len();
-        self.close_piece(now);
         self.set_basal(now, basal, Role::Clinician);
+        self.persist(now);
         Ok(())
     }
 
@@ -1088,12 +1526,15 @@ impl<H: PumpHardware> Engine<H> {
             reason: reason.clone(),
             by,
         });
+        self.persist(now);
         EngineError::Refused(format!("{what}: {reason}"))
     }
 
     pub fn pause(&mut self, now: Timestamp) -> Result<(), EngineError> {
         self.transition(now, Trigger::Pause)?;
-        self.stop_delivery(now)
+        self.stop_delivery(now)?;
+        self.persist(now);
+        Ok(())
     }
 
     /// The nurse acknowledges every alarm and resumes. Refused while a cause the pump can see
@@ -1118,6 +1559,16 @@ impl<H: PumpHardware> Engine<H> {
         self.basal.skip_to(now);
         self.piece_end = None;
         self.clear(now, AlarmKind::PausedTooLong);
+        if self.uncertain {
+            // The nurse checked the patient before resuming: what a crash left uncertain is
+            // taken as given.
+            self.uncertain = false;
+            self.journal.push(Record::UncertainConfirmed {
+                at: now,
+                by: Role::Nurse,
+            });
+        }
+        self.persist(now);
         Ok(())
     }
 
@@ -1131,7 +1582,7 @@ impl<H: PumpHardware> Engine<H> {
             .map(|a| a.kind)
             .collect();
         for kind in kinds {
-            if !self.cause_persists(kind) {
+            if !self.cause_persists(now, kind) {
                 self.clear(now, kind);
             }
             let mut newly = false;
@@ -1151,10 +1602,12 @@ impl<H: PumpHardware> Engine<H> {
                 });
             }
         }
+        self.persist(now);
     }
 
-    fn cause_persists(&mut self, kind: AlarmKind) -> bool {
+    fn cause_persists(&mut self, now: Timestamp, kind: AlarmKind) -> bool {
         match kind {
+            AlarmKind::LogFailure => !self.persist(now),
             AlarmKind::ReservoirMissing => !self.hw.reservoir_present().unwrap_or(false),
             AlarmKind::ReservoirEmpty => {
                 self.reservoir_remaining() <= self.cfg.reservoir.empty_volume
@@ -1201,6 +1654,7 @@ impl<H: PumpHardware> Engine<H> {
         });
         self.clear(now, AlarmKind::ReservoirEmpty);
         self.clear(now, AlarmKind::ReservoirLow);
+        self.persist(now);
         Ok(())
     }
 
@@ -1210,37 +1664,24 @@ impl<H: PumpHardware> Engine<H> {
             return Ok(());
         }
         self.stop_delivery(now)?;
-        self.transition(now, Trigger::End)
+        self.transition(now, Trigger::End)?;
+        self.persist(now);
+        Ok(())
     }
 
-    /// Power is lost: nothing runs until it comes back.
-    pub fn power_lost(&mut self, now: Timestamp) {
-        self.close_piece(now);
-        self.journal.push(Record::PowerLost { at: now });
-        self.powered = false;
-        let _ = self.hw.set_motor_enabled(false);
-        if self.bolus.is_some() {
-            self.end_bolus(now, false);
-        }
-        self.basal.set_rate(now, VolumeRate::ZERO);
-        self.piece_end = None;
-    }
-
-    /// Power is back: the pump comes up stopped with a HIGH alarm, and resumes only when a
-    /// nurse has checked the patient. Nothing missed is caught up.
-    pub fn power_restored(&mut self, now: Timestamp) -> Result<(), EngineError> {
-        self.powered = true;
-        self.journal.push(Record::PowerRestored { at: now });
-        self.next_read = now;
-        self.raise(now, AlarmKind::PowerRestored, None, None)
+    /// Keeps an observation (pain, side effect, sedation, vitals): on disk before returning.
+    fn observe(&mut self, record: Record) {
+        let now = record.at();
+        self.journal.push(record);
+        self.persist(now);
     }
 
     pub fn record_pain(&mut self, now: Timestamp, value: u8) {
-        self.journal.push(Record::PainScore { at: now, value });
+        self.observe(Record::PainScore { at: now, value });
     }
 
     pub fn record_side_effect(&mut self, now: Timestamp, effect: SideEffect, severity: Severity) {
-        self.journal.push(Record::SideEffect {
+        self.observe(Record::SideEffect {
             at: now,
             effect,
             severity,
@@ -1248,7 +1689,7 @@ impl<H: PumpHardware> Engine<H> {
     }
 
     pub fn record_sedation(&mut self, now: Timestamp, poss: u8) {
-        self.journal.push(Record::Sedation { at: now, poss });
+        self.observe(Record::Sedation { at: now, poss });
     }
 
     pub fn record_vitals(
@@ -1258,7 +1699,7 @@ impl<H: PumpHardware> Engine<H> {
         heart_rate: Option<u16>,
         spo2: Option<u8>,
     ) {
-        self.journal.push(Record::Vitals {
+        self.observe(Record::Vitals {
             at: now,
             respiratory_rate,
             heart_rate,

@@ -19,4 +19,5 @@ pub mod hw;
 pub mod scenario;
 pub mod sim;
 pub mod simulate;
+pub mod store;
 pub mod summary;

@@ -11,9 +11,10 @@ use crate::config::HardwareConfig;
 use crate::core::library::DrugLibrary;
 use crate::core::supervisor::AlarmKind;
 use crate::core::units::{Duration, Timestamp, Volume};
-use crate::engine::{Engine, EngineError, Record, Role};
+use crate::engine::{Engine, EngineError, Record, RecordSink, Role};
 use crate::scenario::{Event, Scenario};
-use crate::sim::{Faults, SimPump, Truth};
+use crate::sim::{SimPump, Truth};
+use crate::store::TrialLog;
 use crate::summary::{self, Summary};
 
 /// Why a simulation did not run to its end.
@@ -51,6 +52,44 @@ pub struct Outcome {
     pub truth: Truth,
     pub occlusions: Vec<OcclusionFigure>,
     pub library: LibrarySource,
+    /// Whether the run resumed a trial found unfinished in the log.
+    pub resumed: bool,
+}
+
+/// Where the simulated pump keeps its trial log.
+pub enum LogTarget<'a> {
+    /// Only in memory (power cuts recover from the records in memory that had been "written").
+    Memory,
+    /// A SQLite file. An unfinished trial of the same patient in it is resumed after the last
+    /// record it holds (events at or before that time count as done).
+    File(&'a std::path::Path),
+}
+
+/// The pump and what it is doing: running, or without power until `back`.
+enum Pump {
+    Up(Box<Engine<SimPump>>),
+    Down {
+        hw: Box<SimPump>,
+        records: Vec<Record>,
+        back: Timestamp,
+    },
+}
+
+impl Pump {
+    fn hw(&mut self) -> &mut SimPump {
+        match self {
+            Pump::Up(e) => e.hardware_mut(),
+            Pump::Down { hw, .. } => hw,
+        }
+    }
+}
+
+/// Where the simulated pump keeps its physical state (plunger position) beside a log file, so
+/// that a killed simulation finds its syringe where it left it.
+pub fn sim_state_path(log: &std::path::Path) -> std::path::PathBuf {
+    let mut name = log.as_os_str().to_owned();
+    name.push(".sim.json");
+    std::path::PathBuf::from(name)
 }
 
 /// Runs a scenario to its end.
@@ -59,6 +98,21 @@ pub fn run(
     library: &DrugLibrary,
     source: LibrarySource,
     hw: &HardwareConfig,
+) -> Result<Outcome, SimulateError> {
+    run_with_log(scenario, library, source, hw, LogTarget::Memory)
+}
+
+fn open_log(path: &std::path::Path) -> Result<TrialLog, SimulateError> {
+    TrialLog::open(path).map_err(|e| SimulateError::Invalid(e.to_string()))
+}
+
+/// Runs a scenario to its end, keeping its trial log in `target`.
+pub fn run_with_log(
+    scenario: &Scenario,
+    library: &DrugLibrary,
+    source: LibrarySource,
+    hw: &HardwareConfig,
+    target: LogTarget<'_>,
 ) -> Result<Outcome, SimulateError> {
     let report = check::check_scenario(scenario, library, source.clone());
     if report.exit_code() != 0 {
@@ -75,40 +129,111 @@ pub fn run(
     }
     let internal = |e: EngineError| SimulateError::Internal(e.to_string());
     let start = Timestamp::ORIGIN;
-    let sim = SimPump::new(&hw.mechanism, &hw.simulation, scenario.program.reservoir);
-    let mut engine = Engine::new(
-        sim,
-        hw,
-        scenario.trial.clone(),
-        scenario.program.clone(),
-        library,
-        start,
-        Some(Role::Nurse),
-    )
-    .map_err(|e| SimulateError::Invalid(e.to_string()))?;
-    engine.verify(start).map_err(internal)?;
-    engine.prime(start, Volume::ZERO).map_err(internal)?;
-    engine.start(start).map_err(internal)?;
+    let library_sha = crate::store::sha256_hex(&serde_json::to_string(library).unwrap_or_default());
+    let mut sim = SimPump::new(&hw.mechanism, &hw.simulation, scenario.program.reservoir);
+    let sink_for = |log: TrialLog| -> Option<Box<dyn RecordSink>> { Some(Box::new(log)) };
+
+    // A trial left unfinished in the log is resumed: the pump comes back from a power cut.
+    let mut resumed_at = None;
+    let mut engine = None;
+    if let LogTarget::File(path) = target {
+        let mut log = open_log(path)?;
+        if let Ok(stored) = log.latest_trial()
+            && stored.trial.patient == scenario.trial.patient
+        {
+            let records = log
+                .records(stored.id)
+                .map_err(|e| SimulateError::Internal(e.to_string()))?;
+            let ended = records.iter().any(|r| {
+                matches!(
+                    r,
+                    Record::StateChanged {
+                        to: crate::core::supervisor::State::Ended,
+                        ..
+                    }
+                )
+            });
+            if !ended {
+                let last = records.iter().map(Record::at).max().unwrap_or(start);
+                // The syringe is where it was when the power went (a real pump's stays put).
+                sim.keep_state_in(sim_state_path(path), true);
+                sim.advance_to(last);
+                let e = Engine::recover(
+                    sim.clone(),
+                    hw,
+                    library,
+                    stored.trial,
+                    stored.program,
+                    records,
+                    last,
+                    sink_for(log),
+                )
+                .map_err(internal)?;
+                resumed_at = Some(last);
+                engine = Some(e);
+            }
+        }
+    }
+    let mut engine = match engine {
+        Some(e) => e,
+        None => {
+            let mut e = Engine::new(
+                sim,
+                hw,
+                scenario.trial.clone(),
+                scenario.program.clone(),
+                library,
+                start,
+                Some(Role::Nurse),
+            )
+            .map_err(|e| SimulateError::Invalid(e.to_string()))?;
+            if let LogTarget::File(path) = target {
+                e.hardware_mut().keep_state_in(sim_state_path(path), false);
+                let mut log = open_log(path)?;
+                log.begin_trial(
+                    &scenario.trial,
+                    &scenario.program,
+                    start.ms(),
+                    &library_sha,
+                    true,
+                )
+                .map_err(|e| SimulateError::Internal(e.to_string()))?;
+                e.attach_sink(Box::new(log), start).map_err(internal)?;
+            }
+            e.verify(start).map_err(internal)?;
+            e.prime(start, Volume::ZERO).map_err(internal)?;
+            e.start(start).map_err(internal)?;
+            e
+        }
+    };
+    if let Some(at) = resumed_at {
+        // Back from the cut: the nurse checks the patient and resumes at once in a simulation
+        // that was killed (the scenario has no event for it).
+        let _ = engine.resume(at);
+    }
 
     let end = start + scenario.trial.duration;
-    let mut events = scenario.events.iter().peekable();
-    let mut power_back: Option<Timestamp> = None;
+    let mut events = scenario
+        .events
+        .iter()
+        .filter(|e| resumed_at.is_none_or(|at| start + e.at() > at))
+        .peekable();
+    let mut pump = Pump::Up(Box::new(engine));
     let mut occlusions: Vec<OcclusionFigure> = Vec::new();
-    let mut now = start;
+    let mut now = resumed_at.unwrap_or(start);
     let mut same_time = 0u32;
     let mut ended = None;
     loop {
-        let next = [
-            events.peek().map(|e| start + e.at()),
-            engine.next_wake(),
-            power_back,
-            Some(end),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(end)
-        .max(now);
+        let wake = match &pump {
+            Pump::Up(e) => e.next_wake(),
+            Pump::Down { back, .. } => Some(*back),
+        };
+        let next = [events.peek().map(|e| start + e.at()), wake, Some(end)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(end)
+            .max(now);
         if next == now {
             same_time += 1;
             if same_time > 1_000 {
@@ -120,30 +245,94 @@ pub fn run(
             same_time = 0;
         }
         now = next;
-        engine.hardware_mut().advance_to(now);
-        if power_back == Some(now) {
-            power_back = None;
-            engine.power_restored(now).map_err(internal)?;
+        pump.hw().advance_to(now);
+        pump = match pump {
+            Pump::Down {
+                hw: sim,
+                records,
+                back,
+            } if back <= now => {
+                let sink = match target {
+                    LogTarget::File(path) => {
+                        let mut log = open_log(path)?;
+                        log.latest_trial()
+                            .map_err(|e| SimulateError::Internal(e.to_string()))?;
+                        sink_for(log)
+                    }
+                    LogTarget::Memory => None,
+                };
+                let e = Engine::recover(
+                    *sim,
+                    hw,
+                    library,
+                    scenario.trial.clone(),
+                    scenario.program.clone(),
+                    records,
+                    now,
+                    sink,
+                )
+                .map_err(internal)?;
+                Pump::Up(Box::new(e))
+            }
+            other => other,
+        };
+        if let Pump::Up(e) = &mut pump {
+            e.tick(now).map_err(internal)?;
+            note_occlusions(e, &mut occlusions);
         }
-        engine.tick(now).map_err(internal)?;
-        note_occlusions(&engine, &mut occlusions);
         while events.peek().is_some_and(|e| start + e.at() <= now) {
             let Some(event) = events.next() else { break };
-            if power_back.is_some() && is_bedside_input(event) {
-                tracing::info!(?event, "ignored: the pump has no power");
+            if let Event::PowerLoss { restore_after, .. } = *event {
+                pump = match pump {
+                    Pump::Up(e) => {
+                        let (sim, mut records) = e.crash();
+                        if let LogTarget::File(path) = target {
+                            // What survives a cut is what reached the disk.
+                            let mut log = open_log(path)?;
+                            let stored = log
+                                .latest_trial()
+                                .map_err(|e| SimulateError::Internal(e.to_string()))?;
+                            records = log
+                                .records(stored.id)
+                                .map_err(|e| SimulateError::Internal(e.to_string()))?;
+                        }
+                        Pump::Down {
+                            hw: Box::new(sim),
+                            records,
+                            back: now + restore_after,
+                        }
+                    }
+                    down => down,
+                };
                 continue;
             }
-            if apply(&mut engine, event, now, &mut power_back, &mut occlusions)? {
-                ended = Some(now);
+            match &mut pump {
+                Pump::Up(e) => {
+                    if apply(e, event, now, &mut occlusions)? {
+                        ended = Some(now);
+                    }
+                }
+                Pump::Down { hw: sim, .. } => {
+                    if !apply_fault(sim, event, now, &mut occlusions) {
+                        tracing::info!(?event, "ignored: the pump has no power");
+                    }
+                }
             }
         }
-        engine.tick(now).map_err(internal)?;
-        note_occlusions(&engine, &mut occlusions);
+        if let Pump::Up(e) = &mut pump {
+            e.tick(now).map_err(internal)?;
+            note_occlusions(e, &mut occlusions);
+        }
         if ended.is_some() || now >= end {
             break;
         }
     }
     let ended = ended.unwrap_or(end);
+    let Pump::Up(mut engine) = pump else {
+        return Err(SimulateError::Internal(
+            "the trial ended while the pump had no power".to_owned(),
+        ));
+    };
     engine.end(ended).map_err(internal)?;
     let truth = engine.hardware().truth();
     let summary = summary::summarise(&summary::Inputs {
@@ -163,17 +352,8 @@ pub fn run(
         truth,
         occlusions,
         library: source,
+        resumed: resumed_at.is_some(),
     })
-}
-
-fn is_bedside_input(event: &Event) -> bool {
-    !matches!(
-        event,
-        Event::Occlusion { .. }
-            | Event::OcclusionCleared { .. }
-            | Event::SensorFault { .. }
-            | Event::MotorStall { .. }
-    )
 }
 
 /// Fills in alarm times and released volumes of the occlusions seen so far.
@@ -200,19 +380,50 @@ fn note_occlusions(engine: &Engine<SimPump>, occlusions: &mut [OcclusionFigure])
     }
 }
 
+/// Applies a fault event to the simulated hardware; false if the event is not a fault.
+fn apply_fault(
+    sim: &mut SimPump,
+    event: &Event,
+    now: Timestamp,
+    occlusions: &mut Vec<OcclusionFigure>,
+) -> bool {
+    let mut f = sim.faults();
+    match *event {
+        Event::Occlusion { .. } => {
+            f.occluded = true;
+            occlusions.push(OcclusionFigure {
+                blocked_at: now,
+                alarm_at: None,
+                pressure_at_alarm_mmhg: None,
+                released_after_clear_ul: None,
+                cleared_at: None,
+            });
+        }
+        Event::OcclusionCleared { .. } => {
+            f.occluded = false;
+            if let Some(o) = occlusions.last_mut() {
+                o.cleared_at = Some(now);
+                o.released_after_clear_ul = Some(0.0);
+            }
+        }
+        Event::SensorFault { .. } => f.sensor_out_of_range = true,
+        Event::MotorStall { .. } => f.stalled = true,
+        _ => return false,
+    }
+    sim.set_faults(f);
+    true
+}
+
 /// Applies one event; returns whether it ended the trial.
 fn apply(
     engine: &mut Engine<SimPump>,
     event: &Event,
     now: Timestamp,
-    power_back: &mut Option<Timestamp>,
     occlusions: &mut Vec<OcclusionFigure>,
 ) -> Result<bool, SimulateError> {
-    let set_faults = |engine: &mut Engine<SimPump>, change: &dyn Fn(&mut Faults)| {
-        let mut f = engine.hardware().faults();
-        change(&mut f);
-        engine.hardware_mut().set_faults(f);
-    };
+    if apply_fault(engine.hardware_mut(), event, now, occlusions) {
+        return Ok(false);
+    }
     // Refusals are recorded in the journal by the engine; the scenario carries on, as a trial
     // would.
     let note = |r: Result<(), EngineError>| {
@@ -227,33 +438,12 @@ fn apply(
         Event::PainScore { value, .. } => engine.record_pain(now, value),
         Event::RateChange { basal, .. } => note(engine.change_rate(now, basal, true)),
         Event::ClinicianBolus { dose, .. } => note(engine.clinician_bolus(now, dose, true)),
-        Event::Occlusion { .. } => {
-            set_faults(engine, &|f| f.occluded = true);
-            occlusions.push(OcclusionFigure {
-                blocked_at: now,
-                alarm_at: None,
-                pressure_at_alarm_mmhg: None,
-                released_after_clear_ul: None,
-                cleared_at: None,
-            });
-        }
-        Event::OcclusionCleared { .. } => {
-            set_faults(engine, &|f| f.occluded = false);
-            if let Some(o) = occlusions.last_mut() {
-                o.cleared_at = Some(now);
-                o.released_after_clear_ul = Some(0.0);
-            }
-        }
         Event::Pause { .. } => note(engine.pause(now)),
         Event::Resume { .. } => note(engine.resume(now)),
         Event::Stop { .. } => return Ok(true),
         Event::SideEffect {
             effect, severity, ..
         } => engine.record_side_effect(now, effect, severity),
-        Event::PowerLoss { restore_after, .. } => {
-            engine.power_lost(now);
-            *power_back = Some(now + restore_after);
-        }
         Event::ReservoirChange { volume, .. } => {
             let was_running = engine.state() == crate::core::supervisor::State::Running;
             if was_running {
@@ -266,8 +456,6 @@ fn apply(
                 note(engine.resume(now));
             }
         }
-        Event::SensorFault { .. } => set_faults(engine, &|f| f.sensor_out_of_range = true),
-        Event::MotorStall { .. } => set_faults(engine, &|f| f.stalled = true),
         Event::SedationScore { value, .. } => engine.record_sedation(now, value),
         Event::Vitals {
             respiratory_rate,
@@ -275,6 +463,12 @@ fn apply(
             spo2,
             ..
         } => engine.record_vitals(now, respiratory_rate, heart_rate, spo2),
+        // Handled by the runner (power) or as faults above.
+        Event::PowerLoss { .. }
+        | Event::Occlusion { .. }
+        | Event::OcclusionCleared { .. }
+        | Event::SensorFault { .. }
+        | Event::MotorStall { .. } => {}
     }
     Ok(false)
 }

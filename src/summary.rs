@@ -209,7 +209,15 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
     let mut last_day = Amount::ZERO;
     for r in i.journal {
         match *r {
+            // What a crash left uncertain is counted as given, as the pump counts it.
             Record::Delivery {
+                at,
+                source,
+                steps: s,
+                amount,
+                ..
+            }
+            | Record::UncertainDelivery {
                 at,
                 source,
                 steps: s,

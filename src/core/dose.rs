@@ -31,12 +31,12 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::units::{Amount, AmountRate, Duration, Timestamp};
 
 /// Where a delivered amount came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Basal,
@@ -73,7 +73,7 @@ impl Source {
 pub const RECORD_INTERVAL: Duration = Duration::from_mins(1);
 
 /// Which deliveries a cap counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Counts {
     /// Everything but clinician boluses (the program's cap).
@@ -89,7 +89,7 @@ impl Counts {
 }
 
 /// Who set a cap, for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CapOrigin {
     Program,
@@ -97,7 +97,7 @@ pub enum CapOrigin {
 }
 
 /// A maximum over a rolling window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cap {
     pub window: Duration,
     pub max: Amount,
@@ -106,7 +106,7 @@ pub struct Cap {
 }
 
 /// The patient-bolus rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PcaRules {
     pub dose: Amount,
     pub lockout: Duration,
@@ -114,7 +114,7 @@ pub struct PcaRules {
 }
 
 /// Everything the ledger enforces.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DoseLimits {
     pub pca: Option<PcaRules>,
     pub caps: Vec<Cap>,
@@ -154,7 +154,7 @@ impl DoseLimits {
 }
 
 /// Why a patient bolus or another delivery was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Denial {
     /// The program has no patient bolus.
@@ -354,6 +354,17 @@ impl DoseLedger {
         self.records.push_back(record);
         self.prune(at);
         Ok(())
+    }
+
+    /// Replays a patient bolus granted before a restart (for the lockout and hourly count).
+    pub fn note_pca_grant(&mut self, at: Timestamp) {
+        self.pca_grants.push_back(at);
+        self.last_bolus_at = Some(self.last_bolus_at.map_or(at, |l| l.max(at)));
+    }
+
+    /// Replays the start of any bolus before a restart (it started the lockout).
+    pub fn note_bolus_start(&mut self, at: Timestamp) {
+        self.last_bolus_at = Some(self.last_bolus_at.map_or(at, |l| l.max(at)));
     }
 
     /// Releases what is left of a reserved bolus (it ended, or was stopped, short of its dose).

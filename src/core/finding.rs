@@ -4,10 +4,10 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How serious a finding is. Ordered: the verdict of a program is its most serious finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     /// Within the usual range.
@@ -29,7 +29,7 @@ impl fmt::Display for Class {
 }
 
 /// One checked field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Where the value came from, e.g. `program.basal` or `events[3].dose`.
     pub field: String,
@@ -43,7 +43,7 @@ pub struct Finding {
 }
 
 /// Every finding about one program or change, in the order they were made.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     pub findings: Vec<Finding>,
 }

@@ -15,7 +15,7 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::units::{Duration, Timestamp};
 
@@ -40,7 +40,7 @@ impl OcclusionSettings {
 }
 
 /// Why the alarm was raised.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Trip {
     /// The pressure crossed the threshold.
@@ -51,7 +51,7 @@ pub enum Trip {
 
 /// A trip with the detector's estimate of how long ago the blockage began: where the fitted
 /// rise above the open line's model started from zero.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
     pub trip: Trip,
     pub since_onset: Option<Duration>,

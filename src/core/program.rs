@@ -38,7 +38,7 @@ impl fmt::Display for TrialKind {
 }
 
 /// The trial a program belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trial {
     pub patient: String,
     pub route: Route,

@@ -7,11 +7,11 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::units::{Duration, Timestamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// No program.
@@ -54,7 +54,7 @@ impl State {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// A program is entered (or changed before starting).
@@ -122,7 +122,7 @@ pub fn next(state: State, trigger: Trigger) -> Result<State, TransitionRefused> 
 
 /// Alarm priority per IEC 60601-1-8: HIGH red flashing 1.4–2.8 Hz, MEDIUM yellow 0.4–0.8 Hz,
 /// LOW cyan steady (CLINICAL.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// An information signal, not an alarm condition: shown, never sounded, clears itself.
@@ -143,7 +143,7 @@ impl fmt::Display for Priority {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlarmKind {
     /// The line downstream of the pump is blocked.
@@ -166,6 +166,8 @@ pub enum AlarmKind {
     PausedTooLong,
     /// Power came back after a loss: the patient must be checked before resuming.
     PowerRestored,
+    /// The trial log cannot be written.
+    LogFailure,
 }
 
 impl AlarmKind {
@@ -177,7 +179,8 @@ impl AlarmKind {
             | AlarmKind::ReservoirMissing
             | AlarmKind::MotorStall
             | AlarmKind::SensorFault
-            | AlarmKind::PowerRestored => Priority::High,
+            | AlarmKind::PowerRestored
+            | AlarmKind::LogFailure => Priority::High,
             AlarmKind::ReservoirLow | AlarmKind::DoseLimit => Priority::Medium,
             AlarmKind::PausedTooLong => Priority::Low,
             AlarmKind::Observation => Priority::Info,
@@ -207,6 +210,9 @@ impl AlarmKind {
                 "Delivery has been paused for a long time — resume or end the trial."
             }
             AlarmKind::PowerRestored => "Power restored — check the patient, then resume.",
+            AlarmKind::LogFailure => {
+                "The trial log cannot be written — delivery stopped. Take the pump out of use."
+            }
         }
     }
 
@@ -217,7 +223,7 @@ impl AlarmKind {
 }
 
 /// An alarm as the pump holds it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alarm {
     pub kind: AlarmKind,
     /// May be raised above the kind's priority by escalation.

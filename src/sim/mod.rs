@@ -9,8 +9,11 @@
 //! give or take a periodic lead-screw error over one turn. The sensor reads the pressure plus
 //! Gaussian noise. Faults are switched on and off by the caller (the scenario runner).
 
+use std::path::PathBuf;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Mechanism, SimulationConfig};
 use crate::core::supervisor::Priority;
@@ -33,7 +36,7 @@ pub struct Faults {
 }
 
 /// What the model knows that the pump does not: for tests and the benchmark.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Truth {
     /// Volume that reached the patient, µL.
     pub delivered_ul: f64,
@@ -44,6 +47,15 @@ pub struct Truth {
     pub released_since_clear_ul: f64,
 }
 
+/// The physical state that outlives the process (a real syringe stays where it is).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Physical {
+    position: i64,
+    loaded_ul: f64,
+    truth: Truth,
+}
+
+#[derive(Clone)]
 pub struct SimPump {
     steps_per_ml: f64,
     compliance: f64,
@@ -66,6 +78,7 @@ pub struct SimPump {
     last_reading: f64,
     /// The highest priority the pump was annunciating, for tests.
     pub annunciated: Option<Priority>,
+    state_file: Option<PathBuf>,
 }
 
 impl SimPump {
@@ -88,6 +101,42 @@ impl SimPump {
             truth: Truth::default(),
             last_reading: 0.0,
             annunciated: None,
+            state_file: None,
+        }
+    }
+
+    /// Keeps the physical state (plunger position, syringe, truth) in `path` after every move,
+    /// so a simulation killed and restarted finds the syringe where it was; with `load`, takes
+    /// the state found there first.
+    pub fn keep_state_in(&mut self, path: PathBuf, load: bool) {
+        if load
+            && let Some(p) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Physical>(&t).ok())
+        {
+            self.position = p.position;
+            self.loaded_ul = p.loaded_ul;
+            self.truth = p.truth;
+        }
+        self.state_file = Some(path);
+        self.save();
+    }
+
+    fn save(&self) {
+        let Some(path) = &self.state_file else { return };
+        let state = Physical {
+            position: self.position,
+            loaded_ul: self.loaded_ul,
+            truth: self.truth,
+        };
+        let Ok(text) = serde_json::to_string(&state) else {
+            return;
+        };
+        // Write then rename, so a kill mid-write leaves the old state, not half a file.
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".tmp");
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, path);
         }
     }
 
@@ -116,6 +165,7 @@ impl SimPump {
         self.loaded_ul = (volume.nl() as f64 / 1000.0).min(self.capacity_ul);
         self.position = 0;
         self.truth.pressure_mmhg = 0.0;
+        self.save();
     }
 
     /// Volume left in the syringe, µL.
@@ -187,6 +237,7 @@ impl PumpHardware for SimPump {
         // than was stored (a vacuum that draws fluid back when the line opens). Volume is
         // conserved: pushed = delivered + stored.
         self.truth.pressure_mmhg += volume / self.compliance;
+        self.save();
         Ok(())
     }
 

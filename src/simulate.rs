@@ -99,7 +99,14 @@ pub fn run(
     source: LibrarySource,
     hw: &HardwareConfig,
 ) -> Result<Outcome, SimulateError> {
-    run_with_log(scenario, library, source, hw, LogTarget::Memory)
+    run_with_log(
+        scenario,
+        library,
+        source,
+        hw,
+        LogTarget::Memory,
+        &mut |_| {},
+    )
 }
 
 fn open_log(path: &std::path::Path) -> Result<TrialLog, SimulateError> {
@@ -113,6 +120,7 @@ pub fn run_with_log(
     source: LibrarySource,
     hw: &HardwareConfig,
     target: LogTarget<'_>,
+    on_applied: &mut dyn FnMut(usize),
 ) -> Result<Outcome, SimulateError> {
     let report = check::check_scenario(scenario, library, source.clone());
     if report.exit_code() != 0 {
@@ -144,16 +152,27 @@ pub fn run_with_log(
             let records = log
                 .records(stored.id)
                 .map_err(|e| SimulateError::Internal(e.to_string()))?;
+            use crate::core::supervisor::State;
             let ended = records.iter().any(|r| {
                 matches!(
                     r,
                     Record::StateChanged {
-                        to: crate::core::supervisor::State::Ended,
+                        to: State::Ended,
                         ..
                     }
                 )
             });
-            if !ended {
+            let started = records.iter().any(|r| {
+                matches!(
+                    r,
+                    Record::StateChanged {
+                        to: State::Running,
+                        ..
+                    }
+                )
+            });
+            // A trial cut off before it started delivering is simply started again.
+            if started && !ended {
                 let last = records.iter().map(Record::at).max().unwrap_or(start);
                 // The syringe is where it was when the power went (a real pump's stays put).
                 sim.keep_state_in(sim_state_path(path), true);
@@ -213,10 +232,12 @@ pub fn run_with_log(
     }
 
     let end = start + scenario.trial.duration;
+    // (index in the scenario, event); on resuming, events up to the last record count as done.
     let mut events = scenario
         .events
         .iter()
-        .filter(|e| resumed_at.is_none_or(|at| start + e.at() > at))
+        .enumerate()
+        .filter(|(_, e)| resumed_at.is_none_or(|at| start + e.at() > at))
         .peekable();
     let mut pump = Pump::Up(Box::new(engine));
     let mut occlusions: Vec<OcclusionFigure> = Vec::new();
@@ -228,7 +249,7 @@ pub fn run_with_log(
             Pump::Up(e) => e.next_wake(),
             Pump::Down { back, .. } => Some(*back),
         };
-        let next = [events.peek().map(|e| start + e.at()), wake, Some(end)]
+        let next = [events.peek().map(|(_, e)| start + e.at()), wake, Some(end)]
             .into_iter()
             .flatten()
             .min()
@@ -280,8 +301,10 @@ pub fn run_with_log(
             e.tick(now).map_err(internal)?;
             note_occlusions(e, &mut occlusions);
         }
-        while events.peek().is_some_and(|e| start + e.at() <= now) {
-            let Some(event) = events.next() else { break };
+        while events.peek().is_some_and(|(_, e)| start + e.at() <= now) {
+            let Some((index, event)) = events.next() else {
+                break;
+            };
             if let Event::PowerLoss { restore_after, .. } = *event {
                 pump = match pump {
                     Pump::Up(e) => {
@@ -304,6 +327,7 @@ pub fn run_with_log(
                     }
                     down => down,
                 };
+                on_applied(index);
                 continue;
             }
             match &mut pump {
@@ -311,9 +335,13 @@ pub fn run_with_log(
                     if apply(e, event, now, &mut occlusions)? {
                         ended = Some(now);
                     }
+                    // Applied, and (the engine writes before it returns) in the log.
+                    on_applied(index);
                 }
                 Pump::Down { hw: sim, .. } => {
-                    if !apply_fault(sim, event, now, &mut occlusions) {
+                    if apply_fault(sim, event, now, &mut occlusions) {
+                        on_applied(index);
+                    } else {
                         tracing::info!(?event, "ignored: the pump has no power");
                     }
                 }

@@ -283,6 +283,24 @@ impl TrialLog {
             .unwrap_or((0, GENESIS.to_owned())))
     }
 
+    /// The settings durability depends on: (journal mode, synchronous level, foreign keys).
+    /// The daemon's health check and the tests read them.
+    pub fn durability(&self) -> Result<(String, i64, bool), StoreError> {
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .map_err(self.sqlite())?;
+        let sync: i64 = self
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .map_err(self.sqlite())?;
+        let fk: bool = self
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .map_err(self.sqlite())?;
+        Ok((mode, sync, fk))
+    }
+
     pub fn path(&self) -> &str {
         &self.path
     }

@@ -53,6 +53,23 @@ enum Command {
         /// The hardware profile (default: the built-in bench prototype's).
         #[arg(long, value_name = "FILE")]
         hardware: Option<PathBuf>,
+        /// Keep the trial log in this SQLite file (default: in memory only). An unfinished
+        /// trial of the same patient in it is resumed, as after a power cut.
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// Print "applied N" on standard error after the scenario's event N is applied and
+        /// logged (for crash tests).
+        #[arg(long, hide = true)]
+        acks: bool,
+    },
+    /// Check the trial log's hash chain: reports a changed, removed or cut-off record.
+    ///
+    /// Exits 0 when intact, 2 when a problem is found or the file is not a trial log.
+    VerifyLog {
+        /// The trial log (default: the pump's, /var/lib/titra/titra.db, or the user's data
+        /// directory on a desktop).
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
     },
 }
 
@@ -76,7 +93,17 @@ fn main() -> ExitCode {
             json,
             library,
             hardware,
-        }) => run_simulate(&file, json, library.as_deref(), hardware.as_deref()),
+            db,
+            acks,
+        }) => run_simulate(
+            &file,
+            json,
+            library.as_deref(),
+            hardware.as_deref(),
+            db.as_deref(),
+            acks,
+        ),
+        Some(Command::VerifyLog { db }) => run_verify(db),
         None => {
             eprintln!(
                 "The desktop demo (pump daemon on simulated hardware with the touchscreen UI) is not built yet.\n\
@@ -116,6 +143,8 @@ fn run_simulate(
     json: bool,
     library: Option<&std::path::Path>,
     hardware: Option<&std::path::Path>,
+    db: Option<&std::path::Path>,
+    acks: bool,
 ) -> ExitCode {
     let invalid = |message: String| {
         eprintln!("Cannot simulate {}: {message}", file.display());
@@ -137,7 +166,19 @@ fn run_simulate(
         Ok(h) => h,
         Err(e) => return invalid(e.to_string()),
     };
-    match titra::simulate::run(&scenario, &library, source, &hw) {
+    let target = match db {
+        Some(path) => titra::simulate::LogTarget::File(path),
+        None => titra::simulate::LogTarget::Memory,
+    };
+    let mut ack = |index: usize| {
+        if acks {
+            use std::io::Write as _;
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "applied {index}");
+            let _ = err.flush();
+        }
+    };
+    match titra::simulate::run_with_log(&scenario, &library, source, &hw, target, &mut ack) {
         Ok(outcome) => {
             if json {
                 match serde_json::to_string_pretty(&outcome.summary) {
@@ -163,6 +204,46 @@ fn run_simulate(
         Err(titra::simulate::SimulateError::Invalid(m)) => invalid(m),
         Err(e) => {
             eprintln!("Simulation of {} failed: {e}", file.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_verify(db: Option<PathBuf>) -> ExitCode {
+    let path = db.unwrap_or_else(titra::store::default_path);
+    if !path.exists() {
+        eprintln!("There is no trial log at {}.", path.display());
+        return ExitCode::from(2);
+    }
+    let log = match titra::store::TrialLog::open(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("Cannot verify: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match log.verify() {
+        Ok(v) if v.is_intact() => {
+            println!(
+                "{}: {} records, the hash chain is intact.",
+                path.display(),
+                v.rows
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(v) => {
+            println!(
+                "{}: {} records, THE LOG WAS TAMPERED WITH OR DAMAGED:",
+                path.display(),
+                v.rows
+            );
+            for p in &v.problems {
+                println!("  - {p}");
+            }
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("Cannot verify {}: {e}", path.display());
             ExitCode::from(1)
         }
     }

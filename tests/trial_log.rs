@@ -1,0 +1,348 @@
+//! The trial log on SQLite files: durable settings, append-only rows, the hash chain against
+//! tampering and truncation, files it must refuse and leave untouched, recovery after a power
+//! cut through a real restart on the same file, and a log that cannot be written.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rusqlite::Connection;
+use titra::check;
+use titra::config::HardwareConfig;
+use titra::core::library::Route;
+use titra::core::program::{Program, Trial, TrialKind};
+use titra::core::supervisor::{AlarmKind, Priority, State};
+use titra::core::units::{Duration, Timestamp, Volume};
+use titra::engine::{Engine, Record, RecordSink, Role};
+use titra::scenario::Scenario;
+use titra::sim::SimPump;
+use titra::simulate::{self, LogTarget};
+use titra::store::{StoreError, TrialLog};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("titra-log-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn trial() -> Trial {
+    Trial {
+        patient: "MRN-LOG".to_owned(),
+        route: Route::Intrathecal,
+        kind: TrialKind::Continuous,
+        duration: Duration::from_days(3),
+        catheter_tip: Some("T10".to_owned()),
+        baseline_pain: Some(7),
+    }
+}
+
+fn program() -> Program {
+    toml::from_str(
+        "drug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }\n",
+    )
+    .unwrap()
+}
+
+fn pain(at_h: u64, value: u8) -> Record {
+    Record::PainScore {
+        at: Timestamp::from_ms(at_h * 3_600_000),
+        value,
+    }
+}
+
+fn log_with_rows(path: &Path, n: u64) -> TrialLog {
+    let mut log = TrialLog::open(path).unwrap();
+    log.begin_trial(&trial(), &program(), 0, "abc", true)
+        .unwrap();
+    let rows: Vec<Record> = (0..n).map(|i| pain(i, (i % 10) as u8)).collect();
+    log.append(&rows).unwrap();
+    log
+}
+
+#[test]
+fn records_round_trip_and_the_settings_are_durable() {
+    let dir = temp_dir("roundtrip");
+    let path = dir.join("titra.db");
+    let log = log_with_rows(&path, 5);
+    drop(log);
+    let mut log = TrialLog::open(&path).unwrap();
+    let stored = log.latest_trial().unwrap();
+    assert_eq!(stored.trial, trial());
+    assert_eq!(stored.program, program());
+    assert_eq!(
+        log.records(stored.id).unwrap(),
+        (0..5).map(|i| pain(i, i as u8)).collect::<Vec<_>>()
+    );
+    assert!(log.verify().unwrap().is_intact());
+    let conn = Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, titra::store::SCHEMA_VERSION);
+    // synchronous is per connection: the log sets FULL (2) on its own.
+    let log = TrialLog::open(&path).unwrap();
+    assert_eq!(log.durability().unwrap(), ("wal".to_owned(), 2, true));
+}
+
+#[test]
+fn rows_cannot_be_changed_or_removed() {
+    let dir = temp_dir("append-only");
+    let path = dir.join("titra.db");
+    drop(log_with_rows(&path, 3));
+    let conn = Connection::open(&path).unwrap();
+    let e = conn
+        .execute("UPDATE event SET body = '{}' WHERE seq = 2", [])
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    let e = conn
+        .execute("DELETE FROM event WHERE seq = 3", [])
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+}
+
+#[test]
+fn tampering_and_truncation_are_found() {
+    let dir = temp_dir("tamper");
+    let changed = dir.join("changed.db");
+    drop(log_with_rows(&changed, 6));
+    let conn = Connection::open(&changed).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER event_no_update; UPDATE event SET body = replace(body, '\"value\":3', '\"value\":0') WHERE seq = 4;",
+    )
+    .unwrap();
+    drop(conn);
+    let v = TrialLog::open(&changed).unwrap().verify().unwrap();
+    assert_eq!(
+        v.problems,
+        vec!["row 4 (pain_score) was changed after it was written".to_owned()]
+    );
+
+    let cut = dir.join("cut.db");
+    drop(log_with_rows(&cut, 6));
+    let conn = Connection::open(&cut).unwrap();
+    conn.execute_batch("DROP TRIGGER event_no_delete; DELETE FROM event WHERE seq > 4;")
+        .unwrap();
+    drop(conn);
+    let v = TrialLog::open(&cut).unwrap().verify().unwrap();
+    assert_eq!(v.rows, 4);
+    assert!(
+        v.problems[0].contains("rows were cut off the end"),
+        "{:?}",
+        v.problems
+    );
+
+    let hole = dir.join("hole.db");
+    drop(log_with_rows(&hole, 6));
+    let conn = Connection::open(&hole).unwrap();
+    conn.execute_batch("DROP TRIGGER event_no_delete; DELETE FROM event WHERE seq = 2;")
+        .unwrap();
+    drop(conn);
+    let v = TrialLog::open(&hole).unwrap().verify().unwrap();
+    assert!(
+        v.problems.iter().any(|p| p == "rows 2 to 2 are missing"),
+        "{:?}",
+        v.problems
+    );
+
+    // The command says so, and exits 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_titra"))
+        .args(["verify-log", "--db", changed.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("row 4 (pain_score) was changed"));
+    let intact = dir.join("intact.db");
+    drop(log_with_rows(&intact, 2));
+    let out = Command::new(env!("CARGO_BIN_EXE_titra"))
+        .args(["verify-log", "--db", intact.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 records, the hash chain is intact"));
+}
+
+#[test]
+fn foreign_newer_and_damaged_files_are_refused_and_left_untouched() {
+    let dir = temp_dir("refuse");
+    let text = dir.join("notes.db");
+    std::fs::write(&text, "shopping list").unwrap();
+    assert!(matches!(
+        TrialLog::open(&text),
+        Err(StoreError::NotATrialLog { .. })
+    ));
+    assert_eq!(std::fs::read_to_string(&text).unwrap(), "shopping list");
+
+    let other = dir.join("other.db");
+    Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let before = std::fs::read(&other).unwrap();
+    let e = TrialLog::open(&other).err().unwrap();
+    assert!(
+        e.to_string()
+            .contains("is not a Titra trial log; it was left untouched"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+
+    let newer = dir.join("newer.db");
+    drop(log_with_rows(&newer, 1));
+    Connection::open(&newer)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99;")
+        .unwrap();
+    let e = TrialLog::open(&newer).err().unwrap();
+    assert!(matches!(e, StoreError::Newer { found: 99, .. }), "{e}");
+    assert!(e.to_string().contains("newer version of Titra"), "{e}");
+
+    let damaged = dir.join("damaged.db");
+    drop(log_with_rows(&damaged, 200));
+    // Checkpoint the WAL into the file, then scribble over a page in the middle.
+    Connection::open(&damaged)
+        .unwrap()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 2048] {
+        *b = 0x5A;
+    }
+    std::fs::write(&damaged, &bytes).unwrap();
+    let e = TrialLog::open(&damaged)
+        .err()
+        .expect("a damaged file is refused");
+    assert!(
+        matches!(
+            e,
+            StoreError::Damaged { .. } | StoreError::NotATrialLog { .. }
+        ),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&damaged).unwrap(), bytes, "left untouched");
+}
+
+fn scenario() -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/scenarios/continuous-morphine-pca.toml");
+    Scenario::from_file(&path).unwrap()
+}
+
+#[test]
+fn a_power_cut_recovers_from_the_file_with_nothing_lost() {
+    let dir = temp_dir("power");
+    let path = dir.join("titra.db");
+    let (library, source) = check::load_library(None).unwrap();
+    let hw = HardwareConfig::built_in().unwrap();
+    let on_file = simulate::run_with_log(
+        &scenario(),
+        &library,
+        source.clone(),
+        &hw,
+        LogTarget::File(&path),
+        &mut |_| {},
+    )
+    .unwrap();
+    let in_memory = simulate::run(&scenario(), &library, source, &hw).unwrap();
+    // The same trial whether the records were kept in memory or went through the file and a
+    // real restart on it.
+    assert_eq!(
+        serde_json::to_value(&on_file.summary).unwrap(),
+        serde_json::to_value(&in_memory.summary).unwrap()
+    );
+    let mut log = TrialLog::open(&path).unwrap();
+    assert!(log.verify().unwrap().is_intact());
+    let stored = log.latest_trial().unwrap();
+    let records = log.records(stored.id).unwrap();
+    assert_eq!(records, on_file.journal);
+    // Recovery: back at 48h10, a HIGH alarm, stopped until the nurse resumed at 49 h.
+    let restored = records
+        .iter()
+        .position(|r| matches!(r, Record::PowerRestored { .. }))
+        .expect("power restored recorded");
+    assert_eq!(records[restored].at().ms(), (48 * 60 + 10) * 60_000);
+    assert!(records[restored..].iter().any(|r| matches!(
+        r,
+        Record::AlarmRaised {
+            kind: AlarmKind::PowerRestored,
+            priority: Priority::High,
+            ..
+        }
+    )));
+    assert!(records[restored..].iter().any(|r| matches!(
+        r,
+        Record::StateChanged {
+            to: State::Alarm,
+            ..
+        }
+    )));
+}
+
+/// A sink that works for a while, then fails (a full disk).
+struct FailingSink {
+    left: usize,
+}
+
+impl RecordSink for FailingSink {
+    fn write(&mut self, _records: &[Record]) -> Result<(), String> {
+        if self.left == 0 {
+            return Err("database or disk is full".to_owned());
+        }
+        self.left -= 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_log_that_cannot_be_written_stops_delivery() {
+    let (library, _) = check::load_library(None).unwrap();
+    let cfg = HardwareConfig::built_in().unwrap();
+    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, Volume::from_ml(20));
+    let t0 = Timestamp::ORIGIN;
+    let mut e = Engine::new(
+        sim,
+        &cfg,
+        trial(),
+        program(),
+        &library,
+        t0,
+        Some(Role::Nurse),
+    )
+    .unwrap();
+    e.attach_sink(Box::new(FailingSink { left: 20 }), t0)
+        .unwrap();
+    e.verify(t0).unwrap();
+    e.prime(t0, Volume::ZERO).unwrap();
+    e.start(t0).unwrap();
+    let mut now = t0;
+    while now < Timestamp::from_ms(3_600_000) {
+        now = e
+            .next_wake()
+            .unwrap_or(now + Duration::from_secs(10))
+            .max(now);
+        e.hardware_mut().advance_to(now);
+        e.tick(now).unwrap();
+    }
+    let alarm = e
+        .alarms()
+        .iter()
+        .find(|a| a.kind == AlarmKind::LogFailure)
+        .expect("raised")
+        .clone();
+    assert_eq!(alarm.priority, Priority::High);
+    assert_eq!(e.state(), State::Alarm);
+    // Not one step after the failure: the last intent that reached the log bounds it.
+    let position = titra::hw::PumpHardware::plunger_position(e.hardware_mut())
+        .unwrap()
+        .unwrap();
+    let stopped_by = alarm.raised_at.ms() as f64 / 86_400_000.0 * 14_400.0;
+    assert!(
+        (position as f64) <= stopped_by + 11.0,
+        "{position} steps, {stopped_by} due"
+    );
+    assert!(e.resume(now).is_err(), "the log still cannot be written");
+}

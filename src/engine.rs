@@ -1079,7 +1079,11 @@ impl<H: PumpHardware> Engine<H> {
         if total == 0 {
             return self.finish_bolus_if_done(now);
         }
-        self.hw.step(Direction::Forward, total)?;
+        if let Err(e) = self.hw.step(Direction::Forward, total) {
+            // The mechanism did not take the steps: stop, as for a stall.
+            tracing::error!(error = %e, "motor");
+            return self.raise(now, AlarmKind::MotorStall, None, None);
+        }
         for (source, steps) in forward {
             let i = source_index(source);
             self.steps.forward[i] += steps;
@@ -1199,7 +1203,7 @@ impl<H: PumpHardware> Engine<H> {
     }
 
     fn read_sensors(&mut self, now: Timestamp) -> Result<(), EngineError> {
-        if !self.hw.reservoir_present()? {
+        if !self.hw.reservoir_present().unwrap_or(false) {
             self.raise(now, AlarmKind::ReservoirMissing, None, None)?;
         }
         match self.hw.read_pressure_mmhg() {
@@ -1234,7 +1238,14 @@ impl<H: PumpHardware> Engine<H> {
                 }
             }
         }
-        if let Some(measured) = self.hw.plunger_position()? {
+        let position = match self.hw.plunger_position() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "plunger position");
+                return self.raise(now, AlarmKind::SensorFault, None, None);
+            }
+        };
+        if let Some(measured) = position {
             let expected = i64::try_from(self.steps.net_forward()).unwrap_or(i64::MAX);
             if expected.abs_diff(measured) > self.cfg.sensors.stall_tolerance_steps {
                 self.raise(now, AlarmKind::MotorStall, None, None)?;
@@ -1274,7 +1285,8 @@ impl<H: PumpHardware> Engine<H> {
     fn check_reservoir(&mut self, now: Timestamp) -> Result<(), EngineError> {
         let remaining = self.reservoir_remaining();
         let r = &self.cfg.reservoir;
-        if remaining <= r.empty_volume || self.hw.end_of_travel()? {
+        // A switch that cannot be read counts as reached: the safe side.
+        if remaining <= r.empty_volume || self.hw.end_of_travel().unwrap_or(true) {
             self.raise(now, AlarmKind::ReservoirEmpty, None, None)?;
             return Ok(());
         }
@@ -1325,7 +1337,11 @@ impl<H: PumpHardware> Engine<H> {
             .filter(|a| a.silenced_until.is_none_or(|s| now >= s))
             .map(|a| a.priority)
             .max();
-        self.hw.annunciate(top, now.ms())?;
+        // A failed tone or LED must not stop delivery; the screen still shows the alarm. (A
+        // tone-failure alarm of its own comes with the power-on self-test.)
+        if let Err(e) = self.hw.annunciate(top, now.ms()) {
+            tracing::error!(error = %e, "alarm indicator");
+        }
         Ok(())
     }
 

@@ -125,10 +125,10 @@ fn killed_and_restarted_the_log_loses_nothing_acknowledged() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        // Kill somewhere in the first half of what a whole run takes, so that most kills fall
-        // inside the trial even as restarts resume further on.
+        // Kill after a random share of a whole run's time, sized so that the kills asked for
+        // spread over the trial (each restart resumes where the log ends).
         let fraction = (seed % 1000) as f64 / 1000.0;
-        let kill_after = full.mul_f64(0.03 + 0.3 * fraction);
+        let kill_after = full.mul_f64((0.2 + 1.6 * fraction) * 0.9 / kills as f64);
         let (applied, done) = run_once(&scenario_path, &db, Some(kill_after));
         acked.extend(applied);
         finished = done;

@@ -17,6 +17,7 @@ pub mod core;
 pub mod engine;
 pub mod hw;
 pub mod scenario;
+pub mod service;
 pub mod sim;
 pub mod simulate;
 pub mod store;

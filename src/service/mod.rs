@@ -1,0 +1,4 @@
+//! The pump daemon's service: who may call (auth), the pump as the daemon holds it (pump), and
+//! its D-Bus face (dbus).
+
+pub mod auth;

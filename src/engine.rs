@@ -168,6 +168,12 @@ pub enum Record {
         at: Timestamp,
         steps: u64,
     },
+    /// Alarm tones paused until `until` (the alarms stay shown).
+    AlarmSilenced {
+        at: Timestamp,
+        until: Timestamp,
+        by: Role,
+    },
     /// A nurse checked the patient and accepted the uncertain deliveries as given.
     UncertainConfirmed {
         at: Timestamp,
@@ -201,6 +207,7 @@ impl Record {
             | Record::Intent { at, .. }
             | Record::UncertainDelivery { at, .. }
             | Record::Primed { at, .. }
+            | Record::AlarmSilenced { at, .. }
             | Record::UncertainConfirmed { at, .. } => at,
         }
     }
@@ -223,7 +230,7 @@ pub enum EngineError {
 
 /// Where the engine's records go to stay (the trial log). Each call must be durable before it
 /// returns: the engine moves the motor only after its intent was written.
-pub trait RecordSink {
+pub trait RecordSink: Send {
     fn write(&mut self, records: &[Record]) -> Result<(), String>;
 }
 
@@ -470,6 +477,12 @@ impl<H: PumpHardware> Engine<H> {
                 false
             }
         }
+    }
+
+    /// Gives the hardware back after the trial ended (for the next trial).
+    pub fn into_hardware(mut self) -> H {
+        let _ = self.hw.set_motor_enabled(false);
+        self.hw
     }
 
     /// The power is cut: the engine is gone without closing anything. Returns the hardware
@@ -789,6 +802,75 @@ impl<H: PumpHardware> Engine<H> {
     /// The basal rate now, as a dose rate.
     pub fn basal_rate(&self) -> AmountRate {
         self.program.basal
+    }
+
+    /// When the patient's next press would be granted, if patient boluses can be given now.
+    pub fn next_bolus_at(&self, now: Timestamp) -> Option<Timestamp> {
+        if self.state != State::Running || self.bolus.is_some() {
+            return None;
+        }
+        self.ledger.next_pca_at(now, self.basal_upper(now))
+    }
+
+    /// What the program's rolling-window limit counts now: (window, delivered, limit).
+    pub fn window_use(&self, now: Timestamp) -> Option<(Duration, Amount, Amount)> {
+        let limit = self.program.limit?;
+        let counted = self.ledger.in_window(
+            now,
+            limit.window,
+            crate::core::dose::Counts::AllButClinician,
+        );
+        Some((limit.window, counted, limit.max))
+    }
+
+    /// Delivered in the current trial day (24 h from the start).
+    pub fn delivered_today(&self, now: Timestamp) -> Amount {
+        let day = Duration::from_days(1).ms();
+        let day_start = self.start + Duration::from_ms(now.since(self.start).ms() / day * day);
+        self.journal
+            .iter()
+            .rev()
+            .take_while(|r| r.at() > day_start)
+            .filter_map(|r| match r {
+                Record::Delivery { amount, .. } | Record::UncertainDelivery { amount, .. } => {
+                    Some(*amount)
+                }
+                _ => None,
+            })
+            .sum()
+    }
+
+    /// Everything delivered in this trial, every source.
+    pub fn delivered_total(&self) -> Amount {
+        SOURCES.iter().map(|&s| self.delivered_from(s)).sum()
+    }
+
+    /// How long the reservoir lasts at the current program (no patient boluses counted).
+    pub fn time_to_empty(&self) -> Option<Duration> {
+        let rate = self.volume_rate();
+        if rate.is_zero() {
+            return None;
+        }
+        let usable = self
+            .reservoir_remaining()
+            .saturating_sub(self.cfg.reservoir.empty_volume);
+        let ms = u128::from(usable.nl()) * u128::from(Duration::from_days(1).ms())
+            / u128::from(rate.nl_per_day());
+        Some(Duration::from_ms(u64::try_from(ms).unwrap_or(u64::MAX)))
+    }
+
+    /// Pauses the alarm tones for `for_` (at most 10 minutes; the alarms stay shown, and a new
+    /// alarm sounds at once).
+    pub fn silence(&mut self, now: Timestamp, for_: Duration, by: Role) -> Duration {
+        let for_ = for_.min(Duration::from_mins(10));
+        let until = now + for_;
+        for a in self.alarms.iter_mut().filter(|a| a.is_active()) {
+            a.silenced_until = Some(until);
+        }
+        self.journal
+            .push(Record::AlarmSilenced { at: now, until, by });
+        self.persist(now);
+        for_
     }
 
     /// Loaded in the current reservoir.

@@ -1,10 +1,159 @@
-//! `titra-pumpd`: the pump daemon. It will own the pump hardware and the trial log and serve
-//! the D-Bus interface `org.titra.Pump1`; it is the only process that can move the motor.
+//! `titra-pumpd`: the pump daemon. It owns the pump hardware and the trial log, runs the
+//! engine, and serves `org.titra.Pump1` on D-Bus; it is the only process that moves the motor.
+//! It never depends on the UI being alive.
+//!
+//! systemd: `Type=notify`; READY=1 only after the trial log was opened and any unfinished trial
+//! recovered; STATUS= lines on state changes; the watchdog is petted from the control loop and
+//! only after its health checks pass.
 
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "titra-pumpd: the pump daemon is not built yet. It will drive the pump on real or \
-         simulated hardware, keep the trial log, and serve org.titra.Pump1 on D-Bus."
-    );
-    std::process::ExitCode::from(1)
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use titra::config::HardwareConfig;
+use titra::core::units::Timestamp;
+use titra::service::auth::Auth;
+use titra::service::dbus::{
+    BUS_NAME, MonotonicClock, OBJECT_PATH, PumpIface, Shared, control_loop,
+};
+use titra::service::pump::{Hardware, PumpService};
+use titra::sim::SimPump;
+
+#[derive(Parser)]
+#[command(
+    name = "titra-pumpd",
+    version,
+    about = "Titra pump daemon (prototype, not a medical device)"
+)]
+struct Args {
+    /// Run on simulated hardware (shown as SIMULATED everywhere). Required until the Raspberry
+    /// Pi backend is built; the daemon never falls back to simulation by itself.
+    #[arg(long)]
+    sim: bool,
+    /// Which bus to serve on: "system" (the pump), "session" (a desktop), or a D-Bus address.
+    #[arg(long, default_value = "system")]
+    bus: String,
+    /// The trial log (default: /var/lib/titra/titra.db, or the user's data directory).
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// The drug library (default: the built-in example library).
+    #[arg(long, value_name = "FILE")]
+    library: Option<PathBuf>,
+    /// The hardware profile (default: the built-in one).
+    #[arg(long, value_name = "FILE")]
+    hardware: Option<PathBuf>,
+    /// Users and their PIN hashes (TOML, from `titra hash-pin`). With --sim and no file, demo
+    /// users are used: nurse 1234, second nurse 5678, clinician 2468.
+    #[arg(long, value_name = "FILE")]
+    users: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TITRA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("titra-pumpd: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("titra-pumpd: {e:#}");
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&format!("failed: {e:#}"))]);
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    if !args.sim {
+        bail!(
+            "the Raspberry Pi hardware backend is not built yet; run with --sim for simulated hardware"
+        );
+    }
+    let cfg = match &args.hardware {
+        Some(p) => HardwareConfig::from_file(p)?,
+        None => HardwareConfig::built_in()?,
+    };
+    let (library, source) = titra::check::load_library(args.library.as_deref())?;
+    let auth = match (&args.users, args.sim) {
+        (Some(p), _) => Auth::from_file(p)?,
+        (None, true) => {
+            tracing::warn!(
+                "SIMULATED pump with demo users: nurse 1234, second nurse 5678, clinician 2468"
+            );
+            Auth::demo()?
+        }
+        (None, false) => bail!("--users FILE is needed with real hardware"),
+    };
+    let db = args.db.clone().unwrap_or_else(titra::store::default_path);
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    // The pump's clock continues the recovered trial's time (a restart takes no time off any
+    // lockout or window).
+    let start = PumpService::resume_time(&db).unwrap_or(Timestamp::ORIGIN);
+    let clock = Arc::new(MonotonicClock::starting_at(start));
+    let mut sim = SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
+    sim.keep_state_in(titra::simulate::sim_state_path(&db), true);
+    let hw: Hardware = Box::new(sim);
+    let service = PumpService::new(cfg, library, source, auth, hw, Some(db.clone()), start)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let shared = Shared::new(service, clock);
+    let iface = PumpIface::new(shared.clone());
+    let builder = match args.bus.as_str() {
+        "system" => zbus::connection::Builder::system(),
+        "session" => zbus::connection::Builder::session(),
+        address => zbus::connection::Builder::address(address),
+    };
+    let conn = builder
+        .name(BUS_NAME)
+        .serve_at(OBJECT_PATH, iface)
+        .build()
+        .await
+        .with_context(|| format!("cannot serve {BUS_NAME} on the {} bus", args.bus))?;
+    tracing::info!(db = %db.display(), bus = %args.bus, "serving {BUS_NAME}");
+    let _ = sd_notify::notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("serving org.titra.Pump1 (SIMULATED hardware)"),
+    ]);
+    let watchdog = sd_notify::watchdog_enabled().is_some();
+    let mut last_state = String::new();
+    let status_shared = shared.clone();
+    let loop_task = tokio::spawn(control_loop(shared.clone(), conn.clone(), move |ok| {
+        if ok && watchdog {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        }
+        if let Ok(s) = status_shared.service.try_lock() {
+            let state = s.status(status_shared.clock.now()).state;
+            if state != last_state {
+                let _ =
+                    sd_notify::notify(&[sd_notify::NotifyState::Status(&format!("pump {state}"))]);
+                last_state = state;
+            }
+        }
+    }));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("stopping (SIGTERM): the trial resumes, stopped, when the daemon is back"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("stopping (interrupt)"),
+        r = loop_task => { r?; }
+    }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    Ok(())
 }

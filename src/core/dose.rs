@@ -356,6 +356,16 @@ impl DoseLedger {
         Ok(())
     }
 
+    /// When a patient's press would next be granted (now, if it would be now), without pressing;
+    /// `None` without patient boluses, during a bolus, or never at this basal rate.
+    pub fn next_pca_at(&self, now: Timestamp, basal_upper: AmountRate) -> Option<Timestamp> {
+        let pca = self.limits.pca?;
+        if !self.pending.is_zero() {
+            return None;
+        }
+        self.pca_available_at(now, pca, basal_upper)
+    }
+
     /// Replays a patient bolus granted before a restart (for the lockout and hourly count).
     pub fn note_pca_grant(&mut self, at: Timestamp) {
         self.pca_grants.push_back(at);

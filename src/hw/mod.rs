@@ -25,6 +25,12 @@ pub enum HwError {
     SensorNotReady,
     #[error("the occlusion sensor reads {raw}, outside its range")]
     SensorOutOfRange { raw: i32 },
+    #[error("faults can only be injected into simulated hardware")]
+    NotSimulated,
+    #[error(
+        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, reservoir_removed)"
+    )]
+    UnknownFault(String),
 }
 
 impl HwError {
@@ -62,4 +68,45 @@ pub trait PumpHardware {
     /// Shows the highest active alarm priority (LED and tone), `None` for quiet. Called
     /// regularly; `phase_ms` is the time for the flashing and burst patterns.
     fn annunciate(&mut self, priority: Option<Priority>, phase_ms: u64) -> Result<(), HwError>;
+    /// Switches a simulated fault on or off (`occlusion`, `stall`, `sensor_stuck`,
+    /// `sensor_out_of_range`, `reservoir_removed`). Real hardware refuses.
+    fn inject_fault(&mut self, fault: &str, on: bool) -> Result<(), HwError> {
+        let _ = (fault, on);
+        Err(HwError::NotSimulated)
+    }
+    /// Lets simulated time pass (the model drains the line); nothing on real hardware.
+    fn advance_to(&mut self, _t: crate::core::units::Timestamp) {}
+}
+
+impl PumpHardware for Box<dyn PumpHardware + Send> {
+    fn is_simulated(&self) -> bool {
+        (**self).is_simulated()
+    }
+    fn set_motor_enabled(&mut self, enabled: bool) -> Result<(), HwError> {
+        (**self).set_motor_enabled(enabled)
+    }
+    fn step(&mut self, direction: Direction, steps: u64) -> Result<(), HwError> {
+        (**self).step(direction, steps)
+    }
+    fn read_pressure_mmhg(&mut self) -> Result<f64, HwError> {
+        (**self).read_pressure_mmhg()
+    }
+    fn reservoir_present(&mut self) -> Result<bool, HwError> {
+        (**self).reservoir_present()
+    }
+    fn end_of_travel(&mut self) -> Result<bool, HwError> {
+        (**self).end_of_travel()
+    }
+    fn plunger_position(&mut self) -> Result<Option<i64>, HwError> {
+        (**self).plunger_position()
+    }
+    fn annunciate(&mut self, priority: Option<Priority>, phase_ms: u64) -> Result<(), HwError> {
+        (**self).annunciate(priority, phase_ms)
+    }
+    fn inject_fault(&mut self, fault: &str, on: bool) -> Result<(), HwError> {
+        (**self).inject_fault(fault, on)
+    }
+    fn advance_to(&mut self, t: crate::core::units::Timestamp) {
+        (**self).advance_to(t)
+    }
 }

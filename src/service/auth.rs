@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::{Deserialize, Serialize};
 
 use crate::core::units::{Duration, Timestamp};
@@ -59,7 +59,10 @@ pub enum AuthError {
     #[error("not logged in, or the session ended after 3 minutes idle: log in again")]
     NoSession,
     #[error("a {needed} must do this (logged in as {have})")]
-    WrongRole { needed: &'static str, have: &'static str },
+    WrongRole {
+        needed: &'static str,
+        have: &'static str,
+    },
     #[error("the second check must be by another nurse or clinician")]
     SameVerifier,
     #[error("the users file: {0}")]
@@ -98,7 +101,8 @@ fn random_bytes() -> Result<[u8; 16], AuthError> {
 
 /// The argon2id hash of a PIN, as a PHC string for the users file.
 pub fn hash_pin(pin: &str) -> Result<String, AuthError> {
-    let salt = SaltString::encode_b64(&random_bytes()?).map_err(|e| AuthError::Config(e.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&random_bytes()?).map_err(|e| AuthError::Config(e.to_string()))?;
     Argon2::default()
         .hash_password(pin.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -107,7 +111,11 @@ pub fn hash_pin(pin: &str) -> Result<String, AuthError> {
 
 fn pin_matches(pin: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(pin.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(pin.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -125,8 +133,8 @@ impl Auth {
     pub fn from_file(path: &Path) -> Result<Auth, AuthError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| AuthError::Config(format!("cannot read {}: {e}", path.display())))?;
-        let file: UsersFile =
-            toml::from_str(&text).map_err(|e| AuthError::Config(format!("{}: {e}", path.display())))?;
+        let file: UsersFile = toml::from_str(&text)
+            .map_err(|e| AuthError::Config(format!("{}: {e}", path.display())))?;
         for u in &file.user {
             PasswordHash::new(&u.pin_hash)
                 .map_err(|e| AuthError::Config(format!("user {}: pin_hash: {e}", u.name)))?;
@@ -157,7 +165,9 @@ impl Auth {
     }
 
     fn find(&self, pin: &str) -> Option<usize> {
-        self.users.iter().position(|u| pin_matches(pin, &u.pin_hash))
+        self.users
+            .iter()
+            .position(|u| pin_matches(pin, &u.pin_hash))
     }
 
     /// Logs in by PIN. Returns the session token.
@@ -182,7 +192,8 @@ impl Auth {
         };
         self.failures = 0;
         let token: String = random_bytes()?.iter().map(|b| format!("{b:02x}")).collect();
-        self.sessions.retain(|s| now.since(s.last_used) < SESSION_IDLE);
+        self.sessions
+            .retain(|s| now.since(s.last_used) < SESSION_IDLE);
         self.sessions.push(Session {
             token: token.clone(),
             user,
@@ -204,7 +215,8 @@ impl Auth {
 
     /// The caller behind `token`, if its session is alive; touching it keeps it alive.
     pub fn session(&mut self, token: &str, now: Timestamp) -> Result<Caller, AuthError> {
-        self.sessions.retain(|s| now.since(s.last_used) < SESSION_IDLE);
+        self.sessions
+            .retain(|s| now.since(s.last_used) < SESSION_IDLE);
         let s = self
             .sessions
             .iter_mut()
@@ -235,7 +247,12 @@ impl Auth {
 
     /// A second person's PIN, checking a change: another user than `caller`. Wrong PINs count
     /// toward the login lock too.
-    pub fn verifier(&mut self, pin: &str, caller: &Caller, now: Timestamp) -> Result<Caller, AuthError> {
+    pub fn verifier(
+        &mut self,
+        pin: &str,
+        caller: &Caller,
+        now: Timestamp,
+    ) -> Result<Caller, AuthError> {
         if let Some(until) = self.locked_until.filter(|&u| now < u) {
             return Err(AuthError::Locked { until });
         }
@@ -275,7 +292,11 @@ mod tests {
     #[test]
     fn pins_log_in_with_their_role_and_are_stored_hashed() {
         let mut a = Auth::demo().unwrap();
-        assert!(a.users.iter().all(|u| u.pin_hash.starts_with("$argon2id$") && !u.pin_hash.contains("1234")));
+        assert!(
+            a.users
+                .iter()
+                .all(|u| u.pin_hash.starts_with("$argon2id$") && !u.pin_hash.contains("1234"))
+        );
         let (token, caller) = a.login("2468", t(0)).unwrap();
         assert_eq!(caller.role, UserRole::Clinician);
         assert_eq!(a.session(&token, t(10)).unwrap().name, "Demo Clinician");
@@ -304,9 +325,15 @@ mod tests {
         for left in (1..5).rev() {
             assert_eq!(a.login("0000", t(0)), Err(AuthError::WrongPin { left }));
         }
-        assert_eq!(a.login("0000", t(1)), Err(AuthError::Locked { until: t(301) }));
+        assert_eq!(
+            a.login("0000", t(1)),
+            Err(AuthError::Locked { until: t(301) })
+        );
         // Even the right PIN is refused while locked.
-        assert_eq!(a.login("1234", t(200)), Err(AuthError::Locked { until: t(301) }));
+        assert_eq!(
+            a.login("1234", t(200)),
+            Err(AuthError::Locked { until: t(301) })
+        );
         assert!(a.login("1234", t(301)).is_ok());
     }
 
@@ -314,9 +341,18 @@ mod tests {
     fn the_second_check_must_be_someone_else() {
         let mut a = Auth::demo().unwrap();
         let (_, nurse) = a.login("1234", t(0)).unwrap();
-        assert_eq!(a.verifier("1234", &nurse, t(1)), Err(AuthError::SameVerifier));
-        assert_eq!(a.verifier("5678", &nurse, t(1)).unwrap().name, "Demo Nurse 2");
-        assert!(matches!(a.verifier("9999", &nurse, t(1)), Err(AuthError::WrongPin { .. })));
+        assert_eq!(
+            a.verifier("1234", &nurse, t(1)),
+            Err(AuthError::SameVerifier)
+        );
+        assert_eq!(
+            a.verifier("5678", &nurse, t(1)).unwrap().name,
+            "Demo Nurse 2"
+        );
+        assert!(matches!(
+            a.verifier("9999", &nurse, t(1)),
+            Err(AuthError::WrongPin { .. })
+        ));
     }
 
     #[test]
@@ -325,11 +361,25 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("users.toml");
         let hash = hash_pin("4321").unwrap();
-        std::fs::write(&path, format!("[[user]]\nname = \"Sam\"\nrole = \"nurse\"\npin_hash = \"{hash}\"\n")).unwrap();
+        std::fs::write(
+            &path,
+            format!("[[user]]\nname = \"Sam\"\nrole = \"nurse\"\npin_hash = \"{hash}\"\n"),
+        )
+        .unwrap();
         let mut a = Auth::from_file(&path).unwrap();
         assert_eq!(a.login("4321", t(0)).unwrap().1.name, "Sam");
-        std::fs::write(&path, "[[user]]\nname = \"Sam\"\nrole = \"nurse\"\npin_hash = \"4321\"\n").unwrap();
-        assert!(Auth::from_file(&path).err().unwrap().to_string().contains("user Sam: pin_hash"));
+        std::fs::write(
+            &path,
+            "[[user]]\nname = \"Sam\"\nrole = \"nurse\"\npin_hash = \"4321\"\n",
+        )
+        .unwrap();
+        assert!(
+            Auth::from_file(&path)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("user Sam: pin_hash")
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

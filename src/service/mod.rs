@@ -2,3 +2,5 @@
 //! its D-Bus face (dbus).
 
 pub mod auth;
+pub mod dbus;
+pub mod pump;

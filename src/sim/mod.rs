@@ -271,6 +271,24 @@ impl PumpHardware for SimPump {
         self.annunciated = priority;
         Ok(())
     }
+
+    fn inject_fault(&mut self, fault: &str, on: bool) -> Result<(), HwError> {
+        let mut f = self.faults;
+        match fault {
+            "occlusion" => f.occluded = on,
+            "stall" => f.stalled = on,
+            "sensor_stuck" => f.sensor_stuck = on,
+            "sensor_out_of_range" => f.sensor_out_of_range = on,
+            "reservoir_removed" => f.reservoir_removed = on,
+            other => return Err(HwError::UnknownFault(other.to_owned())),
+        }
+        self.set_faults(f);
+        Ok(())
+    }
+
+    fn advance_to(&mut self, t: Timestamp) {
+        SimPump::advance_to(self, t);
+    }
 }
 
 #[cfg(test)]

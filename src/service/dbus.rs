@@ -1,0 +1,738 @@
+//! `org.titra.Pump1` on D-Bus: the interface the daemon serves at `/org/titra/Pump1`, the proxy
+//! the CLI and the UI share, and the control loop that runs the pump between calls.
+//!
+//! Properties carry what screens show (with units written out) and emit PropertiesChanged when
+//! they change; signals announce alarms, patient-bolus decisions and state changes; errors are
+//! typed (`org.titra.Pump1.Error.*`) and worded for nurses.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use tokio::sync::{Mutex, Notify};
+use zbus::object_server::SignalEmitter;
+use zbus::{Connection, interface};
+
+use crate::core::supervisor::Priority;
+use crate::core::units::{Duration, Timestamp};
+use crate::engine::Record;
+use crate::service::pump::{PumpService, ServiceError, Status};
+
+pub const BUS_NAME: &str = "org.titra.Pump1";
+pub const OBJECT_PATH: &str = "/org/titra/Pump1";
+
+/// A refused call, as D-Bus clients receive it: `org.titra.Pump1.Error.<Name>` with a message
+/// for the nurse.
+#[derive(Debug, zbus::DBusError)]
+#[zbus(prefix = "org.titra.Pump1.Error")]
+pub enum PumpError {
+    #[zbus(error)]
+    ZBus(zbus::Error),
+    NotAuthorised(String),
+    /// The message says when the next dose becomes available.
+    LockoutActive(String),
+    LimitExceeded(String),
+    InvalidInput(String),
+    WrongState(String),
+    Internal(String),
+}
+
+impl From<ServiceError> for PumpError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotAuthorised(m) => PumpError::NotAuthorised(m),
+            ServiceError::LockoutActive { message, .. } => PumpError::LockoutActive(message),
+            ServiceError::LimitExceeded(m) => PumpError::LimitExceeded(m),
+            ServiceError::InvalidInput(m) => PumpError::InvalidInput(m),
+            ServiceError::WrongState(m) => PumpError::WrongState(m),
+            ServiceError::Internal(m) => PumpError::Internal(m),
+        }
+    }
+}
+
+/// The pump's clock: monotonic, in ms, continuing a recovered trial's time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// Real time: `Instant` since start, plus the time the recovered trial had reached (downtime
+/// counts as none, which keeps every lockout and window at least as long as it was).
+pub struct MonotonicClock {
+    origin: Instant,
+    offset: Timestamp,
+}
+
+impl MonotonicClock {
+    pub fn starting_at(offset: Timestamp) -> MonotonicClock {
+        MonotonicClock {
+            origin: Instant::now(),
+            offset,
+        }
+    }
+}
+
+impl Clock for MonotonicClock {
+    fn now(&self) -> Timestamp {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.offset + Duration::from_ms(ms)
+    }
+}
+
+/// Time set by hand: tests and the simulation's virtual time.
+#[derive(Clone, Default)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    pub fn set(&self, t: Timestamp) {
+        self.0.store(t.ms(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_ms(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// What the interface and the control loop share.
+pub struct Shared {
+    pub service: Mutex<PumpService>,
+    pub clock: Arc<dyn Clock>,
+    /// Woken by calls that change when the pump next needs to run.
+    pub wake: Notify,
+    status: std::sync::Mutex<Option<Status>>,
+}
+
+impl Shared {
+    pub fn new(service: PumpService, clock: Arc<dyn Clock>) -> Arc<Shared> {
+        Arc::new(Shared {
+            service: Mutex::new(service),
+            clock,
+            wake: Notify::new(),
+            status: std::sync::Mutex::new(None),
+        })
+    }
+
+    fn cached(&self) -> Option<Status> {
+        self.status.lock().ok().and_then(|s| s.clone())
+    }
+}
+
+pub struct PumpIface {
+    shared: Arc<Shared>,
+}
+
+impl PumpIface {
+    pub fn new(shared: Arc<Shared>) -> PumpIface {
+        PumpIface { shared }
+    }
+
+    async fn call<T>(
+        &self,
+        emitter: &SignalEmitter<'_>,
+        f: impl FnOnce(&mut PumpService, Timestamp) -> Result<T, ServiceError>,
+    ) -> Result<T, PumpError> {
+        let result = {
+            let mut s = self.shared.service.lock().await;
+            let now = self.shared.clock.now();
+            let _ = s.tick(now);
+            f(&mut s, now)
+        };
+        self.shared.wake.notify_one();
+        publish(&self.shared, self, emitter).await;
+        Ok(result?)
+    }
+
+    fn status(&self) -> Status {
+        match self.shared.cached() {
+            Some(s) => s,
+            None => {
+                // Before the first publish: compute it (blocking on the lock is brief).
+                let now = self.shared.clock.now();
+                match self.shared.service.try_lock() {
+                    Ok(s) => s.status(now),
+                    Err(_) => Status::empty(now),
+                }
+            }
+        }
+    }
+}
+
+/// Emits the signals for new records and PropertiesChanged for what changed.
+pub async fn publish(shared: &Shared, iface: &PumpIface, emitter: &SignalEmitter<'_>) {
+    let (records, status) = {
+        let mut s = shared.service.lock().await;
+        let now = shared.clock.now();
+        (s.take_new_records(), s.status(now))
+    };
+    for r in &records {
+        let sent = match r {
+            Record::AlarmRaised { kind, priority, .. } if *priority != Priority::Info => {
+                PumpIface::alarm_raised(
+                    emitter,
+                    &name_of(kind),
+                    &priority.to_string(),
+                    kind.message(),
+                )
+                .await
+            }
+            Record::AlarmCleared { kind, .. } => {
+                PumpIface::alarm_cleared(emitter, &name_of(kind)).await
+            }
+            Record::StateChanged { from, to, .. } => {
+                PumpIface::state_changed(emitter, &from.to_string(), &to.to_string()).await
+            }
+            Record::PcaRequest {
+                granted,
+                denial,
+                available_at,
+                ..
+            } => {
+                let message = denial.map_or_else(|| "Bolus started.".to_owned(), |d| d.explain());
+                let at = available_at.map_or(-1, |t| i64::try_from(t.ms()).unwrap_or(-1));
+                PumpIface::bolus_decision(emitter, *granted, &message, at).await
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = sent {
+            tracing::debug!(error = %e, "signal");
+        }
+    }
+    let previous = shared
+        .status
+        .lock()
+        .ok()
+        .and_then(|mut s| s.replace(status.clone()));
+    let Some(old) = previous else { return };
+    macro_rules! changed {
+        ($field:ident, $method:ident) => {
+            if old.$field != status.$field {
+                let _ = iface.$method(emitter).await;
+            }
+        };
+    }
+    changed!(state, pump_state_changed);
+    changed!(patient, patient_changed);
+    changed!(drug, drug_changed);
+    changed!(concentration, concentration_changed);
+    changed!(basal_per_day, basal_per_day_changed);
+    changed!(basal_per_hour, basal_per_hour_changed);
+    changed!(basal_ml_per_hour, basal_ml_per_hour_changed);
+    changed!(patient_bolus, patient_bolus_changed);
+    changed!(delivered_today, delivered_today_changed);
+    changed!(delivered_total, delivered_total_changed);
+    changed!(delivered_in_window, delivered_in_window_changed);
+    changed!(reservoir_remaining, reservoir_remaining_changed);
+    changed!(time_to_empty, time_to_empty_changed);
+    changed!(next_bolus, next_bolus_changed);
+    changed!(alarms, active_alarms_changed);
+}
+
+fn name_of(kind: &crate::core::supervisor::AlarmKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+type Finding5 = (String, String, String, String, String);
+
+#[interface(name = "org.titra.Pump1")]
+impl PumpIface {
+    /// Logs in with a PIN; returns (session token, role, name).
+    async fn login(
+        &self,
+        pin: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(String, String, String), PumpError> {
+        self.call(&e, |s, now| {
+            s.login(pin, now)
+                .map(|(t, c)| (t, c.role.as_str().to_owned(), c.name))
+        })
+        .await
+    }
+
+    async fn logout(&self, token: &str) {
+        self.shared.service.lock().await.logout(token);
+    }
+
+    /// Checks a program (TOML: [trial] and [program]); returns (class, findings as (field,
+    /// value, limit, class, message)).
+    async fn validate_program(&self, program: &str) -> Result<(String, Vec<Finding5>), PumpError> {
+        let s = self.shared.service.lock().await;
+        let report = s.validate(program)?;
+        let class = serde_json::to_value(report.class)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let findings = report
+            .verdict
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.field.clone(),
+                    f.value.clone(),
+                    f.limit.clone(),
+                    serde_json::to_value(f.class)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    f.message.clone(),
+                )
+            })
+            .collect();
+        Ok((class, findings))
+    }
+
+    /// Programs a trial: confirms soft findings if `confirm`; a second nurse or clinician's PIN.
+    async fn start_trial(
+        &self,
+        token: &str,
+        program: &str,
+        confirm: bool,
+        verifier_pin: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| {
+            s.start_trial(token, program, confirm, verifier_pin, now)
+        })
+        .await
+    }
+
+    async fn prime(
+        &self,
+        token: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.prime(token, now)).await
+    }
+
+    async fn start(
+        &self,
+        token: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.start(token, now)).await
+    }
+
+    async fn pause(
+        &self,
+        token: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.pause(token, now)).await
+    }
+
+    async fn resume(
+        &self,
+        token: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.resume(token, now)).await
+    }
+
+    async fn end_trial(
+        &self,
+        token: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.end_trial(token, now)).await
+    }
+
+    /// A clinician changes the basal rate; returns (old, new) as shown side by side.
+    async fn change_basal(
+        &self,
+        token: &str,
+        basal: &str,
+        confirm: bool,
+        verifier_pin: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(String, String), PumpError> {
+        self.call(&e, |s, now| {
+            s.change_basal(token, basal, confirm, verifier_pin, now)
+        })
+        .await
+    }
+
+    async fn clinician_bolus(
+        &self,
+        token: &str,
+        dose: &str,
+        confirm: bool,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.clinician_bolus(token, dose, confirm, now))
+            .await
+    }
+
+    /// The patient presses for a bolus (no login). Refused with LockoutActive (saying when) or
+    /// LimitExceeded.
+    async fn request_bolus(
+        &self,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<String, PumpError> {
+        self.call(&e, |s, now| s.request_bolus(now)).await
+    }
+
+    async fn record_pain(
+        &self,
+        value: u8,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.record_pain(value, now)).await
+    }
+
+    async fn record_side_effect(
+        &self,
+        effect: &str,
+        severity: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.record_side_effect(effect, severity, now))
+            .await
+    }
+
+    async fn record_sedation(
+        &self,
+        token: &str,
+        poss: u8,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.record_sedation(token, poss, now))
+            .await
+    }
+
+    /// Vital signs; 0 for one not taken.
+    async fn record_vitals(
+        &self,
+        token: &str,
+        respiratory_rate: u16,
+        heart_rate: u16,
+        spo2: u8,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| {
+            s.record_vitals(token, respiratory_rate, heart_rate, spo2, now)
+        })
+        .await
+    }
+
+    async fn acknowledge_alarms(
+        &self,
+        token: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.acknowledge(token, now)).await
+    }
+
+    /// Pauses alarm tones for `seconds` (0: 2 minutes; at most 10 minutes); returns the
+    /// seconds granted.
+    async fn silence_alarms(
+        &self,
+        token: &str,
+        seconds: u32,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<u32, PumpError> {
+        self.call(&e, |s, now| s.silence(token, seconds, now)).await
+    }
+
+    async fn change_reservoir(
+        &self,
+        token: &str,
+        volume: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.change_reservoir(token, volume, now))
+            .await
+    }
+
+    /// The trial summary, JSON (titra.trial-summary/1).
+    async fn export_summary(&self, token: &str) -> Result<String, PumpError> {
+        let mut s = self.shared.service.lock().await;
+        let now = self.shared.clock.now();
+        let summary = s.summary(token, now)?;
+        serde_json::to_string_pretty(&summary).map_err(|e| PumpError::Internal(e.to_string()))
+    }
+
+    /// Simulated hardware only: switch a fault on or off.
+    async fn inject_fault(
+        &self,
+        fault: &str,
+        on: bool,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, _| s.inject_fault(fault, on)).await
+    }
+
+    #[zbus(property)]
+    async fn pump_state(&self) -> String {
+        self.status().state
+    }
+    #[zbus(property(emits_changed_signal = "const"))]
+    async fn simulated(&self) -> bool {
+        self.status().simulated
+    }
+    #[zbus(property)]
+    async fn patient(&self) -> String {
+        self.status().patient
+    }
+    #[zbus(property)]
+    async fn drug(&self) -> String {
+        self.status().drug
+    }
+    #[zbus(property)]
+    async fn concentration(&self) -> String {
+        self.status().concentration
+    }
+    #[zbus(property)]
+    async fn basal_per_day(&self) -> String {
+        self.status().basal_per_day
+    }
+    #[zbus(property)]
+    async fn basal_per_hour(&self) -> String {
+        self.status().basal_per_hour
+    }
+    #[zbus(property)]
+    async fn basal_ml_per_hour(&self) -> String {
+        self.status().basal_ml_per_hour
+    }
+    #[zbus(property)]
+    async fn patient_bolus(&self) -> String {
+        self.status().patient_bolus
+    }
+    #[zbus(property)]
+    async fn delivered_today(&self) -> String {
+        self.status().delivered_today
+    }
+    #[zbus(property)]
+    async fn delivered_total(&self) -> String {
+        self.status().delivered_total
+    }
+    #[zbus(property)]
+    async fn delivered_in_window(&self) -> String {
+        self.status().delivered_in_window
+    }
+    #[zbus(property)]
+    async fn reservoir_remaining(&self) -> String {
+        self.status().reservoir_remaining
+    }
+    #[zbus(property)]
+    async fn time_to_empty(&self) -> String {
+        self.status().time_to_empty
+    }
+    /// "now", "in …", or empty when patient boluses cannot be given.
+    #[zbus(property)]
+    async fn next_bolus(&self) -> String {
+        self.status().next_bolus
+    }
+    #[zbus(property(emits_changed_signal = "false"))]
+    async fn next_bolus_in_seconds(&self) -> i64 {
+        self.status().next_bolus_in_s
+    }
+    /// (kind, priority, message, since ms, silenced until ms or -1).
+    #[zbus(property)]
+    async fn active_alarms(&self) -> Vec<(String, String, String, i64, i64)> {
+        self.status()
+            .alarms
+            .into_iter()
+            .map(|a| {
+                (
+                    a.kind,
+                    a.priority,
+                    a.message,
+                    a.since_ms,
+                    a.silenced_until_ms,
+                )
+            })
+            .collect()
+    }
+    #[zbus(property(emits_changed_signal = "false"))]
+    async fn elapsed_seconds(&self) -> u64 {
+        self.status().elapsed_s
+    }
+    #[zbus(property(emits_changed_signal = "false"))]
+    async fn remaining_seconds(&self) -> u64 {
+        self.status().remaining_s
+    }
+    /// Everything above as one JSON object (for `titra status` and the UI).
+    #[zbus(property(emits_changed_signal = "false"))]
+    async fn status_json(&self) -> String {
+        serde_json::to_string(&self.status()).unwrap_or_default()
+    }
+
+    #[zbus(signal)]
+    async fn alarm_raised(
+        e: &SignalEmitter<'_>,
+        kind: &str,
+        priority: &str,
+        message: &str,
+    ) -> zbus::Result<()>;
+    #[zbus(signal)]
+    async fn alarm_cleared(e: &SignalEmitter<'_>, kind: &str) -> zbus::Result<()>;
+    #[zbus(signal)]
+    async fn state_changed(e: &SignalEmitter<'_>, from: &str, to: &str) -> zbus::Result<()>;
+    #[zbus(signal)]
+    async fn bolus_decision(
+        e: &SignalEmitter<'_>,
+        granted: bool,
+        message: &str,
+        available_at_ms: i64,
+    ) -> zbus::Result<()>;
+}
+
+/// The client side, shared by `titra status`, the UI and the tests.
+#[zbus::proxy(
+    interface = "org.titra.Pump1",
+    default_service = "org.titra.Pump1",
+    default_path = "/org/titra/Pump1"
+)]
+pub trait Pump1 {
+    fn login(&self, pin: &str) -> zbus::Result<(String, String, String)>;
+    fn logout(&self, token: &str) -> zbus::Result<()>;
+    fn validate_program(&self, program: &str) -> zbus::Result<(String, Vec<Finding5>)>;
+    fn start_trial(
+        &self,
+        token: &str,
+        program: &str,
+        confirm: bool,
+        verifier_pin: &str,
+    ) -> zbus::Result<()>;
+    fn prime(&self, token: &str) -> zbus::Result<()>;
+    fn start(&self, token: &str) -> zbus::Result<()>;
+    fn pause(&self, token: &str) -> zbus::Result<()>;
+    fn resume(&self, token: &str) -> zbus::Result<()>;
+    fn end_trial(&self, token: &str) -> zbus::Result<()>;
+    fn change_basal(
+        &self,
+        token: &str,
+        basal: &str,
+        confirm: bool,
+        verifier_pin: &str,
+    ) -> zbus::Result<(String, String)>;
+    fn clinician_bolus(&self, token: &str, dose: &str, confirm: bool) -> zbus::Result<()>;
+    fn request_bolus(&self) -> zbus::Result<String>;
+    fn record_pain(&self, value: u8) -> zbus::Result<()>;
+    fn record_side_effect(&self, effect: &str, severity: &str) -> zbus::Result<()>;
+    fn record_sedation(&self, token: &str, poss: u8) -> zbus::Result<()>;
+    fn record_vitals(
+        &self,
+        token: &str,
+        respiratory_rate: u16,
+        heart_rate: u16,
+        spo2: u8,
+    ) -> zbus::Result<()>;
+    fn acknowledge_alarms(&self, token: &str) -> zbus::Result<()>;
+    fn silence_alarms(&self, token: &str, seconds: u32) -> zbus::Result<u32>;
+    fn change_reservoir(&self, token: &str, volume: &str) -> zbus::Result<()>;
+    fn export_summary(&self, token: &str) -> zbus::Result<String>;
+    fn inject_fault(&self, fault: &str, on: bool) -> zbus::Result<()>;
+
+    #[zbus(property)]
+    fn pump_state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn simulated(&self) -> zbus::Result<bool>;
+    #[zbus(property)]
+    fn drug(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn basal_per_day(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn delivered_total(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn reservoir_remaining(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn next_bolus(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn active_alarms(&self) -> zbus::Result<Vec<(String, String, String, i64, i64)>>;
+    #[zbus(property)]
+    fn status_json(&self) -> zbus::Result<String>;
+
+    #[zbus(signal)]
+    fn alarm_raised(&self, kind: &str, priority: &str, message: &str) -> zbus::Result<()>;
+    #[zbus(signal)]
+    fn alarm_cleared(&self, kind: &str) -> zbus::Result<()>;
+    #[zbus(signal)]
+    fn state_changed(&self, from: &str, to: &str) -> zbus::Result<()>;
+    #[zbus(signal)]
+    fn bolus_decision(
+        &self,
+        granted: bool,
+        message: &str,
+        available_at_ms: i64,
+    ) -> zbus::Result<()>;
+}
+
+/// Runs the pump up to `until` on a manual clock, publishing as it goes (virtual time).
+pub async fn run_until(
+    shared: &Arc<Shared>,
+    conn: &Connection,
+    clock: &ManualClock,
+    until: Timestamp,
+) -> zbus::Result<()> {
+    loop {
+        let next = {
+            let s = shared.service.lock().await;
+            s.next_wake().unwrap_or(until).min(until)
+        };
+        let now = clock.now().max(next);
+        clock.set(now);
+        {
+            let mut s = shared.service.lock().await;
+            if let Err(e) = s.tick(now) {
+                tracing::error!(error = %e, "tick");
+            }
+        }
+        publish_on(shared, conn).await?;
+        if now >= until {
+            return Ok(());
+        }
+    }
+}
+
+/// Publishes through the interface registered on `conn`.
+pub async fn publish_on(shared: &Shared, conn: &Connection) -> zbus::Result<()> {
+    let iface_ref = conn
+        .object_server()
+        .interface::<_, PumpIface>(OBJECT_PATH)
+        .await?;
+    let iface = iface_ref.get().await;
+    publish(shared, &iface, iface_ref.signal_emitter()).await;
+    Ok(())
+}
+
+/// The daemon's control loop on real time: runs the pump when it next needs to (at least once
+/// a second), publishes changes, and calls `healthy` after each pass whose checks passed (the
+/// systemd watchdog is petted there and nowhere else).
+pub async fn control_loop(
+    shared: Arc<Shared>,
+    conn: Connection,
+    mut healthy: impl FnMut(bool) + Send,
+) {
+    loop {
+        let now = shared.clock.now();
+        let next = {
+            let s = shared.service.lock().await;
+            s.next_wake()
+        };
+        let wait = next
+            .map_or(Duration::from_secs(1), |t| t.since(now))
+            .min(Duration::from_secs(1));
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_millis(wait.ms())) => {}
+            () = shared.wake.notified() => {}
+        }
+        let ok = {
+            let mut s = shared.service.lock().await;
+            let now = shared.clock.now();
+            let ticked = s.tick(now);
+            if let Err(e) = &ticked {
+                tracing::error!(error = %e, "control loop");
+            }
+            ticked.is_ok() && s.health().is_ok()
+        };
+        if let Err(e) = publish_on(&shared, &conn).await {
+            tracing::warn!(error = %e, "publish");
+        }
+        healthy(ok);
+    }
+}

@@ -1,0 +1,817 @@
+//! The pump as the daemon holds it: the hardware, the engine of the trial in progress (if any),
+//! the trial log and the logins, behind the calls the D-Bus interface offers. Every call names
+//! its time; every call that needs a role checks it first; every refusal is a typed error a
+//! nurse can read.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::check::{self, CheckReport, LibrarySource};
+use crate::config::HardwareConfig;
+use crate::core::dose::{Denial, PcaDecision};
+use crate::core::finding::{Class, Finding};
+use crate::core::library::DrugLibrary;
+use crate::core::program::{self, Program};
+use crate::core::supervisor::{Priority, State};
+use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
+use crate::engine::{Engine, EngineError, Record, Role};
+use crate::hw::PumpHardware;
+use crate::scenario::{Scenario, Severity, SideEffect};
+use crate::service::auth::{Auth, AuthError, Caller, UserRole};
+use crate::store::TrialLog;
+use crate::summary::{self, Summary};
+
+pub type Hardware = Box<dyn PumpHardware + Send>;
+
+/// A refused call, typed for D-Bus clients and worded for nurses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    NotAuthorised(String),
+    #[error("{message}")]
+    LockoutActive {
+        message: String,
+        available_at_ms: i64,
+    },
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    WrongState(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<AuthError> for ServiceError {
+    fn from(e: AuthError) -> Self {
+        ServiceError::NotAuthorised(e.to_string())
+    }
+}
+
+fn first_hard(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .find(|f| f.class == Class::Hard)
+        .or_else(|| findings.first())
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .unwrap_or_default()
+}
+
+impl From<EngineError> for ServiceError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Rejected(findings) => ServiceError::LimitExceeded(first_hard(&findings)),
+            EngineError::Transition(t) => ServiceError::WrongState(t.to_string()),
+            EngineError::Refused(m) => ServiceError::WrongState(m),
+            EngineError::Lookup(m) => ServiceError::InvalidInput(m),
+            EngineError::Hardware(h) => ServiceError::Internal(h.to_string()),
+        }
+    }
+}
+
+/// One active alarm, as clients show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlarmStatus {
+    pub kind: String,
+    pub priority: String,
+    pub message: String,
+    pub since_ms: i64,
+    /// -1 when not silenced.
+    pub silenced_until_ms: i64,
+}
+
+/// Everything a screen shows, with units written out for people.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    pub state: String,
+    pub simulated: bool,
+    pub patient: String,
+    pub drug: String,
+    pub concentration: String,
+    pub basal_per_day: String,
+    pub basal_per_hour: String,
+    pub basal_ml_per_hour: String,
+    pub patient_bolus: String,
+    pub delivered_today: String,
+    pub delivered_total: String,
+    pub delivered_in_window: String,
+    pub reservoir_remaining: String,
+    pub time_to_empty: String,
+    /// "now", "at T+…", or "" when patient boluses cannot be given.
+    pub next_bolus: String,
+    /// Seconds until the next patient bolus, -1 when none can be given.
+    pub next_bolus_in_s: i64,
+    pub alarms: Vec<AlarmStatus>,
+    pub elapsed_s: u64,
+    pub remaining_s: u64,
+    /// The pump's clock, ms.
+    pub now_ms: u64,
+}
+
+impl Status {
+    /// A status with nothing in it (before the service answered).
+    pub fn empty(now: Timestamp) -> Status {
+        Status {
+            state: String::new(),
+            simulated: false,
+            patient: String::new(),
+            drug: String::new(),
+            concentration: String::new(),
+            basal_per_day: String::new(),
+            basal_per_hour: String::new(),
+            basal_ml_per_hour: String::new(),
+            patient_bolus: String::new(),
+            delivered_today: String::new(),
+            delivered_total: String::new(),
+            delivered_in_window: String::new(),
+            reservoir_remaining: String::new(),
+            time_to_empty: String::new(),
+            next_bolus: String::new(),
+            next_bolus_in_s: -1,
+            alarms: Vec::new(),
+            elapsed_s: 0,
+            remaining_s: 0,
+            now_ms: now.ms(),
+        }
+    }
+}
+
+pub struct PumpService {
+    cfg: HardwareConfig,
+    library: DrugLibrary,
+    source: LibrarySource,
+    auth: Auth,
+    log_path: Option<PathBuf>,
+    hw: Option<Hardware>,
+    engine: Option<Engine<Hardware>>,
+    signalled: usize,
+    simulated: bool,
+}
+
+impl PumpService {
+    /// The service at `now`. An unfinished trial in the log at `log_path` is recovered: the pump
+    /// comes up stopped with a HIGH "power restored" alarm.
+    pub fn new(
+        cfg: HardwareConfig,
+        library: DrugLibrary,
+        source: LibrarySource,
+        auth: Auth,
+        hw: Hardware,
+        log_path: Option<PathBuf>,
+        now: Timestamp,
+    ) -> Result<PumpService, ServiceError> {
+        let simulated = hw.is_simulated();
+        let mut service = PumpService {
+            cfg,
+            library,
+            source,
+            auth,
+            log_path,
+            hw: Some(hw),
+            engine: None,
+            signalled: 0,
+            simulated,
+        };
+        service.recover(now)?;
+        Ok(service)
+    }
+
+    /// The time the pump's clock must not run behind after a restart: the newest record of an
+    /// unfinished trial in the log.
+    pub fn resume_time(log_path: &std::path::Path) -> Option<Timestamp> {
+        let mut log = TrialLog::open(log_path).ok()?;
+        let stored = log.latest_trial().ok()?;
+        let records = log.records(stored.id).ok()?;
+        let ended = records.iter().any(|r| {
+            matches!(
+                r,
+                Record::StateChanged {
+                    to: State::Ended,
+                    ..
+                }
+            )
+        });
+        (!ended)
+            .then(|| records.iter().map(Record::at).max())
+            .flatten()
+    }
+
+    fn open_log(&self) -> Result<Option<TrialLog>, ServiceError> {
+        self.log_path
+            .as_ref()
+            .map(|p| TrialLog::open(p).map_err(|e| ServiceError::Internal(e.to_string())))
+            .transpose()
+    }
+
+    fn recover(&mut self, now: Timestamp) -> Result<(), ServiceError> {
+        let Some(mut log) = self.open_log()? else {
+            return Ok(());
+        };
+        let Ok(stored) = log.latest_trial() else {
+            return Ok(());
+        };
+        let records = log
+            .records(stored.id)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let ended = records.iter().any(|r| {
+            matches!(
+                r,
+                Record::StateChanged {
+                    to: State::Ended,
+                    ..
+                }
+            )
+        });
+        if ended || records.is_empty() {
+            return Ok(());
+        }
+        let hw = self
+            .hw
+            .take()
+            .ok_or_else(|| ServiceError::Internal("no hardware".to_owned()))?;
+        let signalled = records.len();
+        let engine = Engine::recover(
+            hw,
+            &self.cfg,
+            &self.library,
+            stored.trial,
+            stored.program,
+            records,
+            now,
+            Some(Box::new(log)),
+        )?;
+        tracing::warn!(patient = %engine.trial().patient, "trial recovered from the log");
+        self.signalled = signalled;
+        self.engine = Some(engine);
+        Ok(())
+    }
+
+    pub fn is_simulated(&self) -> bool {
+        self.simulated
+    }
+
+    pub fn engine(&self) -> Option<&Engine<Hardware>> {
+        self.engine.as_ref()
+    }
+
+    fn engine_mut(&mut self) -> Result<&mut Engine<Hardware>, ServiceError> {
+        self.engine
+            .as_mut()
+            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))
+    }
+
+    fn require(
+        &mut self,
+        token: &str,
+        now: Timestamp,
+        roles: &[UserRole],
+    ) -> Result<Caller, ServiceError> {
+        Ok(self.auth.require(token, now, roles)?)
+    }
+
+    // ---- logins ----------------------------------------------------------------------------
+
+    pub fn login(&mut self, pin: &str, now: Timestamp) -> Result<(String, Caller), ServiceError> {
+        let r = self.auth.login(pin, now)?;
+        tracing::info!(role = r.1.role.as_str(), name = %r.1.name, "login");
+        Ok(r)
+    }
+
+    pub fn logout(&mut self, token: &str) {
+        self.auth.logout(token);
+    }
+
+    // ---- programs --------------------------------------------------------------------------
+
+    fn parse(&self, text: &str) -> Result<Scenario, ServiceError> {
+        Scenario::from_toml_str(text, "program")
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))
+    }
+
+    /// Checks a program (the `[trial]` and `[program]` tables) against the library.
+    pub fn validate(&self, text: &str) -> Result<CheckReport, ServiceError> {
+        let scenario = self.parse(text)?;
+        Ok(check::check_scenario(
+            &scenario,
+            &self.library,
+            self.source.clone(),
+        ))
+    }
+
+    /// Programs a new trial: checked against the library and the mechanism; settings outside
+    /// the usual range need `confirm_soft`; a second nurse or clinician verifies with their PIN.
+    pub fn start_trial(
+        &mut self,
+        token: &str,
+        text: &str,
+        confirm_soft: bool,
+        verifier_pin: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        if self
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.state() != State::Ended)
+        {
+            return Err(ServiceError::WrongState(
+                "a trial is in progress: end it before starting another".to_owned(),
+            ));
+        }
+        let scenario = self.parse(text)?;
+        let report = check::check_scenario(&scenario, &self.library, self.source.clone());
+        if report.class == Class::Hard {
+            return Err(ServiceError::LimitExceeded(first_hard(
+                &report.verdict.findings,
+            )));
+        }
+        if report.class == Class::Soft && !confirm_soft {
+            let soft: Vec<String> = report
+                .verdict
+                .problems()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect();
+            return Err(ServiceError::InvalidInput(format!(
+                "settings outside the usual range need confirmation: {}",
+                soft.join("; ")
+            )));
+        }
+        let mechanism = crate::engine::mechanism_verdict(
+            &scenario.program,
+            &scenario.program.max_rate(),
+            &self.cfg,
+        );
+        if mechanism.is_rejected() {
+            return Err(ServiceError::LimitExceeded(first_hard(&mechanism.findings)));
+        }
+        let verifier = self.auth.verifier(verifier_pin, &caller, now)?;
+        let hw = match self.engine.take() {
+            Some(old) => old.into_hardware(),
+            None => self
+                .hw
+                .take()
+                .ok_or_else(|| ServiceError::Internal("no hardware".to_owned()))?,
+        };
+        let role = role_of(&caller);
+        let mut engine = match Engine::new(
+            hw,
+            &self.cfg,
+            scenario.trial.clone(),
+            scenario.program.clone(),
+            &self.library,
+            now,
+            Some(role),
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                // Everything Engine::new checks was checked above, so this is a hardware
+                // failure; the hardware went with it, and the daemon can only be restarted.
+                tracing::error!(error = %e, "programming failed");
+                return Err(ServiceError::Internal(format!(
+                    "the pump could not be programmed ({e}); restart it"
+                )));
+            }
+        };
+        if let Some(mut log) = self.open_log()? {
+            let sha =
+                crate::store::sha256_hex(&serde_json::to_string(&self.library).unwrap_or_default());
+            log.begin_trial(
+                &scenario.trial,
+                &scenario.program,
+                now.ms(),
+                &sha,
+                self.simulated,
+            )
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            engine.attach_sink(Box::new(log), now)?;
+        }
+        engine.verify(now)?;
+        tracing::info!(by = %caller.name, verified_by = %verifier.name, "trial programmed and verified");
+        self.signalled = 0;
+        self.engine = Some(engine);
+        Ok(())
+    }
+
+    pub fn prime(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let volume = self.cfg.mechanism.prime_volume;
+        self.engine_mut()?.prime(now, volume)?;
+        Ok(())
+    }
+
+    pub fn start(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.engine_mut()?.start(now)?;
+        Ok(())
+    }
+
+    pub fn pause(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.engine_mut()?.pause(now)?;
+        Ok(())
+    }
+
+    pub fn resume(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.engine_mut()?.resume(now)?;
+        Ok(())
+    }
+
+    pub fn end_trial(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.engine_mut()?.end(now)?;
+        Ok(())
+    }
+
+    /// A clinician changes the basal rate; a second person verifies. Returns (old, new).
+    pub fn change_basal(
+        &mut self,
+        token: &str,
+        basal: &str,
+        confirm_soft: bool,
+        verifier_pin: &str,
+        now: Timestamp,
+    ) -> Result<(String, String), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
+        let basal: AmountRate = crate::core::units::parse_field("basal", basal)
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))?;
+        let verdict = program::check_rate_change(engine.entry(), engine.program(), "basal", basal);
+        if verdict.is_rejected() {
+            return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
+        }
+        if verdict.class() == Class::Soft && !confirm_soft {
+            return Err(ServiceError::InvalidInput(format!(
+                "needs confirmation: {}",
+                first_hard(&verdict.problems().cloned().collect::<Vec<_>>())
+            )));
+        }
+        self.auth.verifier(verifier_pin, &caller, now)?;
+        let engine = self.engine_mut()?;
+        let unit = engine.entry().unit;
+        let old = engine.basal_rate();
+        engine.change_rate(now, basal, confirm_soft)?;
+        Ok((
+            old.per_day_in(unit).to_string(),
+            basal.per_day_in(unit).to_string(),
+        ))
+    }
+
+    pub fn clinician_bolus(
+        &mut self,
+        token: &str,
+        dose: &str,
+        confirm_soft: bool,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Clinician])?;
+        let dose: Amount = crate::core::units::parse_field("dose", dose)
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+        let engine = self.engine_mut()?;
+        let verdict = program::check_clinician_bolus(engine.entry(), "dose", dose);
+        if verdict.is_rejected() {
+            return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
+        }
+        engine
+            .clinician_bolus(now, dose, confirm_soft)
+            .map_err(|e| match e {
+                EngineError::Refused(m) if m.contains("limit") => ServiceError::LimitExceeded(m),
+                other => other.into(),
+            })
+    }
+
+    /// The patient presses the bolus button. A denial is an error that says why and when.
+    pub fn request_bolus(&mut self, now: Timestamp) -> Result<String, ServiceError> {
+        let engine = self.engine_mut()?;
+        let unit = engine.entry().unit;
+        match engine.request_pca(now) {
+            PcaDecision::Granted { dose } => {
+                Ok(format!("Bolus of {} started.", dose.in_unit(unit)))
+            }
+            PcaDecision::Denied {
+                denial,
+                available_at,
+            } => {
+                let when =
+                    available_at.map(|t| format!(" Next dose available in {}.", t.since(now)));
+                let message = format!("{}{}", denial.explain(), when.unwrap_or_default());
+                let available_at_ms =
+                    available_at.map_or(-1, |t| i64::try_from(t.ms()).unwrap_or(-1));
+                Err(match denial {
+                    Denial::Lockout { .. } | Denial::HourlyCount { .. } => {
+                        ServiceError::LockoutActive {
+                            message,
+                            available_at_ms,
+                        }
+                    }
+                    Denial::Cap { .. } => ServiceError::LimitExceeded(message),
+                    Denial::NotPrescribed => ServiceError::NotAuthorised(message),
+                    Denial::BolusInProgress | Denial::NotDelivering => {
+                        ServiceError::WrongState(message)
+                    }
+                })
+            }
+        }
+    }
+
+    pub fn record_pain(&mut self, value: u8, now: Timestamp) -> Result<(), ServiceError> {
+        if value > 10 {
+            return Err(ServiceError::InvalidInput(format!(
+                "pain: {value} is outside 0 to 10"
+            )));
+        }
+        self.engine_mut()?.record_pain(now, value);
+        Ok(())
+    }
+
+    pub fn record_side_effect(
+        &mut self,
+        effect: &str,
+        severity: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let effect: SideEffect =
+            serde_json::from_value(serde_json::Value::String(effect.to_owned())).map_err(|_| {
+                ServiceError::InvalidInput(format!(
+                    "effect: \"{effect}\" is not a known side effect"
+                ))
+            })?;
+        let severity: Severity = serde_json::from_value(serde_json::Value::String(
+            severity.to_owned(),
+        ))
+        .map_err(|_| {
+            ServiceError::InvalidInput(format!(
+                "severity: \"{severity}\" is not mild, moderate or severe"
+            ))
+        })?;
+        self.engine_mut()?.record_side_effect(now, effect, severity);
+        Ok(())
+    }
+
+    pub fn record_sedation(
+        &mut self,
+        token: &str,
+        poss: u8,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        if !(1..=4).contains(&poss) {
+            return Err(ServiceError::InvalidInput(format!(
+                "sedation: {poss} is outside POSS 1 to 4"
+            )));
+        }
+        self.engine_mut()?.record_sedation(now, poss);
+        Ok(())
+    }
+
+    pub fn record_vitals(
+        &mut self,
+        token: &str,
+        respiratory_rate: u16,
+        heart_rate: u16,
+        spo2: u8,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        if spo2 > 100 {
+            return Err(ServiceError::InvalidInput(format!(
+                "spo2: {spo2} is above 100 %"
+            )));
+        }
+        let opt = |v: u16| (v > 0).then_some(v);
+        self.engine_mut()?.record_vitals(
+            now,
+            opt(respiratory_rate),
+            opt(heart_rate),
+            (spo2 > 0).then_some(spo2),
+        );
+        Ok(())
+    }
+
+    pub fn acknowledge(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.engine_mut()?.acknowledge(now);
+        Ok(())
+    }
+
+    /// Silences the alarm tones for `seconds` (0 for the default 2 minutes; at most 10).
+    pub fn silence(
+        &mut self,
+        token: &str,
+        seconds: u32,
+        now: Timestamp,
+    ) -> Result<u32, ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let wanted = if seconds == 0 {
+            Duration::from_mins(2)
+        } else {
+            Duration::from_secs(u64::from(seconds))
+        };
+        let done = self.engine_mut()?.silence(now, wanted, role_of(&caller));
+        Ok(u32::try_from(done.ms() / 1000).unwrap_or(u32::MAX))
+    }
+
+    pub fn change_reservoir(
+        &mut self,
+        token: &str,
+        volume: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let volume: Volume = crate::core::units::parse_field("volume", volume)
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+        let engine = self.engine_mut()?;
+        engine.change_reservoir(now, volume)?;
+        engine
+            .hardware_mut()
+            .inject_fault("reservoir_removed", false)
+            .ok();
+        Ok(())
+    }
+
+    /// The trial summary (titra.trial-summary/1) as JSON.
+    pub fn summary(&mut self, token: &str, now: Timestamp) -> Result<Summary, ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+        let ended = engine
+            .journal()
+            .iter()
+            .find_map(|r| match r {
+                Record::StateChanged {
+                    at,
+                    to: State::Ended,
+                    ..
+                } => Some(*at),
+                _ => None,
+            })
+            .unwrap_or(now);
+        Ok(summary::summarise(&summary::Inputs {
+            trial: engine.trial(),
+            program: engine.program(),
+            journal: engine.journal(),
+            started: engine.started_at(),
+            ended,
+            steps_per_ml: self.cfg.mechanism.steps_per_ml,
+            loaded_ml: engine.program().reservoir.as_ml_f64(),
+            remaining_ml: engine.reservoir_remaining().as_ml_f64(),
+            simulated: self.simulated,
+        }))
+    }
+
+    /// Switches a fault on the simulated hardware (refused on real hardware).
+    pub fn inject_fault(&mut self, fault: &str, on: bool) -> Result<(), ServiceError> {
+        let hw: &mut Hardware = match (&mut self.engine, &mut self.hw) {
+            (Some(e), _) => e.hardware_mut(),
+            (None, Some(hw)) => hw,
+            (None, None) => return Err(ServiceError::Internal("no hardware".to_owned())),
+        };
+        hw.inject_fault(fault, on)
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))
+    }
+
+    // ---- running ---------------------------------------------------------------------------
+
+    pub fn next_wake(&self) -> Option<Timestamp> {
+        self.engine.as_ref().and_then(Engine::next_wake)
+    }
+
+    pub fn tick(&mut self, now: Timestamp) -> Result<(), ServiceError> {
+        if let Some(e) = self.engine.as_mut() {
+            e.hardware_mut().advance_to(now);
+            e.tick(now)?;
+        } else if let Some(hw) = self.hw.as_mut() {
+            hw.advance_to(now);
+        }
+        Ok(())
+    }
+
+    /// Records made since the last call (for signals).
+    pub fn take_new_records(&mut self) -> Vec<Record> {
+        let Some(e) = self.engine.as_ref() else {
+            return Vec::new();
+        };
+        let journal = e.journal();
+        let new = journal
+            .get(self.signalled.min(journal.len())..)
+            .unwrap_or_default()
+            .to_vec();
+        self.signalled = journal.len();
+        new
+    }
+
+    /// What the screens show.
+    pub fn status(&self, now: Timestamp) -> Status {
+        let Some(e) = self.engine.as_ref() else {
+            let mut idle = Status::empty(now);
+            idle.state = State::Idle.to_string();
+            idle.simulated = self.simulated;
+            return idle;
+        };
+        let unit = e.entry().unit;
+        let p: &Program = e.program();
+        let basal = e.basal_rate();
+        let started = matches!(
+            e.state(),
+            State::Running | State::Paused | State::Alarm | State::Ended
+        );
+        let elapsed = if started {
+            now.since(e.started_at())
+        } else {
+            Duration::ZERO
+        };
+        let next = e.next_bolus_at(now);
+        Status {
+            state: e.state().to_string(),
+            simulated: self.simulated,
+            patient: e.trial().patient.clone(),
+            drug: p.drug.clone(),
+            concentration: p.concentration.in_unit(unit).to_string(),
+            basal_per_day: basal.per_day_in(unit).to_string(),
+            basal_per_hour: basal.per_hour_in(unit).to_string(),
+            basal_ml_per_hour: p.concentration.volume_rate(basal).per_hour().to_string(),
+            patient_bolus: p.pca.map_or_else(String::new, |pca| {
+                format!(
+                    "{} every {} at most, {} per hour at most",
+                    pca.dose.in_unit(unit),
+                    pca.lockout,
+                    pca.max_per_hour
+                )
+            }),
+            delivered_today: e.delivered_today(now).in_unit(unit).to_string(),
+            delivered_total: e.delivered_total().in_unit(unit).to_string(),
+            delivered_in_window: e
+                .window_use(now)
+                .map_or_else(String::new, |(w, used, max)| {
+                    format!(
+                        "{} of {} in the last {w}",
+                        used.in_unit(unit),
+                        max.in_unit(unit)
+                    )
+                }),
+            reservoir_remaining: e.reservoir_remaining().to_string(),
+            time_to_empty: e
+                .time_to_empty()
+                .map_or_else(String::new, |d| d.to_string()),
+            next_bolus: match next {
+                Some(t) if t <= now => "now".to_owned(),
+                Some(t) => format!("in {}", t.since(now)),
+                None => String::new(),
+            },
+            next_bolus_in_s: next.map_or(-1, |t| {
+                i64::try_from(t.since(now).ms() / 1000).unwrap_or(-1)
+            }),
+            alarms: e
+                .active_alarms()
+                .filter(|a| a.priority != Priority::Info || a.cleared_at.is_none())
+                .map(|a| AlarmStatus {
+                    kind: serde_json::to_value(a.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    priority: a.priority.to_string(),
+                    message: a.kind.message().to_owned(),
+                    since_ms: i64::try_from(a.raised_at.ms()).unwrap_or(0),
+                    silenced_until_ms: a
+                        .silenced_until
+                        .filter(|&s| s > now)
+                        .map_or(-1, |s| i64::try_from(s.ms()).unwrap_or(-1)),
+                })
+                .collect(),
+            elapsed_s: elapsed.ms() / 1000,
+            remaining_s: e.trial().duration.saturating_sub(elapsed).ms() / 1000,
+            now_ms: now.ms(),
+        }
+    }
+
+    /// The checks the watchdog depends on: the log is writable, the sensor answers, the motor is
+    /// where the count says. A failing check keeps the watchdog from being petted.
+    pub fn health(&mut self) -> Result<(), String> {
+        let Some(e) = self.engine.as_mut() else {
+            return Ok(());
+        };
+        if e.active_alarms()
+            .any(|a| a.kind == crate::core::supervisor::AlarmKind::LogFailure)
+        {
+            return Err("the trial log cannot be written".to_owned());
+        }
+        e.hardware_mut()
+            .read_pressure_mmhg()
+            .map_err(|err| format!("the pressure sensor: {err}"))?;
+        Ok(())
+    }
+}
+
+fn role_of(caller: &Caller) -> Role {
+    match caller.role {
+        UserRole::Nurse => Role::Nurse,
+        UserRole::Clinician => Role::Clinician,
+    }
+}

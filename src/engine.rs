@@ -248,6 +248,8 @@ struct StepCounts {
     forward: [u64; 5],
     /// Back-off steps since the reservoir was loaded.
     back: u64,
+    /// Priming steps since the reservoir was loaded (they left the syringe, but are not dose).
+    primed: u64,
     /// Steps and amount already recorded per source, and what the current piece holds.
     recorded_amount: [Amount; 5],
     piece_steps: [u64; 5],
@@ -256,8 +258,9 @@ struct StepCounts {
 }
 
 impl StepCounts {
+    /// How far the plunger has moved since the reservoir was loaded.
     fn net_forward(&self) -> u64 {
-        self.forward.iter().sum::<u64>().saturating_sub(self.back)
+        (self.forward.iter().sum::<u64>() + self.primed).saturating_sub(self.back)
     }
 }
 
@@ -581,9 +584,7 @@ impl<H: PumpHardware> Engine<H> {
                         self.uncertain = true;
                     }
                 }
-                Record::Primed { steps, .. } => {
-                    self.reservoir = self.reservoir.saturating_sub(self.profile.volume_of(steps));
-                }
+                Record::Primed { steps, .. } => self.steps.primed += steps,
                 Record::BolusStarted {
                     at,
                     source,
@@ -668,6 +669,7 @@ impl<H: PumpHardware> Engine<H> {
                         self.steps.forward[i] = 0;
                     }
                     self.steps.back = 0;
+                    self.steps.primed = 0;
                     self.reservoir = volume;
                 }
                 Record::Intent {
@@ -937,7 +939,7 @@ impl<H: PumpHardware> Engine<H> {
             self.hw.set_motor_enabled(true)?;
             self.hw.step(Direction::Forward, steps)?;
             self.hw.set_motor_enabled(false)?;
-            self.reservoir = self.reservoir.saturating_sub(self.profile.volume_of(steps));
+            self.steps.primed += steps;
         }
         Ok(())
     }
@@ -1744,6 +1746,7 @@ impl<H: PumpHardware> Engine<H> {
             self.steps.forward[i] = 0;
         }
         self.steps.back = 0;
+        self.steps.primed = 0;
         self.reservoir = volume.min(self.cfg.mechanism.syringe);
         self.journal.push(Record::ReservoirChanged {
             at: now,

@@ -135,15 +135,32 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let watchdog = sd_notify::watchdog_enabled().is_some();
     let mut last_state = String::new();
     let status_shared = shared.clone();
+    // sd_notify sends on a blocking datagram socket: never from the control loop itself, and
+    // never more than one at a time (a stuck receiver must not stall the pump).
+    let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let notify = move |message: String| {
+        if busy.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
+        let busy = busy.clone();
+        tokio::task::spawn_blocking(move || {
+            let state = if message == "WATCHDOG=1" {
+                sd_notify::NotifyState::Watchdog
+            } else {
+                sd_notify::NotifyState::Status(&message)
+            };
+            let _ = sd_notify::notify(&[state]);
+            busy.store(false, std::sync::atomic::Ordering::Release);
+        });
+    };
     let loop_task = tokio::spawn(control_loop(shared.clone(), conn.clone(), move |ok| {
         if ok && watchdog {
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            notify("WATCHDOG=1".to_owned());
         }
         if let Ok(s) = status_shared.service.try_lock() {
             let state = s.status(status_shared.clock.now()).state;
             if state != last_state {
-                let _ =
-                    sd_notify::notify(&[sd_notify::NotifyState::Status(&format!("pump {state}"))]);
+                notify(format!("pump {state}"));
                 last_state = state;
             }
         }

@@ -62,6 +62,19 @@ enum Command {
         #[arg(long, hide = true)]
         acks: bool,
     },
+    /// Show what the pump daemon is doing.
+    ///
+    /// Exits 0 when the daemon answered, 1 when it could not be reached.
+    Status {
+        /// The bus the daemon serves on: "system", "session" or a D-Bus address.
+        #[arg(long, default_value = "system")]
+        bus: String,
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the argon2 hash of a PIN (read from standard input) for the users file.
+    HashPin,
     /// Check the trial log's hash chain: reports a changed, removed or cut-off record.
     ///
     /// Exits 0 when intact, 2 when a problem is found or the file is not a trial log.
@@ -104,6 +117,8 @@ fn main() -> ExitCode {
             acks,
         ),
         Some(Command::VerifyLog { db }) => run_verify(db),
+        Some(Command::Status { bus, json }) => run_status(&bus, json),
+        Some(Command::HashPin) => run_hash_pin(),
         None => {
             eprintln!(
                 "The desktop demo (pump daemon on simulated hardware with the touchscreen UI) is not built yet.\n\
@@ -244,6 +259,67 @@ fn run_verify(db: Option<PathBuf>) -> ExitCode {
         }
         Err(e) => {
             eprintln!("Cannot verify {}: {e}", path.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_status(bus: &str, json: bool) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("internal error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result: anyhow::Result<String> = runtime.block_on(async {
+        let builder = match bus {
+            "system" => zbus::connection::Builder::system(),
+            "session" => zbus::connection::Builder::session(),
+            address => zbus::connection::Builder::address(address),
+        };
+        let conn = builder.build().await?;
+        let proxy = titra::service::dbus::Pump1Proxy::new(&conn).await?;
+        Ok(proxy.status_json().await?)
+    });
+    match result {
+        Ok(text) if json => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Ok(text) => match serde_json::from_str::<titra::service::pump::Status>(&text) {
+            Ok(s) => {
+                print!("{}", titra::service::pump::render_status(&s));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("The pump answered something this version cannot read: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Err(e) => {
+            eprintln!("Cannot reach the pump daemon (org.titra.Pump1 on the {bus} bus): {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_hash_pin() -> ExitCode {
+    let mut pin = String::new();
+    if std::io::stdin().read_line(&mut pin).is_err() || pin.trim().is_empty() {
+        eprintln!("Type the PIN on standard input.");
+        return ExitCode::from(2);
+    }
+    match titra::service::auth::hash_pin(pin.trim()) {
+        Ok(h) => {
+            println!("{h}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
             ExitCode::from(1)
         }
     }

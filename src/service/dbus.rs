@@ -644,7 +644,8 @@ pub trait Pump1 {
     fn next_bolus(&self) -> zbus::Result<String>;
     #[zbus(property)]
     fn active_alarms(&self) -> zbus::Result<Vec<(String, String, String, i64, i64)>>;
-    #[zbus(property)]
+    /// Not cached by the proxy: read fresh on every call.
+    #[zbus(property(emits_changed_signal = "false"))]
     fn status_json(&self) -> zbus::Result<String>;
 
     #[zbus(signal)]

@@ -72,7 +72,7 @@ impl From<EngineError> for ServiceError {
 }
 
 /// One active alarm, as clients show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct AlarmStatus {
     pub kind: String,
     pub priority: String,
@@ -83,7 +83,7 @@ pub struct AlarmStatus {
 }
 
 /// Everything a screen shows, with units written out for people.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Status {
     pub state: String,
     pub simulated: bool,
@@ -136,6 +136,61 @@ impl Status {
             now_ms: now.ms(),
         }
     }
+}
+
+/// The status as a nurse reads it in a terminal.
+pub fn render_status(s: &Status) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if s.simulated {
+        let _ = writeln!(out, "SIMULATED HARDWARE");
+    }
+    let _ = writeln!(out, "Pump: {}", s.state);
+    if s.patient.is_empty() {
+        let _ = writeln!(out, "No trial programmed.");
+        return out;
+    }
+    let _ = writeln!(out, "Patient {}: {} {}", s.patient, s.drug, s.concentration);
+    let _ = writeln!(
+        out,
+        "Basal {} ({}, {})",
+        s.basal_per_day, s.basal_per_hour, s.basal_ml_per_hour
+    );
+    if !s.patient_bolus.is_empty() {
+        let next = if s.next_bolus.is_empty() {
+            "not now".to_owned()
+        } else {
+            s.next_bolus.clone()
+        };
+        let _ = writeln!(out, "Patient bolus {} (next: {next})", s.patient_bolus);
+    }
+    let _ = writeln!(
+        out,
+        "Delivered today {}, in total {}",
+        s.delivered_today, s.delivered_total
+    );
+    if !s.delivered_in_window.is_empty() {
+        let _ = writeln!(out, "Limit: {}", s.delivered_in_window);
+    }
+    let _ = writeln!(
+        out,
+        "Reservoir {} left{}",
+        s.reservoir_remaining,
+        if s.time_to_empty.is_empty() {
+            String::new()
+        } else {
+            format!(", empty in {}", s.time_to_empty)
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Trial: {} s elapsed, {} s remaining",
+        s.elapsed_s, s.remaining_s
+    );
+    for a in &s.alarms {
+        let _ = writeln!(out, "ALARM {}: {}", a.priority.to_uppercase(), a.message);
+    }
+    out
 }
 
 pub struct PumpService {

@@ -1,0 +1,306 @@
+//! The daemon for real: a private `dbus-daemon`, `titra-pumpd --sim` on it, driven through the
+//! Rust proxy and through `busctl` and `gdbus` (clients we did not write). Also its systemd
+//! notifications (READY after recovery, the watchdog) and the unit file's verification.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use titra::service::dbus::Pump1Proxy;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Bus {
+    address: String,
+    dir: PathBuf,
+    _daemon: Killed,
+}
+
+fn private_bus(name: &str) -> Bus {
+    let dir = std::env::temp_dir().join(format!("titra-bus-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+        .arg(format!("--address=unix:dir={}", dir.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-daemon is installed (.ci/run installs Debian's dbus-daemon)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    Bus {
+        address: line.trim().to_owned(),
+        dir,
+        _daemon: Killed(child),
+    }
+}
+
+/// Starts the daemon with a notification socket, as systemd would give it.
+fn start_pumpd(bus: &Bus) -> (Killed, UnixDatagram) {
+    let socket_path = bus.dir.join("notify.sock");
+    let notify = UnixDatagram::bind(&socket_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_titra-pumpd"))
+        .args(["--sim", "--bus", &bus.address, "--db"])
+        .arg(bus.dir.join("titra.db"))
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .env("TITRA_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    (Killed(child), notify)
+}
+
+/// Reads notifications until one contains `what`.
+fn wait_for(notify: &UnixDatagram, what: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        let Ok(n) = notify.recv(&mut buf) else { break };
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let found = text.contains(what);
+        seen.push(text);
+        if found {
+            return seen;
+        }
+    }
+    panic!("no {what} notification; saw {seen:?}");
+}
+
+fn busctl(bus: &Bus, args: &[&str]) -> (bool, String) {
+    // Blocking here must not starve the test's own D-Bus connection of its runtime.
+    let out = tokio::task::block_in_place(|| {
+        Command::new("busctl")
+            .arg(format!("--address={}", bus.address))
+            .args(args)
+            .output()
+    })
+    .expect("busctl is installed (Debian's systemd package)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn call(bus: &Bus, method: &str, signature_and_args: &[&str]) -> (bool, String) {
+    let mut args = vec![
+        "call",
+        "org.titra.Pump1",
+        "/org/titra/Pump1",
+        "org.titra.Pump1",
+        method,
+    ];
+    args.extend_from_slice(signature_and_args);
+    busctl(bus, &args)
+}
+
+fn state(bus: &Bus) -> String {
+    busctl(
+        bus,
+        &[
+            "get-property",
+            "org.titra.Pump1",
+            "/org/titra/Pump1",
+            "org.titra.Pump1",
+            "PumpState",
+        ],
+    )
+    .1
+}
+
+/// The pump's state, read fresh (a proxy's cached properties follow by signal, a moment later).
+async fn fresh_state(proxy: &Pump1Proxy<'_>) -> String {
+    let status: serde_json::Value =
+        serde_json::from_str(&proxy.status_json().await.unwrap()).unwrap();
+    status["state"].as_str().unwrap_or_default().to_owned()
+}
+
+const PROGRAM: &str = "[trial]\npatient = \"MRN-BUS\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"3d\"\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trial_through_a_real_bus_with_busctl_and_gdbus() {
+    let bus = private_bus("trial");
+    let (_pumpd, notify) = start_pumpd(&bus);
+    let seen = wait_for(&notify, "READY=1");
+    assert!(seen.iter().any(|s| s.contains("READY=1")));
+    // The watchdog is petted from the control loop, again and again.
+    wait_for(&notify, "WATCHDOG=1");
+    wait_for(&notify, "WATCHDOG=1");
+    // From here on nobody reads the notifications (a stuck systemd): the pump must not care.
+
+    let conn = zbus::connection::Builder::address(bus.address.as_str())
+        .build()
+        .await
+        .unwrap();
+    let proxy = Pump1Proxy::new(&conn).await.unwrap();
+    assert_eq!(fresh_state(&proxy).await, "idle");
+    assert!(proxy.simulated().await.unwrap());
+
+    // Unauthorised and malformed calls are refused and change nothing.
+    let (ok, text) = call(
+        &bus,
+        "StartTrial",
+        &["ssbs", "bogus-token", PROGRAM, "false", "5678"],
+    );
+    assert!(!ok && text.contains("not logged in"), "{text}");
+    let (ok, text) = call(&bus, "RecordPain", &["s", "five"]);
+    assert!(!ok, "{text}");
+    assert!(state(&bus).contains("\"idle\""));
+
+    let (token, role, _) = proxy.login("1234").await.unwrap();
+    assert_eq!(role, "nurse");
+    proxy
+        .start_trial(&token, PROGRAM, false, "5678")
+        .await
+        .unwrap();
+    // busctl drives the rest of the start.
+    let (ok, text) = call(&bus, "Prime", &["s", &token]);
+    assert!(ok, "{text}");
+    let (ok, text) = call(&bus, "Start", &["s", &token]);
+    assert!(ok, "{text}");
+    assert!(state(&bus).contains("\"running\""), "{}", state(&bus));
+
+    // The patient presses through gdbus: granted; again at once: refused, the bolus is still
+    // being given (3 minutes at 1 mL/h).
+    let gdbus = |method: &str| {
+        let out = Command::new("gdbus")
+            .args([
+                "call",
+                "--address",
+                &bus.address,
+                "--dest",
+                "org.titra.Pump1",
+                "--object-path",
+                "/org/titra/Pump1",
+                "--method",
+            ])
+            .arg(format!("org.titra.Pump1.{method}"))
+            .output()
+            .expect("gdbus is installed (Debian's libglib2.0-bin)");
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, text) = gdbus("RequestBolus");
+    assert!(ok && text.contains("Bolus of 0.05 mg started"), "{text}");
+    let (ok, text) = gdbus("RequestBolus");
+    assert!(
+        !ok && text.contains("org.titra.Pump1.Error.WrongState")
+            && text.contains("A bolus is being given now"),
+        "{text}"
+    );
+
+    let (ok, text) = call(&bus, "RecordPain", &["y", "5"]);
+    assert!(ok, "{text}");
+    let (ok, text) = call(&bus, "RecordPain", &["y", "12"]);
+    assert!(!ok && text.contains("outside 0 to 10"), "{text}");
+    let status: serde_json::Value =
+        serde_json::from_str(&proxy.status_json().await.unwrap()).unwrap();
+    assert_eq!(status["drug"], "morphine");
+    assert_eq!(status["state"], "running");
+
+    // `titra status` reads the same through the shared proxy.
+    let out = Command::new(env!("CARGO_BIN_EXE_titra"))
+        .args(["status", "--bus", &bus.address])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("SIMULATED HARDWARE") && text.contains("Pump: running"),
+        "{text}"
+    );
+    assert!(text.contains("Patient MRN-BUS: morphine 1 mg/mL"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_daemon_comes_back_stopped_with_the_trial() {
+    let bus = private_bus("restart");
+    let (pumpd, notify) = start_pumpd(&bus);
+    wait_for(&notify, "READY=1");
+    let conn = zbus::connection::Builder::address(bus.address.as_str())
+        .build()
+        .await
+        .unwrap();
+    let proxy = Pump1Proxy::new(&conn).await.unwrap();
+    let (token, _, _) = proxy.login("1234").await.unwrap();
+    proxy
+        .start_trial(&token, PROGRAM, false, "5678")
+        .await
+        .unwrap();
+    proxy.prime(&token).await.unwrap();
+    proxy.start(&token).await.unwrap();
+    drop(notify);
+    drop(pumpd); // SIGKILL
+    let _ = std::fs::remove_file(bus.dir.join("notify.sock"));
+    let (_pumpd, notify) = start_pumpd(&bus);
+    wait_for(&notify, "READY=1");
+    let proxy = Pump1Proxy::new(&conn).await.unwrap();
+    assert_eq!(fresh_state(&proxy).await, "alarm");
+    let alarms = proxy.active_alarms().await.unwrap();
+    assert!(
+        alarms
+            .iter()
+            .any(|a| a.0 == "power_restored" && a.1 == "high"),
+        "{alarms:?}"
+    );
+    let (token, _, _) = proxy.login("1234").await.unwrap();
+    proxy.resume(&token).await.unwrap();
+    // Read fresh (the cached PumpState follows by signal, a moment later).
+    let status: serde_json::Value =
+        serde_json::from_str(&proxy.status_json().await.unwrap()).unwrap();
+    assert_eq!(status["state"], "running");
+}
+
+#[test]
+fn the_unit_file_verifies() {
+    let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/titra-pumpd.service");
+    let dir = std::env::temp_dir().join(format!("titra-unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("titra-pumpd.service");
+    let text = std::fs::read_to_string(&unit)
+        .unwrap()
+        .replace("/usr/bin/titra-pumpd", env!("CARGO_BIN_EXE_titra-pumpd"));
+    std::fs::write(&copy, text).unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .expect("systemd-analyze is installed (Debian's systemd package)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // systemd-analyze exits 0 on some invalid values with only a warning: any output fails.
+    assert!(out.status.success() && text.trim().is_empty(), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

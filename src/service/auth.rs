@@ -99,11 +99,24 @@ fn random_bytes() -> Result<[u8; 16], AuthError> {
     Ok(b)
 }
 
-/// The argon2id hash of a PIN, as a PHC string for the users file.
+/// argon2id with 1 MiB and 4 passes. A 4-to-8-digit PIN has too few values for any hash cost
+/// to stop an offline search; what protects it is the login lock and the file's permissions.
+/// The cost is kept small so that a login does not grow the daemon by tens of MB.
+fn hasher() -> Result<Argon2<'static>, AuthError> {
+    let params =
+        argon2::Params::new(1024, 4, 1, None).map_err(|e| AuthError::Config(e.to_string()))?;
+    Ok(Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params,
+    ))
+}
+
+/// The argon2 hash of a PIN, as a PHC string for the users file.
 pub fn hash_pin(pin: &str) -> Result<String, AuthError> {
     let salt =
         SaltString::encode_b64(&random_bytes()?).map_err(|e| AuthError::Config(e.to_string()))?;
-    Argon2::default()
+    hasher()?
         .hash_password(pin.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| AuthError::Config(e.to_string()))

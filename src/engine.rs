@@ -174,6 +174,13 @@ pub enum Record {
         until: Timestamp,
         by: Role,
     },
+    /// A logged-in user's call (who, in which role, did what).
+    UserAction {
+        at: Timestamp,
+        action: String,
+        by: Role,
+        name: String,
+    },
     /// A nurse checked the patient and accepted the uncertain deliveries as given.
     UncertainConfirmed {
         at: Timestamp,
@@ -208,6 +215,7 @@ impl Record {
             | Record::UncertainDelivery { at, .. }
             | Record::Primed { at, .. }
             | Record::AlarmSilenced { at, .. }
+            | Record::UserAction { at, .. }
             | Record::UncertainConfirmed { at, .. } => at,
         }
     }
@@ -1768,6 +1776,16 @@ impl<H: PumpHardware> Engine<H> {
         self.transition(now, Trigger::End)?;
         self.persist(now);
         Ok(())
+    }
+
+    /// Records a logged-in user's call, with their role and name.
+    pub fn record_action(&mut self, now: Timestamp, action: &str, by: Role, name: &str) {
+        self.observe(Record::UserAction {
+            at: now,
+            action: action.to_owned(),
+            by,
+            name: name.to_owned(),
+        });
     }
 
     /// Keeps an observation (pain, side effect, sedation, vitals): on disk before returning.

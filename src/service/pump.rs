@@ -326,6 +326,13 @@ impl PumpService {
         Ok(self.auth.require(token, now, roles)?)
     }
 
+    /// Records in the trial log that `caller` did `action` (every logged-in call is logged).
+    fn audit(&mut self, caller: &Caller, action: &str, now: Timestamp) {
+        if let Some(e) = self.engine.as_mut() {
+            e.record_action(now, action, role_of(caller), &caller.name);
+        }
+    }
+
     // ---- logins ----------------------------------------------------------------------------
 
     pub fn login(&mut self, pin: &str, now: Timestamp) -> Result<(String, Caller), ServiceError> {
@@ -446,36 +453,47 @@ impl PumpService {
         tracing::info!(by = %caller.name, verified_by = %verifier.name, "trial programmed and verified");
         self.signalled = 0;
         self.engine = Some(engine);
+        let action = format!(
+            "program the trial, verified by {} ({})",
+            verifier.name,
+            verifier.role.as_str()
+        );
+        self.audit(&caller, &action, now);
         Ok(())
     }
 
     pub fn prime(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
-        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         let volume = self.cfg.mechanism.prime_volume;
         self.engine_mut()?.prime(now, volume)?;
+        self.audit(&caller, "prime", now);
         Ok(())
     }
 
     pub fn start(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
-        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         self.engine_mut()?.start(now)?;
+        self.audit(&caller, "start", now);
         Ok(())
     }
 
     pub fn pause(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
-        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         self.engine_mut()?.pause(now)?;
+        self.audit(&caller, "pause", now);
         Ok(())
     }
 
     pub fn resume(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
-        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         self.engine_mut()?.resume(now)?;
+        self.audit(&caller, "resume", now);
         Ok(())
     }
 
     pub fn end_trial(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
-        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.audit(&caller, "end trial", now);
         self.engine_mut()?.end(now)?;
         Ok(())
     }
@@ -506,15 +524,18 @@ impl PumpService {
                 first_hard(&verdict.problems().cloned().collect::<Vec<_>>())
             )));
         }
-        self.auth.verifier(verifier_pin, &caller, now)?;
+        let verifier = self.auth.verifier(verifier_pin, &caller, now)?;
         let engine = self.engine_mut()?;
         let unit = engine.entry().unit;
         let old = engine.basal_rate();
         engine.change_rate(now, basal, confirm_soft)?;
-        Ok((
+        let (old, new) = (
             old.per_day_in(unit).to_string(),
             basal.per_day_in(unit).to_string(),
-        ))
+        );
+        let action = format!("change basal {old} to {new}, verified by {}", verifier.name);
+        self.audit(&caller, &action, now);
+        Ok((old, new))
     }
 
     pub fn clinician_bolus(
@@ -614,13 +635,14 @@ impl PumpService {
         poss: u8,
         now: Timestamp,
     ) -> Result<(), ServiceError> {
-        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         if !(1..=4).contains(&poss) {
             return Err(ServiceError::InvalidInput(format!(
                 "sedation: {poss} is outside POSS 1 to 4"
             )));
         }
         self.engine_mut()?.record_sedation(now, poss);
+        self.audit(&caller, "record sedation", now);
         Ok(())
     }
 
@@ -649,8 +671,9 @@ impl PumpService {
     }
 
     pub fn acknowledge(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
-        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         self.engine_mut()?.acknowledge(now);
+        self.audit(&caller, "acknowledge alarms", now);
         Ok(())
     }
 

@@ -336,4 +336,22 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
     assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");
     let (name, _) = error_of(p.proxy.inject_fault("gremlins", true).await);
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+
+    // A reservoir is changed only while paused.
+    let nurse = p.login("1234").await;
+    let (name, message) = error_of(p.proxy.change_reservoir(&nurse, "10 mL").await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("pause delivery first"), "{message}");
+    p.proxy.pause(&nurse).await.unwrap();
+    let (name, _) = error_of(p.proxy.change_reservoir(&nurse, "10 mg").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    p.proxy.change_reservoir(&nurse, "10 mL").await.unwrap();
+    p.proxy.resume(&nurse).await.unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&p.proxy.status_json().await.unwrap()).unwrap();
+    assert_eq!(status["reservoir_remaining"], "10 mL");
+    // After logging out, the token is worthless.
+    p.proxy.logout(&nurse).await.unwrap();
+    let (name, _) = error_of(p.proxy.pause(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
 }

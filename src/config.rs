@@ -126,7 +126,7 @@ impl HardwareConfig {
         let c: HardwareConfig = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
-                .map(|s| format!("line {}: ", text[..s.start].matches('\n').count() + 1))
+                .map(|s| format!("line {}: ", crate::core::line_of(text, s.start)))
                 .unwrap_or_default();
             fail(format!("{line}{}", e.message()))
         })?;

@@ -274,10 +274,6 @@ impl StepCounts {
 
 const SOURCES: [Source; 5] = Source::ALL;
 
-fn source_index(source: Source) -> usize {
-    SOURCES.iter().position(|&s| s == source).unwrap_or(0)
-}
-
 /// What the mechanism can do, whatever the library allows: the fastest rate it may run and
 /// the most its syringe holds.
 pub fn mechanism_verdict(program: &Program, rate: &AmountRate, cfg: &HardwareConfig) -> Verdict {
@@ -578,7 +574,7 @@ impl<H: PumpHardware> Engine<H> {
                     if let Err(e) = self.ledger.record(at, amount, source) {
                         tracing::error!(error = %e, "replay");
                     }
-                    let i = source_index(source);
+                    let i = source.index();
                     self.steps.forward[i] += steps;
                     if source == Source::Basal || source == Source::Kvo {
                         after_intent.0 += steps;
@@ -730,7 +726,7 @@ impl<H: PumpHardware> Engine<H> {
                 if steps == 0 {
                     continue;
                 }
-                let i = source_index(source);
+                let i = source.index();
                 self.steps.forward[i] += steps;
                 let cumulative = self.amount_of_steps(self.total_steps(source));
                 let amount = cumulative.saturating_sub(self.steps.recorded_amount[i]);
@@ -901,7 +897,7 @@ impl<H: PumpHardware> Engine<H> {
     }
 
     fn total_steps(&self, source: Source) -> u64 {
-        let i = source_index(source);
+        let i = source.index();
         self.steps.before_reservoir[i] + self.steps.forward[i]
     }
 
@@ -1177,7 +1173,7 @@ impl<H: PumpHardware> Engine<H> {
             return self.raise(now, AlarmKind::MotorStall, None, None);
         }
         for (source, steps) in forward {
-            let i = source_index(source);
+            let i = source.index();
             self.steps.forward[i] += steps;
             self.steps.piece_steps[i] += steps;
             if source == Source::Basal {

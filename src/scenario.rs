@@ -184,7 +184,7 @@ impl Scenario {
             };
         let de = toml::Deserializer::parse(text).map_err(|e| {
             invalid(
-                e.span().map(|s| line_of(text, s.start)),
+                e.span().map(|s| crate::core::line_of(text, s.start)),
                 "file".to_owned(),
                 e.message().to_owned(),
             )
@@ -197,7 +197,7 @@ impl Scenario {
                 _ => event_field(text, &field, inner.message()).unwrap_or(field),
             };
             invalid(
-                inner.span().map(|s| line_of(text, s.start)),
+                inner.span().map(|s| crate::core::line_of(text, s.start)),
                 field,
                 inner.message().to_owned(),
             )
@@ -285,10 +285,6 @@ fn event_field(text: &str, path: &str, message: &str) -> Option<String> {
             _ => false,
         })
         .map(|(key, _)| format!("{path}.{key}"))
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
 #[cfg(test)]

@@ -226,7 +226,7 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
             } => {
                 let d = day_of(i.started, at).min(days - 1);
                 per_day[d] += amount;
-                let idx = Source::ALL.iter().position(|&x| x == source).unwrap_or(0);
+                let idx = source.index();
                 by_source[idx] += amount;
                 steps += s;
                 if at > last_day_start {
@@ -294,7 +294,7 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
     } else {
         mg(last_day) * Duration::from_days(1).ms() as f64 / span.ms() as f64
     };
-    let at = |s: Source| by_source[Source::ALL.iter().position(|&x| x == s).unwrap_or(0)];
+    let at = |s: Source| by_source[s.index()];
     Summary {
         schema: SUMMARY_SCHEMA,
         simulated: i.simulated,

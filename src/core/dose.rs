@@ -55,7 +55,8 @@ impl Source {
         Source::ClinicianBolus,
     ];
 
-    fn index(self) -> usize {
+    /// Its position in [`Source::ALL`], for per-source tables.
+    pub fn index(self) -> usize {
         self as usize
     }
 

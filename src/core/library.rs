@@ -12,7 +12,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
@@ -289,15 +288,11 @@ struct RawEntry {
 pub const MIN_WINDOW: Duration = Duration::from_hours(1);
 pub const MAX_WINDOW: Duration = Duration::from_hours(24);
 
-fn line_of(text: &str, span: Range<usize>) -> usize {
-    text[..span.start.min(text.len())].matches('\n').count() + 1
-}
-
 impl DrugLibrary {
     /// Reads a library from TOML text, refusing it whole on the first problem.
     pub fn from_toml_str(text: &str) -> Result<DrugLibrary, LibraryError> {
         let raw: RawLibrary = toml::from_str(text).map_err(|e| LibraryError {
-            line: e.span().map(|s| line_of(text, s)),
+            line: e.span().map(|s| super::line_of(text, s.start)),
             message: e.message().to_owned(),
         })?;
         if raw.schema != LIBRARY_SCHEMA {
@@ -313,7 +308,7 @@ impl DrugLibrary {
         let mut entries = Vec::new();
         let mut seen = BTreeSet::new();
         for spanned in raw.drug {
-            let line = line_of(text, spanned.span());
+            let line = super::line_of(text, spanned.span().start);
             let e = spanned.into_inner();
             let fail = |message: String| LibraryError {
                 line: Some(line),

@@ -9,3 +9,14 @@ pub mod program;
 pub mod scheduler;
 pub mod supervisor;
 pub mod units;
+
+/// The 1-based line of a byte offset in a text (for messages about files). Counts bytes, so an
+/// offset inside a multi-byte character cannot panic.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}

@@ -22,3 +22,4 @@ pub mod sim;
 pub mod simulate;
 pub mod store;
 pub mod summary;
+pub mod ui;

@@ -119,14 +119,7 @@ fn main() -> ExitCode {
         Some(Command::VerifyLog { db }) => run_verify(db),
         Some(Command::Status { bus, json }) => run_status(&bus, json),
         Some(Command::HashPin) => run_hash_pin(),
-        None => {
-            eprintln!(
-                "The desktop demo (pump daemon on simulated hardware with the touchscreen UI) is not built yet.\n\
-                 Available now: `titra check FILE` checks a program against the drug library.\n\
-                 See `titra --help`."
-            );
-            ExitCode::from(2)
-        }
+        None => run_demo(),
     }
 }
 
@@ -321,6 +314,101 @@ fn run_hash_pin() -> ExitCode {
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// The desktop demo: the pump daemon's service on simulated hardware and the touchscreen UI in
+/// one process, over a peer-to-peer D-Bus link. A trial of the example program is started by
+/// the demo nurses so that there is something to see; it is SIMULATED on every screen.
+fn run_demo() -> ExitCode {
+    use slint::ComponentHandle;
+    use std::sync::Arc;
+    use titra::service::dbus::{MonotonicClock, OBJECT_PATH, PumpIface, Shared, control_loop};
+    use titra::service::pump::{Hardware, PumpService};
+
+    let demo = || -> anyhow::Result<()> {
+        let ui = titra::ui::MainWindow::new().map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open a window ({e}); without a display run e.g. `titra simulate examples/scenarios/continuous-morphine-pca.toml`"
+            )
+        })?;
+        let cfg = titra::config::HardwareConfig::built_in()?;
+        let (library, source) = check::load_library(None)?;
+        let hw: Hardware = Box::new(titra::sim::SimPump::new(
+            &cfg.mechanism,
+            &cfg.simulation,
+            cfg.mechanism.syringe,
+        ));
+        let clock = Arc::new(MonotonicClock::starting_at(
+            titra::core::units::Timestamp::ORIGIN,
+        ));
+        let now = titra::service::dbus::Clock::now(clock.as_ref());
+        let mut service = PumpService::new(
+            cfg,
+            library,
+            source,
+            titra::service::auth::Auth::demo()?,
+            hw,
+            None,
+            now,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let program = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples/scenarios/continuous-morphine-pca.toml"),
+        )
+        .unwrap_or_default();
+        let program = program
+            .split("[[events]]")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let (token, _) = service
+            .login("1234", now)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        service
+            .start_trial(&token, &program, true, "5678", now)
+            .and_then(|()| service.prime(&token, now))
+            .and_then(|()| service.start(&token, now))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let shared = Shared::new(service, clock);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let (server_end, client_end) = std::os::unix::net::UnixStream::pair()?;
+        let client = runtime.block_on(async {
+            let guid = zbus::Guid::generate();
+            let (server, client) = tokio::join!(
+                zbus::connection::Builder::unix_stream(server_end)
+                    .server(guid)
+                    .p2p()
+                    .serve_at(OBJECT_PATH, PumpIface::new(shared.clone()))
+                    .build(),
+                zbus::connection::Builder::unix_stream(client_end)
+                    .p2p()
+                    .build(),
+            );
+            let server = server?;
+            tokio::spawn(control_loop(shared.clone(), server, |_| {}));
+            client
+        })?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        titra::ui::client::wire(&ui, tx);
+        runtime.spawn(titra::ui::client::follow(
+            titra::ui::client::Daemon::Connection(client),
+            ui.as_weak(),
+            rx,
+        ));
+        ui.run()?;
+        Ok(())
+    };
+    match demo() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("titra: {e:#}");
+            ExitCode::from(2)
         }
     }
 }

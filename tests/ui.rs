@@ -12,7 +12,7 @@ use titra::core::units::{Duration, Timestamp};
 use titra::service::auth::Auth;
 use titra::service::pump::{Hardware, PumpService};
 use titra::sim::SimPump;
-use titra::ui::{MainWindow, Pump, apply, patient_view, show_message};
+use titra::ui::{MainWindow, Nav, Pump, apply_status, set_staff, show_message};
 
 const PROGRAM: &str = "[trial]\npatient = \"MRN-UI\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"3d\"\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"0.5 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }\n";
 
@@ -74,7 +74,7 @@ fn the_patient_screen_against_the_real_pump() {
             s.tick(t.max(clock)).unwrap();
             let status = s.status(t);
             if let Some(ui) = weak.upgrade() {
-                apply(&ui, &patient_view(&status), status.simulated, true);
+                apply_status(&ui, &status, true);
             }
         }
     };
@@ -138,4 +138,70 @@ fn the_patient_screen_against_the_real_pump() {
     );
     assert!(value(&ui, "Alarm").starts_with("Line blocked"));
     assert!(ui.global::<Pump>().get_call_nurse());
+
+    // A nurse logs in with the PIN pad (a wrong PIN first), acknowledges and resumes.
+    let token = Rc::new(RefCell::new(String::new()));
+    {
+        let service = service.clone();
+        let now = now.clone();
+        let token = token.clone();
+        let weak = ui.as_weak();
+        ui.global::<Pump>().on_login(move |pin| {
+            let Some(ui) = weak.upgrade() else { return };
+            match service.borrow_mut().login(&pin, *now.borrow()) {
+                Ok((t, caller)) => {
+                    *token.borrow_mut() = t;
+                    set_staff(&ui, &caller.name, caller.role.as_str());
+                }
+                Err(e) => ui.global::<Pump>().set_pin_message(e.to_string().into()),
+            }
+        });
+    }
+    {
+        let service = service.clone();
+        let now = now.clone();
+        let token = token.clone();
+        let weak = ui.as_weak();
+        ui.global::<Pump>().on_resume(move || {
+            let t = *now.borrow();
+            let mut s = service.borrow_mut();
+            let _ = s.acknowledge(&token.borrow(), t);
+            let answer = s
+                .resume(&token.borrow(), t)
+                .map(|()| "Delivery resumed.".to_owned());
+            if let Some(ui) = weak.upgrade() {
+                show_message(&ui, &answer.unwrap_or_else(|e| e.to_string()));
+            }
+        });
+    }
+    press(&ui, "Staff");
+    assert_eq!(ui.global::<Nav>().get_screen(), "pin");
+    for d in ["9", "9", "9", "9"] {
+        press(&ui, &format!("Digit {d}"));
+    }
+    assert_eq!(value(&ui, "PIN"), "4 digits");
+    press(&ui, "Enter PIN");
+    assert!(
+        value(&ui, "PIN answer").contains("wrong PIN (4 tries left"),
+        "{}",
+        value(&ui, "PIN answer")
+    );
+    for d in ["1", "2", "3", "4"] {
+        press(&ui, &format!("Digit {d}"));
+    }
+    press(&ui, "Enter PIN");
+    assert_eq!(ui.global::<Nav>().get_screen(), "staff");
+    assert_eq!(value(&ui, "Logged in as"), "Demo Nurse (nurse)");
+    // The line is still blocked: resuming is allowed (the nurse checked it), and the pump then
+    // finds the blockage again by itself; here it has been cleared.
+    service
+        .borrow_mut()
+        .inject_fault("occlusion", false)
+        .unwrap();
+    press(&ui, "Resume");
+    assert_eq!(value(&ui, "Staff answer"), "Delivery resumed.");
+    press(&ui, "Log out");
+    assert_eq!(ui.global::<Nav>().get_screen(), "patient");
+    refresh();
+    assert_eq!(value(&ui, "Pump status"), "Running — morphine 0.5 mg/day");
 }

@@ -8,15 +8,20 @@ use slint::ComponentHandle;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use zbus::Connection;
 
-use super::{MainWindow, Pump, apply, patient_view, show_message};
+use super::{MainWindow, Pump, apply_status, set_staff, show_message};
 use crate::service::dbus::Pump1Proxy;
 use crate::service::pump::Status;
 
 /// A button's call for the daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiCommand {
     Bolus,
     Pain(u8),
+    Login(String),
+    Logout,
+    Pause,
+    Resume,
+    Silence,
 }
 
 /// Where the daemon is.
@@ -34,9 +39,24 @@ pub fn wire(ui: &MainWindow, tx: UnboundedSender<UiCommand>) {
     pump.on_request_bolus(move || {
         let _ = bolus.send(UiCommand::Bolus);
     });
+    let pain = tx.clone();
     pump.on_record_pain(move |n| {
-        let _ = tx.send(UiCommand::Pain(u8::try_from(n).unwrap_or(0)));
+        let _ = pain.send(UiCommand::Pain(u8::try_from(n).unwrap_or(0)));
     });
+    let login = tx.clone();
+    pump.on_login(move |pin| {
+        let _ = login.send(UiCommand::Login(pin.to_string()));
+    });
+    let send = |command: UiCommand| {
+        let tx = tx.clone();
+        move || {
+            let _ = tx.send(command.clone());
+        }
+    };
+    pump.on_logout(send(UiCommand::Logout));
+    pump.on_pause(send(UiCommand::Pause));
+    pump.on_resume(send(UiCommand::Resume));
+    pump.on_silence(send(UiCommand::Silence));
 }
 
 async fn connect(daemon: &Daemon) -> zbus::Result<Connection> {
@@ -86,15 +106,14 @@ pub async fn follow(
             }
         };
         let mut refresh = tokio::time::interval(Duration::from_millis(500));
+        let mut token = String::new();
         loop {
             tokio::select! {
                 _ = refresh.tick() => {
                     let status = proxy.status_json().await.map(|j| serde_json::from_str::<Status>(&j));
                     match status {
                         Ok(Ok(s)) => {
-                            let view = patient_view(&s);
-                            let simulated = s.simulated;
-                            let _ = weak.upgrade_in_event_loop(move |ui| apply(&ui, &view, simulated, true));
+                            let _ = weak.upgrade_in_event_loop(move |ui| apply_status(&ui, &s, true));
                         }
                         Ok(Err(e)) => tracing::error!(error = %e, "unreadable status"),
                         Err(e) => {
@@ -106,10 +125,37 @@ pub async fn follow(
                 }
                 command = commands.recv() => {
                     let Some(command) = command else { return };
+                    let done = |r: zbus::Result<()>, ok: &str| r.map(|()| ok.to_owned()).unwrap_or_else(words);
                     let message = match command {
                         UiCommand::Bolus => proxy.request_bolus().await.unwrap_or_else(words),
-                        UiCommand::Pain(n) => match proxy.record_pain(n).await {
-                            Ok(()) => format!("Thank you — pain {n} recorded."),
+                        UiCommand::Pain(n) => done(proxy.record_pain(n).await, &format!("Thank you — pain {n} recorded.")),
+                        UiCommand::Login(pin) => {
+                            match proxy.login(&pin).await {
+                                Ok((t, role, name)) => {
+                                    token = t;
+                                    let _ = weak.upgrade_in_event_loop(move |ui| set_staff(&ui, &name, &role));
+                                }
+                                Err(e) => {
+                                    let text = words(e);
+                                    let _ = weak.upgrade_in_event_loop(move |ui| ui.global::<Pump>().set_pin_message(text.into()));
+                                }
+                            }
+                            refresh.reset_immediately();
+                            continue;
+                        }
+                        UiCommand::Logout => {
+                            let _ = proxy.logout(&token).await;
+                            token.clear();
+                            let _ = weak.upgrade_in_event_loop(move |ui| set_staff(&ui, "", ""));
+                            continue;
+                        }
+                        UiCommand::Pause => done(proxy.pause(&token).await, "Delivery paused."),
+                        UiCommand::Resume => {
+                            let _ = proxy.acknowledge_alarms(&token).await;
+                            done(proxy.resume(&token).await, "Delivery resumed.")
+                        }
+                        UiCommand::Silence => match proxy.silence_alarms(&token, 0).await {
+                            Ok(s) => format!("Alarm tones paused for {} minutes.", s / 60),
                             Err(e) => words(e),
                         },
                     };

@@ -70,6 +70,59 @@ pub fn patient_view(s: &Status) -> PatientView {
     }
 }
 
+/// The staff screen's overview lines.
+pub fn staff_overview(s: &Status) -> Vec<String> {
+    if s.patient.is_empty() {
+        return vec![format!("Pump {}: no trial programmed.", s.state)];
+    }
+    let mut lines = vec![
+        format!("Pump {} — patient {}", s.state, s.patient),
+        format!(
+            "{} {}: basal {} ({}, {})",
+            s.drug, s.concentration, s.basal_per_day, s.basal_per_hour, s.basal_ml_per_hour
+        ),
+        format!(
+            "Given today {}, in total {}",
+            s.delivered_today, s.delivered_total
+        ),
+        format!(
+            "Reservoir {}{}",
+            s.reservoir_remaining,
+            if s.time_to_empty.is_empty() {
+                String::new()
+            } else {
+                format!(", empty in {}", s.time_to_empty)
+            }
+        ),
+    ];
+    if !s.patient_bolus.is_empty() {
+        lines.push(format!("Patient bolus {}", s.patient_bolus));
+    }
+    for a in &s.alarms {
+        lines.push(format!("ALARM ({}): {}", a.priority, a.message));
+    }
+    lines
+}
+
+/// Copies a status into the window.
+pub fn apply_status(ui: &MainWindow, s: &Status, connected: bool) {
+    apply(ui, &patient_view(s), s.simulated, connected);
+    let lines: Vec<slint::SharedString> = staff_overview(s).into_iter().map(Into::into).collect();
+    ui.global::<Pump>()
+        .set_overview(slint::ModelRc::new(slint::VecModel::from(lines)));
+}
+
+/// Shows who is logged in (empty to log out) and switches to the staff or patient screen.
+pub fn set_staff(ui: &MainWindow, name: &str, role: &str) {
+    let pump = ui.global::<Pump>();
+    pump.set_staff_name(name.into());
+    pump.set_staff_role(role.into());
+    pump.set_pin_message("".into());
+    pump.set_message("".into());
+    let nav = ui.global::<Nav>();
+    nav.invoke_go(if name.is_empty() { "patient" } else { "staff" }.into());
+}
+
 /// Copies a view into the window.
 pub fn apply(ui: &MainWindow, view: &PatientView, simulated: bool, connected: bool) {
     let pump = ui.global::<Pump>();
@@ -129,6 +182,25 @@ mod tests {
         let v = patient_view(&status("paused", -1));
         assert!(!v.bolus_allowed);
         assert_eq!(v.bolus_line, "A dose cannot be given now.");
+    }
+
+    #[test]
+    fn the_staff_overview_writes_dose_per_day_first() {
+        let mut s = status("running", 0);
+        s.patient = "MRN-1".to_owned();
+        s.concentration = "1 mg/mL".to_owned();
+        s.basal_per_hour = "0.0208 mg/h".to_owned();
+        s.basal_ml_per_hour = "0.0208 mL/h".to_owned();
+        let lines = staff_overview(&s);
+        assert_eq!(lines[0], "Pump running — patient MRN-1");
+        assert_eq!(
+            lines[1],
+            "morphine 1 mg/mL: basal 0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)"
+        );
+        assert_eq!(
+            staff_overview(&Status::empty(Timestamp::ORIGIN))[0],
+            "Pump : no trial programmed."
+        );
     }
 
     #[test]

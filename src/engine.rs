@@ -340,6 +340,8 @@ pub struct Engine<H> {
     log_failed: bool,
     /// Deliveries after a crash are counted but not yet confirmed by a nurse.
     uncertain: bool,
+    /// Whether delivery has ever run (the trial's start is then fixed).
+    started: bool,
 }
 
 impl<H: PumpHardware> Engine<H> {
@@ -439,6 +441,7 @@ impl<H: PumpHardware> Engine<H> {
             unsynced: 0,
             log_failed: false,
             uncertain: false,
+            started: false,
         }
     }
 
@@ -550,6 +553,7 @@ impl<H: PumpHardware> Engine<H> {
                 Record::StateChanged { at, to, .. } => {
                     if to == State::Running && !started {
                         started = true;
+                        self.started = true;
                         self.start = at;
                     }
                     if to == State::Paused {
@@ -923,6 +927,19 @@ impl<H: PumpHardware> Engine<H> {
 
     // ---- starting --------------------------------------------------------------------
 
+    /// Refuses to begin moving the motor while a HIGH alarm stands.
+    fn refuse_if_alarmed(&mut self, now: Timestamp, what: &str) -> Result<(), EngineError> {
+        match self.high_alarm() {
+            Some(kind) => Err(self.refuse(
+                now,
+                what.to_owned(),
+                format!("{} Clear it first.", kind.message()),
+                Role::Nurse,
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// A second person verified the program.
     pub fn verify(&mut self, now: Timestamp) -> Result<(), EngineError> {
         self.transition(now, Trigger::Verify)
@@ -931,6 +948,7 @@ impl<H: PumpHardware> Engine<H> {
     /// Primes the line with `volume` (zero when it was primed by hand). Priming fills the line
     /// before it is connected: it leaves the reservoir but is not dose.
     pub fn prime(&mut self, now: Timestamp, volume: Volume) -> Result<(), EngineError> {
+        self.refuse_if_alarmed(now, "prime")?;
         self.transition(now, Trigger::Prime)?;
         let steps = self.profile.steps_for(volume);
         if steps > 0 {
@@ -941,8 +959,9 @@ impl<H: PumpHardware> Engine<H> {
                 ));
             }
             self.hw.set_motor_enabled(true)?;
-            self.hw.step(Direction::Forward, steps)?;
+            let stepped = self.hw.step(Direction::Forward, steps);
             self.hw.set_motor_enabled(false)?;
+            stepped?;
             self.steps.primed += steps;
         }
         Ok(())
@@ -950,8 +969,8 @@ impl<H: PumpHardware> Engine<H> {
 
     /// Starts delivery.
     pub fn start(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        self.refuse_if_alarmed(now, "start")?;
         self.transition(now, Trigger::Start)?;
-        self.start = now;
         self.basal = RateScheduler::new(self.profile, now);
         self.basal.set_rate(
             now,
@@ -975,6 +994,14 @@ impl<H: PumpHardware> Engine<H> {
             tracing::info!(from = %self.state, to = %to, "state");
         }
         let was_paused = self.state == State::Paused;
+        // A change of state can make work due at once: the next wake may be now again.
+        self.last_tick = None;
+        if to == State::Running && !self.started {
+            // The trial's clock (titration, scheduled boluses, trial days) starts the first
+            // time delivery runs, however the pump got there; replay uses the same rule.
+            self.started = true;
+            self.start = now;
+        }
         self.state = to;
         if to == State::Paused && !was_paused {
             self.paused_since = Some(now);
@@ -1022,7 +1049,7 @@ impl<H: PumpHardware> Engine<H> {
         }
         self.last_tick = Some(self.last_tick.map_or(now, |last| last.max(now)));
         self.program_events(now)?;
-        if self.state.delivers() {
+        if self.state.delivers() && self.high_alarm().is_none() && !self.log_failed {
             self.deliver(now)?;
         }
         if now >= self.next_read {
@@ -1053,8 +1080,8 @@ impl<H: PumpHardware> Engine<H> {
             if self.start + b.at > now {
                 break;
             }
-            if !self.state.delivers() || self.bolus.is_some() {
-                // Wait until delivery runs and any bolus has ended.
+            if self.state != State::Running || self.bolus.is_some() || self.high_alarm().is_some() {
+                // Wait until delivery runs (not while priming) and any bolus has ended.
                 break;
             }
             self.next_scheduled += 1;
@@ -1075,7 +1102,7 @@ impl<H: PumpHardware> Engine<H> {
         let old = self.program.basal;
         self.program.basal = basal;
         let rate = self.volume_rate();
-        if self.state.delivers() {
+        if self.state == State::Running {
             self.close_piece(now);
             self.basal.set_rate(now, rate);
             self.piece_end = None;
@@ -1286,8 +1313,9 @@ impl<H: PumpHardware> Engine<H> {
             requested: dose,
             schedule,
         });
-        // A new piece, so that the bolus has its own intent before its first step.
+        // A new piece, so that the bolus has its own intent before its first step, at once.
         self.piece_end = None;
+        self.last_tick = None;
     }
 
     fn read_sensors(&mut self, now: Timestamp) -> Result<(), EngineError> {
@@ -1437,6 +1465,14 @@ impl<H: PumpHardware> Engine<H> {
         self.alarms.iter().any(|a| a.kind == kind && a.is_active())
     }
 
+    /// An active HIGH alarm whose cause is still present (or not yet acknowledged).
+    fn high_alarm(&self) -> Option<AlarmKind> {
+        self.alarms
+            .iter()
+            .find(|a| a.is_active() && a.kind.priority() == Priority::High)
+            .map(|a| a.kind)
+    }
+
     /// Raises an alarm (once while it is active); a HIGH alarm stops delivery at once.
     fn raise(
         &mut self,
@@ -1445,28 +1481,29 @@ impl<H: PumpHardware> Engine<H> {
         pressure_mmhg: Option<f64>,
         time_to_alarm: Option<Duration>,
     ) -> Result<(), EngineError> {
-        if self.has_active(kind) {
-            return Ok(());
+        if !self.has_active(kind) {
+            tracing::warn!(?kind, "alarm");
+            let mut alarm = Alarm::new(kind, now);
+            alarm.pressure_mmhg = pressure_mmhg;
+            alarm.time_to_alarm = time_to_alarm;
+            self.journal.push(Record::AlarmRaised {
+                at: now,
+                kind,
+                priority: alarm.priority,
+                pressure_mmhg,
+                time_to_alarm,
+            });
+            self.alarms.push(alarm);
         }
-        tracing::warn!(?kind, "alarm");
-        let mut alarm = Alarm::new(kind, now);
-        alarm.pressure_mmhg = pressure_mmhg;
-        alarm.time_to_alarm = time_to_alarm;
-        self.journal.push(Record::AlarmRaised {
-            at: now,
-            kind,
-            priority: alarm.priority,
-            pressure_mmhg,
-            time_to_alarm,
-        });
-        self.alarms.push(alarm);
+        // A HIGH cause stops delivery every time it is seen, even if its alarm is already
+        // showing (it may have been raised before delivery started). The state changes first,
+        // so that a motor that cannot be disabled is at least never stepped again.
         if kind.priority() == Priority::High && self.state != State::Ended {
-            self.stop_delivery(now)?;
-            if matches!(
-                self.state,
-                State::Priming | State::Running | State::Paused | State::Alarm
-            ) {
+            if matches!(self.state, State::Priming | State::Running | State::Paused) {
                 self.transition(now, Trigger::HighAlarm)?;
+            }
+            if let Err(e) = self.stop_delivery(now) {
+                tracing::error!(error = %e, "could not disable the motor");
             }
         }
         Ok(())
@@ -1505,21 +1542,22 @@ impl<H: PumpHardware> Engine<H> {
 
     /// The patient presses the bolus button.
     pub fn request_pca(&mut self, now: Timestamp) -> PcaDecision {
-        let decision = if self.state != State::Running {
-            PcaDecision::Denied {
-                denial: Denial::NotDelivering,
-                available_at: None,
-            }
-        } else if self.bolus.is_some() {
-            PcaDecision::Denied {
-                denial: Denial::BolusInProgress,
-                available_at: None,
-            }
-        } else {
-            self.close_piece(now);
-            let upper = self.basal_upper(now);
-            self.ledger.request_pca(now, upper)
-        };
+        let decision =
+            if self.state != State::Running || self.log_failed || self.high_alarm().is_some() {
+                PcaDecision::Denied {
+                    denial: Denial::NotDelivering,
+                    available_at: None,
+                }
+            } else if self.bolus.is_some() {
+                PcaDecision::Denied {
+                    denial: Denial::BolusInProgress,
+                    available_at: None,
+                }
+            } else {
+                self.close_piece(now);
+                let upper = self.basal_upper(now);
+                self.ledger.request_pca(now, upper)
+            };
         match decision {
             PcaDecision::Granted { dose } => {
                 self.journal.push(Record::PcaRequest {
@@ -1529,6 +1567,13 @@ impl<H: PumpHardware> Engine<H> {
                     available_at: None,
                 });
                 self.begin_bolus(now, dose, Source::PatientBolus);
+                if !self.persist(now) {
+                    // The log failed: delivery stopped with a HIGH alarm, nothing was given.
+                    return PcaDecision::Denied {
+                        denial: Denial::NotDelivering,
+                        available_at: None,
+                    };
+                }
             }
             PcaDecision::Denied {
                 denial,
@@ -1644,17 +1689,24 @@ impl<H: PumpHardware> Engine<H> {
     /// The nurse acknowledges every alarm and resumes. Refused while a cause the pump can see
     /// persists (no syringe, empty, sensor or motor fault): those need the nurse to act first.
     pub fn resume(&mut self, now: Timestamp) -> Result<(), EngineError> {
-        self.acknowledge(now);
-        let blocking: Vec<AlarmKind> = self
+        // Check everything before touching anything: a refused resume acknowledges nothing.
+        if supervisor::next(self.state, Trigger::Resume).is_err() {
+            let reason = format!("the pump cannot resume while {}", self.state);
+            return Err(self.refuse(now, "resume".to_owned(), reason, Role::Nurse));
+        }
+        let high: Vec<AlarmKind> = self
             .alarms
             .iter()
             .filter(|a| a.is_active() && a.kind.priority() == Priority::High)
             .map(|a| a.kind)
             .collect();
-        if let Some(kind) = blocking.first() {
-            let reason = format!("{} (its cause is still there)", kind.message());
-            return Err(self.refuse(now, "resume".to_owned(), reason, Role::Nurse));
+        for kind in high {
+            if self.cause_persists(now, kind) {
+                let reason = format!("{} (its cause is still there)", kind.message());
+                return Err(self.refuse(now, "resume".to_owned(), reason, Role::Nurse));
+            }
         }
+        self.acknowledge(now);
         self.transition(now, Trigger::Resume)?;
         let pressure = self.hw.read_pressure_mmhg().unwrap_or(0.0);
         self.detector.restart(now, pressure);

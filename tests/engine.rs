@@ -447,3 +447,113 @@ fn a_rate_raised_after_a_large_clinician_bolus_is_held_at_the_library_cap() {
         assert!(in_hour <= 1_000_000, "{in_hour} ng in the hour to {t}");
     }
 }
+
+/// An engine programmed and verified, not primed or started.
+fn verified(p: &str, kind: TrialKind) -> Engine<SimPump> {
+    let (library, _) = check::load_library(None).unwrap();
+    let cfg = hw();
+    let p = program(p);
+    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, p.reservoir);
+    let mut t = trial();
+    t.kind = kind;
+    t.duration = Duration::from_days(1);
+    let mut e = Engine::new(
+        sim,
+        &cfg,
+        t,
+        p,
+        &library,
+        Timestamp::ORIGIN,
+        Some(Role::Nurse),
+    )
+    .unwrap();
+    e.verify(Timestamp::ORIGIN).unwrap();
+    e
+}
+
+#[test]
+fn a_high_alarm_raised_before_delivery_blocks_the_start_and_stops_it_later() {
+    let mut e = verified(MORPHINE, TrialKind::Continuous);
+    fault(&mut e, |f| f.reservoir_removed = true);
+    run_to(&mut e, h(0.01));
+    assert!(raised(&e, AlarmKind::ReservoirMissing).is_some());
+    assert!(
+        e.prime(h(0.01), titra::core::units::Volume::ZERO).is_err(),
+        "no priming with a HIGH alarm"
+    );
+    fault(&mut e, |f| f.reservoir_removed = false);
+    e.acknowledge(h(0.02));
+    e.prime(h(0.02), titra::core::units::Volume::ZERO).unwrap();
+    e.start(h(0.02)).unwrap();
+    run_to(&mut e, h(0.5));
+    let moved = position(&mut e);
+    assert!(moved > 0);
+    // The same cause again while running stops it, though an alarm of that kind was raised before.
+    fault(&mut e, |f| f.reservoir_removed = true);
+    run_to(&mut e, h(1.0));
+    assert_eq!(e.state(), State::Alarm);
+    let stopped = position(&mut e);
+    run_to(&mut e, h(2.0));
+    assert_eq!(
+        position(&mut e),
+        stopped,
+        "no step while the syringe is out"
+    );
+}
+
+#[test]
+fn a_screening_bolus_waits_for_the_start_not_the_priming() {
+    let mut e = verified(
+        "drug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"2 mL\"\nboluses = [ { at = \"0h\", dose = \"0.2 mg\" } ]\nobserve = \"24h\"\n",
+        TrialKind::SingleBolus,
+    );
+    e.prime(Timestamp::ORIGIN, titra::core::units::Volume::ZERO)
+        .unwrap();
+    run_to(&mut e, h(0.5));
+    assert_eq!(position(&mut e), 0, "nothing given while priming");
+    assert!(
+        !e.journal()
+            .iter()
+            .any(|r| matches!(r, Record::BolusStarted { .. }))
+    );
+    e.start(h(0.5)).unwrap();
+    assert_eq!(e.started_at(), h(0.5));
+    run_to(&mut e, h(1.0));
+    assert_eq!(position(&mut e), 2880, "the whole 0.2 mg after the start");
+}
+
+#[test]
+fn a_refused_resume_acknowledges_nothing() {
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, h(1.0));
+    fault(&mut e, |f| f.occluded = true);
+    run_to(&mut e, h(3.0));
+    assert_eq!(e.state(), State::Alarm);
+    fault(&mut e, |f| f.reservoir_removed = true);
+    run_to(&mut e, h(3.01));
+    assert!(e.resume(h(3.01)).is_err());
+    let occlusion = e
+        .alarms()
+        .iter()
+        .find(|a| a.kind == AlarmKind::Occlusion)
+        .unwrap();
+    assert!(
+        occlusion.acknowledged_at.is_none(),
+        "still waiting for the nurse"
+    );
+    assert!(
+        !e.journal()
+            .iter()
+            .any(|r| matches!(r, Record::AlarmAcknowledged { .. }))
+    );
+}
+
+#[test]
+fn the_trial_starts_when_delivery_first_runs_however_it_gets_there() {
+    let mut e = verified(MORPHINE, TrialKind::Continuous);
+    e.prime(h(0.1), titra::core::units::Volume::ZERO).unwrap();
+    e.pause(h(0.2)).unwrap();
+    e.resume(h(0.3)).unwrap();
+    assert_eq!(e.state(), State::Running);
+    assert_eq!(e.started_at(), h(0.3));
+}

@@ -436,6 +436,30 @@ impl PumpService {
                 )));
             }
         };
+        if let Err(e) = self.begin_logging(&mut engine, &scenario, now) {
+            // Keep the hardware for the next attempt; nothing was programmed.
+            self.hw = Some(engine.into_hardware());
+            return Err(e);
+        }
+        tracing::info!(by = %caller.name, verified_by = %verifier.name, "trial programmed and verified");
+        self.signalled = 0;
+        self.engine = Some(engine);
+        let action = format!(
+            "program the trial, verified by {} ({})",
+            verifier.name,
+            verifier.role.as_str()
+        );
+        self.audit(&caller, &action, now);
+        Ok(())
+    }
+
+    /// Starts the new trial's log and verifies the program in the engine.
+    fn begin_logging(
+        &self,
+        engine: &mut Engine<Hardware>,
+        scenario: &Scenario,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
         if let Some(mut log) = self.open_log()? {
             let sha =
                 crate::store::sha256_hex(&serde_json::to_string(&self.library).unwrap_or_default());
@@ -450,15 +474,6 @@ impl PumpService {
             engine.attach_sink(Box::new(log), now)?;
         }
         engine.verify(now)?;
-        tracing::info!(by = %caller.name, verified_by = %verifier.name, "trial programmed and verified");
-        self.signalled = 0;
-        self.engine = Some(engine);
-        let action = format!(
-            "program the trial, verified by {} ({})",
-            verifier.name,
-            verifier.role.as_str()
-        );
-        self.audit(&caller, &action, now);
         Ok(())
     }
 

@@ -38,10 +38,9 @@ pub fn patient_view(s: &Status) -> PatientView {
     let headline = match s.state.as_str() {
         "running" => format!("Running — {} {}", s.drug, s.basal_per_day),
         "paused" => "Paused by your nurse".to_owned(),
-        "alarm" => format!(
-            "Stopped — {}",
-            top.map_or("an alarm needs your nurse", |a| a.message.as_str())
-        ),
+        // The alarm banner above carries the alarm's own words; the headline stays short so that
+        // nothing the patient needs is pushed off a small screen.
+        "alarm" => "Stopped — your nurse is needed".to_owned(),
         "idle" => "No treatment programmed".to_owned(),
         "programmed" | "verified" | "priming" => "Your nurse is setting up the pump".to_owned(),
         "ended" => "The trial has ended".to_owned(),
@@ -219,6 +218,6 @@ mod tests {
         assert_eq!(v.alarm_priority, "high");
         assert_eq!(v.alarm_text, "occlusion message");
         assert!(v.call_nurse);
-        assert_eq!(v.headline, "Stopped — occlusion message");
+        assert_eq!(v.headline, "Stopped — your nurse is needed");
     }
 }

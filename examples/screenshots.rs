@@ -90,6 +90,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         show_message(&ui, "");
         save(&ui, &dir, &format!("patient-alarm-{size}"))?;
 
+        ui.global::<Nav>().invoke_go("side-effect".into());
+        save(&ui, &dir, &format!("patient-side-effect-{size}"))?;
+
         ui.global::<Nav>().invoke_go("pin".into());
         ui.global::<Pump>().set_pin_message(
             "wrong PIN (4 tries left before the login locks for 5 minutes)".into(),

@@ -108,6 +108,39 @@ fn the_patient_screen_against_the_real_pump() {
     press(&ui, "Press for a dose");
     assert_eq!(value(&ui, "Pump answer"), "Bolus of 0.05 mg started.");
 
+    // A side effect: what, then how bad; recorded in the trial log.
+    {
+        let service = service.clone();
+        let now = now.clone();
+        ui.global::<Pump>()
+            .on_record_side_effect(move |effect, severity| {
+                service
+                    .borrow_mut()
+                    .record_side_effect(&effect, &severity, *now.borrow())
+                    .unwrap();
+            });
+    }
+    press(&ui, "Side effect");
+    press(&ui, "Itching");
+    press(&ui, "Mild");
+    assert_eq!(ui.global::<Nav>().get_screen(), "patient");
+    assert!(
+        service
+            .borrow()
+            .engine()
+            .unwrap()
+            .journal()
+            .iter()
+            .any(|r| matches!(
+                r,
+                titra::engine::Record::SideEffect {
+                    effect: titra::scenario::SideEffect::Pruritus,
+                    severity: titra::scenario::Severity::Mild,
+                    ..
+                }
+            ))
+    );
+
     // Twenty minutes later the lockout shows its countdown and the button does nothing.
     *now.borrow_mut() = at(80);
     refresh();

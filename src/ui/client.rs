@@ -17,6 +17,7 @@ use crate::service::pump::Status;
 pub enum UiCommand {
     Bolus,
     Pain(u8),
+    SideEffect(String, String),
     Login(String),
     Logout,
     Pause,
@@ -42,6 +43,10 @@ pub fn wire(ui: &MainWindow, tx: UnboundedSender<UiCommand>) {
     let pain = tx.clone();
     pump.on_record_pain(move |n| {
         let _ = pain.send(UiCommand::Pain(u8::try_from(n).unwrap_or(0)));
+    });
+    let effect = tx.clone();
+    pump.on_record_side_effect(move |e, severity| {
+        let _ = effect.send(UiCommand::SideEffect(e.to_string(), severity.to_string()));
     });
     let login = tx.clone();
     pump.on_login(move |pin| {
@@ -129,6 +134,10 @@ pub async fn follow(
                     let message = match command {
                         UiCommand::Bolus => proxy.request_bolus().await.unwrap_or_else(words),
                         UiCommand::Pain(n) => done(proxy.record_pain(n).await, &format!("Thank you — pain {n} recorded.")),
+                        UiCommand::SideEffect(effect, severity) => done(
+                            proxy.record_side_effect(&effect, &severity).await,
+                            "Thank you — your nurse will see it.",
+                        ),
                         UiCommand::Login(pin) => {
                             match proxy.login(&pin).await {
                                 Ok((t, role, name)) => {

@@ -23,3 +23,15 @@ pub mod simulate;
 pub mod store;
 pub mod summary;
 pub mod ui;
+
+/// Logs to standard error (journald picks it up under systemd), at the level `TITRA_LOG` sets
+/// (`warn`, `info`, `debug`, or a tracing filter), else `default`.
+pub fn init_logging(default: &str) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TITRA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}

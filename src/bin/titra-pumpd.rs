@@ -51,13 +51,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TITRA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    titra::init_logging("info");
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -116,12 +110,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let shared = Shared::new(service, clock);
     let iface = PumpIface::new(shared.clone());
-    let builder = match args.bus.as_str() {
-        "system" => zbus::connection::Builder::system(),
-        "session" => zbus::connection::Builder::session(),
-        address => zbus::connection::Builder::address(address),
-    };
-    let conn = builder
+    let conn = titra::service::dbus::bus_builder(&args.bus)
         .name(BUS_NAME)
         .serve_at(OBJECT_PATH, iface)
         .build()

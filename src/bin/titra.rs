@@ -87,13 +87,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TITRA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    titra::init_logging("warn");
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Check {
@@ -269,12 +263,7 @@ fn run_status(bus: &str, json: bool) -> ExitCode {
         }
     };
     let result: anyhow::Result<String> = runtime.block_on(async {
-        let builder = match bus {
-            "system" => zbus::connection::Builder::system(),
-            "session" => zbus::connection::Builder::session(),
-            address => zbus::connection::Builder::address(address),
-        };
-        let conn = builder.build().await?;
+        let conn = titra::service::dbus::bus_builder(bus).build().await?;
         let proxy = titra::service::dbus::Pump1Proxy::new(&conn).await?;
         Ok(proxy.status_json().await?)
     });

@@ -21,6 +21,16 @@ use crate::service::pump::{PumpService, ServiceError, Status};
 pub const BUS_NAME: &str = "org.titra.Pump1";
 pub const OBJECT_PATH: &str = "/org/titra/Pump1";
 
+/// A connection builder for a bus named on the command line: "system", "session" or an
+/// address.
+pub fn bus_builder(bus: &str) -> zbus::connection::Builder<'_> {
+    match bus {
+        "system" => zbus::connection::Builder::system(),
+        "session" => zbus::connection::Builder::session(),
+        address => zbus::connection::Builder::address(address),
+    }
+}
+
 /// A refused call, as D-Bus clients receive it: `org.titra.Pump1.Error.<Name>` with a message
 /// for the nurse.
 #[derive(Debug, zbus::DBusError)]

@@ -67,14 +67,7 @@ pub fn wire(ui: &MainWindow, tx: UnboundedSender<UiCommand>) {
 async fn connect(daemon: &Daemon) -> zbus::Result<Connection> {
     match daemon {
         Daemon::Connection(c) => Ok(c.clone()),
-        Daemon::Bus(bus) => {
-            let builder = match bus.as_str() {
-                "system" => zbus::connection::Builder::system(),
-                "session" => zbus::connection::Builder::session(),
-                address => zbus::connection::Builder::address(address),
-            };
-            builder.build().await
-        }
+        Daemon::Bus(bus) => crate::service::dbus::bus_builder(bus).build().await,
     }
 }
 

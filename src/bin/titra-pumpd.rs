@@ -147,7 +147,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             notify("WATCHDOG=1".to_owned());
         }
         if let Ok(s) = status_shared.service.try_lock() {
-            let state = s.status(status_shared.clock.now()).state;
+            // Only the state's name: the full status was just computed for publishing.
+            let state = s.state().to_string();
             if state != last_state {
                 notify(format!("pump {state}"));
                 last_state = state;

@@ -307,6 +307,11 @@ impl PumpService {
         self.simulated
     }
 
+    /// The pump's state, without computing the whole status.
+    pub fn state(&self) -> State {
+        self.engine.as_ref().map_or(State::Idle, Engine::state)
+    }
+
     pub fn engine(&self) -> Option<&Engine<Hardware>> {
         self.engine.as_ref()
     }

@@ -34,7 +34,7 @@ fn rows_per_second(dir: &std::path::Path, batch: usize, rows: usize) -> f64 {
         "drug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1 mg/day\"\n",
     )
     .expect("program");
-    log.begin_trial(&trial(), &program, 0, "bench", true)
+    log.begin_trial(&trial(), &program, 0, "bench", true, None)
         .expect("trial");
     let records: Vec<Record> = (0..rows)
         .map(|i| Record::PainScore {

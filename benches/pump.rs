@@ -181,19 +181,14 @@ fn trumpet(basal: &str, rate_ul_per_min: f64) -> Vec<(u64, f64, f64)> {
             }
         },
     );
-    [2u64, 5, 11, 19, 31]
+    // The same computation as `titra calibrate`: grams of water from the µL that arrived.
+    let grams: Vec<(u64, f64)> = samples
         .iter()
-        .map(|&minutes| {
-            let span = (minutes * 2) as usize; // samples per window
-            let expected = rate_ul_per_min * minutes as f64;
-            let errors: Vec<f64> = samples
-                .windows(span + 1)
-                .map(|w| ((w[span].1 - w[0].1) / expected - 1.0) * 100.0)
-                .collect();
-            let max = errors.iter().copied().fold(f64::MIN, f64::max);
-            let min = errors.iter().copied().fold(f64::MAX, f64::min);
-            (minutes, max, min)
-        })
+        .map(|(t, ul)| (t.ms(), ul / 1000.0))
+        .collect();
+    titra::calibrate::trumpet(&grams, rate_ul_per_min * 60.0 / 1000.0, 1.0)
+        .into_iter()
+        .map(|p| (p.window_min, p.max_pct, p.min_pct))
         .collect()
 }
 

@@ -5,9 +5,18 @@
 use std::path::Path;
 
 use slint::ComponentHandle;
+use std::sync::{Arc, Mutex};
 use titra::core::units::Timestamp;
 use titra::service::pump::{AlarmStatus, Status};
-use titra::ui::{MainWindow, Nav, Pump, apply_status, set_staff, show_message};
+
+use titra::check;
+use titra::config::HardwareConfig;
+use titra::service::pump::PumpService;
+use titra::ui::wizard::Wizard;
+use titra::ui::{
+    MainWindow, Nav, Pump, WizardState, answer_directly, apply_status, chart, set_staff,
+    show_basal_check, show_chart, show_export, show_message, wire_wizard, wizard_reply,
+};
 
 fn running(next_bolus_in_s: i64) -> Status {
     let mut s = Status::empty(Timestamp::from_ms(3_600_000));
@@ -19,6 +28,7 @@ fn running(next_bolus_in_s: i64) -> Status {
     s.basal_per_day = "0.5 mg/day".to_owned();
     s.basal_per_hour = "0.0208 mg/h".to_owned();
     s.basal_ml_per_hour = "0.0208 mL/h".to_owned();
+    s.dose_unit = "mg".to_owned();
     s.patient_bolus = "0.05 mg every 1h at most, 1 per hour at most".to_owned();
     s.delivered_today = "0.12 mg".to_owned();
     s.delivered_total = "0.12 mg".to_owned();
@@ -44,6 +54,71 @@ fn save(ui: &MainWindow, dir: &Path, name: &str) -> Result<(), Box<dyn std::erro
         .write_header()?
         .write_image_data(buffer.as_bytes())?;
     println!("{}", path.display());
+    Ok(())
+}
+
+/// The start-trial wizard against a real pump service on simulated hardware, a few steps.
+fn wizard_screens(
+    ui: &MainWindow,
+    dir: &Path,
+    size: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let now = Timestamp::ORIGIN;
+    let mut service = PumpService::simulated_demo(now)?;
+    let (token, _) = service.login("1234", now)?;
+    let service = std::rc::Rc::new(std::cell::RefCell::new(service));
+    let wizard = Arc::new(Mutex::new(Wizard::new()));
+    {
+        let weak = ui.as_weak();
+        let shared = wizard.clone();
+        let service = service.clone();
+        wire_wizard(ui, wizard, move |request| {
+            let reply = answer_directly(&mut service.borrow_mut(), &token, now, &request);
+            if let Some(ui) = weak.upgrade() {
+                wizard_reply(&ui, &shared, reply, &|_| {});
+            }
+        });
+    }
+    apply_status(ui, &service.borrow().status(now), true);
+    set_staff(ui, "Demo Nurse", "nurse");
+    ui.global::<Pump>().invoke_open_wizard();
+    let w = ui.global::<WizardState>();
+    for k in ["M", "R", "N", "-", "4", "2"] {
+        w.invoke_key(k.into());
+    }
+    save(ui, dir, &format!("wizard-patient-{size}"))?;
+    w.invoke_next();
+    w.invoke_choose("route".into(), "intrathecal".into());
+    w.invoke_next();
+    w.invoke_choose("baseline".into(), "8".into());
+    save(ui, dir, &format!("wizard-trial-{size}"))?;
+    w.invoke_next();
+    w.invoke_choose("drug".into(), "morphine".into());
+    w.invoke_next();
+    w.invoke_choose("concentration".into(), "1 mg/mL".into());
+    save(ui, dir, &format!("wizard-concentration-{size}"))?;
+    w.invoke_next();
+    w.invoke_select_field("basal".into());
+    for k in ["2", "5"] {
+        w.invoke_key(k.into());
+    }
+    save(ui, dir, &format!("wizard-program-hard-{size}"))?;
+    w.invoke_key("back".into());
+    w.invoke_key("back".into());
+    for k in ["0", ".", "5"] {
+        w.invoke_key(k.into());
+    }
+    w.invoke_select_field("pca_dose".into());
+    for k in ["0", ".", "0", "5"] {
+        w.invoke_key(k.into());
+    }
+    save(ui, dir, &format!("wizard-program-{size}"))?;
+    w.invoke_next();
+    save(ui, dir, &format!("wizard-review-{size}"))?;
+    w.invoke_next();
+    w.invoke_verify("5678".into());
+    save(ui, dir, &format!("wizard-load-{size}"))?;
+    w.invoke_cancel();
     Ok(())
 }
 
@@ -102,6 +177,92 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         set_staff(&ui, "Demo Nurse", "nurse");
         apply_status(&ui, &alarm, true);
         save(&ui, &dir, &format!("staff-{size}"))?;
+
+        // Alarm tones paused: the symbol and its countdown.
+        let mut silenced = alarm.clone();
+        silenced.alarms[0].silenced_until_ms = i64::try_from(silenced.now_ms).unwrap_or(0) + 95_000;
+        apply_status(&ui, &silenced, true);
+        save(&ui, &dir, &format!("staff-silenced-{size}"))?;
+
+        wizard_screens(&ui, &dir, &size)?;
+
+        set_staff(&ui, "Demo Clinician", "clinician");
+        apply_status(&ui, &running(0), true);
+        ui.global::<Nav>().invoke_go("basal".into());
+        show_basal_check(
+            &ui,
+            "soft",
+            &[(
+                "basal".to_owned(),
+                "16 mg/day".to_owned(),
+                "15 mg/day".to_owned(),
+                "soft".to_owned(),
+                "Basal rate 16 mg/day (0.6667 mg/h, 0.6667 mL/h) is above the usual maximum of 15 mg/day: confirm it is intended.".to_owned(),
+            )],
+            "0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)",
+            "16 mg/day (0.6667 mg/h, 0.6667 mL/h)",
+        );
+        save(&ui, &dir, &format!("clinician-change-dose-{size}"))?;
+        // The chart of the example 3-day morphine trial, simulated.
+        let scenario = titra::scenario::Scenario::from_toml_str(
+            include_str!("../../shared/scenarios/continuous-morphine-pca.toml"),
+            "continuous-morphine-pca.toml",
+        )?;
+        let (library, source) = check::load_library(None)?;
+        let outcome =
+            titra::simulate::run(&scenario, &library, source, &HardwareConfig::built_in()?)?;
+        let started = outcome
+            .journal
+            .iter()
+            .find_map(|r| match r {
+                titra::engine::Record::StateChanged {
+                    at,
+                    to: titra::core::supervisor::State::Running,
+                    ..
+                } => Some(*at),
+                _ => None,
+            })
+            .unwrap_or(Timestamp::ORIGIN);
+        let end = outcome
+            .journal
+            .last()
+            .map_or(started, titra::engine::Record::at);
+        let hours = end.since(started).ms().div_ceil(48 * 3_600_000).max(1);
+        let history = titra::summary::history(
+            &outcome.journal,
+            started,
+            end,
+            titra::core::units::Duration::from_hours(hours),
+        );
+        show_chart(&ui, &chart(&history, "mg"));
+        ui.global::<Nav>().invoke_go("chart".into());
+        save(&ui, &dir, &format!("clinician-chart-{size}"))?;
+        // The export screen: the worksheet by the built-in example protocol's rule.
+        let protocol = titra::protocol::Protocol::built_in()?;
+        let (_, ended) = titra::summary::span_of(&outcome.journal);
+        let summary = titra::summary::summarise(&titra::summary::Inputs {
+            trial: &scenario.trial,
+            program: &scenario.program,
+            journal: &outcome.journal,
+            started,
+            ended,
+            steps_per_ml: HardwareConfig::built_in()?.mechanism.steps_per_ml,
+            loaded_ml: scenario.program.reservoir.as_ml_f64(),
+            remaining_ml: outcome.summary.reservoir.remaining_ml,
+            simulated: true,
+            started_wall: None,
+            implant_rule: protocol.implant.as_ref(),
+        });
+        let (lines, has_rule, confirmed) =
+            titra::export::preview(&summary, titra::core::units::MassUnit::Mg);
+        show_export(&ui, lines, has_rule, confirmed);
+        show_message(&ui, "");
+        ui.global::<Nav>().invoke_go("export".into());
+        save(&ui, &dir, &format!("clinician-export-{size}"))?;
+        ui.global::<Nav>().invoke_go("end".into());
+        save(&ui, &dir, &format!("clinician-end-{size}"))?;
+        ui.global::<Nav>().invoke_go("observation".into());
+        save(&ui, &dir, &format!("nurse-observation-{size}"))?;
         ui.hide()?;
     }
     Ok(())

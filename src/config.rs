@@ -23,6 +23,18 @@ pub struct HardwareConfig {
     pub alarms: AlarmConfig,
     pub pins: Pins,
     pub simulation: SimulationConfig,
+    /// The load cell's bench calibration (`titra calibrate` writes it); absent on a pump that
+    /// uses the pressure switch or has not been calibrated.
+    #[serde(default)]
+    pub load_cell: Option<LoadCellConfig>,
+}
+
+/// Counts → pressure: `(counts − zero) / counts_per_mmhg`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadCellConfig {
+    pub zero: i32,
+    pub counts_per_mmhg: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -83,6 +95,9 @@ pub struct Pins {
     pub hx711_sck: u8,
     pub buzzer: u8,
     pub alarm_led: u8,
+    /// An inline pressure switch instead of the load cell (its pin), when fitted.
+    #[serde(default)]
+    pub pressure_switch: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -109,6 +124,11 @@ impl HardwareConfig {
         HardwareConfig::from_toml_str(BUILT_IN_HARDWARE, "built-in")
     }
 
+    /// The profile at `path`, or the built-in one.
+    pub fn load(path: Option<&Path>) -> Result<HardwareConfig, ConfigError> {
+        path.map_or_else(HardwareConfig::built_in, HardwareConfig::from_file)
+    }
+
     pub fn from_file(path: &Path) -> Result<HardwareConfig, ConfigError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -123,13 +143,7 @@ impl HardwareConfig {
             source_name: name.to_owned(),
             message,
         };
-        let c: HardwareConfig = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| format!("line {}: ", crate::core::line_of(text, s.start)))
-                .unwrap_or_default();
-            fail(format!("{line}{}", e.message()))
-        })?;
+        let c: HardwareConfig = crate::core::from_toml(text).map_err(fail)?;
         if c.schema != HARDWARE_SCHEMA {
             return Err(fail(format!(
                 "schema is \"{}\", this version reads \"{HARDWARE_SCHEMA}\"",

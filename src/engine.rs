@@ -186,6 +186,63 @@ pub enum Record {
         at: Timestamp,
         by: Role,
     },
+    /// The clinician's assessment of the trial, recorded when it ends.
+    Assessment {
+        at: Timestamp,
+        outcome: Outcome,
+        note: String,
+        name: String,
+    },
+    /// The implant's starting dose, confirmed by a clinician (from the protocol's rule, named in
+    /// `rule`, or entered by the clinician when `rule` is None).
+    ImplantPlan {
+        at: Timestamp,
+        per_day: AmountRate,
+        concentration: crate::core::units::Concentration,
+        rule: Option<String>,
+        name: String,
+    },
+    /// The summary was exported: where, by whom, and each file's SHA-256.
+    Exported {
+        at: Timestamp,
+        destination: String,
+        files: Vec<(String, String)>,
+        name: String,
+    },
+}
+
+/// What the clinician concludes from the trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The trial worked: an implant may follow.
+    Success,
+    Failure,
+    Inconclusive,
+}
+
+impl std::str::FromStr for Outcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "success" => Ok(Outcome::Success),
+            "failure" => Ok(Outcome::Failure),
+            "inconclusive" => Ok(Outcome::Inconclusive),
+            other => Err(format!(
+                "outcome: \"{other}\" is not one of success, failure, inconclusive"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Inconclusive => "inconclusive",
+        })
+    }
 }
 
 impl Record {
@@ -216,7 +273,10 @@ impl Record {
             | Record::Primed { at, .. }
             | Record::AlarmSilenced { at, .. }
             | Record::UserAction { at, .. }
-            | Record::UncertainConfirmed { at, .. } => at,
+            | Record::UncertainConfirmed { at, .. }
+            | Record::Assessment { at, .. }
+            | Record::ImplantPlan { at, .. }
+            | Record::Exported { at, .. } => at,
         }
     }
 }
@@ -695,7 +755,9 @@ impl<H: PumpHardware> Engine<H> {
             }
         }
         self.next_titration = if clinician_changed {
-            self.program.titration.len()
+            // As `change_rate` does: the clinician's rate replaced the planned steps.
+            self.program.titration.clear();
+            0
         } else {
             titration_applied
         };
@@ -1639,12 +1701,7 @@ impl<H: PumpHardware> Engine<H> {
         confirmed: bool,
     ) -> Result<(), EngineError> {
         let what = format!("basal rate {}", basal.per_day_in(self.entry.unit));
-        let mut verdict = program::check_rate_change(&self.entry, &self.program, "basal", basal);
-        verdict.extend(mechanism_verdict(
-            &self.program,
-            &(basal + self.program.kvo_rate()),
-            &self.cfg,
-        ));
+        let verdict = self.rate_change_verdict(now, basal);
         if verdict.is_rejected() || (verdict.class() == Class::Soft && !confirmed) {
             let reason = verdict
                 .problems()
@@ -1660,11 +1717,48 @@ impl<H: PumpHardware> Engine<H> {
                 by: Role::Clinician,
             });
         }
-        // A change by hand replaces the planned titration from here on.
-        self.next_titration = self.program.titration.len();
+        // A change by hand replaces the planned titration: steps still to come are cancelled,
+        // and those passed are history (in the journal); the program's basal is the rate in
+        // force from now on.
+        self.program.titration.clear();
+        self.next_titration = 0;
         self.set_basal(now, basal, Role::Clinician);
         self.persist(now);
         Ok(())
+    }
+
+    /// Everything a basal change to `basal` now is checked against: the library (KVO counted),
+    /// its titration rule for the drug, and the mechanism.
+    pub fn rate_change_verdict(&self, now: Timestamp, basal: AmountRate) -> Verdict {
+        let mut verdict = program::check_rate_change(&self.entry, &self.program, "basal", basal);
+        verdict.extend(program::check_titration_step(
+            &self.entry,
+            "basal",
+            self.program.basal,
+            basal,
+            self.since_rate_change(now),
+        ));
+        verdict.extend(mechanism_verdict(
+            &self.program,
+            &(basal + self.program.kvo_rate()),
+            &self.cfg,
+        ));
+        verdict
+    }
+
+    /// Time since the basal rate last changed (None if it never did since the start, or the
+    /// trial has not started).
+    pub fn since_rate_change(&self, now: Timestamp) -> Option<Duration> {
+        let last = self
+            .journal
+            .iter()
+            .rev()
+            .find_map(|r| match r {
+                Record::RateChanged { at, .. } => Some(*at),
+                _ => None,
+            })
+            .or_else(|| self.started.then_some(self.start))?;
+        Some(now.since(last))
     }
 
     fn refuse(&mut self, now: Timestamp, what: String, reason: String, by: Role) -> EngineError {
@@ -1824,6 +1918,50 @@ impl<H: PumpHardware> Engine<H> {
         self.transition(now, Trigger::End)?;
         self.persist(now);
         Ok(())
+    }
+
+    /// Records the clinician's assessment of the trial.
+    pub fn record_assessment(&mut self, now: Timestamp, outcome: Outcome, note: &str, name: &str) {
+        self.observe(Record::Assessment {
+            at: now,
+            outcome,
+            note: note.to_owned(),
+            name: name.to_owned(),
+        });
+    }
+
+    /// Records the implant's starting dose a clinician confirmed.
+    pub fn record_implant_plan(
+        &mut self,
+        now: Timestamp,
+        per_day: AmountRate,
+        concentration: crate::core::units::Concentration,
+        rule: Option<String>,
+        name: &str,
+    ) {
+        self.observe(Record::ImplantPlan {
+            at: now,
+            per_day,
+            concentration,
+            rule,
+            name: name.to_owned(),
+        });
+    }
+
+    /// Records an export of the summary.
+    pub fn record_export(
+        &mut self,
+        now: Timestamp,
+        destination: &str,
+        files: Vec<(String, String)>,
+        name: &str,
+    ) {
+        self.observe(Record::Exported {
+            at: now,
+            destination: destination.to_owned(),
+            files,
+            name: name.to_owned(),
+        });
     }
 
     /// Records a logged-in user's call, with their role and name.

@@ -11,11 +11,14 @@
 //! - [`simulate`]: `titra simulate`, a whole scenario through the engine.
 //! - [`summary`]: the trial summary.
 
+pub mod calibrate;
 pub mod check;
 pub mod config;
 pub mod core;
 pub mod engine;
+pub mod export;
 pub mod hw;
+pub mod protocol;
 pub mod scenario;
 pub mod service;
 pub mod sim;

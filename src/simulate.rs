@@ -215,6 +215,7 @@ pub fn run_with_log(
                     start.ms(),
                     &library_sha,
                     true,
+                    None,
                 )
                 .map_err(|e| SimulateError::Internal(e.to_string()))?;
                 e.attach_sink(Box::new(log), start).map_err(internal)?;
@@ -373,6 +374,8 @@ pub fn run_with_log(
         loaded_ml: scenario.program.reservoir.as_ml_f64(),
         remaining_ml: engine.reservoir_remaining().as_ml_f64(),
         simulated: engine.is_simulated(),
+        started_wall: None,
+        implant_rule: None,
     });
     Ok(Outcome {
         summary,

@@ -26,7 +26,7 @@ pub const APPLICATION_ID: i32 = 0x5449_5452;
 
 /// The schema this version writes. Each entry of [`MIGRATIONS`] takes the schema one version
 /// up; never edit one that has shipped, add the next.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // 1: trials and their events.
@@ -62,6 +62,9 @@ BEGIN SELECT RAISE(ABORT, 'the trial log is append-only'); END;
 CREATE TRIGGER trial_no_delete BEFORE DELETE ON trial
 BEGIN SELECT RAISE(ABORT, 'the trial log is append-only'); END;
 "#,
+    // 2: the wall-clock time a trial started (RFC 3339, UTC), for its dates; NULL on a
+    // simulated (virtual) clock.
+    "ALTER TABLE trial ADD COLUMN started_wall TEXT;",
 ];
 
 /// The hash before the first row.
@@ -101,6 +104,9 @@ pub struct StoredTrial {
     pub started_ms: u64,
     pub library_sha256: String,
     pub simulated: bool,
+    /// When the trial started by the wall clock (RFC 3339, UTC); None on a virtual clock.
+    #[serde(default)]
+    pub started_wall: Option<String>,
 }
 
 /// The result of `titra verify-log`.
@@ -313,6 +319,7 @@ impl TrialLog {
         started_ms: u64,
         library_sha256: &str,
         simulated: bool,
+        started_wall: Option<&str>,
     ) -> Result<i64, StoreError> {
         let json = |e: serde_json::Error| StoreError::Unreadable {
             seq: 0,
@@ -322,15 +329,16 @@ impl TrialLog {
         let program_json = serde_json::to_string(program).map_err(json)?;
         self.conn
             .execute(
-                "INSERT INTO trial (patient, started_ms, trial_json, program_json, library_sha256, simulated)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO trial (patient, started_ms, trial_json, program_json, library_sha256, simulated, started_wall)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     trial.patient,
                     i64::try_from(started_ms).unwrap_or(i64::MAX),
                     trial_json,
                     program_json,
                     library_sha256,
-                    simulated
+                    simulated,
+                    started_wall
                 ],
             )
             .map_err(self.sqlite())?;
@@ -341,12 +349,21 @@ impl TrialLog {
 
     /// The newest trial, to resume after a restart.
     pub fn latest_trial(&mut self) -> Result<StoredTrial, StoreError> {
+        let id: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(id) FROM trial", [], |r| r.get(0))
+            .map_err(self.sqlite())?;
+        self.trial(id.ok_or(StoreError::NoTrial)?)
+    }
+
+    /// One trial by its number; later records are appended to it.
+    pub fn trial(&mut self, id: i64) -> Result<StoredTrial, StoreError> {
         let row = self
             .conn
             .query_row(
-                "SELECT id, trial_json, program_json, started_ms, library_sha256, simulated
-                 FROM trial ORDER BY id DESC LIMIT 1",
-                [],
+                "SELECT id, trial_json, program_json, started_ms, library_sha256, simulated, started_wall
+                 FROM trial WHERE id = ?1",
+                [id],
                 |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
@@ -355,6 +372,7 @@ impl TrialLog {
                         r.get::<_, i64>(3)?,
                         r.get::<_, String>(4)?,
                         r.get::<_, bool>(5)?,
+                        r.get::<_, Option<String>>(6)?,
                     ))
                 },
             )
@@ -369,9 +387,22 @@ impl TrialLog {
             started_ms: u64::try_from(row.3).unwrap_or(0),
             library_sha256: row.4,
             simulated: row.5,
+            started_wall: row.6,
         };
         self.trial_id = Some(stored.id);
         Ok(stored)
+    }
+
+    /// Every trial in the log: (number, patient, wall-clock start if known), oldest first.
+    pub fn trials(&self) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, patient, started_wall FROM trial ORDER BY id")
+            .map_err(self.sqlite())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(self.sqlite())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sqlite())
     }
 
     /// Appends records in one transaction (all or none), chaining their hashes.

@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use crate::core::dose::Source;
 use crate::core::program::{Program, Trial};
+use crate::core::supervisor::State;
 use crate::core::supervisor::{AlarmKind, Priority};
-use crate::core::units::{Amount, Duration, MassUnit, Timestamp};
+use crate::core::units::{Amount, AmountRate, Concentration, Duration, MassUnit, Timestamp};
 use crate::engine::Record;
 use crate::scenario::{Severity, SideEffect};
 
@@ -33,6 +34,126 @@ pub struct Summary {
     pub reservoir: Reservoir,
     pub effective_dose_mg_per_day: f64,
     pub effective_dose_rule: &'static str,
+    /// "wall" when the dates are the pump's wall clock, "virtual" when the trial ran on the
+    /// simulator's clock (which starts at 2000-01-01T00:00:00Z).
+    pub clock: &'static str,
+    /// The program as it was started.
+    pub program: ProgramInfo,
+    /// The data the effective dose came from.
+    pub effective_dose: EffectiveDose,
+    /// Basal changes after the start (the program's own titration steps and clinicians').
+    pub titration: Vec<RateChangeEntry>,
+    /// One entry per trial day (24 h from the start; the last one may be partial).
+    pub days: Vec<DayEntry>,
+    /// Times delivery was stopped: paused by a nurse, stopped by an alarm, or without power.
+    pub interruptions: Vec<Interruption>,
+    pub assessment: Option<AssessmentEntry>,
+    pub implant: ImplantWorksheet,
+    /// Earlier exports of this summary.
+    pub exports: Vec<ExportEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramInfo {
+    pub reservoir_ml: f64,
+    pub basal_mg_per_day: f64,
+    pub pca: Option<PcaInfo>,
+    pub scheduled_boluses: Vec<ScheduledInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PcaInfo {
+    pub dose_mg: f64,
+    pub lockout_min: f64,
+    pub max_per_hour: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduledInfo {
+    pub at_h: f64,
+    pub dose_mg: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectiveDose {
+    pub mg_per_day: f64,
+    /// The stretch it was measured over, hours from the start.
+    pub from_h: f64,
+    pub to_h: f64,
+    /// What was delivered in that stretch (all sources).
+    pub delivered_mg: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RateChangeEntry {
+    pub at_h: f64,
+    pub from_mg_per_day: f64,
+    pub to_mg_per_day: f64,
+    /// "program" (a planned titration step), "clinician" or "nurse".
+    pub by: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DayEntry {
+    /// From 1.
+    pub day: u32,
+    pub total_mg: f64,
+    pub basal_mg: f64,
+    pub pca_mg: f64,
+    pub scheduled_bolus_mg: f64,
+    pub clinician_bolus_mg: f64,
+    pub pca_granted: u32,
+    pub pca_denied: u32,
+    /// Pain scores that day: how many, their mean (one decimal) and the lowest.
+    pub pain_scores: u32,
+    pub pain_mean: Option<f64>,
+    pub pain_lowest: Option<u8>,
+    /// Side effects reported that day, by severity.
+    pub side_effects_mild: u32,
+    pub side_effects_moderate: u32,
+    pub side_effects_severe: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Interruption {
+    pub from_h: f64,
+    /// None while still stopped when the summary was made.
+    pub to_h: Option<f64>,
+    /// "paused", "alarm" or "power".
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssessmentEntry {
+    pub outcome: crate::engine::Outcome,
+    pub note: String,
+    pub by: String,
+    pub at_h: f64,
+}
+
+/// The implant's programming values, derived by the site's rule (printed with them) and
+/// confirmed by a clinician, or entered by one.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImplantWorksheet {
+    /// The rule in words; None when the site has none (the clinician enters the dose).
+    pub rule: Option<String>,
+    /// What the rule gives from the effective trial dose.
+    pub proposed_mg_per_day: Option<f64>,
+    pub confirmed: bool,
+    pub confirmed_by: Option<String>,
+    pub drug: String,
+    pub concentration_mg_per_ml: f64,
+    /// The confirmed starting dose (or the proposal, unconfirmed).
+    pub mg_per_day: Option<f64>,
+    pub ml_per_day: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportEntry {
+    pub at_h: f64,
+    pub destination: String,
+    pub by: String,
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,10 +207,21 @@ pub struct Pain {
     #[serde(rename = "final")]
     pub last: Option<u8>,
     pub reduction_pct: Option<f64>,
-    /// At least 50 % less pain than at baseline.
+    /// The lowest score of the trial, and its reduction from baseline (the peak effect of a
+    /// screening bolus).
+    pub lowest: Option<u8>,
+    pub reduction_lowest_pct: Option<f64>,
+    /// At least 50 % less pain than at baseline, by [`Pain::responder_rule`].
     pub responder: Option<bool>,
+    pub responder_rule: &'static str,
     pub scores: Vec<PainScore>,
 }
+
+/// How a continuous trial's responder is judged.
+pub const RESPONDER_CONTINUOUS: &str =
+    "at least 50 % less pain at the last score than before the trial";
+/// How a bolus trial's responder is judged.
+pub const RESPONDER_BOLUS: &str = "at least 50 % less pain at the lowest score after the bolus than before the trial (its peak effect)";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PainScore {
@@ -121,6 +253,10 @@ pub struct Inputs<'a> {
     pub loaded_ml: f64,
     pub remaining_ml: f64,
     pub simulated: bool,
+    /// When the trial started by the wall clock (RFC 3339); None on the virtual clock.
+    pub started_wall: Option<&'a str>,
+    /// The site's implant rule, if it has one.
+    pub implant_rule: Option<&'a crate::protocol::ImplantRule>,
 }
 
 fn hours(from: Timestamp, at: Timestamp) -> f64 {
@@ -138,53 +274,78 @@ fn day_of(from: Timestamp, at: Timestamp) -> usize {
     usize::try_from(ms / Duration::from_days(1).ms()).unwrap_or(usize::MAX)
 }
 
+/// Milliseconds from 1970-01-01 to 2000-01-01, where the virtual (simulated) clock starts.
+pub const Y2000_UNIX_MS: u64 = 946_684_800_000;
+
 /// RFC 3339 for a moment on the virtual clock (2000-01-01T00:00:00Z + t).
 pub fn virtual_time(t: Timestamp) -> String {
-    let secs = t.ms() / 1000;
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 2000-01-01 (a Saturday; 2000 is a leap year).
-    let mut year = 2000u64;
-    let mut day = days;
-    loop {
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        let len = if leap { 366 } else { 365 };
-        if day < len {
-            break;
-        }
-        day -= len;
-        year += 1;
-    }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let months = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let mut month = 0;
-    while day >= months[month] {
-        day -= months[month];
-        month += 1;
-    }
+    rfc3339(Y2000_UNIX_MS + t.ms())
+}
+
+/// Days since 1970-01-01 to a civil date (proleptic Gregorian), and back: H. Hinnant's
+/// algorithms, in integers.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// RFC 3339 (UTC, whole seconds) for milliseconds since 1970-01-01.
+pub fn rfc3339(unix_ms: u64) -> String {
+    let secs = i64::try_from(unix_ms / 1000).unwrap_or(i64::MAX);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
     format!(
-        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        month + 1,
-        day + 1,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
     )
 }
 
+/// Milliseconds since 1970-01-01 of an RFC 3339 UTC time as [`rfc3339`] writes it.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<u32>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), m, d);
+    let secs = days * 86_400 + i64::from(h * 3600 + min * 60 + sec);
+    u64::try_from(secs).ok().map(|s| s * 1000)
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+/// Computes the summary from the journal.
 pub fn summarise(i: &Inputs<'_>) -> Summary {
     let days = usize::try_from(
         i.ended
@@ -194,21 +355,34 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
             .max(1),
     )
     .unwrap_or(1);
-    let mut per_day = vec![Amount::ZERO; days];
+    // Per day and source (Source::index order), and the trial's totals.
+    let mut per_day_source = vec![[Amount::ZERO; 5]; days];
     let mut by_source = [Amount::ZERO; 5];
     let mut steps = 0u64;
     let mut granted_per_day = vec![0u32; days];
     let mut denied_per_day = vec![0u32; days];
+    let mut pain_per_day: Vec<Vec<u8>> = vec![Vec::new(); days];
+    let mut severity_per_day = vec![[0u32; 3]; days];
     let mut alarms: Vec<AlarmEntry> = Vec::new();
     let mut scores = Vec::new();
     let mut side_effects = Vec::new();
+    let mut titration = Vec::new();
+    let mut interruptions: Vec<Interruption> = Vec::new();
+    let mut assessment = None;
+    let mut plan: Option<(AmountRate, Concentration, Option<String>, String)> = None;
+    let mut exports = Vec::new();
     let last_day_start = i
         .ended
         .saturating_back(Duration::from_days(1))
         .max(i.started);
     let mut last_day = Amount::ZERO;
+    // The newest moment seen, and the newest before it: a power cut began after the last record
+    // written before the restart (the restart's own records carry its time).
+    let (mut latest, mut before_latest) = (i.started, i.started);
+    let day = |at: Timestamp| day_of(i.started, at).min(days - 1);
+    let h = |at: Timestamp| hours(i.started, at);
     for r in i.journal {
-        match *r {
+        match r {
             // What a crash left uncertain is counted as given, as the pump counts it.
             Record::Delivery {
                 at,
@@ -224,21 +398,19 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
                 amount,
                 ..
             } => {
-                let d = day_of(i.started, at).min(days - 1);
-                per_day[d] += amount;
                 let idx = source.index();
-                by_source[idx] += amount;
+                per_day_source[day(*at)][idx] += *amount;
+                by_source[idx] += *amount;
                 steps += s;
-                if at > last_day_start {
-                    last_day += amount;
+                if *at > last_day_start {
+                    last_day += *amount;
                 }
             }
             Record::PcaRequest { at, granted, .. } => {
-                let d = day_of(i.started, at).min(days - 1);
-                if granted {
-                    granted_per_day[d] += 1;
+                if *granted {
+                    granted_per_day[day(*at)] += 1;
                 } else {
-                    denied_per_day[d] += 1;
+                    denied_per_day[day(*at)] += 1;
                 }
             }
             Record::AlarmRaised {
@@ -247,10 +419,10 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
                 priority,
                 pressure_mmhg,
                 time_to_alarm,
-            } if priority != Priority::Info => alarms.push(AlarmEntry {
-                kind,
-                priority,
-                at_h: hours(i.started, at),
+            } if *priority != Priority::Info => alarms.push(AlarmEntry {
+                kind: *kind,
+                priority: *priority,
+                at_h: h(*at),
                 cleared_at_h: None,
                 pressure_mmhg: pressure_mmhg.map(|p| (p * 10.0).round() / 10.0),
                 time_to_alarm_min: time_to_alarm.map(|d| (d.ms() as f64 / 6_000.0).round() / 10.0),
@@ -258,35 +430,136 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
             Record::AlarmCleared { at, kind } => {
                 for a in alarms
                     .iter_mut()
-                    .filter(|a| a.kind == kind && a.cleared_at_h.is_none())
+                    .filter(|a| a.kind == *kind && a.cleared_at_h.is_none())
                 {
-                    a.cleared_at_h = Some(hours(i.started, at));
+                    a.cleared_at_h = Some(h(*at));
                 }
             }
-            Record::PainScore { at, value } => scores.push(PainScore {
-                at_h: hours(i.started, at),
-                value,
-            }),
+            Record::PainScore { at, value } => {
+                if *at >= i.started {
+                    pain_per_day[day(*at)].push(*value);
+                }
+                scores.push(PainScore {
+                    at_h: h(*at),
+                    value: *value,
+                });
+            }
             Record::SideEffect {
                 at,
                 effect,
                 severity,
-            } => side_effects.push(SideEffectEntry {
-                effect,
-                severity,
-                at_h: hours(i.started, at),
+            } => {
+                let k = match severity {
+                    Severity::Mild => 0,
+                    Severity::Moderate => 1,
+                    Severity::Severe => 2,
+                };
+                severity_per_day[day(*at)][k] += 1;
+                side_effects.push(SideEffectEntry {
+                    effect: *effect,
+                    severity: *severity,
+                    at_h: h(*at),
+                });
+            }
+            Record::RateChanged { at, old, new, by } if *at > i.started => {
+                titration.push(RateChangeEntry {
+                    at_h: h(*at),
+                    from_mg_per_day: mg(old.per_day()),
+                    to_mg_per_day: mg(new.per_day()),
+                    by: serde_json::to_value(by)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                });
+            }
+            Record::StateChanged { at, from, to } if *at >= i.started => {
+                let reason = match to {
+                    State::Paused => Some("paused"),
+                    State::Alarm => Some("alarm"),
+                    _ => None,
+                };
+                let open = interruptions.last().is_some_and(|x| x.to_h.is_none());
+                if *from == State::Running {
+                    if let Some(reason) = reason {
+                        interruptions.push(Interruption {
+                            from_h: h(*at),
+                            to_h: None,
+                            reason,
+                        });
+                    }
+                } else if (*to == State::Running || *to == State::Ended) && open {
+                    if let Some(x) = interruptions.last_mut() {
+                        x.to_h = Some(h(*at));
+                    }
+                }
+            }
+            Record::PowerRestored { at } => {
+                // The pump was off from its last record until now; it comes back stopped.
+                let off = if latest >= *at { before_latest } else { latest };
+                if let Some(x) = interruptions.last_mut().filter(|x| x.to_h.is_none()) {
+                    x.to_h = Some(h(off));
+                }
+                interruptions.push(Interruption {
+                    from_h: h(off),
+                    to_h: Some(h(*at)),
+                    reason: "power",
+                });
+            }
+            Record::Assessment {
+                at,
+                outcome,
+                note,
+                name,
+            } => {
+                assessment = Some(AssessmentEntry {
+                    outcome: *outcome,
+                    note: note.clone(),
+                    by: name.clone(),
+                    at_h: h(*at),
+                });
+            }
+            Record::ImplantPlan {
+                per_day,
+                concentration,
+                rule,
+                name,
+                ..
+            } => plan = Some((*per_day, *concentration, rule.clone(), name.clone())),
+            Record::Exported {
+                at,
+                destination,
+                files,
+                name,
+            } => exports.push(ExportEntry {
+                at_h: h(*at),
+                destination: destination.clone(),
+                by: name.clone(),
+                files: files.iter().map(|(f, _)| f.clone()).collect(),
             }),
             _ => {}
+        }
+        if r.at() > latest {
+            before_latest = latest;
+            latest = r.at();
         }
     }
     let total: Amount = by_source.iter().copied().sum();
     let baseline = i.trial.baseline_pain;
     let last = scores.last().map(|s| s.value);
-    let reduction_pct = match (baseline, last) {
+    let reduction = |to: Option<u8>| match (baseline, to) {
         (Some(b), Some(f)) if b > 0 => {
             Some(((f64::from(b) - f64::from(f)) / f64::from(b) * 1000.0).round() / 10.0)
         }
         _ => None,
+    };
+    let reduction_pct = reduction(last);
+    let lowest = scores.iter().map(|s| s.value).min();
+    let reduction_lowest_pct = reduction(lowest);
+    let continuous = i.trial.kind == crate::core::program::TrialKind::Continuous;
+    let (responder, responder_rule) = if continuous {
+        (reduction_pct.map(|r| r >= 50.0), RESPONDER_CONTINUOUS)
+    } else {
+        (reduction_lowest_pct.map(|r| r >= 50.0), RESPONDER_BOLUS)
     };
     let span = i.ended.since(i.started).min(Duration::from_days(1));
     let effective = if span.is_zero() {
@@ -294,7 +567,47 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
     } else {
         mg(last_day) * Duration::from_days(1).ms() as f64 / span.ms() as f64
     };
+    // The same in exact units, for the implant worksheet.
+    let effective_rate = if span.is_zero() {
+        AmountRate::ZERO
+    } else {
+        let ng = u128::from(last_day.ng()) * u128::from(Duration::from_days(1).ms())
+            / u128::from(span.ms());
+        AmountRate::from_ng_per_day(u64::try_from(ng).unwrap_or(u64::MAX))
+    };
     let at = |s: Source| by_source[s.index()];
+    let base = i.started_wall.and_then(parse_rfc3339);
+    let when = |t: Timestamp| match base {
+        Some(b) => rfc3339(b + t.since(i.started).ms()),
+        None => virtual_time(t),
+    };
+    let p = i.program;
+    let implant = implant_worksheet(i, effective_rate, plan);
+    let day_entries = (0..days)
+        .map(|d| {
+            let src = per_day_source[d];
+            let scores = &pain_per_day[d];
+            DayEntry {
+                day: u32::try_from(d + 1).unwrap_or(u32::MAX),
+                total_mg: mg(src.iter().copied().sum()),
+                basal_mg: mg(src[Source::Basal.index()] + src[Source::Kvo.index()]),
+                pca_mg: mg(src[Source::PatientBolus.index()]),
+                scheduled_bolus_mg: mg(src[Source::ScheduledBolus.index()]),
+                clinician_bolus_mg: mg(src[Source::ClinicianBolus.index()]),
+                pca_granted: granted_per_day[d],
+                pca_denied: denied_per_day[d],
+                pain_scores: u32::try_from(scores.len()).unwrap_or(u32::MAX),
+                pain_mean: (!scores.is_empty()).then(|| {
+                    let sum: u32 = scores.iter().map(|v| u32::from(*v)).sum();
+                    (f64::from(sum) / scores.len() as f64 * 10.0).round() / 10.0
+                }),
+                pain_lowest: scores.iter().min().copied(),
+                side_effects_mild: severity_per_day[d][0],
+                side_effects_moderate: severity_per_day[d][1],
+                side_effects_severe: severity_per_day[d][2],
+            }
+        })
+        .collect();
     Summary {
         schema: SUMMARY_SCHEMA,
         simulated: i.simulated,
@@ -302,21 +615,24 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
             patient: i.trial.patient.clone(),
             route: i.trial.route.to_string(),
             kind: i.trial.kind.to_string(),
-            drug: i.program.drug.clone(),
-            concentration_mg_per_ml: i.program.concentration.as_mg_per_ml_f64(),
+            drug: p.drug.clone(),
+            concentration_mg_per_ml: p.concentration.as_mg_per_ml_f64(),
             catheter_tip: i.trial.catheter_tip.clone(),
-            started_at: virtual_time(i.started),
-            ended_at: virtual_time(i.ended),
+            started_at: when(i.started),
+            ended_at: when(i.ended),
             duration_h: hours(i.started, i.ended),
         },
         delivered: Delivered {
             total_mg: mg(total),
-            total_ml: (steps as f64 / i.steps_per_ml as f64 * 1e6).round() / 1e6,
+            total_ml: round6(steps as f64 / i.steps_per_ml as f64),
             basal_mg: mg(at(Source::Basal) + at(Source::Kvo)),
             pca_mg: mg(at(Source::PatientBolus)),
             clinician_bolus_mg: mg(at(Source::ClinicianBolus)),
             scheduled_bolus_mg: mg(at(Source::ScheduledBolus)),
-            per_day_mg: per_day.into_iter().map(mg).collect(),
+            per_day_mg: per_day_source
+                .iter()
+                .map(|src| mg(src.iter().copied().sum()))
+                .collect(),
         },
         pca: PcaCounts {
             requested: granted_per_day.iter().sum::<u32>() + denied_per_day.iter().sum::<u32>(),
@@ -330,16 +646,141 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
             baseline,
             last,
             reduction_pct,
-            responder: reduction_pct.map(|r| r >= 50.0),
+            lowest,
+            reduction_lowest_pct,
+            responder,
+            responder_rule,
             scores,
         },
         side_effects,
         reservoir: Reservoir {
             loaded_ml: i.loaded_ml,
-            remaining_ml: (i.remaining_ml * 1e6).round() / 1e6,
+            remaining_ml: round6(i.remaining_ml),
         },
-        effective_dose_mg_per_day: (effective * 1e6).round() / 1e6,
+        effective_dose_mg_per_day: round6(effective),
         effective_dose_rule: EFFECTIVE_DOSE_RULE,
+        clock: if base.is_some() { "wall" } else { "virtual" },
+        program: ProgramInfo {
+            reservoir_ml: p.reservoir.as_ml_f64(),
+            basal_mg_per_day: mg(p.basal.per_day()),
+            pca: p.pca.map(|pca| PcaInfo {
+                dose_mg: mg(pca.dose),
+                lockout_min: pca.lockout.ms() as f64 / 60_000.0,
+                max_per_hour: pca.max_per_hour,
+            }),
+            scheduled_boluses: p
+                .boluses
+                .iter()
+                .map(|b| ScheduledInfo {
+                    at_h: (b.at.as_hours_f64() * 1e4).round() / 1e4,
+                    dose_mg: mg(b.dose),
+                })
+                .collect(),
+        },
+        effective_dose: EffectiveDose {
+            mg_per_day: round6(effective),
+            from_h: hours(i.started, last_day_start),
+            to_h: hours(i.started, i.ended),
+            delivered_mg: mg(last_day),
+        },
+        titration,
+        days: day_entries,
+        interruptions,
+        assessment,
+        implant,
+        exports,
+    }
+}
+
+/// When delivery started (the first entry to running; the first record if it never ran) and
+/// when the trial ended (the entry to ended; the last record if it has not).
+pub fn span_of(journal: &[Record]) -> (Timestamp, Timestamp) {
+    let first = journal.first().map_or(Timestamp::ORIGIN, Record::at);
+    let last = journal.iter().map(Record::at).max().unwrap_or(first);
+    let started = journal
+        .iter()
+        .find_map(|r| match r {
+            Record::StateChanged {
+                at,
+                to: State::Running,
+                ..
+            } => Some(*at),
+            _ => None,
+        })
+        .unwrap_or(first);
+    let ended = ended_at(journal).unwrap_or(last);
+    (started, ended.max(started))
+}
+
+/// When the trial ended (its entry to the ended state), if it has.
+pub fn ended_at(journal: &[Record]) -> Option<Timestamp> {
+    journal.iter().find_map(|r| match r {
+        Record::StateChanged {
+            at,
+            to: State::Ended,
+            ..
+        } => Some(*at),
+        _ => None,
+    })
+}
+
+/// What is left in the syringe by the log: the volume loaded (or changed to), less what the
+/// deliveries, the uncertain deliveries and priming took from it.
+pub fn reservoir_left(program: &Program, journal: &[Record], steps_per_ml: u64) -> f64 {
+    let per_step_nl = |steps: u64| {
+        u64::try_from(u128::from(steps) * 1_000_000 / u128::from(steps_per_ml.max(1)))
+            .unwrap_or(u64::MAX)
+    };
+    let mut nl = program.reservoir.nl();
+    for r in journal {
+        match r {
+            Record::ReservoirChanged { volume, .. } => nl = volume.nl(),
+            Record::Delivery { volume, .. } => nl = nl.saturating_sub(volume.nl()),
+            Record::UncertainDelivery { steps, .. } | Record::Primed { steps, .. } => {
+                nl = nl.saturating_sub(per_step_nl(*steps));
+            }
+            _ => {}
+        }
+    }
+    nl as f64 / 1e6
+}
+
+/// The implant worksheet: the clinician's confirmed plan if there is one, else the site rule's
+/// proposal (unconfirmed), else nothing to show but the drug and concentration.
+fn implant_worksheet(
+    i: &Inputs<'_>,
+    effective: AmountRate,
+    plan: Option<(AmountRate, Concentration, Option<String>, String)>,
+) -> ImplantWorksheet {
+    let p = i.program;
+    let rule = i.implant_rule;
+    let fill = rule
+        .and_then(|r| r.concentration.get(&p.drug).copied())
+        .unwrap_or(p.concentration);
+    let proposed = rule.map(|r| r.starting_dose(effective));
+    let ml =
+        |rate: AmountRate, c: Concentration| round6(c.volume_rate(rate).nl_per_day() as f64 / 1e6);
+    match plan {
+        Some((per_day, concentration, rule_text, name)) => ImplantWorksheet {
+            rule: rule_text,
+            proposed_mg_per_day: proposed.map(|r| mg(r.per_day())),
+            confirmed: true,
+            confirmed_by: Some(name),
+            drug: p.drug.clone(),
+            concentration_mg_per_ml: concentration.as_mg_per_ml_f64(),
+            mg_per_day: Some(mg(per_day.per_day())),
+            ml_per_day: Some(ml(per_day, concentration)),
+        },
+        None => ImplantWorksheet {
+            rule: rule.map(crate::protocol::ImplantRule::describe),
+            proposed_mg_per_day: proposed.map(|r| mg(r.per_day())),
+            confirmed: false,
+            confirmed_by: None,
+            drug: p.drug.clone(),
+            concentration_mg_per_ml: fill.as_mg_per_ml_f64(),
+            mg_per_day: proposed.map(|r| mg(r.per_day())),
+            ml_per_day: proposed.map(|r| ml(r, fill)),
+        },
     }
 }
 
@@ -442,6 +883,59 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
     out
 }
 
+/// Dose and pain over a trial, for the clinician's chart: the dose given in each bucket from
+/// the start (everything that left the syringe as dose, uncertain deliveries included), and
+/// every pain score with its time from the start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, zbus::zvariant::Type)]
+pub struct History {
+    pub bucket_ms: u64,
+    /// ng per bucket, the first starting at the trial's start.
+    pub doses_ng: Vec<u64>,
+    /// (ms from the start, NRS 0–10).
+    pub pain: Vec<(u64, u8)>,
+}
+
+/// The history from `started` to `now` in buckets of `bucket`; at least one bucket.
+pub fn history(
+    journal: &[Record],
+    started: Timestamp,
+    now: Timestamp,
+    bucket: Duration,
+) -> History {
+    let bucket_ms = bucket.ms().max(1);
+    let span = now.since(started).ms();
+    let buckets = usize::try_from(span.div_ceil(bucket_ms).max(1)).unwrap_or(1);
+    let mut doses = vec![0u64; buckets];
+    let mut pain = Vec::new();
+    let index = |at: Timestamp| {
+        // A piece recorded at `at` was given just before it: it belongs to the bucket it ends in,
+        // unless it ends exactly on a boundary.
+        let offset = at.since(started).ms().saturating_sub(1);
+        usize::try_from(offset / bucket_ms)
+            .unwrap_or(usize::MAX)
+            .min(buckets - 1)
+    };
+    for r in journal {
+        match r {
+            Record::Delivery { at, amount, .. } | Record::UncertainDelivery { at, amount, .. }
+                if *at > started =>
+            {
+                let i = index(*at);
+                doses[i] = doses[i].saturating_add(amount.ng());
+            }
+            Record::PainScore { at, value } if *at >= started => {
+                pain.push((at.since(started).ms(), *value));
+            }
+            _ => {}
+        }
+    }
+    History {
+        bucket_ms,
+        doses_ng: doses,
+        pain,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,9 +954,63 @@ mod tests {
     }
 
     #[test]
+    fn wall_times_round_trip_through_rfc3339() {
+        for (ms, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (Y2000_UNIX_MS, "2000-01-01T00:00:00Z"),
+            (1_795_391_999_000, "2026-11-22T23:59:59Z"),
+            (951_782_400_000, "2000-02-29T00:00:00Z"),
+        ] {
+            assert_eq!(rfc3339(ms), text);
+            assert_eq!(parse_rfc3339(text), Some(ms));
+        }
+        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-11-23 10:00:00"), None);
+    }
+
+    #[test]
     fn a_delivery_recorded_at_the_end_of_a_day_belongs_to_it() {
         let day = Duration::from_days(1).ms();
         assert_eq!(day_of(Timestamp::ORIGIN, Timestamp::from_ms(day)), 0);
         assert_eq!(day_of(Timestamp::ORIGIN, Timestamp::from_ms(day + 1)), 1);
+    }
+
+    #[test]
+    fn the_history_buckets_dose_by_the_end_of_each_piece_and_keeps_pain() {
+        let t = |min: u64| Timestamp::ORIGIN + Duration::from_mins(10) + Duration::from_mins(min);
+        let delivery = |min: u64, ng: u64| Record::Delivery {
+            at: t(min),
+            source: Source::Basal,
+            steps: 1,
+            amount: Amount::from_ng(ng),
+            volume: crate::core::units::Volume::from_nl(1),
+        };
+        let journal = vec![
+            Record::PainScore {
+                at: Timestamp::ORIGIN + Duration::from_mins(5),
+                value: 9,
+            },
+            delivery(60, 100),
+            delivery(61, 7),
+            Record::PainScore {
+                at: t(90),
+                value: 4,
+            },
+            delivery(150, 5),
+        ];
+        let h = history(&journal, t(0), t(150), Duration::from_hours(1));
+        assert_eq!(h.bucket_ms, 3_600_000);
+        assert_eq!(
+            h.doses_ng,
+            [100, 7, 5],
+            "the piece ending at 1 h is in the first hour"
+        );
+        assert_eq!(
+            h.pain,
+            [(90 * 60_000, 4)],
+            "a score before the start is not on the chart"
+        );
+        let empty = history(&[], t(0), t(0), Duration::from_hours(1));
+        assert_eq!(empty.doses_ng, [0], "at least one bucket");
     }
 }

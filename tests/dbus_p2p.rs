@@ -5,13 +5,11 @@
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use titra::check;
-use titra::config::HardwareConfig;
 use titra::core::units::{Duration, Timestamp};
-use titra::service::auth::Auth;
-use titra::service::dbus::{ManualClock, OBJECT_PATH, Pump1Proxy, PumpIface, Shared, run_until};
-use titra::service::pump::{Hardware, PumpService};
-use titra::sim::SimPump;
+use titra::service::dbus::{
+    ExportTarget, ManualClock, OBJECT_PATH, Pump1Proxy, PumpIface, Shared, run_until,
+};
+use titra::service::pump::PumpService;
 use zbus::Connection;
 use zbus::connection::Builder;
 
@@ -31,6 +29,12 @@ basal = "1 mg/day"
 pca = { dose = "0.05 mg", lockout = "1h", max_per_hour = 1 }
 "#;
 
+/// Where this test process's exports go (one directory per process; each test's files are
+/// named by its own patient).
+fn export_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("titra-dbus-export-{}", std::process::id()))
+}
+
 struct Pump {
     shared: Arc<Shared>,
     clock: ManualClock,
@@ -40,23 +44,7 @@ struct Pump {
 }
 
 async fn pump() -> Pump {
-    let cfg = HardwareConfig::built_in().unwrap();
-    let (library, source) = check::load_library(None).unwrap();
-    let hw: Hardware = Box::new(SimPump::new(
-        &cfg.mechanism,
-        &cfg.simulation,
-        cfg.mechanism.syringe,
-    ));
-    let service = PumpService::new(
-        cfg,
-        library,
-        source,
-        Auth::demo().unwrap(),
-        hw,
-        None,
-        Timestamp::ORIGIN,
-    )
-    .unwrap();
+    let service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
     let clock = ManualClock::default();
     let shared = Shared::new(service, Arc::new(clock.clone()));
     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -65,7 +53,10 @@ async fn pump() -> Pump {
         Builder::unix_stream(a)
             .server(guid)
             .p2p()
-            .serve_at(OBJECT_PATH, PumpIface::new(shared.clone()))
+            .serve_at(
+                OBJECT_PATH,
+                PumpIface::new(shared.clone()).exporting_to(ExportTarget::Dir(export_dir())),
+            )
             .build(),
         Builder::unix_stream(b).p2p().build(),
     );
@@ -354,4 +345,143 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
     p.proxy.logout(&nurse).await.unwrap();
     let (name, _) = error_of(p.proxy.pause(&nurse).await);
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+}
+
+#[tokio::test]
+async fn the_wizard_and_the_clinician_screens_get_what_they_show() {
+    let p = pump().await;
+    // The library in force, as the wizard offers it.
+    let choices = p.proxy.library_choices().await.unwrap();
+    assert!(choices.iter().any(|c| c.drug == "morphine"
+        && c.route == "intrathecal"
+        && c.concentration == "1 mg/mL"
+        && c.unit == "mg"));
+    assert!(
+        choices.iter().all(|c| c.route != "intravenous"),
+        "only what the library lists"
+    );
+    // Validation includes the pump's own limits: a syringe larger than the mechanism's.
+    let (class, findings) = p
+        .proxy
+        .validate_program(&PROGRAM.replace("20 mL", "500 mL"))
+        .await
+        .unwrap();
+    assert_eq!(class, "hard");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.0 == "program.reservoir" && f.3 == "hard" && f.4.contains("syringe holds")),
+        "{findings:?}"
+    );
+
+    let nurse = p.running().await;
+    // The clinician sees old and new side by side before confirming; nothing changes yet.
+    let (class, findings, old, new) = p.proxy.check_basal("2 mg/day").await.unwrap();
+    assert_eq!(class, "ok", "{findings:?}");
+    assert_eq!(old, "1 mg/day (0.0417 mg/h, 0.0417 mL/h)");
+    assert_eq!(new, "2 mg/day (0.0833 mg/h, 0.0833 mL/h)");
+    assert_eq!(p.proxy.basal_per_day().await.unwrap(), "1 mg/day");
+    let (class, findings, ..) = p.proxy.check_basal("16 mg/day").await.unwrap();
+    assert_eq!(class, "soft");
+    assert!(findings.iter().any(|f| f.3 == "soft"));
+    let (class, ..) = p.proxy.check_basal("30 mg/day").await.unwrap();
+    assert_eq!(class, "hard");
+    let (name, message) = error_of(p.proxy.check_basal("2 mg").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.contains("basal"), "{message}");
+
+    // The assessment is the clinician's, with a known outcome and a bounded note.
+    let (name, _) = error_of(p.proxy.record_assessment(&nurse, "success", "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    let clinician = p.login("2468").await;
+    let (name, message) = error_of(p.proxy.record_assessment(&clinician, "great", "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.contains("\"great\""), "{message}");
+    let (name, message) = error_of(
+        p.proxy
+            .record_assessment(&clinician, "success", &"x".repeat(501))
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.contains("501 characters"), "{message}");
+    p.proxy
+        .record_assessment(&clinician, "success", "Pain 8 → 3 at 1 mg/day")
+        .await
+        .unwrap();
+    p.proxy.end_trial(&clinician).await.unwrap();
+    let service = p.shared.service.lock().await;
+    let journal = service.engine().unwrap().journal();
+    assert!(journal.iter().any(|r| matches!(
+        r,
+        titra::engine::Record::Assessment { outcome: titra::engine::Outcome::Success, note, name, .. }
+            if note == "Pain 8 → 3 at 1 mg/day" && name == "Demo Clinician"
+    )));
+}
+
+#[tokio::test]
+async fn the_clinician_confirms_the_implant_dose_then_exports() {
+    let p = pump().await;
+    let nurse = p.running().await;
+    p.run_to(h(26.0)).await;
+    let clinician = p.login("2468").await;
+    // Nothing leaves before a clinician confirmed the implant's starting dose.
+    let (name, message) = error_of(p.proxy.export(&clinician, "pdf,json,csv", "a4").await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(
+        message.contains("confirm the implant's starting dose"),
+        "{message}"
+    );
+    let (lines, has_rule, confirmed) = p.proxy.export_preview(&clinician).await.unwrap();
+    assert!(has_rule && !confirmed);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Rule: 50 % of the effective trial dose")),
+        "{lines:?}"
+    );
+    // A nurse may not confirm it; a dose above the library's hard maximum is refused.
+    let (name, _) = error_of(p.proxy.confirm_implant_dose(&nurse, "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    let (name, message) = error_of(p.proxy.confirm_implant_dose(&clinician, "25 mg/day").await);
+    assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");
+    assert!(message.contains("hard maximum"), "{message}");
+    // The rule's dose: half of the last 24 h at 1 mg/day, at the implant's 10 mg/mL.
+    let (per_day, ml) = p.proxy.confirm_implant_dose(&clinician, "").await.unwrap();
+    assert_eq!(per_day, "0.5 mg/day");
+    assert_eq!(ml, "0.05 mL/day");
+    let (lines, _, confirmed) = p.proxy.export_preview(&clinician).await.unwrap();
+    assert!(confirmed);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Confirmed by Demo Clinician")),
+        "{lines:?}"
+    );
+    let (name, _) = error_of(p.proxy.export(&clinician, "pdf,doc", "a4").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    let (to, files) = p
+        .proxy
+        .export(&clinician, "pdf,json", "letter")
+        .await
+        .unwrap();
+    assert_eq!(
+        files,
+        [
+            "MRN-DBUS_2000-01-01_summary.pdf",
+            "MRN-DBUS_2000-01-01_summary.json",
+            "MRN-DBUS_2000-01-01_manifest.sha256"
+        ]
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(std::path::Path::new(&to).join(&files[1])).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["implant"]["confirmed"], true);
+    assert_eq!(json["implant"]["mg_per_day"], 0.5);
+    assert_eq!(json["implant"]["confirmed_by"], "Demo Clinician");
+    let service = p.shared.service.lock().await;
+    assert!(service.engine().unwrap().journal().iter().any(|r| matches!(
+        r,
+        titra::engine::Record::Exported { files, .. } if files.len() == 3
+    )));
 }

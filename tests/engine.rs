@@ -557,3 +557,37 @@ fn the_trial_starts_when_delivery_first_runs_however_it_gets_there() {
     assert_eq!(e.state(), State::Running);
     assert_eq!(e.started_at(), h(0.3));
 }
+
+#[test]
+fn after_a_clinician_change_the_bolus_decision_uses_the_new_rate_not_the_planned_one() {
+    // Planned: 2 mg/day from 1 h. The clinician sets 17 mg/day at 2 h. A 0.3 mg press then
+    // would put the hour at about 0.71 + 0.3 mg, above morphine's 1 mg/h cap: it must be
+    // refused (before the fix the stale planned rate was used, the press granted, and the basal
+    // held an hour later).
+    let mut e = engine(
+        r#"
+drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "20 mL"
+basal = "1 mg/day"
+titration = [ { at = "1h", basal = "2 mg/day" } ]
+pca = { dose = "0.3 mg", lockout = "1h", max_per_hour = 1 }
+"#,
+    );
+    run_to(&mut e, h(2.0));
+    assert_eq!(e.basal_rate().to_string(), "2 mg/day");
+    e.change_rate(h(2.0), "17 mg/day".parse().unwrap(), true)
+        .unwrap();
+    run_to(&mut e, h(2.5));
+    let decision = e.request_pca(h(2.5));
+    assert!(
+        matches!(decision, PcaDecision::Denied { .. }),
+        "{decision:?}"
+    );
+    run_to(&mut e, h(30.0));
+    assert!(
+        raised(&e, AlarmKind::DoseLimit).is_none(),
+        "the basal was never held"
+    );
+    assert_eq!(e.basal_rate().to_string(), "17 mg/day");
+}

@@ -209,8 +209,12 @@ fn single_shot_screening_bolus() {
             ..
         }
     )));
+    // Pain 7 before, 3 at its lowest (4 h), 6 at the end: a screening bolus is judged by its
+    // peak effect, (7 - 3) / 7 = 57.1 %.
     assert_eq!(s.pain.reduction_pct, Some(14.3));
-    assert_eq!(s.pain.responder, Some(false));
+    assert_eq!(s.pain.lowest, Some(3));
+    assert_eq!(s.pain.reduction_lowest_pct, Some(57.1));
+    assert_eq!(s.pain.responder, Some(true));
     assert_eq!(s.side_effects[0].at_h, 12.0);
     assert!(close(s.reservoir.remaining_ml, 1.8, 1e-9));
     assert_eq!(s.effective_dose_mg_per_day, 0.2);

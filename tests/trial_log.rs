@@ -52,7 +52,7 @@ fn pain(at_h: u64, value: u8) -> Record {
 
 fn log_with_rows(path: &Path, n: u64) -> TrialLog {
     let mut log = TrialLog::open(path).unwrap();
-    log.begin_trial(&trial(), &program(), 0, "abc", true)
+    log.begin_trial(&trial(), &program(), 0, "abc", true, None)
         .unwrap();
     let rows: Vec<Record> = (0..n).map(|i| pain(i, (i % 10) as u8)).collect();
     log.append(&rows).unwrap();

@@ -3,16 +3,17 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
-use titra::check;
-use titra::config::HardwareConfig;
 use titra::core::units::{Duration, Timestamp};
-use titra::service::auth::Auth;
-use titra::service::pump::{Hardware, PumpService};
-use titra::sim::SimPump;
-use titra::ui::{MainWindow, Nav, Pump, apply_status, set_staff, show_message};
+use titra::service::pump::PumpService;
+use titra::ui::wizard::Wizard;
+use titra::ui::{
+    MainWindow, Nav, Pump, SharedWizard, answer_directly, apply_status, set_staff, show_message,
+    wire_wizard, wizard_reply,
+};
 
 const PROGRAM: &str = "[trial]\npatient = \"MRN-UI\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"3d\"\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"0.5 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }\n";
 
@@ -39,15 +40,7 @@ fn at(mins: u64) -> Timestamp {
 #[test]
 fn the_patient_screen_against_the_real_pump() {
     i_slint_backend_testing::init_no_event_loop();
-    let cfg = HardwareConfig::built_in().unwrap();
-    let (library, source) = check::load_library(None).unwrap();
-    let hw: Hardware = Box::new(SimPump::new(
-        &cfg.mechanism,
-        &cfg.simulation,
-        cfg.mechanism.syringe,
-    ));
-    let mut service =
-        PumpService::new(cfg, library, source, Auth::demo().unwrap(), hw, None, at(0)).unwrap();
+    let mut service = PumpService::simulated_demo(at(0)).unwrap();
     let (nurse, _) = service.login("1234", at(0)).unwrap();
     service
         .start_trial(&nurse, PROGRAM, false, "5678", at(0))
@@ -233,4 +226,169 @@ fn the_patient_screen_against_the_real_pump() {
     assert_eq!(ui.global::<Nav>().get_screen(), "patient");
     refresh();
     assert_eq!(value(&ui, "Pump status"), "Running — morphine 0.5 mg/day");
+}
+
+fn notes(ui: &MainWindow) -> Vec<String> {
+    ElementHandle::find_by_accessible_label(ui, "Wizard note")
+        .map(|e| e.accessible_value().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn keys(ui: &MainWindow, text: &str) {
+    for c in text.chars() {
+        press(ui, &format!("Key {c}"));
+    }
+}
+
+#[test]
+fn a_nurse_starts_a_trial_with_the_wizard() {
+    i_slint_backend_testing::init_no_event_loop();
+    let service = Rc::new(RefCell::new(PumpService::simulated_demo(at(0)).unwrap()));
+    let token = Rc::new(RefCell::new(String::new()));
+    let ui = MainWindow::new().unwrap();
+    let refresh = {
+        let service = service.clone();
+        let weak = ui.as_weak();
+        move || {
+            let status = service.borrow().status(at(5));
+            if let Some(ui) = weak.upgrade() {
+                apply_status(&ui, &status, true);
+            }
+        }
+    };
+    refresh();
+    {
+        let service = service.clone();
+        let token = token.clone();
+        let weak = ui.as_weak();
+        ui.global::<Pump>().on_login(move |pin| {
+            let Some(ui) = weak.upgrade() else { return };
+            let (t, caller) = service.borrow_mut().login(&pin, at(1)).unwrap();
+            *token.borrow_mut() = t;
+            set_staff(&ui, &caller.name, caller.role.as_str());
+        });
+    }
+    let wizard: SharedWizard = Arc::new(Mutex::new(Wizard::new()));
+    {
+        let service = service.clone();
+        let token = token.clone();
+        let weak = ui.as_weak();
+        let shared = wizard.clone();
+        wire_wizard(&ui, wizard.clone(), move |request| {
+            let reply =
+                answer_directly(&mut service.borrow_mut(), &token.borrow(), at(2), &request);
+            if let Some(ui) = weak.upgrade() {
+                wizard_reply(&ui, &shared, reply, &|_| {});
+            }
+        });
+    }
+
+    press(&ui, "Staff");
+    for d in ["1", "2", "3", "4"] {
+        press(&ui, &format!("Digit {d}"));
+    }
+    press(&ui, "Enter PIN");
+    press(&ui, "Start a trial");
+    assert_eq!(ui.global::<Nav>().get_screen(), "wizard");
+    assert_eq!(
+        value(&ui, "Wizard step"),
+        "Start a trial — 1/11: Patient ID"
+    );
+    press(&ui, "Next");
+    assert!(
+        value(&ui, "Wizard step").ends_with("Patient ID"),
+        "no ID, no next step"
+    );
+    keys(&ui, "MRN-77");
+    assert_eq!(value(&ui, "Patient ID"), "MRN-77");
+    press(&ui, "Next");
+    press(&ui, "Intrathecal");
+    assert_eq!(value(&ui, "Catheter tip at vertebral level: value"), "T10");
+    press(&ui, "Catheter tip at vertebral level down");
+    assert_eq!(value(&ui, "Catheter tip at vertebral level: value"), "T9");
+    press(&ui, "Next");
+    press(&ui, "8");
+    press(&ui, "Length of the trial down");
+    press(&ui, "Next");
+    press(&ui, "Morphine");
+    press(&ui, "Next");
+    press(&ui, "1 mg/mL");
+    press(&ui, "Next");
+    assert!(value(&ui, "Wizard step").ends_with("Program"));
+
+    // A basal above the library's hard maximum: marked, explained, and Next does nothing.
+    press(&ui, "Basal dose");
+    keys(&ui, "50");
+    assert!(
+        notes(&ui)
+            .iter()
+            .any(|n| n.starts_with("✕ Basal rate 50 mg/day") && n.contains("hard maximum")),
+        "{:?}",
+        notes(&ui)
+    );
+    press(&ui, "Next");
+    assert!(value(&ui, "Wizard step").ends_with("Program"));
+    press(&ui, "Delete");
+    press(&ui, "Delete");
+    keys(&ui, "0.5");
+    press(&ui, "Patient bolus (empty: none)");
+    keys(&ui, "0.05");
+    assert!(
+        !notes(&ui).iter().any(|n| n.starts_with('✕')),
+        "{:?}",
+        notes(&ui)
+    );
+    press(&ui, "Next");
+    assert!(value(&ui, "Wizard step").ends_with("Check every setting"));
+    let review: Vec<String> = ElementHandle::find_by_accessible_label(&ui, "Review line")
+        .map(|e| e.accessible_value().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        review[..4],
+        [
+            "Patient MRN-77 — intrathecal catheter, tip at T9",
+            "Continuous trial for 6d; pain before the trial 8/10",
+            "morphine 1 mg/mL, syringe 20 mL",
+            "Basal 0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)",
+        ]
+    );
+    assert!(
+        review[4].starts_with("Patient bolus 0.05 mg (50 µL), lockout 1h"),
+        "{review:?}"
+    );
+    press(&ui, "Verify");
+
+    // The same nurse cannot verify her own program; a second nurse can.
+    assert!(value(&ui, "Wizard step").ends_with("Second nurse: enter your PIN"));
+    for d in ["1", "2", "3", "4"] {
+        press(&ui, &format!("Digit {d}"));
+    }
+    press(&ui, "Verify");
+    assert!(value(&ui, "Wizard step").ends_with("Second nurse: enter your PIN"));
+    assert!(!notes(&ui).is_empty(), "the refusal is shown");
+    assert!(service.borrow().engine().is_none(), "nothing programmed");
+    for d in ["5", "6", "7", "8"] {
+        press(&ui, &format!("Digit {d}"));
+    }
+    press(&ui, "Verify");
+    assert!(
+        value(&ui, "Wizard step").ends_with("Load the syringe"),
+        "{:?}",
+        notes(&ui)
+    );
+    assert_eq!(service.borrow().state().to_string(), "verified");
+    press(&ui, "Syringe is in");
+    press(&ui, "Prime the line");
+    assert!(value(&ui, "Wizard step").ends_with("Start delivery"));
+    press(&ui, "Start delivery");
+    assert_eq!(ui.global::<Nav>().get_screen(), "staff");
+    assert_eq!(value(&ui, "Staff answer"), "Delivery started.");
+
+    let s = service.borrow();
+    assert_eq!(s.state().to_string(), "running");
+    let e = s.engine().unwrap();
+    assert_eq!(e.trial().patient, "MRN-77");
+    assert_eq!(e.trial().catheter_tip.as_deref(), Some("T9"));
+    assert_eq!(e.program().basal.to_string(), "0.5 mg/day");
+    assert_eq!(e.program().pca.unwrap().dose.ng(), 50_000);
 }

@@ -28,8 +28,8 @@ use titra::sim::SimPump;
     about = "Titra pump daemon (prototype, not a medical device)"
 )]
 struct Args {
-    /// Run on simulated hardware (shown as SIMULATED everywhere). Required until the Raspberry
-    /// Pi backend is built; the daemon never falls back to simulation by itself.
+    /// Run on simulated hardware (shown as SIMULATED everywhere). Without it the daemon drives
+    /// the pump's GPIO (built with --features rpi) and never falls back to simulation by itself.
     #[arg(long)]
     sim: bool,
     /// Which bus to serve on: "system" (the pump), "session" (a desktop), or a D-Bus address.
@@ -48,6 +48,12 @@ struct Args {
     /// users are used: nurse 1234, second nurse 5678, clinician 2468.
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
+    /// The site protocol (the implant rule of the summary; default: the built-in example).
+    #[arg(long, value_name = "FILE")]
+    protocol: Option<PathBuf>,
+    /// Write the clinician's exports into this directory instead of a USB stick.
+    #[arg(long, value_name = "DIR")]
+    export_dir: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -74,16 +80,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// The pump's own hardware: never a silent fallback to simulation.
+#[cfg(feature = "rpi")]
+fn real_hardware(cfg: &HardwareConfig) -> anyhow::Result<Hardware> {
+    let pump = titra::hw::rpi::RpiPump::open(cfg)
+        .map_err(|e| anyhow::anyhow!("the pump's hardware cannot be used: {e}"))?;
+    Ok(Box::new(pump))
+}
+
+#[cfg(not(feature = "rpi"))]
+fn real_hardware(_cfg: &HardwareConfig) -> anyhow::Result<Hardware> {
+    bail!(
+        "this titra-pumpd was built without the Raspberry Pi backend (cargo build --features rpi); run with --sim for simulated hardware"
+    )
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
-    if !args.sim {
-        bail!(
-            "the Raspberry Pi hardware backend is not built yet; run with --sim for simulated hardware"
-        );
-    }
-    let cfg = match &args.hardware {
-        Some(p) => HardwareConfig::from_file(p)?,
-        None => HardwareConfig::built_in()?,
-    };
+    let cfg = titra::config::HardwareConfig::load(args.hardware.as_deref())?;
     let (library, source) = titra::check::load_library(args.library.as_deref())?;
     let auth = match (&args.users, args.sim) {
         (Some(p), _) => Auth::from_file(p)?,
@@ -103,13 +116,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // lockout or window).
     let start = PumpService::resume_time(&db).unwrap_or(Timestamp::ORIGIN);
     let clock = Arc::new(MonotonicClock::starting_at(start));
-    let mut sim = SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
-    sim.keep_state_in(titra::simulate::sim_state_path(&db), true);
-    let hw: Hardware = Box::new(sim);
-    let service = PumpService::new(cfg, library, source, auth, hw, Some(db.clone()), start)
+    let hw: Hardware = if args.sim {
+        let mut sim = SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
+        sim.keep_state_in(titra::simulate::sim_state_path(&db), true);
+        Box::new(sim)
+    } else {
+        real_hardware(&cfg)?
+    };
+    let mut service = PumpService::new(cfg, library, source, auth, hw, Some(db.clone()), start)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Trials are dated by the system's wall clock; delivery runs on the monotonic one.
+    service.set_wall_clock(Box::new(titra::service::pump::SystemWallClock));
+    if let Some(path) = &args.protocol {
+        service.set_protocol(titra::protocol::Protocol::from_file(path)?);
+    }
     let shared = Shared::new(service, clock);
-    let iface = PumpIface::new(shared.clone());
+    let iface = PumpIface::new(shared.clone()).exporting_to(match &args.export_dir {
+        Some(dir) => titra::service::dbus::ExportTarget::Dir(dir.clone()),
+        None => titra::service::dbus::ExportTarget::Usb,
+    });
     let conn = titra::service::dbus::bus_builder(&args.bus)
         .name(BUS_NAME)
         .serve_at(OBJECT_PATH, iface)

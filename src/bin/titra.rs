@@ -75,6 +75,50 @@ enum Command {
     },
     /// Print the argon2 hash of a PIN (read from standard input) for the users file.
     HashPin,
+    /// Export a trial's summary from the trial log: PDF, JSON and CSV named by patient and date,
+    /// and a manifest of their SHA-256. The export is recorded in the log.
+    ///
+    /// Exits 0 when written, 2 when the input is wrong or the implant dose is not confirmed
+    /// (without --draft), 1 when a file cannot be written.
+    Export(ExportArgs),
+    /// The gravimetric calibration (CLINICAL.md): run the mechanism into a container on a
+    /// balance, weigh what it delivered (water, 1 g/mL), print steps per mL and the trumpet
+    /// curve; --write puts the new steps per mL into the hardware profile.
+    ///
+    /// With --sim the run is on the simulator in virtual time (its balance reads what truly
+    /// left the syringe). On the pump (built with --features rpi) the technician tares the
+    /// balance, the run goes in real time, and the weight is typed in at the end.
+    Calibrate {
+        /// Run on the simulator.
+        #[arg(long)]
+        sim: bool,
+        /// The rate to run at.
+        #[arg(long, default_value = "1 mL/h")]
+        rate: String,
+        /// How long to run.
+        #[arg(long, default_value = "2h")]
+        length: String,
+        /// How long the line settles before the measurement counts.
+        #[arg(long, default_value = "1h")]
+        settle: String,
+        /// The hardware profile (default: the built-in one; --write needs a file).
+        #[arg(long, value_name = "FILE")]
+        hardware: Option<PathBuf>,
+        /// Write the measured steps per mL into the hardware profile file.
+        #[arg(long)]
+        write: bool,
+    },
+    /// For a technician assembling a pump: reads each switch, reads the load cell, sounds each
+    /// alarm pattern with the LED, and steps the motor a known distance forward and back.
+    /// Needs the pump's hardware (built with --features rpi).
+    Hwtest {
+        /// The hardware profile (default: the built-in one).
+        #[arg(long, value_name = "FILE")]
+        hardware: Option<PathBuf>,
+        /// Steps to move forward, then back.
+        #[arg(long, default_value_t = 200)]
+        steps: u64,
+    },
     /// Check the trial log's hash chain: reports a changed, removed or cut-off record.
     ///
     /// Exits 0 when intact, 2 when a problem is found or the file is not a trial log.
@@ -111,9 +155,326 @@ fn main() -> ExitCode {
             acks,
         ),
         Some(Command::VerifyLog { db }) => run_verify(db),
+        Some(Command::Hwtest { hardware, steps }) => {
+            let cfg = titra::config::HardwareConfig::load(hardware.as_deref());
+            match cfg
+                .map_err(anyhow::Error::from)
+                .and_then(|c| run_hwtest(&c, steps))
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("titra hwtest: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Some(Command::Calibrate {
+            sim,
+            rate,
+            length,
+            settle,
+            hardware,
+            write,
+        }) => match run_calibrate(sim, &rate, &length, &settle, hardware.as_deref(), write) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("titra calibrate: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Some(Command::Export(args)) => run_export(args),
         Some(Command::Status { bus, json }) => run_status(&bus, json),
         Some(Command::HashPin) => run_hash_pin(),
         None => run_demo(),
+    }
+}
+
+fn run_calibrate(
+    sim: bool,
+    rate: &str,
+    length: &str,
+    settle: &str,
+    hardware: Option<&std::path::Path>,
+    write: bool,
+) -> anyhow::Result<()> {
+    use titra::calibrate::{self, WATER_G_PER_ML};
+    use titra::core::units::{Duration, VolumeRate, parse_field};
+    let rate: VolumeRate = parse_field("rate", rate)?;
+    let length: Duration = parse_field("length", length)?;
+    let settle: Duration = parse_field("settle", settle)?;
+    if settle >= length {
+        anyhow::bail!("settle: {settle} leaves nothing of a {length} run to measure");
+    }
+    if write && hardware.is_none() {
+        anyhow::bail!("--write needs --hardware FILE: the profile to update");
+    }
+    let cfg = titra::config::HardwareConfig::load(hardware)?;
+    let current = cfg.mechanism.steps_per_ml;
+    let (measured, samples) = if sim {
+        println!("SIMULATED calibration run (the model, in virtual time)");
+        let run = calibrate::run_simulated(&cfg, rate, length)?;
+        (
+            run.steps_per_ml(settle, WATER_G_PER_ML, current)?,
+            run.samples,
+        )
+    } else {
+        calibrate_on_the_pump(&cfg, rate, length)?
+    };
+    println!(
+        "Steps per mL: {measured} (the profile has {current}, {:+.2} %)",
+        (measured as f64 / current as f64 - 1.0) * 100.0
+    );
+    let nominal = rate.nl_per_day() as f64 / 1e6 / 24.0;
+    let after: Vec<(u64, f64)> = samples
+        .iter()
+        .copied()
+        .filter(|s| s.0 >= settle.ms())
+        .collect();
+    let curve = calibrate::trumpet(&after, nominal, WATER_G_PER_ML);
+    if curve.is_empty() {
+        println!("No trumpet curve: it needs the balance's readings over the run.");
+    } else {
+        println!("\n| window | largest error | smallest error |\n|---|---|---|");
+        for p in curve {
+            println!(
+                "| {} min | {:+.2} % | {:+.2} % |",
+                p.window_min, p.max_pct, p.min_pct
+            );
+        }
+    }
+    if write && let Some(path) = hardware {
+        let text = std::fs::read_to_string(path)?;
+        std::fs::write(path, calibrate::write_steps_per_ml(&text, measured)?)?;
+        println!("Written to {}.", path.display());
+    }
+    Ok(())
+}
+
+/// On the pump: the technician tares the balance, the mechanism runs in real time, and the
+/// weight is typed in at the end (one reading: no trumpet curve).
+#[cfg(feature = "rpi")]
+fn calibrate_on_the_pump(
+    cfg: &titra::config::HardwareConfig,
+    rate: titra::core::units::VolumeRate,
+    length: titra::core::units::Duration,
+) -> anyhow::Result<(u64, Vec<(u64, f64)>)> {
+    use std::io::BufRead as _;
+    let mut pump = titra::hw::rpi::RpiPump::open(cfg)?;
+    println!(
+        "Fill the syringe with water, prime the line, put its end in a container on the balance, tare the balance, then press Enter."
+    );
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    // Each step on time, in real time: step i is due once i steps' worth of time has passed.
+    use titra::hw::PumpHardware as _;
+    let steps_per_day =
+        u128::from(rate.nl_per_day()) * u128::from(cfg.mechanism.steps_per_ml) / 1_000_000;
+    let total = u64::try_from(steps_per_day * u128::from(length.ms()) / 86_400_000)?;
+    let start = std::time::Instant::now();
+    pump.set_motor_enabled(true)?;
+    for i in 1..=total {
+        let due_ms = u64::try_from(u128::from(i) * 86_400_000 / steps_per_day.max(1))?;
+        let due = start + std::time::Duration::from_millis(due_ms);
+        std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+        pump.step(titra::hw::Direction::Forward, 1)?;
+    }
+    pump.set_motor_enabled(false)?;
+    let run = titra::calibrate::Run {
+        steps: total,
+        samples: Vec::new(),
+        steps_at: Vec::new(),
+    };
+    println!("Type the weight on the balance in grams, then press Enter:");
+    line.clear();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let grams: f64 = line
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("weight: \"{}\" is not a number of grams", line.trim()))?;
+    let measured = titra::calibrate::steps_per_ml(
+        run.steps,
+        grams,
+        titra::calibrate::WATER_G_PER_ML,
+        cfg.mechanism.steps_per_ml,
+    )?;
+    Ok((measured, Vec::new()))
+}
+
+#[cfg(not(feature = "rpi"))]
+fn calibrate_on_the_pump(
+    _cfg: &titra::config::HardwareConfig,
+    _rate: titra::core::units::VolumeRate,
+    _length: titra::core::units::Duration,
+) -> anyhow::Result<(u64, Vec<(u64, f64)>)> {
+    anyhow::bail!(
+        "this titra was built without the Raspberry Pi backend (cargo build --features rpi); --sim calibrates the simulator"
+    )
+}
+
+/// Each part of the pump's hardware in turn, saying what to look and listen for.
+#[cfg(feature = "rpi")]
+fn run_hwtest(cfg: &titra::config::HardwareConfig, steps: u64) -> anyhow::Result<()> {
+    use titra::core::supervisor::Priority;
+    use titra::hw::{Direction, PumpHardware as _};
+    let mut pump = titra::hw::rpi::RpiPump::open(cfg)?;
+    println!("Pins opened: {:?}", titra::hw::rpi::pin_map(cfg)?);
+    println!(
+        "End-of-travel switch: {}",
+        if pump.end_of_travel()? {
+            "CLOSED"
+        } else {
+            "open"
+        }
+    );
+    println!(
+        "Syringe-present switch: {}",
+        if pump.reservoir_present()? {
+            "syringe in"
+        } else {
+            "no syringe"
+        }
+    );
+    let mut readings = Vec::new();
+    for _ in 0..20 {
+        match pump.read_pressure_mmhg() {
+            Ok(p) => readings.push(p),
+            Err(e) => println!("  load cell: {e}"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if let (Some(lo), Some(hi)) = (
+        readings.iter().copied().reduce(f64::min),
+        readings.iter().copied().reduce(f64::max),
+    ) {
+        let mean = readings.iter().sum::<f64>() / readings.len() as f64;
+        println!(
+            "Load cell: {} readings, mean {mean:.1} mmHg, from {lo:.1} to {hi:.1} (with no syringe it should read about 0; calibrate [load_cell] if not)",
+            readings.len()
+        );
+    }
+    for (priority, name) in [
+        (
+            Priority::High,
+            "HIGH: red LED flashing fast, 10-pulse bursts",
+        ),
+        (
+            Priority::Medium,
+            "MEDIUM: LED flashing slowly, 3-pulse bursts",
+        ),
+        (Priority::Low, "LOW: LED steady, one pulse"),
+    ] {
+        println!("Sounding {name}, for 10 s (one whole burst cycle)");
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(10) {
+            let phase = u64::try_from(start.elapsed().as_millis()).unwrap_or(0);
+            pump.annunciate(Some(priority), phase)?;
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        pump.annunciate(None, 0)?;
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    println!(
+        "Motor: {steps} steps forward ({:.3} mL of plunger travel), then back",
+        steps as f64 / cfg.mechanism.steps_per_ml as f64
+    );
+    pump.set_motor_enabled(true)?;
+    let start = std::time::Instant::now();
+    pump.step(Direction::Forward, steps)?;
+    pump.step(Direction::Back, steps)?;
+    pump.set_motor_enabled(false)?;
+    println!(
+        "  done in {:.2} s; the driver is off again",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "rpi"))]
+fn run_hwtest(_cfg: &titra::config::HardwareConfig, _steps: u64) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this titra was built without the Raspberry Pi backend (cargo build --features rpi); the hardware test needs the pump's hardware"
+    )
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// The trial log (default: the pump's).
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// The trial's number in the log (default: the newest).
+    #[arg(long, value_name = "ID")]
+    trial: Option<i64>,
+    /// The directory to write into (created if needed).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Which files: any of pdf, json, csv.
+    #[arg(long, default_value = "pdf,json,csv")]
+    format: String,
+    /// Paper size of the PDF: a4 or letter.
+    #[arg(long, default_value = "a4")]
+    paper: String,
+    /// The site protocol with the implant rule (default: the built-in example).
+    #[arg(long, value_name = "FILE")]
+    protocol: Option<PathBuf>,
+    /// The drug library (default: the built-in example library).
+    #[arg(long, value_name = "FILE")]
+    library: Option<PathBuf>,
+    /// The hardware profile (default: the built-in one).
+    #[arg(long, value_name = "FILE")]
+    hardware: Option<PathBuf>,
+    /// Export although no clinician confirmed the implant's starting dose (marked DRAFT).
+    #[arg(long)]
+    draft: bool,
+}
+
+fn run_export(a: ExportArgs) -> ExitCode {
+    use titra::export::{Format, LogExport, LogExportError, export_from_log};
+    let input = || -> anyhow::Result<_> {
+        let formats = Format::parse_list(&a.format)?;
+        let paper: titra::export::Paper = a.paper.parse().map_err(anyhow::Error::msg)?;
+        let protocol = match &a.protocol {
+            Some(p) => titra::protocol::Protocol::from_file(p)?,
+            None => titra::protocol::Protocol::built_in()?,
+        };
+        let (library, _) = check::load_library(a.library.as_deref())?;
+        let hardware = titra::config::HardwareConfig::load(a.hardware.as_deref())?;
+        Ok((formats, paper, protocol, library, hardware))
+    };
+    let (formats, paper, protocol, library, hardware) = match input() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("titra export: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let db = a.db.unwrap_or_else(titra::store::default_path);
+    let result = export_from_log(&LogExport {
+        db: &db,
+        trial: a.trial,
+        out: &a.out,
+        formats: &formats,
+        paper,
+        protocol: &protocol,
+        library: &library,
+        hardware: &hardware,
+        draft: a.draft,
+        by: "titra export (command line)",
+    });
+    match result {
+        Ok(paths) => {
+            for p in paths {
+                println!("{}", p.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e @ (LogExportError::NotConfirmed | LogExportError::Store(_))) => {
+            eprintln!("titra export: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("titra export: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -160,11 +521,7 @@ fn run_simulate(
         Ok(l) => l,
         Err(e) => return invalid(e.to_string()),
     };
-    let hw = match hardware {
-        Some(p) => titra::config::HardwareConfig::from_file(p),
-        None => titra::config::HardwareConfig::built_in(),
-    };
-    let hw = match hw {
+    let hw = match titra::config::HardwareConfig::load(hardware) {
         Ok(h) => h,
         Err(e) => return invalid(e.to_string()),
     };
@@ -313,8 +670,10 @@ fn run_hash_pin() -> ExitCode {
 fn run_demo() -> ExitCode {
     use slint::ComponentHandle;
     use std::sync::Arc;
-    use titra::service::dbus::{MonotonicClock, OBJECT_PATH, PumpIface, Shared, control_loop};
-    use titra::service::pump::{Hardware, PumpService};
+    use titra::service::dbus::{
+        ExportTarget, MonotonicClock, OBJECT_PATH, PumpIface, Shared, control_loop,
+    };
+    use titra::service::pump::PumpService;
 
     let demo = || -> anyhow::Result<()> {
         let ui = titra::ui::MainWindow::new().map_err(|e| {
@@ -322,33 +681,14 @@ fn run_demo() -> ExitCode {
                 "cannot open a window ({e}); without a display run e.g. `titra simulate examples/scenarios/continuous-morphine-pca.toml`"
             )
         })?;
-        let cfg = titra::config::HardwareConfig::built_in()?;
-        let (library, source) = check::load_library(None)?;
-        let hw: Hardware = Box::new(titra::sim::SimPump::new(
-            &cfg.mechanism,
-            &cfg.simulation,
-            cfg.mechanism.syringe,
-        ));
         let clock = Arc::new(MonotonicClock::starting_at(
             titra::core::units::Timestamp::ORIGIN,
         ));
         let now = titra::service::dbus::Clock::now(clock.as_ref());
-        let mut service = PumpService::new(
-            cfg,
-            library,
-            source,
-            titra::service::auth::Auth::demo()?,
-            hw,
-            None,
-            now,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let program = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("examples/scenarios/continuous-morphine-pca.toml"),
-        )
-        .unwrap_or_default();
-        let program = program
+        let mut service = PumpService::simulated_demo(now).map_err(|e| anyhow::anyhow!("{e}"))?;
+        service.set_wall_clock(Box::new(titra::service::pump::SystemWallClock));
+        // Built in: the demo must not depend on where the binary is run from.
+        let program = include_str!("../../examples/scenarios/continuous-morphine-pca.toml")
             .split("[[events]]")
             .next()
             .unwrap_or_default()
@@ -373,7 +713,16 @@ fn run_demo() -> ExitCode {
                 zbus::connection::Builder::unix_stream(server_end)
                     .server(guid)
                     .p2p()
-                    .serve_at(OBJECT_PATH, PumpIface::new(shared.clone()))
+                    .serve_at(
+                        OBJECT_PATH,
+                        // The demo has no USB stick: exports go next to the user's trial logs.
+                        PumpIface::new(shared.clone()).exporting_to(ExportTarget::Dir(
+                            titra::store::default_path()
+                                .parent()
+                                .map_or_else(std::env::temp_dir, std::path::Path::to_path_buf)
+                                .join("exports"),
+                        )),
+                    )
                     .build(),
                 zbus::connection::Builder::unix_stream(client_end)
                     .p2p()

@@ -281,19 +281,6 @@ impl DoseLedger {
         &self.limits
     }
 
-    /// Replaces the limits (a program change); what was delivered stays counted.
-    pub fn set_limits(&mut self, limits: DoseLimits) {
-        self.horizon = self.horizon.max(
-            limits
-                .caps
-                .iter()
-                .map(|c| c.window)
-                .max()
-                .unwrap_or(Duration::ZERO),
-        );
-        self.limits = limits;
-    }
-
     /// Everything delivered since the ledger started.
     pub fn total(&self) -> Amount {
         Amount::from_ng(self.cum_all())

@@ -75,15 +75,27 @@ impl Verdict {
         self.findings.extend(other.findings);
     }
 
-    /// Adds a hard finding that is about consistency rather than a range.
-    pub fn hard(&mut self, field: &str, value: impl fmt::Display, message: impl Into<String>) {
+    /// Adds a finding with the limit it was judged against.
+    pub fn add(
+        &mut self,
+        field: &str,
+        value: impl fmt::Display,
+        limit: impl fmt::Display,
+        class: Class,
+        message: impl Into<String>,
+    ) {
         self.push(Finding {
             field: field.to_owned(),
             value: value.to_string(),
-            limit: String::new(),
-            class: Class::Hard,
+            limit: limit.to_string(),
+            class,
             message: message.into(),
         });
+    }
+
+    /// Adds a hard finding that is about consistency rather than a range.
+    pub fn hard(&mut self, field: &str, value: impl fmt::Display, message: impl Into<String>) {
+        self.add(field, value, "", Class::Hard, message);
     }
 
     /// Adds a soft finding that is about consistency rather than a range.
@@ -94,12 +106,6 @@ impl Verdict {
         limit: impl fmt::Display,
         message: impl Into<String>,
     ) {
-        self.push(Finding {
-            field: field.to_owned(),
-            value: value.to_string(),
-            limit: limit.to_string(),
-            class: Class::Soft,
-            message: message.into(),
-        });
+        self.add(field, value, limit, Class::Soft, message);
     }
 }

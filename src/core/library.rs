@@ -179,6 +179,14 @@ impl<T: Copy> Bound<T> {
     }
 }
 
+/// The largest step up of the basal rate and the least time after the last change before one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TitrationRule {
+    pub max_step: AmountRate,
+    pub min_interval: Duration,
+}
+
 /// A limit on the dose given over a rolling window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,6 +213,8 @@ pub struct LibraryEntry {
     /// Their hard maxima are enforced while the pump runs, whatever the program says.
     pub cumulative: Vec<WindowGuard>,
     pub observation: Guardrail<Duration>,
+    /// How the basal may be stepped up, where the drug needs it (ziconotide).
+    pub titration: Option<TitrationRule>,
     /// The line of the library file the entry came from.
     pub line: usize,
 }
@@ -282,6 +292,8 @@ struct RawEntry {
     cumulative: Vec<WindowGuard>,
     #[serde(default)]
     observation: Guardrail<Duration>,
+    #[serde(default)]
+    titration: Option<TitrationRule>,
 }
 
 /// Shortest and longest rolling window a cumulative limit may use.
@@ -334,6 +346,7 @@ impl DrugLibrary {
                     boluses_per_hour: e.boluses_per_hour,
                     cumulative: e.cumulative.clone(),
                     observation: e.observation,
+                    titration: e.titration,
                     line,
                 });
             }
@@ -436,6 +449,10 @@ fn check_entry(e: &RawEntry) -> Result<(), String> {
     if e.bolus.hard_max.is_none() {
         return Err("bolus needs a hard_max".to_owned());
     }
+    // A screening bolus is always watched: without a hard minimum a program could set none.
+    if e.observation.hard_min.is_none_or(|d| d.is_zero()) {
+        return Err("observation needs a hard_min above zero".to_owned());
+    }
     if e.boluses_per_hour.hard_max.is_none() {
         return Err("boluses_per_hour needs a hard_max".to_owned());
     }
@@ -498,6 +515,16 @@ observation = { hard_min = "6h", soft_min = "24h" }
 
     fn lib(text: &str) -> Result<DrugLibrary, LibraryError> {
         DrugLibrary::from_toml_str(text)
+    }
+
+    #[test]
+    fn an_entry_without_a_least_observation_is_refused() {
+        let e = lib(&MINIMAL.replace(
+            "observation = { hard_min = \"6h\", soft_min = \"24h\" }",
+            "observation = { soft_min = \"24h\" }",
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("observation needs a hard_min"), "{e}");
     }
 
     #[test]

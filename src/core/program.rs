@@ -109,7 +109,8 @@ pub struct Program {
     /// Observation period after a screening bolus.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observe: Option<Duration>,
-    /// Keep-vein-open flow while no basal runs; 0 by default for intrathecal use. Counts as dose.
+    /// Keep-vein-open flow, delivered on top of the basal; 0 by default for intrathecal use.
+    /// Counts as dose.
     #[serde(default, skip_serializing_if = "VolumeRate::is_zero")]
     pub kvo: VolumeRate,
 }
@@ -216,11 +217,60 @@ pub fn check_rate_change(
         program: &changed,
     };
     let mut v = Verdict::default();
-    if !basal.is_zero() {
-        v.push(c.basal_finding(field, basal));
+    // KVO runs on top of the basal: the library's basal limits apply to both together, as in
+    // `validate`.
+    let total = basal + program.kvo_rate();
+    if !total.is_zero() {
+        v.push(c.basal_finding(field, total));
     }
     c.window_limit(&mut v);
     c.library_caps(&mut v);
+    v
+}
+
+/// Checks one step of titration against the library's rule for the drug (ziconotide: at most
+/// 2.4 mcg/day up, at least 24 h after the last change): `from` is the rate in force, `since`
+/// the time since the rate last changed (None: it never did).
+pub fn check_titration_step(
+    entry: &LibraryEntry,
+    field: &str,
+    from: AmountRate,
+    to: AmountRate,
+    since: Option<Duration>,
+) -> Verdict {
+    let mut v = Verdict::default();
+    let Some(rule) = entry.titration else {
+        return v;
+    };
+    let unit = entry.unit;
+    let up = to.ng_per_day().saturating_sub(from.ng_per_day());
+    if up > rule.max_step.ng_per_day() {
+        v.hard(
+            field,
+            to.per_day_in(unit),
+            format!(
+                "A step up from {} to {} is {} per day, more than the library allows for {} in one step ({}).",
+                from.per_day_in(unit),
+                to.per_day_in(unit),
+                AmountRate::from_ng_per_day(up).per_day_in(unit),
+                entry.drug,
+                rule.max_step.per_day_in(unit)
+            ),
+        );
+    }
+    if up > 0
+        && let Some(since) = since
+        && since < rule.min_interval
+    {
+        v.hard(
+            field,
+            to.per_day_in(unit),
+            format!(
+                "The rate last changed {since} ago; the library allows a step up for {} only {} after the last change.",
+                entry.drug, rule.min_interval
+            ),
+        );
+    }
     v
 }
 
@@ -356,8 +406,18 @@ impl Checker<'_> {
             );
         }
         let mut previous = Duration::ZERO;
+        let mut rate = p.basal;
         for (i, step) in p.titration.iter().enumerate() {
             let field = format!("program.titration[{i}]");
+            let since = (!step.at.is_zero()).then(|| step.at.saturating_sub(previous));
+            v.extend(check_titration_step(
+                self.entry,
+                &format!("{field}.basal"),
+                rate,
+                step.basal,
+                since,
+            ));
+            rate = step.basal;
             if step.at.is_zero() || step.at <= previous {
                 v.hard(
                     &format!("{field}.at"),
@@ -440,6 +500,40 @@ impl Checker<'_> {
                 "A multiple-bolus trial needs its boluses listed.",
             ),
             _ => {}
+        }
+        // Boluses too close together: the library's least time between boluses (its lockout)
+        // applies to planned boluses too.
+        let mut by_time: Vec<(usize, &ScheduledBolus)> = p.boluses.iter().enumerate().collect();
+        by_time.sort_by_key(|(_, b)| b.at);
+        for pair in by_time.windows(2) {
+            let ((_, a), (j, b)) = (pair[0], pair[1]);
+            let gap = b.at.saturating_sub(a.at);
+            let field = format!("program.boluses[{j}].at");
+            let (hard, soft) = (self.entry.lockout.hard_min, self.entry.lockout.soft_min);
+            if hard.is_some_and(|h| gap < h) || gap.is_zero() {
+                v.hard(
+                    &field,
+                    b.at,
+                    format!(
+                        "This bolus comes {gap} after the one at {}; the library requires at least {} between boluses of {}.",
+                        a.at,
+                        hard.unwrap_or(Duration::ZERO),
+                        self.entry.drug
+                    ),
+                );
+            } else if let Some(soft) = soft
+                && gap < soft
+            {
+                v.soft(
+                    &field,
+                    b.at,
+                    format!("usual least time between boluses {soft}"),
+                    format!(
+                        "This bolus comes {gap} after the one at {}, sooner than the usual {soft} between boluses of {}. Confirm to continue.",
+                        a.at, self.entry.drug
+                    ),
+                );
+            }
         }
         for (i, b) in p.boluses.iter().enumerate() {
             let field = format!("program.boluses[{i}]");
@@ -545,7 +639,19 @@ impl Checker<'_> {
         // the message shows the window's own worth.
         let basal = p.max_rate().over_ceil(w + RECORD_INTERVAL);
         let shown = p.max_rate().over_ceil(w);
-        if basal > limit.max {
+        let scheduled = scheduled_peak(p, w);
+        if !scheduled.is_zero() && basal + scheduled > limit.max {
+            v.hard(
+                "program.limit.max",
+                self.amount(limit.max),
+                format!(
+                    "The planned boluses give {} within {w}; with the basal rate ({} in {w}) that is more than this limit of {}: the pump would refuse a planned bolus.",
+                    self.amount(scheduled),
+                    self.amount(shown),
+                    self.amount(limit.max)
+                ),
+            );
+        } else if basal > limit.max {
             v.hard(
                 "program.limit.max",
                 self.amount(limit.max),
@@ -573,69 +679,113 @@ impl Checker<'_> {
 
     /// The library's cumulative caps count everything. The basal alone must fit under them; and
     /// if the patient could press beyond them, say so (the pump will refuse those presses).
+    /// Their soft maxima need confirming when the program's planned dose, or what the patient
+    /// could add by pressing at every chance, goes above them.
     fn library_caps(&self, v: &mut Verdict) {
         let p = self.program;
         for (i, cap) in self.entry.cumulative.iter().enumerate() {
             let w = cap.window;
+            // The basal is counted a minute piece at a time (RECORD_INTERVAL), so a window can
+            // hold one piece more than its own worth: the check allows for it.
             let basal = p.max_rate().over_ceil(w + RECORD_INTERVAL);
-            let shown = p.max_rate().over_ceil(w);
             let field = format!("library.cumulative[{i}]");
+            let hard_limit = format!("hard maximum of {} in {w}", self.amount(cap.hard_max));
             if basal > cap.hard_max {
-                v.hard(
+                v.add(
                     "program.basal",
                     self.rate(p.max_rate()),
+                    hard_limit,
+                    Class::Hard,
                     format!(
-                        "The basal rate gives {} in {w}, at or above the library's hard maximum of {} in {w}.",
-                        self.amount(shown),
+                        "The basal rate gives {} in {w} (counting the minute the pump records at a time: {}), more than the library's hard maximum of {} in {w}.",
+                        self.amount(p.max_rate().over_ceil(w)),
+                        self.amount(basal),
                         self.amount(cap.hard_max)
                     ),
                 );
                 continue;
             }
-            let scheduled_peak = p
-                .boluses
-                .iter()
-                .map(|b| {
-                    p.boluses
-                        .iter()
-                        .filter(|o| o.at >= b.at && o.at < b.at + w)
-                        .map(|o| o.dose)
-                        .sum::<Amount>()
-                })
-                .max()
-                .unwrap_or(Amount::ZERO);
-            if basal + scheduled_peak > cap.hard_max {
-                v.hard(
+            let scheduled = scheduled_peak(p, w);
+            if basal + scheduled > cap.hard_max {
+                v.add(
                     "program.boluses",
-                    self.amount(scheduled_peak),
+                    self.amount(scheduled),
+                    hard_limit,
+                    Class::Hard,
                     format!(
-                        "Scheduled boluses of {} within {w}, with the basal rate, exceed the library's hard maximum of {} in {w}.",
-                        self.amount(scheduled_peak),
+                        "Planned boluses of {} within {w}, with the basal rate, exceed the library's hard maximum of {} in {w}.",
+                        self.amount(scheduled),
                         self.amount(cap.hard_max)
                     ),
                 );
                 continue;
             }
-            if let Some(pca) = p.pca {
-                let presses = presses_within(pca, w);
-                let most =
-                    basal + scheduled_peak + Amount::from_ng(pca.dose.ng().saturating_mul(presses));
-                if most > cap.hard_max {
-                    v.push(Finding {
-                        field,
-                        value: self.amount(most),
-                        limit: format!("hard maximum of {} in {w}", self.amount(cap.hard_max)),
-                        class: Class::Soft,
-                        message: format!(
-                            "If the patient pressed at every chance, {} could be given in {w}, above the library's hard maximum of {}; the pump will refuse boluses beyond it. Confirm to continue.",
-                            self.amount(most),
-                            self.amount(cap.hard_max)
-                        ),
-                    });
-                }
+            let pressing = p.pca.map_or(Amount::ZERO, |pca| {
+                Amount::from_ng(pca.dose.ng().saturating_mul(presses_within(pca, w)))
+            });
+            let most = basal + scheduled + pressing;
+            if most > cap.hard_max {
+                v.add(
+                    &field,
+                    self.amount(most),
+                    hard_limit,
+                    Class::Soft,
+                    format!(
+                        "If the patient pressed at every chance, {} could be given in {w}, above the library's hard maximum of {}; the pump will refuse boluses beyond it. Confirm to continue.",
+                        self.amount(most),
+                        self.amount(cap.hard_max)
+                    ),
+                );
+                continue;
+            }
+            let Some(soft) = cap.soft_max else { continue };
+            let soft_limit = format!("usual maximum of {} in {w}", self.amount(soft));
+            if basal + scheduled > soft {
+                v.add(
+                    if scheduled.is_zero() {
+                        "program.basal"
+                    } else {
+                        "program.boluses"
+                    },
+                    self.amount(basal + scheduled),
+                    soft_limit,
+                    Class::Soft,
+                    format!(
+                        "The program plans {} in {w}, above the library's usual maximum of {} in {w}. Confirm to continue.",
+                        self.amount(basal + scheduled),
+                        self.amount(soft)
+                    ),
+                );
+            } else if most > soft {
+                v.add(
+                    &field,
+                    self.amount(most),
+                    soft_limit,
+                    Class::Soft,
+                    format!(
+                        "If the patient pressed at every chance, {} could be given in {w}, above the library's usual maximum of {} in {w}. Confirm to continue.",
+                        self.amount(most),
+                        self.amount(soft)
+                    ),
+                );
             }
         }
     }
+}
+
+/// The most the planned boluses put into any window of `w`.
+fn scheduled_peak(p: &Program, w: Duration) -> Amount {
+    p.boluses
+        .iter()
+        .map(|b| {
+            p.boluses
+                .iter()
+                .filter(|o| o.at >= b.at && o.at < b.at + w)
+                .map(|o| o.dose)
+                .sum::<Amount>()
+        })
+        .max()
+        .unwrap_or(Amount::ZERO)
 }
 
 /// The most patient boluses the lockout and hourly count allow within `window`.
@@ -946,5 +1096,205 @@ mod tests {
         let v = check_clinician_bolus(entry, "events[1].dose", "5 mg".parse().unwrap());
         assert!(v.is_rejected());
         assert_eq!(v.findings[0].field, "events[1].dose");
+    }
+
+    // ---- from the review of the dosing core (one test per defect) ------------------------
+
+    fn bolus(at: &str, dose: &str) -> ScheduledBolus {
+        ScheduledBolus {
+            at: at.parse().unwrap(),
+            dose: dose.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn planned_boluses_keep_the_librarys_least_time_apart() {
+        // Morphine: lockout hard minimum 10 min, usual 30 min.
+        let lib = library();
+        let mut p = program("0 mg/day");
+        p.boluses = vec![
+            bolus("0h", "0.1 mg"),
+            bolus("20min", "0.1 mg"),
+            bolus("25min", "0.1 mg"),
+        ];
+        p.observe = Some("24h".parse().unwrap());
+        let v = validate(&trial(TrialKind::MultipleBolus, "2d"), &p, &lib);
+        let found = problems(&v);
+        assert!(
+            found.contains(&("program.boluses[1].at".to_owned(), Class::Soft)),
+            "20 min apart is under the usual 30 min: {found:?}"
+        );
+        assert!(
+            found.contains(&("program.boluses[2].at".to_owned(), Class::Hard)),
+            "5 min apart is under the hard 10 min: {found:?}"
+        );
+        // Baclofen: 16 × 100 mcg a minute apart is refused.
+        let mut p = program("0 mg/day");
+        p.drug = "baclofen".to_owned();
+        p.concentration = "500 mcg/mL".parse().unwrap();
+        p.boluses = (0..16)
+            .map(|i| bolus(&format!("{i}min"), "100 mcg"))
+            .collect();
+        p.observe = Some("24h".parse().unwrap());
+        let v = validate(&trial(TrialKind::MultipleBolus, "2d"), &p, &lib);
+        assert!(v.is_rejected());
+    }
+
+    #[test]
+    fn the_librarys_usual_window_maxima_need_confirming() {
+        let lib = library();
+        // Morphine 1 h: usual 0.5 mg, hard 1 mg. Basal 1 mg/day with 0.25 mg twice an hour
+        // could give about 0.54 mg in an hour.
+        let mut p = program("1 mg/day");
+        p.pca = Some(Pca {
+            dose: "0.25 mg".parse().unwrap(),
+            lockout: "30min".parse().unwrap(),
+            max_per_hour: 2,
+        });
+        let v = validate(&trial(TrialKind::Continuous, "3d"), &p, &lib);
+        assert_eq!(v.class(), Class::Soft);
+        assert!(
+            v.problems().any(|f| f.field == "library.cumulative[0]"
+                && f.limit.contains("usual maximum of 0.5 mg in 1h")),
+            "{:?}",
+            problems(&v)
+        );
+        // Three planned boluses of 0.3 mg 30 min apart: 0.6 mg within an hour.
+        let mut p = program("0 mg/day");
+        p.boluses = vec![
+            bolus("0h", "0.3 mg"),
+            bolus("30min", "0.3 mg"),
+            bolus("1h", "0.3 mg"),
+        ];
+        p.observe = Some("24h".parse().unwrap());
+        let v = validate(&trial(TrialKind::MultipleBolus, "2d"), &p, &lib);
+        assert!(
+            v.problems().any(|f| f.field == "program.boluses"
+                && f.class == Class::Soft
+                && f.message.contains("usual maximum")),
+            "{:?}",
+            problems(&v)
+        );
+    }
+
+    #[test]
+    fn a_rate_change_counts_kvo_as_validate_does() {
+        let lib = library();
+        let mut p = program("0 mg/day");
+        p.drug = "ziconotide".to_owned();
+        p.concentration = "25 mcg/mL".parse().unwrap();
+        p.kvo = "0.1 mL/day".parse().unwrap(); // 2.5 mcg/day
+        let entry = lib
+            .find("ziconotide", Route::Intrathecal, p.concentration)
+            .unwrap();
+        // 21.6 + 2.5 mcg/day is above the hard maximum of 21.6 mcg/day.
+        let v = check_rate_change(entry, &p, "basal", "21.6 mcg/day".parse().unwrap());
+        assert!(v.is_rejected(), "{:?}", problems(&v));
+    }
+
+    #[test]
+    fn ziconotide_steps_up_slowly() {
+        let lib = library();
+        let entry = lib
+            .find(
+                "ziconotide",
+                Route::Intrathecal,
+                "25 mcg/mL".parse().unwrap(),
+            )
+            .unwrap();
+        let r = |s: &str| s.parse::<AmountRate>().unwrap();
+        let day = Duration::from_hours(24);
+        assert!(
+            check_titration_step(
+                entry,
+                "basal",
+                r("2.4 mcg/day"),
+                r("4.8 mcg/day"),
+                Some(day)
+            )
+            .problems()
+            .next()
+            .is_none()
+        );
+        assert!(
+            check_titration_step(
+                entry,
+                "basal",
+                r("2.4 mcg/day"),
+                r("19.2 mcg/day"),
+                Some(day)
+            )
+            .is_rejected()
+        );
+        assert!(
+            check_titration_step(
+                entry,
+                "basal",
+                r("2.4 mcg/day"),
+                r("4.8 mcg/day"),
+                Some(Duration::from_hours(1))
+            )
+            .is_rejected()
+        );
+        assert!(
+            check_titration_step(
+                entry,
+                "basal",
+                r("4.8 mcg/day"),
+                r("2.4 mcg/day"),
+                Some(Duration::from_hours(1))
+            )
+            .problems()
+            .next()
+            .is_none(),
+            "stepping down is never held back"
+        );
+        // In a program: 2.4 then 19.2 mcg/day an hour later is refused.
+        let mut p = program("2.4 mcg/day");
+        p.drug = "ziconotide".to_owned();
+        p.concentration = "25 mcg/mL".parse().unwrap();
+        p.titration = vec![TitrationStep {
+            at: "1h".parse().unwrap(),
+            basal: r("19.2 mcg/day"),
+        }];
+        let v = validate(&trial(TrialKind::Continuous, "7d"), &p, &lib);
+        assert!(v.is_rejected(), "{:?}", problems(&v));
+        // And the library's 24 h cap is the verified daily maximum, 21.6 mcg.
+        assert_eq!(entry.cumulative[0].hard_max, "21.6 mcg".parse().unwrap());
+    }
+
+    #[test]
+    fn the_programs_own_limit_counts_planned_boluses() {
+        let lib = library();
+        let mut p = program("0 mg/day");
+        p.boluses = vec![bolus("0h", "0.3 mg"), bolus("30min", "0.3 mg")];
+        p.observe = Some("24h".parse().unwrap());
+        p.limit = Some(WindowLimit {
+            window: "1h".parse().unwrap(),
+            max: "0.5 mg".parse().unwrap(),
+        });
+        let v = validate(&trial(TrialKind::MultipleBolus, "2d"), &p, &lib);
+        assert!(
+            v.problems()
+                .any(|f| f.field == "program.limit.max" && f.class == Class::Hard),
+            "{:?}",
+            problems(&v)
+        );
+    }
+
+    #[test]
+    fn a_hard_cap_finding_names_its_limit() {
+        let lib = library();
+        let v = validate(
+            &trial(TrialKind::Continuous, "3d"),
+            &program("30 mg/day"),
+            &lib,
+        );
+        let cap = v
+            .problems()
+            .find(|f| f.message.contains("in 1h") && f.class == Class::Hard)
+            .unwrap();
+        assert_eq!(cap.limit, "hard maximum of 1 mg in 1h");
+        assert!(cap.message.contains("more than the library's hard maximum"));
     }
 }

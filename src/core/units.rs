@@ -786,8 +786,14 @@ impl VolumeRate {
         Volume(u64::try_from(nl).unwrap_or(u64::MAX))
     }
     /// Per hour in mL, rounded for display, e.g. `0.0208 mL/h`.
+    /// Rates under 1 µL/h (ziconotide at a fraction of a mcg a day) are written in µL/h, so that
+    /// a rate that runs is never shown as "0 mL/h".
     pub fn per_hour(self) -> impl fmt::Display {
         Shown(move |f: &mut fmt::Formatter<'_>| {
+            if self.0 > 0 && self.0 < 24 * 1000 {
+                write_rounded(f, u128::from(self.0), 24 * 1000, 4)?;
+                return f.write_str(" µL/h");
+            }
             write_rounded(f, u128::from(self.0), u128::from(NL_PER_ML) * 24, 4)?;
             f.write_str(" mL/h")
         })
@@ -1265,5 +1271,13 @@ mod tests {
             let _ = s.parse::<AmountRate>();
             let _ = s.parse::<Concentration>();
         }
+    }
+
+    #[test]
+    fn a_tiny_rate_that_runs_is_never_shown_as_zero() {
+        let r = |s: &str| s.parse::<VolumeRate>().unwrap();
+        assert_eq!(r("0.5 mL/day").per_hour().to_string(), "0.0208 mL/h");
+        assert_eq!(r("0.001 mL/day").per_hour().to_string(), "0.0417 µL/h");
+        assert_eq!(VolumeRate::ZERO.per_hour().to_string(), "0 mL/h");
     }
 }

@@ -8,10 +8,15 @@
 //! - [`inputs`]: end-of-travel and syringe-present switches, and the inline pressure switch
 //!   that can replace the load cell.
 //! - [`indicator`]: the alarm LED and buzzer, with the IEC 60601-1-8 patterns.
+//! - [`pulse`]: the real-time thread that gives the step pulses.
+//! - `rpi` (feature `rpi`): the Raspberry Pi's GPIO through rppal.
 
 pub mod hx711;
 pub mod indicator;
 pub mod inputs;
+pub mod pulse;
+#[cfg(feature = "rpi")]
+pub mod rpi;
 pub mod stepper;
 
 use crate::core::supervisor::Priority;
@@ -41,6 +46,10 @@ impl HwError {
         }
     }
 }
+
+/// The step-pulse thread's SCHED_FIFO priority on the pump (above the kernel's threaded
+/// interrupts at 50).
+pub const PULSE_PRIORITY: i32 = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

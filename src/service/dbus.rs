@@ -16,7 +16,7 @@ use zbus::{Connection, interface};
 use crate::core::supervisor::Priority;
 use crate::core::units::{Duration, Timestamp};
 use crate::engine::Record;
-use crate::service::pump::{PumpService, ServiceError, Status};
+use crate::service::pump::{LibraryChoice, PumpService, ServiceError, Status};
 
 pub const BUS_NAME: &str = "org.titra.Pump1";
 pub const OBJECT_PATH: &str = "/org/titra/Pump1";
@@ -130,11 +130,48 @@ impl Shared {
 
 pub struct PumpIface {
     shared: Arc<Shared>,
+    export_to: ExportTarget,
+}
+
+/// Where the clinician's Export button writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportTarget {
+    /// A USB stick, found and mounted through UDisks2 on the system bus (on the pump).
+    Usb,
+    /// A directory (the desktop demo, tests, or a site that collects exports elsewhere).
+    Dir(std::path::PathBuf),
 }
 
 impl PumpIface {
     pub fn new(shared: Arc<Shared>) -> PumpIface {
-        PumpIface { shared }
+        PumpIface {
+            shared,
+            export_to: ExportTarget::Usb,
+        }
+    }
+
+    /// Exports go to `target` instead of a USB stick.
+    pub fn exporting_to(mut self, target: ExportTarget) -> PumpIface {
+        self.export_to = target;
+        self
+    }
+
+    /// The directory an export goes to now: a USB stick's `titra` folder, or the configured one.
+    async fn export_dir(&self, needed: u64) -> Result<std::path::PathBuf, PumpError> {
+        match &self.export_to {
+            ExportTarget::Dir(d) => Ok(d.clone()),
+            ExportTarget::Usb => {
+                let conn = Connection::system().await.map_err(|e| {
+                    PumpError::Internal(format!(
+                        "the pump's USB service cannot be reached ({e}); call technical support"
+                    ))
+                })?;
+                let stick = crate::export::usb::find_stick(&conn, needed)
+                    .await
+                    .map_err(|e| PumpError::WrongState(e.to_string()))?;
+                Ok(stick.mount_point.join("titra"))
+            }
+        }
     }
 
     async fn call<T>(
@@ -245,7 +282,7 @@ fn name_of(kind: &crate::core::supervisor::AlarmKind) -> String {
         .unwrap_or_default()
 }
 
-type Finding5 = (String, String, String, String, String);
+use crate::service::pump::Finding5;
 
 #[interface(name = "org.titra.Pump1")]
 impl PumpIface {
@@ -270,29 +307,14 @@ impl PumpIface {
     /// value, limit, class, message)).
     async fn validate_program(&self, program: &str) -> Result<(String, Vec<Finding5>), PumpError> {
         let s = self.shared.service.lock().await;
-        let report = s.validate(program)?;
-        let class = serde_json::to_value(report.class)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let findings = report
-            .verdict
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    f.field.clone(),
-                    f.value.clone(),
-                    f.limit.clone(),
-                    serde_json::to_value(f.class)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    f.message.clone(),
-                )
-            })
-            .collect();
-        Ok((class, findings))
+        Ok(crate::service::pump::verdict_tuple(
+            &s.validate(program)?.verdict,
+        ))
+    }
+
+    /// The drug library's choices: (drug, route, concentration, dose unit), in its order.
+    async fn library_choices(&self) -> Vec<LibraryChoice> {
+        self.shared.service.lock().await.library_choices()
     }
 
     /// Programs a trial: confirms soft findings if `confirm`; a second nurse or clinician's PIN.
@@ -363,6 +385,33 @@ impl PumpIface {
             s.change_basal(token, basal, confirm, verifier_pin, now)
         })
         .await
+    }
+
+    /// What a new basal rate would mean, before confirming: (class, findings, old, new).
+    async fn check_basal(
+        &self,
+        basal: &str,
+    ) -> Result<(String, Vec<Finding5>, String, String), PumpError> {
+        let now = self.shared.clock.now();
+        Ok(self.shared.service.lock().await.check_basal(basal, now)?)
+    }
+
+    /// Dose per bucket and pain scores since the start, for the clinician's chart.
+    async fn history(&self) -> Result<crate::summary::History, PumpError> {
+        let now = self.shared.clock.now();
+        Ok(self.shared.service.lock().await.history(now)?)
+    }
+
+    /// The clinician's assessment: outcome "success", "failure" or "inconclusive", and a note.
+    async fn record_assessment(
+        &self,
+        token: &str,
+        outcome: &str,
+        note: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.record_assessment(token, outcome, note, now))
+            .await
     }
 
     async fn clinician_bolus(
@@ -455,6 +504,63 @@ impl PumpIface {
     ) -> Result<(), PumpError> {
         self.call(&e, |s, now| s.change_reservoir(token, volume, now))
             .await
+    }
+
+    /// A clinician confirms the implant's starting dose: "" for what the site's rule gives, or a
+    /// dose per day; returns (dose per day, implant mL per day).
+    async fn confirm_implant_dose(
+        &self,
+        token: &str,
+        dose: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(String, String), PumpError> {
+        self.call(&e, |s, now| s.confirm_implant(token, dose, now))
+            .await
+    }
+
+    /// The export screen: (worksheet lines, the site has a rule, the dose is confirmed).
+    async fn export_preview(&self, token: &str) -> Result<(Vec<String>, bool, bool), PumpError> {
+        let now = self.shared.clock.now();
+        Ok(self
+            .shared
+            .service
+            .lock()
+            .await
+            .export_preview(token, now)?)
+    }
+
+    /// Exports the summary (formats "pdf,json,csv", paper "a4" or "letter") to a USB stick (or
+    /// the configured directory); returns (where, the files written). Recorded in the log.
+    async fn export(
+        &self,
+        token: &str,
+        formats: &str,
+        paper: &str,
+    ) -> Result<(String, Vec<String>), PumpError> {
+        let formats = crate::export::Format::parse_list(formats)
+            .map_err(|e| PumpError::InvalidInput(e.to_string()))?;
+        let paper: crate::export::Paper = paper.parse().map_err(PumpError::InvalidInput)?;
+        let now = self.shared.clock.now();
+        let files = self
+            .shared
+            .service
+            .lock()
+            .await
+            .export_files(token, &formats, paper, now)?;
+        let dir = self.export_dir(crate::export::size(&files)).await?;
+        let (to, copy) = (dir.clone(), files.clone());
+        let written = tokio::task::spawn_blocking(move || crate::export::write_all(&to, &copy))
+            .await
+            .map_err(|e| PumpError::Internal(e.to_string()))?
+            .map_err(|e| PumpError::Internal(e.to_string()))?;
+        let destination = dir.display().to_string();
+        self.shared
+            .service
+            .lock()
+            .await
+            .record_export(token, &destination, &files, now)?;
+        tracing::info!(to = %destination, files = written.len(), "summary exported");
+        Ok((destination, files.iter().map(|f| f.name.clone()).collect()))
     }
 
     /// The trial summary, JSON (titra.trial-summary/1).
@@ -601,6 +707,7 @@ pub trait Pump1 {
     fn login(&self, pin: &str) -> zbus::Result<(String, String, String)>;
     fn logout(&self, token: &str) -> zbus::Result<()>;
     fn validate_program(&self, program: &str) -> zbus::Result<(String, Vec<Finding5>)>;
+    fn library_choices(&self) -> zbus::Result<Vec<LibraryChoice>>;
     fn start_trial(
         &self,
         token: &str,
@@ -620,6 +727,9 @@ pub trait Pump1 {
         confirm: bool,
         verifier_pin: &str,
     ) -> zbus::Result<(String, String)>;
+    fn check_basal(&self, basal: &str) -> zbus::Result<(String, Vec<Finding5>, String, String)>;
+    fn record_assessment(&self, token: &str, outcome: &str, note: &str) -> zbus::Result<()>;
+    fn history(&self) -> zbus::Result<crate::summary::History>;
     fn clinician_bolus(&self, token: &str, dose: &str, confirm: bool) -> zbus::Result<()>;
     fn request_bolus(&self) -> zbus::Result<String>;
     fn record_pain(&self, value: u8) -> zbus::Result<()>;
@@ -636,6 +746,14 @@ pub trait Pump1 {
     fn silence_alarms(&self, token: &str, seconds: u32) -> zbus::Result<u32>;
     fn change_reservoir(&self, token: &str, volume: &str) -> zbus::Result<()>;
     fn export_summary(&self, token: &str) -> zbus::Result<String>;
+    fn confirm_implant_dose(&self, token: &str, dose: &str) -> zbus::Result<(String, String)>;
+    fn export_preview(&self, token: &str) -> zbus::Result<(Vec<String>, bool, bool)>;
+    fn export(
+        &self,
+        token: &str,
+        formats: &str,
+        paper: &str,
+    ) -> zbus::Result<(String, Vec<String>)>;
     fn inject_fault(&self, fault: &str, on: bool) -> zbus::Result<()>;
 
     #[zbus(property)]

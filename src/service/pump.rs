@@ -71,6 +71,46 @@ impl From<EngineError> for ServiceError {
     }
 }
 
+/// The longest note a clinician may attach to an assessment.
+pub const MAX_NOTE: usize = 500;
+
+/// A finding as it crosses D-Bus: (field, value, limit, class, message).
+pub type Finding5 = (String, String, String, String, String);
+
+fn class_name(class: Class) -> String {
+    serde_json::to_value(class)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A verdict's class ("ok", "soft", "hard") and its findings, as clients get them.
+pub fn verdict_tuple(verdict: &crate::core::finding::Verdict) -> (String, Vec<Finding5>) {
+    let findings = verdict
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.field.clone(),
+                f.value.clone(),
+                f.limit.clone(),
+                class_name(f.class),
+                f.message.clone(),
+            )
+        })
+        .collect();
+    (class_name(verdict.class()), findings)
+}
+
+/// A drug, route and concentration the library allows, and the unit its doses are written in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, zbus::zvariant::Type)]
+pub struct LibraryChoice {
+    pub drug: String,
+    pub route: String,
+    pub concentration: String,
+    pub unit: String,
+}
+
 /// One active alarm, as clients show it.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct AlarmStatus {
@@ -93,6 +133,9 @@ pub struct Status {
     pub basal_per_day: String,
     pub basal_per_hour: String,
     pub basal_ml_per_hour: String,
+    /// The unit the drug's doses are written in ("mg" or "mcg"; "" with no trial).
+    #[serde(default)]
+    pub dose_unit: String,
     pub patient_bolus: String,
     pub delivered_today: String,
     pub delivered_total: String,
@@ -122,6 +165,7 @@ impl Status {
             basal_per_day: String::new(),
             basal_per_hour: String::new(),
             basal_ml_per_hour: String::new(),
+            dose_unit: String::new(),
             patient_bolus: String::new(),
             delivered_today: String::new(),
             delivered_total: String::new(),
@@ -203,6 +247,27 @@ pub struct PumpService {
     engine: Option<Engine<Hardware>>,
     signalled: usize,
     simulated: bool,
+    wall: Option<Box<dyn WallClock>>,
+    /// When the trial in hand started by the wall clock (RFC 3339), if known.
+    started_wall: Option<String>,
+    protocol: crate::protocol::Protocol,
+}
+
+/// The wall clock (UTC), for the dates a trial is reported with; delivery never depends on it.
+pub trait WallClock: Send + Sync {
+    /// Milliseconds since 1970-01-01.
+    fn unix_ms(&self) -> u64;
+}
+
+/// The system's wall clock.
+pub struct SystemWallClock;
+
+impl WallClock for SystemWallClock {
+    fn unix_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
 }
 
 impl PumpService {
@@ -228,9 +293,41 @@ impl PumpService {
             engine: None,
             signalled: 0,
             simulated,
+            wall: None,
+            started_wall: None,
+            protocol: crate::protocol::Protocol::built_in()
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
         };
         service.recover(now)?;
         Ok(service)
+    }
+
+    /// The demonstration pump: simulated hardware with a full syringe, the built-in hardware
+    /// profile and example drug library, the demo users, and no trial log (the desktop demo,
+    /// the screenshots and the tests; never the pump).
+    pub fn simulated_demo(now: Timestamp) -> Result<PumpService, ServiceError> {
+        let internal = |e: String| ServiceError::Internal(e);
+        let cfg = HardwareConfig::built_in().map_err(|e| internal(e.to_string()))?;
+        let (library, source) =
+            crate::check::load_library(None).map_err(|e| internal(e.to_string()))?;
+        let auth = Auth::demo().map_err(|e| internal(e.to_string()))?;
+        let hw: Hardware = Box::new(crate::sim::SimPump::new(
+            &cfg.mechanism,
+            &cfg.simulation,
+            cfg.mechanism.syringe,
+        ));
+        PumpService::new(cfg, library, source, auth, hw, None, now)
+    }
+
+    /// Uses the site's protocol (the implant rule of the summary) instead of the built-in example.
+    pub fn set_protocol(&mut self, protocol: crate::protocol::Protocol) {
+        self.protocol = protocol;
+    }
+
+    /// Dates trials by this wall clock from now on (without one, by the virtual clock that starts
+    /// at 2000-01-01, as in simulation).
+    pub fn set_wall_clock(&mut self, wall: Box<dyn WallClock>) {
+        self.wall = Some(wall);
     }
 
     /// The time the pump's clock must not run behind after a restart: the newest record of an
@@ -282,6 +379,7 @@ impl PumpService {
         if ended || records.is_empty() {
             return Ok(());
         }
+        self.started_wall = stored.started_wall.clone();
         let hw = self
             .hw
             .take()
@@ -358,13 +456,33 @@ impl PumpService {
     }
 
     /// Checks a program (the `[trial]` and `[program]` tables) against the library.
+    /// The mechanism's own limits (pump rate, syringe size) are checked too, so that what
+    /// passes here is what `start_trial` accepts.
     pub fn validate(&self, text: &str) -> Result<CheckReport, ServiceError> {
         let scenario = self.parse(text)?;
-        Ok(check::check_scenario(
-            &scenario,
-            &self.library,
-            self.source.clone(),
-        ))
+        let mut report = check::check_scenario(&scenario, &self.library, self.source.clone());
+        report.verdict.extend(crate::engine::mechanism_verdict(
+            &scenario.program,
+            &scenario.program.max_rate(),
+            &self.cfg,
+        ));
+        report.class = report.verdict.class();
+        Ok(report)
+    }
+
+    /// What the drug library in force offers, for the start-trial wizard: one entry per drug,
+    /// route and concentration, in the library's order.
+    pub fn library_choices(&self) -> Vec<LibraryChoice> {
+        self.library
+            .entries
+            .iter()
+            .map(|e| LibraryChoice {
+                drug: e.drug.clone(),
+                route: e.route.to_string(),
+                concentration: e.concentration.in_unit(e.unit).to_string(),
+                unit: e.unit.to_string(),
+            })
+            .collect()
     }
 
     /// Programs a new trial: checked against the library and the mechanism; settings outside
@@ -460,7 +578,7 @@ impl PumpService {
 
     /// Starts the new trial's log and verifies the program in the engine.
     fn begin_logging(
-        &self,
+        &mut self,
         engine: &mut Engine<Hardware>,
         scenario: &Scenario,
         now: Timestamp,
@@ -468,12 +586,14 @@ impl PumpService {
         if let Some(mut log) = self.open_log()? {
             let sha =
                 crate::store::sha256_hex(&serde_json::to_string(&self.library).unwrap_or_default());
+            self.started_wall = self.wall.as_ref().map(|w| summary::rfc3339(w.unix_ms()));
             log.begin_trial(
                 &scenario.trial,
                 &scenario.program,
                 now.ms(),
                 &sha,
                 self.simulated,
+                self.started_wall.as_deref(),
             )
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
             engine.attach_sink(Box::new(log), now)?;
@@ -518,6 +638,40 @@ impl PumpService {
         Ok(())
     }
 
+    /// What changing the basal rate to `basal` would mean, before anyone confirms it: the
+    /// findings (class and list, as `validate` gives them) and the old and new rate, each as
+    /// "per day (per hour, mL/h)".
+    pub fn check_basal(
+        &self,
+        basal: &str,
+        now: Timestamp,
+    ) -> Result<(String, Vec<Finding5>, String, String), ServiceError> {
+        let (basal, engine) = self.basal_request(basal)?;
+        let (class, findings) = verdict_tuple(&engine.rate_change_verdict(now, basal));
+        let unit = engine.entry().unit;
+        let c = engine.program().concentration;
+        let words = |r: AmountRate| {
+            format!(
+                "{} ({}, {})",
+                r.per_day_in(unit),
+                r.per_hour_in(unit),
+                c.volume_rate(r).per_hour()
+            )
+        };
+        Ok((class, findings, words(engine.basal_rate()), words(basal)))
+    }
+
+    /// A new basal rate as typed, and the trial it is for.
+    fn basal_request(&self, basal: &str) -> Result<(AmountRate, &Engine<Hardware>), ServiceError> {
+        let basal: AmountRate = crate::core::units::parse_field("basal", basal)
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))?;
+        Ok((basal, engine))
+    }
+
     /// A clinician changes the basal rate; a second person verifies. Returns (old, new).
     pub fn change_basal(
         &mut self,
@@ -528,13 +682,8 @@ impl PumpService {
         now: Timestamp,
     ) -> Result<(String, String), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
-        let basal: AmountRate = crate::core::units::parse_field("basal", basal)
-            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
-        let engine = self
-            .engine
-            .as_ref()
-            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))?;
-        let verdict = program::check_rate_change(engine.entry(), engine.program(), "basal", basal);
+        let (basal, engine) = self.basal_request(basal)?;
+        let verdict = engine.rate_change_verdict(now, basal);
         if verdict.is_rejected() {
             return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
         }
@@ -649,6 +798,30 @@ impl PumpService {
         Ok(())
     }
 
+    /// The clinician's assessment of the trial (success, failure, inconclusive) with a note of
+    /// at most 500 characters; recorded in the log for the summary.
+    pub fn record_assessment(
+        &mut self,
+        token: &str,
+        outcome: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
+        let outcome: crate::engine::Outcome =
+            outcome.parse().map_err(ServiceError::InvalidInput)?;
+        let chars = note.chars().count();
+        if chars > MAX_NOTE {
+            return Err(ServiceError::InvalidInput(format!(
+                "note: {chars} characters is more than the {MAX_NOTE} allowed"
+            )));
+        }
+        self.engine_mut()?
+            .record_assessment(now, outcome, note, &caller.name);
+        self.audit(&caller, &format!("assess the trial: {outcome}"), now);
+        Ok(())
+    }
+
     pub fn record_sedation(
         &mut self,
         token: &str,
@@ -739,18 +912,7 @@ impl PumpService {
             .engine
             .as_ref()
             .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
-        let ended = engine
-            .journal()
-            .iter()
-            .find_map(|r| match r {
-                Record::StateChanged {
-                    at,
-                    to: State::Ended,
-                    ..
-                } => Some(*at),
-                _ => None,
-            })
-            .unwrap_or(now);
+        let ended = summary::ended_at(engine.journal()).unwrap_or(now);
         Ok(summary::summarise(&summary::Inputs {
             trial: engine.trial(),
             program: engine.program(),
@@ -761,7 +923,165 @@ impl PumpService {
             loaded_ml: engine.program().reservoir.as_ml_f64(),
             remaining_ml: engine.reservoir_remaining().as_ml_f64(),
             simulated: self.simulated,
+            started_wall: self.started_wall.as_deref(),
+            implant_rule: self.protocol.implant.as_ref(),
         }))
+    }
+
+    /// A clinician confirms the implant's starting dose: `dose` empty takes what the site's rule
+    /// gives (refused when the site has no rule), otherwise the dose entered ("0.4 mg/day").
+    /// The dose may not be above the drug library's hard maximum for a basal rate. Returns the
+    /// dose per day and the implant's mL per day, in words.
+    pub fn confirm_implant(
+        &mut self,
+        token: &str,
+        dose: &str,
+        now: Timestamp,
+    ) -> Result<(String, String), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
+        let summary = self.summary(token, now)?;
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+        let entry = engine.entry().clone();
+        let program = engine.program().clone();
+        let rule = self.protocol.implant.clone();
+        let (per_day, rule_text) = if dose.trim().is_empty() {
+            let Some(rule) = &rule else {
+                return Err(ServiceError::InvalidInput(
+                    "dose: the site protocol has no rule for the implant's starting dose; enter it"
+                        .to_owned(),
+                ));
+            };
+            let effective = summary.effective_dose.mg_per_day;
+            let effective = AmountRate::from_ng_per_day((effective * 1e6).round().max(0.0) as u64);
+            (rule.starting_dose(effective), Some(rule.describe()))
+        } else {
+            let rate: AmountRate = crate::core::units::parse_field("dose", dose)
+                .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+            (rate, None)
+        };
+        if let Some(finding) =
+            [entry
+                .basal_per_day
+                .check("dose", "Implant starting dose", per_day, |r| {
+                    r.per_day_in(entry.unit).to_string()
+                })]
+            .into_iter()
+            .find(|f| f.class == Class::Hard)
+        {
+            return Err(ServiceError::LimitExceeded(format!(
+                "{}: {}",
+                finding.field, finding.message
+            )));
+        }
+        let fill = rule
+            .as_ref()
+            .and_then(|r| r.concentration.get(&program.drug).copied())
+            .unwrap_or(program.concentration);
+        let unit = entry.unit;
+        let words = (
+            per_day.per_day_in(unit).to_string(),
+            fill.volume_rate(per_day).to_string(),
+        );
+        let name = caller.name.clone();
+        self.engine_mut()?
+            .record_implant_plan(now, per_day, fill, rule_text, &name);
+        self.audit(
+            &caller,
+            &format!("confirm the implant's starting dose {}", words.0),
+            now,
+        );
+        Ok(words)
+    }
+
+    /// The export screen's worksheet lines, whether the site has a rule, and whether a clinician
+    /// confirmed the starting dose.
+    pub fn export_preview(
+        &mut self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<(Vec<String>, bool, bool), ServiceError> {
+        self.require(token, now, &[UserRole::Clinician])?;
+        let summary = self.summary(token, now)?;
+        let unit = self
+            .engine
+            .as_ref()
+            .map_or(crate::core::units::MassUnit::Mg, |e| e.entry().unit);
+        Ok(crate::export::preview(&summary, unit))
+    }
+
+    /// The export's files, once a clinician has confirmed the implant's starting dose.
+    pub fn export_files(
+        &mut self,
+        token: &str,
+        formats: &[crate::export::Format],
+        paper: crate::export::Paper,
+        now: Timestamp,
+    ) -> Result<Vec<crate::export::ExportFile>, ServiceError> {
+        self.require(token, now, &[UserRole::Clinician])?;
+        let summary = self.summary(token, now)?;
+        if !summary.implant.confirmed {
+            return Err(ServiceError::WrongState(
+                "confirm the implant's starting dose before exporting".to_owned(),
+            ));
+        }
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+        crate::export::build(
+            &crate::export::Source {
+                summary: &summary,
+                journal: engine.journal(),
+                started: engine.started_at(),
+                started_wall: self.started_wall.as_deref(),
+                unit: engine.entry().unit,
+            },
+            formats,
+            paper,
+        )
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// Records that the export's files were written to `destination`.
+    pub fn record_export(
+        &mut self,
+        token: &str,
+        destination: &str,
+        files: &[crate::export::ExportFile],
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
+        let list = files
+            .iter()
+            .map(|f| (f.name.clone(), f.sha256.clone()))
+            .collect();
+        self.engine_mut()?
+            .record_export(now, destination, list, &caller.name);
+        Ok(())
+    }
+
+    /// Dose and pain since the start, for the clinician's chart: buckets of whole hours, at most
+    /// 48 of them.
+    pub fn history(&self, now: Timestamp) -> Result<summary::History, ServiceError> {
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+        let started = engine.started_at();
+        let hours = now
+            .since(started)
+            .ms()
+            .div_ceil(Duration::from_hours(48).ms())
+            .max(1);
+        Ok(summary::history(
+            engine.journal(),
+            started,
+            now.max(started),
+            Duration::from_hours(hours),
+        ))
     }
 
     /// Switches a fault on the simulated hardware (refused on real hardware).
@@ -835,6 +1155,7 @@ impl PumpService {
             basal_per_day: basal.per_day_in(unit).to_string(),
             basal_per_hour: basal.per_hour_in(unit).to_string(),
             basal_ml_per_hour: p.concentration.volume_rate(basal).per_hour().to_string(),
+            dose_unit: unit.to_string(),
             patient_bolus: p.pca.map_or_else(String::new, |pca| {
                 format!(
                     "{} every {} at most, {} per hour at most",

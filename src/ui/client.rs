@@ -8,13 +8,19 @@ use slint::ComponentHandle;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use zbus::Connection;
 
-use super::{MainWindow, Pump, apply_status, set_staff, show_message};
+use super::wizard::{Request, Wizard};
+use super::{
+    MainWindow, Pump, Reply, SharedWizard, apply_status, set_staff, show_message, wire_wizard,
+    wizard_reply,
+};
 use crate::service::dbus::Pump1Proxy;
 use crate::service::pump::Status;
 
 /// A button's call for the daemon.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum UiCommand {
+    /// The start-trial wizard asks; the answer goes back to that wizard.
+    Wizard(Request, WizardLink),
     Bolus,
     Pain(u8),
     SideEffect(String, String),
@@ -22,7 +28,46 @@ pub enum UiCommand {
     Logout,
     Pause,
     Resume,
+    Acknowledge,
     Silence,
+    /// A new syringe of this many mL.
+    ChangeReservoir(String),
+    /// POSS, respiratory rate, heart rate, SpO2 (0: not taken).
+    Observation(u8, u16, u16, u8),
+    /// A new basal dose ("1 mg/day"), checked before anyone confirms.
+    CheckBasal(String),
+    /// The new basal dose, the second person's PIN, and whether the screen showed settings to
+    /// confirm (which pressing Confirm confirms).
+    ChangeBasal(String, String, bool),
+    /// End the trial, with the clinician's outcome ("" from a nurse).
+    EndTrial(String),
+    /// Dose and pain since the start, for the chart.
+    Chart,
+    /// The implant worksheet for the export screen.
+    LoadExport,
+    /// Confirm the implant's starting dose ("" for the site rule's).
+    ConfirmImplant(String),
+    /// Export the summary (all formats, A4).
+    Export,
+}
+
+/// A wizard and the way back to the daemon task, carried with each of its requests.
+#[derive(Clone)]
+pub struct WizardLink {
+    wizard: SharedWizard,
+    tx: UnboundedSender<UiCommand>,
+}
+
+impl std::fmt::Debug for WizardLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WizardLink")
+    }
+}
+
+impl WizardLink {
+    fn send(&self, r: Request) {
+        let _ = self.tx.send(UiCommand::Wizard(r, self.clone()));
+    }
 }
 
 /// Where the daemon is.
@@ -62,6 +107,127 @@ pub fn wire(ui: &MainWindow, tx: UnboundedSender<UiCommand>) {
     pump.on_pause(send(UiCommand::Pause));
     pump.on_resume(send(UiCommand::Resume));
     pump.on_silence(send(UiCommand::Silence));
+    pump.on_acknowledge(send(UiCommand::Acknowledge));
+    let t = tx.clone();
+    pump.on_change_reservoir(move |v| {
+        let _ = t.send(UiCommand::ChangeReservoir(v.to_string()));
+    });
+    let t = tx.clone();
+    pump.on_record_observation(move |poss, rr, hr, spo2| {
+        let n = |v: i32| u16::try_from(v).unwrap_or(0);
+        let _ = t.send(UiCommand::Observation(
+            u8::try_from(poss).unwrap_or(0),
+            n(rr),
+            n(hr),
+            u8::try_from(spo2).unwrap_or(0),
+        ));
+    });
+    let t = tx.clone();
+    pump.on_check_basal(move |dose| {
+        let _ = t.send(UiCommand::CheckBasal(dose.to_string()));
+    });
+    let t = tx.clone();
+    pump.on_change_basal(move |dose, pin, confirm| {
+        let _ = t.send(UiCommand::ChangeBasal(
+            dose.to_string(),
+            pin.to_string(),
+            confirm,
+        ));
+    });
+    pump.on_load_chart(send(UiCommand::Chart));
+    pump.on_load_export(send(UiCommand::LoadExport));
+    pump.on_export(send(UiCommand::Export));
+    let t = tx.clone();
+    pump.on_confirm_implant(move |dose| {
+        let _ = t.send(UiCommand::ConfirmImplant(dose.to_string()));
+    });
+    let t = tx.clone();
+    pump.on_end_trial(move |outcome| {
+        let _ = t.send(UiCommand::EndTrial(outcome.to_string()));
+    });
+    let wizard: SharedWizard = std::sync::Arc::new(std::sync::Mutex::new(Wizard::new()));
+    let link = WizardLink {
+        wizard: wizard.clone(),
+        tx,
+    };
+    wire_wizard(ui, wizard, move |r| link.send(r));
+}
+
+/// Shows the implant worksheet on the export screen; returns the message to show ("" when it
+/// worked).
+async fn load_export(
+    proxy: &Pump1Proxy<'_>,
+    token: &str,
+    weak: &slint::Weak<MainWindow>,
+) -> String {
+    match proxy.export_preview(token).await {
+        Ok((lines, has_rule, confirmed)) => {
+            let _ = weak.upgrade_in_event_loop(move |ui| {
+                super::show_export(&ui, lines, has_rule, confirmed);
+            });
+            String::new()
+        }
+        Err(e) => words(e),
+    }
+}
+
+/// Records sedation and the vital signs taken (0: not taken).
+async fn observe(
+    proxy: &Pump1Proxy<'_>,
+    token: &str,
+    poss: u8,
+    rr: u16,
+    hr: u16,
+    spo2: u8,
+) -> String {
+    if poss > 0 {
+        if let Err(e) = proxy.record_sedation(token, poss).await {
+            return words(e);
+        }
+    }
+    if rr > 0 || hr > 0 || spo2 > 0 {
+        if let Err(e) = proxy.record_vitals(token, rr, hr, spo2).await {
+            return words(e);
+        }
+    }
+    "Recorded.".to_owned()
+}
+
+/// Carries out a wizard's request.
+async fn ask(proxy: &Pump1Proxy<'_>, token: &str, request: &Request) -> Reply {
+    let done = |r: zbus::Result<()>| r.map_or_else(|e| Reply::Failed(words(e)), |()| Reply::Done);
+    match request {
+        Request::Library => match proxy.library_choices().await {
+            Ok(choices) => Reply::Library(choices),
+            Err(e) => Reply::Failed(words(e)),
+        },
+        Request::Validate {
+            generation,
+            program,
+        } => match proxy.validate_program(program).await {
+            Ok((class, findings)) => Reply::Findings {
+                generation: *generation,
+                class,
+                findings,
+            },
+            Err(e) => Reply::Invalid {
+                generation: *generation,
+                message: words(e),
+            },
+        },
+        Request::StartTrial {
+            program,
+            confirm,
+            verifier_pin,
+        } => done(
+            proxy
+                .start_trial(token, program, *confirm, verifier_pin)
+                .await,
+        ),
+        Request::Prime => done(proxy.prime(token).await),
+        Request::Start => done(proxy.start(token).await),
+        Request::Close => Reply::Done,
+    }
 }
 
 async fn connect(daemon: &Daemon) -> zbus::Result<Connection> {
@@ -125,6 +291,14 @@ pub async fn follow(
                     let Some(command) = command else { return };
                     let done = |r: zbus::Result<()>, ok: &str| r.map(|()| ok.to_owned()).unwrap_or_else(words);
                     let message = match command {
+                        UiCommand::Wizard(request, link) => {
+                            let reply = ask(&proxy, &token, &request).await;
+                            let _ = weak.upgrade_in_event_loop(move |ui| {
+                                wizard_reply(&ui, &link.wizard, reply, &|r| link.send(r));
+                            });
+                            refresh.reset_immediately();
+                            continue;
+                        }
                         UiCommand::Bolus => proxy.request_bolus().await.unwrap_or_else(words),
                         UiCommand::Pain(n) => done(proxy.record_pain(n).await, &format!("Thank you — pain {n} recorded.")),
                         UiCommand::SideEffect(effect, severity) => done(
@@ -160,6 +334,68 @@ pub async fn follow(
                             Ok(s) => format!("Alarm tones paused for {} minutes.", s / 60),
                             Err(e) => words(e),
                         },
+                        UiCommand::Acknowledge => done(proxy.acknowledge_alarms(&token).await, "Alarms acknowledged."),
+                        UiCommand::ChangeReservoir(ml) => done(
+                            proxy.change_reservoir(&token, &format!("{ml} mL")).await,
+                            &format!("New syringe of {ml} mL recorded. Resume delivery when ready."),
+                        ),
+                        UiCommand::Observation(poss, rr, hr, spo2) => observe(&proxy, &token, poss, rr, hr, spo2).await,
+                        UiCommand::CheckBasal(dose) => {
+                            match proxy.check_basal(&dose).await {
+                                Ok((class, findings, old, new)) => {
+                                    let _ = weak.upgrade_in_event_loop(move |ui| {
+                                        super::show_basal_check(&ui, &class, &findings, &old, &new);
+                                    });
+                                    String::new()
+                                }
+                                Err(e) => words(e),
+                            }
+                        }
+                        UiCommand::ChangeBasal(dose, pin, confirm) => {
+                            // `confirm` is what the clinician was shown: settings marked for
+                            // confirmation on the screen. Anything the daemon finds beyond it
+                            // is refused, never confirmed on the clinician's behalf.
+                            match proxy.change_basal(&token, &dose, confirm, &pin).await {
+                                Ok((old, new)) => {
+                                    // Nothing left to confirm: the next change starts over.
+                                    let _ = weak.upgrade_in_event_loop(|ui| super::show_basal_check(&ui, "", &[], "", ""));
+                                    format!("Basal changed from {old} to {new}.")
+                                }
+                                Err(e) => words(e),
+                            }
+                        }
+                        UiCommand::Chart => match (proxy.history().await, proxy.status_json().await) {
+                            (Ok(h), Ok(status)) => {
+                                let unit = serde_json::from_str::<Status>(&status).map(|s| s.dose_unit).unwrap_or_default();
+                                let c = super::chart(&h, &unit);
+                                let _ = weak.upgrade_in_event_loop(move |ui| super::show_chart(&ui, &c));
+                                String::new()
+                            }
+                            (Err(e), _) | (_, Err(e)) => words(e),
+                        },
+                        UiCommand::LoadExport => load_export(&proxy, &token, &weak).await,
+                        UiCommand::ConfirmImplant(dose) => match proxy.confirm_implant_dose(&token, &dose).await {
+                            Ok((per_day, ml)) => {
+                                let _ = load_export(&proxy, &token, &weak).await;
+                                format!("Starting dose {per_day} ({ml}) confirmed.")
+                            }
+                            Err(e) => words(e),
+                        },
+                        UiCommand::Export => match proxy.export(&token, "pdf,json,csv", "a4").await {
+                            Ok((to, files)) => format!("Saved {} files to {to}.", files.len()),
+                            Err(e) => words(e),
+                        },
+                        UiCommand::EndTrial(outcome) => {
+                            let assessed = if outcome.is_empty() {
+                                Ok(())
+                            } else {
+                                proxy.record_assessment(&token, &outcome, "").await
+                            };
+                            match assessed {
+                                Ok(()) => done(proxy.end_trial(&token).await, "The trial has ended. Disconnect the line from the catheter."),
+                                Err(e) => words(e),
+                            }
+                        }
                     };
                     let _ = weak.upgrade_in_event_loop(move |ui| show_message(&ui, &message));
                     refresh.reset_immediately();

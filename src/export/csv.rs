@@ -1,0 +1,355 @@
+//! The raw time series of a trial as CSV: one row per delivery piece, request, score, side
+//! effect, alarm, change and action, in the order the log holds them.
+
+use crate::core::units::Timestamp;
+use crate::engine::Record;
+
+/// The columns, in order.
+pub const HEADER: [&str; 9] = [
+    "at_h",
+    "time",
+    "event",
+    "source",
+    "amount_mg",
+    "volume_ml",
+    "value",
+    "by",
+    "detail",
+];
+
+fn name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// One row: (event, source, amount mg, volume mL, value, by, detail); None for records that
+/// are bookkeeping only (the intent written before the motor moves).
+fn row(r: &Record) -> Option<[String; 7]> {
+    let mg = |a: crate::core::units::Amount| format!("{}", a.as_mg_f64());
+    let e = String::new;
+    Some(match r {
+        Record::Delivery {
+            source,
+            amount,
+            volume,
+            ..
+        } => [
+            "delivery".into(),
+            name(source),
+            mg(*amount),
+            format!("{}", volume.as_ml_f64()),
+            e(),
+            e(),
+            e(),
+        ],
+        Record::UncertainDelivery {
+            source,
+            amount,
+            measured,
+            ..
+        } => [
+            "uncertain_delivery".into(),
+            name(source),
+            mg(*amount),
+            e(),
+            e(),
+            e(),
+            if *measured {
+                "counted as given (measured at the plunger)".into()
+            } else {
+                "counted as given (from the last intent)".into()
+            },
+        ],
+        Record::PcaRequest {
+            granted, denial, ..
+        } => [
+            "patient_request".into(),
+            e(),
+            e(),
+            e(),
+            if *granted { "granted" } else { "denied" }.into(),
+            "patient".into(),
+            denial
+                .as_ref()
+                .and_then(|d| serde_json::to_string(d).ok())
+                .unwrap_or_default(),
+        ],
+        Record::BolusStarted {
+            source, requested, ..
+        } => [
+            "bolus_started".into(),
+            name(source),
+            mg(*requested),
+            e(),
+            e(),
+            e(),
+            e(),
+        ],
+        Record::BolusEnded {
+            source,
+            delivered,
+            complete,
+            ..
+        } => [
+            "bolus_ended".into(),
+            name(source),
+            mg(*delivered),
+            e(),
+            if *complete { "complete" } else { "stopped" }.into(),
+            e(),
+            e(),
+        ],
+        Record::PainScore { value, .. } => [
+            "pain".into(),
+            e(),
+            e(),
+            e(),
+            value.to_string(),
+            "patient".into(),
+            e(),
+        ],
+        Record::SideEffect {
+            effect, severity, ..
+        } => [
+            "side_effect".into(),
+            e(),
+            e(),
+            e(),
+            name(severity),
+            "patient".into(),
+            name(effect),
+        ],
+        Record::Sedation { poss, .. } => [
+            "sedation".into(),
+            e(),
+            e(),
+            e(),
+            poss.to_string(),
+            "nurse".into(),
+            "POSS".into(),
+        ],
+        Record::Vitals {
+            respiratory_rate,
+            heart_rate,
+            spo2,
+            ..
+        } => [
+            "vitals".into(),
+            e(),
+            e(),
+            e(),
+            respiratory_rate.map(|v| v.to_string()).unwrap_or_default(),
+            "nurse".into(),
+            format!(
+                "respiratory rate /min; heart rate {}; SpO2 {}",
+                heart_rate.map_or("-".to_owned(), |v| v.to_string()),
+                spo2.map_or("-".to_owned(), |v| v.to_string())
+            ),
+        ],
+        Record::AlarmRaised { kind, priority, .. } => [
+            "alarm_raised".into(),
+            e(),
+            e(),
+            e(),
+            name(priority),
+            e(),
+            name(kind),
+        ],
+        Record::AlarmCleared { kind, .. } => {
+            ["alarm_cleared".into(), e(), e(), e(), e(), e(), name(kind)]
+        }
+        Record::AlarmAcknowledged { kind, by, .. } => [
+            "alarm_acknowledged".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            name(by),
+            name(kind),
+        ],
+        Record::AlarmSilenced { by, until, .. } => [
+            "alarm_silenced".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            name(by),
+            format!("until T+{}", until.ms() / 1000),
+        ],
+        Record::StateChanged { from, to, .. } => [
+            "state".into(),
+            e(),
+            e(),
+            e(),
+            to.to_string(),
+            e(),
+            format!("from {from}"),
+        ],
+        Record::RateChanged { old, new, by, .. } => [
+            "basal_changed".into(),
+            e(),
+            format!("{}", new.per_day().as_mg_f64()),
+            e(),
+            e(),
+            name(by),
+            format!("mg/day, was {} mg/day", old.per_day().as_mg_f64()),
+        ],
+        Record::ReservoirChanged { volume, by, .. } => [
+            "syringe_changed".into(),
+            e(),
+            e(),
+            format!("{}", volume.as_ml_f64()),
+            e(),
+            name(by),
+            e(),
+        ],
+        Record::Primed { steps, .. } => [
+            "primed".into(),
+            e(),
+            e(),
+            e(),
+            steps.to_string(),
+            e(),
+            "motor steps (not dose)".into(),
+        ],
+        Record::PowerRestored { .. } => ["power_restored".into(), e(), e(), e(), e(), e(), e()],
+        Record::Refused {
+            what, reason, by, ..
+        } => [
+            "refused".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            name(by),
+            format!("{what}: {reason}"),
+        ],
+        Record::Confirmed { .. } => [
+            "confirmed".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            e(),
+            serde_json::to_string(r).ok()?,
+        ],
+        Record::UserAction {
+            action,
+            by,
+            name: who,
+            ..
+        } => [
+            "user_action".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            format!("{who} ({})", name(by)),
+            action.clone(),
+        ],
+        Record::Assessment {
+            outcome,
+            note,
+            name: who,
+            ..
+        } => [
+            "assessment".into(),
+            e(),
+            e(),
+            e(),
+            outcome.to_string(),
+            who.clone(),
+            note.clone(),
+        ],
+        Record::ImplantPlan {
+            per_day,
+            concentration,
+            rule,
+            name: who,
+            ..
+        } => [
+            "implant_plan".into(),
+            e(),
+            format!("{}", per_day.per_day().as_mg_f64()),
+            e(),
+            format!("{}", concentration.as_mg_per_ml_f64()),
+            who.clone(),
+            format!(
+                "mg/day at value mg/mL; {}",
+                rule.as_deref().unwrap_or("entered by the clinician")
+            ),
+        ],
+        Record::Exported {
+            destination,
+            files,
+            name: who,
+            ..
+        } => [
+            "exported".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            who.clone(),
+            format!(
+                "{destination}: {}",
+                files
+                    .iter()
+                    .map(|(f, _)| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        ],
+        Record::UncertainConfirmed { by, .. } => [
+            "uncertain_confirmed".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            name(by),
+            e(),
+        ],
+        Record::AlarmEscalated { kind, .. } => [
+            "alarm_escalated".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            e(),
+            name(kind),
+        ],
+        Record::BackedOff { .. } | Record::Intent { .. } => return None,
+    })
+}
+
+/// The CSV of a journal; times are hours from `started` and, in `time`, RFC 3339 from
+/// `time_of`.
+pub fn render(
+    journal: &[Record],
+    started: Timestamp,
+    time_of: &dyn Fn(Timestamp) -> String,
+) -> Result<Vec<u8>, ::csv::Error> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(HEADER)?;
+    for r in journal {
+        let Some(cells) = row(r) else { continue };
+        let at = r.at();
+        let at_h = if at >= started {
+            format!("{}", (at.since(started).as_hours_f64() * 1e6).round() / 1e6)
+        } else {
+            format!(
+                "-{}",
+                (started.since(at).as_hours_f64() * 1e6).round() / 1e6
+            )
+        };
+        w.write_record(
+            [at_h, time_of(at)]
+                .into_iter()
+                .chain(cells)
+                .collect::<Vec<String>>(),
+        )?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}

@@ -1,0 +1,341 @@
+//! The trial summary's export: PDF, JSON and CSV files named by patient and date, with a
+//! manifest of their SHA-256 (in `sha256sum` format, so `sha256sum -c` checks a copy), written
+//! to a directory or a USB stick. Exporting reads the log; the only thing it adds to it is the
+//! record that the export happened.
+
+pub mod csv;
+pub mod pdf;
+pub mod usb;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::core::units::{MassUnit, Timestamp};
+use crate::engine::Record;
+use crate::summary::{Summary, parse_rfc3339, rfc3339, virtual_time};
+
+pub use pdf::Paper;
+
+/// The file formats of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Format {
+    Pdf,
+    Json,
+    Csv,
+}
+
+impl Format {
+    /// "pdf,json,csv" (any order, each at most once).
+    pub fn parse_list(text: &str) -> Result<Vec<Format>, ExportError> {
+        let mut out = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let f = match part.to_ascii_lowercase().as_str() {
+                "pdf" => Format::Pdf,
+                "json" => Format::Json,
+                "csv" => Format::Csv,
+                other => {
+                    return Err(ExportError::Input(format!(
+                        "format: \"{other}\" is not one of pdf, json, csv"
+                    )));
+                }
+            };
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        if out.is_empty() {
+            return Err(ExportError::Input(
+                "format: name at least one of pdf, json, csv".to_owned(),
+            ));
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{0}")]
+    Input(String),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the CSV could not be written: {0}")]
+    Csv(String),
+    #[error("the JSON could not be written: {0}")]
+    Json(String),
+}
+
+/// One file of an export.
+#[derive(Debug, Clone)]
+pub struct ExportFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// Lowercase hex.
+    pub sha256: String,
+}
+
+impl ExportFile {
+    fn new(name: String, bytes: Vec<u8>) -> ExportFile {
+        let sha256 = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        ExportFile {
+            name,
+            bytes,
+            sha256,
+        }
+    }
+}
+
+/// What an export is made from.
+pub struct Source<'a> {
+    pub summary: &'a Summary,
+    pub journal: &'a [Record],
+    /// When delivery started, on the pump's clock.
+    pub started: Timestamp,
+    /// The wall-clock start (RFC 3339) if known.
+    pub started_wall: Option<&'a str>,
+    /// The unit the drug's doses are written in.
+    pub unit: MassUnit,
+}
+
+/// "MRN-00042_2026-11-23": the patient (letters, digits, '-' and '_' kept, anything else as
+/// '_') and the trial's first day.
+pub fn base_name(s: &Summary) -> String {
+    let patient: String = s
+        .trial
+        .patient
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    let date = s.trial.started_at.get(..10).unwrap_or("undated");
+    format!("{patient}_{date}")
+}
+
+/// The files of an export, the manifest last.
+pub fn build(
+    src: &Source<'_>,
+    formats: &[Format],
+    paper: Paper,
+) -> Result<Vec<ExportFile>, ExportError> {
+    let base = base_name(src.summary);
+    let mut files = Vec::new();
+    for f in formats {
+        match f {
+            Format::Pdf => files.push(ExportFile::new(
+                format!("{base}_summary.pdf"),
+                pdf::render(src.summary, src.unit, paper),
+            )),
+            Format::Json => {
+                let mut json = serde_json::to_vec_pretty(src.summary)
+                    .map_err(|e| ExportError::Json(e.to_string()))?;
+                json.push(b'\n');
+                files.push(ExportFile::new(format!("{base}_summary.json"), json));
+            }
+            Format::Csv => {
+                let wall = src.started_wall.and_then(parse_rfc3339);
+                let started = src.started;
+                let time_of = move |t: Timestamp| match wall {
+                    Some(w) => {
+                        let offset = i128::from(t.ms()) - i128::from(started.ms());
+                        rfc3339(u64::try_from(i128::from(w) + offset).unwrap_or(0))
+                    }
+                    None => virtual_time(t),
+                };
+                let bytes = csv::render(src.journal, src.started, &time_of)
+                    .map_err(|e| ExportError::Csv(e.to_string()))?;
+                files.push(ExportFile::new(format!("{base}_timeseries.csv"), bytes));
+            }
+        }
+    }
+    let manifest: String = files
+        .iter()
+        .map(|f| format!("{}  {}\n", f.sha256, f.name))
+        .collect();
+    files.push(ExportFile::new(
+        format!("{base}_manifest.sha256"),
+        manifest.into_bytes(),
+    ));
+    Ok(files)
+}
+
+/// Writes the files into `dir` (created if needed): each to a temporary name, flushed to disk,
+/// then renamed, so that a stick pulled out half-way leaves no half-written file under a real
+/// name. Returns the paths written.
+pub fn write_all(dir: &Path, files: &[ExportFile]) -> Result<Vec<PathBuf>, ExportError> {
+    let fail = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| ExportError::Write {
+            path: path.clone(),
+            source,
+        }
+    };
+    std::fs::create_dir_all(dir).map_err(fail(dir))?;
+    let mut written = Vec::new();
+    for f in files {
+        let path = dir.join(&f.name);
+        let tmp = dir.join(format!(".{}.part", f.name));
+        let mut out = std::fs::File::create(&tmp).map_err(fail(&tmp))?;
+        out.write_all(&f.bytes).map_err(fail(&tmp))?;
+        out.sync_all().map_err(fail(&tmp))?;
+        drop(out);
+        std::fs::rename(&tmp, &path).map_err(fail(&path))?;
+        written.push(path);
+    }
+    if let Ok(d) = std::fs::File::open(dir) {
+        // Makes the renames durable where the filesystem allows it (FAT on a stick may not).
+        let _ = d.sync_all();
+    }
+    Ok(written)
+}
+
+/// Bytes the files need on disk.
+pub fn size(files: &[ExportFile]) -> u64 {
+    files.iter().map(|f| f.bytes.len() as u64).sum()
+}
+
+/// The clinician's export screen: the implant worksheet in lines, and whether the site has a
+/// rule and a clinician confirmed the dose.
+pub fn preview(s: &Summary, unit: MassUnit) -> (Vec<String>, bool, bool) {
+    let show = |mg: f64| pdf::show_mg(mg, unit);
+    let w = &s.implant;
+    let mut lines = vec![format!(
+        "Effective trial dose {} per day (what was given from {} h to {} h).",
+        show(s.effective_dose.mg_per_day),
+        s.effective_dose.from_h,
+        s.effective_dose.to_h
+    )];
+    match &w.rule {
+        Some(rule) => lines.push(format!("Rule: {rule}.")),
+        None if !w.confirmed => lines.push(
+            "The site protocol has no rule for the starting dose: enter it below.".to_owned(),
+        ),
+        None => lines.push("Entered by the clinician.".to_owned()),
+    }
+    if let Some(dose) = w.mg_per_day {
+        lines.push(format!(
+            "Implant starting dose {} per day of {} {} mg/mL = {} mL/day.",
+            show(dose),
+            w.drug,
+            w.concentration_mg_per_ml,
+            w.ml_per_day.map_or("?".to_owned(), |v| format!(
+                "{}",
+                (v * 10_000.0).round() / 10_000.0
+            ))
+        ));
+    }
+    lines.push(if w.confirmed {
+        format!(
+            "Confirmed by {}. The export is ready.",
+            w.confirmed_by.as_deref().unwrap_or("a clinician")
+        )
+    } else {
+        "Not confirmed yet: check the dose, then confirm it.".to_owned()
+    });
+    (lines, w.rule.is_some(), w.confirmed)
+}
+
+/// What `titra export` reads besides the log.
+pub struct LogExport<'a> {
+    pub db: &'a Path,
+    /// The trial's number in the log (default: the newest).
+    pub trial: Option<i64>,
+    pub out: &'a Path,
+    pub formats: &'a [Format],
+    pub paper: Paper,
+    pub protocol: &'a crate::protocol::Protocol,
+    pub library: &'a crate::core::library::DrugLibrary,
+    pub hardware: &'a crate::config::HardwareConfig,
+    /// Export even though no clinician confirmed the implant's starting dose (marked as a draft).
+    pub draft: bool,
+    /// Who exports, for the log.
+    pub by: &'a str,
+}
+
+/// Why `titra export` did not export.
+#[derive(Debug, thiserror::Error)]
+pub enum LogExportError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error(
+        "the implant's starting dose has not been confirmed by a clinician (on the pump: Export, then Confirm the dose); export it anyway, marked as a draft, with --draft"
+    )]
+    NotConfirmed,
+}
+
+/// Exports a trial from a trial log file into a directory, and records the export in the log.
+pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError> {
+    let mut log = crate::store::TrialLog::open(x.db)?;
+    let stored = match x.trial {
+        Some(id) => log.trial(id)?,
+        None => log.latest_trial()?,
+    };
+    let journal = log.records(stored.id)?;
+    let (started, ended) = crate::summary::span_of(&journal);
+    let unit = x
+        .library
+        .find(
+            &stored.program.drug,
+            stored.trial.route,
+            stored.program.concentration,
+        )
+        .map_or(MassUnit::Mg, |e| e.unit);
+    let summary = crate::summary::summarise(&crate::summary::Inputs {
+        trial: &stored.trial,
+        program: &stored.program,
+        journal: &journal,
+        started,
+        ended,
+        steps_per_ml: x.hardware.mechanism.steps_per_ml,
+        loaded_ml: stored.program.reservoir.as_ml_f64(),
+        remaining_ml: crate::summary::reservoir_left(
+            &stored.program,
+            &journal,
+            x.hardware.mechanism.steps_per_ml,
+        ),
+        simulated: stored.simulated,
+        started_wall: stored.started_wall.as_deref(),
+        implant_rule: x.protocol.implant.as_ref(),
+    });
+    if !summary.implant.confirmed && !x.draft {
+        return Err(LogExportError::NotConfirmed);
+    }
+    let files = build(
+        &Source {
+            summary: &summary,
+            journal: &journal,
+            started,
+            started_wall: stored.started_wall.as_deref(),
+            unit,
+        },
+        x.formats,
+        x.paper,
+    )?;
+    let written = write_all(x.out, &files)?;
+    let at = journal.iter().map(Record::at).max().unwrap_or(started);
+    log.append(&[Record::Exported {
+        at,
+        destination: x.out.display().to_string(),
+        files: files
+            .iter()
+            .map(|f| (f.name.clone(), f.sha256.clone()))
+            .collect(),
+        name: x.by.to_owned(),
+    }])?;
+    Ok(written)
+}

@@ -1,0 +1,772 @@
+//! The trial summary as a PDF of two pages (A4 or Letter) a clinician reads in a minute: the key
+//! figures and the implant worksheet first, then charts of dose and pain per day, the day
+//! table, and on the second page the program, changes, alarms, interruptions, side effects and
+//! the assessment.
+//!
+//! Written with pdf-writer in the PDF base-14 fonts (Helvetica, WinAnsi encoding: nothing to
+//! embed, and `pdftotext` reads it back); text is measured with Helvetica's metrics to wrap it.
+
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+
+use crate::core::units::{Amount, MassUnit};
+use crate::summary::Summary;
+
+/// Paper sizes in points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paper {
+    A4,
+    Letter,
+}
+
+impl Paper {
+    fn size(self) -> (f32, f32) {
+        match self {
+            Paper::A4 => (595.28, 841.89),
+            Paper::Letter => (612.0, 792.0),
+        }
+    }
+}
+
+impl std::str::FromStr for Paper {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "a4" => Ok(Paper::A4),
+            "letter" => Ok(Paper::Letter),
+            other => Err(format!("paper: \"{other}\" is not a4 or letter")),
+        }
+    }
+}
+
+const MARGIN: f32 = 42.0;
+const REGULAR: Name<'static> = Name(b"F1");
+const BOLD: Name<'static> = Name(b"F2");
+
+/// Helvetica's advance widths (1/1000 em) for ' ' to '~'.
+const HELVETICA: [u16; 95] = [
+    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
+    556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667,
+    611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
+    667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500,
+    222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+];
+
+/// Text in WinAnsi bytes; characters it lacks are written in ASCII ("≥" as ">=").
+pub fn winansi(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            ' '..='~' => out.push(c as u8),
+            '—' => out.push(0x97),
+            '–' => out.push(0x96),
+            '…' => out.push(0x85),
+            '·' => out.push(0xB7),
+            'µ' | 'μ' => out.push(0xB5),
+            '°' => out.push(0xB0),
+            '×' => out.push(0xD7),
+            '’' => out.push(0x92),
+            '≥' => out.extend_from_slice(b">="),
+            '≤' => out.extend_from_slice(b"<="),
+            '→' => out.extend_from_slice(b"->"),
+            '✕' => out.push(b'x'),
+            '✓' => {}
+            c if (c as u32) >= 0xA0 && (c as u32) <= 0xFF => out.push(c as u8),
+            _ => out.push(b'?'),
+        }
+    }
+    out
+}
+
+/// The width of a text in points.
+fn width(text: &str, size: f32, bold: bool) -> f32 {
+    let units: u32 = winansi(text)
+        .iter()
+        .map(|&b| match b {
+            32..=126 => u32::from(HELVETICA[usize::from(b - 32)]),
+            0x97 | 0x85 => 1000,
+            _ => 556,
+        })
+        .sum();
+    // Helvetica-Bold is a little wider; the factor keeps wrapping on the safe side.
+    units as f32 / 1000.0 * size * if bold { 1.08 } else { 1.0 }
+}
+
+/// Splits a text into lines no wider than `max`.
+fn wrap(text: &str, size: f32, bold: bool, max: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let candidate = if line.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{line} {word}")
+        };
+        if width(&candidate, size, bold) > max && !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+            line = word.to_owned();
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// One page being drawn, top to bottom.
+struct Page {
+    content: Content,
+    width: f32,
+    y: f32,
+}
+
+impl Page {
+    fn new(paper: Paper) -> Page {
+        let (w, h) = paper.size();
+        Page {
+            content: Content::new(),
+            width: w,
+            y: h - MARGIN,
+        }
+    }
+
+    fn text_at(&mut self, x: f32, y: f32, size: f32, bold: bool, text: &str) {
+        let bytes = winansi(text);
+        self.content
+            .begin_text()
+            .set_font(if bold { BOLD } else { REGULAR }, size)
+            .next_line(x, y)
+            .show(Str(&bytes))
+            .end_text();
+    }
+
+    /// A paragraph, wrapped to the page, advancing the cursor.
+    fn para(&mut self, size: f32, bold: bool, text: &str) {
+        let max = self.width - 2.0 * MARGIN;
+        for line in wrap(text, size, bold, max) {
+            self.y -= size * 1.3;
+            self.text_at(MARGIN, self.y, size, bold, &line);
+        }
+    }
+
+    fn heading(&mut self, text: &str) {
+        self.y -= 8.0;
+        self.para(12.0, true, text);
+        self.y -= 2.0;
+    }
+
+    fn gap(&mut self, points: f32) {
+        self.y -= points;
+    }
+
+    fn fill(&mut self, rgb: (f32, f32, f32), x: f32, y: f32, w: f32, h: f32) {
+        self.content
+            .save_state()
+            .set_fill_rgb(rgb.0, rgb.1, rgb.2)
+            .rect(x, y, w, h)
+            .fill_nonzero()
+            .restore_state();
+    }
+
+    fn line(&mut self, rgb: (f32, f32, f32), width: f32, points: &[(f32, f32)]) {
+        let Some((first, rest)) = points.split_first() else {
+            return;
+        };
+        self.content
+            .save_state()
+            .set_stroke_rgb(rgb.0, rgb.1, rgb.2)
+            .set_line_width(width)
+            .move_to(first.0, first.1);
+        for p in rest {
+            self.content.line_to(p.0, p.1);
+        }
+        self.content.stroke().restore_state();
+    }
+}
+
+const BASAL: (f32, f32, f32) = (0.56, 0.79, 0.98);
+const PATIENT: (f32, f32, f32) = (0.10, 0.46, 0.82);
+const SCHEDULED: (f32, f32, f32) = (0.47, 0.33, 0.72);
+const CLINICIAN: (f32, f32, f32) = (0.95, 0.55, 0.10);
+const PAIN: (f32, f32, f32) = (0.78, 0.16, 0.16);
+const GREY: (f32, f32, f32) = (0.6, 0.6, 0.6);
+
+/// An amount in mg shown in the drug's unit, to three decimals of a mg (0.1 mcg).
+pub fn show_mg(mg: f64, unit: MassUnit) -> String {
+    let ng = (mg * 1e6).round().max(0.0) as u64;
+    // Rounded to a microgram for mg, to 0.1 microgram for mcg, for reading; the JSON keeps
+    // every nanogram.
+    let step = if unit == MassUnit::Mg { 1_000 } else { 100 };
+    let rounded = (ng + step / 2) / step * step;
+    Amount::from_ng(rounded).in_unit(unit).to_string()
+}
+
+fn hours_words(h: f64) -> String {
+    let mins = (h * 60.0).round() as i64;
+    match (mins / 1440, mins % 1440 / 60, mins % 60) {
+        (0, 0, m) => format!("{m} min"),
+        (0, hh, 0) => format!("{hh} h"),
+        (0, hh, m) => format!("{hh} h {m} min"),
+        (d, hh, m) => format!("day {} {:02}:{:02}", d + 1, hh, m),
+    }
+}
+
+/// "72 h (3 days)", "30 h", "45 min".
+fn duration_words(h: f64) -> String {
+    let mins = (h * 60.0).round() as i64;
+    if mins < 60 {
+        return format!("{mins} min");
+    }
+    let hours = (h * 10.0).round() / 10.0;
+    if mins % 1440 == 0 {
+        let days = mins / 1440;
+        format!("{hours} h, {days} day{}", if days == 1 { "" } else { "s" })
+    } else {
+        format!("{hours} h")
+    }
+}
+
+/// The summary as PDF bytes.
+pub fn render(s: &Summary, unit: MassUnit, paper: Paper) -> Vec<u8> {
+    let pages = [page_one(s, unit, paper), page_two(s, unit, paper)];
+    let mut pdf = Pdf::new();
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let regular = Ref::new(3);
+    let bold = Ref::new(4);
+    let info = Ref::new(5);
+    let page_ids: Vec<Ref> = (0..pages.len())
+        .map(|i| Ref::new(10 + 2 * i32::try_from(i).unwrap_or(0)))
+        .collect();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree)
+        .kids(page_ids.iter().copied())
+        .count(i32::try_from(pages.len()).unwrap_or(0));
+    let (w, h) = paper.size();
+    let total = pages.len();
+    for (i, mut page) in pages.into_iter().enumerate() {
+        footer(&mut page, s, i + 1, total);
+        let id = page_ids[i];
+        let content_id = Ref::new(id.get() + 1);
+        let mut p = pdf.page(id);
+        p.media_box(Rect::new(0.0, 0.0, w, h));
+        p.parent(tree);
+        p.contents(content_id);
+        p.resources()
+            .fonts()
+            .pair(REGULAR, regular)
+            .pair(BOLD, bold);
+        p.finish();
+        pdf.stream(content_id, &page.content.finish());
+    }
+    for (id, name) in [(regular, "Helvetica"), (bold, "Helvetica-Bold")] {
+        pdf.type1_font(id)
+            .base_font(Name(name.as_bytes()))
+            .encoding_predefined(Name(b"WinAnsiEncoding"));
+    }
+    pdf.document_info(info)
+        .title(TextStr(&format!("Trial summary {}", s.trial.patient)))
+        .creator(TextStr("Titra"));
+    pdf.finish()
+}
+
+fn footer(page: &mut Page, s: &Summary, n: usize, total: usize) {
+    let text = format!(
+        "Titra trial summary · patient {} · {} · page {n} of {total}{}",
+        s.trial.patient,
+        s.trial.started_at.get(..10).unwrap_or(""),
+        if s.simulated {
+            " · SIMULATED TRIAL, NOT PATIENT DATA"
+        } else {
+            ""
+        }
+    );
+    page.text_at(MARGIN, MARGIN - 18.0, 8.0, false, &text);
+}
+
+fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
+    let mut p = Page::new(paper);
+    let t = &s.trial;
+    if s.simulated {
+        p.para(
+            11.0,
+            true,
+            "SIMULATED TRIAL — simulated hardware in virtual time; not patient data.",
+        );
+    }
+    p.para(
+        18.0,
+        true,
+        &format!(
+            "Trial summary{} — patient {}",
+            if s.implant.confirmed { "" } else { " (DRAFT)" },
+            t.patient
+        ),
+    );
+    p.gap(2.0);
+    p.para(
+        10.0,
+        false,
+        &format!(
+            "{} {} {} mg/mL · {} trial · catheter tip {} · from {} to {} ({})",
+            capitalise(&t.route),
+            t.drug,
+            t.concentration_mg_per_ml,
+            t.kind.replace('_', " "),
+            t.catheter_tip.as_deref().unwrap_or("not recorded"),
+            t.started_at.replace('T', " ").replace('Z', " UTC"),
+            t.ended_at.replace('T', " ").replace('Z', " UTC"),
+            duration_words(t.duration_h)
+        ),
+    );
+
+    p.heading("Key figures");
+    let e = &s.effective_dose;
+    p.para(
+        11.0,
+        true,
+        &format!(
+            "Effective trial dose: {} per day",
+            show_mg(e.mg_per_day, unit)
+        ),
+    );
+    p.para(
+        9.0,
+        false,
+        &format!(
+            "Definition: {}. Here: {} delivered from {} to {} after the start.",
+            s.effective_dose_rule,
+            show_mg(e.delivered_mg, unit),
+            hours_words(e.from_h),
+            hours_words(e.to_h)
+        ),
+    );
+    let pain = &s.pain;
+    let pct = |v: Option<f64>| v.map_or("not known".to_owned(), |v| format!("{v} %"));
+    p.para(
+        10.0,
+        false,
+        &format!(
+            "Pain (0–10): before the trial {}, last {} (reduction {}), lowest {} (reduction {}){}",
+            pain.baseline
+                .map_or("not recorded".to_owned(), |v| v.to_string()),
+            pain.last.map_or("none".to_owned(), |v| v.to_string()),
+            pct(pain.reduction_pct),
+            pain.lowest.map_or("none".to_owned(), |v| v.to_string()),
+            pct(pain.reduction_lowest_pct),
+            match pain.responder {
+                Some(true) => " — RESPONDER",
+                Some(false) => " — NOT A RESPONDER",
+                None => "",
+            }
+        ),
+    );
+    p.para(9.0, false, &format!("Responder: {}.", pain.responder_rule));
+    let d = &s.delivered;
+    p.para(
+        10.0,
+        false,
+        &format!(
+            "Delivered {} ({} mL): basal {}, patient boluses {}, scheduled boluses {}, clinician boluses {}. Patient requests {}: {} granted, {} denied.",
+            show_mg(d.total_mg, unit),
+            (d.total_ml * 1000.0).round() / 1000.0,
+            show_mg(d.basal_mg, unit),
+            show_mg(d.pca_mg, unit),
+            show_mg(d.scheduled_bolus_mg, unit),
+            show_mg(d.clinician_bolus_mg, unit),
+            s.pca.requested,
+            s.pca.granted,
+            s.pca.denied
+        ),
+    );
+
+    p.heading("Implant worksheet");
+    let w = &s.implant;
+    match (w.mg_per_day, &w.rule) {
+        (Some(dose), rule) => {
+            p.para(
+                11.0,
+                true,
+                &format!(
+                    "Starting dose {} per day of {} {} mg/mL = {} mL/day",
+                    show_mg(dose, unit),
+                    w.drug,
+                    w.concentration_mg_per_ml,
+                    w.ml_per_day.map_or("?".to_owned(), |v| format!(
+                        "{}",
+                        (v * 10_000.0).round() / 10_000.0
+                    ))
+                ),
+            );
+            p.para(
+                9.0,
+                false,
+                &match rule {
+                    Some(r) => format!("Rule: {r}."),
+                    None => "Entered by the clinician (the site protocol has no rule).".to_owned(),
+                },
+            );
+        }
+        (None, _) => p.para(
+            10.0,
+            false,
+            "No starting dose yet: the site protocol has no rule, and no clinician has entered one.",
+        ),
+    }
+    p.para(
+        10.0,
+        true,
+        &if w.confirmed {
+            format!(
+                "Confirmed by {}.",
+                w.confirmed_by.as_deref().unwrap_or("a clinician")
+            )
+        } else {
+            "NOT CONFIRMED — draft: a clinician confirms the starting dose before the summary is final."
+                .to_owned()
+        },
+    );
+
+    p.heading("Dose and pain per day");
+    chart(&mut p, s, unit);
+    day_table(&mut p, s, unit);
+    p
+}
+
+/// Stacked bars of dose per day by source, and the day's mean pain as a line (scale 0–10 on the
+/// right), with the pain before the trial dashed.
+fn chart(p: &mut Page, s: &Summary, unit: MassUnit) {
+    let height = 130.0;
+    let left = MARGIN + 40.0;
+    let right = p.width - MARGIN - 30.0;
+    let top = p.y - 6.0;
+    let bottom = top - height;
+    let days = s.days.len().max(1);
+    let slot = (right - left) / days as f32;
+    let max = s
+        .days
+        .iter()
+        .map(|d| d.total_mg)
+        .fold(0.0_f64, f64::max)
+        .max(1e-9);
+    // Axes and labels.
+    p.line(
+        GREY,
+        0.5,
+        &[(left, top), (left, bottom), (right, bottom), (right, top)],
+    );
+    p.text_at(MARGIN, top - 8.0, 7.0, false, &show_mg(max, unit));
+    p.text_at(MARGIN, bottom, 7.0, false, "0");
+    p.text_at(right + 4.0, top - 8.0, 7.0, false, "pain 10");
+    p.text_at(right + 4.0, bottom, 7.0, false, "0");
+    for (i, d) in s.days.iter().enumerate() {
+        let x = left + slot * i as f32 + slot * 0.15;
+        let w = slot * 0.7;
+        let mut y = bottom;
+        for (v, colour) in [
+            (d.basal_mg, BASAL),
+            (d.pca_mg, PATIENT),
+            (d.scheduled_bolus_mg, SCHEDULED),
+            (d.clinician_bolus_mg, CLINICIAN),
+        ] {
+            let hgt = (v / max) as f32 * height;
+            if hgt > 0.0 {
+                p.fill(colour, x, y, w, hgt);
+                y += hgt;
+            }
+        }
+        if days <= 16 {
+            p.text_at(x, bottom - 9.0, 7.0, false, &format!("day {}", d.day));
+        }
+    }
+    let pain_y = |v: f64| bottom + (v / 10.0) as f32 * height;
+    if let Some(b) = s.pain.baseline {
+        let y = pain_y(f64::from(b));
+        let mut x = left;
+        while x < right {
+            p.line(PAIN, 0.6, &[(x, y), ((x + 4.0).min(right), y)]);
+            x += 8.0;
+        }
+    }
+    let points: Vec<(f32, f32)> = s
+        .days
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            d.pain_mean
+                .map(|m| (left + slot * (i as f32 + 0.5), pain_y(m)))
+        })
+        .collect();
+    if points.len() > 1 {
+        p.line(PAIN, 1.5, &points);
+    }
+    for &(x, y) in &points {
+        p.fill(PAIN, x - 2.0, y - 2.0, 4.0, 4.0);
+    }
+    // Legend.
+    let ly = bottom - 22.0;
+    let mut lx = left;
+    for (label, colour) in [
+        ("basal", BASAL),
+        ("patient boluses", PATIENT),
+        ("scheduled boluses", SCHEDULED),
+        ("clinician boluses", CLINICIAN),
+        ("mean pain per day (dashed: before the trial)", PAIN),
+    ] {
+        p.fill(colour, lx, ly, 7.0, 7.0);
+        p.text_at(lx + 10.0, ly, 7.5, false, label);
+        lx += 18.0 + width(label, 7.5, false);
+    }
+    p.y = ly - 6.0;
+}
+
+fn day_table(p: &mut Page, s: &Summary, unit: MassUnit) {
+    let cols: [(&str, f32); 8] = [
+        ("Day", 0.0),
+        ("Total", 34.0),
+        ("Basal", 100.0),
+        ("Patient", 166.0),
+        ("Other boluses", 232.0),
+        ("Requests (granted/denied)", 302.0),
+        ("Pain mean (lowest)", 408.0),
+        ("Side effects", 480.0),
+    ];
+    p.y -= 14.0;
+    let y = p.y;
+    for (name, x) in cols {
+        p.text_at(MARGIN + x, y, 7.5, true, name);
+    }
+    for d in &s.days {
+        if p.y < MARGIN + 20.0 {
+            p.text_at(
+                MARGIN,
+                p.y - 10.0,
+                7.5,
+                false,
+                "(more days in the CSV export)",
+            );
+            break;
+        }
+        p.y -= 10.5;
+        let side = d.side_effects_mild + d.side_effects_moderate + d.side_effects_severe;
+        let cells = [
+            d.day.to_string(),
+            show_mg(d.total_mg, unit),
+            show_mg(d.basal_mg, unit),
+            show_mg(d.pca_mg, unit),
+            show_mg(d.scheduled_bolus_mg + d.clinician_bolus_mg, unit),
+            format!("{} / {}", d.pca_granted, d.pca_denied),
+            match (d.pain_mean, d.pain_lowest) {
+                (Some(m), Some(l)) => format!("{m} ({l})"),
+                _ => "—".to_owned(),
+            },
+            if side == 0 {
+                "none".to_owned()
+            } else {
+                [
+                    (d.side_effects_mild, "mild"),
+                    (d.side_effects_moderate, "moderate"),
+                    (d.side_effects_severe, "severe"),
+                ]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, w)| format!("{n} {w}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+            },
+        ];
+        let y = p.y;
+        for ((_, x), cell) in cols.iter().zip(cells) {
+            p.text_at(MARGIN + x, y, 7.5, false, &cell);
+        }
+    }
+}
+
+fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
+    let mut p = Page::new(paper);
+    let pr = &s.program;
+    p.heading("Program at the start");
+    let mut program = format!(
+        "Syringe {} mL. Basal {} per day.",
+        pr.reservoir_ml,
+        show_mg(pr.basal_mg_per_day, unit)
+    );
+    if let Some(pca) = &pr.pca {
+        program.push_str(&format!(
+            " Patient bolus {}, lockout {} min, at most {} per hour.",
+            show_mg(pca.dose_mg, unit),
+            pca.lockout_min,
+            pca.max_per_hour
+        ));
+    }
+    for b in &pr.scheduled_boluses {
+        program.push_str(&format!(
+            " Bolus {} at {}.",
+            show_mg(b.dose_mg, unit),
+            hours_words(b.at_h)
+        ));
+    }
+    p.para(10.0, false, &program);
+
+    p.heading("Dose changes");
+    if s.titration.is_empty() {
+        p.para(10.0, false, "None.");
+    }
+    for c in &s.titration {
+        p.para(
+            10.0,
+            false,
+            &format!(
+                "{}: basal {} → {} per day (by {}).",
+                hours_words(c.at_h),
+                show_mg(c.from_mg_per_day, unit),
+                show_mg(c.to_mg_per_day, unit),
+                c.by
+            ),
+        );
+    }
+
+    p.heading("Alarms");
+    if s.alarms.is_empty() {
+        p.para(10.0, false, "None.");
+    }
+    for a in &s.alarms {
+        let kind = serde_json::to_value(a.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(|k| k.replace('_', " ")))
+            .unwrap_or_default();
+        p.para(
+            10.0,
+            false,
+            &format!(
+                "{}: {} ({}){}{}.",
+                hours_words(a.at_h),
+                kind,
+                a.priority,
+                a.cleared_at_h.map_or(String::new(), |c| format!(
+                    ", cleared at {}",
+                    hours_words(c)
+                )),
+                a.pressure_mmhg
+                    .map_or(String::new(), |m| format!(", {m} mmHg"))
+            ),
+        );
+    }
+
+    p.heading("Interruptions of delivery");
+    if s.interruptions.is_empty() {
+        p.para(10.0, false, "None.");
+    }
+    for x in &s.interruptions {
+        let why = match x.reason {
+            "paused" => "paused by a nurse",
+            "alarm" => "stopped by an alarm",
+            "power" => "no power",
+            other => other,
+        };
+        p.para(
+            10.0,
+            false,
+            &format!(
+                "{} to {}: {why}.",
+                hours_words(x.from_h),
+                x.to_h.map_or("the end".to_owned(), hours_words)
+            ),
+        );
+    }
+
+    p.heading("Side effects");
+    if s.side_effects.is_empty() {
+        p.para(10.0, false, "None reported.");
+    }
+    for e in &s.side_effects {
+        let what = serde_json::to_value(e.effect)
+            .ok()
+            .and_then(|v| v.as_str().map(|k| k.replace('_', " ")))
+            .unwrap_or_default();
+        let how = serde_json::to_value(e.severity)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        p.para(
+            10.0,
+            false,
+            &format!("{}: {what}, {how}.", hours_words(e.at_h)),
+        );
+    }
+
+    p.heading("Clinician's assessment");
+    match &s.assessment {
+        Some(a) => p.para(
+            10.0,
+            false,
+            &format!(
+                "{} — by {} at {}{}",
+                capitalise(&a.outcome.to_string()),
+                a.by,
+                hours_words(a.at_h),
+                if a.note.is_empty() {
+                    ".".to_owned()
+                } else {
+                    format!(": {}", a.note)
+                }
+            ),
+        ),
+        None => p.para(10.0, false, "Not recorded yet."),
+    }
+    if !s.exports.is_empty() {
+        p.heading("Earlier exports");
+        for x in &s.exports {
+            p.para(
+                9.0,
+                false,
+                &format!(
+                    "{} by {} to {}: {}",
+                    hours_words(x.at_h),
+                    x.by,
+                    x.destination,
+                    x.files.join(", ")
+                ),
+            );
+        }
+    }
+    p.gap(10.0);
+    p.para(
+        8.0,
+        false,
+        "Times are from the start of the trial. Amounts are rounded here to 0.001 mg (0.1 mcg); the JSON export holds them to the nanogram and the CSV export every delivery. This document is generated from the pump's hash-chained trial log.",
+    );
+    p
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_written_in_winansi_and_measured_with_helvetica() {
+        assert_eq!(winansi("0.5 mg — 50 µL ≥ 3"), b"0.5 mg \x97 50 \xb5L >= 3");
+        assert!((width("Hello", 10.0, false) - 22.78).abs() < 0.01);
+        let lines = wrap("one two three four five six", 10.0, false, 60.0);
+        assert!(lines.len() > 1);
+        assert!(lines.iter().all(|l| width(l, 10.0, false) <= 60.0));
+        assert_eq!(lines.join(" "), "one two three four five six");
+    }
+
+    #[test]
+    fn amounts_are_rounded_for_reading_in_the_drugs_unit() {
+        assert_eq!(show_mg(0.958402, MassUnit::Mg), "0.958 mg");
+        assert_eq!(show_mg(0.0125, MassUnit::Mcg), "12.5 mcg");
+        assert_eq!(show_mg(0.0, MassUnit::Mg), "0 mg");
+        assert_eq!(hours_words(30.3917), "day 2 06:24");
+        assert_eq!(hours_words(4.0), "4 h");
+    }
+}

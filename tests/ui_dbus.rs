@@ -1,0 +1,294 @@
+//! The whole UI path: the window (slint's testing backend, with its event loop) and the UI's own
+//! D-Bus client code (`ui::client::wire` and `follow`) against the daemon's interface on
+//! simulated hardware over a peer-to-peer link, in virtual time. A nurse starts a trial with the
+//! wizard, the patient presses for a bolus and is refused during the lockout with the countdown
+//! shown, and a nurse acknowledges and silences an alarm.
+//!
+//! Its own test binary: the testing backend's event loop can be set up once per process. The
+//! test waits for what the screen shows (with a generous deadline), never for a fixed time.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration as StdDuration, Instant};
+
+use i_slint_backend_testing::ElementHandle;
+use slint::ComponentHandle;
+use titra::core::units::{Duration, Timestamp};
+use titra::engine::Record;
+use titra::service::dbus::{
+    ExportTarget, ManualClock, OBJECT_PATH, Pump1Proxy, PumpIface, Shared, run_until,
+};
+use titra::service::pump::PumpService;
+use titra::ui::client::{Daemon, follow, wire};
+use titra::ui::{MainWindow, Nav};
+use zbus::connection::Builder;
+
+const DEADLINE: StdDuration = StdDuration::from_secs(120);
+
+type Weak = slint::Weak<MainWindow>;
+
+/// Runs `f` on the window's thread and returns its result.
+fn on_ui<R: Send + 'static>(weak: &Weak, f: impl FnOnce(&MainWindow) -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    weak.upgrade_in_event_loop(move |ui| {
+        let _ = tx.send(f(&ui));
+    })
+    .expect("the event loop runs");
+    rx.recv_timeout(DEADLINE).expect("the event loop answers")
+}
+
+fn value_of(ui: &MainWindow, label: &str) -> Option<String> {
+    ElementHandle::find_by_accessible_label(ui, label)
+        .next()
+        .map(|e| e.accessible_value().unwrap_or_default().to_string())
+}
+
+fn value(weak: &Weak, label: &'static str) -> String {
+    on_ui(weak, move |ui| value_of(ui, label)).unwrap_or_default()
+}
+
+/// Waits until the screen shows what `ok` looks for.
+fn wait(weak: &Weak, what: &str, ok: impl Fn(&MainWindow) -> bool + Send + Clone + 'static) {
+    let start = Instant::now();
+    while !on_ui(weak, ok.clone()) {
+        assert!(start.elapsed() < DEADLINE, "never happened: {what}");
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+}
+
+fn wait_value(weak: &Weak, label: &'static str, expected: &str) {
+    let expected = expected.to_owned();
+    let what = format!("{label} = {expected:?} (last {:?})", value(weak, label));
+    wait(weak, &what, move |ui| {
+        value_of(ui, label).as_deref() == Some(expected.as_str())
+    });
+}
+
+fn press(weak: &Weak, label: &str) {
+    let label = label.to_owned();
+    let what = format!("a button labelled {label:?}");
+    // The button may appear only once the daemon's answer arrived.
+    let l = label.clone();
+    wait(weak, &what, move |ui| {
+        ElementHandle::find_by_accessible_label(ui, &l)
+            .next()
+            .is_some()
+    });
+    on_ui(weak, move |ui| {
+        ElementHandle::find_by_accessible_label(ui, &label)
+            .next()
+            .map(|e| e.invoke_accessible_default_action())
+    });
+}
+
+fn pin(weak: &Weak, digits: &str, enter: &str) {
+    for d in digits.chars() {
+        press(weak, &format!("Digit {d}"));
+    }
+    press(weak, enter);
+}
+
+fn keys(weak: &Weak, text: &str) {
+    for c in text.chars() {
+        press(weak, &format!("Key {c}"));
+    }
+}
+
+fn screen(weak: &Weak) -> String {
+    on_ui(weak, |ui| ui.global::<Nav>().get_screen().to_string())
+}
+
+fn wait_screen(weak: &Weak, name: &'static str) {
+    wait(weak, &format!("the {name} screen"), move |ui| {
+        ui.global::<Nav>().get_screen() == name
+    });
+}
+
+fn wait_step(weak: &Weak, title: &'static str) {
+    wait(weak, &format!("the wizard at {title}"), move |ui| {
+        value_of(ui, "Wizard step").is_some_and(|v| v.ends_with(title))
+    });
+}
+
+#[test]
+fn the_ui_drives_the_daemon_over_dbus() {
+    i_slint_backend_testing::init_integration_test_with_system_time();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
+    let clock = ManualClock::default();
+    let shared = Shared::new(service, Arc::new(clock.clone()));
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let export_dir = std::env::temp_dir().join(format!("titra-ui-export-{}", std::process::id()));
+    let exported = export_dir.clone();
+    let (server, client) = runtime.block_on(async {
+        let guid = zbus::Guid::generate();
+        let (server, client) = tokio::join!(
+            Builder::unix_stream(a)
+                .server(guid)
+                .p2p()
+                .serve_at(
+                    OBJECT_PATH,
+                    PumpIface::new(shared.clone())
+                        .exporting_to(ExportTarget::Dir(export_dir.clone())),
+                )
+                .build(),
+            Builder::unix_stream(b).p2p().build(),
+        );
+        (server.unwrap(), client.unwrap())
+    });
+    let proxy = runtime.block_on(Pump1Proxy::new(&client)).unwrap();
+
+    let ui = MainWindow::new().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    wire(&ui, tx);
+    runtime.spawn(follow(Daemon::Connection(client.clone()), ui.as_weak(), rx));
+
+    let weak = ui.as_weak();
+    let handle = runtime.handle().clone();
+    let driver = std::thread::spawn(move || {
+        // Whatever happens, the event loop ends with the driver.
+        struct Quit;
+        impl Drop for Quit {
+            fn drop(&mut self) {
+                let _ = slint::quit_event_loop();
+            }
+        }
+        let _quit = Quit;
+        let w = &weak;
+        let advance = |to: Timestamp| {
+            handle
+                .block_on(run_until(&shared, &server, &clock, to))
+                .unwrap();
+        };
+
+        wait_value(w, "Pump status", "No treatment programmed");
+        // A nurse starts a trial with the wizard; every answer comes from the daemon.
+        press(w, "Staff");
+        pin(w, "1234", "Enter PIN");
+        wait_screen(w, "staff");
+        press(w, "Start a trial");
+        wait_step(w, "Patient ID");
+        keys(w, "MRN-88");
+        press(w, "Next");
+        press(w, "Intrathecal");
+        press(w, "Next");
+        press(w, "7");
+        press(w, "Next");
+        press(w, "Morphine");
+        press(w, "Next");
+        press(w, "1 mg/mL");
+        press(w, "Next");
+        wait_step(w, "Program");
+        press(w, "Basal dose");
+        keys(w, "0.5");
+        press(w, "Patient bolus (empty: none)");
+        keys(w, "0.05");
+        // Next is enabled once the daemon has checked this very program.
+        wait(w, "the program checked", |ui| {
+            ui.global::<titra::ui::WizardState>().get_can_next()
+        });
+        press(w, "Next");
+        wait_step(w, "Check every setting");
+        press(w, "Verify");
+        wait_step(w, "Second nurse: enter your PIN");
+        pin(w, "5678", "Verify");
+        wait_step(w, "Load the syringe");
+        press(w, "Syringe is in");
+        press(w, "Prime the line");
+        wait_step(w, "Start delivery");
+        press(w, "Start delivery");
+        wait_screen(w, "staff");
+        wait_value(w, "Staff answer", "Delivery started.");
+        assert_eq!(handle.block_on(proxy.pump_state()).unwrap(), "running");
+        let status: serde_json::Value =
+            serde_json::from_str(&handle.block_on(proxy.status_json()).unwrap()).unwrap();
+        assert_eq!(status["patient"], "MRN-88");
+        assert_eq!(status["basal_per_day"], "0.5 mg/day");
+
+        // The patient presses for a dose: given; pressed again: refused, with the countdown.
+        press(w, "Log out");
+        wait_screen(w, "patient");
+        advance(Timestamp::ORIGIN + Duration::from_mins(30));
+        wait_value(w, "Next dose", "You can press for a dose now.");
+        press(w, "Press for a dose");
+        wait_value(w, "Pump answer", "Bolus of 0.05 mg started.");
+        advance(Timestamp::ORIGIN + Duration::from_mins(50));
+        wait_value(w, "Next dose", "Next dose available in 40min.");
+        press(w, "Dose not available yet");
+        assert_eq!(
+            value(w, "Pump answer"),
+            "Bolus of 0.05 mg started.",
+            "a disabled button asks nothing"
+        );
+
+        // A blocked line: the alarm shows; a nurse acknowledges it and pauses the tones.
+        handle
+            .block_on(proxy.inject_fault("occlusion", true))
+            .unwrap();
+        advance(Timestamp::ORIGIN + Duration::from_hours(4));
+        wait(w, "the occlusion alarm", |ui| {
+            value_of(ui, "Alarm").is_some_and(|v| v.starts_with("Line blocked"))
+        });
+        wait_value(w, "Pump status", "Stopped — your nurse is needed");
+        press(w, "Staff");
+        pin(w, "1234", "Enter PIN");
+        wait_screen(w, "staff");
+        press(w, "Silence alarms");
+        wait_value(w, "Staff answer", "Alarm tones paused for 2 minutes.");
+        wait_value(w, "Audio paused", "2:00");
+        advance(Timestamp::ORIGIN + Duration::from_hours(4) + Duration::from_secs(75));
+        wait_value(w, "Audio paused", "0:45");
+        // The nurse checked the line: acknowledging clears an alarm whose cause is gone (the
+        // pump backed off the pressure), and the banner goes.
+        press(w, "Acknowledge");
+        wait_value(w, "Staff answer", "Alarms acknowledged.");
+        wait(w, "the banner gone", |ui| {
+            value_of(ui, "Alarm").is_none_or(|v| v.is_empty())
+        });
+        assert_eq!(screen(w), "staff");
+        let acknowledged = handle.block_on(async {
+            let s = shared.service.lock().await;
+            s.engine()
+                .unwrap()
+                .journal()
+                .iter()
+                .any(|r| matches!(r, Record::AlarmAcknowledged { .. }))
+        });
+        assert!(acknowledged, "the acknowledgement is in the log");
+
+        // A clinician confirms the implant's starting dose by the site's rule and exports.
+        press(w, "Log out");
+        press(w, "Staff");
+        pin(w, "2468", "Enter PIN");
+        wait_screen(w, "staff");
+        press(w, "Export the summary");
+        wait(w, "the worksheet", |ui| {
+            ElementHandle::find_by_accessible_label(ui, "Worksheet line").any(|e| {
+                e.accessible_value()
+                    .unwrap_or_default()
+                    .starts_with("Rule: 50 %")
+            })
+        });
+        press(w, "Confirm the starting dose");
+        wait(w, "the dose confirmed", |ui| {
+            value_of(ui, "Staff answer")
+                .is_some_and(|v| v.starts_with("Starting dose") && v.ends_with("confirmed."))
+        });
+        press(w, "Export to USB stick");
+        wait(w, "the files saved", |ui| {
+            value_of(ui, "Staff answer").is_some_and(|v| v.starts_with("Saved 4 files to"))
+        });
+        let pdf = exported.join("MRN-88_2000-01-01_summary.pdf");
+        assert!(pdf.exists(), "{} written", pdf.display());
+    });
+    ui.show().unwrap();
+    slint::run_event_loop_until_quit().unwrap();
+    if let Err(panic) = driver.join() {
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -278,29 +278,4 @@ async fn a_restarted_daemon_comes_back_stopped_with_the_trial() {
     let status: serde_json::Value =
         serde_json::from_str(&proxy.status_json().await.unwrap()).unwrap();
     assert_eq!(status["state"], "running");
-}
-
-#[test]
-fn the_unit_file_verifies() {
-    let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/titra-pumpd.service");
-    let dir = std::env::temp_dir().join(format!("titra-unit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let copy = dir.join("titra-pumpd.service");
-    let text = std::fs::read_to_string(&unit)
-        .unwrap()
-        .replace("/usr/bin/titra-pumpd", env!("CARGO_BIN_EXE_titra-pumpd"));
-    std::fs::write(&copy, text).unwrap();
-    let out = Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(&copy)
-        .output()
-        .expect("systemd-analyze is installed (Debian's systemd package)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // systemd-analyze exits 0 on some invalid values with only a warning: any output fails.
-    assert!(out.status.success() && text.trim().is_empty(), "{text}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

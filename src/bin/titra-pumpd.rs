@@ -142,9 +142,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot serve {BUS_NAME} on the {} bus", args.bus))?;
     tracing::info!(db = %db.display(), bus = %args.bus, "serving {BUS_NAME}");
+    let ready_status = if args.sim {
+        format!("serving {BUS_NAME} (SIMULATED hardware)")
+    } else {
+        format!("serving {BUS_NAME}")
+    };
     let _ = sd_notify::notify(&[
         sd_notify::NotifyState::Ready,
-        sd_notify::NotifyState::Status("serving org.titra.Pump1 (SIMULATED hardware)"),
+        sd_notify::NotifyState::Status(&ready_status),
     ]);
     let watchdog = sd_notify::watchdog_enabled().is_some();
     let mut last_state = String::new();

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Builds Titra for the Raspberry Pi's processor (aarch64, Debian/Raspberry Pi OS arm64) from an
-# x86-64 Debian machine, installing what it needs, and runs the core and engine tests as arm64
-# binaries under qemu-user so that an arm-only bug (alignment, atomics, integer width) shows here.
+# Builds Titra for the Raspberry Pi's processor (aarch64, Debian arm64) from an x86-64 Debian
+# machine, installing what it needs, and runs the core and engine tests as arm64 binaries under
+# qemu-user so that an arm-only bug (alignment, atomics, integer width) shows here.
 #
-#   scripts/cross-build.sh            build titra-pumpd and titra (release, feature rpi) and test
+#   scripts/cross-build.sh            titra-pumpd, titra (feature rpi) and titra-ui (linuxkms),
+#                                     release, stripped copies in target/aarch64-dist/; then tests
 #   scripts/cross-build.sh --no-test  build only
 #   scripts/cross-build.sh --ci       as CI runs it: the unoptimised build the tests share, and
 #                                     the tests (half the compile time of a release build too)
 #
-# The binaries land in target/aarch64-unknown-linux-gnu/release/. titra-ui with the linuxkms
-# backend also needs libinput, libudev and libxkbcommon for arm64 (multiarch dev packages);
-# the script builds it when they are installed and says so when they are not.
+# The arm64 system libraries (fontconfig for the UI code in the library; libinput, libudev,
+# libxkbcommon, libdrm and libgbm for the linuxkms backend) are unpacked from Debian's arm64
+# packages into a sysroot under target/ by mmdebstrap: downloaded, not installed, so the
+# machine's own packages are never touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=aarch64-unknown-linux-gnu
@@ -26,6 +28,10 @@ sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 need=()
 command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
+command -v aarch64-linux-gnu-strip >/dev/null || need+=(binutils-aarch64-linux-gnu)
+[ -e /usr/aarch64-linux-gnu/include/stdio.h ] || need+=(libc6-dev-arm64-cross)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v pkg-config >/dev/null || need+=(pkg-config)
 if [ $run_tests = 1 ]; then
   command -v qemu-aarch64-static >/dev/null || command -v qemu-aarch64 >/dev/null || need+=(qemu-user-static)
 fi
@@ -36,46 +42,57 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 
+sysroot="$PWD/target/sysroot-aarch64"
+libs=libc6-dev,libfontconfig-dev,uuid-dev,libinput-dev,libudev-dev,libxkbcommon-dev,libgbm-dev,libdrm-dev
+if [ ! -e "$sysroot/.complete" ] || [ "$(cat "$sysroot/.complete")" != "$libs" ]; then
+  echo "== unpacking the arm64 libraries into $sysroot (mmdebstrap, Debian bookworm)"
+  rm -rf "$sysroot"
+  mmdebstrap --quiet --variant=extract --arch=arm64 --include="$libs" bookworm "$sysroot" \
+    "deb http://deb.debian.org/debian bookworm main"
+  # Absolute symlinks inside the sysroot (libfoo.so -> /lib/...) would point at this machine's
+  # x86 libraries: point them into the sysroot.
+  find "$sysroot" -type l -lname '/*' | while read -r link; do
+    ln -sfn "$sysroot$(readlink "$link")" "$link"
+  done
+  echo "$libs" > "$sysroot/.complete"
+fi
+
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
-
-# The arm64 libraries the build links against (fontconfig for the UI code in the library, which
-# the daemon links too), unpacked from Debian's arm64 packages into a sysroot under target/:
-# downloaded, not installed, so the machine's own packages are never touched.
-sysroot="$PWD/target/sysroot-aarch64"
-debs=(libfontconfig-dev libfontconfig1 libfreetype-dev libfreetype6 libexpat1 libexpat1-dev
-      libpng16-16 libpng-dev zlib1g zlib1g-dev libbrotli1 libbrotli-dev uuid-dev libuuid1)
-if [ ! -e "$sysroot/usr/lib/aarch64-linux-gnu/pkgconfig/fontconfig.pc" ]; then
-  echo "== unpacking the arm64 libraries into $sysroot"
-  dpkg --print-foreign-architectures | grep -qx arm64 || { $sudo dpkg --add-architecture arm64; $sudo apt-get update -qq; }
-  tmp=$(mktemp -d)
-  (cd "$tmp" && apt-get download "${debs[@]/%/:arm64}" >/dev/null)
-  mkdir -p "$sysroot"
-  for d in "$tmp"/*.deb; do dpkg -x "$d" "$sysroot"; done
-  rm -rf "$tmp"
-fi
 export PKG_CONFIG_ALLOW_CROSS=1
 export PKG_CONFIG_SYSROOT_DIR="$sysroot"
 export PKG_CONFIG_LIBDIR="$sysroot/usr/lib/aarch64-linux-gnu/pkgconfig:$sysroot/usr/share/pkgconfig"
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-Wl,-rpath-link,$sysroot/usr/lib/aarch64-linux-gnu -C link-arg=-Wl,-rpath-link,$sysroot/lib/aarch64-linux-gnu"
+# The linker takes the C library from the sysroot too (its libc.so names /lib/... paths that
+# only resolve inside a --sysroot).
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=--sysroot=$sysroot -C link-arg=-Wl,-rpath-link,$sysroot/usr/lib/aarch64-linux-gnu -C link-arg=-Wl,-rpath-link,$sysroot/lib/aarch64-linux-gnu"
 qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$qemu -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=$sysroot/usr/lib/aarch64-linux-gnu:$sysroot/lib/aarch64-linux-gnu"
+# The programs run against the sysroot's own dynamic loader and C library: a loader from one
+# place and a libc.so from another hang in the first pthread_create.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$qemu -L $sysroot"
 
-echo "== building titra-pumpd and titra for $target (${dir}, feature rpi)"
-cargo build --locked "${profile[@]}" --target "$target" --features rpi --bin titra-pumpd --bin titra
+# One feature set for the three binaries and the tests, so that slint and the library are
+# compiled once (titra-pumpd never opens the display; the linker drops what it does not use).
+features=rpi,linuxkms
+echo "== building titra-pumpd, titra and titra-ui for $target (${dir}, features $features)"
+cargo build --locked "${profile[@]}" --target "$target" --features "$features" \
+  --bin titra-pumpd --bin titra --bin titra-ui
 
-if pkg-config --exists libinput 2>/dev/null && [ -e /usr/lib/aarch64-linux-gnu/libinput.so ]; then
-  echo "== building titra-ui for $target (linuxkms)"
-  PKG_CONFIG_ALLOW_CROSS=1 PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig \
-    cargo build --locked "${profile[@]}" --target "$target" --features rpi,linuxkms --bin titra-ui
-else
-  echo "== titra-ui (linuxkms) skipped: the arm64 libinput, libudev and libxkbcommon dev packages are not installed"
+if [ "$dir" = release ]; then
+  # Debug info is kept in target/; the image gets stripped copies.
+  dist="target/aarch64-dist"
+  mkdir -p "$dist"
+  for bin in titra-pumpd titra titra-ui; do
+    aarch64-linux-gnu-strip -o "$dist/$bin" "target/$target/release/$bin"
+  done
+  ls -l "$dist"
 fi
 
 if [ $run_tests = 1 ]; then
   echo "== core and engine tests as arm64 binaries under qemu-user"
-  cargo test --locked --target "$target" --lib core::
-  cargo test --locked --target "$target" --test engine
+  cargo test --locked "${profile[@]}" --target "$target" --features "$features" --lib core::
+  cargo test --locked "${profile[@]}" --target "$target" --features "$features" --test engine
 fi
 file "target/$target/$dir/titra-pumpd" "target/$target/$dir/titra" 2>/dev/null || true
-echo "== the arm64 titra runs: $("$qemu" -L /usr/aarch64-linux-gnu -E "LD_LIBRARY_PATH=$sysroot/usr/lib/aarch64-linux-gnu" "target/$target/$dir/titra" --version)"
+if [ -n "$qemu" ]; then
+  echo "== the arm64 titra runs: $("$qemu" -L "$sysroot" "target/$target/$dir/titra" --version)"
+fi

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Boots the pump's root filesystem (from `image/build.sh --sim`) under qemu-system-aarch64 with
+# Debian's kernel from the image, and checks that titra-pumpd reaches READY (Type=notify) on the
+# read-only root with the data partition mounted, and answers on the system bus. A boot-check
+# unit, added to a copy of the root filesystem for this test only, prints the result on the
+# serial console and powers the machine off.
+#
+#   image/boot-test.sh [--rootfs build/image/rootfs.tar] [--timeout 900]
+#
+# Slow (several minutes of full emulation): not part of .ci/run. The result goes in the README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rootfs=build/image/rootfs.tar
+timeout=900
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rootfs) rootfs=$2; shift ;;
+    --timeout) timeout=$2; shift ;;
+    *) echo "image/boot-test.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -e "$rootfs" ] || { echo "no $rootfs: run image/build.sh --sim first" >&2; exit 2; }
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+command -v qemu-system-aarch64 >/dev/null || {
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends qemu-system-arm >/dev/null
+}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/root" "$work/data/titra" "$work/data/journal"
+tar -C "$work/root" -xf "$rootfs"
+kernel=$(ls "$work"/root/boot/vmlinuz-* | head -1)
+initrd=$(ls "$work"/root/boot/initrd.img-* | head -1)
+[ -e "$kernel" ] && [ -e "$initrd" ] || { echo "the root filesystem has no kernel: build it without --rootfs-only" >&2; exit 2; }
+
+cat > "$work/root/etc/systemd/system/titra-boot-check.service" <<'EOF'
+[Unit]
+Description=Titra boot test: the pump daemon is READY and answers on D-Bus
+Requires=titra-pumpd.service
+After=titra-pumpd.service
+
+[Service]
+Type=oneshot
+StandardOutput=journal+console
+ExecStart=/bin/sh -c 'echo "TITRA-BOOT-CHECK: root $(findmnt -no OPTIONS / | cut -d, -f1), data $(findmnt -no SOURCE /var/lib/titra), pumpd $(systemctl is-active titra-pumpd.service) after $(systemctl show -P ActiveEnterTimestampMonotonic titra-pumpd.service) us"; busctl --system call org.titra.Pump1 /org/titra/Pump1 org.titra.Pump1 StatusJson | cut -c1-300 && echo "TITRA-BOOT-CHECK: ok"'
+ExecStopPost=/bin/systemctl poweroff --no-block
+
+[Install]
+WantedBy=multi-user.target
+EOF
+ln -s ../titra-boot-check.service "$work/root/etc/systemd/system/multi-user.target.wants/titra-boot-check.service"
+uid=$(awk -F: '$1 == "titra" { print $3 }' "$work/root/etc/passwd")
+chown "$uid:$uid" "$work/data/titra"
+chmod 0700 "$work/data/titra"
+
+echo "== [$(date +%H:%M:%S)] file systems"
+mke2fs -q -t ext4 -L titra-root -d "$work/root" "$work/root.ext4" 2G
+mke2fs -q -t ext4 -L titra-data -d "$work/data" "$work/data.ext4" 256M
+
+echo "== [$(date +%H:%M:%S)] booting under qemu-system-aarch64 (serial log: build/image/boot-test.log)"
+mkdir -p build/image
+log=build/image/boot-test.log
+start=$(date +%s)
+set +e
+timeout "$timeout" qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 -nographic \
+  -no-reboot -kernel "$kernel" -initrd "$initrd" \
+  -append "root=LABEL=titra-root ro console=ttyAMA0 rootwait" \
+  -drive "file=$work/root.ext4,if=virtio,format=raw" \
+  -drive "file=$work/data.ext4,if=virtio,format=raw" > "$log" 2>&1 < /dev/null
+rc=$?
+set -e
+secs=$(( $(date +%s) - start ))
+grep -a "TITRA-BOOT-CHECK" "$log" | sed 's/^/  /' || true
+if grep -aq "TITRA-BOOT-CHECK: ok" "$log"; then
+  echo "== boot test passed: titra-pumpd READY on the read-only root and answering on D-Bus; ${secs}s from power-on to power-off"
+  exit 0
+fi
+echo "== boot test FAILED (qemu exit $rc after ${secs}s); the end of the serial log:" >&2
+tail -40 "$log" >&2
+exit 1

@@ -85,6 +85,14 @@ pub struct AlarmConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pins {
+    /// How the pins are reached (feature `rpi`): the kernel's GPIO character device (any
+    /// kernel, the default) or rppal's /dev/gpiomem register window (Raspberry Pi kernels).
+    #[serde(default)]
+    pub access: GpioAccess,
+    /// The GPIO chip for `access = "chardev"`; its line offsets are the BCM GPIO numbers below
+    /// (the Pi 4's /dev/gpiochip0).
+    #[serde(default = "default_chip")]
+    pub chip: std::path::PathBuf,
     pub step: u8,
     pub dir: u8,
     pub enable: u8,
@@ -98,6 +106,22 @@ pub struct Pins {
     /// An inline pressure switch instead of the load cell (its pin), when fitted.
     #[serde(default)]
     pub pressure_switch: Option<u8>,
+}
+
+/// How the pump's GPIO pins are reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GpioAccess {
+    /// The kernel's GPIO character device (/dev/gpiochipN): Debian's and Raspberry Pi OS's
+    /// kernels alike, no root needed (group gpio).
+    #[default]
+    Chardev,
+    /// rppal through /dev/gpiomem: only Raspberry Pi kernels provide it.
+    Gpiomem,
+}
+
+fn default_chip() -> std::path::PathBuf {
+    std::path::PathBuf::from("/dev/gpiochip0")
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -83,9 +83,8 @@ fn main() -> ExitCode {
 /// The pump's own hardware: never a silent fallback to simulation.
 #[cfg(feature = "rpi")]
 fn real_hardware(cfg: &HardwareConfig) -> anyhow::Result<Hardware> {
-    let pump = titra::hw::rpi::RpiPump::open(cfg)
-        .map_err(|e| anyhow::anyhow!("the pump's hardware cannot be used: {e}"))?;
-    Ok(Box::new(pump))
+    titra::hw::open_pump(cfg)
+        .map_err(|e| anyhow::anyhow!("the pump's hardware cannot be used: {e}"))
 }
 
 #[cfg(not(feature = "rpi"))]

@@ -118,6 +118,10 @@ enum Command {
         /// Steps to move forward, then back.
         #[arg(long, default_value_t = 200)]
         steps: u64,
+        /// Calibrate the load cell's span with this weight in grams: the zero is read with no
+        /// syringe, then the weight is put on the plunger; prints the [load_cell] section.
+        #[arg(long, value_name = "GRAMS")]
+        span_grams: Option<f64>,
     },
     /// Check the trial log's hash chain: reports a changed, removed or cut-off record.
     ///
@@ -155,11 +159,15 @@ fn main() -> ExitCode {
             acks,
         ),
         Some(Command::VerifyLog { db }) => run_verify(db),
-        Some(Command::Hwtest { hardware, steps }) => {
+        Some(Command::Hwtest {
+            hardware,
+            steps,
+            span_grams,
+        }) => {
             let cfg = titra::config::HardwareConfig::load(hardware.as_deref());
             match cfg
                 .map_err(anyhow::Error::from)
-                .and_then(|c| run_hwtest(&c, steps))
+                .and_then(|c| run_hwtest(&c, steps, span_grams))
             {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -259,7 +267,7 @@ fn calibrate_on_the_pump(
     length: titra::core::units::Duration,
 ) -> anyhow::Result<(u64, Vec<(u64, f64)>)> {
     use std::io::BufRead as _;
-    let mut pump = titra::hw::rpi::RpiPump::open(cfg)?;
+    let mut pump = titra::hw::open_pump(cfg)?;
     println!(
         "Fill the syringe with water, prime the line, put its end in a container on the balance, tare the balance, then press Enter."
     );
@@ -313,11 +321,19 @@ fn calibrate_on_the_pump(
 
 /// Each part of the pump's hardware in turn, saying what to look and listen for.
 #[cfg(feature = "rpi")]
-fn run_hwtest(cfg: &titra::config::HardwareConfig, steps: u64) -> anyhow::Result<()> {
+fn run_hwtest(
+    cfg: &titra::config::HardwareConfig,
+    steps: u64,
+    span_grams: Option<f64>,
+) -> anyhow::Result<()> {
     use titra::core::supervisor::Priority;
     use titra::hw::{Direction, PumpHardware as _};
-    let mut pump = titra::hw::rpi::RpiPump::open(cfg)?;
-    println!("Pins opened: {:?}", titra::hw::rpi::pin_map(cfg)?);
+    let mut pump = titra::hw::open_pump(cfg)?;
+    println!(
+        "Pins opened ({:?} access): {:?}",
+        cfg.pins.access,
+        titra::hw::gpio::pin_map(cfg)?
+    );
     println!(
         "End-of-travel switch: {}",
         if pump.end_of_travel()? {
@@ -351,6 +367,9 @@ fn run_hwtest(cfg: &titra::config::HardwareConfig, steps: u64) -> anyhow::Result
             "Load cell: {} readings, mean {mean:.1} mmHg, from {lo:.1} to {hi:.1} (with no syringe it should read about 0; calibrate [load_cell] if not)",
             readings.len()
         );
+    }
+    if let Some(grams) = span_grams {
+        load_cell_span(pump.as_mut(), cfg, grams)?;
     }
     for (priority, name) in [
         (
@@ -389,8 +408,65 @@ fn run_hwtest(cfg: &titra::config::HardwareConfig, steps: u64) -> anyhow::Result
     Ok(())
 }
 
+/// The mean of 10 raw load-cell readings (a reading not ready yet is waited for).
+#[cfg(feature = "rpi")]
+fn mean_counts(pump: &mut dyn titra::hw::PumpHardware) -> anyhow::Result<i32> {
+    let mut got = Vec::new();
+    for _ in 0..200 {
+        match pump.load_cell_counts() {
+            Ok(Some(c)) => got.push(i64::from(c)),
+            Ok(None) => anyhow::bail!("this pump has no load cell (a pressure switch is fitted)"),
+            Err(titra::hw::HwError::SensorNotReady) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if got.len() == 10 {
+            return Ok(i32::try_from(got.iter().sum::<i64>() / 10)?);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    anyhow::bail!(
+        "the load cell gave {} readings in 4 s: check its wiring",
+        got.len()
+    )
+}
+
+/// Zero with no syringe, then span with a known weight on the plunger; prints the profile's
+/// [load_cell] section.
+#[cfg(feature = "rpi")]
+fn load_cell_span(
+    pump: &mut dyn titra::hw::PumpHardware,
+    cfg: &titra::config::HardwareConfig,
+    grams: f64,
+) -> anyhow::Result<()> {
+    use std::io::BufRead as _;
+    let mut line = String::new();
+    println!("Load cell span: take the syringe out, leave the plunger free, then press Enter.");
+    std::io::stdin().lock().read_line(&mut line)?;
+    let zero = mean_counts(pump)?;
+    println!("  zero: {zero} counts. Now stand {grams} g on the plunger, then press Enter.");
+    line.clear();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let loaded = mean_counts(pump)?;
+    let cal = titra::hw::hx711::LoadCellCalibration::from_span(
+        zero,
+        loaded,
+        grams,
+        cfg.mechanism.plunger_area_mm2,
+    )
+    .map_err(anyhow::Error::msg)?;
+    println!(
+        "  loaded: {loaded} counts. Put this in the hardware profile:\n\n[load_cell]\nzero = {}\ncounts_per_mmhg = {:.3}\n",
+        cal.zero, cal.counts_per_mmhg
+    );
+    Ok(())
+}
+
 #[cfg(not(feature = "rpi"))]
-fn run_hwtest(_cfg: &titra::config::HardwareConfig, _steps: u64) -> anyhow::Result<()> {
+fn run_hwtest(
+    _cfg: &titra::config::HardwareConfig,
+    _steps: u64,
+    _span_grams: Option<f64>,
+) -> anyhow::Result<()> {
     anyhow::bail!(
         "this titra was built without the Raspberry Pi backend (cargo build --features rpi); the hardware test needs the pump's hardware"
     )

@@ -77,15 +77,78 @@ pub struct LoadCellCalibration {
     pub counts_per_mmhg: f64,
 }
 
+/// Pascals per mmHg.
+const PA_PER_MMHG: f64 = 133.322;
+/// Standard gravity, m/s².
+const G: f64 = 9.806_65;
+
 impl LoadCellCalibration {
     pub fn pressure_mmhg(&self, counts: i32) -> f64 {
         f64::from(counts - self.zero) / self.counts_per_mmhg
+    }
+
+    /// The bench calibration: `zero` read with an empty, open syringe, `loaded` with `grams`
+    /// standing on the plunger, whose area turns the weight into the pressure it stands for
+    /// (p = m·g / A). Refuses a span too small to trust (under 100 counts: no weight, a loose
+    /// wire, or the cell not under the plunger).
+    pub fn from_span(
+        zero: i32,
+        loaded: i32,
+        grams: f64,
+        plunger_area_mm2: f64,
+    ) -> Result<LoadCellCalibration, String> {
+        if !(grams.is_finite() && grams > 0.0) {
+            return Err(format!(
+                "weight: {grams} g must be a positive number of grams"
+            ));
+        }
+        if !(plunger_area_mm2.is_finite() && plunger_area_mm2 > 0.0) {
+            return Err(format!(
+                "plunger area: {plunger_area_mm2} mm² must be positive (the profile's [mechanism])"
+            ));
+        }
+        let span = i64::from(loaded) - i64::from(zero);
+        if span.abs() < 100 {
+            return Err(format!(
+                "the load cell moved {span} counts under {grams} g (at least 100 are needed): is the weight on the plunger and the cell wired?"
+            ));
+        }
+        let pascals = grams / 1000.0 * G / (plunger_area_mm2 * 1e-6);
+        Ok(LoadCellCalibration {
+            zero,
+            counts_per_mmhg: span as f64 / (pascals / PA_PER_MMHG),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_span_calibration_turns_a_weight_into_the_pressure_it_stands_for() {
+        // 500 g on a 283 mm² plunger: 4.903 N / 283e-6 m² = 17 326 Pa = 129.96 mmHg.
+        let cal = LoadCellCalibration::from_span(1_000, 130_960, 500.0, 283.0).unwrap();
+        assert_eq!(cal.zero, 1_000);
+        assert!((cal.counts_per_mmhg - 1000.0).abs() < 1.0, "{cal:?}");
+        // Read back: the loaded reading is the weight's pressure, the zero reads 0.
+        assert!((cal.pressure_mmhg(130_960) - 129.96).abs() < 0.05);
+        assert_eq!(cal.pressure_mmhg(1_000), 0.0);
+        // A cell mounted the other way round gives a negative span, which still reads right.
+        let flipped = LoadCellCalibration::from_span(0, -129_960, 500.0, 283.0).unwrap();
+        assert!((flipped.pressure_mmhg(-129_960) - 129.96).abs() < 0.05);
+    }
+
+    #[test]
+    fn a_span_too_small_or_a_weight_that_is_not_one_is_refused() {
+        let e = LoadCellCalibration::from_span(1_000, 1_050, 500.0, 283.0).unwrap_err();
+        assert!(e.contains("moved 50 counts under 500 g"), "{e}");
+        for grams in [0.0, -5.0, f64::NAN] {
+            let e = LoadCellCalibration::from_span(0, 100_000, grams, 283.0).unwrap_err();
+            assert!(e.starts_with("weight: "), "{e}");
+        }
+        assert!(LoadCellCalibration::from_span(0, 100_000, 500.0, 0.0).is_err());
+    }
     use embedded_hal_mock::eh1::delay::NoopDelay;
     use embedded_hal_mock::eh1::digital::{Mock, State, Transaction as T};
 

@@ -9,8 +9,13 @@
 //!   that can replace the load cell.
 //! - [`indicator`]: the alarm LED and buzzer, with the IEC 60601-1-8 patterns.
 //! - [`pulse`]: the real-time thread that gives the step pulses.
-//! - `rpi` (feature `rpi`): the Raspberry Pi's GPIO through rppal.
+//! - [`gpio`]: the pump assembled from those drivers on whatever pins a backend hands out.
+//! - `chardev` and `rpi` (feature `rpi`): the backends, the kernel's GPIO character device
+//!   (any kernel) and rppal's /dev/gpiomem (Raspberry Pi kernels); `[pins] access` chooses.
 
+#[cfg(feature = "rpi")]
+pub mod chardev;
+pub mod gpio;
 pub mod hx711;
 pub mod indicator;
 pub mod inputs;
@@ -18,6 +23,18 @@ pub mod pulse;
 #[cfg(feature = "rpi")]
 pub mod rpi;
 pub mod stepper;
+
+/// The pump's own hardware, through the backend the profile's `[pins] access` names. Never a
+/// fallback to simulation: a refusal names the pin, its role and what to do.
+#[cfg(feature = "rpi")]
+pub fn open_pump(
+    cfg: &crate::config::HardwareConfig,
+) -> Result<Box<dyn PumpHardware + Send>, gpio::StartupError> {
+    Ok(match cfg.pins.access {
+        crate::config::GpioAccess::Chardev => Box::new(chardev::open(cfg)?),
+        crate::config::GpioAccess::Gpiomem => Box::new(rpi::open(cfg)?),
+    })
+}
 
 use crate::core::supervisor::Priority;
 
@@ -74,6 +91,11 @@ pub trait PumpHardware {
     /// The plunger's measured position in steps from where it was loaded, where a position
     /// sensor is fitted (`None` otherwise).
     fn plunger_position(&mut self) -> Result<Option<i64>, HwError>;
+    /// The load cell's raw reading, for taring and span calibration (`titra hwtest`); `None`
+    /// where there is no load cell (a pressure switch, the simulator).
+    fn load_cell_counts(&mut self) -> Result<Option<i32>, HwError> {
+        Ok(None)
+    }
     /// Shows the highest active alarm priority (LED and tone), `None` for quiet. Called
     /// regularly; `phase_ms` is the time for the flashing and burst patterns.
     fn annunciate(&mut self, priority: Option<Priority>, phase_ms: u64) -> Result<(), HwError>;

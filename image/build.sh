@@ -51,6 +51,7 @@ sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 need=()
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v arch-test >/dev/null || need+=(arch-test)
 [ -e /usr/libexec/qemu-binfmt/aarch64-binfmt-P ] || command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 command -v genimage >/dev/null || need+=(genimage)
 command -v mkfs.vfat >/dev/null || need+=(dosfstools)

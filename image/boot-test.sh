@@ -66,7 +66,7 @@ log=build/image/boot-test.log
 start=$(date +%s)
 set +e
 timeout "$timeout" qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024 -nographic \
-  -no-reboot -kernel "$kernel" -initrd "$initrd" \
+  -no-reboot -nic none -kernel "$kernel" -initrd "$initrd" \
   -append "root=LABEL=titra-root ro console=ttyAMA0 rootwait" \
   -drive "file=$work/root.ext4,if=virtio,format=raw" \
   -drive "file=$work/data.ext4,if=virtio,format=raw" > "$log" 2>&1 < /dev/null

@@ -16,6 +16,7 @@ install -D -m 0644 "$s/titra.sysusers.conf" "$root/usr/lib/sysusers.d/titra.conf
 install -D -m 0644 "$s/titra.tmpfiles.conf" "$root/usr/lib/tmpfiles.d/titra.conf"
 install -D -m 0644 "$s/60-titra-gpio.rules" "$root/usr/lib/udev/rules.d/60-titra-gpio.rules"
 install -D -m 0644 "$s/titra-journald.conf" "$root/usr/lib/systemd/journald.conf.d/titra.conf"
+install -D -m 0644 "$s/titra-watchdog.conf" "$root/usr/lib/systemd/system.conf.d/titra-watchdog.conf"
 install -D -m 0644 "$s/50-titra-udisks.rules" "$root/etc/polkit-1/rules.d/50-titra-udisks.rules"
 
 # The users (from the build machine's systemd-sysusers, which reads the image's /etc).
@@ -54,10 +55,12 @@ LABEL=titra-data  /data           ext4   rw,noatime,nosuid,nodev,noexec,data=jou
 tmpfs             /tmp            tmpfs  nosuid,nodev,mode=1777                     0 0
 tmpfs             /var/tmp        tmpfs  nosuid,nodev,mode=1777                     0 0
 tmpfs             /var/lib/systemd tmpfs nosuid,nodev,mode=0755                     0 0
-tmpfs             /var/lib/udisks2 tmpfs nosuid,nodev,mode=0700                     0 0
-tmpfs             /media          tmpfs  nosuid,nodev,mode=0755                     0 0
+tmpfs             /var/lib/udisks2 tmpfs nosuid,nodev,mode=0700,nofail              0 0
+tmpfs             /media          tmpfs  nosuid,nodev,mode=0755,nofail              0 0
 EOF
-install -d "$root/data" "$root/var/lib/titra" "$root/var/log/journal" "$root/boot/firmware"
+# Every mount point must exist in the image: a read-only root cannot make one at boot.
+install -d "$root/data" "$root/var/lib/titra" "$root/var/log/journal" "$root/boot/firmware" \
+  "$root/var/lib/udisks2" "$root/media" "$root/var/lib/systemd" "$root/var/tmp"
 echo titra-pump > "$root/etc/hostname"
 # One machine identity per image, written now: a read-only root cannot take one at first boot.
 rm -f "$root/etc/machine-id"
@@ -73,11 +76,11 @@ if [ -x "$root/usr/sbin/update-initramfs" ]; then
   echo "customize: one small initrd (SD card and qemu's virtio disks), under emulation"
   cat > "$root/etc/initramfs-tools/conf.d/titra" <<'EOF'
 MODULES=list
-COMPRESS=zstd
+FSTYPE=ext4
 EOF
   install -d "$root/usr/share/initramfs-tools/modules.d"
   printf '%s\n' ext4 vfat mmc_block sdhci_iproc sdhci_pltfm bcm2835 virtio_blk virtio_pci \
-    virtio_mmio > "$root/usr/share/initramfs-tools/modules.d/titra"
+    virtio_mmio bcm2835_wdt > "$root/usr/share/initramfs-tools/modules.d/titra"
   chroot "$root" update-initramfs -c -k all
   # The kernel command line: the labelled read-only root, quiet on the display.
   if [ -d "$root/boot/firmware" ] && [ -e "$root/boot/firmware/cmdline.txt" ]; then

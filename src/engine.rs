@@ -9,6 +9,10 @@
 //! One path moves the motor forward: [`Engine::tick`], for what the schedulers say is due, in
 //! a state that delivers, after the ledger authorised it. Basal is authorised a minute at a time
 //! (the piece the ledger sees), boluses whole before they start.
+//!
+//! What the nurse records about the patient is acted on here too (`core::observation`, and
+//! docs/sedation.md): sedation or slow breathing stops all delivery and patient boluses until a
+//! clinician reviews; scheduled checks not recorded in time raise an alarm that escalates.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +20,7 @@ use crate::config::HardwareConfig;
 use crate::core::dose::{Denial, DoseLedger, DoseLimits, PcaDecision, RECORD_INTERVAL, Source};
 use crate::core::finding::{Class, Finding, Verdict};
 use crate::core::library::{DrugLibrary, LibraryEntry};
+use crate::core::observation::{BodyTemp, CheckClock, SedationRule};
 use crate::core::occlusion::{OcclusionDetector, OcclusionSettings, Trip};
 use crate::core::program::{self, Program, Trial};
 use crate::core::scheduler::{BolusScheduler, RateScheduler, StepProfile};
@@ -23,6 +28,9 @@ use crate::core::supervisor::{self, Alarm, AlarmKind, Priority, State, Trigger};
 use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume, VolumeRate};
 use crate::hw::{Direction, HwError, PumpHardware};
 use crate::scenario::{Severity, SideEffect};
+
+/// The longest note a clinician may attach to an assessment or a sedation review.
+pub const MAX_NOTE: usize = 500;
 
 /// Who did something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +148,16 @@ pub enum Record {
         respiratory_rate: Option<u16>,
         heart_rate: Option<u16>,
         spo2: Option<u8>,
+        /// Body temperature (absent from logs written before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        temperature: Option<BodyTemp>,
+    },
+    /// A clinician reviewed the patient after the sedation interlock stopped delivery: the hold
+    /// is lifted (a nurse then resumes).
+    SedationReviewed {
+        at: Timestamp,
+        note: String,
+        name: String,
     },
     PowerRestored {
         at: Timestamp,
@@ -267,6 +285,7 @@ impl Record {
             | Record::SideEffect { at, .. }
             | Record::Sedation { at, .. }
             | Record::Vitals { at, .. }
+            | Record::SedationReviewed { at, .. }
             | Record::PowerRestored { at, .. }
             | Record::Intent { at, .. }
             | Record::UncertainDelivery { at, .. }
@@ -402,6 +421,12 @@ pub struct Engine<H> {
     uncertain: bool,
     /// Whether delivery has ever run (the trial's start is then fixed).
     started: bool,
+    /// When recorded sedation or breathing stops delivery (the drug library's rule).
+    sedation: SedationRule,
+    /// The program's schedule of sedation and breathing checks, as it runs.
+    checks: CheckClock,
+    /// Records from this index on have not yet been shown to `checks`.
+    tracked: usize,
 }
 
 impl<H: PumpHardware> Engine<H> {
@@ -438,19 +463,30 @@ impl<H: PumpHardware> Engine<H> {
                 by,
             });
         }
-        let mut engine = Engine::assemble(hw, cfg, trial, program, entry, now, journal);
+        let mut engine = Engine::assemble(
+            hw,
+            cfg,
+            trial,
+            program,
+            entry,
+            library.sedation,
+            now,
+            journal,
+        );
         engine.hw.set_motor_enabled(false)?;
         engine.transition(now, Trigger::Program)?;
         Ok(engine)
     }
 
     /// An engine at rest (state Idle) for this trial and program.
+    #[allow(clippy::too_many_arguments)]
     fn assemble(
         hw: H,
         cfg: &HardwareConfig,
         trial: Trial,
         mut program: Program,
         entry: LibraryEntry,
+        sedation: SedationRule,
         now: Timestamp,
         journal: Vec<Record>,
     ) -> Engine<H> {
@@ -470,6 +506,7 @@ impl<H: PumpHardware> Engine<H> {
         program.titration.sort_by_key(|s| s.at);
         let ledger = DoseLedger::new(DoseLimits::for_program(&program, &entry));
         let reservoir = program.reservoir.min(cfg.mechanism.syringe);
+        let checks = CheckClock::new(program.observations);
         Engine {
             hw,
             cfg: cfg.clone(),
@@ -502,6 +539,9 @@ impl<H: PumpHardware> Engine<H> {
             log_failed: false,
             uncertain: false,
             started: false,
+            sedation,
+            checks,
+            tracked: 0,
         }
     }
 
@@ -584,7 +624,16 @@ impl<H: PumpHardware> Engine<H> {
             .map_err(|e| EngineError::Lookup(e.to_string()))?
             .clone();
         let written = records.len();
-        let mut e = Engine::assemble(hw, cfg, trial, program, entry, now, records);
+        let mut e = Engine::assemble(
+            hw,
+            cfg,
+            trial,
+            program,
+            entry,
+            library.sedation,
+            now,
+            records,
+        );
         e.unsynced = written;
         e.sink = sink;
         e.replay(now)?;
@@ -828,6 +877,9 @@ impl<H: PumpHardware> Engine<H> {
         self.basal = RateScheduler::new(self.profile, now);
         self.piece_end = None;
         self.next_read = now;
+        // The schedule of checks, and whether a sedation hold stands (an uncleared sedation
+        // alarm), come back from the same records.
+        self.track_records();
         Ok(())
     }
 
@@ -878,7 +930,11 @@ impl<H: PumpHardware> Engine<H> {
 
     /// When the patient's next press would be granted, if patient boluses can be given now.
     pub fn next_bolus_at(&self, now: Timestamp) -> Option<Timestamp> {
-        if self.state != State::Running || self.bolus.is_some() {
+        if self.state != State::Running
+            || self.bolus.is_some()
+            || self.sedation_hold()
+            || self.checks_overdue_twice(now)
+        {
             return None;
         }
         self.ledger.next_pca_at(now, self.basal_upper(now))
@@ -1095,6 +1151,7 @@ impl<H: PumpHardware> Engine<H> {
             wake.push(self.start + s.at);
         }
         wake.extend(self.observation_until);
+        wake.extend(self.checks.wakes());
         if let Some(p) = self.paused_since {
             wake.push(p + self.cfg.alarms.paused_reminder);
             wake.push(p + self.cfg.alarms.paused_reminder * 2);
@@ -1124,6 +1181,7 @@ impl<H: PumpHardware> Engine<H> {
         self.check_reservoir(now)?;
         self.check_pause(now);
         self.check_observation(now);
+        self.watch_checks(now);
         self.annunciate(now)?;
         self.persist(now);
         Ok(())
@@ -1543,7 +1601,10 @@ impl<H: PumpHardware> Engine<H> {
         pressure_mmhg: Option<f64>,
         time_to_alarm: Option<Duration>,
     ) -> Result<(), EngineError> {
-        if !self.has_active(kind) {
+        // A sedation alarm cleared by a review but not yet acknowledged is still shown; a new
+        // breach then needs an alarm (and a hold) of its own.
+        let new_hold = kind == AlarmKind::Sedation && !self.sedation_hold();
+        if !self.has_active(kind) || new_hold {
             tracing::warn!(?kind, "alarm");
             let mut alarm = Alarm::new(kind, now);
             alarm.pressure_mmhg = pressure_mmhg;
@@ -1604,22 +1665,33 @@ impl<H: PumpHardware> Engine<H> {
 
     /// The patient presses the bolus button.
     pub fn request_pca(&mut self, now: Timestamp) -> PcaDecision {
-        let decision =
-            if self.state != State::Running || self.log_failed || self.high_alarm().is_some() {
-                PcaDecision::Denied {
-                    denial: Denial::NotDelivering,
-                    available_at: None,
-                }
-            } else if self.bolus.is_some() {
-                PcaDecision::Denied {
-                    denial: Denial::BolusInProgress,
-                    available_at: None,
-                }
-            } else {
-                self.close_piece(now);
-                let upper = self.basal_upper(now);
-                self.ledger.request_pca(now, upper)
-            };
+        self.track_records();
+        let decision = if self.sedation_hold() {
+            // Before "not delivering": the patient is told why, and that the nurse must come.
+            PcaDecision::Denied {
+                denial: Denial::SedationHold,
+                available_at: None,
+            }
+        } else if self.state != State::Running || self.log_failed || self.high_alarm().is_some() {
+            PcaDecision::Denied {
+                denial: Denial::NotDelivering,
+                available_at: None,
+            }
+        } else if self.checks_overdue_twice(now) {
+            PcaDecision::Denied {
+                denial: Denial::ObservationOverdue,
+                available_at: None,
+            }
+        } else if self.bolus.is_some() {
+            PcaDecision::Denied {
+                denial: Denial::BolusInProgress,
+                available_at: None,
+            }
+        } else {
+            self.close_piece(now);
+            let upper = self.basal_upper(now);
+            self.ledger.request_pca(now, upper)
+        };
         match decision {
             PcaDecision::Granted { dose } => {
                 self.journal.push(Record::PcaRequest {
@@ -1796,7 +1868,11 @@ impl<H: PumpHardware> Engine<H> {
             .collect();
         for kind in high {
             if self.cause_persists(now, kind) {
-                let reason = format!("{} (its cause is still there)", kind.message());
+                let reason = if kind == AlarmKind::Sedation {
+                    "sedation or slow breathing was recorded: a clinician must review the patient before delivery resumes (acknowledging the alarm is not enough)".to_owned()
+                } else {
+                    format!("{} (its cause is still there)", kind.message())
+                };
                 return Err(self.refuse(now, "resume".to_owned(), reason, Role::Nurse));
             }
         }
@@ -1875,6 +1951,12 @@ impl<H: PumpHardware> Engine<H> {
             AlarmKind::DoseLimit => self.basal_held,
             AlarmKind::Observation => self.observation_until.is_some(),
             AlarmKind::PausedTooLong => self.state == State::Paused,
+            // Only a clinician's review lifts the hold (acknowledging it does not).
+            AlarmKind::Sedation => self.sedation_hold(),
+            AlarmKind::ObservationMissed => {
+                self.track_records();
+                self.checks.overdue(now).is_some()
+            }
             // The nurse checked the line or the patient: that is the action the alarm asked for.
             AlarmKind::Occlusion | AlarmKind::PowerRestored => false,
         }
@@ -1993,22 +2075,178 @@ impl<H: PumpHardware> Engine<H> {
         });
     }
 
+    /// Records a sedation score (POSS 1–4). One at or above the library's hold stops delivery
+    /// and patient boluses until a clinician reviews ([`Engine::review_sedation`]).
     pub fn record_sedation(&mut self, now: Timestamp, poss: u8) {
-        self.observe(Record::Sedation { at: now, poss });
+        self.journal.push(Record::Sedation { at: now, poss });
+        if let Some(why) = self.sedation.breach(Some(poss), None) {
+            self.hold_for_sedation(now, &why);
+        }
+        self.watch_checks(now);
+        self.persist(now);
     }
 
+    /// Records vital signs. A respiratory rate below the library's hold stops delivery and
+    /// patient boluses until a clinician reviews ([`Engine::review_sedation`]).
     pub fn record_vitals(
         &mut self,
         now: Timestamp,
         respiratory_rate: Option<u16>,
         heart_rate: Option<u16>,
         spo2: Option<u8>,
+        temperature: Option<BodyTemp>,
     ) {
-        self.observe(Record::Vitals {
+        self.journal.push(Record::Vitals {
             at: now,
             respiratory_rate,
             heart_rate,
             spo2,
+            temperature,
         });
+        if let Some(why) = self.sedation.breach(None, respiratory_rate) {
+            self.hold_for_sedation(now, &why);
+        }
+        self.watch_checks(now);
+        self.persist(now);
+    }
+
+    /// Whether the sedation interlock holds delivery and patient boluses: a sedation alarm that
+    /// no clinician has reviewed yet (its cause stands until then, whatever the nurse
+    /// acknowledges). Rebuilt from the log after a restart, as every alarm is.
+    pub fn sedation_hold(&self) -> bool {
+        self.alarms
+            .iter()
+            .any(|a| a.kind == AlarmKind::Sedation && a.cleared_at.is_none())
+    }
+
+    /// The sedation interlock: a HIGH alarm that stops all delivery — basal, KVO (it carries
+    /// drug) and any bolus — whatever the drug, and holds patient boluses.
+    fn hold_for_sedation(&mut self, now: Timestamp, why: &str) {
+        if self.state == State::Ended {
+            return;
+        }
+        tracing::warn!(%why, "sedation interlock: delivery stopped until a clinician reviews");
+        if let Err(e) = self.raise(now, AlarmKind::Sedation, None, None) {
+            tracing::error!(error = %e, "sedation interlock");
+        }
+    }
+
+    /// A clinician reviewed the patient after the sedation interlock: the review and its note go
+    /// to the log, the hold is lifted, and a nurse may resume. Refused when nothing is held.
+    pub fn review_sedation(
+        &mut self,
+        now: Timestamp,
+        note: &str,
+        name: &str,
+    ) -> Result<(), EngineError> {
+        if !self.sedation_hold() {
+            return Err(self.refuse(
+                now,
+                "sedation review".to_owned(),
+                "no sedation or breathing alarm is holding delivery".to_owned(),
+                Role::Clinician,
+            ));
+        }
+        self.journal.push(Record::SedationReviewed {
+            at: now,
+            note: note.to_owned(),
+            name: name.to_owned(),
+        });
+        self.clear(now, AlarmKind::Sedation);
+        tracing::info!(by = %name, "sedation hold reviewed");
+        self.persist(now);
+        Ok(())
+    }
+
+    /// Two checks in a row missed by `now`: patient boluses wait for a check.
+    fn checks_overdue_twice(&self, now: Timestamp) -> bool {
+        self.checks.overdue(now).is_some_and(|o| o.escalated(now))
+    }
+
+    /// Shows the check schedule what was recorded since it last looked: the start of delivery,
+    /// boluses and dose increases (checks close again), sedation scores and respiratory rates.
+    /// The same path runs live and when the journal is replayed after a restart.
+    fn track_records(&mut self) {
+        while let Some(r) = self.journal.get(self.tracked) {
+            match *r {
+                Record::StateChanged {
+                    at,
+                    to: State::Running,
+                    ..
+                } => self.checks.delivery_started(at),
+                Record::BolusEnded {
+                    at,
+                    source: Source::ScheduledBolus | Source::ClinicianBolus,
+                    ..
+                } => self.checks.close_checks(at),
+                Record::RateChanged { at, old, new, .. } if new > old => {
+                    self.checks.close_checks(at);
+                }
+                Record::Sedation { at, .. } => self.checks.sedation(at),
+                Record::Vitals {
+                    at,
+                    respiratory_rate: Some(_),
+                    ..
+                } => self.checks.resp_rate(at),
+                _ => {}
+            }
+            self.tracked += 1;
+        }
+    }
+
+    /// Missed checks: MEDIUM when one is missed, HIGH when the next is missed too (patient
+    /// boluses then wait for a check). Recording the check clears the alarm and acknowledges it
+    /// — it was what the alarm asked for.
+    fn watch_checks(&mut self, now: Timestamp) {
+        if self.state == State::Ended {
+            return;
+        }
+        self.track_records();
+        let kind = AlarmKind::ObservationMissed;
+        match self.checks.overdue(now) {
+            Some(overdue) => {
+                let _ = self.raise(now, kind, None, None);
+                if overdue.escalated(now)
+                    && let Some(a) = self
+                        .alarms
+                        .iter_mut()
+                        .find(|a| a.kind == kind && a.cleared_at.is_none())
+                    && a.priority < Priority::High
+                {
+                    a.priority = Priority::High;
+                    tracing::warn!(due = %overdue.due, "two checks missed: escalated");
+                    self.journal.push(Record::AlarmEscalated {
+                        at: now,
+                        kind,
+                        priority: Priority::High,
+                    });
+                }
+            }
+            None => {
+                if self
+                    .alarms
+                    .iter()
+                    .any(|a| a.kind == kind && a.cleared_at.is_none())
+                {
+                    self.clear(now, kind);
+                    let mut newly = false;
+                    for a in self
+                        .alarms
+                        .iter_mut()
+                        .filter(|a| a.kind == kind && a.acknowledged_at.is_none())
+                    {
+                        a.acknowledged_at = Some(now);
+                        newly = true;
+                    }
+                    if newly {
+                        self.journal.push(Record::AlarmAcknowledged {
+                            at: now,
+                            kind,
+                            by: Role::Nurse,
+                        });
+                    }
+                }
+            }
+        }
     }
 }

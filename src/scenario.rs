@@ -1,6 +1,8 @@
 //! Scenario files: a whole trial written down — the trial, the program a nurse would enter, and
 //! what happens during the trial. The format is part of the product's contract (see
-//! `examples/scenarios/README.md`); a program file for `titra check` is a scenario without events.
+//! `examples/scenarios/README.md`, a copy of the design notes'; the events for watching the
+//! patient — `sedation_score`, `vitals`, `sedation_review` — and the program's `observations` are
+//! in `docs/sedation.md`); a program file for `titra check` is a scenario without events.
 //!
 //! Reading is strict: an unknown key or event kind, a malformed quantity, an event after the
 //! trial's end or a score outside its scale is an error that names the field, the value and
@@ -11,6 +13,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::core::library::Route;
+use crate::core::observation::BodyTemp;
 use crate::core::program::{Program, Trial, TrialKind};
 use crate::core::units::{Amount, AmountRate, Duration, Volume};
 
@@ -86,18 +89,26 @@ pub enum Event {
     SensorFault { at: Duration },
     /// Fault: the motor stalls.
     MotorStall { at: Duration },
-    /// The nurse records sedation (POSS 1–4).
+    /// The nurse records sedation (POSS 1–4). At or above the library's hold (3) delivery stops
+    /// until a clinician reviews.
     SedationScore { at: Duration, value: u8 },
-    /// The nurse records vital signs.
+    /// The nurse records vital signs: `resp_rate` (per minute; `respiratory_rate` is read too),
+    /// `heart_rate`, `spo2` (%), `temp_c` (°C), each optional. A respiratory rate below the
+    /// library's hold (10/min) stops delivery until a clinician reviews.
     Vitals {
         at: Duration,
-        #[serde(default)]
+        #[serde(default, alias = "resp_rate")]
         respiratory_rate: Option<u16>,
         #[serde(default)]
         heart_rate: Option<u16>,
         #[serde(default)]
         spo2: Option<u8>,
+        #[serde(default)]
+        temp_c: Option<BodyTemp>,
     },
+    /// A clinician reviews the patient after sedation or slow breathing stopped delivery, with a
+    /// note; the hold is lifted and a nurse may resume.
+    SedationReview { at: Duration, note: String },
 }
 
 impl Event {
@@ -118,7 +129,8 @@ impl Event {
             | Event::SensorFault { at }
             | Event::MotorStall { at }
             | Event::SedationScore { at, .. }
-            | Event::Vitals { at, .. } => at,
+            | Event::Vitals { at, .. }
+            | Event::SedationReview { at, .. } => at,
         }
     }
 }
@@ -258,6 +270,22 @@ fn check_event(i: usize, event: &Event, end: Duration) -> Result<(), (String, St
         Event::Vitals { spo2: Some(s), .. } if s > 100 => {
             Err((field("spo2"), format!("{s} is above 100 %")))
         }
+        Event::SedationReview { ref note, .. } if note.trim().is_empty() => Err((
+            field("note"),
+            "a review needs a note of what was found and decided".to_owned(),
+        )),
+        Event::SedationReview { ref note, .. }
+            if note.chars().count() > crate::engine::MAX_NOTE =>
+        {
+            Err((
+                field("note"),
+                format!(
+                    "{} characters is more than the {} allowed",
+                    note.chars().count(),
+                    crate::engine::MAX_NOTE
+                ),
+            ))
+        }
         Event::PowerLoss { restore_after, .. } if restore_after.is_zero() => Err((
             field("restore_after"),
             "a power loss must last more than zero".to_owned(),
@@ -363,6 +391,48 @@ basal = "0.5 mg/day"
             .unwrap_err()
             .to_string();
         assert!(e.contains("unknown field `basall`"), "{e}");
+    }
+
+    #[test]
+    fn sedation_vitals_and_reviews_are_read_with_the_issues_names() {
+        let s = read(&format!(
+            "{BASE}\n[[events]]\nat = \"1h\"\nkind = \"sedation_score\"\nvalue = 3\n[[events]]\nat = \"1h\"\nkind = \"vitals\"\nresp_rate = 9\ntemp_c = 37.8\nspo2 = 93\n[[events]]\nat = \"2h\"\nkind = \"sedation_review\"\nnote = \"Naloxone not needed; basal halved.\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            s.events[1],
+            Event::Vitals {
+                at: Duration::from_hours(1),
+                respiratory_rate: Some(9),
+                heart_rate: None,
+                spo2: Some(93),
+                temp_c: Some(BodyTemp::from_celsius(37.8).unwrap()),
+            }
+        );
+        assert!(
+            matches!(&s.events[2], Event::SedationReview { note, .. } if note.starts_with("Naloxone"))
+        );
+        let e = read(&format!(
+            "{BASE}\n[[events]]\nat = \"2h\"\nkind = \"sedation_review\"\nnote = \" \"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("events[0].note: a review needs a note"), "{e}");
+        let e = read(&format!(
+            "{BASE}\n[[events]]\nat = \"2h\"\nkind = \"vitals\"\ntemp_c = 98.6\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("98.6 °C is outside 25 to 45 °C"), "{e}");
+        let e = read(&format!(
+            "{BASE}\n[[events]]\nat = \"2h\"\nkind = \"sedation_score\"\nvalue = 5\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("events[0].value: 5 is outside the sedation scale (POSS) 1 to 4"),
+            "{e}"
+        );
     }
 
     #[test]

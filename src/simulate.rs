@@ -17,6 +17,9 @@ use crate::sim::{SimPump, Truth};
 use crate::store::TrialLog;
 use crate::summary::{self, Summary};
 
+/// Who a scenario's clinician events are recorded as.
+pub const SCENARIO_CLINICIAN: &str = "clinician (scenario)";
+
 /// Why a simulation did not run to its end.
 #[derive(Debug, thiserror::Error)]
 pub enum SimulateError {
@@ -492,8 +495,12 @@ fn apply(
             respiratory_rate,
             heart_rate,
             spo2,
+            temp_c,
             ..
-        } => engine.record_vitals(now, respiratory_rate, heart_rate, spo2),
+        } => engine.record_vitals(now, respiratory_rate, heart_rate, spo2, temp_c),
+        Event::SedationReview { note: ref text, .. } => {
+            note(engine.review_sedation(now, text, SCENARIO_CLINICIAN))
+        }
         // Handled by the runner (power) or as faults above.
         Event::PowerLoss { .. }
         | Event::Occlusion { .. }

@@ -3,11 +3,12 @@
 //! `titra.trial-summary/1` (keys listed in examples/scenarios/README.md; more may be added,
 //! none renamed).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::core::dose::Source;
+use crate::core::dose::{Denial, Source};
 use crate::core::program::{Program, Trial};
 use crate::core::supervisor::State;
 use crate::core::supervisor::{AlarmKind, Priority};
@@ -51,6 +52,52 @@ pub struct Summary {
     pub implant: ImplantWorksheet,
     /// Earlier exports of this summary.
     pub exports: Vec<ExportEntry>,
+    /// Sedation and breathing: what was recorded, checks missed, and each time the sedation
+    /// interlock stopped delivery with the clinician's review.
+    pub observations: Observations,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Observations {
+    /// The program's schedule of checks, in words; None when it has none.
+    pub schedule: Option<String>,
+    pub sedation: Vec<SedationEntry>,
+    pub vitals: Vec<VitalsEntry>,
+    /// Scheduled checks not recorded in time, and how many of them escalated (the next one
+    /// missed too).
+    pub missed_checks: u32,
+    pub escalated_checks: u32,
+    pub holds: Vec<SedationHold>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SedationEntry {
+    pub at_h: f64,
+    /// POSS 1–4.
+    pub poss: u8,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VitalsEntry {
+    pub at_h: f64,
+    pub resp_rate: Option<u16>,
+    pub heart_rate: Option<u16>,
+    pub spo2: Option<u8>,
+    pub temp_c: Option<f64>,
+}
+
+/// A time the sedation interlock stopped delivery.
+#[derive(Debug, Clone, Serialize)]
+pub struct SedationHold {
+    pub at_h: f64,
+    /// What was recorded: "POSS 3" or "respiratory rate 9/min".
+    pub reason: String,
+    /// Patient requests refused because of it.
+    pub patient_requests_denied: u32,
+    /// The clinician's review that lifted it; None while it stands.
+    pub reviewed_at_h: Option<f64>,
+    pub reviewed_by: Option<String>,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -189,6 +236,17 @@ pub struct PcaCounts {
     pub denied: u32,
     pub granted_per_day: Vec<u32>,
     pub denied_per_day: Vec<u32>,
+    /// Denied requests by reason (`lockout`, `hourly_count`, `cap`, `not_delivering`,
+    /// `sedation_hold`, `observation_overdue`, …).
+    pub denied_by_reason: BTreeMap<String, u32>,
+}
+
+/// A denial's reason as the log and the summary name it ("sedation_hold").
+pub fn denial_name(d: &Denial) -> String {
+    serde_json::to_value(d)
+        .ok()
+        .and_then(|v| v.get("reason").and_then(|r| r.as_str().map(str::to_owned)))
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -371,6 +429,13 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
     let mut assessment = None;
     let mut plan: Option<(AmountRate, Concentration, Option<String>, String)> = None;
     let mut exports = Vec::new();
+    let mut denied_by_reason: BTreeMap<String, u32> = BTreeMap::new();
+    let mut sedation = Vec::new();
+    let mut vitals = Vec::new();
+    let mut holds: Vec<SedationHold> = Vec::new();
+    let (mut missed_checks, mut escalated_checks) = (0u32, 0u32);
+    // The last sedation score or respiratory rate recorded: what a sedation alarm was raised for.
+    let mut last_observed = String::new();
     let last_day_start = i
         .ended
         .saturating_back(Duration::from_days(1))
@@ -406,11 +471,67 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
                     last_day += *amount;
                 }
             }
-            Record::PcaRequest { at, granted, .. } => {
+            Record::PcaRequest {
+                at,
+                granted,
+                denial,
+                ..
+            } => {
                 if *granted {
                     granted_per_day[day(*at)] += 1;
                 } else {
                     denied_per_day[day(*at)] += 1;
+                    let reason = denial.as_ref().map_or_else(String::new, denial_name);
+                    *denied_by_reason.entry(reason).or_default() += 1;
+                    if *denial == Some(Denial::SedationHold)
+                        && let Some(hold) = holds.last_mut()
+                    {
+                        hold.patient_requests_denied += 1;
+                    }
+                }
+            }
+            Record::Sedation { at, poss } => {
+                last_observed = format!("POSS {poss}");
+                sedation.push(SedationEntry {
+                    at_h: h(*at),
+                    poss: *poss,
+                });
+            }
+            Record::Vitals {
+                at,
+                respiratory_rate,
+                heart_rate,
+                spo2,
+                temperature,
+            } => {
+                if let Some(r) = respiratory_rate {
+                    last_observed = format!("respiratory rate {r}/min");
+                }
+                vitals.push(VitalsEntry {
+                    at_h: h(*at),
+                    resp_rate: *respiratory_rate,
+                    heart_rate: *heart_rate,
+                    spo2: *spo2,
+                    temp_c: temperature.map(|t| t.as_celsius_f64()),
+                });
+            }
+            Record::SedationReviewed { at, note, name } => {
+                if let Some(hold) = holds.last_mut().filter(|x| x.reviewed_at_h.is_none()) {
+                    hold.reviewed_at_h = Some(h(*at));
+                    hold.reviewed_by = Some(name.clone());
+                    hold.note = Some(note.clone());
+                }
+            }
+            Record::AlarmEscalated { kind, priority, .. } => {
+                if *kind == AlarmKind::ObservationMissed {
+                    escalated_checks += 1;
+                }
+                // An alarm is listed with the highest priority it reached.
+                for a in alarms
+                    .iter_mut()
+                    .filter(|a| a.kind == *kind && a.cleared_at_h.is_none())
+                {
+                    a.priority = a.priority.max(*priority);
                 }
             }
             Record::AlarmRaised {
@@ -419,14 +540,29 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
                 priority,
                 pressure_mmhg,
                 time_to_alarm,
-            } if *priority != Priority::Info => alarms.push(AlarmEntry {
-                kind: *kind,
-                priority: *priority,
-                at_h: h(*at),
-                cleared_at_h: None,
-                pressure_mmhg: pressure_mmhg.map(|p| (p * 10.0).round() / 10.0),
-                time_to_alarm_min: time_to_alarm.map(|d| (d.ms() as f64 / 6_000.0).round() / 10.0),
-            }),
+            } if *priority != Priority::Info => {
+                match kind {
+                    AlarmKind::Sedation => holds.push(SedationHold {
+                        at_h: h(*at),
+                        reason: last_observed.clone(),
+                        patient_requests_denied: 0,
+                        reviewed_at_h: None,
+                        reviewed_by: None,
+                        note: None,
+                    }),
+                    AlarmKind::ObservationMissed => missed_checks += 1,
+                    _ => {}
+                }
+                alarms.push(AlarmEntry {
+                    kind: *kind,
+                    priority: *priority,
+                    at_h: h(*at),
+                    cleared_at_h: None,
+                    pressure_mmhg: pressure_mmhg.map(|p| (p * 10.0).round() / 10.0),
+                    time_to_alarm_min: time_to_alarm
+                        .map(|d| (d.ms() as f64 / 6_000.0).round() / 10.0),
+                });
+            }
             Record::AlarmCleared { at, kind } => {
                 for a in alarms
                     .iter_mut()
@@ -640,6 +776,7 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
             denied: denied_per_day.iter().sum(),
             granted_per_day,
             denied_per_day,
+            denied_by_reason,
         },
         alarms,
         pain: Pain {
@@ -689,6 +826,14 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
         assessment,
         implant,
         exports,
+        observations: Observations {
+            schedule: p.observations.map(|o| o.to_string()),
+            sedation,
+            vitals,
+            missed_checks,
+            escalated_checks,
+            holds,
+        },
     }
 }
 
@@ -834,20 +979,74 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
         "Patient bolus requests: {} ({} granted, {} denied)",
         s.pca.requested, s.pca.granted, s.pca.denied
     );
+    if !s.pca.denied_by_reason.is_empty() {
+        let reasons: Vec<String> = s
+            .pca
+            .denied_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{} {n}", reason.replace('_', " ")))
+            .collect();
+        let _ = writeln!(out, "  denied: {}", reasons.join(", "));
+    }
     let _ = writeln!(
         out,
         "\nAlarms:{}",
         if s.alarms.is_empty() { " none" } else { "" }
     );
     for a in &s.alarms {
-        let _ = write!(out, "  {} {:?} at {} h", a.priority, a.kind, a.at_h);
+        let _ = write!(
+            out,
+            "  {} {} at {} h",
+            a.priority.to_string().to_uppercase(),
+            kind_name(a.kind),
+            a.at_h
+        );
         if let Some(c) = a.cleared_at_h {
             let _ = write!(out, ", cleared at {c} h");
         }
         if let Some(p) = a.pressure_mmhg {
             let _ = write!(out, ", {p} mmHg");
         }
-        let _ = writeln!(out);
+        let _ = writeln!(out, ": {}", a.kind.message());
+    }
+    let o = &s.observations;
+    if o.schedule.is_some() || !o.sedation.is_empty() || !o.vitals.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nSedation and breathing: {} sedation scores (highest POSS {}), {} sets of vital signs (lowest respiratory rate {})",
+            o.sedation.len(),
+            o.sedation
+                .iter()
+                .map(|x| x.poss)
+                .max()
+                .map_or("-".to_owned(), |v| v.to_string()),
+            o.vitals.len(),
+            o.vitals
+                .iter()
+                .filter_map(|x| x.resp_rate)
+                .min()
+                .map_or("-".to_owned(), |v| format!("{v}/min"))
+        );
+        if let Some(schedule) = &o.schedule {
+            let _ = writeln!(
+                out,
+                "  checks: {schedule}; {} missed, {} escalated",
+                o.missed_checks, o.escalated_checks
+            );
+        }
+        for hold in &o.holds {
+            let _ = write!(
+                out,
+                "  delivery stopped at {} h for {}; {} patient requests refused; ",
+                hold.at_h, hold.reason, hold.patient_requests_denied
+            );
+            let _ = match (&hold.reviewed_at_h, &hold.reviewed_by, &hold.note) {
+                (Some(at), Some(by), Some(note)) => {
+                    writeln!(out, "reviewed by {by} at {at} h: {note}")
+                }
+                _ => writeln!(out, "not reviewed by a clinician"),
+            };
+        }
     }
     let p = &s.pain;
     let _ = writeln!(
@@ -881,6 +1080,14 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
         s.effective_dose_rule
     );
     out
+}
+
+/// An alarm kind as the log names it ("observation_missed"), for reading.
+fn kind_name(kind: AlarmKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(|k| k.replace('_', " ")))
+        .unwrap_or_default()
 }
 
 /// Dose and pain over a trial, for the clinician's chart: the dose given in each bucket from

@@ -44,8 +44,17 @@ struct Pump {
 }
 
 async fn pump() -> Pump {
-    let service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
+    pump_with(
+        PumpService::simulated_demo(Timestamp::ORIGIN).unwrap(),
+        Timestamp::ORIGIN,
+    )
+    .await
+}
+
+/// The daemon's interface over a fresh peer-to-peer link to `service`, its clock at `now`.
+async fn pump_with(service: PumpService, now: Timestamp) -> Pump {
     let clock = ManualClock::default();
+    clock.set(now);
     let shared = Shared::new(service, Arc::new(clock.clone()));
     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
     let guid = zbus::Guid::generate();
@@ -484,4 +493,350 @@ async fn the_clinician_confirms_the_implant_dose_then_exports() {
         r,
         titra::engine::Record::Exported { files, .. } if files.len() == 3
     )));
+}
+
+// ---- the sedation interlock and missed checks -------------------------------------------------
+
+const NOT_NOW: &str = "Not now: your nurse must check on you first.";
+
+impl Pump {
+    /// What the screens show, read fresh (not from the proxy's cache).
+    async fn status(&self) -> titra::service::pump::Status {
+        serde_json::from_str(&self.proxy.status_json().await.unwrap()).unwrap()
+    }
+
+    async fn alarms(&self) -> Vec<(String, String)> {
+        self.status()
+            .await
+            .alarms
+            .into_iter()
+            .map(|a| (a.kind, a.priority))
+            .collect()
+    }
+
+    async fn summary(&self) -> serde_json::Value {
+        let clinician = self.login("2468").await;
+        serde_json::from_str(&self.proxy.export_summary(&clinician).await.unwrap()).unwrap()
+    }
+}
+
+/// Delivery is held and the patient refused with the reason (the state after a breach).
+async fn assert_held(p: &Pump, from: Timestamp, to: Timestamp) {
+    let before = p.status().await.delivered_total;
+    p.run_to(to).await;
+    let s = p.status().await;
+    assert_eq!(s.state, "alarm", "from {from} to {to}");
+    assert_eq!(s.delivered_total, before, "nothing delivered while held");
+    assert_eq!(s.next_bolus, "", "no patient bolus offered");
+    assert!(
+        s.alarms
+            .iter()
+            .any(|a| a.kind == "sedation" && a.priority == "high"),
+        "{:?}",
+        s.alarms
+    );
+    let (name, message) = error_of(p.proxy.request_bolus().await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.starts_with(NOT_NOW), "{message}");
+}
+
+#[tokio::test]
+async fn a_poss_of_3_stops_delivery_with_a_high_alarm_and_refuses_the_patient_with_the_reason() {
+    let p = pump().await;
+    let mut raised = p.proxy.receive_alarm_raised().await.unwrap();
+    let mut decisions = p.proxy.receive_bolus_decision().await.unwrap();
+    p.running().await;
+    p.run_to(h(1.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy.record_sedation(&nurse, 3).await.unwrap();
+    let a = raised.next().await.unwrap();
+    let args = a.args().unwrap();
+    assert_eq!((args.kind(), args.priority()), (&"sedation", &"high"));
+    assert_eq!(
+        *args.message(),
+        "Sedation or slow breathing — delivery stopped. Call the clinician to review the patient."
+    );
+    assert_held(&p, h(1.0), h(3.0)).await;
+    let d = decisions.next().await.unwrap();
+    let args = d.args().unwrap();
+    assert!(!args.granted);
+    assert!(args.message.starts_with(NOT_NOW), "{}", args.message);
+    // Logged as a denied request with its reason, and the alarm is in the summary.
+    let summary = p.summary().await;
+    assert_eq!(summary["pca"]["denied"], 1);
+    assert_eq!(summary["pca"]["denied_by_reason"]["sedation_hold"], 1);
+    assert_eq!(summary["alarms"][0]["kind"], "sedation");
+    assert_eq!(summary["alarms"][0]["priority"], "high");
+    assert_eq!(summary["observations"]["holds"][0]["reason"], "POSS 3");
+}
+
+#[tokio::test]
+async fn a_respiratory_rate_of_9_stops_delivery_and_refuses_the_patient_too() {
+    let p = pump().await;
+    p.running().await;
+    p.run_to(h(1.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy.record_vitals(&nurse, 9, 70, 95).await.unwrap();
+    assert_held(&p, h(1.0), h(3.0)).await;
+    let summary = p.summary().await;
+    assert_eq!(
+        summary["observations"]["holds"][0]["reason"],
+        "respiratory rate 9/min"
+    );
+    assert_eq!(summary["pca"]["denied_by_reason"]["sedation_hold"], 1);
+}
+
+#[tokio::test]
+async fn a_poss_of_2_and_a_respiratory_rate_of_10_change_nothing() {
+    let p = pump().await;
+    p.running().await;
+    p.run_to(h(1.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy.record_sedation(&nurse, 2).await.unwrap();
+    p.proxy.record_vitals(&nurse, 10, 70, 95).await.unwrap();
+    let before = p.status().await.delivered_total;
+    p.run_to(h(2.0)).await;
+    let s = p.status().await;
+    assert_eq!(s.state, "running");
+    assert!(s.alarms.is_empty(), "{:?}", s.alarms);
+    assert_ne!(s.delivered_total, before, "the basal runs on");
+    assert_eq!(
+        p.proxy.request_bolus().await.unwrap(),
+        "Bolus of 0.05 mg started."
+    );
+}
+
+#[tokio::test]
+async fn acknowledging_the_alarm_does_not_lift_the_hold() {
+    let p = pump().await;
+    p.running().await;
+    p.run_to(h(1.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy.record_sedation(&nurse, 4).await.unwrap();
+    p.proxy.acknowledge_alarms(&nurse).await.unwrap();
+    assert_held(&p, h(1.0), h(1.5)).await;
+    let nurse = p.login("1234").await;
+    p.proxy.acknowledge_alarms(&nurse).await.unwrap();
+    let (name, message) = error_of(p.proxy.resume(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(
+        message.contains("a clinician must review the patient"),
+        "{message}"
+    );
+    // Pausing and resuming is no way around it either.
+    p.proxy.pause(&nurse).await.unwrap();
+    let (name, _) = error_of(p.proxy.resume(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    let s = p.status().await;
+    assert_eq!(s.state, "paused");
+    assert!(s.alarms.iter().any(|a| a.kind == "sedation"));
+    let (_, message) = error_of(p.proxy.request_bolus().await);
+    assert!(message.starts_with(NOT_NOW), "{message}");
+}
+
+#[tokio::test]
+async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
+    let p = pump().await;
+    p.running().await;
+    p.run_to(h(1.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy.record_sedation(&nurse, 3).await.unwrap();
+    p.run_to(h(1.5)).await;
+    let nurse = p.login("1234").await;
+    let clinician = p.login("2468").await;
+    // Only a clinician reviews, and writes what was found.
+    let (name, _) = error_of(p.proxy.review_sedation(&nurse, "looked fine").await);
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    let (name, message) = error_of(p.proxy.review_sedation(&clinician, "  ").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.starts_with("note:"), "{message}");
+    assert_eq!(p.status().await.state, "alarm");
+    p.proxy
+        .review_sedation(&clinician, "Rouses to voice, RR 12. Basal halved.")
+        .await
+        .unwrap();
+    p.proxy
+        .change_basal(&clinician, "0.5 mg/day", false, "1234")
+        .await
+        .unwrap();
+    // The review lifts the hold; delivery waits for the nurse.
+    assert_eq!(p.status().await.state, "alarm");
+    p.proxy.resume(&nurse).await.unwrap();
+    let s = p.status().await;
+    assert_eq!(s.state, "running");
+    assert!(s.alarms.is_empty(), "{:?}", s.alarms);
+    let before = s.delivered_total;
+    p.run_to(h(2.5)).await;
+    assert_ne!(p.status().await.delivered_total, before);
+    assert_eq!(
+        p.proxy.request_bolus().await.unwrap(),
+        "Bolus of 0.05 mg started."
+    );
+    // Nothing is held now: another review is refused.
+    let clinician = p.login("2468").await;
+    let (name, message) = error_of(p.proxy.review_sedation(&clinician, "again").await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("no sedation"), "{message}");
+    let summary = p.summary().await;
+    let hold = &summary["observations"]["holds"][0];
+    assert_eq!(hold["at_h"], 1.0);
+    assert_eq!(hold["reviewed_at_h"], 1.5);
+    assert_eq!(hold["reviewed_by"], "Demo Clinician");
+    assert_eq!(hold["note"], "Rouses to voice, RR 12. Basal halved.");
+    assert_eq!(summary["alarms"][0]["cleared_at_h"], 1.5);
+    let service = p.shared.service.lock().await;
+    assert!(service.engine().unwrap().journal().iter().any(|r| matches!(
+        r,
+        titra::engine::Record::UserAction { action, name, .. }
+            if action == "review the sedation hold" && name == "Demo Clinician"
+    )));
+}
+
+/// A daemon on simulated hardware keeping its trial log (and the syringe's position) in `dir`.
+fn logged_service(dir: &std::path::Path, now: Timestamp) -> PumpService {
+    use titra::config::HardwareConfig;
+    let cfg = HardwareConfig::built_in().unwrap();
+    let (library, source) = titra::check::load_library(None).unwrap();
+    let auth = titra::service::auth::Auth::demo().unwrap();
+    let db = dir.join("titra.db");
+    let mut sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
+    sim.keep_state_in(titra::simulate::sim_state_path(&db), true);
+    PumpService::new(cfg, library, source, auth, Box::new(sim), Some(db), now).unwrap()
+}
+
+#[tokio::test]
+async fn the_hold_survives_a_restart_of_the_daemon() {
+    let dir = std::env::temp_dir().join(format!("titra-sedation-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = pump_with(logged_service(&dir, Timestamp::ORIGIN), Timestamp::ORIGIN).await;
+    p.running().await;
+    p.run_to(h(1.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy.record_sedation(&nurse, 3).await.unwrap();
+    p.proxy.acknowledge_alarms(&nurse).await.unwrap();
+    p.run_to(h(1.2)).await;
+    drop(p);
+
+    // The daemon restarts: its clock continues from the log's last record.
+    let back = PumpService::resume_time(&dir.join("titra.db")).unwrap();
+    assert!(back >= h(1.0), "{back}");
+    let p = pump_with(logged_service(&dir, back), back).await;
+    let s = p.status().await;
+    assert_eq!(s.state, "alarm");
+    let kinds: Vec<String> = s.alarms.iter().map(|a| a.kind.clone()).collect();
+    assert!(kinds.contains(&"sedation".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&"power_restored".to_owned()), "{kinds:?}");
+    // The nurse checks the patient after the power came back: not enough.
+    let nurse = p.login("1234").await;
+    p.proxy.acknowledge_alarms(&nurse).await.unwrap();
+    let (name, message) = error_of(p.proxy.resume(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("a clinician must review"), "{message}");
+    assert_held(&p, back, back + Duration::from_hours(1)).await;
+    let clinician = p.login("2468").await;
+    p.proxy
+        .review_sedation(&clinician, "Reviewed after the restart; awake, RR 14.")
+        .await
+        .unwrap();
+    let nurse = p.login("1234").await;
+    p.proxy.resume(&nurse).await.unwrap();
+    assert_eq!(p.status().await.state, "running");
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const CHECKED: &str = r#"
+[trial]
+patient = "MRN-CHECKS"
+route = "intrathecal"
+kind = "continuous"
+duration = "3d"
+
+[program]
+drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "20 mL"
+basal = "1 mg/day"
+pca = { dose = "0.05 mg", lockout = "30min", max_per_hour = 2 }
+observations = { every = "1h", for = "24h" }
+"#;
+
+#[tokio::test]
+async fn a_missed_check_raises_an_alarm_and_escalates_when_the_next_is_missed_too() {
+    let p = pump().await;
+    let mut raised = p.proxy.receive_alarm_raised().await.unwrap();
+    let nurse = p.login("1234").await;
+    p.proxy
+        .start_trial(&nurse, CHECKED, false, "5678")
+        .await
+        .unwrap();
+    p.proxy.prime(&nurse).await.unwrap();
+    p.proxy.start(&nurse).await.unwrap();
+    // Due at 1 h: on time until then.
+    p.run_to(h(1.0)).await;
+    assert!(p.alarms().await.is_empty());
+    p.run_to(h(1.0) + Duration::from_secs(1)).await;
+    assert_eq!(
+        p.alarms().await,
+        [("observation_missed".to_owned(), "medium".to_owned())]
+    );
+    let a = raised.next().await.unwrap();
+    let args = a.args().unwrap();
+    assert_eq!(
+        (args.kind(), args.priority()),
+        (&"observation_missed", &"medium")
+    );
+    // One missed check: the patient may still press.
+    assert_eq!(
+        p.proxy.request_bolus().await.unwrap(),
+        "Bolus of 0.05 mg started."
+    );
+    // The 2 h check missed too: HIGH, announced again; the patient waits for a check; the basal
+    // runs on.
+    p.run_to(h(2.0)).await;
+    assert_eq!(p.alarms().await[0].1, "medium");
+    let before = p.status().await.delivered_total;
+    p.run_to(h(2.0) + Duration::from_secs(1)).await;
+    assert_eq!(
+        p.alarms().await,
+        [("observation_missed".to_owned(), "high".to_owned())]
+    );
+    let a = raised.next().await.unwrap();
+    let args = a.args().unwrap();
+    assert_eq!(
+        (args.kind(), args.priority()),
+        (&"observation_missed", &"high")
+    );
+    p.run_to(h(2.25)).await;
+    let s = p.status().await;
+    assert_eq!(s.state, "running");
+    assert_ne!(s.delivered_total, before, "the basal runs on");
+    assert_eq!(s.next_bolus, "");
+    let (name, message) = error_of(p.proxy.request_bolus().await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.starts_with(NOT_NOW), "{message}");
+    assert!(message.contains("check is overdue"), "{message}");
+    // A POSS alone is not a check; with the respiratory rate it is, and all is well again.
+    let nurse = p.login("1234").await;
+    p.proxy.record_sedation(&nurse, 1).await.unwrap();
+    assert_eq!(p.alarms().await.len(), 1);
+    p.proxy.record_vitals(&nurse, 14, 0, 0).await.unwrap();
+    assert!(p.alarms().await.is_empty());
+    assert_eq!(
+        p.proxy.request_bolus().await.unwrap(),
+        "Bolus of 0.05 mg started."
+    );
+    // The next check is due an hour after this one.
+    p.run_to(h(3.25)).await;
+    assert!(p.alarms().await.is_empty());
+    p.run_to(h(3.25) + Duration::from_secs(1)).await;
+    assert_eq!(p.alarms().await.len(), 1);
+    let summary = p.summary().await;
+    assert_eq!(summary["observations"]["missed_checks"], 2);
+    assert_eq!(summary["observations"]["escalated_checks"], 1);
+    assert_eq!(summary["alarms"][0]["kind"], "observation_missed");
+    assert_eq!(summary["alarms"][0]["priority"], "high");
+    assert_eq!(summary["alarms"][0]["cleared_at_h"], 2.25);
+    assert_eq!(summary["pca"]["denied_by_reason"]["observation_overdue"], 1);
 }

@@ -591,3 +591,152 @@ pca = { dose = "0.3 mg", lockout = "1h", max_per_hour = 1 }
     );
     assert_eq!(e.basal_rate().to_string(), "17 mg/day");
 }
+
+// ---- the sedation interlock ---------------------------------------------------------------
+
+#[test]
+fn the_sedation_interlock_stops_a_bolus_the_basal_and_kvo_at_once() {
+    let mut e = engine(&format!("{MORPHINE}kvo = \"0.01 mL/h\"\n"));
+    run_to(&mut e, h(1.0));
+    assert!(matches!(e.request_pca(h(1.0)), PcaDecision::Granted { .. }));
+    run_to(&mut e, h(1.0) + Duration::from_mins(1));
+    e.record_sedation(h(1.0) + Duration::from_mins(1), 3);
+    assert_eq!(e.state(), State::Alarm);
+    assert!(e.sedation_hold());
+    assert!(e.journal().iter().any(|r| matches!(
+        r,
+        Record::BolusEnded {
+            complete: false,
+            ..
+        }
+    )));
+    let stopped = position(&mut e);
+    run_to(&mut e, h(3.0));
+    assert_eq!(position(&mut e), stopped, "no basal, no KVO, no bolus");
+    assert_eq!(e.hardware().annunciated, Some(Priority::High));
+    assert_eq!(
+        e.request_pca(h(3.0)),
+        PcaDecision::Denied {
+            denial: Denial::SedationHold,
+            available_at: None
+        }
+    );
+    assert_eq!(e.next_bolus_at(h(3.0)), None);
+}
+
+#[test]
+fn the_interlock_holds_whatever_the_drug() {
+    // Clonidine is no opioid, but sedation or slow breathing on an intrathecal infusion is a
+    // reason to stop it until a clinician has looked: the pump cannot tell the cause.
+    let mut e = engine(
+        r#"
+drug = "clonidine"
+concentration = "100 mcg/mL"
+reservoir = "20 mL"
+basal = "300 mcg/day"
+"#,
+    );
+    run_to(&mut e, h(1.0));
+    e.record_vitals(h(1.0), Some(8), None, None, None);
+    assert_eq!(e.state(), State::Alarm);
+    assert_eq!(
+        raised(&e, AlarmKind::Sedation),
+        Some(h(1.0)),
+        "raised when the rate was recorded"
+    );
+}
+
+#[test]
+fn a_new_breach_after_the_review_holds_again_before_anyone_resumes() {
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, h(1.0));
+    e.record_sedation(h(1.0), 3);
+    e.acknowledge(h(1.1));
+    assert!(e.sedation_hold(), "acknowledging does not lift it");
+    assert!(e.resume(h(1.1)).is_err());
+    e.review_sedation(h(1.2), "Rouses to voice.", "Dr A")
+        .unwrap();
+    assert!(!e.sedation_hold());
+    // Before the nurse resumes, breathing slows: a new alarm, a new hold.
+    e.record_vitals(h(1.3), Some(6), Some(60), Some(90), None);
+    assert!(e.sedation_hold());
+    assert!(e.resume(h(1.4)).is_err());
+    let raised_count = e
+        .journal()
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Record::AlarmRaised {
+                    kind: AlarmKind::Sedation,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(raised_count, 2);
+    e.review_sedation(h(1.5), "Naloxone given; awake.", "Dr A")
+        .unwrap();
+    e.resume(h(1.6)).unwrap();
+    assert_eq!(e.state(), State::Running);
+    assert!(e.active_alarms().next().is_none());
+    assert!(
+        e.review_sedation(h(1.7), "again", "Dr A").is_err(),
+        "nothing to review"
+    );
+}
+
+#[test]
+fn a_breach_before_the_start_blocks_it_until_reviewed() {
+    let mut e = verified(MORPHINE, TrialKind::Continuous);
+    e.record_sedation(h(0.1), 4);
+    e.prime(h(0.2), titra::core::units::Volume::ZERO)
+        .expect_err("no priming while held");
+    e.review_sedation(
+        h(0.3),
+        "Baseline drowsiness from oral opioids; reviewed.",
+        "Dr A",
+    )
+    .unwrap();
+    e.acknowledge(h(0.3));
+    e.prime(h(0.4), titra::core::units::Volume::ZERO).unwrap();
+    e.start(h(0.4)).unwrap();
+    assert_eq!(e.state(), State::Running);
+}
+
+#[test]
+fn the_hold_and_the_check_schedule_come_back_from_the_log() {
+    let mut e = engine(&format!(
+        "{MORPHINE}observations = {{ every = \"1h\", for = \"24h\" }}\n"
+    ));
+    run_to(&mut e, h(0.5));
+    e.record_sedation(h(0.5), 3);
+    e.record_vitals(h(0.5), Some(12), None, None, None);
+    run_to(&mut e, h(0.6));
+    let (sim, records) = e.crash();
+    let (library, _) = check::load_library(None).unwrap();
+    let mut back = Engine::recover(
+        sim,
+        &hw(),
+        &library,
+        trial(),
+        program(&format!(
+            "{MORPHINE}observations = {{ every = \"1h\", for = \"24h\" }}\n"
+        )),
+        records,
+        h(0.7),
+        None,
+    )
+    .unwrap();
+    assert!(back.sedation_hold());
+    back.acknowledge(h(0.7));
+    assert!(back.resume(h(0.7)).is_err(), "still held after the restart");
+    // The next check was due an hour after the one at 0.5 h, restart or not.
+    run_to(&mut back, h(1.5));
+    assert!(raised(&back, AlarmKind::ObservationMissed).is_none());
+    run_to(&mut back, h(1.6));
+    assert_eq!(
+        raised(&back, AlarmKind::ObservationMissed),
+        Some(h(1.5) + Duration::from_ms(1))
+    );
+}

@@ -243,6 +243,87 @@ fn letter_paper_and_one_format_at_a_time() {
     assert!(Format::parse_list("").is_err());
 }
 
+#[test]
+fn a_sedation_hold_is_in_every_format_with_its_review() {
+    let d = dir("sedation");
+    let db = simulated_log("sedation-hold.toml", &d);
+    let out = d.join("out");
+    let written = export(&db, &out, "pdf,json,csv", Paper::A4, true).unwrap();
+
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/trial-summary.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&written[1]).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut broken = json.clone();
+    broken["observations"]["sedation"][0]["poss"] = serde_json::json!(5);
+    assert!(!validator.is_valid(&broken), "the schema checks POSS 1-4");
+    // The sedation alarm is among the alarms; the refused presses carry their reason.
+    let alarms = json["alarms"].as_array().unwrap();
+    assert!(
+        alarms
+            .iter()
+            .any(|a| a["kind"] == "sedation" && a["priority"] == "high" && a["at_h"] == 4.0),
+        "{alarms:?}"
+    );
+    assert_eq!(json["pca"]["denied_by_reason"]["sedation_hold"], 2);
+    let hold = &json["observations"]["holds"][0];
+    assert_eq!(hold["reason"], "POSS 3");
+    assert_eq!(hold["reviewed_by"], "clinician (scenario)");
+    assert_eq!(json["observations"]["vitals"][0]["temp_c"], 36.9);
+
+    // The CSV has the scores, the review and the refused presses with their reason.
+    let mut reader = csv::Reader::from_path(&written[2]).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let review = rows
+        .iter()
+        .find(|r| &r[2] == "sedation_reviewed")
+        .expect("the review has its row");
+    assert_eq!(&review[0], "5");
+    assert_eq!(&review[7], "clinician (scenario)");
+    assert!(review[8].starts_with("POSS 3 after a patient bolus"));
+    assert!(rows.iter().any(|r| &r[2] == "sedation" && &r[6] == "3"));
+    assert!(
+        rows.iter()
+            .any(|r| &r[2] == "vitals" && r[8].contains("temperature 36.9 °C"))
+    );
+    assert_eq!(
+        rows.iter()
+            .filter(|r| &r[2] == "patient_request" && r[8].contains("sedation_hold"))
+            .count(),
+        2
+    );
+
+    // The PDF says it in words.
+    let text = pdftotext(&written[0]);
+    for needle in [
+        "sedation (high)",
+        "observation missed (high)",
+        "Sedation and breathing",
+        "highest POSS 3",
+        "delivery stopped for POSS 3",
+        "reviewed by clinician (scenario)",
+        "escalated (the next one missed too): 1.",
+        "page 2 of 2",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    assert!(
+        !text.contains(".."),
+        "a note ending a sentence gets no second stop"
+    );
+}
+
 fn pdftotext(pdf: &Path) -> String {
     let out = Command::new("pdftotext")
         .args(["-layout", &pdf.display().to_string(), "-"])

@@ -348,3 +348,161 @@ fn invalid_scenarios_exit_2_naming_the_field() {
         assert!(stderr.contains(expected), "{name}: {stderr}");
     }
 }
+
+#[test]
+fn a_sedation_score_of_3_stops_delivery_and_the_patient_until_a_clinician_reviews() {
+    use titra::core::dose::Denial;
+    use titra::core::units::{Duration, Timestamp};
+    let out = run(&example("sedation-hold.toml"));
+    let s = &out.summary;
+    let at =
+        |h: u64, min: u64| Timestamp::ORIGIN + Duration::from_hours(h) + Duration::from_mins(min);
+
+    // POSS 3 at 4 h: a HIGH alarm in the summary's alarms, its cause cleared by the review at 5 h.
+    let sedation = s
+        .alarms
+        .iter()
+        .find(|a| a.kind == AlarmKind::Sedation)
+        .expect("the sedation alarm is listed");
+    assert_eq!(sedation.priority, Priority::High);
+    assert_eq!(sedation.at_h, 4.0);
+    assert_eq!(sedation.cleared_at_h, Some(5.0));
+    // Presses: 2h30 granted; 4h15 and 4h30 refused (the hold); 10h15 refused (two checks
+    // missed); 11h granted.
+    assert_eq!((s.pca.requested, s.pca.granted, s.pca.denied), (5, 2, 3));
+    let denials: Vec<(Timestamp, Option<Denial>)> = out
+        .journal
+        .iter()
+        .filter_map(|r| match r {
+            Record::PcaRequest {
+                at,
+                granted: false,
+                denial,
+                ..
+            } => Some((*at, *denial)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        denials,
+        [
+            (at(4, 15), Some(Denial::SedationHold)),
+            (at(4, 30), Some(Denial::SedationHold)),
+            (at(10, 15), Some(Denial::ObservationOverdue)),
+        ]
+    );
+    assert!(
+        Denial::SedationHold
+            .explain()
+            .starts_with("Not now: your nurse must check on you first."),
+        "{}",
+        Denial::SedationHold.explain()
+    );
+    assert_eq!(s.pca.denied_by_reason.get("sedation_hold"), Some(&2));
+    assert_eq!(s.pca.denied_by_reason.get("observation_overdue"), Some(&1));
+
+    // The nurse's resume at 4h20 was refused and recorded; the one after the review worked.
+    let refused: Vec<(Timestamp, &str)> = out
+        .journal
+        .iter()
+        .filter_map(|r| match r {
+            Record::Refused {
+                at, what, reason, ..
+            } if what == "resume" => Some((*at, reason.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, at(4, 20));
+    assert!(
+        refused[0].1.contains("a clinician must review"),
+        "{}",
+        refused[0].1
+    );
+
+    // Nothing left the syringe from 4 h until the resume at 5h05.
+    assert!(
+        !out.journal.iter().any(|r| matches!(
+            r,
+            Record::Delivery { at: t, .. } if *t > at(4, 0) && *t <= at(5, 5)
+        )),
+        "delivery stopped while held"
+    );
+    // 4 h at 1 mg/day, then 6h55 at 0.5 mg/day; two patient boluses of 0.05 mg.
+    let basal = 4.0 / 24.0 + (6.0 + 55.0 / 60.0) / 48.0;
+    assert!(
+        close(s.delivered.basal_mg, basal, 2.0 * STEP_MG),
+        "{} vs {basal}",
+        s.delivered.basal_mg
+    );
+    assert!(close(s.delivered.pca_mg, 0.1, 1e-9));
+
+    // The hold and its review, for the clinician reading the summary.
+    let o = &s.observations;
+    assert_eq!(o.holds.len(), 1);
+    let hold = &o.holds[0];
+    assert_eq!(hold.reason, "POSS 3");
+    assert_eq!(hold.patient_requests_denied, 2);
+    assert_eq!(hold.reviewed_at_h, Some(5.0));
+    assert_eq!(hold.reviewed_by.as_deref(), Some("clinician (scenario)"));
+    assert!(
+        hold.note
+            .as_deref()
+            .unwrap()
+            .starts_with("POSS 3 after a patient bolus")
+    );
+    assert_eq!(o.sedation.len(), 4);
+    assert_eq!(o.vitals[0].temp_c, Some(36.9));
+
+    // The 8 h check missed: MEDIUM; the 10 h one missed too: HIGH, until the check at 10h30.
+    let missed = s
+        .alarms
+        .iter()
+        .find(|a| a.kind == AlarmKind::ObservationMissed)
+        .expect("a missed check is listed");
+    assert_eq!(missed.at_h, 8.0);
+    assert_eq!(missed.priority, Priority::High, "the highest it reached");
+    assert_eq!(missed.cleared_at_h, Some(10.5));
+    assert!(out.journal.iter().any(|r| matches!(
+        r,
+        Record::AlarmRaised {
+            kind: AlarmKind::ObservationMissed,
+            priority: Priority::Medium,
+            ..
+        }
+    )));
+    let escalated = out
+        .journal
+        .iter()
+        .find_map(|r| match r {
+            Record::AlarmEscalated {
+                at: t,
+                kind: AlarmKind::ObservationMissed,
+                priority: Priority::High,
+            } => Some(*t),
+            _ => None,
+        })
+        .expect("escalated");
+    assert_eq!(escalated, at(10, 0) + Duration::from_ms(1));
+    assert_eq!((o.missed_checks, o.escalated_checks), (1, 1));
+    assert_eq!(s.alarms.len(), 2, "{:?}", s.alarms);
+
+    // `titra simulate` shows the HIGH alarm and why the presses were refused.
+    let cli = titra(&["simulate", &scenario_path("sedation-hold.toml")]);
+    assert_eq!(cli.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        text.contains(
+            "HIGH sedation at 4 h, cleared at 5 h: Sedation or slow breathing — delivery stopped."
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("denied: observation overdue 1, sedation hold 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("delivery stopped at 4 h for POSS 3; 2 patient requests refused; reviewed by clinician (scenario) at 5 h"),
+        "{text}"
+    );
+}

@@ -170,6 +170,12 @@ pub enum Denial {
     HourlyCount { max_per_hour: u32 },
     /// The dose would (now or later in the window) exceed a cap.
     Cap { cap: Cap, in_window: Amount },
+    /// Sedation or slow breathing was recorded: no patient bolus until a clinician has reviewed
+    /// the patient (the sedation interlock, see `core::observation`).
+    SedationHold,
+    /// Two sedation and breathing checks in a row were missed: no patient bolus until one is
+    /// recorded.
+    ObservationOverdue,
 }
 
 impl Denial {
@@ -198,6 +204,8 @@ impl Denial {
                 in_window,
                 cap.window
             ),
+            Denial::SedationHold => "Not now: your nurse must check on you first. (Sedation or slow breathing was recorded; a clinician must review before any more doses.)".to_owned(),
+            Denial::ObservationOverdue => "Not now: your nurse must check on you first. (Your sedation and breathing check is overdue.)".to_owned(),
         }
     }
 }

@@ -6,6 +6,8 @@
 //! concentrations, and gives [`Guardrail`]s — hard and soft, lower and upper bounds — for the
 //! basal dose per day, the bolus dose, the patient-bolus lockout, patient boluses per hour,
 //! cumulative dose over rolling windows, and the observation period after a screening bolus.
+//! The library's `[sedation]` table sets the sedation interlock for every drug
+//! ([`SedationRule`]: the POSS and respiratory rate that stop delivery).
 //!
 //! A library that is malformed or inconsistent is refused as a whole, with the line and the
 //! reason: a pump must not run on half a library.
@@ -16,6 +18,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::finding::{Class, Finding};
+use super::observation::SedationRule;
 use super::units::{Amount, AmountRate, Concentration, Duration, MassUnit};
 
 /// The library format this version reads.
@@ -265,6 +268,9 @@ pub enum LookupError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DrugLibrary {
     pub entries: Vec<LibraryEntry>,
+    /// When recorded sedation or breathing stops delivery, whatever the drug (the library's
+    /// `[sedation]` table; [`SedationRule::DEFAULT`] when it has none).
+    pub sedation: SedationRule,
 }
 
 #[derive(Deserialize)]
@@ -273,6 +279,8 @@ struct RawLibrary {
     schema: String,
     #[serde(default)]
     review: Option<String>,
+    #[serde(default)]
+    sedation: Option<SedationRule>,
     #[serde(default)]
     drug: Vec<toml::Spanned<RawEntry>>,
 }
@@ -317,6 +325,11 @@ impl DrugLibrary {
             });
         }
         let _ = raw.review;
+        let sedation = raw.sedation.unwrap_or_default();
+        sedation.check().map_err(|message| LibraryError {
+            line: text.find("[sedation]").map(|o| super::line_of(text, o)),
+            message,
+        })?;
         let mut entries = Vec::new();
         let mut seen = BTreeSet::new();
         for spanned in raw.drug {
@@ -357,7 +370,7 @@ impl DrugLibrary {
                 message: "the library has no drugs".to_owned(),
             });
         }
-        Ok(DrugLibrary { entries })
+        Ok(DrugLibrary { entries, sedation })
     }
 
     /// The entry for this drug, route and concentration, or why there is none.
@@ -525,6 +538,30 @@ observation = { hard_min = "6h", soft_min = "24h" }
         ))
         .unwrap_err();
         assert!(e.message.contains("observation needs a hard_min"), "{e}");
+    }
+
+    #[test]
+    fn the_sedation_interlock_is_the_librarys_or_the_default() {
+        assert_eq!(lib(MINIMAL).unwrap().sedation, SedationRule::DEFAULT);
+        let text = MINIMAL.replace(
+            "\n[[drug]]",
+            "\n[sedation]\nhold_poss = 4\nmin_resp_rate = 8\n\n[[drug]]",
+        );
+        let l = lib(&text).unwrap();
+        assert_eq!(
+            l.sedation,
+            SedationRule {
+                hold_poss: 4,
+                min_resp_rate: 8
+            }
+        );
+        let e = lib(&text.replace("hold_poss = 4", "hold_poss = 1")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "drug library, line 4: sedation.hold_poss: 1 is outside POSS 2 to 4"
+        );
+        let shipped = lib(include_str!("../../config/drug-library.toml")).unwrap();
+        assert_eq!(shipped.sedation, SedationRule::DEFAULT);
     }
 
     #[test]

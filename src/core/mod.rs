@@ -4,6 +4,7 @@
 pub mod dose;
 pub mod finding;
 pub mod library;
+pub mod observation;
 pub mod occlusion;
 pub mod program;
 pub mod scheduler;

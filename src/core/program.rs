@@ -10,6 +10,7 @@ use super::finding::{Class, Finding, Verdict};
 use super::library::{
     DrugLibrary, Guardrail, LibraryEntry, LookupError, MAX_WINDOW, MIN_WINDOW, Route,
 };
+use super::observation::CheckSchedule;
 use super::units::{Amount, AmountRate, Concentration, Duration, Volume, VolumeRate};
 
 /// The usual longest trial; longer needs confirmation.
@@ -113,6 +114,10 @@ pub struct Program {
     /// Counts as dose.
     #[serde(default, skip_serializing_if = "VolumeRate::is_zero")]
     pub kvo: VolumeRate,
+    /// When sedation and breathing must be checked (e.g. hourly for the first 24 h after
+    /// neuraxial morphine); a check not recorded in time raises an alarm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observations: Option<CheckSchedule>,
 }
 
 impl Program {
@@ -196,6 +201,7 @@ pub fn validate(trial: &Trial, program: &Program, library: &DrugLibrary) -> Verd
     c.pca(trial, &mut v);
     c.scheduled_boluses(trial, &mut v);
     c.observation(trial, &mut v);
+    c.check_schedule(&mut v);
     c.window_limit(&mut v);
     c.library_caps(&mut v);
     v
@@ -601,6 +607,43 @@ impl Checker<'_> {
         }
     }
 
+    /// The schedule of sedation and breathing checks must be one a nurse can follow.
+    fn check_schedule(&self, v: &mut Verdict) {
+        let Some(s) = self.program.observations else {
+            return;
+        };
+        if s.every.is_zero() {
+            v.hard(
+                "program.observations.every",
+                s.every,
+                "Checks every 0s cannot be followed; give an interval such as 1h.",
+            );
+        } else if s.every > s.period {
+            v.hard(
+                "program.observations.every",
+                s.every,
+                format!(
+                    "Checks every {} are further apart than the {} they cover: none would be due.",
+                    s.every, s.period
+                ),
+            );
+        }
+        if s.period.is_zero() {
+            v.hard(
+                "program.observations.for",
+                s.period,
+                "Checks for 0s cover nothing; give a period such as 24h.",
+            );
+        }
+        if s.then_every.is_some_and(|t| t.is_zero()) {
+            v.hard(
+                "program.observations.then_every",
+                "0s",
+                "Checks every 0s cannot be followed; give an interval such as 4h, or leave it out.",
+            );
+        }
+    }
+
     fn window_limit(&self, v: &mut Verdict) {
         let p = self.program;
         let Some(limit) = p.limit else { return };
@@ -831,11 +874,43 @@ mod tests {
             boluses: vec![],
             observe: None,
             kvo: VolumeRate::ZERO,
+            observations: None,
         }
     }
 
     fn problems(v: &Verdict) -> Vec<(String, Class)> {
         v.problems().map(|f| (f.field.clone(), f.class)).collect()
+    }
+
+    #[test]
+    fn a_schedule_of_checks_must_be_one_a_nurse_can_follow() {
+        let t = trial(TrialKind::Continuous, "3d");
+        let mut p = program("1 mg/day");
+        p.observations = Some(toml::from_str("every = \"1h\"\nfor = \"24h\"").unwrap());
+        assert_eq!(validate(&t, &p, &library()).class(), Class::Ok);
+        p.observations = Some(toml::from_str("every = \"2d\"\nfor = \"24h\"").unwrap());
+        let v = validate(&t, &p, &library());
+        assert_eq!(
+            problems(&v),
+            vec![("program.observations.every".to_owned(), Class::Hard)]
+        );
+        assert!(
+            v.problems()
+                .any(|f| f.message.contains("further apart than the 1d")),
+            "{v:?}"
+        );
+        p.observations =
+            Some(toml::from_str("every = \"1h\"\nfor = \"24h\"\nthen_every = \"0s\"").unwrap());
+        assert_eq!(
+            problems(&validate(&t, &p, &library())),
+            vec![("program.observations.then_every".to_owned(), Class::Hard)]
+        );
+        // The schedule survives the trial log's JSON.
+        p.observations =
+            Some(toml::from_str("every = \"1h\"\nfor = \"24h\"\nthen_every = \"4h\"").unwrap());
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains("\"for\":\"1d\""), "{json}");
+        assert_eq!(serde_json::from_str::<Program>(&json).unwrap(), p);
     }
 
     #[test]

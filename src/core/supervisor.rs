@@ -168,6 +168,12 @@ pub enum AlarmKind {
     PowerRestored,
     /// The trial log cannot be written.
     LogFailure,
+    /// A recorded sedation score or respiratory rate crossed the sedation interlock: delivery
+    /// and patient boluses are held until a clinician reviews the patient.
+    Sedation,
+    /// A scheduled sedation and breathing check was not recorded in time (escalates to HIGH
+    /// when the next one is missed too).
+    ObservationMissed,
 }
 
 impl AlarmKind {
@@ -180,8 +186,11 @@ impl AlarmKind {
             | AlarmKind::MotorStall
             | AlarmKind::SensorFault
             | AlarmKind::PowerRestored
-            | AlarmKind::LogFailure => Priority::High,
-            AlarmKind::ReservoirLow | AlarmKind::DoseLimit => Priority::Medium,
+            | AlarmKind::LogFailure
+            | AlarmKind::Sedation => Priority::High,
+            AlarmKind::ReservoirLow | AlarmKind::DoseLimit | AlarmKind::ObservationMissed => {
+                Priority::Medium
+            }
             AlarmKind::PausedTooLong => Priority::Low,
             AlarmKind::Observation => Priority::Info,
         }
@@ -212,6 +221,12 @@ impl AlarmKind {
             AlarmKind::PowerRestored => "Power restored — check the patient, then resume.",
             AlarmKind::LogFailure => {
                 "The trial log cannot be written — delivery stopped. Take the pump out of use."
+            }
+            AlarmKind::Sedation => {
+                "Sedation or slow breathing — delivery stopped. Call the clinician to review the patient."
+            }
+            AlarmKind::ObservationMissed => {
+                "Sedation and breathing check overdue — record the sedation score and breathing rate."
             }
         }
     }
@@ -308,6 +323,8 @@ mod tests {
     fn high_alarms_are_the_ones_that_stop_delivery() {
         assert_eq!(AlarmKind::Occlusion.priority(), Priority::High);
         assert_eq!(AlarmKind::ReservoirLow.priority(), Priority::Medium);
+        assert_eq!(AlarmKind::Sedation.priority(), Priority::High);
+        assert_eq!(AlarmKind::ObservationMissed.priority(), Priority::Medium);
         assert!(!AlarmKind::Observation.latches());
         let mut a = Alarm::new(AlarmKind::Occlusion, Timestamp::ORIGIN);
         a.cleared_at = Some(Timestamp::from_ms(5));

@@ -134,6 +134,7 @@ fn row(r: &Record) -> Option<[String; 7]> {
             respiratory_rate,
             heart_rate,
             spo2,
+            temperature,
             ..
         } => [
             "vitals".into(),
@@ -143,10 +144,22 @@ fn row(r: &Record) -> Option<[String; 7]> {
             respiratory_rate.map(|v| v.to_string()).unwrap_or_default(),
             "nurse".into(),
             format!(
-                "respiratory rate /min; heart rate {}; SpO2 {}",
+                "respiratory rate /min; heart rate {}; SpO2 {}{}",
                 heart_rate.map_or("-".to_owned(), |v| v.to_string()),
-                spo2.map_or("-".to_owned(), |v| v.to_string())
+                spo2.map_or("-".to_owned(), |v| v.to_string()),
+                temperature.map_or(String::new(), |t| format!("; temperature {t}"))
             ),
+        ],
+        Record::SedationReviewed {
+            note, name: who, ..
+        } => [
+            "sedation_reviewed".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            who.clone(),
+            note.clone(),
         ],
         Record::AlarmRaised { kind, priority, .. } => [
             "alarm_raised".into(),

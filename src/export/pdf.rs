@@ -676,6 +676,62 @@ fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
         );
     }
 
+    p.heading("Sedation and breathing");
+    let o = &s.observations;
+    if o.sedation.is_empty() && o.vitals.is_empty() && o.holds.is_empty() {
+        p.para(10.0, false, "None recorded.");
+    } else {
+        p.para(
+            10.0,
+            false,
+            &format!(
+                "{} sedation scores (highest POSS {}); {} sets of vital signs (lowest respiratory rate {}).",
+                o.sedation.len(),
+                o.sedation
+                    .iter()
+                    .map(|x| x.poss)
+                    .max()
+                    .map_or("—".to_owned(), |v| v.to_string()),
+                o.vitals.len(),
+                o.vitals
+                    .iter()
+                    .filter_map(|x| x.resp_rate)
+                    .min()
+                    .map_or("—".to_owned(), |v| format!("{v}/min"))
+            ),
+        );
+    }
+    if let Some(schedule) = &o.schedule {
+        p.para(
+            10.0,
+            false,
+            &format!(
+                "Checks: {schedule}. Missed: {}; escalated (the next one missed too): {}.",
+                o.missed_checks, o.escalated_checks
+            ),
+        );
+    }
+    for hold in &o.holds {
+        let review = match (hold.reviewed_at_h, &hold.reviewed_by, &hold.note) {
+            (Some(at), Some(by), Some(note)) => {
+                format!("reviewed by {by} at {}: {note}", hours_words(at))
+            }
+            _ => "not reviewed by a clinician".to_owned(),
+        };
+        let text = format!(
+            "{}: delivery stopped for {} (sedation interlock); {} patient requests refused; {review}",
+            hours_words(hold.at_h),
+            hold.reason,
+            hold.patient_requests_denied
+        );
+        let end = if text.ends_with(['.', '!', '?']) {
+            ""
+        } else {
+            "."
+        };
+        p.para(10.0, false, &format!("{text}{end}"));
+    }
+
     p.heading("Side effects");
     if s.side_effects.is_empty() {
         p.para(10.0, false, "None reported.");

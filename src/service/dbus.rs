@@ -223,6 +223,16 @@ pub async fn publish(shared: &Shared, iface: &PumpIface, emitter: &SignalEmitter
                 )
                 .await
             }
+            // An escalation is announced as the alarm raised again at its new priority.
+            Record::AlarmEscalated { kind, priority, .. } => {
+                PumpIface::alarm_raised(
+                    emitter,
+                    &name_of(kind),
+                    &priority.to_string(),
+                    kind.message(),
+                )
+                .await
+            }
             Record::AlarmCleared { kind, .. } => {
                 PumpIface::alarm_cleared(emitter, &name_of(kind)).await
             }
@@ -475,6 +485,18 @@ impl PumpIface {
             s.record_vitals(token, respiratory_rate, heart_rate, spo2, now)
         })
         .await
+    }
+
+    /// A clinician reviewed the patient after sedation or slow breathing stopped delivery: the
+    /// note (required) is logged and the hold lifted; a nurse then resumes.
+    async fn review_sedation(
+        &self,
+        token: &str,
+        note: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.review_sedation(token, note, now))
+            .await
     }
 
     async fn acknowledge_alarms(
@@ -742,6 +764,7 @@ pub trait Pump1 {
         heart_rate: u16,
         spo2: u8,
     ) -> zbus::Result<()>;
+    fn review_sedation(&self, token: &str, note: &str) -> zbus::Result<()>;
     fn acknowledge_alarms(&self, token: &str) -> zbus::Result<()>;
     fn silence_alarms(&self, token: &str, seconds: u32) -> zbus::Result<u32>;
     fn change_reservoir(&self, token: &str, volume: &str) -> zbus::Result<()>;

@@ -71,8 +71,8 @@ impl From<EngineError> for ServiceError {
     }
 }
 
-/// The longest note a clinician may attach to an assessment.
-pub const MAX_NOTE: usize = 500;
+/// The longest note a clinician may attach to an assessment or a review.
+pub const MAX_NOTE: usize = crate::engine::MAX_NOTE;
 
 /// A finding as it crosses D-Bus: (field, value, limit, class, message).
 pub type Finding5 = (String, String, String, String, String);
@@ -756,9 +756,10 @@ impl PumpService {
                     }
                     Denial::Cap { .. } => ServiceError::LimitExceeded(message),
                     Denial::NotPrescribed => ServiceError::NotAuthorised(message),
-                    Denial::BolusInProgress | Denial::NotDelivering => {
-                        ServiceError::WrongState(message)
-                    }
+                    Denial::BolusInProgress
+                    | Denial::NotDelivering
+                    | Denial::SedationHold
+                    | Denial::ObservationOverdue => ServiceError::WrongState(message),
                 })
             }
         }
@@ -822,6 +823,9 @@ impl PumpService {
         Ok(())
     }
 
+    /// Records a sedation score (POSS 1–4). At or above the drug library's hold (POSS 3 as
+    /// shipped) delivery stops with a HIGH alarm and patient boluses are refused until a
+    /// clinician reviews (`review_sedation`).
     pub fn record_sedation(
         &mut self,
         token: &str,
@@ -859,7 +863,36 @@ impl PumpService {
             opt(respiratory_rate),
             opt(heart_rate),
             (spo2 > 0).then_some(spo2),
+            None,
         );
+        Ok(())
+    }
+
+    /// A clinician reviewed the patient after sedation or slow breathing stopped delivery: the
+    /// review and its note (required, at most 500 characters) go to the trial log and the hold
+    /// is lifted; a nurse then resumes. Acknowledging the alarm does not do this.
+    pub fn review_sedation(
+        &mut self,
+        token: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
+        let note = note.trim();
+        if note.is_empty() {
+            return Err(ServiceError::InvalidInput(
+                "note: write what the review found and decided".to_owned(),
+            ));
+        }
+        let chars = note.chars().count();
+        if chars > MAX_NOTE {
+            return Err(ServiceError::InvalidInput(format!(
+                "note: {chars} characters is more than the {MAX_NOTE} allowed"
+            )));
+        }
+        let name = caller.name.clone();
+        self.engine_mut()?.review_sedation(now, note, &name)?;
+        self.audit(&caller, "review the sedation hold", now);
         Ok(())
     }
 

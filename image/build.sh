@@ -58,6 +58,8 @@ command -v mkfs.vfat >/dev/null || need+=(dosfstools)
 command -v mcopy >/dev/null || need+=(mtools)
 command -v mke2fs >/dev/null || need+=(e2fsprogs)
 command -v aarch64-linux-gnu-strip >/dev/null || need+=(binutils-aarch64-linux-gnu)
+command -v file >/dev/null || need+=(file)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   $sudo apt-get update -qq
@@ -71,7 +73,7 @@ if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
   $sudo sh -c 'cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register'
 fi
 
-dist=${bins:-target/aarch64-dist}
+dist=${bins:-${CARGO_TARGET_DIR:-target}/aarch64-dist}
 if [ ! -x "$dist/titra-pumpd" ] || [ ! -x "$dist/titra-ui" ] || [ ! -x "$dist/titra" ]; then
   [ -n "$bins" ] && { echo "image/build.sh: no titra-pumpd, titra-ui and titra in $bins" >&2; exit 2; }
   step "cross-building the Titra binaries (scripts/cross-build.sh --no-test)"
@@ -106,6 +108,31 @@ mmdebstrap --arch=arm64 --variant=minbase --include="$packages" \
   --customize-hook="$root_dir/image/customize.sh \"\$1\" $stage" \
   "$suite" "$out/rootfs.tar" "deb $mirror $suite main non-free-firmware"
 step "root filesystem: $out/rootfs.tar ($(du -h "$out/rootfs.tar" | cut -f1))"
+
+step "checking the root filesystem"
+check=$(mktemp -d)
+tar -C "$check" -xf "$out/rootfs.tar"
+fail() { echo "image/build.sh: the root filesystem is wrong: $*" >&2; rm -rf "$check"; exit 1; }
+# systemd reads the units as the pump will (their programs must exist in the image); any
+# output is a failure, as in tests/systemd.rs.
+said=$(systemd-analyze verify --root="$check" titra-pumpd.service titra-ui.service 2>&1) \
+  || fail "systemd-analyze verify: $said"
+[ -z "$said" ] || fail "systemd-analyze verify: $said"
+for unit in titra-pumpd.service titra-ui.service; do
+  [ -L "$check/etc/systemd/system/multi-user.target.wants/$unit" ] || fail "$unit is not enabled"
+done
+grep -q '^titra:' "$check/etc/passwd" && grep -q '^titra-ui:' "$check/etc/passwd" || fail "no titra users"
+grep -q '^gpio:.*:titra$' "$check/etc/group" || fail "titra is not in group gpio"
+awk '$2 == "/" { exit($4 ~ /(^|,)ro(,|$)/ ? 0 : 1) }' "$check/etc/fstab" || fail "the root is not mounted read-only"
+for f in usr/bin/titra-pumpd usr/bin/titra-ui usr/bin/titra; do
+  file -b "$check/$f" | grep -q "ARM aarch64" || fail "$f is not an arm64 program"
+done
+if [ $sim = 0 ]; then
+  [ -e "$check/etc/titra/users.toml" ] || fail "no users file"
+  [ ! -e "$check/etc/systemd/system/titra-pumpd.service.d/simulated.conf" ] || fail "a pump image runs simulated"
+fi
+rm -rf "$check"
+echo "units verify, services enabled, users and groups, read-only root, arm64 binaries: ok"
 
 if [ $rootfs_only = 1 ]; then
   exit 0

@@ -42,7 +42,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 
-sysroot="$PWD/target/sysroot-aarch64"
+out=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+sysroot="$out/sysroot-aarch64"
 libs=libc6-dev,libfontconfig-dev,uuid-dev,libinput-dev,libudev-dev,libxkbcommon-dev,libgbm-dev,libdrm-dev
 if [ ! -e "$sysroot/.complete" ] || [ "$(cat "$sysroot/.complete")" != "$libs" ]; then
   echo "== unpacking the arm64 libraries into $sysroot (mmdebstrap, Debian bookworm)"
@@ -79,10 +80,10 @@ cargo build --locked "${profile[@]}" --target "$target" --features "$features" \
 
 if [ "$dir" = release ]; then
   # Debug info is kept in target/; the image gets stripped copies.
-  dist="target/aarch64-dist"
+  dist="$out/aarch64-dist"
   mkdir -p "$dist"
   for bin in titra-pumpd titra titra-ui; do
-    aarch64-linux-gnu-strip -o "$dist/$bin" "target/$target/release/$bin"
+    aarch64-linux-gnu-strip -o "$dist/$bin" "$out/$target/release/$bin"
   done
   ls -l "$dist"
 fi
@@ -92,7 +93,7 @@ if [ $run_tests = 1 ]; then
   cargo test --locked "${profile[@]}" --target "$target" --features "$features" --lib core::
   cargo test --locked "${profile[@]}" --target "$target" --features "$features" --test engine
 fi
-file "target/$target/$dir/titra-pumpd" "target/$target/$dir/titra" 2>/dev/null || true
+file "$out/$target/$dir/titra-pumpd" "$out/$target/$dir/titra" 2>/dev/null || true
 if [ -n "$qemu" ]; then
-  echo "== the arm64 titra runs: $("$qemu" -L "$sysroot" "target/$target/$dir/titra" --version)"
+  echo "== the arm64 titra runs: $("$qemu" -L "$sysroot" "$out/$target/$dir/titra" --version)"
 fi

@@ -1911,22 +1911,7 @@ impl<H: PumpHardware> Engine<H> {
             if !self.cause_persists(now, kind) {
                 self.clear(now, kind);
             }
-            let mut newly = false;
-            for a in self
-                .alarms
-                .iter_mut()
-                .filter(|a| a.kind == kind && a.acknowledged_at.is_none())
-            {
-                a.acknowledged_at = Some(now);
-                newly = true;
-            }
-            if newly {
-                self.journal.push(Record::AlarmAcknowledged {
-                    at: now,
-                    kind,
-                    by: Role::Nurse,
-                });
-            }
+            self.acknowledge_kind(now, kind);
         }
         self.persist(now);
     }
@@ -2073,6 +2058,26 @@ impl<H: PumpHardware> Engine<H> {
             effect,
             severity,
         });
+    }
+
+    /// Marks every unacknowledged alarm of `kind` acknowledged by the nurse, logging it once.
+    fn acknowledge_kind(&mut self, now: Timestamp, kind: AlarmKind) {
+        let mut newly = false;
+        for a in self
+            .alarms
+            .iter_mut()
+            .filter(|a| a.kind == kind && a.acknowledged_at.is_none())
+        {
+            a.acknowledged_at = Some(now);
+            newly = true;
+        }
+        if newly {
+            self.journal.push(Record::AlarmAcknowledged {
+                at: now,
+                kind,
+                by: Role::Nurse,
+            });
+        }
     }
 
     /// Records a sedation score (POSS 1–4). One at or above the library's hold stops delivery
@@ -2229,22 +2234,7 @@ impl<H: PumpHardware> Engine<H> {
                     .any(|a| a.kind == kind && a.cleared_at.is_none())
                 {
                     self.clear(now, kind);
-                    let mut newly = false;
-                    for a in self
-                        .alarms
-                        .iter_mut()
-                        .filter(|a| a.kind == kind && a.acknowledged_at.is_none())
-                    {
-                        a.acknowledged_at = Some(now);
-                        newly = true;
-                    }
-                    if newly {
-                        self.journal.push(Record::AlarmAcknowledged {
-                            at: now,
-                            kind,
-                            by: Role::Nurse,
-                        });
-                    }
+                    self.acknowledge_kind(now, kind);
                 }
             }
         }

@@ -261,6 +261,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         save(&ui, &dir, &format!("clinician-export-{size}"))?;
         ui.global::<Nav>().invoke_go("end".into());
         save(&ui, &dir, &format!("clinician-end-{size}"))?;
+        // The clinician's review after the sedation interlock stopped delivery.
+        ui.global::<Pump>().set_sedation_hold(true);
+        ui.global::<Nav>().invoke_go("review".into());
+        save(&ui, &dir, &format!("clinician-sedation-review-{size}"))?;
+        ui.global::<Pump>().set_sedation_hold(false);
         ui.global::<Nav>().invoke_go("observation".into());
         save(&ui, &dir, &format!("nurse-observation-{size}"))?;
         ui.hide()?;

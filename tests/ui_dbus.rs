@@ -2,7 +2,8 @@
 //! D-Bus client code (`ui::client::wire` and `follow`) against the daemon's interface on
 //! simulated hardware over a peer-to-peer link, in virtual time. A nurse starts a trial with the
 //! wizard, the patient presses for a bolus and is refused during the lockout with the countdown
-//! shown, and a nurse acknowledges and silences an alarm.
+//! shown, a nurse acknowledges and silences an alarm, a sedation score of 3 stops delivery and
+//! refuses the patient's doses until a clinician's review, and a clinician exports.
 //!
 //! Its own test binary: the testing backend's event loop can be set up once per process. The
 //! test waits for what the screen shows (with a generous deadline), never for a fixed time.
@@ -260,6 +261,89 @@ fn the_ui_drives_the_daemon_over_dbus() {
                 .any(|r| matches!(r, Record::AlarmAcknowledged { .. }))
         });
         assert!(acknowledged, "the acknowledgement is in the log");
+
+        // The nurse finds the patient frequently drowsy (POSS 3): the sedation interlock stops
+        // delivery, the patient's screen refuses doses and says why, the nurse cannot resume,
+        // and only the clinician's review lifts the hold.
+        handle
+            .block_on(proxy.inject_fault("occlusion", false))
+            .unwrap();
+        press(w, "Resume");
+        wait_value(w, "Staff answer", "Delivery resumed.");
+        press(w, "Sedation and vitals");
+        wait_screen(w, "observation");
+        press(w, "3 Frequently drowsy");
+        press(w, "Record");
+        wait_value(w, "Staff answer", "Recorded.");
+        press(w, "Back");
+        press(w, "Log out");
+        wait_screen(w, "patient");
+        wait_value(w, "Next dose", "Your nurse must check on you first.");
+        wait_value(w, "Pump status", "Stopped — your nurse is needed");
+        assert!(
+            value(w, "Alarm").starts_with("Sedation or slow breathing"),
+            "{}",
+            value(w, "Alarm")
+        );
+        assert!(
+            on_ui(w, |ui| ElementHandle::find_by_accessible_label(
+                ui,
+                "Press for a dose"
+            )
+            .next()
+            .is_none()),
+            "no dose can be asked for"
+        );
+        // Asked for anyway (a press reaching the daemon), it is refused with the reason.
+        let refused = handle
+            .block_on(proxy.request_bolus())
+            .expect_err("refused during the hold");
+        assert!(
+            refused
+                .to_string()
+                .contains("your nurse must check on you first"),
+            "{refused}"
+        );
+        press(w, "Staff");
+        pin(w, "1234", "Enter PIN");
+        wait_screen(w, "staff");
+        press(w, "Resume");
+        wait(w, "the resume refused", |ui| {
+            value_of(ui, "Staff answer").is_some_and(|v| v.contains("a clinician must review"))
+        });
+        press(w, "Log out");
+        press(w, "Staff");
+        pin(w, "2468", "Enter PIN");
+        wait_screen(w, "staff");
+        press(w, "Sedation review");
+        wait_screen(w, "review");
+        press(
+            w,
+            "Patient rousable, breathing normally: resume at the same dose.",
+        );
+        press(w, "Record the review");
+        wait_value(
+            w,
+            "Staff answer",
+            "Review recorded: the hold is lifted. A nurse may resume delivery.",
+        );
+        press(w, "Back");
+        press(w, "Log out");
+        press(w, "Staff");
+        pin(w, "1234", "Enter PIN");
+        wait_screen(w, "staff");
+        press(w, "Resume");
+        wait_value(w, "Staff answer", "Delivery resumed.");
+        assert_eq!(handle.block_on(proxy.pump_state()).unwrap(), "running");
+        let reviewed = handle.block_on(async {
+            let s = shared.service.lock().await;
+            s.engine()
+                .unwrap()
+                .journal()
+                .iter()
+                .any(|r| matches!(r, Record::SedationReviewed { note, .. } if note.starts_with("Patient rousable")))
+        });
+        assert!(reviewed, "the review and its note are in the log");
 
         // A clinician confirms the implant's starting dose by the site's rule and exports.
         press(w, "Log out");

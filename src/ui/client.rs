@@ -41,6 +41,8 @@ pub enum UiCommand {
     ChangeBasal(String, String, bool),
     /// End the trial, with the clinician's outcome ("" from a nurse).
     EndTrial(String),
+    /// The clinician's review after the sedation interlock, with its note.
+    ReviewSedation(String),
     /// Dose and pain since the start, for the chart.
     Chart,
     /// The implant worksheet for the export screen.
@@ -140,6 +142,10 @@ pub fn wire(ui: &MainWindow, tx: UnboundedSender<UiCommand>) {
     let t = tx.clone();
     pump.on_confirm_implant(move |dose| {
         let _ = t.send(UiCommand::ConfirmImplant(dose.to_string()));
+    });
+    let t = tx.clone();
+    pump.on_review_sedation(move |note| {
+        let _ = t.send(UiCommand::ReviewSedation(note.to_string()));
     });
     let t = tx.clone();
     pump.on_end_trial(move |outcome| {
@@ -340,6 +346,10 @@ pub async fn follow(
                             &format!("New syringe of {ml} mL recorded. Resume delivery when ready."),
                         ),
                         UiCommand::Observation(poss, rr, hr, spo2) => observe(&proxy, &token, poss, rr, hr, spo2).await,
+                        UiCommand::ReviewSedation(note) => done(
+                            proxy.review_sedation(&token, &note).await,
+                            "Review recorded: the hold is lifted. A nurse may resume delivery.",
+                        ),
                         UiCommand::CheckBasal(dose) => {
                             match proxy.check_basal(&dose).await {
                                 Ok((class, findings, old, new)) => {

@@ -55,6 +55,8 @@ pub fn patient_view(s: &Status) -> PatientView {
     let bolus_allowed = s.state == "running" && s.next_bolus_in_s == 0;
     let bolus_line = if s.patient_bolus.is_empty() {
         String::new()
+    } else if sedation_hold(s) {
+        "Your nurse must check on you first.".to_owned()
     } else if bolus_allowed {
         "You can press for a dose now.".to_owned()
     } else if s.next_bolus_in_s > 0 {
@@ -115,6 +117,7 @@ pub fn apply_status(ui: &MainWindow, s: &Status, connected: bool) {
     let pump = ui.global::<Pump>();
     pump.set_overview(strings(staff_overview(s)));
     pump.set_state(s.state.clone().into());
+    pump.set_sedation_hold(sedation_hold(s));
     pump.set_silenced_s(silenced_seconds(s));
     pump.set_dose_unit(s.dose_unit.clone().into());
     pump.set_setup(
@@ -125,6 +128,11 @@ pub fn apply_status(ui: &MainWindow, s: &Status, connected: bool) {
         }
         .into(),
     );
+}
+
+/// Whether the sedation interlock holds delivery (its alarm stands until a clinician reviews).
+pub fn sedation_hold(s: &Status) -> bool {
+    s.alarms.iter().any(|a| a.kind == "sedation")
 }
 
 /// Seconds the alarm tones stay paused: the longest pause among the sounding alarms (0 when

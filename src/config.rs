@@ -106,6 +106,9 @@ pub struct Pins {
     /// An inline pressure switch instead of the load cell (its pin), when fitted.
     #[serde(default)]
     pub pressure_switch: Option<u8>,
+    /// The patient's bolus button on a cord (to GND, internal pull-up), when fitted.
+    #[serde(default)]
+    pub patient_button: Option<u8>,
 }
 
 /// How the pump's GPIO pins are reached.

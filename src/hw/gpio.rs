@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use embedded_hal::delay::DelayNs;
 use embedded_hal::digital::{InputPin, OutputPin};
 
+use super::button::{ButtonEvent, ButtonMonitor, ButtonTiming};
 use super::hx711::{Hx711, Hx711Error, LoadCellCalibration};
 use super::indicator::Indicator;
 use super::inputs::{PressureSwitch, Switch};
@@ -41,6 +42,9 @@ pub fn pin_map(cfg: &HardwareConfig) -> Result<Vec<(u8, &'static str)>, StartupE
         (p.buzzer, "buzzer"),
         (p.alarm_led, "alarm LED"),
     ];
+    if let Some(pin) = p.patient_button {
+        map.push((pin, "patient's bolus button"));
+    }
     match p.pressure_switch {
         Some(pin) => map.push((pin, "pressure switch")),
         None => {
@@ -116,6 +120,43 @@ pub struct GpioPump<S: PinSource> {
     reservoir: Switch<S::In>,
     indicator: Indicator<S::Out, S::Out>,
     motor_allowed: bool,
+    /// The patient's button, read by its own thread.
+    button: Option<std::sync::mpsc::Receiver<ButtonEvent>>,
+}
+
+/// How often the button thread reads the patient's button.
+const BUTTON_POLL: Duration = Duration::from_millis(5);
+
+/// Reads the patient's button every [`BUTTON_POLL`] on its own thread (a press is far shorter
+/// than the daemon's control loop), passing on what [`ButtonMonitor`] makes of it. The thread
+/// ends when the pump is dropped; a pin that fails to read is reported as a chattering button.
+fn spawn_button<P: InputPin + Send + 'static>(
+    mut pin: P,
+) -> std::io::Result<std::sync::mpsc::Receiver<ButtonEvent>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("titra-button".to_owned())
+        .spawn(move || {
+            let start = Instant::now();
+            let mut monitor = ButtonMonitor::new(ButtonTiming::default());
+            loop {
+                let at = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+                let event = match pin.is_low() {
+                    Ok(down) => monitor.sample(at, down),
+                    Err(e) => {
+                        tracing::error!(error = ?e, "the patient's button cannot be read");
+                        Some(ButtonEvent::Fault(super::button::ButtonFault::Chattering))
+                    }
+                };
+                if let Some(event) = event {
+                    if tx.send(event).is_err() {
+                        return;
+                    }
+                }
+                std::thread::sleep(BUTTON_POLL);
+            }
+        })?;
+    Ok(rx)
 }
 
 impl<S: PinSource> GpioPump<S> {
@@ -171,6 +212,18 @@ impl<S: PinSource> GpioPump<S> {
             pins.output(p.alarm_led, "alarm LED", false)?,
             pins.output(p.buzzer, "buzzer", false)?,
         );
+        let button = match p.patient_button {
+            Some(pin) => Some(
+                spawn_button(pins.input(pin, "patient's bolus button", true)?).map_err(|e| {
+                    StartupError {
+                        pin,
+                        role: "patient's bolus button",
+                        reason: format!("its reading thread could not start ({e})"),
+                    }
+                })?,
+            ),
+            None => None,
+        };
         let pulses =
             PulseThread::spawn(stepper, Some(PULSE_PRIORITY)).map_err(|e| StartupError {
                 pin: p.step,
@@ -187,6 +240,7 @@ impl<S: PinSource> GpioPump<S> {
             reservoir,
             indicator,
             motor_allowed: false,
+            button,
         })
     }
 }
@@ -250,6 +304,13 @@ impl<S: PinSource> PumpHardware for GpioPump<S> {
 
     fn plunger_position(&mut self) -> Result<Option<i64>, HwError> {
         Ok(None)
+    }
+
+    fn button_events(&mut self) -> Vec<ButtonEvent> {
+        self.button
+            .as_ref()
+            .map(|rx| rx.try_iter().collect())
+            .unwrap_or_default()
     }
 
     fn load_cell_counts(&mut self) -> Result<Option<i32>, HwError> {

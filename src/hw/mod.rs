@@ -9,10 +9,12 @@
 //!   that can replace the load cell.
 //! - [`indicator`]: the alarm LED and buzzer, with the IEC 60601-1-8 patterns.
 //! - [`pulse`]: the real-time thread that gives the step pulses.
+//! - [`button`]: the patient's bolus button on a cord, debounced, and its stuck-button fault.
 //! - [`gpio`]: the pump assembled from those drivers on whatever pins a backend hands out.
 //! - `chardev` and `rpi` (feature `rpi`): the backends, the kernel's GPIO character device
 //!   (any kernel) and rppal's /dev/gpiomem (Raspberry Pi kernels); `[pins] access` chooses.
 
+pub mod button;
 #[cfg(feature = "rpi")]
 pub mod chardev;
 pub mod gpio;
@@ -50,7 +52,7 @@ pub enum HwError {
     #[error("faults can only be injected into simulated hardware")]
     NotSimulated,
     #[error(
-        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, reservoir_removed)"
+        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, reservoir_removed, controller_stuck)"
     )]
     UnknownFault(String),
 }
@@ -95,6 +97,11 @@ pub trait PumpHardware {
     /// where there is no load cell (a pressure switch, the simulator).
     fn load_cell_counts(&mut self) -> Result<Option<i32>, HwError> {
         Ok(None)
+    }
+    /// What the patient's bolus button on its cord did since the last call (debounced presses,
+    /// a stuck or chattering button, its recovery); nothing where no button is fitted.
+    fn button_events(&mut self) -> Vec<button::ButtonEvent> {
+        Vec::new()
     }
     /// Shows the highest active alarm priority (LED and tone), `None` for quiet. Called
     /// regularly; `phase_ms` is the time for the flashing and burst patterns.

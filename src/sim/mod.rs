@@ -33,6 +33,8 @@ pub struct Faults {
     pub sensor_out_of_range: bool,
     /// The syringe has been taken out.
     pub reservoir_removed: bool,
+    /// The patient's button is held down (a cord caught under the patient).
+    pub button_stuck: bool,
 }
 
 /// What the model knows that the pump does not: for tests and the benchmark.
@@ -79,9 +81,20 @@ pub struct SimPump {
     /// The highest priority the pump was annunciating, for tests.
     pub annunciated: Option<Priority>,
     state_file: Option<PathBuf>,
+    /// What the patient's button did, not yet read. The simulated button is modelled at the
+    /// level of its events (a press, stuck, released); the debouncing that turns a real
+    /// switch's levels into them is `hw::button`, tested on its own.
+    button: Vec<crate::hw::button::ButtonEvent>,
 }
 
 impl SimPump {
+    /// The patient presses the button on the cord (a debounced press; none while it is stuck).
+    pub fn press_button(&mut self) {
+        if !self.faults.button_stuck {
+            self.button.push(crate::hw::button::ButtonEvent::Pressed);
+        }
+    }
+
     pub fn new(mechanism: &Mechanism, sim: &SimulationConfig, loaded: Volume) -> SimPump {
         let steps_per_ml = mechanism.steps_per_ml as f64;
         SimPump {
@@ -102,6 +115,7 @@ impl SimPump {
             last_reading: 0.0,
             annunciated: None,
             state_file: None,
+            button: Vec::new(),
         }
     }
 
@@ -280,6 +294,17 @@ impl PumpHardware for SimPump {
             "sensor_stuck" => f.sensor_stuck = on,
             "sensor_out_of_range" => f.sensor_out_of_range = on,
             "reservoir_removed" => f.reservoir_removed = on,
+            "controller_stuck" => {
+                use crate::hw::button::{ButtonEvent, ButtonFault};
+                if f.button_stuck != on {
+                    self.button.push(if on {
+                        ButtonEvent::Fault(ButtonFault::HeldDown)
+                    } else {
+                        ButtonEvent::Recovered
+                    });
+                }
+                f.button_stuck = on;
+            }
             other => return Err(HwError::UnknownFault(other.to_owned())),
         }
         self.set_faults(f);
@@ -289,12 +314,41 @@ impl PumpHardware for SimPump {
     fn advance_to(&mut self, t: Timestamp) {
         SimPump::advance_to(self, t);
     }
+
+    fn button_events(&mut self) -> Vec<crate::hw::button::ButtonEvent> {
+        std::mem::take(&mut self.button)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::HardwareConfig;
+
+    #[test]
+    fn the_simulated_button_presses_sticks_and_recovers() {
+        use crate::hw::button::{ButtonEvent, ButtonFault};
+        let mut p = pump();
+        assert_eq!(p.button_events(), []);
+        p.press_button();
+        assert_eq!(p.button_events(), [ButtonEvent::Pressed]);
+        assert_eq!(p.button_events(), [], "read once");
+        p.inject_fault("controller_stuck", true).unwrap();
+        p.press_button();
+        assert_eq!(
+            p.button_events(),
+            [ButtonEvent::Fault(ButtonFault::HeldDown)],
+            "no press while stuck"
+        );
+        p.inject_fault("controller_stuck", true).unwrap();
+        assert_eq!(p.button_events(), [], "stuck once");
+        p.inject_fault("controller_stuck", false).unwrap();
+        p.press_button();
+        assert_eq!(
+            p.button_events(),
+            [ButtonEvent::Recovered, ButtonEvent::Pressed]
+        );
+    }
 
     fn pump() -> SimPump {
         let c = HardwareConfig::built_in().unwrap();

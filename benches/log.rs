@@ -23,6 +23,7 @@ fn trial() -> Trial {
         duration: Duration::from_days(14),
         catheter_tip: None,
         baseline_pain: None,
+        outpatient: false,
     }
 }
 

@@ -30,6 +30,7 @@ fn trial(days: u64) -> Trial {
         duration: Duration::from_days(days),
         catheter_tip: None,
         baseline_pain: None,
+        outpatient: false,
     }
 }
 

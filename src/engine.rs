@@ -17,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::HardwareConfig;
+use crate::core::checklist::{Checklist, ChecklistItem};
 use crate::core::dose::{Denial, DoseLedger, DoseLimits, PcaDecision, RECORD_INTERVAL, Source};
 use crate::core::finding::{Class, Finding, Verdict};
 use crate::core::library::{DrugLibrary, LibraryEntry};
@@ -204,12 +205,48 @@ pub enum Record {
         at: Timestamp,
         by: Role,
     },
-    /// The clinician's assessment of the trial, recorded when it ends.
+    /// The clinician's assessment of the trial, recorded when it ends: the outcome and its
+    /// reasons (`note`), and with the decision (`RecordDecision`) the patient's wish to proceed
+    /// and the implant planned (absent from assessments recorded without them).
     Assessment {
         at: Timestamp,
         outcome: Outcome,
         note: String,
         name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wish: Option<Wish>,
+        /// The planned implant (pump model, device) as the clinician wrote it; its starting dose
+        /// is the one confirmed on the worksheet (`ImplantPlan`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        implant: Option<String>,
+    },
+    /// The pre-trial checklist that applies to this trial (from the site's protocol), recorded
+    /// when the trial is programmed: delivery starts only once every item is confirmed or a
+    /// clinician overrode the open ones.
+    ChecklistRequired {
+        at: Timestamp,
+        items: Vec<ChecklistItem>,
+    },
+    /// An item of the pre-trial checklist confirmed.
+    ChecklistConfirmed {
+        at: Timestamp,
+        item: String,
+        by: Role,
+        name: String,
+    },
+    /// A clinician let delivery start with the `open` items not confirmed, for `reason`.
+    ChecklistOverridden {
+        at: Timestamp,
+        open: Vec<String>,
+        reason: String,
+        name: String,
+    },
+    /// The trial's catheter was taken out (after the trial ended).
+    CatheterRemoved {
+        at: Timestamp,
+        by: Role,
+        name: String,
+        note: String,
     },
     /// The implant's starting dose, confirmed by a clinician (from the protocol's rule, named in
     /// `rule`, or entered by the clinician when `rule` is None).
@@ -263,6 +300,39 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// Whether the patient wishes to go on to an implant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wish {
+    Yes,
+    No,
+    Undecided,
+}
+
+impl std::str::FromStr for Wish {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "yes" => Ok(Wish::Yes),
+            "no" => Ok(Wish::No),
+            "undecided" => Ok(Wish::Undecided),
+            other => Err(format!(
+                "wish: \"{other}\" is not one of yes, no, undecided"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Wish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Wish::Yes => "yes",
+            Wish::No => "no",
+            Wish::Undecided => "undecided",
+        })
+    }
+}
+
 impl Record {
     /// When it happened, on the pump's clock.
     pub fn at(&self) -> Timestamp {
@@ -295,9 +365,40 @@ impl Record {
             | Record::UncertainConfirmed { at, .. }
             | Record::Assessment { at, .. }
             | Record::ImplantPlan { at, .. }
+            | Record::ChecklistRequired { at, .. }
+            | Record::ChecklistConfirmed { at, .. }
+            | Record::ChecklistOverridden { at, .. }
+            | Record::CatheterRemoved { at, .. }
             | Record::Exported { at, .. } => at,
         }
     }
+}
+
+/// A trial's pre-trial checklist as its records leave it (the engine, after a restart too, and
+/// the summary read it this way); None when the trial has none.
+pub fn checklist_of(journal: &[Record]) -> Option<Checklist> {
+    let mut list: Option<Checklist> = None;
+    for r in journal {
+        match r {
+            Record::ChecklistRequired { items, .. } => {
+                list = Some(Checklist::new(items.clone()));
+            }
+            Record::ChecklistConfirmed { at, item, name, .. } => {
+                if let Some(l) = list.as_mut() {
+                    let _ = l.confirm(item, *at, name);
+                }
+            }
+            Record::ChecklistOverridden {
+                at, reason, name, ..
+            } => {
+                if let Some(l) = list.as_mut() {
+                    let _ = l.override_open(*at, name, reason);
+                }
+            }
+            _ => {}
+        }
+    }
+    list
 }
 
 /// Why the engine could not be built or a command was refused.
@@ -1085,9 +1186,15 @@ impl<H: PumpHardware> Engine<H> {
         Ok(())
     }
 
-    /// Starts delivery.
+    /// Starts delivery. Refused while the trial's pre-trial checklist has open items that no
+    /// clinician overrode.
     pub fn start(&mut self, now: Timestamp) -> Result<(), EngineError> {
         self.refuse_if_alarmed(now, "start")?;
+        if !self.started
+            && let Some(why) = self.checklist().and_then(|c| c.start_refusal())
+        {
+            return Err(self.refuse(now, "start".to_owned(), why, Role::Nurse));
+        }
         self.transition(now, Trigger::Start)?;
         self.basal = RateScheduler::new(self.profile, now);
         self.basal.set_rate(
@@ -1989,12 +2096,151 @@ impl<H: PumpHardware> Engine<H> {
 
     /// Records the clinician's assessment of the trial.
     pub fn record_assessment(&mut self, now: Timestamp, outcome: Outcome, note: &str, name: &str) {
+        self.record_decision(now, outcome, note, None, None, name);
+    }
+
+    /// Records the clinician's decision at the end of the trial: the outcome and its reasons,
+    /// the patient's wish to proceed and the implant planned (its starting dose is the one
+    /// confirmed on the worksheet). The latest decision is the one that stands.
+    pub fn record_decision(
+        &mut self,
+        now: Timestamp,
+        outcome: Outcome,
+        reasons: &str,
+        wish: Option<Wish>,
+        implant: Option<&str>,
+        name: &str,
+    ) {
         self.observe(Record::Assessment {
             at: now,
             outcome,
+            note: reasons.to_owned(),
+            name: name.to_owned(),
+            wish,
+            implant: implant.map(str::to_owned),
+        });
+    }
+
+    /// Records that the catheter was taken out, by whom, with a note (e.g. "tip intact").
+    /// Refused before the trial ended (delivery could still run into it) and a second time.
+    pub fn record_catheter_removal(
+        &mut self,
+        now: Timestamp,
+        by: Role,
+        name: &str,
+        note: &str,
+    ) -> Result<(), EngineError> {
+        if self.state != State::Ended {
+            return Err(EngineError::Refused(
+                "end the trial before recording the catheter's removal: delivery is still set up"
+                    .to_owned(),
+            ));
+        }
+        if let Some(Record::CatheterRemoved { name: who, .. }) = self
+            .journal
+            .iter()
+            .find(|r| matches!(r, Record::CatheterRemoved { .. }))
+        {
+            return Err(EngineError::Refused(format!(
+                "the catheter's removal is already recorded (by {who})"
+            )));
+        }
+        self.observe(Record::CatheterRemoved {
+            at: now,
+            by,
+            name: name.to_owned(),
             note: note.to_owned(),
+        });
+        tracing::info!(by = %name, "catheter removed");
+        Ok(())
+    }
+
+    // ---- the pre-trial checklist -----------------------------------------------------
+
+    /// The trial's pre-trial checklist as it stands, rebuilt from the journal (so the same after
+    /// a restart); None when the trial has none.
+    pub fn checklist(&self) -> Option<Checklist> {
+        checklist_of(&self.journal)
+    }
+
+    /// Why the checklist cannot change now: it is missing, or delivery has started.
+    fn open_checklist(&self) -> Result<Checklist, EngineError> {
+        let list = self.checklist().ok_or_else(|| {
+            EngineError::Refused("this trial has no pre-trial checklist".to_owned())
+        })?;
+        if self.started || self.state == State::Ended {
+            return Err(EngineError::Refused(
+                "delivery has started: the pre-trial checklist is closed".to_owned(),
+            ));
+        }
+        Ok(list)
+    }
+
+    /// Sets the pre-trial checklist that applies to this trial (before delivery starts; once).
+    /// No items: nothing is asked for.
+    pub fn require_checklist(
+        &mut self,
+        now: Timestamp,
+        items: Vec<ChecklistItem>,
+    ) -> Result<(), EngineError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        if self.started || self.checklist().is_some() {
+            return Err(EngineError::Refused(
+                "the pre-trial checklist is set when the trial is programmed, once".to_owned(),
+            ));
+        }
+        self.observe(Record::ChecklistRequired { at: now, items });
+        Ok(())
+    }
+
+    /// A nurse (or clinician) confirms item `id`. Returns false when it was confirmed already
+    /// (the first confirmation stands).
+    pub fn confirm_checklist_item(
+        &mut self,
+        now: Timestamp,
+        id: &str,
+        by: Role,
+        name: &str,
+    ) -> Result<bool, EngineError> {
+        let list = self.open_checklist()?;
+        if !list
+            .can_confirm(id)
+            .map_err(|e| EngineError::Lookup(e.to_string()))?
+        {
+            return Ok(false);
+        }
+        self.observe(Record::ChecklistConfirmed {
+            at: now,
+            item: id.to_owned(),
+            by,
             name: name.to_owned(),
         });
+        tracing::info!(item = %id, by = %name, "checklist item confirmed");
+        Ok(true)
+    }
+
+    /// A clinician lets delivery start with the items open now, for the written `reason`.
+    /// Returns the ids overridden.
+    pub fn override_checklist(
+        &mut self,
+        now: Timestamp,
+        reason: &str,
+        name: &str,
+    ) -> Result<Vec<String>, EngineError> {
+        let list = self.open_checklist()?;
+        list.can_override()
+            .map_err(|e| EngineError::Refused(e.to_string()))?;
+        let open: Vec<String> = list.open().iter().map(|i| i.id.clone()).collect();
+        tracing::warn!(by = %name, open = ?open, "pre-trial checklist overridden");
+        self.observe(Record::ChecklistOverridden {
+            at: now,
+            open: open.clone(),
+            reason: reason.to_owned(),
+            name: name.to_owned(),
+        });
+        Ok(open)
     }
 
     /// Records the implant's starting dose a clinician confirmed.

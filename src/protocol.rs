@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::core::checklist::ChecklistItem;
+use crate::core::program::Trial;
 use crate::core::units::{AmountRate, Concentration};
 
 pub const PROTOCOL_SCHEMA: &str = "titra.protocol/1";
@@ -22,6 +24,10 @@ pub struct Protocol {
     /// Without it, the clinician enters the implant's starting dose.
     #[serde(default)]
     pub implant: Option<ImplantRule>,
+    /// The pre-trial checklist: every item that applies to a trial must be confirmed by a nurse
+    /// (or the open ones overridden by a clinician) before its delivery starts. Empty: none.
+    #[serde(default)]
+    pub checklist: Vec<ChecklistItem>,
 }
 
 /// The implant's starting dose as a percentage of the effective trial dose.
@@ -101,7 +107,21 @@ impl Protocol {
                 ));
             }
         }
+        for (i, item) in p.checklist.iter().enumerate() {
+            item.check(&format!("checklist[{i}]")).map_err(fail)?;
+            if p.checklist[..i].iter().any(|other| other.id == item.id) {
+                return Err(fail(format!(
+                    "checklist[{i}].id: \"{}\" is used twice",
+                    item.id
+                )));
+            }
+        }
         Ok(p)
+    }
+
+    /// The checklist items that apply to `trial`, in the protocol's order.
+    pub fn checklist_for(&self, trial: &Trial) -> Vec<ChecklistItem> {
+        crate::core::checklist::applicable(&self.checklist, trial)
     }
 }
 
@@ -148,6 +168,55 @@ mod tests {
         assert!(
             none.implant.is_none(),
             "no rule: the clinician enters the dose"
+        );
+        assert!(
+            none.checklist.is_empty(),
+            "no checklist: nothing to confirm"
+        );
+    }
+
+    #[test]
+    fn the_built_in_checklist_names_each_item_and_asks_for_the_adult_only_when_needed() {
+        use crate::core::program::TrialKind;
+        let p = Protocol::built_in().unwrap();
+        let ids: Vec<&str> = p.checklist.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "medical_clearance",
+                "psychological_evaluation",
+                "bloodwork_infection_screen",
+                "anticoagulants_held",
+                "allergies_medication_reviewed",
+                "consent",
+                "insurance_confirmed",
+                "responsible_adult",
+            ]
+        );
+        let mut trial = Trial {
+            patient: "P".to_owned(),
+            route: crate::core::library::Route::Intrathecal,
+            kind: TrialKind::SingleBolus,
+            duration: crate::core::units::Duration::from_hours(24),
+            catheter_tip: None,
+            baseline_pain: None,
+            outpatient: false,
+        };
+        assert_eq!(p.checklist_for(&trial).len(), 7);
+        trial.outpatient = true;
+        assert_eq!(
+            p.checklist_for(&trial).last().map(|i| i.id.as_str()),
+            Some("responsible_adult")
+        );
+        trial.kind = TrialKind::Continuous;
+        assert_eq!(p.checklist_for(&trial).len(), 7);
+
+        let twice =
+            format!("{BUILT_IN_PROTOCOL}\n[[checklist]]\nid = \"consent\"\ntext = \"Again.\"\n");
+        let e = Protocol::from_toml_str(&twice, "p.toml").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "site protocol p.toml: checklist[8].id: \"consent\" is used twice"
         );
     }
 }

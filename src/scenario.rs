@@ -25,6 +25,22 @@ pub struct Scenario {
     pub program: Program,
     /// In time order (events at the same time keep their order in the file).
     pub events: Vec<Event>,
+    /// The pre-trial checklist as done before the start; None (no `[checklist]` table): every
+    /// item that applies counts as confirmed by the scenario's nurse.
+    pub checklist: Option<ScenarioChecklist>,
+}
+
+/// The `[checklist]` table of a scenario: which items of the site's pre-trial checklist the nurse
+/// confirmed before the start, and a clinician's override of the others.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioChecklist {
+    /// The ids confirmed; left out, every item that applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<Vec<String>>,
+    /// The clinician's written reason for starting with the other items open.
+    #[serde(default, rename = "override", skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
 }
 
 /// A side effect the patient or nurse records.
@@ -159,6 +175,8 @@ struct RawScenario {
     program: Program,
     #[serde(default)]
     events: Vec<Event>,
+    #[serde(default)]
+    checklist: Option<ScenarioChecklist>,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +190,8 @@ struct RawTrial {
     catheter_tip: Option<String>,
     #[serde(default)]
     baseline_pain: Option<u8>,
+    #[serde(default)]
+    outpatient: bool,
 }
 
 impl Scenario {
@@ -229,6 +249,7 @@ impl Scenario {
             duration: t.duration,
             catheter_tip: t.catheter_tip,
             baseline_pain: t.baseline_pain,
+            outpatient: t.outpatient,
         };
         for (i, event) in raw.events.iter().enumerate() {
             check_event(i, event, trial.duration)
@@ -240,6 +261,7 @@ impl Scenario {
             trial,
             program: raw.program,
             events,
+            checklist: raw.checklist,
         })
     }
 }

@@ -20,6 +20,9 @@ use crate::summary::{self, Summary};
 /// Who a scenario's clinician events are recorded as.
 pub const SCENARIO_CLINICIAN: &str = "clinician (scenario)";
 
+/// Who a scenario's pre-trial checklist is recorded as confirmed by.
+pub const SCENARIO_NURSE: &str = "nurse (scenario)";
+
 /// Why a simulation did not run to its end.
 #[derive(Debug, thiserror::Error)]
 pub enum SimulateError {
@@ -29,6 +32,42 @@ pub enum SimulateError {
     /// Something inside failed (exit 1).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The built-in protocol's pre-trial checklist for the scenario's trial, done as the scenario's
+/// `[checklist]` table says: the items in `confirmed` confirmed by its nurse (every item when the
+/// table or the list is left out), the others overridden by its clinician with `override`'s
+/// reason. Items left open without an override keep the trial from starting (exit 2).
+fn apply_checklist<H: crate::hw::PumpHardware>(
+    e: &mut Engine<H>,
+    scenario: &Scenario,
+    at: Timestamp,
+) -> Result<(), SimulateError> {
+    let protocol = crate::protocol::Protocol::built_in()
+        .map_err(|err| SimulateError::Internal(err.to_string()))?;
+    let items = protocol.checklist_for(&scenario.trial);
+    let all: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+    e.require_checklist(at, items)
+        .map_err(|err| SimulateError::Internal(err.to_string()))?;
+    let done = scenario.checklist.as_ref();
+    let confirmed = done.and_then(|c| c.confirmed.clone()).unwrap_or(all);
+    for id in &confirmed {
+        e.confirm_checklist_item(at, id, Role::Nurse, SCENARIO_NURSE)
+            .map_err(|err| SimulateError::Invalid(format!("checklist.confirmed: {err}")))?;
+    }
+    if let Some(reason) = done.and_then(|c| c.override_reason.as_deref()) {
+        let reason = reason.trim();
+        let chars = reason.chars().count();
+        if chars == 0 || chars > crate::engine::MAX_NOTE {
+            return Err(SimulateError::Invalid(format!(
+                "checklist.override: {chars} characters; write the reason in 1 to {} characters",
+                crate::engine::MAX_NOTE
+            )));
+        }
+        e.override_checklist(at, reason, SCENARIO_CLINICIAN)
+            .map_err(|err| SimulateError::Invalid(format!("checklist.override: {err}")))?;
+    }
+    Ok(())
 }
 
 /// An occlusion as the simulator saw it (it knows when the line really blocked).
@@ -225,7 +264,11 @@ pub fn run_with_log(
             }
             e.verify(start).map_err(internal)?;
             e.prime(start, Volume::ZERO).map_err(internal)?;
-            e.start(start).map_err(internal)?;
+            apply_checklist(&mut e, scenario, start)?;
+            e.start(start).map_err(|err| match err {
+                EngineError::Refused(m) => SimulateError::Invalid(format!("checklist: {m}")),
+                other => internal(other),
+            })?;
             e
         }
     };

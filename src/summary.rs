@@ -48,8 +48,15 @@ pub struct Summary {
     pub days: Vec<DayEntry>,
     /// Times delivery was stopped: paused by a nurse, stopped by an alarm, or without power.
     pub interruptions: Vec<Interruption>,
+    /// The clinician's assessment and decision: outcome and reasons, the patient's wish to
+    /// proceed and the implant planned.
     pub assessment: Option<AssessmentEntry>,
     pub implant: ImplantWorksheet,
+    /// The pre-trial checklist: each item, who confirmed it and when, and a clinician's
+    /// override of the open ones; None when the trial had none.
+    pub checklist: Option<ChecklistSummary>,
+    /// When the trial's catheter was taken out and by whom; None until recorded.
+    pub catheter_removal: Option<CatheterRemoval>,
     /// Earlier exports of this summary.
     pub exports: Vec<ExportEntry>,
     /// Sedation and breathing: what was recorded, checks missed, and each time the sedation
@@ -173,9 +180,55 @@ pub struct Interruption {
 #[derive(Debug, Clone, Serialize)]
 pub struct AssessmentEntry {
     pub outcome: crate::engine::Outcome,
+    /// The reasons for the outcome, as the clinician wrote them.
     pub note: String,
     pub by: String,
     pub at_h: f64,
+    /// Whether the patient wishes to go on to an implant; None when not recorded.
+    pub patient_wish: Option<crate::engine::Wish>,
+    /// The implant planned (pump model, device), as the clinician wrote it; None for none.
+    pub planned_implant: Option<String>,
+    /// The planned implant's starting dose: the one confirmed on the worksheet (`implant`);
+    /// None without a planned implant or before the dose is confirmed.
+    pub planned_starting_dose_mg_per_day: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistSummary {
+    pub items: Vec<ChecklistEntry>,
+    /// Every item confirmed.
+    pub complete: bool,
+    /// The clinician's override of the items that were open; None when none was needed.
+    #[serde(rename = "override")]
+    pub overridden: Option<ChecklistOverride>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistEntry {
+    pub id: String,
+    pub text: String,
+    pub confirmed: bool,
+    pub confirmed_by: Option<String>,
+    /// RFC 3339, on the summary's clock (before the start: the checklist is done before it).
+    pub confirmed_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistOverride {
+    pub by: String,
+    pub at: String,
+    pub reason: String,
+    /// The ids open when it was given.
+    pub open: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CatheterRemoval {
+    /// RFC 3339, and hours from the start.
+    pub at: String,
+    pub at_h: f64,
+    pub by: String,
+    pub note: String,
 }
 
 /// The implant's programming values, derived by the site's rule (printed with them) and
@@ -646,12 +699,17 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
                 outcome,
                 note,
                 name,
+                wish,
+                implant,
             } => {
                 assessment = Some(AssessmentEntry {
                     outcome: *outcome,
                     note: note.clone(),
                     by: name.clone(),
                     at_h: h(*at),
+                    patient_wish: *wish,
+                    planned_implant: implant.clone(),
+                    planned_starting_dose_mg_per_day: None,
                 });
             }
             Record::ImplantPlan {
@@ -719,6 +777,34 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
     };
     let p = i.program;
     let implant = implant_worksheet(i, effective_rate, plan);
+    if let Some(a) = assessment.as_mut()
+        && a.planned_implant.is_some()
+        && implant.confirmed
+    {
+        a.planned_starting_dose_mg_per_day = implant.mg_per_day;
+    }
+    // Times before the start (the checklist is done before it) are dated back from it.
+    let when_any = |t: Timestamp| {
+        if t >= i.started {
+            when(t)
+        } else {
+            let back = i.started.since(t).ms();
+            match base {
+                Some(b) => rfc3339(b.saturating_sub(back)),
+                None => virtual_time(t),
+            }
+        }
+    };
+    let checklist = checklist_summary(i.journal, &when_any);
+    let catheter_removal = i.journal.iter().find_map(|r| match r {
+        Record::CatheterRemoved { at, name, note, .. } => Some(CatheterRemoval {
+            at: when_any(*at),
+            at_h: hours(i.started, *at),
+            by: name.clone(),
+            note: note.clone(),
+        }),
+        _ => None,
+    });
     let day_entries = (0..days)
         .map(|d| {
             let src = per_day_source[d];
@@ -825,6 +911,8 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
         interruptions,
         assessment,
         implant,
+        checklist,
+        catheter_removal,
         exports,
         observations: Observations {
             schedule: p.observations.map(|o| o.to_string()),
@@ -835,6 +923,35 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
             holds,
         },
     }
+}
+
+/// The pre-trial checklist as the journal records it; None when the trial had none.
+fn checklist_summary(
+    journal: &[Record],
+    when: &dyn Fn(Timestamp) -> String,
+) -> Option<ChecklistSummary> {
+    let list = crate::engine::checklist_of(journal)?;
+    Some(ChecklistSummary {
+        complete: list.open().is_empty(),
+        items: list
+            .items
+            .iter()
+            .zip(&list.confirmed)
+            .map(|(item, c)| ChecklistEntry {
+                id: item.id.clone(),
+                text: item.text.clone(),
+                confirmed: c.is_some(),
+                confirmed_by: c.as_ref().map(|c| c.name.clone()),
+                confirmed_at: c.as_ref().map(|c| when(c.at)),
+            })
+            .collect(),
+        overridden: list.overridden.map(|o| ChecklistOverride {
+            by: o.name,
+            at: when(o.at),
+            reason: o.reason,
+            open: o.open,
+        }),
+    })
 }
 
 /// When delivery started (the first entry to running; the first record if it never ran) and
@@ -1079,6 +1196,38 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
         amount(s.effective_dose_mg_per_day),
         s.effective_dose_rule
     );
+    if let Some(c) = &s.checklist {
+        let confirmed = c.items.iter().filter(|i| i.confirmed).count();
+        let _ = write!(
+            out,
+            "Pre-trial checklist: {confirmed} of {} items confirmed",
+            c.items.len()
+        );
+        let _ = match &c.overridden {
+            Some(o) => writeln!(
+                out,
+                "; {} overridden by {}: {}",
+                o.open.join(", "),
+                o.by,
+                o.reason
+            ),
+            None => writeln!(out),
+        };
+    }
+    if let Some(a) = &s.assessment {
+        let _ = writeln!(
+            out,
+            "Decision: {} ({}) by {}; patient wishes to proceed: {}; planned implant: {}",
+            a.outcome,
+            a.note,
+            a.by,
+            a.patient_wish.map_or("-".to_owned(), |w| w.to_string()),
+            a.planned_implant.as_deref().unwrap_or("none")
+        );
+    }
+    if let Some(r) = &s.catheter_removal {
+        let _ = writeln!(out, "Catheter removed at {} by {}", r.at, r.by);
+    }
     out
 }
 

@@ -98,8 +98,21 @@ impl Pump {
             .await
             .unwrap();
         self.proxy.prime(&nurse).await.unwrap();
+        self.confirm_checklist(&nurse).await;
         self.proxy.start(&nurse).await.unwrap();
         nurse
+    }
+
+    /// The nurse confirms every open item of the pre-trial checklist (none are open when the
+    /// demo confirmed them).
+    async fn confirm_checklist(&self, nurse: &str) {
+        let (items, ..) = self.proxy.checklist(nurse).await.unwrap();
+        for item in items.iter().filter(|i| !i.confirmed) {
+            self.proxy
+                .confirm_checklist_item(nurse, &item.id)
+                .await
+                .unwrap();
+        }
     }
 }
 
@@ -839,4 +852,308 @@ async fn a_missed_check_raises_an_alarm_and_escalates_when_the_next_is_missed_to
     assert_eq!(summary["alarms"][0]["priority"], "high");
     assert_eq!(summary["alarms"][0]["cleared_at_h"], 2.25);
     assert_eq!(summary["pca"]["denied_by_reason"]["observation_overdue"], 1);
+}
+
+/// The pump with the pre-trial checklist left to the nurses (the demo confirms it by itself).
+async fn strict_pump() -> Pump {
+    let mut service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
+    service.confirm_checklist_as_demo(false);
+    pump_with(service, Timestamp::ORIGIN).await
+}
+
+const SINGLE_SHOT: &str = r#"
+[trial]
+patient = "MRN-SHOT"
+route = "intrathecal"
+kind = "single_bolus"
+duration = "24h"
+outpatient = true
+
+[program]
+drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "2 mL"
+boluses = [ { at = "0h", dose = "0.2 mg" } ]
+observe = "24h"
+"#;
+
+#[tokio::test]
+async fn the_start_waits_for_the_pre_trial_checklist_or_a_clinicians_override() {
+    let p = strict_pump().await;
+    let nurse = p.login("1234").await;
+    p.proxy
+        .start_trial(&nurse, PROGRAM, false, "5678")
+        .await
+        .unwrap();
+    p.proxy.prime(&nurse).await.unwrap();
+    let (name, message) = error_of(p.proxy.start(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(
+        message.starts_with("start: the pre-trial checklist is not complete; still open:"),
+        "{message}"
+    );
+    for id in ["(medical_clearance)", "(consent)", "(insurance_confirmed)"] {
+        assert!(message.contains(id), "{id} named in: {message}");
+    }
+    assert_ne!(p.proxy.pump_state().await.unwrap(), "running");
+
+    // The list: the protocol's items for an inpatient continuous trial, none confirmed.
+    let (items, by, reason) = p.proxy.checklist(&nurse).await.unwrap();
+    let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids.len(), 7, "{ids:?}");
+    assert!(!ids.contains(&"responsible_adult"), "an outpatient item");
+    assert!(
+        items
+            .iter()
+            .all(|i| !i.confirmed && i.confirmed_at_ms == -1)
+    );
+    assert_eq!((by.as_str(), reason.as_str()), ("", ""));
+    let (name, message) = error_of(
+        p.proxy
+            .confirm_checklist_item(&nurse, "responsible_adult")
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.contains("\"responsible_adult\" is not on this trial's checklist"));
+
+    // The nurse confirms all but the consent: the start still names what is open.
+    p.clock.set(h(0.02));
+    let mut open = Vec::new();
+    for id in ids.iter().filter(|&&id| id != "consent") {
+        open = p.proxy.confirm_checklist_item(&nurse, id).await.unwrap();
+    }
+    assert_eq!(open, ["consent"]);
+    let (name, message) = error_of(p.proxy.start(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("(consent)"), "{message}");
+    assert!(!message.contains("(medical_clearance)"), "{message}");
+    let (items, ..) = p.proxy.checklist(&nurse).await.unwrap();
+    let first = &items[0];
+    assert!(first.confirmed);
+    assert_eq!(first.confirmed_by, "Demo Nurse");
+    assert_eq!(first.confirmed_at_ms, 72_000);
+
+    // Only a clinician overrides, and only with a written reason.
+    let (name, _) = error_of(p.proxy.override_checklist(&nurse, "Signed on paper").await);
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    let clinician = p.login("2468").await;
+    let (name, message) = error_of(p.proxy.override_checklist(&clinician, "  ").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.starts_with("reason:"), "{message}");
+    let reason = "Consent signed on paper on the ward; the scan follows.";
+    let overridden = p
+        .proxy
+        .override_checklist(&clinician, reason)
+        .await
+        .unwrap();
+    assert_eq!(overridden, ["consent"]);
+    p.proxy.start(&nurse).await.unwrap();
+    assert_eq!(p.proxy.pump_state().await.unwrap(), "running");
+
+    // Once delivery runs the list is closed; the log and the summary keep who did what.
+    let (name, message) = error_of(p.proxy.confirm_checklist_item(&nurse, "consent").await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("closed"), "{message}");
+    let (_, by, why) = p.proxy.checklist(&nurse).await.unwrap();
+    assert_eq!((by.as_str(), why.as_str()), ("Demo Clinician", reason));
+    {
+        let service = p.shared.service.lock().await;
+        let journal = service.engine().unwrap().journal();
+        let confirmed = journal
+            .iter()
+            .filter(|r| matches!(r, titra::engine::Record::ChecklistConfirmed { name, by: titra::engine::Role::Nurse, .. } if name == "Demo Nurse"))
+            .count();
+        assert_eq!(confirmed, 6);
+        assert!(journal.iter().any(|r| matches!(
+            r,
+            titra::engine::Record::ChecklistOverridden { open, reason: why, name, .. }
+                if open == &["consent".to_owned()] && why == reason && name == "Demo Clinician"
+        )));
+        assert!(journal.iter().any(|r| matches!(
+            r,
+            titra::engine::Record::Refused { what, reason, .. }
+                if what == "start" && reason.contains("(consent)")
+        )));
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&p.proxy.export_summary(&clinician).await.unwrap()).unwrap();
+    let c = &json["checklist"];
+    assert_eq!(c["complete"], false);
+    assert_eq!(c["override"]["reason"], reason);
+    assert_eq!(c["override"]["open"][0], "consent");
+    assert_eq!(c["items"][0]["confirmed_by"], "Demo Nurse");
+    assert_eq!(c["items"][0]["confirmed_at"], "2000-01-01T00:01:12Z");
+}
+
+#[tokio::test]
+async fn an_outpatient_single_shot_also_needs_a_responsible_adult() {
+    let p = strict_pump().await;
+    let nurse = p.login("1234").await;
+    p.proxy
+        .start_trial(&nurse, SINGLE_SHOT, false, "5678")
+        .await
+        .unwrap();
+    p.proxy.prime(&nurse).await.unwrap();
+    let (items, ..) = p.proxy.checklist(&nurse).await.unwrap();
+    assert_eq!(items.len(), 8);
+    assert_eq!(items[7].id, "responsible_adult");
+    for item in &items[..7] {
+        p.proxy
+            .confirm_checklist_item(&nurse, &item.id)
+            .await
+            .unwrap();
+    }
+    let (_, message) = error_of(p.proxy.start(&nurse).await);
+    assert!(
+        message.contains("A responsible adult will take the patient home"),
+        "{message}"
+    );
+    let open = p
+        .proxy
+        .confirm_checklist_item(&nurse, "responsible_adult")
+        .await
+        .unwrap();
+    assert!(open.is_empty());
+    // A second press changes nothing.
+    p.proxy
+        .confirm_checklist_item(&nurse, "responsible_adult")
+        .await
+        .unwrap();
+    p.proxy.start(&nurse).await.unwrap();
+    assert_eq!(p.proxy.pump_state().await.unwrap(), "running");
+    let service = p.shared.service.lock().await;
+    let journal = service.engine().unwrap().journal();
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|r| matches!(r, titra::engine::Record::ChecklistConfirmed { .. }))
+            .count(),
+        8
+    );
+}
+
+#[tokio::test]
+async fn the_decision_after_the_trial_is_recorded_and_summarised() {
+    let p = pump().await;
+    p.running().await;
+    p.run_to(h(26.0)).await;
+    let nurse = p.login("1234").await;
+    let clinician = p.login("2468").await;
+    let decide = |outcome: &'static str,
+                  reasons: &'static str,
+                  wish: &'static str,
+                  implant: &'static str| {
+        let proxy = p.proxy.clone();
+        let token = clinician.clone();
+        async move {
+            proxy
+                .record_decision(&token, outcome, reasons, wish, implant)
+                .await
+        }
+    };
+    // Not while the trial runs: the decision and the catheter's removal come after it.
+    let (name, message) = error_of(decide("success", "Pain 7 → 3", "yes", "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("end the trial"), "{message}");
+    let (name, message) = error_of(p.proxy.record_catheter_removal(&nurse, "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("end the trial"), "{message}");
+    p.proxy.end_trial(&nurse).await.unwrap();
+
+    let (name, _) = error_of(
+        p.proxy
+            .record_decision(&nurse, "success", "Pain 7 → 3", "yes", "")
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    let (name, message) = error_of(decide("success", "Pain 7 → 3", "maybe", "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.contains("\"maybe\""), "{message}");
+    let (name, message) = error_of(decide("success", " ", "yes", "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.starts_with("reasons:"), "{message}");
+    let (name, message) = error_of(decide("failure", "No relief", "no", "SynchroMed II").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(
+        message.contains("a failed trial plans no implant"),
+        "{message}"
+    );
+    let (name, message) = error_of(decide("success", "Pain 7 → 3", "no", "SynchroMed II").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.contains("does not wish"), "{message}");
+    // The implant's starting dose is the worksheet's: confirmed first.
+    let (name, message) =
+        error_of(decide("success", "Pain 7 → 3", "yes", "SynchroMed II 20 mL").await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(
+        message.contains("confirm the implant's starting dose"),
+        "{message}"
+    );
+    let (per_day, _) = p.proxy.confirm_implant_dose(&clinician, "").await.unwrap();
+    assert!(per_day.starts_with("0.5"), "{per_day}");
+    decide(
+        "success",
+        "Pain 7 → 3 at 1 mg/day, walking further; no side effects.",
+        "yes",
+        "SynchroMed II 20 mL",
+    )
+    .await
+    .unwrap();
+
+    p.clock.set(h(26.02));
+    p.proxy
+        .record_catheter_removal(&nurse, "Tip intact, site clean.")
+        .await
+        .unwrap();
+    let (name, message) = error_of(p.proxy.record_catheter_removal(&nurse, "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(
+        message.contains("already recorded (by Demo Nurse)"),
+        "{message}"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&p.proxy.export_summary(&clinician).await.unwrap()).unwrap();
+    let a = &json["assessment"];
+    assert_eq!(a["outcome"], "success");
+    assert_eq!(
+        a["note"],
+        "Pain 7 → 3 at 1 mg/day, walking further; no side effects."
+    );
+    assert_eq!(a["patient_wish"], "yes");
+    assert_eq!(a["planned_implant"], "SynchroMed II 20 mL");
+    assert_eq!(
+        a["planned_starting_dose_mg_per_day"],
+        json["implant"]["mg_per_day"]
+    );
+    assert_eq!(json["implant"]["confirmed"], true);
+    assert!(
+        (a["planned_starting_dose_mg_per_day"].as_f64().unwrap() - 0.5).abs() < 1e-3,
+        "{a}"
+    );
+    assert_eq!(a["by"], "Demo Clinician");
+    let r = &json["catheter_removal"];
+    assert_eq!(r["by"], "Demo Nurse");
+    assert_eq!(r["at"], "2000-01-02T02:01:12Z");
+    assert_eq!(r["at_h"], 26.02);
+    assert_eq!(r["note"], "Tip intact, site clean.");
+    // The demo confirmed the checklist as it programmed the trial.
+    assert_eq!(json["checklist"]["complete"], true);
+    assert_eq!(
+        json["checklist"]["items"][0]["confirmed_by"],
+        titra::service::pump::DEMO_CHECKLIST_BY
+    );
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/trial-summary.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }

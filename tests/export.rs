@@ -332,3 +332,131 @@ fn pdftotext(pdf: &Path) -> String {
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap()
 }
+
+#[test]
+fn the_checklist_override_and_the_decision_are_in_every_format() {
+    let d = dir("decision");
+    let db = d.join("trial.db");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scenarios/single-shot-morphine.toml"),
+    )
+    .unwrap();
+    let sc = Scenario::from_toml_str(
+        &format!(
+            "{text}\n[checklist]\nconfirmed = [\"medical_clearance\", \"consent\"]\noverride = \"Screening results phoned through by the lab.\"\n"
+        ),
+        "decision.toml",
+    )
+    .unwrap();
+    let (library, source) = check::load_library(None).unwrap();
+    simulate::run_with_log(
+        &sc,
+        &library,
+        source,
+        &HardwareConfig::built_in().unwrap(),
+        LogTarget::File(&db),
+        &mut |_| {},
+    )
+    .unwrap();
+    // After the trial: the clinician's dose, decision and the catheter's removal, as the daemon
+    // records them.
+    {
+        let mut log = TrialLog::open(&db).unwrap();
+        let stored = log.latest_trial().unwrap();
+        let records = log.records(stored.id).unwrap();
+        let end = records.iter().map(Record::at).max().unwrap();
+        let later = |mins: u64| end + titra::core::units::Duration::from_mins(mins);
+        log.append(&[
+            Record::ImplantPlan {
+                at: later(5),
+                per_day: "0.1 mg/day".parse().unwrap(),
+                concentration: "10 mg/mL".parse().unwrap(),
+                rule: Some("50 % of the effective trial dose (test)".to_owned()),
+                name: "Dr Test".to_owned(),
+            },
+            Record::Assessment {
+                at: later(6),
+                outcome: titra::engine::Outcome::Success,
+                note: "Pain 7 to 3 at the peak.".to_owned(),
+                name: "Dr Test".to_owned(),
+                wish: Some(titra::engine::Wish::Yes),
+                implant: Some("SynchroMed II 20 mL".to_owned()),
+            },
+            Record::CatheterRemoved {
+                at: later(30),
+                by: titra::engine::Role::Nurse,
+                name: "Nurse Test".to_owned(),
+                note: "Tip intact".to_owned(),
+            },
+        ])
+        .unwrap();
+    }
+    let out = d.join("out");
+    let written = export(&db, &out, "pdf,json,csv", Paper::A4, false).unwrap();
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&written[1]).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/trial-summary.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let c = &json["checklist"];
+    assert_eq!(c["complete"], false);
+    assert_eq!(c["items"].as_array().unwrap().len(), 7);
+    assert_eq!(c["override"]["by"], "clinician (scenario)");
+    assert_eq!(c["override"]["open"].as_array().unwrap().len(), 5);
+    let a = &json["assessment"];
+    assert_eq!(a["patient_wish"], "yes");
+    assert_eq!(a["planned_implant"], "SynchroMed II 20 mL");
+    assert_eq!(a["planned_starting_dose_mg_per_day"], 0.1);
+    assert_eq!(json["catheter_removal"]["by"], "Nurse Test");
+    let mut broken = json.clone();
+    broken["assessment"]["patient_wish"] = serde_json::json!("perhaps");
+    assert!(!validator.is_valid(&broken), "the schema knows the wishes");
+
+    let mut reader = csv::Reader::from_path(&written[2]).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert!(
+        rows.iter()
+            .any(|r| &r[2] == "checklist_overridden" && r[8].contains("phoned through"))
+    );
+    assert_eq!(
+        rows.iter()
+            .filter(|r| &r[2] == "checklist_confirmed")
+            .count(),
+        2
+    );
+    assert!(rows.iter().any(|r| &r[2] == "assessment"
+        && r[8].contains("patient wishes to proceed: yes")
+        && r[8].contains("SynchroMed II")));
+    assert!(
+        rows.iter()
+            .any(|r| &r[2] == "catheter_removed" && &r[8] == "Tip intact")
+    );
+
+    let text = pdftotext(&written[0]);
+    for needle in [
+        "Pre-trial checklist",
+        "NOT CONFIRMED at the start",
+        "Started on a clinician's override: clinician (scenario)",
+        "Screening results phoned through by the lab.",
+        "Outcome: success — by Dr Test",
+        "Reasons: Pain 7 to 3 at the peak.",
+        "The patient wishes to proceed to an implant: yes.",
+        "Planned implant: SynchroMed II 20 mL, starting at 0.1 mg per day",
+        "Catheter removed at",
+        "by Nurse Test: Tip intact",
+        "page 2 of 2",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+}

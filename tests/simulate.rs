@@ -339,6 +339,16 @@ fn invalid_scenarios_exit_2_naming_the_field() {
             base.replace("drug = \"morphine\"", "drug = \"unobtainium\""),
             "\"unobtainium\" is not in the drug library",
         ),
+        (
+            "checklist.toml",
+            format!("{base}\n[checklist]\nconfirmed = [\"consent\"]\n"),
+            "checklist: start: the pre-trial checklist is not complete; still open:",
+        ),
+        (
+            "outpatient.toml",
+            format!("{base}\n[checklist]\nconfirmed = [\"responsible_adult\"]\n"),
+            "checklist.confirmed: item: \"responsible_adult\" is not on this trial's checklist",
+        ),
     ] {
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
@@ -504,5 +514,64 @@ fn a_sedation_score_of_3_stops_delivery_and_the_patient_until_a_clinician_review
     assert!(
         text.contains("delivery stopped at 4 h for POSS 3; 2 patient requests refused; reviewed by clinician (scenario) at 5 h"),
         "{text}"
+    );
+}
+
+#[test]
+fn a_scenario_carries_the_pre_trial_checklist_as_done() {
+    // Without a [checklist] table every item counts as confirmed by the scenario's nurse.
+    let out = run(&example("single-shot-morphine.toml"));
+    let c = out
+        .summary
+        .checklist
+        .as_ref()
+        .expect("the built-in checklist");
+    assert!(c.complete && c.overridden.is_none());
+    assert_eq!(
+        c.items.len(),
+        7,
+        "an inpatient single shot: no responsible adult"
+    );
+    assert!(
+        c.items
+            .iter()
+            .all(|i| i.confirmed_by.as_deref() == Some(simulate::SCENARIO_NURSE))
+    );
+
+    // An outpatient single shot asks for the responsible adult too; a clinician overrides it.
+    let text = std::fs::read_to_string(scenario_path("single-shot-morphine.toml"))
+        .unwrap()
+        .replace(
+            "kind = \"single_bolus\"",
+            "kind = \"single_bolus\"\noutpatient = true",
+        );
+    let all_but_adult = [
+        "medical_clearance",
+        "psychological_evaluation",
+        "bloodwork_infection_screen",
+        "anticoagulants_held",
+        "allergies_medication_reviewed",
+        "consent",
+        "insurance_confirmed",
+    ]
+    .map(|id| format!("\"{id}\""))
+    .join(", ");
+    let text = format!(
+        "{text}\n[checklist]\nconfirmed = [{all_but_adult}]\noverride = \"Daughter collects her at 18:00.\"\n"
+    );
+    let sc = Scenario::from_toml_str(&text, "outpatient.toml").unwrap();
+    assert!(sc.trial.outpatient);
+    let out = run(&sc);
+    let c = out.summary.checklist.as_ref().unwrap();
+    assert!(!c.complete);
+    assert_eq!(c.items.len(), 8);
+    assert!(!c.items[7].confirmed && c.items[7].id == "responsible_adult");
+    let o = c.overridden.as_ref().unwrap();
+    assert_eq!(o.open, ["responsible_adult"]);
+    assert_eq!(o.by, simulate::SCENARIO_CLINICIAN);
+    assert_eq!(o.reason, "Daughter collects her at 18:00.");
+    assert!(
+        out.summary.delivered.scheduled_bolus_mg > 0.19,
+        "the bolus was given"
     );
 }

@@ -33,6 +33,7 @@ fn trial() -> Trial {
         duration: Duration::from_days(3),
         catheter_tip: Some("T10".to_owned()),
         baseline_pain: Some(7),
+        outpatient: false,
     }
 }
 

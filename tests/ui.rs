@@ -33,6 +33,18 @@ fn press(ui: &MainWindow, label: &str) {
         .invoke_accessible_default_action();
 }
 
+/// The nurse confirms every item of the pre-trial checklist through the service (the UI has no
+/// checklist screen yet); the start is refused until then.
+fn confirm_checklist(service: &mut PumpService, nurse: &str, now: Timestamp) {
+    let (items, ..) = service.checklist(nurse, now).unwrap();
+    assert!(!items.is_empty(), "the site protocol has a checklist");
+    for item in items {
+        service
+            .confirm_checklist_item(nurse, &item.id, now)
+            .unwrap();
+    }
+}
+
 fn at(mins: u64) -> Timestamp {
     Timestamp::ORIGIN + Duration::from_mins(mins)
 }
@@ -41,11 +53,18 @@ fn at(mins: u64) -> Timestamp {
 fn the_patient_screen_against_the_real_pump() {
     i_slint_backend_testing::init_no_event_loop();
     let mut service = PumpService::simulated_demo(at(0)).unwrap();
+    service.confirm_checklist_as_demo(false);
     let (nurse, _) = service.login("1234", at(0)).unwrap();
     service
         .start_trial(&nurse, PROGRAM, false, "5678", at(0))
         .unwrap();
     service.prime(&nurse, at(0)).unwrap();
+    let refused = service.start(&nurse, at(0)).unwrap_err().to_string();
+    assert!(
+        refused.contains("pre-trial checklist is not complete"),
+        "{refused}"
+    );
+    confirm_checklist(&mut service, &nurse, at(0));
     service.start(&nurse, at(0)).unwrap();
     let service = Rc::new(RefCell::new(service));
     let now = Rc::new(RefCell::new(at(0)));
@@ -243,7 +262,9 @@ fn keys(ui: &MainWindow, text: &str) {
 #[test]
 fn a_nurse_starts_a_trial_with_the_wizard() {
     i_slint_backend_testing::init_no_event_loop();
-    let service = Rc::new(RefCell::new(PumpService::simulated_demo(at(0)).unwrap()));
+    let mut demo = PumpService::simulated_demo(at(0)).unwrap();
+    demo.confirm_checklist_as_demo(false);
+    let service = Rc::new(RefCell::new(demo));
     let token = Rc::new(RefCell::new(String::new()));
     let ui = MainWindow::new().unwrap();
     let refresh = {
@@ -380,6 +401,10 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
     press(&ui, "Syringe is in");
     press(&ui, "Prime the line");
     assert!(value(&ui, "Wizard step").ends_with("Start delivery"));
+    {
+        let token = token.borrow().clone();
+        confirm_checklist(&mut service.borrow_mut(), &token, at(2));
+    }
     press(&ui, "Start delivery");
     assert_eq!(ui.global::<Nav>().get_screen(), "staff");
     assert_eq!(value(&ui, "Staff answer"), "Delivery started.");

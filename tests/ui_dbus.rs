@@ -120,7 +120,10 @@ fn the_ui_drives_the_daemon_over_dbus() {
         .build()
         .unwrap();
 
-    let service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
+    let mut service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
+    // The nurses confirm the pre-trial checklist over D-Bus below (the UI has no checklist
+    // screen yet); the demo's own confirmation is off.
+    service.confirm_checklist_as_demo(false);
     let clock = ManualClock::default();
     let shared = Shared::new(service, Arc::new(clock.clone()));
     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -202,6 +205,17 @@ fn the_ui_drives_the_daemon_over_dbus() {
         press(w, "Syringe is in");
         press(w, "Prime the line");
         wait_step(w, "Start delivery");
+        handle.block_on(async {
+            let (nurse, ..) = proxy.login("1234").await.unwrap();
+            let (items, ..) = proxy.checklist(&nurse).await.unwrap();
+            assert!(!items.is_empty(), "the site protocol has a checklist");
+            for item in items {
+                proxy
+                    .confirm_checklist_item(&nurse, &item.id)
+                    .await
+                    .unwrap();
+            }
+        });
         press(w, "Start delivery");
         wait_screen(w, "staff");
         wait_value(w, "Staff answer", "Delivery started.");

@@ -49,6 +49,10 @@ pub struct Trial {
     pub catheter_tip: Option<String>,
     /// Pain before the trial, NRS 0–10.
     pub baseline_pain: Option<u8>,
+    /// The patient goes home the same day (an outpatient single shot); some checklist items
+    /// apply only then. Absent from logs written before it was recorded: false.
+    #[serde(default)]
+    pub outpatient: bool,
 }
 
 /// Patient-controlled (PCA) boluses.
@@ -859,6 +863,7 @@ mod tests {
             duration: duration.parse().unwrap(),
             catheter_tip: None,
             baseline_pain: None,
+            outpatient: false,
         }
     }
 

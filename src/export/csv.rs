@@ -266,6 +266,8 @@ fn row(r: &Record) -> Option<[String; 7]> {
             outcome,
             note,
             name: who,
+            wish,
+            implant,
             ..
         } => [
             "assessment".into(),
@@ -274,6 +276,70 @@ fn row(r: &Record) -> Option<[String; 7]> {
             e(),
             outcome.to_string(),
             who.clone(),
+            {
+                let mut detail = note.clone();
+                if let Some(w) = wish {
+                    detail.push_str(&format!("; patient wishes to proceed: {w}"));
+                }
+                if let Some(i) = implant {
+                    detail.push_str(&format!("; planned implant: {i}"));
+                }
+                detail
+            },
+        ],
+        Record::ChecklistRequired { items, .. } => [
+            "checklist_required".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            e(),
+            items
+                .iter()
+                .map(|i| i.id.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ],
+        Record::ChecklistConfirmed {
+            item,
+            by,
+            name: who,
+            ..
+        } => [
+            "checklist_confirmed".into(),
+            e(),
+            e(),
+            e(),
+            item.clone(),
+            format!("{who} ({})", name(by)),
+            e(),
+        ],
+        Record::ChecklistOverridden {
+            open,
+            reason,
+            name: who,
+            ..
+        } => [
+            "checklist_overridden".into(),
+            e(),
+            e(),
+            e(),
+            open.join(" "),
+            who.clone(),
+            reason.clone(),
+        ],
+        Record::CatheterRemoved {
+            by,
+            name: who,
+            note,
+            ..
+        } => [
+            "catheter_removed".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            format!("{who} ({})", name(by)),
             note.clone(),
         ],
         Record::ImplantPlan {

@@ -1,7 +1,8 @@
 //! The trial summary as a PDF of two pages (A4 or Letter) a clinician reads in a minute: the key
 //! figures and the implant worksheet first, then charts of dose and pain per day, the day
-//! table, and on the second page the program, changes, alarms, interruptions, side effects and
-//! the assessment.
+//! table, and on the second page the pre-trial checklist, the program, changes, alarms,
+//! interruptions, side effects and the decision (outcome, the patient's wish, the implant
+//! planned, the catheter's removal).
 //!
 //! Written with pdf-writer in the PDF base-14 fonts (Helvetica, WinAnsi encoding: nothing to
 //! embed, and `pdftotext` reads it back); text is measured with Helvetica's metrics to wrap it.
@@ -583,9 +584,152 @@ fn day_table(p: &mut Page, s: &Summary, unit: MassUnit) {
     }
 }
 
+/// A time of the summary's clock, for reading ("2000-01-01 08:00 UTC").
+fn clock_words(rfc3339: &str) -> String {
+    let t = rfc3339.replace('T', " ").replace('Z', " UTC");
+    // Seconds say nothing here: "…08:00:00 UTC" → "…08:00 UTC".
+    match (t.len(), t.rfind(':')) {
+        (len, Some(i)) if len >= 20 && i + 7 == len => format!("{}{}", &t[..i], &t[i + 3..]),
+        _ => t,
+    }
+}
+
+/// The pre-trial checklist: each item and who confirmed it, what was open and the override.
+fn checklist(p: &mut Page, s: &Summary) {
+    let Some(c) = &s.checklist else {
+        return;
+    };
+    p.heading("Pre-trial checklist");
+    let done: Vec<String> = c
+        .items
+        .iter()
+        .filter(|i| i.confirmed)
+        .map(|i| {
+            format!(
+                "{} ({}, {})",
+                i.id.replace('_', " "),
+                i.confirmed_by.as_deref().unwrap_or("?"),
+                i.confirmed_at
+                    .as_deref()
+                    .map(clock_words)
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    if c.complete {
+        p.para(
+            9.0,
+            false,
+            &format!(
+                "All {} items confirmed before the start: {}.",
+                c.items.len(),
+                done.join("; ")
+            ),
+        );
+        return;
+    }
+    if !done.is_empty() {
+        p.para(9.0, false, &format!("Confirmed: {}.", done.join("; ")));
+    }
+    let open: Vec<&str> = c
+        .items
+        .iter()
+        .filter(|i| !i.confirmed)
+        .map(|i| i.text.as_str())
+        .collect();
+    p.para(
+        9.0,
+        true,
+        &format!("NOT CONFIRMED at the start: {}", open.join(" ")),
+    );
+    match &c.overridden {
+        Some(o) => p.para(
+            9.0,
+            false,
+            &format!(
+                "Started on a clinician's override: {} at {}: {}",
+                o.by,
+                clock_words(&o.at),
+                o.reason
+            ),
+        ),
+        None => p.para(9.0, false, "Not overridden: delivery has not started."),
+    }
+}
+
+/// The clinician's decision: outcome and reasons, the patient's wish, the implant planned with
+/// its starting dose from the worksheet, and the catheter's removal.
+fn decision(p: &mut Page, s: &Summary, unit: MassUnit) {
+    p.heading("Decision");
+    match &s.assessment {
+        Some(a) => {
+            p.para(
+                10.0,
+                true,
+                &format!(
+                    "Outcome: {} — by {} at {}{}",
+                    a.outcome,
+                    a.by,
+                    hours_words(a.at_h),
+                    if a.note.is_empty() {
+                        ".".to_owned()
+                    } else {
+                        format!(". Reasons: {}", a.note)
+                    }
+                ),
+            );
+            let wish = match a.patient_wish {
+                Some(crate::engine::Wish::Yes) => "yes",
+                Some(crate::engine::Wish::No) => "no",
+                Some(crate::engine::Wish::Undecided) => "undecided",
+                None => "not recorded",
+            };
+            p.para(
+                10.0,
+                false,
+                &format!("The patient wishes to proceed to an implant: {wish}."),
+            );
+            let implant = match (&a.planned_implant, a.planned_starting_dose_mg_per_day) {
+                (Some(device), Some(dose)) => format!(
+                    "Planned implant: {device}, starting at {} per day of {} {} mg/mL (the worksheet's dose, confirmed by {}).",
+                    show_mg(dose, unit),
+                    s.implant.drug,
+                    s.implant.concentration_mg_per_ml,
+                    s.implant.confirmed_by.as_deref().unwrap_or("?")
+                ),
+                (Some(device), None) => format!(
+                    "Planned implant: {device}; starting dose NOT CONFIRMED on the worksheet."
+                ),
+                (None, _) => "No implant planned.".to_owned(),
+            };
+            p.para(10.0, false, &implant);
+        }
+        None => p.para(10.0, false, "Not recorded yet."),
+    }
+    match &s.catheter_removal {
+        Some(r) => p.para(
+            10.0,
+            false,
+            &format!(
+                "Catheter removed at {} ({}) by {}{}",
+                clock_words(&r.at),
+                hours_words(r.at_h),
+                r.by,
+                if r.note.is_empty() {
+                    ".".to_owned()
+                } else {
+                    format!(": {}", r.note)
+                }
+            ),
+        ),
+        None => p.para(10.0, false, "Catheter removal: not recorded yet."),
+    }
+}
+
 fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
     let mut p = Page::new(paper);
     let pr = &s.program;
+    checklist(&mut p, s);
     p.heading("Program at the start");
     let mut program = format!(
         "Syringe {} mL. Basal {} per day.",
@@ -752,25 +896,7 @@ fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
         );
     }
 
-    p.heading("Clinician's assessment");
-    match &s.assessment {
-        Some(a) => p.para(
-            10.0,
-            false,
-            &format!(
-                "{} — by {} at {}{}",
-                capitalise(&a.outcome.to_string()),
-                a.by,
-                hours_words(a.at_h),
-                if a.note.is_empty() {
-                    ".".to_owned()
-                } else {
-                    format!(": {}", a.note)
-                }
-            ),
-        ),
-        None => p.para(10.0, false, "Not recorded yet."),
-    }
+    decision(&mut p, s, unit);
     if !s.exports.is_empty() {
         p.heading("Earlier exports");
         for x in &s.exports {

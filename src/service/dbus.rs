@@ -16,7 +16,7 @@ use zbus::{Connection, interface};
 use crate::core::supervisor::Priority;
 use crate::core::units::{Duration, Timestamp};
 use crate::engine::Record;
-use crate::service::pump::{LibraryChoice, PumpService, ServiceError, Status};
+use crate::service::pump::{ChecklistView, LibraryChoice, PumpService, ServiceError, Status};
 
 pub const BUS_NAME: &str = "org.titra.Pump1";
 pub const OBJECT_PATH: &str = "/org/titra/Pump1";
@@ -412,6 +412,64 @@ impl PumpIface {
         Ok(self.shared.service.lock().await.history(now)?)
     }
 
+    /// The trial's pre-trial checklist: (items (id, text, confirmed, by, at ms or -1), override
+    /// by, override reason).
+    async fn checklist(&self, token: &str) -> Result<ChecklistView, PumpError> {
+        let now = self.shared.clock.now();
+        Ok(self.shared.service.lock().await.checklist(token, now)?)
+    }
+
+    /// A nurse confirms one item of the pre-trial checklist; returns the ids still open.
+    async fn confirm_checklist_item(
+        &self,
+        token: &str,
+        id: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<Vec<String>, PumpError> {
+        self.call(&e, |s, now| s.confirm_checklist_item(token, id, now))
+            .await
+    }
+
+    /// A clinician lets the trial start with the open items, for a written reason; returns the
+    /// ids overridden.
+    async fn override_checklist(
+        &self,
+        token: &str,
+        reason: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<Vec<String>, PumpError> {
+        self.call(&e, |s, now| s.override_checklist(token, reason, now))
+            .await
+    }
+
+    /// The clinician's decision after the trial: outcome, reasons, the patient's wish to proceed
+    /// ("yes", "no", "undecided") and the planned implant ("" for none).
+    async fn record_decision(
+        &self,
+        token: &str,
+        outcome: &str,
+        reasons: &str,
+        wish: &str,
+        implant: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| {
+            s.record_decision(token, outcome, reasons, wish, implant, now)
+        })
+        .await
+    }
+
+    /// The catheter was taken out (after the trial ended), now, by the caller; a note.
+    async fn record_catheter_removal(
+        &self,
+        token: &str,
+        note: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.record_catheter_removal(token, note, now))
+            .await
+    }
+
     /// The clinician's assessment: outcome "success", "failure" or "inconclusive", and a note.
     async fn record_assessment(
         &self,
@@ -751,6 +809,18 @@ pub trait Pump1 {
     ) -> zbus::Result<(String, String)>;
     fn check_basal(&self, basal: &str) -> zbus::Result<(String, Vec<Finding5>, String, String)>;
     fn record_assessment(&self, token: &str, outcome: &str, note: &str) -> zbus::Result<()>;
+    fn checklist(&self, token: &str) -> zbus::Result<ChecklistView>;
+    fn confirm_checklist_item(&self, token: &str, id: &str) -> zbus::Result<Vec<String>>;
+    fn override_checklist(&self, token: &str, reason: &str) -> zbus::Result<Vec<String>>;
+    fn record_decision(
+        &self,
+        token: &str,
+        outcome: &str,
+        reasons: &str,
+        wish: &str,
+        implant: &str,
+    ) -> zbus::Result<()>;
+    fn record_catheter_removal(&self, token: &str, note: &str) -> zbus::Result<()>;
     fn history(&self) -> zbus::Result<crate::summary::History>;
     fn clinician_bolus(&self, token: &str, dose: &str, confirm: bool) -> zbus::Result<()>;
     fn request_bolus(&self) -> zbus::Result<String>;

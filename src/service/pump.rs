@@ -251,6 +251,47 @@ pub struct PumpService {
     /// When the trial in hand started by the wall clock (RFC 3339), if known.
     started_wall: Option<String>,
     protocol: crate::protocol::Protocol,
+    /// On simulated hardware only: each trial's pre-trial checklist is confirmed by the demo
+    /// setup as it is programmed (the desktop demo; see `confirm_checklist_as_demo`).
+    demo_checklist: bool,
+}
+
+/// Who the demo's pre-trial checklist is recorded as confirmed by.
+pub const DEMO_CHECKLIST_BY: &str = "demo setup (simulated hardware)";
+
+/// The longest planned-implant text (a pump model and catheter, in a line or two).
+pub const MAX_IMPLANT: usize = 200;
+
+/// One item of the pre-trial checklist as clients show it: id, the nurse's text, whether it is
+/// confirmed, by whom and when (the pump's clock, ms; -1 when not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, zbus::zvariant::Type)]
+pub struct ChecklistLine {
+    pub id: String,
+    pub text: String,
+    pub confirmed: bool,
+    pub confirmed_by: String,
+    pub confirmed_at_ms: i64,
+}
+
+/// The checklist as clients get it: the items, and the override ("" when none): who, why.
+pub type ChecklistView = (Vec<ChecklistLine>, String, String);
+
+/// A note or reason as typed: trimmed, at most `MAX_NOTE` characters, and required when
+/// `required` says what to write.
+fn note_field(field: &str, text: &str, required: Option<&str>) -> Result<String, ServiceError> {
+    let text = text.trim();
+    if text.is_empty()
+        && let Some(what) = required
+    {
+        return Err(ServiceError::InvalidInput(format!("{field}: {what}")));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_NOTE {
+        return Err(ServiceError::InvalidInput(format!(
+            "{field}: {chars} characters is more than the {MAX_NOTE} allowed"
+        )));
+    }
+    Ok(text.to_owned())
 }
 
 /// The wall clock (UTC), for the dates a trial is reported with; delivery never depends on it.
@@ -297,6 +338,7 @@ impl PumpService {
             started_wall: None,
             protocol: crate::protocol::Protocol::built_in()
                 .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            demo_checklist: false,
         };
         service.recover(now)?;
         Ok(service)
@@ -316,7 +358,17 @@ impl PumpService {
             &cfg.simulation,
             cfg.mechanism.syringe,
         ));
-        PumpService::new(cfg, library, source, auth, hw, None, now)
+        let mut service = PumpService::new(cfg, library, source, auth, hw, None, now)?;
+        service.confirm_checklist_as_demo(true);
+        Ok(service)
+    }
+
+    /// With `on`, and on simulated hardware only, each trial's pre-trial checklist is recorded
+    /// as confirmed by the demo setup ([`DEMO_CHECKLIST_BY`]) as the trial is programmed, so
+    /// the desktop demo starts at once. `simulated_demo` turns it on; tests of the checklist
+    /// turn it off. On real hardware it does nothing.
+    pub fn confirm_checklist_as_demo(&mut self, on: bool) {
+        self.demo_checklist = on && self.simulated;
     }
 
     /// Uses the site's protocol (the implant rule of the summary) instead of the built-in example.
@@ -564,6 +616,10 @@ impl PumpService {
             self.hw = Some(engine.into_hardware());
             return Err(e);
         }
+        if let Err(e) = self.require_checklist(&mut engine, &scenario, now) {
+            self.hw = Some(engine.into_hardware());
+            return Err(e);
+        }
         tracing::info!(by = %caller.name, verified_by = %verifier.name, "trial programmed and verified");
         self.signalled = 0;
         self.engine = Some(engine);
@@ -600,6 +656,109 @@ impl PumpService {
         }
         engine.verify(now)?;
         Ok(())
+    }
+
+    /// Records the site's pre-trial checklist items that apply to the trial (delivery waits for
+    /// them), confirmed at once by the demo setup when that is on.
+    fn require_checklist(
+        &self,
+        engine: &mut Engine<Hardware>,
+        scenario: &Scenario,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let items = self.protocol.checklist_for(&scenario.trial);
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        engine.require_checklist(now, items)?;
+        if self.demo_checklist {
+            for id in &ids {
+                engine.confirm_checklist_item(now, id, Role::Pump, DEMO_CHECKLIST_BY)?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- the pre-trial checklist ----------------------------------------------------------
+
+    /// The trial's pre-trial checklist: each item that applies with who confirmed it and when,
+    /// and the override (who, why; "" when none). Empty when the trial has none.
+    pub fn checklist(
+        &mut self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<ChecklistView, ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))?;
+        let Some(list) = engine.checklist() else {
+            return Ok((Vec::new(), String::new(), String::new()));
+        };
+        let lines = list
+            .items
+            .iter()
+            .zip(&list.confirmed)
+            .map(|(item, c)| ChecklistLine {
+                id: item.id.clone(),
+                text: item.text.clone(),
+                confirmed: c.is_some(),
+                confirmed_by: c.as_ref().map_or_else(String::new, |c| c.name.clone()),
+                confirmed_at_ms: c
+                    .as_ref()
+                    .map_or(-1, |c| i64::try_from(c.at.ms()).unwrap_or(-1)),
+            })
+            .collect();
+        let (by, reason) = list
+            .overridden
+            .map_or_else(Default::default, |o| (o.name, o.reason));
+        Ok((lines, by, reason))
+    }
+
+    /// A nurse (or clinician) confirms one item of the pre-trial checklist, by its id. Returns
+    /// the ids still open. Confirming an item twice changes nothing.
+    pub fn confirm_checklist_item(
+        &mut self,
+        token: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<String>, ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let id = id.trim();
+        let name = caller.name.clone();
+        let engine = self.engine_mut()?;
+        let new = engine.confirm_checklist_item(now, id, role_of(&caller), &name)?;
+        let open = engine
+            .checklist()
+            .map(|l| l.open().iter().map(|i| i.id.clone()).collect())
+            .unwrap_or_default();
+        if new {
+            self.audit(&caller, &format!("confirm checklist item {id}"), now);
+        }
+        Ok(open)
+    }
+
+    /// A clinician lets delivery start with the checklist items still open, for a written
+    /// reason (required, at most 500 characters). Returns the ids overridden.
+    pub fn override_checklist(
+        &mut self,
+        token: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Vec<String>, ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
+        let reason = note_field(
+            "reason",
+            reason,
+            Some("write why the trial may start with these items open"),
+        )?;
+        let name = caller.name.clone();
+        let open = self.engine_mut()?.override_checklist(now, &reason, &name)?;
+        self.audit(
+            &caller,
+            &format!("override the pre-trial checklist ({})", open.join(", ")),
+            now,
+        );
+        Ok(open)
     }
 
     pub fn prime(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
@@ -820,6 +979,96 @@ impl PumpService {
         self.engine_mut()?
             .record_assessment(now, outcome, note, &caller.name);
         self.audit(&caller, &format!("assess the trial: {outcome}"), now);
+        Ok(())
+    }
+
+    /// The clinician's decision once the trial has ended: the outcome (success, failure,
+    /// inconclusive) with its reasons (required), the patient's wish to proceed (yes, no,
+    /// undecided) and the implant planned (pump model or device, free text; "" for none). A
+    /// planned implant needs the starting dose confirmed on the worksheet first (it is the
+    /// implant's starting dose), and is refused after a failed trial or when the patient does
+    /// not wish to proceed. A later decision replaces an earlier one.
+    pub fn record_decision(
+        &mut self,
+        token: &str,
+        outcome: &str,
+        reasons: &str,
+        wish: &str,
+        implant: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
+        if self.state() != State::Ended {
+            return Err(ServiceError::WrongState(
+                "end the trial before recording the decision".to_owned(),
+            ));
+        }
+        let outcome: crate::engine::Outcome =
+            outcome.trim().parse().map_err(ServiceError::InvalidInput)?;
+        let wish: crate::engine::Wish = wish.trim().parse().map_err(ServiceError::InvalidInput)?;
+        let reasons = note_field(
+            "reasons",
+            reasons,
+            Some("write why the trial is judged a success, a failure or inconclusive"),
+        )?;
+        let implant = implant.trim();
+        let chars = implant.chars().count();
+        if chars > MAX_IMPLANT {
+            return Err(ServiceError::InvalidInput(format!(
+                "implant: {chars} characters is more than the {MAX_IMPLANT} allowed"
+            )));
+        }
+        if !implant.is_empty() {
+            if outcome == crate::engine::Outcome::Failure {
+                return Err(ServiceError::InvalidInput(
+                    "implant: a failed trial plans no implant; leave it empty, or record the outcome as success or inconclusive"
+                        .to_owned(),
+                ));
+            }
+            if wish == crate::engine::Wish::No {
+                return Err(ServiceError::InvalidInput(
+                    "implant: the patient does not wish to proceed; leave it empty".to_owned(),
+                ));
+            }
+            if !self.summary(token, now)?.implant.confirmed {
+                return Err(ServiceError::WrongState(
+                    "confirm the implant's starting dose on the worksheet before planning the implant"
+                        .to_owned(),
+                ));
+            }
+        }
+        let name = caller.name.clone();
+        self.engine_mut()?.record_decision(
+            now,
+            outcome,
+            &reasons,
+            Some(wish),
+            (!implant.is_empty()).then_some(implant),
+            &name,
+        );
+        self.audit(
+            &caller,
+            &format!("decide: {outcome}, patient wishes to proceed: {wish}"),
+            now,
+        );
+        Ok(())
+    }
+
+    /// Records that the catheter was taken out, now, by the caller, with a note (optional, at
+    /// most 500 characters: e.g. "tip intact, site clean"). Refused before the trial ended and
+    /// a second time.
+    pub fn record_catheter_removal(
+        &mut self,
+        token: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let note = note_field("note", note, None)?;
+        let name = caller.name.clone();
+        self.engine_mut()?
+            .record_catheter_removal(now, role_of(&caller), &name, &note)?;
+        self.audit(&caller, "record the catheter's removal", now);
         Ok(())
     }
 

@@ -81,6 +81,13 @@ fn main() {
             .start_trial(&token, PROGRAM, false, "5678")
             .await
             .expect("trial");
+        let (items, _, _) = proxy.checklist(&token).await.expect("checklist");
+        for item in items {
+            proxy
+                .confirm_checklist_item(&token, &item.id)
+                .await
+                .expect("checklist item");
+        }
         proxy.prime(&token).await.expect("prime");
         proxy.start(&token).await.expect("start");
         let n = if full { 2_000 } else { 50 };

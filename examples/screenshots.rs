@@ -15,7 +15,8 @@ use titra::service::pump::PumpService;
 use titra::ui::wizard::Wizard;
 use titra::ui::{
     MainWindow, Nav, Pump, WizardState, answer_directly, apply_status, chart, set_staff,
-    show_basal_check, show_chart, show_export, show_message, wire_wizard, wizard_reply,
+    show_basal_check, show_chart, show_checklist, show_export, show_message, wire_wizard,
+    wizard_reply,
 };
 
 fn running(next_bolus_in_s: i64) -> Status {
@@ -261,6 +262,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         save(&ui, &dir, &format!("clinician-export-{size}"))?;
         ui.global::<Nav>().invoke_go("end".into());
         save(&ui, &dir, &format!("clinician-end-{size}"))?;
+        // The pre-trial checklist, half confirmed, from the built-in protocol's items.
+        let protocol = titra::protocol::Protocol::built_in()?;
+        let items = protocol
+            .checklist
+            .iter()
+            .filter(|i| !i.outpatient_only)
+            .enumerate()
+            .map(|(n, i)| titra::service::pump::ChecklistLine {
+                id: i.id.clone(),
+                text: i.text.clone(),
+                confirmed: n < 4,
+                confirmed_by: if n < 4 {
+                    "Demo Nurse".to_owned()
+                } else {
+                    String::new()
+                },
+                confirmed_at_ms: if n < 4 { 60_000 } else { -1 },
+            })
+            .collect();
+        show_checklist(&ui, &(items, String::new(), String::new()));
+        ui.global::<Nav>().invoke_go("checklist".into());
+        save(&ui, &dir, &format!("nurse-checklist-{size}"))?;
         // The clinician's review after the sedation interlock stopped delivery.
         ui.global::<Pump>().set_sedation_hold(true);
         ui.global::<Nav>().invoke_go("review".into());

@@ -84,6 +84,16 @@ fn wait_for(notify: &UnixDatagram, what: &str) -> Vec<String> {
     panic!("no {what} notification; saw {seen:?}");
 }
 
+/// The nurse confirms every item of the pre-trial checklist (the daemon refuses to start
+/// without it).
+async fn confirm_checklist(proxy: &Pump1Proxy<'_>, token: &str) {
+    let (items, _, _) = proxy.checklist(token).await.unwrap();
+    assert!(!items.is_empty(), "the built-in protocol has a checklist");
+    for item in items {
+        proxy.confirm_checklist_item(token, &item.id).await.unwrap();
+    }
+}
+
 fn busctl(bus: &Bus, args: &[&str]) -> (bool, String) {
     // Blocking here must not starve the test's own D-Bus connection of its runtime.
     let out = tokio::task::block_in_place(|| {
@@ -172,6 +182,7 @@ async fn a_trial_through_a_real_bus_with_busctl_and_gdbus() {
         .start_trial(&token, PROGRAM, false, "5678")
         .await
         .unwrap();
+    confirm_checklist(&proxy, &token).await;
     // busctl drives the rest of the start.
     let (ok, text) = call(&bus, "Prime", &["s", &token]);
     assert!(ok, "{text}");
@@ -256,6 +267,7 @@ async fn a_restarted_daemon_comes_back_stopped_with_the_trial() {
         .start_trial(&token, PROGRAM, false, "5678")
         .await
         .unwrap();
+    confirm_checklist(&proxy, &token).await;
     proxy.prime(&token).await.unwrap();
     proxy.start(&token).await.unwrap();
     drop(notify);

@@ -1,7 +1,7 @@
 //! The whole UI path: the window (slint's testing backend, with its event loop) and the UI's own
 //! D-Bus client code (`ui::client::wire` and `follow`) against the daemon's interface on
 //! simulated hardware over a peer-to-peer link, in virtual time. A nurse starts a trial with the
-//! wizard, the patient presses for a bolus and is refused during the lockout with the countdown
+//! wizard (refused until the pre-trial checklist is confirmed on its screen), the patient presses for a bolus and is refused during the lockout with the countdown
 //! shown, a nurse acknowledges and silences an alarm, a sedation score of 3 stops delivery and
 //! refuses the patient's doses until a clinician's review, and a clinician exports.
 //!
@@ -121,8 +121,8 @@ fn the_ui_drives_the_daemon_over_dbus() {
         .unwrap();
 
     let mut service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
-    // The nurses confirm the pre-trial checklist over D-Bus below (the UI has no checklist
-    // screen yet); the demo's own confirmation is off.
+    // The nurse confirms the pre-trial checklist on its screen below; the demo's own
+    // confirmation is off.
     service.confirm_checklist_as_demo(false);
     let clock = ManualClock::default();
     let shared = Shared::new(service, Arc::new(clock.clone()));
@@ -205,17 +205,55 @@ fn the_ui_drives_the_daemon_over_dbus() {
         press(w, "Syringe is in");
         press(w, "Prime the line");
         wait_step(w, "Start delivery");
-        handle.block_on(async {
-            let (nurse, ..) = proxy.login("1234").await.unwrap();
-            let (items, ..) = proxy.checklist(&nurse).await.unwrap();
-            assert!(!items.is_empty(), "the site protocol has a checklist");
-            for item in items {
-                proxy
-                    .confirm_checklist_item(&nurse, &item.id)
-                    .await
-                    .unwrap();
-            }
+        // The pre-trial checklist is not done: the start is refused, naming what is open.
+        press(w, "Start delivery");
+        wait(w, "the start refused for the checklist", |ui| {
+            ElementHandle::find_by_accessible_label(ui, "Wizard note").any(|e| {
+                e.accessible_value()
+                    .unwrap_or_default()
+                    .contains("the pre-trial checklist is not complete")
+            })
         });
+        assert_ne!(handle.block_on(proxy.pump_state()).unwrap(), "running");
+        // The nurse confirms each item on the checklist screen, then starts.
+        press(w, "Close the wizard");
+        wait_screen(w, "staff");
+        press(w, "Pre-trial checklist");
+        wait_screen(w, "checklist");
+        wait(w, "the checklist shown", |ui| {
+            ElementHandle::find_by_accessible_label(ui, "Checklist item")
+                .next()
+                .is_some()
+        });
+        let open: Vec<String> = on_ui(w, |ui| {
+            ElementHandle::find_by_accessible_label(ui, "Checklist item")
+                .filter_map(|e| {
+                    e.accessible_value()
+                        .and_then(|v| v.strip_prefix("open: ").map(str::to_owned))
+                })
+                .collect()
+        });
+        assert_eq!(
+            open.len(),
+            7,
+            "the site's items, all open and all on screen: {open:?}"
+        );
+        for id in &open {
+            press(w, &format!("Confirm {id}"));
+            let done = format!("confirmed: {id}");
+            wait(w, &format!("{id} confirmed"), move |ui| {
+                ElementHandle::find_by_accessible_label(ui, "Checklist item")
+                    .any(|e| e.accessible_value().unwrap_or_default() == done.as_str())
+            });
+        }
+        wait_value(
+            w,
+            "Staff answer",
+            "Every item is confirmed: delivery can start.",
+        );
+        press(w, "Back");
+        press(w, "Continue setup");
+        wait_step(w, "Start delivery");
         press(w, "Start delivery");
         wait_screen(w, "staff");
         wait_value(w, "Staff answer", "Delivery started.");

@@ -43,6 +43,10 @@ pub enum UiCommand {
     EndTrial(String),
     /// The clinician's review after the sedation interlock, with its note.
     ReviewSedation(String),
+    /// Show the pre-trial checklist.
+    LoadChecklist,
+    /// Confirm one item of the checklist (its id).
+    ConfirmItem(String),
     /// Dose and pain since the start, for the chart.
     Chart,
     /// The implant worksheet for the export screen.
@@ -143,6 +147,11 @@ pub fn wire(ui: &MainWindow, tx: UnboundedSender<UiCommand>) {
     pump.on_confirm_implant(move |dose| {
         let _ = t.send(UiCommand::ConfirmImplant(dose.to_string()));
     });
+    pump.on_load_checklist(send(UiCommand::LoadChecklist));
+    let t = tx.clone();
+    pump.on_confirm_item(move |id| {
+        let _ = t.send(UiCommand::ConfirmItem(id.to_string()));
+    });
     let t = tx.clone();
     pump.on_review_sedation(move |note| {
         let _ = t.send(UiCommand::ReviewSedation(note.to_string()));
@@ -171,6 +180,21 @@ async fn load_export(
             let _ = weak.upgrade_in_event_loop(move |ui| {
                 super::show_export(&ui, lines, has_rule, confirmed);
             });
+            String::new()
+        }
+        Err(e) => words(e),
+    }
+}
+
+/// Shows the pre-trial checklist; returns the message to show ("" when it worked).
+async fn load_checklist(
+    proxy: &Pump1Proxy<'_>,
+    token: &str,
+    weak: &slint::Weak<MainWindow>,
+) -> String {
+    match proxy.checklist(token).await {
+        Ok(view) => {
+            let _ = weak.upgrade_in_event_loop(move |ui| super::show_checklist(&ui, &view));
             String::new()
         }
         Err(e) => words(e),
@@ -346,6 +370,20 @@ pub async fn follow(
                             &format!("New syringe of {ml} mL recorded. Resume delivery when ready."),
                         ),
                         UiCommand::Observation(poss, rr, hr, spo2) => observe(&proxy, &token, poss, rr, hr, spo2).await,
+                        UiCommand::LoadChecklist => load_checklist(&proxy, &token, &weak).await,
+                        UiCommand::ConfirmItem(id) => match proxy.confirm_checklist_item(&token, &id).await {
+                            Ok(open) => {
+                                let shown = load_checklist(&proxy, &token, &weak).await;
+                                if !shown.is_empty() {
+                                    shown
+                                } else if open.is_empty() {
+                                    "Every item is confirmed: delivery can start.".to_owned()
+                                } else {
+                                    format!("Confirmed. {} still open.", open.len())
+                                }
+                            }
+                            Err(e) => words(e),
+                        },
                         UiCommand::ReviewSedation(note) => done(
                             proxy.review_sedation(&token, &note).await,
                             "Review recorded: the hold is lifted. A nurse may resume delivery.",

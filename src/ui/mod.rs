@@ -130,6 +130,39 @@ pub fn apply_status(ui: &MainWindow, s: &Status, connected: bool) {
     );
 }
 
+/// Shows the pre-trial checklist: each item, who confirmed it, and the override if any.
+pub fn show_checklist(ui: &MainWindow, view: &crate::service::pump::ChecklistView) {
+    let (items, by, reason) = view;
+    let pump = ui.global::<Pump>();
+    let model: Vec<CheckItem> = items
+        .iter()
+        .map(|i| CheckItem {
+            id: i.id.clone().into(),
+            text: i.text.clone().into(),
+            done: i.confirmed,
+            by: i.confirmed_by.clone().into(),
+        })
+        .collect();
+    let (left, right): (Vec<_>, Vec<_>) = model
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(n, _)| n % 2 == 0);
+    let column =
+        |v: Vec<(usize, CheckItem)>| -> Vec<CheckItem> { v.into_iter().map(|(_, i)| i).collect() };
+    pump.set_checklist_left(ModelRc::new(VecModel::from(column(left))));
+    pump.set_checklist_right(ModelRc::new(VecModel::from(column(right))));
+    pump.set_checklist(ModelRc::new(VecModel::from(model)));
+    pump.set_checklist_override(
+        if by.is_empty() {
+            String::new()
+        } else {
+            format!("Started without every item confirmed: {by} decided \"{reason}\".")
+        }
+        .into(),
+    );
+}
+
 /// Whether the sedation interlock holds delivery (its alarm stands until a clinician reviews).
 pub fn sedation_hold(s: &Status) -> bool {
     s.alarms.iter().any(|a| a.kind == "sedation")

@@ -27,6 +27,7 @@ use crate::core::program::{self, Program, Trial};
 use crate::core::scheduler::{BolusScheduler, RateScheduler, StepProfile};
 use crate::core::supervisor::{self, Alarm, AlarmKind, Priority, State, Trigger};
 use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume, VolumeRate};
+use crate::hw::button::ButtonEvent;
 use crate::hw::{Direction, HwError, PumpHardware};
 use crate::scenario::{Severity, SideEffect};
 
@@ -79,6 +80,9 @@ pub enum Record {
         granted: bool,
         denial: Option<Denial>,
         available_at: Option<Timestamp>,
+        /// Pressed on the button on the cord rather than the screen (absent: the screen).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cord: bool,
     },
     RateChanged {
         at: Timestamp,
@@ -528,6 +532,8 @@ pub struct Engine<H> {
     checks: CheckClock,
     /// Records from this index on have not yet been shown to `checks`.
     tracked: usize,
+    /// The patient's button on its cord is stuck or chattering (its alarm's cause).
+    button_fault: bool,
 }
 
 impl<H: PumpHardware> Engine<H> {
@@ -643,6 +649,7 @@ impl<H: PumpHardware> Engine<H> {
             sedation,
             checks,
             tracked: 0,
+            button_fault: false,
         }
     }
 
@@ -1289,6 +1296,7 @@ impl<H: PumpHardware> Engine<H> {
         self.check_pause(now);
         self.check_observation(now);
         self.watch_checks(now);
+        self.poll_button(now);
         self.annunciate(now)?;
         self.persist(now);
         Ok(())
@@ -1772,6 +1780,37 @@ impl<H: PumpHardware> Engine<H> {
 
     /// The patient presses the bolus button.
     pub fn request_pca(&mut self, now: Timestamp) -> PcaDecision {
+        self.request_pca_from(now, false)
+    }
+
+    /// What the patient's button on its cord did (`PumpHardware::button_events`): a press asks
+    /// for a bolus exactly as the screen's button does (logged as from the cord); a stuck or
+    /// chattering button raises a MEDIUM alarm instead, and its presses do not count until it is
+    /// released and quiet. Called every pass of the control loop, and at once by the simulator.
+    pub fn poll_button(&mut self, now: Timestamp) {
+        for event in self.hw.button_events() {
+            match event {
+                ButtonEvent::Pressed => {
+                    let decision = self.request_pca_from(now, true);
+                    tracing::info!(?decision, "bolus button on the cord pressed");
+                }
+                ButtonEvent::Fault(fault) => {
+                    tracing::warn!(?fault, "bolus button on the cord stuck or faulty");
+                    self.button_fault = true;
+                    if let Err(e) = self.raise(now, AlarmKind::StuckButton, None, None) {
+                        tracing::error!(error = %e, "stuck button");
+                    }
+                }
+                ButtonEvent::Recovered => {
+                    tracing::info!("bolus button on the cord released and quiet again");
+                    self.button_fault = false;
+                    self.clear(now, AlarmKind::StuckButton);
+                }
+            }
+        }
+    }
+
+    fn request_pca_from(&mut self, now: Timestamp, cord: bool) -> PcaDecision {
         self.track_records();
         let decision = if self.sedation_hold() {
             // Before "not delivering": the patient is told why, and that the nurse must come.
@@ -1806,6 +1845,7 @@ impl<H: PumpHardware> Engine<H> {
                     granted: true,
                     denial: None,
                     available_at: None,
+                    cord,
                 });
                 self.begin_bolus(now, dose, Source::PatientBolus);
                 if !self.persist(now) {
@@ -1824,6 +1864,7 @@ impl<H: PumpHardware> Engine<H> {
                 granted: false,
                 denial: Some(denial),
                 available_at,
+                cord,
             }),
         }
         self.persist(now);
@@ -2051,6 +2092,7 @@ impl<H: PumpHardware> Engine<H> {
             }
             // The nurse checked the line or the patient: that is the action the alarm asked for.
             AlarmKind::Occlusion | AlarmKind::PowerRestored => false,
+            AlarmKind::StuckButton => self.button_fault,
         }
     }
 

@@ -125,6 +125,15 @@ pub enum Event {
     /// A clinician reviews the patient after sedation or slow breathing stopped delivery, with a
     /// note; the hold is lifted and a nurse may resume.
     SedationReview { at: Duration, note: String },
+    /// The patient presses the bolus button on the cord (the physical patient controller).
+    ControllerPress { at: Duration },
+    /// The button on the cord gets stuck down (a cord caught under the patient): a stuck-button
+    /// alarm, and its presses stop counting; `released = true` frees it again.
+    ControllerStuck {
+        at: Duration,
+        #[serde(default)]
+        released: bool,
+    },
 }
 
 impl Event {
@@ -146,7 +155,9 @@ impl Event {
             | Event::MotorStall { at }
             | Event::SedationScore { at, .. }
             | Event::Vitals { at, .. }
-            | Event::SedationReview { at, .. } => at,
+            | Event::SedationReview { at, .. }
+            | Event::ControllerPress { at }
+            | Event::ControllerStuck { at, .. } => at,
         }
     }
 }

@@ -485,6 +485,7 @@ fn apply_fault(
         }
         Event::SensorFault { .. } => f.sensor_out_of_range = true,
         Event::MotorStall { .. } => f.stalled = true,
+        Event::ControllerStuck { released, .. } => f.button_stuck = !released,
         _ => return false,
     }
     sim.set_faults(f);
@@ -499,6 +500,10 @@ fn apply(
     occlusions: &mut Vec<OcclusionFigure>,
 ) -> Result<bool, SimulateError> {
     if apply_fault(engine.hardware_mut(), event, now, occlusions) {
+        if matches!(event, Event::ControllerStuck { .. }) {
+            // The button's alarm at the event's own time, not at the next pass.
+            engine.poll_button(now);
+        }
         return Ok(false);
     }
     // Refusals are recorded in the journal by the engine; the scenario carries on, as a trial
@@ -511,6 +516,10 @@ fn apply(
     match *event {
         Event::PcaRequest { .. } => {
             engine.request_pca(now);
+        }
+        Event::ControllerPress { .. } => {
+            engine.hardware_mut().press_button();
+            engine.poll_button(now);
         }
         Event::PainScore { value, .. } => engine.record_pain(now, value),
         Event::RateChange { basal, .. } => note(engine.change_rate(now, basal, true)),
@@ -549,7 +558,8 @@ fn apply(
         | Event::Occlusion { .. }
         | Event::OcclusionCleared { .. }
         | Event::SensorFault { .. }
-        | Event::MotorStall { .. } => {}
+        | Event::MotorStall { .. }
+        | Event::ControllerStuck { .. } => {}
     }
     Ok(false)
 }

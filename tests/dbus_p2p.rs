@@ -554,6 +554,69 @@ async fn assert_held(p: &Pump, from: Timestamp, to: Timestamp) {
 }
 
 #[tokio::test]
+async fn a_stuck_button_on_the_cord_raises_a_medium_alarm_and_delivery_goes_on() {
+    let p = pump().await;
+    let mut raised = p.proxy.receive_alarm_raised().await.unwrap();
+    p.running().await;
+    p.run_to(h(1.0)).await;
+    p.proxy
+        .inject_fault("controller_stuck", true)
+        .await
+        .unwrap();
+    p.run_to(h(1.5)).await;
+    // Bounded: a signal that never comes fails the test instead of hanging it.
+    let a = tokio::time::timeout(std::time::Duration::from_secs(60), raised.next())
+        .await
+        .expect("the stuck-button alarm is signalled")
+        .unwrap();
+    let args = a.args().unwrap();
+    assert_eq!((args.kind(), args.priority()), (&"stuck_button", &"medium"));
+    assert!(
+        args.message()
+            .starts_with("The bolus button on the cord is stuck")
+    );
+    // Delivery goes on, and the screen's button still works.
+    assert_eq!(p.proxy.pump_state().await.unwrap(), "running");
+    assert!(
+        p.proxy
+            .request_bolus()
+            .await
+            .unwrap()
+            .starts_with("Bolus of")
+    );
+    // Acknowledging does not clear it while the button is stuck; freeing it does.
+    let nurse = p.login("1234").await;
+    p.proxy.acknowledge_alarms(&nurse).await.unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&p.proxy.status_json().await.unwrap()).unwrap();
+    assert!(
+        status["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "stuck_button"),
+        "{status}"
+    );
+    p.proxy
+        .inject_fault("controller_stuck", false)
+        .await
+        .unwrap();
+    p.run_to(h(2.0)).await;
+    let status: serde_json::Value =
+        serde_json::from_str(&p.proxy.status_json().await.unwrap()).unwrap();
+    assert!(
+        !status["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "stuck_button"),
+        "{status}"
+    );
+    let summary = p.summary().await;
+    assert_eq!(summary["alarms"][0]["kind"], "stuck_button");
+}
+
+#[tokio::test]
 async fn a_poss_of_3_stops_delivery_with_a_high_alarm_and_refuses_the_patient_with_the_reason() {
     let p = pump().await;
     let mut raised = p.proxy.receive_alarm_raised().await.unwrap();

@@ -360,6 +360,45 @@ fn invalid_scenarios_exit_2_naming_the_field() {
 }
 
 #[test]
+fn the_button_on_the_cord_asks_like_the_screen_and_a_stuck_one_raises_an_alarm_instead() {
+    use titra::core::units::{Duration, Timestamp};
+    let out = run(&example("patient-controller.toml"));
+    let at =
+        |h: u64, min: u64| Timestamp::ORIGIN + Duration::from_hours(h) + Duration::from_mins(min);
+    // Every request with where it came from: the stuck cord's press at 3h30 is not one.
+    let requests: Vec<(Timestamp, bool, bool)> = out
+        .journal
+        .iter()
+        .filter_map(|r| match r {
+            Record::PcaRequest {
+                at, granted, cord, ..
+            } => Some((*at, *granted, *cord)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            (at(1, 0), true, true),
+            (at(1, 10), false, false),
+            (at(4, 0), true, false),
+            (at(6, 0), true, true),
+        ]
+    );
+    let stuck = out
+        .summary
+        .alarms
+        .iter()
+        .find(|a| a.kind == AlarmKind::StuckButton)
+        .expect("the stuck-button alarm is listed");
+    assert_eq!(stuck.priority, Priority::Medium);
+    assert_eq!(stuck.at_h, 3.0);
+    assert_eq!(stuck.cleared_at_h, Some(5.0));
+    // A stuck button stops no delivery: three boluses given, the basal ran throughout.
+    assert_eq!(out.summary.pca.granted, 3);
+}
+
+#[test]
 fn a_sedation_score_of_3_stops_delivery_and_the_patient_until_a_clinician_reviews() {
     use titra::core::dose::Denial;
     use titra::core::units::{Duration, Timestamp};

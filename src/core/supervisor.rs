@@ -174,6 +174,9 @@ pub enum AlarmKind {
     /// A scheduled sedation and breathing check was not recorded in time (escalates to HIGH
     /// when the next one is missed too).
     ObservationMissed,
+    /// The patient's bolus button on its cord is held down or chattering: its presses are not
+    /// counted until it is released and quiet.
+    StuckButton,
 }
 
 impl AlarmKind {
@@ -188,9 +191,10 @@ impl AlarmKind {
             | AlarmKind::PowerRestored
             | AlarmKind::LogFailure
             | AlarmKind::Sedation => Priority::High,
-            AlarmKind::ReservoirLow | AlarmKind::DoseLimit | AlarmKind::ObservationMissed => {
-                Priority::Medium
-            }
+            AlarmKind::ReservoirLow
+            | AlarmKind::DoseLimit
+            | AlarmKind::ObservationMissed
+            | AlarmKind::StuckButton => Priority::Medium,
             AlarmKind::PausedTooLong => Priority::Low,
             AlarmKind::Observation => Priority::Info,
         }
@@ -227,6 +231,9 @@ impl AlarmKind {
             }
             AlarmKind::ObservationMissed => {
                 "Sedation and breathing check overdue — record the sedation score and breathing rate."
+            }
+            AlarmKind::StuckButton => {
+                "The bolus button on the cord is stuck or faulty — free or replace it; the patient can use the screen meanwhile."
             }
         }
     }

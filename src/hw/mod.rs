@@ -116,6 +116,8 @@ pub trait PumpHardware {
     fn advance_to(&mut self, _t: crate::core::units::Timestamp) {}
 }
 
+/// Every method forwarded, the defaulted ones too: a method left out here would silently take
+/// the trait's default for the daemon's boxed hardware (it did once for the patient's button).
 impl PumpHardware for Box<dyn PumpHardware + Send> {
     fn is_simulated(&self) -> bool {
         (**self).is_simulated()
@@ -137,6 +139,12 @@ impl PumpHardware for Box<dyn PumpHardware + Send> {
     }
     fn plunger_position(&mut self) -> Result<Option<i64>, HwError> {
         (**self).plunger_position()
+    }
+    fn load_cell_counts(&mut self) -> Result<Option<i32>, HwError> {
+        (**self).load_cell_counts()
+    }
+    fn button_events(&mut self) -> Vec<button::ButtonEvent> {
+        (**self).button_events()
     }
     fn annunciate(&mut self, priority: Option<Priority>, phase_ms: u64) -> Result<(), HwError> {
         (**self).annunciate(priority, phase_ms)

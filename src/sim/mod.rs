@@ -171,6 +171,14 @@ impl SimPump {
         if self.faults.occluded && !faults.occluded {
             self.truth.released_since_clear_ul = 0.0;
         }
+        if self.faults.button_stuck != faults.button_stuck {
+            use crate::hw::button::{ButtonEvent, ButtonFault};
+            self.button.push(if faults.button_stuck {
+                ButtonEvent::Fault(ButtonFault::HeldDown)
+            } else {
+                ButtonEvent::Recovered
+            });
+        }
         self.faults = faults;
     }
 
@@ -294,17 +302,7 @@ impl PumpHardware for SimPump {
             "sensor_stuck" => f.sensor_stuck = on,
             "sensor_out_of_range" => f.sensor_out_of_range = on,
             "reservoir_removed" => f.reservoir_removed = on,
-            "controller_stuck" => {
-                use crate::hw::button::{ButtonEvent, ButtonFault};
-                if f.button_stuck != on {
-                    self.button.push(if on {
-                        ButtonEvent::Fault(ButtonFault::HeldDown)
-                    } else {
-                        ButtonEvent::Recovered
-                    });
-                }
-                f.button_stuck = on;
-            }
+            "controller_stuck" => f.button_stuck = on,
             other => return Err(HwError::UnknownFault(other.to_owned())),
         }
         self.set_faults(f);
@@ -347,6 +345,13 @@ mod tests {
         assert_eq!(
             p.button_events(),
             [ButtonEvent::Recovered, ButtonEvent::Pressed]
+        );
+        // Through the box the daemon holds its hardware in, too.
+        let mut boxed: Box<dyn PumpHardware + Send> = Box::new(pump());
+        boxed.inject_fault("controller_stuck", true).unwrap();
+        assert_eq!(
+            boxed.button_events(),
+            [ButtonEvent::Fault(ButtonFault::HeldDown)]
         );
     }
 

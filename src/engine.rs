@@ -582,6 +582,9 @@ impl<H: PumpHardware> Engine<H> {
         );
         engine.hw.set_motor_enabled(false)?;
         engine.transition(now, Trigger::Program)?;
+        // Presses made before this trial existed (the pump idle, or the last trial ended) are
+        // no requests of this one; a stuck button is still this trial's alarm.
+        engine.take_button(now, false);
         Ok(engine)
     }
 
@@ -1278,6 +1281,8 @@ impl<H: PumpHardware> Engine<H> {
     /// Does everything due by `now`.
     pub fn tick(&mut self, now: Timestamp) -> Result<(), EngineError> {
         if self.state == State::Ended {
+            // The trial is over: the button's presses are nobody's requests now.
+            let _ = self.hw.button_events();
             return Ok(());
         }
         self.last_tick = Some(self.last_tick.map_or(now, |last| last.max(now)));
@@ -1788,8 +1793,16 @@ impl<H: PumpHardware> Engine<H> {
     /// chattering button raises a MEDIUM alarm instead, and its presses do not count until it is
     /// released and quiet. Called every pass of the control loop, and at once by the simulator.
     pub fn poll_button(&mut self, now: Timestamp) {
+        self.take_button(now, true);
+    }
+
+    /// The button's events; presses count as requests only when `presses` says so.
+    fn take_button(&mut self, now: Timestamp, presses: bool) {
         for event in self.hw.button_events() {
             match event {
+                ButtonEvent::Pressed if !presses => {
+                    tracing::info!("bolus button on the cord pressed before the trial: ignored");
+                }
                 ButtonEvent::Pressed => {
                     let decision = self.request_pca_from(now, true);
                     tracing::info!(?decision, "bolus button on the cord pressed");

@@ -741,3 +741,45 @@ fn the_hold_and_the_check_schedule_come_back_from_the_log() {
         Some(h(1.5) + Duration::from_ms(1))
     );
 }
+
+#[test]
+fn a_press_on_the_cord_before_the_trial_is_no_request_of_it() {
+    // Pressed while the pump was idle: not a bolus asked for when the trial starts later. A
+    // button stuck before the trial is still this trial's alarm.
+    let cfg = hw();
+    let p = program(
+        r#"drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "20 mL"
+basal = "1 mg/day"
+pca = { dose = "0.05 mg", lockout = "30min", max_per_hour = 2 }
+"#,
+    );
+    let (library, _) = check::load_library(None).unwrap();
+    let mut sim = SimPump::new(&cfg.mechanism, &cfg.simulation, p.reservoir);
+    sim.press_button();
+    sim.press_button();
+    sim.inject_fault("controller_stuck", true).unwrap();
+    let t0 = Timestamp::ORIGIN;
+    let mut e = Engine::new(sim, &cfg, trial(), p, &library, t0, Some(Role::Nurse)).unwrap();
+    e.verify(t0).unwrap();
+    e.prime(t0, titra::core::units::Volume::ZERO).unwrap();
+    e.start(t0).unwrap();
+    run_to(&mut e, h(1.0));
+    assert!(
+        !e.journal()
+            .iter()
+            .any(|r| matches!(r, Record::PcaRequest { .. })),
+        "no request from before the trial"
+    );
+    assert!(
+        e.journal().iter().any(|r| matches!(
+            r,
+            Record::AlarmRaised {
+                kind: titra::core::supervisor::AlarmKind::StuckButton,
+                ..
+            }
+        )),
+        "the stuck button is this trial's alarm"
+    );
+}

@@ -270,72 +270,65 @@ pub enum Record {
     },
 }
 
-/// What the clinician concludes from the trial.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The trial worked: an implant may follow.
-    Success,
-    Failure,
-    Inconclusive,
-}
-
-impl std::str::FromStr for Outcome {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "success" => Ok(Outcome::Success),
-            "failure" => Ok(Outcome::Failure),
-            "inconclusive" => Ok(Outcome::Inconclusive),
-            other => Err(format!(
-                "outcome: \"{other}\" is not one of success, failure, inconclusive"
-            )),
+/// An enum written as one lower-case word in the log, on D-Bus and on screen: each variant and
+/// its word given once, with FromStr refusing anything else by naming the field and the words.
+macro_rules! word_enum {
+    ($(#[$doc:meta])* $name:ident, $field:literal, { $($(#[$vdoc:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
         }
-    }
-}
 
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-            Outcome::Inconclusive => "inconclusive",
-        })
-    }
-}
-
-/// Whether the patient wishes to go on to an implant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Wish {
-    Yes,
-    No,
-    Undecided,
-}
-
-impl std::str::FromStr for Wish {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "yes" => Ok(Wish::Yes),
-            "no" => Ok(Wish::No),
-            "undecided" => Ok(Wish::Undecided),
-            other => Err(format!(
-                "wish: \"{other}\" is not one of yes, no, undecided"
-            )),
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
         }
-    }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($word => Ok($name::$variant),)+
+                    other => Err(format!(
+                        concat!($field, ": \"{}\" is not one of {}"),
+                        other,
+                        [$($word),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl std::fmt::Display for Wish {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Wish::Yes => "yes",
-            Wish::No => "no",
-            Wish::Undecided => "undecided",
-        })
+word_enum!(
+    /// What the clinician concludes from the trial.
+    Outcome, "outcome", {
+        /// The trial worked: an implant may follow.
+        Success = "success",
+        Failure = "failure",
+        Inconclusive = "inconclusive",
     }
-}
+);
+
+word_enum!(
+    /// Whether the patient wishes to go on to an implant.
+    Wish, "wish", {
+        Yes = "yes",
+        No = "no",
+        Undecided = "undecided",
+    }
+);
 
 impl Record {
     /// When it happened, on the pump's clock.

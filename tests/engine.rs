@@ -783,3 +783,19 @@ pca = { dose = "0.05 mg", lockout = "30min", max_per_hour = 2 }
         "the stuck button is this trial's alarm"
     );
 }
+
+#[test]
+fn outcome_and_wish_read_their_words_and_name_the_field_otherwise() {
+    use titra::engine::{Outcome, Wish};
+    assert_eq!("inconclusive".parse::<Outcome>(), Ok(Outcome::Inconclusive));
+    assert_eq!(Outcome::Success.to_string(), "success");
+    assert_eq!("undecided".parse::<Wish>(), Ok(Wish::Undecided));
+    assert_eq!(
+        "maybe".parse::<Wish>(),
+        Err("wish: \"maybe\" is not one of yes, no, undecided".to_owned())
+    );
+    assert_eq!(
+        "Success".parse::<Outcome>(),
+        Err("outcome: \"Success\" is not one of success, failure, inconclusive".to_owned())
+    );
+}

@@ -29,6 +29,8 @@ fn trial(days: u64) -> Trial {
         kind: TrialKind::Continuous,
         duration: Duration::from_days(days),
         catheter_tip: None,
+        catheter: None,
+        catheter_placed_before: None,
         baseline_pain: None,
         outpatient: false,
     }

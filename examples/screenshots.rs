@@ -253,6 +253,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             simulated: true,
             started_wall: None,
             implant_rule: protocol.implant.as_ref(),
+            outcome: outcome.summary.outcome_measure,
         });
         let (lines, has_rule, confirmed) =
             titra::export::preview(&summary, titra::core::units::MassUnit::Mg);

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::HardwareConfig;
 use crate::core::checklist::{Checklist, ChecklistItem};
+use crate::core::diary::Ashworth;
 use crate::core::dose::{Denial, DoseLedger, DoseLimits, PcaDecision, RECORD_INTERVAL, Source};
 use crate::core::finding::{Class, Finding, Verdict};
 use crate::core::library::{DrugLibrary, LibraryEntry};
@@ -25,6 +26,7 @@ use crate::core::observation::{BodyTemp, CheckClock, SedationRule};
 use crate::core::occlusion::{OcclusionDetector, OcclusionSettings, Trip};
 use crate::core::program::{self, Program, Trial};
 use crate::core::scheduler::{BolusScheduler, RateScheduler, StepProfile};
+use crate::core::site::{SiteClock, SiteFinding, SiteRule};
 use crate::core::supervisor::{self, Alarm, AlarmKind, Priority, State, Trigger};
 use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume, VolumeRate};
 use crate::hw::button::ButtonEvent;
@@ -245,6 +247,50 @@ pub enum Record {
         reason: String,
         name: String,
     },
+    /// The site's rule for catheter site checks, in force for this trial (from the site's
+    /// protocol, recorded when the trial is programmed). Without it no checks are scheduled.
+    SiteChecksRequired {
+        at: Timestamp,
+        rule: SiteRule,
+    },
+    /// A nurse checked the catheter site: the temperature and what was found (empty: clean).
+    SiteCheck {
+        at: Timestamp,
+        temperature: BodyTemp,
+        findings: Vec<SiteFinding>,
+        by: Role,
+        name: String,
+    },
+    /// The patient answered the diary's function question (`level` 1 = the first, least
+    /// function, of the protocol's answers).
+    FunctionAnswer {
+        at: Timestamp,
+        question: String,
+        answer: String,
+        level: u8,
+    },
+    /// The patient's global impression of change, 1 (very much improved) to 7 (very much
+    /// worse), asked when the trial ends.
+    Pgic {
+        at: Timestamp,
+        value: u8,
+    },
+    /// Spasticity on the Modified Ashworth Scale, assessed by a nurse or clinician (the outcome
+    /// measure of baclofen trials), with the muscles assessed.
+    Spasticity {
+        at: Timestamp,
+        score: Ashworth,
+        muscles: String,
+        by: Role,
+        name: String,
+    },
+    /// The power-on self-test's result and the checksums of the drug library, hardware
+    /// configuration and protocol in force: written when the trial is programmed (and after a
+    /// restart), so every program is logged with the library it ran with.
+    SelfTest {
+        at: Timestamp,
+        test: crate::selftest::SelfTest,
+    },
     /// The trial's catheter was taken out (after the trial ended).
     CatheterRemoved {
         at: Timestamp,
@@ -365,6 +411,12 @@ impl Record {
             | Record::ChecklistRequired { at, .. }
             | Record::ChecklistConfirmed { at, .. }
             | Record::ChecklistOverridden { at, .. }
+            | Record::SiteChecksRequired { at, .. }
+            | Record::SiteCheck { at, .. }
+            | Record::SelfTest { at, .. }
+            | Record::FunctionAnswer { at, .. }
+            | Record::Pgic { at, .. }
+            | Record::Spasticity { at, .. }
             | Record::CatheterRemoved { at, .. }
             | Record::Exported { at, .. } => at,
         }
@@ -527,6 +579,8 @@ pub struct Engine<H> {
     tracked: usize,
     /// The patient's button on its cord is stuck or chattering (its alarm's cause).
     button_fault: bool,
+    /// The site's rule for catheter site checks and their schedule, once required.
+    site: Option<(SiteRule, SiteClock)>,
 }
 
 impl<H: PumpHardware> Engine<H> {
@@ -646,6 +700,7 @@ impl<H: PumpHardware> Engine<H> {
             checks,
             tracked: 0,
             button_fault: false,
+            site: None,
         }
     }
 
@@ -1262,6 +1317,7 @@ impl<H: PumpHardware> Engine<H> {
         }
         wake.extend(self.observation_until);
         wake.extend(self.checks.wakes());
+        wake.extend(self.site.and_then(|(_, clock)| clock.wake()));
         if let Some(p) = self.paused_since {
             wake.push(p + self.cfg.alarms.paused_reminder);
             wake.push(p + self.cfg.alarms.paused_reminder * 2);
@@ -1294,6 +1350,7 @@ impl<H: PumpHardware> Engine<H> {
         self.check_pause(now);
         self.check_observation(now);
         self.watch_checks(now);
+        self.watch_site(now);
         self.poll_button(now);
         self.annunciate(now)?;
         self.persist(now);
@@ -1698,6 +1755,13 @@ impl<H: PumpHardware> Engine<H> {
         self.alarms.iter().any(|a| a.kind == kind && a.is_active())
     }
 
+    /// An alarm of `kind` whose cause has not gone away (acknowledged or not).
+    fn has_uncleared(&self, kind: AlarmKind) -> bool {
+        self.alarms
+            .iter()
+            .any(|a| a.kind == kind && a.cleared_at.is_none())
+    }
+
     /// An active HIGH alarm whose cause is still present (or not yet acknowledged).
     fn high_alarm(&self) -> Option<AlarmKind> {
         self.alarms
@@ -2099,6 +2163,14 @@ impl<H: PumpHardware> Engine<H> {
             // The nurse checked the line or the patient: that is the action the alarm asked for.
             AlarmKind::Occlusion | AlarmKind::PowerRestored => false,
             AlarmKind::StuckButton => self.button_fault,
+            AlarmKind::SiteCheckMissed => {
+                self.track_records();
+                self.site
+                    .is_some_and(|(_, clock)| clock.overdue(now).is_some())
+            }
+            // Only a clean site check lifts it: the clinician must hear of it, whoever
+            // acknowledges the tone.
+            AlarmKind::PossibleInfection => self.has_uncleared(AlarmKind::PossibleInfection),
         }
     }
 
@@ -2346,6 +2418,65 @@ impl<H: PumpHardware> Engine<H> {
         self.observe(Record::PainScore { at: now, value });
     }
 
+    /// Keeps the power-on self-test's result (and the configuration's checksums) in the log.
+    pub fn record_self_test(&mut self, now: Timestamp, test: crate::selftest::SelfTest) {
+        self.observe(Record::SelfTest { at: now, test });
+    }
+
+    /// The patient's answer to the diary's function question.
+    pub fn record_function(&mut self, now: Timestamp, question: &str, answer: &str, level: u8) {
+        self.observe(Record::FunctionAnswer {
+            at: now,
+            question: question.to_owned(),
+            answer: answer.to_owned(),
+            level,
+        });
+    }
+
+    /// The patient's global impression of change (1–7; the caller checks the range).
+    pub fn record_pgic(&mut self, now: Timestamp, value: u8) {
+        self.observe(Record::Pgic { at: now, value });
+    }
+
+    /// A spasticity score (Modified Ashworth Scale) and the muscles assessed.
+    pub fn record_spasticity(
+        &mut self,
+        now: Timestamp,
+        score: Ashworth,
+        muscles: &str,
+        by: Role,
+        name: &str,
+    ) {
+        self.observe(Record::Spasticity {
+            at: now,
+            score,
+            muscles: muscles.to_owned(),
+            by,
+            name: name.to_owned(),
+        });
+    }
+
+    /// When the patient last recorded a pain score, if ever.
+    pub fn last_pain_at(&self) -> Option<Timestamp> {
+        self.journal.iter().rev().find_map(|r| match r {
+            Record::PainScore { at, .. } => Some(*at),
+            _ => None,
+        })
+    }
+
+    /// Whether the patient has given the global impression of change.
+    pub fn pgic_recorded(&self) -> bool {
+        self.journal
+            .iter()
+            .rev()
+            .any(|r| matches!(r, Record::Pgic { .. }))
+    }
+
+    /// Whether delivery has ever run.
+    pub fn has_started(&self) -> bool {
+        self.started
+    }
+
     pub fn record_side_effect(&mut self, now: Timestamp, effect: SideEffect, severity: Severity) {
         self.observe(Record::SideEffect {
             at: now,
@@ -2405,8 +2536,105 @@ impl<H: PumpHardware> Engine<H> {
         if let Some(why) = self.sedation.breach(None, respiratory_rate) {
             self.hold_for_sedation(now, &why);
         }
+        if let Some(why) = self.site_rule().signs(temperature, &[]) {
+            self.suspect_infection(now, &why);
+        }
         self.watch_checks(now);
         self.persist(now);
+    }
+
+    /// Makes catheter site checks part of this trial (the site protocol's rule): recorded, so a
+    /// restart keeps the schedule. Called once, when the trial is programmed.
+    pub fn require_site_checks(
+        &mut self,
+        now: Timestamp,
+        rule: SiteRule,
+    ) -> Result<(), EngineError> {
+        rule.check().map_err(EngineError::Refused)?;
+        if self.site.is_some() {
+            return Err(EngineError::Refused(
+                "site checks are already part of this trial".to_owned(),
+            ));
+        }
+        self.journal
+            .push(Record::SiteChecksRequired { at: now, rule });
+        self.track_records();
+        self.persist(now);
+        Ok(())
+    }
+
+    /// The rule for site checks in force: the protocol's, or the default when this trial has
+    /// none (a fever is a fever whether or not checks were scheduled).
+    pub fn site_rule(&self) -> SiteRule {
+        self.site.map_or(SiteRule::DEFAULT, |(rule, _)| rule)
+    }
+
+    /// When the next site check is due, if checks are scheduled.
+    pub fn site_check_due(&self) -> Option<Timestamp> {
+        self.site.and_then(|(_, clock)| clock.next_due())
+    }
+
+    /// A nurse records a catheter site check. Fever or any finding raises the MEDIUM alarm
+    /// "possible infection" (delivery goes on); a clean check lifts it. Either way the check is
+    /// done: a missed-check alarm clears and the next one is due an interval later.
+    pub fn record_site_check(
+        &mut self,
+        now: Timestamp,
+        temperature: BodyTemp,
+        findings: &[SiteFinding],
+        by: Role,
+        name: &str,
+    ) {
+        let mut findings = findings.to_vec();
+        findings.sort();
+        findings.dedup();
+        self.journal.push(Record::SiteCheck {
+            at: now,
+            temperature,
+            findings: findings.clone(),
+            by,
+            name: name.to_owned(),
+        });
+        match self.site_rule().signs(Some(temperature), &findings) {
+            Some(why) => self.suspect_infection(now, &why),
+            None => {
+                if self.has_uncleared(AlarmKind::PossibleInfection) {
+                    tracing::info!("clean site check: possible infection cleared");
+                    self.clear(now, AlarmKind::PossibleInfection);
+                }
+            }
+        }
+        self.watch_site(now);
+        self.persist(now);
+    }
+
+    fn suspect_infection(&mut self, now: Timestamp, why: &str) {
+        if self.state == State::Ended {
+            return;
+        }
+        tracing::warn!(%why, "possible infection: the clinician must be told");
+        if let Err(e) = self.raise(now, AlarmKind::PossibleInfection, None, None) {
+            tracing::error!(error = %e, "possible infection");
+        }
+    }
+
+    /// A missed site check: LOW until one is recorded, which clears and acknowledges it (it was
+    /// what the alarm asked for).
+    fn watch_site(&mut self, now: Timestamp) {
+        if self.state == State::Ended {
+            return;
+        }
+        self.track_records();
+        let kind = AlarmKind::SiteCheckMissed;
+        if self
+            .site
+            .is_some_and(|(_, clock)| clock.overdue(now).is_some())
+        {
+            let _ = self.raise(now, kind, None, None);
+        } else if self.has_uncleared(kind) {
+            self.clear(now, kind);
+            self.acknowledge_kind(now, kind);
+        }
     }
 
     /// Whether the sedation interlock holds delivery and patient boluses: a sedation alarm that
@@ -2472,7 +2700,12 @@ impl<H: PumpHardware> Engine<H> {
                     at,
                     to: State::Running,
                     ..
-                } => self.checks.delivery_started(at),
+                } => {
+                    self.checks.delivery_started(at);
+                    if let Some((_, clock)) = &mut self.site {
+                        clock.delivery_started(at);
+                    }
+                }
                 Record::BolusEnded {
                     at,
                     source: Source::ScheduledBolus | Source::ClinicianBolus,
@@ -2482,6 +2715,14 @@ impl<H: PumpHardware> Engine<H> {
                     self.checks.close_checks(at);
                 }
                 Record::Sedation { at, .. } => self.checks.sedation(at),
+                Record::SiteChecksRequired { rule, .. } => {
+                    self.site = Some((rule, SiteClock::new(rule)));
+                }
+                Record::SiteCheck { at, .. } => {
+                    if let Some((_, clock)) = &mut self.site {
+                        clock.checked(at);
+                    }
+                }
                 Record::Vitals {
                     at,
                     respiratory_rate: Some(_),

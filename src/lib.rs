@@ -20,6 +20,7 @@ pub mod export;
 pub mod hw;
 pub mod protocol;
 pub mod scenario;
+pub mod selftest;
 pub mod service;
 pub mod sim;
 pub mod simulate;

@@ -7,7 +7,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::core::checklist::ChecklistItem;
+use crate::core::diary::DiaryRule;
 use crate::core::program::Trial;
+use crate::core::site::SiteRule;
 use crate::core::units::{AmountRate, Concentration};
 
 pub const PROTOCOL_SCHEMA: &str = "titra.protocol/1";
@@ -28,6 +30,14 @@ pub struct Protocol {
     /// (or the open ones overridden by a clinician) before its delivery starts. Empty: none.
     #[serde(default)]
     pub checklist: Vec<ChecklistItem>,
+    /// Catheter site checks: how often, and the fever threshold. Without the table, every 8 h
+    /// and 38.0 °C.
+    #[serde(default)]
+    pub site_checks: Option<SiteRule>,
+    /// The patient diary: how often pain is asked while awake, the waking hours, and the
+    /// function question. Without the table, the defaults of `DiaryRule`.
+    #[serde(default)]
+    pub diary: DiaryRule,
 }
 
 /// The implant's starting dose as a percentage of the effective trial dose.
@@ -116,7 +126,16 @@ impl Protocol {
                 )));
             }
         }
+        if let Some(rule) = &p.site_checks {
+            rule.check().map_err(fail)?;
+        }
+        p.diary.check().map_err(fail)?;
         Ok(p)
+    }
+
+    /// The rule for catheter site checks: the protocol's, or every 8 h and 38.0 °C.
+    pub fn site_rule(&self) -> SiteRule {
+        self.site_checks.unwrap_or_default()
     }
 
     /// The checklist items that apply to `trial`, in the protocol's order.
@@ -199,6 +218,8 @@ mod tests {
             kind: TrialKind::SingleBolus,
             duration: crate::core::units::Duration::from_hours(24),
             catheter_tip: None,
+            catheter: None,
+            catheter_placed_before: None,
             baseline_pain: None,
             outpatient: false,
         };
@@ -218,5 +239,38 @@ mod tests {
             e.to_string(),
             "site protocol p.toml: checklist[8].id: \"consent\" is used twice"
         );
+    }
+
+    #[test]
+    fn site_checks_and_the_diary_are_read_and_checked() {
+        let p = Protocol::built_in().unwrap();
+        assert_eq!(p.site_rule(), SiteRule::DEFAULT);
+        assert_eq!(p.diary.function_answers.len(), 5);
+        // Without the tables: every 8 h, 38 °C, the default diary.
+        let bare = Protocol::from_toml_str("schema = \"titra.protocol/1\"\n", "t").unwrap();
+        assert_eq!(bare.site_rule(), SiteRule::DEFAULT);
+        assert_eq!(bare.diary, DiaryRule::default());
+        let e = Protocol::from_toml_str(
+            "schema = \"titra.protocol/1\"\n[site_checks]\nevery = \"30min\"\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.message.starts_with("site_checks.every: 30min"), "{e}");
+        let e = Protocol::from_toml_str(
+            "schema = \"titra.protocol/1\"\n[diary]\nawake_from = \"7:00\"\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("HH:MM"), "{e}");
+        let p = Protocol::from_toml_str(
+            "schema = \"titra.protocol/1\"\n[site_checks]\nevery = \"12h\"\nfever = 38.5\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            p.site_rule().every,
+            crate::core::units::Duration::from_hours(12)
+        );
+        assert_eq!(p.site_rule().fever.deci_celsius(), 385);
     }
 }

@@ -12,9 +12,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::diary::Ashworth;
 use crate::core::library::Route;
 use crate::core::observation::BodyTemp;
 use crate::core::program::{Program, Trial, TrialKind};
+use crate::core::site::SiteFinding;
 use crate::core::units::{Amount, AmountRate, Duration, Volume};
 
 /// A scenario (or program) file that was read and is well-formed. Whether its program is
@@ -134,6 +136,30 @@ pub enum Event {
         #[serde(default)]
         released: bool,
     },
+    /// The nurse checks the catheter site: `temp_c` (°C) and `findings` (redness, swelling,
+    /// drainage, leak, headache_upright; empty when clean). Fever (38 °C) or a finding raises
+    /// "possible infection". A scenario with any site check has checks scheduled (every 8 h).
+    SiteCheck {
+        at: Duration,
+        temp_c: BodyTemp,
+        #[serde(default)]
+        findings: Vec<SiteFinding>,
+    },
+    /// A nurse or clinician scores spasticity on the Modified Ashworth Scale (`value` "0", "1",
+    /// "1+", "2", "3" or "4"), with the `muscles` assessed (optional). Baclofen trials are judged
+    /// on it.
+    Spasticity {
+        at: Duration,
+        value: Ashworth,
+        #[serde(default)]
+        muscles: String,
+    },
+    /// The patient answers the diary's function question: `answer` 1 is the first (least
+    /// function) of the site protocol's answers.
+    Function { at: Duration, answer: u8 },
+    /// The patient's global impression of change, `value` 1 (very much improved) to 7 (very
+    /// much worse), usually at the end.
+    Pgic { at: Duration, value: u8 },
 }
 
 impl Event {
@@ -157,7 +183,11 @@ impl Event {
             | Event::Vitals { at, .. }
             | Event::SedationReview { at, .. }
             | Event::ControllerPress { at }
-            | Event::ControllerStuck { at, .. } => at,
+            | Event::ControllerStuck { at, .. }
+            | Event::SiteCheck { at, .. }
+            | Event::Spasticity { at, .. }
+            | Event::Function { at, .. }
+            | Event::Pgic { at, .. } => at,
         }
     }
 }
@@ -190,6 +220,9 @@ struct RawScenario {
     checklist: Option<ScenarioChecklist>,
 }
 
+/// The most characters a catheter's type may have.
+pub const MAX_CATHETER: usize = 100;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTrial {
@@ -199,6 +232,10 @@ struct RawTrial {
     duration: Duration,
     #[serde(default)]
     catheter_tip: Option<String>,
+    #[serde(default)]
+    catheter: Option<String>,
+    #[serde(default)]
+    catheter_placed_before: Option<Duration>,
     #[serde(default)]
     baseline_pain: Option<u8>,
     #[serde(default)]
@@ -253,12 +290,35 @@ impl Scenario {
                 format!("{pain} is outside the pain scale 0 to 10"),
             ));
         }
+        if let Some(c) = &t.catheter
+            && (c.trim().is_empty() || c.chars().count() > MAX_CATHETER)
+        {
+            return Err(invalid(
+                None,
+                "trial.catheter".to_owned(),
+                format!(
+                    "\"{c}\" must be 1 to {MAX_CATHETER} characters (the catheter's make, size and tip)"
+                ),
+            ));
+        }
+        if let Some(d) = t
+            .catheter_placed_before
+            .filter(|&d| d > Duration::from_days(30))
+        {
+            return Err(invalid(
+                None,
+                "trial.catheter_placed_before".to_owned(),
+                format!("{d} is more than 30 days before the start"),
+            ));
+        }
         let trial = Trial {
             patient: t.patient,
             route: t.route,
             kind: t.kind,
             duration: t.duration,
             catheter_tip: t.catheter_tip,
+            catheter: t.catheter,
+            catheter_placed_before: t.catheter_placed_before,
             baseline_pain: t.baseline_pain,
             outpatient: t.outpatient,
         };
@@ -299,6 +359,29 @@ fn check_event(i: usize, event: &Event, end: Duration) -> Result<(), (String, St
         Event::PainScore { value, .. } => in_scale("value", value, 0, 10, "pain scale"),
         Event::SedationScore { value, .. } => {
             in_scale("value", value, 1, 4, "sedation scale (POSS)")
+        }
+        Event::Pgic { value, .. } => in_scale(
+            "value",
+            value,
+            1,
+            7,
+            "impression of change (PGIC: 1 very much improved to 7 very much worse)",
+        ),
+        Event::Function { answer: 0, .. } => Err((
+            field("answer"),
+            "0: answers are numbered from 1 (the least function)".to_owned(),
+        )),
+        Event::Spasticity { ref muscles, .. }
+            if muscles.chars().count() > crate::engine::MAX_NOTE =>
+        {
+            Err((
+                field("muscles"),
+                format!(
+                    "{} characters is more than the {} allowed",
+                    muscles.chars().count(),
+                    crate::engine::MAX_NOTE
+                ),
+            ))
         }
         Event::Vitals { spo2: Some(s), .. } if s > 100 => {
             Err((field("spo2"), format!("{s} is above 100 %")))

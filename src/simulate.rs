@@ -49,6 +49,16 @@ fn apply_checklist<H: crate::hw::PumpHardware>(
     let all: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     e.require_checklist(at, items)
         .map_err(|err| SimulateError::Internal(err.to_string()))?;
+    // Site checks are scheduled when the scenario models them (any `site_check` event): a
+    // scenario without the nurse's rounds would otherwise only show that it has none.
+    if scenario
+        .events
+        .iter()
+        .any(|ev| matches!(ev, Event::SiteCheck { .. }))
+    {
+        e.require_site_checks(at, protocol.site_rule())
+            .map_err(|err| SimulateError::Internal(err.to_string()))?;
+    }
     let done = scenario.checklist.as_ref();
     let confirmed = done.and_then(|c| c.confirmed.clone()).unwrap_or(all);
     for id in &confirmed {
@@ -422,6 +432,7 @@ pub fn run_with_log(
         simulated: engine.is_simulated(),
         started_wall: None,
         implant_rule: None,
+        outcome: engine.entry().outcome,
     });
     Ok(Outcome {
         summary,
@@ -553,6 +564,30 @@ fn apply(
         Event::SedationReview { note: ref text, .. } => {
             note(engine.review_sedation(now, text, SCENARIO_CLINICIAN))
         }
+        Event::SiteCheck {
+            temp_c,
+            ref findings,
+            ..
+        } => engine.record_site_check(now, temp_c, findings, Role::Nurse, SCENARIO_NURSE),
+        Event::Spasticity {
+            value, ref muscles, ..
+        } => engine.record_spasticity(now, value, muscles, Role::Nurse, SCENARIO_NURSE),
+        Event::Function { answer, .. } => {
+            let diary = crate::protocol::Protocol::built_in()
+                .map_err(|err| SimulateError::Internal(err.to_string()))?
+                .diary;
+            let Some(text) = usize::from(answer)
+                .checked_sub(1)
+                .and_then(|i| diary.function_answers.get(i))
+            else {
+                return Err(SimulateError::Invalid(format!(
+                    "function answer {answer} is outside 1 to {} (the site protocol's answers)",
+                    diary.function_answers.len()
+                )));
+            };
+            engine.record_function(now, &diary.function_question, text, answer);
+        }
+        Event::Pgic { value, .. } => engine.record_pgic(now, value),
         // Handled by the runner (power) or as faults above.
         Event::PowerLoss { .. }
         | Event::Occlusion { .. }

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::core::diary::{Ashworth, OutcomeMeasure};
 use crate::core::dose::{Denial, Source};
 use crate::core::program::{Program, Trial};
 use crate::core::supervisor::State;
@@ -62,6 +63,91 @@ pub struct Summary {
     /// Sedation and breathing: what was recorded, checks missed, and each time the sedation
     /// interlock stopped delivery with the clinician's review.
     pub observations: Observations,
+    /// The catheter and its site: type, placement, and every site check.
+    pub catheter: CatheterInfo,
+    /// What the trial is judged on: "pain" (the `pain` section) or "spasticity" (the
+    /// `spasticity` section, for baclofen).
+    pub outcome_measure: OutcomeMeasure,
+    pub spasticity: Spasticity,
+    /// The patient's diary besides pain: the function question's answers and the global
+    /// impression of change at the end.
+    pub diary: Diary,
+}
+
+/// Spasticity on the Modified Ashworth Scale (1+ counted as 1.5). The baseline is the first
+/// score recorded before delivery started (or the first of the trial when none was).
+#[derive(Debug, Clone, Serialize)]
+pub struct Spasticity {
+    pub baseline: Option<Ashworth>,
+    #[serde(rename = "final")]
+    pub last: Option<Ashworth>,
+    pub lowest: Option<Ashworth>,
+    /// The fall from the baseline to the final (continuous) or lowest (bolus) score.
+    pub reduction: Option<f64>,
+    /// At least a 1-point fall, by `responder_rule`; None unless spasticity is the outcome
+    /// measure and there are scores to judge.
+    pub responder: Option<bool>,
+    pub responder_rule: &'static str,
+    pub scores: Vec<SpasticityScore>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SpasticityScore {
+    pub at_h: f64,
+    pub score: Ashworth,
+    pub muscles: String,
+    pub by: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diary {
+    pub function: Vec<FunctionEntry>,
+    /// The patient's global impression of change (1 very much improved … 7 very much worse).
+    pub pgic: Option<u8>,
+    pub pgic_label: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionEntry {
+    pub at_h: f64,
+    pub question: String,
+    pub answer: String,
+    /// 1 = the first (least function) of the protocol's answers.
+    pub level: u8,
+}
+
+/// How a continuous baclofen trial's responder is judged.
+pub const SPASTICITY_CONTINUOUS: &str = "a fall of at least 1 point on the Modified Ashworth Scale (1+ counted as 1.5) from before the trial to the last score";
+/// How a bolus baclofen trial's responder is judged.
+pub const SPASTICITY_BOLUS: &str = "a fall of at least 1 point on the Modified Ashworth Scale (1+ counted as 1.5) from before the trial to the lowest score after the bolus";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CatheterInfo {
+    /// The catheter's type, as the nurse entered it.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The vertebral level of its tip.
+    pub tip: Option<String>,
+    /// When it was placed, hours before the start of delivery.
+    pub placed_h_before_start: Option<f64>,
+    /// The interval of site checks in hours; None when none were scheduled.
+    pub site_check_every_h: Option<f64>,
+    /// The fever threshold the checks used, °C.
+    pub fever_c: f64,
+    pub site_checks: Vec<SiteCheckEntry>,
+    /// Site checks not recorded in time (each a LOW alarm).
+    pub missed_site_checks: u32,
+    /// Times fever or a site finding raised "possible infection".
+    pub possible_infection_alarms: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteCheckEntry {
+    pub at_h: f64,
+    pub temp_c: f64,
+    /// Empty when the site was clean.
+    pub findings: Vec<crate::core::site::SiteFinding>,
+    pub by: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -368,6 +454,8 @@ pub struct Inputs<'a> {
     pub started_wall: Option<&'a str>,
     /// The site's implant rule, if it has one.
     pub implant_rule: Option<&'a crate::protocol::ImplantRule>,
+    /// What the trial is judged on (the drug library's `outcome` for the drug).
+    pub outcome: OutcomeMeasure,
 }
 
 fn hours(from: Timestamp, at: Timestamp) -> f64 {
@@ -487,6 +575,12 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
     let mut vitals = Vec::new();
     let mut holds: Vec<SedationHold> = Vec::new();
     let (mut missed_checks, mut escalated_checks) = (0u32, 0u32);
+    let mut site_checks = Vec::new();
+    let mut ashworth: Vec<(Timestamp, SpasticityScore)> = Vec::new();
+    let mut function = Vec::new();
+    let mut pgic = None;
+    let mut site_rule = None;
+    let (mut missed_site_checks, mut infection_alarms) = (0u32, 0u32);
     // The last sedation score or respiratory rate recorded: what a sedation alarm was raised for.
     let mut last_observed = String::new();
     let last_day_start = i
@@ -568,6 +662,46 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
                     temp_c: temperature.map(|t| t.as_celsius_f64()),
                 });
             }
+            Record::SiteChecksRequired { rule, .. } => site_rule = Some(*rule),
+            Record::Spasticity {
+                at,
+                score,
+                muscles,
+                name,
+                ..
+            } => ashworth.push((
+                *at,
+                SpasticityScore {
+                    at_h: h(*at),
+                    score: *score,
+                    muscles: muscles.clone(),
+                    by: name.clone(),
+                },
+            )),
+            Record::FunctionAnswer {
+                at,
+                question,
+                answer,
+                level,
+            } => function.push(FunctionEntry {
+                at_h: h(*at),
+                question: question.clone(),
+                answer: answer.clone(),
+                level: *level,
+            }),
+            Record::Pgic { value, .. } => pgic = Some(*value),
+            Record::SiteCheck {
+                at,
+                temperature,
+                findings,
+                name,
+                ..
+            } => site_checks.push(SiteCheckEntry {
+                at_h: h(*at),
+                temp_c: temperature.as_celsius_f64(),
+                findings: findings.clone(),
+                by: name.clone(),
+            }),
             Record::SedationReviewed { at, note, name } => {
                 if let Some(hold) = holds.last_mut().filter(|x| x.reviewed_at_h.is_none()) {
                     hold.reviewed_at_h = Some(h(*at));
@@ -604,6 +738,8 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
                         note: None,
                     }),
                     AlarmKind::ObservationMissed => missed_checks += 1,
+                    AlarmKind::SiteCheckMissed => missed_site_checks += 1,
+                    AlarmKind::PossibleInfection => infection_alarms += 1,
                     _ => {}
                 }
                 alarms.push(AlarmEntry {
@@ -755,6 +891,9 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
     } else {
         (reduction_lowest_pct.map(|r| r >= 50.0), RESPONDER_BOLUS)
     };
+    // A spasticity trial is judged on spasticity alone; its pain scores are still shown.
+    let responder = responder.filter(|_| i.outcome == OutcomeMeasure::Pain);
+    let spasticity = spasticity_of(&ashworth, i.started, continuous, i.outcome);
     let span = i.ended.since(i.started).min(Duration::from_days(1));
     let effective = if span.is_zero() {
         0.0
@@ -922,6 +1061,64 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
             escalated_checks,
             holds,
         },
+        catheter: CatheterInfo {
+            kind: i.trial.catheter.clone(),
+            tip: i.trial.catheter_tip.clone(),
+            placed_h_before_start: i
+                .trial
+                .catheter_placed_before
+                .map(|d| (d.as_hours_f64() * 1e4).round() / 1e4),
+            site_check_every_h: site_rule.map(|r| r.every.as_hours_f64()),
+            fever_c: site_rule.unwrap_or_default().fever.as_celsius_f64(),
+            site_checks,
+            missed_site_checks,
+            possible_infection_alarms: infection_alarms,
+        },
+        outcome_measure: i.outcome,
+        spasticity,
+        diary: Diary {
+            function,
+            pgic,
+            pgic_label: pgic.and_then(crate::core::diary::pgic_label),
+        },
+    }
+}
+
+/// Spasticity from its scores: the baseline is the last score before delivery started (else
+/// the first), the result the last (continuous) or lowest after the start (bolus).
+fn spasticity_of(
+    scores: &[(Timestamp, SpasticityScore)],
+    started: Timestamp,
+    continuous: bool,
+    outcome: OutcomeMeasure,
+) -> Spasticity {
+    let before = scores.iter().rev().find(|(at, _)| *at <= started);
+    let baseline = before.or(scores.first()).map(|(_, s)| s.score);
+    let after: Vec<Ashworth> = scores
+        .iter()
+        .filter(|(at, _)| *at > started)
+        .map(|(_, s)| s.score)
+        .collect();
+    let last = after.last().copied();
+    let lowest = after.iter().min().copied();
+    let judged = if continuous { last } else { lowest };
+    let reduction = baseline
+        .zip(judged)
+        .map(|(b, j)| ((b.value() - j.value()) * 10.0).round() / 10.0);
+    Spasticity {
+        baseline,
+        last,
+        lowest,
+        reduction,
+        responder: reduction
+            .filter(|_| outcome == OutcomeMeasure::Spasticity)
+            .map(|r| r >= crate::core::diary::ASHWORTH_RESPONSE),
+        responder_rule: if continuous {
+            SPASTICITY_CONTINUOUS
+        } else {
+            SPASTICITY_BOLUS
+        },
+        scores: scores.iter().map(|(_, s)| s.clone()).collect(),
     }
 }
 
@@ -1178,6 +1375,41 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
             None => "",
         }
     );
+    let sp = &s.spasticity;
+    if s.outcome_measure == OutcomeMeasure::Spasticity || !sp.scores.is_empty() {
+        let score = |v: Option<Ashworth>| v.map_or("-".to_owned(), |v| v.to_string());
+        let _ = writeln!(
+            out,
+            "Spasticity (Modified Ashworth){}: baseline {}, final {}, lowest {}, fall {}{}",
+            if s.outcome_measure == OutcomeMeasure::Spasticity {
+                ", the outcome measure"
+            } else {
+                ""
+            },
+            score(sp.baseline),
+            score(sp.last),
+            score(sp.lowest),
+            sp.reduction.map_or("-".to_owned(), |r| format!("{r}")),
+            match sp.responder {
+                Some(true) => " (responder: at least 1 point)",
+                Some(false) => " (not a responder: less than 1 point)",
+                None => "",
+            }
+        );
+    }
+    if let (Some(v), Some(label)) = (s.diary.pgic, s.diary.pgic_label) {
+        let _ = writeln!(out, "Impression of change (PGIC): {v}, {label}");
+    }
+    let c = &s.catheter;
+    if let Some(every) = c.site_check_every_h {
+        let _ = writeln!(
+            out,
+            "\nCatheter site: checks every {every} h, {} recorded, {} missed; possible-infection alarms: {}",
+            c.site_checks.len(),
+            c.missed_site_checks,
+            c.possible_infection_alarms
+        );
+    }
     for e in &s.side_effects {
         let _ = writeln!(
             out,

@@ -208,7 +208,10 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
         .await
         .unwrap();
     p.proxy.record_sedation(&nurse, 1).await.unwrap();
-    p.proxy.record_vitals(&nurse, 14, 72, 97).await.unwrap();
+    p.proxy
+        .record_vitals(&nurse, 14, 72, 97, 0.0)
+        .await
+        .unwrap();
     p.run_to(h(6.0)).await;
     let clinician = p.login("2468").await;
     p.proxy.end_trial(&clinician).await.unwrap();
@@ -652,7 +655,7 @@ async fn a_respiratory_rate_of_9_stops_delivery_and_refuses_the_patient_too() {
     p.running().await;
     p.run_to(h(1.0)).await;
     let nurse = p.login("1234").await;
-    p.proxy.record_vitals(&nurse, 9, 70, 95).await.unwrap();
+    p.proxy.record_vitals(&nurse, 9, 70, 95, 0.0).await.unwrap();
     assert_held(&p, h(1.0), h(3.0)).await;
     let summary = p.summary().await;
     assert_eq!(
@@ -669,7 +672,10 @@ async fn a_poss_of_2_and_a_respiratory_rate_of_10_change_nothing() {
     p.run_to(h(1.0)).await;
     let nurse = p.login("1234").await;
     p.proxy.record_sedation(&nurse, 2).await.unwrap();
-    p.proxy.record_vitals(&nurse, 10, 70, 95).await.unwrap();
+    p.proxy
+        .record_vitals(&nurse, 10, 70, 95, 0.0)
+        .await
+        .unwrap();
     let before = p.status().await.delivered_total;
     p.run_to(h(2.0)).await;
     let s = p.status().await;
@@ -897,7 +903,7 @@ async fn a_missed_check_raises_an_alarm_and_escalates_when_the_next_is_missed_to
     let nurse = p.login("1234").await;
     p.proxy.record_sedation(&nurse, 1).await.unwrap();
     assert_eq!(p.alarms().await.len(), 1);
-    p.proxy.record_vitals(&nurse, 14, 0, 0).await.unwrap();
+    p.proxy.record_vitals(&nurse, 14, 0, 0, 0.0).await.unwrap();
     assert!(p.alarms().await.is_empty());
     assert_eq!(
         p.proxy.request_bolus().await.unwrap(),
@@ -1219,4 +1225,336 @@ async fn the_decision_after_the_trial_is_recorded_and_summarised() {
         .map(|e| e.to_string())
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// The findings and alarm kinds as the status lists them.
+fn kinds(alarms: &[(String, String)]) -> Vec<(&str, &str)> {
+    alarms
+        .iter()
+        .map(|(k, p)| (k.as_str(), p.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn site_checks_are_due_every_8_hours_and_a_missed_one_raises_a_low_alarm() {
+    let p = pump().await;
+    let mut raised = p.proxy.receive_alarm_raised().await.unwrap();
+    p.running().await;
+    p.run_to(h(8.0)).await;
+    assert!(p.alarms().await.is_empty());
+    assert_eq!(p.status().await.site_check_due, "now");
+    p.run_to(h(8.0) + Duration::from_secs(1)).await;
+    assert_eq!(kinds(&p.alarms().await), [("site_check_missed", "low")]);
+    let a = raised.next().await.unwrap();
+    let args = a.args().unwrap();
+    assert_eq!(
+        (args.kind(), args.priority()),
+        (&"site_check_missed", &"low")
+    );
+    assert_eq!(p.status().await.site_check_due, "overdue");
+    // Bad input names the field and changes nothing.
+    let nurse = p.login("1234").await;
+    let (name, message) = error_of(p.proxy.record_site_check(&nurse, 98.6, &[]).await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert_eq!(message, "temperature_c: 98.6 °C is outside 25 to 45 °C");
+    let (name, message) = error_of(p.proxy.record_site_check(&nurse, 37.0, &["pus"]).await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(
+        message.starts_with("findings: \"pus\" is not one of"),
+        "{message}"
+    );
+    let (name, _) = error_of(p.proxy.record_site_check("", 37.0, &[]).await);
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    assert_eq!(kinds(&p.alarms().await), [("site_check_missed", "low")]);
+    // The check, late: the alarm goes (it was what it asked for); the next is due 8 h later.
+    p.run_to(h(9.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy.record_site_check(&nurse, 37.0, &[]).await.unwrap();
+    assert!(p.alarms().await.is_empty());
+    assert_eq!(p.status().await.site_check_due, "in 8h");
+    p.run_to(h(17.0)).await;
+    assert!(p.alarms().await.is_empty());
+    p.run_to(h(17.0) + Duration::from_secs(1)).await;
+    assert_eq!(kinds(&p.alarms().await), [("site_check_missed", "low")]);
+    let summary = p.summary().await;
+    let c = &summary["catheter"];
+    assert_eq!(c["site_check_every_h"], 8.0);
+    assert_eq!(c["missed_site_checks"], 2);
+    assert_eq!(c["site_checks"][0]["at_h"], 9.0);
+    assert_eq!(c["site_checks"][0]["temp_c"], 37.0);
+    assert_eq!(c["site_checks"][0]["by"], "Demo Nurse");
+    assert_eq!(summary["alarms"][0]["kind"], "site_check_missed");
+    assert_eq!(summary["alarms"][0]["priority"], "low");
+    assert_eq!(summary["alarms"][0]["cleared_at_h"], 9.0);
+}
+
+#[tokio::test]
+async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_goes_on() {
+    let p = pump().await;
+    let mut raised = p.proxy.receive_alarm_raised().await.unwrap();
+    p.running().await;
+    p.run_to(h(2.0)).await;
+    let nurse = p.login("1234").await;
+    // 37.9 °C and a clean site: nothing.
+    p.proxy.record_site_check(&nurse, 37.9, &[]).await.unwrap();
+    assert!(p.alarms().await.is_empty());
+    // A leak at the site: MEDIUM, with words for the nurse.
+    p.proxy
+        .record_site_check(&nurse, 37.2, &["leak", "headache_upright"])
+        .await
+        .unwrap();
+    assert_eq!(kinds(&p.alarms().await), [("possible_infection", "medium")]);
+    let a = raised.next().await.unwrap();
+    let args = a.args().unwrap();
+    assert_eq!(
+        *args.message(),
+        "Possible infection — tell the clinician. Fever or a finding at the catheter site."
+    );
+    // Delivery and the patient's boluses go on; acknowledging keeps it listed (its cause stands).
+    let before = p.status().await.delivered_total;
+    p.run_to(h(3.0)).await;
+    let s = p.status().await;
+    assert_eq!(s.state, "running");
+    assert_ne!(s.delivered_total, before);
+    assert_eq!(
+        p.proxy.request_bolus().await.unwrap(),
+        "Bolus of 0.05 mg started."
+    );
+    let nurse = p.login("1234").await;
+    p.proxy.acknowledge_alarms(&nurse).await.unwrap();
+    assert_eq!(kinds(&p.alarms().await), [("possible_infection", "medium")]);
+    // A clean check lifts it.
+    p.run_to(h(4.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy.record_site_check(&nurse, 36.9, &[]).await.unwrap();
+    assert!(p.alarms().await.is_empty());
+    // A fever taken with the vital signs is a sign too.
+    p.run_to(h(5.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy
+        .record_vitals(&nurse, 16, 88, 97, 38.0)
+        .await
+        .unwrap();
+    assert_eq!(kinds(&p.alarms().await), [("possible_infection", "medium")]);
+    let (name, message) = error_of(p.proxy.record_vitals(&nurse, 16, 88, 97, 46.0).await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.starts_with("temperature_c: 46"), "{message}");
+    let summary = p.summary().await;
+    let c = &summary["catheter"];
+    assert_eq!(c["possible_infection_alarms"], 2);
+    assert_eq!(c["site_checks"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        c["site_checks"][1]["findings"],
+        serde_json::json!(["leak", "headache_upright"])
+    );
+    assert_eq!(summary["observations"]["vitals"][0]["temp_c"], 38.0);
+    let infections: Vec<&serde_json::Value> = summary["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "possible_infection")
+        .collect();
+    assert_eq!(infections.len(), 2);
+    assert_eq!(infections[0]["at_h"], 2.0);
+    assert_eq!(infections[0]["cleared_at_h"], 4.0);
+    assert!(infections[1]["cleared_at_h"].is_null());
+}
+
+/// A wall clock standing still at a time of day (UTC), for the diary's waking hours.
+struct FixedWall(u64);
+
+impl titra::service::pump::WallClock for FixedWall {
+    fn unix_ms(&self) -> u64 {
+        self.0
+    }
+}
+
+#[tokio::test]
+async fn the_patient_is_asked_for_pain_every_4_hours_while_awake_and_pgic_at_the_end() {
+    let p = pump().await;
+    p.running().await;
+    p.run_to(h(3.9)).await;
+    assert!(!p.status().await.pain_prompt);
+    p.run_to(h(4.0)).await;
+    let s = p.status().await;
+    assert!(s.pain_prompt);
+    assert_eq!(s.outcome_measure, "pain");
+    assert!(!s.pgic_prompt);
+    // The score and the function question answer the prompt.
+    let (question, answers) = p.proxy.diary_question().await.unwrap();
+    assert_eq!(question, "How far could you walk since you last answered?");
+    assert_eq!(answers.len(), 5);
+    let (name, message) = error_of(p.proxy.record_function(6).await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert_eq!(message, "function: answer 6 is outside 1 to 5");
+    p.proxy.record_pain(4).await.unwrap();
+    p.proxy.record_function(3).await.unwrap();
+    assert!(!p.status().await.pain_prompt);
+    p.run_to(h(7.9)).await;
+    assert!(!p.status().await.pain_prompt);
+    p.run_to(h(8.0)).await;
+    assert!(p.status().await.pain_prompt);
+    // Not yet: the impression of change is asked when the trial has ended.
+    let nurse = p.login("1234").await;
+    p.proxy.end_trial(&nurse).await.unwrap();
+    let s = p.status().await;
+    assert!(!s.pain_prompt);
+    assert!(s.pgic_prompt);
+    let (name, message) = error_of(p.proxy.record_pgic(0).await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.starts_with("pgic: 0 is outside 1"), "{message}");
+    p.proxy.record_pgic(2).await.unwrap();
+    assert!(!p.status().await.pgic_prompt);
+    let (name, _) = error_of(p.proxy.record_pgic(3).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    let summary = p.summary().await;
+    assert_eq!(summary["diary"]["pgic"], 2);
+    assert_eq!(summary["diary"]["pgic_label"], "Much improved");
+    let f = &summary["diary"]["function"][0];
+    assert_eq!(f["level"], 3);
+    assert_eq!(f["answer"], "On the ward or around the house");
+    assert_eq!(f["at_h"], 4.0);
+}
+
+#[tokio::test]
+async fn no_pain_prompt_outside_the_waking_hours() {
+    // 23:30 UTC (the fixed clock's zone): asleep by the built-in 07:00–22:00.
+    let mut service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
+    service.set_wall_clock(Box::new(FixedWall((23 * 60 + 30) * 60_000)));
+    let p = pump_with(service, Timestamp::ORIGIN).await;
+    p.running().await;
+    p.run_to(h(5.0)).await;
+    assert!(!p.status().await.pain_prompt);
+    // 12:00: awake, and asked.
+    let mut service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
+    service.set_wall_clock(Box::new(FixedWall(12 * 3_600_000)));
+    let p = pump_with(service, Timestamp::ORIGIN).await;
+    p.running().await;
+    p.run_to(h(5.0)).await;
+    assert!(p.status().await.pain_prompt);
+}
+
+const BACLOFEN: &str = r#"
+[trial]
+patient = "MRN-BACLOFEN"
+route = "intrathecal"
+kind = "single_bolus"
+duration = "8h"
+
+[program]
+drug = "baclofen"
+concentration = "50 mcg/mL"
+reservoir = "10 mL"
+boluses = [ { at = "0h", dose = "50 mcg" } ]
+observe = "8h"
+"#;
+
+#[tokio::test]
+async fn a_baclofen_trial_is_judged_on_spasticity_scored_by_the_nurse() {
+    let p = pump().await;
+    let nurse = p.login("1234").await;
+    p.proxy
+        .start_trial(&nurse, BACLOFEN, false, "5678")
+        .await
+        .unwrap();
+    p.proxy.prime(&nurse).await.unwrap();
+    // The score before the bolus is the baseline.
+    p.proxy
+        .record_spasticity(&nurse, "3", "knee extensors")
+        .await
+        .unwrap();
+    p.proxy.start(&nurse).await.unwrap();
+    let s = p.status().await;
+    assert_eq!(s.outcome_measure, "spasticity");
+    // The patient is not asked for pain on a spasticity trial.
+    p.run_to(h(4.5)).await;
+    assert!(!p.status().await.pain_prompt);
+    let nurse = p.login("1234").await;
+    let (name, message) = error_of(p.proxy.record_spasticity(&nurse, "2+", "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.contains("0, 1, 1+, 2, 3 or 4"), "{message}");
+    let (name, _) = error_of(p.proxy.record_spasticity("", "1", "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    p.proxy
+        .record_spasticity(&nurse, "1+", "knee extensors")
+        .await
+        .unwrap();
+    p.run_to(h(6.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy
+        .record_spasticity(&nurse, "2", "knee extensors")
+        .await
+        .unwrap();
+    let summary = p.summary().await;
+    assert_eq!(summary["outcome_measure"], "spasticity");
+    let sp = &summary["spasticity"];
+    assert_eq!(sp["baseline"], "3");
+    assert_eq!(sp["lowest"], "1+");
+    assert_eq!(sp["final"], "2");
+    assert_eq!(sp["reduction"], 1.5, "a bolus trial: at its lowest");
+    assert_eq!(sp["responder"], true);
+    assert_eq!(sp["scores"][1]["by"], "Demo Nurse");
+    assert!(summary["pain"]["responder"].is_null());
+}
+
+#[tokio::test]
+async fn a_failed_power_on_self_test_keeps_the_pump_from_delivering() {
+    for (fault, check) in [
+        (
+            "enable_stuck",
+            "motor enable: the motor driver stays enabled",
+        ),
+        (
+            "indicator_failed",
+            "alarm light and tone: the alarm light or tone does not answer",
+        ),
+    ] {
+        let mut service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
+        service.inject_fault(fault, true).unwrap();
+        assert!(!service.run_self_test(Timestamp::ORIGIN).passed());
+        let p = pump_with(service, Timestamp::ORIGIN).await;
+        let s = p.status().await;
+        assert!(s.self_test_failure.starts_with(check), "{fault}: {s:?}");
+        let nurse = p.login("1234").await;
+        let (name, message) = error_of(p.proxy.start_trial(&nurse, PROGRAM, false, "5678").await);
+        assert_eq!(name, "org.titra.Pump1.Error.WrongState", "{fault}");
+        assert!(
+            message.starts_with("the pump failed its power-on self-test (")
+                && message.contains(check)
+                && message.ends_with("take it out of use and call technical support"),
+            "{fault}: {message}"
+        );
+        assert_eq!(p.status().await.state, "idle");
+    }
+}
+
+#[tokio::test]
+async fn every_program_is_logged_with_the_self_test_and_the_checksum_of_the_library_in_force() {
+    let dir = std::env::temp_dir().join(format!("titra-selftest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let service = logged_service(&dir, Timestamp::ORIGIN);
+    let test = service.self_test().unwrap().clone();
+    assert!(test.passed(), "{}", test.failures());
+    let p = pump_with(service, Timestamp::ORIGIN).await;
+    assert_eq!(p.status().await.self_test_failure, "");
+    p.running().await;
+    drop(p);
+    let mut log = titra::store::TrialLog::open(&dir.join("titra.db")).unwrap();
+    let stored = log.latest_trial().unwrap();
+    let records = log.records(stored.id).unwrap();
+    let logged: Vec<&titra::selftest::SelfTest> = records
+        .iter()
+        .filter_map(|r| match r {
+            titra::engine::Record::SelfTest { test, .. } => Some(test),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(*logged[0], test);
+    // The library's checksum is the trial's own record of the library it ran with.
+    assert_eq!(logged[0].checksums.drug_library, stored.library_sha256);
+    assert_eq!(logged[0].checksums.hardware.len(), 64);
+    assert_eq!(logged[0].checksums.protocol.len(), 64);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -27,6 +27,8 @@ fn trial() -> Trial {
         kind: TrialKind::Continuous,
         duration: Duration::from_days(14),
         catheter_tip: None,
+        catheter: None,
+        catheter_placed_before: None,
         baseline_pain: None,
         outpatient: false,
     }

@@ -614,3 +614,123 @@ fn a_scenario_carries_the_pre_trial_checklist_as_done() {
         "the bolus was given"
     );
 }
+
+#[test]
+fn site_checks_a_missed_one_is_low_and_fever_with_redness_is_possible_infection() {
+    let out = run(&example("catheter-site.toml"));
+    let s = &out.summary;
+    let alarm = |kind: AlarmKind| s.alarms.iter().find(|a| a.kind == kind).unwrap();
+    // Checks at 0 h and 8 h; the 16 h one missed until the late check at 18 h.
+    let missed = alarm(AlarmKind::SiteCheckMissed);
+    assert_eq!(missed.priority, Priority::Low);
+    assert!(close(missed.at_h, 16.0, 1e-3), "{}", missed.at_h);
+    assert_eq!(missed.cleared_at_h, Some(18.0));
+    // 38.4 °C and redness at 26 h: MEDIUM until the clean check at 34 h.
+    let infection = alarm(AlarmKind::PossibleInfection);
+    assert_eq!(infection.priority, Priority::Medium);
+    assert_eq!(infection.at_h, 26.0);
+    assert_eq!(infection.cleared_at_h, Some(34.0));
+    assert_eq!(s.alarms.len(), 2, "{:?}", s.alarms);
+    // Delivery went on throughout: 0.5 mg/day for 2 days, to within a step.
+    assert!(
+        close(s.delivered.total_mg, 1.0, 2.0 * STEP_MG),
+        "{}",
+        s.delivered.total_mg
+    );
+    let c = &s.catheter;
+    assert_eq!(
+        c.kind.as_deref(),
+        Some("Closed-tip intrathecal catheter, 20 G")
+    );
+    assert_eq!(c.tip.as_deref(), Some("T10"));
+    assert_eq!(c.placed_h_before_start, Some(1.5));
+    assert_eq!(c.site_check_every_h, Some(8.0));
+    assert_eq!(c.site_checks.len(), 6);
+    assert_eq!(c.missed_site_checks, 1);
+    assert_eq!(c.possible_infection_alarms, 1);
+    assert_eq!(c.site_checks[3].temp_c, 38.4);
+    assert_eq!(
+        c.site_checks[3].findings,
+        [titra::core::site::SiteFinding::Redness]
+    );
+    // The diary: two function answers, and the impression of change at the end.
+    let levels: Vec<u8> = s.diary.function.iter().map(|f| f.level).collect();
+    assert_eq!(levels, [2, 4]);
+    assert_eq!(s.diary.pgic, Some(2));
+    assert_eq!(s.diary.pgic_label, Some("Much improved"));
+}
+
+#[test]
+fn a_scenario_without_site_checks_has_none_scheduled_and_says_so() {
+    let out = run(&example("continuous-morphine-pca.toml"));
+    assert_eq!(out.summary.catheter.site_check_every_h, None);
+    assert!(
+        !out.summary
+            .alarms
+            .iter()
+            .any(|a| a.kind == AlarmKind::SiteCheckMissed)
+    );
+}
+
+#[test]
+fn a_baclofen_bolus_is_judged_on_spasticity() {
+    use titra::core::diary::{Ashworth, OutcomeMeasure};
+    let out = run(&example("baclofen-bolus.toml"));
+    let s = &out.summary;
+    assert_eq!(s.outcome_measure, OutcomeMeasure::Spasticity);
+    assert_eq!(s.delivered.scheduled_bolus_mg, 0.05);
+    let sp = &s.spasticity;
+    assert_eq!(sp.baseline, Some(Ashworth::Three));
+    assert_eq!(sp.lowest, Some(Ashworth::OnePlus));
+    assert_eq!(sp.last, Some(Ashworth::Two));
+    assert_eq!(sp.reduction, Some(1.5));
+    assert_eq!(sp.responder, Some(true));
+    assert_eq!(sp.scores.len(), 4);
+    assert_eq!(sp.scores[0].muscles, "knee extensors, both legs");
+    // Pain was recorded but does not judge this trial.
+    assert_eq!(s.pain.last, Some(4));
+    assert_eq!(s.pain.responder, None);
+    assert_eq!(s.diary.pgic, Some(3));
+}
+
+#[test]
+fn new_scenario_events_refuse_bad_values_naming_the_field() {
+    let base = r#"
+[trial]
+patient = "MRN-1"
+route = "intrathecal"
+kind = "continuous"
+duration = "1d"
+[program]
+drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "20 mL"
+basal = "0.5 mg/day"
+"#;
+    let refused = |event: &str| {
+        let text = format!("{base}\n[[events]]\nat = \"1h\"\n{event}\n");
+        Scenario::from_toml_str(&text, "test.toml")
+            .unwrap_err()
+            .to_string()
+    };
+    let e = refused("kind = \"site_check\"\ntemp_c = 37.0\nfindings = [\"pus\"]");
+    assert!(e.contains("`pus`") && e.contains("headache_upright"), "{e}");
+    let e = refused("kind = \"site_check\"\ntemp_c = 101.0");
+    assert!(e.contains("101 °C is outside 25 to 45 °C"), "{e}");
+    let e = refused("kind = \"spasticity\"\nvalue = \"5\"");
+    assert!(e.contains("0, 1, 1+, 2, 3 or 4"), "{e}");
+    let e = refused("kind = \"pgic\"\nvalue = 8");
+    assert!(e.contains("events[0].value"), "{e}");
+    let e = refused("kind = \"function\"\nanswer = 0");
+    assert!(e.contains("events[0].answer"), "{e}");
+    let e = Scenario::from_toml_str(
+        &base.replace(
+            "duration = \"1d\"",
+            "duration = \"1d\"\ncatheter_placed_before = \"40d\"",
+        ),
+        "test.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("trial.catheter_placed_before"), "{e}");
+}

@@ -32,6 +32,8 @@ fn trial() -> Trial {
         kind: TrialKind::Continuous,
         duration: Duration::from_days(3),
         catheter_tip: Some("T10".to_owned()),
+        catheter: Some("20 G closed-tip intrathecal".to_owned()),
+        catheter_placed_before: None,
         baseline_pain: Some(7),
         outpatient: false,
     }

@@ -141,11 +141,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot serve {BUS_NAME} on the {} bus", args.bus))?;
     tracing::info!(db = %db.display(), bus = %args.bus, "serving {BUS_NAME}");
-    let ready_status = if args.sim {
+    let self_test = shared.service.lock().await.self_test().cloned();
+    let mut ready_status = if args.sim {
         format!("serving {BUS_NAME} (SIMULATED hardware)")
     } else {
         format!("serving {BUS_NAME}")
     };
+    if let Some(t) = self_test.filter(|t| !t.passed()) {
+        // Still served, so that the screen can say why the pump will not deliver.
+        ready_status = format!("{ready_status}; SELF-TEST FAILED: {}", t.failures());
+    }
     let _ = sd_notify::notify(&[
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status(&ready_status),

@@ -256,6 +256,8 @@ mod tests {
             kind,
             duration: Duration::from_hours(24),
             catheter_tip: None,
+            catheter: None,
+            catheter_placed_before: None,
             baseline_pain: None,
             outpatient,
         }

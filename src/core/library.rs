@@ -17,6 +17,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::diary::OutcomeMeasure;
 use super::finding::{Class, Finding};
 use super::observation::SedationRule;
 use super::units::{Amount, AmountRate, Concentration, Duration, MassUnit};
@@ -218,6 +219,8 @@ pub struct LibraryEntry {
     pub observation: Guardrail<Duration>,
     /// How the basal may be stepped up, where the drug needs it (ziconotide).
     pub titration: Option<TitrationRule>,
+    /// What a trial of this drug is judged on: pain, or spasticity (baclofen).
+    pub outcome: OutcomeMeasure,
     /// The line of the library file the entry came from.
     pub line: usize,
 }
@@ -302,6 +305,8 @@ struct RawEntry {
     observation: Guardrail<Duration>,
     #[serde(default)]
     titration: Option<TitrationRule>,
+    #[serde(default)]
+    outcome: OutcomeMeasure,
 }
 
 /// Shortest and longest rolling window a cumulative limit may use.
@@ -360,6 +365,7 @@ impl DrugLibrary {
                     cumulative: e.cumulative.clone(),
                     observation: e.observation,
                     titration: e.titration,
+                    outcome: e.outcome,
                     line,
                 });
             }

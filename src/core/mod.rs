@@ -2,6 +2,7 @@
 //! decisions. Everything the pump decides about a dose is decided here, and tested here.
 
 pub mod checklist;
+pub mod diary;
 pub mod dose;
 pub mod finding;
 pub mod library;
@@ -9,6 +10,7 @@ pub mod observation;
 pub mod occlusion;
 pub mod program;
 pub mod scheduler;
+pub mod site;
 pub mod supervisor;
 pub mod units;
 

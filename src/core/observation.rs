@@ -262,6 +262,11 @@ impl BodyTemp {
         Ok(BodyTemp(deci as u16))
     }
 
+    /// From tenths of a degree, for constants (no range check: callers use sensible values).
+    pub const fn from_deci_celsius(deci: u16) -> BodyTemp {
+        BodyTemp(deci)
+    }
+
     pub fn deci_celsius(self) -> u16 {
         self.0
     }

@@ -47,6 +47,12 @@ pub struct Trial {
     /// How long the trial is planned (and simulated) to run.
     pub duration: Duration,
     pub catheter_tip: Option<String>,
+    /// The catheter's type (make, size, tip), as written on its packet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catheter: Option<String>,
+    /// How long before the start of delivery the catheter was placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catheter_placed_before: Option<Duration>,
     /// Pain before the trial, NRS 0–10.
     pub baseline_pain: Option<u8>,
     /// The patient goes home the same day (an outpatient single shot); some checklist items
@@ -862,6 +868,8 @@ mod tests {
             kind,
             duration: duration.parse().unwrap(),
             catheter_tip: None,
+            catheter: None,
+            catheter_placed_before: None,
             baseline_pain: None,
             outpatient: false,
         }

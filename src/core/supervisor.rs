@@ -177,6 +177,11 @@ pub enum AlarmKind {
     /// The patient's bolus button on its cord is held down or chattering: its presses are not
     /// counted until it is released and quiet.
     StuckButton,
+    /// A catheter site check was not recorded in time.
+    SiteCheckMissed,
+    /// A site check or a temperature showed fever or a finding at the catheter site: the
+    /// clinician must be told (delivery goes on).
+    PossibleInfection,
 }
 
 impl AlarmKind {
@@ -194,8 +199,9 @@ impl AlarmKind {
             AlarmKind::ReservoirLow
             | AlarmKind::DoseLimit
             | AlarmKind::ObservationMissed
-            | AlarmKind::StuckButton => Priority::Medium,
-            AlarmKind::PausedTooLong => Priority::Low,
+            | AlarmKind::StuckButton
+            | AlarmKind::PossibleInfection => Priority::Medium,
+            AlarmKind::PausedTooLong | AlarmKind::SiteCheckMissed => Priority::Low,
             AlarmKind::Observation => Priority::Info,
         }
     }
@@ -234,6 +240,12 @@ impl AlarmKind {
             }
             AlarmKind::StuckButton => {
                 "The bolus button on the cord is stuck or faulty — free or replace it; the patient can use the screen meanwhile."
+            }
+            AlarmKind::SiteCheckMissed => {
+                "Catheter site check due — check the site and record the temperature and findings."
+            }
+            AlarmKind::PossibleInfection => {
+                "Possible infection — tell the clinician. Fever or a finding at the catheter site."
             }
         }
     }
@@ -332,6 +344,8 @@ mod tests {
         assert_eq!(AlarmKind::ReservoirLow.priority(), Priority::Medium);
         assert_eq!(AlarmKind::Sedation.priority(), Priority::High);
         assert_eq!(AlarmKind::ObservationMissed.priority(), Priority::Medium);
+        assert_eq!(AlarmKind::PossibleInfection.priority(), Priority::Medium);
+        assert_eq!(AlarmKind::SiteCheckMissed.priority(), Priority::Low);
         assert!(!AlarmKind::Observation.latches());
         let mut a = Alarm::new(AlarmKind::Occlusion, Timestamp::ORIGIN);
         a.cleared_at = Some(Timestamp::from_ms(5));

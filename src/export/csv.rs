@@ -328,6 +328,95 @@ fn row(r: &Record) -> Option<[String; 7]> {
             who.clone(),
             reason.clone(),
         ],
+        Record::SiteChecksRequired { rule, .. } => [
+            "site_checks_required".into(),
+            e(),
+            e(),
+            e(),
+            format!("{}", rule.every.as_hours_f64()),
+            e(),
+            format!("site check every value h; fever from {}", rule.fever),
+        ],
+        Record::SiteCheck {
+            temperature,
+            findings,
+            by,
+            name: who,
+            ..
+        } => [
+            "site_check".into(),
+            e(),
+            e(),
+            e(),
+            format!("{}", temperature.as_celsius_f64()),
+            format!("{who} ({})", name(by)),
+            if findings.is_empty() {
+                "clean".into()
+            } else {
+                findings
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+        ],
+        Record::SelfTest { test, .. } => [
+            "self_test".into(),
+            e(),
+            e(),
+            e(),
+            if test.passed() { "passed" } else { "failed" }.into(),
+            "pump".into(),
+            format!(
+                "{}drug library sha256 {}; hardware {}; protocol {}",
+                if test.passed() {
+                    String::new()
+                } else {
+                    format!("{}; ", test.failures())
+                },
+                test.checksums.drug_library,
+                test.checksums.hardware,
+                test.checksums.protocol
+            ),
+        ],
+        Record::FunctionAnswer {
+            question,
+            answer,
+            level,
+            ..
+        } => [
+            "function".into(),
+            e(),
+            e(),
+            e(),
+            level.to_string(),
+            "patient".into(),
+            format!("{question} {answer}"),
+        ],
+        Record::Pgic { value, .. } => [
+            "pgic".into(),
+            e(),
+            e(),
+            e(),
+            value.to_string(),
+            "patient".into(),
+            crate::core::diary::pgic_label(*value).unwrap_or("").into(),
+        ],
+        Record::Spasticity {
+            score,
+            muscles,
+            by,
+            name: who,
+            ..
+        } => [
+            "spasticity".into(),
+            e(),
+            e(),
+            e(),
+            score.to_string(),
+            format!("{who} ({})", name(by)),
+            muscles.clone(),
+        ],
         Record::CatheterRemoved {
             by,
             name: who,

@@ -287,14 +287,13 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
     };
     let journal = log.records(stored.id)?;
     let (started, ended) = crate::summary::span_of(&journal);
-    let unit = x
-        .library
-        .find(
-            &stored.program.drug,
-            stored.trial.route,
-            stored.program.concentration,
-        )
-        .map_or(MassUnit::Mg, |e| e.unit);
+    let entry = x.library.find(
+        &stored.program.drug,
+        stored.trial.route,
+        stored.program.concentration,
+    );
+    let unit = entry.as_ref().map_or(MassUnit::Mg, |e| e.unit);
+    let outcome = entry.map_or_else(|_| Default::default(), |e| e.outcome);
     let summary = crate::summary::summarise(&crate::summary::Inputs {
         trial: &stored.trial,
         program: &stored.program,
@@ -311,6 +310,7 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
         simulated: stored.simulated,
         started_wall: stored.started_wall.as_deref(),
         implant_rule: x.protocol.implant.as_ref(),
+        outcome,
     });
     if !summary.implant.confirmed && !x.draft {
         return Err(LogExportError::NotConfirmed);

@@ -9,6 +9,7 @@
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
+use crate::core::diary::{Ashworth, OutcomeMeasure};
 use crate::core::units::{Amount, MassUnit};
 use crate::summary::Summary;
 
@@ -115,10 +116,14 @@ fn wrap(text: &str, size: f32, bold: bool, max: f32) -> Vec<String> {
     lines
 }
 
-/// One page being drawn, top to bottom.
+/// Pages being drawn, top to bottom: a paragraph that would run into the footer goes on a new
+/// page (a long trial's alarms or checks never fall off the paper).
 struct Page {
+    /// Pages already full.
+    done: Vec<Content>,
     content: Content,
     width: f32,
+    height: f32,
     y: f32,
 }
 
@@ -126,10 +131,27 @@ impl Page {
     fn new(paper: Paper) -> Page {
         let (w, h) = paper.size();
         Page {
+            done: Vec::new(),
             content: Content::new(),
             width: w,
+            height: h,
             y: h - MARGIN,
         }
+    }
+
+    /// Starts a new page when `needed` points do not fit above the footer.
+    fn room(&mut self, needed: f32) {
+        if self.y - needed < MARGIN {
+            let full = std::mem::replace(&mut self.content, Content::new());
+            self.done.push(full);
+            self.y = self.height - MARGIN;
+        }
+    }
+
+    /// Every page drawn, in order.
+    fn into_pages(mut self) -> Vec<Content> {
+        self.done.push(self.content);
+        self.done
     }
 
     fn text_at(&mut self, x: f32, y: f32, size: f32, bold: bool, text: &str) {
@@ -146,12 +168,15 @@ impl Page {
     fn para(&mut self, size: f32, bold: bool, text: &str) {
         let max = self.width - 2.0 * MARGIN;
         for line in wrap(text, size, bold, max) {
+            self.room(size * 1.3);
             self.y -= size * 1.3;
             self.text_at(MARGIN, self.y, size, bold, &line);
         }
     }
 
     fn heading(&mut self, text: &str) {
+        // A heading is not left alone at the foot of a page.
+        self.room(8.0 + 12.0 * 1.3 + 2.0 + 3.0 * 10.0 * 1.3);
         self.y -= 8.0;
         self.para(12.0, true, text);
         self.y -= 2.0;
@@ -230,7 +255,8 @@ fn duration_words(h: f64) -> String {
 
 /// The summary as PDF bytes.
 pub fn render(s: &Summary, unit: MassUnit, paper: Paper) -> Vec<u8> {
-    let pages = [page_one(s, unit, paper), page_two(s, unit, paper)];
+    let mut pages = page_one(s, unit, paper).into_pages();
+    pages.extend(page_two(s, unit, paper).into_pages());
     let mut pdf = Pdf::new();
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
@@ -248,6 +274,7 @@ pub fn render(s: &Summary, unit: MassUnit, paper: Paper) -> Vec<u8> {
     let total = pages.len();
     for (i, mut page) in pages.into_iter().enumerate() {
         footer(&mut page, s, i + 1, total);
+        let page = page.finish();
         let id = page_ids[i];
         let content_id = Ref::new(id.get() + 1);
         let mut p = pdf.page(id);
@@ -259,7 +286,7 @@ pub fn render(s: &Summary, unit: MassUnit, paper: Paper) -> Vec<u8> {
             .pair(REGULAR, regular)
             .pair(BOLD, bold);
         p.finish();
-        pdf.stream(content_id, &page.content.finish());
+        pdf.stream(content_id, &page);
     }
     for (id, name) in [(regular, "Helvetica"), (bold, "Helvetica-Bold")] {
         pdf.type1_font(id)
@@ -272,7 +299,7 @@ pub fn render(s: &Summary, unit: MassUnit, paper: Paper) -> Vec<u8> {
     pdf.finish()
 }
 
-fn footer(page: &mut Page, s: &Summary, n: usize, total: usize) {
+fn footer(page: &mut Content, s: &Summary, n: usize, total: usize) {
     let text = format!(
         "Titra trial summary · patient {} · {} · page {n} of {total}{}",
         s.trial.patient,
@@ -283,7 +310,12 @@ fn footer(page: &mut Page, s: &Summary, n: usize, total: usize) {
             ""
         }
     );
-    page.text_at(MARGIN, MARGIN - 18.0, 8.0, false, &text);
+    let bytes = winansi(&text);
+    page.begin_text()
+        .set_font(REGULAR, 8.0)
+        .next_line(MARGIN, MARGIN - 18.0)
+        .show(Str(&bytes))
+        .end_text();
 }
 
 fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
@@ -363,7 +395,42 @@ fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
             }
         ),
     );
-    p.para(9.0, false, &format!("Responder: {}.", pain.responder_rule));
+    if s.outcome_measure == OutcomeMeasure::Spasticity {
+        p.para(
+            9.0,
+            false,
+            "This drug's trial is judged on spasticity, not pain (drug library).",
+        );
+        let sp = &s.spasticity;
+        let score = |v: Option<Ashworth>| v.map_or("none".to_owned(), |v| v.to_string());
+        p.para(
+            10.0,
+            false,
+            &format!(
+                "Spasticity (Modified Ashworth 0–4): before the trial {}, last {}, lowest {}, fall {}{}",
+                score(sp.baseline),
+                score(sp.last),
+                score(sp.lowest),
+                sp.reduction
+                    .map_or("not known".to_owned(), |r| format!("{r} points")),
+                match sp.responder {
+                    Some(true) => " — RESPONDER",
+                    Some(false) => " — NOT A RESPONDER",
+                    None => "",
+                }
+            ),
+        );
+        p.para(9.0, false, &format!("Responder: {}.", sp.responder_rule));
+    } else {
+        p.para(9.0, false, &format!("Responder: {}.", pain.responder_rule));
+    }
+    if let (Some(v), Some(label)) = (s.diary.pgic, s.diary.pgic_label) {
+        p.para(
+            10.0,
+            false,
+            &format!("The patient's impression of change at the end: {v} of 7, \"{label}\"."),
+        );
+    }
     let d = &s.delivered;
     p.para(
         10.0,
@@ -876,6 +943,8 @@ fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
         p.para(10.0, false, &format!("{text}{end}"));
     }
 
+    catheter(&mut p, s);
+
     p.heading("Side effects");
     if s.side_effects.is_empty() {
         p.para(10.0, false, "None reported.");
@@ -920,6 +989,76 @@ fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
         "Times are from the start of the trial. Amounts are rounded here to 0.001 mg (0.1 mcg); the JSON export holds them to the nanogram and the CSV export every delivery. This document is generated from the pump's hash-chained trial log.",
     );
     p
+}
+
+/// The catheter, its site checks (those with a sign listed), and the function answers.
+fn catheter(p: &mut Page, s: &Summary) {
+    let c = &s.catheter;
+    p.heading("Catheter and site");
+    p.para(
+        10.0,
+        false,
+        &format!(
+            "{}, tip at {}{}.",
+            c.kind.as_deref().unwrap_or("Catheter type not recorded"),
+            c.tip.as_deref().unwrap_or("a level not recorded"),
+            c.placed_h_before_start.map_or(String::new(), |h| format!(
+                ", placed {} before the start",
+                duration_words(h)
+            ))
+        ),
+    );
+    match c.site_check_every_h {
+        Some(every) => p.para(
+            10.0,
+            false,
+            &format!(
+                "Site checks every {}: {} recorded, {} missed; possible infection raised {} times (fever from {} °C or a finding).",
+                duration_words(every),
+                c.site_checks.len(),
+                c.missed_site_checks,
+                c.possible_infection_alarms,
+                c.fever_c
+            ),
+        ),
+        None => p.para(10.0, false, "No site checks were scheduled."),
+    }
+    for check in c
+        .site_checks
+        .iter()
+        .filter(|x| !x.findings.is_empty() || x.temp_c >= c.fever_c)
+    {
+        let found: Vec<&str> = check.findings.iter().map(|f| f.label()).collect();
+        p.para(
+            10.0,
+            false,
+            &format!(
+                "{}: {} °C{}{} (by {}).",
+                hours_words(check.at_h),
+                check.temp_c,
+                if found.is_empty() { "" } else { ", " },
+                found.join(", "),
+                check.by
+            ),
+        );
+    }
+    if !s.diary.function.is_empty() {
+        let levels: Vec<String> = s
+            .diary
+            .function
+            .iter()
+            .map(|f| f.level.to_string())
+            .collect();
+        p.para(
+            10.0,
+            false,
+            &format!(
+                "Function (\"{}\"): answers {} in order (1 = the least function).",
+                s.diary.function[0].question,
+                levels.join(", ")
+            ),
+        );
+    }
 }
 
 fn capitalise(s: &str) -> String {

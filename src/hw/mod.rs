@@ -49,10 +49,12 @@ pub enum HwError {
     SensorNotReady,
     #[error("the occlusion sensor reads {raw}, outside its range")]
     SensorOutOfRange { raw: i32 },
+    #[error("the alarm light and tone driver does not answer")]
+    Indicator,
     #[error("faults can only be injected into simulated hardware")]
     NotSimulated,
     #[error(
-        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, reservoir_removed, controller_stuck)"
+        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, reservoir_removed, controller_stuck, enable_stuck, indicator_failed)"
     )]
     UnknownFault(String),
 }
@@ -103,6 +105,11 @@ pub trait PumpHardware {
     fn button_events(&mut self) -> Vec<button::ButtonEvent> {
         Vec::new()
     }
+    /// The motor driver's enable line as read back from an input wired to it, where one is
+    /// (`None` otherwise): the power-on self-test's check that the driver switches off.
+    fn motor_enabled_readback(&mut self) -> Result<Option<bool>, HwError> {
+        Ok(None)
+    }
     /// Shows the highest active alarm priority (LED and tone), `None` for quiet. Called
     /// regularly; `phase_ms` is the time for the flashing and burst patterns.
     fn annunciate(&mut self, priority: Option<Priority>, phase_ms: u64) -> Result<(), HwError>;
@@ -151,6 +158,9 @@ impl PumpHardware for Box<dyn PumpHardware + Send> {
     }
     fn inject_fault(&mut self, fault: &str, on: bool) -> Result<(), HwError> {
         (**self).inject_fault(fault, on)
+    }
+    fn motor_enabled_readback(&mut self) -> Result<Option<bool>, HwError> {
+        (**self).motor_enabled_readback()
     }
     fn advance_to(&mut self, t: crate::core::units::Timestamp) {
         (**self).advance_to(t)

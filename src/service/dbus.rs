@@ -16,7 +16,9 @@ use zbus::{Connection, interface};
 use crate::core::supervisor::Priority;
 use crate::core::units::{Duration, Timestamp};
 use crate::engine::Record;
-use crate::service::pump::{ChecklistView, LibraryChoice, PumpService, ServiceError, Status};
+use crate::service::pump::{
+    ChecklistView, LibraryChoice, PumpService, ServiceError, Status, Vitals,
+};
 
 pub const BUS_NAME: &str = "org.titra.Pump1";
 pub const OBJECT_PATH: &str = "/org/titra/Pump1";
@@ -510,6 +512,42 @@ impl PumpIface {
         self.call(&e, |s, now| s.record_pain(value, now)).await
     }
 
+    /// The diary's function question and its answers, least function first.
+    async fn diary_question(&self) -> (String, Vec<String>) {
+        self.shared.service.lock().await.diary_question()
+    }
+
+    /// The patient's answer to the function question, 1 = the first answer.
+    async fn record_function(
+        &self,
+        answer: u8,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.record_function(answer, now)).await
+    }
+
+    /// The patient's global impression of change, 1 (very much improved) to 7 (very much worse).
+    async fn record_pgic(
+        &self,
+        value: u8,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.record_pgic(value, now)).await
+    }
+
+    /// Spasticity on the Modified Ashworth Scale ("0", "1", "1+", "2", "3", "4") and the muscles
+    /// assessed.
+    async fn record_spasticity(
+        &self,
+        token: &str,
+        score: &str,
+        muscles: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.record_spasticity(token, score, muscles, now))
+            .await
+    }
+
     async fn record_side_effect(
         &self,
         effect: &str,
@@ -530,17 +568,36 @@ impl PumpIface {
             .await
     }
 
-    /// Vital signs; 0 for one not taken.
+    /// Vital signs; 0 for one not taken (temperature in °C, to a tenth).
     async fn record_vitals(
         &self,
         token: &str,
         respiratory_rate: u16,
         heart_rate: u16,
         spo2: u8,
+        temperature_c: f64,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        let vitals = Vitals {
+            respiratory_rate,
+            heart_rate,
+            spo2,
+            temperature_c,
+        };
+        self.call(&e, |s, now| s.record_vitals(token, vitals, now))
+            .await
+    }
+
+    /// A catheter site check: the temperature (°C) and the findings, none when clean.
+    async fn record_site_check(
+        &self,
+        token: &str,
+        temperature_c: f64,
+        findings: Vec<String>,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
         self.call(&e, |s, now| {
-            s.record_vitals(token, respiratory_rate, heart_rate, spo2, now)
+            s.record_site_check(token, temperature_c, &findings, now)
         })
         .await
     }
@@ -826,6 +883,10 @@ pub trait Pump1 {
     fn request_bolus(&self) -> zbus::Result<String>;
     fn record_pain(&self, value: u8) -> zbus::Result<()>;
     fn record_side_effect(&self, effect: &str, severity: &str) -> zbus::Result<()>;
+    fn diary_question(&self) -> zbus::Result<(String, Vec<String>)>;
+    fn record_function(&self, answer: u8) -> zbus::Result<()>;
+    fn record_pgic(&self, value: u8) -> zbus::Result<()>;
+    fn record_spasticity(&self, token: &str, score: &str, muscles: &str) -> zbus::Result<()>;
     fn record_sedation(&self, token: &str, poss: u8) -> zbus::Result<()>;
     fn record_vitals(
         &self,
@@ -833,6 +894,13 @@ pub trait Pump1 {
         respiratory_rate: u16,
         heart_rate: u16,
         spo2: u8,
+        temperature_c: f64,
+    ) -> zbus::Result<()>;
+    fn record_site_check(
+        &self,
+        token: &str,
+        temperature_c: f64,
+        findings: &[&str],
     ) -> zbus::Result<()>;
     fn review_sedation(&self, token: &str, note: &str) -> zbus::Result<()>;
     fn acknowledge_alarms(&self, token: &str) -> zbus::Result<()>;

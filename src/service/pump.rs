@@ -9,10 +9,13 @@ use serde::Serialize;
 
 use crate::check::{self, CheckReport, LibrarySource};
 use crate::config::HardwareConfig;
+use crate::core::diary::{Ashworth, OutcomeMeasure, TimeOfDay, pgic_label};
 use crate::core::dose::{Denial, PcaDecision};
 use crate::core::finding::{Class, Finding};
 use crate::core::library::DrugLibrary;
+use crate::core::observation::BodyTemp;
 use crate::core::program::{self, Program};
+use crate::core::site::SiteFinding;
 use crate::core::supervisor::{Priority, State};
 use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
 use crate::engine::{Engine, EngineError, Record, Role};
@@ -147,6 +150,22 @@ pub struct Status {
     /// Seconds until the next patient bolus, -1 when none can be given.
     pub next_bolus_in_s: i64,
     pub alarms: Vec<AlarmStatus>,
+    /// What the trial is judged on: "pain" or "spasticity" ("" with no trial).
+    #[serde(default)]
+    pub outcome_measure: String,
+    /// The patient screen asks for a pain score and the function question now.
+    #[serde(default)]
+    pub pain_prompt: bool,
+    /// The trial has ended and the patient has not yet given the impression of change.
+    #[serde(default)]
+    pub pgic_prompt: bool,
+    /// When the next catheter site check is due: "in 3h 20min", "overdue", or "" when none.
+    #[serde(default)]
+    pub site_check_due: String,
+    /// What the power-on self-test found wrong ("" when it passed): the pump then refuses to
+    /// deliver.
+    #[serde(default)]
+    pub self_test_failure: String,
     pub elapsed_s: u64,
     pub remaining_s: u64,
     /// The pump's clock, ms.
@@ -175,6 +194,11 @@ impl Status {
             next_bolus: String::new(),
             next_bolus_in_s: -1,
             alarms: Vec::new(),
+            outcome_measure: String::new(),
+            pain_prompt: false,
+            pgic_prompt: false,
+            site_check_due: String::new(),
+            self_test_failure: String::new(),
             elapsed_s: 0,
             remaining_s: 0,
             now_ms: now.ms(),
@@ -190,6 +214,13 @@ pub fn render_status(s: &Status) -> String {
         let _ = writeln!(out, "SIMULATED HARDWARE");
     }
     let _ = writeln!(out, "Pump: {}", s.state);
+    if !s.self_test_failure.is_empty() {
+        let _ = writeln!(
+            out,
+            "SELF-TEST FAILED: {} — the pump will not deliver",
+            s.self_test_failure
+        );
+    }
     if s.patient.is_empty() {
         let _ = writeln!(out, "No trial programmed.");
         return out;
@@ -254,6 +285,9 @@ pub struct PumpService {
     /// On simulated hardware only: each trial's pre-trial checklist is confirmed by the demo
     /// setup as it is programmed (the desktop demo; see `confirm_checklist_as_demo`).
     demo_checklist: bool,
+    /// The power-on self-test's result: a failure keeps trials from being programmed, primed,
+    /// started or resumed.
+    self_test: Option<crate::selftest::SelfTest>,
 }
 
 /// Who the demo's pre-trial checklist is recorded as confirmed by.
@@ -294,10 +328,44 @@ fn note_field(field: &str, text: &str, required: Option<&str>) -> Result<String,
     Ok(text.to_owned())
 }
 
+/// Vital signs as a nurse enters them; 0 for one not taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Vitals {
+    pub respiratory_rate: u16,
+    pub heart_rate: u16,
+    /// %.
+    pub spo2: u8,
+    /// °C, to a tenth.
+    pub temperature_c: f64,
+}
+
+/// A duration to whole minutes, for people (a countdown in seconds is noise on a status line).
+fn round_to_minutes(d: Duration) -> Duration {
+    Duration::from_mins(d.ms().div_ceil(60_000))
+}
+
+/// A body temperature as entered, refused naming the field outside 25 to 45 °C.
+fn body_temp(celsius: f64) -> Result<BodyTemp, ServiceError> {
+    BodyTemp::from_celsius(celsius)
+        .map_err(|e| ServiceError::InvalidInput(format!("temperature_c: {e}")))
+}
+
 /// The wall clock (UTC), for the dates a trial is reported with; delivery never depends on it.
 pub trait WallClock: Send + Sync {
     /// Milliseconds since 1970-01-01.
     fn unix_ms(&self) -> u64;
+
+    /// The local time zone's offset from UTC now, seconds (for the patient diary's waking
+    /// hours; UTC unless the clock knows better).
+    fn utc_offset_s(&self) -> i64 {
+        0
+    }
+
+    /// The local time of day.
+    fn time_of_day(&self) -> TimeOfDay {
+        let local_s = i64::try_from(self.unix_ms() / 1000).unwrap_or(0) + self.utc_offset_s();
+        TimeOfDay::from_minutes(u64::try_from(local_s.rem_euclid(86_400) / 60).unwrap_or(0))
+    }
 }
 
 /// The system's wall clock.
@@ -308,6 +376,20 @@ impl WallClock for SystemWallClock {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn utc_offset_s(&self) -> i64 {
+        // The C library's view of the local zone (TZ, /etc/localtime), as `date` shows it.
+        let now: libc::time_t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| libc::time_t::try_from(d.as_secs()).unwrap_or(0));
+        // SAFETY: localtime_r writes only into `tm`, which lives for the call.
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        let ok = unsafe { !libc::localtime_r(&now, &mut tm).is_null() };
+        // c_long: as wide as i64 on the 64-bit targets, narrower on 32-bit ones.
+        #[allow(clippy::useless_conversion)]
+        let offset = i64::from(tm.tm_gmtoff);
+        if ok { offset } else { 0 }
     }
 }
 
@@ -339,8 +421,10 @@ impl PumpService {
             protocol: crate::protocol::Protocol::built_in()
                 .map_err(|e| ServiceError::Internal(e.to_string()))?,
             demo_checklist: false,
+            self_test: None,
         };
         service.recover(now)?;
+        service.run_self_test(now);
         Ok(service)
     }
 
@@ -537,6 +621,60 @@ impl PumpService {
             .collect()
     }
 
+    /// Runs the power-on self-test on the pump's hardware (done by `new`; again on demand): the
+    /// result is kept, logged, and written into the trial in hand's log.
+    pub fn run_self_test(&mut self, now: Timestamp) -> &crate::selftest::SelfTest {
+        let checksums = crate::selftest::Checksums {
+            drug_library: crate::selftest::checksum(&self.library),
+            // The configuration and protocol have no serialised form of their own: their
+            // parsed content, as Rust prints it, stands for them.
+            hardware: crate::store::sha256_hex(&format!("{:?}", self.cfg)),
+            protocol: crate::store::sha256_hex(&format!("{:?}", self.protocol)),
+        };
+        let hw: Option<&mut Hardware> = match (&mut self.engine, &mut self.hw) {
+            (Some(e), _) => Some(e.hardware_mut()),
+            (None, Some(hw)) => Some(hw),
+            (None, None) => None,
+        };
+        let test = match hw {
+            Some(hw) => crate::selftest::run(hw.as_mut(), checksums),
+            None => crate::selftest::SelfTest {
+                checks: vec![crate::selftest::Check {
+                    name: "hardware".to_owned(),
+                    passed: false,
+                    detail: "the pump's hardware was lost; restart the pump".to_owned(),
+                }],
+                checksums,
+            },
+        };
+        if let Some(e) = self.engine.as_mut() {
+            e.record_self_test(now, test.clone());
+        }
+        self.self_test.insert(test)
+    }
+
+    /// The self-test's result, if it ran.
+    pub fn self_test(&self) -> Option<&crate::selftest::SelfTest> {
+        self.self_test.as_ref()
+    }
+
+    fn self_test_failure(&self) -> String {
+        self.self_test
+            .as_ref()
+            .map_or_else(String::new, crate::selftest::SelfTest::failures)
+    }
+
+    /// Refuses delivery after a failed self-test, naming what failed.
+    fn require_self_test(&self) -> Result<(), ServiceError> {
+        match &self.self_test {
+            Some(t) if !t.passed() => Err(ServiceError::WrongState(format!(
+                "the pump failed its power-on self-test ({}): take it out of use and call technical support",
+                t.failures()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Programs a new trial: checked against the library and the mechanism; settings outside
     /// the usual range need `confirm_soft`; a second nurse or clinician verifies with their PIN.
     pub fn start_trial(
@@ -548,6 +686,7 @@ impl PumpService {
         now: Timestamp,
     ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.require_self_test()?;
         if self
             .engine
             .as_ref()
@@ -654,6 +793,9 @@ impl PumpService {
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
             engine.attach_sink(Box::new(log), now)?;
         }
+        if let Some(test) = &self.self_test {
+            engine.record_self_test(now, test.clone());
+        }
         engine.verify(now)?;
         Ok(())
     }
@@ -669,6 +811,7 @@ impl PumpService {
         let items = self.protocol.checklist_for(&scenario.trial);
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         engine.require_checklist(now, items)?;
+        engine.require_site_checks(now, self.protocol.site_rule())?;
         if self.demo_checklist {
             for id in &ids {
                 engine.confirm_checklist_item(now, id, Role::Pump, DEMO_CHECKLIST_BY)?;
@@ -763,6 +906,7 @@ impl PumpService {
 
     pub fn prime(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.require_self_test()?;
         let volume = self.cfg.mechanism.prime_volume;
         self.engine_mut()?.prime(now, volume)?;
         self.audit(&caller, "prime", now);
@@ -771,6 +915,7 @@ impl PumpService {
 
     pub fn start(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.require_self_test()?;
         self.engine_mut()?.start(now)?;
         self.audit(&caller, "start", now);
         Ok(())
@@ -785,6 +930,7 @@ impl PumpService {
 
     pub fn resume(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.require_self_test()?;
         self.engine_mut()?.resume(now)?;
         self.audit(&caller, "resume", now);
         Ok(())
@@ -931,6 +1077,67 @@ impl PumpService {
             )));
         }
         self.engine_mut()?.record_pain(now, value);
+        Ok(())
+    }
+
+    /// The diary's function question and its answers, least function first.
+    pub fn diary_question(&self) -> (String, Vec<String>) {
+        let d = &self.protocol.diary;
+        (d.function_question.clone(), d.function_answers.clone())
+    }
+
+    /// The patient's answer to the function question: `level` 1 is the first answer.
+    pub fn record_function(&mut self, level: u8, now: Timestamp) -> Result<(), ServiceError> {
+        let (question, answers) = self.diary_question();
+        let answer = usize::from(level)
+            .checked_sub(1)
+            .and_then(|i| answers.get(i))
+            .ok_or_else(|| {
+                ServiceError::InvalidInput(format!(
+                    "function: answer {level} is outside 1 to {}",
+                    answers.len()
+                ))
+            })?
+            .clone();
+        self.engine_mut()?
+            .record_function(now, &question, &answer, level);
+        Ok(())
+    }
+
+    /// The patient's global impression of change, 1 (very much improved) to 7 (very much
+    /// worse); asked once the trial has ended, accepted once.
+    pub fn record_pgic(&mut self, value: u8, now: Timestamp) -> Result<(), ServiceError> {
+        if pgic_label(value).is_none() {
+            return Err(ServiceError::InvalidInput(format!(
+                "pgic: {value} is outside 1 (very much improved) to 7 (very much worse)"
+            )));
+        }
+        let engine = self.engine_mut()?;
+        if engine.pgic_recorded() {
+            return Err(ServiceError::WrongState(
+                "the patient's impression of change is already recorded".to_owned(),
+            ));
+        }
+        engine.record_pgic(now, value);
+        Ok(())
+    }
+
+    /// A spasticity score on the Modified Ashworth Scale ("0", "1", "1+", "2", "3", "4") and
+    /// the muscles assessed (at most 500 characters), by a nurse or clinician.
+    pub fn record_spasticity(
+        &mut self,
+        token: &str,
+        score: &str,
+        muscles: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let score: Ashworth = score.parse().map_err(ServiceError::InvalidInput)?;
+        let muscles = note_field("muscles", muscles, None)?;
+        let name = caller.name.clone();
+        self.engine_mut()?
+            .record_spasticity(now, score, &muscles, role_of(&caller), &name);
+        self.audit(&caller, "record spasticity", now);
         Ok(())
     }
 
@@ -1092,28 +1299,61 @@ impl PumpService {
         Ok(())
     }
 
+    /// Records vital signs, each 0 when not taken. A respiratory rate below the library's hold
+    /// stops delivery (the sedation interlock); a temperature at or above the protocol's fever
+    /// threshold raises "possible infection".
     pub fn record_vitals(
         &mut self,
         token: &str,
-        respiratory_rate: u16,
-        heart_rate: u16,
-        spo2: u8,
+        vitals: Vitals,
         now: Timestamp,
     ) -> Result<(), ServiceError> {
-        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
-        if spo2 > 100 {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        if vitals.spo2 > 100 {
             return Err(ServiceError::InvalidInput(format!(
-                "spo2: {spo2} is above 100 %"
+                "spo2: {} is above 100 %",
+                vitals.spo2
             )));
         }
+        let temperature = if vitals.temperature_c == 0.0 {
+            None
+        } else {
+            Some(body_temp(vitals.temperature_c)?)
+        };
         let opt = |v: u16| (v > 0).then_some(v);
         self.engine_mut()?.record_vitals(
             now,
-            opt(respiratory_rate),
-            opt(heart_rate),
-            (spo2 > 0).then_some(spo2),
-            None,
+            opt(vitals.respiratory_rate),
+            opt(vitals.heart_rate),
+            (vitals.spo2 > 0).then_some(vitals.spo2),
+            temperature,
         );
+        self.audit(&caller, "record vital signs", now);
+        Ok(())
+    }
+
+    /// A nurse's check of the catheter site: the temperature and the findings (words of
+    /// `SiteFinding`, none when the site is clean). Fever or a finding raises the MEDIUM alarm
+    /// "possible infection"; a clean check lifts it; either way the next check is due an
+    /// interval later.
+    pub fn record_site_check(
+        &mut self,
+        token: &str,
+        temperature_c: f64,
+        findings: &[String],
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let temperature = body_temp(temperature_c)?;
+        let findings = findings
+            .iter()
+            .map(|f| f.parse::<SiteFinding>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ServiceError::InvalidInput)?;
+        let name = caller.name.clone();
+        self.engine_mut()?
+            .record_site_check(now, temperature, &findings, role_of(&caller), &name);
+        self.audit(&caller, "record a catheter site check", now);
         Ok(())
     }
 
@@ -1207,6 +1447,7 @@ impl PumpService {
             simulated: self.simulated,
             started_wall: self.started_wall.as_deref(),
             implant_rule: self.protocol.implant.as_ref(),
+            outcome: engine.entry().outcome,
         }))
     }
 
@@ -1413,6 +1654,7 @@ impl PumpService {
             let mut idle = Status::empty(now);
             idle.state = State::Idle.to_string();
             idle.simulated = self.simulated;
+            idle.self_test_failure = self.self_test_failure();
             return idle;
         };
         let unit = e.entry().unit;
@@ -1486,6 +1728,30 @@ impl PumpService {
                         .map_or(-1, |s| i64::try_from(s.ms()).unwrap_or(-1)),
                 })
                 .collect(),
+            outcome_measure: e.entry().outcome.to_string(),
+            pain_prompt: e.entry().outcome == OutcomeMeasure::Pain
+                && e.has_started()
+                && e.state() != State::Ended
+                && self.protocol.diary.pain_due(
+                    e.last_pain_at()
+                        .map_or(e.started_at(), |t| t.max(e.started_at())),
+                    now,
+                    self.wall.as_ref().map(|w| w.time_of_day()),
+                ),
+            pgic_prompt: e.state() == State::Ended && !e.pgic_recorded(),
+            site_check_due: match e.site_check_due() {
+                Some(t) if e.state() != State::Ended && e.has_started() => {
+                    if t < now {
+                        "overdue".to_owned()
+                    } else if t == now {
+                        "now".to_owned()
+                    } else {
+                        format!("in {}", round_to_minutes(t.since(now)))
+                    }
+                }
+                _ => String::new(),
+            },
+            self_test_failure: self.self_test_failure(),
             elapsed_s: elapsed.ms() / 1000,
             remaining_s: e.trial().duration.saturating_sub(elapsed).ms() / 1000,
             now_ms: now.ms(),

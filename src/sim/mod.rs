@@ -35,6 +35,10 @@ pub struct Faults {
     pub reservoir_removed: bool,
     /// The patient's button is held down (a cord caught under the patient).
     pub button_stuck: bool,
+    /// The motor driver's enable line stays on whatever it is told (a welded driver).
+    pub enable_stuck: bool,
+    /// The alarm light and tone driver does not answer.
+    pub indicator_failed: bool,
 }
 
 /// What the model knows that the pump does not: for tests and the benchmark.
@@ -290,8 +294,15 @@ impl PumpHardware for SimPump {
     }
 
     fn annunciate(&mut self, priority: Option<Priority>, _phase_ms: u64) -> Result<(), HwError> {
+        if self.faults.indicator_failed {
+            return Err(HwError::Indicator);
+        }
         self.annunciated = priority;
         Ok(())
+    }
+
+    fn motor_enabled_readback(&mut self) -> Result<Option<bool>, HwError> {
+        Ok(Some(self.motor_enabled || self.faults.enable_stuck))
     }
 
     fn inject_fault(&mut self, fault: &str, on: bool) -> Result<(), HwError> {
@@ -303,6 +314,8 @@ impl PumpHardware for SimPump {
             "sensor_out_of_range" => f.sensor_out_of_range = on,
             "reservoir_removed" => f.reservoir_removed = on,
             "controller_stuck" => f.button_stuck = on,
+            "enable_stuck" => f.enable_stuck = on,
+            "indicator_failed" => f.indicator_failed = on,
             other => return Err(HwError::UnknownFault(other.to_owned())),
         }
         self.set_faults(f);

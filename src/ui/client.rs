@@ -216,7 +216,7 @@ async fn observe(
         }
     }
     if rr > 0 || hr > 0 || spo2 > 0 {
-        if let Err(e) = proxy.record_vitals(token, rr, hr, spo2).await {
+        if let Err(e) = proxy.record_vitals(token, rr, hr, spo2, 0.0).await {
             return words(e);
         }
     }

@@ -90,7 +90,7 @@ fi
 
 if [ $run_tests = 1 ]; then
   echo "== core and engine tests as arm64 binaries under qemu-user"
-  cargo test --locked "${profile[@]}" --target "$target" --features "$features" --lib core::
+  cargo test --locked "${profile[@]}" --target "$target" -p titra-core
   cargo test --locked "${profile[@]}" --target "$target" --features "$features" --test engine
 fi
 file "$out/$target/$dir/titra-pumpd" "$out/$target/$dir/titra" 2>/dev/null || true

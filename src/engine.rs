@@ -469,6 +469,14 @@ pub enum EngineError {
 /// returns: the engine moves the motor only after its intent was written.
 pub trait RecordSink: Send {
     fn write(&mut self, records: &[Record]) -> Result<(), String>;
+
+    /// Makes later writes fail as a full disk (`disk_full`) or a storage error
+    /// (`log_write_error`) would, or work again (`on` false): for fault injection on simulated
+    /// pumps. False when this sink cannot.
+    fn inject_fault(&mut self, fault: &str, on: bool) -> bool {
+        let _ = (fault, on);
+        false
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -1244,15 +1252,22 @@ impl<H: PumpHardware> Engine<H> {
         Ok(())
     }
 
+    /// Before delivery has ever run, an open pre-trial checklist refuses whatever would start
+    /// it: `Start`, and a resume after a pause or an alarm during priming.
+    fn refuse_open_checklist(&mut self, now: Timestamp, what: &str) -> Result<(), EngineError> {
+        if !self.started
+            && let Some(why) = self.checklist().and_then(|c| c.start_refusal())
+        {
+            return Err(self.refuse(now, what.to_owned(), why, Role::Nurse));
+        }
+        Ok(())
+    }
+
     /// Starts delivery. Refused while the trial's pre-trial checklist has open items that no
     /// clinician overrode.
     pub fn start(&mut self, now: Timestamp) -> Result<(), EngineError> {
         self.refuse_if_alarmed(now, "start")?;
-        if !self.started
-            && let Some(why) = self.checklist().and_then(|c| c.start_refusal())
-        {
-            return Err(self.refuse(now, "start".to_owned(), why, Role::Nurse));
-        }
+        self.refuse_open_checklist(now, "start")?;
         self.transition(now, Trigger::Start)?;
         self.basal = RateScheduler::new(self.profile, now);
         self.basal.set_rate(
@@ -1608,6 +1623,17 @@ impl<H: PumpHardware> Engine<H> {
         self.last_tick = None;
     }
 
+    /// The sensor's last `stuck_after` readings are all the same.
+    fn sensor_stuck(&self) -> bool {
+        let n = self.cfg.sensors.stuck_after;
+        n > 0
+            && self.last_readings.len() == n
+            && self
+                .last_readings
+                .iter()
+                .all(|&r| r == self.last_readings[0])
+    }
+
     fn read_sensors(&mut self, now: Timestamp) -> Result<(), EngineError> {
         if !self.hw.reservoir_present().unwrap_or(false) {
             self.raise(now, AlarmKind::ReservoirMissing, None, None)?;
@@ -1623,12 +1649,7 @@ impl<H: PumpHardware> Engine<H> {
                 if self.last_readings.len() > stuck_after {
                     self.last_readings.remove(0);
                 }
-                let stuck = stuck_after > 0
-                    && self.last_readings.len() == stuck_after
-                    && self
-                        .last_readings
-                        .iter()
-                        .all(|&r| r == self.last_readings[0]);
+                let stuck = self.sensor_stuck();
                 if stuck || !p.is_finite() && p != f64::INFINITY {
                     self.raise(now, AlarmKind::SensorFault, None, None)?;
                 } else if self.state.delivers()
@@ -2094,6 +2115,9 @@ impl<H: PumpHardware> Engine<H> {
                 return Err(self.refuse(now, "resume".to_owned(), reason, Role::Nurse));
             }
         }
+        // Paused or stopped by an alarm while priming, delivery has never run: resuming starts
+        // it, and the checklist applies as it does to Start.
+        self.refuse_open_checklist(now, "resume")?;
         self.acknowledge(now);
         self.transition(now, Trigger::Resume)?;
         let pressure = self.hw.read_pressure_mmhg().unwrap_or(0.0);
@@ -2144,6 +2168,10 @@ impl<H: PumpHardware> Engine<H> {
             }
             AlarmKind::SensorFault => match self.hw.read_pressure_mmhg() {
                 Err(_) => true,
+                // A sensor that was stuck and still gives the very same reading is still stuck
+                // (a live load cell never repeats itself to the last count for long).
+                Ok(p) if self.sensor_stuck() && p == self.last_readings[0] => true,
+                Ok(p) if !p.is_finite() && p != f64::INFINITY => true,
                 Ok(_) => {
                     self.last_readings.clear();
                     false
@@ -2416,6 +2444,14 @@ impl<H: PumpHardware> Engine<H> {
 
     pub fn record_pain(&mut self, now: Timestamp, value: u8) {
         self.observe(Record::PainScore { at: now, value });
+    }
+
+    /// Injects a storage fault into the trial log (see [`RecordSink::inject_fault`]); false
+    /// when there is no log or it cannot.
+    pub fn inject_log_fault(&mut self, fault: &str, on: bool) -> bool {
+        self.sink
+            .as_mut()
+            .is_some_and(|sink| sink.inject_fault(fault, on))
     }
 
     /// Keeps the power-on self-test's result (and the configuration's checksums) in the log.

@@ -14,7 +14,7 @@
 pub mod calibrate;
 pub mod check;
 pub mod config;
-pub mod core;
+pub use titra_core as core;
 pub mod engine;
 pub mod export;
 pub mod hw;

@@ -554,4 +554,25 @@ impl crate::engine::RecordSink for TrialLog {
     fn write(&mut self, records: &[Record]) -> Result<(), String> {
         self.append(records).map_err(|e| e.to_string())
     }
+
+    /// SQLite itself refuses the writes: `disk_full` caps the file at the pages it has
+    /// (SQLITE_FULL, as a full card gives), `log_write_error` makes the connection read-only
+    /// (SQLITE_READONLY, as a card gone read-only gives). Off restores both.
+    fn inject_fault(&mut self, fault: &str, on: bool) -> bool {
+        let sql = match (fault, on) {
+            ("disk_full", true) => "PRAGMA max_page_count = 1".to_owned(),
+            ("disk_full", false) => "PRAGMA max_page_count = 1073741823".to_owned(),
+            ("log_write_error", on) => format!("PRAGMA query_only = {}", i32::from(on)),
+            _ => return false,
+        };
+        // max_page_count answers with a row; query_only with none.
+        let done = self
+            .conn
+            .query_row(&sql, [], |_| Ok(()))
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(()),
+                other => Err(other),
+            });
+        done.is_ok()
+    }
 }

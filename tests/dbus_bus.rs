@@ -291,3 +291,47 @@ async fn a_restarted_daemon_comes_back_stopped_with_the_trial() {
         serde_json::from_str(&proxy.status_json().await.unwrap()).unwrap();
     assert_eq!(status["state"], "running");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_runs_on_when_its_screen_goes_away() {
+    // The fault matrix's "UI disconnect": the screen's connection to the bus is cut in the
+    // middle of a trial. The daemon keeps no client state; delivery and the watchdog go on.
+    let bus = private_bus("ui-gone");
+    let (_pumpd, notify) = start_pumpd(&bus);
+    wait_for(&notify, "READY=1");
+    let screen = zbus::connection::Builder::address(bus.address.as_str())
+        .build()
+        .await
+        .unwrap();
+    let proxy = Pump1Proxy::new(&screen).await.unwrap();
+    let (token, _, _) = proxy.login("1234").await.unwrap();
+    proxy
+        .start_trial(&token, PROGRAM, false, "5678")
+        .await
+        .unwrap();
+    confirm_checklist(&proxy, &token).await;
+    proxy.prime(&token).await.unwrap();
+    proxy.start(&token).await.unwrap();
+    assert_eq!(fresh_state(&proxy).await, "running");
+    let elapsed = |json: String| {
+        serde_json::from_str::<serde_json::Value>(&json).unwrap()["elapsed_s"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = elapsed(proxy.status_json().await.unwrap());
+    // The screen goes away without a word (its process killed, its socket closed).
+    drop(proxy);
+    drop(screen);
+    // The daemon stays healthy: the watchdog is still petted.
+    wait_for(&notify, "WATCHDOG=1");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    wait_for(&notify, "WATCHDOG=1");
+    let again = zbus::connection::Builder::address(bus.address.as_str())
+        .build()
+        .await
+        .unwrap();
+    let proxy = Pump1Proxy::new(&again).await.unwrap();
+    assert_eq!(fresh_state(&proxy).await, "running");
+    assert!(proxy.active_alarms().await.unwrap().is_empty());
+    assert!(elapsed(proxy.status_json().await.unwrap()) >= before + 2);
+}

@@ -1558,3 +1558,65 @@ async fn every_program_is_logged_with_the_self_test_and_the_checksum_of_the_libr
     assert_eq!(logged[0].checksums.protocol.len(), 64);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_pause_or_an_alarm_while_priming_is_no_way_around_the_checklist() {
+    // Found by the fault-injection matrix: Priming -> Paused -> Resume reached Running without
+    // Start, so without the pre-trial checklist.
+    let p = strict_pump().await;
+    let nurse = p.login("1234").await;
+    p.proxy
+        .start_trial(&nurse, PROGRAM, false, "5678")
+        .await
+        .unwrap();
+    p.proxy.prime(&nurse).await.unwrap();
+    p.proxy.pause(&nurse).await.unwrap();
+    let (name, message) = error_of(p.proxy.resume(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(
+        message.contains("the pre-trial checklist is not complete"),
+        "{message}"
+    );
+    assert_eq!(p.status().await.state, "paused");
+    // The same from an alarm raised while priming (the syringe taken out and put back).
+    p.proxy
+        .inject_fault("reservoir_removed", true)
+        .await
+        .unwrap();
+    p.run_to(h(0.1)).await;
+    assert_eq!(p.status().await.state, "alarm");
+    p.proxy
+        .inject_fault("reservoir_removed", false)
+        .await
+        .unwrap();
+    let nurse = p.login("1234").await;
+    p.proxy.acknowledge_alarms(&nurse).await.unwrap();
+    let (_, message) = error_of(p.proxy.resume(&nurse).await);
+    assert!(
+        message.contains("the pre-trial checklist is not complete"),
+        "{message}"
+    );
+    assert_eq!(p.status().await.state, "alarm");
+    // With the checklist done, resuming starts delivery.
+    p.confirm_checklist(&nurse).await;
+    p.proxy.resume(&nurse).await.unwrap();
+    assert_eq!(p.status().await.state, "running");
+}
+
+#[tokio::test]
+async fn a_syringe_changed_on_the_simulated_pump_is_seated_and_the_motor_is_not_taken_for_stalled()
+{
+    // Found by the fault-injection matrix: the simulator's plunger stayed where the old syringe
+    // left it, and the pump then saw a stalled motor.
+    let p = pump().await;
+    p.running().await;
+    p.run_to(h(2.0)).await;
+    let nurse = p.login("1234").await;
+    p.proxy.pause(&nurse).await.unwrap();
+    p.proxy.change_reservoir(&nurse, "20 mL").await.unwrap();
+    p.proxy.resume(&nurse).await.unwrap();
+    p.run_to(h(4.0)).await;
+    let s = p.status().await;
+    assert_eq!(s.state, "running");
+    assert!(s.alarms.is_empty(), "{:?}", s.alarms);
+}

@@ -54,7 +54,7 @@ pub enum HwError {
     #[error("faults can only be injected into simulated hardware")]
     NotSimulated,
     #[error(
-        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, reservoir_removed, controller_stuck, enable_stuck, indicator_failed)"
+        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, reservoir_removed, controller_stuck, enable_stuck, indicator_failed, sensor_noisy, end_of_travel)"
     )]
     UnknownFault(String),
 }
@@ -121,6 +121,9 @@ pub trait PumpHardware {
     }
     /// Lets simulated time pass (the model drains the line); nothing on real hardware.
     fn advance_to(&mut self, _t: crate::core::units::Timestamp) {}
+    /// A new syringe holding `volume` was seated and recorded (the simulator moves its plunger
+    /// back; on real hardware the nurse did it).
+    fn reservoir_loaded(&mut self, _volume: crate::core::units::Volume) {}
 }
 
 /// Every method forwarded, the defaulted ones too: a method left out here would silently take
@@ -161,6 +164,9 @@ impl PumpHardware for Box<dyn PumpHardware + Send> {
     }
     fn motor_enabled_readback(&mut self) -> Result<Option<bool>, HwError> {
         (**self).motor_enabled_readback()
+    }
+    fn reservoir_loaded(&mut self, volume: crate::core::units::Volume) {
+        (**self).reservoir_loaded(volume)
     }
     fn advance_to(&mut self, t: crate::core::units::Timestamp) {
         (**self).advance_to(t)

@@ -1420,10 +1420,7 @@ impl PumpService {
             .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
         let engine = self.engine_mut()?;
         engine.change_reservoir(now, volume)?;
-        engine
-            .hardware_mut()
-            .inject_fault("reservoir_removed", false)
-            .ok();
+        engine.hardware_mut().reservoir_loaded(volume);
         Ok(())
     }
 
@@ -1609,6 +1606,24 @@ impl PumpService {
 
     /// Switches a fault on the simulated hardware (refused on real hardware).
     pub fn inject_fault(&mut self, fault: &str, on: bool) -> Result<(), ServiceError> {
+        if matches!(fault, "disk_full" | "log_write_error") {
+            // The trial log's storage: simulated pumps only, like every injected fault.
+            if !self.simulated {
+                return Err(ServiceError::InvalidInput(
+                    "faults can only be injected into simulated hardware".to_owned(),
+                ));
+            }
+            let injected = self
+                .engine
+                .as_mut()
+                .is_some_and(|e| e.inject_log_fault(fault, on));
+            return match injected {
+                true => Ok(()),
+                false => Err(ServiceError::WrongState(format!(
+                    "{fault}: there is no trial log to fail (the daemon keeps none, or no trial is programmed)"
+                ))),
+            };
+        }
         let hw: &mut Hardware = match (&mut self.engine, &mut self.hw) {
             (Some(e), _) => e.hardware_mut(),
             (None, Some(hw)) => hw,

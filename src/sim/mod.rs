@@ -21,7 +21,8 @@ use crate::core::units::{Timestamp, Volume};
 use crate::hw::{Direction, HwError, PumpHardware};
 
 /// Faults the simulator can inject.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Faults {
     /// The line downstream is blocked.
     pub occluded: bool,
@@ -39,6 +40,10 @@ pub struct Faults {
     pub enable_stuck: bool,
     /// The alarm light and tone driver does not answer.
     pub indicator_failed: bool,
+    /// The pressure sensor's noise is ten times its usual (a loose connector, interference).
+    pub sensor_noisy: bool,
+    /// The end-of-travel switch reads closed: the plunger at the end of the syringe.
+    pub end_of_travel: bool,
 }
 
 /// What the model knows that the pump does not: for tests and the benchmark.
@@ -59,6 +64,9 @@ struct Physical {
     position: i64,
     loaded_ul: f64,
     truth: Truth,
+    /// A blocked line, a syringe out, a stuck button stay so when the daemon restarts.
+    #[serde(default)]
+    faults: Faults,
 }
 
 #[derive(Clone)]
@@ -135,6 +143,7 @@ impl SimPump {
             self.position = p.position;
             self.loaded_ul = p.loaded_ul;
             self.truth = p.truth;
+            self.faults = p.faults;
         }
         self.state_file = Some(path);
         self.save();
@@ -146,6 +155,7 @@ impl SimPump {
             position: self.position,
             loaded_ul: self.loaded_ul,
             truth: self.truth,
+            faults: self.faults,
         };
         let Ok(text) = serde_json::to_string(&state) else {
             return;
@@ -184,6 +194,7 @@ impl SimPump {
             });
         }
         self.faults = faults;
+        self.save();
     }
 
     /// A new syringe holding `volume`, plunger at its start.
@@ -276,7 +287,12 @@ impl PumpHardware for SimPump {
         if self.faults.sensor_stuck {
             return Ok(self.last_reading);
         }
-        let reading = self.truth.pressure_mmhg + self.noise * self.gaussian();
+        let noise = if self.faults.sensor_noisy {
+            10.0 * self.noise
+        } else {
+            self.noise
+        };
+        let reading = self.truth.pressure_mmhg + noise * self.gaussian();
         self.last_reading = reading;
         Ok(reading)
     }
@@ -286,7 +302,7 @@ impl PumpHardware for SimPump {
     }
 
     fn end_of_travel(&mut self) -> Result<bool, HwError> {
-        Ok(self.remaining_ul() * self.steps_per_ml / 1000.0 < 1.0)
+        Ok(self.faults.end_of_travel || self.remaining_ul() * self.steps_per_ml / 1000.0 < 1.0)
     }
 
     fn plunger_position(&mut self) -> Result<Option<i64>, HwError> {
@@ -299,6 +315,13 @@ impl PumpHardware for SimPump {
         }
         self.annunciated = priority;
         Ok(())
+    }
+
+    fn reservoir_loaded(&mut self, volume: Volume) {
+        let mut f = self.faults;
+        f.reservoir_removed = false;
+        self.set_faults(f);
+        self.load_reservoir(volume);
     }
 
     fn motor_enabled_readback(&mut self) -> Result<Option<bool>, HwError> {
@@ -316,6 +339,8 @@ impl PumpHardware for SimPump {
             "controller_stuck" => f.button_stuck = on,
             "enable_stuck" => f.enable_stuck = on,
             "indicator_failed" => f.indicator_failed = on,
+            "sensor_noisy" => f.sensor_noisy = on,
+            "end_of_travel" => f.end_of_travel = on,
             other => return Err(HwError::UnknownFault(other.to_owned())),
         }
         self.set_faults(f);

@@ -566,7 +566,7 @@ observation = { hard_min = "6h", soft_min = "24h" }
             e.to_string(),
             "drug library, line 4: sedation.hold_poss: 1 is outside POSS 2 to 4"
         );
-        let shipped = lib(include_str!("../../config/drug-library.toml")).unwrap();
+        let shipped = lib(include_str!("../../../config/drug-library.toml")).unwrap();
         assert_eq!(shipped.sedation, SedationRule::DEFAULT);
     }
 

@@ -237,8 +237,8 @@ impl Checklist {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::library::Route;
-    use crate::core::units::Duration;
+    use crate::library::Route;
+    use crate::units::Duration;
 
     fn item(id: &str, kinds: Vec<TrialKind>, outpatient_only: bool) -> ChecklistItem {
         ChecklistItem {

@@ -858,7 +858,7 @@ mod tests {
     use super::*;
 
     fn library() -> DrugLibrary {
-        DrugLibrary::from_toml_str(include_str!("../../config/drug-library.toml")).unwrap()
+        DrugLibrary::from_toml_str(include_str!("../../../config/drug-library.toml")).unwrap()
     }
 
     fn trial(kind: TrialKind, duration: &str) -> Trial {

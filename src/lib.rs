@@ -26,6 +26,7 @@ pub mod sim;
 pub mod simulate;
 pub mod store;
 pub mod summary;
+#[cfg(feature = "ui")]
 pub mod ui;
 
 /// Logs to standard error (journald picks it up under systemd), at the level `TITRA_LOG` sets

@@ -740,9 +740,19 @@ fn run_hash_pin() -> ExitCode {
     }
 }
 
+/// Built without the UI (`--no-default-features`): say so, and what runs instead.
+#[cfg(not(feature = "ui"))]
+fn run_demo() -> ExitCode {
+    eprintln!(
+        "This titra was built without the touchscreen UI (cargo feature \"ui\"). Run a trial in the simulator instead: titra simulate examples/scenarios/continuous-morphine-pca.toml"
+    );
+    ExitCode::from(2)
+}
+
 /// The desktop demo: the pump daemon's service on simulated hardware and the touchscreen UI in
 /// one process, over a peer-to-peer D-Bus link. A trial of the example program is started by
 /// the demo nurses so that there is something to see; it is SIMULATED on every screen.
+#[cfg(feature = "ui")]
 fn run_demo() -> ExitCode {
     use slint::ComponentHandle;
     use std::sync::Arc;

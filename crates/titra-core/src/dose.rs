@@ -789,6 +789,131 @@ mod tests {
     }
 
     #[test]
+    fn the_last_bolus_and_the_next_press_are_known_without_pressing() {
+        let mut l = ledger("0.05 mg", "30min", 2, &[]);
+        assert_eq!(l.last_bolus_at(), None);
+        assert_eq!(l.next_pca_at(at("0h"), AmountRate::ZERO), Some(at("0h")));
+        assert!(matches!(
+            l.request_pca(at("1h"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        assert_eq!(l.last_bolus_at(), Some(at("1h")));
+        // While the bolus runs no press can be granted, so none is announced.
+        assert_eq!(l.next_pca_at(at("1h"), AmountRate::ZERO), None);
+        l.record(at("1h"), mg("0.05 mg"), Source::PatientBolus)
+            .unwrap();
+        assert_eq!(
+            l.next_pca_at(at("1h 10min"), AmountRate::ZERO),
+            Some(at("1h 30min"))
+        );
+        assert_eq!(
+            l.next_pca_at(at("2h"), AmountRate::ZERO),
+            Some(at("2h")),
+            "available now"
+        );
+        let mut none = DoseLedger::new(DoseLimits {
+            pca: None,
+            caps: Vec::new(),
+        });
+        assert_eq!(none.next_pca_at(at("0h"), AmountRate::ZERO), None);
+        assert!(matches!(
+            none.request_pca(at("0h"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::NotPrescribed,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn grants_and_bolus_starts_replayed_after_a_restart_keep_the_lockout_and_the_hourly_count() {
+        // A patient bolus granted at 0h before the restart: the lockout runs on.
+        let mut l = ledger("0.05 mg", "30min", 1, &[]);
+        l.note_pca_grant(at("0h"));
+        assert_eq!(l.last_bolus_at(), Some(at("0h")));
+        assert!(matches!(
+            l.request_pca(at("10min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::Lockout { .. },
+                available_at: Some(t),
+            } if t == at("1h")
+        ));
+        // At 40 min the lockout is over but the hour's one bolus was given.
+        assert!(matches!(
+            l.request_pca(at("40min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::HourlyCount { .. },
+                ..
+            }
+        ));
+        // Any bolus started before the restart starts the lockout too.
+        let mut l = ledger("0.05 mg", "30min", 2, &[]);
+        l.note_bolus_start(at("0h"));
+        l.note_bolus_start(at("5min"));
+        assert_eq!(l.last_bolus_at(), Some(at("5min")));
+        assert!(matches!(
+            l.request_pca(at("20min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::Lockout { .. },
+                available_at: Some(t),
+            } if t == at("35min")
+        ));
+    }
+
+    #[test]
+    fn the_basal_may_fill_a_cap_to_the_last_nanogram_and_no_further() {
+        let mut l = ledger("0.05 mg", "30min", 2, &[("1h", "1 mg", Counts::All)]);
+        l.record(at("10min"), mg("0.9 mg"), Source::Basal).unwrap();
+        assert_eq!(
+            l.authorize(at("20min"), mg("0.1 mg"), Source::Basal, AmountRate::ZERO),
+            Ok(())
+        );
+        assert!(matches!(
+            l.authorize(
+                at("20min"),
+                mg("0.1 mg") + Amount::from_ng(1),
+                Source::Basal,
+                AmountRate::ZERO
+            ),
+            Err(Denial::Cap { .. })
+        ));
+    }
+
+    #[test]
+    fn a_clinician_bolus_in_progress_counts_against_the_library_cap_but_not_the_programs() {
+        let mut l = ledger(
+            "0.05 mg",
+            "30min",
+            2,
+            &[
+                ("1h", "1 mg", Counts::All),
+                ("4h", "0.7 mg", Counts::AllButClinician),
+            ],
+        );
+        assert_eq!(
+            l.authorize(
+                at("0h"),
+                mg("0.5 mg"),
+                Source::ClinicianBolus,
+                AmountRate::ZERO
+            ),
+            Ok(())
+        );
+        // 0.5 mg reserved for the clinician's bolus: 0.6 mg of basal would make 1.1 mg in the
+        // library's hour.
+        assert!(matches!(
+            l.authorize(at("1min"), mg("0.6 mg"), Source::Basal, AmountRate::ZERO),
+            Err(Denial::Cap { cap, .. }) if cap.counts == Counts::All
+        ));
+        // 0.45 mg fits the library's hour (0.95 mg) and the program's 0.7 mg, which does not
+        // count the clinician's bolus.
+        assert_eq!(
+            l.authorize(at("1min"), mg("0.45 mg"), Source::Basal, AmountRate::ZERO),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn lockout_denies_with_the_time_it_ends() {
         let mut l = ledger("0.05 mg", "1h", 2, &[]);
         assert_eq!(

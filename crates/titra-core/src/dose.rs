@@ -552,8 +552,11 @@ impl DoseLedger {
         if known_at_t + basal(t + w + RECORD_INTERVAL) <= budget {
             return true;
         }
+        // The basal alone at the window's last moment, when every record may have left it (the
+        // loop below looks only at the moments records leave). A full window at `t` itself is
+        // the loop's first moment: it starts at or after `t` with everything known at `t`.
         let last_s = Timestamp::from_ms((t + w).ms().saturating_sub(1));
-        if known_at_t + basal(t) > budget || basal(last_s) > budget {
+        if basal(last_s) > budget {
             return false;
         }
         // Just before each record leaves the window (at its time + W) it still counts and the
@@ -857,6 +860,57 @@ mod tests {
                 denial: Denial::Lockout { .. },
                 available_at: Some(t),
             } if t == at("35min")
+        ));
+    }
+
+    #[test]
+    fn a_bolus_may_fill_a_cap_to_the_last_nanogram_and_no_further() {
+        // Recorded amounts and the dose exactly at the cap, no basal: granted.
+        let mut l = ledger("0.05 mg", "10min", 4, &[("1h", "1 mg", Counts::All)]);
+        l.record(at("0h"), mg("0.95 mg"), Source::Basal).unwrap();
+        assert!(matches!(
+            l.request_pca(at("10min"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        let mut l = ledger("0.05 mg", "10min", 4, &[("1h", "1 mg", Counts::All)]);
+        l.record(at("0h"), mg("0.95 mg") + Amount::from_ng(1), Source::Basal)
+            .unwrap();
+        assert!(matches!(
+            l.request_pca(at("10min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::Cap { .. },
+                ..
+            }
+        ));
+        // Nothing recorded; the basal to come fills what the dose leaves of the cap exactly by
+        // the window's last millisecond: 86.4 mg/day is 1 ng per ms, so 3 599 999 ng.
+        let basal = AmountRate::from_ng_per_day(86_400_000);
+        let cap = |left: u64| {
+            let max = Amount::from_ng(50_000 + left);
+            DoseLedger::new(DoseLimits {
+                pca: Some(PcaRules {
+                    dose: mg("0.05 mg"),
+                    lockout: "10min".parse().unwrap(),
+                    max_per_hour: 4,
+                }),
+                caps: vec![Cap {
+                    window: "1h".parse().unwrap(),
+                    max,
+                    counts: Counts::All,
+                    origin: CapOrigin::Library,
+                }],
+            })
+        };
+        assert!(matches!(
+            cap(3_599_999).request_pca(at("0h"), basal),
+            PcaDecision::Granted { .. }
+        ));
+        assert!(matches!(
+            cap(3_599_998).request_pca(at("0h"), basal),
+            PcaDecision::Denied {
+                denial: Denial::Cap { .. },
+                ..
+            }
         ));
     }
 

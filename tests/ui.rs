@@ -313,7 +313,7 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
     assert_eq!(ui.global::<Nav>().get_screen(), "wizard");
     assert_eq!(
         value(&ui, "Wizard step"),
-        "Start a trial — 1/11: Patient ID"
+        "Start a trial — 1/12: Patient ID"
     );
     press(&ui, "Next");
     assert!(
@@ -330,6 +330,15 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
     press(&ui, "Next");
     press(&ui, "8");
     press(&ui, "Length of the trial down");
+    press(&ui, "Next");
+    assert!(value(&ui, "Wizard step").ends_with("Catheter"));
+    press(&ui, "Closed tip");
+    press(&ui, "Next");
+    assert!(
+        value(&ui, "Wizard step").ends_with("Catheter"),
+        "when it was placed is asked"
+    );
+    press(&ui, "2 h");
     press(&ui, "Next");
     press(&ui, "Morphine");
     press(&ui, "Next");
@@ -365,16 +374,17 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
         .map(|e| e.accessible_value().unwrap_or_default().to_string())
         .collect();
     assert_eq!(
-        review[..4],
+        review[..5],
         [
             "Patient MRN-77 — intrathecal catheter, tip at T9",
+            "Intrathecal catheter, closed tip, placed 2h before the start",
             "Continuous trial for 6d; pain before the trial 8/10",
             "morphine 1 mg/mL, syringe 20 mL",
             "Basal 0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)",
         ]
     );
     assert!(
-        review[4].starts_with("Patient bolus 0.05 mg (50 µL), lockout 1h"),
+        review[5].starts_with("Patient bolus 0.05 mg (50 µL), lockout 1h"),
         "{review:?}"
     );
     press(&ui, "Verify");
@@ -414,6 +424,80 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
     let e = s.engine().unwrap();
     assert_eq!(e.trial().patient, "MRN-77");
     assert_eq!(e.trial().catheter_tip.as_deref(), Some("T9"));
+    assert_eq!(
+        e.trial().catheter.as_deref(),
+        Some("Intrathecal catheter, closed tip")
+    );
+    assert_eq!(
+        e.trial()
+            .catheter_placed_before
+            .map(|d| d.to_string())
+            .as_deref(),
+        Some("2h")
+    );
     assert_eq!(e.program().basal.to_string(), "0.5 mg/day");
     assert_eq!(e.program().pca.unwrap().dose.ng(), 50_000);
+}
+
+const BACLOFEN: &str = "[trial]\npatient = \"MRN-SPAS\"\nroute = \"intrathecal\"\nkind = \"single_bolus\"\nduration = \"8h\"\n[program]\ndrug = \"baclofen\"\nconcentration = \"50 mcg/mL\"\nreservoir = \"10 mL\"\nboluses = [ { at = \"0h\", dose = \"50 mcg\" } ]\nobserve = \"8h\"\n";
+
+#[test]
+fn a_nurse_scores_spasticity_in_a_baclofen_trial() {
+    i_slint_backend_testing::init_no_event_loop();
+    let mut service = PumpService::simulated_demo(at(0)).unwrap();
+    let (nurse, _) = service.login("1234", at(0)).unwrap();
+    service
+        .start_trial(&nurse, BACLOFEN, false, "5678", at(0))
+        .unwrap();
+    service.prime(&nurse, at(0)).unwrap();
+    service.start(&nurse, at(0)).unwrap();
+    // Five hours in: a pain trial would ask the patient for a score by now.
+    let status = service.status(at(300));
+    let (nurse, _) = service.login("1234", at(300)).unwrap();
+    assert_eq!(status.outcome_measure, "spasticity");
+    let service = Rc::new(RefCell::new(service));
+    let ui = MainWindow::new().unwrap();
+    titra::ui::wire_checks(&ui);
+    apply_status(&ui, &status, true);
+    assert_eq!(ui.global::<Pump>().get_prompt(), "", "no pain prompt");
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, "Patient question")
+            .next()
+            .is_none()
+    );
+    {
+        let service = service.clone();
+        let nurse = nurse.clone();
+        let weak = ui.as_weak();
+        ui.global::<Pump>()
+            .on_record_spasticity(move |score, muscles| {
+                let answer = service
+                    .borrow_mut()
+                    .record_spasticity(&nurse, &score, &muscles, at(300))
+                    .map_or_else(|e| e.to_string(), |()| "recorded".to_owned());
+                if let Some(ui) = weak.upgrade() {
+                    show_message(&ui, &answer);
+                }
+            });
+    }
+    set_staff(&ui, "Demo Nurse", "nurse");
+    press(&ui, "Spasticity (Ashworth)");
+    assert_eq!(ui.global::<Nav>().get_screen(), "spasticity");
+    press(&ui, "Record the score");
+    assert_eq!(
+        value(&ui, "Staff answer"),
+        "",
+        "no score chosen: nothing sent"
+    );
+    press(&ui, "Ashworth 1+");
+    press(&ui, "Knee extensors");
+    press(&ui, "Hip adductors");
+    press(&ui, "Knee extensors");
+    press(&ui, "Ankle plantar flexors");
+    press(&ui, "Record the score");
+    assert_eq!(value(&ui, "Staff answer"), "recorded");
+    let summary = service.borrow_mut().summary(&nurse, at(300)).unwrap();
+    let score = &summary.spasticity.scores[0];
+    assert_eq!(score.score.as_str(), "1+");
+    assert_eq!(score.muscles, "Hip adductors; Ankle plantar flexors");
 }

@@ -1,9 +1,14 @@
 //! The whole UI path: the window (slint's testing backend, with its event loop) and the UI's own
 //! D-Bus client code (`ui::client::wire` and `follow`) against the daemon's interface on
 //! simulated hardware over a peer-to-peer link, in virtual time. A nurse starts a trial with the
-//! wizard (refused until the pre-trial checklist is confirmed on its screen), the patient presses for a bolus and is refused during the lockout with the countdown
-//! shown, a nurse acknowledges and silences an alarm, a sedation score of 3 stops delivery and
-//! refuses the patient's doses until a clinician's review, and a clinician exports.
+//! wizard (refused until the pre-trial checklist is confirmed on its screen), the patient presses
+//! for a bolus and is refused during the lockout with the countdown shown, four hours in the
+//! patient screen asks for the pain score and the function question, a nurse acknowledges and
+//! silences an alarm, a sedation score of 3 (with a temperature) stops delivery and refuses the
+//! patient's doses until a clinician's review, a nurse's site check with a fever raises
+//! "possible infection", a clinician exports and ends the trial, the patient gives the
+//! impression of change, the clinician records the decision and a nurse the catheter's removal;
+//! the summary has them all.
 //!
 //! Its own test binary: the testing backend's event loop can be set up once per process. The
 //! test waits for what the screen shows (with a generous deadline), never for a fixed time.
@@ -183,6 +188,10 @@ fn the_ui_drives_the_daemon_over_dbus() {
         press(w, "Next");
         press(w, "7");
         press(w, "Next");
+        wait_step(w, "Catheter");
+        press(w, "Closed tip");
+        press(w, "At the start");
+        press(w, "Next");
         press(w, "Morphine");
         press(w, "Next");
         press(w, "1 mg/mL");
@@ -272,6 +281,11 @@ fn the_ui_drives_the_daemon_over_dbus() {
         wait_value(w, "Pump answer", "Bolus of 0.05 mg started.");
         advance(Timestamp::ORIGIN + Duration::from_mins(50));
         wait_value(w, "Next dose", "Next dose available in 40min.");
+        assert_eq!(
+            on_ui(w, |ui| value_of(ui, "Patient question")),
+            None,
+            "no question before the diary's 4 hours"
+        );
         press(w, "Dose not available yet");
         assert_eq!(
             value(w, "Pump answer"),
@@ -288,6 +302,20 @@ fn the_ui_drives_the_daemon_over_dbus() {
             value_of(ui, "Alarm").is_some_and(|v| v.starts_with("Line blocked"))
         });
         wait_value(w, "Pump status", "Stopped — your nurse is needed");
+        // Four hours after the start the screen asks for the pain score (silently), then the
+        // protocol's function question; the answers go to the diary.
+        wait_value(w, "Patient question", "How is your pain now?");
+        press(w, "Pain 4");
+        wait_value(
+            w,
+            "Patient question",
+            "How far could you walk since you last answered?",
+        );
+        press(w, "On the ward or around the house");
+        wait_value(w, "Pump answer", "Thank you — your answer is recorded.");
+        wait(w, "the question gone", |ui| {
+            value_of(ui, "Patient question").is_none()
+        });
         press(w, "Staff");
         pin(w, "1234", "Enter PIN");
         wait_screen(w, "staff");
@@ -325,8 +353,32 @@ fn the_ui_drives_the_daemon_over_dbus() {
         press(w, "Sedation and vitals");
         wait_screen(w, "observation");
         press(w, "3 Frequently drowsy");
+        // The temperature is taken with the vital signs; a typo is caught before it is sent.
+        press(w, "Temperature");
+        keys(w, "372");
+        wait(w, "the typo caught", |ui| {
+            value_of(ui, "Temperature problem")
+                .is_some_and(|v| v.starts_with("A body temperature is between 25 and 45"))
+        });
+        press(w, "Clear");
+        keys(w, "37.2");
+        wait(w, "the temperature accepted", |ui| {
+            value_of(ui, "Temperature problem").is_none()
+        });
         press(w, "Record");
         wait_value(w, "Staff answer", "Recorded.");
+        let temperature = handle.block_on(async {
+            let s = shared.service.lock().await;
+            s.engine().unwrap().journal().iter().find_map(|r| match r {
+                Record::Vitals { temperature, .. } => *temperature,
+                _ => None,
+            })
+        });
+        assert_eq!(
+            temperature.map(|t| t.deci_celsius()),
+            Some(372),
+            "the temperature is recorded with the vital signs"
+        );
         press(w, "Back");
         press(w, "Log out");
         wait_screen(w, "patient");
@@ -397,6 +449,35 @@ fn the_ui_drives_the_daemon_over_dbus() {
         });
         assert!(reviewed, "the review and its note are in the log");
 
+        // The nurse's site check: the overview says when it is due; a fever with redness raises
+        // "possible infection" (delivery goes on).
+        wait(w, "the site check line", |ui| {
+            value_of(ui, "Site check").is_some_and(|v| v.starts_with("Site check due in "))
+        });
+        press(w, "Catheter site check");
+        wait_screen(w, "site-check");
+        keys(w, "38.6");
+        press(w, "Redness");
+        press(w, "Site clean");
+        assert_eq!(
+            value(w, "Staff answer"),
+            "",
+            "with a finding marked, Site clean records nothing"
+        );
+        press(w, "Record the findings");
+        wait_value(
+            w,
+            "Staff answer",
+            "Site check recorded: 38.6 °C; redness. Tell the clinician.",
+        );
+        wait(w, "possible infection", |ui| {
+            value_of(ui, "Alarm")
+                .is_some_and(|v| v.starts_with("Possible infection — tell the clinician"))
+        });
+        assert_eq!(handle.block_on(proxy.pump_state()).unwrap(), "running");
+        press(w, "Back");
+        wait_value(w, "Site check", "Site check due in 8h");
+
         // A clinician confirms the implant's starting dose by the site's rule and exports.
         press(w, "Log out");
         press(w, "Staff");
@@ -421,6 +502,104 @@ fn the_ui_drives_the_daemon_over_dbus() {
         });
         let pdf = exported.join("MRN-88_2000-01-01_summary.pdf");
         assert!(pdf.exists(), "{} written", pdf.display());
+
+        // The clinician ends the trial, then records the decision from the end screen. The
+        // daemon's refusal shows as it is.
+        press(w, "Back");
+        press(w, "End trial");
+        wait_screen(w, "end");
+        press(w, "Success");
+        press(w, "End the trial now");
+        wait_value(
+            w,
+            "Staff answer",
+            "The trial has ended. Disconnect the line from the catheter.",
+        );
+        press(w, "Record the decision");
+        wait_screen(w, "decision");
+        press(w, "Failure");
+        press(w, "Pain not reduced enough");
+        press(w, "Undecided");
+        press(w, "Implanted pump, 20 mL");
+        press(w, "Record the decision");
+        wait(w, "the refusal", |ui| {
+            value_of(ui, "Staff answer")
+                .is_some_and(|v| v.starts_with("implant: a failed trial plans no implant"))
+        });
+        press(w, "Success");
+        press(w, "Pain not reduced enough");
+        press(w, "Pain reduced by half or more");
+        press(w, "Function improved");
+        press(w, "Yes");
+        press(w, "Record the decision");
+        wait_value(w, "Staff answer", "Decision recorded.");
+        press(w, "Back");
+        press(w, "Log out");
+
+        // After the end the patient screen asks for the impression of change; answered once,
+        // the question goes.
+        wait_screen(w, "patient");
+        wait_value(
+            w,
+            "Patient question",
+            "Since the trial began, how has your condition changed?",
+        );
+        assert!(
+            on_ui(w, |ui| ElementHandle::find_by_accessible_label(
+                ui,
+                "Next dose"
+            )
+            .next()
+            .is_none()),
+            "the dose line gives way to the question"
+        );
+        press(w, "Much improved");
+        wait_value(w, "Pump answer", "Thank you — your answer is recorded.");
+        wait(w, "the question gone", |ui| {
+            value_of(ui, "Patient question").is_none()
+        });
+
+        // A nurse records the catheter's removal; a second time is refused.
+        press(w, "Staff");
+        pin(w, "1234", "Enter PIN");
+        wait_screen(w, "staff");
+        press(w, "Catheter removed");
+        wait_screen(w, "removal");
+        press(w, "Tip intact, site clean");
+        wait_value(w, "Removal note", "Tip intact, site clean");
+        press(w, "Record the removal");
+        wait_value(w, "Staff answer", "Catheter removal recorded.");
+        press(w, "Record the removal");
+        wait(w, "the second removal refused", |ui| {
+            value_of(ui, "Staff answer").is_some_and(|v| v.contains("already recorded"))
+        });
+
+        let (clinician, ..) = handle.block_on(proxy.login("2468")).unwrap();
+        let summary: serde_json::Value =
+            serde_json::from_str(&handle.block_on(proxy.export_summary(&clinician)).unwrap())
+                .unwrap();
+        let a = &summary["assessment"];
+        assert_eq!(a["outcome"], "success");
+        assert_eq!(a["patient_wish"], "yes");
+        assert_eq!(a["planned_implant"], "Implanted pump, 20 mL");
+        assert_eq!(a["note"], "Pain reduced by half or more; Function improved");
+        assert_eq!(
+            summary["catheter_removal"]["note"],
+            "Tip intact, site clean"
+        );
+        assert_eq!(summary["catheter_removal"]["by"], "Demo Nurse");
+        let f = &summary["diary"]["function"][0];
+        assert_eq!(f["level"], 3);
+        assert_eq!(f["answer"], "On the ward or around the house");
+        assert_eq!(summary["diary"]["pgic"], 2);
+        let c = &summary["catheter"];
+        assert_eq!(c["type"], "Intrathecal catheter, closed tip");
+        assert_eq!(c["placed_h_before_start"], 0.0);
+        assert_eq!(c["site_checks"][0]["temp_c"], 38.6);
+        assert_eq!(
+            c["site_checks"][0]["findings"],
+            serde_json::json!(["redness"])
+        );
     });
     ui.show().unwrap();
     slint::run_event_loop_until_quit().unwrap();

@@ -23,6 +23,10 @@ pub enum UiCommand {
     Wizard(Request, WizardLink),
     Bolus,
     Pain(u8),
+    /// The answer to the diary's function question (1 = the first).
+    Function(u8),
+    /// The patient's global impression of change, 1–7.
+    Pgic(u8),
     SideEffect(String, String),
     Login(String),
     Logout,
@@ -32,8 +36,22 @@ pub enum UiCommand {
     Silence,
     /// A new syringe of this many mL.
     ChangeReservoir(String),
-    /// POSS, respiratory rate, heart rate, SpO2 (0: not taken).
-    Observation(u8, u16, u16, u8),
+    /// POSS, respiratory rate, heart rate, SpO2 (0: not taken), the temperature as typed ("":
+    /// not taken).
+    Observation(u8, u16, u16, u8, String),
+    /// A catheter site check: the temperature as typed and the findings' words.
+    SiteCheck(String, Vec<String>),
+    /// A Modified Ashworth score and the muscles assessed.
+    Spasticity(String, String),
+    /// The clinician's decision: outcome, reasons, the patient's wish, the implant ("": none).
+    Decision {
+        outcome: String,
+        reasons: String,
+        wish: String,
+        implant: String,
+    },
+    /// The catheter was taken out, with a note.
+    CatheterRemoval(String),
     /// A new basal dose ("1 mg/day"), checked before anyone confirms.
     CheckBasal(String),
     /// The new basal dose, the second person's PIN, and whether the screen showed settings to
@@ -95,6 +113,23 @@ pub fn wire(ui: &MainWindow, tx: UnboundedSender<UiCommand>) {
     pump.on_record_pain(move |n| {
         let _ = pain.send(UiCommand::Pain(u8::try_from(n).unwrap_or(0)));
     });
+    let t = tx.clone();
+    let weak = ui.as_weak();
+    pump.on_answer_prompt(move |kind, n| {
+        let n = u8::try_from(n).unwrap_or(0);
+        let command = match kind.as_str() {
+            "pain" => Some(UiCommand::Pain(n)),
+            "function" => Some(UiCommand::Function(n)),
+            "pgic" => Some(UiCommand::Pgic(n)),
+            _ => None,
+        };
+        if let Some(ui) = weak.upgrade() {
+            super::prompt_answered(&ui, &kind);
+        }
+        if let Some(command) = command {
+            let _ = t.send(command);
+        }
+    });
     let effect = tx.clone();
     pump.on_record_side_effect(move |e, severity| {
         let _ = effect.send(UiCommand::SideEffect(e.to_string(), severity.to_string()));
@@ -119,14 +154,40 @@ pub fn wire(ui: &MainWindow, tx: UnboundedSender<UiCommand>) {
         let _ = t.send(UiCommand::ChangeReservoir(v.to_string()));
     });
     let t = tx.clone();
-    pump.on_record_observation(move |poss, rr, hr, spo2| {
+    pump.on_record_observation(move |poss, rr, hr, spo2, temperature| {
         let n = |v: i32| u16::try_from(v).unwrap_or(0);
         let _ = t.send(UiCommand::Observation(
             u8::try_from(poss).unwrap_or(0),
             n(rr),
             n(hr),
             u8::try_from(spo2).unwrap_or(0),
+            temperature.to_string(),
         ));
+    });
+    let t = tx.clone();
+    pump.on_record_site_check(move |temperature, findings| {
+        let findings = super::split_items(&findings).map(str::to_owned).collect();
+        let _ = t.send(UiCommand::SiteCheck(temperature.to_string(), findings));
+    });
+    let t = tx.clone();
+    pump.on_record_spasticity(move |score, muscles| {
+        let _ = t.send(UiCommand::Spasticity(
+            score.to_string(),
+            muscles.to_string(),
+        ));
+    });
+    let t = tx.clone();
+    pump.on_record_decision(move |outcome, reasons, wish, implant| {
+        let _ = t.send(UiCommand::Decision {
+            outcome: outcome.to_string(),
+            reasons: reasons.to_string(),
+            wish: wish.to_string(),
+            implant: implant.to_string(),
+        });
+    });
+    let t = tx.clone();
+    pump.on_record_removal(move |note| {
+        let _ = t.send(UiCommand::CatheterRemoval(note.to_string()));
     });
     let t = tx.clone();
     pump.on_check_basal(move |dose| {
@@ -160,6 +221,7 @@ pub fn wire(ui: &MainWindow, tx: UnboundedSender<UiCommand>) {
     pump.on_end_trial(move |outcome| {
         let _ = t.send(UiCommand::EndTrial(outcome.to_string()));
     });
+    super::wire_checks(ui);
     let wizard: SharedWizard = std::sync::Arc::new(std::sync::Mutex::new(Wizard::new()));
     let link = WizardLink {
         wizard: wizard.clone(),
@@ -201,26 +263,52 @@ async fn load_checklist(
     }
 }
 
-/// Records sedation and the vital signs taken (0: not taken).
+/// Records sedation and the vital signs taken (0 or an empty temperature: not taken).
 async fn observe(
     proxy: &Pump1Proxy<'_>,
     token: &str,
     poss: u8,
-    rr: u16,
-    hr: u16,
-    spo2: u8,
+    (rr, hr, spo2): (u16, u16, u8),
+    temperature: &str,
 ) -> String {
+    // A temperature that cannot be recorded stops everything before anything is recorded.
+    let temperature_c = match super::temperature_entry(temperature) {
+        Ok(t) => t.unwrap_or(0.0),
+        Err(e) => return e,
+    };
     if poss > 0 {
         if let Err(e) = proxy.record_sedation(token, poss).await {
             return words(e);
         }
     }
-    if rr > 0 || hr > 0 || spo2 > 0 {
-        if let Err(e) = proxy.record_vitals(token, rr, hr, spo2, 0.0).await {
+    if rr > 0 || hr > 0 || spo2 > 0 || temperature_c > 0.0 {
+        if let Err(e) = proxy
+            .record_vitals(token, rr, hr, spo2, temperature_c)
+            .await
+        {
             return words(e);
         }
     }
     "Recorded.".to_owned()
+}
+
+/// Records a catheter site check; returns what to show.
+async fn site_check(
+    proxy: &Pump1Proxy<'_>,
+    token: &str,
+    temperature: &str,
+    findings: &[String],
+) -> String {
+    let celsius = match super::temperature_entry(temperature) {
+        Ok(Some(t)) => t,
+        Ok(None) => return "Enter the temperature first.".to_owned(),
+        Err(e) => return e,
+    };
+    let words_of: Vec<&str> = findings.iter().map(String::as_str).collect();
+    match proxy.record_site_check(token, celsius, &words_of).await {
+        Ok(()) => super::site_check_recorded(celsius, findings),
+        Err(e) => words(e),
+    }
 }
 
 /// Carries out a wizard's request.
@@ -299,6 +387,15 @@ pub async fn follow(
                 continue;
             }
         };
+        // The diary's function question, asked after a prompted pain score.
+        match proxy.diary_question().await {
+            Ok((question, answers)) => {
+                let _ = weak.upgrade_in_event_loop(move |ui| {
+                    super::show_diary_question(&ui, &question, answers);
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "no diary question"),
+        }
         let mut refresh = tokio::time::interval(Duration::from_millis(500));
         let mut token = String::new();
         loop {
@@ -331,6 +428,8 @@ pub async fn follow(
                         }
                         UiCommand::Bolus => proxy.request_bolus().await.unwrap_or_else(words),
                         UiCommand::Pain(n) => done(proxy.record_pain(n).await, &format!("Thank you — pain {n} recorded.")),
+                        UiCommand::Function(n) => done(proxy.record_function(n).await, "Thank you — your answer is recorded."),
+                        UiCommand::Pgic(n) => done(proxy.record_pgic(n).await, "Thank you — your answer is recorded."),
                         UiCommand::SideEffect(effect, severity) => done(
                             proxy.record_side_effect(&effect, &severity).await,
                             "Thank you — your nurse will see it.",
@@ -369,7 +468,22 @@ pub async fn follow(
                             proxy.change_reservoir(&token, &format!("{ml} mL")).await,
                             &format!("New syringe of {ml} mL recorded. Resume delivery when ready."),
                         ),
-                        UiCommand::Observation(poss, rr, hr, spo2) => observe(&proxy, &token, poss, rr, hr, spo2).await,
+                        UiCommand::Observation(poss, rr, hr, spo2, temperature) => {
+                            observe(&proxy, &token, poss, (rr, hr, spo2), &temperature).await
+                        }
+                        UiCommand::SiteCheck(temperature, findings) => site_check(&proxy, &token, &temperature, &findings).await,
+                        UiCommand::Spasticity(score, muscles) => done(
+                            proxy.record_spasticity(&token, &score, &muscles).await,
+                            &super::spasticity_recorded(&score, &muscles),
+                        ),
+                        UiCommand::Decision { outcome, reasons, wish, implant } => done(
+                            proxy.record_decision(&token, &outcome, &reasons, &wish, &implant).await,
+                            "Decision recorded.",
+                        ),
+                        UiCommand::CatheterRemoval(note) => done(
+                            proxy.record_catheter_removal(&token, &note).await,
+                            "Catheter removal recorded.",
+                        ),
                         UiCommand::LoadChecklist => load_checklist(&proxy, &token, &weak).await,
                         UiCommand::ConfirmItem(id) => match proxy.confirm_checklist_item(&token, &id).await {
                             Ok(open) => {

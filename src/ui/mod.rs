@@ -111,12 +111,366 @@ pub fn staff_overview(s: &Status) -> Vec<String> {
     lines
 }
 
+/// The overview's line about the next catheter site check, from the status's `site_check_due`
+/// ("in 3h 20min", "now", "overdue"; "" when none is scheduled), and whether it is due now or
+/// late.
+pub fn site_check_line(due: &str) -> (String, bool) {
+    match due {
+        "" => (String::new(), false),
+        "overdue" => ("Site check overdue".to_owned(), true),
+        "now" => ("Site check due now".to_owned(), true),
+        other => (format!("Site check due {other}"), false),
+    }
+}
+
+/// What the patient screen asks next, given the status and what it shows now: "pgic" once the
+/// trial has ended and the impression of change is not yet given; "function" stays until the
+/// patient answers it or leaves it (it follows a prompted pain score, which ends the daemon's
+/// `pain_prompt`); "pain" when the daemon asks for a score — never in a trial judged on
+/// spasticity; otherwise nothing.
+pub fn next_prompt(s: &Status, shown: &str) -> &'static str {
+    if s.pgic_prompt {
+        "pgic"
+    } else if shown == "function" && s.state != "ended" {
+        "function"
+    } else if s.pain_prompt && s.outcome_measure != "spasticity" {
+        "pain"
+    } else {
+        ""
+    }
+}
+
+/// What the patient screen asks after the patient answered a prompt of `kind`: the function
+/// question after a prompted pain score (when the site protocol has one), nothing after the
+/// rest (the next status brings back whatever is still due).
+pub fn after_answer(kind: &str, has_question: bool) -> &'static str {
+    if kind == "pain" && has_question {
+        "function"
+    } else {
+        ""
+    }
+}
+
+/// A temperature as typed on the keypad: None when empty, the value in °C when it is one the
+/// pump records (25 to 45 °C, to a tenth), or what is wrong, in words for the nurse.
+pub fn temperature_entry(text: &str) -> Result<Option<f64>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let decimals = text.split_once('.').map_or(0, |(_, frac)| frac.len());
+    let value = text
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && !text.starts_with('.') && !text.ends_with('.'));
+    let Some(value) = value else {
+        return Err("Type the temperature like this: 37.8".to_owned());
+    };
+    if decimals > 1 {
+        return Err("Give the temperature to a tenth of a degree (37.8).".to_owned());
+    }
+    if !(25.0..=45.0).contains(&value) {
+        return Err("A body temperature is between 25 and 45 °C: check the number.".to_owned());
+    }
+    Ok(Some(value))
+}
+
+/// The site findings the screen offers: the daemon's word and the nurse's.
+pub const SITE_FINDINGS: [(&str, &str); 5] = [
+    ("redness", "redness"),
+    ("swelling", "swelling or tenderness"),
+    ("drainage", "drainage"),
+    ("leak", "leak"),
+    ("headache_upright", "headache when upright"),
+];
+
+/// What the site check screen says once the check is recorded.
+pub fn site_check_recorded(celsius: f64, findings: &[String]) -> String {
+    if findings.is_empty() {
+        return format!("Site check recorded: {celsius:.1} °C, site clean.");
+    }
+    let found: Vec<&str> = findings
+        .iter()
+        .map(|f| {
+            SITE_FINDINGS
+                .iter()
+                .find(|(k, _)| k == f)
+                .map_or(f.as_str(), |(_, words)| words)
+        })
+        .collect();
+    format!(
+        "Site check recorded: {celsius:.1} °C; {}. Tell the clinician.",
+        found.join(", ")
+    )
+}
+
+/// What the spasticity screen says once a score is recorded.
+pub fn spasticity_recorded(score: &str, muscles: &str) -> String {
+    if muscles.trim().is_empty() {
+        format!("Ashworth {score} recorded.")
+    } else {
+        format!("Ashworth {score} recorded ({muscles}).")
+    }
+}
+
+const LIST_SEPARATOR: &str = "; ";
+
+/// A list of choices joined by "; " with `item` added at the end, or taken out when it was
+/// there (the screens' toggles).
+pub fn toggle_item(list: &str, item: &str) -> String {
+    let mut items: Vec<&str> = split_items(list).collect();
+    if let Some(i) = items.iter().position(|x| *x == item) {
+        items.remove(i);
+    } else if !item.is_empty() {
+        items.push(item);
+    }
+    items.join(LIST_SEPARATOR)
+}
+
+/// Whether a list joined by "; " holds `item`.
+pub fn has_item(list: &str, item: &str) -> bool {
+    split_items(list).any(|x| x == item)
+}
+
+/// The items of a list joined by "; ".
+pub fn split_items(list: &str) -> impl Iterator<Item = &str> {
+    list.split(LIST_SEPARATOR)
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+}
+
+/// The longest note the on-screen keyboard types (the daemon takes up to 500 characters; a
+/// screen shows about this much).
+pub const MAX_TYPED: usize = 200;
+
+/// A key of the text keyboard applied to a note: "back" removes the last character, "space"
+/// adds one (never first or doubled), anything else is appended, capitalised when it starts
+/// the note.
+pub fn type_note(text: &str, key: &str) -> String {
+    let mut out = text.to_owned();
+    match key {
+        "back" => {
+            out.pop();
+        }
+        "space" if !out.is_empty() && !out.ends_with(' ') && out.chars().count() < MAX_TYPED => {
+            out.push(' ');
+        }
+        "space" => {}
+        k if !k.is_empty() && out.chars().count() + k.chars().count() <= MAX_TYPED => {
+            if out.is_empty() {
+                out.push_str(&k.to_uppercase());
+            } else {
+                out.push_str(k);
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// What decides the staff screen's buttons.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskInputs {
+    /// The pump's state ("idle", "running", "ended", …).
+    pub state: String,
+    /// "nurse" or "clinician".
+    pub role: String,
+    /// An alarm is active.
+    pub alarm: bool,
+    /// The sedation interlock holds delivery.
+    pub sedation_hold: bool,
+    /// "pain" or "spasticity".
+    pub outcome_measure: String,
+}
+
+/// A staff screen button: what it does, its words, and its name for screen readers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskView {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub name: &'static str,
+}
+
+/// The staff screen's buttons for who is logged in and what the pump is doing, in the order
+/// they show: what the pump needs now, then the records, then the trial's, then Log out.
+pub fn staff_tasks(t: &TaskInputs) -> Vec<TaskView> {
+    let task = |key, label, name| TaskView { key, label, name };
+    let state = t.state.as_str();
+    let clinician = t.role == "clinician";
+    let delivering = matches!(state, "running" | "paused" | "alarm");
+    let setting_up = matches!(state, "programmed" | "verified" | "priming");
+    let ended = state == "ended";
+    let mut tasks = Vec::new();
+    if matches!(state, "idle" | "ended" | "") {
+        tasks.push(task("wizard", "Start a trial", "Start a trial"));
+    }
+    if setting_up {
+        tasks.push(task("wizard", "Continue setup", "Continue setup"));
+        tasks.push(task(
+            "checklist",
+            "Pre-trial checklist",
+            "Pre-trial checklist",
+        ));
+    }
+    if state == "running" {
+        tasks.push(task("pause", "Pause", "Pause"));
+    }
+    if matches!(state, "paused" | "alarm") {
+        tasks.push(task("resume", "Resume", "Resume"));
+    }
+    if t.alarm {
+        tasks.push(task("acknowledge", "Acknowledge", "Acknowledge"));
+        tasks.push(task("silence", "Silence alarms", "Silence alarms"));
+    }
+    if delivering {
+        tasks.push(task("reservoir", "Syringe change", "Syringe change"));
+        tasks.push(task(
+            "observation",
+            "Sedation and vitals",
+            "Sedation and vitals",
+        ));
+        tasks.push(task("site-check", "Site check", "Catheter site check"));
+    }
+    if t.outcome_measure == "spasticity" && (delivering || setting_up || ended) {
+        tasks.push(task(
+            "spasticity",
+            "Spasticity (Ashworth)",
+            "Spasticity (Ashworth)",
+        ));
+    }
+    if t.sedation_hold && clinician {
+        tasks.push(task("review", "Sedation review", "Sedation review"));
+    }
+    if delivering && clinician {
+        tasks.push(task("basal", "Change dose", "Change dose"));
+    }
+    if delivering || ended {
+        tasks.push(task("chart", "Chart", "Dose and pain chart"));
+    }
+    if (delivering || ended) && clinician {
+        tasks.push(task("export", "Export", "Export the summary"));
+    }
+    if ended && clinician {
+        tasks.push(task("decision", "Decision", "Record the decision"));
+    }
+    if ended {
+        tasks.push(task("removal", "Catheter removed", "Catheter removed"));
+    }
+    if delivering || setting_up {
+        tasks.push(task("end", "End trial", "End trial"));
+    }
+    tasks.push(task("logout", "Log out", "Log out"));
+    tasks
+}
+
+/// Tasks in rows of `columns`, the last row filled with empty places so that every button
+/// keeps the same width.
+pub fn task_rows(tasks: &[TaskView], columns: usize) -> Vec<Vec<StaffTask>> {
+    tasks
+        .chunks(columns.max(1))
+        .map(|chunk| {
+            let mut row: Vec<StaffTask> = chunk
+                .iter()
+                .map(|t| StaffTask {
+                    key: t.key.into(),
+                    label: t.label.into(),
+                    name: t.name.into(),
+                })
+                .collect();
+            row.resize(columns.max(1), StaffTask::default());
+            row
+        })
+        .collect()
+}
+
+/// Lays out the staff screen's buttons again from what the window shows (state, role, alarm,
+/// hold, outcome measure); models are replaced only when the buttons changed, so that a
+/// refresh never swaps a button from under a finger.
+pub fn refresh_tasks(ui: &MainWindow) {
+    use slint::Model as _;
+    let pump = ui.global::<Pump>();
+    let tasks = staff_tasks(&TaskInputs {
+        state: pump.get_state().to_string(),
+        role: pump.get_staff_role().to_string(),
+        alarm: !pump.get_alarm_priority().is_empty(),
+        sedation_hold: pump.get_sedation_hold(),
+        outcome_measure: pump.get_outcome_measure().to_string(),
+    });
+    let shown: Vec<(String, String)> = pump
+        .get_tasks_wide()
+        .iter()
+        .flat_map(|row| {
+            row.iter()
+                .map(|t| (t.key.to_string(), t.label.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect();
+    let wanted: Vec<(String, String)> = tasks
+        .iter()
+        .map(|t| (t.key.to_owned(), t.label.to_owned()))
+        .collect();
+    if shown == wanted {
+        return;
+    }
+    let rows = |columns| {
+        let rows: Vec<ModelRc<StaffTask>> = task_rows(&tasks, columns)
+            .into_iter()
+            .map(|r| ModelRc::new(VecModel::from(r)))
+            .collect();
+        ModelRc::new(VecModel::from(rows))
+    };
+    pump.set_tasks_wide(rows(2));
+    pump.set_tasks_tall(rows(3));
+}
+
+/// Connects the checks the screens ask of Rust while they draw (a typed temperature, a toggled
+/// choice, a key of the text keyboard) and gives them the impression of change's answers.
+/// Every window calls this once.
+pub fn wire_checks(ui: &MainWindow) {
+    let pump = ui.global::<Pump>();
+    pump.on_check_temperature(|text| temperature_entry(&text).err().unwrap_or_default().into());
+    pump.on_toggle(|list, item| toggle_item(&list, &item).into());
+    pump.on_has(|list, item| has_item(&list, &item));
+    pump.on_typed(|text, key| type_note(&text, &key).into());
+    pump.set_pgic_answers(strings(
+        crate::core::diary::PGIC
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    ));
+}
+
+/// Shows the site protocol's function question and its answers.
+pub fn show_diary_question(ui: &MainWindow, question: &str, answers: Vec<String>) {
+    let pump = ui.global::<Pump>();
+    pump.set_function_question(question.into());
+    pump.set_function_answers(strings(answers));
+}
+
+/// The patient answered a prompt of `kind` ("pain", "function", "pgic", "skip"): the screen
+/// moves on at once (to the function question after a pain score), before the daemon answers.
+pub fn prompt_answered(ui: &MainWindow, kind: &str) {
+    use slint::Model as _;
+    let pump = ui.global::<Pump>();
+    let has_question = pump.get_function_answers().row_count() > 0;
+    pump.set_prompt(after_answer(kind, has_question).into());
+}
+
 /// Copies a status into the window.
 pub fn apply_status(ui: &MainWindow, s: &Status, connected: bool) {
     apply(ui, &patient_view(s), s.simulated, connected);
     let pump = ui.global::<Pump>();
     pump.set_overview(strings(staff_overview(s)));
     pump.set_state(s.state.clone().into());
+    pump.set_outcome_measure(s.outcome_measure.clone().into());
+    let (line, late) = site_check_line(&s.site_check_due);
+    pump.set_site_check_line(line.into());
+    pump.set_site_check_late(late);
+    let prompt = next_prompt(s, &pump.get_prompt());
+    if pump.get_prompt() != prompt {
+        pump.set_prompt(prompt.into());
+    }
     pump.set_sedation_hold(sedation_hold(s));
     pump.set_silenced_s(silenced_seconds(s));
     pump.set_dose_unit(s.dose_unit.clone().into());
@@ -128,6 +482,7 @@ pub fn apply_status(ui: &MainWindow, s: &Status, connected: bool) {
         }
         .into(),
     );
+    refresh_tasks(ui);
 }
 
 /// Shows the pre-trial checklist: each item, who confirmed it, and the override if any.
@@ -547,6 +902,7 @@ pub fn set_staff(ui: &MainWindow, name: &str, role: &str) {
     pump.set_staff_role(role.into());
     pump.set_pin_message("".into());
     pump.set_message("".into());
+    refresh_tasks(ui);
     let nav = ui.global::<Nav>();
     nav.invoke_go(if name.is_empty() { "patient" } else { "staff" }.into());
 }
@@ -700,5 +1056,200 @@ mod tests {
             none.pain_path, "M 500.0 125.0 L 515.0 125.0",
             "one score is a tick"
         );
+    }
+
+    #[test]
+    fn the_patient_is_asked_pain_then_function_and_pgic_after_the_end() {
+        let mut s = status("running", 0);
+        s.outcome_measure = "pain".to_owned();
+        assert_eq!(next_prompt(&s, ""), "", "nothing due");
+        s.pain_prompt = true;
+        assert_eq!(next_prompt(&s, ""), "pain");
+        // The score was given: the function question follows, and stays while the daemon no
+        // longer asks for pain, until answered or left.
+        assert_eq!(after_answer("pain", true), "function");
+        assert_eq!(
+            after_answer("pain", false),
+            "",
+            "no question in the protocol"
+        );
+        s.pain_prompt = false;
+        assert_eq!(next_prompt(&s, "function"), "function");
+        assert_eq!(after_answer("function", true), "");
+        assert_eq!(after_answer("skip", true), "");
+        assert_eq!(next_prompt(&s, ""), "");
+        // A spasticity trial never prompts for pain.
+        s.pain_prompt = true;
+        s.outcome_measure = "spasticity".to_owned();
+        assert_eq!(next_prompt(&s, ""), "");
+        // Once ended: the impression of change, whatever was on the screen.
+        s.state = "ended".to_owned();
+        s.pain_prompt = false;
+        s.pgic_prompt = true;
+        assert_eq!(next_prompt(&s, "function"), "pgic");
+        assert_eq!(after_answer("pgic", true), "");
+        s.pgic_prompt = false;
+        assert_eq!(
+            next_prompt(&s, "function"),
+            "",
+            "no function question after the end"
+        );
+    }
+
+    #[test]
+    fn a_typed_temperature_is_checked_before_it_is_sent() {
+        assert_eq!(temperature_entry(""), Ok(None));
+        assert_eq!(temperature_entry("37.8"), Ok(Some(37.8)));
+        assert_eq!(temperature_entry("38"), Ok(Some(38.0)));
+        assert_eq!(temperature_entry("25"), Ok(Some(25.0)));
+        assert_eq!(temperature_entry("45.0"), Ok(Some(45.0)));
+        for wrong in ["3.7.8", ".", "37.", ".5", "abc"] {
+            assert_eq!(
+                temperature_entry(wrong),
+                Err("Type the temperature like this: 37.8".to_owned()),
+                "{wrong}"
+            );
+        }
+        assert_eq!(
+            temperature_entry("37.85"),
+            Err("Give the temperature to a tenth of a degree (37.8).".to_owned())
+        );
+        for out in ["378", "24.9", "45.1", "98.6"] {
+            assert!(
+                temperature_entry(out)
+                    .unwrap_err()
+                    .starts_with("A body temperature is between 25 and 45"),
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn choices_toggle_in_a_list() {
+        let l = toggle_item("", "redness");
+        assert_eq!(l, "redness");
+        let l = toggle_item(&l, "leak");
+        assert_eq!(l, "redness; leak");
+        assert!(has_item(&l, "leak"));
+        assert!(!has_item(&l, "lea"), "whole items only");
+        assert_eq!(toggle_item(&l, "redness"), "leak");
+        assert_eq!(toggle_item("leak", "leak"), "");
+        assert_eq!(toggle_item("leak", ""), "leak");
+        assert_eq!(
+            split_items("redness; headache_upright").collect::<Vec<_>>(),
+            ["redness", "headache_upright"]
+        );
+        assert_eq!(split_items("").count(), 0);
+    }
+
+    #[test]
+    fn the_text_keyboard_types_a_note() {
+        let mut t = String::new();
+        for k in [
+            "space", "t", "i", "p", "space", "space", "o", "k", "back", "back", "x",
+        ] {
+            t = type_note(&t, k);
+        }
+        assert_eq!(t, "Tip x", "capitalised, no leading or double space");
+        let long = "a".repeat(MAX_TYPED);
+        assert_eq!(type_note(&long, "b"), long, "full");
+        assert_eq!(type_note("", "back"), "");
+    }
+
+    #[test]
+    fn the_site_check_line_says_when_the_next_is_due() {
+        assert_eq!(
+            site_check_line("in 3h 20min"),
+            ("Site check due in 3h 20min".to_owned(), false)
+        );
+        assert_eq!(
+            site_check_line("overdue"),
+            ("Site check overdue".to_owned(), true)
+        );
+        assert_eq!(
+            site_check_line("now"),
+            ("Site check due now".to_owned(), true)
+        );
+        assert_eq!(site_check_line(""), (String::new(), false));
+        assert_eq!(
+            site_check_recorded(38.6, &["redness".to_owned(), "headache_upright".to_owned()]),
+            "Site check recorded: 38.6 °C; redness, headache when upright. Tell the clinician."
+        );
+        assert_eq!(
+            site_check_recorded(36.8, &[]),
+            "Site check recorded: 36.8 °C, site clean."
+        );
+    }
+
+    fn keys_of(t: &TaskInputs) -> Vec<&'static str> {
+        staff_tasks(t).iter().map(|t| t.key).collect()
+    }
+
+    #[test]
+    fn the_staff_buttons_follow_the_state_and_the_role() {
+        let mut t = TaskInputs {
+            state: "running".to_owned(),
+            role: "nurse".to_owned(),
+            outcome_measure: "pain".to_owned(),
+            ..TaskInputs::default()
+        };
+        assert_eq!(
+            keys_of(&t),
+            [
+                "pause",
+                "reservoir",
+                "observation",
+                "site-check",
+                "chart",
+                "end",
+                "logout"
+            ]
+        );
+        t.role = "clinician".to_owned();
+        t.alarm = true;
+        t.sedation_hold = true;
+        t.state = "alarm".to_owned();
+        assert_eq!(
+            keys_of(&t),
+            [
+                "resume",
+                "acknowledge",
+                "silence",
+                "reservoir",
+                "observation",
+                "site-check",
+                "review",
+                "basal",
+                "chart",
+                "export",
+                "end",
+                "logout"
+            ]
+        );
+        // Spasticity trials offer the Ashworth score, before, during and after delivery.
+        t = TaskInputs {
+            state: "verified".to_owned(),
+            role: "nurse".to_owned(),
+            outcome_measure: "spasticity".to_owned(),
+            ..TaskInputs::default()
+        };
+        assert_eq!(
+            keys_of(&t),
+            ["wizard", "checklist", "spasticity", "end", "logout"]
+        );
+        // After the end: the decision for a clinician, the removal for both.
+        t.state = "ended".to_owned();
+        t.outcome_measure = "pain".to_owned();
+        assert_eq!(keys_of(&t), ["wizard", "chart", "removal", "logout"]);
+        t.role = "clinician".to_owned();
+        assert_eq!(
+            keys_of(&t),
+            ["wizard", "chart", "export", "decision", "removal", "logout"]
+        );
+        let rows = task_rows(&staff_tasks(&t), 4);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].len(), 4, "the last row keeps its places");
+        assert_eq!(rows[1][1].name, "Log out");
+        assert_eq!(rows[1][2].key, "", "an empty place");
     }
 }

@@ -2,10 +2,12 @@
 //! nurse may go on. Plain Rust, tested without a window; the screens (ui/wizard.slint) only show
 //! a [`WizardView`] and send keys, choices and presses back.
 //!
-//! The steps follow the issue: patient → catheter (route, tip) → trial (kind, length, pain before)
-//! → drug → concentration (both from the library in force) → program (every finding from the
-//! daemon shown beside its field) → review (dose per day first) → second nurse's PIN → load the
-//! syringe → prime → start. The daemon checks everything again; nothing here is a limit.
+//! The steps follow the issue: patient → route and catheter tip → trial (kind, length, pain
+//! before) → catheter (type, when it was placed, and for a single bolus whether the patient goes
+//! home the same day) → drug → concentration (both from the library in force) → program (every
+//! finding from the daemon shown beside its field) → review (dose per day first) → second
+//! nurse's PIN → load the syringe → prime → start. The daemon checks everything again; nothing
+//! here is a limit.
 
 use crate::core::library::Route;
 use crate::core::program::TrialKind;
@@ -26,12 +28,33 @@ pub const MAX_DAYS: u32 = 14;
 /// The window of the optional program limit.
 pub const LIMIT_WINDOW_HOURS: u32 = 4;
 
+/// The catheter types the wizard offers: (key, button, how its tip is written after the route's
+/// name in the trial's `catheter`). "none" records no type.
+pub const CATHETERS: [(&str, &str, &str); 3] = [
+    ("closed", "Closed tip", "closed tip"),
+    ("open", "Open tip", "open tip"),
+    ("none", "Not recorded", ""),
+];
+
+/// When the catheter was placed, before the start of delivery: (key, button, the trial's
+/// `catheter_placed_before`). "none" records no time.
+pub const PLACED: [(&str, &str, &str); 7] = [
+    ("0h", "At the start", "0h"),
+    ("1h", "1 h", "1h"),
+    ("2h", "2 h", "2h"),
+    ("4h", "4 h", "4h"),
+    ("12h", "12 h", "12h"),
+    ("24h", "24 h", "24h"),
+    ("none", "Not recorded", ""),
+];
+
 /// The wizard's steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Step {
     Patient,
-    Catheter,
+    Route,
     Trial,
+    Catheter,
     Drug,
     Concentration,
     Program,
@@ -43,10 +66,11 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 11] = [
+    const ALL: [Step; 12] = [
         Step::Patient,
-        Step::Catheter,
+        Step::Route,
         Step::Trial,
+        Step::Catheter,
         Step::Drug,
         Step::Concentration,
         Step::Program,
@@ -64,8 +88,9 @@ impl Step {
     fn title(self) -> &'static str {
         match self {
             Step::Patient => "Patient ID",
-            Step::Catheter => "Route and catheter tip",
+            Step::Route => "Route and catheter tip",
             Step::Trial => "Kind of trial",
+            Step::Catheter => "Catheter",
             Step::Drug => "Drug",
             Step::Concentration => "Concentration",
             Step::Program => "Program",
@@ -81,7 +106,9 @@ impl Step {
     fn layout(self) -> &'static str {
         match self {
             Step::Patient => "keyboard",
-            Step::Catheter | Step::Trial | Step::Drug | Step::Concentration => "choices",
+            Step::Route | Step::Trial | Step::Catheter | Step::Drug | Step::Concentration => {
+                "choices"
+            }
             Step::Program => "fields",
             Step::Review => "review",
             Step::Verify => "pin",
@@ -270,6 +297,13 @@ pub struct Wizard {
     kind: TrialKind,
     days: u32,
     baseline: Option<u8>,
+    /// A key of [`CATHETERS`], once chosen.
+    catheter: Option<&'static str>,
+    /// A key of [`PLACED`], once chosen.
+    placed: Option<&'static str>,
+    /// Single bolus only: the patient goes home the same day (asked, never assumed: it adds
+    /// the responsible adult to the pre-trial checklist).
+    outpatient: Option<bool>,
     drug: Option<String>,
     concentration: Option<String>,
     fields: Vec<Field>,
@@ -312,6 +346,9 @@ impl Wizard {
             kind: TrialKind::Continuous,
             days: 7,
             baseline: None,
+            catheter: None,
+            placed: None,
+            outpatient: None,
             drug: None,
             concentration: None,
             fields: fields_for(TrialKind::Continuous),
@@ -461,6 +498,17 @@ impl Wizard {
                 }
             }
             "baseline" => self.baseline = key.parse::<u8>().ok().filter(|p| *p <= 10),
+            "catheter" => {
+                self.catheter = Some(CATHETERS.iter().find(|c| c.0 == key)?.0);
+            }
+            "placed" => self.placed = Some(PLACED.iter().find(|p| p.0 == key)?.0),
+            "outpatient" => {
+                self.outpatient = match key {
+                    "yes" => Some(true),
+                    "no" => Some(false),
+                    _ => return None,
+                };
+            }
             "drug" => {
                 if self.drugs().iter().any(|d| d == key) && self.drug.as_deref() != Some(key) {
                     self.drug = Some(key.to_owned());
@@ -567,6 +615,14 @@ impl Wizard {
         self.error = message.to_owned();
     }
 
+    /// The catheter's type as the trial records it ("Intrathecal catheter, closed tip"); None
+    /// when not recorded.
+    fn catheter_type(&self) -> Option<String> {
+        let route = self.route?;
+        let (_, _, tip) = CATHETERS.iter().find(|c| Some(c.0) == self.catheter)?;
+        (!tip.is_empty()).then(|| format!("{} catheter, {tip}", capitalise(&route.to_string())))
+    }
+
     /// "morphine 1 mg/mL, 20 mL", for the load step.
     fn what(&self) -> String {
         format!(
@@ -599,9 +655,18 @@ impl Wizard {
             Step::Patient if self.patient.len() < 3 => {
                 Some("Type the patient's ID (at least 3 characters).".to_owned())
             }
-            Step::Catheter if self.route.is_none() => Some("Choose the route.".to_owned()),
+            Step::Route if self.route.is_none() => Some("Choose the route.".to_owned()),
             Step::Trial if self.baseline.is_none() => {
                 Some("Ask the patient for their pain now (0–10).".to_owned())
+            }
+            Step::Catheter if self.catheter.is_none() => {
+                Some("Choose the catheter's type (or Not recorded).".to_owned())
+            }
+            Step::Catheter if self.placed.is_none() => {
+                Some("Choose when the catheter was placed (or Not recorded).".to_owned())
+            }
+            Step::Catheter if self.kind == TrialKind::SingleBolus && self.outpatient.is_none() => {
+                Some("Choose whether the patient goes home the same day.".to_owned())
             }
             Step::Drug if self.drug.is_none() => Some("Choose the drug.".to_owned()),
             Step::Concentration if self.concentration.is_none() => {
@@ -634,7 +699,7 @@ impl Wizard {
             return None;
         }
         match self.step {
-            Step::Patient | Step::Catheter | Step::Trial | Step::Drug => {
+            Step::Patient | Step::Route | Step::Trial | Step::Catheter | Step::Drug => {
                 self.step = Step::ALL[self.step.index() + 1];
                 None
             }
@@ -715,8 +780,22 @@ impl Wizard {
         trial.insert("kind".into(), s(self.kind.to_string()));
         trial.insert("duration".into(), s(format!("{}d", self.days)));
         trial.insert("catheter_tip".into(), s(LEVELS[self.level].to_owned()));
+        if let Some(c) = self.catheter_type() {
+            trial.insert("catheter".into(), s(c));
+        }
+        if let Some(p) = PLACED
+            .iter()
+            .find(|p| Some(p.0) == self.placed && !p.2.is_empty())
+        {
+            trial.insert("catheter_placed_before".into(), s(p.2.to_owned()));
+        }
         if let Some(p) = self.baseline {
             trial.insert("baseline_pain".into(), Value::Integer(i64::from(p)));
+        }
+        if self.kind == TrialKind::SingleBolus {
+            if let Some(home) = self.outpatient {
+                trial.insert("outpatient".into(), Value::Boolean(home));
+            }
         }
         let mut program = Table::new();
         program.insert("drug".into(), s(drug));
@@ -821,6 +900,7 @@ impl Wizard {
             ),
             format!("{} {}, syringe {}", p.drug, c.in_unit(unit), p.reservoir),
         ];
+        lines.insert(1, catheter_line(t));
         if t.kind == TrialKind::Continuous {
             lines.push(format!(
                 "Basal {} ({}, {})",
@@ -917,7 +997,7 @@ impl Wizard {
         };
         let mut groups = Vec::new();
         match self.step {
-            Step::Catheter => {
+            Step::Route => {
                 groups.push(GroupView {
                     key: "route".to_owned(),
                     title: "Route".to_owned(),
@@ -976,6 +1056,40 @@ impl Wizard {
                         })
                         .collect(),
                 });
+            }
+            Step::Catheter => {
+                groups.push(GroupView {
+                    key: "catheter".to_owned(),
+                    title: format!(
+                        "{} catheter: its tip",
+                        capitalise(&self.route.map(|r| r.to_string()).unwrap_or_default())
+                    ),
+                    value: String::new(),
+                    options: CATHETERS
+                        .iter()
+                        .map(|(k, l, _)| option(k, l, self.catheter == Some(*k)))
+                        .collect(),
+                });
+                groups.push(GroupView {
+                    key: "placed".to_owned(),
+                    title: "Catheter placed how long before the start of delivery".to_owned(),
+                    value: String::new(),
+                    options: PLACED
+                        .iter()
+                        .map(|(k, l, _)| option(k, l, self.placed == Some(*k)))
+                        .collect(),
+                });
+                if self.kind == TrialKind::SingleBolus {
+                    groups.push(GroupView {
+                        key: "outpatient".to_owned(),
+                        title: "Does the patient go home the same day?".to_owned(),
+                        value: String::new(),
+                        options: vec![
+                            option("no", "No, stays in", self.outpatient == Some(false)),
+                            option("yes", "Yes, goes home", self.outpatient == Some(true)),
+                        ],
+                    });
+                }
             }
             Step::Drug => groups.push(GroupView {
                 key: "drug".to_owned(),
@@ -1104,6 +1218,28 @@ impl Wizard {
     }
 }
 
+/// The review's line about the catheter: its type, when it was placed and, for a single bolus,
+/// whether the patient goes home the same day.
+fn catheter_line(t: &crate::core::program::Trial) -> String {
+    let kind = t
+        .catheter
+        .clone()
+        .unwrap_or_else(|| "Catheter type not recorded".to_owned());
+    let placed = match t.catheter_placed_before {
+        Some(d) if d.is_zero() => "placed at the start".to_owned(),
+        Some(d) => format!("placed {d} before the start"),
+        None => "placement time not recorded".to_owned(),
+    };
+    let home = match (t.kind, t.outpatient) {
+        (TrialKind::SingleBolus, true) => {
+            "; goes home the same day (a responsible adult must be with them)"
+        }
+        (TrialKind::SingleBolus, false) => "; stays in after the bolus",
+        _ => "",
+    };
+    format!("{kind}, {placed}{home}")
+}
+
 /// Which wizard field a finding's field names (None: the program as a whole).
 fn field_of(finding_field: &str) -> Option<&'static str> {
     let f = finding_field.strip_prefix("program.")?;
@@ -1195,6 +1331,9 @@ mod tests {
         w.go_on();
         w.choose("baseline", "8");
         w.go_on();
+        w.choose("catheter", "closed");
+        w.choose("placed", "2h");
+        w.go_on();
         w.choose("drug", "morphine");
         w.go_on();
         w.choose("concentration", "1 mg/mL");
@@ -1214,9 +1353,9 @@ mod tests {
         assert_eq!(w.view().text, "M1", "only letters, digits and '-'");
         type_text(&mut w, "-7");
         w.go_on();
-        assert_eq!(w.step(), Step::Catheter);
+        assert_eq!(w.step(), Step::Route);
         w.go_on();
-        assert_eq!(w.step(), Step::Catheter, "no route yet");
+        assert_eq!(w.step(), Step::Route, "no route yet");
         w.choose("route", "epidural");
         w.stepper("tip", -100);
         assert_eq!(w.view().groups[1].value, "C1");
@@ -1231,6 +1370,14 @@ mod tests {
         w.go_on();
         assert_eq!(w.step(), Step::Trial, "11 is not a pain score");
         w.choose("baseline", "3");
+        w.go_on();
+        assert_eq!(w.step(), Step::Catheter);
+        w.go_on();
+        assert_eq!(w.step(), Step::Catheter, "no catheter type yet");
+        w.choose("catheter", "none");
+        w.go_on();
+        assert_eq!(w.step(), Step::Catheter, "no placement time yet");
+        w.choose("placed", "none");
         w.go_on();
         let drugs: Vec<String> = w.view().groups[0]
             .options
@@ -1349,7 +1496,7 @@ mod tests {
         assert_eq!(w.step(), Step::Review);
         let v = w.view();
         assert!(!v.can_next);
-        assert_eq!(v.lines[3], "Basal 16 mg/day (0.6667 mg/h, 0.6667 mL/h)");
+        assert_eq!(v.lines[4], "Basal 16 mg/day (0.6667 mg/h, 0.6667 mL/h)");
         assert_eq!(v.groups[0].key, "confirm");
         assert_eq!(w.choose("confirm", "confirm"), None);
         assert!(
@@ -1417,14 +1564,15 @@ mod tests {
     fn bolus_trials_schedule_their_boluses_exactly() {
         let mut w = at_program();
         // Back to the kind of trial: several boluses 1.5 h apart.
-        for _ in 0..3 {
+        for _ in 0..4 {
             w.back();
         }
         assert_eq!(w.step(), Step::Trial);
         w.choose("kind", "multiple_bolus");
-        for _ in 0..3 {
+        for _ in 0..4 {
             w.go_on();
         }
+        assert_eq!(w.step(), Step::Program);
         w.select_field("bolus");
         type_text(&mut w, "0.1");
         w.select_field("count");
@@ -1449,5 +1597,113 @@ mod tests {
         assert_eq!(times("0.25", 3), "0.75");
         assert_eq!(times("12", 4), "48");
         assert_eq!(times("1.5", 10), "15.0");
+    }
+
+    #[test]
+    fn the_catheter_step_writes_its_type_and_placement_into_the_trial() {
+        let mut w = at_program();
+        w.select_field("basal");
+        type_text(&mut w, "1");
+        let text = w.program().unwrap();
+        assert!(
+            text.contains("catheter = \"Intrathecal catheter, closed tip\""),
+            "{text}"
+        );
+        assert!(text.contains("catheter_placed_before = \"2h\""), "{text}");
+        assert!(
+            !text.contains("outpatient"),
+            "asked for single boluses only: {text}"
+        );
+        let sc = Scenario::from_toml_str(&text, "program").unwrap();
+        assert_eq!(
+            sc.trial.catheter.as_deref(),
+            Some("Intrathecal catheter, closed tip")
+        );
+        assert_eq!(
+            sc.trial
+                .catheter_placed_before
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("2h")
+        );
+        assert_eq!(
+            catheter_line(&sc.trial),
+            "Intrathecal catheter, closed tip, placed 2h before the start"
+        );
+        // "At the start" is a time; "Not recorded" writes nothing.
+        w.choose("placed", "0h");
+        w.choose("catheter", "none");
+        let text = w.program().unwrap();
+        assert!(text.contains("catheter_placed_before = \"0h\""), "{text}");
+        assert!(!text.contains("catheter ="), "{text}");
+        let sc = Scenario::from_toml_str(&text, "program").unwrap();
+        assert_eq!(
+            catheter_line(&sc.trial),
+            "Catheter type not recorded, placed at the start"
+        );
+        w.choose("placed", "none");
+        assert!(!w.program().unwrap().contains("catheter_placed_before"));
+        assert_eq!(w.choose("catheter", "wire"), None, "not a preset");
+        assert!(!w.program().unwrap().contains("catheter ="));
+    }
+
+    #[test]
+    fn a_single_bolus_asks_whether_the_patient_goes_home() {
+        let mut w = Wizard::new();
+        w.set_library(library());
+        type_text(&mut w, "MRN-1");
+        w.go_on();
+        w.choose("route", "epidural");
+        w.go_on();
+        w.choose("kind", "single_bolus");
+        w.choose("baseline", "6");
+        w.go_on();
+        assert_eq!(w.step(), Step::Catheter);
+        w.choose("catheter", "open");
+        w.choose("placed", "1h");
+        let v = w.view();
+        assert_eq!(v.groups.len(), 3);
+        assert_eq!(v.groups[0].title, "Epidural catheter: its tip");
+        assert_eq!(v.groups[2].key, "outpatient");
+        assert!(!v.can_next, "going home is asked, never assumed");
+        assert!(
+            v.notes
+                .iter()
+                .any(|n| n.text == "Choose whether the patient goes home the same day.")
+        );
+        w.choose("outpatient", "yes");
+        w.go_on();
+        assert_eq!(w.step(), Step::Drug);
+        w.choose("drug", "morphine");
+        w.go_on();
+        w.choose("concentration", "1 mg/mL");
+        w.go_on();
+        w.select_field("bolus");
+        type_text(&mut w, "0.1");
+        let text = w.program().unwrap();
+        let sc = Scenario::from_toml_str(&text, "program").unwrap();
+        assert!(sc.trial.outpatient);
+        assert_eq!(
+            sc.trial.catheter.as_deref(),
+            Some("Epidural catheter, open tip")
+        );
+        assert_eq!(
+            catheter_line(&sc.trial),
+            "Epidural catheter, open tip, placed 1h before the start; goes home the same day (a responsible adult must be with them)"
+        );
+        w.choose("outpatient", "no");
+        assert!(
+            !Scenario::from_toml_str(&w.program().unwrap(), "p")
+                .unwrap()
+                .trial
+                .outpatient
+        );
+        // A continuous trial never writes it, whatever was answered for a bolus.
+        w.choose("outpatient", "yes");
+        w.choose("kind", "continuous");
+        w.select_field("basal");
+        type_text(&mut w, "1");
+        let text = w.program().unwrap();
+        assert!(!text.contains("outpatient"), "{text}");
     }
 }

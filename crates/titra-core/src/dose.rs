@@ -914,6 +914,66 @@ mod tests {
         ));
     }
 
+    /// A library cap of `max` ng in 1 h with two basal pieces recorded (0.1 mg at 0 and at
+    /// 9 min), asked at 10 min for a 0.05 mg clinician bolus with the basal at up to 1 ng/ms.
+    fn worst_moment_later(max_ng: u64) -> Result<(), Denial> {
+        let mut l = DoseLedger::new(DoseLimits {
+            pca: None,
+            caps: vec![Cap {
+                window: "1h".parse().unwrap(),
+                max: Amount::from_ng(max_ng),
+                counts: Counts::All,
+                origin: CapOrigin::Library,
+            }],
+        });
+        l.record(at("0h"), mg("0.1 mg"), Source::Basal).unwrap();
+        l.record(at("9min"), mg("0.1 mg"), Source::Basal).unwrap();
+        l.authorize(
+            at("10min"),
+            mg("0.05 mg"),
+            Source::ClinicianBolus,
+            AmountRate::from_ng_per_day(86_400_000),
+        )
+    }
+
+    #[test]
+    fn a_bolus_is_checked_at_every_moment_a_record_leaves_the_window_not_only_the_first() {
+        // Just before the first piece leaves (59:59.999): 0.2 mg known + 2 999 999 ng of basal.
+        // Just before the second leaves (1:08:59.999): 0.1 mg + 3 539 999 ng = 3 639 999 ng,
+        // the worse moment. Budgets are the cap less the 50 000 ng dose.
+        assert_eq!(
+            worst_moment_later(50_000 + 3_639_999),
+            Ok(()),
+            "exactly full"
+        );
+        assert!(matches!(
+            worst_moment_later(50_000 + 3_639_998),
+            Err(Denial::Cap { .. })
+        ));
+        assert!(
+            matches!(
+                worst_moment_later(50_000 + 3_600_000),
+                Err(Denial::Cap { .. })
+            ),
+            "fits the first moment and the window's end, not the second moment"
+        );
+    }
+
+    #[test]
+    fn a_grant_an_hour_old_no_longer_counts_in_the_hour() {
+        let mut l = ledger("0.05 mg", "10min", 1, &[]);
+        assert!(matches!(
+            press(&mut l, at("0h"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        assert_eq!(l.next_pca_at(at("30min"), AmountRate::ZERO), Some(at("1h")));
+        assert_eq!(l.next_pca_at(at("1h"), AmountRate::ZERO), Some(at("1h")));
+        assert!(matches!(
+            press(&mut l, at("1h"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+    }
+
     #[test]
     fn the_basal_may_fill_a_cap_to_the_last_nanogram_and_no_further() {
         let mut l = ledger("0.05 mg", "30min", 2, &[("1h", "1 mg", Counts::All)]);

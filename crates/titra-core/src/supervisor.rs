@@ -338,6 +338,102 @@ mod tests {
         }
     }
 
+    /// Every alarm kind (a new one fails to compile here until it is listed).
+    fn all_kinds() -> Vec<AlarmKind> {
+        use AlarmKind::*;
+        let all = vec![
+            Occlusion,
+            ReservoirLow,
+            ReservoirEmpty,
+            ReservoirMissing,
+            MotorStall,
+            SensorFault,
+            DoseLimit,
+            Observation,
+            PausedTooLong,
+            PowerRestored,
+            LogFailure,
+            Sedation,
+            ObservationMissed,
+            StuckButton,
+            SiteCheckMissed,
+            PossibleInfection,
+        ];
+        for k in &all {
+            match k {
+                Occlusion | ReservoirLow | ReservoirEmpty | ReservoirMissing | MotorStall
+                | SensorFault | DoseLimit | Observation | PausedTooLong | PowerRestored
+                | LogFailure | Sedation | ObservationMissed | StuckButton | SiteCheckMissed
+                | PossibleInfection => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_alarm_tells_the_nurse_what_happened_in_its_own_words() {
+        let kinds = all_kinds();
+        let mut seen = std::collections::HashSet::new();
+        for k in &kinds {
+            let m = k.message();
+            assert!(m.len() > 20 && m.ends_with('.'), "{k:?}: {m:?}");
+            assert!(seen.insert(m), "{k:?} shares its message");
+            // A HIGH alarm says delivery stopped (or what the nurse must do about the patient).
+            if k.priority() == Priority::High {
+                assert!(
+                    m.contains("delivery stopped") || m.contains("check the patient"),
+                    "{k:?}: {m:?}"
+                );
+            }
+        }
+        assert_eq!(
+            AlarmKind::Occlusion.message(),
+            "Line blocked — delivery stopped. Check the catheter and line for kinks or clamps."
+        );
+    }
+
+    #[test]
+    fn states_and_priorities_are_written_as_one_word() {
+        let words: Vec<String> = [
+            Idle, Programmed, Verified, Priming, Running, Paused, Alarm, Ended,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            words,
+            [
+                "idle",
+                "programmed",
+                "verified",
+                "priming",
+                "running",
+                "paused",
+                "alarm",
+                "ended"
+            ]
+        );
+        let words: Vec<String> = [
+            Priority::Info,
+            Priority::Low,
+            Priority::Medium,
+            Priority::High,
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        assert_eq!(words, ["info", "low", "medium", "high"]);
+    }
+
+    #[test]
+    fn only_priming_and_running_move_the_motor_forward() {
+        for s in [
+            Idle, Programmed, Verified, Priming, Running, Paused, Alarm, Ended,
+        ] {
+            assert_eq!(s.delivers(), matches!(s, Priming | Running), "{s}");
+        }
+    }
+
     #[test]
     fn high_alarms_are_the_ones_that_stop_delivery() {
         assert_eq!(AlarmKind::Occlusion.priority(), Priority::High);

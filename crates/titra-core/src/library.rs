@@ -516,6 +516,22 @@ fn check_entry(e: &RawEntry) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_value_on_a_bound_is_within_it() {
+        let g = Guardrail {
+            hard_min: Some(10u32),
+            soft_min: Some(12),
+            soft_max: Some(18),
+            hard_max: Some(20),
+        };
+        assert_eq!(g.classify(10), (Class::Soft, Some(Bound::SoftMin(12))));
+        assert_eq!(g.classify(9), (Class::Hard, Some(Bound::HardMin(10))));
+        assert_eq!(g.classify(20), (Class::Soft, Some(Bound::SoftMax(18))));
+        assert_eq!(g.classify(21), (Class::Hard, Some(Bound::HardMax(20))));
+        assert_eq!(g.classify(12), (Class::Ok, None));
+        assert_eq!(g.classify(18), (Class::Ok, None));
+    }
+
     const MINIMAL: &str = r#"
 schema = "titra.drug-library/1"
 

@@ -553,6 +553,29 @@ observation = { hard_min = "6h", soft_min = "24h" }
     }
 
     #[test]
+    fn a_lockout_of_zero_is_refused_and_a_soft_cap_may_equal_the_hard_one() {
+        let e = lib(&MINIMAL.replace("hard_min = \"10min\"", "hard_min = \"0min\"")).unwrap_err();
+        assert!(
+            e.message.contains("lockout needs a hard_min above zero"),
+            "{e}"
+        );
+        let l = lib(&MINIMAL.replace(
+            "{ window = \"24h\", soft_max = \"10 mg\", hard_max = \"20 mg\" }",
+            "{ window = \"24h\", soft_max = \"20 mg\", hard_max = \"20 mg\" }",
+        ));
+        assert!(l.is_ok(), "{l:?}");
+        let e = lib(&MINIMAL.replace(
+            "{ window = \"24h\", soft_max = \"10 mg\", hard_max = \"20 mg\" }",
+            "{ window = \"24h\", soft_max = \"21 mg\", hard_max = \"20 mg\" }",
+        ))
+        .unwrap_err();
+        assert!(
+            e.message.contains("soft_max 21 mg is above hard_max 20 mg"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn an_entry_without_a_least_observation_is_refused() {
         let e = lib(&MINIMAL.replace(
             "observation = { hard_min = \"6h\", soft_min = \"24h\" }",

@@ -875,6 +875,47 @@ mod tests {
         }
     }
 
+    #[test]
+    fn trial_kinds_are_written_as_in_the_files() {
+        let words: Vec<String> = [
+            TrialKind::SingleBolus,
+            TrialKind::MultipleBolus,
+            TrialKind::Continuous,
+        ]
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+        assert_eq!(words, ["single_bolus", "multiple_bolus", "continuous"]);
+    }
+
+    #[test]
+    fn the_highest_rate_between_two_times_counts_only_the_steps_between_them() {
+        let mut p = program("1 mg/day");
+        p.titration = vec![
+            TitrationStep {
+                at: "10h".parse().unwrap(),
+                basal: "2 mg/day".parse().unwrap(),
+            },
+            TitrationStep {
+                at: "20h".parse().unwrap(),
+                basal: "0.5 mg/day".parse().unwrap(),
+            },
+        ];
+        let between = |a: &str, b: &str| {
+            p.max_rate_between(a.parse().unwrap(), b.parse().unwrap())
+                .to_string()
+        };
+        assert_eq!(between("0h", "5h"), "1 mg/day");
+        assert_eq!(between("0h", "10h"), "2 mg/day");
+        assert_eq!(between("21h", "30h"), "0.5 mg/day");
+        assert_eq!(
+            between("12h", "30h"),
+            "2 mg/day",
+            "the rate in force at the start"
+        );
+        assert_eq!(p.max_rate().to_string(), "2 mg/day");
+    }
+
     fn program(basal: &str) -> Program {
         Program {
             drug: "morphine".to_owned(),

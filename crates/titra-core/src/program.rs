@@ -937,6 +937,94 @@ mod tests {
     }
 
     #[test]
+    fn the_trial_needs_a_patient_and_a_length_and_two_weeks_is_still_usual() {
+        let lib = library();
+        let p = program("1 mg/day");
+        let mut t = trial(TrialKind::Continuous, "14d");
+        assert_eq!(
+            problems(&validate(&t, &p, &lib)),
+            vec![],
+            "14 days is usual"
+        );
+        t.duration = "14d 1min".parse().unwrap();
+        let v = validate(&t, &p, &lib);
+        assert_eq!(
+            problems(&v),
+            vec![("trial.duration".to_owned(), Class::Soft)]
+        );
+        assert!(
+            v.problems()
+                .any(|f| f.message.contains("risk of infection"))
+        );
+        t.duration = Duration::ZERO;
+        assert!(
+            problems(&validate(&t, &p, &lib)).contains(&("trial.duration".to_owned(), Class::Hard))
+        );
+        let mut t = trial(TrialKind::Continuous, "3d");
+        t.patient = "  ".to_owned();
+        assert!(
+            problems(&validate(&t, &p, &lib)).contains(&("trial.patient".to_owned(), Class::Hard))
+        );
+    }
+
+    #[test]
+    fn a_reservoir_that_holds_exactly_what_is_planned_is_enough() {
+        let lib = library();
+        let t = trial(TrialKind::Continuous, "2d");
+        // 1 mg/day at 1 mg/mL for 2 days: 2 mL planned.
+        let mut p = program("1 mg/day");
+        p.reservoir = "2 mL".parse().unwrap();
+        assert_eq!(problems(&validate(&t, &p, &lib)), vec![]);
+        p.reservoir = "1.99 mL".parse().unwrap();
+        let v = validate(&t, &p, &lib);
+        assert_eq!(
+            problems(&v),
+            vec![("program.reservoir".to_owned(), Class::Soft)]
+        );
+        assert_eq!(v.problems().next().unwrap().limit, "planned 2 mL");
+        p.reservoir = Volume::ZERO;
+        assert_eq!(
+            problems(&validate(&t, &p, &lib)),
+            vec![("program.reservoir".to_owned(), Class::Hard)]
+        );
+    }
+
+    #[test]
+    fn a_continuous_trial_needs_a_basal_and_a_bolus_trial_has_none() {
+        let lib = library();
+        let v = validate(
+            &trial(TrialKind::Continuous, "2d"),
+            &program("0 mg/day"),
+            &lib,
+        );
+        assert_eq!(
+            problems(&v),
+            vec![("program.basal".to_owned(), Class::Hard)]
+        );
+        assert!(v.problems().any(|f| f.value == "0 mg/day"), "{v:?}");
+        // A titration step that starts a basal later counts as a basal.
+        let mut p = program("0 mg/day");
+        p.titration = vec![TitrationStep {
+            at: "1h".parse().unwrap(),
+            basal: "1 mg/day".parse().unwrap(),
+        }];
+        assert!(
+            !problems(&validate(&trial(TrialKind::Continuous, "2d"), &p, &lib))
+                .contains(&("program.basal".to_owned(), Class::Hard))
+        );
+        let mut p = program("1 mg/day");
+        p.boluses = vec![ScheduledBolus {
+            at: Duration::ZERO,
+            dose: "0.2 mg".parse().unwrap(),
+        }];
+        p.observe = Some("24h".parse().unwrap());
+        assert!(
+            problems(&validate(&trial(TrialKind::SingleBolus, "1d"), &p, &lib))
+                .contains(&("program.basal".to_owned(), Class::Hard))
+        );
+    }
+
+    #[test]
     fn a_schedule_of_checks_must_be_one_a_nurse_can_follow() {
         let t = trial(TrialKind::Continuous, "3d");
         let mut p = program("1 mg/day");

@@ -1025,6 +1025,63 @@ mod tests {
     }
 
     #[test]
+    fn observation_may_end_exactly_when_the_trial_does() {
+        let lib = library();
+        let t = trial(TrialKind::SingleBolus, "1d");
+        let mut p = program("0 mg/day");
+        p.boluses = vec![ScheduledBolus {
+            at: Duration::ZERO,
+            dose: "0.2 mg".parse().unwrap(),
+        }];
+        p.observe = Some("24h".parse().unwrap());
+        assert_eq!(problems(&validate(&t, &p, &lib)), vec![]);
+        p.boluses[0].at = "1h".parse().unwrap();
+        let v = validate(&t, &p, &lib);
+        assert_eq!(
+            problems(&v),
+            vec![("program.observe".to_owned(), Class::Soft)]
+        );
+        assert!(
+            v.problems().any(|f| f.message.contains("runs to 1d 1h")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn checks_as_far_apart_as_the_period_they_cover_are_allowed() {
+        let t = trial(TrialKind::Continuous, "3d");
+        let mut p = program("1 mg/day");
+        p.observations = Some(toml::from_str("every = \"24h\"\nfor = \"24h\"").unwrap());
+        assert_eq!(problems(&validate(&t, &p, &library())), vec![]);
+    }
+
+    #[test]
+    fn a_limit_window_of_one_hour_or_one_day_is_allowed_and_longer_is_not() {
+        let lib = library();
+        let t = trial(TrialKind::Continuous, "3d");
+        let mut p = program("1 mg/day");
+        for (window, max) in [("1h", "0.5 mg"), ("24h", "10 mg")] {
+            p.limit = Some(WindowLimit {
+                window: window.parse().unwrap(),
+                max: max.parse().unwrap(),
+            });
+            assert!(
+                !problems(&validate(&t, &p, &lib))
+                    .contains(&("program.limit.window".to_owned(), Class::Hard)),
+                "{window}"
+            );
+        }
+        p.limit = Some(WindowLimit {
+            window: "24h 1min".parse().unwrap(),
+            max: "10 mg".parse().unwrap(),
+        });
+        assert_eq!(
+            problems(&validate(&t, &p, &lib)),
+            vec![("program.limit.window".to_owned(), Class::Hard)]
+        );
+    }
+
+    #[test]
     fn a_schedule_of_checks_must_be_one_a_nurse_can_follow() {
         let t = trial(TrialKind::Continuous, "3d");
         let mut p = program("1 mg/day");

@@ -1082,6 +1082,56 @@ mod tests {
     }
 
     #[test]
+    fn bolus_trials_need_their_boluses_and_planned_boluses_keep_the_lockout_apart() {
+        let lib = library();
+        let single = trial(TrialKind::SingleBolus, "2d");
+        let multiple = trial(TrialKind::MultipleBolus, "2d");
+        let mut p = program("0 mg/day");
+        p.observe = Some("24h".parse().unwrap());
+        let boluses_finding = |t: &Trial, p: &Program| {
+            problems(&validate(t, p, &lib)).contains(&("program.boluses".to_owned(), Class::Hard))
+        };
+        assert!(boluses_finding(&single, &p), "none");
+        assert!(boluses_finding(&multiple, &p), "none");
+        p.boluses = vec![bolus("0h", "0.2 mg")];
+        assert!(!boluses_finding(&single, &p));
+        assert!(!boluses_finding(&multiple, &p));
+        p.boluses = vec![bolus("0h", "0.2 mg"), bolus("20h", "0.2 mg")];
+        assert!(boluses_finding(&single, &p), "two");
+        assert!(!boluses_finding(&multiple, &p));
+        // Morphine's lockout: hard minimum 10 min, usual 30 min.
+        let at_field = ("program.boluses[1].at".to_owned(), Class::Soft);
+        p.boluses = vec![bolus("0h", "0.2 mg"), bolus("10min", "0.2 mg")];
+        assert!(problems(&validate(&multiple, &p, &lib)).contains(&at_field));
+        p.boluses = vec![bolus("0h", "0.2 mg"), bolus("30min", "0.2 mg")];
+        assert!(
+            !problems(&validate(&multiple, &p, &lib))
+                .iter()
+                .any(|(f, _)| f == "program.boluses[1].at")
+        );
+        p.boluses = vec![bolus("0h", "0.2 mg"), bolus("9min", "0.2 mg")];
+        assert!(
+            problems(&validate(&multiple, &p, &lib))
+                .contains(&("program.boluses[1].at".to_owned(), Class::Hard))
+        );
+    }
+
+    #[test]
+    fn a_rate_change_is_checked_against_the_library() {
+        let lib = library();
+        let p = program("1 mg/day");
+        let entry = lib
+            .find(&p.drug, Route::Intrathecal, p.concentration)
+            .unwrap();
+        // Over the basal's hard maximum (and, at that rate, the library's caps too).
+        let v = check_rate_change(entry, &p, "basal", "25 mg/day".parse().unwrap());
+        assert_eq!(problems(&v)[0], ("basal".to_owned(), Class::Hard));
+        assert_eq!(v.class(), Class::Hard);
+        let v = check_rate_change(entry, &p, "basal", "2 mg/day".parse().unwrap());
+        assert_eq!(problems(&v), vec![]);
+    }
+
+    #[test]
     fn a_schedule_of_checks_must_be_one_a_nurse_can_follow() {
         let t = trial(TrialKind::Continuous, "3d");
         let mut p = program("1 mg/day");

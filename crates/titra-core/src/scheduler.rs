@@ -183,6 +183,30 @@ mod tests {
     }
 
     #[test]
+    fn a_bolus_gives_its_steps_at_its_rate_and_then_is_done() {
+        // 0.05 mL = 720 steps at 1 mL/h: one step every 250 ms, done after 3 minutes.
+        let rate: VolumeRate = "1 mL/h".parse().unwrap();
+        let mut b = BolusScheduler::new(PROFILE, ms(0), Volume::from_ul(50), rate);
+        assert_eq!(b.total, 720);
+        assert_eq!(b.issued(), 0);
+        assert!(!b.is_done());
+        assert_eq!(b.next_step_at(), Some(ms(250)));
+        assert_eq!(b.due(ms(1_000)), 4);
+        b.issue(4);
+        assert_eq!(b.issued(), 4);
+        assert_eq!(b.next_step_at(), Some(ms(1_250)));
+        let rest = b.due(ms(3_600_000));
+        assert_eq!(rest, 716, "never past the total");
+        b.issue(rest);
+        assert!(b.is_done());
+        assert_eq!(b.next_step_at(), None);
+        let mut r = RateScheduler::new(PROFILE, ms(0));
+        assert_eq!(r.rate(), VolumeRate::ZERO);
+        r.set_rate(ms(0), rate);
+        assert_eq!(r.rate(), rate);
+    }
+
+    #[test]
     fn steps_and_volumes_round_towards_safety() {
         assert_eq!(PROFILE.steps_for(Volume::from_ml(1)), 14_400);
         assert_eq!(PROFILE.steps_for(Volume::from_nl(69)), 0);

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
 use std::sync::{Arc, Mutex};
 use titra::core::units::Timestamp;
@@ -15,8 +16,8 @@ use titra::service::pump::PumpService;
 use titra::ui::wizard::Wizard;
 use titra::ui::{
     MainWindow, Nav, Pump, WizardState, answer_directly, apply_status, chart, set_staff,
-    show_basal_check, show_chart, show_checklist, show_export, show_message, wire_wizard,
-    wizard_reply,
+    show_basal_check, show_chart, show_checklist, show_diary_question, show_export, show_message,
+    wire_checks, wire_wizard, wizard_reply,
 };
 
 fn running(next_bolus_in_s: i64) -> Status {
@@ -41,7 +42,16 @@ fn running(next_bolus_in_s: i64) -> Status {
     } else {
         "in 40min".to_owned()
     };
+    s.outcome_measure = "pain".to_owned();
+    s.site_check_due = "in 3h 20min".to_owned();
     s
+}
+
+/// Presses what a screen reader calls `label` (the first such element).
+fn press(ui: &MainWindow, label: &str) {
+    if let Some(e) = ElementHandle::find_by_accessible_label(ui, label).next() {
+        e.invoke_accessible_default_action();
+    }
 }
 
 fn save(ui: &MainWindow, dir: &Path, name: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -94,6 +104,10 @@ fn wizard_screens(
     w.invoke_choose("baseline".into(), "8".into());
     save(ui, dir, &format!("wizard-trial-{size}"))?;
     w.invoke_next();
+    w.invoke_choose("catheter".into(), "closed".into());
+    w.invoke_choose("placed".into(), "2h".into());
+    save(ui, dir, &format!("wizard-catheter-{size}"))?;
+    w.invoke_next();
     w.invoke_choose("drug".into(), "morphine".into());
     w.invoke_next();
     w.invoke_choose("concentration".into(), "1 mg/mL".into());
@@ -139,6 +153,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let ui = MainWindow::new()?;
         ui.window().set_size(slint::PhysicalSize::new(w, h));
         ui.show()?;
+        wire_checks(&ui);
+        let diary = titra::protocol::Protocol::built_in()?.diary;
+        show_diary_question(
+            &ui,
+            &diary.function_question,
+            diary.function_answers.clone(),
+        );
         let size = format!("{w}x{h}");
 
         apply_status(&ui, &running(0), true);
@@ -168,6 +189,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         ui.global::<Nav>().invoke_go("side-effect".into());
         save(&ui, &dir, &format!("patient-side-effect-{size}"))?;
+        ui.global::<Nav>().invoke_go("patient".into());
+
+        // The diary's questions: pain every 4 hours, then the function question; the
+        // impression of change once the trial has ended.
+        let mut asking = running(25 * 60);
+        asking.pain_prompt = true;
+        apply_status(&ui, &asking, true);
+        save(&ui, &dir, &format!("patient-pain-prompt-{size}"))?;
+        let mut asking_alarm = alarm.clone();
+        asking_alarm.pain_prompt = true;
+        apply_status(&ui, &asking_alarm, true);
+        save(&ui, &dir, &format!("patient-pain-prompt-alarm-{size}"))?;
+        ui.global::<Pump>().set_prompt("function".into());
+        asking.pain_prompt = false;
+        apply_status(&ui, &asking, true);
+        show_message(&ui, "Thank you — pain 4 recorded.");
+        save(&ui, &dir, &format!("patient-function-{size}"))?;
+        // The worst case for room: a dose allowed, under an alarm banner.
+        let mut crowded = running(0);
+        crowded.alarms = alarm.alarms.clone();
+        crowded.alarms[0].priority = "medium".to_owned();
+        apply_status(&ui, &crowded, true);
+        save(&ui, &dir, &format!("patient-function-alarm-{size}"))?;
+        let mut after_end = running(-1);
+        after_end.state = "ended".to_owned();
+        after_end.pgic_prompt = true;
+        after_end.site_check_due = String::new();
+        apply_status(&ui, &after_end, true);
+        show_message(&ui, "");
+        save(&ui, &dir, &format!("patient-pgic-{size}"))?;
+        ui.global::<Pump>().set_prompt("".into());
+        apply_status(&ui, &alarm, true);
 
         ui.global::<Nav>().invoke_go("pin".into());
         ui.global::<Pump>().set_pin_message(
@@ -291,7 +344,65 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         save(&ui, &dir, &format!("clinician-sedation-review-{size}"))?;
         ui.global::<Pump>().set_sedation_hold(false);
         ui.global::<Nav>().invoke_go("observation".into());
+        press(&ui, "Temperature");
+        for k in ["3", "7", ".", "2"] {
+            press(&ui, &format!("Key {k}"));
+        }
         save(&ui, &dir, &format!("nurse-observation-{size}"))?;
+
+        // The nurse's catheter site check, a fever with redness being entered.
+        set_staff(&ui, "Demo Nurse", "nurse");
+        apply_status(&ui, &running(0), true);
+        save(&ui, &dir, &format!("nurse-staff-{size}"))?;
+        ui.global::<Nav>().invoke_go("site-check".into());
+        for k in ["3", "8", ".", "6"] {
+            press(&ui, &format!("Key {k}"));
+        }
+        press(&ui, "Redness");
+        save(&ui, &dir, &format!("nurse-site-check-{size}"))?;
+
+        // A baclofen trial is scored on the Modified Ashworth Scale.
+        let mut baclofen = running(-1);
+        baclofen.drug = "baclofen".to_owned();
+        baclofen.outcome_measure = "spasticity".to_owned();
+        apply_status(&ui, &baclofen, true);
+        ui.global::<Nav>().invoke_go("spasticity".into());
+        press(&ui, "Ashworth 2");
+        press(&ui, "Knee extensors");
+        press(&ui, "Hip adductors");
+        save(&ui, &dir, &format!("nurse-spasticity-{size}"))?;
+
+        // After the end: the clinician's decision, and the catheter's removal.
+        set_staff(&ui, "Demo Clinician", "clinician");
+        apply_status(&ui, &after_end, true);
+        ui.global::<Pump>().set_prompt("".into());
+        ui.global::<Nav>().invoke_go("end".into());
+        save(&ui, &dir, &format!("clinician-ended-{size}"))?;
+        ui.global::<Nav>().invoke_go("decision".into());
+        for choice in [
+            "Success",
+            "Pain reduced by half or more",
+            "Function improved",
+            "Yes",
+            "Implanted pump, 20 mL",
+        ] {
+            press(&ui, choice);
+        }
+        save(&ui, &dir, &format!("clinician-decision-{size}"))?;
+        ui.global::<Nav>().invoke_go("removal".into());
+        press(&ui, "Tip intact, site clean");
+        press(&ui, "Type a note");
+        for k in [",", " ", "t", "i", "p", " ", "s", "e", "n", "t"] {
+            press(
+                &ui,
+                &if k == " " {
+                    "Space".to_owned()
+                } else {
+                    format!("Key {k}")
+                },
+            );
+        }
+        save(&ui, &dir, &format!("nurse-catheter-removal-{size}"))?;
         ui.hide()?;
     }
     Ok(())

@@ -1117,6 +1117,14 @@ mod tests {
     }
 
     #[test]
+    fn the_planned_dose_counts_the_boluses_within_the_span_only() {
+        let mut p = program("1 mg/day");
+        p.boluses = vec![bolus("1h", "0.2 mg"), bolus("3d", "0.3 mg")];
+        assert_eq!(p.planned_dose("1d".parse().unwrap()).to_string(), "1.2 mg");
+        assert_eq!(p.planned_dose("3d".parse().unwrap()).to_string(), "3.5 mg");
+    }
+
+    #[test]
     fn a_rate_change_is_checked_against_the_library() {
         let lib = library();
         let p = program("1 mg/day");

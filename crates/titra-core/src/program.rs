@@ -1124,6 +1124,70 @@ mod tests {
         assert_eq!(p.planned_dose("3d".parse().unwrap()).to_string(), "3.5 mg");
     }
 
+    /// A library whose one-hour cap has the hard maximum `max` (nothing else near a limit).
+    fn capped(max: &str) -> DrugLibrary {
+        DrugLibrary::from_toml_str(&format!(
+            r#"
+schema = "titra.drug-library/1"
+[[drug]]
+name = "morphine"
+route = "intrathecal"
+unit = "mg"
+concentrations = ["1 mg/mL"]
+basal_per_day = {{ hard_max = "20 mg/day" }}
+bolus = {{ hard_min = "0.001 mg", hard_max = "1 mg" }}
+lockout = {{ hard_min = "10min" }}
+boluses_per_hour = {{ hard_min = 1, hard_max = 6 }}
+cumulative = [ {{ window = "1h", hard_max = "{max}" }} ]
+observation = {{ hard_min = "1h" }}
+"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_librarys_caps_allow_a_program_that_reaches_them_exactly() {
+        // 1.44 mg/day is 1 000 ng a minute: counted over the hour and the piece being recorded
+        // (61 min), 0.061 mg.
+        let t = trial(TrialKind::Continuous, "2d");
+        let mut p = program("1.44 mg/day");
+        let has = |lib: &DrugLibrary, p: &Program, field: &str, class: Class| {
+            problems(&validate(&t, p, lib)).contains(&(field.to_owned(), class))
+        };
+        assert!(!has(&capped("0.061 mg"), &p, "program.basal", Class::Hard));
+        assert!(has(
+            &capped("0.060999 mg"),
+            &p,
+            "program.basal",
+            Class::Hard
+        ));
+        // A planned bolus of 0.1 mg on top.
+        p.boluses = vec![bolus("1h", "0.1 mg")];
+        assert!(!has(
+            &capped("0.161 mg"),
+            &p,
+            "program.boluses",
+            Class::Hard
+        ));
+        assert!(has(
+            &capped("0.160999 mg"),
+            &p,
+            "program.boluses",
+            Class::Hard
+        ));
+        // Patient boluses of 0.01 mg every 30 min at most (6 an hour allowed): 3 in an hour
+        // (at 0, 30 and 60 min), 0.03 mg.
+        p.boluses.clear();
+        p.pca = Some(Pca {
+            dose: "0.01 mg".parse().unwrap(),
+            lockout: "30min".parse().unwrap(),
+            max_per_hour: 6,
+        });
+        let field = "library.cumulative[0]";
+        assert!(!has(&capped("0.091 mg"), &p, field, Class::Soft));
+        assert!(has(&capped("0.090 mg"), &p, field, Class::Soft));
+    }
+
     #[test]
     fn a_rate_change_is_checked_against_the_library() {
         let lib = library();

@@ -589,6 +589,8 @@ pub struct Engine<H> {
     button_fault: bool,
     /// The site's rule for catheter site checks and their schedule, once required.
     site: Option<(SiteRule, SiteClock)>,
+    /// The last pain score's time (the diary's prompt counts from it; the status asks often).
+    last_pain: Option<Timestamp>,
 }
 
 impl<H: PumpHardware> Engine<H> {
@@ -709,6 +711,7 @@ impl<H: PumpHardware> Engine<H> {
             tracked: 0,
             button_fault: false,
             site: None,
+            last_pain: None,
         }
     }
 
@@ -2444,6 +2447,7 @@ impl<H: PumpHardware> Engine<H> {
 
     pub fn record_pain(&mut self, now: Timestamp, value: u8) {
         self.observe(Record::PainScore { at: now, value });
+        self.track_records();
     }
 
     /// Injects a storage fault into the trial log (see [`RecordSink::inject_fault`]); false
@@ -2494,10 +2498,7 @@ impl<H: PumpHardware> Engine<H> {
 
     /// When the patient last recorded a pain score, if ever.
     pub fn last_pain_at(&self) -> Option<Timestamp> {
-        self.journal.iter().rev().find_map(|r| match r {
-            Record::PainScore { at, .. } => Some(*at),
-            _ => None,
-        })
+        self.last_pain
     }
 
     /// Whether the patient has given the global impression of change.
@@ -2754,6 +2755,7 @@ impl<H: PumpHardware> Engine<H> {
                 Record::SiteChecksRequired { rule, .. } => {
                     self.site = Some((rule, SiteClock::new(rule)));
                 }
+                Record::PainScore { at, .. } => self.last_pain = Some(at),
                 Record::SiteCheck { at, .. } => {
                     if let Some((_, clock)) = &mut self.site {
                         clock.checked(at);

@@ -226,6 +226,21 @@ impl Rig {
         self.svc().login(pin, now).unwrap().0
     }
 
+    /// Calls `f` logged in with `pin` (a fresh login: sessions end after 3 idle minutes).
+    fn as_user<T>(
+        &mut self,
+        pin: &str,
+        f: impl FnOnce(
+            &mut PumpService,
+            &str,
+            Timestamp,
+        ) -> Result<T, titra::service::pump::ServiceError>,
+    ) -> Result<T, String> {
+        let token = self.token(pin);
+        let now = self.now;
+        f(self.svc(), &token, now).map_err(|e| e.to_string())
+    }
+
     fn nurse<T>(
         &mut self,
         f: impl FnOnce(
@@ -234,9 +249,7 @@ impl Rig {
             Timestamp,
         ) -> Result<T, titra::service::pump::ServiceError>,
     ) -> Result<T, String> {
-        let token = self.token("1234");
-        let now = self.now;
-        f(self.svc(), &token, now).map_err(|e| e.to_string())
+        self.as_user("1234", f)
     }
 
     fn clinician<T>(
@@ -247,9 +260,7 @@ impl Rig {
             Timestamp,
         ) -> Result<T, titra::service::pump::ServiceError>,
     ) -> Result<T, String> {
-        let token = self.token("2468");
-        let now = self.now;
-        f(self.svc(), &token, now).map_err(|e| e.to_string())
+        self.as_user("2468", f)
     }
 
     fn journal(&self) -> Vec<Record> {

@@ -1660,6 +1660,77 @@ observation = {{ hard_min = "1h" }}
     }
 
     #[test]
+    fn a_programs_titration_step_is_timed_against_the_step_before_and_the_trials_end() {
+        let lib = library();
+        let r = |s: &str| s.parse::<AmountRate>().unwrap();
+        let mut p = program("2.4 mcg/day");
+        p.drug = "ziconotide".to_owned();
+        p.concentration = "25 mcg/mL".parse().unwrap();
+        let with_step = |p: &mut Program, at: &str| {
+            p.titration = vec![TitrationStep {
+                at: at.parse().unwrap(),
+                basal: r("4.8 mcg/day"),
+            }];
+            problems(&validate(&trial(TrialKind::Continuous, "7d"), p, &lib))
+        };
+        // A step of the allowed size a day after the start: nothing to say about it.
+        assert_eq!(with_step(&mut p, "24h"), vec![], "a day later is allowed");
+        // The same step an hour after the start is too soon: the program's own steps are timed
+        // from the start like a change during the trial is from the last change.
+        assert_eq!(
+            with_step(&mut p, "1h"),
+            vec![("program.titration[0].basal".to_owned(), Class::Hard)]
+        );
+        let v = validate(&trial(TrialKind::Continuous, "7d"), &p, &lib);
+        assert!(
+            v.problems()
+                .any(|f| f.message.contains("last changed 1h ago")),
+            "{:?}",
+            problems(&v)
+        );
+        // A step on the trial's last moment is inside it; one at its end is not.
+        assert_eq!(with_step(&mut p, "167h"), vec![]);
+        assert_eq!(
+            with_step(&mut p, "7d"),
+            vec![("program.titration[0].at".to_owned(), Class::Hard)]
+        );
+    }
+
+    #[test]
+    fn planned_boluses_a_whole_window_apart_are_not_in_one_window() {
+        // The pump's windows are (t − w, t]: a bolus given exactly a window before another has
+        // left that window when the second is given, so 0.3 mg at 0 h and at 1 h fit under
+        // 0.5 mg per hour; a minute sooner they do not.
+        let lib = library();
+        let mut p = program("0 mg/day");
+        p.observe = Some("24h".parse().unwrap());
+        p.limit = Some(WindowLimit {
+            window: "1h".parse().unwrap(),
+            max: "0.5 mg".parse().unwrap(),
+        });
+        let limit_findings = |p: &Program| {
+            let v = validate(&trial(TrialKind::MultipleBolus, "2d"), p, &lib);
+            v.problems()
+                .filter(|f| f.field == "program.limit.max")
+                .count()
+        };
+        p.boluses = vec![bolus("0h", "0.3 mg"), bolus("1h", "0.3 mg")];
+        assert_eq!(scheduled_peak(&p, "1h".parse().unwrap()), "0.3 mg".parse().unwrap());
+        assert_eq!(limit_findings(&p), 0);
+        p.boluses = vec![bolus("0h", "0.3 mg"), bolus("59min", "0.3 mg")];
+        assert_eq!(scheduled_peak(&p, "1h".parse().unwrap()), "0.6 mg".parse().unwrap());
+        assert_eq!(limit_findings(&p), 1);
+        // Only the boluses inside a window count: three, each two hours apart, peak at one.
+        p.boluses = vec![
+            bolus("0h", "0.3 mg"),
+            bolus("2h", "0.3 mg"),
+            bolus("4h", "0.3 mg"),
+        ];
+        assert_eq!(scheduled_peak(&p, "1h".parse().unwrap()), "0.3 mg".parse().unwrap());
+        assert_eq!(scheduled_peak(&p, "3h".parse().unwrap()), "0.6 mg".parse().unwrap());
+    }
+
+    #[test]
     fn the_programs_own_limit_counts_planned_boluses() {
         let lib = library();
         let mut p = program("0 mg/day");

@@ -332,4 +332,44 @@ mod tests {
                 .starts_with("checklist[0].text")
         );
     }
+
+    #[test]
+    fn an_items_id_and_text_are_checked_to_their_limits() {
+        let ok = |id: &str, text: &str| {
+            ChecklistItem {
+                id: id.to_owned(),
+                text: text.to_owned(),
+                kinds: vec![],
+                outpatient_only: false,
+            }
+            .check("checklist[1]")
+        };
+        assert_eq!(ok("responsible_adult_2", "Done."), Ok(()));
+        assert_eq!(ok(&"a".repeat(40), "Done."), Ok(()));
+        for bad in ["", "hb-a1c", "Consent", &"a".repeat(41)] {
+            assert!(
+                ok(bad, "Done.").unwrap_err().starts_with("checklist[1].id"),
+                "{bad:?}"
+            );
+        }
+        // Counted in characters, not bytes, and without the spaces around it.
+        let most = format!(" {} ", "é".repeat(MAX_TEXT));
+        assert_eq!(ok("consent", &most), Ok(()));
+        assert_eq!(
+            ok("consent", &"é".repeat(MAX_TEXT + 1)),
+            Err("checklist[1].text: 501 characters is more than the 500 allowed".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_confirmation_is_known_to_be_accepted_before_it_is_made() {
+        let mut c = Checklist::new(vec![item("consent", vec![], false)]);
+        assert_eq!(c.can_confirm("consent"), Ok(true));
+        assert!(matches!(
+            c.can_confirm("insurance"),
+            Err(ChecklistRefusal::UnknownItem { .. })
+        ));
+        c.confirm("consent", Timestamp::ORIGIN, "N. Nurse").unwrap();
+        assert_eq!(c.can_confirm("consent"), Ok(false), "already confirmed");
+    }
 }

@@ -368,6 +368,77 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_is_allowed_up_to_its_limit_and_refused_past_it() {
+        let check = |r: DiaryRule| {
+            r.check()
+                .map_err(|e| e.split(':').next().unwrap().to_owned())
+        };
+        let d = DiaryRule::default;
+        for hours in [1, 12] {
+            let r = DiaryRule {
+                pain_every: Duration::from_hours(hours),
+                ..d()
+            };
+            assert_eq!(check(r), Ok(()), "{hours} h");
+        }
+        for every in [Duration::from_mins(59), Duration::from_mins(12 * 60 + 1)] {
+            let r = DiaryRule {
+                pain_every: every,
+                ..d()
+            };
+            assert_eq!(check(r), Err("diary.pain_every".to_owned()), "{every}");
+        }
+        let question = |q: String| {
+            check(DiaryRule {
+                function_question: q,
+                ..d()
+            })
+        };
+        assert_eq!(question("é".repeat(120)), Ok(()));
+        for bad in ["é".repeat(121), "  ".to_owned(), String::new()] {
+            assert_eq!(question(bad), Err("diary.function_question".to_owned()));
+        }
+        let answers = |a: Vec<String>| {
+            check(DiaryRule {
+                function_answers: a,
+                ..d()
+            })
+        };
+        let n = |k: usize| (1..=k).map(|i| format!("answer {i}")).collect::<Vec<_>>();
+        assert_eq!(answers(n(2)), Ok(()));
+        assert_eq!(answers(n(7)), Ok(()));
+        assert_eq!(answers(vec!["No".to_owned(), "é".repeat(60)]), Ok(()));
+        for bad in [
+            n(1),
+            n(8),
+            vec!["No".to_owned(), "é".repeat(61)],
+            vec!["No".to_owned(), " ".to_owned()],
+        ] {
+            assert_eq!(answers(bad), Err("diary.function_answers".to_owned()));
+        }
+    }
+
+    #[test]
+    fn times_of_day_count_minutes_after_midnight() {
+        assert_eq!(TimeOfDay::from_hm(7, 30).minutes(), 450);
+        assert_eq!(TimeOfDay::from_hm(0, 0).minutes(), 0);
+        assert_eq!(
+            "23:59".parse::<TimeOfDay>().map(TimeOfDay::minutes),
+            Ok(1439)
+        );
+        assert_eq!("00:59".parse::<TimeOfDay>().map(TimeOfDay::minutes), Ok(59));
+        assert_eq!(TimeOfDay::from_hm(9, 5).to_string(), "09:05");
+    }
+
+    #[test]
+    fn outcome_measures_and_scores_are_written_as_in_the_files() {
+        assert_eq!(OutcomeMeasure::Pain.to_string(), "pain");
+        assert_eq!(OutcomeMeasure::Spasticity.to_string(), "spasticity");
+        let written: Vec<String> = Ashworth::ALL.iter().map(|a| a.to_string()).collect();
+        assert_eq!(written, ["0", "1", "1+", "2", "3", "4"]);
+    }
+
+    #[test]
     fn times_of_day_are_read_strictly() {
         assert_eq!("07:30".parse::<TimeOfDay>(), Ok(TimeOfDay::from_hm(7, 30)));
         for bad in ["7:30", "24:00", "12:60", "noon", "12-00"] {

@@ -792,6 +792,53 @@ mod tests {
     }
 
     #[test]
+    fn a_fourteen_day_trial_keeps_only_what_a_window_can_still_reach() {
+        // The pump runs for up to two weeks: the ledger must not grow with it. Records older
+        // than the longest window and patient grants older than an hour are dropped; their
+        // amounts stay in the totals.
+        let mut l = ledger("0.05 mg", "30min", 2, &[("24h", "100 mg", Counts::All)]);
+        let basal = rate("0.5 mg/day");
+        let per_minute = Amount::from_ng(347); // 0.5 mg/day is 347.2 ng a minute
+        let mut presses = 0u64;
+        for minute in 0..14 * 24 * 60 {
+            let t = Timestamp::from_ms(Duration::from_mins(minute).ms());
+            l.record(t, per_minute, Source::Basal).unwrap();
+            if minute % 30 == 0 {
+                assert!(matches!(
+                    press(&mut l, t, basal),
+                    PcaDecision::Granted { .. }
+                ));
+                presses += 1;
+            }
+            assert!(
+                l.pca_grants.len() <= 2,
+                "{} grants kept",
+                l.pca_grants.len()
+            );
+            // A day of minutes and of presses; the record exactly a day old has gone.
+            assert!(
+                l.records.len() <= 24 * 60 + 48,
+                "{} records",
+                l.records.len()
+            );
+        }
+        let total = Amount::from_ng(347 * 14 * 24 * 60 + 50_000 * presses);
+        assert_eq!(l.total(), total);
+        assert_eq!(presses, 14 * 48);
+
+        // Exactly at the edge: a record a whole window old is unreachable, (t − w, t].
+        let mut l = ledger("0.05 mg", "30min", 2, &[("24h", "100 mg", Counts::All)]);
+        l.record(at("0h"), mg("1 mg"), Source::Basal).unwrap();
+        l.record(at("24h"), mg("2 mg"), Source::Basal).unwrap();
+        assert_eq!(l.records.len(), 1);
+        assert_eq!(
+            l.in_window(at("24h"), "24h".parse().unwrap(), Counts::All),
+            mg("2 mg")
+        );
+        assert_eq!(l.total(), mg("3 mg"));
+    }
+
+    #[test]
     fn the_last_bolus_and_the_next_press_are_known_without_pressing() {
         let mut l = ledger("0.05 mg", "30min", 2, &[]);
         assert_eq!(l.last_bolus_at(), None);

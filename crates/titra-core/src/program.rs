@@ -1715,10 +1715,16 @@ observation = {{ hard_min = "1h" }}
                 .count()
         };
         p.boluses = vec![bolus("0h", "0.3 mg"), bolus("1h", "0.3 mg")];
-        assert_eq!(scheduled_peak(&p, "1h".parse().unwrap()), "0.3 mg".parse().unwrap());
+        assert_eq!(
+            scheduled_peak(&p, "1h".parse().unwrap()),
+            "0.3 mg".parse().unwrap()
+        );
         assert_eq!(limit_findings(&p), 0);
         p.boluses = vec![bolus("0h", "0.3 mg"), bolus("59min", "0.3 mg")];
-        assert_eq!(scheduled_peak(&p, "1h".parse().unwrap()), "0.6 mg".parse().unwrap());
+        assert_eq!(
+            scheduled_peak(&p, "1h".parse().unwrap()),
+            "0.6 mg".parse().unwrap()
+        );
         assert_eq!(limit_findings(&p), 1);
         // Only the boluses inside a window count: three, each two hours apart, peak at one.
         p.boluses = vec![
@@ -1726,8 +1732,14 @@ observation = {{ hard_min = "1h" }}
             bolus("2h", "0.3 mg"),
             bolus("4h", "0.3 mg"),
         ];
-        assert_eq!(scheduled_peak(&p, "1h".parse().unwrap()), "0.3 mg".parse().unwrap());
-        assert_eq!(scheduled_peak(&p, "3h".parse().unwrap()), "0.6 mg".parse().unwrap());
+        assert_eq!(
+            scheduled_peak(&p, "1h".parse().unwrap()),
+            "0.3 mg".parse().unwrap()
+        );
+        assert_eq!(
+            scheduled_peak(&p, "3h".parse().unwrap()),
+            "0.6 mg".parse().unwrap()
+        );
     }
 
     #[test]

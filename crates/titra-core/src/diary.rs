@@ -257,7 +257,7 @@ impl DiaryRule {
         }
         if self.awake_from == self.awake_until {
             return Err(format!(
-                "diary.awake_until: {} is the same as awake_from; the patient would never be asked",
+                "diary.awake_until: {} is the same as awake_from; give the hours the patient is awake",
                 self.awake_until
             ));
         }
@@ -285,7 +285,8 @@ impl DiaryRule {
         Ok(())
     }
 
-    /// Whether the patient is awake by the diary's hours at `time`.
+    /// Whether the patient is awake by the diary's hours at `time`. Equal hours would read as
+    /// awake all day; [`DiaryRule::check`] refuses them as ambiguous.
     pub fn awake_at(&self, time: TimeOfDay) -> bool {
         if self.awake_from < self.awake_until {
             self.awake_from <= time && time < self.awake_until
@@ -326,6 +327,14 @@ mod tests {
         assert!(!r.pain_due(h(0), h(5), Some(TimeOfDay::from_hm(6, 59))));
         assert!(r.pain_due(h(0), h(5), Some(TimeOfDay::from_hm(7, 0))));
         assert!(r.pain_due(h(0), h(5), None), "no clock: always awake");
+        assert!(r.awake_at(TimeOfDay::from_hm(21, 59)));
+        assert!(!r.awake_at(TimeOfDay::from_hm(22, 0)), "until is not included");
+        let all_day = DiaryRule {
+            awake_until: r.awake_from,
+            ..DiaryRule::default()
+        };
+        assert!(all_day.awake_at(TimeOfDay::from_hm(3, 0)));
+        assert!(all_day.check().is_err(), "but refused as ambiguous");
     }
 
     #[test]

@@ -109,3 +109,18 @@ impl Verdict {
         self.add(field, value, limit, Class::Soft, message);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_are_told_in_the_nurses_words_and_ordered_by_seriousness() {
+        let words: Vec<String> = [Class::Ok, Class::Soft, Class::Hard]
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(words, ["ok", "needs confirmation", "rejected"]);
+        assert!(Class::Ok < Class::Soft && Class::Soft < Class::Hard);
+    }
+}

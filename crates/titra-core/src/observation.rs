@@ -321,6 +321,18 @@ mod tests {
     }
 
     #[test]
+    fn a_schedule_is_described_for_the_nurse() {
+        let CheckClock { schedule, .. } = hourly();
+        let mut s = schedule.unwrap();
+        assert_eq!(
+            s.to_string(),
+            "sedation and respiratory rate every 1h for 1d after the start, each bolus and each dose increase, then every 4h"
+        );
+        s.then_every = None;
+        assert!(s.to_string().ends_with("each dose increase"), "{s}");
+    }
+
+    #[test]
     fn the_interlock_holds_at_poss_3_and_below_10_breaths() {
         let r = SedationRule::DEFAULT;
         assert_eq!(r.breach(Some(2), Some(10)), None);

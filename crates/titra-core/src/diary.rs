@@ -328,7 +328,10 @@ mod tests {
         assert!(r.pain_due(h(0), h(5), Some(TimeOfDay::from_hm(7, 0))));
         assert!(r.pain_due(h(0), h(5), None), "no clock: always awake");
         assert!(r.awake_at(TimeOfDay::from_hm(21, 59)));
-        assert!(!r.awake_at(TimeOfDay::from_hm(22, 0)), "until is not included");
+        assert!(
+            !r.awake_at(TimeOfDay::from_hm(22, 0)),
+            "until is not included"
+        );
         let all_day = DiaryRule {
             awake_until: r.awake_from,
             ..DiaryRule::default()

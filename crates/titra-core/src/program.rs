@@ -170,10 +170,9 @@ impl Program {
         changes.sort_by_key(|c| c.0);
         let mut total = Amount::ZERO;
         for (i, &(at, rate)) in changes.iter().enumerate() {
+            // A piece starting at or after `duration` (or at the same moment as the next) is empty.
             let end = changes.get(i + 1).map_or(duration, |c| c.0.min(duration));
-            if at < end {
-                total += rate.over_ceil(end.saturating_sub(at));
-            }
+            total += rate.over_ceil(end.saturating_sub(at));
         }
         total += self.kvo_rate().over_ceil(duration);
         total += self

@@ -462,8 +462,14 @@ mod tests {
         assert!(BodyTemp::from_celsius(98.6).is_err(), "Fahrenheit");
         assert!(BodyTemp::from_celsius(f64::NAN).is_err());
         // The range's ends are readings; a tenth beyond them is not.
-        assert_eq!(BodyTemp::from_celsius(25.0).map(BodyTemp::deci_celsius), Ok(250));
-        assert_eq!(BodyTemp::from_celsius(45.0).map(BodyTemp::deci_celsius), Ok(450));
+        assert_eq!(
+            BodyTemp::from_celsius(25.0).map(BodyTemp::deci_celsius),
+            Ok(250)
+        );
+        assert_eq!(
+            BodyTemp::from_celsius(45.0).map(BodyTemp::deci_celsius),
+            Ok(450)
+        );
         assert_eq!(
             BodyTemp::from_celsius(24.9),
             Err("24.9 °C is outside 25 to 45 °C".to_owned())

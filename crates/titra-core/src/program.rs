@@ -1125,6 +1125,11 @@ mod tests {
 
     /// A library whose one-hour cap has the hard maximum `max` (nothing else near a limit).
     fn capped(max: &str) -> DrugLibrary {
+        capped_with(&format!("hard_max = \"{max}\""))
+    }
+
+    /// A library whose one-hour cap is `cap` (the inside of its table).
+    fn capped_with(cap: &str) -> DrugLibrary {
         DrugLibrary::from_toml_str(&format!(
             r#"
 schema = "titra.drug-library/1"
@@ -1137,7 +1142,7 @@ basal_per_day = {{ hard_max = "20 mg/day" }}
 bolus = {{ hard_min = "0.001 mg", hard_max = "1 mg" }}
 lockout = {{ hard_min = "10min" }}
 boluses_per_hour = {{ hard_min = 1, hard_max = 6 }}
-cumulative = [ {{ window = "1h", hard_max = "{max}" }} ]
+cumulative = [ {{ window = "1h", {cap} }} ]
 observation = {{ hard_min = "1h" }}
 "#
         ))
@@ -1185,6 +1190,62 @@ observation = {{ hard_min = "1h" }}
         let field = "library.cumulative[0]";
         assert!(!has(&capped("0.091 mg"), &p, field, Class::Soft));
         assert!(has(&capped("0.090 mg"), &p, field, Class::Soft));
+    }
+
+    #[test]
+    fn the_librarys_usual_maximum_is_reached_exactly_without_a_confirmation() {
+        // As above: 1.44 mg/day counts 0.061 mg in the hour; presses add 0.03 mg.
+        let t = trial(TrialKind::Continuous, "2d");
+        let mut p = program("1.44 mg/day");
+        let soft = |soft: &str, p: &Program, field: &str| {
+            let lib = capped_with(&format!("soft_max = \"{soft}\", hard_max = \"1 mg\""));
+            problems(&validate(&t, p, &lib)).contains(&(field.to_owned(), Class::Soft))
+        };
+        assert!(!soft("0.061 mg", &p, "program.basal"));
+        assert!(soft("0.060999 mg", &p, "program.basal"));
+        p.pca = Some(Pca {
+            dose: "0.01 mg".parse().unwrap(),
+            lockout: "30min".parse().unwrap(),
+            max_per_hour: 6,
+        });
+        let field = "library.cumulative[0]";
+        assert!(!soft("0.091 mg", &p, field));
+        assert!(soft("0.090999 mg", &p, field));
+    }
+
+    #[test]
+    fn the_programs_own_limit_may_be_reached_exactly() {
+        // 1.44 mg/day counts 0.061 mg in an hour (with the piece being recorded).
+        let t = trial(TrialKind::Continuous, "2d");
+        let lib = capped("1 mg");
+        let mut p = program("1.44 mg/day");
+        let limited = |p: &mut Program, max: &str| {
+            p.limit = Some(WindowLimit {
+                window: "1h".parse().unwrap(),
+                max: max.parse().unwrap(),
+            });
+            problems(&validate(&t, p, &lib))
+                .contains(&("program.limit.max".to_owned(), Class::Hard))
+        };
+        // The basal alone.
+        assert!(!limited(&mut p, "0.061 mg"));
+        assert!(limited(&mut p, "0.060999 mg"));
+        // With a planned bolus of 0.1 mg.
+        p.boluses = vec![bolus("1h", "0.1 mg")];
+        assert!(!limited(&mut p, "0.161 mg"));
+        assert!(limited(&mut p, "0.160999 mg"));
+        // With one patient bolus of 0.01 mg on top of the basal.
+        p.boluses.clear();
+        p.pca = Some(Pca {
+            dose: "0.01 mg".parse().unwrap(),
+            lockout: "30min".parse().unwrap(),
+            max_per_hour: 6,
+        });
+        assert!(!limited(&mut p, "0.071 mg"));
+        assert!(limited(&mut p, "0.070999 mg"));
+        // A limit over the library's cap for the same window is refused by the library's cap.
+        assert!(limited(&mut p, "1.5 mg"));
+        assert!(!limited(&mut p, "1 mg"));
     }
 
     #[test]

@@ -273,6 +273,34 @@ mod tests {
         .check()
         .unwrap_err();
         assert_eq!(e, "site_checks.fever: 40.0 °C is outside 37.5 to 39.0 °C");
+        // Each range's ends are allowed; a minute or a tenth beyond is not.
+        let rule = |every: Duration, deci: u16| {
+            SiteRule {
+                every,
+                fever: BodyTemp::from_deci_celsius(deci),
+            }
+            .check()
+            .map_err(|e| e.split(':').next().unwrap_or_default().to_owned())
+        };
+        let h = Duration::from_hours;
+        let m = Duration::from_mins;
+        assert_eq!(rule(h(1), 375), Ok(()));
+        assert_eq!(rule(h(24), 390), Ok(()));
+        assert_eq!(rule(m(59), 380), Err("site_checks.every".to_owned()));
+        assert_eq!(
+            rule(m(24 * 60 + 1), 380),
+            Err("site_checks.every".to_owned())
+        );
+        assert_eq!(rule(h(8), 374), Err("site_checks.fever".to_owned()));
+        assert_eq!(rule(h(8), 391), Err("site_checks.fever".to_owned()));
+    }
+
+    #[test]
+    fn findings_are_written_as_in_the_files() {
+        let written: Vec<String> = SiteFinding::ALL.iter().map(|f| f.to_string()).collect();
+        let parsed: Vec<SiteFinding> = written.iter().map(|w| w.parse().unwrap()).collect();
+        assert_eq!(parsed, SiteFinding::ALL);
+        assert_eq!(SiteFinding::HeadacheUpright.to_string(), "headache_upright");
     }
 
     #[test]

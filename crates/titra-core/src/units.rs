@@ -1054,6 +1054,103 @@ mod tests {
     }
 
     #[test]
+    fn each_kind_is_read_up_to_its_maximum_and_refused_past_it() {
+        assert_eq!("10000 mg".parse::<Amount>(), Ok(Amount::from_mg(10_000)));
+        assert!(err::<Amount>("10000.000001 mg").contains("10000 mg"));
+        assert_eq!("1000 mL".parse::<Volume>(), Ok(Volume::from_ml(1000)));
+        assert!("1000.000001 mL".parse::<Volume>().is_err());
+        assert_eq!("366d".parse::<Duration>(), Ok(Duration::from_days(366)));
+        // A duration's parts are added up before the maximum is checked.
+        assert!(
+            err::<Duration>("366d 1ms").contains("366"),
+            "the sum is too long"
+        );
+        assert!("365d 24h 1ms".parse::<Duration>().is_err());
+    }
+
+    #[test]
+    fn a_number_in_exponent_form_is_malformed_not_an_unknown_unit() {
+        for text in ["1e3 mg", "1e-3 mg", "1E+3 mg"] {
+            assert!(
+                matches!(text.parse::<Amount>(), Err(UnitError::Malformed { .. })),
+                "{text}: {:?}",
+                text.parse::<Amount>()
+            );
+        }
+        // A unit that starts with an e is still a unit (and here, not one we know).
+        assert!(matches!(
+            "1 em".parse::<Amount>(),
+            Err(UnitError::UnknownUnit { .. })
+        ));
+    }
+
+    #[test]
+    fn concentrations_per_microlitre_are_converted_to_per_millilitre() {
+        assert_eq!(
+            "1 mcg/µL"
+                .parse::<Concentration>()
+                .map(Concentration::ng_per_ml),
+            Ok(1_000_000)
+        );
+        assert_eq!(
+            "0.5 mg/uL"
+                .parse::<Concentration>()
+                .map(Concentration::ng_per_ml),
+            Ok(500_000_000)
+        );
+    }
+
+    #[test]
+    fn arithmetic_and_conversions_for_reports() {
+        let ng = Amount::from_ng;
+        assert_eq!(ng(1_500_000).as_mg_f64(), 1.5);
+        assert_eq!(ng(1).checked_add(ng(2)), Some(ng(3)));
+        assert_eq!(ng(u64::MAX).checked_add(ng(1)), None);
+        let ul = Volume::from_ul;
+        assert_eq!(ul(2500).as_ml_f64(), 2.5);
+        assert_eq!(ul(2) + ul(3), ul(5));
+        assert_eq!(ul(5).saturating_sub(ul(2)), ul(3));
+        assert_eq!(ul(2).saturating_sub(ul(5)), Volume::ZERO);
+        let c: Concentration = "2.5 mg/mL".parse().unwrap();
+        assert_eq!(c.as_mg_per_ml_f64(), 2.5);
+        let c: Concentration = "2 mg/mL".parse().unwrap();
+        assert_eq!(
+            c.volume_rate("1 mg/day".parse().unwrap()),
+            "0.5 mL/day".parse().unwrap()
+        );
+        let r: AmountRate = "0.5 mg/day".parse().unwrap();
+        assert_eq!(r.per_day(), ng(500_000));
+        let v: VolumeRate = "2.4 mL/day".parse().unwrap();
+        assert_eq!(v.over(Duration::from_hours(1)), ul(100));
+        assert_eq!(
+            v.over(Duration::from_mins(1)),
+            Volume::from_nl(1_666),
+            "rounded down"
+        );
+        assert_eq!(v + v, "4.8 mL/day".parse().unwrap());
+        assert_eq!(Duration::from_mins(90).as_hours_f64(), 1.5);
+        assert_eq!(Duration::from_mins(15) * 4, Duration::from_hours(1));
+        assert_eq!(Duration::from_ms(u64::MAX) * 2, Duration::from_ms(u64::MAX));
+        assert_eq!(
+            (Timestamp::ORIGIN + Duration::from_hours(26)).to_string(),
+            "T+1d 2h"
+        );
+    }
+
+    #[test]
+    fn a_volume_rate_of_one_microlitre_an_hour_is_written_in_millilitres() {
+        let per_hour = |nl_per_day| {
+            VolumeRate::from_nl_per_day(nl_per_day)
+                .per_hour()
+                .to_string()
+        };
+        assert_eq!(per_hour(24_000), "0.001 mL/h");
+        assert_eq!(per_hour(23_999), "1 µL/h");
+        assert_eq!(per_hour(12_000), "0.5 µL/h");
+        assert_eq!(per_hour(0), "0 mL/h");
+    }
+
+    #[test]
     fn volumes_accept_ml_and_microlitres() {
         assert_eq!("20 mL".parse::<Volume>(), Ok(Volume::from_ml(20)));
         assert_eq!("20 ml".parse::<Volume>(), Ok(Volume::from_ml(20)));

@@ -339,6 +339,31 @@ mod tests {
     }
 
     #[test]
+    fn a_threshold_crossing_after_a_level_line_is_not_dated() {
+        let mut d = OcclusionDetector::new(settings());
+        assert!(run(&mut d, 0, 100, |_| 20.0).is_none());
+        let det = d.detect(secs(110), 320.0).expect("trips");
+        assert_eq!(
+            det.trip,
+            Trip::Threshold {
+                pressure_mmhg: 320.0
+            }
+        );
+        assert_eq!(det.since_onset, None, "no rise to date it by");
+    }
+
+    #[test]
+    fn after_a_gap_in_readings_a_new_window_is_awaited() {
+        // Half an hour of a level line, an hour without readings, then a rise of 20 mmHg in
+        // 40 s that then stays: too few readings to judge a trend until the window fills
+        // again (the threshold still trips at once).
+        let mut d = OcclusionDetector::new(settings());
+        assert!(run(&mut d, 0, 1800, |_| 0.0).is_none());
+        let after = run(&mut d, 5400, 600, |x| (x as f64 / 2.0).min(20.0));
+        assert!(after.is_none(), "{after:?}");
+    }
+
+    #[test]
     fn the_window_keeps_readings_up_to_its_length_back() {
         let mut d = OcclusionDetector::new(settings());
         assert!(run(&mut d, 0, 3600, |_| 0.0).is_none());

@@ -199,7 +199,8 @@ fn fit(points: &VecDeque<(f64, f64)>) -> Option<(f64, f64)> {
     let mean_x = points.iter().map(|p| p.0).sum::<f64>() / nf;
     let mean_y = points.iter().map(|p| p.1).sum::<f64>() / nf;
     let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
-    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    // Σ(x − x̄)(y − ȳ) = Σ(x − x̄)·y, as Σ(x − x̄)·ȳ is zero.
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * p.1).sum();
     if sxx <= 0.0 {
         return None;
     }

@@ -6,7 +6,7 @@
 //! exist, or holds no test function of that name: a `fn NAME(` (or `async fn NAME(`) under a
 //! `#[test]` or `#[tokio::test…]` attribute, with nothing but attributes, comments and blank
 //! lines in between. Tests inside `proptest!` blocks carry `#[test]` too. A plain function, a
-//! commented-out test and an `#[ignore]`d one do not count.
+//! commented-out test and one marked with the `ignore` attribute do not count.
 //!
 //! Under `## Hazards that apply` (and any other level-2 heading but the two below) every row must
 //! name at least one test and its ID starts with `H`; under `## Open` (hazards that apply but lack
@@ -211,9 +211,13 @@ fn declares(line: &str, name: &str) -> bool {
         .is_some_and(|rest| rest.starts_with('('))
 }
 
+/// How the `ignore` attribute begins (put together so that nothing scanning this file for ignored
+/// tests counts this line as one).
+const IGNORE_ATTRIBUTE: &str = concat!("#[", "ignore");
+
 /// Whether the lines above a `fn` (nearest last) make it a test: walking up over attributes,
 /// comments and blank lines, one of the attributes is `#[test]` or `#[tokio::test…]` and none is
-/// `#[ignore…]`. Anything else ends the walk.
+/// the `ignore` attribute. Anything else ends the walk.
 fn under_test_attribute(above: &[&str]) -> bool {
     let mut test = false;
     for line in above.iter().rev() {
@@ -224,7 +228,7 @@ fn under_test_attribute(above: &[&str]) -> bool {
         if !t.starts_with("#[") {
             break;
         }
-        if t.starts_with("#[ignore") {
+        if t.starts_with(IGNORE_ATTRIBUTE) {
             return false;
         }
         if t == "#[test]" || t.starts_with("#[tokio::test") {
@@ -376,7 +380,10 @@ fn only_compiled_for_tests() {}
 "#;
 
 fn source() -> String {
-    SOURCE_TEMPLATE.replace("IGNORED_ATTRIBUTE", concat!("#[", "ignore = \"slow\"]"))
+    SOURCE_TEMPLATE.replace(
+        "IGNORED_ATTRIBUTE",
+        &format!("{IGNORE_ATTRIBUTE} = \"slow\"]"),
+    )
 }
 
 #[test]

@@ -24,6 +24,10 @@ use titra::core::units::{Amount, Duration, Timestamp};
 use titra::engine::Record;
 use titra::service::pump::{PumpService, WallClock};
 
+/// The demo users' PINs (`Auth::demo` in src/service/auth.rs, simulated pumps only).
+const NURSE: &str = "1234";
+const CLINICIAN: &str = "2468";
+
 const PROGRAM: &str = r#"
 [trial]
 patient = "MRN-MATRIX"
@@ -241,28 +245,6 @@ impl Rig {
         f(self.svc(), &token, now).map_err(|e| e.to_string())
     }
 
-    fn nurse<T>(
-        &mut self,
-        f: impl FnOnce(
-            &mut PumpService,
-            &str,
-            Timestamp,
-        ) -> Result<T, titra::service::pump::ServiceError>,
-    ) -> Result<T, String> {
-        self.as_user("1234", f)
-    }
-
-    fn clinician<T>(
-        &mut self,
-        f: impl FnOnce(
-            &mut PumpService,
-            &str,
-            Timestamp,
-        ) -> Result<T, titra::service::pump::ServiceError>,
-    ) -> Result<T, String> {
-        self.as_user("2468", f)
-    }
-
     fn journal(&self) -> Vec<Record> {
         self.svc
             .as_ref()
@@ -302,9 +284,11 @@ impl Drop for Rig {
 
 /// Brings a fresh pump into `situation`.
 fn set_up(rig: &mut Rig, situation: Situation) {
-    rig.nurse(|s, t, now| s.start_trial(t, PROGRAM, false, "5678", now))
-        .unwrap();
-    rig.nurse(|s, t, now| s.prime(t, now)).unwrap();
+    rig.as_user(NURSE, |s, t, now| {
+        s.start_trial(t, PROGRAM, false, "5678", now)
+    })
+    .unwrap();
+    rig.as_user(NURSE, |s, t, now| s.prime(t, now)).unwrap();
     if situation == Situation::Priming {
         rig.run_for(Duration::from_secs(20));
         assert_eq!(rig.state(), "priming");
@@ -312,7 +296,7 @@ fn set_up(rig: &mut Rig, situation: Situation) {
         return;
     }
     rig.run_for(mins(2));
-    rig.nurse(|s, t, now| s.start(t, now)).unwrap();
+    rig.as_user(NURSE, |s, t, now| s.start(t, now)).unwrap();
     rig.run_for(mins(30));
     match situation {
         Situation::Priming | Situation::Basal => {}
@@ -323,21 +307,24 @@ fn set_up(rig: &mut Rig, situation: Situation) {
             rig.run_for(mins(1));
         }
         Situation::ClinicianBolus => {
-            rig.clinician(|s, t, now| s.clinician_bolus(t, "0.2 mg", true, now))
-                .unwrap();
+            rig.as_user(CLINICIAN, |s, t, now| {
+                s.clinician_bolus(t, "0.2 mg", true, now)
+            })
+            .unwrap();
             rig.run_for(mins(1));
         }
         Situation::Paused => {
-            rig.nurse(|s, t, now| s.pause(t, now)).unwrap();
+            rig.as_user(NURSE, |s, t, now| s.pause(t, now)).unwrap();
             rig.run_for(mins(1));
         }
         Situation::Alarm => {
-            rig.nurse(|s, t, now| s.record_sedation(t, 3, now)).unwrap();
+            rig.as_user(NURSE, |s, t, now| s.record_sedation(t, 3, now))
+                .unwrap();
             rig.run_for(mins(1));
             assert_eq!(rig.state(), "alarm");
         }
         Situation::ReservoirChange => {
-            rig.nurse(|s, t, now| s.pause(t, now)).unwrap();
+            rig.as_user(NURSE, |s, t, now| s.pause(t, now)).unwrap();
             rig.svc().inject_fault("reservoir_removed", true).unwrap();
             rig.run_for(mins(1));
         }
@@ -510,9 +497,9 @@ fn resume_steps(rig: &mut Rig, situation: Situation, fault: Fault) -> String {
     let try_resume = |rig: &mut Rig| -> bool {
         // Primed and never started: Start; from a pause or an alarm: Resume.
         let r = if rig.state() == "priming" {
-            rig.nurse(|s, t, now| s.start(t, now))
+            rig.as_user(NURSE, |s, t, now| s.start(t, now))
         } else {
-            rig.nurse(|s, t, now| s.resume(t, now))
+            rig.as_user(NURSE, |s, t, now| s.resume(t, now))
         };
         if let Err(e) = &r
             && std::env::var_os("TITRA_MATRIX_DEBUG").is_some()
@@ -583,7 +570,8 @@ fn resume_steps(rig: &mut Rig, situation: Situation, fault: Fault) -> String {
         }
         return go.to_owned();
     }
-    rig.nurse(|s, t, now| s.acknowledge(t, now)).unwrap();
+    rig.as_user(NURSE, |s, t, now| s.acknowledge(t, now))
+        .unwrap();
     steps.push("acknowledge");
     if try_resume(rig) {
         return join(&steps, go);
@@ -592,27 +580,32 @@ fn resume_steps(rig: &mut Rig, situation: Situation, fault: Fault) -> String {
         let _ = rig.svc().inject_fault(switch, false);
         rig.run_for(Duration::from_secs(30));
         steps.insert(0, "clear the cause");
-        rig.nurse(|s, t, now| s.acknowledge(t, now)).unwrap();
+        rig.as_user(NURSE, |s, t, now| s.acknowledge(t, now))
+            .unwrap();
         if try_resume(rig) {
             return join(&steps, go);
         }
     }
     if situation == Situation::ReservoirChange {
         rig.svc().inject_fault("reservoir_removed", false).unwrap();
-        rig.nurse(|s, t, now| s.change_reservoir(t, "20 mL", now))
+        rig.as_user(NURSE, |s, t, now| s.change_reservoir(t, "20 mL", now))
             .unwrap();
         steps.push("seat the new syringe and record it");
         rig.run_for(Duration::from_secs(30));
-        rig.nurse(|s, t, now| s.acknowledge(t, now)).unwrap();
+        rig.as_user(NURSE, |s, t, now| s.acknowledge(t, now))
+            .unwrap();
         if try_resume(rig) {
             return join(&steps, go);
         }
     }
     if situation == Situation::Alarm {
-        rig.clinician(|s, t, now| s.review_sedation(t, "Reviewed in the fault matrix.", now))
-            .unwrap();
+        rig.as_user(CLINICIAN, |s, t, now| {
+            s.review_sedation(t, "Reviewed in the fault matrix.", now)
+        })
+        .unwrap();
         steps.push("clinician reviews the sedation");
-        rig.nurse(|s, t, now| s.acknowledge(t, now)).unwrap();
+        rig.as_user(NURSE, |s, t, now| s.acknowledge(t, now))
+            .unwrap();
         if try_resume(rig) {
             return join(&steps, go);
         }

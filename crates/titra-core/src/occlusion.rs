@@ -247,6 +247,17 @@ mod tests {
         (x - 0.5) * 2.0 * amplitude
     }
 
+    /// µL pushed in the `i`-th 10 s step: 1 mL/day basal, and a 50 µL bolus at the top of each
+    /// hour over 3 minutes.
+    fn basal_and_hourly_bolus(i: u64) -> f64 {
+        let basal = 1000.0 / 8640.0;
+        if i % 360 < 18 {
+            basal + 50.0 / 18.0
+        } else {
+            basal
+        }
+    }
+
     fn secs(s: u64) -> Timestamp {
         Timestamp::from_ms(s * 1000)
     }
@@ -412,10 +423,7 @@ mod tests {
         let mut found = None;
         for i in 0..(6 * 360) {
             let t = Timestamp::from_ms(i * 10_000);
-            let mut v = 1000.0 / 8640.0;
-            if i % 360 < 18 {
-                v += 50.0 / 18.0;
-            }
+            let v = basal_and_hourly_bolus(i);
             d.pumped(t, v);
             if i < 3 * 360 {
                 line = line * (-10.0 / tau).exp() + v / 2.0;
@@ -493,11 +501,7 @@ mod tests {
         let mut pressure = 0.0;
         for i in 0..(24 * 360) {
             let t = Timestamp::from_ms(i * 10_000);
-            // 1 mL/day basal, and a 50 µL bolus at the top of each hour over 3 minutes.
-            let mut v = 1000.0 / 8640.0;
-            if i % 360 < 18 {
-                v += 50.0 / 18.0;
-            }
+            let v = basal_and_hourly_bolus(i);
             d.pumped(t, v);
             pressure = pressure * (-10.0 / tau).exp() + v / 2.0;
             assert_eq!(d.reading(t, pressure + noise(i, 1.5)), None, "at {i}");

@@ -47,11 +47,14 @@ fn running(next_bolus_in_s: i64) -> Status {
     s
 }
 
-/// Presses what a screen reader calls `label` (the first such element).
-fn press(ui: &MainWindow, label: &str) {
-    if let Some(e) = ElementHandle::find_by_accessible_label(ui, label).next() {
-        e.invoke_accessible_default_action();
-    }
+/// Presses what a screen reader calls `label` (the first such element); a label no longer on
+/// the screen is an error, so that a screenshot cannot silently show the wrong thing.
+fn press(ui: &MainWindow, label: &str) -> Result<(), String> {
+    let e = ElementHandle::find_by_accessible_label(ui, label)
+        .next()
+        .ok_or_else(|| format!("nothing on the screen is labelled \"{label}\""))?;
+    e.invoke_accessible_default_action();
+    Ok(())
 }
 
 fn save(ui: &MainWindow, dir: &Path, name: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -344,9 +347,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         save(&ui, &dir, &format!("clinician-sedation-review-{size}"))?;
         ui.global::<Pump>().set_sedation_hold(false);
         ui.global::<Nav>().invoke_go("observation".into());
-        press(&ui, "Temperature");
+        press(&ui, "Temperature")?;
         for k in ["3", "7", ".", "2"] {
-            press(&ui, &format!("Key {k}"));
+            press(&ui, &format!("Key {k}"))?;
         }
         save(&ui, &dir, &format!("nurse-observation-{size}"))?;
 
@@ -356,9 +359,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         save(&ui, &dir, &format!("nurse-staff-{size}"))?;
         ui.global::<Nav>().invoke_go("site-check".into());
         for k in ["3", "8", ".", "6"] {
-            press(&ui, &format!("Key {k}"));
+            press(&ui, &format!("Key {k}"))?;
         }
-        press(&ui, "Redness");
+        press(&ui, "Redness")?;
         save(&ui, &dir, &format!("nurse-site-check-{size}"))?;
 
         // A baclofen trial is scored on the Modified Ashworth Scale.
@@ -367,9 +370,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         baclofen.outcome_measure = "spasticity".to_owned();
         apply_status(&ui, &baclofen, true);
         ui.global::<Nav>().invoke_go("spasticity".into());
-        press(&ui, "Ashworth 2");
-        press(&ui, "Knee extensors");
-        press(&ui, "Hip adductors");
+        press(&ui, "Ashworth 2")?;
+        press(&ui, "Knee extensors")?;
+        press(&ui, "Hip adductors")?;
         save(&ui, &dir, &format!("nurse-spasticity-{size}"))?;
 
         // After the end: the clinician's decision, and the catheter's removal.
@@ -386,12 +389,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "Yes",
             "Implanted pump, 20 mL",
         ] {
-            press(&ui, choice);
+            press(&ui, choice)?;
         }
         save(&ui, &dir, &format!("clinician-decision-{size}"))?;
         ui.global::<Nav>().invoke_go("removal".into());
-        press(&ui, "Tip intact, site clean");
-        press(&ui, "Type a note");
+        press(&ui, "Tip intact, site clean")?;
+        press(&ui, "Type a note")?;
         for k in [",", " ", "t", "i", "p", " ", "s", "e", "n", "t"] {
             press(
                 &ui,

@@ -403,7 +403,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 } else {
                     format!("Key {k}")
                 },
-            );
+            )?;
         }
         save(&ui, &dir, &format!("nurse-catheter-removal-{size}"))?;
         ui.hide()?;

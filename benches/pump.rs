@@ -33,6 +33,8 @@ fn trial(days: u64) -> Trial {
         catheter_placed_before: None,
         baseline_pain: None,
         outpatient: false,
+        opioid_status: None,
+        ome_before: None,
     }
 }
 

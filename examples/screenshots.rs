@@ -294,25 +294,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         show_chart(&ui, &chart(&history, "mg"));
         ui.global::<Nav>().invoke_go("chart".into());
         save(&ui, &dir, &format!("clinician-chart-{size}"))?;
-        // The export screen: the worksheet by the built-in example protocol's rule.
-        let protocol = titra::protocol::Protocol::built_in()?;
-        let (_, ended) = titra::summary::span_of(&outcome.journal);
-        let summary = titra::summary::summarise(&titra::summary::Inputs {
-            trial: &scenario.trial,
-            program: &scenario.program,
-            journal: &outcome.journal,
-            started,
-            ended,
-            steps_per_ml: HardwareConfig::built_in()?.mechanism.steps_per_ml,
-            loaded_ml: scenario.program.reservoir.as_ml_f64(),
-            remaining_ml: outcome.summary.reservoir.remaining_ml,
-            simulated: true,
-            started_wall: None,
-            implant_rule: protocol.implant.as_ref(),
-            outcome: outcome.summary.outcome_measure,
-        });
+        // The export screen: the worksheet by the built-in example protocol's rules (the
+        // simulator's summary uses them).
+        let summary = &outcome.summary;
         let (lines, has_rule, confirmed) =
-            titra::export::preview(&summary, titra::core::units::MassUnit::Mg);
+            titra::export::preview(summary, titra::core::units::MassUnit::Mg);
         show_export(&ui, lines, has_rule, confirmed);
         show_message(&ui, "");
         ui.global::<Nav>().invoke_go("export".into());

@@ -298,13 +298,32 @@ pub enum Record {
         name: String,
         note: String,
     },
-    /// The implant's starting dose, confirmed by a clinician (from the protocol's rule, named in
-    /// `rule`, or entered by the clinician when `rule` is None).
+    /// The implant's starting dose, confirmed by a clinician after the trial ended (from the
+    /// protocol's rule, named in `rule`, or entered by the clinician when `rule` is None), with
+    /// the implant's route, the worksheet's proposal, the clinician's written reason and the
+    /// findings against the implant route's limits it was confirmed over (absent from plans
+    /// logged before they were recorded).
     ImplantPlan {
         at: Timestamp,
         per_day: AmountRate,
         concentration: crate::core::units::Concentration,
         rule: Option<String>,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        route: Option<crate::core::library::Route>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proposed: Option<AmountRate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        findings: Vec<Finding>,
+    },
+    /// A nurse recorded the patient's systemic (non-trial) opioids, as oral morphine
+    /// equivalents per day: before the trial, or for the day it is recorded in.
+    SystemicOpioids {
+        at: Timestamp,
+        ome_per_day: AmountRate,
+        by: Role,
         name: String,
     },
     /// The summary was exported: where, by whom, and each file's SHA-256.
@@ -408,6 +427,7 @@ impl Record {
             | Record::UncertainConfirmed { at, .. }
             | Record::Assessment { at, .. }
             | Record::ImplantPlan { at, .. }
+            | Record::SystemicOpioids { at, .. }
             | Record::ChecklistRequired { at, .. }
             | Record::ChecklistConfirmed { at, .. }
             | Record::ChecklistOverridden { at, .. }
@@ -463,6 +483,19 @@ pub enum EngineError {
     Hardware(#[from] HwError),
     #[error("{0}")]
     Refused(String),
+}
+
+/// The implant's starting dose as a clinician confirmed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImplantPlan {
+    pub per_day: AmountRate,
+    pub concentration: crate::core::units::Concentration,
+    pub route: crate::core::library::Route,
+    /// The rule in words (None: entered by the clinician).
+    pub rule: Option<String>,
+    pub proposed: Option<AmountRate>,
+    pub reason: Option<String>,
+    pub findings: Vec<Finding>,
 }
 
 /// Where the engine's records go to stay (the trial log). Each call must be durable before it
@@ -2394,22 +2427,58 @@ impl<H: PumpHardware> Engine<H> {
         Ok(open)
     }
 
-    /// Records the implant's starting dose a clinician confirmed.
+    /// Records the implant's starting dose a clinician confirmed: only once the trial has
+    /// ended (the checks against the implant route's limits are made before, in
+    /// `core::implant::confirm`).
     pub fn record_implant_plan(
         &mut self,
         now: Timestamp,
-        per_day: AmountRate,
-        concentration: crate::core::units::Concentration,
-        rule: Option<String>,
+        plan: ImplantPlan,
         name: &str,
-    ) {
+    ) -> Result<(), EngineError> {
+        if self.state != State::Ended {
+            return Err(EngineError::Refused(
+                "the trial has not ended: the implant's starting dose is confirmed after the trial ends"
+                    .to_owned(),
+            ));
+        }
         self.observe(Record::ImplantPlan {
             at: now,
-            per_day,
-            concentration,
-            rule,
+            per_day: plan.per_day,
+            concentration: plan.concentration,
+            rule: plan.rule,
+            name: name.to_owned(),
+            route: Some(plan.route),
+            proposed: plan.proposed,
+            reason: plan.reason,
+            findings: plan.findings,
+        });
+        Ok(())
+    }
+
+    /// Records the patient's systemic opioids (oral morphine equivalents per day), as a nurse
+    /// or clinician reported them.
+    pub fn record_systemic_opioids(
+        &mut self,
+        now: Timestamp,
+        ome_per_day: AmountRate,
+        by: Role,
+        name: &str,
+    ) -> Result<(), EngineError> {
+        if ome_per_day > crate::core::program::MAX_OME_PER_DAY {
+            return Err(EngineError::Refused(format!(
+                "ome_per_day: {} is more than anyone takes (at most {}); check the number",
+                ome_per_day.per_day_in(crate::core::units::MassUnit::Mg),
+                crate::core::program::MAX_OME_PER_DAY.per_day_in(crate::core::units::MassUnit::Mg)
+            )));
+        }
+        self.observe(Record::SystemicOpioids {
+            at: now,
+            ome_per_day,
+            by,
             name: name.to_owned(),
         });
+        Ok(())
     }
 
     /// Records an export of the summary.

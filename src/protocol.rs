@@ -1,16 +1,15 @@
 //! The site's protocol (config/protocol.toml): the rules the trial summary applies, each printed
 //! beside the number it gives. Read strictly; the whole file is refused on the first problem.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
 use crate::core::checklist::ChecklistItem;
 use crate::core::diary::DiaryRule;
+use crate::core::implant::{ImplantProtocol, ResponseCriterion};
 use crate::core::program::Trial;
 use crate::core::site::SiteRule;
-use crate::core::units::{AmountRate, Concentration};
 
 pub const PROTOCOL_SCHEMA: &str = "titra.protocol/1";
 
@@ -23,9 +22,13 @@ pub struct Protocol {
     pub schema: String,
     #[serde(default)]
     pub review: Option<String>,
-    /// Without it, the clinician enters the implant's starting dose.
+    /// What counts as a response (pain, spasticity); without the table, 50 % and 1 point.
     #[serde(default)]
-    pub implant: Option<ImplantRule>,
+    pub response: ResponseCriterion,
+    /// The implant's starting dose: route, drug rules, conversions. Without it, the clinician
+    /// enters the implant's starting dose.
+    #[serde(default)]
+    pub implant: Option<ImplantProtocol>,
     /// The pre-trial checklist: every item that applies to a trial must be confirmed by a nurse
     /// (or the open ones overridden by a clinician) before its delivery starts. Empty: none.
     #[serde(default)]
@@ -38,36 +41,6 @@ pub struct Protocol {
     /// function question. Without the table, the defaults of `DiaryRule`.
     #[serde(default)]
     pub diary: DiaryRule,
-}
-
-/// The implant's starting dose as a percentage of the effective trial dose.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImplantRule {
-    /// Whole percent, 1 to 100.
-    pub percent: u32,
-    /// Where the rule comes from, printed with it.
-    pub source: String,
-    /// The implant's fill concentration per drug (default: the trial's).
-    #[serde(default)]
-    pub concentration: BTreeMap<String, Concentration>,
-}
-
-impl ImplantRule {
-    /// The starting dose for an effective trial dose (rounded down to whole ng per day: never
-    /// more than the rule gives).
-    pub fn starting_dose(&self, effective: AmountRate) -> AmountRate {
-        let ng = u128::from(effective.ng_per_day()) * u128::from(self.percent) / 100;
-        AmountRate::from_ng_per_day(u64::try_from(ng).unwrap_or(u64::MAX))
-    }
-
-    /// The rule in words, printed beside its number.
-    pub fn describe(&self) -> String {
-        format!(
-            "{} % of the effective trial dose (site protocol: {})",
-            self.percent, self.source
-        )
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,19 +76,9 @@ impl Protocol {
                 p.schema
             )));
         }
-        if let Some(rule) = &p.implant {
-            if !(1..=100).contains(&rule.percent) {
-                return Err(fail(format!(
-                    "implant.percent: {} is outside 1 to 100",
-                    rule.percent
-                )));
-            }
-            if rule.source.trim().is_empty() {
-                return Err(fail(
-                    "implant.source: say where the rule comes from; it is printed with it"
-                        .to_owned(),
-                ));
-            }
+        p.response.check().map_err(fail)?;
+        if let Some(rules) = &p.implant {
+            rules.check().map_err(fail)?;
         }
         for (i, item) in p.checklist.iter().enumerate() {
             item.check(&format!("checklist[{i}]")).map_err(fail)?;
@@ -138,6 +101,11 @@ impl Protocol {
         self.site_checks.unwrap_or_default()
     }
 
+    /// The implant rules: the protocol's, or none (the clinician enters every dose).
+    pub fn implant_rules(&self) -> ImplantProtocol {
+        self.implant.clone().unwrap_or_default()
+    }
+
     /// The checklist items that apply to `trial`, in the protocol's order.
     pub fn checklist_for(&self, trial: &Trial) -> Vec<ChecklistItem> {
         crate::core::checklist::applicable(&self.checklist, trial)
@@ -149,26 +117,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_built_in_protocol_halves_the_trial_dose_and_says_so() {
+    fn the_built_in_protocol_ships_the_published_rules() {
+        use crate::core::implant::Rule;
+        use crate::core::library::Route;
+        use crate::core::program::TrialKind;
         let p = Protocol::built_in().unwrap();
-        let rule = p.implant.unwrap();
-        let half = rule.starting_dose("1 mg/day".parse().unwrap());
-        assert_eq!(half.to_string(), "0.5 mg/day");
-        assert!(
-            rule.describe()
-                .starts_with("50 % of the effective trial dose")
-        );
-        assert_eq!(rule.concentration["morphine"].to_string(), "10 mg/mL");
-        // Rounded down: never more than the rule gives.
-        let third = ImplantRule {
-            percent: 33,
-            ..rule
-        };
+        assert_eq!(p.response.pain_reduction_percent, 50);
+        assert_eq!(p.response.ashworth_fall.tenths(), 10);
+        let rules = p.implant.unwrap();
+        assert_eq!(rules.route, Route::Intrathecal);
+        assert_eq!(rules.stable_period.to_string(), "1d");
+        let rule = |drug: &str, kind| rules.rule_for(drug, kind).map(|a| a.rule);
         assert_eq!(
-            third
-                .starting_dose(AmountRate::from_ng_per_day(1_000_001))
-                .ng_per_day(),
-            330_000
+            rule("baclofen", TrialKind::SingleBolus),
+            Some(Rule::EffectDuration {
+                longer_than: "8h".parse().unwrap(),
+                times_if_longer: 1,
+                times_otherwise: 2
+            })
+        );
+        assert_eq!(rule("baclofen", TrialKind::Continuous), Some(Rule::Clinician));
+        assert_eq!(
+            rule("Ziconotide", TrialKind::Continuous),
+            Some(Rule::Fixed("1.2 mcg/day".parse().unwrap()))
+        );
+        assert_eq!(rule("morphine", TrialKind::SingleBolus), Some(Rule::Percent(50)));
+        assert_eq!(rule("bupivacaine", TrialKind::Continuous), Some(Rule::Percent(50)));
+        assert_eq!(rules.conversion("morphine", Route::Epidural).map(|c| c.ratio), Some(10));
+        assert_eq!(rules.conversion("hydromorphone", Route::Epidural).map(|c| c.ratio), Some(5));
+        assert!(rules.conversion("fentanyl", Route::Epidural).is_none());
+        assert_eq!(
+            rules.fill("morphine", "1 mg/mL".parse().unwrap()).to_string(),
+            "10 mg/mL"
+        );
+        assert_eq!(
+            rules.fill("fentanyl", "10 mcg/mL".parse().unwrap()).to_string(),
+            "0.01 mg/mL"
         );
     }
 
@@ -183,6 +167,45 @@ mod tests {
         let bad = BUILT_IN_PROTOCOL.replace("morphine = \"10 mg/mL\"", "morphine = \"10 mg\"");
         let e = Protocol::from_toml_str(&bad, "p.toml").unwrap_err();
         assert!(e.to_string().contains("line"), "{e}");
+        let bad = BUILT_IN_PROTOCOL.replace("times_otherwise = 2", "times_otherwise = 9");
+        let e = Protocol::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert_eq!(
+            e.message,
+            "implant.rules[0] (baclofen): times_otherwise: 9 is outside 1 to 4"
+        );
+        let bad = BUILT_IN_PROTOCOL.replace("ratio = 10", "ratio = 0");
+        let e = Protocol::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert_eq!(
+            e.message,
+            "implant.conversions[0] (morphine): ratio: 0 is outside 1 to 100"
+        );
+        let bad = BUILT_IN_PROTOCOL.replace(
+            "kinds = [\"single_bolus\", \"multiple_bolus\"]",
+            "kinds = [\"single_bolus\", \"continuous\"]",
+        );
+        let e = Protocol::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert!(
+            e.message.starts_with("implant.rules[0] (baclofen): kinds: the duration"),
+            "{e}"
+        );
+        let bad = BUILT_IN_PROTOCOL.replace(
+            "kinds = [\"continuous\"]",
+            "kinds = [\"continuous\", \"single_bolus\"]",
+        );
+        let e = Protocol::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert_eq!(
+            e.message,
+            "implant.rules[1] (baclofen): a second rule for baclofen after a single_bolus trial; one rule per drug and trial kind"
+        );
+        let bad = BUILT_IN_PROTOCOL.replace("pain_reduction_percent = 50", "pain_reduction_percent = 0");
+        let e = Protocol::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert_eq!(
+            e.message,
+            "response.pain_reduction_percent: 0 is outside 1 to 100"
+        );
+        let bad = BUILT_IN_PROTOCOL.replace("ashworth_fall = 1", "ashworth_fall = 1.25");
+        let e = Protocol::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert!(e.message.contains("in tenths"), "{e}");
         let none = Protocol::from_toml_str("schema = \"titra.protocol/1\"\n", "p.toml").unwrap();
         assert!(
             none.implant.is_none(),
@@ -222,6 +245,8 @@ mod tests {
             catheter_placed_before: None,
             baseline_pain: None,
             outpatient: false,
+            opioid_status: None,
+            ome_before: None,
         };
         assert_eq!(p.checklist_for(&trial).len(), 7);
         trial.outpatient = true;

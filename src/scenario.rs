@@ -160,6 +160,9 @@ pub enum Event {
     /// The patient's global impression of change, `value` 1 (very much improved) to 7 (very
     /// much worse), usually at the end.
     Pgic { at: Duration, value: u8 },
+    /// A nurse records the patient's systemic (non-trial) opioids for the day, as oral
+    /// morphine equivalents per day (`ome_per_day = "40 mg/day"`).
+    SystemicOpioids { at: Duration, ome_per_day: AmountRate },
 }
 
 impl Event {
@@ -187,7 +190,8 @@ impl Event {
             | Event::SiteCheck { at, .. }
             | Event::Spasticity { at, .. }
             | Event::Function { at, .. }
-            | Event::Pgic { at, .. } => at,
+            | Event::Pgic { at, .. }
+            | Event::SystemicOpioids { at, .. } => at,
         }
     }
 }
@@ -240,6 +244,12 @@ struct RawTrial {
     baseline_pain: Option<u8>,
     #[serde(default)]
     outpatient: bool,
+    /// "naive" or "tolerant" (then `ome_before` is needed).
+    #[serde(default)]
+    opioid_status: Option<crate::core::program::OpioidStatus>,
+    /// Systemic opioids before the trial, oral morphine equivalents per day ("90 mg/day").
+    #[serde(default)]
+    ome_before: Option<AmountRate>,
 }
 
 impl Scenario {
@@ -321,6 +331,8 @@ impl Scenario {
             catheter_placed_before: t.catheter_placed_before,
             baseline_pain: t.baseline_pain,
             outpatient: t.outpatient,
+            opioid_status: t.opioid_status,
+            ome_before: t.ome_before,
         };
         for (i, event) in raw.events.iter().enumerate() {
             check_event(i, event, trial.duration)

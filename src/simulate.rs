@@ -420,6 +420,8 @@ pub fn run_with_log(
     };
     engine.end(ended).map_err(internal)?;
     let truth = engine.hardware().truth();
+    let protocol = crate::protocol::Protocol::built_in()
+        .map_err(|err| SimulateError::Internal(err.to_string()))?;
     let summary = summary::summarise(&summary::Inputs {
         trial: engine.trial(),
         program: engine.program(),
@@ -431,7 +433,9 @@ pub fn run_with_log(
         remaining_ml: engine.reservoir_remaining().as_ml_f64(),
         simulated: engine.is_simulated(),
         started_wall: None,
-        implant_rule: None,
+        protocol: &protocol,
+        library,
+        unit: engine.entry().unit,
         outcome: engine.entry().outcome,
     });
     Ok(Outcome {
@@ -588,6 +592,9 @@ fn apply(
             engine.record_function(now, &diary.function_question, text, answer);
         }
         Event::Pgic { value, .. } => engine.record_pgic(now, value),
+        Event::SystemicOpioids { ome_per_day, .. } => engine
+            .record_systemic_opioids(now, ome_per_day, Role::Nurse, SCENARIO_NURSE)
+            .map_err(|e| SimulateError::Invalid(e.to_string()))?,
         // Handled by the runner (power) or as faults above.
         Event::PowerLoss { .. }
         | Event::Occlusion { .. }

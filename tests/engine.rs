@@ -31,6 +31,8 @@ fn trial() -> Trial {
         catheter_placed_before: None,
         baseline_pain: None,
         outpatient: false,
+        opioid_status: None,
+        ome_before: None,
     }
 }
 

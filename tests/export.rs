@@ -373,6 +373,11 @@ fn the_checklist_override_and_the_decision_are_in_every_format() {
                 concentration: "10 mg/mL".parse().unwrap(),
                 rule: Some("50 % of the effective trial dose (test)".to_owned()),
                 name: "Dr Test".to_owned(),
+                route: Some(titra::core::library::Route::Intrathecal),
+                proposed: Some("0.1 mg/day".parse().unwrap()),
+                // Below the label's opioid-naive starting range (0.2 mg/day): a reason is needed.
+                reason: Some("Frail, 84 years old: start at the low end.".to_owned()),
+                findings: Vec::new(),
             },
             Record::Assessment {
                 at: later(6),

@@ -135,7 +135,20 @@ fn continuous_morphine_with_pca_occlusion_and_power_cut() {
     assert_eq!(s.pain.responder, Some(true));
     assert_eq!(s.side_effects.len(), 1);
     assert_eq!(s.side_effects[0].at_h, 40.0);
-    assert!(close(s.effective_dose_mg_per_day, 23.0 / 24.0, STEP_MG));
+    // The effective dose: the last stable period is 1 mg/day from 24 h to the end (48 h, at
+    // least the protocol's 24 h), with no patient boluses in it: 1 mg/day (the occlusion and
+    // the power cut do not lower it; they are listed). The last 24 h's average is shown for
+    // information only: 23 h of 1 mg/day.
+    assert_eq!(s.effective_dose_mg_per_day, Some(1.0));
+    assert_eq!(s.effective_dose.basis, "stable_period");
+    assert!(close(
+        s.effective_dose.last_24h_mg_per_day,
+        23.0 / 24.0,
+        STEP_MG
+    ));
+    // Intrathecal morphine, opioid status not recorded: 50 % of 1 mg/day = 0.5 mg/day, within
+    // the label's opioid-naive starting range of 0.2-1 mg/day.
+    assert_eq!(s.implant.proposed_mg_per_day, Some(0.5));
 
     // What the patient really got matches what the pump counted, less what the back-off took
     // back and what was still in the line at the end.
@@ -217,7 +230,9 @@ fn single_shot_screening_bolus() {
     assert_eq!(s.pain.responder, Some(true));
     assert_eq!(s.side_effects[0].at_h, 12.0);
     assert!(close(s.reservoir.remaining_ml, 1.8, 1e-9));
-    assert_eq!(s.effective_dose_mg_per_day, 0.2);
+    // The effective bolus, 0.2 mg, as a dose per day; 50 % of it proposed.
+    assert_eq!(s.effective_dose_mg_per_day, Some(0.2));
+    assert_eq!(s.implant.proposed_mg_per_day, Some(0.1));
 }
 
 #[test]

@@ -36,6 +36,8 @@ fn trial() -> Trial {
         catheter_placed_before: None,
         baseline_pain: Some(7),
         outpatient: false,
+        opioid_status: None,
+        ome_before: None,
     }
 }
 

@@ -436,6 +436,8 @@ fn row(r: &Record) -> Option<[String; 7]> {
             concentration,
             rule,
             name: who,
+            route,
+            reason,
             ..
         } => [
             "implant_plan".into(),
@@ -445,9 +447,27 @@ fn row(r: &Record) -> Option<[String; 7]> {
             format!("{}", concentration.as_mg_per_ml_f64()),
             who.clone(),
             format!(
-                "mg/day at value mg/mL; {}",
-                rule.as_deref().unwrap_or("entered by the clinician")
+                "mg/day at value mg/mL{}; {}{}",
+                route.map_or(String::new(), |r| format!(", {r}")),
+                rule.as_deref().unwrap_or("entered by the clinician"),
+                reason
+                    .as_ref()
+                    .map_or(String::new(), |r| format!("; reason: {r}"))
             ),
+        ],
+        Record::SystemicOpioids {
+            ome_per_day,
+            by,
+            name: who,
+            ..
+        } => [
+            "systemic_opioids".into(),
+            e(),
+            format!("{}", ome_per_day.per_day().as_mg_f64()),
+            e(),
+            e(),
+            format!("{who} ({})", name(by)),
+            "oral morphine equivalents, mg per day".into(),
         ],
         Record::Exported {
             destination,

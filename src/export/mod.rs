@@ -207,45 +207,76 @@ pub fn size(files: &[ExportFile]) -> u64 {
     files.iter().map(|f| f.bytes.len() as u64).sum()
 }
 
-/// The clinician's export screen: the implant worksheet in lines, and whether the site has a
-/// rule and a clinician confirmed the dose.
+/// The clinician's export screen: the implant worksheet in lines (the effective dose and its
+/// basis, each step of the rule with its source, the proposal or why there is none, what the
+/// limits say), whether there is a proposal to confirm, and whether a clinician confirmed the
+/// dose.
 pub fn preview(s: &Summary, unit: MassUnit) -> (Vec<String>, bool, bool) {
     let show = |mg: f64| pdf::show_mg(mg, unit);
     let w = &s.implant;
-    let mut lines = vec![format!(
-        "Effective trial dose {} per day (what was given from {} h to {} h).",
-        show(s.effective_dose.mg_per_day),
-        s.effective_dose.from_h,
-        s.effective_dose.to_h
-    )];
-    match &w.rule {
-        Some(rule) => lines.push(format!("Rule: {rule}.")),
-        None if !w.confirmed => lines.push(
-            "The site protocol has no rule for the starting dose: enter it below.".to_owned(),
+    let e = &s.effective_dose;
+    let mut lines = vec![match e.mg_per_day {
+        Some(d) => format!("Effective trial dose {} per day: {}.", show(d), e.basis_text),
+        None => format!(
+            "No effective trial dose: {}.",
+            e.why_none.as_deref().unwrap_or("none was found")
         ),
-        None => lines.push("Entered by the clinician.".to_owned()),
+    }];
+    lines.push(format!(
+        "Response ({}): {}.",
+        s.response_criterion.criterion,
+        match (s.response_criterion.responder, &s.response_criterion.why_unjudged) {
+            (Some(true), _) => "yes".to_owned(),
+            (Some(false), _) => "no".to_owned(),
+            (None, Some(why)) => format!("not judged, {why}"),
+            (None, None) => "not judged".to_owned(),
+        }
+    ));
+    lines.push(format!(
+        "Implant {}; trial {}{}.",
+        w.route,
+        w.trial_route,
+        w.conversion
+            .as_ref()
+            .map_or(String::new(), |c| format!("; {}", c.text))
+    ));
+    lines.extend(w.steps.iter().cloned());
+    if let Some(why) = &w.no_proposal_reason {
+        lines.push(format!("No proposal: {why}"));
+    }
+    for f in w.findings.iter().filter(|f| f.class != crate::core::finding::Class::Ok) {
+        lines.push(format!("{} A written reason is needed to confirm it.", f.message));
     }
     if let Some(dose) = w.mg_per_day {
         lines.push(format!(
-            "Implant starting dose {} per day of {} {} mg/mL = {} mL/day.",
+            "Implant starting dose {} per day of {} {} mg/mL = {} mL/day{}.",
             show(dose),
             w.drug,
             w.concentration_mg_per_ml,
             w.ml_per_day.map_or("?".to_owned(), |v| format!(
                 "{}",
                 (v * 10_000.0).round() / 10_000.0
-            ))
+            )),
+            if w.confirmed { "" } else { " (proposed)" }
         ));
     }
     lines.push(if w.confirmed {
         format!(
-            "Confirmed by {}. The export is ready.",
-            w.confirmed_by.as_deref().unwrap_or("a clinician")
+            "Confirmed by {}{}. The export is ready.",
+            w.confirmed_by.as_deref().unwrap_or("a clinician"),
+            w.reason
+                .as_ref()
+                .map_or(String::new(), |r| format!(", because: {r}"))
         )
+    } else if !w.trial_ended {
+        "The trial has not ended: the dose is confirmed after the end.".to_owned()
+    } else if w.proposed_mg_per_day.is_some() {
+        "Not confirmed yet: check the dose, then confirm it (or enter another with a reason)."
+            .to_owned()
     } else {
-        "Not confirmed yet: check the dose, then confirm it.".to_owned()
+        "Not confirmed yet: enter the starting dose with a written reason.".to_owned()
     });
-    (lines, w.rule.is_some(), w.confirmed)
+    (lines, w.proposed_mg_per_day.is_some(), w.confirmed)
 }
 
 /// What `titra export` reads besides the log.
@@ -273,9 +304,55 @@ pub enum LogExportError {
     #[error(transparent)]
     Export(#[from] ExportError),
     #[error(
-        "the implant's starting dose has not been confirmed by a clinician (on the pump: Export, then Confirm the dose); export it anyway, marked as a draft, with --draft"
+        "the implant's starting dose has not been confirmed by a clinician after the trial ended (on the pump: Export, then Confirm the dose); export it anyway, marked as a draft, with --draft"
     )]
     NotConfirmed,
+    #[error("the confirmed implant dose does not pass the implant route's limits now: {0}")]
+    ConfirmedDoseRefused(String),
+}
+
+/// The dose confirmed in the log, checked again against the implant route's limits in force
+/// (a library changed since, or a log written by an older version): a hard finding, or a soft
+/// one confirmed without a written reason, stops the export.
+fn recheck_confirmed(
+    summary: &Summary,
+    stored: &crate::store::StoredTrial,
+    x: &LogExport<'_>,
+) -> Result<(), LogExportError> {
+    let w = &summary.implant;
+    let Some(mg_per_day) = w.mg_per_day else {
+        return Ok(());
+    };
+    let per_day = crate::core::units::AmountRate::from_ng_per_day((mg_per_day * 1e6).round() as u64);
+    let rules = x.protocol.implant_rules();
+    let fill = rules.fill(&stored.program.drug, stored.program.concentration);
+    let entry = crate::summary::implant_entry(x.library, &stored.program.drug, w.route, fill)
+        .map_err(LogExportError::ConfirmedDoseRefused)?;
+    let v = crate::core::implant::check_dose(entry, stored.trial.opioid_status, per_day);
+    let source = |f: &crate::core::finding::Finding| f.source.clone().unwrap_or_default();
+    if let Some(f) = v.findings.iter().find(|f| f.class == crate::core::finding::Class::Hard) {
+        return Err(LogExportError::ConfirmedDoseRefused(format!(
+            "{}: {} ({}; limit: {}; source: {})",
+            f.field,
+            f.value,
+            f.message,
+            f.limit,
+            source(f)
+        )));
+    }
+    if w.reason.is_none()
+        && let Some(f) = v.findings.iter().find(|f| f.class == crate::core::finding::Class::Soft)
+    {
+        return Err(LogExportError::ConfirmedDoseRefused(format!(
+            "{}: {} ({}; limit: {}; source: {}); it was confirmed without a written reason: confirm it again with one",
+            f.field,
+            f.value,
+            f.message,
+            f.limit,
+            source(f)
+        )));
+    }
+    Ok(())
 }
 
 /// Exports a trial from a trial log file into a directory, and records the export in the log.
@@ -309,11 +386,16 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
         ),
         simulated: stored.simulated,
         started_wall: stored.started_wall.as_deref(),
-        implant_rule: x.protocol.implant.as_ref(),
+        protocol: x.protocol,
+        library: x.library,
+        unit,
         outcome,
     });
     if !summary.implant.confirmed && !x.draft {
         return Err(LogExportError::NotConfirmed);
+    }
+    if summary.implant.confirmed {
+        recheck_confirmed(&summary, &stored, x)?;
     }
     let files = build(
         &Source {

@@ -359,20 +359,68 @@ fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
     p.para(
         11.0,
         true,
-        &format!(
-            "Effective trial dose: {} per day",
-            show_mg(e.mg_per_day, unit)
-        ),
+        &match e.mg_per_day {
+            Some(d) => format!("Effective trial dose: {} per day", show_mg(d, unit)),
+            None => "Effective trial dose: none".to_owned(),
+        },
     );
+    p.para(9.0, false, &format!("Basis: {}.", s.effective_dose_rule));
+    if e.in_force_at_end_mg_per_day.is_some() {
+        let stable = match &e.stable_period {
+            Some(st) => format!(
+                "last stable period {} ({} to {}) at a basal of {} per day: {} per day given, patient boluses {} per day{}",
+                hours_words(st.hours),
+                hours_words(st.from_h),
+                hours_words(st.to_h),
+                show_mg(st.basal_mg_per_day, unit),
+                show_mg(st.mg_per_day, unit),
+                show_mg(st.patient_bolus_mg_per_day, unit),
+                if st.reaches_end { "" } else { " (not at the end: not a basis)" }
+            ),
+            None => format!(
+                "no stable period of {} at one rate",
+                hours_words(e.stable_period_required_h)
+            ),
+        };
+        p.para(
+            9.0,
+            false,
+            &format!(
+                "At the end: basal {} per day; {}. For information only: the last 24 h gave {} per day.",
+                show_mg(e.in_force_at_end_mg_per_day.unwrap_or(0.0), unit),
+                stable,
+                show_mg(e.last_24h_mg_per_day, unit)
+            ),
+        );
+    }
+    let r = &s.response_criterion;
+    p.para(
+        9.0,
+        false,
+        &format!("Response criterion: {} (source: {}).", r.criterion, r.source),
+    );
+    let o = &s.opioids;
+    let during: Vec<String> = o
+        .per_day_mg
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                "day {} {}",
+                i + 1,
+                v.map_or("not recorded".to_owned(), |v| format!("{v} mg"))
+            )
+        })
+        .collect();
     p.para(
         9.0,
         false,
         &format!(
-            "Definition: {}. Here: {} delivered from {} to {} after the start.",
-            s.effective_dose_rule,
-            show_mg(e.delivered_mg, unit),
-            hours_words(e.from_h),
-            hours_words(e.to_h)
+            "Opioid status: {}. Systemic opioids (oral morphine equivalents per day): before the trial {}; {}.",
+            o.status_text,
+            o.before_mg_per_day
+                .map_or("not recorded".to_owned(), |v| format!("{v} mg")),
+            during.join(", ")
         ),
     );
     let pain = &s.pain;
@@ -451,55 +499,205 @@ fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
 
     p.heading("Implant worksheet");
     let w = &s.implant;
-    match (w.mg_per_day, &w.rule) {
-        (Some(dose), rule) => {
-            p.para(
-                11.0,
-                true,
-                &format!(
-                    "Starting dose {} per day of {} {} mg/mL = {} mL/day",
-                    show_mg(dose, unit),
-                    w.drug,
-                    w.concentration_mg_per_ml,
-                    w.ml_per_day.map_or("?".to_owned(), |v| format!(
-                        "{}",
-                        (v * 10_000.0).round() / 10_000.0
-                    ))
-                ),
-            );
-            p.para(
-                9.0,
-                false,
-                &match rule {
-                    Some(r) => format!("Rule: {r}."),
-                    None => "Entered by the clinician (the site protocol has no rule).".to_owned(),
-                },
-            );
-        }
-        (None, _) => p.para(
-            10.0,
-            false,
-            "No starting dose yet: the site protocol has no rule, and no clinician has entered one.",
+    p.para(
+        9.0,
+        false,
+        &format!(
+            "Implant route: {}; trial route: {}{}.",
+            w.route,
+            w.trial_route,
+            w.conversion
+                .as_ref()
+                .map_or(String::new(), |c| format!("; conversion {}", c.text))
         ),
+    );
+    for step in &w.steps {
+        p.para(9.0, false, step);
+    }
+    match (&w.no_proposal_reason, w.proposed_mg_per_day) {
+        (Some(why), _) => p.para(10.0, true, &format!("NO PROPOSAL: {why}")),
+        (None, Some(dose)) => p.para(
+            10.0,
+            true,
+            &format!(
+                "Proposed starting dose {} per day{}.",
+                show_mg(dose, unit),
+                w.rule_source
+                    .as_ref()
+                    .map_or(String::new(), |src| format!(" (source: {src})"))
+            ),
+        ),
+        (None, None) => {}
+    }
+    for f in w.findings.iter().filter(|f| f.class != crate::core::finding::Class::Ok) {
+        p.para(9.0, false, &format!("Limits: {}", f.message));
+    }
+    if let (Some(dose), true) = (w.mg_per_day, w.confirmed) {
+        p.para(
+            11.0,
+            true,
+            &format!(
+                "Starting dose {} per day of {} {} mg/mL = {} mL/day",
+                show_mg(dose, unit),
+                w.drug,
+                w.concentration_mg_per_ml,
+                w.ml_per_day.map_or("?".to_owned(), |v| format!(
+                    "{}",
+                    (v * 10_000.0).round() / 10_000.0
+                ))
+            ),
+        );
     }
     p.para(
         10.0,
         true,
         &if w.confirmed {
             format!(
-                "Confirmed by {}.",
-                w.confirmed_by.as_deref().unwrap_or("a clinician")
+                "Confirmed by {} after the trial ended{}.",
+                w.confirmed_by.as_deref().unwrap_or("a clinician"),
+                w.reason
+                    .as_ref()
+                    .map_or(String::new(), |r| format!(", with the reason: {r}"))
             )
         } else {
-            "NOT CONFIRMED — draft: a clinician confirms the starting dose before the summary is final."
+            "NOT CONFIRMED — draft: a clinician confirms the starting dose, after the trial ends, before the summary is final."
                 .to_owned()
         },
     );
 
-    p.heading("Dose and pain per day");
-    chart(&mut p, s, unit);
+    if s.effective_dose.boluses.is_empty() {
+        p.heading("Dose and pain per day");
+        chart(&mut p, s, unit);
+    } else {
+        p.heading("Response to each bolus");
+        time_course(&mut p, s, unit);
+    }
     day_table(&mut p, s, unit);
     p
+}
+
+/// Colours for the boluses of a time-course chart, in turn.
+const BOLUS_COLOURS: [(f32, f32, f32); 3] = [PATIENT, CLINICIAN, SCHEDULED];
+const BOLUS_COLOUR_NAMES: [&str; 3] = ["blue", "orange", "purple"];
+
+/// Hours after a bolus, for reading: "45 min", "4 h", "6.5 h".
+fn after_words(h: f64) -> String {
+    if h < 1.0 {
+        format!("{} min", (h * 60.0).round())
+    } else {
+        format!("{} h", (h * 10.0).round() / 10.0)
+    }
+}
+
+/// A bolus trial's chart: each bolus's scores against the hours after it (pain 0–10 or
+/// Ashworth 0–4), the baseline dashed, and for each bolus its onset (a triangle below the
+/// axis), peak (a square on the line) and the end of its effect (a vertical bar); then a line
+/// per bolus with the same in words.
+fn time_course(p: &mut Page, s: &Summary, unit: MassUnit) {
+    let e = &s.effective_dose;
+    let spasticity = s.outcome_measure == OutcomeMeasure::Spasticity;
+    let top_score = if spasticity { 4.0 } else { 10.0 };
+    let baseline = if spasticity {
+        s.spasticity.baseline.map(|b| b.value())
+    } else {
+        s.pain.baseline.map(f64::from)
+    };
+    let height = 120.0;
+    let left = MARGIN + 40.0;
+    let right = p.width - MARGIN - 30.0;
+    let top = p.y - 6.0;
+    let bottom = top - height;
+    let longest = e
+        .boluses
+        .iter()
+        .flat_map(|b| b.scores.iter().map(|(h, _)| *h))
+        .chain(e.boluses.iter().filter_map(|b| b.duration_h))
+        .fold(1.0_f64, f64::max);
+    // Whole hours, at least 4.
+    let span = longest.ceil().max(4.0);
+    let x_of = |h: f64| left + ((h / span) as f32) * (right - left);
+    let y_of = |v: f64| bottom + ((v / top_score) as f32) * height;
+    p.line(GREY, 0.5, &[(left, top), (left, bottom), (right, bottom)]);
+    p.text_at(
+        MARGIN,
+        top - 8.0,
+        7.0,
+        false,
+        if spasticity { "Ashworth 4" } else { "pain 10" },
+    );
+    p.text_at(MARGIN, bottom, 7.0, false, "0");
+    let ticks = if span <= 12.0 { 1.0 } else { (span / 12.0).ceil() };
+    let mut t = 0.0;
+    while t <= span + 1e-9 {
+        p.text_at(x_of(t) - 3.0, bottom - 9.0, 7.0, false, &format!("{t}"));
+        t += ticks;
+    }
+    p.text_at(right - 90.0, bottom - 18.0, 7.0, false, "hours after the bolus");
+    if let Some(b) = baseline {
+        let y = y_of(b);
+        let mut x = left;
+        while x < right {
+            p.line(GREY, 0.6, &[(x, y), ((x + 4.0).min(right), y)]);
+            x += 8.0;
+        }
+    }
+    for (i, b) in e.boluses.iter().enumerate() {
+        let colour = BOLUS_COLOURS[i % BOLUS_COLOURS.len()];
+        let points: Vec<(f32, f32)> = b.scores.iter().map(|&(h, v)| (x_of(h), y_of(v))).collect();
+        if points.len() > 1 {
+            p.line(colour, 1.5, &points);
+        }
+        for &(x, y) in &points {
+            p.fill(colour, x - 1.5, y - 1.5, 3.0, 3.0);
+        }
+        if let Some(h) = b.onset_h {
+            let x = x_of(h);
+            p.line(
+                colour,
+                1.0,
+                &[
+                    (x - 3.0, bottom - 4.0),
+                    (x, bottom),
+                    (x + 3.0, bottom - 4.0),
+                    (x - 3.0, bottom - 4.0),
+                ],
+            );
+        }
+        if let (Some(h), Some(v)) = (b.peak_h, b.peak_score) {
+            p.fill(colour, x_of(h) - 3.5, y_of(v) - 3.5, 7.0, 7.0);
+        }
+        if let Some(h) = b.duration_h {
+            let x = x_of(h);
+            p.line(colour, 1.2, &[(x, bottom), (x, top)]);
+        }
+    }
+    p.y = bottom - 22.0;
+    for (i, b) in e.boluses.iter().enumerate() {
+        p.para(
+            8.0,
+            e.bolus_index == Some(i),
+            &format!(
+                "{}Bolus of {} at {} after the start, {} line ({}{}): onset {}, peak {}, duration {}.",
+                if e.bolus_index == Some(i) { "EFFECTIVE: " } else { "" },
+                show_mg(b.dose_mg, unit),
+                hours_words(b.at_h),
+                BOLUS_COLOUR_NAMES[i % BOLUS_COLOUR_NAMES.len()],
+                b.by,
+                if b.complete { "" } else { ", NOT GIVEN WHOLE" },
+                b.onset_h.map_or("none".to_owned(), after_words),
+                match (b.peak_h, b.peak_score) {
+                    (Some(h), Some(v)) => format!("score {v} at {}", after_words(h)),
+                    _ => "none".to_owned(),
+                },
+                b.effect
+            ),
+        );
+    }
+    p.para(
+        7.5,
+        false,
+        "Triangle: onset (the first response); square: peak (the best score); bar: the effect has ended (the first score that was no longer a response); dashed: before the trial.",
+    );
 }
 
 /// Stacked bars of dose per day by source, and the day's mean pain as a line (scale 0–10 on the

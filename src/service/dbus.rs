@@ -643,15 +643,41 @@ impl PumpIface {
             .await
     }
 
-    /// A clinician confirms the implant's starting dose: "" for what the site's rule gives, or a
-    /// dose per day; returns (dose per day, implant mL per day).
+    /// A clinician confirms the implant's starting dose after the trial ended: "" for the
+    /// worksheet's proposal, or a dose per day; returns (dose per day, implant mL per day). A
+    /// dose that needs a written reason is refused here: use ConfirmImplantDoseWithReason.
     async fn confirm_implant_dose(
         &self,
         token: &str,
         dose: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String), PumpError> {
-        self.call(&e, |s, now| s.confirm_implant(token, dose, now))
+        self.call(&e, |s, now| s.confirm_implant(token, dose, "", now))
+            .await
+    }
+
+    /// As ConfirmImplantDose, with the clinician's written reason: needed for a dose that is
+    /// not the proposal (or when there is none) and for one outside the usual range.
+    async fn confirm_implant_dose_with_reason(
+        &self,
+        token: &str,
+        dose: &str,
+        reason: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(String, String), PumpError> {
+        self.call(&e, |s, now| s.confirm_implant(token, dose, reason, now))
+            .await
+    }
+
+    /// A nurse or clinician records the patient's systemic opioids as oral morphine
+    /// equivalents per day ("60 mg/day"), before the trial or for the day.
+    async fn record_systemic_opioids(
+        &self,
+        token: &str,
+        ome_per_day: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.record_systemic_opioids(token, ome_per_day, now))
             .await
     }
 
@@ -908,6 +934,13 @@ pub trait Pump1 {
     fn change_reservoir(&self, token: &str, volume: &str) -> zbus::Result<()>;
     fn export_summary(&self, token: &str) -> zbus::Result<String>;
     fn confirm_implant_dose(&self, token: &str, dose: &str) -> zbus::Result<(String, String)>;
+    fn confirm_implant_dose_with_reason(
+        &self,
+        token: &str,
+        dose: &str,
+        reason: &str,
+    ) -> zbus::Result<(String, String)>;
+    fn record_systemic_opioids(&self, token: &str, ome_per_day: &str) -> zbus::Result<()>;
     fn export_preview(&self, token: &str) -> zbus::Result<(Vec<String>, bool, bool)>;
     fn export(
         &self,

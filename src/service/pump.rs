@@ -1443,77 +1443,114 @@ impl PumpService {
             remaining_ml: engine.reservoir_remaining().as_ml_f64(),
             simulated: self.simulated,
             started_wall: self.started_wall.as_deref(),
-            implant_rule: self.protocol.implant.as_ref(),
+            protocol: &self.protocol,
+            library: &self.library,
+            unit: engine.entry().unit,
             outcome: engine.entry().outcome,
         }))
     }
 
-    /// A clinician confirms the implant's starting dose: `dose` empty takes what the site's rule
-    /// gives (refused when the site has no rule), otherwise the dose entered ("0.4 mg/day").
-    /// The dose may not be above the drug library's hard maximum for a basal rate. Returns the
-    /// dose per day and the implant's mL per day, in words.
+    /// A clinician confirms the implant's starting dose, once the trial has ended: `dose`
+    /// empty takes the worksheet's proposal (refused when there is none, saying why), otherwise
+    /// the dose entered ("0.4 mg/day"). It is checked against the implant route's library
+    /// limits and starting range: a hard finding is refused; a dose that is not the proposal,
+    /// or a soft finding, needs a written `reason`. Returns the dose per day and the implant's
+    /// mL per day, in words.
     pub fn confirm_implant(
         &mut self,
         token: &str,
         dose: &str,
+        reason: &str,
         now: Timestamp,
     ) -> Result<(String, String), ServiceError> {
+        use crate::core::implant::{self, ConfirmError};
         let caller = self.require(token, now, &[UserRole::Clinician])?;
         let summary = self.summary(token, now)?;
         let engine = self
             .engine
             .as_ref()
             .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
-        let entry = engine.entry().clone();
         let program = engine.program().clone();
-        let rule = self.protocol.implant.clone();
-        let (per_day, rule_text) = if dose.trim().is_empty() {
-            let Some(rule) = &rule else {
-                return Err(ServiceError::InvalidInput(
-                    "dose: the site protocol has no rule for the implant's starting dose; enter it"
-                        .to_owned(),
-                ));
-            };
-            let effective = summary.effective_dose.mg_per_day;
-            let effective = AmountRate::from_ng_per_day((effective * 1e6).round().max(0.0) as u64);
-            (rule.starting_dose(effective), Some(rule.describe()))
+        let status = engine.trial().opioid_status;
+        let unit = engine.entry().unit;
+        let ended = engine.state() == State::Ended;
+        let rules = self.protocol.implant_rules();
+        let fill = rules.fill(&program.drug, program.concentration);
+        let entry = summary::implant_entry(&self.library, &program.drug, rules.route, fill);
+        let entered = if dose.trim().is_empty() {
+            None
         } else {
-            let rate: AmountRate = crate::core::units::parse_field("dose", dose)
-                .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
-            (rate, None)
+            Some(
+                crate::core::units::parse_field::<AmountRate>("dose", dose)
+                    .map_err(|e| ServiceError::InvalidInput(e.to_string()))?,
+            )
         };
-        if let Some(finding) =
-            [entry
-                .basal_per_day
-                .check("dose", "Implant starting dose", per_day, |r| {
-                    r.per_day_in(entry.unit).to_string()
-                })]
-            .into_iter()
-            .find(|f| f.class == Class::Hard)
-        {
-            return Err(ServiceError::LimitExceeded(format!(
-                "{}: {}",
-                finding.field, finding.message
-            )));
-        }
-        let fill = rule
+        let ws = &summary.implant.worksheet;
+        let confirmed = implant::confirm(ws, entry, status, ended, entered, reason).map_err(
+            |e| match e {
+                ConfirmError::NotEnded => ServiceError::WrongState(e.to_string()),
+                ConfirmError::Refused(_) => ServiceError::LimitExceeded(e.to_string()),
+                _ => ServiceError::InvalidInput(e.to_string()),
+            },
+        )?;
+        let rule_text = ws
+            .rule
             .as_ref()
-            .and_then(|r| r.concentration.get(&program.drug).copied())
-            .unwrap_or(program.concentration);
-        let unit = entry.unit;
+            .filter(|_| Some(confirmed.per_day) == confirmed.proposed)
+            .map(|a| format!("{} ({})", a.rule.describe(unit), a.source));
         let words = (
-            per_day.per_day_in(unit).to_string(),
-            fill.volume_rate(per_day).to_string(),
+            confirmed.per_day.per_day_in(unit).to_string(),
+            fill.volume_rate(confirmed.per_day).to_string(),
         );
         let name = caller.name.clone();
-        self.engine_mut()?
-            .record_implant_plan(now, per_day, fill, rule_text, &name);
+        self.engine_mut()?.record_implant_plan(
+            now,
+            crate::engine::ImplantPlan {
+                per_day: confirmed.per_day,
+                concentration: fill,
+                route: rules.route,
+                rule: rule_text,
+                proposed: confirmed.proposed,
+                reason: confirmed.reason,
+                findings: confirmed.findings,
+            },
+            &name,
+        )?;
         self.audit(
             &caller,
             &format!("confirm the implant's starting dose {}", words.0),
             now,
         );
         Ok(words)
+    }
+
+    /// A nurse or clinician records the patient's systemic (non-trial) opioids as oral
+    /// morphine equivalents per day ("60 mg/day"): before the trial starts, or for the day.
+    pub fn record_systemic_opioids(
+        &mut self,
+        token: &str,
+        ome: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let rate: AmountRate = crate::core::units::parse_field("ome_per_day", ome)
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+        let name = caller.name.clone();
+        self.engine_mut()?
+            .record_systemic_opioids(now, rate, role_of(&caller), &name)
+            .map_err(|e| match e {
+                EngineError::Refused(m) => ServiceError::InvalidInput(m),
+                other => other.into(),
+            })?;
+        self.audit(
+            &caller,
+            &format!(
+                "record systemic opioids {} oral morphine equivalents",
+                rate.per_day_in(crate::core::units::MassUnit::Mg)
+            ),
+            now,
+        );
+        Ok(())
     }
 
     /// The export screen's worksheet lines, whether the site has a rule, and whether a clinician

@@ -260,6 +260,8 @@ mod tests {
             catheter_placed_before: None,
             baseline_pain: None,
             outpatient,
+            opioid_status: None,
+            ome_before: None,
         }
     }
 

@@ -40,6 +40,19 @@ pub struct Finding {
     pub class: Class,
     /// A sentence for the nurse or clinician.
     pub message: String,
+    /// Where the limit comes from (the drug library entry's `source`, a label, a guideline);
+    /// None for checks of consistency rather than of a clinical limit. Absent from findings
+    /// logged before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl Finding {
+    /// The finding with the source of its limit.
+    pub fn with_source(mut self, source: &str) -> Finding {
+        self.source = Some(source.to_owned());
+        self
+    }
 }
 
 /// Every finding about one program or change, in the order they were made.
@@ -75,6 +88,16 @@ impl Verdict {
         self.findings.extend(other.findings);
     }
 
+    /// Names `source` as where the limits of the findings from `from` on come from, where a
+    /// finding has a limit and no source yet.
+    pub fn cite_from(&mut self, from: usize, source: &str) {
+        for f in self.findings.iter_mut().skip(from) {
+            if f.source.is_none() && !f.limit.is_empty() {
+                f.source = Some(source.to_owned());
+            }
+        }
+    }
+
     /// Adds a finding with the limit it was judged against.
     pub fn add(
         &mut self,
@@ -90,6 +113,7 @@ impl Verdict {
             limit: limit.to_string(),
             class,
             message: message.into(),
+            source: None,
         });
     }
 

@@ -5,6 +5,7 @@ pub mod checklist;
 pub mod diary;
 pub mod dose;
 pub mod finding;
+pub mod implant;
 pub mod library;
 pub mod observation;
 pub mod occlusion;

@@ -117,6 +117,7 @@ impl<T: Copy + Ord> Guardrail<T> {
             limit,
             class,
             message,
+            source: None,
         }
     }
 
@@ -221,11 +222,54 @@ pub struct LibraryEntry {
     pub titration: Option<TitrationRule>,
     /// What a trial of this drug is judged on: pain, or spasticity (baclofen).
     pub outcome: OutcomeMeasure,
+    /// The first basal rate of a trial, and an implant's starting dose: for every patient, or
+    /// for opioid-naive patients (and those whose status is not recorded) where
+    /// `start_per_day_tolerant` gives the range for opioid-tolerant ones.
+    pub start_per_day: Guardrail<AmountRate>,
+    pub start_per_day_tolerant: Option<Guardrail<AmountRate>>,
+    /// Screening boluses: the least time between two, and how many a trial may give.
+    pub screening: Option<ScreeningRule>,
+    /// Where the entry's numbers come from (labels, guidelines, the site's review), printed
+    /// with every limit it sets.
+    pub source: String,
     /// The line of the library file the entry came from.
     pub line: usize,
 }
 
+/// How screening boluses may be given (baclofen: at least 24 h apart, at most 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningRule {
+    /// The least time from one screening bolus to the next.
+    pub min_interval: Duration,
+    /// The most screening boluses one trial may give.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_boluses: Option<u32>,
+}
+
 impl LibraryEntry {
+    /// The starting range for a patient of this opioid status, and whose range it is ("for
+    /// opioid-tolerant patients", "for opioid-naive patients", or "" when the entry has one
+    /// range for everyone). An unrecorded status takes the opioid-naive range: the lower one.
+    pub fn start_range(
+        &self,
+        status: Option<super::program::OpioidStatus>,
+    ) -> (&Guardrail<AmountRate>, &'static str) {
+        match (&self.start_per_day_tolerant, status) {
+            (Some(t), Some(super::program::OpioidStatus::Tolerant)) => {
+                (t, "for opioid-tolerant patients")
+            }
+            (Some(_), Some(super::program::OpioidStatus::Naive)) => {
+                (&self.start_per_day, "for opioid-naive patients")
+            }
+            (Some(_), None) => (
+                &self.start_per_day,
+                "for opioid-naive patients (the opioid status is not recorded)",
+            ),
+            (None, _) => (&self.start_per_day, ""),
+        }
+    }
+
     /// "intrathecal morphine 1 mg/mL", for messages.
     pub fn title(&self) -> String {
         format!(
@@ -307,6 +351,15 @@ struct RawEntry {
     titration: Option<TitrationRule>,
     #[serde(default)]
     outcome: OutcomeMeasure,
+    #[serde(default)]
+    start_per_day: Guardrail<AmountRate>,
+    #[serde(default)]
+    start_per_day_tolerant: Option<Guardrail<AmountRate>>,
+    #[serde(default)]
+    screening: Option<ScreeningRule>,
+    /// Required: an entry without a source is refused.
+    #[serde(default)]
+    source: String,
 }
 
 /// Shortest and longest rolling window a cumulative limit may use.
@@ -366,6 +419,10 @@ impl DrugLibrary {
                     observation: e.observation,
                     titration: e.titration,
                     outcome: e.outcome,
+                    start_per_day: e.start_per_day,
+                    start_per_day_tolerant: e.start_per_day_tolerant,
+                    screening: e.screening,
+                    source: e.source.trim().to_owned(),
                     line,
                 });
             }
@@ -446,6 +503,12 @@ fn check_entry(e: &RawEntry) -> Result<(), String> {
     if e.concentrations.is_empty() {
         return Err("concentrations is empty: list at least one".to_owned());
     }
+    if e.source.trim().is_empty() {
+        return Err(
+            "source is missing: say where this entry's numbers come from (label, guideline, the site's review); it is printed with every limit"
+                .to_owned(),
+        );
+    }
     let named = |field: &str, r: Result<(), String>| r.map_err(|m| format!("{field}: {m}"));
     named(
         "basal_per_day",
@@ -462,6 +525,25 @@ fn check_entry(e: &RawEntry) -> Result<(), String> {
         e.boluses_per_hour.consistency(|v| v.to_string()),
     )?;
     named("observation", e.observation.consistency(|v| v.to_string()))?;
+    named(
+        "start_per_day",
+        e.start_per_day
+            .consistency(|v| v.per_day_in(unit).to_string()),
+    )?;
+    if let Some(t) = &e.start_per_day_tolerant {
+        named(
+            "start_per_day_tolerant",
+            t.consistency(|v| v.per_day_in(unit).to_string()),
+        )?;
+    }
+    if let Some(s) = e.screening {
+        if s.min_interval.is_zero() {
+            return Err("screening.min_interval is zero: give the least time between screening boluses".to_owned());
+        }
+        if s.max_boluses == Some(0) {
+            return Err("screening.max_boluses is 0: it would refuse every screening bolus".to_owned());
+        }
+    }
     if e.basal_per_day.hard_max.is_none() {
         return Err("basal_per_day needs a hard_max".to_owned());
     }

@@ -38,6 +38,43 @@ impl fmt::Display for TrialKind {
     }
 }
 
+/// Whether the patient took opioids regularly before the trial: it selects the drug library's
+/// starting ranges (the morphine label's are 0.2-1 mg/day intrathecal for opioid-naive patients,
+/// 1-10 mg/day for opioid-tolerant ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpioidStatus {
+    Naive,
+    Tolerant,
+}
+
+impl OpioidStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpioidStatus::Naive => "naive",
+            OpioidStatus::Tolerant => "tolerant",
+        }
+    }
+
+    /// In words, for the summary: "opioid-naive".
+    pub fn words(self) -> &'static str {
+        match self {
+            OpioidStatus::Naive => "opioid-naive",
+            OpioidStatus::Tolerant => "opioid-tolerant",
+        }
+    }
+}
+
+impl fmt::Display for OpioidStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The most oral morphine equivalents per day that are taken as typed rather than as a slip of
+/// the finger (an input bound, not a clinical limit: 10 g/day).
+pub const MAX_OME_PER_DAY: AmountRate = AmountRate::from_ng_per_day(10_000_000_000);
+
 /// The trial a program belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trial {
@@ -59,6 +96,14 @@ pub struct Trial {
     /// apply only then. Absent from logs written before it was recorded: false.
     #[serde(default)]
     pub outpatient: bool,
+    /// Opioid-naive or opioid-tolerant before the trial; None when not recorded (the library's
+    /// opioid-naive starting ranges then apply: the lower ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opioid_status: Option<OpioidStatus>,
+    /// Systemic opioids taken before the trial, as oral morphine equivalents per day (needed
+    /// for an opioid-tolerant patient).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ome_before: Option<AmountRate>,
 }
 
 /// Patient-controlled (PCA) boluses.
@@ -205,14 +250,18 @@ pub fn validate(trial: &Trial, program: &Program, library: &DrugLibrary) -> Verd
         }
     };
     let c = Checker { entry, program };
+    let from = v.findings.len();
     c.reservoir(trial, &mut v);
     c.basal(trial, &mut v);
+    c.start(trial, &mut v);
     c.pca(trial, &mut v);
     c.scheduled_boluses(trial, &mut v);
+    c.screening(trial, &mut v);
     c.observation(trial, &mut v);
     c.check_schedule(&mut v);
     c.window_limit(&mut v);
     c.library_caps(&mut v);
+    v.cite_from(from, &entry.source);
     v
 }
 
@@ -240,6 +289,7 @@ pub fn check_rate_change(
     }
     c.window_limit(&mut v);
     c.library_caps(&mut v);
+    v.cite_from(0, &entry.source);
     v
 }
 
@@ -313,6 +363,24 @@ fn capitalise(s: &str) -> String {
 fn check_trial(trial: &Trial, v: &mut Verdict) {
     if trial.patient.trim().is_empty() {
         v.hard("trial.patient", "", "The patient's identifier is missing.");
+    }
+    match (trial.opioid_status, trial.ome_before) {
+        (Some(OpioidStatus::Tolerant), None) => v.hard(
+            "trial.ome_before",
+            "none",
+            "An opioid-tolerant patient's systemic opioids before the trial are needed, as oral morphine equivalents per day (for example 90 mg/day).",
+        ),
+        (_, Some(ome)) if ome > MAX_OME_PER_DAY => v.add(
+            "trial.ome_before",
+            ome.per_day_in(super::units::MassUnit::Mg),
+            format!(
+                "at most {} (an input bound)",
+                MAX_OME_PER_DAY.per_day_in(super::units::MassUnit::Mg)
+            ),
+            Class::Hard,
+            "More oral morphine equivalents per day than anyone takes: check the number.",
+        ),
+        _ => {}
     }
     if trial.duration.is_zero() {
         v.hard(
@@ -450,6 +518,74 @@ impl Checker<'_> {
             previous = step.at;
             if !step.basal.is_zero() {
                 v.push(self.basal_finding(&format!("{field}.basal"), step.basal + p.kvo_rate()));
+            }
+        }
+    }
+
+    /// The first basal rate of a trial against the library's starting range for the patient's
+    /// opioid status (ziconotide: at most 2.4 mcg/day by its label, whatever the patient).
+    fn start(&self, trial: &Trial, v: &mut Verdict) {
+        let p = self.program;
+        let first = p.basal + p.kvo_rate();
+        if first.is_zero() {
+            return;
+        }
+        let (range, whose) = self.entry.start_range(trial.opioid_status);
+        if *range == Guardrail::default() {
+            return;
+        }
+        let what = if whose.is_empty() {
+            "The first basal rate of a trial".to_owned()
+        } else {
+            format!("The first basal rate of a trial {whose}")
+        };
+        v.push(range.check("program.basal", &what, first, |r| self.rate(r)));
+    }
+
+    /// Screening boluses of a bolus trial: the least time between two and how many (the
+    /// baclofen label: at least 24 h apart, at most 3).
+    fn screening(&self, trial: &Trial, v: &mut Verdict) {
+        let Some(rule) = self.entry.screening else {
+            return;
+        };
+        if trial.kind == TrialKind::Continuous {
+            return;
+        }
+        let p = self.program;
+        if let Some(max) = rule.max_boluses
+            && p.boluses.len() > max as usize
+        {
+            v.add(
+                "program.boluses",
+                p.boluses.len(),
+                format!("hard maximum of {max} screening boluses"),
+                Class::Hard,
+                format!(
+                    "{} screening boluses of {} are more than the {max} the library allows in one trial.",
+                    p.boluses.len(),
+                    self.entry.drug
+                ),
+            );
+        }
+        let mut by_time: Vec<(usize, &ScheduledBolus)> = p.boluses.iter().enumerate().collect();
+        by_time.sort_by_key(|(_, b)| b.at);
+        for pair in by_time.windows(2) {
+            let ((_, a), (j, b)) = (pair[0], pair[1]);
+            let gap = b.at.saturating_sub(a.at);
+            if gap < rule.min_interval {
+                v.add(
+                    &format!("program.boluses[{j}].at"),
+                    b.at,
+                    format!(
+                        "least time of {} between screening boluses",
+                        rule.min_interval
+                    ),
+                    Class::Hard,
+                    format!(
+                        "This screening bolus comes {gap} after the one at {}; screening boluses of {} must be at least {} apart.",
+                        a.at, self.entry.drug, rule.min_interval
+                    ),
+                );
             }
         }
     }
@@ -871,6 +1007,8 @@ mod tests {
             catheter_placed_before: None,
             baseline_pain: None,
             outpatient: false,
+            opioid_status: None,
+            ome_before: None,
         }
     }
 

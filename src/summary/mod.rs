@@ -3,6 +3,8 @@
 //! `titra.trial-summary/1` (keys listed in examples/scenarios/README.md; more may be added,
 //! none renamed).
 
+mod effective;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -13,14 +15,16 @@ use crate::core::dose::{Denial, Source};
 use crate::core::program::{Program, Trial};
 use crate::core::supervisor::State;
 use crate::core::supervisor::{AlarmKind, Priority};
-use crate::core::units::{Amount, AmountRate, Concentration, Duration, MassUnit, Timestamp};
+use crate::core::units::{Amount, Duration, MassUnit, Timestamp};
 use crate::engine::Record;
 use crate::scenario::{Severity, SideEffect};
 
-pub const SUMMARY_SCHEMA: &str = "titra.trial-summary/1";
+pub use effective::{
+    BolusEntry, ConversionInfo, EffectiveDose, ImplantWorksheet, OpioidEntry, Opioids,
+    ResponseInfo, StableInfo, implant_entry, unit_of,
+};
 
-/// How the effective trial dose is computed (written into every summary).
-pub const EFFECTIVE_DOSE_RULE: &str = "the dose delivered over the last 24 hours of the trial (basal, patient, scheduled and clinician boluses), or over the whole trial if it was shorter";
+pub const SUMMARY_SCHEMA: &str = "titra.trial-summary/1";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -34,8 +38,14 @@ pub struct Summary {
     pub pain: Pain,
     pub side_effects: Vec<SideEffectEntry>,
     pub reservoir: Reservoir,
-    pub effective_dose_mg_per_day: f64,
-    pub effective_dose_rule: &'static str,
+    /// The effective trial dose per day (mg even for mcg drugs); null when there is none.
+    pub effective_dose_mg_per_day: Option<f64>,
+    /// What it was read from, in words.
+    pub effective_dose_rule: String,
+    /// What counts as a response, and whether the trial was one.
+    pub response_criterion: ResponseInfo,
+    /// Opioid status, and systemic opioids before and during the trial.
+    pub opioids: Opioids,
     /// "wall" when the dates are the pump's wall clock, "virtual" when the trial ran on the
     /// simulator's clock (which starts at 2000-01-01T00:00:00Z).
     pub clock: &'static str,
@@ -84,10 +94,10 @@ pub struct Spasticity {
     pub lowest: Option<Ashworth>,
     /// The fall from the baseline to the final (continuous) or lowest (bolus) score.
     pub reduction: Option<f64>,
-    /// At least a 1-point fall, by `responder_rule`; None unless spasticity is the outcome
-    /// measure and there are scores to judge.
+    /// The response criterion met, by `responder_rule`; None unless spasticity is the outcome
+    /// measure and the response could be judged.
     pub responder: Option<bool>,
-    pub responder_rule: &'static str,
+    pub responder_rule: String,
     pub scores: Vec<SpasticityScore>,
 }
 
@@ -116,10 +126,6 @@ pub struct FunctionEntry {
     pub level: u8,
 }
 
-/// How a continuous baclofen trial's responder is judged.
-pub const SPASTICITY_CONTINUOUS: &str = "a fall of at least 1 point on the Modified Ashworth Scale (1+ counted as 1.5) from before the trial to the last score";
-/// How a bolus baclofen trial's responder is judged.
-pub const SPASTICITY_BOLUS: &str = "a fall of at least 1 point on the Modified Ashworth Scale (1+ counted as 1.5) from before the trial to the lowest score after the bolus";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CatheterInfo {
@@ -215,16 +221,6 @@ pub struct ScheduledInfo {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct EffectiveDose {
-    pub mg_per_day: f64,
-    /// The stretch it was measured over, hours from the start.
-    pub from_h: f64,
-    pub to_h: f64,
-    /// What was delivered in that stretch (all sources).
-    pub delivered_mg: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct RateChangeEntry {
     pub at_h: f64,
     pub from_mg_per_day: f64,
@@ -317,23 +313,6 @@ pub struct CatheterRemoval {
     pub note: String,
 }
 
-/// The implant's programming values, derived by the site's rule (printed with them) and
-/// confirmed by a clinician, or entered by one.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImplantWorksheet {
-    /// The rule in words; None when the site has none (the clinician enters the dose).
-    pub rule: Option<String>,
-    /// What the rule gives from the effective trial dose.
-    pub proposed_mg_per_day: Option<f64>,
-    pub confirmed: bool,
-    pub confirmed_by: Option<String>,
-    pub drug: String,
-    pub concentration_mg_per_ml: f64,
-    /// The confirmed starting dose (or the proposal, unconfirmed).
-    pub mg_per_day: Option<f64>,
-    pub ml_per_day: Option<f64>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportEntry {
     pub at_h: f64,
@@ -408,17 +387,21 @@ pub struct Pain {
     /// screening bolus).
     pub lowest: Option<u8>,
     pub reduction_lowest_pct: Option<f64>,
-    /// At least 50 % less pain than at baseline, by [`Pain::responder_rule`].
+    /// The response criterion met, by [`Pain::responder_rule`]; None unless pain is the
+    /// outcome measure and the response could be judged.
     pub responder: Option<bool>,
-    pub responder_rule: &'static str,
+    pub responder_rule: String,
     pub scores: Vec<PainScore>,
 }
 
-/// How a continuous trial's responder is judged.
-pub const RESPONDER_CONTINUOUS: &str =
-    "at least 50 % less pain at the last score than before the trial";
-/// How a bolus trial's responder is judged.
-pub const RESPONDER_BOLUS: &str = "at least 50 % less pain at the lowest score after the bolus than before the trial (its peak effect)";
+/// When the criterion is judged, by trial kind.
+fn judged_when(continuous: bool) -> &'static str {
+    if continuous {
+        "at the last score of the trial"
+    } else {
+        "at any score after a bolus and before the next (its peak effect)"
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PainScore {
@@ -452,8 +435,12 @@ pub struct Inputs<'a> {
     pub simulated: bool,
     /// When the trial started by the wall clock (RFC 3339); None on the virtual clock.
     pub started_wall: Option<&'a str>,
-    /// The site's implant rule, if it has one.
-    pub implant_rule: Option<&'a crate::protocol::ImplantRule>,
+    /// The site's protocol: the response criterion and the implant rules.
+    pub protocol: &'a crate::protocol::Protocol,
+    /// The drug library: the implant route's limits and starting ranges.
+    pub library: &'a crate::core::library::DrugLibrary,
+    /// The unit the drug's doses are written in.
+    pub unit: MassUnit,
     /// What the trial is judged on (the drug library's `outcome` for the drug).
     pub outcome: OutcomeMeasure,
 }
@@ -468,7 +455,7 @@ fn mg(a: Amount) -> f64 {
 
 /// Which trial day (from 0) a moment belongs to: a delivery recorded at exactly 24 h was given
 /// during the first day.
-fn day_of(from: Timestamp, at: Timestamp) -> usize {
+pub(crate) fn day_of(from: Timestamp, at: Timestamp) -> usize {
     let ms = at.since(from).ms().saturating_sub(1);
     usize::try_from(ms / Duration::from_days(1).ms()).unwrap_or(usize::MAX)
 }
@@ -540,7 +527,7 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
     u64::try_from(secs).ok().map(|s| s * 1000)
 }
 
-fn round6(v: f64) -> f64 {
+pub(crate) fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
@@ -568,7 +555,6 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
     let mut titration = Vec::new();
     let mut interruptions: Vec<Interruption> = Vec::new();
     let mut assessment = None;
-    let mut plan: Option<(AmountRate, Concentration, Option<String>, String)> = None;
     let mut exports = Vec::new();
     let mut denied_by_reason: BTreeMap<String, u32> = BTreeMap::new();
     let mut sedation = Vec::new();
@@ -848,13 +834,6 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
                     planned_starting_dose_mg_per_day: None,
                 });
             }
-            Record::ImplantPlan {
-                per_day,
-                concentration,
-                rule,
-                name,
-                ..
-            } => plan = Some((*per_day, *concentration, rule.clone(), name.clone())),
             Record::Exported {
                 at,
                 destination,
@@ -886,27 +865,42 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
     let lowest = scores.iter().map(|s| s.value).min();
     let reduction_lowest_pct = reduction(lowest);
     let continuous = i.trial.kind == crate::core::program::TrialKind::Continuous;
-    let (responder, responder_rule) = if continuous {
-        (reduction_pct.map(|r| r >= 50.0), RESPONDER_CONTINUOUS)
-    } else {
-        (reduction_lowest_pct.map(|r| r >= 50.0), RESPONDER_BOLUS)
-    };
-    // A spasticity trial is judged on spasticity alone; its pain scores are still shown.
-    let responder = responder.filter(|_| i.outcome == OutcomeMeasure::Pain);
-    let spasticity = spasticity_of(&ashworth, i.started, continuous, i.outcome);
-    let span = i.ended.since(i.started).min(Duration::from_days(1));
-    let effective = if span.is_zero() {
-        0.0
-    } else {
-        mg(last_day) * Duration::from_days(1).ms() as f64 / span.ms() as f64
-    };
-    // The same in exact units, for the implant worksheet.
-    let effective_rate = if span.is_zero() {
-        AmountRate::ZERO
-    } else {
-        let ng = u128::from(last_day.ng()) * u128::from(Duration::from_days(1).ms())
-            / u128::from(span.ms());
-        AmountRate::from_ng_per_day(u64::try_from(ng).unwrap_or(u64::MAX))
+    let spasticity = spasticity_of(&ashworth, i.started, continuous);
+    // The response is judged against a score from before the start only.
+    let ashworth_before = ashworth
+        .iter()
+        .rev()
+        .find(|(at, _)| *at <= i.started)
+        .map(|(_, s)| s.score);
+    let patient_per_day: Vec<f64> = per_day_source
+        .iter()
+        .map(|src| mg(src[Source::PatientBolus.index()]))
+        .collect();
+    let dose = effective::dose_sections(
+        i,
+        last_day_start,
+        last_day,
+        patient_per_day,
+        days,
+        ashworth_before,
+    );
+    let judged = format!(
+        "{}, {}",
+        dose.response.criterion,
+        judged_when(continuous)
+    );
+    // A trial is judged on its outcome measure alone; the other's scores are still shown.
+    let responder = dose
+        .response
+        .responder
+        .filter(|_| i.outcome == OutcomeMeasure::Pain);
+    let spasticity = Spasticity {
+        responder: dose
+            .response
+            .responder
+            .filter(|_| i.outcome == OutcomeMeasure::Spasticity),
+        responder_rule: judged.clone(),
+        ..spasticity
     };
     let at = |s: Source| by_source[s.index()];
     let base = i.started_wall.and_then(parse_rfc3339);
@@ -915,7 +909,7 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
         None => virtual_time(t),
     };
     let p = i.program;
-    let implant = implant_worksheet(i, effective_rate, plan);
+    let implant = dose.implant;
     if let Some(a) = assessment.as_mut()
         && a.planned_implant.is_some()
         && implant.confirmed
@@ -1011,7 +1005,7 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
             lowest,
             reduction_lowest_pct,
             responder,
-            responder_rule,
+            responder_rule: judged,
             scores,
         },
         side_effects,
@@ -1019,8 +1013,10 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
             loaded_ml: i.loaded_ml,
             remaining_ml: round6(i.remaining_ml),
         },
-        effective_dose_mg_per_day: round6(effective),
-        effective_dose_rule: EFFECTIVE_DOSE_RULE,
+        effective_dose_mg_per_day: dose.effective.mg_per_day,
+        effective_dose_rule: dose.rule_text,
+        response_criterion: dose.response,
+        opioids: dose.opioids,
         clock: if base.is_some() { "wall" } else { "virtual" },
         program: ProgramInfo {
             reservoir_ml: p.reservoir.as_ml_f64(),
@@ -1039,12 +1035,7 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
                 })
                 .collect(),
         },
-        effective_dose: EffectiveDose {
-            mg_per_day: round6(effective),
-            from_h: hours(i.started, last_day_start),
-            to_h: hours(i.started, i.ended),
-            delivered_mg: mg(last_day),
-        },
+        effective_dose: dose.effective,
         titration,
         days: day_entries,
         interruptions,
@@ -1090,7 +1081,6 @@ fn spasticity_of(
     scores: &[(Timestamp, SpasticityScore)],
     started: Timestamp,
     continuous: bool,
-    outcome: OutcomeMeasure,
 ) -> Spasticity {
     let before = scores.iter().rev().find(|(at, _)| *at <= started);
     let baseline = before.or(scores.first()).map(|(_, s)| s.score);
@@ -1110,14 +1100,8 @@ fn spasticity_of(
         last,
         lowest,
         reduction,
-        responder: reduction
-            .filter(|_| outcome == OutcomeMeasure::Spasticity)
-            .map(|r| r >= crate::core::diary::ASHWORTH_RESPONSE),
-        responder_rule: if continuous {
-            SPASTICITY_CONTINUOUS
-        } else {
-            SPASTICITY_BOLUS
-        },
+        responder: None,
+        responder_rule: String::new(),
         scores: scores.iter().map(|(_, s)| s.clone()).collect(),
     }
 }
@@ -1202,45 +1186,6 @@ pub fn reservoir_left(program: &Program, journal: &[Record], steps_per_ml: u64) 
         }
     }
     nl as f64 / 1e6
-}
-
-/// The implant worksheet: the clinician's confirmed plan if there is one, else the site rule's
-/// proposal (unconfirmed), else nothing to show but the drug and concentration.
-fn implant_worksheet(
-    i: &Inputs<'_>,
-    effective: AmountRate,
-    plan: Option<(AmountRate, Concentration, Option<String>, String)>,
-) -> ImplantWorksheet {
-    let p = i.program;
-    let rule = i.implant_rule;
-    let fill = rule
-        .and_then(|r| r.concentration.get(&p.drug).copied())
-        .unwrap_or(p.concentration);
-    let proposed = rule.map(|r| r.starting_dose(effective));
-    let ml =
-        |rate: AmountRate, c: Concentration| round6(c.volume_rate(rate).nl_per_day() as f64 / 1e6);
-    match plan {
-        Some((per_day, concentration, rule_text, name)) => ImplantWorksheet {
-            rule: rule_text,
-            proposed_mg_per_day: proposed.map(|r| mg(r.per_day())),
-            confirmed: true,
-            confirmed_by: Some(name),
-            drug: p.drug.clone(),
-            concentration_mg_per_ml: concentration.as_mg_per_ml_f64(),
-            mg_per_day: Some(mg(per_day.per_day())),
-            ml_per_day: Some(ml(per_day, concentration)),
-        },
-        None => ImplantWorksheet {
-            rule: rule.map(crate::protocol::ImplantRule::describe),
-            proposed_mg_per_day: proposed.map(|r| mg(r.per_day())),
-            confirmed: false,
-            confirmed_by: None,
-            drug: p.drug.clone(),
-            concentration_mg_per_ml: fill.as_mg_per_ml_f64(),
-            mg_per_day: proposed.map(|r| mg(r.per_day())),
-            ml_per_day: proposed.map(|r| ml(r, fill)),
-        },
-    }
 }
 
 /// The summary as a clinician reads it in a terminal.
@@ -1422,12 +1367,44 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
         "\nReservoir: {} mL loaded, {} mL left",
         s.reservoir.loaded_ml, s.reservoir.remaining_ml
     );
+    let _ = match s.effective_dose_mg_per_day {
+        Some(d) => writeln!(
+            out,
+            "Effective trial dose: {} per day ({})",
+            amount(d),
+            s.effective_dose_rule
+        ),
+        None => writeln!(out, "Effective trial dose: {}", s.effective_dose_rule),
+    };
     let _ = writeln!(
         out,
-        "Effective trial dose: {} per day ({})",
-        amount(s.effective_dose_mg_per_day),
-        s.effective_dose_rule
+        "Response criterion: {}; {}",
+        s.response_criterion.criterion,
+        match (s.response_criterion.responder, &s.response_criterion.why_unjudged) {
+            (Some(true), _) => "met".to_owned(),
+            (Some(false), _) => "not met".to_owned(),
+            (None, Some(why)) => format!("not judged: {why}"),
+            (None, None) => "not judged".to_owned(),
+        }
     );
+    let w = &s.implant;
+    let _ = writeln!(
+        out,
+        "Implant ({}): {}",
+        w.route,
+        match (w.proposed_mg_per_day, &w.no_proposal_reason) {
+            (Some(d), _) => format!(
+                "proposed {} per day by {}",
+                amount(d),
+                w.rule.as_deref().unwrap_or("the rule")
+            ),
+            (None, Some(why)) => format!("no proposal: {why}"),
+            (None, None) => "no proposal".to_owned(),
+        }
+    );
+    for step in &w.steps {
+        let _ = writeln!(out, "  {step}");
+    }
     if let Some(c) = &s.checklist {
         let confirmed = c.items.iter().filter(|i| i.confirmed).count();
         let _ = write!(

@@ -1,0 +1,636 @@
+//! The summary's dose sections: the response to the trial, the effective trial dose by trial
+//! kind, systemic opioids, and the implant worksheet by the protocol's drug-specific rules
+//! (`core::implant` does the arithmetic; this reads the journal for it and writes the result
+//! for people and for other tools).
+
+use serde::Serialize;
+
+use crate::core::diary::OutcomeMeasure;
+use crate::core::dose::Source;
+use crate::core::finding::Finding;
+use crate::core::implant::{
+    self, Basis, BolusEffect, BolusGiven, ConversionUsed, EffectDuration, Effective, Judge,
+    Method, Piece, RateFrom, Score, Worksheet,
+};
+use crate::core::library::{DrugLibrary, LibraryEntry, Route};
+use crate::core::program::TrialKind;
+use crate::core::units::{Amount, AmountRate, Concentration, Duration, MassUnit, Timestamp};
+use crate::engine::Record;
+
+use super::{Inputs, hours, round6};
+
+/// What counts as a response, and whether the trial was one.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseInfo {
+    /// "pain" or "spasticity".
+    pub measure: OutcomeMeasure,
+    /// The criterion in words.
+    pub criterion: String,
+    pub pain_reduction_percent: u32,
+    pub ashworth_fall: f64,
+    pub source: String,
+    /// Whether the trial met it; None when it could not be judged (`why_unjudged`).
+    pub responder: Option<bool>,
+    pub why_unjudged: Option<String>,
+}
+
+/// One bolus of a bolus trial and what it did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BolusEntry {
+    pub at_h: f64,
+    /// "scheduled" or "clinician".
+    pub by: &'static str,
+    pub requested_mg: f64,
+    pub dose_mg: f64,
+    pub complete: bool,
+    pub responded: bool,
+    /// Hours after the bolus: the first response, the best score, and the duration of effect
+    /// (until the score was no longer a response; None when it still was at the last score).
+    pub onset_h: Option<f64>,
+    pub peak_h: Option<f64>,
+    pub peak_score: Option<f64>,
+    pub duration_h: Option<f64>,
+    /// The last score that was still a response, hours after the bolus.
+    pub last_response_h: Option<f64>,
+    /// The duration in words ("8 h (a response at 6 h, no longer at 8 h)").
+    pub effect: String,
+    /// The scores judged for it: (hours after the bolus, score).
+    pub scores: Vec<(f64, f64)>,
+}
+
+/// The last stable period of a continuous trial.
+#[derive(Debug, Clone, Serialize)]
+pub struct StableInfo {
+    pub from_h: f64,
+    pub to_h: f64,
+    pub hours: f64,
+    pub basal_mg_per_day: f64,
+    /// The dose per day in it: the basal plus the patient boluses per day.
+    pub mg_per_day: f64,
+    pub patient_bolus_mg_per_day: f64,
+    /// Everything the log shows given in it, per day (interruptions lower it, clinician
+    /// boluses raise it): for information.
+    pub given_mg_per_day: f64,
+    /// Whether it reaches the end of the trial (only then is it the basis).
+    pub reaches_end: bool,
+}
+
+/// The effective trial dose and what it is read from. `mg_per_day` (mg even for mcg drugs;
+/// null when there is none) is the contract other tools read.
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectiveDose {
+    pub mg_per_day: Option<f64>,
+    /// The stretch the basis covers (the bolus's, the stable period's), hours from the start;
+    /// without a basis, the last 24 h.
+    pub from_h: f64,
+    pub to_h: f64,
+    /// What was delivered in that stretch (all sources).
+    pub delivered_mg: f64,
+    /// "bolus", "stable_period" or "none".
+    pub basis: &'static str,
+    /// The basis in words.
+    pub basis_text: String,
+    /// Why there is no effective dose.
+    pub why_none: Option<String>,
+    /// Bolus trials: each bolus, and which one is the basis.
+    pub boluses: Vec<BolusEntry>,
+    pub bolus_index: Option<usize>,
+    /// Continuous trials: the basal per day in force at the end, the last stable period, and
+    /// patient-bolus use per trial day.
+    pub in_force_at_end_mg_per_day: Option<f64>,
+    pub stable_period: Option<StableInfo>,
+    pub patient_bolus_mg_per_day: Vec<f64>,
+    /// The dose over the last 24 h (or the whole trial if shorter) scaled to a day: shown for
+    /// information only, never a basis.
+    pub last_24h_mg_per_day: f64,
+    pub stable_period_required_h: f64,
+}
+
+/// Systemic opioids: before the trial and each day of it (oral morphine equivalents).
+#[derive(Debug, Clone, Serialize)]
+pub struct Opioids {
+    /// "naive", "tolerant" or null when not recorded.
+    pub status: Option<&'static str>,
+    pub status_text: String,
+    pub before_mg_per_day: Option<f64>,
+    /// Per trial day, the last figure recorded that day (None: none recorded).
+    pub per_day_mg: Vec<Option<f64>>,
+    pub recorded: Vec<OpioidEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpioidEntry {
+    pub at_h: f64,
+    pub mg_per_day: f64,
+    pub by: String,
+}
+
+/// The conversion used, with its words.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversionInfo {
+    #[serde(flatten)]
+    pub used: ConversionUsed,
+    pub text: String,
+}
+
+/// The implant's programming values: the rule and each step of it, the proposal (or why there
+/// is none), and the dose a clinician confirmed after the trial ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImplantWorksheet {
+    /// The rule in words; None when the protocol has none for this drug and trial kind.
+    pub rule: Option<String>,
+    pub method: Option<Method>,
+    pub rule_source: Option<String>,
+    /// What the rule gives (mg per day even for mcg drugs); None when there is no proposal.
+    pub proposed_mg_per_day: Option<f64>,
+    /// Why there is no proposal.
+    pub no_proposal_reason: Option<String>,
+    /// Each step, in words, with its source.
+    pub steps: Vec<String>,
+    /// The proposal against the implant route's limits (soft ones need a written reason).
+    pub findings: Vec<Finding>,
+    /// The implant's route, the trial's, and the conversion used between them.
+    pub route: Route,
+    pub trial_route: Route,
+    pub conversion: Option<ConversionInfo>,
+    /// Whether the trial has ended (only then can the dose be confirmed).
+    pub trial_ended: bool,
+    pub confirmed: bool,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at_h: Option<f64>,
+    /// The clinician's written reason (a dose other than the proposal, or outside the usual
+    /// range), and the findings it was confirmed over.
+    pub reason: Option<String>,
+    pub confirmed_findings: Vec<Finding>,
+    pub drug: String,
+    pub concentration_mg_per_ml: f64,
+    /// The confirmed starting dose (or the proposal, unconfirmed).
+    pub mg_per_day: Option<f64>,
+    pub ml_per_day: Option<f64>,
+    /// The worksheet in exact units, for the confirmation's checks.
+    #[serde(skip)]
+    pub worksheet: Worksheet,
+}
+
+/// The confirmed plan as the journal records it.
+struct Plan {
+    at: Timestamp,
+    per_day: AmountRate,
+    concentration: Concentration,
+    name: String,
+    reason: Option<String>,
+    findings: Vec<Finding>,
+}
+
+pub struct DoseSections {
+    pub response: ResponseInfo,
+    pub effective: EffectiveDose,
+    pub rule_text: String,
+    pub opioids: Opioids,
+    pub implant: ImplantWorksheet,
+}
+
+fn mg(a: Amount) -> f64 {
+    a.as_mg_f64()
+}
+
+fn mg_day(r: AmountRate) -> f64 {
+    r.per_day().as_mg_f64()
+}
+
+fn h_of(d: Duration) -> f64 {
+    (d.as_hours_f64() * 1e4).round() / 1e4
+}
+
+/// The implant route's library entry for the drug: at the implant's fill concentration if the
+/// library lists it, else the first listed (the limits are the same for every concentration of
+/// one drug and route).
+pub fn implant_entry<'a>(
+    library: &'a DrugLibrary,
+    drug: &str,
+    route: Route,
+    fill: Concentration,
+) -> Result<&'a LibraryEntry, String> {
+    library.find(drug, route, fill).or_else(|e| match e {
+        crate::core::library::LookupError::UnlistedConcentration { .. } => library
+            .entries
+            .iter()
+            .find(|x| x.drug.eq_ignore_ascii_case(drug) && x.route == route)
+            .ok_or_else(|| e.to_string()),
+        other => Err(other.to_string()),
+    })
+}
+
+/// Reads the journal for the dose sections.
+pub fn dose_sections(
+    i: &Inputs<'_>,
+    last_day_start: Timestamp,
+    last_day: Amount,
+    patient_per_day: Vec<f64>,
+    days: usize,
+    spasticity_baseline: Option<crate::core::diary::Ashworth>,
+) -> DoseSections {
+    let unit = i.unit;
+    let p = i.program;
+    let kind = i.trial.kind;
+    let bolus_trial = kind != TrialKind::Continuous;
+    let criterion = &i.protocol.response;
+    let mut boluses: Vec<(BolusGiven, Source)> = Vec::new();
+    let mut open: Option<(Timestamp, Source, Amount, Amount)> = None;
+    let mut scores: Vec<Score> = Vec::new();
+    let kvo = p.kvo_rate();
+    let mut rates = vec![RateFrom {
+        at: i.started,
+        rate: p.basal + kvo,
+    }];
+    let mut pieces = Vec::new();
+    let mut plan: Option<Plan> = None;
+    let mut opioid_records: Vec<(Timestamp, AmountRate, String)> = Vec::new();
+    let close = |o: (Timestamp, Source, Amount, Amount), complete: bool, delivered: Amount| {
+        (
+            BolusGiven {
+                at: o.0,
+                requested: o.2,
+                delivered,
+                complete,
+            },
+            o.1,
+        )
+    };
+    for r in i.journal {
+        match r {
+            Record::BolusStarted {
+                at,
+                source,
+                requested,
+                ..
+            } if matches!(source, Source::ScheduledBolus | Source::ClinicianBolus) => {
+                if let Some(o) = open.take() {
+                    boluses.push(close(o, false, o.3));
+                }
+                open = Some((*at, *source, *requested, Amount::ZERO));
+            }
+            Record::BolusEnded {
+                source,
+                delivered,
+                complete,
+                ..
+            } => {
+                if let Some(o) = open.filter(|o| o.1 == *source) {
+                    boluses.push(close(o, *complete, *delivered));
+                    open = None;
+                }
+            }
+            Record::Delivery {
+                at, source, amount, ..
+            }
+            | Record::UncertainDelivery {
+                at, source, amount, ..
+            } => {
+                if let Some(o) = open.as_mut().filter(|o| o.1 == *source) {
+                    o.3 += *amount;
+                }
+                pieces.push(Piece {
+                    at: *at,
+                    amount: *amount,
+                    patient: *source == Source::PatientBolus,
+                });
+            }
+            Record::PainScore { at, value } if i.outcome == OutcomeMeasure::Pain => {
+                scores.push(Score {
+                    at: *at,
+                    tenths: u32::from(*value) * 10,
+                });
+            }
+            Record::Spasticity { at, score, .. } if i.outcome == OutcomeMeasure::Spasticity => {
+                scores.push(Score {
+                    at: *at,
+                    tenths: tenths(*score),
+                });
+            }
+            Record::RateChanged { at, new, .. } => rates.push(RateFrom {
+                at: *at,
+                rate: *new + kvo,
+            }),
+            Record::SystemicOpioids {
+                at,
+                ome_per_day,
+                name,
+                ..
+            } => opioid_records.push((*at, *ome_per_day, name.clone())),
+            Record::ImplantPlan {
+                at,
+                per_day,
+                concentration,
+                name,
+                reason,
+                findings,
+                ..
+            } => {
+                plan = Some(Plan {
+                    at: *at,
+                    per_day: *per_day,
+                    concentration: *concentration,
+                    name: name.clone(),
+                    reason: reason.clone(),
+                    findings: findings.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    if let Some(o) = open.take() {
+        boluses.push(close(o, false, o.3));
+    }
+    let baseline = match i.outcome {
+        OutcomeMeasure::Pain => i.trial.baseline_pain.map(|b| u32::from(b) * 10),
+        OutcomeMeasure::Spasticity => spasticity_baseline.map(tenths),
+    };
+    let judge = Judge {
+        measure: i.outcome,
+        baseline,
+        criterion,
+    };
+    let criterion_text = criterion.describe(i.outcome);
+    let given: Vec<BolusGiven> = boluses.iter().map(|b| b.0).collect();
+    let effects: Vec<BolusEffect> = if bolus_trial {
+        implant::bolus_effects(&given, &scores, &judge)
+    } else {
+        Vec::new()
+    };
+    let after_start: Vec<&Score> = scores.iter().filter(|s| s.at > i.started).collect();
+    let response: Result<bool, String> = match judge.cannot() {
+        Some(why) => Err(why),
+        None if bolus_trial => {
+            if effects.iter().all(|e| e.scores.is_empty()) {
+                Err(format!(
+                    "no {} score was recorded after a bolus",
+                    i.outcome
+                ))
+            } else {
+                Ok(effects.iter().any(|e| e.responded))
+            }
+        }
+        None => match after_start.last() {
+            None => Err(format!(
+                "no {} score was recorded after the start",
+                i.outcome
+            )),
+            Some(s) => Ok(judge.responds(s.tenths)),
+        },
+    };
+    let rules = i.protocol.implant_rules();
+    let continuous = (!bolus_trial).then(|| {
+        implant::continuous_dose(i.started, i.ended, &rates, &pieces, rules.stable_period)
+    });
+    let effective: Effective = match &continuous {
+        None => implant::effective_bolus(&effects, unit),
+        Some(c) => implant::effective_continuous(c, rules.stable_period, i.ended, unit),
+    };
+    let fill = rules.fill(&p.drug, p.concentration);
+    let entry = implant_entry(i.library, &p.drug, rules.route, fill);
+    let ws: Worksheet = implant::worksheet(&implant::WorksheetInput {
+        drug: &p.drug,
+        unit,
+        trial_route: i.trial.route,
+        kind,
+        opioid_status: i.trial.opioid_status,
+        response: response.clone(),
+        criterion: criterion_text.clone(),
+        effective: &effective,
+        effects: &effects,
+        protocol: &rules,
+        implant_entry: entry,
+    });
+    let h = |t: Timestamp| hours(i.started, t);
+    let bolus_entries: Vec<BolusEntry> = effects
+        .iter()
+        .zip(&boluses)
+        .map(|(e, (_, source))| bolus_entry(i.started, e, *source))
+        .collect();
+    let span = i.ended.since(i.started).min(Duration::from_days(1));
+    let last_24h = if span.is_zero() {
+        0.0
+    } else {
+        mg(last_day) * Duration::from_days(1).ms() as f64 / span.ms() as f64
+    };
+    let delivered_between = |from: Timestamp, to: Timestamp| -> Amount {
+        pieces
+            .iter()
+            .filter(|x| x.at > from && x.at <= to)
+            .map(|x| x.amount)
+            .sum()
+    };
+    let (basis, basis_text, from_h, to_h, delivered) = match effective.basis {
+        Some(Basis::Bolus(k)) => {
+            let e = &effects[k];
+            (
+                "bolus",
+                format!(
+                    "the smallest bolus that met the response criterion ({}): {} at {} h",
+                    criterion_text,
+                    e.bolus.delivered.in_unit(unit),
+                    h(e.bolus.at)
+                ),
+                h(e.bolus.at),
+                h(e.bolus.at),
+                mg(e.bolus.delivered),
+            )
+        }
+        Some(Basis::StablePeriod(s)) => (
+            "stable_period",
+            format!(
+                "the dose per day in the last stable period ({} at a basal of {}, from {} h to {} h): the basal plus the patient boluses per day",
+                implant::hours_text(s.length()),
+                s.rate.per_day_in(unit),
+                h(s.from),
+                h(s.to)
+            ),
+            h(s.from),
+            h(s.to),
+            mg(s.delivered),
+        ),
+        None => (
+            "none",
+            format!(
+                "none: {}",
+                effective.why_none.as_deref().unwrap_or("not found")
+            ),
+            h(last_day_start),
+            h(i.ended),
+            mg(delivered_between(last_day_start, i.ended)),
+        ),
+    };
+    let stable_info = continuous.as_ref().and_then(|c| {
+        c.stable.map(|s| StableInfo {
+            from_h: h(s.from),
+            to_h: h(s.to),
+            hours: h_of(s.length()),
+            basal_mg_per_day: mg_day(s.rate),
+            mg_per_day: round6(mg_day(s.per_day())),
+            patient_bolus_mg_per_day: round6(mg_day(s.patient_per_day())),
+            given_mg_per_day: round6(mg_day(s.given_per_day())),
+            reaches_end: c.stable_to_end,
+        })
+    });
+    let effective_dose = EffectiveDose {
+        mg_per_day: effective.per_day.map(|d| round6(mg_day(d))),
+        from_h,
+        to_h,
+        delivered_mg: delivered,
+        basis,
+        basis_text: basis_text.clone(),
+        why_none: effective.why_none.clone(),
+        boluses: bolus_entries,
+        bolus_index: match effective.basis {
+            Some(Basis::Bolus(k)) => Some(k),
+            _ => None,
+        },
+        in_force_at_end_mg_per_day: continuous.as_ref().map(|c| mg_day(c.in_force_at_end)),
+        stable_period: stable_info,
+        patient_bolus_mg_per_day: if bolus_trial { Vec::new() } else { patient_per_day },
+        last_24h_mg_per_day: round6(last_24h),
+        stable_period_required_h: h_of(rules.stable_period),
+    };
+    // Systemic opioids, per trial day.
+    let day_of = |at: Timestamp| super::day_of(i.started, at).min(days - 1);
+    let mut per_day_mg = vec![None; days];
+    let mut before = i.trial.ome_before.map(mg_day);
+    for (at, ome, _) in &opioid_records {
+        if *at < i.started {
+            before = Some(mg_day(*ome));
+        } else {
+            per_day_mg[day_of(*at)] = Some(mg_day(*ome));
+        }
+    }
+    let opioids = Opioids {
+        status: i.trial.opioid_status.map(|s| s.as_str()),
+        status_text: i.trial.opioid_status.map_or_else(
+            || "not recorded (the opioid-naive starting ranges apply)".to_owned(),
+            |s| s.words().to_owned(),
+        ),
+        before_mg_per_day: before,
+        per_day_mg,
+        recorded: opioid_records
+            .iter()
+            .map(|(at, ome, by)| OpioidEntry {
+                at_h: h(*at),
+                mg_per_day: mg_day(*ome),
+                by: by.clone(),
+            })
+            .collect(),
+    };
+    let trial_ended = crate::summary::ended_at(i.journal).is_some();
+    // A plan recorded before the trial ended (by a version that allowed it) is not a
+    // confirmation.
+    let plan = plan.filter(|pl| {
+        crate::summary::ended_at(i.journal).is_some_and(|end| pl.at >= end)
+    });
+    let ml = |rate: AmountRate, c: Concentration| {
+        round6(c.volume_rate(rate).nl_per_day() as f64 / 1e6)
+    };
+    let implant = ImplantWorksheet {
+        rule: ws.rule.as_ref().map(|a| a.rule.describe(unit)),
+        method: ws.rule.as_ref().map(|a| a.rule.method()),
+        rule_source: ws.rule.as_ref().map(|a| a.source.clone()),
+        proposed_mg_per_day: ws.proposed.map(mg_day),
+        no_proposal_reason: ws.why_none.clone(),
+        steps: ws.steps.clone(),
+        findings: ws.findings.clone(),
+        route: ws.route,
+        trial_route: i.trial.route,
+        conversion: ws.conversion.clone().map(|c| ConversionInfo {
+            text: format!(
+                "{} to {}: divided by {} ({})",
+                c.from, c.to, c.ratio, c.source
+            ),
+            used: c,
+        }),
+        trial_ended,
+        confirmed: plan.is_some(),
+        confirmed_by: plan.as_ref().map(|pl| pl.name.clone()),
+        confirmed_at_h: plan.as_ref().map(|pl| h(pl.at)),
+        reason: plan.as_ref().and_then(|pl| pl.reason.clone()),
+        confirmed_findings: plan.as_ref().map(|pl| pl.findings.clone()).unwrap_or_default(),
+        drug: p.drug.clone(),
+        concentration_mg_per_ml: plan
+            .as_ref()
+            .map_or(fill, |pl| pl.concentration)
+            .as_mg_per_ml_f64(),
+        mg_per_day: plan
+            .as_ref()
+            .map(|pl| mg_day(pl.per_day))
+            .or(ws.proposed.map(mg_day)),
+        ml_per_day: match &plan {
+            Some(pl) => Some(ml(pl.per_day, pl.concentration)),
+            None => ws.proposed.map(|d| ml(d, fill)),
+        },
+        worksheet: ws,
+    };
+    let response_info = ResponseInfo {
+        measure: i.outcome,
+        criterion: criterion_text,
+        pain_reduction_percent: criterion.pain_reduction_percent,
+        ashworth_fall: f64::from(criterion.ashworth_fall.tenths()) / 10.0,
+        source: criterion.source.clone(),
+        responder: response.as_ref().ok().copied(),
+        why_unjudged: response.err(),
+    };
+    DoseSections {
+        response: response_info,
+        rule_text: basis_text,
+        effective: effective_dose,
+        opioids,
+        implant,
+    }
+}
+
+/// An Ashworth score in tenths of a point.
+pub fn tenths(a: crate::core::diary::Ashworth) -> u32 {
+    (a.value() * 10.0).round() as u32
+}
+
+fn bolus_entry(started: Timestamp, e: &BolusEffect, source: Source) -> BolusEntry {
+    let after = |d: Duration| h_of(d);
+    let score = |t: u32| f64::from(t) / 10.0;
+    let (duration_h, last_response_h) = match e.duration {
+        EffectDuration::NoResponse => (None, None),
+        EffectDuration::Ended {
+            last_response,
+            ended,
+        } => (Some(after(ended)), Some(after(last_response))),
+        EffectDuration::StillPresent { last_seen } => (None, Some(after(last_seen))),
+    };
+    BolusEntry {
+        at_h: hours(started, e.bolus.at),
+        by: if source == Source::ClinicianBolus {
+            "clinician"
+        } else {
+            "scheduled"
+        },
+        requested_mg: mg(e.bolus.requested),
+        dose_mg: mg(e.bolus.delivered),
+        complete: e.bolus.complete,
+        responded: e.responded,
+        onset_h: e.onset.map(after),
+        peak_h: e.peak.map(|(d, _)| after(d)),
+        peak_score: e.peak.map(|(_, t)| score(t)),
+        duration_h,
+        last_response_h,
+        effect: e.duration.describe(),
+        scores: e
+            .scores
+            .iter()
+            .map(|s| (after(s.at.since(e.bolus.at)), score(s.tenths)))
+            .collect(),
+    }
+}
+
+/// The worksheet's unit for messages.
+pub fn unit_of(library: &DrugLibrary, drug: &str) -> MassUnit {
+    library
+        .entries
+        .iter()
+        .find(|e| e.drug.eq_ignore_ascii_case(drug))
+        .map_or(MassUnit::Mg, |e| e.unit)
+}

@@ -2465,13 +2465,6 @@ impl<H: PumpHardware> Engine<H> {
         by: Role,
         name: &str,
     ) -> Result<(), EngineError> {
-        if ome_per_day > crate::core::program::MAX_OME_PER_DAY {
-            return Err(EngineError::Refused(format!(
-                "ome_per_day: {} is more than anyone takes (at most {}); check the number",
-                ome_per_day.per_day_in(crate::core::units::MassUnit::Mg),
-                crate::core::program::MAX_OME_PER_DAY.per_day_in(crate::core::units::MassUnit::Mg)
-            )));
-        }
         self.observe(Record::SystemicOpioids {
             at: now,
             ome_per_day,

@@ -136,22 +136,45 @@ mod tests {
                 times_otherwise: 2
             })
         );
-        assert_eq!(rule("baclofen", TrialKind::Continuous), Some(Rule::Clinician));
+        assert_eq!(
+            rule("baclofen", TrialKind::Continuous),
+            Some(Rule::Clinician)
+        );
         assert_eq!(
             rule("Ziconotide", TrialKind::Continuous),
             Some(Rule::Fixed("1.2 mcg/day".parse().unwrap()))
         );
-        assert_eq!(rule("morphine", TrialKind::SingleBolus), Some(Rule::Percent(50)));
-        assert_eq!(rule("bupivacaine", TrialKind::Continuous), Some(Rule::Percent(50)));
-        assert_eq!(rules.conversion("morphine", Route::Epidural).map(|c| c.ratio), Some(10));
-        assert_eq!(rules.conversion("hydromorphone", Route::Epidural).map(|c| c.ratio), Some(5));
+        assert_eq!(
+            rule("morphine", TrialKind::SingleBolus),
+            Some(Rule::Percent(50))
+        );
+        assert_eq!(
+            rule("bupivacaine", TrialKind::Continuous),
+            Some(Rule::Percent(50))
+        );
+        assert_eq!(
+            rules
+                .conversion("morphine", Route::Epidural)
+                .map(|c| c.ratio),
+            Some(10)
+        );
+        assert_eq!(
+            rules
+                .conversion("hydromorphone", Route::Epidural)
+                .map(|c| c.ratio),
+            Some(5)
+        );
         assert!(rules.conversion("fentanyl", Route::Epidural).is_none());
         assert_eq!(
-            rules.fill("morphine", "1 mg/mL".parse().unwrap()).to_string(),
+            rules
+                .fill("morphine", "1 mg/mL".parse().unwrap())
+                .to_string(),
             "10 mg/mL"
         );
         assert_eq!(
-            rules.fill("fentanyl", "10 mcg/mL".parse().unwrap()).to_string(),
+            rules
+                .fill("fentanyl", "10 mcg/mL".parse().unwrap())
+                .to_string(),
             "0.01 mg/mL"
         );
     }
@@ -185,7 +208,8 @@ mod tests {
         );
         let e = Protocol::from_toml_str(&bad, "p.toml").unwrap_err();
         assert!(
-            e.message.starts_with("implant.rules[0] (baclofen): kinds: the duration"),
+            e.message
+                .starts_with("implant.rules[0] (baclofen): kinds: the duration"),
             "{e}"
         );
         let bad = BUILT_IN_PROTOCOL.replace(
@@ -197,7 +221,8 @@ mod tests {
             e.message,
             "implant.rules[1] (baclofen): a second rule for baclofen after a single_bolus trial; one rule per drug and trial kind"
         );
-        let bad = BUILT_IN_PROTOCOL.replace("pain_reduction_percent = 50", "pain_reduction_percent = 0");
+        let bad =
+            BUILT_IN_PROTOCOL.replace("pain_reduction_percent = 50", "pain_reduction_percent = 0");
         let e = Protocol::from_toml_str(&bad, "p.toml").unwrap_err();
         assert_eq!(
             e.message,

@@ -162,7 +162,10 @@ pub enum Event {
     Pgic { at: Duration, value: u8 },
     /// A nurse records the patient's systemic (non-trial) opioids for the day, as oral
     /// morphine equivalents per day (`ome_per_day = "40 mg/day"`).
-    SystemicOpioids { at: Duration, ome_per_day: AmountRate },
+    SystemicOpioids {
+        at: Duration,
+        ome_per_day: AmountRate,
+    },
 }
 
 impl Event {

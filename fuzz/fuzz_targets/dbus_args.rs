@@ -135,7 +135,7 @@ fuzz_target!(|calls: Vec<Call>| {
             Call::OverrideChecklist(reason) => said(s.override_checklist(&t, &reason, now)),
             Call::RecordDecision(o, r, w, i) => said(s.record_decision(&t, &o, &r, &w, &i, now)),
             Call::RecordCatheterRemoval(note) => said(s.record_catheter_removal(&t, &note, now)),
-            Call::ConfirmImplant(dose) => said(s.confirm_implant(&t, &dose, now)),
+            Call::ConfirmImplant(dose) => said(s.confirm_implant(&t, &dose, "", now)),
             Call::InjectFault(f, on) => said(s.inject_fault(&f, on)),
             Call::EndTrial => said(s.end_trial(&t, now)),
             Call::Wait(secs) => {

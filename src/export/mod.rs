@@ -216,7 +216,11 @@ pub fn preview(s: &Summary, unit: MassUnit) -> (Vec<String>, bool, bool) {
     let w = &s.implant;
     let e = &s.effective_dose;
     let mut lines = vec![match e.mg_per_day {
-        Some(d) => format!("Effective trial dose {} per day: {}.", show(d), e.basis_text),
+        Some(d) => format!(
+            "Effective trial dose {} per day: {}.",
+            show(d),
+            e.basis_text
+        ),
         None => format!(
             "No effective trial dose: {}.",
             e.why_none.as_deref().unwrap_or("none was found")
@@ -225,7 +229,10 @@ pub fn preview(s: &Summary, unit: MassUnit) -> (Vec<String>, bool, bool) {
     lines.push(format!(
         "Response ({}): {}.",
         s.response_criterion.criterion,
-        match (s.response_criterion.responder, &s.response_criterion.why_unjudged) {
+        match (
+            s.response_criterion.responder,
+            &s.response_criterion.why_unjudged
+        ) {
             (Some(true), _) => "yes".to_owned(),
             (Some(false), _) => "no".to_owned(),
             (None, Some(why)) => format!("not judged, {why}"),
@@ -244,8 +251,15 @@ pub fn preview(s: &Summary, unit: MassUnit) -> (Vec<String>, bool, bool) {
     if let Some(why) = &w.no_proposal_reason {
         lines.push(format!("No proposal: {why}"));
     }
-    for f in w.findings.iter().filter(|f| f.class != crate::core::finding::Class::Ok) {
-        lines.push(format!("{} A written reason is needed to confirm it.", f.message));
+    for f in w
+        .findings
+        .iter()
+        .filter(|f| f.class != crate::core::finding::Class::Ok)
+    {
+        lines.push(format!(
+            "{} A written reason is needed to confirm it.",
+            f.message
+        ));
     }
     if let Some(dose) = w.mg_per_day {
         lines.push(format!(
@@ -323,14 +337,19 @@ fn recheck_confirmed(
     let Some(mg_per_day) = w.mg_per_day else {
         return Ok(());
     };
-    let per_day = crate::core::units::AmountRate::from_ng_per_day((mg_per_day * 1e6).round() as u64);
+    let per_day =
+        crate::core::units::AmountRate::from_ng_per_day((mg_per_day * 1e6).round() as u64);
     let rules = x.protocol.implant_rules();
     let fill = rules.fill(&stored.program.drug, stored.program.concentration);
     let entry = crate::summary::implant_entry(x.library, &stored.program.drug, w.route, fill)
         .map_err(LogExportError::ConfirmedDoseRefused)?;
     let v = crate::core::implant::check_dose(entry, stored.trial.opioid_status, per_day);
     let source = |f: &crate::core::finding::Finding| f.source.clone().unwrap_or_default();
-    if let Some(f) = v.findings.iter().find(|f| f.class == crate::core::finding::Class::Hard) {
+    if let Some(f) = v
+        .findings
+        .iter()
+        .find(|f| f.class == crate::core::finding::Class::Hard)
+    {
         return Err(LogExportError::ConfirmedDoseRefused(format!(
             "{}: {} ({}; limit: {}; source: {})",
             f.field,
@@ -341,7 +360,10 @@ fn recheck_confirmed(
         )));
     }
     if w.reason.is_none()
-        && let Some(f) = v.findings.iter().find(|f| f.class == crate::core::finding::Class::Soft)
+        && let Some(f) = v
+            .findings
+            .iter()
+            .find(|f| f.class == crate::core::finding::Class::Soft)
     {
         return Err(LogExportError::ConfirmedDoseRefused(format!(
             "{}: {} ({}; limit: {}; source: {}); it was confirmed without a written reason: confirm it again with one",

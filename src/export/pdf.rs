@@ -375,7 +375,11 @@ fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
                 show_mg(st.basal_mg_per_day, unit),
                 show_mg(st.mg_per_day, unit),
                 show_mg(st.patient_bolus_mg_per_day, unit),
-                if st.reaches_end { "" } else { " (not at the end: not a basis)" }
+                if st.reaches_end {
+                    ""
+                } else {
+                    " (not at the end: not a basis)"
+                }
             ),
             None => format!(
                 "no stable period of {} at one rate",
@@ -397,7 +401,10 @@ fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
     p.para(
         9.0,
         false,
-        &format!("Response criterion: {} (source: {}).", r.criterion, r.source),
+        &format!(
+            "Response criterion: {} (source: {}).",
+            r.criterion, r.source
+        ),
     );
     let o = &s.opioids;
     let during: Vec<String> = o
@@ -529,7 +536,11 @@ fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
         ),
         (None, None) => {}
     }
-    for f in w.findings.iter().filter(|f| f.class != crate::core::finding::Class::Ok) {
+    for f in w
+        .findings
+        .iter()
+        .filter(|f| f.class != crate::core::finding::Class::Ok)
+    {
         p.para(9.0, false, &format!("Limits: {}", f.message));
     }
     if let (Some(dose), true) = (w.mg_per_day, w.confirmed) {
@@ -626,13 +637,23 @@ fn time_course(p: &mut Page, s: &Summary, unit: MassUnit) {
         if spasticity { "Ashworth 4" } else { "pain 10" },
     );
     p.text_at(MARGIN, bottom, 7.0, false, "0");
-    let ticks = if span <= 12.0 { 1.0 } else { (span / 12.0).ceil() };
+    let ticks = if span <= 12.0 {
+        1.0
+    } else {
+        (span / 12.0).ceil()
+    };
     let mut t = 0.0;
     while t <= span + 1e-9 {
         p.text_at(x_of(t) - 3.0, bottom - 9.0, 7.0, false, &format!("{t}"));
         t += ticks;
     }
-    p.text_at(right - 90.0, bottom - 18.0, 7.0, false, "hours after the bolus");
+    p.text_at(
+        right - 90.0,
+        bottom - 18.0,
+        7.0,
+        false,
+        "hours after the bolus",
+    );
     if let Some(b) = baseline {
         let y = y_of(b);
         let mut x = left;

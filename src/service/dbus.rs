@@ -677,8 +677,10 @@ impl PumpIface {
         ome_per_day: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.call(&e, |s, now| s.record_systemic_opioids(token, ome_per_day, now))
-            .await
+        self.call(&e, |s, now| {
+            s.record_systemic_opioids(token, ome_per_day, now)
+        })
+        .await
     }
 
     /// The export screen: (worksheet lines, the site has a rule, the dose is confirmed).

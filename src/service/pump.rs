@@ -1486,13 +1486,12 @@ impl PumpService {
             )
         };
         let ws = &summary.implant.worksheet;
-        let confirmed = implant::confirm(ws, entry, status, ended, entered, reason).map_err(
-            |e| match e {
+        let confirmed =
+            implant::confirm(ws, entry, status, ended, entered, reason).map_err(|e| match e {
                 ConfirmError::NotEnded => ServiceError::WrongState(e.to_string()),
                 ConfirmError::Refused(_) => ServiceError::LimitExceeded(e.to_string()),
                 _ => ServiceError::InvalidInput(e.to_string()),
-            },
-        )?;
+            })?;
         let rule_text = ws
             .rule
             .as_ref()

@@ -9,8 +9,8 @@ use crate::core::diary::OutcomeMeasure;
 use crate::core::dose::Source;
 use crate::core::finding::Finding;
 use crate::core::implant::{
-    self, Basis, BolusEffect, BolusGiven, ConversionUsed, EffectDuration, Effective, Judge,
-    Method, Piece, RateFrom, Score, Worksheet,
+    self, Basis, BolusEffect, BolusGiven, ConversionUsed, EffectDuration, Effective, Judge, Method,
+    Piece, RateFrom, Score, Worksheet,
 };
 use crate::core::library::{DrugLibrary, LibraryEntry, Route};
 use crate::core::program::TrialKind;
@@ -363,10 +363,7 @@ pub fn dose_sections(
         Some(why) => Err(why),
         None if bolus_trial => {
             if effects.iter().all(|e| e.scores.is_empty()) {
-                Err(format!(
-                    "no {} score was recorded after a bolus",
-                    i.outcome
-                ))
+                Err(format!("no {} score was recorded after a bolus", i.outcome))
             } else {
                 Ok(effects.iter().any(|e| e.responded))
             }
@@ -488,7 +485,11 @@ pub fn dose_sections(
         },
         in_force_at_end_mg_per_day: continuous.as_ref().map(|c| mg_day(c.in_force_at_end)),
         stable_period: stable_info,
-        patient_bolus_mg_per_day: if bolus_trial { Vec::new() } else { patient_per_day },
+        patient_bolus_mg_per_day: if bolus_trial {
+            Vec::new()
+        } else {
+            patient_per_day
+        },
         last_24h_mg_per_day: round6(last_24h),
         stable_period_required_h: h_of(rules.stable_period),
     };
@@ -523,12 +524,10 @@ pub fn dose_sections(
     let trial_ended = crate::summary::ended_at(i.journal).is_some();
     // A plan recorded before the trial ended (by a version that allowed it) is not a
     // confirmation.
-    let plan = plan.filter(|pl| {
-        crate::summary::ended_at(i.journal).is_some_and(|end| pl.at >= end)
-    });
-    let ml = |rate: AmountRate, c: Concentration| {
-        round6(c.volume_rate(rate).nl_per_day() as f64 / 1e6)
-    };
+    let plan =
+        plan.filter(|pl| crate::summary::ended_at(i.journal).is_some_and(|end| pl.at >= end));
+    let ml =
+        |rate: AmountRate, c: Concentration| round6(c.volume_rate(rate).nl_per_day() as f64 / 1e6);
     let implant = ImplantWorksheet {
         rule: ws.rule.as_ref().map(|a| a.rule.describe(unit)),
         method: ws.rule.as_ref().map(|a| a.rule.method()),
@@ -551,7 +550,10 @@ pub fn dose_sections(
         confirmed_by: plan.as_ref().map(|pl| pl.name.clone()),
         confirmed_at_h: plan.as_ref().map(|pl| h(pl.at)),
         reason: plan.as_ref().and_then(|pl| pl.reason.clone()),
-        confirmed_findings: plan.as_ref().map(|pl| pl.findings.clone()).unwrap_or_default(),
+        confirmed_findings: plan
+            .as_ref()
+            .map(|pl| pl.findings.clone())
+            .unwrap_or_default(),
         drug: p.drug.clone(),
         concentration_mg_per_ml: plan
             .as_ref()

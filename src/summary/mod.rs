@@ -126,7 +126,6 @@ pub struct FunctionEntry {
     pub level: u8,
 }
 
-
 #[derive(Debug, Clone, Serialize)]
 pub struct CatheterInfo {
     /// The catheter's type, as the nurse entered it.
@@ -884,11 +883,7 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
         days,
         ashworth_before,
     );
-    let judged = format!(
-        "{}, {}",
-        dose.response.criterion,
-        judged_when(continuous)
-    );
+    let judged = format!("{}, {}", dose.response.criterion, judged_when(continuous));
     // A trial is judged on its outcome measure alone; the other's scores are still shown.
     let responder = dose
         .response
@@ -1380,7 +1375,10 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
         out,
         "Response criterion: {}; {}",
         s.response_criterion.criterion,
-        match (s.response_criterion.responder, &s.response_criterion.why_unjudged) {
+        match (
+            s.response_criterion.responder,
+            &s.response_criterion.why_unjudged
+        ) {
             (Some(true), _) => "met".to_owned(),
             (Some(false), _) => "not met".to_owned(),
             (None, Some(why)) => format!("not judged: {why}"),

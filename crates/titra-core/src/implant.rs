@@ -261,8 +261,12 @@ impl DrugRule {
             }
             Method::EffectDuration => {
                 let longer_than = self.longer_than.ok_or_else(|| need("longer_than"))?;
-                let times_if_longer = self.times_if_longer.ok_or_else(|| need("times_if_longer"))?;
-                let times_otherwise = self.times_otherwise.ok_or_else(|| need("times_otherwise"))?;
+                let times_if_longer = self
+                    .times_if_longer
+                    .ok_or_else(|| need("times_if_longer"))?;
+                let times_otherwise = self
+                    .times_otherwise
+                    .ok_or_else(|| need("times_otherwise"))?;
                 if longer_than.is_zero() || longer_than > Duration::from_hours(48) {
                     return Err(format!("longer_than: {longer_than} is outside 1min to 48h"));
                 }
@@ -305,7 +309,8 @@ impl DrugRule {
     }
 
     fn applies(&self, drug: &str, kind: TrialKind) -> bool {
-        self.drug.eq_ignore_ascii_case(drug) && (self.kinds.is_empty() || self.kinds.contains(&kind))
+        self.drug.eq_ignore_ascii_case(drug)
+            && (self.kinds.is_empty() || self.kinds.contains(&kind))
     }
 }
 
@@ -517,18 +522,22 @@ impl Judge<'_> {
     /// Why no score can be judged, if none can.
     pub fn cannot(&self) -> Option<String> {
         match (self.measure, self.baseline) {
-            (OutcomeMeasure::Pain, None) => Some("no pain score before the trial (baseline) was recorded".to_owned()),
-            (OutcomeMeasure::Spasticity, None) => {
-                Some("no Modified Ashworth score before the trial (baseline) was recorded".to_owned())
+            (OutcomeMeasure::Pain, None) => {
+                Some("no pain score before the trial (baseline) was recorded".to_owned())
             }
+            (OutcomeMeasure::Spasticity, None) => Some(
+                "no Modified Ashworth score before the trial (baseline) was recorded".to_owned(),
+            ),
             (OutcomeMeasure::Pain, Some(0)) => {
                 Some("the pain before the trial was 0: it cannot be lower".to_owned())
             }
-            (OutcomeMeasure::Spasticity, Some(b)) if b < self.criterion.ashworth_fall.0 => Some(format!(
-                "the Ashworth score before the trial was {}: it cannot fall by {}",
-                Points(b),
-                self.criterion.ashworth_fall
-            )),
+            (OutcomeMeasure::Spasticity, Some(b)) if b < self.criterion.ashworth_fall.0 => {
+                Some(format!(
+                    "the Ashworth score before the trial was {}: it cannot fall by {}",
+                    Points(b),
+                    self.criterion.ashworth_fall
+                ))
+            }
             _ => None,
         }
     }
@@ -545,7 +554,8 @@ impl Judge<'_> {
         let fall = b - tenths;
         match self.measure {
             OutcomeMeasure::Pain => {
-                u64::from(fall) * 100 >= u64::from(b) * u64::from(self.criterion.pain_reduction_percent)
+                u64::from(fall) * 100
+                    >= u64::from(b) * u64::from(self.criterion.pain_reduction_percent)
             }
             OutcomeMeasure::Spasticity => fall >= self.criterion.ashworth_fall.0,
         }
@@ -617,7 +627,11 @@ pub struct BolusEffect {
 /// The effect of each bolus: the scores after it and up to the next one (a score at the same
 /// moment as the next bolus was taken before it). Depends on the scores only, never on how long
 /// the trial was observed.
-pub fn bolus_effects(boluses: &[BolusGiven], scores: &[Score], judge: &Judge<'_>) -> Vec<BolusEffect> {
+pub fn bolus_effects(
+    boluses: &[BolusGiven],
+    scores: &[Score],
+    judge: &Judge<'_>,
+) -> Vec<BolusEffect> {
     let mut order: Vec<BolusGiven> = boluses.to_vec();
     order.sort_by_key(|b| b.at);
     let mut sorted: Vec<Score> = scores.to_vec();
@@ -704,7 +718,8 @@ fn per_day(amount: Amount, span: Duration) -> AmountRate {
     if span.is_zero() {
         return AmountRate::ZERO;
     }
-    let ng = u128::from(amount.ng()) * u128::from(Duration::from_days(1).ms()) / u128::from(span.ms());
+    let ng =
+        u128::from(amount.ng()) * u128::from(Duration::from_days(1).ms()) / u128::from(span.ms());
     AmountRate::from_ng_per_day(u64::try_from(ng).unwrap_or(u64::MAX))
 }
 
@@ -1017,8 +1032,9 @@ pub fn worksheet(i: &WorksheetInput<'_>) -> Worksheet {
                                 source: c.source.clone(),
                             });
                             if let Some(d) = dose {
-                                let converted =
-                                    AmountRate::from_ng_per_day(d.ng_per_day() / u64::from(c.ratio));
+                                let converted = AmountRate::from_ng_per_day(
+                                    d.ng_per_day() / u64::from(c.ratio),
+                                );
                                 steps.push(format!(
                                     "{} to {}: {} ÷ {} = {} ({}).",
                                     capital(&c.from.to_string()),
@@ -1038,10 +1054,12 @@ pub fn worksheet(i: &WorksheetInput<'_>) -> Worksheet {
                 {
                     dose = match a.rule {
                         Rule::Percent(p) => {
-                            let out = u64::try_from(
-                                u128::from(d.ng_per_day()) * u128::from(p) / 100,
-                            )
-                            .map_or(AmountRate::from_ng_per_day(u64::MAX), AmountRate::from_ng_per_day);
+                            let out =
+                                u64::try_from(u128::from(d.ng_per_day()) * u128::from(p) / 100)
+                                    .map_or(
+                                        AmountRate::from_ng_per_day(u64::MAX),
+                                        AmountRate::from_ng_per_day,
+                                    );
                             steps.push(format!(
                                 "Rule: {} ({}): {} × {} % = {}.",
                                 a.rule.describe(unit),
@@ -1063,8 +1081,14 @@ pub fn worksheet(i: &WorksheetInput<'_>) -> Worksheet {
                             };
                             match effect.map(|e| (e, longer(e, longer_than))) {
                                 Some((e, Some(is_longer))) => {
-                                    let n = if is_longer { times_if_longer } else { times_otherwise };
-                                    let out = AmountRate::from_ng_per_day(d.ng_per_day().saturating_mul(u64::from(n)));
+                                    let n = if is_longer {
+                                        times_if_longer
+                                    } else {
+                                        times_otherwise
+                                    };
+                                    let out = AmountRate::from_ng_per_day(
+                                        d.ng_per_day().saturating_mul(u64::from(n)),
+                                    );
                                     steps.push(format!(
                                         "Rule: {} ({}): the effect lasted {}, {} {}, so {} × {} = {}.",
                                         a.rule.describe(unit),
@@ -1079,13 +1103,16 @@ pub fn worksheet(i: &WorksheetInput<'_>) -> Worksheet {
                                     Some(out)
                                 }
                                 Some((e, None)) => {
-                                    set_why(&mut why, format!(
-                                        "The rule ({}) needs to know whether the effect lasted more than {}; the scores say {}: record scores until the effect wears off, or past {}.",
-                                        a.source,
-                                        hours_text(longer_than),
-                                        e.describe(),
-                                        hours_text(longer_than)
-                                    ));
+                                    set_why(
+                                        &mut why,
+                                        format!(
+                                            "The rule ({}) needs to know whether the effect lasted more than {}; the scores say {}: record scores until the effect wears off, or past {}.",
+                                            a.source,
+                                            hours_text(longer_than),
+                                            e.describe(),
+                                            hours_text(longer_than)
+                                        ),
+                                    );
                                     None
                                 }
                                 None => {
@@ -1228,8 +1255,12 @@ pub fn ceiling(entry: &LibraryEntry, status: Option<OpioidStatus>) -> Option<(Am
             .basal_per_day
             .hard_max
             .map(|m| (m, "hard maximum per day".to_owned())),
-        range.soft_max.map(|m| (m, with("top of the usual starting range"))),
-        range.hard_max.map(|m| (m, with("hard maximum of the starting range"))),
+        range
+            .soft_max
+            .map(|m| (m, with("top of the usual starting range"))),
+        range
+            .hard_max
+            .map(|m| (m, with("hard maximum of the starting range"))),
     ]
     .into_iter()
     .flatten()
@@ -1239,7 +1270,9 @@ pub fn ceiling(entry: &LibraryEntry, status: Option<OpioidStatus>) -> Option<(Am
 /// Why a starting dose was not confirmed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfirmError {
-    #[error("the trial has not ended: the implant's starting dose is confirmed after the trial ends")]
+    #[error(
+        "the trial has not ended: the implant's starting dose is confirmed after the trial ends"
+    )]
     NotEnded,
     #[error("there is no proposal ({0}); enter a dose per day with a written reason")]
     NoProposal(String),
@@ -1295,7 +1328,9 @@ pub fn confirm(
         (None, Some(p)) => p,
         (None, None) => {
             return Err(ConfirmError::NoProposal(
-                ws.why_none.clone().unwrap_or_else(|| "none was made".to_owned()),
+                ws.why_none
+                    .clone()
+                    .unwrap_or_else(|| "none was made".to_owned()),
             ));
         }
     };
@@ -1356,4 +1391,950 @@ fn capital(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    //! Hand-worked examples for every rule and every drug of the built-in library and
+    //! protocol, then properties.
+    use super::*;
+    use crate::library::DrugLibrary;
+
+    fn library() -> DrugLibrary {
+        DrugLibrary::from_toml_str(include_str!("../../../config/drug-library.toml")).unwrap()
+    }
+
+    /// The built-in protocol's `[response]` and `[implant]` tables.
+    fn protocol() -> (ResponseCriterion, ImplantProtocol) {
+        #[derive(Deserialize)]
+        struct Tables {
+            response: ResponseCriterion,
+            implant: ImplantProtocol,
+        }
+        let all: toml::Value =
+            toml::from_str(include_str!("../../../config/protocol.toml")).unwrap();
+        let mut t = toml::Table::new();
+        for key in ["response", "implant"] {
+            t.insert(key.to_owned(), all[key].clone());
+        }
+        let tables: Tables = toml::Value::Table(t).try_into().unwrap();
+        tables.implant.check().unwrap();
+        (tables.response, tables.implant)
+    }
+
+    fn at(h: f64) -> Timestamp {
+        Timestamp::from_ms((h * 3_600_000.0).round() as u64)
+    }
+
+    fn rate(s: &str) -> AmountRate {
+        s.parse().unwrap()
+    }
+
+    fn bolus(h: f64, dose: &str) -> BolusGiven {
+        let d: Amount = dose.parse().unwrap();
+        BolusGiven {
+            at: at(h),
+            requested: d,
+            delivered: d,
+            complete: true,
+        }
+    }
+
+    /// Scores as (hours, score in points).
+    fn scores(list: &[(f64, f64)]) -> Vec<Score> {
+        list.iter()
+            .map(|&(h, v)| Score {
+                at: at(h),
+                tenths: (v * 10.0).round() as u32,
+            })
+            .collect()
+    }
+
+    struct Case<'a> {
+        drug: &'a str,
+        route: Route,
+        kind: TrialKind,
+        status: Option<OpioidStatus>,
+    }
+
+    impl Case<'_> {
+        fn unit(&self) -> MassUnit {
+            library()
+                .entries
+                .iter()
+                .find(|e| e.drug == self.drug)
+                .unwrap()
+                .unit
+        }
+
+        fn sheet(
+            &self,
+            effective: &Effective,
+            effects: &[BolusEffect],
+            response: Result<bool, String>,
+        ) -> Worksheet {
+            let lib = library();
+            let (criterion, rules) = protocol();
+            let entry = lib
+                .entries
+                .iter()
+                .find(|e| e.drug == self.drug && e.route == rules.route)
+                .ok_or_else(|| "not in the library".to_owned());
+            worksheet(&WorksheetInput {
+                drug: self.drug,
+                unit: self.unit(),
+                trial_route: self.route,
+                kind: self.kind,
+                opioid_status: self.status,
+                response,
+                criterion: criterion.describe(OutcomeMeasure::Pain),
+                effective,
+                effects,
+                protocol: &rules,
+                implant_entry: entry,
+            })
+        }
+
+        /// A bolus trial: boluses, scores and the baseline, judged on `measure`.
+        fn bolus_trial(
+            &self,
+            measure: OutcomeMeasure,
+            baseline: f64,
+            boluses: &[BolusGiven],
+            list: &[(f64, f64)],
+        ) -> (Vec<BolusEffect>, Worksheet) {
+            let (criterion, _) = protocol();
+            let judge = Judge {
+                measure,
+                baseline: Some((baseline * 10.0).round() as u32),
+                criterion: &criterion,
+            };
+            let effects = bolus_effects(boluses, &scores(list), &judge);
+            let effective = effective_bolus(&effects, self.unit());
+            let response = Ok(effects.iter().any(|e| e.responded));
+            let ws = self.sheet(&effective, &effects, response);
+            (effects, ws)
+        }
+
+        /// A continuous trial at `rates` (hours, rate) to `end` hours, with patient boluses of
+        /// `pca` at the hours given, judged a response.
+        fn continuous(
+            &self,
+            rates: &[(f64, &str)],
+            end: f64,
+            pca: &[(f64, &str)],
+        ) -> (ContinuousDose, Worksheet) {
+            let (_, rules) = protocol();
+            let rates: Vec<RateFrom> = rates
+                .iter()
+                .map(|&(h, r)| RateFrom {
+                    at: at(h),
+                    rate: rate(r),
+                })
+                .collect();
+            let pieces: Vec<Piece> = pca
+                .iter()
+                .map(|&(h, a)| Piece {
+                    at: at(h),
+                    amount: a.parse().unwrap(),
+                    patient: true,
+                })
+                .collect();
+            let c = continuous_dose(at(0.0), at(end), &rates, &pieces, rules.stable_period);
+            let effective = effective_continuous(&c, rules.stable_period, at(end), self.unit());
+            (c, self.sheet(&effective, &[], Ok(true)))
+        }
+    }
+
+    fn shown(ws: &Worksheet, unit: MassUnit) -> Option<String> {
+        ws.proposed.map(|d| d.per_day_in(unit).to_string())
+    }
+
+    const IT: Route = Route::Intrathecal;
+    const EPI: Route = Route::Epidural;
+
+    #[test]
+    fn morphine_single_shot_is_the_bolus_per_day_halved_whatever_the_observation() {
+        // 0.2 mg, pain 7 before: 5 at 1 h (29 %), 3 at 4 h (57 %: a response), 6 at 24 h.
+        // Effective dose 0.2 mg taken as 0.2 mg/day; the site's 50 %: 0.1 mg/day. Below the
+        // label's opioid-naive starting range (0.2 mg/day): proposed, with a soft finding that
+        // needs a written reason to confirm.
+        let case = Case {
+            drug: "morphine",
+            route: IT,
+            kind: TrialKind::SingleBolus,
+            status: None,
+        };
+        let watched_24h = [(1.0, 5.0), (4.0, 3.0), (24.0, 6.0)];
+        let (effects, ws) = case.bolus_trial(
+            OutcomeMeasure::Pain,
+            7.0,
+            &[bolus(0.0, "0.2 mg")],
+            &watched_24h,
+        );
+        let e = &effects[0];
+        assert_eq!(e.onset, Some(Duration::from_hours(4)));
+        assert_eq!(e.peak, Some((Duration::from_hours(4), 30)));
+        assert_eq!(
+            e.duration,
+            EffectDuration::Ended {
+                last_response: Duration::from_hours(4),
+                ended: Duration::from_hours(24)
+            }
+        );
+        assert_eq!(shown(&ws, MassUnit::Mg).as_deref(), Some("0.1 mg/day"));
+        assert_eq!(ws.why_none, None);
+        let soft: Vec<&Finding> = ws
+            .findings
+            .iter()
+            .filter(|f| f.class == Class::Soft)
+            .collect();
+        assert_eq!(soft.len(), 1, "{:?}", ws.findings);
+        assert!(
+            soft[0].message.contains("usual minimum of 0.2 mg/day"),
+            "{}",
+            soft[0].message
+        );
+        assert!(
+            soft[0]
+                .source
+                .as_deref()
+                .unwrap()
+                .starts_with("Infumorph label")
+        );
+        assert_eq!(ws.steps.len(), 2, "{:?}", ws.steps);
+        assert!(
+            ws.steps[1].contains("0.2 mg/day × 50 % = 0.1 mg/day"),
+            "{}",
+            ws.steps[1]
+        );
+        // Watched 8 h instead of 24 h: the same proposal.
+        let (_, eight) = case.bolus_trial(
+            OutcomeMeasure::Pain,
+            7.0,
+            &[bolus(0.0, "0.2 mg")],
+            &watched_24h[..2],
+        );
+        assert_eq!(eight.proposed, ws.proposed);
+    }
+
+    #[test]
+    fn a_non_responder_gets_no_proposal_and_is_told_why() {
+        // Pain 8 before, 5 at best (37.5 %): not a response.
+        let case = Case {
+            drug: "morphine",
+            route: IT,
+            kind: TrialKind::SingleBolus,
+            status: None,
+        };
+        let (effects, ws) = case.bolus_trial(
+            OutcomeMeasure::Pain,
+            8.0,
+            &[bolus(0.0, "0.3 mg")],
+            &[(2.0, 6.0), (6.0, 5.0)],
+        );
+        assert!(!effects[0].responded);
+        assert_eq!(effects[0].duration, EffectDuration::NoResponse);
+        assert_eq!(ws.proposed, None);
+        assert!(
+            ws.why_none
+                .as_deref()
+                .unwrap()
+                .starts_with("The trial was not a response"),
+            "{:?}",
+            ws.why_none
+        );
+        // Exactly 50 % is a response: 8 → 4.
+        let (effects, _) = case.bolus_trial(
+            OutcomeMeasure::Pain,
+            8.0,
+            &[bolus(0.0, "0.3 mg")],
+            &[(2.0, 4.0)],
+        );
+        assert!(effects[0].responded);
+    }
+
+    #[test]
+    fn multiple_boluses_take_the_smallest_that_worked() {
+        // 0.1 mg at 0 h (pain 8 → 6: no), 0.2 mg at 24 h (8 → 3: yes), 0.3 mg at 48 h (8 → 2:
+        // yes). The smallest that met the criterion is 0.2 mg: 0.1 mg/day proposed.
+        let case = Case {
+            drug: "morphine",
+            route: IT,
+            kind: TrialKind::MultipleBolus,
+            status: Some(OpioidStatus::Naive),
+        };
+        let (effects, ws) = case.bolus_trial(
+            OutcomeMeasure::Pain,
+            8.0,
+            &[
+                bolus(0.0, "0.1 mg"),
+                bolus(24.0, "0.2 mg"),
+                bolus(48.0, "0.3 mg"),
+            ],
+            &[
+                (4.0, 6.0),
+                (24.0, 8.0),
+                (28.0, 3.0),
+                (48.0, 7.0),
+                (52.0, 2.0),
+            ],
+        );
+        assert_eq!(
+            effects.iter().map(|e| e.responded).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        // The score at 24 h, the same moment as the second bolus, was taken before it: the
+        // first bolus's.
+        assert_eq!(effects[0].scores.len(), 2);
+        assert_eq!(shown(&ws, MassUnit::Mg).as_deref(), Some("0.1 mg/day"));
+        assert!(
+            ws.steps[0].contains("the bolus of 0.2 mg at 24 h"),
+            "{}",
+            ws.steps[0]
+        );
+    }
+
+    #[test]
+    fn a_bolus_not_given_whole_is_no_basis() {
+        let case = Case {
+            drug: "morphine",
+            route: IT,
+            kind: TrialKind::SingleBolus,
+            status: None,
+        };
+        let mut b = bolus(0.0, "0.2 mg");
+        b.delivered = "0.15 mg".parse().unwrap();
+        b.complete = false;
+        let (_, ws) = case.bolus_trial(OutcomeMeasure::Pain, 8.0, &[b], &[(4.0, 2.0)]);
+        assert_eq!(ws.proposed, None);
+        assert!(
+            ws.why_none
+                .as_deref()
+                .unwrap()
+                .contains("not given whole (0.15 mg of 0.2 mg)"),
+            "{:?}",
+            ws.why_none
+        );
+    }
+
+    #[test]
+    fn epidural_morphine_is_converted_ten_to_one_before_the_sites_percentage() {
+        // 10 mg/day epidural for 2 days: 10 ÷ 10 = 1 mg/day intrathecal; × 50 % = 0.5 mg/day,
+        // within the label's opioid-naive intrathecal start of 0.2-1 mg/day.
+        let case = Case {
+            drug: "morphine",
+            route: EPI,
+            kind: TrialKind::Continuous,
+            status: Some(OpioidStatus::Naive),
+        };
+        let (c, ws) = case.continuous(&[(0.0, "10 mg/day")], 48.0, &[]);
+        assert!(c.stable_to_end);
+        assert_eq!(shown(&ws, MassUnit::Mg).as_deref(), Some("0.5 mg/day"));
+        let conv = ws.conversion.as_ref().unwrap();
+        assert_eq!((conv.from, conv.to, conv.ratio), (EPI, IT, 10));
+        assert!(
+            ws.steps[1].contains("10 mg/day ÷ 10 = 1 mg/day"),
+            "{}",
+            ws.steps[1]
+        );
+        assert!(
+            ws.findings.iter().all(|f| f.class == Class::Ok),
+            "{:?}",
+            ws.findings
+        );
+    }
+
+    #[test]
+    fn a_proposal_above_the_starting_range_is_not_made_for_the_naive_but_is_for_the_tolerant() {
+        // 5 mg/day intrathecal, stable: 50 % = 2.5 mg/day. Opioid-naive (or not recorded): above
+        // the label's 1 mg/day: no proposal. Opioid-tolerant: within 1-10 mg/day.
+        for status in [None, Some(OpioidStatus::Naive)] {
+            let case = Case {
+                drug: "morphine",
+                route: IT,
+                kind: TrialKind::Continuous,
+                status,
+            };
+            let (_, ws) = case.continuous(&[(0.0, "5 mg/day")], 72.0, &[]);
+            assert_eq!(ws.proposed, None);
+            let why = ws.why_none.unwrap();
+            assert!(why.contains("2.5 mg/day, above the top of the usual starting range for opioid-naive patients"), "{why}");
+            assert!(why.contains("of 1 mg/day (Infumorph label"), "{why}");
+        }
+        let case = Case {
+            drug: "morphine",
+            route: IT,
+            kind: TrialKind::Continuous,
+            status: Some(OpioidStatus::Tolerant),
+        };
+        let (_, ws) = case.continuous(&[(0.0, "5 mg/day")], 72.0, &[]);
+        assert_eq!(shown(&ws, MassUnit::Mg).as_deref(), Some("2.5 mg/day"));
+    }
+
+    #[test]
+    fn a_continuous_trial_reads_the_last_stable_period_with_patient_boluses() {
+        // Hydromorphone intrathecal: 0.5 mg/day for 24 h, then 1 mg/day for the last 48 h with
+        // 8 patient boluses of 0.025 mg in them (0.2 mg over 2 days = 0.1 mg/day). Effective:
+        // 1 + 0.1 = 1.1 mg/day; 50 % = 0.55 mg/day.
+        let case = Case {
+            drug: "hydromorphone",
+            route: IT,
+            kind: TrialKind::Continuous,
+            status: Some(OpioidStatus::Tolerant),
+        };
+        let presses: Vec<(f64, &str)> = (0..8)
+            .map(|i| (30.0 + 5.0 * f64::from(i), "0.025 mg"))
+            .collect();
+        let mut with_early = presses.clone();
+        with_early.push((3.0, "0.025 mg"));
+        let (c, ws) = case.continuous(
+            &[(0.0, "0.5 mg/day"), (24.0, "1 mg/day")],
+            72.0,
+            &with_early,
+        );
+        let s = c.stable.unwrap();
+        assert_eq!((s.from, s.to), (at(24.0), at(72.0)));
+        assert_eq!(
+            s.patient.to_string(),
+            "0.2 mg",
+            "the early press is outside the period"
+        );
+        assert_eq!(s.per_day().to_string(), "1.1 mg/day");
+        assert_eq!(shown(&ws, MassUnit::Mg).as_deref(), Some("0.55 mg/day"));
+        assert_eq!(c.in_force_at_end, rate("1 mg/day"));
+    }
+
+    #[test]
+    fn a_rate_changed_too_near_the_end_leaves_no_stable_period_at_the_end() {
+        // Morphine 0.5 mg/day for 60 h, then 0.8 mg/day for the last 12 h (less than the
+        // protocol's 24 h): the stable period found is the earlier one, which is no basis.
+        let case = Case {
+            drug: "morphine",
+            route: IT,
+            kind: TrialKind::Continuous,
+            status: None,
+        };
+        let (c, ws) = case.continuous(&[(0.0, "0.5 mg/day"), (60.0, "0.8 mg/day")], 72.0, &[]);
+        assert!(!c.stable_to_end);
+        assert_eq!(c.stable.unwrap().to, at(60.0));
+        assert_eq!(ws.proposed, None);
+        assert!(ws.why_none.unwrap().contains("the basal rate at the end (0.8 mg/day) ran for 12 h only; the effective dose needs at least 24 h"));
+        // A change back to the same rate is one stretch.
+        let (c, _) = case.continuous(&[(0.0, "0.5 mg/day"), (10.0, "0.5 mg/day")], 30.0, &[]);
+        assert!(c.stable_to_end);
+        assert_eq!(c.stable.unwrap().from, at(0.0));
+    }
+
+    #[test]
+    fn baclofen_is_twice_the_screening_dose_when_the_effect_lasted_8_hours_or_less() {
+        // Ashworth 3 before; 50 mcg: 2 at 2 h, 1+ at 4 h, 2 at 6 h, 3 at 8 h. A response from
+        // 2 h, gone at 8 h: not more than 8 h, so 2 × 50 = 100 mcg/day (the label).
+        let case = Case {
+            drug: "baclofen",
+            route: IT,
+            kind: TrialKind::SingleBolus,
+            status: None,
+        };
+        let (effects, ws) = case.bolus_trial(
+            OutcomeMeasure::Spasticity,
+            3.0,
+            &[bolus(0.0, "50 mcg")],
+            &[(2.0, 2.0), (4.0, 1.5), (6.0, 2.0), (8.0, 3.0)],
+        );
+        assert_eq!(effects[0].onset, Some(Duration::from_hours(2)));
+        assert_eq!(effects[0].peak, Some((Duration::from_hours(4), 15)));
+        assert_eq!(shown(&ws, MassUnit::Mcg).as_deref(), Some("100 mcg/day"));
+        assert!(
+            ws.steps[1].contains("50 mcg/day × 2 = 100 mcg/day"),
+            "{}",
+            ws.steps[1]
+        );
+        assert!(ws.rule.as_ref().unwrap().source.starts_with("Lioresal"));
+        // Still a response at 10 h: more than 8 h, the same dose, 50 mcg/day.
+        let (_, ws) = case.bolus_trial(
+            OutcomeMeasure::Spasticity,
+            3.0,
+            &[bolus(0.0, "50 mcg")],
+            &[(2.0, 2.0), (10.0, 2.0), (12.0, 3.0)],
+        );
+        assert_eq!(shown(&ws, MassUnit::Mcg).as_deref(), Some("50 mcg/day"));
+        // Last a response at 6 h, gone at 10 h: whether it lasted 8 h is not known.
+        let (_, ws) = case.bolus_trial(
+            OutcomeMeasure::Spasticity,
+            3.0,
+            &[bolus(0.0, "50 mcg")],
+            &[(2.0, 2.0), (6.0, 2.0), (10.0, 3.0)],
+        );
+        assert_eq!(ws.proposed, None);
+        assert!(
+            ws.why_none
+                .unwrap()
+                .contains("whether the effect lasted more than 8 h")
+        );
+        // Still a response at the last score, 6 h: not known either.
+        let (_, ws) = case.bolus_trial(
+            OutcomeMeasure::Spasticity,
+            3.0,
+            &[bolus(0.0, "50 mcg")],
+            &[(2.0, 2.0), (6.0, 2.0)],
+        );
+        assert_eq!(ws.proposed, None);
+        // A fall of half a point is not a response: no proposal.
+        let (_, ws) = case.bolus_trial(
+            OutcomeMeasure::Spasticity,
+            2.0,
+            &[bolus(0.0, "50 mcg")],
+            &[(4.0, 1.5)],
+        );
+        assert!(
+            ws.why_none
+                .unwrap()
+                .starts_with("The trial was not a response")
+        );
+    }
+
+    #[test]
+    fn baclofen_after_a_continuous_trial_is_for_the_clinician() {
+        let case = Case {
+            drug: "baclofen",
+            route: IT,
+            kind: TrialKind::Continuous,
+            status: None,
+        };
+        let (_, ws) = case.continuous(&[(0.0, "100 mcg/day")], 72.0, &[]);
+        assert_eq!(ws.proposed, None);
+        assert!(ws.why_none.unwrap().starts_with(
+            "The protocol's rule for baclofen: the clinician enters the starting dose"
+        ));
+    }
+
+    #[test]
+    fn ziconotide_starts_low_whatever_the_trial_gave() {
+        // A 5 mcg bolus that worked: the label starts at 2.4 mcg/day at most; the protocol's
+        // 1.2 mcg/day (PACC 0.5-1.2).
+        let case = Case {
+            drug: "ziconotide",
+            route: IT,
+            kind: TrialKind::SingleBolus,
+            status: None,
+        };
+        let (_, ws) = case.bolus_trial(
+            OutcomeMeasure::Pain,
+            8.0,
+            &[bolus(0.0, "5 mcg")],
+            &[(4.0, 3.0)],
+        );
+        assert_eq!(shown(&ws, MassUnit::Mcg).as_deref(), Some("1.2 mcg/day"));
+        assert!(
+            ws.findings.iter().all(|f| f.class == Class::Ok),
+            "{:?}",
+            ws.findings
+        );
+        // Not a response: no proposal even though the rule ignores the dose.
+        let (_, ws) = case.bolus_trial(
+            OutcomeMeasure::Pain,
+            8.0,
+            &[bolus(0.0, "5 mcg")],
+            &[(4.0, 6.0)],
+        );
+        assert_eq!(ws.proposed, None);
+        // After a continuous trial at 4.8 mcg/day, the same 1.2 mcg/day.
+        let case = Case {
+            drug: "ziconotide",
+            route: IT,
+            kind: TrialKind::Continuous,
+            status: None,
+        };
+        let (_, ws) = case.continuous(
+            &[
+                (0.0, "1.2 mcg/day"),
+                (24.0, "3.6 mcg/day"),
+                (48.0, "4.8 mcg/day"),
+            ],
+            96.0,
+            &[],
+        );
+        assert_eq!(shown(&ws, MassUnit::Mcg).as_deref(), Some("1.2 mcg/day"));
+    }
+
+    #[test]
+    fn drugs_without_a_published_conversion_get_no_epidural_proposal() {
+        for (drug, r) in [
+            ("fentanyl", "500 mcg/day"),
+            ("sufentanil", "100 mcg/day"),
+            ("bupivacaine", "100 mg/day"),
+            ("clonidine", "600 mcg/day"),
+        ] {
+            let case = Case {
+                drug,
+                route: EPI,
+                kind: TrialKind::Continuous,
+                status: None,
+            };
+            let (_, ws) = case.continuous(&[(0.0, r)], 48.0, &[]);
+            assert_eq!(ws.proposed, None, "{drug}");
+            assert_eq!(
+                ws.why_none.unwrap(),
+                format!(
+                    "The site protocol has no conversion of {drug} from epidural to intrathecal: the clinician enters the starting dose."
+                )
+            );
+        }
+        // Hydromorphone has one: 2 mg/day epidural ÷ 5 = 0.4 mg/day; × 50 % = 0.2 mg/day.
+        let case = Case {
+            drug: "hydromorphone",
+            route: EPI,
+            kind: TrialKind::Continuous,
+            status: None,
+        };
+        let (_, ws) = case.continuous(&[(0.0, "2 mg/day")], 48.0, &[]);
+        assert_eq!(shown(&ws, MassUnit::Mg).as_deref(), Some("0.2 mg/day"));
+    }
+
+    #[test]
+    fn other_intrathecal_drugs_take_the_sites_percentage() {
+        // (drug, trial rate, proposal): each 50 % of the trial's stable dose per day.
+        for (drug, r, want) in [
+            ("fentanyl", "200 mcg/day", "100 mcg/day"),
+            ("sufentanil", "30 mcg/day", "15 mcg/day"),
+            ("bupivacaine", "10 mg/day", "5 mg/day"),
+            ("clonidine", "150 mcg/day", "75 mcg/day"),
+            ("hydromorphone", "0.6 mg/day", "0.3 mg/day"),
+        ] {
+            let case = Case {
+                drug,
+                route: IT,
+                kind: TrialKind::Continuous,
+                status: None,
+            };
+            let (_, ws) = case.continuous(&[(0.0, r)], 48.0, &[]);
+            assert_eq!(
+                shown(&ws, case.unit()).as_deref(),
+                Some(want),
+                "{drug}: {:?}",
+                ws.why_none
+            );
+        }
+    }
+
+    #[test]
+    fn an_unjudged_response_or_a_missing_rule_proposes_nothing() {
+        let case = Case {
+            drug: "morphine",
+            route: IT,
+            kind: TrialKind::Continuous,
+            status: None,
+        };
+        let (_, rules) = protocol();
+        let period = StablePeriod {
+            from: at(0.0),
+            to: at(48.0),
+            rate: rate("1 mg/day"),
+            delivered: "2 mg".parse().unwrap(),
+            patient: Amount::ZERO,
+        };
+        let effective = Effective {
+            basis: Some(Basis::StablePeriod(period)),
+            per_day: Some(rate("1 mg/day")),
+            why_none: None,
+        };
+        let lib = library();
+        let entry = lib
+            .entries
+            .iter()
+            .find(|e| e.drug == "morphine" && e.route == IT)
+            .unwrap();
+        let input = |rules: &ImplantProtocol, response: Result<bool, String>| {
+            worksheet(&WorksheetInput {
+                drug: case.drug,
+                unit: MassUnit::Mg,
+                trial_route: IT,
+                kind: TrialKind::Continuous,
+                opioid_status: None,
+                response,
+                criterion: "c".to_owned(),
+                effective: &effective,
+                effects: &[],
+                protocol: rules,
+                implant_entry: Ok(entry),
+            })
+        };
+        let ws = input(&rules, Err("no pain score after the start".to_owned()));
+        assert_eq!(
+            ws.why_none.as_deref(),
+            Some("The response could not be judged: no pain score after the start.")
+        );
+        let none = ImplantProtocol::default();
+        let ws = input(&none, Ok(true));
+        assert!(
+            ws.why_none
+                .unwrap()
+                .starts_with("The site protocol has no rule for morphine after a continuous trial")
+        );
+    }
+
+    #[test]
+    fn a_confirmation_is_checked_against_the_implant_routes_limits() {
+        let case = Case {
+            drug: "morphine",
+            route: IT,
+            kind: TrialKind::Continuous,
+            status: Some(OpioidStatus::Naive),
+        };
+        let (_, ws) = case.continuous(&[(0.0, "1 mg/day")], 48.0, &[]);
+        assert_eq!(shown(&ws, MassUnit::Mg).as_deref(), Some("0.5 mg/day"));
+        let lib = library();
+        let entry = || {
+            Ok(lib
+                .entries
+                .iter()
+                .find(|e| e.drug == "morphine" && e.route == IT)
+                .unwrap())
+        };
+        let st = Some(OpioidStatus::Naive);
+        assert_eq!(
+            confirm(&ws, entry(), st, false, None, ""),
+            Err(ConfirmError::NotEnded)
+        );
+        let ok = confirm(&ws, entry(), st, true, None, "").unwrap();
+        assert_eq!(
+            (ok.per_day, ok.proposed, ok.reason),
+            (rate("0.5 mg/day"), Some(rate("0.5 mg/day")), None)
+        );
+        // Another dose needs a reason.
+        let e = confirm(&ws, entry(), st, true, Some(rate("0.4 mg/day")), "").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "reason: 0.4 mg/day is not the proposal of 0.5 mg/day; write why"
+        );
+        assert!(
+            confirm(
+                &ws,
+                entry(),
+                st,
+                true,
+                Some(rate("0.4 mg/day")),
+                "Renal function"
+            )
+            .is_ok()
+        );
+        // Above the naive starting range (soft): a reason, even typed as the proposal would be.
+        let e = confirm(&ws, entry(), st, true, Some(rate("2 mg/day")), "").unwrap_err();
+        assert!(matches!(e, ConfirmError::NeedsReason(_)), "{e}");
+        // Above the basal's hard maximum (20 mg/day): refused, naming the field, the value,
+        // the limit and its source.
+        let e = confirm(&ws, entry(), st, true, Some(rate("25 mg/day")), "I insist").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("implant.dose: 25 mg/day is refused"),
+            "{text}"
+        );
+        assert!(
+            text.contains("limit: hard maximum of 20 mg/day; source: Infumorph label"),
+            "{text}"
+        );
+        // Without a proposal: a dose with a reason, or nothing.
+        let none = Worksheet {
+            proposed: None,
+            why_none: Some("no response".to_owned()),
+            ..ws.clone()
+        };
+        assert_eq!(
+            confirm(&none, entry(), st, true, None, "x")
+                .unwrap_err()
+                .to_string(),
+            "there is no proposal (no response); enter a dose per day with a written reason"
+        );
+        assert!(matches!(
+            confirm(&none, entry(), st, true, Some(rate("0.3 mg/day")), ""),
+            Err(ConfirmError::NeedsReason(_))
+        ));
+        assert!(
+            confirm(
+                &none,
+                entry(),
+                st,
+                true,
+                Some(rate("0.3 mg/day")),
+                "Partial relief; patient wishes"
+            )
+            .is_ok()
+        );
+        let long = "x".repeat(MAX_REASON + 1);
+        assert_eq!(
+            confirm(&ws, entry(), st, true, None, &long),
+            Err(ConfirmError::ReasonTooLong {
+                len: MAX_REASON + 1
+            })
+        );
+        assert!(matches!(
+            confirm(&ws, Err("gone".to_owned()), st, true, None, ""),
+            Err(ConfirmError::NoLimits(_))
+        ));
+    }
+
+    #[test]
+    fn hours_and_points_are_written_for_people() {
+        assert_eq!(hours_text(Duration::from_mins(25)), "25 min");
+        assert_eq!(hours_text(Duration::from_hours(8)), "8 h");
+        assert_eq!(hours_text(Duration::from_mins(390)), "6.5 h");
+        assert_eq!(hours_text(Duration::from_mins(61)), "1.02 h");
+        assert_eq!(Points(15).to_string(), "1.5");
+        assert_eq!(Points(10).to_string(), "1");
+        assert_eq!(
+            longer(EffectDuration::NoResponse, Duration::from_hours(8)),
+            Some(false)
+        );
+        let ended = |a: u64, b: u64| EffectDuration::Ended {
+            last_response: Duration::from_hours(a),
+            ended: Duration::from_hours(b),
+        };
+        let eight = Duration::from_hours(8);
+        assert_eq!(
+            longer(ended(4, 8), eight),
+            Some(false),
+            "gone by 8 h: not more than 8 h"
+        );
+        assert_eq!(longer(ended(9, 12), eight), Some(true));
+        assert_eq!(
+            longer(ended(8, 9), eight),
+            None,
+            "a response at 8 h exactly, gone at 9 h"
+        );
+        assert_eq!(
+            longer(EffectDuration::StillPresent { last_seen: eight }, eight),
+            None
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// Whatever the drug, routes, kind, status, rule and trial dose, a proposal never
+            /// exceeds the implant route's hard maximum or the top of a starting range, and
+            /// never has a hard finding.
+            #[test]
+            fn no_proposal_exceeds_a_hard_or_starting_limit(
+                drug in 0usize..8,
+                epidural in any::<bool>(),
+                kind in 0usize..3,
+                status in 0usize..3,
+                ng_per_day in 0u64..200_000_000,
+                percent in 1u32..=100,
+                ratio in 1u32..=20,
+            ) {
+                let lib = library();
+                let names = lib.drug_names();
+                let name = &names[drug % names.len()];
+                let (_, mut rules) = protocol();
+                rules.percent = Some(percent);
+                for c in &mut rules.conversions {
+                    c.ratio = ratio;
+                }
+                let kind = [TrialKind::SingleBolus, TrialKind::MultipleBolus, TrialKind::Continuous][kind];
+                let status = [None, Some(OpioidStatus::Naive), Some(OpioidStatus::Tolerant)][status];
+                let entry = lib.entries.iter().find(|e| e.drug == *name && e.route == rules.route);
+                let per_day = AmountRate::from_ng_per_day(ng_per_day);
+                let period = StablePeriod {
+                    from: at(0.0),
+                    to: at(48.0),
+                    rate: per_day,
+                    delivered: per_day.over(Duration::from_hours(48)),
+                    patient: Amount::ZERO,
+                };
+                let effective = Effective {
+                    basis: Some(Basis::StablePeriod(period)),
+                    per_day: Some(per_day),
+                    why_none: None,
+                };
+                let ws = worksheet(&WorksheetInput {
+                    drug: name,
+                    unit: MassUnit::Mg,
+                    trial_route: if epidural { EPI } else { IT },
+                    kind,
+                    opioid_status: status,
+                    response: Ok(true),
+                    criterion: String::new(),
+                    effective: &effective,
+                    effects: &[],
+                    protocol: &rules,
+                    implant_entry: entry.ok_or_else(|| "none".to_owned()),
+                });
+                if let Some(p) = ws.proposed {
+                    let entry = entry.unwrap();
+                    let (limit, _) = ceiling(entry, status).unwrap();
+                    prop_assert!(p <= limit, "{} proposed above {}", p, limit);
+                    prop_assert!(!check_dose(entry, status, p).is_rejected());
+                    prop_assert!(!p.is_zero());
+                    prop_assert!(ws.why_none.is_none());
+                } else {
+                    prop_assert!(ws.why_none.is_some(), "no proposal must say why");
+                }
+            }
+
+            /// A confirmation before the trial's end is always refused, whatever the dose and
+            /// reason.
+            #[test]
+            fn a_confirmation_before_the_end_is_always_refused(
+                ng_per_day in proptest::option::of(0u64..100_000_000),
+                reason in ".{0,40}",
+                proposed in proptest::option::of(1u64..10_000_000),
+            ) {
+                let lib = library();
+                let entry = lib.entries.iter().find(|e| e.drug == "morphine" && e.route == IT).unwrap();
+                let ws = Worksheet {
+                    route: IT,
+                    rule: None,
+                    conversion: None,
+                    proposed: proposed.map(AmountRate::from_ng_per_day),
+                    why_none: proposed.is_none().then(|| "none".to_owned()),
+                    steps: Vec::new(),
+                    findings: Vec::new(),
+                };
+                prop_assert_eq!(
+                    confirm(&ws, Ok(entry), None, false, ng_per_day.map(AmountRate::from_ng_per_day), &reason),
+                    Err(ConfirmError::NotEnded)
+                );
+            }
+
+            /// A bolus's effect is read from the scores after it and before the next bolus
+            /// only: scores after the last one that was judged change nothing earlier, and the
+            /// effective bolus is one that responded and the smallest of them.
+            #[test]
+            fn the_effective_bolus_is_the_smallest_that_responded(
+                doses in proptest::collection::vec(1u64..500, 1..4),
+                list in proptest::collection::vec((1u64..72, 0u32..=10), 0..12),
+            ) {
+                let (criterion, _) = protocol();
+                let judge = Judge { measure: OutcomeMeasure::Pain, baseline: Some(80), criterion: &criterion };
+                let boluses: Vec<BolusGiven> = doses
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        let a = Amount::from_mcg(*d);
+                        BolusGiven { at: at(24.0 * i as f64), requested: a, delivered: a, complete: true }
+                    })
+                    .collect();
+                let sc: Vec<Score> = list.iter().map(|&(h, v)| Score { at: at(h as f64), tenths: v * 10 }).collect();
+                let effects = bolus_effects(&boluses, &sc, &judge);
+                let e = effective_bolus(&effects, MassUnit::Mcg);
+                match e.basis {
+                    Some(Basis::Bolus(k)) => {
+                        prop_assert!(effects[k].responded);
+                        prop_assert!(effects.iter().filter(|x| x.responded).all(|x| x.bolus.delivered >= effects[k].bolus.delivered));
+                        prop_assert_eq!(e.per_day, Some(AmountRate::from_ng_per_day(effects[k].bolus.delivered.ng())));
+                    }
+                    _ => prop_assert!(effects.iter().all(|x| !x.responded)),
+                }
+                // Each score is judged for at most one bolus.
+                let judged: usize = effects.iter().map(|x| x.scores.len()).sum();
+                prop_assert!(judged <= sc.len());
+            }
+        }
+    }
 }

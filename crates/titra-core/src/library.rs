@@ -538,10 +538,15 @@ fn check_entry(e: &RawEntry) -> Result<(), String> {
     }
     if let Some(s) = e.screening {
         if s.min_interval.is_zero() {
-            return Err("screening.min_interval is zero: give the least time between screening boluses".to_owned());
+            return Err(
+                "screening.min_interval is zero: give the least time between screening boluses"
+                    .to_owned(),
+            );
         }
         if s.max_boluses == Some(0) {
-            return Err("screening.max_boluses is 0: it would refuse every screening bolus".to_owned());
+            return Err(
+                "screening.max_boluses is 0: it would refuse every screening bolus".to_owned(),
+            );
         }
     }
     if e.basal_per_day.hard_max.is_none() {
@@ -628,6 +633,7 @@ lockout = { hard_min = "10min", soft_min = "30min" }
 boluses_per_hour = { hard_min = 1, soft_max = 2, hard_max = 6 }
 cumulative = [ { window = "24h", soft_max = "10 mg", hard_max = "20 mg" } ]
 observation = { hard_min = "6h", soft_min = "24h" }
+source = "test values"
 "#;
 
     fn lib(text: &str) -> Result<DrugLibrary, LibraryError> {
@@ -689,6 +695,71 @@ observation = { hard_min = "6h", soft_min = "24h" }
         );
         let shipped = lib(include_str!("../../../config/drug-library.toml")).unwrap();
         assert_eq!(shipped.sedation, SedationRule::DEFAULT);
+    }
+
+    #[test]
+    fn an_entry_names_its_source_or_is_refused() {
+        let e = lib(&MINIMAL.replace("source = \"test values\"\n", "")).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("morphine (intrathecal): source is missing"),
+            "{e}"
+        );
+        let e = lib(&MINIMAL.replace("source = \"test values\"", "source = \"  \"")).unwrap_err();
+        assert!(e.message.contains("source is missing"), "{e}");
+        assert_eq!(lib(MINIMAL).unwrap().entries[0].source, "test values");
+        // The built-in library names a source for every entry.
+        let shipped = lib(include_str!("../../../config/drug-library.toml")).unwrap();
+        assert!(shipped.entries.iter().all(|e| e.source.len() > 20));
+    }
+
+    #[test]
+    fn starting_ranges_follow_the_opioid_status_and_are_checked() {
+        use crate::program::OpioidStatus;
+        let text = MINIMAL.replace(
+            "source =",
+            "start_per_day = { soft_min = \"0.2 mg/day\", soft_max = \"1 mg/day\" }\nstart_per_day_tolerant = { soft_min = \"1 mg/day\", soft_max = \"10 mg/day\" }\nscreening = { min_interval = \"24h\", max_boluses = 3 }\nsource =",
+        );
+        let l = lib(&text).unwrap();
+        let e = &l.entries[0];
+        let r = |s: &str| s.parse::<AmountRate>().unwrap();
+        assert_eq!(e.start_range(None).0.soft_max, Some(r("1 mg/day")));
+        assert!(e.start_range(None).1.contains("not recorded"));
+        assert_eq!(
+            e.start_range(Some(OpioidStatus::Naive)),
+            (&e.start_per_day, "for opioid-naive patients")
+        );
+        assert_eq!(
+            e.start_range(Some(OpioidStatus::Tolerant)).0.soft_max,
+            Some(r("10 mg/day"))
+        );
+        assert_eq!(
+            e.screening,
+            Some(ScreeningRule {
+                min_interval: Duration::from_hours(24),
+                max_boluses: Some(3)
+            })
+        );
+        // Without a tolerant range, one range for everyone.
+        let one = lib(&MINIMAL.replace(
+            "source =",
+            "start_per_day = { hard_max = \"2.4 mg/day\" }\nsource =",
+        ))
+        .unwrap();
+        assert_eq!(
+            one.entries[0].start_range(Some(OpioidStatus::Tolerant)).1,
+            ""
+        );
+        let e = lib(&text.replace("soft_max = \"10 mg/day\" }", "soft_max = \"0.5 mg/day\" }"))
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "morphine (intrathecal): start_per_day_tolerant: soft_min 1 mg/day is above soft_max 0.5 mg/day"
+        );
+        let e = lib(&text.replace("max_boluses = 3", "max_boluses = 0")).unwrap_err();
+        assert!(e.message.contains("screening.max_boluses is 0"), "{e}");
+        let e = lib(&text.replace("min_interval = \"24h\"", "min_interval = \"0h\"")).unwrap_err();
+        assert!(e.message.contains("screening.min_interval is zero"), "{e}");
     }
 
     #[test]
@@ -782,7 +853,7 @@ observation = { hard_min = "6h", soft_min = "24h" }
         );
         let twice = format!("{MINIMAL}{}", &MINIMAL[MINIMAL.find("[[drug]]").unwrap()..]);
         let e = lib(&twice).unwrap_err();
-        assert_eq!(e.line, Some(15));
+        assert_eq!(e.line, Some(16));
     }
 
     #[test]

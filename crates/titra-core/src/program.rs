@@ -71,10 +71,6 @@ impl fmt::Display for OpioidStatus {
     }
 }
 
-/// The most oral morphine equivalents per day that are taken as typed rather than as a slip of
-/// the finger (an input bound, not a clinical limit: 10 g/day).
-pub const MAX_OME_PER_DAY: AmountRate = AmountRate::from_ng_per_day(10_000_000_000);
-
 /// The trial a program belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trial {
@@ -369,16 +365,6 @@ fn check_trial(trial: &Trial, v: &mut Verdict) {
             "trial.ome_before",
             "none",
             "An opioid-tolerant patient's systemic opioids before the trial are needed, as oral morphine equivalents per day (for example 90 mg/day).",
-        ),
-        (_, Some(ome)) if ome > MAX_OME_PER_DAY => v.add(
-            "trial.ome_before",
-            ome.per_day_in(super::units::MassUnit::Mg),
-            format!(
-                "at most {} (an input bound)",
-                MAX_OME_PER_DAY.per_day_in(super::units::MassUnit::Mg)
-            ),
-            Class::Hard,
-            "More oral morphine equivalents per day than anyone takes: check the number.",
         ),
         _ => {}
     }
@@ -1073,6 +1059,173 @@ mod tests {
         v.problems().map(|f| (f.field.clone(), f.class)).collect()
     }
 
+    /// The most serious finding for `field`, if any.
+    fn finding<'a>(v: &'a Verdict, field: &str) -> Option<&'a Finding> {
+        v.problems()
+            .filter(|f| f.field == field)
+            .max_by_key(|f| f.class)
+    }
+
+    #[test]
+    fn a_trials_first_basal_is_checked_against_the_starting_range_with_its_source() {
+        let lib = library();
+        let t = trial(TrialKind::Continuous, "3d");
+        // Ziconotide: at most 2.4 mcg/day to start (label, hard); PACC 0.5-1.2 (soft).
+        let mut p = program("3 mcg/day");
+        p.drug = "ziconotide".to_owned();
+        p.concentration = "25 mcg/mL".parse().unwrap();
+        let v = validate(&t, &p, &lib);
+        let f = finding(&v, "program.basal").unwrap();
+        assert_eq!(f.class, Class::Hard);
+        assert_eq!(f.limit, "hard maximum of 2.4 mcg/day");
+        assert_eq!(f.value, "3 mcg/day");
+        assert!(
+            f.source.as_deref().unwrap().starts_with("Prialt label [V]"),
+            "{f:?}"
+        );
+        p.basal = "2.4 mcg/day".parse().unwrap();
+        let v = validate(&t, &p, &lib);
+        assert_eq!(
+            finding(&v, "program.basal").map(|f| f.class),
+            Some(Class::Soft)
+        );
+        p.basal = "1.2 mcg/day".parse().unwrap();
+        assert_eq!(problems(&validate(&t, &p, &lib)), vec![]);
+        // Intrathecal morphine at 1.5 mg/day: above the opioid-naive start (1 mg/day, soft),
+        // within the opioid-tolerant one (1-10 mg/day).
+        let p = program("1.5 mg/day");
+        let v = validate(&t, &p, &lib);
+        let f = finding(&v, "program.basal").unwrap();
+        assert_eq!(f.class, Class::Soft);
+        assert!(
+            f.message
+                .contains("for opioid-naive patients (the opioid status is not recorded)"),
+            "{}",
+            f.message
+        );
+        let mut tolerant = t.clone();
+        tolerant.opioid_status = Some(OpioidStatus::Tolerant);
+        tolerant.ome_before = Some("120 mg/day".parse().unwrap());
+        assert_eq!(problems(&validate(&tolerant, &p, &lib)), vec![]);
+        // A titration step later is not a start.
+        let mut p = program("1 mg/day");
+        p.titration = vec![TitrationStep {
+            at: "24h".parse().unwrap(),
+            basal: "3 mg/day".parse().unwrap(),
+        }];
+        assert_eq!(problems(&validate(&t, &p, &lib)), vec![]);
+    }
+
+    #[test]
+    fn an_opioid_tolerant_patient_needs_the_oral_morphine_equivalents() {
+        let lib = library();
+        let mut t = trial(TrialKind::Continuous, "3d");
+        t.opioid_status = Some(OpioidStatus::Tolerant);
+        let v = validate(&t, &program("1 mg/day"), &lib);
+        assert_eq!(
+            finding(&v, "trial.ome_before").map(|f| f.class),
+            Some(Class::Hard)
+        );
+        t.ome_before = Some("90 mg/day".parse().unwrap());
+        assert_eq!(problems(&validate(&t, &program("1 mg/day"), &lib)), vec![]);
+    }
+
+    #[test]
+    fn baclofen_screening_boluses_follow_the_label() {
+        // 50, 75 and 100 mcg at least 24 h apart, at most 3; 150 mcg is beyond the label.
+        let lib = library();
+        let t = trial(TrialKind::MultipleBolus, "4d");
+        let mut p = program("0 mg/day");
+        p.drug = "baclofen".to_owned();
+        p.concentration = "50 mcg/mL".parse().unwrap();
+        p.observe = Some("8h".parse().unwrap());
+        let b = |h: &str, d: &str| ScheduledBolus {
+            at: h.parse().unwrap(),
+            dose: d.parse().unwrap(),
+        };
+        p.boluses = vec![b("0h", "50 mcg"), b("24h", "75 mcg"), b("48h", "100 mcg")];
+        assert_eq!(problems(&validate(&t, &p, &lib)), vec![]);
+        p.boluses[1].at = "12h".parse().unwrap();
+        let v = validate(&t, &p, &lib);
+        let f = finding(&v, "program.boluses[1].at").unwrap();
+        assert_eq!(f.class, Class::Hard);
+        assert_eq!(f.limit, "least time of 1d between screening boluses");
+        assert!(
+            f.source
+                .as_deref()
+                .unwrap()
+                .starts_with("Lioresal/Gablofen"),
+            "{f:?}"
+        );
+        p.boluses = vec![
+            b("0h", "50 mcg"),
+            b("24h", "75 mcg"),
+            b("48h", "100 mcg"),
+            b("72h", "100 mcg"),
+        ];
+        let v = validate(&t, &p, &lib);
+        assert_eq!(
+            finding(&v, "program.boluses").map(|f| f.limit.as_str()),
+            Some("hard maximum of 3 screening boluses")
+        );
+        p.boluses = vec![b("0h", "150 mcg")];
+        let v = validate(&trial(TrialKind::SingleBolus, "1d"), &p, &lib);
+        let f = finding(&v, "program.boluses[0].dose").unwrap();
+        assert_eq!(
+            (f.class, f.limit.as_str()),
+            (Class::Hard, "hard maximum of 100 mcg")
+        );
+    }
+
+    #[test]
+    fn the_labels_epidural_limits_refuse_what_they_forbid() {
+        let lib = library();
+        let mut t = trial(TrialKind::Continuous, "3d");
+        t.route = Route::Epidural;
+        // Epidural morphine: may increase to 20-30 mg/day (label): 40 is refused.
+        let hard = |v: &Verdict, limit: &str| {
+            v.problems()
+                .find(|f| {
+                    f.field == "program.basal"
+                        && f.class == Class::Hard
+                        && f.limit.starts_with(limit)
+                })
+                .cloned()
+        };
+        let v = validate(&t, &program("40 mg/day"), &lib);
+        assert!(
+            hard(&v, "hard maximum of 30 mg/day").is_some(),
+            "{:?}",
+            problems(&v)
+        );
+        // 10 mg/day is above the opioid-naive epidural start of 3.5-7.5 (soft).
+        let v = validate(&t, &program("10 mg/day"), &lib);
+        assert_eq!(
+            finding(&v, "program.basal").map(|f| f.class),
+            Some(Class::Soft)
+        );
+        // Clonidine epidural: the 500 mcg/mL strength is diluted before use, never a syringe.
+        let mut p = program("600 mcg/day");
+        p.drug = "clonidine".to_owned();
+        p.concentration = "500 mcg/mL".parse().unwrap();
+        let v = validate(&t, &p, &lib);
+        assert_eq!(
+            finding(&v, "program.concentration").map(|f| f.class),
+            Some(Class::Hard)
+        );
+        // ... and above 40 mcg/h (960 mcg/day) experience is limited: 2000 is refused.
+        p.concentration = "100 mcg/mL".parse().unwrap();
+        p.basal = "2000 mcg/day".parse().unwrap();
+        let v = validate(&t, &p, &lib);
+        let f = hard(&v, "hard maximum of 960 mcg/day").unwrap();
+        assert!(
+            f.source
+                .as_deref()
+                .unwrap()
+                .starts_with("Duraclon label [V]")
+        );
+    }
+
     #[test]
     fn the_trial_needs_a_patient_and_a_length_and_two_weeks_is_still_usual() {
         let lib = library();
@@ -1282,6 +1435,7 @@ lockout = {{ hard_min = "10min" }}
 boluses_per_hour = {{ hard_min = 1, hard_max = 6 }}
 cumulative = [ {{ window = "1h", {cap} }} ]
 observation = {{ hard_min = "1h" }}
+source = "test values"
 "#
         ))
         .unwrap()
@@ -1861,13 +2015,14 @@ observation = {{ hard_min = "1h" }}
     fn a_programs_titration_step_is_timed_against_the_step_before_and_the_trials_end() {
         let lib = library();
         let r = |s: &str| s.parse::<AmountRate>().unwrap();
-        let mut p = program("2.4 mcg/day");
+        // Started within PACC's 0.5-1.2 mcg/day (the library's usual starting range).
+        let mut p = program("1.2 mcg/day");
         p.drug = "ziconotide".to_owned();
         p.concentration = "25 mcg/mL".parse().unwrap();
         let with_step = |p: &mut Program, at: &str| {
             p.titration = vec![TitrationStep {
                 at: at.parse().unwrap(),
-                basal: r("4.8 mcg/day"),
+                basal: r("3.6 mcg/day"),
             }];
             problems(&validate(&trial(TrialKind::Continuous, "7d"), p, &lib))
         };

@@ -2007,7 +2007,42 @@ impl<H: PumpHardware> Engine<H> {
         confirmed: bool,
     ) -> Result<(), EngineError> {
         let what = format!("clinician bolus of {}", dose.in_unit(self.entry.unit));
-        let verdict = program::check_clinician_bolus(&self.entry, "dose", dose);
+        let mut verdict = program::check_clinician_bolus(&self.entry, "dose", dose);
+        // In a bolus trial it is a screening bolus too: the library's screening rule applies.
+        let last = self.journal.iter().rev().find_map(|r| match r {
+            Record::BolusStarted { at, source, .. }
+                if matches!(source, Source::ScheduledBolus | Source::ClinicianBolus) =>
+            {
+                Some(*at)
+            }
+            _ => None,
+        });
+        let given = self
+            .journal
+            .iter()
+            .filter(|r| {
+                matches!(r, Record::BolusStarted { source, .. }
+                    if matches!(source, Source::ScheduledBolus | Source::ClinicianBolus))
+            })
+            .count();
+        let planned_left = self
+            .program
+            .boluses
+            .len()
+            .saturating_sub(self.next_scheduled);
+        let until_next = self
+            .program
+            .boluses
+            .get(self.next_scheduled)
+            .map(|b| (self.started_at() + b.at).since(now));
+        verdict.extend(program::check_screening_bolus(
+            &self.entry,
+            self.trial.kind,
+            "dose",
+            last.map(|t| now.since(t)),
+            until_next,
+            given + planned_left + 1,
+        ));
         let refusal = if verdict.is_rejected() {
             Some(
                 verdict

@@ -175,13 +175,13 @@ mod tests {
             rules
                 .fill("fentanyl", "10 mcg/mL".parse().unwrap())
                 .to_string(),
-            "0.01 mg/mL"
+            "10 mcg/mL"
         );
     }
 
     #[test]
     fn a_bad_protocol_is_refused_with_the_field_and_value() {
-        let bad = BUILT_IN_PROTOCOL.replace("percent = 50", "percent = 150");
+        let bad = BUILT_IN_PROTOCOL.replace("\npercent = 50", "\npercent = 150");
         let e = Protocol::from_toml_str(&bad, "p.toml").unwrap_err();
         assert_eq!(
             e.to_string(),

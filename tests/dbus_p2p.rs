@@ -446,7 +446,7 @@ async fn the_wizard_and_the_clinician_screens_get_what_they_show() {
 #[tokio::test]
 async fn the_clinician_confirms_the_implant_dose_then_exports() {
     let p = pump().await;
-    let nurse = p.running().await;
+    p.running().await;
     p.run_to(h(26.0)).await;
     let clinician = p.login("2468").await;
     // Nothing leaves before a clinician confirmed the implant's starting dose.
@@ -456,21 +456,47 @@ async fn the_clinician_confirms_the_implant_dose_then_exports() {
         message.contains("confirm the implant's starting dose"),
         "{message}"
     );
-    let (lines, has_rule, confirmed) = p.proxy.export_preview(&clinician).await.unwrap();
-    assert!(has_rule && !confirmed);
+    // Pain 7 before the trial, 3 now: a response (at least 50 % less).
+    p.proxy.record_pain(3).await.unwrap();
+    let (lines, has_proposal, confirmed) = p.proxy.export_preview(&clinician).await.unwrap();
+    assert!(has_proposal && !confirmed);
     assert!(
         lines
             .iter()
             .any(|l| l.starts_with("Rule: 50 % of the effective trial dose")),
         "{lines:?}"
     );
-    // A nurse may not confirm it; a dose above the library's hard maximum is refused.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("The trial has not ended")),
+        "{lines:?}"
+    );
+    // Not while the trial runs: the proposal of a running trial is not the trial's result.
+    let (name, message) = error_of(p.proxy.confirm_implant_dose(&clinician, "").await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("the trial has not ended"), "{message}");
+    let nurse = p.login("1234").await;
+    p.proxy.end_trial(&nurse).await.unwrap();
+    // A nurse may not confirm it; a dose above the library's hard maximum is refused, naming
+    // the field, the value, the limit and its source.
     let (name, _) = error_of(p.proxy.confirm_implant_dose(&nurse, "").await);
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
     let (name, message) = error_of(p.proxy.confirm_implant_dose(&clinician, "25 mg/day").await);
     assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");
-    assert!(message.contains("hard maximum"), "{message}");
-    // The rule's dose: half of the last 24 h at 1 mg/day, at the implant's 10 mg/mL.
+    assert!(
+        message.starts_with("implant.dose: 25 mg/day is refused")
+            && message.contains("limit: hard maximum of 20 mg/day; source: Infumorph label"),
+        "{message}"
+    );
+    // Another dose than the proposal needs a written reason.
+    let (name, message) = error_of(p.proxy.confirm_implant_dose(&clinician, "0.4 mg/day").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(
+        message.starts_with("reason: 0.4 mg/day is not the proposal of 0.5 mg/day"),
+        "{message}"
+    );
+    // The rule's dose: half of the stable 1 mg/day, at the implant's 10 mg/mL.
     let (per_day, ml) = p.proxy.confirm_implant_dose(&clinician, "").await.unwrap();
     assert_eq!(per_day, "0.5 mg/day");
     assert_eq!(ml, "0.05 mL/day");
@@ -1120,6 +1146,7 @@ async fn the_decision_after_the_trial_is_recorded_and_summarised() {
                 .await
         }
     };
+    p.proxy.record_pain(3).await.unwrap();
     // Not while the trial runs: the decision and the catheter's removal come after it.
     let (name, message) = error_of(decide("success", "Pain 7 → 3", "yes", "").await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
@@ -1150,7 +1177,8 @@ async fn the_decision_after_the_trial_is_recorded_and_summarised() {
     let (name, message) = error_of(decide("success", "Pain 7 → 3", "no", "SynchroMed II").await);
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
     assert!(message.contains("does not wish"), "{message}");
-    // The implant's starting dose is the worksheet's: confirmed first.
+    // The implant's starting dose is the worksheet's: confirmed first. Pain 7 before, 3 at the
+    // end: a response, so the worksheet proposes one.
     let (name, message) =
         error_of(decide("success", "Pain 7 → 3", "yes", "SynchroMed II 20 mL").await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");

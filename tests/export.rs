@@ -114,7 +114,8 @@ fn an_exported_trial_reads_back_in_every_format() {
     }
 
     // The JSON validates against the documented schema and holds the hand-checked figures:
-    // 0.5 mg/day for a day, then 1 mg/day; the effective dose is the last 24 h.
+    // 0.5 mg/day for a day, then 1 mg/day to the end (48 h, a stable period): the effective
+    // dose is 1 mg/day.
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/trial-summary.schema.json"),
@@ -146,21 +147,30 @@ fn an_exported_trial_reads_back_in_every_format() {
     assert_eq!(json["days"][0]["pca_granted"], 2);
     assert_eq!(json["days"][0]["pca_denied"], 1);
     assert_eq!(json["titration"][0]["to_mg_per_day"], 1.0);
-    let effective = json["effective_dose_mg_per_day"].as_f64().unwrap();
-    assert_eq!(
-        json["effective_dose"]["delivered_mg"].as_f64().unwrap(),
-        effective
-    );
-    assert_eq!(json["effective_dose"]["from_h"], 48.0);
-    // Day 3 ran at 1 mg/day but for the 10 min power cut and the 50 min until the nurse resumed:
-    // 23 h of 24 at 1 mg/day, give or take a motor step.
-    assert!((effective - 23.0 / 24.0).abs() < 0.002, "{effective}");
-    // The implant rule of the built-in protocol: half the effective dose, at 10 mg/mL.
-    assert_eq!(json["implant"]["confirmed"], false);
-    let implant = json["implant"]["mg_per_day"].as_f64().unwrap();
-    assert!((implant - effective / 2.0).abs() < 1e-6);
-    assert_eq!(json["implant"]["concentration_mg_per_ml"], 10.0);
-    assert!((json["implant"]["ml_per_day"].as_f64().unwrap() - implant / 10.0).abs() < 1e-6);
+    let effective = &json["effective_dose"];
+    assert_eq!(json["effective_dose_mg_per_day"], 1.0);
+    assert_eq!(effective["mg_per_day"], 1.0);
+    assert_eq!(effective["basis"], "stable_period");
+    assert_eq!(effective["from_h"], 24.0);
+    assert_eq!(effective["to_h"], 72.0);
+    assert_eq!(effective["stable_period"]["hours"], 48.0);
+    assert_eq!(effective["stable_period"]["reaches_end"], true);
+    assert_eq!(effective["in_force_at_end_mg_per_day"], 1.0);
+    // Information only: day 3 ran at 1 mg/day but for the 10 min power cut and the 50 min until
+    // the nurse resumed: 23 h of 24, give or take a motor step.
+    let last_24h = effective["last_24h_mg_per_day"].as_f64().unwrap();
+    assert!((last_24h - 23.0 / 24.0).abs() < 0.002, "{last_24h}");
+    // The built-in protocol: the site's 50 % for morphine, at the implant's 10 mg/mL.
+    let implant = &json["implant"];
+    assert_eq!(implant["confirmed"], false);
+    assert_eq!(implant["route"], "intrathecal");
+    assert_eq!(implant["method"], "percent");
+    assert_eq!(implant["proposed_mg_per_day"], 0.5);
+    assert_eq!(implant["mg_per_day"], 0.5);
+    assert_eq!(implant["concentration_mg_per_ml"], 10.0);
+    assert_eq!(implant["ml_per_day"], 0.05);
+    assert_eq!(json["response_criterion"]["responder"], true);
+    assert_eq!(json["opioids"]["status"], serde_json::Value::Null);
 
     // The CSV reads back: its deliveries add up to the summary's total, its pain rows are the
     // scores.
@@ -192,11 +202,13 @@ fn an_exported_trial_reads_back_in_every_format() {
     for needle in [
         "Trial summary (DRAFT) — patient MRN-00042",
         "Intrathecal morphine 1 mg/mL",
-        "Effective trial dose: 0.958 mg per day",
+        "Effective trial dose: 1 mg per day",
+        "last stable period 48 h (from 24 h to 72 h after the start)",
+        "the last 24 h gave 0.958 mg per day",
         "last 3 (reduction 62.5 %)",
         "RESPONDER",
-        "Starting dose 0.479 mg per day of morphine 10 mg/mL = 0.0479 mL/day",
-        "50 % of the effective trial dose",
+        "Proposed starting dose 0.5 mg per day",
+        "1 mg/day × 50 % = 0.5 mg/day",
         "NOT CONFIRMED",
         "occlusion (high)",
         "no power",
@@ -237,7 +249,11 @@ fn letter_paper_and_one_format_at_a_time() {
         "{words}"
     );
     assert!(words.contains("lowest 3 (reduction 57.1 %)"), "{words}");
-    assert!(words.contains("peak effect"), "{words}");
+    assert!(words.contains("Response to each bolus"), "{words}");
+    assert!(
+        words.contains("EFFECTIVE: Bolus of 0.2 mg at 0 min after the start"),
+        "{words}"
+    );
     assert!(words.contains("nausea, mild"), "{words}");
     assert!(Format::parse_list("pdf,xls").is_err());
     assert!(Format::parse_list("").is_err());

@@ -368,22 +368,23 @@ fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
     if e.in_force_at_end_mg_per_day.is_some() {
         let stable = match &e.stable_period {
             Some(st) => format!(
-                "last stable period {} ({} to {}) at a basal of {} per day: {} per day given, patient boluses {} per day{}",
-                hours_words(st.hours),
-                hours_words(st.from_h),
-                hours_words(st.to_h),
+                "last stable period {} (from {} to {} after the start) at a basal of {} per day with patient boluses of {} per day: {} per day{}; the log shows {} per day given in it, interruptions included",
+                after_words(st.hours),
+                after_words(st.from_h),
+                after_words(st.to_h),
                 show_mg(st.basal_mg_per_day, unit),
-                show_mg(st.mg_per_day, unit),
                 show_mg(st.patient_bolus_mg_per_day, unit),
+                show_mg(st.mg_per_day, unit),
                 if st.reaches_end {
                     ""
                 } else {
                     " (not at the end: not a basis)"
-                }
+                },
+                show_mg(st.given_mg_per_day, unit)
             ),
             None => format!(
                 "no stable period of {} at one rate",
-                hours_words(e.stable_period_required_h)
+                after_words(e.stable_period_required_h)
             ),
         };
         p.para(

@@ -970,7 +970,7 @@ pub fn worksheet(i: &WorksheetInput<'_>) -> Worksheet {
             }
         }
         (Some(Basis::StablePeriod(s)), Some(d)) => steps.push(format!(
-            "Effective trial dose: {} per day in the last stable period ({} at one rate to the end of the trial): a basal of {} plus patient boluses of {}.",
+            "Effective trial dose: {}, the dose in the last stable period ({} at one rate to the end of the trial): a basal of {} plus patient boluses of {}.",
             rate(d),
             hours_text(s.length()),
             rate(s.rate),

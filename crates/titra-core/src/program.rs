@@ -348,6 +348,71 @@ pub fn check_clinician_bolus(entry: &LibraryEntry, field: &str, dose: Amount) ->
     v
 }
 
+/// Checks a clinician's bolus during a bolus trial against the library's screening rule
+/// (baclofen: at least 24 h after the last screening bolus and before the next planned one, at
+/// most 3 in the trial): `since_last` since the last one given, `until_next` to the next
+/// planned one, `count` the screening boluses the trial would then have given or planned.
+pub fn check_screening_bolus(
+    entry: &LibraryEntry,
+    kind: TrialKind,
+    field: &str,
+    since_last: Option<Duration>,
+    until_next: Option<Duration>,
+    count: usize,
+) -> Verdict {
+    let mut v = Verdict::default();
+    let Some(rule) = entry.screening else {
+        return v;
+    };
+    if kind == TrialKind::Continuous {
+        return v;
+    }
+    let limit = format!(
+        "least time of {} between screening boluses",
+        rule.min_interval
+    );
+    if let Some(since) = since_last.filter(|&d| d < rule.min_interval) {
+        v.add(
+            field,
+            format!("{since} after the last"),
+            &limit,
+            Class::Hard,
+            format!(
+                "The last screening bolus was {since} ago; screening boluses of {} must be at least {} apart.",
+                entry.drug, rule.min_interval
+            ),
+        );
+    }
+    if let Some(until) = until_next.filter(|&d| d < rule.min_interval) {
+        v.add(
+            field,
+            format!("{until} before the next planned"),
+            &limit,
+            Class::Hard,
+            format!(
+                "The next planned screening bolus is due in {until}; screening boluses of {} must be at least {} apart.",
+                entry.drug, rule.min_interval
+            ),
+        );
+    }
+    if let Some(max) = rule.max_boluses
+        && count > max as usize
+    {
+        v.add(
+            field,
+            count,
+            format!("hard maximum of {max} screening boluses"),
+            Class::Hard,
+            format!(
+                "This would make {count} screening boluses of {}, more than the {max} the library allows in one trial.",
+                entry.drug
+            ),
+        );
+    }
+    v.cite_from(0, &entry.source);
+    v
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {

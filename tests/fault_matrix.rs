@@ -34,6 +34,9 @@ patient = "MRN-MATRIX"
 route = "intrathecal"
 kind = "continuous"
 duration = "2d"
+# 2 mg/day is within the label's opioid-tolerant intrathecal start (1-10 mg/day).
+opioid_status = "tolerant"
+ome_before = "90 mg/day"
 
 [program]
 drug = "morphine"

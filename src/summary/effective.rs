@@ -239,10 +239,9 @@ pub fn dose_sections(
     let mut open: Option<(Timestamp, Source, Amount, Amount)> = None;
     let mut scores: Vec<Score> = Vec::new();
     let kvo = p.kvo_rate();
-    let mut rates = vec![RateFrom {
-        at: i.started,
-        rate: p.basal + kvo,
-    }];
+    // The engine's program holds the basal in force now: the rate at the start is the first
+    // change's `old` when the basal changed.
+    let mut rates: Vec<RateFrom> = Vec::new();
     let mut pieces = Vec::new();
     let mut plan: Option<Plan> = None;
     let mut opioid_records: Vec<(Timestamp, AmountRate, String)> = Vec::new();
@@ -308,10 +307,18 @@ pub fn dose_sections(
                     tenths: tenths(*score),
                 });
             }
-            Record::RateChanged { at, new, .. } => rates.push(RateFrom {
-                at: *at,
-                rate: *new + kvo,
-            }),
+            Record::RateChanged { at, old, new, .. } => {
+                if rates.is_empty() {
+                    rates.push(RateFrom {
+                        at: i.started,
+                        rate: *old + kvo,
+                    });
+                }
+                rates.push(RateFrom {
+                    at: *at,
+                    rate: *new + kvo,
+                });
+            }
             Record::SystemicOpioids {
                 at,
                 ome_per_day,
@@ -341,6 +348,12 @@ pub fn dose_sections(
     }
     if let Some(o) = open.take() {
         boluses.push(close(o, false, o.3));
+    }
+    if rates.is_empty() {
+        rates.push(RateFrom {
+            at: i.started,
+            rate: p.basal + kvo,
+        });
     }
     let baseline = match i.outcome {
         OutcomeMeasure::Pain => i.trial.baseline_pain.map(|b| u32::from(b) * 10),

@@ -127,10 +127,6 @@ impl<'de> Deserialize<'de> for Ashworth {
     }
 }
 
-/// A fall of at least this much on the Modified Ashworth Scale (1+ counted as 1.5) makes a
-/// spasticity responder — the criterion most intrathecal baclofen trials use.
-pub const ASHWORTH_RESPONSE: f64 = 1.0;
-
 /// The Patient Global Impression of Change, 1 (very much improved) to 7 (very much worse).
 pub const PGIC: [&str; 7] = [
     "Very much improved",

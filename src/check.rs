@@ -159,6 +159,15 @@ pub fn render(report: &CheckReport) -> String {
             Class::Hard => "  REJECT ",
         };
         let _ = writeln!(out, "{mark} {}: {}", f.field, f.message);
+        if f.class != Class::Ok
+            && let Some(source) = &f.source
+        {
+            let _ = writeln!(
+                out,
+                "            limit: {}; source: {source}",
+                if f.limit.is_empty() { "-" } else { &f.limit }
+            );
+        }
     }
     let soft = report
         .verdict

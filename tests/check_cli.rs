@@ -180,3 +180,62 @@ fn the_example_scenarios_match_the_design_notes() {
         );
     }
 }
+
+/// What the labels forbid is refused, naming the field, the value, the limit and its source
+/// (the drug library entry's `source`).
+#[test]
+fn what_the_labels_forbid_is_refused_with_the_limit_and_its_source() {
+    let cases: [(&str, &str, &[&str]); 4] = [
+        (
+            "ziconotide-start.toml",
+            "[trial]\npatient = \"P\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"3d\"\n[program]\ndrug = \"ziconotide\"\nconcentration = \"25 mcg/mL\"\nreservoir = \"2 mL\"\nbasal = \"3 mcg/day\"\n",
+            &[
+                "REJECT  program.basal: The first basal rate of a trial 3 mcg/day is above the hard maximum of 2.4 mcg/day.",
+                "limit: hard maximum of 2.4 mcg/day; source: Prialt label [V]: start at no more than 2.4 mcg/day",
+            ],
+        ),
+        (
+            "baclofen-150.toml",
+            "[trial]\npatient = \"P\"\nroute = \"intrathecal\"\nkind = \"single_bolus\"\nduration = \"1d\"\n[program]\ndrug = \"baclofen\"\nconcentration = \"50 mcg/mL\"\nreservoir = \"10 mL\"\nboluses = [ { at = \"0h\", dose = \"150 mcg\" } ]\nobserve = \"8h\"\n",
+            &[
+                "REJECT  program.boluses[0].dose: Bolus dose 150 mcg is above the hard maximum of 100 mcg.",
+                "source: Lioresal/Gablofen intrathecal labels [V]",
+            ],
+        ),
+        (
+            "epidural-morphine-100.toml",
+            "[trial]\npatient = \"P\"\nroute = \"epidural\"\nkind = \"continuous\"\nduration = \"1d\"\n[program]\ndrug = \"morphine\"\nconcentration = \"2 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"50 mg/day\"\n",
+            &[
+                "is above the hard maximum of 30 mg/day",
+                "source: Infumorph label [V]: continuous epidural start",
+            ],
+        ),
+        (
+            "clonidine-500.toml",
+            "[trial]\npatient = \"P\"\nroute = \"epidural\"\nkind = \"continuous\"\nduration = \"1d\"\n[program]\ndrug = \"clonidine\"\nconcentration = \"500 mcg/mL\"\nreservoir = \"20 mL\"\nbasal = \"600 mcg/day\"\n",
+            &["REJECT  program.concentration: 500 mcg/mL is not a concentration the drug library lists for epidural clonidine (it lists: 100 mcg/mL)"],
+        ),
+    ];
+    for (name, toml, needles) in cases {
+        let out = titra(&["check", temp_file(name, toml).to_str().unwrap()]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stdout}");
+        for needle in needles {
+            assert!(stdout.contains(needle), "{name}: {needle:?} not in:\n{stdout}");
+        }
+    }
+    // The JSON form carries the source with each finding.
+    let out = titra(&[
+        "check",
+        "--json",
+        temp_file("ziconotide-start.toml", cases[0].1).to_str().unwrap(),
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = json["verdict"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["class"] == "hard")
+        .unwrap();
+    assert!(finding["source"].as_str().unwrap().starts_with("Prialt label"));
+}

@@ -481,3 +481,77 @@ fn the_checklist_override_and_the_decision_are_in_every_format() {
         assert!(text.contains(needle), "{needle:?} not in:\n{text}");
     }
 }
+
+/// `titra export` checks the confirmed dose in the log again: a plan recorded before the trial
+/// ended is no confirmation, one beyond the implant route's hard limit is refused naming the
+/// limit and its source, and one outside the usual range without a written reason is refused.
+#[test]
+fn the_export_checks_the_confirmed_dose_against_the_implant_routes_limits() {
+    let d = dir("recheck");
+    let db = simulated_log("continuous-morphine-pca.toml", &d);
+    let plan = |at, per_day: &str, reason: Option<&str>| Record::ImplantPlan {
+        at,
+        per_day: per_day.parse().unwrap(),
+        concentration: "10 mg/mL".parse().unwrap(),
+        rule: None,
+        name: "Dr Test".to_owned(),
+        route: Some(titra::core::library::Route::Intrathecal),
+        proposed: Some("0.5 mg/day".parse().unwrap()),
+        reason: reason.map(str::to_owned),
+        findings: Vec::new(),
+    };
+    let append = |r: Record| {
+        let mut log = TrialLog::open(&db).unwrap();
+        log.latest_trial().unwrap();
+        log.append(&[r]).unwrap();
+    };
+    let (started, end) = {
+        let log = TrialLog::open(&db).unwrap();
+        titra::summary::span_of(&log.records(1).unwrap())
+    };
+    let out = d.join("out");
+    // Recorded (by an older version) while the trial ran: not a confirmation.
+    append(plan(
+        started + titra::core::units::Duration::from_hours(1),
+        "0.5 mg/day",
+        None,
+    ));
+    assert!(matches!(
+        export(&db, &out, "json", Paper::A4, false),
+        Err(LogExportError::NotConfirmed)
+    ));
+    let after = |mins| end + titra::core::units::Duration::from_mins(mins);
+    // Above the intrathecal morphine hard maximum of 20 mg/day.
+    append(plan(after(1), "25 mg/day", Some("insisted")));
+    let e = export(&db, &out, "json", Paper::A4, false).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        matches!(e, LogExportError::ConfirmedDoseRefused(_)),
+        "{text}"
+    );
+    assert!(
+        text.contains("implant.dose: 25 mg/day") && text.contains("source: Infumorph label"),
+        "{text}"
+    );
+    // Above the opioid-naive starting range (1 mg/day) without a reason.
+    append(plan(after(2), "2 mg/day", None));
+    let text = export(&db, &out, "json", Paper::A4, false)
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("without a written reason"), "{text}");
+    assert!(!out.exists(), "nothing written");
+    // With a reason it goes.
+    append(plan(
+        after(3),
+        "2 mg/day",
+        Some("Took 90 mg oral morphine a day until last week."),
+    ));
+    let written = export(&db, &out, "json", Paper::A4, false).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&written[0]).unwrap()).unwrap();
+    assert_eq!(json["implant"]["mg_per_day"], 2.0);
+    assert_eq!(
+        json["implant"]["reason"],
+        "Took 90 mg oral morphine a day until last week."
+    );
+}

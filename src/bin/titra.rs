@@ -543,7 +543,11 @@ fn run_export(a: ExportArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e @ (LogExportError::NotConfirmed | LogExportError::Store(_))) => {
+        Err(
+            e @ (LogExportError::NotConfirmed
+            | LogExportError::ConfirmedDoseRefused(_)
+            | LogExportError::Store(_)),
+        ) => {
             eprintln!("titra export: {e}");
             ExitCode::from(2)
         }

@@ -649,3 +649,117 @@ pub fn unit_of(library: &DrugLibrary, drug: &str) -> MassUnit {
         .find(|e| e.drug.eq_ignore_ascii_case(drug))
         .map_or(MassUnit::Mg, |e| e.unit)
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::core::dose::Source;
+    use crate::core::supervisor::State;
+    use crate::core::units::{Amount, Duration, MassUnit, Timestamp};
+    use crate::engine::Record;
+    use crate::scenario::Scenario;
+    use crate::summary::{Inputs, summarise};
+
+    const SINGLE_SHOT: &str = r#"
+[trial]
+patient = "P"
+route = "intrathecal"
+kind = "multiple_bolus"
+duration = "3d"
+baseline_pain = 8
+[program]
+drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "5 mL"
+boluses = [ { at = "0h", dose = "0.1 mg" }, { at = "24h", dose = "0.2 mg" } ]
+observe = "24h"
+"#;
+
+    fn at(mins: u64) -> Timestamp {
+        Timestamp::ORIGIN + Duration::from_mins(mins)
+    }
+
+    /// The summary's effective dose, proposal and bolus effects for a journal of two boluses
+    /// and `scores`, ended at `end`.
+    fn figures(scores: &[(u64, u8)], end: Timestamp) -> String {
+        let sc = Scenario::from_toml_str(SINGLE_SHOT, "t").unwrap();
+        let (library, _) = crate::check::load_library(None).unwrap();
+        let protocol = crate::protocol::Protocol::built_in().unwrap();
+        let mut journal = vec![Record::StateChanged {
+            at: at(0),
+            from: State::Verified,
+            to: State::Running,
+        }];
+        for (start, dose) in [(0u64, 100_000u64), (24 * 60, 200_000)] {
+            let a = Amount::from_ng(dose);
+            journal.push(Record::BolusStarted {
+                at: at(start),
+                source: Source::ScheduledBolus,
+                requested: a,
+                steps: 1,
+            });
+            journal.push(Record::BolusEnded {
+                at: at(start + 10),
+                source: Source::ScheduledBolus,
+                requested: a,
+                delivered: a,
+                complete: true,
+            });
+        }
+        journal.extend(
+            scores
+                .iter()
+                .map(|&(m, value)| Record::PainScore { at: at(m), value }),
+        );
+        journal.sort_by_key(Record::at);
+        journal.push(Record::StateChanged {
+            at: end,
+            from: State::Running,
+            to: State::Ended,
+        });
+        let s = summarise(&Inputs {
+            trial: &sc.trial,
+            program: &sc.program,
+            journal: &journal,
+            started: at(0),
+            ended: end,
+            steps_per_ml: 14_400,
+            loaded_ml: 5.0,
+            remaining_ml: 4.7,
+            simulated: true,
+            started_wall: None,
+            protocol: &protocol,
+            library: &library,
+            unit: MassUnit::Mg,
+            outcome: Default::default(),
+        });
+        serde_json::to_string(&(
+            s.effective_dose_mg_per_day,
+            &s.effective_dose.boluses,
+            s.effective_dose.bolus_index,
+            s.implant.proposed_mg_per_day,
+            &s.implant.no_proposal_reason,
+            &s.implant.steps,
+        ))
+        .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// A bolus trial's effective dose, bolus effects and proposal do not depend on how long
+        /// the patient was observed after the last score.
+        #[test]
+        fn a_bolus_trials_proposal_is_invariant_under_the_observation_length(
+            scores in proptest::collection::vec((1u64..(48 * 60), 0u8..=10), 0..10),
+            extra_a in 0u64..(48 * 60),
+            extra_b in 0u64..(14 * 24 * 60),
+        ) {
+            let last = scores.iter().map(|s| s.0).max().unwrap_or(0).max(24 * 60 + 10);
+            let a = figures(&scores, at(last + extra_a));
+            let b = figures(&scores, at(last + extra_b));
+            prop_assert_eq!(a, b);
+        }
+    }
+}

@@ -213,7 +213,9 @@ fn what_the_labels_forbid_is_refused_with_the_limit_and_its_source() {
         (
             "clonidine-500.toml",
             "[trial]\npatient = \"P\"\nroute = \"epidural\"\nkind = \"continuous\"\nduration = \"1d\"\n[program]\ndrug = \"clonidine\"\nconcentration = \"500 mcg/mL\"\nreservoir = \"20 mL\"\nbasal = \"600 mcg/day\"\n",
-            &["REJECT  program.concentration: 500 mcg/mL is not a concentration the drug library lists for epidural clonidine (it lists: 100 mcg/mL)"],
+            &[
+                "REJECT  program.concentration: 500 mcg/mL is not a concentration the drug library lists for epidural clonidine (it lists: 100 mcg/mL)",
+            ],
         ),
     ];
     for (name, toml, needles) in cases {
@@ -221,14 +223,19 @@ fn what_the_labels_forbid_is_refused_with_the_limit_and_its_source() {
         let stdout = text(&out.stdout);
         assert_eq!(out.status.code(), Some(2), "{name}: {stdout}");
         for needle in needles {
-            assert!(stdout.contains(needle), "{name}: {needle:?} not in:\n{stdout}");
+            assert!(
+                stdout.contains(needle),
+                "{name}: {needle:?} not in:\n{stdout}"
+            );
         }
     }
     // The JSON form carries the source with each finding.
     let out = titra(&[
         "check",
         "--json",
-        temp_file("ziconotide-start.toml", cases[0].1).to_str().unwrap(),
+        temp_file("ziconotide-start.toml", cases[0].1)
+            .to_str()
+            .unwrap(),
     ]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let finding = json["verdict"]["findings"]
@@ -237,5 +244,10 @@ fn what_the_labels_forbid_is_refused_with_the_limit_and_its_source() {
         .iter()
         .find(|f| f["class"] == "hard")
         .unwrap();
-    assert!(finding["source"].as_str().unwrap().starts_with("Prialt label"));
+    assert!(
+        finding["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("Prialt label")
+    );
 }

@@ -704,11 +704,17 @@ fn a_baclofen_bolus_is_judged_on_spasticity() {
     // The bolus's effect: onset at 2 h (3 → 2), peak 1+ at 4 h, no longer a response at 8 h
     // (back to 3): 8 h or less, so the label's twice 50 mcg: 100 mcg/day.
     let b = &s.effective_dose.boluses[0];
-    assert_eq!((b.onset_h, b.peak_h, b.peak_score), (Some(2.0), Some(4.0), Some(1.5)));
+    assert_eq!(
+        (b.onset_h, b.peak_h, b.peak_score),
+        (Some(2.0), Some(4.0), Some(1.5))
+    );
     assert_eq!((b.last_response_h, b.duration_h), (Some(6.0), Some(8.0)));
     assert_eq!(s.effective_dose_mg_per_day, Some(0.05));
     assert_eq!(s.implant.proposed_mg_per_day, Some(0.1));
-    assert_eq!(s.implant.method, Some(titra::core::implant::Method::EffectDuration));
+    assert_eq!(
+        s.implant.method,
+        Some(titra::core::implant::Method::EffectDuration)
+    );
     assert_eq!(sp.scores[0].muscles, "knee extensors, both legs");
     // Pain was recorded but does not judge this trial.
     assert_eq!(s.pain.last, Some(4));
@@ -811,7 +817,10 @@ on the simulated pump in virtual time, and its summary applies the built-in site
                     .to_string()
             })
         };
-        let got = (per_day(s.effective_dose_mg_per_day), per_day(s.implant.proposed_mg_per_day));
+        let got = (
+            per_day(s.effective_dose_mg_per_day),
+            per_day(s.implant.proposed_mg_per_day),
+        );
         if !effective.is_empty() {
             assert_eq!(
                 (got.0.as_str(), got.1.as_str()),

@@ -3,7 +3,8 @@
 //! a [`WizardView`] and send keys, choices and presses back.
 //!
 //! The steps follow the issue: patient → route and catheter tip → trial (kind, length, pain
-//! before) → catheter (type, when it was placed, and for a single bolus whether the patient goes
+//! before, opioids before: not recorded, naive, or tolerant with the oral morphine equivalents
+//! per day) → catheter (type, when it was placed, and for a single bolus whether the patient goes
 //! home the same day) → drug → concentration (both from the library in force) → program (every
 //! finding from the daemon shown beside its field) → review (dose per day first) → second
 //! nurse's PIN → load the syringe → prime → start. The daemon checks everything again; nothing
@@ -47,6 +48,19 @@ pub const PLACED: [(&str, &str, &str); 7] = [
     ("24h", "24 h", "24h"),
     ("none", "Not recorded", ""),
 ];
+
+/// The patient's opioids before the trial: (key, button, the trial's `opioid_status`). "none"
+/// records no status (the library's opioid-naive starting ranges then apply).
+pub const OPIOIDS: [(&str, &str, &str); 3] = [
+    ("none", "Not recorded", ""),
+    ("naive", "Opioid-naive", "naive"),
+    ("tolerant", "Opioid-tolerant", "tolerant"),
+];
+
+/// The Trial step's number field: an opioid-tolerant patient's systemic opioids before the
+/// trial, as oral morphine equivalents (always in mg/day, whatever the trial drug's unit).
+pub const OME_FIELD: &str = "ome_before";
+const OME_LABEL: &str = "Oral morphine equivalents before the trial";
 
 /// The wizard's steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -304,6 +318,11 @@ pub struct Wizard {
     /// Single bolus only: the patient goes home the same day (asked, never assumed: it adds
     /// the responsible adult to the pre-trial checklist).
     outpatient: Option<bool>,
+    /// A key of [`OPIOIDS`], once chosen (asked, never assumed: it selects the starting ranges).
+    opioids: Option<&'static str>,
+    /// Opioid-tolerant only: the oral morphine equivalents per day before the trial, as typed
+    /// (mg/day).
+    ome_before: String,
     drug: Option<String>,
     concentration: Option<String>,
     fields: Vec<Field>,
@@ -349,6 +368,8 @@ impl Wizard {
             catheter: None,
             placed: None,
             outpatient: None,
+            opioids: None,
+            ome_before: String::new(),
             drug: None,
             concentration: None,
             fields: fields_for(TrialKind::Continuous),
@@ -442,6 +463,16 @@ impl Wizard {
                 });
                 None
             }
+            Step::Trial if self.tolerant() => {
+                let before = self.ome_before.clone();
+                edit(&mut self.ome_before, key, MAX_NUMBER, |c| {
+                    c.is_ascii_digit() || c == '.'
+                });
+                if self.ome_before.matches('.').count() > 1 {
+                    self.ome_before = before.clone();
+                }
+                (self.ome_before != before).then(|| self.changed()).flatten()
+            }
             Step::Program => {
                 let selected = self.selected;
                 let field = self.fields.iter_mut().find(|f| f.key == selected)?;
@@ -502,6 +533,7 @@ impl Wizard {
                 self.catheter = Some(CATHETERS.iter().find(|c| c.0 == key)?.0);
             }
             "placed" => self.placed = Some(PLACED.iter().find(|p| p.0 == key)?.0),
+            "opioids" => self.opioids = Some(OPIOIDS.iter().find(|o| o.0 == key)?.0),
             "outpatient" => {
                 self.outpatient = match key {
                     "yes" => Some(true),
@@ -615,6 +647,11 @@ impl Wizard {
         self.error = message.to_owned();
     }
 
+    /// The patient was opioid-tolerant before the trial.
+    fn tolerant(&self) -> bool {
+        self.opioids == Some("tolerant")
+    }
+
     /// The catheter's type as the trial records it ("Intrathecal catheter, closed tip"); None
     /// when not recorded.
     fn catheter_type(&self) -> Option<String> {
@@ -659,6 +696,14 @@ impl Wizard {
             Step::Trial if self.baseline.is_none() => {
                 Some("Ask the patient for their pain now (0–10).".to_owned())
             }
+            Step::Trial if self.opioids.is_none() => Some(
+                "Choose whether the patient took opioids before the trial (or Not recorded)."
+                    .to_owned(),
+            ),
+            Step::Trial if self.tolerant() && self.ome_before.is_empty() => Some(
+                "Enter the oral morphine equivalents the patient took per day before the trial."
+                    .to_owned(),
+            ),
             Step::Catheter if self.catheter.is_none() => {
                 Some("Choose the catheter's type (or Not recorded).".to_owned())
             }
@@ -792,6 +837,18 @@ impl Wizard {
         if let Some(p) = self.baseline {
             trial.insert("baseline_pain".into(), Value::Integer(i64::from(p)));
         }
+        if let Some(o) = OPIOIDS
+            .iter()
+            .find(|o| Some(o.0) == self.opioids && !o.2.is_empty())
+        {
+            trial.insert("opioid_status".into(), s(o.2.to_owned()));
+            if self.tolerant() && !self.ome_before.is_empty() {
+                trial.insert(
+                    "ome_before".into(),
+                    s(format!("{} mg/day", self.ome_before)),
+                );
+            }
+        }
         if self.kind == TrialKind::SingleBolus {
             if let Some(home) = self.outpatient {
                 trial.insert("outpatient".into(), Value::Boolean(home));
@@ -901,6 +958,7 @@ impl Wizard {
             format!("{} {}, syringe {}", p.drug, c.in_unit(unit), p.reservoir),
         ];
         lines.insert(1, catheter_line(t));
+        lines.insert(3, opioid_line(t));
         if t.kind == TrialKind::Continuous {
             lines.push(format!(
                 "Basal {} ({}, {})",
@@ -1056,6 +1114,15 @@ impl Wizard {
                         })
                         .collect(),
                 });
+                groups.push(GroupView {
+                    key: "opioids".to_owned(),
+                    title: "Opioids before the trial".to_owned(),
+                    value: String::new(),
+                    options: OPIOIDS
+                        .iter()
+                        .map(|(k, l, _)| option(k, l, self.opioids == Some(*k)))
+                        .collect(),
+                });
             }
             Step::Catheter => {
                 groups.push(GroupView {
@@ -1132,7 +1199,16 @@ impl Wizard {
             _ => {}
         }
         let unit = self.unit();
-        let fields = if self.step == Step::Program {
+        let fields = if self.step == Step::Trial && self.tolerant() {
+            vec![FieldView {
+                key: OME_FIELD.to_owned(),
+                label: OME_LABEL.to_owned(),
+                value: self.ome_before.clone(),
+                unit: "mg/day".to_owned(),
+                mark: String::new(),
+                selected: true,
+            }]
+        } else if self.step == Step::Program {
             self.fields
                 .iter()
                 .map(|f| FieldView {
@@ -1238,6 +1314,25 @@ fn catheter_line(t: &crate::core::program::Trial) -> String {
         _ => "",
     };
     format!("{kind}, {placed}{home}")
+}
+
+/// The review's line about the patient's opioids before the trial.
+fn opioid_line(t: &crate::core::program::Trial) -> String {
+    use crate::core::program::OpioidStatus;
+    match (t.opioid_status, t.ome_before) {
+        (None, _) => {
+            "Opioids before the trial not recorded (the opioid-naive starting ranges apply)"
+                .to_owned()
+        }
+        (Some(OpioidStatus::Naive), _) => "Opioid-naive before the trial".to_owned(),
+        (Some(OpioidStatus::Tolerant), Some(ome)) => format!(
+            "Opioid-tolerant before the trial: {} oral morphine equivalents",
+            ome.per_day_in(MassUnit::Mg)
+        ),
+        (Some(OpioidStatus::Tolerant), None) => {
+            "Opioid-tolerant before the trial: oral morphine equivalents not entered".to_owned()
+        }
+    }
 }
 
 /// Which wizard field a finding's field names (None: the program as a whole).

@@ -1385,7 +1385,20 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
             (None, None) => "not judged".to_owned(),
         }
     );
+    let o = &s.opioids;
+    let _ = writeln!(
+        out,
+        "Opioid status: {}; systemic opioids before the trial: {}",
+        o.status_text,
+        o.before_mg_per_day
+            .map_or("not recorded".to_owned(), |v| format!(
+                "{v} mg/day oral morphine equivalents"
+            ))
+    );
     let w = &s.implant;
+    if let Some(c) = &w.conversion {
+        let _ = writeln!(out, "Conversion: {}", c.text);
+    }
     let _ = writeln!(
         out,
         "Implant ({}): {}",
@@ -1402,6 +1415,17 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
     );
     for step in &w.steps {
         let _ = writeln!(out, "  {step}");
+    }
+    for f in w
+        .findings
+        .iter()
+        .filter(|f| f.class != crate::core::finding::Class::Ok)
+    {
+        let _ = writeln!(
+            out,
+            "  Limits: {} (needs a written reason to confirm)",
+            f.message
+        );
     }
     if let Some(c) = &s.checklist {
         let confirmed = c.items.iter().filter(|i| i.confirmed).count();

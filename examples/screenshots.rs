@@ -106,6 +106,17 @@ fn wizard_screens(
     w.invoke_next();
     w.invoke_choose("baseline".into(), "8".into());
     save(ui, dir, &format!("wizard-trial-{size}"))?;
+    // An opioid-tolerant patient: the oral morphine equivalents before the trial, on the keypad.
+    w.invoke_choose("opioids".into(), "tolerant".into());
+    for k in ["1", "2", "0"] {
+        w.invoke_key(k.into());
+    }
+    // The event loop's next passes: the step scrolls the new field into view.
+    for _ in 0..2 {
+        i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_millis(20));
+    }
+    save(ui, dir, &format!("wizard-trial-opioids-{size}"))?;
+    w.invoke_choose("opioids".into(), "naive".into());
     w.invoke_next();
     w.invoke_choose("catheter".into(), "closed".into());
     w.invoke_choose("placed".into(), "2h".into());
@@ -296,13 +307,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         save(&ui, &dir, &format!("clinician-chart-{size}"))?;
         // The export screen: the worksheet by the built-in example protocol's rules (the
         // simulator's summary uses them).
+        // The trial has ended (the dose is confirmed only then).
         let summary = &outcome.summary;
-        let (lines, has_rule, confirmed) =
+        let (lines, has_proposal, confirmed) =
             titra::export::preview(summary, titra::core::units::MassUnit::Mg);
-        show_export(&ui, lines, has_rule, confirmed);
+        let mut ended = running(-1);
+        ended.state = "ended".to_owned();
+        ended.site_check_due = String::new();
+        apply_status(&ui, &ended, true);
+        show_export(&ui, lines, has_proposal, confirmed);
         show_message(&ui, "");
         ui.global::<Nav>().invoke_go("export".into());
         save(&ui, &dir, &format!("clinician-export-{size}"))?;
+        // Another dose than the proposal, with the clinician's reason typed.
+        press(&ui, "Enter another dose")?;
+        for k in ["0", ".", "4"] {
+            press(&ui, &format!("Key {k}"))?;
+        }
+        press(&ui, "Type the reason")?;
+        for k in "renal function reduced".chars() {
+            press(
+                &ui,
+                &if k == ' ' {
+                    "Space".to_owned()
+                } else {
+                    format!("Key {k}")
+                },
+            )?;
+        }
+        save(&ui, &dir, &format!("clinician-export-reason-{size}"))?;
+        press(&ui, "Done")?;
+        save(&ui, &dir, &format!("clinician-export-other-{size}"))?;
+        press(&ui, "Back to the worksheet")?;
+        show_message(&ui, "");
+        apply_status(&ui, &running(0), true);
         ui.global::<Nav>().invoke_go("end".into());
         save(&ui, &dir, &format!("clinician-end-{size}"))?;
         // The pre-trial checklist, half confirmed, from the built-in protocol's items.
@@ -331,6 +369,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ui.global::<Pump>().set_sedation_hold(true);
         ui.global::<Nav>().invoke_go("review".into());
         save(&ui, &dir, &format!("clinician-sedation-review-{size}"))?;
+        // The most buttons at once (a clinician, an alarm, the sedation hold): three a row.
+        let mut crowded = alarm.clone();
+        crowded.alarms.push(AlarmStatus {
+            kind: "sedation".to_owned(),
+            priority: "high".to_owned(),
+            message: "Sedation or slow breathing — delivery stopped until a clinician reviews."
+                .to_owned(),
+            since_ms: 0,
+            silenced_until_ms: -1,
+        });
+        apply_status(&ui, &crowded, true);
+        ui.global::<Nav>().invoke_go("staff".into());
+        save(&ui, &dir, &format!("clinician-staff-crowded-{size}"))?;
+        apply_status(&ui, &running(0), true);
         ui.global::<Pump>().set_sedation_hold(false);
         ui.global::<Nav>().invoke_go("observation".into());
         press(&ui, "Temperature")?;
@@ -349,6 +401,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         press(&ui, "Redness")?;
         save(&ui, &dir, &format!("nurse-site-check-{size}"))?;
+        // The day's systemic opioids besides the trial drug.
+        show_message(&ui, "");
+        ui.global::<Nav>().invoke_go("opioids".into());
+        for k in ["6", "0"] {
+            press(&ui, &format!("Key {k}"))?;
+        }
+        show_message(&ui, &titra::ui::opioids_recorded("60"));
+        save(&ui, &dir, &format!("nurse-systemic-opioids-{size}"))?;
 
         // A baclofen trial is scored on the Modified Ashworth Scale.
         let mut baclofen = running(-1);

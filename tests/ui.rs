@@ -31,6 +31,12 @@ fn press(ui: &MainWindow, label: &str) {
         .next()
         .unwrap_or_else(|| panic!("no element labelled {label}"))
         .invoke_accessible_default_action();
+    // What an event loop does after each event, twice: the screens' change handlers and timers
+    // run (a step that starts at its top, or scrolls a new field into view once laid out). The
+    // search finds only what is in view.
+    for _ in 0..2 {
+        i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_millis(20));
+    }
 }
 
 /// The nurse confirms every item of the pre-trial checklist through the service (the UI has no
@@ -267,6 +273,8 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
     let service = Rc::new(RefCell::new(demo));
     let token = Rc::new(RefCell::new(String::new()));
     let ui = MainWindow::new().unwrap();
+    // The landscape display: the trial step scrolls on it once the opioids are asked.
+    ui.window().set_size(slint::PhysicalSize::new(800, 480));
     let refresh = {
         let service = service.clone();
         let weak = ui.as_weak();
@@ -331,6 +339,24 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
     press(&ui, "8");
     press(&ui, "Length of the trial down");
     press(&ui, "Next");
+    assert!(
+        value(&ui, "Wizard step").ends_with("Kind of trial"),
+        "the opioids before the trial are asked"
+    );
+    assert!(
+        notes(&ui)
+            .iter()
+            .any(|n| n.starts_with("Choose whether the patient took opioids")),
+        "{:?}",
+        notes(&ui)
+    );
+    // Opioid-tolerant: the oral morphine equivalents are typed on the keypad.
+    press(&ui, "Opioid-tolerant");
+    press(&ui, "Next");
+    assert!(value(&ui, "Wizard step").ends_with("Kind of trial"));
+    keys(&ui, "120");
+    assert_eq!(value(&ui, "Oral morphine equivalents"), "120 mg/day");
+    press(&ui, "Next");
     assert!(value(&ui, "Wizard step").ends_with("Catheter"));
     press(&ui, "Closed tip");
     press(&ui, "Next");
@@ -368,25 +394,39 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
         "{:?}",
         notes(&ui)
     );
+    press(&ui, "Basal dose");
+    assert!(
+        notes(&ui)
+            .iter()
+            .any(|n| n.starts_with("! The first basal rate of a trial")
+                && n.contains("opioid-tolerant")),
+        "0.5 mg/day is below an opioid-tolerant patient's usual start: {:?}",
+        notes(&ui)
+    );
     press(&ui, "Next");
     assert!(value(&ui, "Wizard step").ends_with("Check every setting"));
     let review: Vec<String> = ElementHandle::find_by_accessible_label(&ui, "Review line")
         .map(|e| e.accessible_value().unwrap_or_default().to_string())
         .collect();
     assert_eq!(
-        review[..5],
+        review[..6],
         [
             "Patient MRN-77 — intrathecal catheter, tip at T9",
             "Intrathecal catheter, closed tip, placed 2h before the start",
             "Continuous trial for 6d; pain before the trial 8/10",
+            "Opioid-tolerant before the trial: 120 mg/day oral morphine equivalents",
             "morphine 1 mg/mL, syringe 20 mL",
             "Basal 0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)",
         ]
     );
     assert!(
-        review[5].starts_with("Patient bolus 0.05 mg (50 µL), lockout 1h"),
+        review[6].starts_with("Patient bolus 0.05 mg (50 µL), lockout 1h"),
         "{review:?}"
     );
+    // The basal below the opioid-tolerant start is confirmed before the second nurse verifies.
+    press(&ui, "Verify");
+    assert!(value(&ui, "Wizard step").ends_with("Check every setting"));
+    press(&ui, "I confirm the settings marked !");
     press(&ui, "Verify");
 
     // The same nurse cannot verify her own program; a second nurse can.
@@ -437,6 +477,14 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
     );
     assert_eq!(e.program().basal.to_string(), "0.5 mg/day");
     assert_eq!(e.program().pca.unwrap().dose.ng(), 50_000);
+    assert_eq!(
+        e.trial().opioid_status,
+        Some(titra::core::program::OpioidStatus::Tolerant)
+    );
+    assert_eq!(
+        e.trial().ome_before.map(|r| r.to_string()).as_deref(),
+        Some("120 mg/day")
+    );
 }
 
 const BACLOFEN: &str = "[trial]\npatient = \"MRN-SPAS\"\nroute = \"intrathecal\"\nkind = \"single_bolus\"\nduration = \"8h\"\n[program]\ndrug = \"baclofen\"\nconcentration = \"50 mcg/mL\"\nreservoir = \"10 mL\"\nboluses = [ { at = \"0h\", dose = \"50 mcg\" } ]\nobserve = \"8h\"\n";

@@ -6,9 +6,11 @@
 //! patient screen asks for the pain score and the function question, a nurse acknowledges and
 //! silences an alarm, a sedation score of 3 (with a temperature) stops delivery and refuses the
 //! patient's doses until a clinician's review, a nurse's site check with a fever raises
-//! "possible infection", a clinician exports and ends the trial, the patient gives the
-//! impression of change, the clinician records the decision and a nurse the catheter's removal;
-//! the summary has them all.
+//! "possible infection", a nurse records the day's systemic opioids, the clinician sees the
+//! implant worksheet (nothing to confirm before the end), ends the trial a day later, confirms
+//! another starting dose than the proposal (refused until a reason is typed) and exports, the
+//! patient gives the impression of change, the clinician records the decision and a nurse the
+//! catheter's removal; the summary has them all.
 //!
 //! Its own test binary: the testing backend's event loop can be set up once per process. The
 //! test waits for what the screen shows (with a generous deadline), never for a fixed time.
@@ -26,7 +28,7 @@ use titra::service::dbus::{
 };
 use titra::service::pump::PumpService;
 use titra::ui::client::{Daemon, follow, wire};
-use titra::ui::{MainWindow, Nav};
+use titra::ui::{MainWindow, Nav, Pump};
 use zbus::connection::Builder;
 
 const DEADLINE: StdDuration = StdDuration::from_secs(120);
@@ -68,6 +70,57 @@ fn wait_value(weak: &Weak, label: &'static str, expected: &str) {
     wait(weak, &what, move |ui| {
         value_of(ui, label).as_deref() == Some(expected.as_str())
     });
+}
+
+/// Whether the button labelled `label` can be pressed now.
+fn enabled(weak: &Weak, label: &'static str) -> bool {
+    on_ui(weak, move |ui| {
+        ElementHandle::find_by_accessible_label(ui, label)
+            .next()
+            .and_then(|e| e.accessible_enabled())
+    })
+    .unwrap_or_else(|| panic!("no button labelled {label:?}"))
+}
+
+/// Waits for a line of the implant worksheet (read from the window's model: the lines scroll,
+/// and the search finds only what is in view).
+fn worksheet_has(weak: &Weak, what: &str, prefix: &'static str) {
+    let lines = |ui: &MainWindow| -> Vec<String> {
+        use slint::Model as _;
+        ui.global::<Pump>()
+            .get_export_lines()
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    };
+    let start = Instant::now();
+    while !on_ui(weak, move |ui| {
+        lines(ui).iter().any(|l| l.starts_with(prefix))
+    }) {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "never happened: {what} (the worksheet: {:?})",
+            on_ui(weak, lines)
+        );
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+}
+
+fn wait_status(weak: &Weak, what: &str, prefix: &'static str) {
+    wait(weak, what, move |ui| {
+        value_of(ui, "Worksheet status").is_some_and(|v| v.starts_with(prefix))
+    });
+}
+
+/// Types a note on the text keyboard.
+fn type_words(weak: &Weak, text: &str) {
+    for c in text.chars() {
+        if c == ' ' {
+            press(weak, "Space");
+        } else {
+            press(weak, &format!("Key {c}"));
+        }
+    }
 }
 
 fn press(weak: &Weak, label: &str) {
@@ -187,6 +240,7 @@ fn the_ui_drives_the_daemon_over_dbus() {
         press(w, "Intrathecal");
         press(w, "Next");
         press(w, "7");
+        press(w, "Opioid-naive");
         press(w, "Next");
         wait_step(w, "Catheter");
         press(w, "Closed tip");
@@ -305,7 +359,8 @@ fn the_ui_drives_the_daemon_over_dbus() {
         // Four hours after the start the screen asks for the pain score (silently), then the
         // protocol's function question; the answers go to the diary.
         wait_value(w, "Patient question", "How is your pain now?");
-        press(w, "Pain 4");
+        // Pain 7 before the trial, 3 now: a response (at least 50 % less).
+        press(w, "Pain 3");
         wait_value(
             w,
             "Patient question",
@@ -478,34 +533,57 @@ fn the_ui_drives_the_daemon_over_dbus() {
         press(w, "Back");
         wait_value(w, "Site check", "Site check due in 8h");
 
-        // A clinician confirms the implant's starting dose by the site's rule and exports.
+        // The nurse records the day's systemic opioids besides the trial drug.
+        press(w, "Systemic opioids");
+        wait_screen(w, "opioids");
+        assert!(
+            value(w, "Systemic opioids explanation").starts_with(
+                "All opioids the patient took in the last 24 hours besides the trial drug"
+            ),
+            "{}",
+            value(w, "Systemic opioids explanation")
+        );
+        assert!(!enabled(w, "Record the systemic opioids"), "nothing typed");
+        keys(w, "60");
+        wait_value(w, "Oral morphine equivalents", "60");
+        press(w, "Record the systemic opioids");
+        wait_value(
+            w,
+            "Staff answer",
+            "Recorded: 60 mg/day oral morphine equivalents.",
+        );
+        press(w, "Back");
+
+        // The clinician sees the implant worksheet while the trial runs: the dose is confirmed
+        // only after the end, so nothing can be confirmed yet.
         press(w, "Log out");
         press(w, "Staff");
         pin(w, "2468", "Enter PIN");
         wait_screen(w, "staff");
         press(w, "Export the summary");
-        wait(w, "the worksheet", |ui| {
-            ElementHandle::find_by_accessible_label(ui, "Worksheet line").any(|e| {
-                e.accessible_value()
-                    .unwrap_or_default()
-                    .starts_with("Rule: 50 %")
-            })
-        });
-        press(w, "Confirm the starting dose");
-        wait(w, "the dose confirmed", |ui| {
-            value_of(ui, "Staff answer")
-                .is_some_and(|v| v.starts_with("Starting dose") && v.ends_with("confirmed."))
-        });
-        press(w, "Export to USB stick");
-        wait(w, "the files saved", |ui| {
-            value_of(ui, "Staff answer").is_some_and(|v| v.starts_with("Saved 4 files to"))
-        });
-        let pdf = exported.join("MRN-88_2000-01-01_summary.pdf");
-        assert!(pdf.exists(), "{} written", pdf.display());
-
-        // The clinician ends the trial, then records the decision from the end screen. The
-        // daemon's refusal shows as it is.
+        wait_screen(w, "export");
+        // Four hours in: no stable day at one rate yet, so no proposal, and it says why.
+        worksheet_has(w, "why there is no proposal", "No proposal: ");
+        wait_status(w, "the status line", "The trial has not ended");
+        assert!(!enabled(w, "Enter another dose"));
+        assert!(
+            on_ui(w, |ui| ElementHandle::find_by_accessible_label(
+                ui,
+                "Export to USB stick"
+            )
+            .next()
+            .is_none()),
+            "nothing to export before a dose is confirmed"
+        );
         press(w, "Back");
+        press(w, "Log out");
+
+        // A day later (24 h at one basal rate, the protocol's stable period) the clinician ends
+        // the trial.
+        advance(Timestamp::ORIGIN + Duration::from_hours(28));
+        press(w, "Staff");
+        pin(w, "2468", "Enter PIN");
+        wait_screen(w, "staff");
         press(w, "End trial");
         wait_screen(w, "end");
         press(w, "Success");
@@ -515,6 +593,58 @@ fn the_ui_drives_the_daemon_over_dbus() {
             "Staff answer",
             "The trial has ended. Disconnect the line from the catheter.",
         );
+        press(w, "Back");
+
+        // The worksheet proposes a starting dose by the site's rule. The clinician enters
+        // another: without a written reason the daemon refuses, and its words show as they are.
+        press(w, "Export the summary");
+        wait_screen(w, "export");
+        worksheet_has(w, "the rule", "Rule: 50 %");
+        worksheet_has(w, "the proposal", "Implant starting dose");
+        wait_status(w, "the status line", "Not confirmed yet");
+        assert!(enabled(w, "Confirm this starting dose"));
+        press(w, "Enter another dose");
+        wait_value(w, "Implant starting dose", "");
+        keys(w, "0.3");
+        press(w, "Confirm the dose entered");
+        let (clinician, ..) = handle.block_on(proxy.login("2468")).unwrap();
+        let refusal = match handle.block_on(proxy.confirm_implant_dose_with_reason(
+            &clinician,
+            "0.3 mg/day",
+            "",
+        )) {
+            Err(zbus::Error::MethodError(_, Some(text), _)) => text,
+            other => panic!("not refused: {other:?}"),
+        };
+        assert!(
+            refusal.starts_with("reason: 0.3 mg/day is not the proposal of"),
+            "{refusal}"
+        );
+        wait_value(w, "Staff answer", &refusal);
+        press(w, "Type the reason");
+        type_words(w, "renal function reduced");
+        wait_value(w, "Dose reason", "Renal function reduced");
+        press(w, "Done");
+        press(w, "Confirm the dose entered");
+        wait(w, "the dose confirmed", |ui| {
+            value_of(ui, "Staff answer").is_some_and(|v| {
+                v.starts_with("Starting dose 0.3 mg/day (") && v.ends_with(") confirmed.")
+            })
+        });
+        wait_status(
+            w,
+            "the confirmation on the worksheet",
+            "Confirmed by Demo Clinician, because: Renal function reduced.",
+        );
+        press(w, "Export to USB stick");
+        wait(w, "the files saved", |ui| {
+            value_of(ui, "Staff answer").is_some_and(|v| v.starts_with("Saved 4 files to"))
+        });
+        let pdf = exported.join("MRN-88_2000-01-01_summary.pdf");
+        assert!(pdf.exists(), "{} written", pdf.display());
+
+        // The clinician records the decision. The daemon's refusal shows as it is.
+        press(w, "Back");
         press(w, "Record the decision");
         wait_screen(w, "decision");
         press(w, "Failure");
@@ -574,7 +704,6 @@ fn the_ui_drives_the_daemon_over_dbus() {
             value_of(ui, "Staff answer").is_some_and(|v| v.contains("already recorded"))
         });
 
-        let (clinician, ..) = handle.block_on(proxy.login("2468")).unwrap();
         let summary: serde_json::Value =
             serde_json::from_str(&handle.block_on(proxy.export_summary(&clinician)).unwrap())
                 .unwrap();
@@ -600,6 +729,17 @@ fn the_ui_drives_the_daemon_over_dbus() {
             c["site_checks"][0]["findings"],
             serde_json::json!(["redness"])
         );
+        // The wizard's opioid status, and the nurse's record of the day's systemic opioids.
+        let o = &summary["opioids"];
+        assert_eq!(o["status"], "naive");
+        assert_eq!(o["recorded"][0]["mg_per_day"], 60.0);
+        assert_eq!(o["recorded"][0]["by"], "Demo Nurse");
+        assert_eq!(o["per_day_mg"][0], 60.0);
+        // The starting dose confirmed with the typed reason.
+        let i = &summary["implant"];
+        assert_eq!(i["confirmed"], true);
+        assert_eq!(i["mg_per_day"], 0.3);
+        assert_eq!(i["reason"], "Renal function reduced");
     });
     ui.show().unwrap();
     slint::run_event_loop_until_quit().unwrap();

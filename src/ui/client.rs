@@ -69,8 +69,12 @@ pub enum UiCommand {
     Chart,
     /// The implant worksheet for the export screen.
     LoadExport,
-    /// Confirm the implant's starting dose ("" for the site rule's).
-    ConfirmImplant(String),
+    /// Confirm the implant's starting dose ("" for the worksheet's proposal) with the written
+    /// reason ("" for none).
+    ConfirmImplant(String, String),
+    /// The patient's systemic opioids for the day, as typed ("60": mg/day of oral morphine
+    /// equivalents).
+    SystemicOpioids(String),
     /// Export the summary (all formats, A4).
     Export,
 }
@@ -205,8 +209,15 @@ pub fn wire(ui: &MainWindow, tx: UnboundedSender<UiCommand>) {
     pump.on_load_export(send(UiCommand::LoadExport));
     pump.on_export(send(UiCommand::Export));
     let t = tx.clone();
-    pump.on_confirm_implant(move |dose| {
-        let _ = t.send(UiCommand::ConfirmImplant(dose.to_string()));
+    pump.on_confirm_implant(move |dose, reason| {
+        let _ = t.send(UiCommand::ConfirmImplant(
+            dose.to_string(),
+            reason.to_string(),
+        ));
+    });
+    let t = tx.clone();
+    pump.on_record_systemic_opioids(move |typed| {
+        let _ = t.send(UiCommand::SystemicOpioids(typed.to_string()));
     });
     pump.on_load_checklist(send(UiCommand::LoadChecklist));
     let t = tx.clone();
@@ -238,9 +249,9 @@ async fn load_export(
     weak: &slint::Weak<MainWindow>,
 ) -> String {
     match proxy.export_preview(token).await {
-        Ok((lines, has_rule, confirmed)) => {
+        Ok((lines, has_proposal, confirmed)) => {
             let _ = weak.upgrade_in_event_loop(move |ui| {
-                super::show_export(&ui, lines, has_rule, confirmed);
+                super::show_export(&ui, lines, has_proposal, confirmed);
             });
             String::new()
         }
@@ -536,13 +547,17 @@ pub async fn follow(
                             (Err(e), _) | (_, Err(e)) => words(e),
                         },
                         UiCommand::LoadExport => load_export(&proxy, &token, &weak).await,
-                        UiCommand::ConfirmImplant(dose) => match proxy.confirm_implant_dose(&token, &dose).await {
+                        UiCommand::ConfirmImplant(dose, reason) => match proxy.confirm_implant_dose_with_reason(&token, &dose, &reason).await {
                             Ok((per_day, ml)) => {
                                 let _ = load_export(&proxy, &token, &weak).await;
                                 format!("Starting dose {per_day} ({ml}) confirmed.")
                             }
                             Err(e) => words(e),
                         },
+                        UiCommand::SystemicOpioids(typed) => done(
+                            proxy.record_systemic_opioids(&token, &super::opioids_entry(&typed)).await,
+                            &super::opioids_recorded(&typed),
+                        ),
                         UiCommand::Export => match proxy.export(&token, "pdf,json,csv", "a4").await {
                             Ok((to, files)) => format!("Saved {} files to {to}.", files.len()),
                             Err(e) => words(e),

@@ -204,6 +204,20 @@ pub fn site_check_recorded(celsius: f64, findings: &[String]) -> String {
     )
 }
 
+/// The systemic opioids as typed on the keypad ("60"), as the daemon takes them: oral morphine
+/// equivalents per day ("60 mg/day").
+pub fn opioids_entry(typed: &str) -> String {
+    format!("{} mg/day", typed.trim())
+}
+
+/// What the systemic opioids screen says once the day's figure is recorded.
+pub fn opioids_recorded(typed: &str) -> String {
+    format!(
+        "Recorded: {} oral morphine equivalents.",
+        opioids_entry(typed)
+    )
+}
+
 /// What the spasticity screen says once a score is recorded.
 pub fn spasticity_recorded(score: &str, muscles: &str) -> String {
     if muscles.trim().is_empty() {
@@ -338,6 +352,9 @@ pub fn staff_tasks(t: &TaskInputs) -> Vec<TaskView> {
             "Spasticity (Ashworth)",
         ));
     }
+    if delivering || ended {
+        tasks.push(task("opioids", "Systemic opioids", "Systemic opioids"));
+    }
     if t.sedation_hold && clinician {
         tasks.push(task("review", "Sedation review", "Sedation review"));
     }
@@ -361,6 +378,16 @@ pub fn staff_tasks(t: &TaskInputs) -> Vec<TaskView> {
     }
     tasks.push(task("logout", "Log out", "Log out"));
     tasks
+}
+
+/// The most rows of buttons beside the overview on the landscape display (with the simulated
+/// and alarm banners shown).
+pub const MAX_WIDE_ROWS: usize = 6;
+
+/// Buttons per row beside the overview on the landscape display: two, or three when two would
+/// need more than [`MAX_WIDE_ROWS`] rows.
+pub fn wide_columns(tasks: usize) -> usize {
+    if tasks > 2 * MAX_WIDE_ROWS { 3 } else { 2 }
 }
 
 /// Tasks in rows of `columns`, the last row filled with empty places so that every button
@@ -420,7 +447,9 @@ pub fn refresh_tasks(ui: &MainWindow) {
             .collect();
         ModelRc::new(VecModel::from(rows))
     };
-    pump.set_tasks_wide(rows(2));
+    let wide = wide_columns(tasks.len());
+    pump.set_tasks_wide(rows(wide));
+    pump.set_tasks_wide_columns(i32::try_from(wide).unwrap_or(2));
     pump.set_tasks_tall(rows(3));
 }
 
@@ -629,11 +658,21 @@ pub fn chart(h: &crate::summary::History, unit: &str) -> Chart {
     }
 }
 
-/// Shows the export screen's worksheet.
-pub fn show_export(ui: &MainWindow, lines: Vec<String>, has_rule: bool, confirmed: bool) {
+/// The worksheet's lines as the export screen shows them: the ones that scroll, and the status
+/// (the daemon's last line: confirmed, or what is still to do), which always shows.
+pub fn export_parts(mut lines: Vec<String>) -> (Vec<String>, String) {
+    let status = lines.pop().unwrap_or_default();
+    (lines, status)
+}
+
+/// Shows the export screen's worksheet: its lines, whether it proposes a starting dose, and
+/// whether a clinician confirmed one.
+pub fn show_export(ui: &MainWindow, lines: Vec<String>, has_proposal: bool, confirmed: bool) {
     let pump = ui.global::<Pump>();
+    let (lines, status) = export_parts(lines);
     pump.set_export_lines(strings(lines));
-    pump.set_export_has_rule(has_rule);
+    pump.set_export_status(status.into());
+    pump.set_export_has_proposal(has_proposal);
     pump.set_export_confirmed(confirmed);
 }
 
@@ -1157,6 +1196,30 @@ mod tests {
     }
 
     #[test]
+    fn the_worksheet_status_shows_apart_from_the_lines_that_scroll() {
+        let (lines, status) = export_parts(vec![
+            "Effective trial dose 1 mg per day: …".to_owned(),
+            "The trial has not ended: the dose is confirmed after the end.".to_owned(),
+        ]);
+        assert_eq!(lines, ["Effective trial dose 1 mg per day: …"]);
+        assert_eq!(
+            status,
+            "The trial has not ended: the dose is confirmed after the end."
+        );
+        assert_eq!(export_parts(Vec::new()), (Vec::new(), String::new()));
+    }
+
+    #[test]
+    fn systemic_opioids_are_sent_as_oral_morphine_equivalents_per_day() {
+        assert_eq!(opioids_entry("60"), "60 mg/day");
+        assert_eq!(opioids_entry(" 7.5 "), "7.5 mg/day");
+        assert_eq!(
+            opioids_recorded("60"),
+            "Recorded: 60 mg/day oral morphine equivalents."
+        );
+    }
+
+    #[test]
     fn the_site_check_line_says_when_the_next_is_due() {
         assert_eq!(
             site_check_line("in 3h 20min"),
@@ -1200,6 +1263,7 @@ mod tests {
                 "reservoir",
                 "observation",
                 "site-check",
+                "opioids",
                 "chart",
                 "end",
                 "logout"
@@ -1218,6 +1282,7 @@ mod tests {
                 "reservoir",
                 "observation",
                 "site-check",
+                "opioids",
                 "review",
                 "basal",
                 "chart",
@@ -1240,16 +1305,35 @@ mod tests {
         // After the end: the decision for a clinician, the removal for both.
         t.state = "ended".to_owned();
         t.outcome_measure = "pain".to_owned();
-        assert_eq!(keys_of(&t), ["wizard", "chart", "removal", "logout"]);
+        assert_eq!(
+            keys_of(&t),
+            ["wizard", "opioids", "chart", "removal", "logout"]
+        );
         t.role = "clinician".to_owned();
         assert_eq!(
             keys_of(&t),
-            ["wizard", "chart", "export", "decision", "removal", "logout"]
+            [
+                "wizard", "opioids", "chart", "export", "decision", "removal", "logout"
+            ]
         );
         let rows = task_rows(&staff_tasks(&t), 4);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].len(), 4, "the last row keeps its places");
-        assert_eq!(rows[1][1].name, "Log out");
-        assert_eq!(rows[1][2].key, "", "an empty place");
+        assert_eq!(rows[1][2].name, "Log out");
+        assert_eq!(rows[1][3].key, "", "an empty place");
+        // The most buttons at once (a clinician, an alarm, the sedation hold, a spasticity
+        // trial): three a row beside the overview, so that they fit in height.
+        t = TaskInputs {
+            state: "alarm".to_owned(),
+            role: "clinician".to_owned(),
+            alarm: true,
+            sedation_hold: true,
+            outcome_measure: "spasticity".to_owned(),
+        };
+        let n = staff_tasks(&t).len();
+        assert_eq!(n, 14);
+        assert_eq!(wide_columns(n), 3);
+        assert!(task_rows(&staff_tasks(&t), wide_columns(n)).len() <= MAX_WIDE_ROWS);
+        assert_eq!(wide_columns(12), 2);
     }
 }

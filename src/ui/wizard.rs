@@ -60,7 +60,7 @@ pub const OPIOIDS: [(&str, &str, &str); 3] = [
 /// The Trial step's number field: an opioid-tolerant patient's systemic opioids before the
 /// trial, as oral morphine equivalents (always in mg/day, whatever the trial drug's unit).
 pub const OME_FIELD: &str = "ome_before";
-const OME_LABEL: &str = "Oral morphine equivalents before the trial";
+const OME_LABEL: &str = "Oral morphine equivalents";
 
 /// The wizard's steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -471,7 +471,9 @@ impl Wizard {
                 if self.ome_before.matches('.').count() > 1 {
                     self.ome_before = before.clone();
                 }
-                (self.ome_before != before).then(|| self.changed()).flatten()
+                (self.ome_before != before)
+                    .then(|| self.changed())
+                    .flatten()
             }
             Step::Program => {
                 let selected = self.selected;
@@ -1425,6 +1427,7 @@ mod tests {
         w.choose("route", "intrathecal");
         w.go_on();
         w.choose("baseline", "8");
+        w.choose("opioids", "naive");
         w.go_on();
         w.choose("catheter", "closed");
         w.choose("placed", "2h");
@@ -1465,6 +1468,15 @@ mod tests {
         w.go_on();
         assert_eq!(w.step(), Step::Trial, "11 is not a pain score");
         w.choose("baseline", "3");
+        w.go_on();
+        assert_eq!(
+            w.step(),
+            Step::Trial,
+            "opioids before the trial not asked yet"
+        );
+        w.choose("opioids", "morphine");
+        assert!(!w.view().can_next, "not a choice");
+        w.choose("opioids", "none");
         w.go_on();
         assert_eq!(w.step(), Step::Catheter);
         w.go_on();
@@ -1591,7 +1603,8 @@ mod tests {
         assert_eq!(w.step(), Step::Review);
         let v = w.view();
         assert!(!v.can_next);
-        assert_eq!(v.lines[4], "Basal 16 mg/day (0.6667 mg/h, 0.6667 mL/h)");
+        assert_eq!(v.lines[3], "Opioid-naive before the trial");
+        assert_eq!(v.lines[5], "Basal 16 mg/day (0.6667 mg/h, 0.6667 mL/h)");
         assert_eq!(v.groups[0].key, "confirm");
         assert_eq!(w.choose("confirm", "confirm"), None);
         assert!(
@@ -1752,6 +1765,7 @@ mod tests {
         w.go_on();
         w.choose("kind", "single_bolus");
         w.choose("baseline", "6");
+        w.choose("opioids", "none");
         w.go_on();
         assert_eq!(w.step(), Step::Catheter);
         w.choose("catheter", "open");
@@ -1800,5 +1814,83 @@ mod tests {
         type_text(&mut w, "1");
         let text = w.program().unwrap();
         assert!(!text.contains("outpatient"), "{text}");
+    }
+    #[test]
+    fn the_trial_step_asks_for_opioids_before_the_trial() {
+        let mut w = Wizard::new();
+        w.set_library(library());
+        type_text(&mut w, "MRN-5");
+        w.go_on();
+        w.choose("route", "intrathecal");
+        w.go_on();
+        w.choose("baseline", "7");
+        let v = w.view();
+        let opioids = v.groups.iter().find(|g| g.key == "opioids").unwrap();
+        assert_eq!(opioids.title, "Opioids before the trial");
+        let labels: Vec<&str> = opioids.options.iter().map(|o| o.label.as_str()).collect();
+        assert_eq!(labels, ["Not recorded", "Opioid-naive", "Opioid-tolerant"]);
+        assert!(v.fields.is_empty(), "no number asked until tolerant");
+        assert!(!v.can_next, "asked, never assumed");
+        // Tolerant: the oral morphine equivalents are needed, typed on the keypad.
+        w.choose("opioids", "tolerant");
+        let v = w.view();
+        assert_eq!(v.fields.len(), 1);
+        assert_eq!(v.fields[0].key, OME_FIELD);
+        assert_eq!(v.fields[0].unit, "mg/day");
+        assert!(v.fields[0].selected);
+        assert!(!v.can_next);
+        assert!(
+            v.notes
+                .iter()
+                .any(|n| n.text.starts_with("Enter the oral morphine equivalents"))
+        );
+        for k in ["1", "2", ".", ".", "5", "back", "back", "0"] {
+            w.key(k);
+        }
+        assert_eq!(w.view().fields[0].value, "120", "one decimal point at most");
+        assert!(w.view().can_next);
+        w.go_on();
+        w.choose("catheter", "none");
+        w.choose("placed", "none");
+        w.go_on();
+        w.choose("drug", "morphine");
+        w.go_on();
+        w.choose("concentration", "1 mg/mL");
+        w.go_on();
+        assert_eq!(w.step(), Step::Program);
+        assert!(w.view().fields.iter().all(|f| f.key != OME_FIELD));
+        w.select_field("basal");
+        type_text(&mut w, "2");
+        let text = w.program().unwrap();
+        assert!(text.contains("opioid_status = \"tolerant\""), "{text}");
+        assert!(text.contains("ome_before = \"120 mg/day\""), "{text}");
+        let sc = Scenario::from_toml_str(&text, "program").unwrap();
+        assert_eq!(
+            sc.trial.opioid_status,
+            Some(crate::core::program::OpioidStatus::Tolerant)
+        );
+        assert_eq!(
+            sc.trial.ome_before.map(|r| r.to_string()).as_deref(),
+            Some("120 mg/day")
+        );
+        assert_eq!(
+            opioid_line(&sc.trial),
+            "Opioid-tolerant before the trial: 120 mg/day oral morphine equivalents"
+        );
+        // Naive writes the status only (the number typed for tolerant is not sent); Not
+        // recorded writes neither.
+        w.choose("opioids", "naive");
+        let text = w.program().unwrap();
+        assert!(text.contains("opioid_status = \"naive\""), "{text}");
+        assert!(!text.contains("ome_before"), "{text}");
+        w.choose("opioids", "none");
+        let text = w.program().unwrap();
+        assert!(!text.contains("opioid_status"), "{text}");
+        let sc = Scenario::from_toml_str(&text, "program").unwrap();
+        assert_eq!(sc.trial.opioid_status, None);
+        assert_eq!(
+            opioid_line(&sc.trial),
+            "Opioids before the trial not recorded (the opioid-naive starting ranges apply)"
+        );
     }
 }

@@ -2010,11 +2010,11 @@ impl<H: PumpHardware> Engine<H> {
         let mut verdict = program::check_clinician_bolus(&self.entry, "dose", dose);
         // In a bolus trial it is a screening bolus too: the library's screening rule applies.
         let last = self.journal.iter().rev().find_map(|r| match r {
-            Record::BolusStarted { at, source, .. }
-                if matches!(source, Source::ScheduledBolus | Source::ClinicianBolus) =>
-            {
-                Some(*at)
-            }
+            Record::BolusStarted {
+                at,
+                source: Source::ScheduledBolus | Source::ClinicianBolus,
+                ..
+            } => Some(*at),
             _ => None,
         });
         let given = self

@@ -1286,7 +1286,7 @@ pub enum ConfirmError {
         .0.limit,
         .0.source.as_deref().unwrap_or("drug library")
     )]
-    Refused(Finding),
+    Refused(Box<Finding>),
     #[error("the implant's limits cannot be checked: {0}")]
     NoLimits(String),
     #[error("reason: {len} characters is more than {MAX_REASON}")]
@@ -1337,7 +1337,7 @@ pub fn confirm(
     let entry = entry.map_err(ConfirmError::NoLimits)?;
     let v = check_dose(entry, status, per_day);
     if let Some(f) = v.findings.iter().find(|f| f.class == Class::Hard) {
-        return Err(ConfirmError::Refused(f.clone()));
+        return Err(ConfirmError::Refused(Box::new(f.clone())));
     }
     let unit = entry.unit;
     if reason.is_empty() {
@@ -2205,6 +2205,381 @@ mod tests {
         assert_eq!(
             longer(EffectDuration::StillPresent { last_seen: eight }, eight),
             None
+        );
+    }
+
+    #[test]
+    fn the_stable_period_is_read_to_the_exact_boundaries() {
+        let (_, rules) = protocol();
+        let r = |h: f64, v: &str| RateFrom {
+            at: at(h),
+            rate: rate(v),
+        };
+        let read = |rates: &[RateFrom], end: f64| {
+            continuous_dose(at(0.0), at(end), rates, &[], rules.stable_period)
+        };
+        // Exactly the stable period at one rate is stable.
+        let c = read(&[r(0.0, "1 mg/day")], 24.0);
+        assert!(c.stable_to_end);
+        assert_eq!(c.stable.unwrap().length(), Duration::from_hours(24));
+        // A change undone at the same moment changes nothing: one stretch from the start.
+        let c = read(
+            &[r(0.0, "1 mg/day"), r(10.0, "2 mg/day"), r(10.0, "1 mg/day")],
+            30.0,
+        );
+        assert!(c.stable_to_end);
+        assert_eq!(c.since, at(0.0));
+        assert_eq!(c.in_force_at_end, rate("1 mg/day"));
+        // A change at the very end is in force at the end, and has run for no time: the
+        // stretch before it is stable but does not reach the end.
+        let c = read(&[r(0.0, "1 mg/day"), r(30.0, "2 mg/day")], 30.0);
+        assert_eq!((c.in_force_at_end, c.since), (rate("2 mg/day"), at(30.0)));
+        assert_eq!(c.stable.unwrap().to, at(30.0));
+        assert!(!c.stable_to_end);
+        // A rate set before the start counts from the start.
+        let c = read(&[r(0.0, "1 mg/day")], 23.9);
+        assert!(c.stable.is_none() && !c.stable_to_end);
+        let period = StablePeriod {
+            from: at(0.0),
+            to: at(48.0),
+            rate: rate("1 mg/day"),
+            delivered: "1.5 mg".parse().unwrap(),
+            patient: "0.2 mg".parse().unwrap(),
+        };
+        assert_eq!(period.given_per_day(), rate("0.75 mg/day"));
+        assert_eq!(period.patient_per_day(), rate("0.1 mg/day"));
+        assert_eq!(period.per_day(), rate("1.1 mg/day"));
+    }
+
+    #[test]
+    fn the_judge_says_when_a_score_cannot_be_judged() {
+        let (c, _) = protocol();
+        let judge = |measure, baseline: Option<u32>| Judge {
+            measure,
+            baseline,
+            criterion: &c,
+        };
+        assert_eq!(
+            judge(OutcomeMeasure::Pain, None).cannot().as_deref(),
+            Some("no pain score before the trial (baseline) was recorded")
+        );
+        assert_eq!(
+            judge(OutcomeMeasure::Spasticity, None).cannot().as_deref(),
+            Some("no Modified Ashworth score before the trial (baseline) was recorded")
+        );
+        assert_eq!(
+            judge(OutcomeMeasure::Pain, Some(0)).cannot().as_deref(),
+            Some("the pain before the trial was 0: it cannot be lower")
+        );
+        assert_eq!(
+            judge(OutcomeMeasure::Spasticity, Some(5))
+                .cannot()
+                .as_deref(),
+            Some("the Ashworth score before the trial was 0.5: it cannot fall by 1")
+        );
+        // A baseline of exactly the fall can be judged, and 0 is then a response.
+        let j = judge(OutcomeMeasure::Spasticity, Some(10));
+        assert_eq!(j.cannot(), None);
+        assert!(j.responds(0));
+        assert!(!judge(OutcomeMeasure::Pain, None).responds(0));
+        assert!(!judge(OutcomeMeasure::Pain, Some(0)).responds(0));
+    }
+
+    #[test]
+    fn rules_and_effects_are_written_out() {
+        let unit = MassUnit::Mcg;
+        assert_eq!(
+            Rule::Percent(50).describe(unit),
+            "50 % of the effective trial dose per day"
+        );
+        let baclofen = Rule::EffectDuration {
+            longer_than: Duration::from_hours(8),
+            times_if_longer: 1,
+            times_otherwise: 2,
+        };
+        assert_eq!(
+            baclofen.describe(unit),
+            "the same dose of the effective screening bolus per day when its effect lasted more than 8 h, otherwise twice the dose"
+        );
+        let other = Rule::EffectDuration {
+            longer_than: Duration::from_hours(6),
+            times_if_longer: 2,
+            times_otherwise: 3,
+        };
+        assert_eq!(
+            other.describe(unit),
+            "twice the dose of the effective screening bolus per day when its effect lasted more than 6 h, otherwise 3 times the dose"
+        );
+        assert_eq!(
+            Rule::Fixed(rate("1.2 mcg/day")).describe(unit),
+            "a starting dose of 1.2 mcg/day, whatever the trial gave"
+        );
+        assert_eq!(
+            Rule::Clinician.describe(unit),
+            "the clinician enters the starting dose"
+        );
+        assert_eq!(
+            EffectDuration::Ended {
+                last_response: Duration::from_hours(6),
+                ended: Duration::from_hours(8)
+            }
+            .describe(),
+            "8 h (a response at 6 h, no longer at 8 h)"
+        );
+        assert_eq!(
+            EffectDuration::StillPresent {
+                last_seen: Duration::from_mins(390)
+            }
+            .describe(),
+            "more than 6.5 h (still a response at the last score)"
+        );
+        assert_eq!(EffectDuration::NoResponse.describe(), "no response");
+        let (c, _) = protocol();
+        assert_eq!(
+            c.describe(OutcomeMeasure::Pain),
+            "pain at least 50 % lower than before the trial"
+        );
+        assert_eq!(
+            c.describe(OutcomeMeasure::Spasticity),
+            "spasticity at least 1 point lower than before the trial on the Modified Ashworth Scale (1+ counted as 1.5)"
+        );
+        let half = ResponseCriterion {
+            ashworth_fall: Points(15),
+            ..c.clone()
+        };
+        assert!(
+            half.describe(OutcomeMeasure::Spasticity)
+                .contains("at least 1.5 points lower")
+        );
+        assert_eq!(hours_text(Duration::from_hours(1)), "1 h");
+        assert_eq!(hours_text(Duration::from_ms(3_599_999)), "60 min");
+    }
+
+    /// A protocol's `[implant]` table from TOML text.
+    fn implant(text: &str) -> Result<ImplantProtocol, String> {
+        let p: ImplantProtocol = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        p.check().map(|()| p)
+    }
+
+    #[test]
+    fn a_protocols_rules_are_checked_naming_the_field() {
+        let base = "percent = 50\nsource = \"s\"\n";
+        let p = implant(base).unwrap();
+        assert_eq!(p.stable_period, Duration::from_hours(24), "the default");
+        assert_eq!(p.route, Route::Intrathecal, "the default");
+        assert_eq!(
+            implant("percent = 50\n").unwrap_err(),
+            "implant.source: say where the rule comes from; it is printed with it"
+        );
+        for (stable, ok) in [
+            ("1h", true),
+            ("7d", true),
+            ("59min", false),
+            ("7d 1s", false),
+        ] {
+            let r = implant(&format!("{base}stable_period = \"{stable}\"\n"));
+            assert_eq!(r.is_ok(), ok, "{stable}: {r:?}");
+        }
+        let rule = |body: &str| {
+            implant(&format!(
+                "{base}[[rules]]\ndrug = \"x\"\nsource = \"s\"\n{body}"
+            ))
+        };
+        let cases = [
+            (
+                "method = \"percent\"",
+                "implant.rules[0] (x): method \"percent\" needs percent",
+            ),
+            (
+                "method = \"percent\"\npercent = 0",
+                "implant.rules[0] (x): percent: 0 is outside 1 to 100",
+            ),
+            (
+                "method = \"percent\"\npercent = 50\ndose = \"1 mg/day\"",
+                "implant.rules[0] (x): dose does not apply to method \"percent\"",
+            ),
+            (
+                "method = \"percent\"\npercent = 50\nlonger_than = \"8h\"",
+                "implant.rules[0] (x): longer_than does not apply to method \"percent\"",
+            ),
+            (
+                "method = \"fixed\"",
+                "implant.rules[0] (x): method \"fixed\" needs dose",
+            ),
+            (
+                "method = \"fixed\"\ndose = \"0 mg/day\"",
+                "implant.rules[0] (x): dose: a starting dose of zero gives nothing",
+            ),
+            (
+                "method = \"fixed\"\ndose = \"1 mg/day\"\npercent = 5",
+                "implant.rules[0] (x): percent does not apply to method \"fixed\"",
+            ),
+            (
+                "method = \"clinician\"\npercent = 5",
+                "implant.rules[0] (x): percent does not apply to method \"clinician\"",
+            ),
+            (
+                "method = \"clinician\"\ndose = \"1 mg/day\"",
+                "implant.rules[0] (x): dose does not apply to method \"clinician\"",
+            ),
+            (
+                "method = \"effect_duration\"\nkinds = [\"single_bolus\"]\ntimes_if_longer = 1\ntimes_otherwise = 2",
+                "implant.rules[0] (x): method \"effect_duration\" needs longer_than",
+            ),
+            (
+                "method = \"effect_duration\"\nkinds = [\"single_bolus\"]\nlonger_than = \"0h\"\ntimes_if_longer = 1\ntimes_otherwise = 2",
+                "implant.rules[0] (x): longer_than: 0s is outside 1min to 48h",
+            ),
+            (
+                "method = \"effect_duration\"\nkinds = [\"single_bolus\"]\nlonger_than = \"49h\"\ntimes_if_longer = 1\ntimes_otherwise = 2",
+                "implant.rules[0] (x): longer_than: 2d 1h is outside 1min to 48h",
+            ),
+            (
+                "method = \"effect_duration\"\nkinds = [\"single_bolus\"]\nlonger_than = \"8h\"\ntimes_if_longer = 0\ntimes_otherwise = 2",
+                "implant.rules[0] (x): times_if_longer: 0 is outside 1 to 4",
+            ),
+            (
+                "method = \"effect_duration\"\nlonger_than = \"8h\"\ntimes_if_longer = 1\ntimes_otherwise = 2",
+                "implant.rules[0] (x): kinds: the duration of a bolus's effect exists only in bolus trials; list single_bolus and/or multiple_bolus",
+            ),
+            (
+                "method = \"effect_duration\"\nkinds = [\"single_bolus\"]\nlonger_than = \"8h\"\ntimes_if_longer = 1\ntimes_otherwise = 2\npercent = 5",
+                "implant.rules[0] (x): percent does not apply to method \"effect_duration\"",
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(rule(body).unwrap_err(), want, "{body}");
+        }
+        assert!(rule("method = \"effect_duration\"\nkinds = [\"single_bolus\"]\nlonger_than = \"48h\"\ntimes_if_longer = 4\ntimes_otherwise = 1").is_ok());
+        assert_eq!(
+            implant(&format!(
+                "{base}[[rules]]\ndrug = \"x\"\nsource = \" \"\nmethod = \"clinician\"\n"
+            ))
+            .unwrap_err(),
+            "implant.rules[0] (x): source: say where the rule comes from"
+        );
+        let conv = |body: &str| implant(&format!("{base}{body}"));
+        let one = "[[conversions]]\ndrug = \"m\"\nfrom = \"epidural\"\nto = \"intrathecal\"\nratio = 10\nsource = \"s\"\n";
+        assert!(conv(one).is_ok());
+        assert_eq!(
+            conv(&format!("{one}{one}")).unwrap_err(),
+            "implant.conversions[1] (m): a second conversion from epidural to intrathecal for m"
+        );
+        // Another drug, or another pair of routes, is another conversion.
+        assert!(conv(&format!("{one}{}", one.replace("\"m\"", "\"h\""))).is_ok());
+        assert!(
+            conv(&format!(
+                "{one}{}",
+                one.replace(
+                    "from = \"epidural\"\nto = \"intrathecal\"",
+                    "from = \"intrathecal\"\nto = \"epidural\""
+                )
+            ))
+            .is_ok()
+        );
+        assert_eq!(
+            conv(&one.replace("to = \"intrathecal\"", "to = \"epidural\"")).unwrap_err(),
+            "implant.conversions[0] (m): from and to are both epidural"
+        );
+        assert_eq!(
+            conv(&one.replace("ratio = 10", "ratio = 101")).unwrap_err(),
+            "implant.conversions[0] (m): ratio: 101 is outside 1 to 100"
+        );
+        assert_eq!(
+            conv(&one.replace("source = \"s\"", "source = \"\"")).unwrap_err(),
+            "implant.conversions[0] (m): source: say where the ratio comes from"
+        );
+    }
+
+    #[test]
+    fn a_response_criterion_is_read_in_points_and_checked() {
+        #[derive(Deserialize)]
+        struct T {
+            c: ResponseCriterion,
+        }
+        let read = |pct: u32, fall: &str, source: &str| {
+            let text = format!(
+                "[c]\npain_reduction_percent = {pct}\nashworth_fall = {fall}\nsource = \"{source}\"\n"
+            );
+            toml::from_str::<T>(&text)
+                .map_err(|e| e.message().to_owned())
+                .and_then(|t| t.c.check().map(|()| t.c))
+        };
+        let c = read(30, "1.5", "s").unwrap();
+        assert_eq!(c.ashworth_fall.tenths(), 15);
+        assert_eq!(
+            serde_json::to_value(c.ashworth_fall).unwrap(),
+            serde_json::json!(1.5)
+        );
+        assert_eq!(
+            read(30, "2", "s").unwrap().ashworth_fall,
+            Points::from_tenths(20)
+        );
+        assert_eq!(
+            read(0, "1", "s").unwrap_err(),
+            "response.pain_reduction_percent: 0 is outside 1 to 100"
+        );
+        assert_eq!(
+            read(101, "1", "s").unwrap_err(),
+            "response.pain_reduction_percent: 101 is outside 1 to 100"
+        );
+        assert!(read(100, "1", "s").is_ok() && read(1, "1", "s").is_ok());
+        assert_eq!(
+            read(50, "0.4", "s").unwrap_err(),
+            "response.ashworth_fall: 0.4 is outside 0.5 to 4 points"
+        );
+        assert_eq!(
+            read(50, "4.5", "s").unwrap_err(),
+            "4.5 is not a number of points from 0 to 4 in tenths"
+        );
+        assert!(read(50, "0.5", "s").is_ok() && read(50, "4", "s").is_ok());
+        assert!(read(50, "1.25", "s").unwrap_err().contains("in tenths"));
+        assert!(read(50, "-1", "s").unwrap_err().contains("from 0 to 4"));
+        assert_eq!(
+            read(50, "1", " ").unwrap_err(),
+            "response.source: say where the criterion comes from"
+        );
+        assert_eq!(ResponseCriterion::default().check(), Ok(()));
+    }
+
+    #[test]
+    fn a_reason_of_the_longest_length_is_taken() {
+        let case = Case {
+            drug: "morphine",
+            route: IT,
+            kind: TrialKind::Continuous,
+            status: None,
+        };
+        let (_, ws) = case.continuous(&[(0.0, "1 mg/day")], 48.0, &[]);
+        let lib = library();
+        let entry = lib
+            .entries
+            .iter()
+            .find(|e| e.drug == "morphine" && e.route == IT)
+            .unwrap();
+        let reason = "r".repeat(MAX_REASON);
+        let ok = confirm(
+            &ws,
+            Ok(entry),
+            None,
+            true,
+            Some(rate("0.4 mg/day")),
+            &reason,
+        )
+        .unwrap();
+        assert_eq!(ok.reason.map(|r| r.len()), Some(MAX_REASON));
+        // The conversion's words begin with a capital.
+        let case = Case {
+            drug: "morphine",
+            route: EPI,
+            kind: TrialKind::Continuous,
+            status: None,
+        };
+        let (_, ws) = case.continuous(&[(0.0, "6 mg/day")], 48.0, &[]);
+        assert!(
+            ws.steps[1].starts_with("Epidural to intrathecal: 6 mg/day ÷ 10 = 0.6 mg/day"),
+            "{}",
+            ws.steps[1]
         );
     }
 

@@ -425,13 +425,12 @@ fn check_trial(trial: &Trial, v: &mut Verdict) {
     if trial.patient.trim().is_empty() {
         v.hard("trial.patient", "", "The patient's identifier is missing.");
     }
-    match (trial.opioid_status, trial.ome_before) {
-        (Some(OpioidStatus::Tolerant), None) => v.hard(
+    if trial.opioid_status == Some(OpioidStatus::Tolerant) && trial.ome_before.is_none() {
+        v.hard(
             "trial.ome_before",
             "none",
             "An opioid-tolerant patient's systemic opioids before the trial are needed, as oral morphine equivalents per day (for example 90 mg/day).",
-        ),
-        _ => {}
+        );
     }
     if trial.duration.is_zero() {
         v.hard(

@@ -215,17 +215,14 @@ pub fn preview(s: &Summary, unit: MassUnit) -> (Vec<String>, bool, bool) {
     let show = |mg: f64| pdf::show_mg(mg, unit);
     let w = &s.implant;
     let e = &s.effective_dose;
-    let mut lines = vec![match e.mg_per_day {
-        Some(d) => format!(
-            "Effective trial dose {} per day: {}.",
-            show(d),
-            e.basis_text
-        ),
-        None => format!(
+    // With an effective dose, the worksheet's first step states it with its basis.
+    let mut lines = Vec::new();
+    if e.mg_per_day.is_none() {
+        lines.push(format!(
             "No effective trial dose: {}.",
             e.why_none.as_deref().unwrap_or("none was found")
-        ),
-    }];
+        ));
+    }
     lines.push(format!(
         "Response ({}): {}.",
         s.response_criterion.criterion,

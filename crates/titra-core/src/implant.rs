@@ -2236,6 +2236,20 @@ mod tests {
         assert_eq!((c.in_force_at_end, c.since), (rate("2 mg/day"), at(30.0)));
         assert_eq!(c.stable.unwrap().to, at(30.0));
         assert!(!c.stable_to_end);
+        // A piece recorded at the moment of a change was given before it; one at the end is in.
+        let piece = |h: f64| Piece {
+            at: at(h),
+            amount: "0.05 mg".parse().unwrap(),
+            patient: true,
+        };
+        let c = continuous_dose(
+            at(0.0),
+            at(48.0),
+            &[r(0.0, "1 mg/day"), r(24.0, "2 mg/day")],
+            &[piece(24.0), piece(48.0)],
+            rules.stable_period,
+        );
+        assert_eq!(c.stable.unwrap().patient, "0.05 mg".parse().unwrap());
         // A rate set before the start counts from the start.
         let c = read(&[r(0.0, "1 mg/day")], 23.9);
         assert!(c.stable.is_none() && !c.stable_to_end);

@@ -15,9 +15,9 @@ use titra::config::HardwareConfig;
 use titra::service::pump::PumpService;
 use titra::ui::wizard::Wizard;
 use titra::ui::{
-    MainWindow, Nav, Pump, WizardState, answer_directly, apply_status, chart, set_staff,
-    show_basal_check, show_chart, show_checklist, show_diary_question, show_export, show_message,
-    wire_checks, wire_wizard, wizard_reply,
+    MainWindow, Nav, Pump, WizardState, answer_directly, apply_status, chart, course_chart,
+    set_staff, show_basal_check, show_chart, show_checklist, show_course_chart,
+    show_diary_question, show_export, show_message, wire_checks, wire_wizard, wizard_reply,
 };
 
 fn running(next_bolus_in_s: i64) -> Status {
@@ -305,6 +305,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         show_chart(&ui, &chart(&history, "mg"));
         ui.global::<Nav>().invoke_go("chart".into());
         save(&ui, &dir, &format!("clinician-chart-{size}"))?;
+        // A bolus trial's chart: the response to each bolus, from the simulated single-shot
+        // morphine screening and the two-bolus baclofen screening.
+        for (name, text) in [
+            (
+                "single-shot-morphine.toml",
+                include_str!("scenarios/single-shot-morphine.toml"),
+            ),
+            (
+                "baclofen-screening.toml",
+                include_str!("scenarios/baclofen-screening.toml"),
+            ),
+        ] {
+            let scenario = titra::scenario::Scenario::from_toml_str(text, name)?;
+            let (library, source) = check::load_library(None)?;
+            let unit = titra::summary::unit_of(&library, &scenario.program.drug);
+            let outcome =
+                titra::simulate::run(&scenario, &library, source, &HardwareConfig::built_in()?)?;
+            let response = titra::summary::bolus_response(&outcome.summary, unit);
+            show_course_chart(&ui, &course_chart(&response));
+            ui.global::<Nav>().invoke_go("chart".into());
+            let shot = if name.starts_with("baclofen") {
+                "clinician-bolus-chart-spasticity"
+            } else {
+                "clinician-bolus-chart"
+            };
+            save(&ui, &dir, &format!("{shot}-{size}"))?;
+        }
         // The export screen: the worksheet by the built-in example protocol's rules (the
         // simulator's summary uses them).
         // The trial has ended (the dose is confirmed only then).

@@ -1523,6 +1523,82 @@ async fn a_baclofen_trial_is_judged_on_spasticity_scored_by_the_nurse() {
     assert_eq!(sp["responder"], true);
     assert_eq!(sp["scores"][1]["by"], "Demo Nurse");
     assert!(summary["pain"]["responder"].is_null());
+    // The chart's time course is on the Ashworth scale, the dose in the drug's unit.
+    let r = p.proxy.bolus_response().await.unwrap();
+    assert!(r.bolus_trial);
+    assert_eq!(r.measure, titra::summary::MEASURE_SPASTICITY);
+    assert_eq!((r.baseline, r.scale_top), (3.0, 4.0));
+    let b = &r.boluses[0];
+    assert_eq!(b.dose, "50 mcg");
+    assert!(b.effective);
+    assert_eq!(b.points, [(4.5, 1.5), (6.0, 2.0)]);
+    assert_eq!((b.peak_h, b.peak_score), (4.5, 1.5));
+}
+
+/// The single-shot screening of examples/scenarios/single-shot-morphine.toml.
+const SCREENING: &str = r#"
+[trial]
+patient = "MRN-COURSE"
+route = "intrathecal"
+kind = "single_bolus"
+duration = "24h"
+baseline_pain = 7
+
+[program]
+drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "2 mL"
+boluses = [ { at = "0h", dose = "0.2 mg" } ]
+observe = "24h"
+"#;
+
+#[tokio::test]
+async fn the_chart_gets_the_response_to_each_bolus_without_a_login() {
+    let p = pump().await;
+    let (name, _) = error_of(p.proxy.bolus_response().await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState", "no trial");
+    let nurse = p.login("1234").await;
+    p.proxy
+        .start_trial(&nurse, SCREENING, false, "5678")
+        .await
+        .unwrap();
+    p.proxy.prime(&nurse).await.unwrap();
+    p.confirm_checklist(&nurse).await;
+    p.proxy.start(&nurse).await.unwrap();
+    // Pain 7 before; 5 at 1 h (not yet half), 3 at 4 h (the onset and the peak), 6 at 24 h
+    // (no longer a response: the effect lasted 24 h).
+    for (at, pain) in [(1.0, 5), (4.0, 3), (24.0, 6)] {
+        p.run_to(h(at)).await;
+        p.proxy.record_pain(pain).await.unwrap();
+    }
+    let r = p.proxy.bolus_response().await.unwrap();
+    assert!(r.bolus_trial);
+    assert_eq!(r.measure, titra::summary::MEASURE_PAIN);
+    assert_eq!((r.baseline, r.scale_top), (7.0, 10.0));
+    assert_eq!(r.boluses.len(), 1);
+    let b = &r.boluses[0];
+    assert_eq!(b.at_h, 0.0);
+    assert_eq!(b.dose, "0.2 mg");
+    assert_eq!(b.by, "scheduled");
+    assert!(b.effective && b.complete && b.responded);
+    assert_eq!(b.points, [(1.0, 5.0), (4.0, 3.0), (24.0, 6.0)]);
+    assert_eq!((b.onset_h, b.peak_h, b.peak_score), (4.0, 4.0, 3.0));
+    assert_eq!(b.duration_h, 24.0);
+    assert_eq!(b.effect, "24 h (a response at 4 h, no longer at 24 h)");
+    // The same as the summary a nurse exports.
+    let summary = p.summary().await;
+    assert_eq!(summary["effective_dose"]["bolus_index"], 0);
+    assert_eq!(summary["effective_dose"]["boluses"][0]["duration_h"], 24.0);
+
+    // A continuous trial has no time course: its chart is the dose and pain of `History`.
+    let p = pump().await;
+    p.running().await;
+    p.run_to(h(2.0)).await;
+    p.proxy.record_pain(4).await.unwrap();
+    let r = p.proxy.bolus_response().await.unwrap();
+    assert!(!r.bolus_trial);
+    assert!(r.boluses.is_empty());
+    assert_eq!((r.measure, r.baseline), (titra::summary::MEASURE_PAIN, 7.0));
 }
 
 #[tokio::test]

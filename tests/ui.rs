@@ -549,3 +549,101 @@ fn a_nurse_scores_spasticity_in_a_baclofen_trial() {
     assert_eq!(score.score.as_str(), "1+");
     assert_eq!(score.muscles, "Hip adductors; Ankle plantar flexors");
 }
+
+const SCREENING: &str = "[trial]\npatient = \"MRN-COURSE\"\nroute = \"intrathecal\"\nkind = \"single_bolus\"\nduration = \"24h\"\nbaseline_pain = 7\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"2 mL\"\nboluses = [ { at = \"0h\", dose = \"0.2 mg\" } ]\nobserve = \"24h\"\n";
+
+/// Runs the pump up to `t`, as the daemon's control loop does.
+fn run_to(s: &mut PumpService, t: Timestamp) {
+    let mut clock = t;
+    while let Some(wake) = s.next_wake().filter(|&w| w <= t) {
+        s.tick(wake).unwrap();
+        clock = wake;
+    }
+    s.tick(t.max(clock)).unwrap();
+}
+
+#[test]
+fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
+    use slint::Model as _;
+    i_slint_backend_testing::init_no_event_loop();
+    let mut service = PumpService::simulated_demo(at(0)).unwrap();
+    let (nurse, _) = service.login("1234", at(0)).unwrap();
+    service
+        .start_trial(&nurse, SCREENING, false, "5678", at(0))
+        .unwrap();
+    service.prime(&nurse, at(0)).unwrap();
+    service.start(&nurse, at(0)).unwrap();
+    // Pain 7 before; 5 an hour after the bolus, 3 at 4 h (half: a response), 6 at 8 h.
+    for (mins, pain) in [(60, 5), (240, 3), (480, 6)] {
+        run_to(&mut service, at(mins));
+        service.record_pain(pain, at(mins)).unwrap();
+    }
+    let service = Rc::new(RefCell::new(service));
+    let ui = MainWindow::new().unwrap();
+    {
+        // As the UI's client does: a bolus trial's chart is the response to each bolus.
+        let service = service.clone();
+        let weak = ui.as_weak();
+        ui.global::<Pump>().on_load_chart(move || {
+            let r = service.borrow().bolus_response(at(480)).unwrap();
+            assert!(r.bolus_trial);
+            if let Some(ui) = weak.upgrade() {
+                titra::ui::show_course_chart(&ui, &titra::ui::course_chart(&r));
+            }
+        });
+    }
+    apply_status(&ui, &service.borrow().status(at(480)), true);
+    set_staff(&ui, "Demo Clinician", "clinician");
+    press(&ui, "Dose and pain chart");
+    assert_eq!(ui.global::<Nav>().get_screen(), "chart");
+    assert_eq!(
+        value(&ui, "Bolus response"),
+        "Effective: Bolus of 0.2 mg at 0 h: onset 4 h, peak 3 at 4 h, duration 8 h"
+    );
+    assert_eq!(
+        value(&ui, "Chart caption"),
+        "Pain 0–10 against hours after each bolus; dashed: before the trial, 7"
+    );
+    let pump = ui.global::<Pump>();
+    assert!(pump.get_chart_bolus());
+    let curves: Vec<_> = pump.get_chart_curves().iter().collect();
+    assert_eq!(curves.len(), 1, "one line per bolus");
+    assert!(curves[0].effective);
+    // 8 h across, pain 0–10 up: the scores at 1, 4 and 8 h, the end of the effect at 8 h.
+    assert_eq!(
+        curves[0].line,
+        "M 134.0 92.0 L 500.0 125.6 L 988.0 75.2 M 988.0 8 L 988.0 176"
+    );
+    assert!(
+        pump.get_chart_baseline()
+            .starts_with("M 12.0 58.4 L 28.0 58.4"),
+        "the baseline dashed at 7"
+    );
+    assert_eq!(
+        pump.get_chart_ticks()
+            .iter()
+            .last()
+            .map(|t| t.label.to_string()),
+        Some("8 h".to_owned())
+    );
+
+    // A continuous trial's chart in its place: the bars again, and no bolus lines.
+    titra::ui::show_chart(
+        &ui,
+        &titra::ui::chart(
+            &titra::summary::History {
+                bucket_ms: 3_600_000,
+                doses_ng: vec![20_000],
+                pain: vec![(1_800_000, 5)],
+            },
+            "mg",
+        ),
+    );
+    assert!(!pump.get_chart_bolus());
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, "Bolus response")
+            .next()
+            .is_none()
+    );
+    assert!(value(&ui, "Chart caption").starts_with("Dose per"));
+}

@@ -10,7 +10,8 @@
 //! implant worksheet (nothing to confirm before the end), ends the trial a day later, confirms
 //! another starting dose than the proposal (refused until a reason is typed) and exports, the
 //! patient gives the impression of change, the clinician records the decision and a nurse the
-//! catheter's removal; the summary has them all.
+//! catheter's removal; the summary has them all, and the chart shows the dose and pain (no
+//! response to boluses: the trial is continuous).
 //!
 //! Its own test binary: the testing backend's event loop can be set up once per process. The
 //! test waits for what the screen shows (with a generous deadline), never for a fixed time.
@@ -740,6 +741,26 @@ fn the_ui_drives_the_daemon_over_dbus() {
         assert_eq!(i["confirmed"], true);
         assert_eq!(i["mg_per_day"], 0.3);
         assert_eq!(i["reason"], "Renal function reduced");
+
+        // The chart of a continuous trial: dose bars and pain, not the response to boluses.
+        press(w, "Back");
+        wait_screen(w, "staff");
+        press(w, "Dose and pain chart");
+        wait_screen(w, "chart");
+        wait(w, "the dose and pain chart", |ui| {
+            value_of(ui, "Chart caption").is_some_and(|v| v.starts_with("Dose per"))
+        });
+        assert!(
+            on_ui(w, |ui| ElementHandle::find_by_accessible_label(
+                ui,
+                "Bolus response"
+            )
+            .next()
+            .is_none()),
+            "no bolus on a continuous trial's chart"
+        );
+        press(w, "Back");
+        wait_screen(w, "staff");
     });
     ui.show().unwrap();
     slint::run_event_loop_until_quit().unwrap();

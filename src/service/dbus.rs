@@ -414,6 +414,14 @@ impl PumpIface {
         Ok(self.shared.service.lock().await.history(now)?)
     }
 
+    /// A bolus trial's response to each bolus, for the clinician's chart: the scores against
+    /// the hours after each bolus, the baseline, onset, peak and duration of effect, and which
+    /// bolus is the effective one (`bolus_trial` false for a continuous trial).
+    async fn bolus_response(&self) -> Result<crate::summary::BolusResponse, PumpError> {
+        let now = self.shared.clock.now();
+        Ok(self.shared.service.lock().await.bolus_response(now)?)
+    }
+
     /// The trial's pre-trial checklist: (items (id, text, confirmed, by, at ms or -1), override
     /// by, override reason).
     async fn checklist(&self, token: &str) -> Result<ChecklistView, PumpError> {
@@ -907,6 +915,7 @@ pub trait Pump1 {
     ) -> zbus::Result<()>;
     fn record_catheter_removal(&self, token: &str, note: &str) -> zbus::Result<()>;
     fn history(&self) -> zbus::Result<crate::summary::History>;
+    fn bolus_response(&self) -> zbus::Result<crate::summary::BolusResponse>;
     fn clinician_bolus(&self, token: &str, dose: &str, confirm: bool) -> zbus::Result<()>;
     fn request_bolus(&self) -> zbus::Result<String>;
     fn record_pain(&self, value: u8) -> zbus::Result<()>;

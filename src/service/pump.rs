@@ -1427,6 +1427,22 @@ impl PumpService {
     /// The trial summary (titra.trial-summary/1) as JSON.
     pub fn summary(&mut self, token: &str, now: Timestamp) -> Result<Summary, ServiceError> {
         self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.summary_at(now)
+    }
+
+    /// The response to each bolus of a bolus trial, for the clinician's chart (no login, like
+    /// [`PumpService::history`]): read from the summary as it stands now.
+    pub fn bolus_response(&self, now: Timestamp) -> Result<summary::BolusResponse, ServiceError> {
+        let s = self.summary_at(now)?;
+        let unit = self
+            .engine
+            .as_ref()
+            .map_or(crate::core::units::MassUnit::Mg, |e| e.entry().unit);
+        Ok(summary::bolus_response(&s, unit))
+    }
+
+    /// The summary as it stands at `now`, for callers that checked who asks (or need not).
+    fn summary_at(&self, now: Timestamp) -> Result<Summary, ServiceError> {
         let engine = self
             .engine
             .as_ref()

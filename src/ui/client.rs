@@ -259,6 +259,22 @@ async fn load_export(
     }
 }
 
+/// Shows the dose and pain since the start on the chart screen; returns the message to show
+/// ("" when it worked).
+async fn chart(proxy: &Pump1Proxy<'_>, weak: &slint::Weak<MainWindow>) -> String {
+    match (proxy.history().await, proxy.status_json().await) {
+        (Ok(h), Ok(status)) => {
+            let unit = serde_json::from_str::<Status>(&status)
+                .map(|s| s.dose_unit)
+                .unwrap_or_default();
+            let c = super::chart(&h, &unit);
+            let _ = weak.upgrade_in_event_loop(move |ui| super::show_chart(&ui, &c));
+            String::new()
+        }
+        (Err(e), _) | (_, Err(e)) => words(e),
+    }
+}
+
 /// Shows the pre-trial checklist; returns the message to show ("" when it worked).
 async fn load_checklist(
     proxy: &Pump1Proxy<'_>,
@@ -537,14 +553,15 @@ pub async fn follow(
                                 Err(e) => words(e),
                             }
                         }
-                        UiCommand::Chart => match (proxy.history().await, proxy.status_json().await) {
-                            (Ok(h), Ok(status)) => {
-                                let unit = serde_json::from_str::<Status>(&status).map(|s| s.dose_unit).unwrap_or_default();
-                                let c = super::chart(&h, &unit);
-                                let _ = weak.upgrade_in_event_loop(move |ui| super::show_chart(&ui, &c));
+                        // A bolus trial's chart is the response to each bolus; a continuous
+                        // trial's the dose and pain since the start.
+                        UiCommand::Chart => match proxy.bolus_response().await {
+                            Ok(r) if r.bolus_trial => {
+                                let c = super::course_chart(&r);
+                                let _ = weak.upgrade_in_event_loop(move |ui| super::show_course_chart(&ui, &c));
                                 String::new()
                             }
-                            (Err(e), _) | (_, Err(e)) => words(e),
+                            _ => chart(&proxy, &weak).await,
                         },
                         UiCommand::LoadExport => load_export(&proxy, &token, &weak).await,
                         UiCommand::ConfirmImplant(dose, reason) => match proxy.confirm_implant_dose_with_reason(&token, &dose, &reason).await {

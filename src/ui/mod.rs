@@ -658,6 +658,268 @@ pub fn chart(h: &crate::summary::History, unit: &str) -> Chart {
     }
 }
 
+/// A bolus trial's chart: the time course of the response to each bolus, in a
+/// [`COURSE_W`]×[`COURSE_H`] box (y down; the screen keeps that aspect). Across, the hours after
+/// each bolus; up, the score (0 at the axis, the scale's top at the top). One line per bolus
+/// through its scores, the baseline dashed, and for each bolus its onset (a triangle under the
+/// axis), peak (a square) and the end of its effect (a bar the height of the chart) — as the
+/// PDF draws it.
+pub const COURSE_W: f64 = 1000.0;
+pub const COURSE_H: f64 = 200.0;
+const COURSE_LEFT: f64 = 12.0;
+const COURSE_RIGHT: f64 = 988.0;
+const COURSE_TOP: f64 = 8.0;
+const COURSE_AXIS: f64 = 176.0;
+
+/// The bolus lines' colours in turn (the PDF's): blue, orange, purple.
+pub const COURSE_COLOURS: [(u8, u8, u8); 3] = [(26, 117, 209), (242, 140, 26), (120, 84, 184)];
+
+/// One bolus on the chart.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CourseCurve {
+    /// Stroked: its scores joined, and the bar where its effect ended.
+    pub line: String,
+    /// Filled: a dot at each score, a square at the peak, a triangle under the axis at the onset.
+    pub marks: String,
+    pub colour: (u8, u8, u8),
+    /// "Bolus of 0.2 mg at 0 h: onset 4 h, peak 3 at 4 h, duration 24 h"; the effective one's
+    /// begins "Effective: ".
+    pub text: String,
+    pub effective: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CourseChart {
+    /// A light line at each labelled score, the axis included.
+    pub grid: String,
+    /// The score before the trial, dashed ("" when there is none).
+    pub baseline: String,
+    pub curves: Vec<CourseCurve>,
+    /// The score labels: (height from the top as a fraction of the box's, label).
+    pub levels: Vec<(f32, String)>,
+    /// The hours across: (width from the left as a fraction of the box's, label).
+    pub ticks: Vec<(f32, String)>,
+    pub captions: Vec<String>,
+}
+
+/// Hours for reading: "0 h", "45 min", "4 h", "6.5 h".
+fn course_hours(h: f64) -> String {
+    if h > 0.0 && h < 1.0 {
+        format!("{} min", (h * 60.0).round())
+    } else {
+        format!("{} h", (h * 10.0).round() / 10.0)
+    }
+}
+
+/// A score for reading: pain as a whole number, Ashworth with 1+ for 1.5.
+fn course_score(v: f64, measure: u8) -> String {
+    if measure == crate::summary::MEASURE_SPASTICITY && (v - 1.5).abs() < 1e-9 {
+        "1+".to_owned()
+    } else {
+        format!("{}", (v * 10.0).round() / 10.0)
+    }
+}
+
+/// Draws a bolus trial's response to each bolus.
+pub fn course_chart(r: &crate::summary::BolusResponse) -> CourseChart {
+    use std::fmt::Write as _;
+    let spasticity = r.measure == crate::summary::MEASURE_SPASTICITY;
+    let top = if r.scale_top > 0.0 { r.scale_top } else { 10.0 };
+    let longest = r
+        .boluses
+        .iter()
+        .flat_map(|b| b.points.iter().map(|p| p.0))
+        .chain(r.boluses.iter().map(|b| b.duration_h))
+        .fold(1.0_f64, f64::max);
+    // Whole hours, at least 4.
+    let span = longest.ceil().max(4.0);
+    let x_of = |h: f64| COURSE_LEFT + (COURSE_RIGHT - COURSE_LEFT) * h.clamp(0.0, span) / span;
+    let y_of = |v: f64| COURSE_AXIS - (COURSE_AXIS - COURSE_TOP) * v.clamp(0.0, top) / top;
+    let step = if spasticity { 1.0 } else { 2.0 };
+    let mut grid = String::new();
+    let mut levels = Vec::new();
+    let mut v = 0.0;
+    while v <= top + 1e-9 {
+        let y = y_of(v);
+        let _ = write!(grid, "M 0 {y:.1} L {COURSE_W} {y:.1} ");
+        levels.push(((y / COURSE_H) as f32, course_score(v, r.measure)));
+        v += step;
+    }
+    let tick_step = if span <= 12.0 {
+        1.0
+    } else {
+        (span / 12.0).ceil()
+    };
+    // Whole hours; the last says what they are.
+    let count = (span / tick_step + 1e-9).floor() as u32;
+    let ticks = (0..=count)
+        .map(|k| {
+            let t = f64::from(k) * tick_step;
+            let unit = if k == count { " h" } else { "" };
+            ((x_of(t) / COURSE_W) as f32, format!("{t}{unit}"))
+        })
+        .collect();
+    let mut baseline = String::new();
+    if r.baseline >= 0.0 {
+        let y = y_of(r.baseline);
+        let mut x = COURSE_LEFT;
+        while x < COURSE_RIGHT {
+            let _ = write!(
+                baseline,
+                "M {x:.1} {y:.1} L {:.1} {y:.1} ",
+                (x + 16.0).min(COURSE_RIGHT)
+            );
+            x += 26.0;
+        }
+    }
+    let curves = r
+        .boluses
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let mut line = String::new();
+            let mut marks = String::new();
+            let square = |marks: &mut String, x: f64, y: f64, half: f64| {
+                let _ = write!(
+                    marks,
+                    "M {:.1} {:.1} L {:.1} {:.1} L {:.1} {:.1} L {:.1} {:.1} Z ",
+                    x - half,
+                    y - half,
+                    x + half,
+                    y - half,
+                    x + half,
+                    y + half,
+                    x - half,
+                    y + half
+                );
+            };
+            for (k, &(h, v)) in b.points.iter().enumerate() {
+                let (x, y) = (x_of(h), y_of(v));
+                let _ = write!(line, "{} {x:.1} {y:.1} ", if k == 0 { "M" } else { "L" });
+                square(&mut marks, x, y, 4.0);
+            }
+            if b.peak_h >= 0.0 && b.peak_score >= 0.0 {
+                square(&mut marks, x_of(b.peak_h), y_of(b.peak_score), 8.0);
+            }
+            if b.onset_h >= 0.0 {
+                let x = x_of(b.onset_h);
+                let _ = write!(
+                    marks,
+                    "M {:.1} {:.1} L {x:.1} {:.1} L {:.1} {:.1} Z ",
+                    x - 9.0,
+                    COURSE_AXIS + 19.0,
+                    COURSE_AXIS + 3.0,
+                    x + 9.0,
+                    COURSE_AXIS + 19.0
+                );
+            }
+            if b.duration_h >= 0.0 {
+                let x = x_of(b.duration_h);
+                let _ = write!(line, "M {x:.1} {COURSE_TOP} L {x:.1} {COURSE_AXIS} ");
+            }
+            let peak = (b.peak_score >= 0.0 && b.peak_h >= 0.0).then(|| {
+                format!(
+                    "{} at {}",
+                    course_score(b.peak_score, r.measure),
+                    course_hours(b.peak_h)
+                )
+            });
+            let effect = match (b.responded, peak) {
+                (true, peak) => format!(
+                    "onset {}, peak {}, duration {}",
+                    if b.onset_h >= 0.0 {
+                        course_hours(b.onset_h)
+                    } else {
+                        "none".to_owned()
+                    },
+                    peak.unwrap_or_else(|| "none".to_owned()),
+                    if b.duration_h >= 0.0 {
+                        course_hours(b.duration_h)
+                    } else {
+                        // Still a response at the last score: "more than 6 h (…)".
+                        b.effect.clone()
+                    }
+                ),
+                (false, Some(best)) => format!("no response, best {best}"),
+                (false, None) => "no score after it yet".to_owned(),
+            };
+            let text = format!(
+                "{}Bolus of {} at {}{}: {effect}",
+                if b.effective { "Effective: " } else { "" },
+                b.dose,
+                course_hours(b.at_h),
+                if b.complete { "" } else { " (not given whole)" },
+            );
+            CourseCurve {
+                line: line.trim_end().to_owned(),
+                marks: marks.trim_end().to_owned(),
+                colour: COURSE_COLOURS[i % COURSE_COLOURS.len()],
+                text,
+                effective: b.effective,
+            }
+        })
+        .collect::<Vec<_>>();
+    let mut captions = vec![format!(
+        "{} against hours after each bolus; dashed: {}",
+        if spasticity {
+            "Ashworth 0–4"
+        } else {
+            "Pain 0–10"
+        },
+        if r.baseline >= 0.0 {
+            format!("before the trial, {}", course_score(r.baseline, r.measure))
+        } else {
+            "no score before the trial".to_owned()
+        }
+    )];
+    if curves.is_empty() {
+        captions.push("No bolus has been given yet.".to_owned());
+    }
+    CourseChart {
+        grid: grid.trim_end().to_owned(),
+        baseline: baseline.trim_end().to_owned(),
+        curves,
+        levels,
+        ticks,
+        captions,
+    }
+}
+
+/// Shows a bolus trial's time course on the clinician's chart screen (instead of the bars).
+pub fn show_course_chart(ui: &MainWindow, c: &CourseChart) {
+    let pump = ui.global::<Pump>();
+    pump.set_chart_bolus(true);
+    pump.set_chart_dose(SharedString::new());
+    pump.set_chart_pain(SharedString::new());
+    pump.set_chart_grid(c.grid.clone().into());
+    pump.set_chart_baseline(c.baseline.clone().into());
+    pump.set_chart_curves(model(
+        c.curves
+            .iter()
+            .map(|k| ChartCurve {
+                line: k.line.clone().into(),
+                marks: k.marks.clone().into(),
+                colour: slint::Color::from_rgb_u8(k.colour.0, k.colour.1, k.colour.2),
+                text: k.text.clone().into(),
+                effective: k.effective,
+            })
+            .collect(),
+    ));
+    let ticks = |v: &[(f32, String)]| {
+        model(
+            v.iter()
+                .map(|(at, label)| ChartTick {
+                    at: *at,
+                    label: label.clone().into(),
+                })
+                .collect(),
+        )
+    };
+    pump.set_chart_levels(ticks(&c.levels));
+    pump.set_chart_ticks(ticks(&c.ticks));
+    pump.set_chart_captions(strings(c.captions.clone()));
+}
+
 /// The worksheet's lines as the export screen shows them: the ones that scroll, and the status
 /// (the daemon's last line: confirmed, or what is still to do), which always shows.
 pub fn export_parts(mut lines: Vec<String>) -> (Vec<String>, String) {
@@ -679,6 +941,8 @@ pub fn show_export(ui: &MainWindow, lines: Vec<String>, has_proposal: bool, conf
 /// Shows the chart on the clinician's screen.
 pub fn show_chart(ui: &MainWindow, c: &Chart) {
     let pump = ui.global::<Pump>();
+    pump.set_chart_bolus(false);
+    pump.set_chart_curves(model(Vec::new()));
     pump.set_chart_dose(c.dose_path.clone().into());
     pump.set_chart_pain(c.pain_path.clone().into());
     pump.set_chart_captions(strings(vec![
@@ -1095,6 +1359,120 @@ mod tests {
             none.pain_path, "M 500.0 125.0 L 515.0 125.0",
             "one score is a tick"
         );
+    }
+
+    fn course(at_h: f64, points: Vec<(f64, f64)>) -> crate::summary::BolusCourse {
+        crate::summary::BolusCourse {
+            at_h,
+            dose: "50 mcg".to_owned(),
+            by: "scheduled".to_owned(),
+            effective: false,
+            complete: true,
+            responded: false,
+            onset_h: -1.0,
+            peak_h: -1.0,
+            peak_score: -1.0,
+            duration_h: -1.0,
+            effect: "no response".to_owned(),
+            points,
+        }
+    }
+
+    #[test]
+    fn the_bolus_chart_draws_each_bolus_against_the_hours_after_it() {
+        use crate::summary::{BolusResponse, MEASURE_PAIN, MEASURE_SPASTICITY};
+        let mut first = course(0.0, vec![(2.0, 3.0), (4.0, 3.0)]);
+        (first.peak_h, first.peak_score) = (2.0, 3.0);
+        let mut second = course(24.0, vec![(2.0, 2.0), (4.0, 1.5), (8.0, 3.0)]);
+        second.effective = true;
+        second.responded = true;
+        second.complete = false;
+        (second.onset_h, second.peak_h, second.peak_score) = (2.0, 4.0, 1.5);
+        second.duration_h = 8.0;
+        let r = BolusResponse {
+            bolus_trial: true,
+            measure: MEASURE_SPASTICITY,
+            baseline: 3.0,
+            scale_top: 4.0,
+            boluses: vec![first, second, course(48.0, Vec::new())],
+        };
+        let c = course_chart(&r);
+        // 8 h across (the longest), 0 to 4 up: x = 12 + 976 h / 8, y = 176 - 42 score.
+        assert_eq!(
+            c.curves[1].line,
+            "M 256.0 92.0 L 500.0 113.0 L 988.0 50.0 M 988.0 8 L 988.0 176"
+        );
+        assert!(
+            c.curves[1]
+                .marks
+                .ends_with("M 492.0 105.0 L 508.0 105.0 L 508.0 121.0 L 492.0 121.0 Z M 247.0 195.0 L 256.0 179.0 L 265.0 195.0 Z"),
+            "the peak a square, the onset a triangle under the axis: {}",
+            c.curves[1].marks
+        );
+        assert!(c.curves[0].line.starts_with("M 256.0 50.0 L 500.0 50.0"));
+        assert!(
+            c.baseline
+                .starts_with("M 12.0 50.0 L 28.0 50.0 M 38.0 50.0")
+        );
+        assert_eq!(
+            c.curves.iter().map(|k| k.text.as_str()).collect::<Vec<_>>(),
+            [
+                "Bolus of 50 mcg at 0 h: no response, best 3 at 2 h",
+                "Effective: Bolus of 50 mcg at 24 h (not given whole): onset 2 h, peak 1+ at 4 h, duration 8 h",
+                "Bolus of 50 mcg at 48 h: no score after it yet",
+            ]
+        );
+        assert_eq!(
+            c.curves.iter().map(|k| k.colour).collect::<Vec<_>>(),
+            [COURSE_COLOURS[0], COURSE_COLOURS[1], COURSE_COLOURS[2]]
+        );
+        assert_eq!(
+            c.levels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>(),
+            ["0", "1", "2", "3", "4"]
+        );
+        assert_eq!(c.ticks.len(), 9);
+        assert_eq!(c.ticks[8], (0.988, "8 h".to_owned()));
+        assert_eq!(
+            c.captions,
+            ["Ashworth 0–4 against hours after each bolus; dashed: before the trial, 3"]
+        );
+
+        // Pain, still a response at the last score, no baseline, a long observation.
+        let mut still = course(0.0, vec![(0.5, 2.0), (30.0, 3.0)]);
+        still.responded = true;
+        (still.onset_h, still.peak_h, still.peak_score) = (0.5, 0.5, 2.0);
+        still.effect = "more than 30 h (still a response at the last score)".to_owned();
+        let c = course_chart(&BolusResponse {
+            bolus_trial: true,
+            measure: MEASURE_PAIN,
+            baseline: -1.0,
+            scale_top: 10.0,
+            boluses: vec![still],
+        });
+        assert_eq!(
+            c.curves[0].text,
+            "Bolus of 50 mcg at 0 h: onset 30 min, peak 2 at 30 min, duration more than 30 h (still a response at the last score)"
+        );
+        assert_eq!(c.baseline, "", "no score before the trial, no dashes");
+        assert_eq!(
+            c.ticks.iter().map(|t| t.1.as_str()).collect::<Vec<_>>(),
+            [
+                "0", "3", "6", "9", "12", "15", "18", "21", "24", "27", "30 h"
+            ]
+        );
+        assert_eq!(
+            c.levels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>(),
+            ["0", "2", "4", "6", "8", "10"]
+        );
+        assert!(c.captions[0].ends_with("dashed: no score before the trial"));
+        let none = course_chart(&BolusResponse {
+            bolus_trial: true,
+            measure: MEASURE_PAIN,
+            baseline: 7.0,
+            scale_top: 10.0,
+            boluses: Vec::new(),
+        });
+        assert_eq!(none.captions[1], "No bolus has been given yet.");
     }
 
     #[test]

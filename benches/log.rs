@@ -6,13 +6,13 @@
 
 use std::time::Instant;
 
-use titra::check;
-use titra::config::HardwareConfig;
 use titra::core::library::Route;
 use titra::core::program::{Program, Trial, TrialKind};
 use titra::core::units::{Duration, Timestamp};
-use titra::engine::Record;
-use titra::scenario::Scenario;
+use titra::input::check;
+use titra::input::hardware::HardwareConfig;
+use titra::input::scenario::Scenario;
+use titra::journal::Record;
 use titra::store::TrialLog;
 
 fn trial() -> Trial {

@@ -12,14 +12,15 @@
 
 use std::time::Instant;
 
-use titra::check;
-use titra::config::HardwareConfig;
 use titra::core::library::Route;
 use titra::core::program::{Program, Trial, TrialKind};
 use titra::core::supervisor::AlarmKind;
 use titra::core::units::{Duration, Timestamp, Volume};
-use titra::engine::{Engine, Role};
-use titra::scenario::Scenario;
+use titra::engine::Engine;
+use titra::input::check;
+use titra::input::hardware::HardwareConfig;
+use titra::input::scenario::Scenario;
+use titra::journal::Role;
 use titra::sim::SimPump;
 
 fn trial(days: u64) -> Trial {

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use titra::core::units::Timestamp;
 use titra::service::pump::{AlarmStatus, Status};
 
-use titra::check;
-use titra::config::HardwareConfig;
+use titra::input::check;
+use titra::input::hardware::HardwareConfig;
 use titra::service::pump::PumpService;
 use titra::ui::wizard::Wizard;
 use titra::ui::{
@@ -168,7 +168,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ui.window().set_size(slint::PhysicalSize::new(w, h));
         ui.show()?;
         wire_checks(&ui);
-        let diary = titra::protocol::Protocol::built_in()?.diary;
+        let diary = titra::input::protocol::Protocol::built_in()?.diary;
         show_diary_question(
             &ui,
             &diary.function_question,
@@ -272,7 +272,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         save(&ui, &dir, &format!("clinician-change-dose-{size}"))?;
         // The chart of the example 3-day morphine trial, simulated.
-        let scenario = titra::scenario::Scenario::from_toml_str(
+        let scenario = titra::input::scenario::Scenario::from_toml_str(
             include_str!("../../shared/scenarios/continuous-morphine-pca.toml"),
             "continuous-morphine-pca.toml",
         )?;
@@ -283,7 +283,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .journal
             .iter()
             .find_map(|r| match r {
-                titra::engine::Record::StateChanged {
+                titra::journal::Record::StateChanged {
                     at,
                     to: titra::core::supervisor::State::Running,
                     ..
@@ -294,7 +294,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let end = outcome
             .journal
             .last()
-            .map_or(started, titra::engine::Record::at);
+            .map_or(started, titra::journal::Record::at);
         let hours = end.since(started).ms().div_ceil(48 * 3_600_000).max(1);
         let history = titra::summary::history(
             &outcome.journal,
@@ -317,7 +317,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 include_str!("scenarios/baclofen-screening.toml"),
             ),
         ] {
-            let scenario = titra::scenario::Scenario::from_toml_str(text, name)?;
+            let scenario = titra::input::scenario::Scenario::from_toml_str(text, name)?;
             let (library, source) = check::load_library(None)?;
             let unit = titra::summary::unit_of(&library, &scenario.program.drug);
             let outcome =
@@ -371,7 +371,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ui.global::<Nav>().invoke_go("end".into());
         save(&ui, &dir, &format!("clinician-end-{size}"))?;
         // The pre-trial checklist, half confirmed, from the built-in protocol's items.
-        let protocol = titra::protocol::Protocol::built_in()?;
+        let protocol = titra::input::protocol::Protocol::built_in()?;
         let items = protocol
             .checklist
             .iter()

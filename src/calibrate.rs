@@ -7,9 +7,9 @@
 //! balance. On the simulator both are the model (the balance reads what truly left the syringe),
 //! in virtual time; on the pump the technician weighs by hand.
 
-use crate::config::HardwareConfig;
 use crate::core::units::{Duration, Timestamp, VolumeRate};
 use crate::hw::{Direction, HwError, PumpHardware};
+use crate::input::hardware::HardwareConfig;
 use crate::sim::SimPump;
 
 /// Water at room temperature, g/mL (the standard's test liquid).

@@ -12,20 +12,20 @@
 //! - [`summary`]: the trial summary.
 
 pub mod calibrate;
-pub mod check;
-pub mod config;
+pub mod digest;
 pub use titra_core as core;
 pub mod engine;
 pub mod export;
 pub mod hw;
-pub mod protocol;
-pub mod scenario;
+pub mod input;
+pub mod journal;
 pub mod selftest;
 pub mod service;
 pub mod sim;
 pub mod simulate;
 pub mod store;
 pub mod summary;
+pub mod time;
 #[cfg(feature = "ui")]
 pub mod ui;
 

@@ -18,55 +18,9 @@
 //! A failure keeps the pump from programming, priming, starting or resuming a trial, with a clear
 //! message, logged.
 
-use serde::{Deserialize, Serialize};
-
 use crate::core::supervisor::Priority;
 use crate::hw::PumpHardware;
-
-/// One check's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {
-    pub name: String,
-    pub passed: bool,
-    /// What was found, in words.
-    pub detail: String,
-}
-
-/// The checksums of what the pump runs with (SHA-256, hex).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checksums {
-    pub drug_library: String,
-    pub hardware: String,
-    pub protocol: String,
-}
-
-/// The self-test's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SelfTest {
-    pub checks: Vec<Check>,
-    pub checksums: Checksums,
-}
-
-impl SelfTest {
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.passed)
-    }
-
-    /// The failures in words, for the nurse: "" when it passed.
-    pub fn failures(&self) -> String {
-        self.checks
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| format!("{}: {}", c.name, c.detail))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
-/// The SHA-256 of a value's JSON form (its content, whatever the file's layout).
-pub fn checksum<T: Serialize>(value: &T) -> String {
-    crate::store::sha256_hex(&serde_json::to_string(value).unwrap_or_default())
-}
+use crate::journal::{Check, Checksums, SelfTest};
 
 /// Runs every check on `hw` (the motor is left disabled and the indicators quiet).
 pub fn run(hw: &mut dyn PumpHardware, checksums: Checksums) -> SelfTest {
@@ -192,7 +146,7 @@ fn indicators(hw: &mut dyn PumpHardware) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::HardwareConfig;
+    use crate::input::hardware::HardwareConfig;
     use crate::sim::SimPump;
 
     fn sim() -> SimPump {
@@ -258,6 +212,7 @@ mod tests {
 
     #[test]
     fn checksums_follow_the_content() {
+        use crate::digest::checksum;
         let a = checksum(&serde_json::json!({"x": 1}));
         assert_eq!(a.len(), 64);
         assert_eq!(a, checksum(&serde_json::json!({"x": 1})));

@@ -6,13 +6,14 @@
 //! taken as primed by hand before the start. Events are applied at their times: patient presses,
 //! scores and side effects as entered at the bedside; faults switched on the simulated hardware.
 
-use crate::check::{self, LibrarySource};
-use crate::config::HardwareConfig;
 use crate::core::library::DrugLibrary;
 use crate::core::supervisor::AlarmKind;
 use crate::core::units::{Duration, Timestamp, Volume};
-use crate::engine::{Engine, EngineError, Record, RecordSink, Role};
-use crate::scenario::{Event, Scenario};
+use crate::engine::{Engine, EngineError};
+use crate::input::check::{self, LibrarySource};
+use crate::input::hardware::HardwareConfig;
+use crate::input::scenario::{Event, Scenario};
+use crate::journal::{Record, RecordSink, Role};
 use crate::sim::{SimPump, Truth};
 use crate::store::TrialLog;
 use crate::summary::{self, Summary};
@@ -43,7 +44,7 @@ fn apply_checklist<H: crate::hw::PumpHardware>(
     scenario: &Scenario,
     at: Timestamp,
 ) -> Result<(), SimulateError> {
-    let protocol = crate::protocol::Protocol::built_in()
+    let protocol = crate::input::protocol::Protocol::built_in()
         .map_err(|err| SimulateError::Internal(err.to_string()))?;
     let items = protocol.checklist_for(&scenario.trial);
     let all: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
@@ -68,10 +69,10 @@ fn apply_checklist<H: crate::hw::PumpHardware>(
     if let Some(reason) = done.and_then(|c| c.override_reason.as_deref()) {
         let reason = reason.trim();
         let chars = reason.chars().count();
-        if chars == 0 || chars > crate::engine::MAX_NOTE {
+        if chars == 0 || chars > crate::journal::MAX_NOTE {
             return Err(SimulateError::Invalid(format!(
                 "checklist.override: {chars} characters; write the reason in 1 to {} characters",
-                crate::engine::MAX_NOTE
+                crate::journal::MAX_NOTE
             )));
         }
         e.override_checklist(at, reason, SCENARIO_CLINICIAN)
@@ -189,7 +190,7 @@ pub fn run_with_log(
     }
     let internal = |e: EngineError| SimulateError::Internal(e.to_string());
     let start = Timestamp::ORIGIN;
-    let library_sha = crate::store::sha256_hex(&serde_json::to_string(library).unwrap_or_default());
+    let library_sha = crate::digest::checksum(library);
     let mut sim = SimPump::new(&hw.mechanism, &hw.simulation, scenario.program.reservoir);
     let sink_for = |log: TrialLog| -> Option<Box<dyn RecordSink>> { Some(Box::new(log)) };
 
@@ -420,7 +421,7 @@ pub fn run_with_log(
     };
     engine.end(ended).map_err(internal)?;
     let truth = engine.hardware().truth();
-    let protocol = crate::protocol::Protocol::built_in()
+    let protocol = crate::input::protocol::Protocol::built_in()
         .map_err(|err| SimulateError::Internal(err.to_string()))?;
     let summary = summary::summarise(&summary::Inputs {
         trial: engine.trial(),
@@ -577,7 +578,7 @@ fn apply(
             value, ref muscles, ..
         } => engine.record_spasticity(now, value, muscles, Role::Nurse, SCENARIO_NURSE),
         Event::Function { answer, .. } => {
-            let diary = crate::protocol::Protocol::built_in()
+            let diary = crate::input::protocol::Protocol::built_in()
                 .map_err(|err| SimulateError::Internal(err.to_string()))?
                 .diary;
             let Some(text) = usize::from(answer)

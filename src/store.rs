@@ -11,15 +11,13 @@
 //! with a message and never written to. The schema is versioned with `PRAGMA user_version` and
 //! migrated forward in steps (docs/trial-log.md describes it).
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::core::program::{Program, Trial};
-use crate::engine::Record;
+use crate::journal::Record;
 
 /// `PRAGMA application_id` of a Titra trial log ("TITR").
 pub const APPLICATION_ID: i32 = 0x5449_5452;
@@ -132,32 +130,14 @@ pub struct TrialLog {
 
 /// The SHA-256 of a row, as lowercase hex.
 fn row_hash(prev: &str, seq: i64, trial_id: i64, at_ms: i64, kind: &str, body: &str) -> String {
-    let mut h = Sha256::new();
-    for part in [
+    crate::digest::sha256_lines(&[
         prev,
         &seq.to_string(),
         &trial_id.to_string(),
         &at_ms.to_string(),
         kind,
         body,
-    ] {
-        h.update(part.as_bytes());
-        h.update(b"\n");
-    }
-    let mut out = String::with_capacity(64);
-    for b in h.finalize() {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
-/// The SHA-256 of some text, as hex (the drug library's checksum).
-pub fn sha256_hex(text: &str) -> String {
-    let mut out = String::with_capacity(64);
-    for b in Sha256::digest(text.as_bytes()) {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    ])
 }
 
 /// The record's kind, as stored in the `kind` column.
@@ -550,7 +530,7 @@ pub fn default_path() -> PathBuf {
     base.join("titra").join("titra.db")
 }
 
-impl crate::engine::RecordSink for TrialLog {
+impl crate::journal::RecordSink for TrialLog {
     fn write(&mut self, records: &[Record]) -> Result<(), String> {
         self.append(records).map_err(|e| e.to_string())
     }

@@ -20,7 +20,7 @@ fn a_simulated_calibration_measures_and_writes_steps_per_ml() {
     let dir = std::env::temp_dir().join(format!("titra-calibrate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let profile = dir.join("hardware.toml");
-    std::fs::write(&profile, titra::config::BUILT_IN_HARDWARE).unwrap();
+    std::fs::write(&profile, titra::input::hardware::BUILT_IN_HARDWARE).unwrap();
     let path = profile.to_str().unwrap();
 
     let (code, _, err) = titra(&["calibrate", "--sim", "--write"]);
@@ -46,6 +46,6 @@ fn a_simulated_calibration_measures_and_writes_steps_per_ml() {
         written.contains("# Motor (micro)steps per mL pushed"),
         "comments kept"
     );
-    let cfg = titra::config::HardwareConfig::from_file(&profile).unwrap();
+    let cfg = titra::input::hardware::HardwareConfig::from_file(&profile).unwrap();
     assert_eq!(cfg.mechanism.steps_per_ml, 14410);
 }

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use titra::engine::Record;
-use titra::scenario::{Event, Scenario};
+use titra::input::scenario::{Event, Scenario};
+use titra::journal::Record;
 use titra::store::TrialLog;
 
 const SCENARIO: &str = r#"

@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use titra::core::units::{Duration, Timestamp};
-use titra::service::dbus::{
-    ExportTarget, ManualClock, OBJECT_PATH, Pump1Proxy, PumpIface, Shared, run_until,
-};
+use titra::service::dbus::{ExportTarget, OBJECT_PATH, Pump1Proxy, PumpIface, Shared, run_until};
 use titra::service::pump::PumpService;
+use titra::time::ManualClock;
 use zbus::Connection;
 use zbus::connection::Builder;
 
@@ -438,7 +437,7 @@ async fn the_wizard_and_the_clinician_screens_get_what_they_show() {
     let journal = service.engine().unwrap().journal();
     assert!(journal.iter().any(|r| matches!(
         r,
-        titra::engine::Record::Assessment { outcome: titra::engine::Outcome::Success, note, name, .. }
+        titra::journal::Record::Assessment { outcome: titra::journal::Outcome::Success, note, name, .. }
             if note == "Pain 8 → 3 at 1 mg/day" && name == "Demo Clinician"
     )));
 }
@@ -533,7 +532,7 @@ async fn the_clinician_confirms_the_implant_dose_then_exports() {
     let service = p.shared.service.lock().await;
     assert!(service.engine().unwrap().journal().iter().any(|r| matches!(
         r,
-        titra::engine::Record::Exported { files, .. } if files.len() == 3
+        titra::journal::Record::Exported { files, .. } if files.len() == 3
     )));
 }
 
@@ -795,16 +794,16 @@ async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
     let service = p.shared.service.lock().await;
     assert!(service.engine().unwrap().journal().iter().any(|r| matches!(
         r,
-        titra::engine::Record::UserAction { action, name, .. }
+        titra::journal::Record::UserAction { action, name, .. }
             if action == "review the sedation hold" && name == "Demo Clinician"
     )));
 }
 
 /// A daemon on simulated hardware keeping its trial log (and the syringe's position) in `dir`.
 fn logged_service(dir: &std::path::Path, now: Timestamp) -> PumpService {
-    use titra::config::HardwareConfig;
+    use titra::input::hardware::HardwareConfig;
     let cfg = HardwareConfig::built_in().unwrap();
-    let (library, source) = titra::check::load_library(None).unwrap();
+    let (library, source) = titra::input::check::load_library(None).unwrap();
     let auth = titra::service::auth::Auth::demo().unwrap();
     let db = dir.join("titra.db");
     let mut sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
@@ -1056,17 +1055,17 @@ async fn the_start_waits_for_the_pre_trial_checklist_or_a_clinicians_override() 
         let journal = service.engine().unwrap().journal();
         let confirmed = journal
             .iter()
-            .filter(|r| matches!(r, titra::engine::Record::ChecklistConfirmed { name, by: titra::engine::Role::Nurse, .. } if name == "Demo Nurse"))
+            .filter(|r| matches!(r, titra::journal::Record::ChecklistConfirmed { name, by: titra::journal::Role::Nurse, .. } if name == "Demo Nurse"))
             .count();
         assert_eq!(confirmed, 6);
         assert!(journal.iter().any(|r| matches!(
             r,
-            titra::engine::Record::ChecklistOverridden { open, reason: why, name, .. }
+            titra::journal::Record::ChecklistOverridden { open, reason: why, name, .. }
                 if open == &["consent".to_owned()] && why == reason && name == "Demo Clinician"
         )));
         assert!(journal.iter().any(|r| matches!(
             r,
-            titra::engine::Record::Refused { what, reason, .. }
+            titra::journal::Record::Refused { what, reason, .. }
                 if what == "start" && reason.contains("(consent)")
         )));
     }
@@ -1121,7 +1120,7 @@ async fn an_outpatient_single_shot_also_needs_a_responsible_adult() {
     assert_eq!(
         journal
             .iter()
-            .filter(|r| matches!(r, titra::engine::Record::ChecklistConfirmed { .. }))
+            .filter(|r| matches!(r, titra::journal::Record::ChecklistConfirmed { .. }))
             .count(),
         8
     );
@@ -1391,7 +1390,7 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
 /// A wall clock standing still at a time of day (UTC), for the diary's waking hours.
 struct FixedWall(u64);
 
-impl titra::service::pump::WallClock for FixedWall {
+impl titra::time::WallClock for FixedWall {
     fn unix_ms(&self) -> u64 {
         self.0
     }
@@ -1647,10 +1646,10 @@ async fn every_program_is_logged_with_the_self_test_and_the_checksum_of_the_libr
     let mut log = titra::store::TrialLog::open(&dir.join("titra.db")).unwrap();
     let stored = log.latest_trial().unwrap();
     let records = log.records(stored.id).unwrap();
-    let logged: Vec<&titra::selftest::SelfTest> = records
+    let logged: Vec<&titra::journal::SelfTest> = records
         .iter()
         .filter_map(|r| match r {
-            titra::engine::Record::SelfTest { test, .. } => Some(test),
+            titra::journal::Record::SelfTest { test, .. } => Some(test),
             _ => None,
         })
         .collect();

@@ -1,15 +1,16 @@
 //! The engine on simulated hardware: every alarm, what it stops, what it records, and what a
 //! nurse must do to resume.
 
-use titra::check;
-use titra::config::HardwareConfig;
 use titra::core::dose::{Denial, PcaDecision};
 use titra::core::library::Route;
 use titra::core::program::{Program, Trial, TrialKind};
 use titra::core::supervisor::{AlarmKind, Priority, State};
 use titra::core::units::{Duration, Timestamp};
-use titra::engine::{Engine, Record, Role};
+use titra::engine::Engine;
 use titra::hw::PumpHardware;
+use titra::input::check;
+use titra::input::hardware::HardwareConfig;
+use titra::journal::{Record, Role};
 use titra::sim::{Faults, SimPump};
 
 fn hw() -> HardwareConfig {
@@ -790,7 +791,7 @@ pca = { dose = "0.05 mg", lockout = "30min", max_per_hour = 2 }
 
 #[test]
 fn outcome_and_wish_read_their_words_and_name_the_field_otherwise() {
-    use titra::engine::{Outcome, Wish};
+    use titra::journal::{Outcome, Wish};
     assert_eq!("inconclusive".parse::<Outcome>(), Ok(Outcome::Inconclusive));
     assert_eq!(Outcome::Success.to_string(), "success");
     assert_eq!("undecided".parse::<Wish>(), Ok(Wish::Undecided));

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use titra::check;
-use titra::config::HardwareConfig;
-use titra::engine::Record;
 use titra::export::{Format, LogExport, LogExportError, Paper, export_from_log};
-use titra::protocol::Protocol;
-use titra::scenario::Scenario;
+use titra::input::check;
+use titra::input::hardware::HardwareConfig;
+use titra::input::protocol::Protocol;
+use titra::input::scenario::Scenario;
+use titra::journal::Record;
 use titra::simulate::{self, LogTarget};
 use titra::store::TrialLog;
 
@@ -397,15 +397,15 @@ fn the_checklist_override_and_the_decision_are_in_every_format() {
             },
             Record::Assessment {
                 at: later(6),
-                outcome: titra::engine::Outcome::Success,
+                outcome: titra::journal::Outcome::Success,
                 note: "Pain 7 to 3 at the peak.".to_owned(),
                 name: "Dr Test".to_owned(),
-                wish: Some(titra::engine::Wish::Yes),
+                wish: Some(titra::journal::Wish::Yes),
                 implant: Some("SynchroMed II 20 mL".to_owned()),
             },
             Record::CatheterRemoved {
                 at: later(30),
-                by: titra::engine::Role::Nurse,
+                by: titra::journal::Role::Nurse,
                 name: "Nurse Test".to_owned(),
                 note: "Tip intact".to_owned(),
             },

@@ -21,8 +21,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use titra::core::units::{Amount, Duration, Timestamp};
-use titra::engine::Record;
-use titra::service::pump::{PumpService, WallClock};
+use titra::journal::Record;
+use titra::service::pump::PumpService;
+use titra::time::WallClock;
 
 /// The demo users' PINs (`Auth::demo` in src/service/auth.rs, simulated pumps only).
 const NURSE: &str = "1234";
@@ -177,8 +178,8 @@ struct Rig {
 }
 
 fn service(dir: &Path, now: Timestamp, wall: &MovableWall) -> PumpService {
-    let cfg = titra::config::HardwareConfig::built_in().unwrap();
-    let (library, source) = titra::check::load_library(None).unwrap();
+    let cfg = titra::input::hardware::HardwareConfig::built_in().unwrap();
+    let (library, source) = titra::input::check::load_library(None).unwrap();
     let auth = titra::service::auth::Auth::demo().unwrap();
     let db = dir.join("titra.db");
     let mut sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);

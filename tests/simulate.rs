@@ -7,11 +7,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use titra::check;
-use titra::config::HardwareConfig;
 use titra::core::supervisor::{AlarmKind, Priority};
-use titra::engine::Record;
-use titra::scenario::Scenario;
+use titra::input::check;
+use titra::input::hardware::HardwareConfig;
+use titra::input::scenario::Scenario;
+use titra::journal::Record;
 use titra::simulate::{self, Outcome};
 
 const STEP_MG: f64 = 1.0 / 14_400.0;

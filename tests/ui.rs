@@ -151,9 +151,9 @@ fn the_patient_screen_against_the_real_pump() {
             .iter()
             .any(|r| matches!(
                 r,
-                titra::engine::Record::SideEffect {
-                    effect: titra::scenario::SideEffect::Pruritus,
-                    severity: titra::scenario::Severity::Mild,
+                titra::journal::Record::SideEffect {
+                    effect: titra::journal::SideEffect::Pruritus,
+                    severity: titra::journal::Severity::Mild,
                     ..
                 }
             ))

@@ -23,11 +23,10 @@ use std::time::{Duration as StdDuration, Instant};
 use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
 use titra::core::units::{Duration, Timestamp};
-use titra::engine::Record;
-use titra::service::dbus::{
-    ExportTarget, ManualClock, OBJECT_PATH, Pump1Proxy, PumpIface, Shared, run_until,
-};
+use titra::journal::Record;
+use titra::service::dbus::{ExportTarget, OBJECT_PATH, Pump1Proxy, PumpIface, Shared, run_until};
 use titra::service::pump::PumpService;
+use titra::time::ManualClock;
 use titra::ui::client::{Daemon, follow, wire};
 use titra::ui::{MainWindow, Nav, Pump};
 use zbus::connection::Builder;

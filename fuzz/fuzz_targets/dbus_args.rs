@@ -7,7 +7,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use titra::core::units::{Amount, Duration, Timestamp};
-use titra::engine::Record;
+use titra::journal::Record;
 use titra::service::pump::{PumpService, ServiceError, Vitals};
 
 const PROGRAM: &str = r#"

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use titra::scenario::Scenario;
+use titra::input::scenario::Scenario;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -11,8 +11,8 @@ fuzz_target!(|data: &[u8]| {
     };
     match Scenario::from_toml_str(text, "fuzz.toml") {
         Ok(s) => {
-            let (library, source) = titra::check::load_library(None).expect("the shipped library");
-            let _ = titra::check::check_scenario(&s, &library, source);
+            let (library, source) = titra::input::check::load_library(None).expect("the shipped library");
+            let _ = titra::input::check::check_scenario(&s, &library, source);
         }
         Err(e) => assert!(e.to_string().starts_with("fuzz.toml"), "{e}"),
     }

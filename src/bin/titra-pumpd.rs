@@ -12,14 +12,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use titra::config::HardwareConfig;
 use titra::core::units::Timestamp;
+use titra::input::hardware::HardwareConfig;
 use titra::service::auth::Auth;
-use titra::service::dbus::{
-    BUS_NAME, MonotonicClock, OBJECT_PATH, PumpIface, Shared, control_loop,
-};
+use titra::service::dbus::{BUS_NAME, OBJECT_PATH, PumpIface, Shared, control_loop};
 use titra::service::pump::{Hardware, PumpService};
 use titra::sim::SimPump;
+use titra::time::MonotonicClock;
 
 #[derive(Parser)]
 #[command(
@@ -95,8 +94,8 @@ fn real_hardware(_cfg: &HardwareConfig) -> anyhow::Result<Hardware> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let cfg = titra::config::HardwareConfig::load(args.hardware.as_deref())?;
-    let (library, source) = titra::check::load_library(args.library.as_deref())?;
+    let cfg = titra::input::hardware::HardwareConfig::load(args.hardware.as_deref())?;
+    let (library, source) = titra::input::check::load_library(args.library.as_deref())?;
     let auth = match (&args.users, args.sim) {
         (Some(p), _) => Auth::from_file(p)?,
         (None, true) => {
@@ -125,9 +124,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut service = PumpService::new(cfg, library, source, auth, hw, Some(db.clone()), start)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     // Trials are dated by the system's wall clock; delivery runs on the monotonic one.
-    service.set_wall_clock(Box::new(titra::service::pump::SystemWallClock));
+    service.set_wall_clock(Box::new(titra::time::SystemWallClock));
     if let Some(path) = &args.protocol {
-        service.set_protocol(titra::protocol::Protocol::from_file(path)?);
+        service.set_protocol(titra::input::protocol::Protocol::from_file(path)?);
     }
     let shared = Shared::new(service, clock);
     let iface = PumpIface::new(shared.clone()).exporting_to(match &args.export_dir {

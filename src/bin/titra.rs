@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use titra::check;
+use titra::input::check;
 
 #[derive(Parser)]
 #[command(
@@ -164,7 +164,7 @@ fn main() -> ExitCode {
             steps,
             span_grams,
         }) => {
-            let cfg = titra::config::HardwareConfig::load(hardware.as_deref());
+            let cfg = titra::input::hardware::HardwareConfig::load(hardware.as_deref());
             match cfg
                 .map_err(anyhow::Error::from)
                 .and_then(|c| run_hwtest(&c, steps, span_grams))
@@ -216,7 +216,7 @@ fn run_calibrate(
     if write && hardware.is_none() {
         anyhow::bail!("--write needs --hardware FILE: the profile to update");
     }
-    let cfg = titra::config::HardwareConfig::load(hardware)?;
+    let cfg = titra::input::hardware::HardwareConfig::load(hardware)?;
     let current = cfg.mechanism.steps_per_ml;
     let (measured, samples) = if sim {
         println!("SIMULATED calibration run (the model, in virtual time)");
@@ -262,7 +262,7 @@ fn run_calibrate(
 /// weight is typed in at the end (one reading: no trumpet curve).
 #[cfg(feature = "rpi")]
 fn calibrate_on_the_pump(
-    cfg: &titra::config::HardwareConfig,
+    cfg: &titra::input::hardware::HardwareConfig,
     rate: titra::core::units::VolumeRate,
     length: titra::core::units::Duration,
 ) -> anyhow::Result<(u64, Vec<(u64, f64)>)> {
@@ -310,7 +310,7 @@ fn calibrate_on_the_pump(
 
 #[cfg(not(feature = "rpi"))]
 fn calibrate_on_the_pump(
-    _cfg: &titra::config::HardwareConfig,
+    _cfg: &titra::input::hardware::HardwareConfig,
     _rate: titra::core::units::VolumeRate,
     _length: titra::core::units::Duration,
 ) -> anyhow::Result<(u64, Vec<(u64, f64)>)> {
@@ -322,7 +322,7 @@ fn calibrate_on_the_pump(
 /// Each part of the pump's hardware in turn, saying what to look and listen for.
 #[cfg(feature = "rpi")]
 fn run_hwtest(
-    cfg: &titra::config::HardwareConfig,
+    cfg: &titra::input::hardware::HardwareConfig,
     steps: u64,
     span_grams: Option<f64>,
 ) -> anyhow::Result<()> {
@@ -435,7 +435,7 @@ fn mean_counts(pump: &mut dyn titra::hw::PumpHardware) -> anyhow::Result<i32> {
 #[cfg(feature = "rpi")]
 fn load_cell_span(
     pump: &mut dyn titra::hw::PumpHardware,
-    cfg: &titra::config::HardwareConfig,
+    cfg: &titra::input::hardware::HardwareConfig,
     grams: f64,
 ) -> anyhow::Result<()> {
     use std::io::BufRead as _;
@@ -463,7 +463,7 @@ fn load_cell_span(
 
 #[cfg(not(feature = "rpi"))]
 fn run_hwtest(
-    _cfg: &titra::config::HardwareConfig,
+    _cfg: &titra::input::hardware::HardwareConfig,
     _steps: u64,
     _span_grams: Option<f64>,
 ) -> anyhow::Result<()> {
@@ -509,11 +509,11 @@ fn run_export(a: ExportArgs) -> ExitCode {
         let formats = Format::parse_list(&a.format)?;
         let paper: titra::export::Paper = a.paper.parse().map_err(anyhow::Error::msg)?;
         let protocol = match &a.protocol {
-            Some(p) => titra::protocol::Protocol::from_file(p)?,
-            None => titra::protocol::Protocol::built_in()?,
+            Some(p) => titra::input::protocol::Protocol::from_file(p)?,
+            None => titra::input::protocol::Protocol::built_in()?,
         };
         let (library, _) = check::load_library(a.library.as_deref())?;
-        let hardware = titra::config::HardwareConfig::load(a.hardware.as_deref())?;
+        let hardware = titra::input::hardware::HardwareConfig::load(a.hardware.as_deref())?;
         Ok((formats, paper, protocol, library, hardware))
     };
     let (formats, paper, protocol, library, hardware) = match input() {
@@ -593,7 +593,7 @@ fn run_simulate(
         eprintln!("Cannot simulate {}: {message}", file.display());
         ExitCode::from(2)
     };
-    let scenario = match titra::scenario::Scenario::from_file(file) {
+    let scenario = match titra::input::scenario::Scenario::from_file(file) {
         Ok(s) => s,
         Err(e) => return invalid(e.to_string()),
     };
@@ -601,7 +601,7 @@ fn run_simulate(
         Ok(l) => l,
         Err(e) => return invalid(e.to_string()),
     };
-    let hw = match titra::config::HardwareConfig::load(hardware) {
+    let hw = match titra::input::hardware::HardwareConfig::load(hardware) {
         Ok(h) => h,
         Err(e) => return invalid(e.to_string()),
     };
@@ -760,10 +760,9 @@ fn run_demo() -> ExitCode {
 fn run_demo() -> ExitCode {
     use slint::ComponentHandle;
     use std::sync::Arc;
-    use titra::service::dbus::{
-        ExportTarget, MonotonicClock, OBJECT_PATH, PumpIface, Shared, control_loop,
-    };
+    use titra::service::dbus::{ExportTarget, OBJECT_PATH, PumpIface, Shared, control_loop};
     use titra::service::pump::PumpService;
+    use titra::time::MonotonicClock;
 
     let demo = || -> anyhow::Result<()> {
         let ui = titra::ui::MainWindow::new().map_err(|e| {
@@ -774,9 +773,9 @@ fn run_demo() -> ExitCode {
         let clock = Arc::new(MonotonicClock::starting_at(
             titra::core::units::Timestamp::ORIGIN,
         ));
-        let now = titra::service::dbus::Clock::now(clock.as_ref());
+        let now = titra::time::Clock::now(clock.as_ref());
         let mut service = PumpService::simulated_demo(now).map_err(|e| anyhow::anyhow!("{e}"))?;
-        service.set_wall_clock(Box::new(titra::service::pump::SystemWallClock));
+        service.set_wall_clock(Box::new(titra::time::SystemWallClock));
         // Built in: the demo must not depend on where the binary is run from.
         let program = include_str!("../../examples/scenarios/continuous-morphine-pca.toml")
             .split("[[events]]")

@@ -2,7 +2,7 @@
 //! effect, alarm, change and action, in the order the log holds them.
 
 use crate::core::units::Timestamp;
-use crate::engine::Record;
+use crate::journal::Record;
 
 /// The columns, in order.
 pub const HEADER: [&str; 9] = [

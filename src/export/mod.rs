@@ -10,11 +10,10 @@ pub mod usb;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::core::units::{MassUnit, Timestamp};
-use crate::engine::Record;
-use crate::summary::{Summary, parse_rfc3339, rfc3339, virtual_time};
+use crate::journal::Record;
+use crate::summary::Summary;
+use crate::time::{parse_rfc3339, rfc3339, virtual_time};
 
 pub use pdf::Paper;
 
@@ -81,10 +80,7 @@ pub struct ExportFile {
 
 impl ExportFile {
     fn new(name: String, bytes: Vec<u8>) -> ExportFile {
-        let sha256 = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = crate::digest::sha256_hex(&bytes);
         ExportFile {
             name,
             bytes,
@@ -298,9 +294,9 @@ pub struct LogExport<'a> {
     pub out: &'a Path,
     pub formats: &'a [Format],
     pub paper: Paper,
-    pub protocol: &'a crate::protocol::Protocol,
+    pub protocol: &'a crate::input::protocol::Protocol,
     pub library: &'a crate::core::library::DrugLibrary,
-    pub hardware: &'a crate::config::HardwareConfig,
+    pub hardware: &'a crate::input::hardware::HardwareConfig,
     /// Export even though no clinician confirmed the implant's starting dose (marked as a draft).
     pub draft: bool,
     /// Who exports, for the log.

@@ -966,9 +966,9 @@ fn decision(p: &mut Page, s: &Summary, unit: MassUnit) {
                 ),
             );
             let wish = match a.patient_wish {
-                Some(crate::engine::Wish::Yes) => "yes",
-                Some(crate::engine::Wish::No) => "no",
-                Some(crate::engine::Wish::Undecided) => "undecided",
+                Some(crate::journal::Wish::Yes) => "yes",
+                Some(crate::journal::Wish::No) => "no",
+                Some(crate::journal::Wish::Undecided) => "undecided",
                 None => "not recorded",
             };
             p.para(

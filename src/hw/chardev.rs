@@ -11,7 +11,7 @@ use gpiocdev::line::{Bias, Value};
 use gpiocdev_embedded_hal::{InputPin, OutputPin};
 
 use super::gpio::{GpioPump, PinSource, SpinDelay, StartupError};
-use crate::config::HardwareConfig;
+use crate::input::hardware::HardwareConfig;
 
 /// The consumer name the kernel shows for the pump's lines (gpioinfo).
 const CONSUMER: &str = "titra-pumpd";

@@ -18,8 +18,8 @@ use super::inputs::{PressureSwitch, Switch};
 use super::pulse::PulseThread;
 use super::stepper::Stepper;
 use super::{Direction, HwError, PULSE_PRIORITY, PumpHardware};
-use crate::config::HardwareConfig;
 use crate::core::supervisor::Priority;
+use crate::input::hardware::HardwareConfig;
 
 /// Why the pump's hardware could not be opened, naming the pin and what it is for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

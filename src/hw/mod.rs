@@ -30,11 +30,11 @@ pub mod stepper;
 /// fallback to simulation: a refusal names the pin, its role and what to do.
 #[cfg(feature = "rpi")]
 pub fn open_pump(
-    cfg: &crate::config::HardwareConfig,
+    cfg: &crate::input::hardware::HardwareConfig,
 ) -> Result<Box<dyn PumpHardware + Send>, gpio::StartupError> {
     Ok(match cfg.pins.access {
-        crate::config::GpioAccess::Chardev => Box::new(chardev::open(cfg)?),
-        crate::config::GpioAccess::Gpiomem => Box::new(rpi::open(cfg)?),
+        crate::input::hardware::GpioAccess::Chardev => Box::new(chardev::open(cfg)?),
+        crate::input::hardware::GpioAccess::Gpiomem => Box::new(rpi::open(cfg)?),
     })
 }
 

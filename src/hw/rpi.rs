@@ -7,7 +7,7 @@ use rppal::gpio::{Gpio, InputPin, OutputPin};
 use rppal::hal::Delay;
 
 use super::gpio::{GpioPump, PinSource, StartupError};
-use crate::config::HardwareConfig;
+use crate::input::hardware::HardwareConfig;
 
 fn explain(pin: u8, role: &'static str, e: rppal::gpio::Error) -> StartupError {
     use rppal::gpio::Error as E;

@@ -6,8 +6,6 @@
 //! typed (`org.titra.Pump1.Error.*`) and worded for nurses.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use tokio::sync::{Mutex, Notify};
 use zbus::object_server::SignalEmitter;
@@ -15,7 +13,7 @@ use zbus::{Connection, interface};
 
 use crate::core::supervisor::Priority;
 use crate::core::units::{Duration, Timestamp};
-use crate::engine::Record;
+use crate::journal::Record;
 use crate::service::pump::{
     ChecklistView, LibraryChoice, PumpService, ServiceError, Status, Vitals,
 };
@@ -59,50 +57,6 @@ impl From<ServiceError> for PumpError {
             ServiceError::WrongState(m) => PumpError::WrongState(m),
             ServiceError::Internal(m) => PumpError::Internal(m),
         }
-    }
-}
-
-/// The pump's clock: monotonic, in ms, continuing a recovered trial's time.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Timestamp;
-}
-
-/// Real time: `Instant` since start, plus the time the recovered trial had reached (downtime
-/// counts as none, which keeps every lockout and window at least as long as it was).
-pub struct MonotonicClock {
-    origin: Instant,
-    offset: Timestamp,
-}
-
-impl MonotonicClock {
-    pub fn starting_at(offset: Timestamp) -> MonotonicClock {
-        MonotonicClock {
-            origin: Instant::now(),
-            offset,
-        }
-    }
-}
-
-impl Clock for MonotonicClock {
-    fn now(&self) -> Timestamp {
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.offset + Duration::from_ms(ms)
-    }
-}
-
-/// Time set by hand: tests and the simulation's virtual time.
-#[derive(Clone, Default)]
-pub struct ManualClock(Arc<AtomicU64>);
-
-impl ManualClock {
-    pub fn set(&self, t: Timestamp) {
-        self.0.store(t.ms(), Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_ms(self.0.load(Ordering::SeqCst))
     }
 }
 
@@ -295,6 +249,7 @@ fn name_of(kind: &crate::core::supervisor::AlarmKind) -> String {
 }
 
 use crate::service::pump::Finding5;
+use crate::time::{Clock, ManualClock};
 
 #[interface(name = "org.titra.Pump1")]
 impl PumpIface {

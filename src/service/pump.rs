@@ -7,9 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::check::{self, CheckReport, LibrarySource};
-use crate::config::HardwareConfig;
-use crate::core::diary::{Ashworth, OutcomeMeasure, TimeOfDay, pgic_label};
+use crate::core::diary::{Ashworth, OutcomeMeasure, pgic_label};
 use crate::core::dose::{Denial, PcaDecision};
 use crate::core::finding::{Class, Finding};
 use crate::core::library::DrugLibrary;
@@ -18,12 +16,17 @@ use crate::core::program::{self, Program};
 use crate::core::site::SiteFinding;
 use crate::core::supervisor::{Priority, State};
 use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
-use crate::engine::{Engine, EngineError, Record, Role};
+use crate::engine::{Engine, EngineError};
 use crate::hw::PumpHardware;
-use crate::scenario::{Scenario, Severity, SideEffect};
+use crate::input::check::{self, CheckReport, LibrarySource};
+use crate::input::hardware::HardwareConfig;
+use crate::input::scenario::Scenario;
+use crate::journal::{Record, Role};
+use crate::journal::{Severity, SideEffect};
 use crate::service::auth::{Auth, AuthError, Caller, UserRole};
 use crate::store::TrialLog;
 use crate::summary::{self, Summary};
+use crate::time::WallClock;
 
 pub type Hardware = Box<dyn PumpHardware + Send>;
 
@@ -75,7 +78,7 @@ impl From<EngineError> for ServiceError {
 }
 
 /// The longest note a clinician may attach to an assessment or a review.
-pub const MAX_NOTE: usize = crate::engine::MAX_NOTE;
+pub const MAX_NOTE: usize = crate::journal::MAX_NOTE;
 
 /// A finding as it crosses D-Bus: (field, value, limit, class, message).
 pub type Finding5 = (String, String, String, String, String);
@@ -281,13 +284,13 @@ pub struct PumpService {
     wall: Option<Box<dyn WallClock>>,
     /// When the trial in hand started by the wall clock (RFC 3339), if known.
     started_wall: Option<String>,
-    protocol: crate::protocol::Protocol,
+    protocol: crate::input::protocol::Protocol,
     /// On simulated hardware only: each trial's pre-trial checklist is confirmed by the demo
     /// setup as it is programmed (the desktop demo; see `confirm_checklist_as_demo`).
     demo_checklist: bool,
     /// The power-on self-test's result: a failure keeps trials from being programmed, primed,
     /// started or resumed.
-    self_test: Option<crate::selftest::SelfTest>,
+    self_test: Option<crate::journal::SelfTest>,
 }
 
 /// Who the demo's pre-trial checklist is recorded as confirmed by.
@@ -350,49 +353,6 @@ fn body_temp(celsius: f64) -> Result<BodyTemp, ServiceError> {
         .map_err(|e| ServiceError::InvalidInput(format!("temperature_c: {e}")))
 }
 
-/// The wall clock (UTC), for the dates a trial is reported with; delivery never depends on it.
-pub trait WallClock: Send + Sync {
-    /// Milliseconds since 1970-01-01.
-    fn unix_ms(&self) -> u64;
-
-    /// The local time zone's offset from UTC now, seconds (for the patient diary's waking
-    /// hours; UTC unless the clock knows better).
-    fn utc_offset_s(&self) -> i64 {
-        0
-    }
-
-    /// The local time of day.
-    fn time_of_day(&self) -> TimeOfDay {
-        let local_s = i64::try_from(self.unix_ms() / 1000).unwrap_or(0) + self.utc_offset_s();
-        TimeOfDay::from_minutes(u64::try_from(local_s.rem_euclid(86_400) / 60).unwrap_or(0))
-    }
-}
-
-/// The system's wall clock.
-pub struct SystemWallClock;
-
-impl WallClock for SystemWallClock {
-    fn unix_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    fn utc_offset_s(&self) -> i64 {
-        // The C library's view of the local zone (TZ, /etc/localtime), as `date` shows it.
-        let now: libc::time_t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| libc::time_t::try_from(d.as_secs()).unwrap_or(0));
-        // SAFETY: localtime_r writes only into `tm`, which lives for the call.
-        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-        let ok = unsafe { !libc::localtime_r(&now, &mut tm).is_null() };
-        // c_long: as wide as i64 on the 64-bit targets, narrower on 32-bit ones.
-        #[allow(clippy::useless_conversion)]
-        let offset = i64::from(tm.tm_gmtoff);
-        if ok { offset } else { 0 }
-    }
-}
-
 impl PumpService {
     /// The service at `now`. An unfinished trial in the log at `log_path` is recovered: the pump
     /// comes up stopped with a HIGH "power restored" alarm.
@@ -418,7 +378,7 @@ impl PumpService {
             simulated,
             wall: None,
             started_wall: None,
-            protocol: crate::protocol::Protocol::built_in()
+            protocol: crate::input::protocol::Protocol::built_in()
                 .map_err(|e| ServiceError::Internal(e.to_string()))?,
             demo_checklist: false,
             self_test: None,
@@ -435,7 +395,7 @@ impl PumpService {
         let internal = |e: String| ServiceError::Internal(e);
         let cfg = HardwareConfig::built_in().map_err(|e| internal(e.to_string()))?;
         let (library, source) =
-            crate::check::load_library(None).map_err(|e| internal(e.to_string()))?;
+            crate::input::check::load_library(None).map_err(|e| internal(e.to_string()))?;
         let auth = Auth::demo().map_err(|e| internal(e.to_string()))?;
         let hw: Hardware = Box::new(crate::sim::SimPump::new(
             &cfg.mechanism,
@@ -456,7 +416,7 @@ impl PumpService {
     }
 
     /// Uses the site's protocol (the implant rule of the summary) instead of the built-in example.
-    pub fn set_protocol(&mut self, protocol: crate::protocol::Protocol) {
+    pub fn set_protocol(&mut self, protocol: crate::input::protocol::Protocol) {
         self.protocol = protocol;
     }
 
@@ -623,13 +583,13 @@ impl PumpService {
 
     /// Runs the power-on self-test on the pump's hardware (done by `new`; again on demand): the
     /// result is kept, logged, and written into the trial in hand's log.
-    pub fn run_self_test(&mut self, now: Timestamp) -> &crate::selftest::SelfTest {
-        let checksums = crate::selftest::Checksums {
-            drug_library: crate::selftest::checksum(&self.library),
+    pub fn run_self_test(&mut self, now: Timestamp) -> &crate::journal::SelfTest {
+        let checksums = crate::journal::Checksums {
+            drug_library: crate::digest::checksum(&self.library),
             // The configuration and protocol have no serialised form of their own: their
             // parsed content, as Rust prints it, stands for them.
-            hardware: crate::store::sha256_hex(&format!("{:?}", self.cfg)),
-            protocol: crate::store::sha256_hex(&format!("{:?}", self.protocol)),
+            hardware: crate::digest::sha256_hex(format!("{:?}", self.cfg).as_bytes()),
+            protocol: crate::digest::sha256_hex(format!("{:?}", self.protocol).as_bytes()),
         };
         let hw: Option<&mut Hardware> = match (&mut self.engine, &mut self.hw) {
             (Some(e), _) => Some(e.hardware_mut()),
@@ -638,8 +598,8 @@ impl PumpService {
         };
         let test = match hw {
             Some(hw) => crate::selftest::run(hw.as_mut(), checksums),
-            None => crate::selftest::SelfTest {
-                checks: vec![crate::selftest::Check {
+            None => crate::journal::SelfTest {
+                checks: vec![crate::journal::Check {
                     name: "hardware".to_owned(),
                     passed: false,
                     detail: "the pump's hardware was lost; restart the pump".to_owned(),
@@ -654,14 +614,14 @@ impl PumpService {
     }
 
     /// The self-test's result, if it ran.
-    pub fn self_test(&self) -> Option<&crate::selftest::SelfTest> {
+    pub fn self_test(&self) -> Option<&crate::journal::SelfTest> {
         self.self_test.as_ref()
     }
 
     fn self_test_failure(&self) -> String {
         self.self_test
             .as_ref()
-            .map_or_else(String::new, crate::selftest::SelfTest::failures)
+            .map_or_else(String::new, crate::journal::SelfTest::failures)
     }
 
     /// Refuses delivery after a failed self-test, naming what failed.
@@ -779,9 +739,11 @@ impl PumpService {
         now: Timestamp,
     ) -> Result<(), ServiceError> {
         if let Some(mut log) = self.open_log()? {
-            let sha =
-                crate::store::sha256_hex(&serde_json::to_string(&self.library).unwrap_or_default());
-            self.started_wall = self.wall.as_ref().map(|w| summary::rfc3339(w.unix_ms()));
+            let sha = crate::digest::checksum(&self.library);
+            self.started_wall = self
+                .wall
+                .as_ref()
+                .map(|w| crate::time::rfc3339(w.unix_ms()));
             log.begin_trial(
                 &scenario.trial,
                 &scenario.program,
@@ -1175,7 +1137,7 @@ impl PumpService {
         now: Timestamp,
     ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
-        let outcome: crate::engine::Outcome =
+        let outcome: crate::journal::Outcome =
             outcome.parse().map_err(ServiceError::InvalidInput)?;
         let chars = note.chars().count();
         if chars > MAX_NOTE {
@@ -1210,9 +1172,9 @@ impl PumpService {
                 "end the trial before recording the decision".to_owned(),
             ));
         }
-        let outcome: crate::engine::Outcome =
+        let outcome: crate::journal::Outcome =
             outcome.trim().parse().map_err(ServiceError::InvalidInput)?;
-        let wish: crate::engine::Wish = wish.trim().parse().map_err(ServiceError::InvalidInput)?;
+        let wish: crate::journal::Wish = wish.trim().parse().map_err(ServiceError::InvalidInput)?;
         let reasons = note_field(
             "reasons",
             reasons,
@@ -1226,13 +1188,13 @@ impl PumpService {
             )));
         }
         if !implant.is_empty() {
-            if outcome == crate::engine::Outcome::Failure {
+            if outcome == crate::journal::Outcome::Failure {
                 return Err(ServiceError::InvalidInput(
                     "implant: a failed trial plans no implant; leave it empty, or record the outcome as success or inconclusive"
                         .to_owned(),
                 ));
             }
-            if wish == crate::engine::Wish::No {
+            if wish == crate::journal::Wish::No {
                 return Err(ServiceError::InvalidInput(
                     "implant: the patient does not wish to proceed; leave it empty".to_owned(),
                 ));
@@ -1520,7 +1482,7 @@ impl PumpService {
         let name = caller.name.clone();
         self.engine_mut()?.record_implant_plan(
             now,
-            crate::engine::ImplantPlan {
+            crate::journal::ImplantPlan {
                 per_day: confirmed.per_day,
                 concentration: fill,
                 route: rules.route,

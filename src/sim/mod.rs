@@ -15,10 +15,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Mechanism, SimulationConfig};
 use crate::core::supervisor::Priority;
 use crate::core::units::{Timestamp, Volume};
 use crate::hw::{Direction, HwError, PumpHardware};
+use crate::input::hardware::{Mechanism, SimulationConfig};
 
 /// Faults the simulator can inject.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -359,7 +359,7 @@ impl PumpHardware for SimPump {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::HardwareConfig;
+    use crate::input::hardware::HardwareConfig;
 
     #[test]
     fn the_simulated_button_presses_sticks_and_recovers() {

@@ -15,7 +15,7 @@ use crate::core::implant::{
 use crate::core::library::{DrugLibrary, LibraryEntry, Route};
 use crate::core::program::TrialKind;
 use crate::core::units::{Amount, AmountRate, Concentration, Duration, MassUnit, Timestamp};
-use crate::engine::Record;
+use crate::journal::Record;
 
 use super::{Inputs, hours, round6};
 
@@ -657,8 +657,8 @@ mod tests {
     use crate::core::dose::Source;
     use crate::core::supervisor::State;
     use crate::core::units::{Amount, Duration, MassUnit, Timestamp};
-    use crate::engine::Record;
-    use crate::scenario::Scenario;
+    use crate::input::scenario::Scenario;
+    use crate::journal::Record;
     use crate::summary::{Inputs, summarise};
 
     const SINGLE_SHOT: &str = r#"
@@ -684,8 +684,8 @@ observe = "24h"
     /// and `scores`, ended at `end`.
     fn figures(scores: &[(u64, u8)], end: Timestamp) -> String {
         let sc = Scenario::from_toml_str(SINGLE_SHOT, "t").unwrap();
-        let (library, _) = crate::check::load_library(None).unwrap();
-        let protocol = crate::protocol::Protocol::built_in().unwrap();
+        let (library, _) = crate::input::check::load_library(None).unwrap();
+        let protocol = crate::input::protocol::Protocol::built_in().unwrap();
         let mut journal = vec![Record::StateChanged {
             at: at(0),
             from: State::Verified,

@@ -16,8 +16,9 @@ use crate::core::program::{Program, Trial};
 use crate::core::supervisor::State;
 use crate::core::supervisor::{AlarmKind, Priority};
 use crate::core::units::{Amount, Duration, MassUnit, Timestamp};
-use crate::engine::Record;
-use crate::scenario::{Severity, SideEffect};
+use crate::journal::Record;
+use crate::journal::{Severity, SideEffect};
+use crate::time::{parse_rfc3339, rfc3339, virtual_time};
 
 pub use effective::{
     BolusEntry, ConversionInfo, EffectiveDose, ImplantWorksheet, OpioidEntry, Opioids,
@@ -260,13 +261,13 @@ pub struct Interruption {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AssessmentEntry {
-    pub outcome: crate::engine::Outcome,
+    pub outcome: crate::journal::Outcome,
     /// The reasons for the outcome, as the clinician wrote them.
     pub note: String,
     pub by: String,
     pub at_h: f64,
     /// Whether the patient wishes to go on to an implant; None when not recorded.
-    pub patient_wish: Option<crate::engine::Wish>,
+    pub patient_wish: Option<crate::journal::Wish>,
     /// The implant planned (pump model, device), as the clinician wrote it; None for none.
     pub planned_implant: Option<String>,
     /// The planned implant's starting dose: the one confirmed on the worksheet (`implant`);
@@ -435,7 +436,7 @@ pub struct Inputs<'a> {
     /// When the trial started by the wall clock (RFC 3339); None on the virtual clock.
     pub started_wall: Option<&'a str>,
     /// The site's protocol: the response criterion and the implant rules.
-    pub protocol: &'a crate::protocol::Protocol,
+    pub protocol: &'a crate::input::protocol::Protocol,
     /// The drug library: the implant route's limits and starting ranges.
     pub library: &'a crate::core::library::DrugLibrary,
     /// The unit the drug's doses are written in.
@@ -457,73 +458,6 @@ fn mg(a: Amount) -> f64 {
 pub(crate) fn day_of(from: Timestamp, at: Timestamp) -> usize {
     let ms = at.since(from).ms().saturating_sub(1);
     usize::try_from(ms / Duration::from_days(1).ms()).unwrap_or(usize::MAX)
-}
-
-/// Milliseconds from 1970-01-01 to 2000-01-01, where the virtual (simulated) clock starts.
-pub const Y2000_UNIX_MS: u64 = 946_684_800_000;
-
-/// RFC 3339 for a moment on the virtual clock (2000-01-01T00:00:00Z + t).
-pub fn virtual_time(t: Timestamp) -> String {
-    rfc3339(Y2000_UNIX_MS + t.ms())
-}
-
-/// Days since 1970-01-01 to a civil date (proleptic Gregorian), and back: H. Hinnant's
-/// algorithms, in integers.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
-}
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// RFC 3339 (UTC, whole seconds) for milliseconds since 1970-01-01.
-pub fn rfc3339(unix_ms: u64) -> String {
-    let secs = i64::try_from(unix_ms / 1000).unwrap_or(i64::MAX);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Milliseconds since 1970-01-01 of an RFC 3339 UTC time as [`rfc3339`] writes it.
-pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<u32>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || h > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let days = days_from_civil(i64::from(y), m, d);
-    let secs = days * 86_400 + i64::from(h * 3600 + min * 60 + sec);
-    u64::try_from(secs).ok().map(|s| s * 1000)
 }
 
 pub(crate) fn round6(v: f64) -> f64 {
@@ -1106,7 +1040,7 @@ fn checklist_summary(
     journal: &[Record],
     when: &dyn Fn(Timestamp) -> String,
 ) -> Option<ChecklistSummary> {
-    let list = crate::engine::checklist_of(journal)?;
+    let list = crate::journal::checklist_of(journal)?;
     Some(ChecklistSummary {
         complete: list.open().is_empty(),
         items: list
@@ -1636,34 +1570,6 @@ mod tests {
             "(bydda(dssbbbddddsa(dd)))",
             "docs/dbus-api.md"
         );
-    }
-
-    #[test]
-    fn virtual_times_are_rfc3339() {
-        assert_eq!(virtual_time(Timestamp::ORIGIN), "2000-01-01T00:00:00Z");
-        assert_eq!(
-            virtual_time(Timestamp::from_ms(31 * 86_400_000 + 3_723_000)),
-            "2000-02-01T01:02:03Z"
-        );
-        assert_eq!(
-            virtual_time(Timestamp::from_ms(366 * 86_400_000)),
-            "2001-01-01T00:00:00Z"
-        );
-    }
-
-    #[test]
-    fn wall_times_round_trip_through_rfc3339() {
-        for (ms, text) in [
-            (0, "1970-01-01T00:00:00Z"),
-            (Y2000_UNIX_MS, "2000-01-01T00:00:00Z"),
-            (1_795_391_999_000, "2026-11-22T23:59:59Z"),
-            (951_782_400_000, "2000-02-29T00:00:00Z"),
-        ] {
-            assert_eq!(rfc3339(ms), text);
-            assert_eq!(parse_rfc3339(text), Some(ms));
-        }
-        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
-        assert_eq!(parse_rfc3339("2026-11-23 10:00:00"), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use crate::core::library::Route;
 use crate::core::program::TrialKind;
 use crate::core::units::MassUnit;
-use crate::scenario::Scenario;
+use crate::input::scenario::Scenario;
 use crate::service::pump::LibraryChoice;
 
 /// Vertebral levels a catheter tip may sit at, head to tail.

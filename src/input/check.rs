@@ -9,11 +9,11 @@ use serde::Serialize;
 use crate::core::finding::{Class, Verdict};
 use crate::core::library::{DrugLibrary, LibraryError};
 use crate::core::program::{self, Program, Trial};
-use crate::scenario::{Event, Scenario, ScenarioError};
+use crate::input::scenario::{Event, Scenario, ScenarioError};
 
 /// The example library shipped in config/, built into the binary so that `titra check` works
 /// from any directory. Its own text says it must be reviewed before clinical use.
-pub const BUILT_IN_LIBRARY: &str = include_str!("../config/drug-library.toml");
+pub const BUILT_IN_LIBRARY: &str = include_str!("../../config/drug-library.toml");
 
 /// Which library a check used, for the report.
 #[derive(Debug, Clone, Serialize)]

@@ -18,6 +18,7 @@ use crate::core::observation::BodyTemp;
 use crate::core::program::{Program, Trial, TrialKind};
 use crate::core::site::SiteFinding;
 use crate::core::units::{Amount, AmountRate, Duration, Volume};
+use crate::journal::{Severity, SideEffect};
 
 /// A scenario (or program) file that was read and is well-formed. Whether its program is
 /// acceptable is a separate question, answered by [`crate::core::program::validate`].
@@ -43,29 +44,6 @@ pub struct ScenarioChecklist {
     /// The clinician's written reason for starting with the other items open.
     #[serde(default, rename = "override", skip_serializing_if = "Option::is_none")]
     pub override_reason: Option<String>,
-}
-
-/// A side effect the patient or nurse records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SideEffect {
-    Nausea,
-    Vomiting,
-    Pruritus,
-    UrinaryRetention,
-    Sedation,
-    Headache,
-    Numbness,
-    Weakness,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Mild,
-    Moderate,
-    Severe,
 }
 
 /// Something that happens during a trial, `at` a time after its start.
@@ -387,14 +365,14 @@ fn check_event(i: usize, event: &Event, end: Duration) -> Result<(), (String, St
             "0: answers are numbered from 1 (the least function)".to_owned(),
         )),
         Event::Spasticity { ref muscles, .. }
-            if muscles.chars().count() > crate::engine::MAX_NOTE =>
+            if muscles.chars().count() > crate::journal::MAX_NOTE =>
         {
             Err((
                 field("muscles"),
                 format!(
                     "{} characters is more than the {} allowed",
                     muscles.chars().count(),
-                    crate::engine::MAX_NOTE
+                    crate::journal::MAX_NOTE
                 ),
             ))
         }
@@ -406,14 +384,14 @@ fn check_event(i: usize, event: &Event, end: Duration) -> Result<(), (String, St
             "a review needs a note of what was found and decided".to_owned(),
         )),
         Event::SedationReview { ref note, .. }
-            if note.chars().count() > crate::engine::MAX_NOTE =>
+            if note.chars().count() > crate::journal::MAX_NOTE =>
         {
             Err((
                 field("note"),
                 format!(
                     "{} characters is more than the {} allowed",
                     note.chars().count(),
-                    crate::engine::MAX_NOTE
+                    crate::journal::MAX_NOTE
                 ),
             ))
         }

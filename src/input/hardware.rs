@@ -10,7 +10,7 @@ use crate::core::units::{Duration, Volume, VolumeRate};
 pub const HARDWARE_SCHEMA: &str = "titra.hardware/1";
 
 /// The profile built into the binary (the bench prototype's).
-pub const BUILT_IN_HARDWARE: &str = include_str!("../config/hardware.toml");
+pub const BUILT_IN_HARDWARE: &str = include_str!("../../config/hardware.toml");
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,542 @@
+//! What the trial log stores: the engine's records ([`Record`]), who did what ([`Role`]), the
+//! words the log and the screens share (outcome, wish, side effects), the self-test's result,
+//! and the [`RecordSink`] the log implements. Below the engine and the log, so that neither
+//! depends on the other.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::checklist::{Checklist, ChecklistItem};
+use crate::core::diary::Ashworth;
+use crate::core::dose::{Denial, Source};
+use crate::core::finding::Finding;
+use crate::core::observation::BodyTemp;
+use crate::core::site::{SiteFinding, SiteRule};
+use crate::core::supervisor::{AlarmKind, Priority, State};
+use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
+
+/// The longest note a clinician may attach to an assessment or a sedation review.
+pub const MAX_NOTE: usize = 500;
+
+/// Who did something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Patient,
+    Nurse,
+    Clinician,
+    /// The program itself (titration steps, scheduled boluses) or the pump.
+    Pump,
+}
+
+/// One entry of the engine's journal: what the trial log keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    StateChanged {
+        at: Timestamp,
+        from: State,
+        to: State,
+    },
+    /// What left the reservoir over the piece ending `at` (at most a minute), by source.
+    Delivery {
+        at: Timestamp,
+        source: Source,
+        steps: u64,
+        amount: Amount,
+        volume: Volume,
+    },
+    BolusStarted {
+        at: Timestamp,
+        source: Source,
+        requested: Amount,
+        steps: u64,
+    },
+    BolusEnded {
+        at: Timestamp,
+        source: Source,
+        requested: Amount,
+        delivered: Amount,
+        complete: bool,
+    },
+    PcaRequest {
+        at: Timestamp,
+        granted: bool,
+        denial: Option<Denial>,
+        available_at: Option<Timestamp>,
+        /// Pressed on the button on the cord rather than the screen (absent: the screen).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cord: bool,
+    },
+    RateChanged {
+        at: Timestamp,
+        old: AmountRate,
+        new: AmountRate,
+        by: Role,
+    },
+    /// A change or bolus that was not made, with why.
+    Refused {
+        at: Timestamp,
+        what: String,
+        reason: String,
+        by: Role,
+    },
+    /// Settings outside the usual range that someone confirmed.
+    Confirmed {
+        at: Timestamp,
+        findings: Vec<Finding>,
+        by: Role,
+    },
+    AlarmRaised {
+        at: Timestamp,
+        kind: AlarmKind,
+        priority: Priority,
+        pressure_mmhg: Option<f64>,
+        time_to_alarm: Option<Duration>,
+    },
+    AlarmEscalated {
+        at: Timestamp,
+        kind: AlarmKind,
+        priority: Priority,
+    },
+    AlarmCleared {
+        at: Timestamp,
+        kind: AlarmKind,
+    },
+    AlarmAcknowledged {
+        at: Timestamp,
+        kind: AlarmKind,
+        by: Role,
+    },
+    /// The plunger pulled back after an occlusion to take the pressure off the line.
+    BackedOff {
+        at: Timestamp,
+        steps: u64,
+        volume: Volume,
+    },
+    ReservoirChanged {
+        at: Timestamp,
+        volume: Volume,
+        by: Role,
+    },
+    PainScore {
+        at: Timestamp,
+        value: u8,
+    },
+    SideEffect {
+        at: Timestamp,
+        effect: SideEffect,
+        severity: Severity,
+    },
+    Sedation {
+        at: Timestamp,
+        poss: u8,
+    },
+    Vitals {
+        at: Timestamp,
+        respiratory_rate: Option<u16>,
+        heart_rate: Option<u16>,
+        spo2: Option<u8>,
+        /// Body temperature (absent from logs written before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        temperature: Option<BodyTemp>,
+    },
+    /// A clinician reviewed the patient after the sedation interlock stopped delivery: the hold
+    /// is lifted (a nurse then resumes).
+    SedationReviewed {
+        at: Timestamp,
+        note: String,
+        name: String,
+    },
+    PowerRestored {
+        at: Timestamp,
+    },
+    /// Written (and on disk) before the motor moves: the steps planned until `until`. After a
+    /// crash, whatever of it no `Delivery` row accounts for is counted as given.
+    Intent {
+        at: Timestamp,
+        until: Timestamp,
+        basal_steps: u64,
+        bolus_steps: u64,
+        bolus_source: Option<Source>,
+    },
+    /// After a crash: steps that may have been given but were not recorded, counted as given
+    /// (from the plunger position where it is measured, else from the last intent) until a
+    /// nurse confirms.
+    UncertainDelivery {
+        at: Timestamp,
+        source: Source,
+        steps: u64,
+        amount: Amount,
+        measured: bool,
+    },
+    /// The line was primed with `steps` before delivery (not dose).
+    Primed {
+        at: Timestamp,
+        steps: u64,
+    },
+    /// Alarm tones paused until `until` (the alarms stay shown).
+    AlarmSilenced {
+        at: Timestamp,
+        until: Timestamp,
+        by: Role,
+    },
+    /// A logged-in user's call (who, in which role, did what).
+    UserAction {
+        at: Timestamp,
+        action: String,
+        by: Role,
+        name: String,
+    },
+    /// A nurse checked the patient and accepted the uncertain deliveries as given.
+    UncertainConfirmed {
+        at: Timestamp,
+        by: Role,
+    },
+    /// The clinician's assessment of the trial, recorded when it ends: the outcome and its
+    /// reasons (`note`), and with the decision (`RecordDecision`) the patient's wish to proceed
+    /// and the implant planned (absent from assessments recorded without them).
+    Assessment {
+        at: Timestamp,
+        outcome: Outcome,
+        note: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wish: Option<Wish>,
+        /// The planned implant (pump model, device) as the clinician wrote it; its starting dose
+        /// is the one confirmed on the worksheet (`ImplantPlan`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        implant: Option<String>,
+    },
+    /// The pre-trial checklist that applies to this trial (from the site's protocol), recorded
+    /// when the trial is programmed: delivery starts only once every item is confirmed or a
+    /// clinician overrode the open ones.
+    ChecklistRequired {
+        at: Timestamp,
+        items: Vec<ChecklistItem>,
+    },
+    /// An item of the pre-trial checklist confirmed.
+    ChecklistConfirmed {
+        at: Timestamp,
+        item: String,
+        by: Role,
+        name: String,
+    },
+    /// A clinician let delivery start with the `open` items not confirmed, for `reason`.
+    ChecklistOverridden {
+        at: Timestamp,
+        open: Vec<String>,
+        reason: String,
+        name: String,
+    },
+    /// The site's rule for catheter site checks, in force for this trial (from the site's
+    /// protocol, recorded when the trial is programmed). Without it no checks are scheduled.
+    SiteChecksRequired {
+        at: Timestamp,
+        rule: SiteRule,
+    },
+    /// A nurse checked the catheter site: the temperature and what was found (empty: clean).
+    SiteCheck {
+        at: Timestamp,
+        temperature: BodyTemp,
+        findings: Vec<SiteFinding>,
+        by: Role,
+        name: String,
+    },
+    /// The patient answered the diary's function question (`level` 1 = the first, least
+    /// function, of the protocol's answers).
+    FunctionAnswer {
+        at: Timestamp,
+        question: String,
+        answer: String,
+        level: u8,
+    },
+    /// The patient's global impression of change, 1 (very much improved) to 7 (very much
+    /// worse), asked when the trial ends.
+    Pgic {
+        at: Timestamp,
+        value: u8,
+    },
+    /// Spasticity on the Modified Ashworth Scale, assessed by a nurse or clinician (the outcome
+    /// measure of baclofen trials), with the muscles assessed.
+    Spasticity {
+        at: Timestamp,
+        score: Ashworth,
+        muscles: String,
+        by: Role,
+        name: String,
+    },
+    /// The power-on self-test's result and the checksums of the drug library, hardware
+    /// configuration and protocol in force: written when the trial is programmed (and after a
+    /// restart), so every program is logged with the library it ran with.
+    SelfTest {
+        at: Timestamp,
+        test: SelfTest,
+    },
+    /// The trial's catheter was taken out (after the trial ended).
+    CatheterRemoved {
+        at: Timestamp,
+        by: Role,
+        name: String,
+        note: String,
+    },
+    /// The implant's starting dose, confirmed by a clinician after the trial ended (from the
+    /// protocol's rule, named in `rule`, or entered by the clinician when `rule` is None), with
+    /// the implant's route, the worksheet's proposal, the clinician's written reason and the
+    /// findings against the implant route's limits it was confirmed over (absent from plans
+    /// logged before they were recorded).
+    ImplantPlan {
+        at: Timestamp,
+        per_day: AmountRate,
+        concentration: crate::core::units::Concentration,
+        rule: Option<String>,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        route: Option<crate::core::library::Route>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proposed: Option<AmountRate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        findings: Vec<Finding>,
+    },
+    /// A nurse recorded the patient's systemic (non-trial) opioids, as oral morphine
+    /// equivalents per day: before the trial, or for the day it is recorded in.
+    SystemicOpioids {
+        at: Timestamp,
+        ome_per_day: AmountRate,
+        by: Role,
+        name: String,
+    },
+    /// The summary was exported: where, by whom, and each file's SHA-256.
+    Exported {
+        at: Timestamp,
+        destination: String,
+        files: Vec<(String, String)>,
+        name: String,
+    },
+}
+
+/// An enum written as one lower-case word in the log, on D-Bus and on screen: each variant and
+/// its word given once, with FromStr refusing anything else by naming the field and the words.
+macro_rules! word_enum {
+    ($(#[$doc:meta])* $name:ident, $field:literal, { $($(#[$vdoc:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($word => Ok($name::$variant),)+
+                    other => Err(format!(
+                        concat!($field, ": \"{}\" is not one of {}"),
+                        other,
+                        [$($word),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// What the clinician concludes from the trial.
+    Outcome, "outcome", {
+        /// The trial worked: an implant may follow.
+        Success = "success",
+        Failure = "failure",
+        Inconclusive = "inconclusive",
+    }
+);
+
+word_enum!(
+    /// Whether the patient wishes to go on to an implant.
+    Wish, "wish", {
+        Yes = "yes",
+        No = "no",
+        Undecided = "undecided",
+    }
+);
+
+impl Record {
+    /// When it happened, on the pump's clock.
+    pub fn at(&self) -> Timestamp {
+        match *self {
+            Record::StateChanged { at, .. }
+            | Record::Delivery { at, .. }
+            | Record::BolusStarted { at, .. }
+            | Record::BolusEnded { at, .. }
+            | Record::PcaRequest { at, .. }
+            | Record::RateChanged { at, .. }
+            | Record::Refused { at, .. }
+            | Record::Confirmed { at, .. }
+            | Record::AlarmRaised { at, .. }
+            | Record::AlarmEscalated { at, .. }
+            | Record::AlarmCleared { at, .. }
+            | Record::AlarmAcknowledged { at, .. }
+            | Record::BackedOff { at, .. }
+            | Record::ReservoirChanged { at, .. }
+            | Record::PainScore { at, .. }
+            | Record::SideEffect { at, .. }
+            | Record::Sedation { at, .. }
+            | Record::Vitals { at, .. }
+            | Record::SedationReviewed { at, .. }
+            | Record::PowerRestored { at, .. }
+            | Record::Intent { at, .. }
+            | Record::UncertainDelivery { at, .. }
+            | Record::Primed { at, .. }
+            | Record::AlarmSilenced { at, .. }
+            | Record::UserAction { at, .. }
+            | Record::UncertainConfirmed { at, .. }
+            | Record::Assessment { at, .. }
+            | Record::ImplantPlan { at, .. }
+            | Record::SystemicOpioids { at, .. }
+            | Record::ChecklistRequired { at, .. }
+            | Record::ChecklistConfirmed { at, .. }
+            | Record::ChecklistOverridden { at, .. }
+            | Record::SiteChecksRequired { at, .. }
+            | Record::SiteCheck { at, .. }
+            | Record::SelfTest { at, .. }
+            | Record::FunctionAnswer { at, .. }
+            | Record::Pgic { at, .. }
+            | Record::Spasticity { at, .. }
+            | Record::CatheterRemoved { at, .. }
+            | Record::Exported { at, .. } => at,
+        }
+    }
+}
+
+/// A trial's pre-trial checklist as its records leave it (the engine, after a restart too, and
+/// the summary read it this way); None when the trial has none.
+pub fn checklist_of(journal: &[Record]) -> Option<Checklist> {
+    let mut list: Option<Checklist> = None;
+    for r in journal {
+        match r {
+            Record::ChecklistRequired { items, .. } => {
+                list = Some(Checklist::new(items.clone()));
+            }
+            Record::ChecklistConfirmed { at, item, name, .. } => {
+                if let Some(l) = list.as_mut() {
+                    let _ = l.confirm(item, *at, name);
+                }
+            }
+            Record::ChecklistOverridden {
+                at, reason, name, ..
+            } => {
+                if let Some(l) = list.as_mut() {
+                    let _ = l.override_open(*at, name, reason);
+                }
+            }
+            _ => {}
+        }
+    }
+    list
+}
+
+/// The implant's starting dose as a clinician confirmed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImplantPlan {
+    pub per_day: AmountRate,
+    pub concentration: crate::core::units::Concentration,
+    pub route: crate::core::library::Route,
+    /// The rule in words (None: entered by the clinician).
+    pub rule: Option<String>,
+    pub proposed: Option<AmountRate>,
+    pub reason: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// Where the engine's records go to stay (the trial log). Each call must be durable before it
+/// returns: the engine moves the motor only after its intent was written.
+pub trait RecordSink: Send {
+    fn write(&mut self, records: &[Record]) -> Result<(), String>;
+
+    /// Makes later writes fail as a full disk (`disk_full`) or a storage error
+    /// (`log_write_error`) would, or work again (`on` false): for fault injection on simulated
+    /// pumps. False when this sink cannot.
+    fn inject_fault(&mut self, fault: &str, on: bool) -> bool {
+        let _ = (fault, on);
+        false
+    }
+}
+
+/// A side effect the patient or nurse records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SideEffect {
+    Nausea,
+    Vomiting,
+    Pruritus,
+    UrinaryRetention,
+    Sedation,
+    Headache,
+    Numbness,
+    Weakness,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Mild,
+    Moderate,
+    Severe,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    /// What was found, in words.
+    pub detail: String,
+}
+
+/// The checksums of what the pump runs with (SHA-256, hex).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checksums {
+    pub drug_library: String,
+    pub hardware: String,
+    pub protocol: String,
+}
+
+/// The self-test's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfTest {
+    pub checks: Vec<Check>,
+    pub checksums: Checksums,
+}
+
+impl SelfTest {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    /// The failures in words, for the nurse: "" when it passed.
+    pub fn failures(&self) -> String {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}

@@ -5,11 +5,11 @@
 
 use std::time::Instant;
 
-use titra::export::{Format, LogExport, Paper, export_from_log};
 use titra::input::check;
 use titra::input::hardware::HardwareConfig;
 use titra::input::protocol::Protocol;
 use titra::input::scenario::Scenario;
+use titra::report::export::{Format, LogExport, Paper, export_from_log};
 
 fn scenario(days: u32) -> Scenario {
     let mut text = format!(

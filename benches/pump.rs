@@ -192,7 +192,7 @@ fn trumpet(basal: &str, rate_ul_per_min: f64) -> Vec<(u64, f64, f64)> {
         .iter()
         .map(|(t, ul)| (t.ms(), ul / 1000.0))
         .collect();
-    titra::calibrate::trumpet(&grams, rate_ul_per_min * 60.0 / 1000.0, 1.0)
+    titra::hw::calibrate::trumpet(&grams, rate_ul_per_min * 60.0 / 1000.0, 1.0)
         .into_iter()
         .map(|p| (p.window_min, p.max_pct, p.min_pct))
         .collect()

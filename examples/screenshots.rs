@@ -296,7 +296,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .last()
             .map_or(started, titra::journal::Record::at);
         let hours = end.since(started).ms().div_ceil(48 * 3_600_000).max(1);
-        let history = titra::summary::history(
+        let history = titra::report::summary::history(
             &outcome.journal,
             started,
             end,
@@ -319,10 +319,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ] {
             let scenario = titra::input::scenario::Scenario::from_toml_str(text, name)?;
             let (library, source) = check::load_library(None)?;
-            let unit = titra::summary::unit_of(&library, &scenario.program.drug);
+            let unit = titra::report::summary::unit_of(&library, &scenario.program.drug);
             let outcome =
                 titra::simulate::run(&scenario, &library, source, &HardwareConfig::built_in()?)?;
-            let response = titra::summary::bolus_response(&outcome.summary, unit);
+            let response = titra::report::summary::bolus_response(&outcome.summary, unit);
             show_course_chart(&ui, &course_chart(&response));
             ui.global::<Nav>().invoke_go("chart".into());
             let shot = if name.starts_with("baclofen") {
@@ -337,7 +337,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The trial has ended (the dose is confirmed only then).
         let summary = &outcome.summary;
         let (lines, has_proposal, confirmed) =
-            titra::export::preview(summary, titra::core::units::MassUnit::Mg);
+            titra::report::export::preview(summary, titra::core::units::MassUnit::Mg);
         let mut ended = running(-1);
         ended.state = "ended".to_owned();
         ended.site_check_due = String::new();

@@ -11,20 +11,17 @@
 //! - [`simulate`]: `titra simulate`, a whole scenario through the engine.
 //! - [`summary`]: the trial summary.
 
-pub mod calibrate;
 pub mod digest;
 pub use titra_core as core;
 pub mod engine;
-pub mod export;
 pub mod hw;
 pub mod input;
 pub mod journal;
-pub mod selftest;
+pub mod report;
 pub mod service;
 pub mod sim;
 pub mod simulate;
 pub mod store;
-pub mod summary;
 pub mod time;
 #[cfg(feature = "ui")]
 pub mod ui;

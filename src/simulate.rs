@@ -14,9 +14,9 @@ use crate::input::check::{self, LibrarySource};
 use crate::input::hardware::HardwareConfig;
 use crate::input::scenario::{Event, Scenario};
 use crate::journal::{Record, RecordSink, Role};
+use crate::report::summary::{self, Summary};
 use crate::sim::{SimPump, Truth};
 use crate::store::TrialLog;
-use crate::summary::{self, Summary};
 
 /// Who a scenario's clinician events are recorded as.
 pub const SCENARIO_CLINICIAN: &str = "clinician (scenario)";

@@ -1525,7 +1525,7 @@ async fn a_baclofen_trial_is_judged_on_spasticity_scored_by_the_nurse() {
     // The chart's time course is on the Ashworth scale, the dose in the drug's unit.
     let r = p.proxy.bolus_response().await.unwrap();
     assert!(r.bolus_trial);
-    assert_eq!(r.measure, titra::summary::MEASURE_SPASTICITY);
+    assert_eq!(r.measure, titra::report::summary::MEASURE_SPASTICITY);
     assert_eq!((r.baseline, r.scale_top), (3.0, 4.0));
     let b = &r.boluses[0];
     assert_eq!(b.dose, "50 mcg");
@@ -1572,7 +1572,7 @@ async fn the_chart_gets_the_response_to_each_bolus_without_a_login() {
     }
     let r = p.proxy.bolus_response().await.unwrap();
     assert!(r.bolus_trial);
-    assert_eq!(r.measure, titra::summary::MEASURE_PAIN);
+    assert_eq!(r.measure, titra::report::summary::MEASURE_PAIN);
     assert_eq!((r.baseline, r.scale_top), (7.0, 10.0));
     assert_eq!(r.boluses.len(), 1);
     let b = &r.boluses[0];
@@ -1597,7 +1597,10 @@ async fn the_chart_gets_the_response_to_each_bolus_without_a_login() {
     let r = p.proxy.bolus_response().await.unwrap();
     assert!(!r.bolus_trial);
     assert!(r.boluses.is_empty());
-    assert_eq!((r.measure, r.baseline), (titra::summary::MEASURE_PAIN, 7.0));
+    assert_eq!(
+        (r.measure, r.baseline),
+        (titra::report::summary::MEASURE_PAIN, 7.0)
+    );
 }
 
 #[tokio::test]

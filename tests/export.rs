@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use titra::export::{Format, LogExport, LogExportError, Paper, export_from_log};
 use titra::input::check;
 use titra::input::hardware::HardwareConfig;
 use titra::input::protocol::Protocol;
 use titra::input::scenario::Scenario;
 use titra::journal::Record;
+use titra::report::export::{Format, LogExport, LogExportError, Paper, export_from_log};
 use titra::simulate::{self, LogTarget};
 use titra::store::TrialLog;
 
@@ -177,7 +177,7 @@ fn an_exported_trial_reads_back_in_every_format() {
     let mut reader = csv::Reader::from_path(&written[2]).unwrap();
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        titra::export::csv::HEADER
+        titra::report::csv::HEADER
     );
     let (mut delivered, mut pain, mut rows) = (0.0, Vec::new(), 0);
     for row in reader.records() {
@@ -507,7 +507,7 @@ fn the_export_checks_the_confirmed_dose_against_the_implant_routes_limits() {
     };
     let (started, end) = {
         let log = TrialLog::open(&db).unwrap();
-        titra::summary::span_of(&log.records(1).unwrap())
+        titra::report::summary::span_of(&log.records(1).unwrap())
     };
     let out = d.join("out");
     // Recorded (by an older version) while the trial ran: not a confirmation.

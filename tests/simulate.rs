@@ -809,7 +809,7 @@ on the simulated pump in virtual time, and its summary applies the built-in site
     for (file, effective, proposal) in expected {
         let out = run(&example(file));
         let s = &out.summary;
-        let unit = titra::summary::unit_of(&library, &s.trial.drug);
+        let unit = titra::report::summary::unit_of(&library, &s.trial.drug);
         let per_day = |mg: Option<f64>| {
             mg.map_or("none".to_owned(), |v| {
                 titra::core::units::AmountRate::from_ng_per_day((v * 1e6).round() as u64)

@@ -631,7 +631,7 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
     titra::ui::show_chart(
         &ui,
         &titra::ui::chart(
-            &titra::summary::History {
+            &titra::report::summary::History {
                 bucket_ms: 3_600_000,
                 doses_ng: vec![20_000],
                 pain: vec![(1_800_000, 5)],

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use titra::export::usb::{UsbError, find_stick};
+use titra::report::usb::{UsbError, find_stick};
 use zbus::connection::Builder;
 use zbus::{Connection, ObjectPath, OwnedObjectPath, OwnedVariant, Variant, interface};
 

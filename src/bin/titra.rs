@@ -205,8 +205,8 @@ fn run_calibrate(
     hardware: Option<&std::path::Path>,
     write: bool,
 ) -> anyhow::Result<()> {
-    use titra::calibrate::{self, WATER_G_PER_ML};
     use titra::core::units::{Duration, VolumeRate, parse_field};
+    use titra::hw::calibrate::{self, WATER_G_PER_ML};
     let rate: VolumeRate = parse_field("rate", rate)?;
     let length: Duration = parse_field("length", length)?;
     let settle: Duration = parse_field("settle", settle)?;
@@ -220,7 +220,7 @@ fn run_calibrate(
     let current = cfg.mechanism.steps_per_ml;
     let (measured, samples) = if sim {
         println!("SIMULATED calibration run (the model, in virtual time)");
-        let run = calibrate::run_simulated(&cfg, rate, length)?;
+        let run = titra::sim::gravimetric_run(&cfg, rate, length)?;
         (
             run.steps_per_ml(settle, WATER_G_PER_ML, current)?,
             run.samples,
@@ -287,7 +287,7 @@ fn calibrate_on_the_pump(
         pump.step(titra::hw::Direction::Forward, 1)?;
     }
     pump.set_motor_enabled(false)?;
-    let run = titra::calibrate::Run {
+    let run = titra::hw::calibrate::Run {
         steps: total,
         samples: Vec::new(),
         steps_at: Vec::new(),
@@ -299,10 +299,10 @@ fn calibrate_on_the_pump(
         .trim()
         .parse()
         .map_err(|_| anyhow::anyhow!("weight: \"{}\" is not a number of grams", line.trim()))?;
-    let measured = titra::calibrate::steps_per_ml(
+    let measured = titra::hw::calibrate::steps_per_ml(
         run.steps,
         grams,
-        titra::calibrate::WATER_G_PER_ML,
+        titra::hw::calibrate::WATER_G_PER_ML,
         cfg.mechanism.steps_per_ml,
     )?;
     Ok((measured, Vec::new()))
@@ -504,10 +504,10 @@ struct ExportArgs {
 }
 
 fn run_export(a: ExportArgs) -> ExitCode {
-    use titra::export::{Format, LogExport, LogExportError, export_from_log};
+    use titra::report::export::{Format, LogExport, LogExportError, export_from_log};
     let input = || -> anyhow::Result<_> {
         let formats = Format::parse_list(&a.format)?;
-        let paper: titra::export::Paper = a.paper.parse().map_err(anyhow::Error::msg)?;
+        let paper: titra::report::export::Paper = a.paper.parse().map_err(anyhow::Error::msg)?;
         let protocol = match &a.protocol {
             Some(p) => titra::input::protocol::Protocol::from_file(p)?,
             None => titra::input::protocol::Protocol::built_in()?,
@@ -636,7 +636,7 @@ fn run_simulate(
                     )
                     .map(|e| e.unit)
                     .unwrap_or(titra::core::units::MassUnit::Mg);
-                print!("{}", titra::summary::render(&outcome.summary, unit));
+                print!("{}", titra::report::summary::render(&outcome.summary, unit));
             }
             ExitCode::SUCCESS
         }

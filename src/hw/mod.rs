@@ -13,8 +13,11 @@
 //! - [`gpio`]: the pump assembled from those drivers on whatever pins a backend hands out.
 //! - `chardev` and `rpi` (feature `rpi`): the backends, the kernel's GPIO character device
 //!   (any kernel) and rppal's /dev/gpiomem (Raspberry Pi kernels); `[pins] access` chooses.
+//! - [`selftest`]: the power-on self-test of whatever hardware the pump has.
+//! - [`calibrate`]: the bench calibration of the mechanism (steps per mL) and its trumpet curve.
 
 pub mod button;
+pub mod calibrate;
 #[cfg(feature = "rpi")]
 pub mod chardev;
 pub mod gpio;
@@ -24,6 +27,7 @@ pub mod inputs;
 pub mod pulse;
 #[cfg(feature = "rpi")]
 pub mod rpi;
+pub mod selftest;
 pub mod stepper;
 
 /// The pump's own hardware, through the backend the profile's `[pins] access` names. Never a

@@ -122,7 +122,7 @@ impl PumpIface {
                         "the pump's USB service cannot be reached ({e}); call technical support"
                     ))
                 })?;
-                let stick = crate::export::usb::find_stick(&conn, needed)
+                let stick = crate::report::usb::find_stick(&conn, needed)
                     .await
                     .map_err(|e| PumpError::WrongState(e.to_string()))?;
                 Ok(stick.mount_point.join("titra"))
@@ -364,7 +364,7 @@ impl PumpIface {
     }
 
     /// Dose per bucket and pain scores since the start, for the clinician's chart.
-    async fn history(&self) -> Result<crate::summary::History, PumpError> {
+    async fn history(&self) -> Result<crate::report::summary::History, PumpError> {
         let now = self.shared.clock.now();
         Ok(self.shared.service.lock().await.history(now)?)
     }
@@ -372,7 +372,7 @@ impl PumpIface {
     /// A bolus trial's response to each bolus, for the clinician's chart: the scores against
     /// the hours after each bolus, the baseline, onset, peak and duration of effect, and which
     /// bolus is the effective one (`bolus_trial` false for a continuous trial).
-    async fn bolus_response(&self) -> Result<crate::summary::BolusResponse, PumpError> {
+    async fn bolus_response(&self) -> Result<crate::report::summary::BolusResponse, PumpError> {
         let now = self.shared.clock.now();
         Ok(self.shared.service.lock().await.bolus_response(now)?)
     }
@@ -665,9 +665,9 @@ impl PumpIface {
         formats: &str,
         paper: &str,
     ) -> Result<(String, Vec<String>), PumpError> {
-        let formats = crate::export::Format::parse_list(formats)
+        let formats = crate::report::export::Format::parse_list(formats)
             .map_err(|e| PumpError::InvalidInput(e.to_string()))?;
-        let paper: crate::export::Paper = paper.parse().map_err(PumpError::InvalidInput)?;
+        let paper: crate::report::export::Paper = paper.parse().map_err(PumpError::InvalidInput)?;
         let now = self.shared.clock.now();
         let files = self
             .shared
@@ -675,12 +675,13 @@ impl PumpIface {
             .lock()
             .await
             .export_files(token, &formats, paper, now)?;
-        let dir = self.export_dir(crate::export::size(&files)).await?;
+        let dir = self.export_dir(crate::report::export::size(&files)).await?;
         let (to, copy) = (dir.clone(), files.clone());
-        let written = tokio::task::spawn_blocking(move || crate::export::write_all(&to, &copy))
-            .await
-            .map_err(|e| PumpError::Internal(e.to_string()))?
-            .map_err(|e| PumpError::Internal(e.to_string()))?;
+        let written =
+            tokio::task::spawn_blocking(move || crate::report::export::write_all(&to, &copy))
+                .await
+                .map_err(|e| PumpError::Internal(e.to_string()))?
+                .map_err(|e| PumpError::Internal(e.to_string()))?;
         let destination = dir.display().to_string();
         self.shared
             .service
@@ -869,8 +870,8 @@ pub trait Pump1 {
         implant: &str,
     ) -> zbus::Result<()>;
     fn record_catheter_removal(&self, token: &str, note: &str) -> zbus::Result<()>;
-    fn history(&self) -> zbus::Result<crate::summary::History>;
-    fn bolus_response(&self) -> zbus::Result<crate::summary::BolusResponse>;
+    fn history(&self) -> zbus::Result<crate::report::summary::History>;
+    fn bolus_response(&self) -> zbus::Result<crate::report::summary::BolusResponse>;
     fn clinician_bolus(&self, token: &str, dose: &str, confirm: bool) -> zbus::Result<()>;
     fn request_bolus(&self) -> zbus::Result<String>;
     fn record_pain(&self, value: u8) -> zbus::Result<()>;

@@ -23,9 +23,9 @@ use crate::input::hardware::HardwareConfig;
 use crate::input::scenario::Scenario;
 use crate::journal::{Record, Role};
 use crate::journal::{Severity, SideEffect};
+use crate::report::summary::{self, Summary};
 use crate::service::auth::{Auth, AuthError, Caller, UserRole};
 use crate::store::TrialLog;
-use crate::summary::{self, Summary};
 use crate::time::WallClock;
 
 pub type Hardware = Box<dyn PumpHardware + Send>;
@@ -597,7 +597,7 @@ impl PumpService {
             (None, None) => None,
         };
         let test = match hw {
-            Some(hw) => crate::selftest::run(hw.as_mut(), checksums),
+            Some(hw) => crate::hw::selftest::run(hw.as_mut(), checksums),
             None => crate::journal::SelfTest {
                 checks: vec![crate::journal::Check {
                     name: "hardware".to_owned(),
@@ -1543,17 +1543,17 @@ impl PumpService {
             .engine
             .as_ref()
             .map_or(crate::core::units::MassUnit::Mg, |e| e.entry().unit);
-        Ok(crate::export::preview(&summary, unit))
+        Ok(crate::report::export::preview(&summary, unit))
     }
 
     /// The export's files, once a clinician has confirmed the implant's starting dose.
     pub fn export_files(
         &mut self,
         token: &str,
-        formats: &[crate::export::Format],
-        paper: crate::export::Paper,
+        formats: &[crate::report::export::Format],
+        paper: crate::report::export::Paper,
         now: Timestamp,
-    ) -> Result<Vec<crate::export::ExportFile>, ServiceError> {
+    ) -> Result<Vec<crate::report::export::ExportFile>, ServiceError> {
         self.require(token, now, &[UserRole::Clinician])?;
         let summary = self.summary(token, now)?;
         if !summary.implant.confirmed {
@@ -1565,8 +1565,8 @@ impl PumpService {
             .engine
             .as_ref()
             .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
-        crate::export::build(
-            &crate::export::Source {
+        crate::report::export::build(
+            &crate::report::export::Source {
                 summary: &summary,
                 journal: engine.journal(),
                 started: engine.started_at(),
@@ -1584,7 +1584,7 @@ impl PumpService {
         &mut self,
         token: &str,
         destination: &str,
-        files: &[crate::export::ExportFile],
+        files: &[crate::report::export::ExportFile],
         now: Timestamp,
     ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Clinician])?;

@@ -16,9 +16,9 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::core::supervisor::Priority;
-use crate::core::units::{Timestamp, Volume};
+use crate::core::units::{Duration, Timestamp, Volume};
 use crate::hw::{Direction, HwError, PumpHardware};
-use crate::input::hardware::{Mechanism, SimulationConfig};
+use crate::input::hardware::{HardwareConfig, Mechanism, SimulationConfig};
 
 /// Faults the simulator can inject.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -356,8 +356,57 @@ impl PumpHardware for SimPump {
     }
 }
 
+/// The bench calibration's gravimetric run (`hw::calibrate::run`) on the simulator: its
+/// balance reads what truly reached the container.
+pub fn gravimetric_run(
+    cfg: &HardwareConfig,
+    rate: crate::core::units::VolumeRate,
+    length: Duration,
+) -> Result<crate::hw::calibrate::Run, HwError> {
+    use crate::hw::calibrate::{WATER_G_PER_ML, run};
+    let mut sim = SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
+    run(
+        &mut sim,
+        cfg.mechanism.steps_per_ml,
+        rate,
+        length,
+        Duration::from_secs(30),
+        &mut |s: &SimPump| s.truth().delivered_ul / 1000.0 * WATER_G_PER_ML,
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_simulated_run_finds_the_profiles_steps_per_ml_within_the_screw_error() {
+        use crate::hw::calibrate::{WATER_G_PER_ML, trumpet};
+        let cfg = HardwareConfig::built_in().unwrap();
+        let run =
+            gravimetric_run(&cfg, "1 mL/h".parse().unwrap(), Duration::from_hours(2)).unwrap();
+        assert_eq!(
+            run.steps,
+            2 * cfg.mechanism.steps_per_ml,
+            "2 mL's worth of steps"
+        );
+        assert_eq!(run.samples.len(), 241, "every 30 s, both ends");
+        let measured = run
+            .steps_per_ml(
+                Duration::from_hours(1),
+                WATER_G_PER_ML,
+                cfg.mechanism.steps_per_ml,
+            )
+            .unwrap();
+        let off = (measured as f64 / cfg.mechanism.steps_per_ml as f64 - 1.0).abs() * 100.0;
+        // Once the line has filled, the model's lead screw is off by at most its configured
+        // error.
+        assert!(
+            off <= cfg.simulation.screw_error_pct,
+            "{measured} ({off:.2} %)"
+        );
+        let t = trumpet(&run.samples[20..], 1.0, WATER_G_PER_ML);
+        assert_eq!(t.first().map(|p| p.window_min), Some(2));
+    }
+
     use super::*;
     use crate::input::hardware::HardwareConfig;
 

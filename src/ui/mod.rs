@@ -600,7 +600,7 @@ pub struct Chart {
 }
 
 /// Draws a history (doses in ng, shown in `unit`).
-pub fn chart(h: &crate::summary::History, unit: &str) -> Chart {
+pub fn chart(h: &crate::report::summary::History, unit: &str) -> Chart {
     use crate::core::units::{Amount, MassUnit};
     use std::fmt::Write as _;
     let unit = if unit == "mcg" {
@@ -713,7 +713,7 @@ fn course_hours(h: f64) -> String {
 
 /// A score for reading: pain as a whole number, Ashworth with 1+ for 1.5.
 fn course_score(v: f64, measure: u8) -> String {
-    if measure == crate::summary::MEASURE_SPASTICITY && (v - 1.5).abs() < 1e-9 {
+    if measure == crate::report::summary::MEASURE_SPASTICITY && (v - 1.5).abs() < 1e-9 {
         "1+".to_owned()
     } else {
         format!("{}", (v * 10.0).round() / 10.0)
@@ -721,9 +721,9 @@ fn course_score(v: f64, measure: u8) -> String {
 }
 
 /// Draws a bolus trial's response to each bolus.
-pub fn course_chart(r: &crate::summary::BolusResponse) -> CourseChart {
+pub fn course_chart(r: &crate::report::summary::BolusResponse) -> CourseChart {
     use std::fmt::Write as _;
-    let spasticity = r.measure == crate::summary::MEASURE_SPASTICITY;
+    let spasticity = r.measure == crate::report::summary::MEASURE_SPASTICITY;
     let top = if r.scale_top > 0.0 { r.scale_top } else { 10.0 };
     let longest = r
         .boluses
@@ -1330,7 +1330,7 @@ mod tests {
 
     #[test]
     fn the_chart_scales_dose_bars_to_the_highest_and_pain_to_ten() {
-        let h = crate::summary::History {
+        let h = crate::report::summary::History {
             bucket_ms: 3_600_000,
             doses_ng: vec![20_000, 0, 40_000, 10_000],
             pain: vec![(0, 8), (2 * 3_600_000, 3)],
@@ -1347,7 +1347,7 @@ mod tests {
         assert_eq!(c.pain_caption, "Pain 0–10 (line): 2 scores, last 3");
         assert_eq!(c.span, "Start … 4h");
         let none = chart(
-            &crate::summary::History {
+            &crate::report::summary::History {
                 bucket_ms: 3_600_000,
                 doses_ng: vec![0],
                 pain: vec![(1_800_000, 5)],
@@ -1361,8 +1361,8 @@ mod tests {
         );
     }
 
-    fn course(at_h: f64, points: Vec<(f64, f64)>) -> crate::summary::BolusCourse {
-        crate::summary::BolusCourse {
+    fn course(at_h: f64, points: Vec<(f64, f64)>) -> crate::report::summary::BolusCourse {
+        crate::report::summary::BolusCourse {
             at_h,
             dose: "50 mcg".to_owned(),
             by: "scheduled".to_owned(),
@@ -1380,7 +1380,7 @@ mod tests {
 
     #[test]
     fn the_bolus_chart_draws_each_bolus_against_the_hours_after_it() {
-        use crate::summary::{BolusResponse, MEASURE_PAIN, MEASURE_SPASTICITY};
+        use crate::report::summary::{BolusResponse, MEASURE_PAIN, MEASURE_SPASTICITY};
         let mut first = course(0.0, vec![(2.0, 3.0), (4.0, 3.0)]);
         (first.peak_h, first.peak_score) = (2.0, 3.0);
         let mut second = course(24.0, vec![(2.0, 2.0), (4.0, 1.5), (8.0, 3.0)]);

@@ -3,16 +3,13 @@
 //! to a directory or a USB stick. Exporting reads the log; the only thing it adds to it is the
 //! record that the export happened.
 
-pub mod csv;
-pub mod pdf;
-pub mod usb;
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::{csv, pdf};
 use crate::core::units::{MassUnit, Timestamp};
 use crate::journal::Record;
-use crate::summary::Summary;
+use crate::report::summary::Summary;
 use crate::time::{parse_rfc3339, rfc3339, virtual_time};
 
 pub use pdf::Paper;
@@ -334,8 +331,9 @@ fn recheck_confirmed(
         crate::core::units::AmountRate::from_ng_per_day((mg_per_day * 1e6).round() as u64);
     let rules = x.protocol.implant_rules();
     let fill = rules.fill(&stored.program.drug, stored.program.concentration);
-    let entry = crate::summary::implant_entry(x.library, &stored.program.drug, w.route, fill)
-        .map_err(LogExportError::ConfirmedDoseRefused)?;
+    let entry =
+        crate::report::summary::implant_entry(x.library, &stored.program.drug, w.route, fill)
+            .map_err(LogExportError::ConfirmedDoseRefused)?;
     let v = crate::core::implant::check_dose(entry, stored.trial.opioid_status, per_day);
     let source = |f: &crate::core::finding::Finding| f.source.clone().unwrap_or_default();
     if let Some(f) = v
@@ -378,7 +376,7 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
         None => log.latest_trial()?,
     };
     let journal = log.records(stored.id)?;
-    let (started, ended) = crate::summary::span_of(&journal);
+    let (started, ended) = crate::report::summary::span_of(&journal);
     let entry = x.library.find(
         &stored.program.drug,
         stored.trial.route,
@@ -386,7 +384,7 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
     );
     let unit = entry.as_ref().map_or(MassUnit::Mg, |e| e.unit);
     let outcome = entry.map_or_else(|_| Default::default(), |e| e.outcome);
-    let summary = crate::summary::summarise(&crate::summary::Inputs {
+    let summary = crate::report::summary::summarise(&crate::report::summary::Inputs {
         trial: &stored.trial,
         program: &stored.program,
         journal: &journal,
@@ -394,7 +392,7 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
         ended,
         steps_per_ml: x.hardware.mechanism.steps_per_ml,
         loaded_ml: stored.program.reservoir.as_ml_f64(),
-        remaining_ml: crate::summary::reservoir_left(
+        remaining_ml: crate::report::summary::reservoir_left(
             &stored.program,
             &journal,
             x.hardware.mechanism.steps_per_ml,

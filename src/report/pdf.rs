@@ -11,7 +11,7 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use crate::core::diary::{Ashworth, OutcomeMeasure};
 use crate::core::units::{Amount, MassUnit};
-use crate::summary::Summary;
+use crate::report::summary::Summary;
 
 /// Paper sizes in points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

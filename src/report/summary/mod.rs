@@ -1542,7 +1542,7 @@ pub fn bolus_response(s: &Summary, unit: MassUnit) -> BolusResponse {
             .enumerate()
             .map(|(i, b)| BolusCourse {
                 at_h: b.at_h,
-                dose: crate::export::pdf::show_mg(b.dose_mg, unit),
+                dose: crate::report::pdf::show_mg(b.dose_mg, unit),
                 by: b.by.to_owned(),
                 effective: e.bolus_index == Some(i),
                 complete: b.complete,

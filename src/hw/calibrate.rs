@@ -9,8 +9,6 @@
 
 use crate::core::units::{Duration, Timestamp, VolumeRate};
 use crate::hw::{Direction, HwError, PumpHardware};
-use crate::input::hardware::HardwareConfig;
-use crate::sim::SimPump;
 
 /// Water at room temperature, g/mL (the standard's test liquid).
 pub const WATER_G_PER_ML: f64 = 1.0;
@@ -182,23 +180,6 @@ pub fn run<H: PumpHardware>(
     })
 }
 
-/// The gravimetric run on the simulator: its balance reads what truly reached the container.
-pub fn run_simulated(
-    cfg: &HardwareConfig,
-    rate: VolumeRate,
-    length: Duration,
-) -> Result<Run, HwError> {
-    let mut sim = SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
-    run(
-        &mut sim,
-        cfg.mechanism.steps_per_ml,
-        rate,
-        length,
-        Duration::from_secs(30),
-        &mut |s: &SimPump| s.truth().delivered_ul / 1000.0 * WATER_G_PER_ML,
-    )
-}
-
 /// The hardware profile's text with `steps_per_ml` replaced, its comments kept.
 pub fn write_steps_per_ml(profile: &str, value: u64) -> Result<String, CalibrationError> {
     let mut found = 0;
@@ -276,33 +257,5 @@ mod tests {
             write_steps_per_ml("x = 1\n", 1),
             Err(CalibrationError::NoLine)
         ));
-    }
-
-    #[test]
-    fn a_simulated_run_finds_the_profiles_steps_per_ml_within_the_screw_error() {
-        let cfg = HardwareConfig::built_in().unwrap();
-        let run = run_simulated(&cfg, "1 mL/h".parse().unwrap(), Duration::from_hours(2)).unwrap();
-        assert_eq!(
-            run.steps,
-            2 * cfg.mechanism.steps_per_ml,
-            "2 mL's worth of steps"
-        );
-        assert_eq!(run.samples.len(), 241, "every 30 s, both ends");
-        let measured = run
-            .steps_per_ml(
-                Duration::from_hours(1),
-                WATER_G_PER_ML,
-                cfg.mechanism.steps_per_ml,
-            )
-            .unwrap();
-        let off = (measured as f64 / cfg.mechanism.steps_per_ml as f64 - 1.0).abs() * 100.0;
-        // Once the line has filled, the model's lead screw is off by at most its configured
-        // error.
-        assert!(
-            off <= cfg.simulation.screw_error_pct,
-            "{measured} ({off:.2} %)"
-        );
-        let t = trumpet(&run.samples[20..], 1.0, WATER_G_PER_ML);
-        assert_eq!(t.first().map(|p| p.window_min), Some(2));
     }
 }

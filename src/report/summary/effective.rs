@@ -534,11 +534,11 @@ pub fn dose_sections(
             })
             .collect(),
     };
-    let trial_ended = crate::summary::ended_at(i.journal).is_some();
+    let trial_ended = crate::report::summary::ended_at(i.journal).is_some();
     // A plan recorded before the trial ended (by a version that allowed it) is not a
     // confirmation.
-    let plan =
-        plan.filter(|pl| crate::summary::ended_at(i.journal).is_some_and(|end| pl.at >= end));
+    let plan = plan
+        .filter(|pl| crate::report::summary::ended_at(i.journal).is_some_and(|end| pl.at >= end));
     let ml =
         |rate: AmountRate, c: Concentration| round6(c.volume_rate(rate).nl_per_day() as f64 / 1e6);
     let implant = ImplantWorksheet {
@@ -659,7 +659,7 @@ mod tests {
     use crate::core::units::{Amount, Duration, MassUnit, Timestamp};
     use crate::input::scenario::Scenario;
     use crate::journal::Record;
-    use crate::summary::{Inputs, summarise};
+    use crate::report::summary::{Inputs, summarise};
 
     const SINGLE_SHOT: &str = r#"
 [trial]

@@ -1,0 +1,9 @@
+//! What the trial gives the clinician: the trial summary computed from the log (`summary`), and
+//! its exports — the PDF a clinician reads, the CSV time series, the files with their manifest
+//! written to a directory or a USB stick (`export`, `usb`).
+
+pub mod csv;
+pub mod export;
+pub mod pdf;
+pub mod summary;
+pub mod usb;

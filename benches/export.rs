@@ -56,12 +56,12 @@ fn main() {
     let db = dir.join("trial.db");
     let (library, source) = check::load_library(None).expect("library");
     let hw = HardwareConfig::built_in().expect("hardware");
-    titra::simulate::run_with_log(
+    titra::cli::simulate::run_with_log(
         &scenario(days),
         &library,
         source,
         &hw,
-        titra::simulate::LogTarget::File(&db),
+        titra::cli::simulate::LogTarget::File(&db),
         &mut |_| {},
     )
     .expect("runs");

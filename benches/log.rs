@@ -57,7 +57,7 @@ fn rows_per_second(dir: &std::path::Path, batch: usize, rows: usize) -> f64 {
 fn fourteen_day_size(dir: &std::path::Path) -> (f64, u64, f64) {
     let path = dir.join("14d.db");
     let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(titra::simulate::sim_state_path(&path));
+    let _ = std::fs::remove_file(titra::cli::simulate::sim_state_path(&path));
     let mut text = r#"
 [trial]
 patient = "BENCH-14D"
@@ -81,12 +81,12 @@ pca = { dose = "0.05 mg", lockout = "1h", max_per_hour = 1 }
     let (library, source) = check::load_library(None).expect("library");
     let hw = HardwareConfig::built_in().expect("hardware");
     let start = Instant::now();
-    titra::simulate::run_with_log(
+    titra::cli::simulate::run_with_log(
         &scenario,
         &library,
         source,
         &hw,
-        titra::simulate::LogTarget::File(&path),
+        titra::cli::simulate::LogTarget::File(&path),
         &mut |_| {},
     )
     .expect("runs");

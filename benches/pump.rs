@@ -119,7 +119,7 @@ limit = { window = "4h", max = "0.4 mg" }
     let (library, source) = check::load_library(None).expect("library");
     let hw = HardwareConfig::built_in().expect("hardware");
     let start = Instant::now();
-    let out = titra::simulate::run(&scenario, &library, source, &hw).expect("runs");
+    let out = titra::cli::simulate::run(&scenario, &library, source, &hw).expect("runs");
     (
         start.elapsed().as_secs_f64(),
         out.summary.pca.granted,

@@ -278,7 +278,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         let (library, source) = check::load_library(None)?;
         let outcome =
-            titra::simulate::run(&scenario, &library, source, &HardwareConfig::built_in()?)?;
+            titra::cli::simulate::run(&scenario, &library, source, &HardwareConfig::built_in()?)?;
         let started = outcome
             .journal
             .iter()
@@ -320,8 +320,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let scenario = titra::input::scenario::Scenario::from_toml_str(text, name)?;
             let (library, source) = check::load_library(None)?;
             let unit = titra::report::summary::unit_of(&library, &scenario.program.drug);
-            let outcome =
-                titra::simulate::run(&scenario, &library, source, &HardwareConfig::built_in()?)?;
+            let outcome = titra::cli::simulate::run(
+                &scenario,
+                &library,
+                source,
+                &HardwareConfig::built_in()?,
+            )?;
             let response = titra::report::summary::bolus_response(&outcome.summary, unit);
             show_course_chart(&ui, &course_chart(&response));
             ui.global::<Nav>().invoke_go("chart".into());

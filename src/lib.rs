@@ -13,6 +13,7 @@
 
 pub mod digest;
 pub use titra_core as core;
+pub mod cli;
 pub mod engine;
 pub mod hw;
 pub mod input;
@@ -20,7 +21,6 @@ pub mod journal;
 pub mod report;
 pub mod service;
 pub mod sim;
-pub mod simulate;
 pub mod store;
 pub mod time;
 #[cfg(feature = "ui")]

@@ -162,7 +162,7 @@ fn killed_and_restarted_the_log_loses_nothing_acknowledged() {
 
     // The plunger (persisted by the simulator, as a real one stays put) against the log.
     let physical: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(titra::simulate::sim_state_path(&db)).unwrap(),
+        &std::fs::read_to_string(titra::cli::simulate::sim_state_path(&db)).unwrap(),
     )
     .unwrap();
     let position = physical["position"].as_i64().unwrap();

@@ -807,7 +807,7 @@ fn logged_service(dir: &std::path::Path, now: Timestamp) -> PumpService {
     let auth = titra::service::auth::Auth::demo().unwrap();
     let db = dir.join("titra.db");
     let mut sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
-    sim.keep_state_in(titra::simulate::sim_state_path(&db), true);
+    sim.keep_state_in(titra::cli::simulate::sim_state_path(&db), true);
     PumpService::new(cfg, library, source, auth, Box::new(sim), Some(db), now).unwrap()
 }
 

@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use titra::cli::simulate::{self, LogTarget};
 use titra::input::check;
 use titra::input::hardware::HardwareConfig;
 use titra::input::protocol::Protocol;
 use titra::input::scenario::Scenario;
 use titra::journal::Record;
 use titra::report::export::{Format, LogExport, LogExportError, Paper, export_from_log};
-use titra::simulate::{self, LogTarget};
 use titra::store::TrialLog;
 
 fn dir(name: &str) -> PathBuf {

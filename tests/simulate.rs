@@ -7,12 +7,12 @@
 use std::path::Path;
 use std::process::Command;
 
+use titra::cli::simulate::{self, Outcome};
 use titra::core::supervisor::{AlarmKind, Priority};
 use titra::input::check;
 use titra::input::hardware::HardwareConfig;
 use titra::input::scenario::Scenario;
 use titra::journal::Record;
-use titra::simulate::{self, Outcome};
 
 const STEP_MG: f64 = 1.0 / 14_400.0;
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rusqlite::Connection;
+use titra::cli::simulate::{self, LogTarget};
 use titra::core::library::Route;
 use titra::core::program::{Program, Trial, TrialKind};
 use titra::core::supervisor::{AlarmKind, Priority, State};
@@ -16,7 +17,6 @@ use titra::input::hardware::HardwareConfig;
 use titra::input::scenario::Scenario;
 use titra::journal::{Record, RecordSink, Role};
 use titra::sim::SimPump;
-use titra::simulate::{self, LogTarget};
 use titra::store::{StoreError, TrialLog};
 
 fn temp_dir(name: &str) -> PathBuf {

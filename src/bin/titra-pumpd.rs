@@ -116,7 +116,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let clock = Arc::new(MonotonicClock::starting_at(start));
     let hw: Hardware = if args.sim {
         let mut sim = SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
-        sim.keep_state_in(titra::simulate::sim_state_path(&db), true);
+        sim.keep_state_in(titra::cli::simulate::sim_state_path(&db), true);
         Box::new(sim)
     } else {
         real_hardware(&cfg)?

@@ -1,7 +1,6 @@
-//! `titra check`: a program (or whole scenario) checked against the drug library and written
-//! out in words a nurse understands.
+//! A program (or whole scenario) checked against the drug library, and the library loaded:
+//! what `titra check`, `titra simulate` and the daemon's programming share.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
@@ -129,75 +128,4 @@ pub fn check_file(path: &Path, library_path: Option<&Path>) -> Result<CheckRepor
     let scenario = Scenario::from_file(path)?;
     let (library, source) = load_library(library_path)?;
     Ok(check_scenario(&scenario, &library, source))
-}
-
-/// The report as a nurse reads it.
-pub fn render(report: &CheckReport) -> String {
-    let t = &report.trial;
-    let p = &report.program;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Program check for patient {}: {} {} {}, {} trial of {}",
-        t.patient,
-        t.route,
-        p.drug,
-        p.concentration,
-        t.kind.to_string().replace('_', " "),
-        t.duration
-    );
-    let _ = writeln!(
-        out,
-        "Drug library: {} ({})",
-        report.library.name, report.library.review
-    );
-    let _ = writeln!(out);
-    for f in &report.verdict.findings {
-        let mark = match f.class {
-            Class::Ok => "  ok     ",
-            Class::Soft => "  CONFIRM",
-            Class::Hard => "  REJECT ",
-        };
-        let _ = writeln!(out, "{mark} {}: {}", f.field, f.message);
-        if f.class != Class::Ok
-            && let Some(source) = &f.source
-        {
-            let _ = writeln!(
-                out,
-                "            limit: {}; source: {source}",
-                if f.limit.is_empty() { "-" } else { &f.limit }
-            );
-        }
-    }
-    let soft = report
-        .verdict
-        .findings
-        .iter()
-        .filter(|f| f.class == Class::Soft)
-        .count();
-    let hard = report
-        .verdict
-        .findings
-        .iter()
-        .filter(|f| f.class == Class::Hard)
-        .count();
-    let _ = writeln!(out);
-    let plural = |n: usize| if n == 1 { "setting" } else { "settings" };
-    let _ = match report.class {
-        Class::Hard => writeln!(
-            out,
-            "Result: REJECTED. {hard} {} cannot be used; nothing will be delivered with this program.",
-            plural(hard)
-        ),
-        Class::Soft => writeln!(
-            out,
-            "Result: ACCEPTABLE once confirmed. {soft} {} outside the usual range must be confirmed by a nurse or clinician.",
-            plural(soft)
-        ),
-        Class::Ok => writeln!(
-            out,
-            "Result: ACCEPTABLE. Every setting is within the library's usual range."
-        ),
-    };
-    out
 }

@@ -5,6 +5,10 @@
 //! before anything runs; soft findings count as confirmed by the scenario's nurse). The line is
 //! taken as primed by hand before the start. Events are applied at their times: patient presses,
 //! scores and side effects as entered at the bedside; faults switched on the simulated hardware.
+//!
+//! [`run_simulate`] is `titra simulate` itself.
+
+use std::process::ExitCode;
 
 use crate::core::library::DrugLibrary;
 use crate::core::supervisor::AlarmKind;
@@ -605,4 +609,71 @@ fn apply(
         | Event::ControllerStuck { .. } => {}
     }
     Ok(false)
+}
+
+pub(crate) fn run_simulate(
+    file: &std::path::Path,
+    json: bool,
+    library: Option<&std::path::Path>,
+    hardware: Option<&std::path::Path>,
+    db: Option<&std::path::Path>,
+    acks: bool,
+) -> ExitCode {
+    let invalid = |message: String| {
+        eprintln!("Cannot simulate {}: {message}", file.display());
+        ExitCode::from(2)
+    };
+    let scenario = match crate::input::scenario::Scenario::from_file(file) {
+        Ok(s) => s,
+        Err(e) => return invalid(e.to_string()),
+    };
+    let (library, source) = match check::load_library(library) {
+        Ok(l) => l,
+        Err(e) => return invalid(e.to_string()),
+    };
+    let hw = match crate::input::hardware::HardwareConfig::load(hardware) {
+        Ok(h) => h,
+        Err(e) => return invalid(e.to_string()),
+    };
+    let target = match db {
+        Some(path) => crate::cli::simulate::LogTarget::File(path),
+        None => crate::cli::simulate::LogTarget::Memory,
+    };
+    let mut ack = |index: usize| {
+        if acks {
+            use std::io::Write as _;
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "applied {index}");
+            let _ = err.flush();
+        }
+    };
+    match crate::cli::simulate::run_with_log(&scenario, &library, source, &hw, target, &mut ack) {
+        Ok(outcome) => {
+            if json {
+                match serde_json::to_string_pretty(&outcome.summary) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => {
+                        eprintln!("internal error: cannot write the summary as JSON: {e}");
+                        return ExitCode::from(1);
+                    }
+                }
+            } else {
+                let unit = library
+                    .find(
+                        &scenario.program.drug,
+                        scenario.trial.route,
+                        scenario.program.concentration,
+                    )
+                    .map(|e| e.unit)
+                    .unwrap_or(crate::core::units::MassUnit::Mg);
+                print!("{}", crate::report::summary::render(&outcome.summary, unit));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(crate::cli::simulate::SimulateError::Invalid(m)) => invalid(m),
+        Err(e) => {
+            eprintln!("Simulation of {} failed: {e}", file.display());
+            ExitCode::from(1)
+        }
+    }
 }

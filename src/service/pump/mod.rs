@@ -1,0 +1,728 @@
+//! The pump as the daemon holds it: the hardware, the engine of the trial in progress (if any),
+//! the trial log and the logins, behind the calls the D-Bus interface offers. Every call names
+//! its time; every call that needs a role checks it first; every refusal is a typed error a
+//! nurse can read.
+
+mod clinical;
+mod faults;
+mod report;
+mod trial;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::core::diary::{Ashworth, OutcomeMeasure, pgic_label};
+use crate::core::dose::{Denial, PcaDecision};
+use crate::core::finding::{Class, Finding};
+use crate::core::library::DrugLibrary;
+use crate::core::observation::BodyTemp;
+use crate::core::program::{self, Program};
+use crate::core::site::SiteFinding;
+use crate::core::supervisor::{Priority, State};
+use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
+use crate::engine::{Engine, EngineError};
+use crate::hw::PumpHardware;
+use crate::input::check::{self, CheckReport, LibrarySource};
+use crate::input::hardware::HardwareConfig;
+use crate::input::scenario::Scenario;
+use crate::journal::{Record, Role};
+use crate::journal::{Severity, SideEffect};
+use crate::report::summary::{self, Summary};
+use crate::service::auth::{Auth, AuthError, Caller, UserRole};
+use crate::store::TrialLog;
+use crate::time::WallClock;
+
+pub type Hardware = Box<dyn PumpHardware + Send>;
+
+/// A refused call, typed for D-Bus clients and worded for nurses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    NotAuthorised(String),
+    #[error("{message}")]
+    LockoutActive {
+        message: String,
+        available_at_ms: i64,
+    },
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    WrongState(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<AuthError> for ServiceError {
+    fn from(e: AuthError) -> Self {
+        ServiceError::NotAuthorised(e.to_string())
+    }
+}
+
+fn first_hard(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .find(|f| f.class == Class::Hard)
+        .or_else(|| findings.first())
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .unwrap_or_default()
+}
+
+impl From<EngineError> for ServiceError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Rejected(findings) => ServiceError::LimitExceeded(first_hard(&findings)),
+            EngineError::Transition(t) => ServiceError::WrongState(t.to_string()),
+            EngineError::Refused(m) => ServiceError::WrongState(m),
+            EngineError::Lookup(m) => ServiceError::InvalidInput(m),
+            EngineError::Hardware(h) => ServiceError::Internal(h.to_string()),
+        }
+    }
+}
+
+/// The longest note a clinician may attach to an assessment or a review.
+pub const MAX_NOTE: usize = crate::journal::MAX_NOTE;
+
+/// A finding as it crosses D-Bus: (field, value, limit, class, message).
+pub type Finding5 = (String, String, String, String, String);
+
+fn class_name(class: Class) -> String {
+    serde_json::to_value(class)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A verdict's class ("ok", "soft", "hard") and its findings, as clients get them.
+pub fn verdict_tuple(verdict: &crate::core::finding::Verdict) -> (String, Vec<Finding5>) {
+    let findings = verdict
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.field.clone(),
+                f.value.clone(),
+                f.limit.clone(),
+                class_name(f.class),
+                f.message.clone(),
+            )
+        })
+        .collect();
+    (class_name(verdict.class()), findings)
+}
+
+/// A drug, route and concentration the library allows, and the unit its doses are written in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, zbus::zvariant::Type)]
+pub struct LibraryChoice {
+    pub drug: String,
+    pub route: String,
+    pub concentration: String,
+    pub unit: String,
+}
+
+/// One active alarm, as clients show it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct AlarmStatus {
+    pub kind: String,
+    pub priority: String,
+    pub message: String,
+    pub since_ms: i64,
+    /// -1 when not silenced.
+    pub silenced_until_ms: i64,
+}
+
+/// Everything a screen shows, with units written out for people.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Status {
+    pub state: String,
+    pub simulated: bool,
+    pub patient: String,
+    pub drug: String,
+    pub concentration: String,
+    pub basal_per_day: String,
+    pub basal_per_hour: String,
+    pub basal_ml_per_hour: String,
+    /// The unit the drug's doses are written in ("mg" or "mcg"; "" with no trial).
+    #[serde(default)]
+    pub dose_unit: String,
+    pub patient_bolus: String,
+    pub delivered_today: String,
+    pub delivered_total: String,
+    pub delivered_in_window: String,
+    pub reservoir_remaining: String,
+    pub time_to_empty: String,
+    /// "now", "at T+…", or "" when patient boluses cannot be given.
+    pub next_bolus: String,
+    /// Seconds until the next patient bolus, -1 when none can be given.
+    pub next_bolus_in_s: i64,
+    pub alarms: Vec<AlarmStatus>,
+    /// What the trial is judged on: "pain" or "spasticity" ("" with no trial).
+    #[serde(default)]
+    pub outcome_measure: String,
+    /// The patient screen asks for a pain score and the function question now.
+    #[serde(default)]
+    pub pain_prompt: bool,
+    /// The trial has ended and the patient has not yet given the impression of change.
+    #[serde(default)]
+    pub pgic_prompt: bool,
+    /// When the next catheter site check is due: "in 3h 20min", "overdue", or "" when none.
+    #[serde(default)]
+    pub site_check_due: String,
+    /// What the power-on self-test found wrong ("" when it passed): the pump then refuses to
+    /// deliver.
+    #[serde(default)]
+    pub self_test_failure: String,
+    pub elapsed_s: u64,
+    pub remaining_s: u64,
+    /// The pump's clock, ms.
+    pub now_ms: u64,
+}
+
+impl Status {
+    /// A status with nothing in it (before the service answered).
+    pub fn empty(now: Timestamp) -> Status {
+        Status {
+            state: String::new(),
+            simulated: false,
+            patient: String::new(),
+            drug: String::new(),
+            concentration: String::new(),
+            basal_per_day: String::new(),
+            basal_per_hour: String::new(),
+            basal_ml_per_hour: String::new(),
+            dose_unit: String::new(),
+            patient_bolus: String::new(),
+            delivered_today: String::new(),
+            delivered_total: String::new(),
+            delivered_in_window: String::new(),
+            reservoir_remaining: String::new(),
+            time_to_empty: String::new(),
+            next_bolus: String::new(),
+            next_bolus_in_s: -1,
+            alarms: Vec::new(),
+            outcome_measure: String::new(),
+            pain_prompt: false,
+            pgic_prompt: false,
+            site_check_due: String::new(),
+            self_test_failure: String::new(),
+            elapsed_s: 0,
+            remaining_s: 0,
+            now_ms: now.ms(),
+        }
+    }
+}
+
+/// The status as a nurse reads it in a terminal.
+pub fn render_status(s: &Status) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if s.simulated {
+        let _ = writeln!(out, "SIMULATED HARDWARE");
+    }
+    let _ = writeln!(out, "Pump: {}", s.state);
+    if !s.self_test_failure.is_empty() {
+        let _ = writeln!(
+            out,
+            "SELF-TEST FAILED: {} — the pump will not deliver",
+            s.self_test_failure
+        );
+    }
+    if s.patient.is_empty() {
+        let _ = writeln!(out, "No trial programmed.");
+        return out;
+    }
+    let _ = writeln!(out, "Patient {}: {} {}", s.patient, s.drug, s.concentration);
+    let _ = writeln!(
+        out,
+        "Basal {} ({}, {})",
+        s.basal_per_day, s.basal_per_hour, s.basal_ml_per_hour
+    );
+    if !s.patient_bolus.is_empty() {
+        let next = if s.next_bolus.is_empty() {
+            "not now".to_owned()
+        } else {
+            s.next_bolus.clone()
+        };
+        let _ = writeln!(out, "Patient bolus {} (next: {next})", s.patient_bolus);
+    }
+    let _ = writeln!(
+        out,
+        "Delivered today {}, in total {}",
+        s.delivered_today, s.delivered_total
+    );
+    if !s.delivered_in_window.is_empty() {
+        let _ = writeln!(out, "Limit: {}", s.delivered_in_window);
+    }
+    let _ = writeln!(
+        out,
+        "Reservoir {} left{}",
+        s.reservoir_remaining,
+        if s.time_to_empty.is_empty() {
+            String::new()
+        } else {
+            format!(", empty in {}", s.time_to_empty)
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Trial: {} s elapsed, {} s remaining",
+        s.elapsed_s, s.remaining_s
+    );
+    for a in &s.alarms {
+        let _ = writeln!(out, "ALARM {}: {}", a.priority.to_uppercase(), a.message);
+    }
+    out
+}
+
+pub struct PumpService {
+    cfg: HardwareConfig,
+    library: DrugLibrary,
+    source: LibrarySource,
+    auth: Auth,
+    log_path: Option<PathBuf>,
+    hw: Option<Hardware>,
+    engine: Option<Engine<Hardware>>,
+    signalled: usize,
+    simulated: bool,
+    wall: Option<Box<dyn WallClock>>,
+    /// When the trial in hand started by the wall clock (RFC 3339), if known.
+    started_wall: Option<String>,
+    protocol: crate::input::protocol::Protocol,
+    /// On simulated hardware only: each trial's pre-trial checklist is confirmed by the demo
+    /// setup as it is programmed (the desktop demo; see `confirm_checklist_as_demo`).
+    demo_checklist: bool,
+    /// The power-on self-test's result: a failure keeps trials from being programmed, primed,
+    /// started or resumed.
+    self_test: Option<crate::journal::SelfTest>,
+}
+
+/// Who the demo's pre-trial checklist is recorded as confirmed by.
+pub const DEMO_CHECKLIST_BY: &str = "demo setup (simulated hardware)";
+
+/// The longest planned-implant text (a pump model and catheter, in a line or two).
+pub const MAX_IMPLANT: usize = 200;
+
+/// One item of the pre-trial checklist as clients show it: id, the nurse's text, whether it is
+/// confirmed, by whom and when (the pump's clock, ms; -1 when not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, zbus::zvariant::Type)]
+pub struct ChecklistLine {
+    pub id: String,
+    pub text: String,
+    pub confirmed: bool,
+    pub confirmed_by: String,
+    pub confirmed_at_ms: i64,
+}
+
+/// The checklist as clients get it: the items, and the override ("" when none): who, why.
+pub type ChecklistView = (Vec<ChecklistLine>, String, String);
+
+/// A note or reason as typed: trimmed, at most `MAX_NOTE` characters, and required when
+/// `required` says what to write.
+fn note_field(field: &str, text: &str, required: Option<&str>) -> Result<String, ServiceError> {
+    let text = text.trim();
+    if text.is_empty()
+        && let Some(what) = required
+    {
+        return Err(ServiceError::InvalidInput(format!("{field}: {what}")));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_NOTE {
+        return Err(ServiceError::InvalidInput(format!(
+            "{field}: {chars} characters is more than the {MAX_NOTE} allowed"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// Vital signs as a nurse enters them; 0 for one not taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Vitals {
+    pub respiratory_rate: u16,
+    pub heart_rate: u16,
+    /// %.
+    pub spo2: u8,
+    /// °C, to a tenth.
+    pub temperature_c: f64,
+}
+
+/// A duration to whole minutes, for people (a countdown in seconds is noise on a status line).
+fn round_to_minutes(d: Duration) -> Duration {
+    Duration::from_mins(d.ms().div_ceil(60_000))
+}
+
+/// A body temperature as entered, refused naming the field outside 25 to 45 °C.
+fn body_temp(celsius: f64) -> Result<BodyTemp, ServiceError> {
+    BodyTemp::from_celsius(celsius)
+        .map_err(|e| ServiceError::InvalidInput(format!("temperature_c: {e}")))
+}
+
+impl PumpService {
+    /// The service at `now`. An unfinished trial in the log at `log_path` is recovered: the pump
+    /// comes up stopped with a HIGH "power restored" alarm.
+    pub fn new(
+        cfg: HardwareConfig,
+        library: DrugLibrary,
+        source: LibrarySource,
+        auth: Auth,
+        hw: Hardware,
+        log_path: Option<PathBuf>,
+        now: Timestamp,
+    ) -> Result<PumpService, ServiceError> {
+        let simulated = hw.is_simulated();
+        let mut service = PumpService {
+            cfg,
+            library,
+            source,
+            auth,
+            log_path,
+            hw: Some(hw),
+            engine: None,
+            signalled: 0,
+            simulated,
+            wall: None,
+            started_wall: None,
+            protocol: crate::input::protocol::Protocol::built_in()
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            demo_checklist: false,
+            self_test: None,
+        };
+        service.recover(now)?;
+        service.run_self_test(now);
+        Ok(service)
+    }
+
+    /// The demonstration pump: simulated hardware with a full syringe, the built-in hardware
+    /// profile and example drug library, the demo users, and no trial log (the desktop demo,
+    /// the screenshots and the tests; never the pump).
+    pub fn simulated_demo(now: Timestamp) -> Result<PumpService, ServiceError> {
+        let internal = |e: String| ServiceError::Internal(e);
+        let cfg = HardwareConfig::built_in().map_err(|e| internal(e.to_string()))?;
+        let (library, source) =
+            crate::input::check::load_library(None).map_err(|e| internal(e.to_string()))?;
+        let auth = Auth::demo().map_err(|e| internal(e.to_string()))?;
+        let hw: Hardware = Box::new(crate::sim::SimPump::new(
+            &cfg.mechanism,
+            &cfg.simulation,
+            cfg.mechanism.syringe,
+        ));
+        let mut service = PumpService::new(cfg, library, source, auth, hw, None, now)?;
+        service.confirm_checklist_as_demo(true);
+        Ok(service)
+    }
+
+    /// With `on`, and on simulated hardware only, each trial's pre-trial checklist is recorded
+    /// as confirmed by the demo setup ([`DEMO_CHECKLIST_BY`]) as the trial is programmed, so
+    /// the desktop demo starts at once. `simulated_demo` turns it on; tests of the checklist
+    /// turn it off. On real hardware it does nothing.
+    pub fn confirm_checklist_as_demo(&mut self, on: bool) {
+        self.demo_checklist = on && self.simulated;
+    }
+
+    /// Uses the site's protocol (the implant rule of the summary) instead of the built-in example.
+    pub fn set_protocol(&mut self, protocol: crate::input::protocol::Protocol) {
+        self.protocol = protocol;
+    }
+
+    /// Dates trials by this wall clock from now on (without one, by the virtual clock that starts
+    /// at 2000-01-01, as in simulation).
+    pub fn set_wall_clock(&mut self, wall: Box<dyn WallClock>) {
+        self.wall = Some(wall);
+    }
+
+    /// The time the pump's clock must not run behind after a restart: the newest record of an
+    /// unfinished trial in the log.
+    pub fn resume_time(log_path: &std::path::Path) -> Option<Timestamp> {
+        let mut log = TrialLog::open(log_path).ok()?;
+        let stored = log.latest_trial().ok()?;
+        let records = log.records(stored.id).ok()?;
+        let ended = records.iter().any(|r| {
+            matches!(
+                r,
+                Record::StateChanged {
+                    to: State::Ended,
+                    ..
+                }
+            )
+        });
+        (!ended)
+            .then(|| records.iter().map(Record::at).max())
+            .flatten()
+    }
+
+    fn open_log(&self) -> Result<Option<TrialLog>, ServiceError> {
+        self.log_path
+            .as_ref()
+            .map(|p| TrialLog::open(p).map_err(|e| ServiceError::Internal(e.to_string())))
+            .transpose()
+    }
+
+    fn recover(&mut self, now: Timestamp) -> Result<(), ServiceError> {
+        let Some(mut log) = self.open_log()? else {
+            return Ok(());
+        };
+        let Ok(stored) = log.latest_trial() else {
+            return Ok(());
+        };
+        let records = log
+            .records(stored.id)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let ended = records.iter().any(|r| {
+            matches!(
+                r,
+                Record::StateChanged {
+                    to: State::Ended,
+                    ..
+                }
+            )
+        });
+        if ended || records.is_empty() {
+            return Ok(());
+        }
+        self.started_wall = stored.started_wall.clone();
+        let hw = self
+            .hw
+            .take()
+            .ok_or_else(|| ServiceError::Internal("no hardware".to_owned()))?;
+        let signalled = records.len();
+        let engine = Engine::recover(
+            hw,
+            &self.cfg,
+            &self.library,
+            stored.trial,
+            stored.program,
+            records,
+            now,
+            Some(Box::new(log)),
+        )?;
+        tracing::warn!(patient = %engine.trial().patient, "trial recovered from the log");
+        self.signalled = signalled;
+        self.engine = Some(engine);
+        Ok(())
+    }
+
+    pub fn is_simulated(&self) -> bool {
+        self.simulated
+    }
+
+    /// The pump's state, without computing the whole status.
+    pub fn state(&self) -> State {
+        self.engine.as_ref().map_or(State::Idle, Engine::state)
+    }
+
+    pub fn engine(&self) -> Option<&Engine<Hardware>> {
+        self.engine.as_ref()
+    }
+
+    fn engine_mut(&mut self) -> Result<&mut Engine<Hardware>, ServiceError> {
+        self.engine
+            .as_mut()
+            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))
+    }
+
+    fn require(
+        &mut self,
+        token: &str,
+        now: Timestamp,
+        roles: &[UserRole],
+    ) -> Result<Caller, ServiceError> {
+        Ok(self.auth.require(token, now, roles)?)
+    }
+
+    /// Records in the trial log that `caller` did `action` (every logged-in call is logged).
+    fn audit(&mut self, caller: &Caller, action: &str, now: Timestamp) {
+        if let Some(e) = self.engine.as_mut() {
+            e.record_action(now, action, role_of(caller), &caller.name);
+        }
+    }
+
+    // ---- logins ----------------------------------------------------------------------------
+
+    pub fn login(&mut self, pin: &str, now: Timestamp) -> Result<(String, Caller), ServiceError> {
+        let r = self.auth.login(pin, now)?;
+        tracing::info!(role = r.1.role.as_str(), name = %r.1.name, "login");
+        Ok(r)
+    }
+
+    pub fn logout(&mut self, token: &str) {
+        self.auth.logout(token);
+    }
+
+    // ---- programs --------------------------------------------------------------------------
+
+    /// Runs the power-on self-test on the pump's hardware (done by `new`; again on demand): the
+    /// result is kept, logged, and written into the trial in hand's log.
+    pub fn run_self_test(&mut self, now: Timestamp) -> &crate::journal::SelfTest {
+        let checksums = crate::journal::Checksums {
+            drug_library: crate::digest::checksum(&self.library),
+            // The configuration and protocol have no serialised form of their own: their
+            // parsed content, as Rust prints it, stands for them.
+            hardware: crate::digest::sha256_hex(format!("{:?}", self.cfg).as_bytes()),
+            protocol: crate::digest::sha256_hex(format!("{:?}", self.protocol).as_bytes()),
+        };
+        let hw: Option<&mut Hardware> = match (&mut self.engine, &mut self.hw) {
+            (Some(e), _) => Some(e.hardware_mut()),
+            (None, Some(hw)) => Some(hw),
+            (None, None) => None,
+        };
+        let test = match hw {
+            Some(hw) => crate::hw::selftest::run(hw.as_mut(), checksums),
+            None => crate::journal::SelfTest {
+                checks: vec![crate::journal::Check {
+                    name: "hardware".to_owned(),
+                    passed: false,
+                    detail: "the pump's hardware was lost; restart the pump".to_owned(),
+                }],
+                checksums,
+            },
+        };
+        if let Some(e) = self.engine.as_mut() {
+            e.record_self_test(now, test.clone());
+        }
+        self.self_test.insert(test)
+    }
+
+    /// The self-test's result, if it ran.
+    pub fn self_test(&self) -> Option<&crate::journal::SelfTest> {
+        self.self_test.as_ref()
+    }
+
+    fn self_test_failure(&self) -> String {
+        self.self_test
+            .as_ref()
+            .map_or_else(String::new, crate::journal::SelfTest::failures)
+    }
+
+    /// Refuses delivery after a failed self-test, naming what failed.
+    fn require_self_test(&self) -> Result<(), ServiceError> {
+        match &self.self_test {
+            Some(t) if !t.passed() => Err(ServiceError::WrongState(format!(
+                "the pump failed its power-on self-test ({}): take it out of use and call technical support",
+                t.failures()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    // ---- the pre-trial checklist ----------------------------------------------------------
+
+    // ---- running ---------------------------------------------------------------------------
+
+    /// What the screens show.
+    pub fn status(&self, now: Timestamp) -> Status {
+        let Some(e) = self.engine.as_ref() else {
+            let mut idle = Status::empty(now);
+            idle.state = State::Idle.to_string();
+            idle.simulated = self.simulated;
+            idle.self_test_failure = self.self_test_failure();
+            return idle;
+        };
+        let unit = e.entry().unit;
+        let p: &Program = e.program();
+        let basal = e.basal_rate();
+        let started = matches!(
+            e.state(),
+            State::Running | State::Paused | State::Alarm | State::Ended
+        );
+        let elapsed = if started {
+            now.since(e.started_at())
+        } else {
+            Duration::ZERO
+        };
+        let next = e.next_bolus_at(now);
+        Status {
+            state: e.state().to_string(),
+            simulated: self.simulated,
+            patient: e.trial().patient.clone(),
+            drug: p.drug.clone(),
+            concentration: p.concentration.in_unit(unit).to_string(),
+            basal_per_day: basal.per_day_in(unit).to_string(),
+            basal_per_hour: basal.per_hour_in(unit).to_string(),
+            basal_ml_per_hour: p.concentration.volume_rate(basal).per_hour().to_string(),
+            dose_unit: unit.to_string(),
+            patient_bolus: p.pca.map_or_else(String::new, |pca| {
+                format!(
+                    "{} every {} at most, {} per hour at most",
+                    pca.dose.in_unit(unit),
+                    pca.lockout,
+                    pca.max_per_hour
+                )
+            }),
+            delivered_today: e.delivered_today(now).in_unit(unit).to_string(),
+            delivered_total: e.delivered_total().in_unit(unit).to_string(),
+            delivered_in_window: e
+                .window_use(now)
+                .map_or_else(String::new, |(w, used, max)| {
+                    format!(
+                        "{} of {} in the last {w}",
+                        used.in_unit(unit),
+                        max.in_unit(unit)
+                    )
+                }),
+            reservoir_remaining: e.reservoir_remaining().to_string(),
+            time_to_empty: e
+                .time_to_empty()
+                .map_or_else(String::new, |d| d.to_string()),
+            next_bolus: match next {
+                Some(t) if t <= now => "now".to_owned(),
+                Some(t) => format!("in {}", t.since(now)),
+                None => String::new(),
+            },
+            next_bolus_in_s: next.map_or(-1, |t| {
+                i64::try_from(t.since(now).ms() / 1000).unwrap_or(-1)
+            }),
+            alarms: e
+                .active_alarms()
+                .filter(|a| a.priority != Priority::Info || a.cleared_at.is_none())
+                .map(|a| AlarmStatus {
+                    kind: serde_json::to_value(a.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    priority: a.priority.to_string(),
+                    message: a.kind.message().to_owned(),
+                    since_ms: i64::try_from(a.raised_at.ms()).unwrap_or(0),
+                    silenced_until_ms: a
+                        .silenced_until
+                        .filter(|&s| s > now)
+                        .map_or(-1, |s| i64::try_from(s.ms()).unwrap_or(-1)),
+                })
+                .collect(),
+            outcome_measure: e.entry().outcome.to_string(),
+            pain_prompt: e.entry().outcome == OutcomeMeasure::Pain
+                && e.has_started()
+                && e.state() != State::Ended
+                && self.protocol.diary.pain_due(
+                    e.last_pain_at()
+                        .map_or(e.started_at(), |t| t.max(e.started_at())),
+                    now,
+                    self.wall.as_ref().map(|w| w.time_of_day()),
+                ),
+            pgic_prompt: e.state() == State::Ended && !e.pgic_recorded(),
+            site_check_due: match e.site_check_due() {
+                Some(t) if e.state() != State::Ended && e.has_started() => {
+                    if t < now {
+                        "overdue".to_owned()
+                    } else if t == now {
+                        "now".to_owned()
+                    } else {
+                        format!("in {}", round_to_minutes(t.since(now)))
+                    }
+                }
+                _ => String::new(),
+            },
+            self_test_failure: self.self_test_failure(),
+            elapsed_s: elapsed.ms() / 1000,
+            remaining_s: e.trial().duration.saturating_sub(elapsed).ms() / 1000,
+            now_ms: now.ms(),
+        }
+    }
+}
+
+fn role_of(caller: &Caller) -> Role {
+    match caller.role {
+        UserRole::Nurse => Role::Nurse,
+        UserRole::Clinician => Role::Clinician,
+    }
+}

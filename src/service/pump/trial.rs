@@ -1,0 +1,507 @@
+//! Programming and running a trial: the program check, the start-trial sequence with the
+//! second person and the pre-trial checklist, delivery commands (basal, boluses, pause,
+//! resume, reservoir), alarms, and the control loop's tick.
+
+use super::*;
+
+impl PumpService {
+    pub(super) fn parse(&self, text: &str) -> Result<Scenario, ServiceError> {
+        Scenario::from_toml_str(text, "program")
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))
+    }
+
+    /// Checks a program (the `[trial]` and `[program]` tables) against the library.
+    /// The mechanism's own limits (pump rate, syringe size) are checked too, so that what
+    /// passes here is what `start_trial` accepts.
+    pub fn validate(&self, text: &str) -> Result<CheckReport, ServiceError> {
+        let scenario = self.parse(text)?;
+        let mut report = check::check_scenario(&scenario, &self.library, self.source.clone());
+        report.verdict.extend(crate::engine::mechanism_verdict(
+            &scenario.program,
+            &scenario.program.max_rate(),
+            &self.cfg,
+        ));
+        report.class = report.verdict.class();
+        Ok(report)
+    }
+
+    /// What the drug library in force offers, for the start-trial wizard: one entry per drug,
+    /// route and concentration, in the library's order.
+    pub fn library_choices(&self) -> Vec<LibraryChoice> {
+        self.library
+            .entries
+            .iter()
+            .map(|e| LibraryChoice {
+                drug: e.drug.clone(),
+                route: e.route.to_string(),
+                concentration: e.concentration.in_unit(e.unit).to_string(),
+                unit: e.unit.to_string(),
+            })
+            .collect()
+    }
+
+    /// Programs a new trial: checked against the library and the mechanism; settings outside
+    /// the usual range need `confirm_soft`; a second nurse or clinician verifies with their PIN.
+    pub fn start_trial(
+        &mut self,
+        token: &str,
+        text: &str,
+        confirm_soft: bool,
+        verifier_pin: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.require_self_test()?;
+        if self
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.state() != State::Ended)
+        {
+            return Err(ServiceError::WrongState(
+                "a trial is in progress: end it before starting another".to_owned(),
+            ));
+        }
+        let scenario = self.parse(text)?;
+        let report = check::check_scenario(&scenario, &self.library, self.source.clone());
+        if report.class == Class::Hard {
+            return Err(ServiceError::LimitExceeded(first_hard(
+                &report.verdict.findings,
+            )));
+        }
+        if report.class == Class::Soft && !confirm_soft {
+            let soft: Vec<String> = report
+                .verdict
+                .problems()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect();
+            return Err(ServiceError::InvalidInput(format!(
+                "settings outside the usual range need confirmation: {}",
+                soft.join("; ")
+            )));
+        }
+        let mechanism = crate::engine::mechanism_verdict(
+            &scenario.program,
+            &scenario.program.max_rate(),
+            &self.cfg,
+        );
+        if mechanism.is_rejected() {
+            return Err(ServiceError::LimitExceeded(first_hard(&mechanism.findings)));
+        }
+        let verifier = self.auth.verifier(verifier_pin, &caller, now)?;
+        let hw = match self.engine.take() {
+            Some(old) => old.into_hardware(),
+            None => self
+                .hw
+                .take()
+                .ok_or_else(|| ServiceError::Internal("no hardware".to_owned()))?,
+        };
+        let role = role_of(&caller);
+        let mut engine = match Engine::new(
+            hw,
+            &self.cfg,
+            scenario.trial.clone(),
+            scenario.program.clone(),
+            &self.library,
+            now,
+            Some(role),
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                // Everything Engine::new checks was checked above, so this is a hardware
+                // failure; the hardware went with it, and the daemon can only be restarted.
+                tracing::error!(error = %e, "programming failed");
+                return Err(ServiceError::Internal(format!(
+                    "the pump could not be programmed ({e}); restart it"
+                )));
+            }
+        };
+        if let Err(e) = self.begin_logging(&mut engine, &scenario, now) {
+            // Keep the hardware for the next attempt; nothing was programmed.
+            self.hw = Some(engine.into_hardware());
+            return Err(e);
+        }
+        if let Err(e) = self.require_checklist(&mut engine, &scenario, now) {
+            self.hw = Some(engine.into_hardware());
+            return Err(e);
+        }
+        tracing::info!(by = %caller.name, verified_by = %verifier.name, "trial programmed and verified");
+        self.signalled = 0;
+        self.engine = Some(engine);
+        let action = format!(
+            "program the trial, verified by {} ({})",
+            verifier.name,
+            verifier.role.as_str()
+        );
+        self.audit(&caller, &action, now);
+        Ok(())
+    }
+
+    /// Starts the new trial's log and verifies the program in the engine.
+    pub(super) fn begin_logging(
+        &mut self,
+        engine: &mut Engine<Hardware>,
+        scenario: &Scenario,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        if let Some(mut log) = self.open_log()? {
+            let sha = crate::digest::checksum(&self.library);
+            self.started_wall = self
+                .wall
+                .as_ref()
+                .map(|w| crate::time::rfc3339(w.unix_ms()));
+            log.begin_trial(
+                &scenario.trial,
+                &scenario.program,
+                now.ms(),
+                &sha,
+                self.simulated,
+                self.started_wall.as_deref(),
+            )
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            engine.attach_sink(Box::new(log), now)?;
+        }
+        if let Some(test) = &self.self_test {
+            engine.record_self_test(now, test.clone());
+        }
+        engine.verify(now)?;
+        Ok(())
+    }
+
+    /// Records the site's pre-trial checklist items that apply to the trial (delivery waits for
+    /// them), confirmed at once by the demo setup when that is on.
+    pub(super) fn require_checklist(
+        &self,
+        engine: &mut Engine<Hardware>,
+        scenario: &Scenario,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        let items = self.protocol.checklist_for(&scenario.trial);
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        engine.require_checklist(now, items)?;
+        engine.require_site_checks(now, self.protocol.site_rule())?;
+        if self.demo_checklist {
+            for id in &ids {
+                engine.confirm_checklist_item(now, id, Role::Pump, DEMO_CHECKLIST_BY)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The trial's pre-trial checklist: each item that applies with who confirmed it and when,
+    /// and the override (who, why; "" when none). Empty when the trial has none.
+    pub fn checklist(
+        &mut self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<ChecklistView, ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))?;
+        let Some(list) = engine.checklist() else {
+            return Ok((Vec::new(), String::new(), String::new()));
+        };
+        let lines = list
+            .items
+            .iter()
+            .zip(&list.confirmed)
+            .map(|(item, c)| ChecklistLine {
+                id: item.id.clone(),
+                text: item.text.clone(),
+                confirmed: c.is_some(),
+                confirmed_by: c.as_ref().map_or_else(String::new, |c| c.name.clone()),
+                confirmed_at_ms: c
+                    .as_ref()
+                    .map_or(-1, |c| i64::try_from(c.at.ms()).unwrap_or(-1)),
+            })
+            .collect();
+        let (by, reason) = list
+            .overridden
+            .map_or_else(Default::default, |o| (o.name, o.reason));
+        Ok((lines, by, reason))
+    }
+
+    /// A nurse (or clinician) confirms one item of the pre-trial checklist, by its id. Returns
+    /// the ids still open. Confirming an item twice changes nothing.
+    pub fn confirm_checklist_item(
+        &mut self,
+        token: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<Vec<String>, ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let id = id.trim();
+        let name = caller.name.clone();
+        let engine = self.engine_mut()?;
+        let new = engine.confirm_checklist_item(now, id, role_of(&caller), &name)?;
+        let open = engine
+            .checklist()
+            .map(|l| l.open().iter().map(|i| i.id.clone()).collect())
+            .unwrap_or_default();
+        if new {
+            self.audit(&caller, &format!("confirm checklist item {id}"), now);
+        }
+        Ok(open)
+    }
+
+    /// A clinician lets delivery start with the checklist items still open, for a written
+    /// reason (required, at most 500 characters). Returns the ids overridden.
+    pub fn override_checklist(
+        &mut self,
+        token: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Vec<String>, ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
+        let reason = note_field(
+            "reason",
+            reason,
+            Some("write why the trial may start with these items open"),
+        )?;
+        let name = caller.name.clone();
+        let open = self.engine_mut()?.override_checklist(now, &reason, &name)?;
+        self.audit(
+            &caller,
+            &format!("override the pre-trial checklist ({})", open.join(", ")),
+            now,
+        );
+        Ok(open)
+    }
+
+    pub fn prime(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.require_self_test()?;
+        let volume = self.cfg.mechanism.prime_volume;
+        self.engine_mut()?.prime(now, volume)?;
+        self.audit(&caller, "prime", now);
+        Ok(())
+    }
+
+    pub fn start(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.require_self_test()?;
+        self.engine_mut()?.start(now)?;
+        self.audit(&caller, "start", now);
+        Ok(())
+    }
+
+    pub fn pause(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.engine_mut()?.pause(now)?;
+        self.audit(&caller, "pause", now);
+        Ok(())
+    }
+
+    pub fn resume(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.require_self_test()?;
+        self.engine_mut()?.resume(now)?;
+        self.audit(&caller, "resume", now);
+        Ok(())
+    }
+
+    pub fn end_trial(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.audit(&caller, "end trial", now);
+        self.engine_mut()?.end(now)?;
+        Ok(())
+    }
+
+    /// What changing the basal rate to `basal` would mean, before anyone confirms it: the
+    /// findings (class and list, as `validate` gives them) and the old and new rate, each as
+    /// "per day (per hour, mL/h)".
+    pub fn check_basal(
+        &self,
+        basal: &str,
+        now: Timestamp,
+    ) -> Result<(String, Vec<Finding5>, String, String), ServiceError> {
+        let (basal, engine) = self.basal_request(basal)?;
+        let (class, findings) = verdict_tuple(&engine.rate_change_verdict(now, basal));
+        let unit = engine.entry().unit;
+        let c = engine.program().concentration;
+        let words = |r: AmountRate| {
+            format!(
+                "{} ({}, {})",
+                r.per_day_in(unit),
+                r.per_hour_in(unit),
+                c.volume_rate(r).per_hour()
+            )
+        };
+        Ok((class, findings, words(engine.basal_rate()), words(basal)))
+    }
+
+    /// A new basal rate as typed, and the trial it is for.
+    pub(super) fn basal_request(
+        &self,
+        basal: &str,
+    ) -> Result<(AmountRate, &Engine<Hardware>), ServiceError> {
+        let basal: AmountRate = crate::core::units::parse_field("basal", basal)
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))?;
+        Ok((basal, engine))
+    }
+
+    /// A clinician changes the basal rate; a second person verifies. Returns (old, new).
+    pub fn change_basal(
+        &mut self,
+        token: &str,
+        basal: &str,
+        confirm_soft: bool,
+        verifier_pin: &str,
+        now: Timestamp,
+    ) -> Result<(String, String), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
+        let (basal, engine) = self.basal_request(basal)?;
+        let verdict = engine.rate_change_verdict(now, basal);
+        if verdict.is_rejected() {
+            return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
+        }
+        if verdict.class() == Class::Soft && !confirm_soft {
+            return Err(ServiceError::InvalidInput(format!(
+                "needs confirmation: {}",
+                first_hard(&verdict.problems().cloned().collect::<Vec<_>>())
+            )));
+        }
+        let verifier = self.auth.verifier(verifier_pin, &caller, now)?;
+        let engine = self.engine_mut()?;
+        let unit = engine.entry().unit;
+        let old = engine.basal_rate();
+        engine.change_rate(now, basal, confirm_soft)?;
+        let (old, new) = (
+            old.per_day_in(unit).to_string(),
+            basal.per_day_in(unit).to_string(),
+        );
+        let action = format!("change basal {old} to {new}, verified by {}", verifier.name);
+        self.audit(&caller, &action, now);
+        Ok((old, new))
+    }
+
+    pub fn clinician_bolus(
+        &mut self,
+        token: &str,
+        dose: &str,
+        confirm_soft: bool,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Clinician])?;
+        let dose: Amount = crate::core::units::parse_field("dose", dose)
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+        let engine = self.engine_mut()?;
+        let verdict = program::check_clinician_bolus(engine.entry(), "dose", dose);
+        if verdict.is_rejected() {
+            return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
+        }
+        engine
+            .clinician_bolus(now, dose, confirm_soft)
+            .map_err(|e| match e {
+                EngineError::Refused(m) if m.contains("limit") => ServiceError::LimitExceeded(m),
+                other => other.into(),
+            })
+    }
+
+    /// The patient presses the bolus button. A denial is an error that says why and when.
+    pub fn request_bolus(&mut self, now: Timestamp) -> Result<String, ServiceError> {
+        let engine = self.engine_mut()?;
+        let unit = engine.entry().unit;
+        match engine.request_pca(now) {
+            PcaDecision::Granted { dose } => {
+                Ok(format!("Bolus of {} started.", dose.in_unit(unit)))
+            }
+            PcaDecision::Denied {
+                denial,
+                available_at,
+            } => {
+                let when =
+                    available_at.map(|t| format!(" Next dose available in {}.", t.since(now)));
+                let message = format!("{}{}", denial.explain(), when.unwrap_or_default());
+                let available_at_ms =
+                    available_at.map_or(-1, |t| i64::try_from(t.ms()).unwrap_or(-1));
+                Err(match denial {
+                    Denial::Lockout { .. } | Denial::HourlyCount { .. } => {
+                        ServiceError::LockoutActive {
+                            message,
+                            available_at_ms,
+                        }
+                    }
+                    Denial::Cap { .. } => ServiceError::LimitExceeded(message),
+                    Denial::NotPrescribed => ServiceError::NotAuthorised(message),
+                    Denial::BolusInProgress
+                    | Denial::NotDelivering
+                    | Denial::SedationHold
+                    | Denial::ObservationOverdue => ServiceError::WrongState(message),
+                })
+            }
+        }
+    }
+
+    pub fn acknowledge(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.engine_mut()?.acknowledge(now);
+        self.audit(&caller, "acknowledge alarms", now);
+        Ok(())
+    }
+
+    /// Silences the alarm tones for `seconds` (0 for the default 2 minutes; at most 10).
+    pub fn silence(
+        &mut self,
+        token: &str,
+        seconds: u32,
+        now: Timestamp,
+    ) -> Result<u32, ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let wanted = if seconds == 0 {
+            Duration::from_mins(2)
+        } else {
+            Duration::from_secs(u64::from(seconds))
+        };
+        let done = self.engine_mut()?.silence(now, wanted, role_of(&caller));
+        Ok(u32::try_from(done.ms() / 1000).unwrap_or(u32::MAX))
+    }
+
+    pub fn change_reservoir(
+        &mut self,
+        token: &str,
+        volume: &str,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let volume: Volume = crate::core::units::parse_field("volume", volume)
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+        let engine = self.engine_mut()?;
+        engine.change_reservoir(now, volume)?;
+        engine.hardware_mut().reservoir_loaded(volume);
+        Ok(())
+    }
+
+    pub fn next_wake(&self) -> Option<Timestamp> {
+        self.engine.as_ref().and_then(Engine::next_wake)
+    }
+
+    pub fn tick(&mut self, now: Timestamp) -> Result<(), ServiceError> {
+        if let Some(e) = self.engine.as_mut() {
+            e.hardware_mut().advance_to(now);
+            e.tick(now)?;
+        } else if let Some(hw) = self.hw.as_mut() {
+            hw.advance_to(now);
+        }
+        Ok(())
+    }
+
+    /// Records made since the last call (for signals).
+    pub fn take_new_records(&mut self) -> Vec<Record> {
+        let Some(e) = self.engine.as_ref() else {
+            return Vec::new();
+        };
+        let journal = e.journal();
+        let new = journal
+            .get(self.signalled.min(journal.len())..)
+            .unwrap_or_default()
+            .to_vec();
+        self.signalled = journal.len();
+        new
+    }
+}

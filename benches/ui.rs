@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use slint::ComponentHandle;
 use titra::core::units::Timestamp;
-use titra::service::pump::Status;
+use titra::service::wire::Status;
 use titra::ui::{MainWindow, apply_status};
 
 fn rss_mb() -> f64 {
@@ -25,7 +25,7 @@ fn rss_mb() -> f64 {
 
 fn status(minutes_left: i64) -> Status {
     let mut s = Status::empty(Timestamp::ORIGIN);
-    s.state = "running".to_owned();
+    s.state = titra::core::supervisor::State::Running;
     s.simulated = true;
     s.patient = "BENCH".to_owned();
     s.drug = "morphine".to_owned();

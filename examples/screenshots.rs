@@ -8,7 +8,7 @@ use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
 use std::sync::{Arc, Mutex};
 use titra::core::units::Timestamp;
-use titra::service::pump::{AlarmStatus, Status};
+use titra::service::wire::{AlarmStatus, Status};
 
 use titra::input::check;
 use titra::input::hardware::HardwareConfig;
@@ -22,7 +22,7 @@ use titra::ui::{
 
 fn running(next_bolus_in_s: i64) -> Status {
     let mut s = Status::empty(Timestamp::from_ms(3_600_000));
-    s.state = "running".to_owned();
+    s.state = titra::core::supervisor::State::Running;
     s.simulated = true;
     s.patient = "MRN-00042".to_owned();
     s.drug = "morphine".to_owned();
@@ -30,7 +30,7 @@ fn running(next_bolus_in_s: i64) -> Status {
     s.basal_per_day = "0.5 mg/day".to_owned();
     s.basal_per_hour = "0.0208 mg/h".to_owned();
     s.basal_ml_per_hour = "0.0208 mL/h".to_owned();
-    s.dose_unit = "mg".to_owned();
+    s.dose_unit = Some(titra::core::units::MassUnit::Mg);
     s.patient_bolus = "0.05 mg every 1h at most, 1 per hour at most".to_owned();
     s.delivered_today = "0.12 mg".to_owned();
     s.delivered_total = "0.12 mg".to_owned();
@@ -42,7 +42,7 @@ fn running(next_bolus_in_s: i64) -> Status {
     } else {
         "in 40min".to_owned()
     };
-    s.outcome_measure = "pain".to_owned();
+    s.outcome_measure = Some(titra::core::diary::OutcomeMeasure::Pain);
     s.site_check_due = "in 3h 20min".to_owned();
     s
 }
@@ -187,10 +187,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         save(&ui, &dir, &format!("patient-lockout-{size}"))?;
 
         let mut alarm = running(-1);
-        alarm.state = "alarm".to_owned();
+        alarm.state = titra::core::supervisor::State::Alarm;
         alarm.alarms.push(AlarmStatus {
-            kind: "occlusion".to_owned(),
-            priority: "high".to_owned(),
+            kind: titra::core::supervisor::AlarmKind::Occlusion,
+            priority: titra::core::supervisor::Priority::High,
             message:
                 "Line blocked — delivery stopped. Check the catheter and line for kinks or clamps."
                     .to_owned(),
@@ -223,11 +223,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The worst case for room: a dose allowed, under an alarm banner.
         let mut crowded = running(0);
         crowded.alarms = alarm.alarms.clone();
-        crowded.alarms[0].priority = "medium".to_owned();
+        crowded.alarms[0].priority = titra::core::supervisor::Priority::Medium;
         apply_status(&ui, &crowded, true);
         save(&ui, &dir, &format!("patient-function-alarm-{size}"))?;
         let mut after_end = running(-1);
-        after_end.state = "ended".to_owned();
+        after_end.state = titra::core::supervisor::State::Ended;
         after_end.pgic_prompt = true;
         after_end.site_check_due = String::new();
         apply_status(&ui, &after_end, true);
@@ -260,13 +260,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         show_basal_check(
             &ui,
             "soft",
-            &[(
-                "basal".to_owned(),
-                "16 mg/day".to_owned(),
-                "15 mg/day".to_owned(),
-                "soft".to_owned(),
-                "Basal rate 16 mg/day (0.6667 mg/h, 0.6667 mL/h) is above the usual maximum of 15 mg/day: confirm it is intended.".to_owned(),
-            )],
+            &[titra::service::wire::WireFinding {
+                field: "basal".to_owned(),
+                value: "16 mg/day".to_owned(),
+                limit: "15 mg/day".to_owned(),
+                class: "soft".to_owned(),
+                message: "Basal rate 16 mg/day (0.6667 mg/h, 0.6667 mL/h) is above the usual maximum of 15 mg/day: confirm it is intended.".to_owned(),
+                source: String::new(),
+            }],
             "0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)",
             "16 mg/day (0.6667 mg/h, 0.6667 mL/h)",
         );
@@ -343,7 +344,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (lines, has_proposal, confirmed) =
             titra::report::export::preview(summary, titra::core::units::MassUnit::Mg);
         let mut ended = running(-1);
-        ended.state = "ended".to_owned();
+        ended.state = titra::core::supervisor::State::Ended;
         ended.site_check_due = String::new();
         apply_status(&ui, &ended, true);
         show_export(&ui, lines, has_proposal, confirmed);
@@ -381,7 +382,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .filter(|i| !i.outpatient_only)
             .enumerate()
-            .map(|(n, i)| titra::service::pump::ChecklistLine {
+            .map(|(n, i)| titra::service::wire::ChecklistLine {
                 id: i.id.clone(),
                 text: i.text.clone(),
                 confirmed: n < 4,
@@ -403,8 +404,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The most buttons at once (a clinician, an alarm, the sedation hold): three a row.
         let mut crowded = alarm.clone();
         crowded.alarms.push(AlarmStatus {
-            kind: "sedation".to_owned(),
-            priority: "high".to_owned(),
+            kind: titra::core::supervisor::AlarmKind::Sedation,
+            priority: titra::core::supervisor::Priority::High,
             message: "Sedation or slow breathing — delivery stopped until a clinician reviews."
                 .to_owned(),
             since_ms: 0,
@@ -444,7 +445,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // A baclofen trial is scored on the Modified Ashworth Scale.
         let mut baclofen = running(-1);
         baclofen.drug = "baclofen".to_owned();
-        baclofen.outcome_measure = "spasticity".to_owned();
+        baclofen.outcome_measure = Some(titra::core::diary::OutcomeMeasure::Spasticity);
         apply_status(&ui, &baclofen, true);
         ui.global::<Nav>().invoke_go("spasticity".into());
         press(&ui, "Ashworth 2")?;

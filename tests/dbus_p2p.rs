@@ -329,7 +329,7 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
     assert!(
         findings
             .iter()
-            .any(|f| f.0 == "program.basal" && f.3 == "soft")
+            .any(|f| f.field == "program.basal" && f.class == "soft")
     );
 
     p.running().await;
@@ -392,9 +392,9 @@ async fn the_wizard_and_the_clinician_screens_get_what_they_show() {
         .unwrap();
     assert_eq!(class, "hard");
     assert!(
-        findings
-            .iter()
-            .any(|f| f.0 == "program.reservoir" && f.3 == "hard" && f.4.contains("syringe holds")),
+        findings.iter().any(|f| f.field == "program.reservoir"
+            && f.class == "hard"
+            && f.message.contains("syringe holds")),
         "{findings:?}"
     );
 
@@ -407,7 +407,7 @@ async fn the_wizard_and_the_clinician_screens_get_what_they_show() {
     assert_eq!(p.proxy.basal_per_day().await.unwrap(), "1 mg/day");
     let (class, findings, ..) = p.proxy.check_basal("16 mg/day").await.unwrap();
     assert_eq!(class, "soft");
-    assert!(findings.iter().any(|f| f.3 == "soft"));
+    assert!(findings.iter().any(|f| f.class == "soft"));
     let (class, ..) = p.proxy.check_basal("30 mg/day").await.unwrap();
     assert_eq!(class, "hard");
     let (name, message) = error_of(p.proxy.check_basal("2 mg").await);
@@ -542,7 +542,7 @@ const NOT_NOW: &str = "Not now: your nurse must check on you first.";
 
 impl Pump {
     /// What the screens show, read fresh (not from the proxy's cache).
-    async fn status(&self) -> titra::service::pump::Status {
+    async fn status(&self) -> titra::service::wire::Status {
         serde_json::from_str(&self.proxy.status_json().await.unwrap()).unwrap()
     }
 
@@ -551,7 +551,7 @@ impl Pump {
             .await
             .alarms
             .into_iter()
-            .map(|a| (a.kind, a.priority))
+            .map(|a| (alarm_name(a.kind), a.priority.to_string()))
             .collect()
     }
 
@@ -566,13 +566,13 @@ async fn assert_held(p: &Pump, from: Timestamp, to: Timestamp) {
     let before = p.status().await.delivered_total;
     p.run_to(to).await;
     let s = p.status().await;
-    assert_eq!(s.state, "alarm", "from {from} to {to}");
+    assert_eq!(s.state.to_string(), "alarm", "from {from} to {to}");
     assert_eq!(s.delivered_total, before, "nothing delivered while held");
     assert_eq!(s.next_bolus, "", "no patient bolus offered");
     assert!(
         s.alarms
             .iter()
-            .any(|a| a.kind == "sedation" && a.priority == "high"),
+            .any(|a| alarm_name(a.kind) == "sedation" && a.priority.to_string() == "high"),
         "{:?}",
         s.alarms
     );
@@ -704,7 +704,7 @@ async fn a_poss_of_2_and_a_respiratory_rate_of_10_change_nothing() {
     let before = p.status().await.delivered_total;
     p.run_to(h(2.0)).await;
     let s = p.status().await;
-    assert_eq!(s.state, "running");
+    assert_eq!(s.state.to_string(), "running");
     assert!(s.alarms.is_empty(), "{:?}", s.alarms);
     assert_ne!(s.delivered_total, before, "the basal runs on");
     assert_eq!(
@@ -735,8 +735,8 @@ async fn acknowledging_the_alarm_does_not_lift_the_hold() {
     let (name, _) = error_of(p.proxy.resume(&nurse).await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
     let s = p.status().await;
-    assert_eq!(s.state, "paused");
-    assert!(s.alarms.iter().any(|a| a.kind == "sedation"));
+    assert_eq!(s.state.to_string(), "paused");
+    assert!(s.alarms.iter().any(|a| alarm_name(a.kind) == "sedation"));
     let (_, message) = error_of(p.proxy.request_bolus().await);
     assert!(message.starts_with(NOT_NOW), "{message}");
 }
@@ -757,7 +757,7 @@ async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
     let (name, message) = error_of(p.proxy.review_sedation(&clinician, "  ").await);
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
     assert!(message.starts_with("note:"), "{message}");
-    assert_eq!(p.status().await.state, "alarm");
+    assert_eq!(p.status().await.state.to_string(), "alarm");
     p.proxy
         .review_sedation(&clinician, "Rouses to voice, RR 12. Basal halved.")
         .await
@@ -767,10 +767,10 @@ async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
         .await
         .unwrap();
     // The review lifts the hold; delivery waits for the nurse.
-    assert_eq!(p.status().await.state, "alarm");
+    assert_eq!(p.status().await.state.to_string(), "alarm");
     p.proxy.resume(&nurse).await.unwrap();
     let s = p.status().await;
-    assert_eq!(s.state, "running");
+    assert_eq!(s.state.to_string(), "running");
     assert!(s.alarms.is_empty(), "{:?}", s.alarms);
     let before = s.delivered_total;
     p.run_to(h(2.5)).await;
@@ -830,8 +830,8 @@ async fn the_hold_survives_a_restart_of_the_daemon() {
     assert!(back >= h(1.0), "{back}");
     let p = pump_with(logged_service(&dir, back), back).await;
     let s = p.status().await;
-    assert_eq!(s.state, "alarm");
-    let kinds: Vec<String> = s.alarms.iter().map(|a| a.kind.clone()).collect();
+    assert_eq!(s.state.to_string(), "alarm");
+    let kinds: Vec<String> = s.alarms.iter().map(|a| alarm_name(a.kind)).collect();
     assert!(kinds.contains(&"sedation".to_owned()), "{kinds:?}");
     assert!(kinds.contains(&"power_restored".to_owned()), "{kinds:?}");
     // The nurse checks the patient after the power came back: not enough.
@@ -848,7 +848,7 @@ async fn the_hold_survives_a_restart_of_the_daemon() {
         .unwrap();
     let nurse = p.login("1234").await;
     p.proxy.resume(&nurse).await.unwrap();
-    assert_eq!(p.status().await.state, "running");
+    assert_eq!(p.status().await.state.to_string(), "running");
     drop(p);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -917,7 +917,7 @@ async fn a_missed_check_raises_an_alarm_and_escalates_when_the_next_is_missed_to
     );
     p.run_to(h(2.25)).await;
     let s = p.status().await;
-    assert_eq!(s.state, "running");
+    assert_eq!(s.state.to_string(), "running");
     assert_ne!(s.delivered_total, before, "the basal runs on");
     assert_eq!(s.next_bolus, "");
     let (name, message) = error_of(p.proxy.request_bolus().await);
@@ -1341,7 +1341,7 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
     let before = p.status().await.delivered_total;
     p.run_to(h(3.0)).await;
     let s = p.status().await;
-    assert_eq!(s.state, "running");
+    assert_eq!(s.state.to_string(), "running");
     assert_ne!(s.delivered_total, before);
     assert_eq!(
         p.proxy.request_bolus().await.unwrap(),
@@ -1405,7 +1405,10 @@ async fn the_patient_is_asked_for_pain_every_4_hours_while_awake_and_pgic_at_the
     p.run_to(h(4.0)).await;
     let s = p.status().await;
     assert!(s.pain_prompt);
-    assert_eq!(s.outcome_measure, "pain");
+    assert_eq!(
+        s.outcome_measure,
+        Some(titra::core::diary::OutcomeMeasure::Pain)
+    );
     assert!(!s.pgic_prompt);
     // The score and the function question answer the prompt.
     let (question, answers) = p.proxy.diary_question().await.unwrap();
@@ -1492,7 +1495,10 @@ async fn a_baclofen_trial_is_judged_on_spasticity_scored_by_the_nurse() {
         .unwrap();
     p.proxy.start(&nurse).await.unwrap();
     let s = p.status().await;
-    assert_eq!(s.outcome_measure, "spasticity");
+    assert_eq!(
+        s.outcome_measure,
+        Some(titra::core::diary::OutcomeMeasure::Spasticity)
+    );
     // The patient is not asked for pain on a spasticity trial.
     p.run_to(h(4.5)).await;
     assert!(!p.status().await.pain_prompt);
@@ -1630,7 +1636,7 @@ async fn a_failed_power_on_self_test_keeps_the_pump_from_delivering() {
                 && message.ends_with("take it out of use and call technical support"),
             "{fault}: {message}"
         );
-        assert_eq!(p.status().await.state, "idle");
+        assert_eq!(p.status().await.state.to_string(), "idle");
     }
 }
 
@@ -1683,14 +1689,14 @@ async fn a_pause_or_an_alarm_while_priming_is_no_way_around_the_checklist() {
         message.contains("the pre-trial checklist is not complete"),
         "{message}"
     );
-    assert_eq!(p.status().await.state, "paused");
+    assert_eq!(p.status().await.state.to_string(), "paused");
     // The same from an alarm raised while priming (the syringe taken out and put back).
     p.proxy
         .inject_fault("reservoir_removed", true)
         .await
         .unwrap();
     p.run_to(h(0.1)).await;
-    assert_eq!(p.status().await.state, "alarm");
+    assert_eq!(p.status().await.state.to_string(), "alarm");
     p.proxy
         .inject_fault("reservoir_removed", false)
         .await
@@ -1702,11 +1708,11 @@ async fn a_pause_or_an_alarm_while_priming_is_no_way_around_the_checklist() {
         message.contains("the pre-trial checklist is not complete"),
         "{message}"
     );
-    assert_eq!(p.status().await.state, "alarm");
+    assert_eq!(p.status().await.state.to_string(), "alarm");
     // With the checklist done, resuming starts delivery.
     p.confirm_checklist(&nurse).await;
     p.proxy.resume(&nurse).await.unwrap();
-    assert_eq!(p.status().await.state, "running");
+    assert_eq!(p.status().await.state.to_string(), "running");
 }
 
 #[tokio::test]
@@ -1723,6 +1729,14 @@ async fn a_syringe_changed_on_the_simulated_pump_is_seated_and_the_motor_is_not_
     p.proxy.resume(&nurse).await.unwrap();
     p.run_to(h(4.0)).await;
     let s = p.status().await;
-    assert_eq!(s.state, "running");
+    assert_eq!(s.state.to_string(), "running");
     assert!(s.alarms.is_empty(), "{:?}", s.alarms);
+}
+
+/// An alarm kind as the log and the screens name it ("sedation").
+fn alarm_name(kind: titra::core::supervisor::AlarmKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

@@ -502,7 +502,10 @@ fn a_nurse_scores_spasticity_in_a_baclofen_trial() {
     // Five hours in: a pain trial would ask the patient for a score by now.
     let status = service.status(at(300));
     let (nurse, _) = service.login("1234", at(300)).unwrap();
-    assert_eq!(status.outcome_measure, "spasticity");
+    assert_eq!(
+        status.outcome_measure,
+        Some(titra::core::diary::OutcomeMeasure::Spasticity)
+    );
     let service = Rc::new(RefCell::new(service));
     let ui = MainWindow::new().unwrap();
     titra::ui::wire_checks(&ui);

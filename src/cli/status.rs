@@ -23,9 +23,9 @@ pub(crate) fn run_status(bus: &str, json: bool) -> ExitCode {
             println!("{text}");
             ExitCode::SUCCESS
         }
-        Ok(text) => match serde_json::from_str::<crate::service::pump::Status>(&text) {
+        Ok(text) => match serde_json::from_str::<crate::service::wire::Status>(&text) {
             Ok(s) => {
-                print!("{}", crate::service::pump::render_status(&s));
+                print!("{}", crate::service::wire::render_status(&s));
                 ExitCode::SUCCESS
             }
             Err(e) => {

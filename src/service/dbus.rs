@@ -14,9 +14,9 @@ use zbus::{Connection, interface};
 use crate::core::supervisor::Priority;
 use crate::core::units::{Duration, Timestamp};
 use crate::journal::Record;
-use crate::service::pump::{
-    ChecklistView, LibraryChoice, PumpService, ServiceError, Status, Vitals,
-};
+use crate::service::pump::{PumpService, ServiceError, Vitals};
+use crate::service::wire::{ChecklistView, LibraryChoice, Status, WireFinding, verdict_wire};
+use crate::time::{Clock, ManualClock};
 
 pub const BUS_NAME: &str = "org.titra.Pump1";
 pub const OBJECT_PATH: &str = "/org/titra/Pump1";
@@ -248,9 +248,6 @@ fn name_of(kind: &crate::core::supervisor::AlarmKind) -> String {
         .unwrap_or_default()
 }
 
-use crate::service::pump::Finding5;
-use crate::time::{Clock, ManualClock};
-
 #[interface(name = "org.titra.Pump1")]
 impl PumpIface {
     /// Logs in with a PIN; returns (session token, role, name).
@@ -271,12 +268,13 @@ impl PumpIface {
     }
 
     /// Checks a program (TOML: [trial] and [program]); returns (class, findings as (field,
-    /// value, limit, class, message)).
-    async fn validate_program(&self, program: &str) -> Result<(String, Vec<Finding5>), PumpError> {
+    /// value, limit, class, message, source)).
+    async fn validate_program(
+        &self,
+        program: &str,
+    ) -> Result<(String, Vec<WireFinding>), PumpError> {
         let s = self.shared.service.lock().await;
-        Ok(crate::service::pump::verdict_tuple(
-            &s.validate(program)?.verdict,
-        ))
+        Ok(verdict_wire(&s.validate(program)?.verdict))
     }
 
     /// The drug library's choices: (drug, route, concentration, dose unit), in its order.
@@ -358,7 +356,7 @@ impl PumpIface {
     async fn check_basal(
         &self,
         basal: &str,
-    ) -> Result<(String, Vec<Finding5>, String, String), PumpError> {
+    ) -> Result<(String, Vec<WireFinding>, String, String), PumpError> {
         let now = self.shared.clock.now();
         Ok(self.shared.service.lock().await.check_basal(basal, now)?)
     }
@@ -712,7 +710,7 @@ impl PumpIface {
 
     #[zbus(property)]
     async fn pump_state(&self) -> String {
-        self.status().state
+        self.status().state.to_string()
     }
     #[zbus(property(emits_changed_signal = "const"))]
     async fn simulated(&self) -> bool {
@@ -783,8 +781,8 @@ impl PumpIface {
             .into_iter()
             .map(|a| {
                 (
-                    a.kind,
-                    a.priority,
+                    name_of(&a.kind),
+                    a.priority.to_string(),
                     a.message,
                     a.since_ms,
                     a.silenced_until_ms,
@@ -835,7 +833,7 @@ impl PumpIface {
 pub trait Pump1 {
     fn login(&self, pin: &str) -> zbus::Result<(String, String, String)>;
     fn logout(&self, token: &str) -> zbus::Result<()>;
-    fn validate_program(&self, program: &str) -> zbus::Result<(String, Vec<Finding5>)>;
+    fn validate_program(&self, program: &str) -> zbus::Result<(String, Vec<WireFinding>)>;
     fn library_choices(&self) -> zbus::Result<Vec<LibraryChoice>>;
     fn start_trial(
         &self,
@@ -856,7 +854,7 @@ pub trait Pump1 {
         confirm: bool,
         verifier_pin: &str,
     ) -> zbus::Result<(String, String)>;
-    fn check_basal(&self, basal: &str) -> zbus::Result<(String, Vec<Finding5>, String, String)>;
+    fn check_basal(&self, basal: &str) -> zbus::Result<(String, Vec<WireFinding>, String, String)>;
     fn record_assessment(&self, token: &str, outcome: &str, note: &str) -> zbus::Result<()>;
     fn checklist(&self, token: &str) -> zbus::Result<ChecklistView>;
     fn confirm_checklist_item(&self, token: &str, id: &str) -> zbus::Result<Vec<String>>;

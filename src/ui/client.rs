@@ -14,7 +14,7 @@ use super::{
     wizard_reply,
 };
 use crate::service::dbus::Pump1Proxy;
-use crate::service::pump::Status;
+use crate::service::wire::Status;
 
 /// A button's call for the daemon.
 #[derive(Debug, Clone)]
@@ -265,8 +265,9 @@ async fn chart(proxy: &Pump1Proxy<'_>, weak: &slint::Weak<MainWindow>) -> String
     match (proxy.history().await, proxy.status_json().await) {
         (Ok(h), Ok(status)) => {
             let unit = serde_json::from_str::<Status>(&status)
-                .map(|s| s.dose_unit)
-                .unwrap_or_default();
+                .ok()
+                .and_then(|s| s.dose_unit)
+                .map_or_else(String::new, |u| u.to_string());
             let c = super::chart(&h, &unit);
             let _ = weak.upgrade_in_event_loop(move |ui| super::show_chart(&ui, &c));
             String::new()

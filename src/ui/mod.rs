@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use slint::{ModelRc, SharedString, VecModel};
 
+use crate::core::diary::OutcomeMeasure;
+use crate::core::supervisor::{AlarmKind, Priority, State};
 use crate::core::units::Duration;
-use crate::service::pump::{Finding5, LibraryChoice, Status};
+use crate::service::wire::{LibraryChoice, Status, WireFinding};
 use wizard::{Request, Wizard, WizardView};
 
 slint::include_modules!();
@@ -28,31 +30,22 @@ pub struct PatientView {
     pub call_nurse: bool,
 }
 
-fn rank(priority: &str) -> u8 {
-    match priority {
-        "high" => 4,
-        "medium" => 3,
-        "low" => 2,
-        "info" => 1,
-        _ => 0,
-    }
-}
-
 /// The patient screen for a status, in words for patients.
 pub fn patient_view(s: &Status) -> PatientView {
-    let top = s.alarms.iter().max_by_key(|a| rank(&a.priority));
-    let headline = match s.state.as_str() {
-        "running" => format!("Running — {} {}", s.drug, s.basal_per_day),
-        "paused" => "Paused by your nurse".to_owned(),
+    let top = s.alarms.iter().max_by_key(|a| a.priority);
+    let headline = match s.state {
+        State::Running => format!("Running — {} {}", s.drug, s.basal_per_day),
+        State::Paused => "Paused by your nurse".to_owned(),
         // The alarm banner above carries the alarm's own words; the headline stays short so that
         // nothing the patient needs is pushed off a small screen.
-        "alarm" => "Stopped — your nurse is needed".to_owned(),
-        "idle" => "No treatment programmed".to_owned(),
-        "programmed" | "verified" | "priming" => "Your nurse is setting up the pump".to_owned(),
-        "ended" => "The trial has ended".to_owned(),
-        other => other.to_owned(),
+        State::Alarm => "Stopped — your nurse is needed".to_owned(),
+        State::Idle => "No treatment programmed".to_owned(),
+        State::Programmed | State::Verified | State::Priming => {
+            "Your nurse is setting up the pump".to_owned()
+        }
+        State::Ended => "The trial has ended".to_owned(),
     };
-    let bolus_allowed = s.state == "running" && s.next_bolus_in_s == 0;
+    let bolus_allowed = s.state == State::Running && s.next_bolus_in_s == 0;
     let bolus_line = if s.patient_bolus.is_empty() {
         String::new()
     } else if sedation_hold(s) {
@@ -71,9 +64,9 @@ pub fn patient_view(s: &Status) -> PatientView {
         reservoir: s.reservoir_remaining.clone(),
         bolus_line,
         bolus_allowed,
-        alarm_priority: top.map(|a| a.priority.clone()).unwrap_or_default(),
+        alarm_priority: top.map(|a| a.priority.to_string()).unwrap_or_default(),
         alarm_text: top.map(|a| a.message.clone()).unwrap_or_default(),
-        call_nurse: top.is_some_and(|a| rank(&a.priority) >= rank("medium")),
+        call_nurse: top.is_some_and(|a| a.priority >= Priority::Medium),
     }
 }
 
@@ -111,15 +104,15 @@ pub fn staff_overview(s: &Status) -> Vec<String> {
     lines
 }
 
-/// The overview's line about the next catheter site check, from the status's `site_check_due`
-/// ("in 3h 20min", "now", "overdue"; "" when none is scheduled), and whether it is due now or
-/// late.
-pub fn site_check_line(due: &str) -> (String, bool) {
-    match due {
-        "" => (String::new(), false),
-        "overdue" => ("Site check overdue".to_owned(), true),
-        "now" => ("Site check due now".to_owned(), true),
-        other => (format!("Site check due {other}"), false),
+/// The overview's line about the next catheter site check, from the status's words for it
+/// (`site_check_due`, "in 3h 20min") and its seconds from now (`site_check_due_in_s`: None when
+/// none is scheduled, 0 due now, negative overdue), and whether it is due now or late.
+pub fn site_check_line(words: &str, in_s: Option<i64>) -> (String, bool) {
+    match in_s {
+        None => (String::new(), false),
+        Some(s) if s < 0 => ("Site check overdue".to_owned(), true),
+        Some(0) => ("Site check due now".to_owned(), true),
+        Some(_) => (format!("Site check due {words}"), false),
     }
 }
 
@@ -131,9 +124,9 @@ pub fn site_check_line(due: &str) -> (String, bool) {
 pub fn next_prompt(s: &Status, shown: &str) -> &'static str {
     if s.pgic_prompt {
         "pgic"
-    } else if shown == "function" && s.state != "ended" {
+    } else if shown == "function" && s.state != State::Ended {
         "function"
-    } else if s.pain_prompt && s.outcome_measure != "spasticity" {
+    } else if s.pain_prompt && s.outcome_measure != Some(OutcomeMeasure::Spasticity) {
         "pain"
     } else {
         ""
@@ -491,9 +484,13 @@ pub fn apply_status(ui: &MainWindow, s: &Status, connected: bool) {
     apply(ui, &patient_view(s), s.simulated, connected);
     let pump = ui.global::<Pump>();
     pump.set_overview(strings(staff_overview(s)));
-    pump.set_state(s.state.clone().into());
-    pump.set_outcome_measure(s.outcome_measure.clone().into());
-    let (line, late) = site_check_line(&s.site_check_due);
+    pump.set_state(s.state.to_string().into());
+    pump.set_outcome_measure(
+        s.outcome_measure
+            .map_or_else(String::new, |o| o.to_string())
+            .into(),
+    );
+    let (line, late) = site_check_line(&s.site_check_due, s.site_check_due_in_s);
     pump.set_site_check_line(line.into());
     pump.set_site_check_late(late);
     let prompt = next_prompt(s, &pump.get_prompt());
@@ -502,7 +499,11 @@ pub fn apply_status(ui: &MainWindow, s: &Status, connected: bool) {
     }
     pump.set_sedation_hold(sedation_hold(s));
     pump.set_silenced_s(silenced_seconds(s));
-    pump.set_dose_unit(s.dose_unit.clone().into());
+    pump.set_dose_unit(
+        s.dose_unit
+            .map_or_else(String::new, |u| u.to_string())
+            .into(),
+    );
     pump.set_setup(
         if s.drug.is_empty() {
             String::new()
@@ -515,7 +516,7 @@ pub fn apply_status(ui: &MainWindow, s: &Status, connected: bool) {
 }
 
 /// Shows the pre-trial checklist: each item, who confirmed it, and the override if any.
-pub fn show_checklist(ui: &MainWindow, view: &crate::service::pump::ChecklistView) {
+pub fn show_checklist(ui: &MainWindow, view: &crate::service::wire::ChecklistView) {
     let (items, by, reason) = view;
     let pump = ui.global::<Pump>();
     let model: Vec<CheckItem> = items
@@ -549,7 +550,7 @@ pub fn show_checklist(ui: &MainWindow, view: &crate::service::pump::ChecklistVie
 
 /// Whether the sedation interlock holds delivery (its alarm stands until a clinician reviews).
 pub fn sedation_hold(s: &Status) -> bool {
-    s.alarms.iter().any(|a| a.kind == "sedation")
+    s.alarms.iter().any(|a| a.kind == AlarmKind::Sedation)
 }
 
 /// Seconds the alarm tones stay paused: the longest pause among the sounding alarms (0 when
@@ -567,7 +568,13 @@ pub fn silenced_seconds(s: &Status) -> i32 {
 }
 
 /// Shows what a basal change would mean (old and new side by side, and the findings).
-pub fn show_basal_check(ui: &MainWindow, class: &str, findings: &[Finding5], old: &str, new: &str) {
+pub fn show_basal_check(
+    ui: &MainWindow,
+    class: &str,
+    findings: &[WireFinding],
+    old: &str,
+    new: &str,
+) {
     let pump = ui.global::<Pump>();
     pump.set_change_class(class.into());
     pump.set_change_old(old.into());
@@ -575,8 +582,8 @@ pub fn show_basal_check(ui: &MainWindow, class: &str, findings: &[Finding5], old
     pump.set_change_notes(strings(
         findings
             .iter()
-            .filter(|f| f.3 != "ok")
-            .map(|f| format!("{} {}", if f.3 == "hard" { "✕" } else { "!" }, f.4))
+            .filter(|f| f.class != "ok")
+            .map(|f| format!("{} {}", if f.is_hard() { "✕" } else { "!" }, f.message))
             .collect(),
     ));
 }
@@ -973,7 +980,7 @@ pub enum Reply {
     Findings {
         generation: u64,
         class: String,
-        findings: Vec<Finding5>,
+        findings: Vec<WireFinding>,
     },
     /// The program could not be read (the daemon's words).
     Invalid {
@@ -1115,7 +1122,7 @@ pub fn answer_directly(
             program,
         } => match service.validate(program) {
             Ok(report) => {
-                let (class, findings) = crate::service::pump::verdict_tuple(&report.verdict);
+                let (class, findings) = crate::service::wire::verdict_wire(&report.verdict);
                 Reply::Findings {
                     generation: *generation,
                     class,
@@ -1234,11 +1241,11 @@ pub fn show_message(ui: &MainWindow, message: &str) {
 mod tests {
     use super::*;
     use crate::core::units::Timestamp;
-    use crate::service::pump::AlarmStatus;
+    use crate::service::wire::AlarmStatus;
 
-    fn status(state: &str, next: i64) -> Status {
+    fn status(state: State, next: i64) -> Status {
         let mut s = Status::empty(Timestamp::ORIGIN);
-        s.state = state.to_owned();
+        s.state = state;
         s.drug = "morphine".to_owned();
         s.basal_per_day = "0.5 mg/day".to_owned();
         s.patient_bolus = "0.05 mg every 1h at most".to_owned();
@@ -1249,31 +1256,31 @@ mod tests {
     #[test]
     fn the_headline_says_what_the_pump_does_in_words() {
         assert_eq!(
-            patient_view(&status("running", 0)).headline,
+            patient_view(&status(State::Running, 0)).headline,
             "Running — morphine 0.5 mg/day"
         );
         assert_eq!(
-            patient_view(&status("paused", -1)).headline,
+            patient_view(&status(State::Paused, -1)).headline,
             "Paused by your nurse"
         );
     }
 
     #[test]
     fn the_bolus_button_follows_the_lockout() {
-        let v = patient_view(&status("running", 0));
+        let v = patient_view(&status(State::Running, 0));
         assert!(v.bolus_allowed);
         assert_eq!(v.bolus_line, "You can press for a dose now.");
-        let v = patient_view(&status("running", 25 * 60));
+        let v = patient_view(&status(State::Running, 25 * 60));
         assert!(!v.bolus_allowed);
         assert_eq!(v.bolus_line, "Next dose available in 25min.");
-        let v = patient_view(&status("paused", -1));
+        let v = patient_view(&status(State::Paused, -1));
         assert!(!v.bolus_allowed);
         assert_eq!(v.bolus_line, "A dose cannot be given now.");
     }
 
     #[test]
     fn the_staff_overview_writes_dose_per_day_first() {
-        let mut s = status("running", 0);
+        let mut s = status(State::Running, 0);
         s.patient = "MRN-1".to_owned();
         s.concentration = "1 mg/mL".to_owned();
         s.basal_per_hour = "0.0208 mg/h".to_owned();
@@ -1286,36 +1293,39 @@ mod tests {
         );
         assert_eq!(
             staff_overview(&Status::empty(Timestamp::ORIGIN))[0],
-            "Pump : no trial programmed."
+            "Pump idle: no trial programmed."
         );
     }
 
     #[test]
     fn the_highest_alarm_is_shown_and_asks_for_the_nurse() {
-        let mut s = status("alarm", -1);
-        for (kind, priority) in [("reservoir_low", "medium"), ("occlusion", "high")] {
+        let mut s = status(State::Alarm, -1);
+        for (kind, priority) in [
+            (AlarmKind::ReservoirLow, Priority::Medium),
+            (AlarmKind::Occlusion, Priority::High),
+        ] {
             s.alarms.push(AlarmStatus {
-                kind: kind.to_owned(),
-                priority: priority.to_owned(),
-                message: format!("{kind} message"),
+                kind,
+                priority,
+                message: format!("{kind:?} message"),
                 since_ms: 0,
                 silenced_until_ms: -1,
             });
         }
         let v = patient_view(&s);
         assert_eq!(v.alarm_priority, "high");
-        assert_eq!(v.alarm_text, "occlusion message");
+        assert_eq!(v.alarm_text, "Occlusion message");
         assert!(v.call_nurse);
         assert_eq!(v.headline, "Stopped — your nurse is needed");
     }
 
     #[test]
     fn the_audio_paused_countdown_rounds_up_and_ends() {
-        let mut s = status("alarm", -1);
+        let mut s = status(State::Alarm, -1);
         s.now_ms = 10_000;
         let alarm = |until: i64| AlarmStatus {
-            kind: "occlusion".to_owned(),
-            priority: "high".to_owned(),
+            kind: AlarmKind::Occlusion,
+            priority: Priority::High,
             message: String::new(),
             since_ms: 0,
             silenced_until_ms: until,
@@ -1477,8 +1487,8 @@ mod tests {
 
     #[test]
     fn the_patient_is_asked_pain_then_function_and_pgic_after_the_end() {
-        let mut s = status("running", 0);
-        s.outcome_measure = "pain".to_owned();
+        let mut s = status(State::Running, 0);
+        s.outcome_measure = Some(OutcomeMeasure::Pain);
         assert_eq!(next_prompt(&s, ""), "", "nothing due");
         s.pain_prompt = true;
         assert_eq!(next_prompt(&s, ""), "pain");
@@ -1497,10 +1507,10 @@ mod tests {
         assert_eq!(next_prompt(&s, ""), "");
         // A spasticity trial never prompts for pain.
         s.pain_prompt = true;
-        s.outcome_measure = "spasticity".to_owned();
+        s.outcome_measure = Some(OutcomeMeasure::Spasticity);
         assert_eq!(next_prompt(&s, ""), "");
         // Once ended: the impression of change, whatever was on the screen.
-        s.state = "ended".to_owned();
+        s.state = State::Ended;
         s.pain_prompt = false;
         s.pgic_prompt = true;
         assert_eq!(next_prompt(&s, "function"), "pgic");
@@ -1600,18 +1610,18 @@ mod tests {
     #[test]
     fn the_site_check_line_says_when_the_next_is_due() {
         assert_eq!(
-            site_check_line("in 3h 20min"),
+            site_check_line("in 3h 20min", Some(12_000)),
             ("Site check due in 3h 20min".to_owned(), false)
         );
         assert_eq!(
-            site_check_line("overdue"),
+            site_check_line("overdue", Some(-60)),
             ("Site check overdue".to_owned(), true)
         );
         assert_eq!(
-            site_check_line("now"),
+            site_check_line("now", Some(0)),
             ("Site check due now".to_owned(), true)
         );
-        assert_eq!(site_check_line(""), (String::new(), false));
+        assert_eq!(site_check_line("", None), (String::new(), false));
         assert_eq!(
             site_check_recorded(38.6, &["redness".to_owned(), "headache_upright".to_owned()]),
             "Site check recorded: 38.6 °C; redness, headache when upright. Tell the clinician."

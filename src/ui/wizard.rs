@@ -14,7 +14,7 @@ use crate::core::library::Route;
 use crate::core::program::TrialKind;
 use crate::core::units::MassUnit;
 use crate::input::scenario::Scenario;
-use crate::service::pump::LibraryChoice;
+use crate::service::wire::LibraryChoice;
 
 /// Vertebral levels a catheter tip may sit at, head to tail.
 pub const LEVELS: [&str; 25] = [
@@ -299,7 +299,7 @@ pub enum Request {
 }
 
 /// A finding from the daemon: (field, value, limit, class, message).
-pub type Finding = (String, String, String, String, String);
+pub type Finding = crate::service::wire::WireFinding;
 
 /// The wizard's state.
 #[derive(Debug, Clone)]
@@ -1023,18 +1023,18 @@ impl Wizard {
                     });
                 }
                 for f in &c.findings {
-                    if f.3 == "ok" {
+                    if f.class == "ok" {
                         continue;
                     }
                     // On the program step, the selected field's findings and those of no
                     // field; on the review, all of them.
-                    let field = field_of(&f.0);
+                    let field = field_of(&f.field);
                     if self.step == Step::Program && field.is_some_and(|k| k != self.selected) {
                         continue;
                     }
                     notes.push(NoteView {
-                        class: f.3.clone(),
-                        text: format!("{} {}", if f.3 == "hard" { "✕" } else { "!" }, f.4),
+                        class: f.class.clone(),
+                        text: format!("{} {}", if f.is_hard() { "✕" } else { "!" }, f.message),
                     });
                 }
             }
@@ -1285,8 +1285,8 @@ impl Wizard {
         let worst = c
             .findings
             .iter()
-            .filter(|f| field_of(&f.0) == Some(key))
-            .map(|f| f.3.as_str())
+            .filter(|f| field_of(&f.field) == Some(key))
+            .map(|f| f.class.as_str())
             .max_by_key(|class| match *class {
                 "hard" => 2,
                 "soft" => 1,
@@ -1541,14 +1541,13 @@ mod tests {
         let Some(Request::Validate { generation, .. }) = type_text(&mut w, "50") else {
             panic!()
         };
-        let finding = |field: &str, class: &str, text: &str| {
-            (
-                field.to_owned(),
-                String::new(),
-                String::new(),
-                class.to_owned(),
-                text.to_owned(),
-            )
+        let finding = |field: &str, class: &str, text: &str| Finding {
+            field: field.to_owned(),
+            value: String::new(),
+            limit: String::new(),
+            class: class.to_owned(),
+            message: text.to_owned(),
+            source: String::new(),
         };
         w.set_findings(
             generation,
@@ -1591,13 +1590,14 @@ mod tests {
         let Some(Request::Validate { generation, .. }) = type_text(&mut w, "16") else {
             panic!()
         };
-        let soft = (
-            "program.basal".to_owned(),
-            "16 mg/day".to_owned(),
-            "15 mg/day".to_owned(),
-            "soft".to_owned(),
-            "Above the usual maximum.".to_owned(),
-        );
+        let soft = Finding {
+            field: "program.basal".to_owned(),
+            value: "16 mg/day".to_owned(),
+            limit: "15 mg/day".to_owned(),
+            class: "soft".to_owned(),
+            message: "Above the usual maximum.".to_owned(),
+            source: String::new(),
+        };
         w.set_findings(generation, "soft", vec![soft]);
         w.go_on();
         assert_eq!(w.step(), Step::Review);

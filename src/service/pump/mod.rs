@@ -10,8 +10,6 @@ mod trial;
 
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use crate::core::diary::{Ashworth, OutcomeMeasure, pgic_label};
 use crate::core::dose::{Denial, PcaDecision};
 use crate::core::finding::{Class, Finding};
@@ -30,6 +28,9 @@ use crate::journal::{Record, Role};
 use crate::journal::{Severity, SideEffect};
 use crate::report::summary::{self, Summary};
 use crate::service::auth::{Auth, AuthError, Caller, UserRole};
+use crate::service::wire::{
+    AlarmStatus, ChecklistLine, ChecklistView, LibraryChoice, Status, WireFinding, verdict_wire,
+};
 use crate::store::TrialLog;
 use crate::time::WallClock;
 
@@ -85,197 +86,6 @@ impl From<EngineError> for ServiceError {
 /// The longest note a clinician may attach to an assessment or a review.
 pub const MAX_NOTE: usize = crate::journal::MAX_NOTE;
 
-/// A finding as it crosses D-Bus: (field, value, limit, class, message).
-pub type Finding5 = (String, String, String, String, String);
-
-fn class_name(class: Class) -> String {
-    serde_json::to_value(class)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-/// A verdict's class ("ok", "soft", "hard") and its findings, as clients get them.
-pub fn verdict_tuple(verdict: &crate::core::finding::Verdict) -> (String, Vec<Finding5>) {
-    let findings = verdict
-        .findings
-        .iter()
-        .map(|f| {
-            (
-                f.field.clone(),
-                f.value.clone(),
-                f.limit.clone(),
-                class_name(f.class),
-                f.message.clone(),
-            )
-        })
-        .collect();
-    (class_name(verdict.class()), findings)
-}
-
-/// A drug, route and concentration the library allows, and the unit its doses are written in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, zbus::zvariant::Type)]
-pub struct LibraryChoice {
-    pub drug: String,
-    pub route: String,
-    pub concentration: String,
-    pub unit: String,
-}
-
-/// One active alarm, as clients show it.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct AlarmStatus {
-    pub kind: String,
-    pub priority: String,
-    pub message: String,
-    pub since_ms: i64,
-    /// -1 when not silenced.
-    pub silenced_until_ms: i64,
-}
-
-/// Everything a screen shows, with units written out for people.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct Status {
-    pub state: String,
-    pub simulated: bool,
-    pub patient: String,
-    pub drug: String,
-    pub concentration: String,
-    pub basal_per_day: String,
-    pub basal_per_hour: String,
-    pub basal_ml_per_hour: String,
-    /// The unit the drug's doses are written in ("mg" or "mcg"; "" with no trial).
-    #[serde(default)]
-    pub dose_unit: String,
-    pub patient_bolus: String,
-    pub delivered_today: String,
-    pub delivered_total: String,
-    pub delivered_in_window: String,
-    pub reservoir_remaining: String,
-    pub time_to_empty: String,
-    /// "now", "at T+…", or "" when patient boluses cannot be given.
-    pub next_bolus: String,
-    /// Seconds until the next patient bolus, -1 when none can be given.
-    pub next_bolus_in_s: i64,
-    pub alarms: Vec<AlarmStatus>,
-    /// What the trial is judged on: "pain" or "spasticity" ("" with no trial).
-    #[serde(default)]
-    pub outcome_measure: String,
-    /// The patient screen asks for a pain score and the function question now.
-    #[serde(default)]
-    pub pain_prompt: bool,
-    /// The trial has ended and the patient has not yet given the impression of change.
-    #[serde(default)]
-    pub pgic_prompt: bool,
-    /// When the next catheter site check is due: "in 3h 20min", "overdue", or "" when none.
-    #[serde(default)]
-    pub site_check_due: String,
-    /// What the power-on self-test found wrong ("" when it passed): the pump then refuses to
-    /// deliver.
-    #[serde(default)]
-    pub self_test_failure: String,
-    pub elapsed_s: u64,
-    pub remaining_s: u64,
-    /// The pump's clock, ms.
-    pub now_ms: u64,
-}
-
-impl Status {
-    /// A status with nothing in it (before the service answered).
-    pub fn empty(now: Timestamp) -> Status {
-        Status {
-            state: String::new(),
-            simulated: false,
-            patient: String::new(),
-            drug: String::new(),
-            concentration: String::new(),
-            basal_per_day: String::new(),
-            basal_per_hour: String::new(),
-            basal_ml_per_hour: String::new(),
-            dose_unit: String::new(),
-            patient_bolus: String::new(),
-            delivered_today: String::new(),
-            delivered_total: String::new(),
-            delivered_in_window: String::new(),
-            reservoir_remaining: String::new(),
-            time_to_empty: String::new(),
-            next_bolus: String::new(),
-            next_bolus_in_s: -1,
-            alarms: Vec::new(),
-            outcome_measure: String::new(),
-            pain_prompt: false,
-            pgic_prompt: false,
-            site_check_due: String::new(),
-            self_test_failure: String::new(),
-            elapsed_s: 0,
-            remaining_s: 0,
-            now_ms: now.ms(),
-        }
-    }
-}
-
-/// The status as a nurse reads it in a terminal.
-pub fn render_status(s: &Status) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    if s.simulated {
-        let _ = writeln!(out, "SIMULATED HARDWARE");
-    }
-    let _ = writeln!(out, "Pump: {}", s.state);
-    if !s.self_test_failure.is_empty() {
-        let _ = writeln!(
-            out,
-            "SELF-TEST FAILED: {} — the pump will not deliver",
-            s.self_test_failure
-        );
-    }
-    if s.patient.is_empty() {
-        let _ = writeln!(out, "No trial programmed.");
-        return out;
-    }
-    let _ = writeln!(out, "Patient {}: {} {}", s.patient, s.drug, s.concentration);
-    let _ = writeln!(
-        out,
-        "Basal {} ({}, {})",
-        s.basal_per_day, s.basal_per_hour, s.basal_ml_per_hour
-    );
-    if !s.patient_bolus.is_empty() {
-        let next = if s.next_bolus.is_empty() {
-            "not now".to_owned()
-        } else {
-            s.next_bolus.clone()
-        };
-        let _ = writeln!(out, "Patient bolus {} (next: {next})", s.patient_bolus);
-    }
-    let _ = writeln!(
-        out,
-        "Delivered today {}, in total {}",
-        s.delivered_today, s.delivered_total
-    );
-    if !s.delivered_in_window.is_empty() {
-        let _ = writeln!(out, "Limit: {}", s.delivered_in_window);
-    }
-    let _ = writeln!(
-        out,
-        "Reservoir {} left{}",
-        s.reservoir_remaining,
-        if s.time_to_empty.is_empty() {
-            String::new()
-        } else {
-            format!(", empty in {}", s.time_to_empty)
-        }
-    );
-    let _ = writeln!(
-        out,
-        "Trial: {} s elapsed, {} s remaining",
-        s.elapsed_s, s.remaining_s
-    );
-    for a in &s.alarms {
-        let _ = writeln!(out, "ALARM {}: {}", a.priority.to_uppercase(), a.message);
-    }
-    out
-}
-
 pub struct PumpService {
     cfg: HardwareConfig,
     library: DrugLibrary,
@@ -303,20 +113,6 @@ pub const DEMO_CHECKLIST_BY: &str = "demo setup (simulated hardware)";
 
 /// The longest planned-implant text (a pump model and catheter, in a line or two).
 pub const MAX_IMPLANT: usize = 200;
-
-/// One item of the pre-trial checklist as clients show it: id, the nurse's text, whether it is
-/// confirmed, by whom and when (the pump's clock, ms; -1 when not).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, zbus::zvariant::Type)]
-pub struct ChecklistLine {
-    pub id: String,
-    pub text: String,
-    pub confirmed: bool,
-    pub confirmed_by: String,
-    pub confirmed_at_ms: i64,
-}
-
-/// The checklist as clients get it: the items, and the override ("" when none): who, why.
-pub type ChecklistView = (Vec<ChecklistLine>, String, String);
 
 /// A note or reason as typed: trimmed, at most `MAX_NOTE` characters, and required when
 /// `required` says what to write.
@@ -605,15 +401,10 @@ impl PumpService {
         }
     }
 
-    // ---- the pre-trial checklist ----------------------------------------------------------
-
-    // ---- running ---------------------------------------------------------------------------
-
     /// What the screens show.
     pub fn status(&self, now: Timestamp) -> Status {
         let Some(e) = self.engine.as_ref() else {
             let mut idle = Status::empty(now);
-            idle.state = State::Idle.to_string();
             idle.simulated = self.simulated;
             idle.self_test_failure = self.self_test_failure();
             return idle;
@@ -632,7 +423,7 @@ impl PumpService {
         };
         let next = e.next_bolus_at(now);
         Status {
-            state: e.state().to_string(),
+            state: e.state(),
             simulated: self.simulated,
             patient: e.trial().patient.clone(),
             drug: p.drug.clone(),
@@ -640,7 +431,7 @@ impl PumpService {
             basal_per_day: basal.per_day_in(unit).to_string(),
             basal_per_hour: basal.per_hour_in(unit).to_string(),
             basal_ml_per_hour: p.concentration.volume_rate(basal).per_hour().to_string(),
-            dose_unit: unit.to_string(),
+            dose_unit: Some(unit),
             patient_bolus: p.pca.map_or_else(String::new, |pca| {
                 format!(
                     "{} every {} at most, {} per hour at most",
@@ -676,11 +467,8 @@ impl PumpService {
                 .active_alarms()
                 .filter(|a| a.priority != Priority::Info || a.cleared_at.is_none())
                 .map(|a| AlarmStatus {
-                    kind: serde_json::to_value(a.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    priority: a.priority.to_string(),
+                    kind: a.kind,
+                    priority: a.priority,
                     message: a.kind.message().to_owned(),
                     since_ms: i64::try_from(a.raised_at.ms()).unwrap_or(0),
                     silenced_until_ms: a
@@ -689,7 +477,7 @@ impl PumpService {
                         .map_or(-1, |s| i64::try_from(s.ms()).unwrap_or(-1)),
                 })
                 .collect(),
-            outcome_measure: e.entry().outcome.to_string(),
+            outcome_measure: Some(e.entry().outcome),
             pain_prompt: e.entry().outcome == OutcomeMeasure::Pain
                 && e.has_started()
                 && e.state() != State::Ended
@@ -712,6 +500,16 @@ impl PumpService {
                 }
                 _ => String::new(),
             },
+            site_check_due_in_s: e
+                .site_check_due()
+                .filter(|_| e.state() != State::Ended && e.has_started())
+                .map(|t| {
+                    if t < now {
+                        -i64::try_from(now.since(t).ms() / 1000).unwrap_or(i64::MAX)
+                    } else {
+                        i64::try_from(t.since(now).ms() / 1000).unwrap_or(i64::MAX)
+                    }
+                }),
             self_test_failure: self.self_test_failure(),
             elapsed_s: elapsed.ms() / 1000,
             remaining_s: e.trial().duration.saturating_sub(elapsed).ms() / 1000,

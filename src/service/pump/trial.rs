@@ -315,9 +315,9 @@ impl PumpService {
         &self,
         basal: &str,
         now: Timestamp,
-    ) -> Result<(String, Vec<Finding5>, String, String), ServiceError> {
+    ) -> Result<(String, Vec<WireFinding>, String, String), ServiceError> {
         let (basal, engine) = self.basal_request(basal)?;
-        let (class, findings) = verdict_tuple(&engine.rate_change_verdict(now, basal));
+        let (class, findings) = verdict_wire(&engine.rate_change_verdict(now, basal));
         let unit = engine.entry().unit;
         let c = engine.program().concentration;
         let words = |r: AmountRate| {

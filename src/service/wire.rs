@@ -1,0 +1,243 @@
+//! The typed contract between the pump daemon and its clients (the touchscreen UI, `titra
+//! status`, other tools): what a screen shows ([`Status`]), a finding as it crosses D-Bus,
+//! the library's choices and the checklist's lines. Enums where a client decides something
+//! (the state, an alarm's kind and priority, the outcome measure, the dose unit); text only
+//! where it is shown as it is.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::diary::OutcomeMeasure;
+use crate::core::finding::{Class, Verdict};
+use crate::core::supervisor::{AlarmKind, Priority, State};
+use crate::core::units::{MassUnit, Timestamp};
+
+/// A finding as it crosses D-Bus: which field, its value, the limit it was checked against, how
+/// serious (`class`: "ok", "soft", "hard"), the sentence for the nurse, and where the limit
+/// comes from ("" when it is a check of consistency).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, zbus::zvariant::Type)]
+pub struct WireFinding {
+    pub field: String,
+    pub value: String,
+    pub limit: String,
+    pub class: String,
+    pub message: String,
+    pub source: String,
+}
+
+impl WireFinding {
+    /// Whether it refuses the setting.
+    pub fn is_hard(&self) -> bool {
+        self.class == class_name(Class::Hard)
+    }
+}
+
+fn class_name(class: Class) -> String {
+    serde_json::to_value(class)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A verdict's class ("ok", "soft", "hard") and its findings, as clients get them.
+pub fn verdict_wire(verdict: &Verdict) -> (String, Vec<WireFinding>) {
+    let findings = verdict
+        .findings
+        .iter()
+        .map(|f| WireFinding {
+            field: f.field.clone(),
+            value: f.value.clone(),
+            limit: f.limit.clone(),
+            class: class_name(f.class),
+            message: f.message.clone(),
+            source: f.source.clone().unwrap_or_default(),
+        })
+        .collect();
+    (class_name(verdict.class()), findings)
+}
+
+/// One item of the pre-trial checklist as clients show it: id, the nurse's text, whether it is
+/// confirmed, by whom and when (the pump's clock, ms; -1 when not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, zbus::zvariant::Type)]
+pub struct ChecklistLine {
+    pub id: String,
+    pub text: String,
+    pub confirmed: bool,
+    pub confirmed_by: String,
+    pub confirmed_at_ms: i64,
+}
+
+/// The checklist as clients get it: the items, and the override ("" when none): who, why.
+pub type ChecklistView = (Vec<ChecklistLine>, String, String);
+
+/// A drug, route and concentration the library allows, and the unit its doses are written in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, zbus::zvariant::Type)]
+pub struct LibraryChoice {
+    pub drug: String,
+    pub route: String,
+    pub concentration: String,
+    pub unit: String,
+}
+
+/// One active alarm, as clients show it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct AlarmStatus {
+    pub kind: AlarmKind,
+    pub priority: Priority,
+    pub message: String,
+    pub since_ms: i64,
+    /// -1 when not silenced.
+    pub silenced_until_ms: i64,
+}
+
+/// Everything a screen shows, with units written out for people.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Status {
+    pub state: State,
+    pub simulated: bool,
+    pub patient: String,
+    pub drug: String,
+    pub concentration: String,
+    pub basal_per_day: String,
+    pub basal_per_hour: String,
+    pub basal_ml_per_hour: String,
+    /// The unit the drug's doses are written in (null with no trial).
+    #[serde(default)]
+    pub dose_unit: Option<MassUnit>,
+    pub patient_bolus: String,
+    pub delivered_today: String,
+    pub delivered_total: String,
+    pub delivered_in_window: String,
+    pub reservoir_remaining: String,
+    pub time_to_empty: String,
+    /// "now", "at T+…", or "" when patient boluses cannot be given.
+    pub next_bolus: String,
+    /// Seconds until the next patient bolus, -1 when none can be given.
+    pub next_bolus_in_s: i64,
+    pub alarms: Vec<AlarmStatus>,
+    /// What the trial is judged on (null with no trial).
+    #[serde(default)]
+    pub outcome_measure: Option<OutcomeMeasure>,
+    /// The patient screen asks for a pain score and the function question now.
+    #[serde(default)]
+    pub pain_prompt: bool,
+    /// The trial has ended and the patient has not yet given the impression of change.
+    #[serde(default)]
+    pub pgic_prompt: bool,
+    /// When the next catheter site check is due, in words: "in 3h 20min", "overdue", or ""
+    /// when none.
+    #[serde(default)]
+    pub site_check_due: String,
+    /// The same in seconds from now (0 due now, negative overdue); null when none.
+    #[serde(default)]
+    pub site_check_due_in_s: Option<i64>,
+    /// What the power-on self-test found wrong ("" when it passed): the pump then refuses to
+    /// deliver.
+    #[serde(default)]
+    pub self_test_failure: String,
+    pub elapsed_s: u64,
+    pub remaining_s: u64,
+    /// The pump's clock, ms.
+    pub now_ms: u64,
+}
+
+impl Status {
+    /// A status with nothing in it (before the service answered).
+    pub fn empty(now: Timestamp) -> Status {
+        Status {
+            state: State::Idle,
+            simulated: false,
+            patient: String::new(),
+            drug: String::new(),
+            concentration: String::new(),
+            basal_per_day: String::new(),
+            basal_per_hour: String::new(),
+            basal_ml_per_hour: String::new(),
+            dose_unit: None,
+            patient_bolus: String::new(),
+            delivered_today: String::new(),
+            delivered_total: String::new(),
+            delivered_in_window: String::new(),
+            reservoir_remaining: String::new(),
+            time_to_empty: String::new(),
+            next_bolus: String::new(),
+            next_bolus_in_s: -1,
+            alarms: Vec::new(),
+            outcome_measure: None,
+            pain_prompt: false,
+            pgic_prompt: false,
+            site_check_due: String::new(),
+            site_check_due_in_s: None,
+            self_test_failure: String::new(),
+            elapsed_s: 0,
+            remaining_s: 0,
+            now_ms: now.ms(),
+        }
+    }
+}
+
+/// The status as a nurse reads it in a terminal.
+pub fn render_status(s: &Status) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if s.simulated {
+        let _ = writeln!(out, "SIMULATED HARDWARE");
+    }
+    let _ = writeln!(out, "Pump: {}", s.state);
+    if !s.self_test_failure.is_empty() {
+        let _ = writeln!(
+            out,
+            "SELF-TEST FAILED: {} — the pump will not deliver",
+            s.self_test_failure
+        );
+    }
+    if s.patient.is_empty() {
+        let _ = writeln!(out, "No trial programmed.");
+        return out;
+    }
+    let _ = writeln!(out, "Patient {}: {} {}", s.patient, s.drug, s.concentration);
+    let _ = writeln!(
+        out,
+        "Basal {} ({}, {})",
+        s.basal_per_day, s.basal_per_hour, s.basal_ml_per_hour
+    );
+    if !s.patient_bolus.is_empty() {
+        let next = if s.next_bolus.is_empty() {
+            "not now".to_owned()
+        } else {
+            s.next_bolus.clone()
+        };
+        let _ = writeln!(out, "Patient bolus {} (next: {next})", s.patient_bolus);
+    }
+    let _ = writeln!(
+        out,
+        "Delivered today {}, in total {}",
+        s.delivered_today, s.delivered_total
+    );
+    if !s.delivered_in_window.is_empty() {
+        let _ = writeln!(out, "Limit: {}", s.delivered_in_window);
+    }
+    let _ = writeln!(
+        out,
+        "Reservoir {} left{}",
+        s.reservoir_remaining,
+        if s.time_to_empty.is_empty() {
+            String::new()
+        } else {
+            format!(", empty in {}", s.time_to_empty)
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Trial: {} s elapsed, {} s remaining",
+        s.elapsed_s, s.remaining_s
+    );
+    for a in &s.alarms {
+        let _ = writeln!(
+            out,
+            "ALARM {}: {}",
+            a.priority.to_string().to_uppercase(),
+            a.message
+        );
+    }
+    out
+}

@@ -120,12 +120,16 @@ fn h(hours: f64) -> Timestamp {
 }
 
 /// The D-Bus error name and message of a failed call.
-fn error_of<T: std::fmt::Debug>(r: zbus::Result<T>) -> (String, String) {
+fn error_of<T: std::fmt::Debug>(r: Result<T, titra::service::dbus::PumpError>) -> (String, String) {
+    use titra::service::dbus::PumpError;
+    use zbus::DBusError as _;
     match r {
-        Err(zbus::Error::MethodError(name, message, _)) => {
-            (name.to_string(), message.unwrap_or_default())
-        }
-        other => panic!("expected a D-Bus error, got {other:?}"),
+        Err(PumpError::ZBus(e)) => panic!("expected a refusal, got {e:?}"),
+        Err(e) => (
+            e.name().to_string(),
+            e.description().unwrap_or_default().to_owned(),
+        ),
+        Ok(v) => panic!("expected a D-Bus error, got {v:?}"),
     }
 }
 
@@ -1281,22 +1285,29 @@ async fn site_checks_are_due_every_8_hours_and_a_missed_one_raises_a_low_alarm()
     assert_eq!(p.status().await.site_check_due, "overdue");
     // Bad input names the field and changes nothing.
     let nurse = p.login("1234").await;
-    let (name, message) = error_of(p.proxy.record_site_check(&nurse, 98.6, &[]).await);
+    let (name, message) = error_of(p.proxy.record_site_check(&nurse, 98.6, Vec::new()).await);
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
     assert_eq!(message, "temperature_c: 98.6 °C is outside 25 to 45 °C");
-    let (name, message) = error_of(p.proxy.record_site_check(&nurse, 37.0, &["pus"]).await);
+    let (name, message) = error_of(
+        p.proxy
+            .record_site_check(&nurse, 37.0, vec!["pus".to_owned()])
+            .await,
+    );
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
     assert!(
         message.starts_with("findings: \"pus\" is not one of"),
         "{message}"
     );
-    let (name, _) = error_of(p.proxy.record_site_check("", 37.0, &[]).await);
+    let (name, _) = error_of(p.proxy.record_site_check("", 37.0, Vec::new()).await);
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
     assert_eq!(kinds(&p.alarms().await), [("site_check_missed", "low")]);
     // The check, late: the alarm goes (it was what it asked for); the next is due 8 h later.
     p.run_to(h(9.0)).await;
     let nurse = p.login("1234").await;
-    p.proxy.record_site_check(&nurse, 37.0, &[]).await.unwrap();
+    p.proxy
+        .record_site_check(&nurse, 37.0, Vec::new())
+        .await
+        .unwrap();
     assert!(p.alarms().await.is_empty());
     assert_eq!(p.status().await.site_check_due, "in 8h");
     p.run_to(h(17.0)).await;
@@ -1323,11 +1334,18 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
     p.run_to(h(2.0)).await;
     let nurse = p.login("1234").await;
     // 37.9 °C and a clean site: nothing.
-    p.proxy.record_site_check(&nurse, 37.9, &[]).await.unwrap();
+    p.proxy
+        .record_site_check(&nurse, 37.9, Vec::new())
+        .await
+        .unwrap();
     assert!(p.alarms().await.is_empty());
     // A leak at the site: MEDIUM, with words for the nurse.
     p.proxy
-        .record_site_check(&nurse, 37.2, &["leak", "headache_upright"])
+        .record_site_check(
+            &nurse,
+            37.2,
+            vec!["leak".to_owned(), "headache_upright".to_owned()],
+        )
         .await
         .unwrap();
     assert_eq!(kinds(&p.alarms().await), [("possible_infection", "medium")]);
@@ -1353,7 +1371,10 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
     // A clean check lifts it.
     p.run_to(h(4.0)).await;
     let nurse = p.login("1234").await;
-    p.proxy.record_site_check(&nurse, 36.9, &[]).await.unwrap();
+    p.proxy
+        .record_site_check(&nurse, 36.9, Vec::new())
+        .await
+        .unwrap();
     assert!(p.alarms().await.is_empty());
     // A fever taken with the vital signs is a sign too.
     p.run_to(h(5.0)).await;

@@ -613,7 +613,7 @@ fn the_ui_drives_the_daemon_over_dbus() {
             "0.3 mg/day",
             "",
         )) {
-            Err(zbus::Error::MethodError(_, Some(text), _)) => text,
+            Err(titra::service::dbus::PumpError::InvalidInput(text)) => text,
             other => panic!("not refused: {other:?}"),
         };
         assert!(

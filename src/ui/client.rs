@@ -13,7 +13,7 @@ use super::{
     MainWindow, Pump, Reply, SharedWizard, apply_status, set_staff, show_message, wire_wizard,
     wizard_reply,
 };
-use crate::service::dbus::Pump1Proxy;
+use crate::service::dbus::{Pump1Proxy, PumpError};
 use crate::service::wire::Status;
 
 /// A button's call for the daemon.
@@ -272,7 +272,8 @@ async fn chart(proxy: &Pump1Proxy<'_>, weak: &slint::Weak<MainWindow>) -> String
             let _ = weak.upgrade_in_event_loop(move |ui| super::show_chart(&ui, &c));
             String::new()
         }
-        (Err(e), _) | (_, Err(e)) => words(e),
+        (Err(e), _) => words(e),
+        (_, Err(e)) => words(e.into()),
     }
 }
 
@@ -332,8 +333,10 @@ async fn site_check(
         Ok(None) => return "Enter the temperature first.".to_owned(),
         Err(e) => return e,
     };
-    let words_of: Vec<&str> = findings.iter().map(String::as_str).collect();
-    match proxy.record_site_check(token, celsius, &words_of).await {
+    match proxy
+        .record_site_check(token, celsius, findings.to_vec())
+        .await
+    {
         Ok(()) => super::site_check_recorded(celsius, findings),
         Err(e) => words(e),
     }
@@ -341,11 +344,12 @@ async fn site_check(
 
 /// Carries out a wizard's request.
 async fn ask(proxy: &Pump1Proxy<'_>, token: &str, request: &Request) -> Reply {
-    let done = |r: zbus::Result<()>| r.map_or_else(|e| Reply::Failed(words(e)), |()| Reply::Done);
+    let done =
+        |r: Result<(), PumpError>| r.map_or_else(|e| Reply::Failed(words(e)), |()| Reply::Done);
     match request {
         Request::Library => match proxy.library_choices().await {
             Ok(choices) => Reply::Library(choices),
-            Err(e) => Reply::Failed(words(e)),
+            Err(e) => Reply::Failed(words(e.into())),
         },
         Request::Validate {
             generation,
@@ -384,10 +388,13 @@ async fn connect(daemon: &Daemon) -> zbus::Result<Connection> {
 }
 
 /// The text of a D-Bus error, as the daemon wrote it for people.
-fn words(e: zbus::Error) -> String {
+fn words(e: PumpError) -> String {
     match e {
-        zbus::Error::MethodError(_, Some(text), _) => text,
-        other => format!("The pump did not answer ({other})."),
+        PumpError::ZBus(zbus::Error::MethodError(_, Some(text), _)) => text,
+        PumpError::ZBus(other) => format!("The pump did not answer ({other})."),
+        refused => zbus::DBusError::description(&refused)
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 
@@ -444,7 +451,7 @@ pub async fn follow(
                 }
                 command = commands.recv() => {
                     let Some(command) = command else { return };
-                    let done = |r: zbus::Result<()>, ok: &str| r.map(|()| ok.to_owned()).unwrap_or_else(words);
+                    let done = |r: Result<(), PumpError>, ok: &str| r.map(|()| ok.to_owned()).unwrap_or_else(words);
                     let message = match command {
                         UiCommand::Wizard(request, link) => {
                             let reply = ask(&proxy, &token, &request).await;

@@ -221,7 +221,178 @@ pub fn implant_entry<'a>(
     })
 }
 
-/// Reads the journal for the dose sections.
+/// What the dose sections read from the journal: the screening boluses, the scores of the
+/// outcome measure, the basal rates in force, every piece delivered, the confirmed plan and the
+/// systemic opioids recorded.
+struct Course {
+    boluses: Vec<(BolusGiven, Source)>,
+    scores: Vec<Score>,
+    rates: Vec<RateFrom>,
+    pieces: Vec<Piece>,
+    plan: Option<Plan>,
+    opioids: Vec<(Timestamp, AmountRate, String)>,
+}
+
+/// A bolus the log started: when, its source, what was asked and what pieces have given.
+type OpenBolus = (Timestamp, Source, Amount, Amount);
+
+fn closed(o: OpenBolus, complete: bool, delivered: Amount) -> (BolusGiven, Source) {
+    (
+        BolusGiven {
+            at: o.0,
+            requested: o.2,
+            delivered,
+            complete,
+        },
+        o.1,
+    )
+}
+
+impl Course {
+    fn read(i: &Inputs<'_>) -> Course {
+        let kvo = i.program.kvo_rate();
+        let mut c = Course {
+            boluses: Vec::new(),
+            scores: Vec::new(),
+            // The engine's program holds the basal in force now: the rate at the start is the
+            // first change's `old` when the basal changed.
+            rates: Vec::new(),
+            pieces: Vec::new(),
+            plan: None,
+            opioids: Vec::new(),
+        };
+        let mut open: Option<OpenBolus> = None;
+        for r in i.journal {
+            match r {
+                Record::BolusStarted {
+                    at,
+                    source,
+                    requested,
+                    ..
+                } if matches!(source, Source::ScheduledBolus | Source::ClinicianBolus) => {
+                    if let Some(o) = open.take() {
+                        c.boluses.push(closed(o, false, o.3));
+                    }
+                    open = Some((*at, *source, *requested, Amount::ZERO));
+                }
+                Record::BolusEnded {
+                    source,
+                    delivered,
+                    complete,
+                    ..
+                } => {
+                    if let Some(o) = open.filter(|o| o.1 == *source) {
+                        c.boluses.push(closed(o, *complete, *delivered));
+                        open = None;
+                    }
+                }
+                Record::Delivery {
+                    at, source, amount, ..
+                }
+                | Record::UncertainDelivery {
+                    at, source, amount, ..
+                } => {
+                    if let Some(o) = open.as_mut().filter(|o| o.1 == *source) {
+                        o.3 += *amount;
+                    }
+                    c.pieces.push(Piece {
+                        at: *at,
+                        amount: *amount,
+                        patient: *source == Source::PatientBolus,
+                    });
+                }
+                Record::PainScore { at, value } if i.outcome == OutcomeMeasure::Pain => {
+                    c.scores.push(Score {
+                        at: *at,
+                        tenths: u32::from(*value) * 10,
+                    });
+                }
+                Record::Spasticity { at, score, .. } if i.outcome == OutcomeMeasure::Spasticity => {
+                    c.scores.push(Score {
+                        at: *at,
+                        tenths: tenths(*score),
+                    });
+                }
+                Record::RateChanged { at, old, new, .. } => {
+                    if c.rates.is_empty() {
+                        c.rates.push(RateFrom {
+                            at: i.started,
+                            rate: *old + kvo,
+                        });
+                    }
+                    c.rates.push(RateFrom {
+                        at: *at,
+                        rate: *new + kvo,
+                    });
+                }
+                Record::SystemicOpioids {
+                    at,
+                    ome_per_day,
+                    name,
+                    ..
+                } => c.opioids.push((*at, *ome_per_day, name.clone())),
+                Record::ImplantPlan {
+                    at,
+                    per_day,
+                    concentration,
+                    name,
+                    reason,
+                    findings,
+                    ..
+                } => {
+                    c.plan = Some(Plan {
+                        at: *at,
+                        per_day: *per_day,
+                        concentration: *concentration,
+                        name: name.clone(),
+                        reason: reason.clone(),
+                        findings: findings.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        if let Some(o) = open.take() {
+            c.boluses.push(closed(o, false, o.3));
+        }
+        if c.rates.is_empty() {
+            c.rates.push(RateFrom {
+                at: i.started,
+                rate: i.program.basal + kvo,
+            });
+        }
+        c
+    }
+}
+
+/// Whether the trial met the criterion: at any score after a bolus (bolus trials) or at the
+/// last score (continuous); why not when it cannot be judged.
+fn response(
+    i: &Inputs<'_>,
+    judge: &Judge<'_>,
+    effects: &[BolusEffect],
+    scores: &[Score],
+) -> Result<bool, String> {
+    if let Some(why) = judge.cannot() {
+        return Err(why);
+    }
+    if i.trial.kind != TrialKind::Continuous {
+        if effects.iter().all(|e| e.scores.is_empty()) {
+            return Err(format!("no {} score was recorded after a bolus", i.outcome));
+        }
+        return Ok(effects.iter().any(|e| e.responded));
+    }
+    match scores.iter().rfind(|s| s.at > i.started) {
+        None => Err(format!(
+            "no {} score was recorded after the start",
+            i.outcome
+        )),
+        Some(s) => Ok(judge.responds(s.tenths)),
+    }
+}
+
+/// Computes the dose sections: the response, the effective dose, systemic opioids and the
+/// implant worksheet.
 pub fn dose_sections(
     i: &Inputs<'_>,
     last_day_start: Timestamp,
@@ -232,213 +403,114 @@ pub fn dose_sections(
 ) -> DoseSections {
     let unit = i.unit;
     let p = i.program;
-    let kind = i.trial.kind;
-    let bolus_trial = kind != TrialKind::Continuous;
     let criterion = &i.protocol.response;
-    let mut boluses: Vec<(BolusGiven, Source)> = Vec::new();
-    let mut open: Option<(Timestamp, Source, Amount, Amount)> = None;
-    let mut scores: Vec<Score> = Vec::new();
-    let kvo = p.kvo_rate();
-    // The engine's program holds the basal in force now: the rate at the start is the first
-    // change's `old` when the basal changed.
-    let mut rates: Vec<RateFrom> = Vec::new();
-    let mut pieces = Vec::new();
-    let mut plan: Option<Plan> = None;
-    let mut opioid_records: Vec<(Timestamp, AmountRate, String)> = Vec::new();
-    let close = |o: (Timestamp, Source, Amount, Amount), complete: bool, delivered: Amount| {
-        (
-            BolusGiven {
-                at: o.0,
-                requested: o.2,
-                delivered,
-                complete,
-            },
-            o.1,
-        )
-    };
-    for r in i.journal {
-        match r {
-            Record::BolusStarted {
-                at,
-                source,
-                requested,
-                ..
-            } if matches!(source, Source::ScheduledBolus | Source::ClinicianBolus) => {
-                if let Some(o) = open.take() {
-                    boluses.push(close(o, false, o.3));
-                }
-                open = Some((*at, *source, *requested, Amount::ZERO));
-            }
-            Record::BolusEnded {
-                source,
-                delivered,
-                complete,
-                ..
-            } => {
-                if let Some(o) = open.filter(|o| o.1 == *source) {
-                    boluses.push(close(o, *complete, *delivered));
-                    open = None;
-                }
-            }
-            Record::Delivery {
-                at, source, amount, ..
-            }
-            | Record::UncertainDelivery {
-                at, source, amount, ..
-            } => {
-                if let Some(o) = open.as_mut().filter(|o| o.1 == *source) {
-                    o.3 += *amount;
-                }
-                pieces.push(Piece {
-                    at: *at,
-                    amount: *amount,
-                    patient: *source == Source::PatientBolus,
-                });
-            }
-            Record::PainScore { at, value } if i.outcome == OutcomeMeasure::Pain => {
-                scores.push(Score {
-                    at: *at,
-                    tenths: u32::from(*value) * 10,
-                });
-            }
-            Record::Spasticity { at, score, .. } if i.outcome == OutcomeMeasure::Spasticity => {
-                scores.push(Score {
-                    at: *at,
-                    tenths: tenths(*score),
-                });
-            }
-            Record::RateChanged { at, old, new, .. } => {
-                if rates.is_empty() {
-                    rates.push(RateFrom {
-                        at: i.started,
-                        rate: *old + kvo,
-                    });
-                }
-                rates.push(RateFrom {
-                    at: *at,
-                    rate: *new + kvo,
-                });
-            }
-            Record::SystemicOpioids {
-                at,
-                ome_per_day,
-                name,
-                ..
-            } => opioid_records.push((*at, *ome_per_day, name.clone())),
-            Record::ImplantPlan {
-                at,
-                per_day,
-                concentration,
-                name,
-                reason,
-                findings,
-                ..
-            } => {
-                plan = Some(Plan {
-                    at: *at,
-                    per_day: *per_day,
-                    concentration: *concentration,
-                    name: name.clone(),
-                    reason: reason.clone(),
-                    findings: findings.clone(),
-                });
-            }
-            _ => {}
-        }
-    }
-    if let Some(o) = open.take() {
-        boluses.push(close(o, false, o.3));
-    }
-    if rates.is_empty() {
-        rates.push(RateFrom {
-            at: i.started,
-            rate: p.basal + kvo,
-        });
-    }
-    let baseline = match i.outcome {
-        OutcomeMeasure::Pain => i.trial.baseline_pain.map(|b| u32::from(b) * 10),
-        OutcomeMeasure::Spasticity => spasticity_baseline.map(tenths),
-    };
+    let course = Course::read(i);
     let judge = Judge {
         measure: i.outcome,
-        baseline,
+        baseline: match i.outcome {
+            OutcomeMeasure::Pain => i.trial.baseline_pain.map(|b| u32::from(b) * 10),
+            OutcomeMeasure::Spasticity => spasticity_baseline.map(tenths),
+        },
         criterion,
     };
     let criterion_text = criterion.describe(i.outcome);
-    let given: Vec<BolusGiven> = boluses.iter().map(|b| b.0).collect();
-    let effects: Vec<BolusEffect> = if bolus_trial {
-        implant::bolus_effects(&given, &scores, &judge)
-    } else {
+    let given: Vec<BolusGiven> = course.boluses.iter().map(|b| b.0).collect();
+    let effects: Vec<BolusEffect> = if i.trial.kind == TrialKind::Continuous {
         Vec::new()
+    } else {
+        implant::bolus_effects(&given, &course.scores, &judge)
     };
-    let after_start: Vec<&Score> = scores.iter().filter(|s| s.at > i.started).collect();
-    let response: Result<bool, String> = match judge.cannot() {
-        Some(why) => Err(why),
-        None if bolus_trial => {
-            if effects.iter().all(|e| e.scores.is_empty()) {
-                Err(format!("no {} score was recorded after a bolus", i.outcome))
-            } else {
-                Ok(effects.iter().any(|e| e.responded))
-            }
-        }
-        None => match after_start.last() {
-            None => Err(format!(
-                "no {} score was recorded after the start",
-                i.outcome
-            )),
-            Some(s) => Ok(judge.responds(s.tenths)),
-        },
-    };
+    let response = response(i, &judge, &effects, &course.scores);
     let rules = i.protocol.implant_rules();
-    let continuous = (!bolus_trial).then(|| {
-        implant::continuous_dose(i.started, i.ended, &rates, &pieces, rules.stable_period)
+    let continuous = (i.trial.kind == TrialKind::Continuous).then(|| {
+        implant::continuous_dose(
+            i.started,
+            i.ended,
+            &course.rates,
+            &course.pieces,
+            rules.stable_period,
+        )
     });
     let effective: Effective = match &continuous {
         None => implant::effective_bolus(&effects, unit),
         Some(c) => implant::effective_continuous(c, rules.stable_period, i.ended, unit),
     };
     let fill = rules.fill(&p.drug, p.concentration);
-    let entry = implant_entry(i.library, &p.drug, rules.route, fill);
     let ws: Worksheet = implant::worksheet(&implant::WorksheetInput {
         drug: &p.drug,
         unit,
         trial_route: i.trial.route,
-        kind,
+        kind: i.trial.kind,
         opioid_status: i.trial.opioid_status,
         response: response.clone(),
         criterion: criterion_text.clone(),
         effective: &effective,
         effects: &effects,
         protocol: &rules,
-        implant_entry: entry,
+        implant_entry: implant_entry(i.library, &p.drug, rules.route, fill),
     });
+    let effective_dose = effective_section(&EffectiveParts {
+        i,
+        course: &course,
+        effects: &effects,
+        effective: &effective,
+        continuous: continuous.as_ref(),
+        criterion_text: &criterion_text,
+        last_day_start,
+        last_day,
+        patient_per_day,
+        stable_required: rules.stable_period,
+    });
+    DoseSections {
+        response: ResponseInfo {
+            measure: i.outcome,
+            criterion: criterion_text,
+            pain_reduction_percent: criterion.pain_reduction_percent,
+            ashworth_fall: f64::from(criterion.ashworth_fall.tenths()) / 10.0,
+            source: criterion.source.clone(),
+            responder: response.as_ref().ok().copied(),
+            why_unjudged: response.err(),
+        },
+        rule_text: effective_dose.basis_text.clone(),
+        effective: effective_dose,
+        opioids: opioids_section(i, &course, days),
+        implant: implant_section(i, course.plan, ws, fill),
+    }
+}
+
+/// What the effective-dose section is made from.
+struct EffectiveParts<'a> {
+    i: &'a Inputs<'a>,
+    course: &'a Course,
+    effects: &'a [BolusEffect],
+    effective: &'a Effective,
+    continuous: Option<&'a implant::ContinuousDose>,
+    criterion_text: &'a str,
+    last_day_start: Timestamp,
+    last_day: Amount,
+    patient_per_day: Vec<f64>,
+    stable_required: Duration,
+}
+
+/// The effective dose with its basis in words, each bolus's effect, the continuous trial's
+/// stable period, and the 24 h average for information.
+fn effective_section(x: &EffectiveParts<'_>) -> EffectiveDose {
+    let (i, unit) = (x.i, x.i.unit);
     let h = |t: Timestamp| hours(i.started, t);
-    let bolus_entries: Vec<BolusEntry> = effects
-        .iter()
-        .zip(&boluses)
-        .map(|(e, (_, source))| bolus_entry(i.started, e, *source))
-        .collect();
     let span = i.ended.since(i.started).min(Duration::from_days(1));
     let last_24h = if span.is_zero() {
         0.0
     } else {
-        mg(last_day) * Duration::from_days(1).ms() as f64 / span.ms() as f64
+        mg(x.last_day) * Duration::from_days(1).ms() as f64 / span.ms() as f64
     };
-    let delivered_between = |from: Timestamp, to: Timestamp| -> Amount {
-        pieces
-            .iter()
-            .filter(|x| x.at > from && x.at <= to)
-            .map(|x| x.amount)
-            .sum()
-    };
-    let (basis, basis_text, from_h, to_h, delivered) = match effective.basis {
+    let (basis, basis_text, from_h, to_h, delivered) = match x.effective.basis {
         Some(Basis::Bolus(k)) => {
-            let e = &effects[k];
+            let e = &x.effects[k];
             (
                 "bolus",
                 format!(
                     "the smallest bolus that met the response criterion ({}): {} at {} h",
-                    criterion_text,
+                    x.criterion_text,
                     e.bolus.delivered.in_unit(unit),
                     h(e.bolus.at)
                 ),
@@ -464,60 +536,74 @@ pub fn dose_sections(
             "none",
             format!(
                 "none: {}",
-                effective.why_none.as_deref().unwrap_or("not found")
+                x.effective.why_none.as_deref().unwrap_or("not found")
             ),
-            h(last_day_start),
+            h(x.last_day_start),
             h(i.ended),
-            mg(delivered_between(last_day_start, i.ended)),
+            mg(x.course
+                .pieces
+                .iter()
+                .filter(|p| p.at > x.last_day_start && p.at <= i.ended)
+                .map(|p| p.amount)
+                .sum()),
         ),
     };
-    let stable_info = continuous.as_ref().and_then(|c| {
-        c.stable.map(|s| StableInfo {
-            from_h: h(s.from),
-            to_h: h(s.to),
-            hours: h_of(s.length()),
-            basal_mg_per_day: mg_day(s.rate),
-            mg_per_day: round6(mg_day(s.per_day())),
-            patient_bolus_mg_per_day: round6(mg_day(s.patient_per_day())),
-            given_mg_per_day: round6(mg_day(s.given_per_day())),
-            reaches_end: c.stable_to_end,
-        })
-    });
-    let effective_dose = EffectiveDose {
-        mg_per_day: effective.per_day.map(|d| round6(mg_day(d))),
+    let bolus_trial = i.trial.kind != TrialKind::Continuous;
+    EffectiveDose {
+        mg_per_day: x.effective.per_day.map(|d| round6(mg_day(d))),
         from_h,
         to_h,
         delivered_mg: delivered,
         basis,
-        basis_text: basis_text.clone(),
-        why_none: effective.why_none.clone(),
-        boluses: bolus_entries,
-        bolus_index: match effective.basis {
+        basis_text,
+        why_none: x.effective.why_none.clone(),
+        boluses: x
+            .effects
+            .iter()
+            .zip(&x.course.boluses)
+            .map(|(e, (_, source))| bolus_entry(i.started, e, *source))
+            .collect(),
+        bolus_index: match x.effective.basis {
             Some(Basis::Bolus(k)) => Some(k),
             _ => None,
         },
-        in_force_at_end_mg_per_day: continuous.as_ref().map(|c| mg_day(c.in_force_at_end)),
-        stable_period: stable_info,
+        in_force_at_end_mg_per_day: x.continuous.map(|c| mg_day(c.in_force_at_end)),
+        stable_period: x.continuous.and_then(|c| {
+            c.stable.map(|s| StableInfo {
+                from_h: h(s.from),
+                to_h: h(s.to),
+                hours: h_of(s.length()),
+                basal_mg_per_day: mg_day(s.rate),
+                mg_per_day: round6(mg_day(s.per_day())),
+                patient_bolus_mg_per_day: round6(mg_day(s.patient_per_day())),
+                given_mg_per_day: round6(mg_day(s.given_per_day())),
+                reaches_end: c.stable_to_end,
+            })
+        }),
         patient_bolus_mg_per_day: if bolus_trial {
             Vec::new()
         } else {
-            patient_per_day
+            x.patient_per_day.clone()
         },
         last_24h_mg_per_day: round6(last_24h),
-        stable_period_required_h: h_of(rules.stable_period),
-    };
-    // Systemic opioids, per trial day.
+        stable_period_required_h: h_of(x.stable_required),
+    }
+}
+
+/// Opioid status and systemic opioids: before the trial (the trial's figure, or one recorded
+/// before the start) and the last figure recorded each trial day.
+fn opioids_section(i: &Inputs<'_>, course: &Course, days: usize) -> Opioids {
     let day_of = |at: Timestamp| super::day_of(i.started, at).min(days - 1);
     let mut per_day_mg = vec![None; days];
     let mut before = i.trial.ome_before.map(mg_day);
-    for (at, ome, _) in &opioid_records {
+    for (at, ome, _) in &course.opioids {
         if *at < i.started {
             before = Some(mg_day(*ome));
         } else {
             per_day_mg[day_of(*at)] = Some(mg_day(*ome));
         }
     }
-    let opioids = Opioids {
+    Opioids {
         status: i.trial.opioid_status.map(|s| s.as_str()),
         status_text: i.trial.opioid_status.map_or_else(
             || "not recorded (the opioid-naive starting ranges apply)".to_owned(),
@@ -525,23 +611,32 @@ pub fn dose_sections(
         ),
         before_mg_per_day: before,
         per_day_mg,
-        recorded: opioid_records
+        recorded: course
+            .opioids
             .iter()
             .map(|(at, ome, by)| OpioidEntry {
-                at_h: h(*at),
+                at_h: hours(i.started, *at),
                 mg_per_day: mg_day(*ome),
                 by: by.clone(),
             })
             .collect(),
-    };
-    let trial_ended = crate::report::summary::ended_at(i.journal).is_some();
-    // A plan recorded before the trial ended (by a version that allowed it) is not a
-    // confirmation.
-    let plan = plan
-        .filter(|pl| crate::report::summary::ended_at(i.journal).is_some_and(|end| pl.at >= end));
+    }
+}
+
+/// The worksheet for people and tools, with the clinician's confirmation if it was made after
+/// the trial ended (a plan logged before the end, by a version that allowed it, is none).
+fn implant_section(
+    i: &Inputs<'_>,
+    plan: Option<Plan>,
+    ws: Worksheet,
+    fill: Concentration,
+) -> ImplantWorksheet {
+    let unit = i.unit;
+    let ended = crate::report::summary::ended_at(i.journal);
+    let plan = plan.filter(|pl| ended.is_some_and(|end| pl.at >= end));
     let ml =
         |rate: AmountRate, c: Concentration| round6(c.volume_rate(rate).nl_per_day() as f64 / 1e6);
-    let implant = ImplantWorksheet {
+    ImplantWorksheet {
         rule: ws.rule.as_ref().map(|a| a.rule.describe(unit)),
         method: ws.rule.as_ref().map(|a| a.rule.method()),
         rule_source: ws.rule.as_ref().map(|a| a.source.clone()),
@@ -558,16 +653,16 @@ pub fn dose_sections(
             ),
             used: c,
         }),
-        trial_ended,
+        trial_ended: ended.is_some(),
         confirmed: plan.is_some(),
         confirmed_by: plan.as_ref().map(|pl| pl.name.clone()),
-        confirmed_at_h: plan.as_ref().map(|pl| h(pl.at)),
+        confirmed_at_h: plan.as_ref().map(|pl| hours(i.started, pl.at)),
         reason: plan.as_ref().and_then(|pl| pl.reason.clone()),
         confirmed_findings: plan
             .as_ref()
             .map(|pl| pl.findings.clone())
             .unwrap_or_default(),
-        drug: p.drug.clone(),
+        drug: i.program.drug.clone(),
         concentration_mg_per_ml: plan
             .as_ref()
             .map_or(fill, |pl| pl.concentration)
@@ -581,22 +676,6 @@ pub fn dose_sections(
             None => ws.proposed.map(|d| ml(d, fill)),
         },
         worksheet: ws,
-    };
-    let response_info = ResponseInfo {
-        measure: i.outcome,
-        criterion: criterion_text,
-        pain_reduction_percent: criterion.pain_reduction_percent,
-        ashworth_fall: f64::from(criterion.ashworth_fall.tenths()) / 10.0,
-        source: criterion.source.clone(),
-        responder: response.as_ref().ok().copied(),
-        why_unjudged: response.err(),
-    };
-    DoseSections {
-        response: response_info,
-        rule_text: basis_text,
-        effective: effective_dose,
-        opioids,
-        implant,
     }
 }
 

@@ -593,3 +593,234 @@ impl<H: PumpHardware> Engine<H> {
         self.hw
     }
 }
+
+/// What the parts' unit tests share: an engine on the simulated pump, built from a scenario's
+/// TOML with the built-in drug library and hardware profile, and a way to run it as the daemon
+/// would.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Engine;
+    use crate::core::library::DrugLibrary;
+    use crate::core::units::{Duration, Timestamp, Volume};
+    use crate::input::check::load_library;
+    use crate::input::hardware::HardwareConfig;
+    use crate::input::scenario::Scenario;
+    use crate::journal::{Record, Role};
+    use crate::sim::SimPump;
+
+    /// Intrathecal morphine at 1 mg/day from 20 mL of 1 mg/mL, with patient boluses of
+    /// 0.05 mg, a 1 h lockout and one an hour.
+    pub(crate) const MORPHINE: &str = r#"
+[trial]
+patient = "MRN-UNIT"
+route = "intrathecal"
+kind = "continuous"
+duration = "14d"
+
+[program]
+drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "20 mL"
+basal = "1 mg/day"
+pca = { dose = "0.05 mg", lockout = "1h", max_per_hour = 1 }
+"#;
+
+    pub(crate) fn config() -> HardwareConfig {
+        HardwareConfig::built_in().unwrap()
+    }
+
+    pub(crate) fn library() -> DrugLibrary {
+        load_library(None).unwrap().0
+    }
+
+    pub(crate) fn scenario(text: &str) -> Scenario {
+        Scenario::from_toml_str(text, "unit test").unwrap()
+    }
+
+    /// The time `after` the origin (the trial starts there): `at("1h 10min")`.
+    pub(crate) fn at(after: &str) -> Timestamp {
+        Timestamp::ORIGIN + after.parse::<Duration>().unwrap()
+    }
+
+    /// The scenario's trial programmed at the origin (state Programmed), confirmed by a nurse
+    /// where the library asks for it.
+    pub(crate) fn programmed(text: &str) -> Engine<SimPump> {
+        let s = scenario(text);
+        let cfg = config();
+        let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, s.program.reservoir);
+        Engine::new(
+            sim,
+            &cfg,
+            s.trial,
+            s.program,
+            &library(),
+            Timestamp::ORIGIN,
+            Some(Role::Nurse),
+        )
+        .unwrap()
+    }
+
+    /// The scenario's trial verified, primed by hand and delivering from the origin.
+    pub(crate) fn running(text: &str) -> Engine<SimPump> {
+        let mut e = programmed(text);
+        let t0 = Timestamp::ORIGIN;
+        e.verify(t0).unwrap();
+        e.prime(t0, Volume::ZERO).unwrap();
+        e.start(t0).unwrap();
+        e
+    }
+
+    /// Runs the engine as the daemon does, waking when it asks to, up to `until`.
+    pub(crate) fn run_to(e: &mut Engine<SimPump>, until: Timestamp) {
+        let mut now = e.hardware().now();
+        loop {
+            now = e.next_wake().unwrap_or(until).min(until).max(now);
+            e.hardware_mut().advance_to(now);
+            e.tick(now).unwrap();
+            if now >= until {
+                return;
+            }
+        }
+    }
+
+    /// How many records of the journal `matches` says yes to.
+    pub(crate) fn count(e: &Engine<SimPump>, matches: impl Fn(&Record) -> bool) -> usize {
+        e.journal().iter().filter(|r| matches(r)).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{MORPHINE, at, config, count, programmed, run_to, running, scenario};
+    use super::*;
+
+    fn motor_enabled(e: &mut Engine<crate::sim::SimPump>) -> Option<bool> {
+        e.hardware_mut().motor_enabled_readback().unwrap()
+    }
+
+    #[test]
+    fn the_mechanism_refuses_a_rate_above_its_maximum_and_a_reservoir_above_its_syringe() {
+        let cfg = config();
+        let mut p = scenario(MORPHINE).program;
+        assert_eq!(mechanism_verdict(&p, &p.basal, &cfg).class(), Class::Ok);
+        let fields = |v: Verdict| v.problems().map(|f| f.field.clone()).collect::<Vec<_>>();
+        // One mL a day above the fastest the motor may run.
+        let too_fast = p.concentration.amount_rate(cfg.mechanism.max_rate)
+            + AmountRate::from_ng_per_day(p.concentration.ng_per_ml());
+        let v = mechanism_verdict(&p, &too_fast, &cfg);
+        assert!(v.is_rejected());
+        assert_eq!(fields(v), ["program.basal"]);
+        p.reservoir = Volume::from_nl(cfg.mechanism.syringe.nl() + 1);
+        assert_eq!(
+            fields(mechanism_verdict(&p, &p.basal, &cfg)),
+            ["program.reservoir"]
+        );
+    }
+
+    #[test]
+    fn a_high_alarm_refuses_the_start_and_the_refusal_is_logged() {
+        let t0 = Timestamp::ORIGIN;
+        let mut e = programmed(MORPHINE);
+        e.verify(t0).unwrap();
+        e.prime(t0, Volume::ZERO).unwrap();
+        e.raise(t0, AlarmKind::ReservoirMissing, None, None)
+            .unwrap();
+        assert_eq!(e.state(), State::Alarm);
+        let err = e.start(t0).unwrap_err();
+        assert!(
+            matches!(&err, EngineError::Refused(m) if m.contains("Clear it first")),
+            "{err}"
+        );
+        assert_eq!(
+            count(
+                &e,
+                |r| matches!(r, Record::Refused { what, by: Role::Nurse, .. } if what == "start")
+            ),
+            1
+        );
+        assert!(!e.has_started());
+    }
+
+    #[test]
+    fn the_trials_clock_starts_when_delivery_first_runs() {
+        let t0 = Timestamp::ORIGIN;
+        let mut e = programmed(MORPHINE);
+        assert_eq!(e.state(), State::Programmed);
+        // Starting before the second person's check is no transition the pump knows.
+        assert!(matches!(e.start(t0), Err(EngineError::Transition(_))));
+        e.verify(t0).unwrap();
+        e.prime(t0, Volume::ZERO).unwrap();
+        assert!(!e.has_started());
+        e.start(at("2h")).unwrap();
+        assert_eq!(e.state(), State::Running);
+        assert!(e.has_started());
+        assert_eq!(e.started_at(), at("2h"));
+        assert_eq!(motor_enabled(&mut e), Some(true));
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::StateChanged { at: t, to: State::Running, .. } if *t == at("2h")
+            )),
+            1
+        );
+    }
+
+    #[test]
+    fn priming_moves_the_plunger_and_uses_the_reservoir_but_is_no_dose() {
+        let t0 = Timestamp::ORIGIN;
+        let mut e = programmed(MORPHINE);
+        e.verify(t0).unwrap();
+        let volume = Volume::from_ul(500);
+        e.prime(t0, volume).unwrap();
+        let steps = e.profile.steps_for(volume);
+        assert!(steps > 0);
+        assert_eq!(
+            count(
+                &e,
+                |r| matches!(r, Record::Primed { steps: s, .. } if *s == steps)
+            ),
+            1
+        );
+        assert_eq!(
+            e.hardware_mut().plunger_position().unwrap(),
+            Some(i64::try_from(steps).unwrap())
+        );
+        // The motor is off again once the line is full.
+        assert_eq!(motor_enabled(&mut e), Some(false));
+        assert_eq!(e.delivered_total(), Amount::ZERO);
+        let left = e.reservoir_remaining().nl();
+        let want = Volume::from_ul(19_500).nl();
+        assert!(
+            left.abs_diff(want) <= e.profile.volume_of(1).nl(),
+            "{left} nL"
+        );
+    }
+
+    #[test]
+    fn ending_stops_the_motor_for_good() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        e.end(at("1h")).unwrap();
+        assert_eq!(e.state(), State::Ended);
+        assert_eq!(motor_enabled(&mut e), Some(false));
+        assert_eq!(e.next_wake(), None);
+        let position = e.hardware_mut().plunger_position().unwrap();
+        e.hardware_mut().advance_to(at("2h"));
+        e.tick(at("2h")).unwrap();
+        assert_eq!(e.hardware_mut().plunger_position().unwrap(), position);
+        // Ending again changes nothing; nothing brings delivery back.
+        e.end(at("2h")).unwrap();
+        let ended = |r: &Record| {
+            matches!(
+                r,
+                Record::StateChanged {
+                    to: State::Ended,
+                    ..
+                }
+            )
+        };
+        assert_eq!(count(&e, ended), 1);
+        assert!(e.resume(at("2h")).is_err());
+        assert_eq!(e.state(), State::Ended);
+    }
+}

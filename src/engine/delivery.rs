@@ -724,3 +724,177 @@ impl<H: PumpHardware> Engine<H> {
         self.program.concentration.volume_rate(self.program.basal) + self.program.kvo
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::core::dose::{Denial, PcaDecision, Source};
+    use crate::core::supervisor::State;
+    use crate::core::units::{Amount, AmountRate, Duration, Volume};
+    use crate::engine::Engine;
+    use crate::engine::testing::{MORPHINE, at, count, run_to, running};
+    use crate::hw::PumpHardware;
+    use crate::journal::{Record, Role};
+    use crate::sim::SimPump;
+
+    /// `got` is `want` to within one motor step of drug.
+    fn within_a_step(e: &Engine<SimPump>, got: Amount, want: Amount) {
+        let step = e.amount_of_steps(1).ng();
+        assert!(
+            got.ng().abs_diff(want.ng()) <= step,
+            "{got} is not {want} to within a step ({step} ng)"
+        );
+    }
+
+    fn mg_per_day(mg: u64) -> AmountRate {
+        AmountRate::from_ng_per_day(mg * 1_000_000)
+    }
+
+    fn position(e: &mut Engine<SimPump>) -> Option<i64> {
+        e.hardware_mut().plunger_position().unwrap()
+    }
+
+    #[test]
+    fn an_hour_at_1_mg_a_day_delivers_a_24th_of_a_mg_within_a_step() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        let want = Amount::from_ng(1_000_000 / 24);
+        within_a_step(&e, e.delivered_from(Source::Basal), want);
+        // The minute pieces in the journal say the same.
+        let recorded: Amount = e
+            .journal()
+            .iter()
+            .filter_map(|r| match r {
+                Record::Delivery {
+                    source: Source::Basal,
+                    amount,
+                    ..
+                } => Some(*amount),
+                _ => None,
+            })
+            .sum();
+        within_a_step(&e, recorded, want);
+        assert_eq!(e.delivered_total(), e.delivered_from(Source::Basal));
+    }
+
+    #[test]
+    fn a_press_inside_the_lockout_is_denied_with_the_time_it_becomes_available() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        assert_eq!(
+            e.request_pca(at("1h")),
+            PcaDecision::Granted {
+                dose: Amount::from_mcg(50)
+            }
+        );
+        run_to(&mut e, at("1h 10min"));
+        let lockout = Denial::Lockout {
+            lockout: Duration::from_hours(1),
+        };
+        assert_eq!(
+            e.request_pca(at("1h 10min")),
+            PcaDecision::Denied {
+                denial: lockout,
+                available_at: Some(at("2h")),
+            }
+        );
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::PcaRequest { granted: false, denial: Some(d), available_at: Some(t), .. }
+                    if *d == lockout && *t == at("2h")
+            )),
+            1
+        );
+        assert_eq!(e.next_bolus_at(at("1h 10min")), Some(at("2h")));
+        // The bolus that was granted was given whole.
+        within_a_step(
+            &e,
+            e.delivered_from(Source::PatientBolus),
+            Amount::from_mcg(50),
+        );
+    }
+
+    #[test]
+    fn a_pause_stops_the_basal_and_resuming_does_not_catch_up() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        e.pause(at("1h")).unwrap();
+        assert_eq!(e.state(), State::Paused);
+        let stopped_at = position(&mut e);
+        let given = e.delivered_total();
+        run_to(&mut e, at("2h"));
+        assert_eq!(position(&mut e), stopped_at);
+        assert_eq!(e.delivered_total(), given);
+        e.resume(at("2h")).unwrap();
+        assert_eq!(e.state(), State::Running);
+        run_to(&mut e, at("3h"));
+        // Two hours of basal in three: the paused hour is not made up.
+        within_a_step(&e, e.delivered_total(), Amount::from_ng(2_000_000 / 24));
+    }
+
+    #[test]
+    fn a_rate_change_runs_from_its_time_and_one_beyond_the_hard_limit_is_refused() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        e.change_rate(at("1h"), mg_per_day(2), false).unwrap();
+        assert_eq!(e.basal_rate(), mg_per_day(2));
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::RateChanged { old, new, by: Role::Clinician, .. }
+                    if *old == mg_per_day(1) && *new == mg_per_day(2)
+            )),
+            1
+        );
+        assert_eq!(
+            e.since_rate_change(at("1h 30min")),
+            Some(Duration::from_mins(30))
+        );
+        run_to(&mut e, at("2h"));
+        // An hour at 1 mg/day, then one at 2 mg/day.
+        within_a_step(&e, e.delivered_total(), Amount::from_ng(3_000_000 / 24));
+        // Above the library's hard maximum (20 mg/day): refused even when confirmed.
+        assert!(
+            e.rate_change_verdict(at("2h"), mg_per_day(25))
+                .is_rejected()
+        );
+        assert!(e.change_rate(at("2h"), mg_per_day(25), true).is_err());
+        assert_eq!(e.basal_rate(), mg_per_day(2));
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::Refused { what, by: Role::Clinician, .. } if what.starts_with("basal rate")
+            )),
+            1
+        );
+    }
+
+    #[test]
+    fn a_new_reservoir_needs_a_pause_and_keeps_the_trials_totals() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        assert!(e.change_reservoir(at("1h"), Volume::from_ml(10)).is_err());
+        assert_eq!(
+            count(
+                &e,
+                |r| matches!(r, Record::Refused { what, .. } if what == "reservoir change")
+            ),
+            1
+        );
+        assert!(e.reservoir_remaining() < Volume::from_ml(20));
+        e.pause(at("1h")).unwrap();
+        let given = e.delivered_total();
+        e.change_reservoir(at("1h 5min"), Volume::from_ml(10))
+            .unwrap();
+        assert_eq!(e.reservoir_loaded(), Volume::from_ml(10));
+        assert_eq!(e.reservoir_remaining(), Volume::from_ml(10));
+        assert_eq!(e.delivered_total(), given);
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::ReservoirChanged { volume, by: Role::Nurse, .. } if *volume == Volume::from_ml(10)
+            )),
+            1
+        );
+    }
+}

@@ -348,3 +348,138 @@ impl<H: PumpHardware> Engine<H> {
         for_
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::core::supervisor::{AlarmKind, Priority, State};
+    use crate::core::units::{Duration, Timestamp};
+    use crate::engine::Engine;
+    use crate::engine::testing::{MORPHINE, at, count, run_to, running};
+    use crate::hw::PumpHardware;
+    use crate::journal::{Record, Role};
+    use crate::sim::{Faults, SimPump};
+
+    fn fault(e: &mut Engine<SimPump>, change: impl Fn(&mut Faults)) {
+        let mut f = e.hardware().faults();
+        change(&mut f);
+        e.hardware_mut().set_faults(f);
+    }
+
+    fn alarm(e: &Engine<SimPump>, kind: AlarmKind) -> crate::core::supervisor::Alarm {
+        e.alarms()
+            .iter()
+            .rev()
+            .find(|a| a.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind:?} alarm"))
+            .clone()
+    }
+
+    fn raised(e: &Engine<SimPump>, kind: AlarmKind) -> usize {
+        count(
+            e,
+            |r| matches!(r, Record::AlarmRaised { kind: k, .. } if *k == kind),
+        )
+    }
+
+    #[test]
+    fn an_occlusion_stops_delivery_and_is_the_high_alarm_until_the_nurse_acknowledges_it() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        fault(&mut e, |f| f.occluded = true);
+        run_to(&mut e, at("4h"));
+        let occlusion = alarm(&e, AlarmKind::Occlusion);
+        assert!(occlusion.raised_at > at("1h"));
+        assert!(occlusion.pressure_mmhg.is_some_and(|p| p > 0.0));
+        assert_eq!(e.state(), State::Alarm);
+        assert_eq!(e.high_alarm(), Some(AlarmKind::Occlusion));
+        assert_eq!(e.hardware().annunciated, Some(Priority::High));
+        assert_eq!(
+            e.hardware_mut().motor_enabled_readback().unwrap(),
+            Some(false)
+        );
+        // The plunger was pulled back to release the pressure, and moves no more.
+        assert_eq!(count(&e, |r| matches!(r, Record::BackedOff { .. })), 1);
+        let stopped_at = e.hardware_mut().plunger_position().unwrap();
+        run_to(&mut e, at("5h"));
+        assert_eq!(e.hardware_mut().plunger_position().unwrap(), stopped_at);
+        // The nurse checked the line: that is what the alarm asked for.
+        e.acknowledge(at("5h"));
+        let occlusion = alarm(&e, AlarmKind::Occlusion);
+        assert_eq!(occlusion.acknowledged_at, Some(at("5h")));
+        assert_eq!(occlusion.cleared_at, Some(at("5h")));
+        assert_eq!(e.high_alarm(), None);
+    }
+
+    #[test]
+    fn acknowledging_while_the_cause_persists_keeps_the_alarm() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        fault(&mut e, |f| f.sensor_out_of_range = true);
+        run_to(&mut e, at("1h 1min"));
+        assert_eq!(e.high_alarm(), Some(AlarmKind::SensorFault));
+        e.acknowledge(at("1h 2min"));
+        let sensor = alarm(&e, AlarmKind::SensorFault);
+        assert_eq!(sensor.acknowledged_at, Some(at("1h 2min")));
+        assert_eq!(sensor.cleared_at, None);
+        assert!(sensor.is_active());
+        assert_eq!(e.high_alarm(), Some(AlarmKind::SensorFault));
+        assert!(e.resume(at("1h 3min")).is_err());
+        assert_eq!(e.state(), State::Alarm);
+        // Once the sensor reads again, the next acknowledgement clears it and the nurse resumes.
+        fault(&mut e, |f| f.sensor_out_of_range = false);
+        e.acknowledge(at("1h 4min"));
+        assert_eq!(e.high_alarm(), None);
+        e.resume(at("1h 5min")).unwrap();
+        assert_eq!(e.state(), State::Running);
+    }
+
+    #[test]
+    fn silencing_lasts_at_most_ten_minutes_and_a_new_alarm_sounds_at_once() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        e.raise(at("1h"), AlarmKind::StuckButton, None, None)
+            .unwrap();
+        run_to(&mut e, at("1h 1min"));
+        assert_eq!(e.hardware().annunciated, Some(Priority::Medium));
+        let paused = e.silence(at("1h 1min"), Duration::from_mins(30), Role::Nurse);
+        assert_eq!(paused, Duration::from_mins(10));
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::AlarmSilenced { until, by: Role::Nurse, .. } if *until == at("1h 11min")
+            )),
+            1
+        );
+        run_to(&mut e, at("1h 5min"));
+        assert_eq!(e.hardware().annunciated, None);
+        // A medium alarm stops nothing: delivery went on.
+        assert_eq!(e.state(), State::Running);
+        run_to(&mut e, at("1h 12min"));
+        assert_eq!(e.hardware().annunciated, Some(Priority::Medium));
+        e.silence(at("1h 12min"), Duration::from_mins(2), Role::Nurse);
+        run_to(&mut e, at("1h 13min"));
+        assert_eq!(e.hardware().annunciated, None);
+        e.raise(at("1h 13min"), AlarmKind::PossibleInfection, None, None)
+            .unwrap();
+        run_to(&mut e, at("1h 13min") + Duration::from_secs(1));
+        assert_eq!(e.hardware().annunciated, Some(Priority::Medium));
+    }
+
+    #[test]
+    fn an_alarm_is_raised_once_while_it_is_active() {
+        let mut e = running(MORPHINE);
+        let t = Timestamp::ORIGIN + Duration::from_mins(5);
+        e.raise(t, AlarmKind::StuckButton, None, None).unwrap();
+        e.raise(t, AlarmKind::StuckButton, None, None).unwrap();
+        assert_eq!(raised(&e, AlarmKind::StuckButton), 1);
+        assert!(e.has_active(AlarmKind::StuckButton));
+        e.clear(t, AlarmKind::StuckButton);
+        assert!(!e.has_uncleared(AlarmKind::StuckButton));
+        e.acknowledge_kind(t, AlarmKind::StuckButton);
+        assert!(!e.has_active(AlarmKind::StuckButton));
+        // Gone, it is raised again when its cause comes back.
+        e.raise(t, AlarmKind::StuckButton, None, None).unwrap();
+        assert_eq!(raised(&e, AlarmKind::StuckButton), 2);
+        assert_eq!(e.alarms().len(), 2);
+    }
+}

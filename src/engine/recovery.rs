@@ -302,3 +302,165 @@ impl<H: PumpHardware> Engine<H> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::core::dose::{Denial, PcaDecision, Source};
+    use crate::core::supervisor::{AlarmKind, Priority, State};
+    use crate::core::units::{Amount, Duration, Timestamp};
+    use crate::engine::Engine;
+    use crate::engine::testing::{MORPHINE, at, config, count, library, run_to, running, scenario};
+    use crate::hw::PumpHardware;
+    use crate::journal::Record;
+    use crate::sim::SimPump;
+
+    /// The power is cut now, and comes back at `back`: the engine rebuilt from its records.
+    fn restart(e: Engine<SimPump>, back: Timestamp) -> Engine<SimPump> {
+        let (hw, records) = e.crash();
+        let s = scenario(MORPHINE);
+        Engine::recover(
+            hw,
+            &config(),
+            &library(),
+            s.trial,
+            s.program,
+            records,
+            back,
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_restart_rebuilds_the_delivered_total_and_comes_up_stopped_with_a_high_alarm() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        assert!(matches!(
+            e.request_pca(at("1h")),
+            PcaDecision::Granted { .. }
+        ));
+        // Half a minute into a piece: steps given that no delivery row holds yet.
+        run_to(&mut e, at("2h") + Duration::from_secs(30));
+        let total = e.delivered_total();
+        let bolus = e.delivered_from(Source::PatientBolus);
+        let mut e = restart(e, at("2h 10min"));
+        assert_eq!(e.delivered_total(), total);
+        assert_eq!(e.delivered_from(Source::PatientBolus), bolus);
+        // What the plunger says went after the last row is counted, marked uncertain.
+        assert!(
+            count(&e, |r| matches!(
+                r,
+                Record::UncertainDelivery {
+                    source: Source::Basal,
+                    measured: true,
+                    ..
+                }
+            )) >= 1
+        );
+        assert_eq!(e.state(), State::Alarm);
+        assert_eq!(e.high_alarm(), Some(AlarmKind::PowerRestored));
+        assert!(e.alarms().iter().any(|a| a.kind == AlarmKind::PowerRestored
+            && a.priority == Priority::High
+            && a.raised_at == at("2h 10min")));
+        assert_eq!(
+            count(
+                &e,
+                |r| matches!(r, Record::PowerRestored { at: t } if *t == at("2h 10min"))
+            ),
+            1
+        );
+        // The nurse resumes, which confirms what was uncertain; nothing missed is caught up.
+        e.resume(at("2h 11min")).unwrap();
+        assert_eq!(e.state(), State::Running);
+        assert_eq!(
+            count(&e, |r| matches!(r, Record::UncertainConfirmed { .. })),
+            1
+        );
+        assert_eq!(e.delivered_total(), total);
+    }
+
+    #[test]
+    fn the_lockout_survives_a_restart() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        assert!(matches!(
+            e.request_pca(at("1h")),
+            PcaDecision::Granted { .. }
+        ));
+        run_to(&mut e, at("1h 10min"));
+        let mut e = restart(e, at("1h 15min"));
+        e.resume(at("1h 16min")).unwrap();
+        assert_eq!(
+            e.request_pca(at("1h 20min")),
+            PcaDecision::Denied {
+                denial: Denial::Lockout {
+                    lockout: Duration::from_hours(1)
+                },
+                available_at: Some(at("2h")),
+            }
+        );
+    }
+
+    #[test]
+    fn a_bolus_cut_by_the_power_is_closed_with_what_it_gave() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        assert!(matches!(
+            e.request_pca(at("1h")),
+            PcaDecision::Granted { .. }
+        ));
+        // 0.05 mg at 1 mL/h takes 3 minutes: cut halfway.
+        run_to(&mut e, at("1h 1min") + Duration::from_secs(30));
+        let stepped = e.bolus.as_ref().expect("a bolus running").schedule.issued();
+        let mut e = restart(e, at("1h 5min"));
+        let (requested, delivered) = e
+            .journal()
+            .iter()
+            .find_map(|r| match r {
+                Record::BolusEnded {
+                    source: Source::PatientBolus,
+                    complete: false,
+                    requested,
+                    delivered,
+                    ..
+                } => Some((*requested, *delivered)),
+                _ => None,
+            })
+            .expect("the bolus is closed as incomplete");
+        assert_eq!(requested, Amount::from_mcg(50));
+        // About half the dose, never less than the motor gave it: the measured steps no row
+        // holds go to the bolus first (the basal's few of that minute with them), and the count
+        // of steps is the plunger's.
+        assert!(delivered >= e.amount_of_steps(stepped));
+        let counted = i64::try_from(e.steps.net_forward()).unwrap();
+        assert_eq!(e.hw.plunger_position().unwrap(), Some(counted));
+        assert!(
+            delivered.ng() * 20 > requested.ng() * 9 && delivered.ng() * 20 < requested.ng() * 11,
+            "{delivered} of {requested}"
+        );
+        assert_eq!(e.delivered_from(Source::PatientBolus), delivered);
+        assert!(
+            count(&e, |r| matches!(
+                r,
+                Record::UncertainDelivery {
+                    source: Source::PatientBolus,
+                    ..
+                }
+            )) >= 1
+        );
+    }
+
+    #[test]
+    fn an_ended_trial_comes_back_ended_without_an_alarm() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        e.end(at("1h")).unwrap();
+        let total = e.delivered_total();
+        let e = restart(e, at("2h"));
+        assert_eq!(e.state(), State::Ended);
+        assert_eq!(e.delivered_total(), total);
+        assert_eq!(count(&e, |r| matches!(r, Record::PowerRestored { .. })), 0);
+        assert!(e.active_alarms().next().is_none());
+        assert_eq!(e.next_wake(), None);
+    }
+}

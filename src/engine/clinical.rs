@@ -588,3 +588,255 @@ impl<H: PumpHardware> Engine<H> {
         self.observe(Record::SelfTest { at: now, test });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::core::checklist::ChecklistItem;
+    use crate::core::dose::{Denial, PcaDecision};
+    use crate::core::observation::BodyTemp;
+    use crate::core::site::SiteFinding;
+    use crate::core::supervisor::{AlarmKind, Priority, State};
+    use crate::core::units::{Timestamp, Volume};
+    use crate::engine::testing::{MORPHINE, at, count, programmed, run_to, running};
+    use crate::engine::{Engine, EngineError};
+    use crate::hw::PumpHardware;
+    use crate::journal::{Outcome, Record, Role};
+    use crate::sim::SimPump;
+
+    fn celsius(c: f64) -> BodyTemp {
+        BodyTemp::from_celsius(c).unwrap()
+    }
+
+    fn alarm(e: &Engine<SimPump>, kind: AlarmKind) -> crate::core::supervisor::Alarm {
+        e.alarms()
+            .iter()
+            .rev()
+            .find(|a| a.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind:?} alarm"))
+            .clone()
+    }
+
+    #[test]
+    fn a_poss_of_3_holds_delivery_and_presses_until_a_clinician_reviews() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        // POSS 2 is below the hold.
+        e.record_sedation(at("1h"), 2);
+        assert!(!e.sedation_hold());
+        assert_eq!(e.state(), State::Running);
+        e.record_sedation(at("1h 1min"), 3);
+        assert!(e.sedation_hold());
+        assert_eq!(e.state(), State::Alarm);
+        assert_eq!(e.high_alarm(), Some(AlarmKind::Sedation));
+        assert_eq!(
+            e.hardware_mut().motor_enabled_readback().unwrap(),
+            Some(false)
+        );
+        assert_eq!(
+            e.request_pca(at("1h 2min")),
+            PcaDecision::Denied {
+                denial: Denial::SedationHold,
+                available_at: None,
+            }
+        );
+        // Acknowledging the tone does not lift the hold, nor may the nurse resume.
+        e.acknowledge(at("1h 3min"));
+        assert!(e.sedation_hold());
+        assert!(e.resume(at("1h 3min")).is_err());
+        e.review_sedation(at("1h 10min"), "rousable, RR 14", "Dr Ruiz")
+            .unwrap();
+        assert!(!e.sedation_hold());
+        assert_eq!(
+            count(
+                &e,
+                |r| matches!(r, Record::SedationReviewed { name, .. } if name == "Dr Ruiz")
+            ),
+            1
+        );
+        e.resume(at("1h 11min")).unwrap();
+        assert_eq!(e.state(), State::Running);
+        assert!(matches!(
+            e.request_pca(at("1h 12min")),
+            PcaDecision::Granted { .. }
+        ));
+    }
+
+    #[test]
+    fn a_review_with_nothing_held_is_refused_and_logged() {
+        let mut e = running(MORPHINE);
+        let err = e.review_sedation(at("1h"), "fine", "Dr Ruiz").unwrap_err();
+        assert!(matches!(err, EngineError::Refused(_)));
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::Refused { what, by: Role::Clinician, .. } if what == "sedation review"
+            )),
+            1
+        );
+    }
+
+    #[test]
+    fn a_site_check_with_fever_raises_possible_infection_and_only_a_clean_one_lifts_it() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        e.record_site_check(at("1h"), celsius(38.4), &[], Role::Nurse, "N. Okafor");
+        let infection = alarm(&e, AlarmKind::PossibleInfection);
+        assert_eq!(infection.priority, Priority::Medium);
+        assert_eq!(infection.raised_at, at("1h"));
+        // Delivery goes on.
+        assert_eq!(e.state(), State::Running);
+        let given = e.delivered_total();
+        run_to(&mut e, at("2h"));
+        assert!(e.delivered_total() > given);
+        // Acknowledging the tone is not enough: the clinician must hear of it.
+        e.acknowledge(at("2h"));
+        assert!(e.has_uncleared(AlarmKind::PossibleInfection));
+        // A finding without fever is a sign too; a clean check lifts it.
+        e.record_site_check(
+            at("2h"),
+            celsius(37.0),
+            &[SiteFinding::Redness],
+            Role::Nurse,
+            "N. Okafor",
+        );
+        assert!(e.has_uncleared(AlarmKind::PossibleInfection));
+        e.record_site_check(at("3h"), celsius(36.8), &[], Role::Nurse, "N. Okafor");
+        assert_eq!(
+            alarm(&e, AlarmKind::PossibleInfection).cleared_at,
+            Some(at("3h"))
+        );
+        assert_eq!(count(&e, |r| matches!(r, Record::SiteCheck { .. })), 3);
+    }
+
+    #[test]
+    fn missed_checks_raise_an_alarm_that_escalates_and_then_holds_presses_until_a_check() {
+        let text = format!("{MORPHINE}observations = {{ every = \"1h\", for = \"24h\" }}\n");
+        let mut e = running(&text);
+        run_to(&mut e, at("1h 30min"));
+        assert_eq!(
+            alarm(&e, AlarmKind::ObservationMissed).priority,
+            Priority::Medium
+        );
+        run_to(&mut e, at("2h 30min"));
+        assert_eq!(
+            alarm(&e, AlarmKind::ObservationMissed).priority,
+            Priority::High
+        );
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::AlarmEscalated {
+                    kind: AlarmKind::ObservationMissed,
+                    priority: Priority::High,
+                    ..
+                }
+            )),
+            1
+        );
+        // The basal goes on; the patient's presses wait for a check.
+        assert_eq!(e.state(), State::Running);
+        assert_eq!(
+            e.request_pca(at("2h 30min")),
+            PcaDecision::Denied {
+                denial: Denial::ObservationOverdue,
+                available_at: None,
+            }
+        );
+        // A check is a POSS and a respiratory rate: together they clear the alarm.
+        e.record_sedation(at("2h 31min"), 1);
+        e.record_vitals(at("2h 31min"), Some(14), Some(72), Some(97), None);
+        let missed = alarm(&e, AlarmKind::ObservationMissed);
+        assert_eq!(missed.cleared_at, Some(at("2h 31min")));
+        assert!(!missed.is_active());
+        assert!(matches!(
+            e.request_pca(at("2h 32min")),
+            PcaDecision::Granted { .. }
+        ));
+    }
+
+    #[test]
+    fn the_start_waits_for_the_checklist_or_a_clinicians_override() {
+        let t0 = Timestamp::ORIGIN;
+        let mut e = programmed(MORPHINE);
+        let item = |id: &str| ChecklistItem {
+            id: id.to_owned(),
+            text: format!("{id} done."),
+            kinds: Vec::new(),
+            outpatient_only: false,
+        };
+        e.require_checklist(t0, vec![item("consent"), item("clearance")])
+            .unwrap();
+        e.verify(t0).unwrap();
+        e.prime(t0, Volume::ZERO).unwrap();
+        let err = e.start(t0).unwrap_err();
+        assert!(err.to_string().contains("clearance"), "{err}");
+        assert!(
+            e.confirm_checklist_item(t0, "consent", Role::Nurse, "N")
+                .unwrap()
+        );
+        // The first confirmation stands.
+        assert!(
+            !e.confirm_checklist_item(t0, "consent", Role::Nurse, "M")
+                .unwrap()
+        );
+        assert!(e.start(t0).is_err());
+        let overridden = e
+            .override_checklist(t0, "clearance faxed, on its way", "Dr Ruiz")
+            .unwrap();
+        assert_eq!(overridden, ["clearance"]);
+        e.start(t0).unwrap();
+        assert_eq!(e.state(), State::Running);
+        // Once delivery ran, the checklist is closed.
+        assert!(
+            e.confirm_checklist_item(t0, "clearance", Role::Nurse, "N")
+                .is_err()
+        );
+        assert!(e.require_checklist(t0, vec![item("late")]).is_err());
+    }
+
+    #[test]
+    fn the_catheters_removal_waits_for_the_end_and_is_recorded_once() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        assert!(
+            e.record_catheter_removal(at("1h"), Role::Clinician, "Dr Ruiz", "tip intact")
+                .is_err()
+        );
+        e.record_assessment(at("1h"), Outcome::Success, "pain halved", "Dr Ruiz");
+        e.end(at("1h")).unwrap();
+        e.record_catheter_removal(at("1h 30min"), Role::Clinician, "Dr Ruiz", "tip intact")
+            .unwrap();
+        let again = e.record_catheter_removal(at("2h"), Role::Nurse, "N", "");
+        assert!(matches!(again, Err(EngineError::Refused(m)) if m.contains("Dr Ruiz")));
+        assert_eq!(
+            count(&e, |r| matches!(r, Record::CatheterRemoved { .. })),
+            1
+        );
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::Assessment {
+                    outcome: Outcome::Success,
+                    ..
+                }
+            )),
+            1
+        );
+    }
+
+    #[test]
+    fn a_pain_score_is_the_diarys_last_and_goes_to_the_log() {
+        let mut e = running(MORPHINE);
+        assert_eq!(e.last_pain_at(), None);
+        e.record_pain(at("1h"), 6);
+        e.record_pain(at("3h"), 4);
+        assert_eq!(e.last_pain_at(), Some(at("3h")));
+        assert_eq!(
+            count(&e, |r| matches!(r, Record::PainScore { value: 4, .. })),
+            1
+        );
+        assert!(!e.pgic_recorded());
+        e.record_pgic(at("3h"), 2);
+        assert!(e.pgic_recorded());
+    }
+}

@@ -12,7 +12,7 @@
 //! name at least one test and its ID starts with `H`; under `## Open` (hazards that apply but lack
 //! a mitigation or a test) IDs start with `O`; under `## Hazards that do not apply` with `N`. The
 //! tests cells of those two sections may be empty, but what they name is checked all the same.
-//! IDs are unique. Backtick-quoted file paths in the other cells (`src/engine.rs`) must exist.
+//! IDs are unique. Backtick-quoted file paths in the other cells (`src/engine/mod.rs`) must exist.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};

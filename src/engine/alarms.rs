@@ -1,0 +1,485 @@
+//! Sensors and alarms: reading the pressure, the reservoir and the plunger, raising and clearing
+//! alarms and what a HIGH one stops, the tones and lights, and the nurse's acknowledgement and
+//! silencing.
+
+use super::{Engine, EngineError};
+use crate::core::occlusion::Trip;
+use crate::core::supervisor::{Alarm, AlarmKind, Priority, State, Trigger};
+use crate::core::units::{Duration, Timestamp, Volume, VolumeRate};
+use crate::hw::{Direction, PumpHardware};
+use crate::journal::{Record, Role};
+
+impl<H: PumpHardware> Engine<H> {
+    // ---- sensors ---------------------------------------------------------------------------
+
+    pub(super) fn read_sensors(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        if !self.hw.reservoir_present().unwrap_or(false) {
+            self.raise(now, AlarmKind::ReservoirMissing, None, None)?;
+        }
+        match self.hw.read_pressure_mmhg() {
+            Err(e) => {
+                tracing::warn!(error = %e, "sensor");
+                self.raise(now, AlarmKind::SensorFault, None, None)?;
+            }
+            Ok(p) => {
+                let stuck_after = self.cfg.sensors.stuck_after;
+                self.last_readings.push(p);
+                if self.last_readings.len() > stuck_after {
+                    self.last_readings.remove(0);
+                }
+                let stuck = self.sensor_stuck();
+                if stuck || !p.is_finite() && p != f64::INFINITY {
+                    self.raise(now, AlarmKind::SensorFault, None, None)?;
+                } else if self.state.delivers()
+                    && let Some(d) = self.detector.detect(now, p)
+                {
+                    let pressure = match d.trip {
+                        Trip::Threshold { pressure_mmhg } | Trip::Trend { pressure_mmhg, .. } => {
+                            pressure_mmhg
+                        }
+                    };
+                    self.raise(now, AlarmKind::Occlusion, Some(pressure), d.since_onset)?;
+                    self.back_off(now, pressure)?;
+                }
+            }
+        }
+        let position = match self.hw.plunger_position() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "plunger position");
+                return self.raise(now, AlarmKind::SensorFault, None, None);
+            }
+        };
+        if let Some(measured) = position {
+            let expected = i64::try_from(self.steps.net_forward()).unwrap_or(i64::MAX);
+            if expected.abs_diff(measured) > self.cfg.sensors.stall_tolerance_steps {
+                self.raise(now, AlarmKind::MotorStall, None, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The sensor's last `stuck_after` readings are all the same.
+    fn sensor_stuck(&self) -> bool {
+        let n = self.cfg.sensors.stuck_after;
+        n > 0
+            && self.last_readings.len() == n
+            && self
+                .last_readings
+                .iter()
+                .all(|&r| r == self.last_readings[0])
+    }
+
+    /// After an occlusion: pull the plunger back by the volume the line's compliance holds at
+    /// the pressure the blockage added, so that little is released when the line clears.
+    fn back_off(&mut self, now: Timestamp, excess_mmhg: f64) -> Result<(), EngineError> {
+        if !self.cfg.occlusion.backoff || !excess_mmhg.is_finite() {
+            return Ok(());
+        }
+        let stored_ul = (excess_mmhg * self.cfg.occlusion.line_compliance_ul_per_mmhg).max(0.0);
+        let steps = self
+            .profile
+            .steps_for(Volume::from_nl((stored_ul * 1000.0) as u64))
+            .min(self.steps.net_forward());
+        if steps == 0 {
+            return Ok(());
+        }
+        self.hw.set_motor_enabled(true)?;
+        self.hw.step(Direction::Back, steps)?;
+        self.hw.set_motor_enabled(false)?;
+        self.steps.back += steps;
+        let volume = self.profile.volume_of(steps);
+        self.detector.pumped(now, -(volume.nl() as f64) / 1000.0);
+        self.journal.push(Record::BackedOff {
+            at: now,
+            steps,
+            volume,
+        });
+        Ok(())
+    }
+
+    pub(super) fn check_reservoir(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        let remaining = self.reservoir_remaining();
+        let r = &self.cfg.reservoir;
+        // A switch that cannot be read counts as reached: the safe side.
+        if remaining <= r.empty_volume || self.hw.end_of_travel().unwrap_or(true) {
+            self.raise(now, AlarmKind::ReservoirEmpty, None, None)?;
+            return Ok(());
+        }
+        let rate = self.volume_rate();
+        let low_by_time = !rate.is_zero() && rate.over(r.low_time) >= remaining;
+        if remaining < r.low_volume || low_by_time {
+            self.raise(now, AlarmKind::ReservoirLow, None, None)?;
+        } else {
+            self.clear(now, AlarmKind::ReservoirLow);
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_pause(&mut self, now: Timestamp) {
+        let Some(since) = self.paused_since else {
+            return;
+        };
+        let reminder = self.cfg.alarms.paused_reminder;
+        if now >= since + reminder && !self.has_active(AlarmKind::PausedTooLong) {
+            let _ = self.raise(now, AlarmKind::PausedTooLong, None, None);
+        }
+        if now >= since + reminder * 2
+            && let Some(a) = self
+                .alarms
+                .iter_mut()
+                .find(|a| a.kind == AlarmKind::PausedTooLong && a.is_active())
+            && a.priority < Priority::Medium
+        {
+            a.priority = Priority::Medium;
+            self.journal.push(Record::AlarmEscalated {
+                at: now,
+                kind: AlarmKind::PausedTooLong,
+                priority: Priority::Medium,
+            });
+        }
+    }
+
+    pub(super) fn check_observation(&mut self, now: Timestamp) {
+        if self.observation_until.is_some_and(|until| now >= until) {
+            self.observation_until = None;
+            self.clear(now, AlarmKind::Observation);
+        }
+    }
+
+    // ---- alarms ----------------------------------------------------------------------------
+
+    pub(super) fn annunciate(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        let top = self
+            .active_alarms()
+            .filter(|a| a.silenced_until.is_none_or(|s| now >= s))
+            .map(|a| a.priority)
+            .max();
+        // A failed tone or LED must not stop delivery; the screen still shows the alarm. (A
+        // tone-failure alarm of its own comes with the power-on self-test.)
+        if let Err(e) = self.hw.annunciate(top, now.ms()) {
+            tracing::error!(error = %e, "alarm indicator");
+        }
+        Ok(())
+    }
+
+    fn has_active(&self, kind: AlarmKind) -> bool {
+        self.alarms.iter().any(|a| a.kind == kind && a.is_active())
+    }
+
+    /// An alarm of `kind` whose cause has not gone away (acknowledged or not).
+    pub(super) fn has_uncleared(&self, kind: AlarmKind) -> bool {
+        self.alarms
+            .iter()
+            .any(|a| a.kind == kind && a.cleared_at.is_none())
+    }
+
+    /// An active HIGH alarm whose cause is still present (or not yet acknowledged).
+    pub(super) fn high_alarm(&self) -> Option<AlarmKind> {
+        self.alarms
+            .iter()
+            .find(|a| a.is_active() && a.kind.priority() == Priority::High)
+            .map(|a| a.kind)
+    }
+
+    /// Raises an alarm (once while it is active); a HIGH alarm stops delivery at once.
+    pub(super) fn raise(
+        &mut self,
+        now: Timestamp,
+        kind: AlarmKind,
+        pressure_mmhg: Option<f64>,
+        time_to_alarm: Option<Duration>,
+    ) -> Result<(), EngineError> {
+        // A sedation alarm cleared by a review but not yet acknowledged is still shown; a new
+        // breach then needs an alarm (and a hold) of its own.
+        let new_hold = kind == AlarmKind::Sedation && !self.sedation_hold();
+        if !self.has_active(kind) || new_hold {
+            tracing::warn!(?kind, "alarm");
+            let mut alarm = Alarm::new(kind, now);
+            alarm.pressure_mmhg = pressure_mmhg;
+            alarm.time_to_alarm = time_to_alarm;
+            self.journal.push(Record::AlarmRaised {
+                at: now,
+                kind,
+                priority: alarm.priority,
+                pressure_mmhg,
+                time_to_alarm,
+            });
+            self.alarms.push(alarm);
+        }
+        // A HIGH cause stops delivery every time it is seen, even if its alarm is already
+        // showing (it may have been raised before delivery started). The state changes first,
+        // so that a motor that cannot be disabled is at least never stepped again.
+        if kind.priority() == Priority::High && self.state != State::Ended {
+            if matches!(self.state, State::Priming | State::Running | State::Paused) {
+                self.transition(now, Trigger::HighAlarm)?;
+            }
+            if let Err(e) = self.stop_delivery(now) {
+                tracing::error!(error = %e, "could not disable the motor");
+            }
+        }
+        Ok(())
+    }
+
+    /// The cause of an alarm went away (it stays shown until acknowledged if it latches).
+    pub(super) fn clear(&mut self, now: Timestamp, kind: AlarmKind) {
+        let mut cleared = false;
+        for a in self
+            .alarms
+            .iter_mut()
+            .filter(|a| a.kind == kind && a.cleared_at.is_none())
+        {
+            a.cleared_at = Some(now);
+            cleared = true;
+        }
+        if cleared {
+            self.journal.push(Record::AlarmCleared { at: now, kind });
+        }
+    }
+
+    /// Stops the motor now: an interrupted bolus is recorded with what it gave, the basal stops
+    /// without catching up later.
+    pub(super) fn stop_delivery(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        self.hw.set_motor_enabled(false)?;
+        if self.bolus.is_some() {
+            self.end_bolus(now, false);
+        }
+        self.close_piece(now);
+        self.basal.set_rate(now, VolumeRate::ZERO);
+        self.piece_end = None;
+        Ok(())
+    }
+
+    // ---- the nurse's answer ----------------------------------------------------------------
+
+    /// The nurse acknowledges the alarms: the ones whose cause the pump can no longer see are
+    /// cleared; the rest stay until their cause goes.
+    pub fn acknowledge(&mut self, now: Timestamp) {
+        let kinds: Vec<AlarmKind> = self
+            .alarms
+            .iter()
+            .filter(|a| a.is_active())
+            .map(|a| a.kind)
+            .collect();
+        for kind in kinds {
+            if !self.cause_persists(now, kind) {
+                self.clear(now, kind);
+            }
+            self.acknowledge_kind(now, kind);
+        }
+        self.persist(now);
+    }
+
+    /// Marks every unacknowledged alarm of `kind` acknowledged by the nurse, logging it once.
+    pub(super) fn acknowledge_kind(&mut self, now: Timestamp, kind: AlarmKind) {
+        let mut newly = false;
+        for a in self
+            .alarms
+            .iter_mut()
+            .filter(|a| a.kind == kind && a.acknowledged_at.is_none())
+        {
+            a.acknowledged_at = Some(now);
+            newly = true;
+        }
+        if newly {
+            self.journal.push(Record::AlarmAcknowledged {
+                at: now,
+                kind,
+                by: Role::Nurse,
+            });
+        }
+    }
+
+    pub(super) fn cause_persists(&mut self, now: Timestamp, kind: AlarmKind) -> bool {
+        match kind {
+            AlarmKind::LogFailure => !self.persist(now),
+            AlarmKind::ReservoirMissing => !self.hw.reservoir_present().unwrap_or(false),
+            AlarmKind::ReservoirEmpty => {
+                self.reservoir_remaining() <= self.cfg.reservoir.empty_volume
+                    || self.hw.end_of_travel().unwrap_or(true)
+            }
+            AlarmKind::SensorFault => match self.hw.read_pressure_mmhg() {
+                Err(_) => true,
+                // A sensor that was stuck and still gives the very same reading is still stuck
+                // (a live load cell never repeats itself to the last count for long).
+                Ok(p) if self.sensor_stuck() && p == self.last_readings[0] => true,
+                Ok(p) if !p.is_finite() && p != f64::INFINITY => true,
+                Ok(_) => {
+                    self.last_readings.clear();
+                    false
+                }
+            },
+            AlarmKind::MotorStall => true,
+            AlarmKind::ReservoirLow => self.reservoir_remaining() < self.cfg.reservoir.low_volume,
+            AlarmKind::DoseLimit => self.basal_held,
+            AlarmKind::Observation => self.observation_until.is_some(),
+            AlarmKind::PausedTooLong => self.state == State::Paused,
+            // Only a clinician's review lifts the hold (acknowledging it does not).
+            AlarmKind::Sedation => self.sedation_hold(),
+            AlarmKind::ObservationMissed => {
+                self.track_records();
+                self.checks.overdue(now).is_some()
+            }
+            // The nurse checked the line or the patient: that is the action the alarm asked for.
+            AlarmKind::Occlusion | AlarmKind::PowerRestored => false,
+            AlarmKind::StuckButton => self.button_fault,
+            AlarmKind::SiteCheckMissed => {
+                self.track_records();
+                self.site
+                    .is_some_and(|(_, clock)| clock.overdue(now).is_some())
+            }
+            // Only a clean site check lifts it: the clinician must hear of it, whoever
+            // acknowledges the tone.
+            AlarmKind::PossibleInfection => self.has_uncleared(AlarmKind::PossibleInfection),
+        }
+    }
+
+    /// Pauses the alarm tones for `for_` (at most 10 minutes; the alarms stay shown, and a new
+    /// alarm sounds at once).
+    pub fn silence(&mut self, now: Timestamp, for_: Duration, by: Role) -> Duration {
+        let for_ = for_.min(Duration::from_mins(10));
+        let until = now + for_;
+        for a in self.alarms.iter_mut().filter(|a| a.is_active()) {
+            a.silenced_until = Some(until);
+        }
+        self.journal
+            .push(Record::AlarmSilenced { at: now, until, by });
+        self.persist(now);
+        for_
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::supervisor::{AlarmKind, Priority, State};
+    use crate::core::units::{Duration, Timestamp};
+    use crate::engine::Engine;
+    use crate::engine::testing::{MORPHINE, at, count, run_to, running};
+    use crate::hw::PumpHardware;
+    use crate::journal::{Record, Role};
+    use crate::sim::{Faults, SimPump};
+
+    fn fault(e: &mut Engine<SimPump>, change: impl Fn(&mut Faults)) {
+        let mut f = e.hardware().faults();
+        change(&mut f);
+        e.hardware_mut().set_faults(f);
+    }
+
+    fn alarm(e: &Engine<SimPump>, kind: AlarmKind) -> crate::core::supervisor::Alarm {
+        e.alarms()
+            .iter()
+            .rev()
+            .find(|a| a.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind:?} alarm"))
+            .clone()
+    }
+
+    fn raised(e: &Engine<SimPump>, kind: AlarmKind) -> usize {
+        count(
+            e,
+            |r| matches!(r, Record::AlarmRaised { kind: k, .. } if *k == kind),
+        )
+    }
+
+    #[test]
+    fn an_occlusion_stops_delivery_and_is_the_high_alarm_until_the_nurse_acknowledges_it() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        fault(&mut e, |f| f.occluded = true);
+        run_to(&mut e, at("4h"));
+        let occlusion = alarm(&e, AlarmKind::Occlusion);
+        assert!(occlusion.raised_at > at("1h"));
+        assert!(occlusion.pressure_mmhg.is_some_and(|p| p > 0.0));
+        assert_eq!(e.state(), State::Alarm);
+        assert_eq!(e.high_alarm(), Some(AlarmKind::Occlusion));
+        assert_eq!(e.hardware().annunciated, Some(Priority::High));
+        assert_eq!(
+            e.hardware_mut().motor_enabled_readback().unwrap(),
+            Some(false)
+        );
+        // The plunger was pulled back to release the pressure, and moves no more.
+        assert_eq!(count(&e, |r| matches!(r, Record::BackedOff { .. })), 1);
+        let stopped_at = e.hardware_mut().plunger_position().unwrap();
+        run_to(&mut e, at("5h"));
+        assert_eq!(e.hardware_mut().plunger_position().unwrap(), stopped_at);
+        // The nurse checked the line: that is what the alarm asked for.
+        e.acknowledge(at("5h"));
+        let occlusion = alarm(&e, AlarmKind::Occlusion);
+        assert_eq!(occlusion.acknowledged_at, Some(at("5h")));
+        assert_eq!(occlusion.cleared_at, Some(at("5h")));
+        assert_eq!(e.high_alarm(), None);
+    }
+
+    #[test]
+    fn acknowledging_while_the_cause_persists_keeps_the_alarm() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        fault(&mut e, |f| f.sensor_out_of_range = true);
+        run_to(&mut e, at("1h 1min"));
+        assert_eq!(e.high_alarm(), Some(AlarmKind::SensorFault));
+        e.acknowledge(at("1h 2min"));
+        let sensor = alarm(&e, AlarmKind::SensorFault);
+        assert_eq!(sensor.acknowledged_at, Some(at("1h 2min")));
+        assert_eq!(sensor.cleared_at, None);
+        assert!(sensor.is_active());
+        assert_eq!(e.high_alarm(), Some(AlarmKind::SensorFault));
+        assert!(e.resume(at("1h 3min")).is_err());
+        assert_eq!(e.state(), State::Alarm);
+        // Once the sensor reads again, the next acknowledgement clears it and the nurse resumes.
+        fault(&mut e, |f| f.sensor_out_of_range = false);
+        e.acknowledge(at("1h 4min"));
+        assert_eq!(e.high_alarm(), None);
+        e.resume(at("1h 5min")).unwrap();
+        assert_eq!(e.state(), State::Running);
+    }
+
+    #[test]
+    fn silencing_lasts_at_most_ten_minutes_and_a_new_alarm_sounds_at_once() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        e.raise(at("1h"), AlarmKind::StuckButton, None, None)
+            .unwrap();
+        run_to(&mut e, at("1h 1min"));
+        assert_eq!(e.hardware().annunciated, Some(Priority::Medium));
+        let paused = e.silence(at("1h 1min"), Duration::from_mins(30), Role::Nurse);
+        assert_eq!(paused, Duration::from_mins(10));
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::AlarmSilenced { until, by: Role::Nurse, .. } if *until == at("1h 11min")
+            )),
+            1
+        );
+        run_to(&mut e, at("1h 5min"));
+        assert_eq!(e.hardware().annunciated, None);
+        // A medium alarm stops nothing: delivery went on.
+        assert_eq!(e.state(), State::Running);
+        run_to(&mut e, at("1h 12min"));
+        assert_eq!(e.hardware().annunciated, Some(Priority::Medium));
+        e.silence(at("1h 12min"), Duration::from_mins(2), Role::Nurse);
+        run_to(&mut e, at("1h 13min"));
+        assert_eq!(e.hardware().annunciated, None);
+        e.raise(at("1h 13min"), AlarmKind::PossibleInfection, None, None)
+            .unwrap();
+        run_to(&mut e, at("1h 13min") + Duration::from_secs(1));
+        assert_eq!(e.hardware().annunciated, Some(Priority::Medium));
+    }
+
+    #[test]
+    fn an_alarm_is_raised_once_while_it_is_active() {
+        let mut e = running(MORPHINE);
+        let t = Timestamp::ORIGIN + Duration::from_mins(5);
+        e.raise(t, AlarmKind::StuckButton, None, None).unwrap();
+        e.raise(t, AlarmKind::StuckButton, None, None).unwrap();
+        assert_eq!(raised(&e, AlarmKind::StuckButton), 1);
+        assert!(e.has_active(AlarmKind::StuckButton));
+        e.clear(t, AlarmKind::StuckButton);
+        assert!(!e.has_uncleared(AlarmKind::StuckButton));
+        e.acknowledge_kind(t, AlarmKind::StuckButton);
+        assert!(!e.has_active(AlarmKind::StuckButton));
+        // Gone, it is raised again when its cause comes back.
+        e.raise(t, AlarmKind::StuckButton, None, None).unwrap();
+        assert_eq!(raised(&e, AlarmKind::StuckButton), 2);
+        assert_eq!(e.alarms().len(), 2);
+    }
+}

@@ -1,0 +1,826 @@
+//! The pump engine: the dosing core driving the hardware, on an injected clock.
+//!
+//! The engine owns the hardware ([`PumpHardware`]: the Pi's GPIO drivers or the simulator), the
+//! program, the dose ledger, the step schedulers, the occlusion detector and the alarms. It
+//! reads no clock: every call carries `now`, and [`Engine::next_wake`] says when it next needs
+//! to run. Everything it does or is told is appended to its journal ([`Record`]), which the
+//! trial log stores and the trial summary is computed from.
+//!
+//! One path moves the motor forward: [`Engine::tick`], for what the schedulers say is due, in
+//! a state that delivers, after the ledger authorised it. Basal is authorised a minute at a time
+//! (the piece the ledger sees), boluses whole before they start.
+//!
+//! What the nurse records about the patient is acted on here too (`core::observation`, and
+//! docs/sedation.md): sedation or slow breathing stops all delivery and patient boluses until a
+//! clinician reviews; scheduled checks not recorded in time raise an alarm that escalates.
+//!
+//! The engine is one type, [`Engine`], whose methods are kept by job:
+//!
+//! - this file: the engine's state, building it, its trial log, reading it, starting and ending
+//!   delivery;
+//! - `delivery`: the motor's work — the tick, the basal in minute pieces, boluses (scheduled,
+//!   the patient's, the clinician's), rate changes, pause and resume, the reservoir, and the
+//!   accounting in steps;
+//! - `alarms`: the sensors, raising and clearing alarms, what stops the motor, and the nurse's
+//!   acknowledgement and silencing;
+//! - `clinical`: what is recorded about the patient and acted on — the pre-trial checklist, the
+//!   diary and scores, sedation and vitals with their checks, catheter site checks, the decision
+//!   and the plans after the trial;
+//! - `recovery`: a power cut and the engine rebuilt from the log.
+
+mod alarms;
+mod clinical;
+mod delivery;
+mod recovery;
+
+use crate::core::dose::{DoseLedger, DoseLimits, Source};
+use crate::core::finding::{Class, Finding, Verdict};
+use crate::core::library::{DrugLibrary, LibraryEntry};
+use crate::core::observation::{CheckClock, SedationRule};
+use crate::core::occlusion::{OcclusionDetector, OcclusionSettings};
+use crate::core::program::{self, Program, Trial};
+use crate::core::scheduler::{RateScheduler, StepProfile};
+use crate::core::site::{SiteClock, SiteRule};
+use crate::core::supervisor::{self, Alarm, AlarmKind, State, Trigger};
+use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
+use crate::hw::{Direction, HwError, PumpHardware};
+use crate::input::hardware::HardwareConfig;
+use crate::journal::{Record, RecordSink, Role};
+use delivery::{ActiveBolus, StepCounts};
+
+/// Why the engine could not be built or a command was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    #[error("the program is rejected: {}", .0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))]
+    Rejected(Vec<Finding>),
+    #[error("{0}")]
+    Lookup(String),
+    #[error(transparent)]
+    Transition(#[from] supervisor::TransitionRefused),
+    #[error("the hardware failed: {0}")]
+    Hardware(#[from] HwError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+const SOURCES: [Source; 5] = Source::ALL;
+
+/// What the mechanism can do, whatever the library allows: the fastest rate it may run and
+/// the most its syringe holds.
+pub fn mechanism_verdict(program: &Program, rate: &AmountRate, cfg: &HardwareConfig) -> Verdict {
+    let mut v = Verdict::default();
+    let volume_rate = program.concentration.volume_rate(*rate);
+    let max = cfg.mechanism.max_rate;
+    if volume_rate > max {
+        v.hard(
+            "program.basal",
+            volume_rate.per_hour(),
+            format!(
+                "The basal rate needs {} of solution, above the pump's maximum of {}.",
+                volume_rate.per_hour(),
+                max.per_hour()
+            ),
+        );
+    }
+    if program.reservoir > cfg.mechanism.syringe {
+        v.hard(
+            "program.reservoir",
+            program.reservoir,
+            format!(
+                "{} is more than the pump's syringe holds ({}).",
+                program.reservoir, cfg.mechanism.syringe
+            ),
+        );
+    }
+    v
+}
+
+pub struct Engine<H> {
+    hw: H,
+    cfg: HardwareConfig,
+    profile: StepProfile,
+    trial: Trial,
+    program: Program,
+    entry: LibraryEntry,
+    state: State,
+    start: Timestamp,
+    ledger: DoseLedger,
+    basal: RateScheduler,
+    bolus: Option<ActiveBolus>,
+    /// Index of the next scheduled bolus and titration step of the program.
+    next_scheduled: usize,
+    next_titration: usize,
+    detector: OcclusionDetector,
+    alarms: Vec<Alarm>,
+    journal: Vec<Record>,
+    steps: StepCounts,
+    reservoir: Volume,
+    /// The minute piece of basal authorised so far (delivery held when refused).
+    piece_end: Option<Timestamp>,
+    piece_started: Timestamp,
+    basal_held: bool,
+    next_read: Timestamp,
+    last_readings: Vec<f64>,
+    paused_since: Option<Timestamp>,
+    observation_until: Option<Timestamp>,
+    /// The last time the engine ran: wakes are always after it.
+    last_tick: Option<Timestamp>,
+    sink: Option<Box<dyn RecordSink>>,
+    /// Records from this index on are not yet written to the sink.
+    unsynced: usize,
+    log_failed: bool,
+    /// Deliveries after a crash are counted but not yet confirmed by a nurse.
+    uncertain: bool,
+    /// Whether delivery has ever run (the trial's start is then fixed).
+    started: bool,
+    /// When recorded sedation or breathing stops delivery (the drug library's rule).
+    sedation: SedationRule,
+    /// The program's schedule of sedation and breathing checks, as it runs.
+    checks: CheckClock,
+    /// Records from this index on have not yet been shown to `checks`.
+    tracked: usize,
+    /// The patient's button on its cord is stuck or chattering (its alarm's cause).
+    button_fault: bool,
+    /// The site's rule for catheter site checks and their schedule, once required.
+    site: Option<(SiteRule, SiteClock)>,
+    /// The last pain score's time (the diary's prompt counts from it; the status asks often).
+    last_pain: Option<Timestamp>,
+}
+
+impl<H: PumpHardware> Engine<H> {
+    // ---- building the engine ---------------------------------------------------------------
+
+    /// Takes a trial and program, checks them against the library, and programs the pump
+    /// (state Programmed). Hard findings refuse it; soft findings need `confirmed_by`.
+    pub fn new(
+        hw: H,
+        cfg: &HardwareConfig,
+        trial: Trial,
+        program: Program,
+        library: &DrugLibrary,
+        now: Timestamp,
+        confirmed_by: Option<Role>,
+    ) -> Result<Engine<H>, EngineError> {
+        let mut verdict = program::validate(&trial, &program, library);
+        verdict.extend(mechanism_verdict(&program, &program.max_rate(), cfg));
+        if verdict.is_rejected() {
+            return Err(EngineError::Rejected(verdict.problems().cloned().collect()));
+        }
+        let entry = library
+            .find(&program.drug, trial.route, program.concentration)
+            .map_err(|e| EngineError::Lookup(e.to_string()))?
+            .clone();
+        let mut journal = Vec::new();
+        if verdict.class() == Class::Soft {
+            let Some(by) = confirmed_by else {
+                return Err(EngineError::Refused(
+                    "settings outside the usual range must be confirmed".to_owned(),
+                ));
+            };
+            journal.push(Record::Confirmed {
+                at: now,
+                findings: verdict.problems().cloned().collect(),
+                by,
+            });
+        }
+        let mut engine = Engine::assemble(
+            hw,
+            cfg,
+            trial,
+            program,
+            entry,
+            library.sedation,
+            now,
+            journal,
+        );
+        engine.hw.set_motor_enabled(false)?;
+        engine.transition(now, Trigger::Program)?;
+        // Presses made before this trial existed (the pump idle, or the last trial ended) are
+        // no requests of this one; a stuck button is still this trial's alarm.
+        engine.take_button(now, false);
+        Ok(engine)
+    }
+
+    /// An engine at rest (state Idle) for this trial and program.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        hw: H,
+        cfg: &HardwareConfig,
+        trial: Trial,
+        mut program: Program,
+        entry: LibraryEntry,
+        sedation: SedationRule,
+        now: Timestamp,
+        journal: Vec<Record>,
+    ) -> Engine<H> {
+        let profile = StepProfile {
+            steps_per_ml: cfg.mechanism.steps_per_ml,
+        };
+        let o = &cfg.occlusion;
+        let detector = OcclusionDetector::new(OcclusionSettings {
+            threshold_mmhg: o.threshold_mmhg,
+            window: o.trend_window,
+            min_rise_mmhg: o.trend_min_rise_mmhg,
+            min_t: o.trend_min_t,
+            compliance_ul_per_mmhg: o.line_compliance_ul_per_mmhg,
+            resistance_mmhg_per_ml_h: o.line_resistance_mmhg_per_ml_h,
+        });
+        program.boluses.sort_by_key(|b| b.at);
+        program.titration.sort_by_key(|s| s.at);
+        let ledger = DoseLedger::new(DoseLimits::for_program(&program, &entry));
+        let reservoir = program.reservoir.min(cfg.mechanism.syringe);
+        let checks = CheckClock::new(program.observations);
+        Engine {
+            hw,
+            cfg: cfg.clone(),
+            profile,
+            trial,
+            program,
+            entry,
+            state: State::Idle,
+            start: now,
+            ledger,
+            basal: RateScheduler::new(profile, now),
+            bolus: None,
+            next_scheduled: 0,
+            next_titration: 0,
+            detector,
+            alarms: Vec::new(),
+            journal,
+            steps: StepCounts::default(),
+            reservoir,
+            piece_end: None,
+            piece_started: now,
+            basal_held: false,
+            next_read: now,
+            last_readings: Vec::new(),
+            paused_since: None,
+            observation_until: None,
+            last_tick: None,
+            sink: None,
+            unsynced: 0,
+            log_failed: false,
+            uncertain: false,
+            started: false,
+            sedation,
+            checks,
+            tracked: 0,
+            button_fault: false,
+            site: None,
+            last_pain: None,
+        }
+    }
+
+    // ---- the trial log ---------------------------------------------------------------------
+
+    /// Sends every record from now on to `sink` (the trial log), starting with those made so
+    /// far.
+    pub fn attach_sink(
+        &mut self,
+        sink: Box<dyn RecordSink>,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        self.sink = Some(sink);
+        if self.persist(now) {
+            Ok(())
+        } else {
+            Err(EngineError::Refused(
+                "the trial log cannot be written".to_owned(),
+            ))
+        }
+    }
+
+    /// Writes what is not yet written. A failure stops delivery with a HIGH alarm: a pump that
+    /// cannot prove what it delivered must not deliver.
+    fn persist(&mut self, now: Timestamp) -> bool {
+        let Some(sink) = self.sink.as_mut() else {
+            self.unsynced = self.journal.len();
+            return true;
+        };
+        if self.unsynced >= self.journal.len() {
+            return !self.log_failed;
+        }
+        match sink.write(&self.journal[self.unsynced..]) {
+            Ok(()) => {
+                self.unsynced = self.journal.len();
+                self.log_failed = false;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the trial log cannot be written");
+                if !self.log_failed {
+                    self.log_failed = true;
+                    let _ = self.raise(now, AlarmKind::LogFailure, None, None);
+                }
+                false
+            }
+        }
+    }
+
+    fn refuse(&mut self, now: Timestamp, what: String, reason: String, by: Role) -> EngineError {
+        tracing::warn!(%what, %reason, "refused");
+        self.journal.push(Record::Refused {
+            at: now,
+            what: what.clone(),
+            reason: reason.clone(),
+            by,
+        });
+        self.persist(now);
+        EngineError::Refused(format!("{what}: {reason}"))
+    }
+
+    /// Injects a storage fault into the trial log (see [`RecordSink::inject_fault`]); false
+    /// when there is no log or it cannot.
+    pub fn inject_log_fault(&mut self, fault: &str, on: bool) -> bool {
+        self.sink
+            .as_mut()
+            .is_some_and(|sink| sink.inject_fault(fault, on))
+    }
+
+    // ---- reading the engine ----------------------------------------------------------------
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn trial(&self) -> &Trial {
+        &self.trial
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    pub fn entry(&self) -> &LibraryEntry {
+        &self.entry
+    }
+
+    pub fn journal(&self) -> &[Record] {
+        &self.journal
+    }
+
+    pub fn ledger(&self) -> &DoseLedger {
+        &self.ledger
+    }
+
+    pub fn alarms(&self) -> &[Alarm] {
+        &self.alarms
+    }
+
+    pub fn active_alarms(&self) -> impl Iterator<Item = &Alarm> {
+        self.alarms.iter().filter(|a| a.is_active())
+    }
+
+    pub fn hardware(&self) -> &H {
+        &self.hw
+    }
+
+    /// For the simulator's fault injection and the tests.
+    pub fn hardware_mut(&mut self) -> &mut H {
+        &mut self.hw
+    }
+
+    pub fn started_at(&self) -> Timestamp {
+        self.start
+    }
+
+    pub fn is_simulated(&self) -> bool {
+        self.hw.is_simulated()
+    }
+
+    /// Whether delivery has ever run.
+    pub fn has_started(&self) -> bool {
+        self.started
+    }
+
+    /// The basal rate now, as a dose rate.
+    pub fn basal_rate(&self) -> AmountRate {
+        self.program.basal
+    }
+
+    /// When the patient's next press would be granted, if patient boluses can be given now.
+    pub fn next_bolus_at(&self, now: Timestamp) -> Option<Timestamp> {
+        if self.state != State::Running
+            || self.bolus.is_some()
+            || self.sedation_hold()
+            || self.checks_overdue_twice(now)
+        {
+            return None;
+        }
+        self.ledger.next_pca_at(now, self.basal_upper(now))
+    }
+
+    /// What the program's rolling-window limit counts now: (window, delivered, limit).
+    pub fn window_use(&self, now: Timestamp) -> Option<(Duration, Amount, Amount)> {
+        let limit = self.program.limit?;
+        let counted = self.ledger.in_window(
+            now,
+            limit.window,
+            crate::core::dose::Counts::AllButClinician,
+        );
+        Some((limit.window, counted, limit.max))
+    }
+
+    /// Delivered in the current trial day (24 h from the start).
+    pub fn delivered_today(&self, now: Timestamp) -> Amount {
+        let day = Duration::from_days(1).ms();
+        let day_start = self.start + Duration::from_ms(now.since(self.start).ms() / day * day);
+        self.journal
+            .iter()
+            .rev()
+            .take_while(|r| r.at() > day_start)
+            .filter_map(|r| match r {
+                Record::Delivery { amount, .. } | Record::UncertainDelivery { amount, .. } => {
+                    Some(*amount)
+                }
+                _ => None,
+            })
+            .sum()
+    }
+
+    /// Everything delivered in this trial, every source.
+    pub fn delivered_total(&self) -> Amount {
+        SOURCES.iter().map(|&s| self.delivered_from(s)).sum()
+    }
+
+    /// How long the reservoir lasts at the current program (no patient boluses counted).
+    pub fn time_to_empty(&self) -> Option<Duration> {
+        let rate = self.volume_rate();
+        if rate.is_zero() {
+            return None;
+        }
+        let usable = self
+            .reservoir_remaining()
+            .saturating_sub(self.cfg.reservoir.empty_volume);
+        let ms = u128::from(usable.nl()) * u128::from(Duration::from_days(1).ms())
+            / u128::from(rate.nl_per_day());
+        Some(Duration::from_ms(u64::try_from(ms).unwrap_or(u64::MAX)))
+    }
+
+    /// Loaded in the current reservoir.
+    pub fn reservoir_loaded(&self) -> Volume {
+        self.reservoir
+    }
+
+    /// Left in the current reservoir, by the pump's count of steps.
+    pub fn reservoir_remaining(&self) -> Volume {
+        self.reservoir
+            .saturating_sub(self.profile.volume_of(self.steps.net_forward()))
+    }
+
+    /// Everything that left the reservoirs, per source, as recorded (pieces in progress
+    /// included).
+    pub fn delivered_from(&self, source: Source) -> Amount {
+        self.amount_of_steps(self.total_steps(source))
+    }
+
+    // ---- starting --------------------------------------------------------------------------
+
+    /// Refuses to begin moving the motor while a HIGH alarm stands.
+    fn refuse_if_alarmed(&mut self, now: Timestamp, what: &str) -> Result<(), EngineError> {
+        match self.high_alarm() {
+            Some(kind) => Err(self.refuse(
+                now,
+                what.to_owned(),
+                format!("{} Clear it first.", kind.message()),
+                Role::Nurse,
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// A second person verified the program.
+    pub fn verify(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        self.transition(now, Trigger::Verify)
+    }
+
+    /// Primes the line with `volume` (zero when it was primed by hand). Priming fills the line
+    /// before it is connected: it leaves the reservoir but is not dose.
+    pub fn prime(&mut self, now: Timestamp, volume: Volume) -> Result<(), EngineError> {
+        self.refuse_if_alarmed(now, "prime")?;
+        self.transition(now, Trigger::Prime)?;
+        let steps = self.profile.steps_for(volume);
+        if steps > 0 {
+            self.journal.push(Record::Primed { at: now, steps });
+            if !self.persist(now) {
+                return Err(EngineError::Refused(
+                    "the trial log cannot be written".to_owned(),
+                ));
+            }
+            self.hw.set_motor_enabled(true)?;
+            let stepped = self.hw.step(Direction::Forward, steps);
+            self.hw.set_motor_enabled(false)?;
+            stepped?;
+            self.steps.primed += steps;
+        }
+        Ok(())
+    }
+
+    /// Before delivery has ever run, an open pre-trial checklist refuses whatever would start
+    /// it: `Start`, and a resume after a pause or an alarm during priming.
+    fn refuse_open_checklist(&mut self, now: Timestamp, what: &str) -> Result<(), EngineError> {
+        if !self.started
+            && let Some(why) = self.checklist().and_then(|c| c.start_refusal())
+        {
+            return Err(self.refuse(now, what.to_owned(), why, Role::Nurse));
+        }
+        Ok(())
+    }
+
+    /// Starts delivery. Refused while the trial's pre-trial checklist has open items that no
+    /// clinician overrode.
+    pub fn start(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        self.refuse_if_alarmed(now, "start")?;
+        self.refuse_open_checklist(now, "start")?;
+        self.transition(now, Trigger::Start)?;
+        self.basal = RateScheduler::new(self.profile, now);
+        self.basal.set_rate(
+            now,
+            self.program.concentration.volume_rate(self.program.basal) + self.program.kvo,
+        );
+        self.piece_started = now;
+        self.piece_end = None;
+        self.next_read = now;
+        self.hw.set_motor_enabled(true)?;
+        Ok(())
+    }
+
+    fn transition(&mut self, now: Timestamp, trigger: Trigger) -> Result<(), EngineError> {
+        let to = supervisor::next(self.state, trigger)?;
+        if to != self.state {
+            self.journal.push(Record::StateChanged {
+                at: now,
+                from: self.state,
+                to,
+            });
+            tracing::info!(from = %self.state, to = %to, "state");
+        }
+        let was_paused = self.state == State::Paused;
+        // A change of state can make work due at once: the next wake may be now again.
+        self.last_tick = None;
+        if to == State::Running && !self.started {
+            // The trial's clock (titration, scheduled boluses, trial days) starts the first
+            // time delivery runs, however the pump got there; replay uses the same rule.
+            self.started = true;
+            self.start = now;
+        }
+        self.state = to;
+        if to == State::Paused && !was_paused {
+            self.paused_since = Some(now);
+        }
+        if to != State::Paused {
+            self.paused_since = None;
+        }
+        Ok(())
+    }
+
+    // ---- ending ----------------------------------------------------------------------------
+
+    /// Ends the trial: the motor stops for good.
+    pub fn end(&mut self, now: Timestamp) -> Result<(), EngineError> {
+        if self.state == State::Ended {
+            return Ok(());
+        }
+        self.stop_delivery(now)?;
+        self.transition(now, Trigger::End)?;
+        self.persist(now);
+        Ok(())
+    }
+
+    /// Gives the hardware back after the trial ended (for the next trial).
+    pub fn into_hardware(mut self) -> H {
+        let _ = self.hw.set_motor_enabled(false);
+        self.hw
+    }
+}
+
+/// What the parts' unit tests share: an engine on the simulated pump, built from a scenario's
+/// TOML with the built-in drug library and hardware profile, and a way to run it as the daemon
+/// would.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Engine;
+    use crate::core::library::DrugLibrary;
+    use crate::core::units::{Duration, Timestamp, Volume};
+    use crate::input::check::load_library;
+    use crate::input::hardware::HardwareConfig;
+    use crate::input::scenario::Scenario;
+    use crate::journal::{Record, Role};
+    use crate::sim::SimPump;
+
+    /// Intrathecal morphine at 1 mg/day from 20 mL of 1 mg/mL, with patient boluses of
+    /// 0.05 mg, a 1 h lockout and one an hour.
+    pub(crate) const MORPHINE: &str = r#"
+[trial]
+patient = "MRN-UNIT"
+route = "intrathecal"
+kind = "continuous"
+duration = "14d"
+
+[program]
+drug = "morphine"
+concentration = "1 mg/mL"
+reservoir = "20 mL"
+basal = "1 mg/day"
+pca = { dose = "0.05 mg", lockout = "1h", max_per_hour = 1 }
+"#;
+
+    pub(crate) fn config() -> HardwareConfig {
+        HardwareConfig::built_in().unwrap()
+    }
+
+    pub(crate) fn library() -> DrugLibrary {
+        load_library(None).unwrap().0
+    }
+
+    pub(crate) fn scenario(text: &str) -> Scenario {
+        Scenario::from_toml_str(text, "unit test").unwrap()
+    }
+
+    /// The time `after` the origin (the trial starts there): `at("1h 10min")`.
+    pub(crate) fn at(after: &str) -> Timestamp {
+        Timestamp::ORIGIN + after.parse::<Duration>().unwrap()
+    }
+
+    /// The scenario's trial programmed at the origin (state Programmed), confirmed by a nurse
+    /// where the library asks for it.
+    pub(crate) fn programmed(text: &str) -> Engine<SimPump> {
+        let s = scenario(text);
+        let cfg = config();
+        let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, s.program.reservoir);
+        Engine::new(
+            sim,
+            &cfg,
+            s.trial,
+            s.program,
+            &library(),
+            Timestamp::ORIGIN,
+            Some(Role::Nurse),
+        )
+        .unwrap()
+    }
+
+    /// The scenario's trial verified, primed by hand and delivering from the origin.
+    pub(crate) fn running(text: &str) -> Engine<SimPump> {
+        let mut e = programmed(text);
+        let t0 = Timestamp::ORIGIN;
+        e.verify(t0).unwrap();
+        e.prime(t0, Volume::ZERO).unwrap();
+        e.start(t0).unwrap();
+        e
+    }
+
+    /// Runs the engine as the daemon does, waking when it asks to, up to `until`.
+    pub(crate) fn run_to(e: &mut Engine<SimPump>, until: Timestamp) {
+        let mut now = e.hardware().now();
+        loop {
+            now = e.next_wake().unwrap_or(until).min(until).max(now);
+            e.hardware_mut().advance_to(now);
+            e.tick(now).unwrap();
+            if now >= until {
+                return;
+            }
+        }
+    }
+
+    /// How many records of the journal `matches` says yes to.
+    pub(crate) fn count(e: &Engine<SimPump>, matches: impl Fn(&Record) -> bool) -> usize {
+        e.journal().iter().filter(|r| matches(r)).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{MORPHINE, at, config, count, programmed, run_to, running, scenario};
+    use super::*;
+
+    fn motor_enabled(e: &mut Engine<crate::sim::SimPump>) -> Option<bool> {
+        e.hardware_mut().motor_enabled_readback().unwrap()
+    }
+
+    #[test]
+    fn the_mechanism_refuses_a_rate_above_its_maximum_and_a_reservoir_above_its_syringe() {
+        let cfg = config();
+        let mut p = scenario(MORPHINE).program;
+        assert_eq!(mechanism_verdict(&p, &p.basal, &cfg).class(), Class::Ok);
+        let fields = |v: Verdict| v.problems().map(|f| f.field.clone()).collect::<Vec<_>>();
+        // One mL a day above the fastest the motor may run.
+        let too_fast = p.concentration.amount_rate(cfg.mechanism.max_rate)
+            + AmountRate::from_ng_per_day(p.concentration.ng_per_ml());
+        let v = mechanism_verdict(&p, &too_fast, &cfg);
+        assert!(v.is_rejected());
+        assert_eq!(fields(v), ["program.basal"]);
+        p.reservoir = Volume::from_nl(cfg.mechanism.syringe.nl() + 1);
+        assert_eq!(
+            fields(mechanism_verdict(&p, &p.basal, &cfg)),
+            ["program.reservoir"]
+        );
+    }
+
+    #[test]
+    fn a_high_alarm_refuses_the_start_and_the_refusal_is_logged() {
+        let t0 = Timestamp::ORIGIN;
+        let mut e = programmed(MORPHINE);
+        e.verify(t0).unwrap();
+        e.prime(t0, Volume::ZERO).unwrap();
+        e.raise(t0, AlarmKind::ReservoirMissing, None, None)
+            .unwrap();
+        assert_eq!(e.state(), State::Alarm);
+        let err = e.start(t0).unwrap_err();
+        assert!(
+            matches!(&err, EngineError::Refused(m) if m.contains("Clear it first")),
+            "{err}"
+        );
+        assert_eq!(
+            count(
+                &e,
+                |r| matches!(r, Record::Refused { what, by: Role::Nurse, .. } if what == "start")
+            ),
+            1
+        );
+        assert!(!e.has_started());
+    }
+
+    #[test]
+    fn the_trials_clock_starts_when_delivery_first_runs() {
+        let t0 = Timestamp::ORIGIN;
+        let mut e = programmed(MORPHINE);
+        assert_eq!(e.state(), State::Programmed);
+        // Starting before the second person's check is no transition the pump knows.
+        assert!(matches!(e.start(t0), Err(EngineError::Transition(_))));
+        e.verify(t0).unwrap();
+        e.prime(t0, Volume::ZERO).unwrap();
+        assert!(!e.has_started());
+        e.start(at("2h")).unwrap();
+        assert_eq!(e.state(), State::Running);
+        assert!(e.has_started());
+        assert_eq!(e.started_at(), at("2h"));
+        assert_eq!(motor_enabled(&mut e), Some(true));
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::StateChanged { at: t, to: State::Running, .. } if *t == at("2h")
+            )),
+            1
+        );
+    }
+
+    #[test]
+    fn priming_moves_the_plunger_and_uses_the_reservoir_but_is_no_dose() {
+        let t0 = Timestamp::ORIGIN;
+        let mut e = programmed(MORPHINE);
+        e.verify(t0).unwrap();
+        let volume = Volume::from_ul(500);
+        e.prime(t0, volume).unwrap();
+        let steps = e.profile.steps_for(volume);
+        assert!(steps > 0);
+        assert_eq!(
+            count(
+                &e,
+                |r| matches!(r, Record::Primed { steps: s, .. } if *s == steps)
+            ),
+            1
+        );
+        assert_eq!(
+            e.hardware_mut().plunger_position().unwrap(),
+            Some(i64::try_from(steps).unwrap())
+        );
+        // The motor is off again once the line is full.
+        assert_eq!(motor_enabled(&mut e), Some(false));
+        assert_eq!(e.delivered_total(), Amount::ZERO);
+        let left = e.reservoir_remaining().nl();
+        let want = Volume::from_ul(19_500).nl();
+        assert!(
+            left.abs_diff(want) <= e.profile.volume_of(1).nl(),
+            "{left} nL"
+        );
+    }
+
+    #[test]
+    fn ending_stops_the_motor_for_good() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        e.end(at("1h")).unwrap();
+        assert_eq!(e.state(), State::Ended);
+        assert_eq!(motor_enabled(&mut e), Some(false));
+        assert_eq!(e.next_wake(), None);
+        let position = e.hardware_mut().plunger_position().unwrap();
+        e.hardware_mut().advance_to(at("2h"));
+        e.tick(at("2h")).unwrap();
+        assert_eq!(e.hardware_mut().plunger_position().unwrap(), position);
+        // Ending again changes nothing; nothing brings delivery back.
+        e.end(at("2h")).unwrap();
+        let ended = |r: &Record| {
+            matches!(
+                r,
+                Record::StateChanged {
+                    to: State::Ended,
+                    ..
+                }
+            )
+        };
+        assert_eq!(count(&e, ended), 1);
+        assert!(e.resume(at("2h")).is_err());
+        assert_eq!(e.state(), State::Ended);
+    }
+}

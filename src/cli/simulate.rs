@@ -114,6 +114,7 @@ pub struct Outcome {
 }
 
 /// Where the simulated pump keeps its trial log.
+#[derive(Debug, Clone, Copy)]
 pub enum LogTarget<'a> {
     /// Only in memory (power cuts recover from the records in memory that had been "written").
     Memory,
@@ -170,6 +171,186 @@ fn open_log(path: &std::path::Path) -> Result<TrialLog, SimulateError> {
     TrialLog::open(path).map_err(|e| SimulateError::Invalid(e.to_string()))
 }
 
+/// The scenario's trial, if the log holds it unfinished and delivery had started: the engine
+/// recovered from the log (as after a power cut), and the moment of its last record. The
+/// syringe is where it was when the power went (a real pump's stays put).
+fn resume(
+    scenario: &Scenario,
+    library: &DrugLibrary,
+    hw: &HardwareConfig,
+    path: &std::path::Path,
+    sim: &mut SimPump,
+) -> Result<Option<(Engine<SimPump>, Timestamp)>, SimulateError> {
+    use crate::core::supervisor::State;
+    let mut log = open_log(path)?;
+    let Ok(stored) = log.latest_trial() else {
+        return Ok(None);
+    };
+    if stored.trial.patient != scenario.trial.patient {
+        return Ok(None);
+    }
+    let records = log
+        .records(stored.id)
+        .map_err(|e| SimulateError::Internal(e.to_string()))?;
+    let entered = |state: State| {
+        records
+            .iter()
+            .any(|r| matches!(r, Record::StateChanged { to, .. } if *to == state))
+    };
+    // A trial cut off before it started delivering is simply started again.
+    if !entered(State::Running) || entered(State::Ended) {
+        return Ok(None);
+    }
+    let last = records
+        .iter()
+        .map(Record::at)
+        .max()
+        .unwrap_or(Timestamp::ORIGIN);
+    sim.keep_state_in(sim_state_path(path), true);
+    sim.advance_to(last);
+    let e = Engine::recover(
+        sim.clone(),
+        hw,
+        library,
+        stored.trial,
+        stored.program,
+        records,
+        last,
+        Some(Box::new(log)),
+    )
+    .map_err(|e| SimulateError::Internal(e.to_string()))?;
+    Ok(Some((e, last)))
+}
+
+/// A new trial: programmed by the scenario's nurse, logged when the target is a file,
+/// verified, primed by hand, the pre-trial checklist done as the scenario says, and started.
+fn begin(
+    scenario: &Scenario,
+    library: &DrugLibrary,
+    hw: &HardwareConfig,
+    target: LogTarget<'_>,
+    sim: SimPump,
+) -> Result<Engine<SimPump>, SimulateError> {
+    let internal = |e: EngineError| SimulateError::Internal(e.to_string());
+    let start = Timestamp::ORIGIN;
+    let mut e = Engine::new(
+        sim,
+        hw,
+        scenario.trial.clone(),
+        scenario.program.clone(),
+        library,
+        start,
+        Some(Role::Nurse),
+    )
+    .map_err(|e| SimulateError::Invalid(e.to_string()))?;
+    if let LogTarget::File(path) = target {
+        e.hardware_mut().keep_state_in(sim_state_path(path), false);
+        let mut log = open_log(path)?;
+        log.begin_trial(
+            &scenario.trial,
+            &scenario.program,
+            start.ms(),
+            &crate::digest::checksum(library),
+            true,
+            None,
+        )
+        .map_err(|e| SimulateError::Internal(e.to_string()))?;
+        e.attach_sink(Box::new(log), start).map_err(internal)?;
+    }
+    e.verify(start).map_err(internal)?;
+    e.prime(start, Volume::ZERO).map_err(internal)?;
+    apply_checklist(&mut e, scenario, start)?;
+    e.start(start).map_err(|err| match err {
+        EngineError::Refused(m) => SimulateError::Invalid(format!("checklist: {m}")),
+        other => internal(other),
+    })?;
+    Ok(e)
+}
+
+/// The ended trial's summary, by the built-in site protocol.
+fn summarise(
+    engine: &Engine<SimPump>,
+    scenario: &Scenario,
+    hw: &HardwareConfig,
+    library: &DrugLibrary,
+    ended: Timestamp,
+) -> Result<Summary, SimulateError> {
+    let protocol = crate::input::protocol::Protocol::built_in()
+        .map_err(|err| SimulateError::Internal(err.to_string()))?;
+    Ok(summary::summarise(&summary::Inputs {
+        trial: engine.trial(),
+        program: engine.program(),
+        journal: engine.journal(),
+        started: Timestamp::ORIGIN,
+        ended,
+        steps_per_ml: hw.mechanism.steps_per_ml,
+        loaded_ml: scenario.program.reservoir.as_ml_f64(),
+        remaining_ml: engine.reservoir_remaining().as_ml_f64(),
+        simulated: engine.is_simulated(),
+        started_wall: None,
+        protocol: &protocol,
+        library,
+        unit: engine.entry().unit,
+        outcome: engine.entry().outcome,
+    }))
+}
+
+/// The power goes: the engine dies where it stands; what survives is what reached the disk
+/// (or, in memory, its journal).
+fn power_cut(
+    e: Engine<SimPump>,
+    target: LogTarget<'_>,
+    back: Timestamp,
+) -> Result<Pump, SimulateError> {
+    let (sim, mut records) = e.crash();
+    if let LogTarget::File(path) = target {
+        let mut log = open_log(path)?;
+        let stored = log
+            .latest_trial()
+            .map_err(|e| SimulateError::Internal(e.to_string()))?;
+        records = log
+            .records(stored.id)
+            .map_err(|e| SimulateError::Internal(e.to_string()))?;
+    }
+    Ok(Pump::Down {
+        hw: Box::new(sim),
+        records,
+        back,
+    })
+}
+
+/// The power comes back: the engine is rebuilt from the log.
+fn power_back(
+    sim: SimPump,
+    records: Vec<Record>,
+    scenario: &Scenario,
+    library: &DrugLibrary,
+    hw: &HardwareConfig,
+    target: LogTarget<'_>,
+    now: Timestamp,
+) -> Result<Engine<SimPump>, SimulateError> {
+    let sink: Option<Box<dyn RecordSink>> = match target {
+        LogTarget::File(path) => {
+            let mut log = open_log(path)?;
+            log.latest_trial()
+                .map_err(|e| SimulateError::Internal(e.to_string()))?;
+            Some(Box::new(log))
+        }
+        LogTarget::Memory => None,
+    };
+    Engine::recover(
+        sim,
+        hw,
+        library,
+        scenario.trial.clone(),
+        scenario.program.clone(),
+        records,
+        now,
+        sink,
+    )
+    .map_err(|e| SimulateError::Internal(e.to_string()))
+}
+
 /// Runs a scenario to its end, keeping its trial log in `target`.
 pub fn run_with_log(
     scenario: &Scenario,
@@ -194,98 +375,17 @@ pub fn run_with_log(
     }
     let internal = |e: EngineError| SimulateError::Internal(e.to_string());
     let start = Timestamp::ORIGIN;
-    let library_sha = crate::digest::checksum(library);
     let mut sim = SimPump::new(&hw.mechanism, &hw.simulation, scenario.program.reservoir);
-    let sink_for = |log: TrialLog| -> Option<Box<dyn RecordSink>> { Some(Box::new(log)) };
 
     // A trial left unfinished in the log is resumed: the pump comes back from a power cut.
-    let mut resumed_at = None;
-    let mut engine = None;
-    if let LogTarget::File(path) = target {
-        let mut log = open_log(path)?;
-        if let Ok(stored) = log.latest_trial()
-            && stored.trial.patient == scenario.trial.patient
-        {
-            let records = log
-                .records(stored.id)
-                .map_err(|e| SimulateError::Internal(e.to_string()))?;
-            use crate::core::supervisor::State;
-            let ended = records.iter().any(|r| {
-                matches!(
-                    r,
-                    Record::StateChanged {
-                        to: State::Ended,
-                        ..
-                    }
-                )
-            });
-            let started = records.iter().any(|r| {
-                matches!(
-                    r,
-                    Record::StateChanged {
-                        to: State::Running,
-                        ..
-                    }
-                )
-            });
-            // A trial cut off before it started delivering is simply started again.
-            if started && !ended {
-                let last = records.iter().map(Record::at).max().unwrap_or(start);
-                // The syringe is where it was when the power went (a real pump's stays put).
-                sim.keep_state_in(sim_state_path(path), true);
-                sim.advance_to(last);
-                let e = Engine::recover(
-                    sim.clone(),
-                    hw,
-                    library,
-                    stored.trial,
-                    stored.program,
-                    records,
-                    last,
-                    sink_for(log),
-                )
-                .map_err(internal)?;
-                resumed_at = Some(last);
-                engine = Some(e);
-            }
-        }
-    }
-    let mut engine = match engine {
-        Some(e) => e,
-        None => {
-            let mut e = Engine::new(
-                sim,
-                hw,
-                scenario.trial.clone(),
-                scenario.program.clone(),
-                library,
-                start,
-                Some(Role::Nurse),
-            )
-            .map_err(|e| SimulateError::Invalid(e.to_string()))?;
-            if let LogTarget::File(path) = target {
-                e.hardware_mut().keep_state_in(sim_state_path(path), false);
-                let mut log = open_log(path)?;
-                log.begin_trial(
-                    &scenario.trial,
-                    &scenario.program,
-                    start.ms(),
-                    &library_sha,
-                    true,
-                    None,
-                )
-                .map_err(|e| SimulateError::Internal(e.to_string()))?;
-                e.attach_sink(Box::new(log), start).map_err(internal)?;
-            }
-            e.verify(start).map_err(internal)?;
-            e.prime(start, Volume::ZERO).map_err(internal)?;
-            apply_checklist(&mut e, scenario, start)?;
-            e.start(start).map_err(|err| match err {
-                EngineError::Refused(m) => SimulateError::Invalid(format!("checklist: {m}")),
-                other => internal(other),
-            })?;
-            e
-        }
+    let resumed = match target {
+        LogTarget::File(path) => resume(scenario, library, hw, path, &mut sim)?,
+        LogTarget::Memory => None,
+    };
+    let resumed_at = resumed.as_ref().map(|(_, at)| *at);
+    let mut engine = match resumed {
+        Some((e, _)) => e,
+        None => begin(scenario, library, hw, target, sim)?,
     };
     if let Some(at) = resumed_at {
         // Back from the cut: the nurse checks the patient and resumes at once in a simulation
@@ -334,29 +434,9 @@ pub fn run_with_log(
                 hw: sim,
                 records,
                 back,
-            } if back <= now => {
-                let sink = match target {
-                    LogTarget::File(path) => {
-                        let mut log = open_log(path)?;
-                        log.latest_trial()
-                            .map_err(|e| SimulateError::Internal(e.to_string()))?;
-                        sink_for(log)
-                    }
-                    LogTarget::Memory => None,
-                };
-                let e = Engine::recover(
-                    *sim,
-                    hw,
-                    library,
-                    scenario.trial.clone(),
-                    scenario.program.clone(),
-                    records,
-                    now,
-                    sink,
-                )
-                .map_err(internal)?;
-                Pump::Up(Box::new(e))
-            }
+            } if back <= now => Pump::Up(Box::new(power_back(
+                *sim, records, scenario, library, hw, target, now,
+            )?)),
             other => other,
         };
         if let Pump::Up(e) = &mut pump {
@@ -369,24 +449,7 @@ pub fn run_with_log(
             };
             if let Event::PowerLoss { restore_after, .. } = *event {
                 pump = match pump {
-                    Pump::Up(e) => {
-                        let (sim, mut records) = e.crash();
-                        if let LogTarget::File(path) = target {
-                            // What survives a cut is what reached the disk.
-                            let mut log = open_log(path)?;
-                            let stored = log
-                                .latest_trial()
-                                .map_err(|e| SimulateError::Internal(e.to_string()))?;
-                            records = log
-                                .records(stored.id)
-                                .map_err(|e| SimulateError::Internal(e.to_string()))?;
-                        }
-                        Pump::Down {
-                            hw: Box::new(sim),
-                            records,
-                            back: now + restore_after,
-                        }
-                    }
+                    Pump::Up(e) => power_cut(*e, target, now + restore_after)?,
                     down => down,
                 };
                 on_applied(index);
@@ -424,29 +487,11 @@ pub fn run_with_log(
         ));
     };
     engine.end(ended).map_err(internal)?;
-    let truth = engine.hardware().truth();
-    let protocol = crate::input::protocol::Protocol::built_in()
-        .map_err(|err| SimulateError::Internal(err.to_string()))?;
-    let summary = summary::summarise(&summary::Inputs {
-        trial: engine.trial(),
-        program: engine.program(),
-        journal: engine.journal(),
-        started: start,
-        ended,
-        steps_per_ml: hw.mechanism.steps_per_ml,
-        loaded_ml: scenario.program.reservoir.as_ml_f64(),
-        remaining_ml: engine.reservoir_remaining().as_ml_f64(),
-        simulated: engine.is_simulated(),
-        started_wall: None,
-        protocol: &protocol,
-        library,
-        unit: engine.entry().unit,
-        outcome: engine.entry().outcome,
-    });
+    let summary = summarise(&engine, scenario, hw, library, ended)?;
     Ok(Outcome {
         summary,
         journal: engine.journal().to_vec(),
-        truth,
+        truth: engine.hardware().truth(),
         occlusions,
         library: source,
         resumed: resumed_at.is_some(),

@@ -65,6 +65,10 @@ impl<H: PumpHardware> Engine<H> {
         Ok(e)
     }
 
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one pass over the log in record order: the open bolus, the last intent and what followed it are one state, kept in one place"
+    )]
     fn replay(&mut self, now: Timestamp) -> Result<(), EngineError> {
         let mut started = false;
         let mut open_bolus: Option<(Source, Amount, u64)> = None;

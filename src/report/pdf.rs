@@ -354,6 +354,14 @@ fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
         ),
     );
 
+    key_figures(&mut p, s, unit);
+    worksheet(&mut p, s, unit);
+    charts(&mut p, s, unit);
+    p
+}
+
+/// The key figures: the effective dose and its basis, the response, opioids, pain or spasticity, what was delivered.
+fn key_figures(p: &mut Page, s: &Summary, unit: MassUnit) {
     p.heading("Key figures");
     let e = &s.effective_dose;
     p.para(
@@ -504,7 +512,10 @@ fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
             s.pca.denied
         ),
     );
+}
 
+/// The implant worksheet: routes, each step with its source, the proposal or why there is none, the confirmation.
+fn worksheet(p: &mut Page, s: &Summary, unit: MassUnit) {
     p.heading("Implant worksheet");
     let w = &s.implant;
     p.para(
@@ -576,16 +587,18 @@ fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
                 .to_owned()
         },
     );
+}
 
+/// The chart (dose and pain per day, or the response to each bolus) and the day table.
+fn charts(p: &mut Page, s: &Summary, unit: MassUnit) {
     if s.effective_dose.boluses.is_empty() {
         p.heading("Dose and pain per day");
-        chart(&mut p, s, unit);
+        chart(p, s, unit);
     } else {
         p.heading("Response to each bolus");
-        time_course(&mut p, s, unit);
+        time_course(p, s, unit);
     }
-    day_table(&mut p, s, unit);
-    p
+    day_table(p, s, unit);
 }
 
 /// Colours for the boluses of a time-course chart, in turn.
@@ -1015,8 +1028,16 @@ fn decision(p: &mut Page, s: &Summary, unit: MassUnit) {
 
 fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
     let mut p = Page::new(paper);
-    let pr = &s.program;
     checklist(&mut p, s);
+    program_and_changes(&mut p, s, unit);
+    alarms_and_interruptions(&mut p, s);
+    observations_and_side_effects(&mut p, s, unit);
+    p
+}
+
+/// The program at the start and the dose changes.
+fn program_and_changes(p: &mut Page, s: &Summary, unit: MassUnit) {
+    let pr = &s.program;
     p.heading("Program at the start");
     let mut program = format!(
         "Syringe {} mL. Basal {} per day.",
@@ -1057,7 +1078,10 @@ fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
             ),
         );
     }
+}
 
+/// The alarms and the interruptions of delivery.
+fn alarms_and_interruptions(p: &mut Page, s: &Summary) {
     p.heading("Alarms");
     if s.alarms.is_empty() {
         p.para(10.0, false, "None.");
@@ -1106,7 +1130,10 @@ fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
             ),
         );
     }
+}
 
+/// Sedation and breathing, side effects, and earlier exports.
+fn observations_and_side_effects(p: &mut Page, s: &Summary, unit: MassUnit) {
     p.heading("Sedation and breathing");
     let o = &s.observations;
     if o.sedation.is_empty() && o.vitals.is_empty() && o.holds.is_empty() {
@@ -1163,7 +1190,7 @@ fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
         p.para(10.0, false, &format!("{text}{end}"));
     }
 
-    catheter(&mut p, s);
+    catheter(p, s);
 
     p.heading("Side effects");
     if s.side_effects.is_empty() {
@@ -1185,7 +1212,7 @@ fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
         );
     }
 
-    decision(&mut p, s, unit);
+    decision(p, s, unit);
     if !s.exports.is_empty() {
         p.heading("Earlier exports");
         for x in &s.exports {
@@ -1208,7 +1235,6 @@ fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
         false,
         "Times are from the start of the trial. Amounts are rounded here to 0.001 mg (0.1 mcg); the JSON export holds them to the nanogram and the CSV export every delivery. This document is generated from the pump's hash-chained trial log.",
     );
-    p
 }
 
 /// The catheter, its site checks (those with a sign listed), and the function answers.

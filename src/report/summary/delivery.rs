@@ -192,31 +192,13 @@ pub(super) fn delivery(i: &Inputs<'_>, span: &Span) -> DeliverySection {
     }
     let total: Amount = by_source.iter().copied().sum();
     let at = |s: Source| by_source[s.index()];
-    let day_entries = (0..days)
-        .map(|d| {
-            let src = per_day_source[d];
-            let scores = &pain_per_day[d];
-            DayEntry {
-                day: u32::try_from(d + 1).unwrap_or(u32::MAX),
-                total_mg: mg(src.iter().copied().sum()),
-                basal_mg: mg(src[Source::Basal.index()] + src[Source::Kvo.index()]),
-                pca_mg: mg(src[Source::PatientBolus.index()]),
-                scheduled_bolus_mg: mg(src[Source::ScheduledBolus.index()]),
-                clinician_bolus_mg: mg(src[Source::ClinicianBolus.index()]),
-                pca_granted: granted_per_day[d],
-                pca_denied: denied_per_day[d],
-                pain_scores: u32::try_from(scores.len()).unwrap_or(u32::MAX),
-                pain_mean: (!scores.is_empty()).then(|| {
-                    let sum: u32 = scores.iter().map(|v| u32::from(*v)).sum();
-                    (f64::from(sum) / scores.len() as f64 * 10.0).round() / 10.0
-                }),
-                pain_lowest: scores.iter().min().copied(),
-                side_effects_mild: severity_per_day[d][0],
-                side_effects_moderate: severity_per_day[d][1],
-                side_effects_severe: severity_per_day[d][2],
-            }
-        })
-        .collect();
+    let day_entries = day_table(
+        &per_day_source,
+        &granted_per_day,
+        &denied_per_day,
+        &pain_per_day,
+        &severity_per_day,
+    );
     let p = i.program;
     DeliverySection {
         delivered: Delivered {
@@ -269,4 +251,40 @@ pub(super) fn delivery(i: &Inputs<'_>, span: &Span) -> DeliverySection {
             .map(|src| mg(src[Source::PatientBolus.index()]))
             .collect(),
     }
+}
+
+/// The day table: per trial day, the dose by source, the patient's requests, the pain scores
+/// (count, mean to one decimal, lowest) and the side effects by severity.
+fn day_table(
+    per_day_source: &[[Amount; 5]],
+    granted_per_day: &[u32],
+    denied_per_day: &[u32],
+    pain_per_day: &[Vec<u8>],
+    severity_per_day: &[[u32; 3]],
+) -> Vec<DayEntry> {
+    (0..per_day_source.len())
+        .map(|d| {
+            let src = per_day_source[d];
+            let scores = &pain_per_day[d];
+            DayEntry {
+                day: u32::try_from(d + 1).unwrap_or(u32::MAX),
+                total_mg: mg(src.iter().copied().sum()),
+                basal_mg: mg(src[Source::Basal.index()] + src[Source::Kvo.index()]),
+                pca_mg: mg(src[Source::PatientBolus.index()]),
+                scheduled_bolus_mg: mg(src[Source::ScheduledBolus.index()]),
+                clinician_bolus_mg: mg(src[Source::ClinicianBolus.index()]),
+                pca_granted: granted_per_day[d],
+                pca_denied: denied_per_day[d],
+                pain_scores: u32::try_from(scores.len()).unwrap_or(u32::MAX),
+                pain_mean: (!scores.is_empty()).then(|| {
+                    let sum: u32 = scores.iter().map(|v| u32::from(*v)).sum();
+                    (f64::from(sum) / scores.len() as f64 * 10.0).round() / 10.0
+                }),
+                pain_lowest: scores.iter().min().copied(),
+                side_effects_mild: severity_per_day[d][0],
+                side_effects_moderate: severity_per_day[d][1],
+                side_effects_severe: severity_per_day[d][2],
+            }
+        })
+        .collect()
 }

@@ -4,12 +4,25 @@ use super::*;
 
 /// The summary as a clinician reads it in a terminal.
 pub fn render(s: &Summary, unit: MassUnit) -> String {
+    let mut out = String::new();
     let amount = |mg_value: f64| {
         Amount::from_ng((mg_value * 1e6).round() as u64)
             .in_unit(unit)
             .to_string()
     };
-    let mut out = String::new();
+    trial(&mut out, s);
+    delivery(&mut out, s, &amount);
+    alarms(&mut out, s);
+    observations(&mut out, s);
+    outcomes(&mut out, s);
+    catheter(&mut out, s);
+    dose(&mut out, s, &amount);
+    decision(&mut out, s);
+    out
+}
+
+/// The heading: patient, drug, trial and dates.
+fn trial(out: &mut String, s: &Summary) {
     let t = &s.trial;
     if s.simulated {
         let _ = writeln!(out, "SIMULATED TRIAL (simulated hardware, virtual time)");
@@ -26,6 +39,10 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
         t.started_at,
         t.ended_at
     );
+}
+
+/// What was delivered, per day, and the patient's requests.
+fn delivery(out: &mut String, s: &Summary, amount: &dyn Fn(f64) -> String) {
     let d = &s.delivered;
     let _ = writeln!(
         out,
@@ -61,6 +78,10 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
             .collect();
         let _ = writeln!(out, "  denied: {}", reasons.join(", "));
     }
+}
+
+/// The alarms.
+fn alarms(out: &mut String, s: &Summary) {
     let _ = writeln!(
         out,
         "\nAlarms:{}",
@@ -82,6 +103,10 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
         }
         let _ = writeln!(out, ": {}", a.kind.message());
     }
+}
+
+/// Sedation and breathing, and the holds of the sedation interlock.
+fn observations(out: &mut String, s: &Summary) {
     let o = &s.observations;
     if o.schedule.is_some() || !o.sedation.is_empty() || !o.vitals.is_empty() {
         let _ = writeln!(
@@ -121,6 +146,10 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
             };
         }
     }
+}
+
+/// Pain, spasticity and the impression of change.
+fn outcomes(out: &mut String, s: &Summary) {
     let p = &s.pain;
     let _ = writeln!(
         out,
@@ -159,6 +188,10 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
     if let (Some(v), Some(label)) = (s.diary.pgic, s.diary.pgic_label) {
         let _ = writeln!(out, "Impression of change (PGIC): {v}, {label}");
     }
+}
+
+/// The catheter site and the side effects.
+fn catheter(out: &mut String, s: &Summary) {
     let c = &s.catheter;
     if let Some(every) = c.site_check_every_h {
         let _ = writeln!(
@@ -176,6 +209,10 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
             e.at_h, e.effect, e.severity
         );
     }
+}
+
+/// The reservoir, the effective dose, the response, opioids and the implant worksheet.
+fn dose(out: &mut String, s: &Summary, amount: &dyn Fn(f64) -> String) {
     let _ = writeln!(
         out,
         "\nReservoir: {} mL loaded, {} mL left",
@@ -246,6 +283,10 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
             f.message
         );
     }
+}
+
+/// The checklist, the decision and the catheter's removal.
+fn decision(out: &mut String, s: &Summary) {
     if let Some(c) = &s.checklist {
         let confirmed = c.items.iter().filter(|i| i.confirmed).count();
         let _ = write!(
@@ -278,7 +319,6 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
     if let Some(r) = &s.catheter_removal {
         let _ = writeln!(out, "Catheter removed at {} by {}", r.at, r.by);
     }
-    out
 }
 
 /// An alarm kind as the log names it ("observation_missed"), for reading.

@@ -941,248 +941,279 @@ pub struct Worksheet {
     pub findings: Vec<Finding>,
 }
 
-/// Applies the protocol's rule to the trial.
+/// Applies the protocol's rule to the trial: the response and the effective dose, the drug's
+/// rule (after the route conversion), then the implant route's limits. The first reason there
+/// can be no proposal is kept and said.
 pub fn worksheet(i: &WorksheetInput<'_>) -> Worksheet {
-    let unit = i.unit;
-    let rate = |r: AmountRate| r.per_day_in(unit).to_string();
-    let mut steps = Vec::new();
-    let mut why: Option<String> = None;
-    match &i.response {
-        Err(e) => set_why(&mut why, format!("The response could not be judged: {e}.")),
-        Ok(false) => set_why(
-            &mut why,
-            format!(
+    let mut w = Work {
+        i,
+        steps: Vec::new(),
+        why: None,
+        conversion: None,
+    };
+    w.response_and_basis();
+    let applied = i.protocol.rule_for(i.drug, i.kind);
+    let dose = w.apply(applied.as_ref());
+    let (proposed, findings) = w.within_limits(dose);
+    Worksheet {
+        route: i.protocol.route,
+        rule: applied,
+        conversion: w.conversion,
+        proposed: if w.why.is_none() { proposed } else { None },
+        why_none: w.why,
+        steps: w.steps,
+        findings,
+    }
+}
+
+/// The worksheet being written: its steps in words, the first reason there can be no
+/// proposal, and the conversion used.
+struct Work<'a> {
+    i: &'a WorksheetInput<'a>,
+    steps: Vec<String>,
+    why: Option<String>,
+    conversion: Option<ConversionUsed>,
+}
+
+impl Work<'_> {
+    fn rate(&self, r: AmountRate) -> String {
+        r.per_day_in(self.i.unit).to_string()
+    }
+
+    fn no(&mut self, text: String) {
+        set_why(&mut self.why, text);
+    }
+
+    /// The response, and the effective dose with its basis.
+    fn response_and_basis(&mut self) {
+        let i = self.i;
+        match &i.response {
+            Err(e) => self.no(format!("The response could not be judged: {e}.")),
+            Ok(false) => self.no(format!(
                 "The trial was not a response ({}): no starting dose is proposed.",
                 i.criterion
-            ),
-        ),
-        Ok(true) => {}
-    }
-    match (&i.effective.basis, i.effective.per_day) {
-        (Some(Basis::Bolus(k)), Some(d)) => {
-            if let Some(e) = i.effects.get(*k) {
-                steps.push(format!(
-                    "Effective trial dose: the bolus of {} at {} after the start, the smallest that met the response criterion; as a dose per day, {}.",
-                    e.bolus.delivered.in_unit(unit),
-                    hours_text(Duration::from_ms(e.bolus.at.ms())),
-                    rate(d)
-                ));
-            }
+            )),
+            Ok(true) => {}
         }
-        (Some(Basis::StablePeriod(s)), Some(d)) => steps.push(format!(
-            "Effective trial dose: {}, the dose in the last stable period ({} at one rate to the end of the trial): a basal of {} plus patient boluses of {}.",
-            rate(d),
-            hours_text(s.length()),
-            rate(s.rate),
-            rate(s.patient_per_day())
-        )),
-        _ => set_why(
-            &mut why,
-            format!(
+        match (&i.effective.basis, i.effective.per_day) {
+            (Some(Basis::Bolus(k)), Some(d)) => {
+                if let Some(e) = i.effects.get(*k) {
+                    let step = format!(
+                        "Effective trial dose: the bolus of {} at {} after the start, the smallest that met the response criterion; as a dose per day, {}.",
+                        e.bolus.delivered.in_unit(i.unit),
+                        hours_text(Duration::from_ms(e.bolus.at.ms())),
+                        self.rate(d)
+                    );
+                    self.steps.push(step);
+                }
+            }
+            (Some(Basis::StablePeriod(s)), Some(d)) => {
+                let step = format!(
+                    "Effective trial dose: {}, the dose in the last stable period ({} at one rate to the end of the trial): a basal of {} plus patient boluses of {}.",
+                    self.rate(d),
+                    hours_text(s.length()),
+                    self.rate(s.rate),
+                    self.rate(s.patient_per_day())
+                );
+                self.steps.push(step);
+            }
+            _ => self.no(format!(
                 "There is no effective trial dose: {}.",
                 i.effective.why_none.as_deref().unwrap_or("none was found")
-            ),
-        ),
+            )),
+        }
     }
-    let applied = i.protocol.rule_for(i.drug, i.kind);
-    let route = i.protocol.route;
-    let mut conversion = None;
-    let mut dose: Option<AmountRate> = i.effective.per_day;
-    match &applied {
-        None => set_why(
-            &mut why,
-            format!(
+
+    /// The drug's rule applied to the effective dose: the dose per day it gives, if any.
+    fn apply(&mut self, applied: Option<&AppliedRule>) -> Option<AmountRate> {
+        let i = self.i;
+        let Some(a) = applied else {
+            self.no(format!(
                 "The site protocol has no rule for {} after a {} trial: the clinician enters the starting dose.",
                 i.drug,
                 i.kind.to_string().replace('_', " ")
-            ),
-        ),
-        Some(a) => match a.rule {
-            Rule::Clinician => set_why(
-                &mut why,
-                format!(
+            ));
+            return i.effective.per_day;
+        };
+        match a.rule {
+            Rule::Clinician => {
+                self.no(format!(
                     "The protocol's rule for {}: the clinician enters the starting dose ({}).",
                     i.drug, a.source
-                ),
-            ),
-            Rule::Fixed(d) => {
-                steps.push(format!(
-                    "Rule: {} ({}): {}.",
-                    a.rule.describe(unit),
-                    a.source,
-                    rate(d)
                 ));
-                dose = Some(d);
+                i.effective.per_day
             }
-            Rule::Percent(_) | Rule::EffectDuration { .. } => {
-                if i.trial_route != route {
-                    match i.protocol.conversion(i.drug, i.trial_route) {
-                        None => set_why(
-                            &mut why,
-                            format!(
-                                "The site protocol has no conversion of {} from {} to {}: the clinician enters the starting dose.",
-                                i.drug, i.trial_route, route
-                            ),
-                        ),
-                        Some(c) => {
-                            conversion = Some(ConversionUsed {
-                                from: c.from,
-                                to: c.to,
-                                ratio: c.ratio,
-                                source: c.source.clone(),
-                            });
-                            if let Some(d) = dose {
-                                let converted = AmountRate::from_ng_per_day(
-                                    d.ng_per_day() / u64::from(c.ratio),
-                                );
-                                steps.push(format!(
-                                    "{} to {}: {} ÷ {} = {} ({}).",
-                                    capital(&c.from.to_string()),
-                                    c.to,
-                                    rate(d),
-                                    c.ratio,
-                                    rate(converted),
-                                    c.source
-                                ));
-                                dose = Some(converted);
-                            }
-                        }
-                    }
-                }
-                if why.is_none()
-                    && let Some(d) = dose
-                {
-                    dose = match a.rule {
-                        Rule::Percent(p) => {
-                            let out =
-                                u64::try_from(u128::from(d.ng_per_day()) * u128::from(p) / 100)
-                                    .map_or(
-                                        AmountRate::from_ng_per_day(u64::MAX),
-                                        AmountRate::from_ng_per_day,
-                                    );
-                            steps.push(format!(
-                                "Rule: {} ({}): {} × {} % = {}.",
-                                a.rule.describe(unit),
-                                a.source,
-                                rate(d),
-                                p,
-                                rate(out)
-                            ));
-                            Some(out)
-                        }
-                        Rule::EffectDuration {
-                            longer_than,
-                            times_if_longer,
-                            times_otherwise,
-                        } => {
-                            let effect = match i.effective.basis {
-                                Some(Basis::Bolus(k)) => i.effects.get(k).map(|e| e.duration),
-                                _ => None,
-                            };
-                            match effect.map(|e| (e, longer(e, longer_than))) {
-                                Some((e, Some(is_longer))) => {
-                                    let n = if is_longer {
-                                        times_if_longer
-                                    } else {
-                                        times_otherwise
-                                    };
-                                    let out = AmountRate::from_ng_per_day(
-                                        d.ng_per_day().saturating_mul(u64::from(n)),
-                                    );
-                                    steps.push(format!(
-                                        "Rule: {} ({}): the effect lasted {}, {} {}, so {} × {} = {}.",
-                                        a.rule.describe(unit),
-                                        a.source,
-                                        e.describe(),
-                                        if is_longer { "more than" } else { "not more than" },
-                                        hours_text(longer_than),
-                                        rate(d),
-                                        n,
-                                        rate(out)
-                                    ));
-                                    Some(out)
-                                }
-                                Some((e, None)) => {
-                                    set_why(
-                                        &mut why,
-                                        format!(
-                                            "The rule ({}) needs to know whether the effect lasted more than {}; the scores say {}: record scores until the effect wears off, or past {}.",
-                                            a.source,
-                                            hours_text(longer_than),
-                                            e.describe(),
-                                            hours_text(longer_than)
-                                        ),
-                                    );
-                                    None
-                                }
-                                None => {
-                                    set_why(
-                                        &mut why,
-                                        format!(
-                                            "The rule ({}) applies to a screening bolus; this trial's effective dose is not one.",
-                                            a.source
-                                        ),
-                                    );
-                                    None
-                                }
-                            }
-                        }
-                        _ => dose,
-                    };
-                }
+            Rule::Fixed(d) => {
+                let step = format!(
+                    "Rule: {} ({}): {}.",
+                    a.rule.describe(i.unit),
+                    a.source,
+                    self.rate(d)
+                );
+                self.steps.push(step);
+                Some(d)
             }
-        },
-    }
-    let mut findings = Vec::new();
-    let mut proposed = None;
-    if why.is_none()
-        && let Some(d) = dose
-    {
-        match &i.implant_entry {
-            Err(e) => set_why(
-                &mut why,
-                format!("The implant's limits cannot be checked: {e}."),
-            ),
-            Ok(entry) => {
-                let v = check_dose(entry, i.opioid_status, d);
-                let over = ceiling(entry, i.opioid_status).filter(|(c, _)| d > *c);
-                if d.is_zero() {
-                    set_why(&mut why, "The rule gives nothing (0 per day).".to_owned());
-                } else if let Some(f) = v.findings.iter().find(|f| f.class == Class::Hard) {
-                    set_why(
-                        &mut why,
-                        format!(
-                            "The rule gives {}, which the implant's limits refuse: {} ({}): the clinician enters the starting dose.",
-                            rate(d),
-                            f.message,
-                            f.source.as_deref().unwrap_or("drug library")
-                        ),
-                    );
-                } else if let Some((c, what)) = over {
-                    set_why(
-                        &mut why,
-                        format!(
-                            "The rule gives {}, above the {what} of {} ({}): the clinician enters the starting dose.",
-                            rate(d),
-                            rate(c),
-                            entry.source
-                        ),
-                    );
-                } else {
-                    proposed = Some(d);
-                    findings = v.findings;
+            Rule::Percent(p) => {
+                let d = self.converted()?;
+                if self.why.is_some() {
+                    return Some(d);
                 }
+                let out = u64::try_from(u128::from(d.ng_per_day()) * u128::from(p) / 100).map_or(
+                    AmountRate::from_ng_per_day(u64::MAX),
+                    AmountRate::from_ng_per_day,
+                );
+                let step = format!(
+                    "Rule: {} ({}): {} × {} % = {}.",
+                    a.rule.describe(i.unit),
+                    a.source,
+                    self.rate(d),
+                    p,
+                    self.rate(out)
+                );
+                self.steps.push(step);
+                Some(out)
+            }
+            Rule::EffectDuration {
+                longer_than,
+                times_if_longer,
+                times_otherwise,
+            } => {
+                let d = self.converted()?;
+                if self.why.is_some() {
+                    return Some(d);
+                }
+                self.by_effect(a, d, longer_than, (times_if_longer, times_otherwise))
             }
         }
     }
-    Worksheet {
-        route,
-        rule: applied,
-        conversion,
-        proposed: if why.is_none() { proposed } else { None },
-        why_none: why,
-        steps,
-        findings,
+
+    /// The effective dose by the implant's route: converted when the trial's route differs
+    /// (none, and why, when the protocol has no conversion for the drug).
+    fn converted(&mut self) -> Option<AmountRate> {
+        let i = self.i;
+        let route = i.protocol.route;
+        if i.trial_route == route {
+            return i.effective.per_day;
+        }
+        let Some(c) = i.protocol.conversion(i.drug, i.trial_route) else {
+            self.no(format!(
+                "The site protocol has no conversion of {} from {} to {}: the clinician enters the starting dose.",
+                i.drug, i.trial_route, route
+            ));
+            return i.effective.per_day;
+        };
+        self.conversion = Some(ConversionUsed {
+            from: c.from,
+            to: c.to,
+            ratio: c.ratio,
+            source: c.source.clone(),
+        });
+        let d = i.effective.per_day?;
+        let converted = AmountRate::from_ng_per_day(d.ng_per_day() / u64::from(c.ratio));
+        let step = format!(
+            "{} to {}: {} ÷ {} = {} ({}).",
+            capital(&c.from.to_string()),
+            c.to,
+            self.rate(d),
+            c.ratio,
+            self.rate(converted),
+            c.source
+        );
+        self.steps.push(step);
+        Some(converted)
+    }
+
+    /// The baclofen label's rule: the screening bolus per day times one factor when its effect
+    /// lasted more than the threshold, another when not; none when the scores cannot tell.
+    fn by_effect(
+        &mut self,
+        a: &AppliedRule,
+        d: AmountRate,
+        longer_than: Duration,
+        (times_if_longer, times_otherwise): (u32, u32),
+    ) -> Option<AmountRate> {
+        let i = self.i;
+        let effect = match i.effective.basis {
+            Some(Basis::Bolus(k)) => i.effects.get(k).map(|e| e.duration),
+            _ => None,
+        };
+        let Some(e) = effect else {
+            self.no(format!(
+                "The rule ({}) applies to a screening bolus; this trial's effective dose is not one.",
+                a.source
+            ));
+            return None;
+        };
+        let Some(is_longer) = longer(e, longer_than) else {
+            self.no(format!(
+                "The rule ({}) needs to know whether the effect lasted more than {}; the scores say {}: record scores until the effect wears off, or past {}.",
+                a.source,
+                hours_text(longer_than),
+                e.describe(),
+                hours_text(longer_than)
+            ));
+            return None;
+        };
+        let n = if is_longer {
+            times_if_longer
+        } else {
+            times_otherwise
+        };
+        let out = AmountRate::from_ng_per_day(d.ng_per_day().saturating_mul(u64::from(n)));
+        let step = format!(
+            "Rule: {} ({}): the effect lasted {}, {} {}, so {} × {} = {}.",
+            a.rule.describe(i.unit),
+            a.source,
+            e.describe(),
+            if is_longer {
+                "more than"
+            } else {
+                "not more than"
+            },
+            hours_text(longer_than),
+            self.rate(d),
+            n,
+            self.rate(out)
+        );
+        self.steps.push(step);
+        Some(out)
+    }
+
+    /// The rule's dose against the implant route's limits: a proposal with its findings, or
+    /// none and why (a hard limit, or above the top of the starting range).
+    fn within_limits(&mut self, dose: Option<AmountRate>) -> (Option<AmountRate>, Vec<Finding>) {
+        let i = self.i;
+        let Some(d) = dose.filter(|_| self.why.is_none()) else {
+            return (None, Vec::new());
+        };
+        let entry = match &i.implant_entry {
+            Err(e) => {
+                self.no(format!("The implant's limits cannot be checked: {e}."));
+                return (None, Vec::new());
+            }
+            Ok(entry) => *entry,
+        };
+        let v = check_dose(entry, i.opioid_status, d);
+        if d.is_zero() {
+            self.no("The rule gives nothing (0 per day).".to_owned());
+        } else if let Some(f) = v.findings.iter().find(|f| f.class == Class::Hard) {
+            self.no(format!(
+                "The rule gives {}, which the implant's limits refuse: {} ({}): the clinician enters the starting dose.",
+                self.rate(d),
+                f.message,
+                f.source.as_deref().unwrap_or("drug library")
+            ));
+        } else if let Some((c, what)) = ceiling(entry, i.opioid_status).filter(|(c, _)| d > *c) {
+            self.no(format!(
+                "The rule gives {}, above the {what} of {} ({}): the clinician enters the starting dose.",
+                self.rate(d),
+                self.rate(c),
+                entry.source
+            ));
+        } else {
+            return (Some(d), v.findings);
+        }
+        (None, Vec::new())
     }
 }
 

@@ -1,0 +1,505 @@
+//! The worksheet: the drug's rule applied to the effective dose, the limits of the implant's
+//! route, and the clinician's confirmation.
+
+use super::*;
+
+/// Everything the worksheet is computed from.
+pub struct WorksheetInput<'a> {
+    pub drug: &'a str,
+    pub unit: MassUnit,
+    pub trial_route: Route,
+    pub kind: TrialKind,
+    pub opioid_status: Option<OpioidStatus>,
+    /// Whether the trial was a response; Err with why when it could not be judged.
+    pub response: Result<bool, String>,
+    /// The criterion, in words.
+    pub criterion: String,
+    pub effective: &'a Effective,
+    /// The bolus effects (bolus trials), which `effective.basis` indexes.
+    pub effects: &'a [BolusEffect],
+    pub protocol: &'a ImplantProtocol,
+    /// The implant route's library entry for the drug, or why there is none.
+    pub implant_entry: Result<&'a LibraryEntry, String>,
+}
+
+/// The conversion the worksheet used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConversionUsed {
+    pub from: Route,
+    pub to: Route,
+    pub ratio: u32,
+    pub source: String,
+}
+
+/// The worksheet: the rule, each step in words, the proposal or why there is none, and the
+/// proposal's findings against the implant route's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Worksheet {
+    pub route: Route,
+    pub rule: Option<AppliedRule>,
+    pub conversion: Option<ConversionUsed>,
+    pub proposed: Option<AmountRate>,
+    pub why_none: Option<String>,
+    pub steps: Vec<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// Applies the protocol's rule to the trial: the response and the effective dose, the drug's
+/// rule (after the route conversion), then the implant route's limits. The first reason there
+/// can be no proposal is kept and said.
+pub fn worksheet(i: &WorksheetInput<'_>) -> Worksheet {
+    let mut w = Work {
+        i,
+        steps: Vec::new(),
+        why: None,
+        conversion: None,
+    };
+    w.response_and_basis();
+    let applied = i.protocol.rule_for(i.drug, i.kind);
+    let dose = w.apply(applied.as_ref());
+    let (proposed, findings) = w.within_limits(dose);
+    Worksheet {
+        route: i.protocol.route,
+        rule: applied,
+        conversion: w.conversion,
+        proposed: if w.why.is_none() { proposed } else { None },
+        why_none: w.why,
+        steps: w.steps,
+        findings,
+    }
+}
+
+/// The worksheet being written: its steps in words, the first reason there can be no
+/// proposal, and the conversion used.
+struct Work<'a> {
+    i: &'a WorksheetInput<'a>,
+    steps: Vec<String>,
+    why: Option<String>,
+    conversion: Option<ConversionUsed>,
+}
+
+impl Work<'_> {
+    fn rate(&self, r: AmountRate) -> String {
+        r.per_day_in(self.i.unit).to_string()
+    }
+
+    fn no(&mut self, text: String) {
+        set_why(&mut self.why, text);
+    }
+
+    /// The response, and the effective dose with its basis.
+    fn response_and_basis(&mut self) {
+        let i = self.i;
+        match &i.response {
+            Err(e) => self.no(format!("The response could not be judged: {e}.")),
+            Ok(false) => self.no(format!(
+                "The trial was not a response ({}): no starting dose is proposed.",
+                i.criterion
+            )),
+            Ok(true) => {}
+        }
+        match (&i.effective.basis, i.effective.per_day) {
+            (Some(Basis::Bolus(k)), Some(d)) => {
+                if let Some(e) = i.effects.get(*k) {
+                    let step = format!(
+                        "Effective trial dose: the bolus of {} at {} after the start, the smallest that met the response criterion; as a dose per day, {}.",
+                        e.bolus.delivered.in_unit(i.unit),
+                        hours_text(Duration::from_ms(e.bolus.at.ms())),
+                        self.rate(d)
+                    );
+                    self.steps.push(step);
+                }
+            }
+            (Some(Basis::StablePeriod(s)), Some(d)) => {
+                let step = format!(
+                    "Effective trial dose: {}, the dose in the last stable period ({} at one rate to the end of the trial): a basal of {} plus patient boluses of {}.",
+                    self.rate(d),
+                    hours_text(s.length()),
+                    self.rate(s.rate),
+                    self.rate(s.patient_per_day())
+                );
+                self.steps.push(step);
+            }
+            _ => self.no(format!(
+                "There is no effective trial dose: {}.",
+                i.effective.why_none.as_deref().unwrap_or("none was found")
+            )),
+        }
+    }
+
+    /// The drug's rule applied to the effective dose: the dose per day it gives, if any.
+    fn apply(&mut self, applied: Option<&AppliedRule>) -> Option<AmountRate> {
+        let i = self.i;
+        let Some(a) = applied else {
+            self.no(format!(
+                "The site protocol has no rule for {} after a {} trial: the clinician enters the starting dose.",
+                i.drug,
+                i.kind.to_string().replace('_', " ")
+            ));
+            return i.effective.per_day;
+        };
+        match a.rule {
+            Rule::Clinician => {
+                self.no(format!(
+                    "The protocol's rule for {}: the clinician enters the starting dose ({}).",
+                    i.drug, a.source
+                ));
+                i.effective.per_day
+            }
+            Rule::Fixed(d) => {
+                let step = format!(
+                    "Rule: {} ({}): {}.",
+                    a.rule.describe(i.unit),
+                    a.source,
+                    self.rate(d)
+                );
+                self.steps.push(step);
+                Some(d)
+            }
+            Rule::Percent(p) => {
+                let d = self.converted()?;
+                if self.why.is_some() {
+                    return Some(d);
+                }
+                let out = u64::try_from(u128::from(d.ng_per_day()) * u128::from(p) / 100).map_or(
+                    AmountRate::from_ng_per_day(u64::MAX),
+                    AmountRate::from_ng_per_day,
+                );
+                let step = format!(
+                    "Rule: {} ({}): {} × {} % = {}.",
+                    a.rule.describe(i.unit),
+                    a.source,
+                    self.rate(d),
+                    p,
+                    self.rate(out)
+                );
+                self.steps.push(step);
+                Some(out)
+            }
+            Rule::EffectDuration {
+                longer_than,
+                times_if_longer,
+                times_otherwise,
+            } => {
+                let d = self.converted()?;
+                if self.why.is_some() {
+                    return Some(d);
+                }
+                self.by_effect(a, d, longer_than, (times_if_longer, times_otherwise))
+            }
+        }
+    }
+
+    /// The effective dose by the implant's route: converted when the trial's route differs
+    /// (none, and why, when the protocol has no conversion for the drug).
+    fn converted(&mut self) -> Option<AmountRate> {
+        let i = self.i;
+        let route = i.protocol.route;
+        if i.trial_route == route {
+            return i.effective.per_day;
+        }
+        let Some(c) = i.protocol.conversion(i.drug, i.trial_route) else {
+            self.no(format!(
+                "The site protocol has no conversion of {} from {} to {}: the clinician enters the starting dose.",
+                i.drug, i.trial_route, route
+            ));
+            return i.effective.per_day;
+        };
+        self.conversion = Some(ConversionUsed {
+            from: c.from,
+            to: c.to,
+            ratio: c.ratio,
+            source: c.source.clone(),
+        });
+        let d = i.effective.per_day?;
+        let converted = AmountRate::from_ng_per_day(d.ng_per_day() / u64::from(c.ratio));
+        let step = format!(
+            "{} to {}: {} ÷ {} = {} ({}).",
+            capital(&c.from.to_string()),
+            c.to,
+            self.rate(d),
+            c.ratio,
+            self.rate(converted),
+            c.source
+        );
+        self.steps.push(step);
+        Some(converted)
+    }
+
+    /// The baclofen label's rule: the screening bolus per day times one factor when its effect
+    /// lasted more than the threshold, another when not; none when the scores cannot tell.
+    fn by_effect(
+        &mut self,
+        a: &AppliedRule,
+        d: AmountRate,
+        longer_than: Duration,
+        (times_if_longer, times_otherwise): (u32, u32),
+    ) -> Option<AmountRate> {
+        let i = self.i;
+        let effect = match i.effective.basis {
+            Some(Basis::Bolus(k)) => i.effects.get(k).map(|e| e.duration),
+            _ => None,
+        };
+        let Some(e) = effect else {
+            self.no(format!(
+                "The rule ({}) applies to a screening bolus; this trial's effective dose is not one.",
+                a.source
+            ));
+            return None;
+        };
+        let Some(is_longer) = longer(e, longer_than) else {
+            self.no(format!(
+                "The rule ({}) needs to know whether the effect lasted more than {}; the scores say {}: record scores until the effect wears off, or past {}.",
+                a.source,
+                hours_text(longer_than),
+                e.describe(),
+                hours_text(longer_than)
+            ));
+            return None;
+        };
+        let n = if is_longer {
+            times_if_longer
+        } else {
+            times_otherwise
+        };
+        let out = AmountRate::from_ng_per_day(d.ng_per_day().saturating_mul(u64::from(n)));
+        let step = format!(
+            "Rule: {} ({}): the effect lasted {}, {} {}, so {} × {} = {}.",
+            a.rule.describe(i.unit),
+            a.source,
+            e.describe(),
+            if is_longer {
+                "more than"
+            } else {
+                "not more than"
+            },
+            hours_text(longer_than),
+            self.rate(d),
+            n,
+            self.rate(out)
+        );
+        self.steps.push(step);
+        Some(out)
+    }
+
+    /// The rule's dose against the implant route's limits: a proposal with its findings, or
+    /// none and why (a hard limit, or above the top of the starting range).
+    fn within_limits(&mut self, dose: Option<AmountRate>) -> (Option<AmountRate>, Vec<Finding>) {
+        let i = self.i;
+        let Some(d) = dose.filter(|_| self.why.is_none()) else {
+            return (None, Vec::new());
+        };
+        let entry = match &i.implant_entry {
+            Err(e) => {
+                self.no(format!("The implant's limits cannot be checked: {e}."));
+                return (None, Vec::new());
+            }
+            Ok(entry) => *entry,
+        };
+        let v = check_dose(entry, i.opioid_status, d);
+        if d.is_zero() {
+            self.no("The rule gives nothing (0 per day).".to_owned());
+        } else if let Some(f) = v.findings.iter().find(|f| f.class == Class::Hard) {
+            self.no(format!(
+                "The rule gives {}, which the implant's limits refuse: {} ({}): the clinician enters the starting dose.",
+                self.rate(d),
+                f.message,
+                f.source.as_deref().unwrap_or("drug library")
+            ));
+        } else if let Some((c, what)) = ceiling(entry, i.opioid_status).filter(|(c, _)| d > *c) {
+            self.no(format!(
+                "The rule gives {}, above the {what} of {} ({}): the clinician enters the starting dose.",
+                self.rate(d),
+                self.rate(c),
+                entry.source
+            ));
+        } else {
+            return (Some(d), v.findings);
+        }
+        (None, Vec::new())
+    }
+}
+
+fn set_why(why: &mut Option<String>, text: String) {
+    if why.is_none() {
+        *why = Some(text);
+    }
+}
+
+/// Whether an effect lasted more than `threshold`: Some(true) or Some(false) when the scores
+/// tell, None when the threshold falls between the last response and the first score that was
+/// not one, or after the last score.
+pub fn longer(e: EffectDuration, threshold: Duration) -> Option<bool> {
+    match e {
+        EffectDuration::NoResponse => Some(false),
+        EffectDuration::Ended {
+            last_response,
+            ended,
+        } => {
+            if last_response > threshold {
+                Some(true)
+            } else if ended <= threshold {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        EffectDuration::StillPresent { last_seen } => (last_seen > threshold).then_some(true),
+    }
+}
+
+/// A dose per day for the implant against the implant route's library limits: the basal
+/// range, and the starting range for the patient's opioid status. Each finding names its
+/// source (the entry's).
+pub fn check_dose(entry: &LibraryEntry, status: Option<OpioidStatus>, dose: AmountRate) -> Verdict {
+    let unit = entry.unit;
+    let show = |r: AmountRate| r.per_day_in(unit).to_string();
+    let mut v = Verdict::default();
+    v.push(
+        entry
+            .basal_per_day
+            .check("implant.dose", "The implant's starting dose", dose, show),
+    );
+    let (range, whose) = entry.start_range(status);
+    if *range != Guardrail::default() {
+        let what = if whose.is_empty() {
+            "The implant's starting dose (against the starting range)".to_owned()
+        } else {
+            format!("The implant's starting dose (against the starting range {whose})")
+        };
+        v.push(range.check("implant.dose", &what, dose, show));
+    }
+    v.cite_from(0, &entry.source);
+    v
+}
+
+/// The most a proposal may be: the lowest of the basal's hard maximum and the starting range's
+/// soft and hard maxima, with what it is.
+pub fn ceiling(entry: &LibraryEntry, status: Option<OpioidStatus>) -> Option<(AmountRate, String)> {
+    let (range, whose) = entry.start_range(status);
+    let with = |w: &str| {
+        if whose.is_empty() {
+            w.to_owned()
+        } else {
+            format!("{w} {whose}")
+        }
+    };
+    [
+        entry
+            .basal_per_day
+            .hard_max
+            .map(|m| (m, "hard maximum per day".to_owned())),
+        range
+            .soft_max
+            .map(|m| (m, with("top of the usual starting range"))),
+        range
+            .hard_max
+            .map(|m| (m, with("hard maximum of the starting range"))),
+    ]
+    .into_iter()
+    .flatten()
+    .min_by_key(|(m, _)| *m)
+}
+
+/// Why a starting dose was not confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfirmError {
+    #[error(
+        "the trial has not ended: the implant's starting dose is confirmed after the trial ends"
+    )]
+    NotEnded,
+    #[error("there is no proposal ({0}); enter a dose per day with a written reason")]
+    NoProposal(String),
+    #[error("reason: {0}")]
+    NeedsReason(String),
+    #[error(
+        "{}: {} is refused: {} (limit: {}; source: {})",
+        .0.field,
+        .0.value,
+        .0.message,
+        .0.limit,
+        .0.source.as_deref().unwrap_or("drug library")
+    )]
+    Refused(Box<Finding>),
+    #[error("the implant's limits cannot be checked: {0}")]
+    NoLimits(String),
+    #[error("reason: {len} characters is more than {MAX_REASON}")]
+    ReasonTooLong { len: usize },
+}
+
+/// A starting dose that may be recorded, with the findings it was confirmed over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmed {
+    pub per_day: AmountRate,
+    /// The worksheet's proposal (None: the clinician entered the dose without one).
+    pub proposed: Option<AmountRate>,
+    pub findings: Vec<Finding>,
+    pub reason: Option<String>,
+}
+
+/// Checks a clinician's confirmation: only after the trial ended; `dose` None takes the
+/// proposal; a dose that is not the proposal, or any finding outside the usual range, needs a
+/// written reason; a hard finding is refused.
+pub fn confirm(
+    ws: &Worksheet,
+    entry: Result<&LibraryEntry, String>,
+    status: Option<OpioidStatus>,
+    ended: bool,
+    dose: Option<AmountRate>,
+    reason: &str,
+) -> Result<Confirmed, ConfirmError> {
+    if !ended {
+        return Err(ConfirmError::NotEnded);
+    }
+    let reason = reason.trim();
+    if reason.chars().count() > MAX_REASON {
+        return Err(ConfirmError::ReasonTooLong {
+            len: reason.chars().count(),
+        });
+    }
+    let per_day = match (dose, ws.proposed) {
+        (Some(d), _) => d,
+        (None, Some(p)) => p,
+        (None, None) => {
+            return Err(ConfirmError::NoProposal(
+                ws.why_none
+                    .clone()
+                    .unwrap_or_else(|| "none was made".to_owned()),
+            ));
+        }
+    };
+    let entry = entry.map_err(ConfirmError::NoLimits)?;
+    let v = check_dose(entry, status, per_day);
+    if let Some(f) = v.findings.iter().find(|f| f.class == Class::Hard) {
+        return Err(ConfirmError::Refused(Box::new(f.clone())));
+    }
+    let unit = entry.unit;
+    if reason.is_empty() {
+        if ws.proposed != Some(per_day) {
+            return Err(ConfirmError::NeedsReason(match ws.proposed {
+                None => format!(
+                    "{} is entered without a proposal; write why",
+                    per_day.per_day_in(unit)
+                ),
+                Some(p) => format!(
+                    "{} is not the proposal of {}; write why",
+                    per_day.per_day_in(unit),
+                    p.per_day_in(unit)
+                ),
+            }));
+        }
+        if let Some(f) = v.findings.iter().find(|f| f.class == Class::Soft) {
+            return Err(ConfirmError::NeedsReason(format!(
+                "{} ({}); write why it is right for this patient",
+                f.message,
+                f.source.as_deref().unwrap_or("drug library")
+            )));
+        }
+    }
+    Ok(Confirmed {
+        per_day,
+        proposed: ws.proposed,
+        findings: v.findings,
+        reason: (!reason.is_empty()).then(|| reason.to_owned()),
+    })
+}

@@ -1,0 +1,286 @@
+//! The charts and the day table: dose and pain per day, or the response to each bolus.
+
+use super::*;
+
+/// Colours for the boluses of a time-course chart, in turn.
+pub(super) const BOLUS_COLOURS: [(f32, f32, f32); 3] = [PATIENT, CLINICIAN, SCHEDULED];
+pub(super) const BOLUS_COLOUR_NAMES: [&str; 3] = ["blue", "orange", "purple"];
+
+/// Hours after a bolus, for reading: "45 min", "4 h", "6.5 h".
+pub(super) fn after_words(h: f64) -> String {
+    if h < 1.0 {
+        format!("{} min", (h * 60.0).round())
+    } else {
+        format!("{} h", (h * 10.0).round() / 10.0)
+    }
+}
+
+/// A bolus trial's chart: each bolus's scores against the hours after it (pain 0–10 or
+/// Ashworth 0–4), the baseline dashed, and for each bolus its onset (a triangle below the
+/// axis), peak (a square on the line) and the end of its effect (a vertical bar); then a line
+/// per bolus with the same in words.
+pub(super) fn time_course(p: &mut Page, s: &Summary, unit: MassUnit) {
+    let e = &s.effective_dose;
+    let spasticity = s.outcome_measure == OutcomeMeasure::Spasticity;
+    let top_score = if spasticity { 4.0 } else { 10.0 };
+    let baseline = if spasticity {
+        s.spasticity.baseline.map(|b| b.value())
+    } else {
+        s.pain.baseline.map(f64::from)
+    };
+    let height = 120.0;
+    let left = MARGIN + 40.0;
+    let right = p.width - MARGIN - 30.0;
+    let top = p.y - 6.0;
+    let bottom = top - height;
+    let longest = e
+        .boluses
+        .iter()
+        .flat_map(|b| b.scores.iter().map(|(h, _)| *h))
+        .chain(e.boluses.iter().filter_map(|b| b.duration_h))
+        .fold(1.0_f64, f64::max);
+    // Whole hours, at least 4.
+    let span = longest.ceil().max(4.0);
+    let x_of = |h: f64| left + ((h / span) as f32) * (right - left);
+    let y_of = |v: f64| bottom + ((v / top_score) as f32) * height;
+    p.line(GREY, 0.5, &[(left, top), (left, bottom), (right, bottom)]);
+    p.text_at(
+        MARGIN,
+        top - 8.0,
+        7.0,
+        false,
+        if spasticity { "Ashworth 4" } else { "pain 10" },
+    );
+    p.text_at(MARGIN, bottom, 7.0, false, "0");
+    let ticks = if span <= 12.0 {
+        1.0
+    } else {
+        (span / 12.0).ceil()
+    };
+    let mut t = 0.0;
+    while t <= span + 1e-9 {
+        p.text_at(x_of(t) - 3.0, bottom - 9.0, 7.0, false, &format!("{t}"));
+        t += ticks;
+    }
+    p.text_at(
+        right - 90.0,
+        bottom - 18.0,
+        7.0,
+        false,
+        "hours after the bolus",
+    );
+    if let Some(b) = baseline {
+        let y = y_of(b);
+        let mut x = left;
+        while x < right {
+            p.line(GREY, 0.6, &[(x, y), ((x + 4.0).min(right), y)]);
+            x += 8.0;
+        }
+    }
+    for (i, b) in e.boluses.iter().enumerate() {
+        let colour = BOLUS_COLOURS[i % BOLUS_COLOURS.len()];
+        let points: Vec<(f32, f32)> = b.scores.iter().map(|&(h, v)| (x_of(h), y_of(v))).collect();
+        if points.len() > 1 {
+            p.line(colour, 1.5, &points);
+        }
+        for &(x, y) in &points {
+            p.fill(colour, x - 1.5, y - 1.5, 3.0, 3.0);
+        }
+        if let Some(h) = b.onset_h {
+            let x = x_of(h);
+            p.line(
+                colour,
+                1.0,
+                &[
+                    (x - 3.0, bottom - 4.0),
+                    (x, bottom),
+                    (x + 3.0, bottom - 4.0),
+                    (x - 3.0, bottom - 4.0),
+                ],
+            );
+        }
+        if let (Some(h), Some(v)) = (b.peak_h, b.peak_score) {
+            p.fill(colour, x_of(h) - 3.5, y_of(v) - 3.5, 7.0, 7.0);
+        }
+        if let Some(h) = b.duration_h {
+            let x = x_of(h);
+            p.line(colour, 1.2, &[(x, bottom), (x, top)]);
+        }
+    }
+    p.y = bottom - 22.0;
+    for (i, b) in e.boluses.iter().enumerate() {
+        p.para(
+            8.0,
+            e.bolus_index == Some(i),
+            &format!(
+                "{}Bolus of {} at {} after the start, {} line ({}{}): onset {}, peak {}, duration {}.",
+                if e.bolus_index == Some(i) { "EFFECTIVE: " } else { "" },
+                show_mg(b.dose_mg, unit),
+                hours_words(b.at_h),
+                BOLUS_COLOUR_NAMES[i % BOLUS_COLOUR_NAMES.len()],
+                b.by,
+                if b.complete { "" } else { ", NOT GIVEN WHOLE" },
+                b.onset_h.map_or("none".to_owned(), after_words),
+                match (b.peak_h, b.peak_score) {
+                    (Some(h), Some(v)) => format!("score {v} at {}", after_words(h)),
+                    _ => "none".to_owned(),
+                },
+                b.effect
+            ),
+        );
+    }
+    p.para(
+        7.5,
+        false,
+        "Triangle: onset (the first response); square: peak (the best score); bar: the effect has ended (the first score that was no longer a response); dashed: before the trial.",
+    );
+}
+
+/// Stacked bars of dose per day by source, and the day's mean pain as a line (scale 0–10 on the
+/// right), with the pain before the trial dashed.
+pub(super) fn chart(p: &mut Page, s: &Summary, unit: MassUnit) {
+    let height = 130.0;
+    let left = MARGIN + 40.0;
+    let right = p.width - MARGIN - 30.0;
+    let top = p.y - 6.0;
+    let bottom = top - height;
+    let days = s.days.len().max(1);
+    let slot = (right - left) / days as f32;
+    let max = s
+        .days
+        .iter()
+        .map(|d| d.total_mg)
+        .fold(0.0_f64, f64::max)
+        .max(1e-9);
+    // Axes and labels.
+    p.line(
+        GREY,
+        0.5,
+        &[(left, top), (left, bottom), (right, bottom), (right, top)],
+    );
+    p.text_at(MARGIN, top - 8.0, 7.0, false, &show_mg(max, unit));
+    p.text_at(MARGIN, bottom, 7.0, false, "0");
+    p.text_at(right + 4.0, top - 8.0, 7.0, false, "pain 10");
+    p.text_at(right + 4.0, bottom, 7.0, false, "0");
+    for (i, d) in s.days.iter().enumerate() {
+        let x = left + slot * i as f32 + slot * 0.15;
+        let w = slot * 0.7;
+        let mut y = bottom;
+        for (v, colour) in [
+            (d.basal_mg, BASAL),
+            (d.pca_mg, PATIENT),
+            (d.scheduled_bolus_mg, SCHEDULED),
+            (d.clinician_bolus_mg, CLINICIAN),
+        ] {
+            let hgt = (v / max) as f32 * height;
+            if hgt > 0.0 {
+                p.fill(colour, x, y, w, hgt);
+                y += hgt;
+            }
+        }
+        if days <= 16 {
+            p.text_at(x, bottom - 9.0, 7.0, false, &format!("day {}", d.day));
+        }
+    }
+    let pain_y = |v: f64| bottom + (v / 10.0) as f32 * height;
+    if let Some(b) = s.pain.baseline {
+        let y = pain_y(f64::from(b));
+        let mut x = left;
+        while x < right {
+            p.line(PAIN, 0.6, &[(x, y), ((x + 4.0).min(right), y)]);
+            x += 8.0;
+        }
+    }
+    let points: Vec<(f32, f32)> = s
+        .days
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            d.pain_mean
+                .map(|m| (left + slot * (i as f32 + 0.5), pain_y(m)))
+        })
+        .collect();
+    if points.len() > 1 {
+        p.line(PAIN, 1.5, &points);
+    }
+    for &(x, y) in &points {
+        p.fill(PAIN, x - 2.0, y - 2.0, 4.0, 4.0);
+    }
+    // Legend.
+    let ly = bottom - 22.0;
+    let mut lx = left;
+    for (label, colour) in [
+        ("basal", BASAL),
+        ("patient boluses", PATIENT),
+        ("scheduled boluses", SCHEDULED),
+        ("clinician boluses", CLINICIAN),
+        ("mean pain per day (dashed: before the trial)", PAIN),
+    ] {
+        p.fill(colour, lx, ly, 7.0, 7.0);
+        p.text_at(lx + 10.0, ly, 7.5, false, label);
+        lx += 18.0 + width(label, 7.5, false);
+    }
+    p.y = ly - 6.0;
+}
+
+pub(super) fn day_table(p: &mut Page, s: &Summary, unit: MassUnit) {
+    let cols: [(&str, f32); 8] = [
+        ("Day", 0.0),
+        ("Total", 34.0),
+        ("Basal", 100.0),
+        ("Patient", 166.0),
+        ("Other boluses", 232.0),
+        ("Requests (granted/denied)", 302.0),
+        ("Pain mean (lowest)", 408.0),
+        ("Side effects", 480.0),
+    ];
+    p.y -= 14.0;
+    let y = p.y;
+    for (name, x) in cols {
+        p.text_at(MARGIN + x, y, 7.5, true, name);
+    }
+    for d in &s.days {
+        if p.y < MARGIN + 20.0 {
+            p.text_at(
+                MARGIN,
+                p.y - 10.0,
+                7.5,
+                false,
+                "(more days in the CSV export)",
+            );
+            break;
+        }
+        p.y -= 10.5;
+        let side = d.side_effects_mild + d.side_effects_moderate + d.side_effects_severe;
+        let cells = [
+            d.day.to_string(),
+            show_mg(d.total_mg, unit),
+            show_mg(d.basal_mg, unit),
+            show_mg(d.pca_mg, unit),
+            show_mg(d.scheduled_bolus_mg + d.clinician_bolus_mg, unit),
+            format!("{} / {}", d.pca_granted, d.pca_denied),
+            match (d.pain_mean, d.pain_lowest) {
+                (Some(m), Some(l)) => format!("{m} ({l})"),
+                _ => "—".to_owned(),
+            },
+            if side == 0 {
+                "none".to_owned()
+            } else {
+                [
+                    (d.side_effects_mild, "mild"),
+                    (d.side_effects_moderate, "moderate"),
+                    (d.side_effects_severe, "severe"),
+                ]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, w)| format!("{n} {w}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+            },
+        ];
+        let y = p.y;
+        for ((_, x), cell) in cols.iter().zip(cells) {
+            p.text_at(MARGIN + x, y, 7.5, false, &cell);
+        }
+    }
+}

@@ -20,7 +20,7 @@ use crate::core::program::{Program, Trial};
 use crate::journal::Record;
 
 /// `PRAGMA application_id` of a Titra trial log ("TITR").
-pub const APPLICATION_ID: i32 = 0x5449_5452;
+pub(crate) const APPLICATION_ID: i32 = 0x5449_5452;
 
 /// The schema this version writes. Each entry of [`MIGRATIONS`] takes the schema one version
 /// up; never edit one that has shipped, add the next.

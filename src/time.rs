@@ -97,7 +97,7 @@ impl WallClock for SystemWallClock {
 }
 
 /// Milliseconds from 1970-01-01 to 2000-01-01, where the virtual (simulated) clock starts.
-pub const Y2000_UNIX_MS: u64 = 946_684_800_000;
+pub(crate) const Y2000_UNIX_MS: u64 = 946_684_800_000;
 
 /// RFC 3339 for a moment on the virtual clock (2000-01-01T00:00:00Z + t).
 pub fn virtual_time(t: Timestamp) -> String {

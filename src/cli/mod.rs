@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand};
     version,
     about = "Titra trial pump for intrathecal and epidural delivery (prototype, not a medical device)"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
 }

@@ -14,7 +14,7 @@ use crate::hw::{Direction, HwError, PumpHardware};
 pub const WATER_G_PER_ML: f64 = 1.0;
 
 /// The sliding windows of the trumpet curve, minutes.
-pub const TRUMPET_WINDOWS: [u64; 5] = [2, 5, 11, 19, 31];
+pub(crate) const TRUMPET_WINDOWS: [u64; 5] = [2, 5, 11, 19, 31];
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CalibrationError {
@@ -37,7 +37,7 @@ pub enum CalibrationError {
 
 /// How far a calibration may move steps per mL from the profile before it is refused as a
 /// setup error rather than a calibration.
-pub const MAX_CHANGE_PCT: u64 = 20;
+pub(crate) const MAX_CHANGE_PCT: u64 = 20;
 
 /// Steps per mL from `steps` that delivered `grams` of a liquid of `density`, checked against
 /// the profile's `current` value.

@@ -17,7 +17,7 @@ use crate::input::hardware::HardwareConfig;
 const CONSUMER: &str = "titra-pumpd";
 
 /// The pins, from one GPIO chip.
-pub struct ChardevPins {
+pub(crate) struct ChardevPins {
     chip: PathBuf,
 }
 

@@ -12,7 +12,7 @@ use embedded_hal::digital::{InputPin, OutputPin};
 
 /// The HX711's two saturation codes: a reading at either is a fault, not a pressure.
 pub const SATURATED_HIGH: i32 = 0x7F_FFFF;
-pub const SATURATED_LOW: i32 = -0x80_0000;
+pub(crate) const SATURATED_LOW: i32 = -0x80_0000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hx711Error<E> {

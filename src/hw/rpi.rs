@@ -27,7 +27,7 @@ fn explain(pin: u8, role: &'static str, e: rppal::gpio::Error) -> StartupError {
 }
 
 /// The pins, from rppal.
-pub struct RppalPins {
+pub(crate) struct RppalPins {
     gpio: Gpio,
 }
 

@@ -12,7 +12,7 @@ use crate::input::scenario::{Event, Scenario, ScenarioError};
 
 /// The example library shipped in config/, built into the binary so that `titra check` works
 /// from any directory. Its own text says it must be reviewed before clinical use.
-pub const BUILT_IN_LIBRARY: &str = include_str!("../../config/drug-library.toml");
+pub(crate) const BUILT_IN_LIBRARY: &str = include_str!("../../config/drug-library.toml");
 
 /// Which library a check used, for the report.
 #[derive(Debug, Clone, Serialize)]

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::core::units::{Duration, Volume, VolumeRate};
 
-pub const HARDWARE_SCHEMA: &str = "titra.hardware/1";
+pub(crate) const HARDWARE_SCHEMA: &str = "titra.hardware/1";
 
 /// The profile built into the binary (the bench prototype's).
 pub const BUILT_IN_HARDWARE: &str = include_str!("../../config/hardware.toml");

@@ -11,10 +11,10 @@ use crate::core::implant::{ImplantProtocol, ResponseCriterion};
 use crate::core::program::Trial;
 use crate::core::site::SiteRule;
 
-pub const PROTOCOL_SCHEMA: &str = "titra.protocol/1";
+pub(crate) const PROTOCOL_SCHEMA: &str = "titra.protocol/1";
 
 /// The example protocol built into the binary.
-pub const BUILT_IN_PROTOCOL: &str = include_str!("../../config/protocol.toml");
+pub(crate) const BUILT_IN_PROTOCOL: &str = include_str!("../../config/protocol.toml");
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

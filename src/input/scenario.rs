@@ -206,7 +206,7 @@ struct RawScenario {
 }
 
 /// The most characters a catheter's type may have.
-pub const MAX_CATHETER: usize = 100;
+pub(crate) const MAX_CATHETER: usize = 100;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -100,7 +100,7 @@ pub struct Source<'a> {
 
 /// "MRN-00042_2026-11-23": the patient (letters, digits, '-' and '_' kept, anything else as
 /// '_') and the trial's first day.
-pub fn base_name(s: &Summary) -> String {
+pub(crate) fn base_name(s: &Summary) -> String {
     let patient: String = s
         .trial
         .patient

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::units::{Duration, Timestamp};
 
-pub const MAX_ATTEMPTS: u32 = 5;
-pub const LOCKOUT: Duration = Duration::from_mins(5);
-pub const SESSION_IDLE: Duration = Duration::from_mins(3);
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+pub(crate) const LOCKOUT: Duration = Duration::from_mins(5);
+pub(crate) const SESSION_IDLE: Duration = Duration::from_mins(3);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

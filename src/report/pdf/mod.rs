@@ -62,7 +62,7 @@ const HELVETICA: [u16; 95] = [
 ];
 
 /// Text in WinAnsi bytes; characters it lacks are written in ASCII ("≥" as ">=").
-pub fn winansi(text: &str) -> Vec<u8> {
+pub(crate) fn winansi(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -182,7 +182,7 @@ struct Plan {
     findings: Vec<Finding>,
 }
 
-pub struct DoseSections {
+pub(crate) struct DoseSections {
     pub response: ResponseInfo,
     pub effective: EffectiveDose,
     pub rule_text: String,

@@ -48,7 +48,7 @@ pub use effective::{
 pub use events::{AlarmEntry, Interruption};
 pub use text::render;
 
-pub const SUMMARY_SCHEMA: &str = "titra.trial-summary/1";
+pub(crate) const SUMMARY_SCHEMA: &str = "titra.trial-summary/1";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {

@@ -2,18 +2,30 @@
 //!
 //! Prototype software for research and bench use, not a cleared medical device.
 //!
-//! - [`core`]: the pure dosing core (units, drug library, program, dose accounting).
-//! - [`scenario`]: scenario and program files, as `titra check` and `titra simulate` read them.
-//! - [`check`]: `titra check`, the program check written out for a nurse.
-//! - [`hw`]: the hardware the engine drives, and its embedded-hal drivers.
+//! The modules, lowest first; each uses only those above it in this list (tests/system's
+//! architecture check holds the code to it):
+//!
+//! - [`core`]: the pure dosing core (units, drug library, program check, dose ledger, scheduler,
+//!   supervisor, occlusion detection, clinical rules and the implant worksheet): no I/O, no
+//!   clock of its own.
+//! - [`journal`], [`time`], [`digest`]: what the trial log stores (the engine's records), the
+//!   clocks and dates, and SHA-256.
+//! - [`input`]: the files the pump reads: hardware configuration, drug library, site protocol,
+//!   scenario files, and the program check of a scenario.
+//! - [`hw`]: the hardware the engine drives (embedded-hal drivers, the Pi's backends), the
+//!   power-on self-test and the bench calibration.
 //! - [`sim`]: simulated hardware under virtual time.
-//! - [`engine`]: the pump engine (core + hardware, time injected).
-//! - [`simulate`]: `titra simulate`, a whole scenario through the engine.
-//! - [`summary`]: the trial summary.
+//! - [`engine`]: the pump engine: the core driving the hardware, on an injected clock.
+//! - [`store`]: the trial log (SQLite, hash-chained).
+//! - [`report`]: the trial summary and its exports (PDF, JSON, CSV, USB).
+//! - [`service`]: the pump daemon's service, its typed wire contract and its D-Bus interface.
+//! - [`ui`]: the touchscreen UI (feature `ui`).
+//! - [`cli`]: the `titra` command line, one module per subcommand.
 
-pub mod digest;
 pub use titra_core as core;
+
 pub mod cli;
+pub mod digest;
 pub mod engine;
 pub mod hw;
 pub mod input;

@@ -14,17 +14,11 @@ pub async fn publish(shared: &Shared, iface: &PumpIface, emitter: &SignalEmitter
     };
     for r in &records {
         let sent = match r {
-            Record::AlarmRaised { kind, priority, .. } if *priority != Priority::Info => {
-                PumpIface::alarm_raised(
-                    emitter,
-                    &name_of(kind),
-                    &priority.to_string(),
-                    kind.message(),
-                )
-                .await
-            }
             // An escalation is announced as the alarm raised again at its new priority.
-            Record::AlarmEscalated { kind, priority, .. } => {
+            Record::AlarmRaised { kind, priority, .. }
+            | Record::AlarmEscalated { kind, priority, .. }
+                if *priority != Priority::Info =>
+            {
                 PumpIface::alarm_raised(
                     emitter,
                     &name_of(kind),

@@ -269,36 +269,40 @@ impl PumpService {
         Ok(open)
     }
 
-    pub fn prime(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+    /// A nurse's or clinician's command to the engine, logged with who gave it; `delivers`
+    /// commands (those that can move the motor) need the power-on self-test passed.
+    fn nurse_command(
+        &mut self,
+        token: &str,
+        now: Timestamp,
+        action: &str,
+        delivers: bool,
+        f: impl FnOnce(&mut Engine<Hardware>, Timestamp) -> Result<(), EngineError>,
+    ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
-        self.require_self_test()?;
-        let volume = self.cfg.mechanism.prime_volume;
-        self.engine_mut()?.prime(now, volume)?;
-        self.audit(&caller, "prime", now);
+        if delivers {
+            self.require_self_test()?;
+        }
+        f(self.engine_mut()?, now)?;
+        self.audit(&caller, action, now);
         Ok(())
+    }
+
+    pub fn prime(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
+        let volume = self.cfg.mechanism.prime_volume;
+        self.nurse_command(token, now, "prime", true, |e, now| e.prime(now, volume))
     }
 
     pub fn start(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
-        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
-        self.require_self_test()?;
-        self.engine_mut()?.start(now)?;
-        self.audit(&caller, "start", now);
-        Ok(())
+        self.nurse_command(token, now, "start", true, |e, now| e.start(now))
     }
 
     pub fn pause(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
-        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
-        self.engine_mut()?.pause(now)?;
-        self.audit(&caller, "pause", now);
-        Ok(())
+        self.nurse_command(token, now, "pause", false, |e, now| e.pause(now))
     }
 
     pub fn resume(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
-        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
-        self.require_self_test()?;
-        self.engine_mut()?.resume(now)?;
-        self.audit(&caller, "resume", now);
-        Ok(())
+        self.nurse_command(token, now, "resume", true, |e, now| e.resume(now))
     }
 
     pub fn end_trial(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {

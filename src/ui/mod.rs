@@ -15,6 +15,7 @@ use wizard::{Request, Wizard, WizardView};
 slint::include_modules!();
 
 pub mod client;
+pub mod present;
 pub mod wizard;
 
 /// What the patient screen shows.

@@ -12,13 +12,20 @@ use titra::service::wire::{AlarmStatus, Status};
 
 use titra::input::check;
 use titra::input::hardware::HardwareConfig;
+use titra::service::auth::UserRole;
 use titra::service::pump::PumpService;
-use titra::ui::wizard::Wizard;
-use titra::ui::{
-    MainWindow, Nav, Pump, WizardState, answer_directly, apply_status, chart, course_chart,
-    set_staff, show_basal_check, show_chart, show_checklist, show_course_chart,
-    show_diary_question, show_export, show_message, wire_checks, wire_wizard, wizard_reply,
-};
+use titra::ui::adapters::app::{log_in, show_message, show_pin_answer, wire_checks};
+use titra::ui::adapters::apply_status;
+use titra::ui::adapters::chart::{show_chart, show_course_chart};
+use titra::ui::adapters::checklist::show_checklist;
+use titra::ui::adapters::delivery::show_basal_check;
+use titra::ui::adapters::export::show_export;
+use titra::ui::adapters::patient::show_diary_question;
+use titra::ui::adapters::wizard::{answer_directly, wire_wizard, wizard_reply};
+use titra::ui::present::chart::{chart, course_chart};
+use titra::ui::present::delivery::basal_check;
+use titra::ui::present::wizard::Wizard;
+use titra::ui::{MainWindow, Nav, PatientAdapter, PatientPrompt, StaffAdapter, WizardAdapter};
 
 fn running(next_bolus_in_s: i64) -> Status {
     let mut s = Status::empty(Timestamp::from_ms(3_600_000));
@@ -94,9 +101,9 @@ fn wizard_screens(
         });
     }
     apply_status(ui, &service.borrow().status(now), true);
-    set_staff(ui, "Demo Nurse", "nurse");
-    ui.global::<Pump>().invoke_open_wizard();
-    let w = ui.global::<WizardState>();
+    log_in(ui, "Demo Nurse", UserRole::Nurse);
+    ui.global::<StaffAdapter>().invoke_open_wizard();
+    let w = ui.global::<WizardAdapter>();
     for k in ["M", "R", "N", "-", "4", "2"] {
         w.invoke_key(k.into());
     }
@@ -215,7 +222,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         asking_alarm.pain_prompt = true;
         apply_status(&ui, &asking_alarm, true);
         save(&ui, &dir, &format!("patient-pain-prompt-alarm-{size}"))?;
-        ui.global::<Pump>().set_prompt("function".into());
+        ui.global::<PatientAdapter>()
+            .set_prompt(PatientPrompt::FunctionQuestion);
         asking.pain_prompt = false;
         apply_status(&ui, &asking, true);
         show_message(&ui, "Thank you — pain 4 recorded.");
@@ -233,16 +241,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         apply_status(&ui, &after_end, true);
         show_message(&ui, "");
         save(&ui, &dir, &format!("patient-pgic-{size}"))?;
-        ui.global::<Pump>().set_prompt("".into());
+        ui.global::<PatientAdapter>()
+            .set_prompt(PatientPrompt::None);
         apply_status(&ui, &alarm, true);
 
         ui.global::<Nav>().invoke_go("pin".into());
-        ui.global::<Pump>().set_pin_message(
-            "wrong PIN (4 tries left before the login locks for 5 minutes)".into(),
+        show_pin_answer(
+            &ui,
+            "wrong PIN (4 tries left before the login locks for 5 minutes)",
         );
         save(&ui, &dir, &format!("staff-pin-{size}"))?;
 
-        set_staff(&ui, "Demo Nurse", "nurse");
+        log_in(&ui, "Demo Nurse", UserRole::Nurse);
         apply_status(&ui, &alarm, true);
         save(&ui, &dir, &format!("staff-{size}"))?;
 
@@ -254,11 +264,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         wizard_screens(&ui, &dir, &size)?;
 
-        set_staff(&ui, "Demo Clinician", "clinician");
+        log_in(&ui, "Demo Clinician", UserRole::Clinician);
         apply_status(&ui, &running(0), true);
         ui.global::<Nav>().invoke_go("basal".into());
         show_basal_check(
             &ui,
+            &basal_check(
             "soft",
             &[titra::service::wire::WireFinding {
                 field: "basal".to_owned(),
@@ -270,6 +281,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }],
             "0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)",
             "16 mg/day (0.6667 mg/h, 0.6667 mL/h)",
+            ),
         );
         save(&ui, &dir, &format!("clinician-change-dose-{size}"))?;
         // The chart of the example 3-day morphine trial, simulated.
@@ -303,7 +315,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             end,
             titra::core::units::Duration::from_hours(hours),
         );
-        show_chart(&ui, &chart(&history, "mg"));
+        show_chart(&ui, &chart(&history, titra::core::units::MassUnit::Mg));
         ui.global::<Nav>().invoke_go("chart".into());
         save(&ui, &dir, &format!("clinician-chart-{size}"))?;
         // A bolus trial's chart: the response to each bolus, from the simulated single-shot
@@ -398,7 +410,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ui.global::<Nav>().invoke_go("checklist".into());
         save(&ui, &dir, &format!("nurse-checklist-{size}"))?;
         // The clinician's review after the sedation interlock stopped delivery.
-        ui.global::<Pump>().set_sedation_hold(true);
+        ui.global::<StaffAdapter>().set_sedation_hold(true);
         ui.global::<Nav>().invoke_go("review".into());
         save(&ui, &dir, &format!("clinician-sedation-review-{size}"))?;
         // The most buttons at once (a clinician, an alarm, the sedation hold): three a row.
@@ -415,7 +427,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ui.global::<Nav>().invoke_go("staff".into());
         save(&ui, &dir, &format!("clinician-staff-crowded-{size}"))?;
         apply_status(&ui, &running(0), true);
-        ui.global::<Pump>().set_sedation_hold(false);
+        ui.global::<StaffAdapter>().set_sedation_hold(false);
         ui.global::<Nav>().invoke_go("observation".into());
         press(&ui, "Temperature")?;
         for k in ["3", "7", ".", "2"] {
@@ -424,7 +436,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         save(&ui, &dir, &format!("nurse-observation-{size}"))?;
 
         // The nurse's catheter site check, a fever with redness being entered.
-        set_staff(&ui, "Demo Nurse", "nurse");
+        log_in(&ui, "Demo Nurse", UserRole::Nurse);
         apply_status(&ui, &running(0), true);
         save(&ui, &dir, &format!("nurse-staff-{size}"))?;
         ui.global::<Nav>().invoke_go("site-check".into());
@@ -439,7 +451,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for k in ["6", "0"] {
             press(&ui, &format!("Key {k}"))?;
         }
-        show_message(&ui, &titra::ui::opioids_recorded("60"));
+        show_message(
+            &ui,
+            &titra::ui::present::observation::opioids_recorded("60"),
+        );
         save(&ui, &dir, &format!("nurse-systemic-opioids-{size}"))?;
 
         // A baclofen trial is scored on the Modified Ashworth Scale.
@@ -454,9 +469,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         save(&ui, &dir, &format!("nurse-spasticity-{size}"))?;
 
         // After the end: the clinician's decision, and the catheter's removal.
-        set_staff(&ui, "Demo Clinician", "clinician");
+        log_in(&ui, "Demo Clinician", UserRole::Clinician);
         apply_status(&ui, &after_end, true);
-        ui.global::<Pump>().set_prompt("".into());
+        ui.global::<PatientAdapter>()
+            .set_prompt(PatientPrompt::None);
         ui.global::<Nav>().invoke_go("end".into());
         save(&ui, &dir, &format!("clinician-ended-{size}"))?;
         ui.global::<Nav>().invoke_go("decision".into());

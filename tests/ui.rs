@@ -7,12 +7,19 @@ use std::sync::{Arc, Mutex};
 
 use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
-use titra::core::units::{Duration, Timestamp};
+use titra::core::units::{Duration, MassUnit, Timestamp};
+use titra::service::auth::UserRole;
 use titra::service::pump::PumpService;
-use titra::ui::wizard::Wizard;
+use titra::ui::adapters::app::{log_in, show_message, show_pin_answer, wire_checks};
+use titra::ui::adapters::apply_status;
+use titra::ui::adapters::chart::{show_chart, show_course_chart};
+use titra::ui::adapters::wizard::{answer_directly, wire_wizard, wizard_reply};
+use titra::ui::command::SharedWizard;
+use titra::ui::present::chart::{chart, course_chart};
+use titra::ui::present::wizard::Wizard;
 use titra::ui::{
-    MainWindow, Nav, Pump, SharedWizard, answer_directly, apply_status, set_staff, show_message,
-    wire_wizard, wizard_reply,
+    AppState, ChartAdapter, MainWindow, Nav, ObservationAdapter, PatientAdapter, PatientPrompt,
+    StaffAdapter,
 };
 
 const PROGRAM: &str = "[trial]\npatient = \"MRN-UI\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"3d\"\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"0.5 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }\n";
@@ -100,7 +107,7 @@ fn the_patient_screen_against_the_real_pump() {
         let service = service.clone();
         let now = now.clone();
         let weak = ui.as_weak();
-        ui.global::<Pump>().on_request_bolus(move || {
+        ui.global::<PatientAdapter>().on_request_bolus(move || {
             let answer = service.borrow_mut().request_bolus(*now.borrow());
             let text = match answer {
                 Ok(m) => m,
@@ -130,7 +137,7 @@ fn the_patient_screen_against_the_real_pump() {
     {
         let service = service.clone();
         let now = now.clone();
-        ui.global::<Pump>()
+        ui.global::<PatientAdapter>()
             .on_record_side_effect(move |effect, severity| {
                 service
                     .borrow_mut()
@@ -184,7 +191,7 @@ fn the_patient_screen_against_the_real_pump() {
     refresh();
     assert_eq!(value(&ui, "Pump status"), "Stopped — your nurse is needed");
     assert!(value(&ui, "Alarm").starts_with("Line blocked"));
-    assert!(ui.global::<Pump>().get_call_nurse());
+    assert!(ui.global::<PatientAdapter>().get_call_nurse());
 
     // A nurse logs in with the PIN pad (a wrong PIN first), acknowledges and resumes.
     let token = Rc::new(RefCell::new(String::new()));
@@ -193,14 +200,14 @@ fn the_patient_screen_against_the_real_pump() {
         let now = now.clone();
         let token = token.clone();
         let weak = ui.as_weak();
-        ui.global::<Pump>().on_login(move |pin| {
+        ui.global::<AppState>().on_login(move |pin| {
             let Some(ui) = weak.upgrade() else { return };
             match service.borrow_mut().login(&pin, *now.borrow()) {
                 Ok((t, caller)) => {
                     *token.borrow_mut() = t;
-                    set_staff(&ui, &caller.name, caller.role.as_str());
+                    log_in(&ui, &caller.name, caller.role);
                 }
-                Err(e) => ui.global::<Pump>().set_pin_message(e.to_string().into()),
+                Err(e) => show_pin_answer(&ui, &e.to_string()),
             }
         });
     }
@@ -209,7 +216,7 @@ fn the_patient_screen_against_the_real_pump() {
         let now = now.clone();
         let token = token.clone();
         let weak = ui.as_weak();
-        ui.global::<Pump>().on_resume(move || {
+        ui.global::<StaffAdapter>().on_resume(move || {
             let t = *now.borrow();
             let mut s = service.borrow_mut();
             let _ = s.acknowledge(&token.borrow(), t);
@@ -290,11 +297,11 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
         let service = service.clone();
         let token = token.clone();
         let weak = ui.as_weak();
-        ui.global::<Pump>().on_login(move |pin| {
+        ui.global::<AppState>().on_login(move |pin| {
             let Some(ui) = weak.upgrade() else { return };
             let (t, caller) = service.borrow_mut().login(&pin, at(1)).unwrap();
             *token.borrow_mut() = t;
-            set_staff(&ui, &caller.name, caller.role.as_str());
+            log_in(&ui, &caller.name, caller.role);
         });
     }
     let wizard: SharedWizard = Arc::new(Mutex::new(Wizard::new()));
@@ -508,9 +515,13 @@ fn a_nurse_scores_spasticity_in_a_baclofen_trial() {
     );
     let service = Rc::new(RefCell::new(service));
     let ui = MainWindow::new().unwrap();
-    titra::ui::wire_checks(&ui);
+    wire_checks(&ui);
     apply_status(&ui, &status, true);
-    assert_eq!(ui.global::<Pump>().get_prompt(), "", "no pain prompt");
+    assert_eq!(
+        ui.global::<PatientAdapter>().get_prompt(),
+        PatientPrompt::None,
+        "no pain prompt"
+    );
     assert!(
         ElementHandle::find_by_accessible_label(&ui, "Patient question")
             .next()
@@ -520,7 +531,7 @@ fn a_nurse_scores_spasticity_in_a_baclofen_trial() {
         let service = service.clone();
         let nurse = nurse.clone();
         let weak = ui.as_weak();
-        ui.global::<Pump>()
+        ui.global::<ObservationAdapter>()
             .on_record_spasticity(move |score, muscles| {
                 let answer = service
                     .borrow_mut()
@@ -531,7 +542,7 @@ fn a_nurse_scores_spasticity_in_a_baclofen_trial() {
                 }
             });
     }
-    set_staff(&ui, "Demo Nurse", "nurse");
+    log_in(&ui, "Demo Nurse", UserRole::Nurse);
     press(&ui, "Spasticity (Ashworth)");
     assert_eq!(ui.global::<Nav>().get_screen(), "spasticity");
     press(&ui, "Record the score");
@@ -587,16 +598,16 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
         // As the UI's client does: a bolus trial's chart is the response to each bolus.
         let service = service.clone();
         let weak = ui.as_weak();
-        ui.global::<Pump>().on_load_chart(move || {
+        ui.global::<ChartAdapter>().on_load(move || {
             let r = service.borrow().bolus_response(at(480)).unwrap();
             assert!(r.bolus_trial);
             if let Some(ui) = weak.upgrade() {
-                titra::ui::show_course_chart(&ui, &titra::ui::course_chart(&r));
+                show_course_chart(&ui, &course_chart(&r));
             }
         });
     }
     apply_status(&ui, &service.borrow().status(at(480)), true);
-    set_staff(&ui, "Demo Clinician", "clinician");
+    log_in(&ui, "Demo Clinician", UserRole::Clinician);
     press(&ui, "Dose and pain chart");
     assert_eq!(ui.global::<Nav>().get_screen(), "chart");
     assert_eq!(
@@ -607,9 +618,9 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
         value(&ui, "Chart caption"),
         "Pain 0–10 against hours after each bolus; dashed: before the trial, 7"
     );
-    let pump = ui.global::<Pump>();
-    assert!(pump.get_chart_bolus());
-    let curves: Vec<_> = pump.get_chart_curves().iter().collect();
+    let adapter = ui.global::<ChartAdapter>();
+    assert!(adapter.get_bolus());
+    let curves: Vec<_> = adapter.get_curves().iter().collect();
     assert_eq!(curves.len(), 1, "one line per bolus");
     assert!(curves[0].effective);
     // 8 h across, pain 0–10 up: the scores at 1, 4 and 8 h, the end of the effect at 8 h.
@@ -618,12 +629,14 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
         "M 134.0 92.0 L 500.0 125.6 L 988.0 75.2 M 988.0 8 L 988.0 176"
     );
     assert!(
-        pump.get_chart_baseline()
+        adapter
+            .get_baseline()
             .starts_with("M 12.0 58.4 L 28.0 58.4"),
         "the baseline dashed at 7"
     );
     assert_eq!(
-        pump.get_chart_ticks()
+        adapter
+            .get_ticks()
             .iter()
             .last()
             .map(|t| t.label.to_string()),
@@ -631,18 +644,18 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
     );
 
     // A continuous trial's chart in its place: the bars again, and no bolus lines.
-    titra::ui::show_chart(
+    show_chart(
         &ui,
-        &titra::ui::chart(
+        &chart(
             &titra::report::summary::History {
                 bucket_ms: 3_600_000,
                 doses_ng: vec![20_000],
                 pain: vec![(1_800_000, 5)],
             },
-            "mg",
+            MassUnit::Mg,
         ),
     );
-    assert!(!pump.get_chart_bolus());
+    assert!(!adapter.get_bolus());
     assert!(
         ElementHandle::find_by_accessible_label(&ui, "Bolus response")
             .next()

@@ -1,5 +1,5 @@
 //! The whole UI path: the window (slint's testing backend, with its event loop) and the UI's own
-//! D-Bus client code (`ui::client::wire` and `follow`) against the daemon's interface on
+//! D-Bus client code (`ui::adapters::wire` and `ui::client::follow`) against the daemon's interface on
 //! simulated hardware over a peer-to-peer link, in virtual time. A nurse starts a trial with the
 //! wizard (refused until the pre-trial checklist is confirmed on its screen), the patient presses
 //! for a bolus and is refused during the lockout with the countdown shown, four hours in the
@@ -27,8 +27,9 @@ use titra::journal::Record;
 use titra::service::dbus::{ExportTarget, OBJECT_PATH, Pump1Proxy, PumpIface, Shared, run_until};
 use titra::service::pump::PumpService;
 use titra::time::ManualClock;
-use titra::ui::client::{Daemon, follow, wire};
-use titra::ui::{MainWindow, Nav, Pump};
+use titra::ui::adapters::wire;
+use titra::ui::client::{Daemon, follow};
+use titra::ui::{ExportAdapter, MainWindow, Nav, WizardAdapter};
 use zbus::connection::Builder;
 
 const DEADLINE: StdDuration = StdDuration::from_secs(120);
@@ -87,8 +88,8 @@ fn enabled(weak: &Weak, label: &'static str) -> bool {
 fn worksheet_has(weak: &Weak, what: &str, prefix: &'static str) {
     let lines = |ui: &MainWindow| -> Vec<String> {
         use slint::Model as _;
-        ui.global::<Pump>()
-            .get_export_lines()
+        ui.global::<ExportAdapter>()
+            .get_lines()
             .iter()
             .map(|l| l.to_string())
             .collect()
@@ -257,7 +258,7 @@ fn the_ui_drives_the_daemon_over_dbus() {
         keys(w, "0.05");
         // Next is enabled once the daemon has checked this very program.
         wait(w, "the program checked", |ui| {
-            ui.global::<titra::ui::WizardState>().get_can_next()
+            ui.global::<WizardAdapter>().get_can_next()
         });
         press(w, "Next");
         wait_step(w, "Check every setting");

@@ -1,5 +1,5 @@
 //! What the screens ask of the daemon: a [`UiCommand`] per button, sent by the adapters
-//! (src/ui/adapters/) and carried out by the client (src/ui/client.rs), which answers in the
+//! (src/ui/adapters/) and carried out by the client (src/ui/client/), which answers in the
 //! window.
 
 use std::sync::{Arc, Mutex};

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use slint::ComponentHandle;
 use titra::core::units::Timestamp;
 use titra::service::wire::Status;
-use titra::ui::{MainWindow, apply_status};
+use titra::ui::MainWindow;
+use titra::ui::adapters::apply_status;
 
 fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")

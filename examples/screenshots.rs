@@ -12,13 +12,20 @@ use titra::service::wire::{AlarmStatus, Status};
 
 use titra::input::check;
 use titra::input::hardware::HardwareConfig;
+use titra::service::auth::UserRole;
 use titra::service::pump::PumpService;
-use titra::ui::wizard::Wizard;
-use titra::ui::{
-    MainWindow, Nav, Pump, WizardState, answer_directly, apply_status, chart, course_chart,
-    set_staff, show_basal_check, show_chart, show_checklist, show_course_chart,
-    show_diary_question, show_export, show_message, wire_checks, wire_wizard, wizard_reply,
-};
+use titra::ui::adapters::app::{log_in, show_message, show_pin_answer, wire_checks};
+use titra::ui::adapters::apply_status;
+use titra::ui::adapters::chart::{show_chart, show_course_chart};
+use titra::ui::adapters::checklist::show_checklist;
+use titra::ui::adapters::delivery::show_basal_check;
+use titra::ui::adapters::export::show_export;
+use titra::ui::adapters::patient::show_diary_question;
+use titra::ui::adapters::wizard::{answer_directly, wire_wizard, wizard_reply};
+use titra::ui::present::chart::{chart, course_chart};
+use titra::ui::present::delivery::basal_check;
+use titra::ui::present::wizard::Wizard;
+use titra::ui::{MainWindow, Nav, PatientAdapter, PatientPrompt, StaffAdapter, WizardAdapter};
 
 fn running(next_bolus_in_s: i64) -> Status {
     let mut s = Status::empty(Timestamp::from_ms(3_600_000));
@@ -94,9 +101,9 @@ fn wizard_screens(
         });
     }
     apply_status(ui, &service.borrow().status(now), true);
-    set_staff(ui, "Demo Nurse", "nurse");
-    ui.global::<Pump>().invoke_open_wizard();
-    let w = ui.global::<WizardState>();
+    log_in(ui, "Demo Nurse", UserRole::Nurse);
+    ui.global::<StaffAdapter>().invoke_open_wizard();
+    let w = ui.global::<WizardAdapter>();
     for k in ["M", "R", "N", "-", "4", "2"] {
         w.invoke_key(k.into());
     }
@@ -151,6 +158,366 @@ fn wizard_screens(
     Ok(())
 }
 
+/// The running pump of [`running`] stopped by a blocked line.
+fn alarmed() -> Status {
+    let mut alarm = running(-1);
+    alarm.state = titra::core::supervisor::State::Alarm;
+    alarm.alarms.push(AlarmStatus {
+        kind: titra::core::supervisor::AlarmKind::Occlusion,
+        priority: titra::core::supervisor::Priority::High,
+        message:
+            "Line blocked — delivery stopped. Check the catheter and line for kinks or clamps."
+                .to_owned(),
+        since_ms: 0,
+        silenced_until_ms: -1,
+    });
+    alarm
+}
+
+/// The trial ended, the patient not yet asked for the impression of change.
+fn ended_asking() -> Status {
+    let mut after_end = running(-1);
+    after_end.state = titra::core::supervisor::State::Ended;
+    after_end.pgic_prompt = true;
+    after_end.site_check_due = String::new();
+    after_end
+}
+
+type Shots = Result<(), Box<dyn std::error::Error>>;
+
+/// The patient screen: a dose allowed, the lockout, an alarm, a side effect, the diary's
+/// questions.
+fn patient_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
+    apply_status(ui, &running(0), true);
+    save(ui, dir, &format!("patient-{size}"))?;
+
+    apply_status(ui, &running(40 * 60), true);
+    show_message(
+        ui,
+        "Too soon: at least 1h must pass between boluses. Next dose available in 40min.",
+    );
+    save(ui, dir, &format!("patient-lockout-{size}"))?;
+
+    let alarm = alarmed();
+    apply_status(ui, &alarm, true);
+    show_message(ui, "");
+    save(ui, dir, &format!("patient-alarm-{size}"))?;
+
+    ui.global::<Nav>().invoke_go("side-effect".into());
+    save(ui, dir, &format!("patient-side-effect-{size}"))?;
+    ui.global::<Nav>().invoke_go("patient".into());
+
+    // The diary's questions: pain every 4 hours, then the function question; the
+    // impression of change once the trial has ended.
+    let mut asking = running(25 * 60);
+    asking.pain_prompt = true;
+    apply_status(ui, &asking, true);
+    save(ui, dir, &format!("patient-pain-prompt-{size}"))?;
+    let mut asking_alarm = alarm.clone();
+    asking_alarm.pain_prompt = true;
+    apply_status(ui, &asking_alarm, true);
+    save(ui, dir, &format!("patient-pain-prompt-alarm-{size}"))?;
+    ui.global::<PatientAdapter>()
+        .set_prompt(PatientPrompt::FunctionQuestion);
+    asking.pain_prompt = false;
+    apply_status(ui, &asking, true);
+    show_message(ui, "Thank you — pain 4 recorded.");
+    save(ui, dir, &format!("patient-function-{size}"))?;
+    // The worst case for room: a dose allowed, under an alarm banner.
+    let mut crowded = running(0);
+    crowded.alarms = alarm.alarms.clone();
+    crowded.alarms[0].priority = titra::core::supervisor::Priority::Medium;
+    apply_status(ui, &crowded, true);
+    save(ui, dir, &format!("patient-function-alarm-{size}"))?;
+    let after_end = ended_asking();
+    apply_status(ui, &after_end, true);
+    show_message(ui, "");
+    save(ui, dir, &format!("patient-pgic-{size}"))?;
+    ui.global::<PatientAdapter>()
+        .set_prompt(PatientPrompt::None);
+    apply_status(ui, &alarm, true);
+    Ok(())
+}
+
+/// The PIN pad and the nurse's staff screen under an alarm, its tones paused or not.
+fn staff_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
+    let alarm = alarmed();
+    ui.global::<Nav>().invoke_go("pin".into());
+    show_pin_answer(
+        ui,
+        "wrong PIN (4 tries left before the login locks for 5 minutes)",
+    );
+    save(ui, dir, &format!("staff-pin-{size}"))?;
+
+    log_in(ui, "Demo Nurse", UserRole::Nurse);
+    apply_status(ui, &alarm, true);
+    save(ui, dir, &format!("staff-{size}"))?;
+
+    // Alarm tones paused: the symbol and its countdown.
+    let mut silenced = alarm.clone();
+    silenced.alarms[0].silenced_until_ms = i64::try_from(silenced.now_ms).unwrap_or(0) + 95_000;
+    apply_status(ui, &silenced, true);
+    save(ui, dir, &format!("staff-silenced-{size}"))?;
+    Ok(())
+}
+
+/// The clinician's dose change, and the charts of a simulated continuous trial and of two
+/// bolus trials; the continuous trial's outcome, for the export.
+fn clinician_screens(
+    ui: &MainWindow,
+    dir: &Path,
+    size: &str,
+) -> Result<titra::cli::simulate::Outcome, Box<dyn std::error::Error>> {
+    log_in(ui, "Demo Clinician", UserRole::Clinician);
+    apply_status(ui, &running(0), true);
+    ui.global::<Nav>().invoke_go("basal".into());
+    let check = basal_check(
+        "soft",
+        &[titra::service::wire::WireFinding {
+            field: "basal".to_owned(),
+            value: "16 mg/day".to_owned(),
+            limit: "15 mg/day".to_owned(),
+            class: "soft".to_owned(),
+            message: "Basal rate 16 mg/day (0.6667 mg/h, 0.6667 mL/h) is above the usual maximum of 15 mg/day: confirm it is intended.".to_owned(),
+            source: String::new(),
+        }],
+        "0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)",
+        "16 mg/day (0.6667 mg/h, 0.6667 mL/h)",
+    );
+    show_basal_check(ui, &check);
+    save(ui, dir, &format!("clinician-change-dose-{size}"))?;
+    // The chart of the example 3-day morphine trial, simulated.
+    let scenario = titra::input::scenario::Scenario::from_toml_str(
+        include_str!("../../shared/scenarios/continuous-morphine-pca.toml"),
+        "continuous-morphine-pca.toml",
+    )?;
+    let (library, source) = check::load_library(None)?;
+    let outcome =
+        titra::cli::simulate::run(&scenario, &library, source, &HardwareConfig::built_in()?)?;
+    let started = outcome
+        .journal
+        .iter()
+        .find_map(|r| match r {
+            titra::journal::Record::StateChanged {
+                at,
+                to: titra::core::supervisor::State::Running,
+                ..
+            } => Some(*at),
+            _ => None,
+        })
+        .unwrap_or(Timestamp::ORIGIN);
+    let end = outcome
+        .journal
+        .last()
+        .map_or(started, titra::journal::Record::at);
+    let hours = end.since(started).ms().div_ceil(48 * 3_600_000).max(1);
+    let history = titra::report::summary::history(
+        &outcome.journal,
+        started,
+        end,
+        titra::core::units::Duration::from_hours(hours),
+    );
+    show_chart(ui, &chart(&history, titra::core::units::MassUnit::Mg));
+    ui.global::<Nav>().invoke_go("chart".into());
+    save(ui, dir, &format!("clinician-chart-{size}"))?;
+    // A bolus trial's chart: the response to each bolus, from the simulated single-shot
+    // morphine screening and the two-bolus baclofen screening.
+    for (name, text) in [
+        (
+            "single-shot-morphine.toml",
+            include_str!("scenarios/single-shot-morphine.toml"),
+        ),
+        (
+            "baclofen-screening.toml",
+            include_str!("scenarios/baclofen-screening.toml"),
+        ),
+    ] {
+        let scenario = titra::input::scenario::Scenario::from_toml_str(text, name)?;
+        let (library, source) = check::load_library(None)?;
+        let unit = titra::report::summary::unit_of(&library, &scenario.program.drug);
+        let outcome =
+            titra::cli::simulate::run(&scenario, &library, source, &HardwareConfig::built_in()?)?;
+        let response = titra::report::summary::bolus_response(&outcome.summary, unit);
+        show_course_chart(ui, &course_chart(&response));
+        ui.global::<Nav>().invoke_go("chart".into());
+        let shot = if name.starts_with("baclofen") {
+            "clinician-bolus-chart-spasticity"
+        } else {
+            "clinician-bolus-chart"
+        };
+        save(ui, dir, &format!("{shot}-{size}"))?;
+    }
+    Ok(outcome)
+}
+
+/// The export screen after the end (another dose with its reason typed), and the end screen.
+fn export_screens(
+    ui: &MainWindow,
+    dir: &Path,
+    size: &str,
+    outcome: &titra::cli::simulate::Outcome,
+) -> Shots {
+    // The export screen: the worksheet by the built-in example protocol's rules (the
+    // simulator's summary uses them).
+    // The trial has ended (the dose is confirmed only then).
+    let summary = &outcome.summary;
+    let (lines, has_proposal, confirmed) =
+        titra::report::export::preview(summary, titra::core::units::MassUnit::Mg);
+    let mut ended = running(-1);
+    ended.state = titra::core::supervisor::State::Ended;
+    ended.site_check_due = String::new();
+    apply_status(ui, &ended, true);
+    show_export(ui, lines, has_proposal, confirmed);
+    show_message(ui, "");
+    ui.global::<Nav>().invoke_go("export".into());
+    save(ui, dir, &format!("clinician-export-{size}"))?;
+    // Another dose than the proposal, with the clinician's reason typed.
+    press(ui, "Enter another dose")?;
+    for k in ["0", ".", "4"] {
+        press(ui, &format!("Key {k}"))?;
+    }
+    press(ui, "Type the reason")?;
+    for k in "renal function reduced".chars() {
+        press(
+            ui,
+            &if k == ' ' {
+                "Space".to_owned()
+            } else {
+                format!("Key {k}")
+            },
+        )?;
+    }
+    save(ui, dir, &format!("clinician-export-reason-{size}"))?;
+    press(ui, "Done")?;
+    save(ui, dir, &format!("clinician-export-other-{size}"))?;
+    press(ui, "Back to the worksheet")?;
+    show_message(ui, "");
+    apply_status(ui, &running(0), true);
+    ui.global::<Nav>().invoke_go("end".into());
+    save(ui, dir, &format!("clinician-end-{size}"))?;
+    Ok(())
+}
+
+/// The checklist, the sedation review, the most buttons at once, the observations, the site
+/// check, the systemic opioids and the spasticity score.
+fn nurse_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
+    // The pre-trial checklist, half confirmed, from the built-in protocol's items.
+    let protocol = titra::input::protocol::Protocol::built_in()?;
+    let items = protocol
+        .checklist
+        .iter()
+        .filter(|i| !i.outpatient_only)
+        .enumerate()
+        .map(|(n, i)| titra::service::wire::ChecklistLine {
+            id: i.id.clone(),
+            text: i.text.clone(),
+            confirmed: n < 4,
+            confirmed_by: if n < 4 {
+                "Demo Nurse".to_owned()
+            } else {
+                String::new()
+            },
+            confirmed_at_ms: if n < 4 { 60_000 } else { -1 },
+        })
+        .collect();
+    show_checklist(ui, &(items, String::new(), String::new()));
+    ui.global::<Nav>().invoke_go("checklist".into());
+    save(ui, dir, &format!("nurse-checklist-{size}"))?;
+    // The clinician's review after the sedation interlock stopped delivery.
+    ui.global::<StaffAdapter>().set_sedation_hold(true);
+    ui.global::<Nav>().invoke_go("review".into());
+    save(ui, dir, &format!("clinician-sedation-review-{size}"))?;
+    // The most buttons at once (a clinician, an alarm, the sedation hold): three a row.
+    let mut crowded = alarmed();
+    crowded.alarms.push(AlarmStatus {
+        kind: titra::core::supervisor::AlarmKind::Sedation,
+        priority: titra::core::supervisor::Priority::High,
+        message: "Sedation or slow breathing — delivery stopped until a clinician reviews."
+            .to_owned(),
+        since_ms: 0,
+        silenced_until_ms: -1,
+    });
+    apply_status(ui, &crowded, true);
+    ui.global::<Nav>().invoke_go("staff".into());
+    save(ui, dir, &format!("clinician-staff-crowded-{size}"))?;
+    apply_status(ui, &running(0), true);
+    ui.global::<StaffAdapter>().set_sedation_hold(false);
+    ui.global::<Nav>().invoke_go("observation".into());
+    press(ui, "Temperature")?;
+    for k in ["3", "7", ".", "2"] {
+        press(ui, &format!("Key {k}"))?;
+    }
+    save(ui, dir, &format!("nurse-observation-{size}"))?;
+
+    // The nurse's catheter site check, a fever with redness being entered.
+    log_in(ui, "Demo Nurse", UserRole::Nurse);
+    apply_status(ui, &running(0), true);
+    save(ui, dir, &format!("nurse-staff-{size}"))?;
+    ui.global::<Nav>().invoke_go("site-check".into());
+    for k in ["3", "8", ".", "6"] {
+        press(ui, &format!("Key {k}"))?;
+    }
+    press(ui, "Redness")?;
+    save(ui, dir, &format!("nurse-site-check-{size}"))?;
+    // The day's systemic opioids besides the trial drug.
+    show_message(ui, "");
+    ui.global::<Nav>().invoke_go("opioids".into());
+    for k in ["6", "0"] {
+        press(ui, &format!("Key {k}"))?;
+    }
+    show_message(ui, &titra::ui::present::observation::opioids_recorded("60"));
+    save(ui, dir, &format!("nurse-systemic-opioids-{size}"))?;
+
+    // A baclofen trial is scored on the Modified Ashworth Scale.
+    let mut baclofen = running(-1);
+    baclofen.drug = "baclofen".to_owned();
+    baclofen.outcome_measure = Some(titra::core::diary::OutcomeMeasure::Spasticity);
+    apply_status(ui, &baclofen, true);
+    ui.global::<Nav>().invoke_go("spasticity".into());
+    press(ui, "Ashworth 2")?;
+    press(ui, "Knee extensors")?;
+    press(ui, "Hip adductors")?;
+    save(ui, dir, &format!("nurse-spasticity-{size}"))?;
+    Ok(())
+}
+
+/// After the end: the clinician's decision, and the catheter's removal.
+fn after_end_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
+    let after_end = ended_asking();
+    log_in(ui, "Demo Clinician", UserRole::Clinician);
+    apply_status(ui, &after_end, true);
+    ui.global::<PatientAdapter>()
+        .set_prompt(PatientPrompt::None);
+    ui.global::<Nav>().invoke_go("end".into());
+    save(ui, dir, &format!("clinician-ended-{size}"))?;
+    ui.global::<Nav>().invoke_go("decision".into());
+    for choice in [
+        "Success",
+        "Pain reduced by half or more",
+        "Function improved",
+        "Yes",
+        "Implanted pump, 20 mL",
+    ] {
+        press(ui, choice)?;
+    }
+    save(ui, dir, &format!("clinician-decision-{size}"))?;
+    ui.global::<Nav>().invoke_go("removal".into());
+    press(ui, "Tip intact, site clean")?;
+    press(ui, "Type a note")?;
+    for k in [",", " ", "t", "i", "p", " ", "s", "e", "n", "t"] {
+        press(
+            ui,
+            &if k == " " {
+                "Space".to_owned()
+            } else {
+                format!("Key {k}")
+            },
+        )?;
+    }
+    save(ui, dir, &format!("nurse-catheter-removal-{size}"))?;
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The testing backend with a real (software) rasterizer, so that snapshots show pixels.
     slint::platform::set_platform(Box::new(i_slint_backend_testing::TestingBackend::new(
@@ -176,314 +543,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         let size = format!("{w}x{h}");
 
-        apply_status(&ui, &running(0), true);
-        save(&ui, &dir, &format!("patient-{size}"))?;
-
-        apply_status(&ui, &running(40 * 60), true);
-        show_message(
-            &ui,
-            "Too soon: at least 1h must pass between boluses. Next dose available in 40min.",
-        );
-        save(&ui, &dir, &format!("patient-lockout-{size}"))?;
-
-        let mut alarm = running(-1);
-        alarm.state = titra::core::supervisor::State::Alarm;
-        alarm.alarms.push(AlarmStatus {
-            kind: titra::core::supervisor::AlarmKind::Occlusion,
-            priority: titra::core::supervisor::Priority::High,
-            message:
-                "Line blocked — delivery stopped. Check the catheter and line for kinks or clamps."
-                    .to_owned(),
-            since_ms: 0,
-            silenced_until_ms: -1,
-        });
-        apply_status(&ui, &alarm, true);
-        show_message(&ui, "");
-        save(&ui, &dir, &format!("patient-alarm-{size}"))?;
-
-        ui.global::<Nav>().invoke_go("side-effect".into());
-        save(&ui, &dir, &format!("patient-side-effect-{size}"))?;
-        ui.global::<Nav>().invoke_go("patient".into());
-
-        // The diary's questions: pain every 4 hours, then the function question; the
-        // impression of change once the trial has ended.
-        let mut asking = running(25 * 60);
-        asking.pain_prompt = true;
-        apply_status(&ui, &asking, true);
-        save(&ui, &dir, &format!("patient-pain-prompt-{size}"))?;
-        let mut asking_alarm = alarm.clone();
-        asking_alarm.pain_prompt = true;
-        apply_status(&ui, &asking_alarm, true);
-        save(&ui, &dir, &format!("patient-pain-prompt-alarm-{size}"))?;
-        ui.global::<Pump>().set_prompt("function".into());
-        asking.pain_prompt = false;
-        apply_status(&ui, &asking, true);
-        show_message(&ui, "Thank you — pain 4 recorded.");
-        save(&ui, &dir, &format!("patient-function-{size}"))?;
-        // The worst case for room: a dose allowed, under an alarm banner.
-        let mut crowded = running(0);
-        crowded.alarms = alarm.alarms.clone();
-        crowded.alarms[0].priority = titra::core::supervisor::Priority::Medium;
-        apply_status(&ui, &crowded, true);
-        save(&ui, &dir, &format!("patient-function-alarm-{size}"))?;
-        let mut after_end = running(-1);
-        after_end.state = titra::core::supervisor::State::Ended;
-        after_end.pgic_prompt = true;
-        after_end.site_check_due = String::new();
-        apply_status(&ui, &after_end, true);
-        show_message(&ui, "");
-        save(&ui, &dir, &format!("patient-pgic-{size}"))?;
-        ui.global::<Pump>().set_prompt("".into());
-        apply_status(&ui, &alarm, true);
-
-        ui.global::<Nav>().invoke_go("pin".into());
-        ui.global::<Pump>().set_pin_message(
-            "wrong PIN (4 tries left before the login locks for 5 minutes)".into(),
-        );
-        save(&ui, &dir, &format!("staff-pin-{size}"))?;
-
-        set_staff(&ui, "Demo Nurse", "nurse");
-        apply_status(&ui, &alarm, true);
-        save(&ui, &dir, &format!("staff-{size}"))?;
-
-        // Alarm tones paused: the symbol and its countdown.
-        let mut silenced = alarm.clone();
-        silenced.alarms[0].silenced_until_ms = i64::try_from(silenced.now_ms).unwrap_or(0) + 95_000;
-        apply_status(&ui, &silenced, true);
-        save(&ui, &dir, &format!("staff-silenced-{size}"))?;
-
+        patient_screens(&ui, &dir, &size)?;
+        staff_screens(&ui, &dir, &size)?;
         wizard_screens(&ui, &dir, &size)?;
-
-        set_staff(&ui, "Demo Clinician", "clinician");
-        apply_status(&ui, &running(0), true);
-        ui.global::<Nav>().invoke_go("basal".into());
-        show_basal_check(
-            &ui,
-            "soft",
-            &[titra::service::wire::WireFinding {
-                field: "basal".to_owned(),
-                value: "16 mg/day".to_owned(),
-                limit: "15 mg/day".to_owned(),
-                class: "soft".to_owned(),
-                message: "Basal rate 16 mg/day (0.6667 mg/h, 0.6667 mL/h) is above the usual maximum of 15 mg/day: confirm it is intended.".to_owned(),
-                source: String::new(),
-            }],
-            "0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)",
-            "16 mg/day (0.6667 mg/h, 0.6667 mL/h)",
-        );
-        save(&ui, &dir, &format!("clinician-change-dose-{size}"))?;
-        // The chart of the example 3-day morphine trial, simulated.
-        let scenario = titra::input::scenario::Scenario::from_toml_str(
-            include_str!("../../shared/scenarios/continuous-morphine-pca.toml"),
-            "continuous-morphine-pca.toml",
-        )?;
-        let (library, source) = check::load_library(None)?;
-        let outcome =
-            titra::cli::simulate::run(&scenario, &library, source, &HardwareConfig::built_in()?)?;
-        let started = outcome
-            .journal
-            .iter()
-            .find_map(|r| match r {
-                titra::journal::Record::StateChanged {
-                    at,
-                    to: titra::core::supervisor::State::Running,
-                    ..
-                } => Some(*at),
-                _ => None,
-            })
-            .unwrap_or(Timestamp::ORIGIN);
-        let end = outcome
-            .journal
-            .last()
-            .map_or(started, titra::journal::Record::at);
-        let hours = end.since(started).ms().div_ceil(48 * 3_600_000).max(1);
-        let history = titra::report::summary::history(
-            &outcome.journal,
-            started,
-            end,
-            titra::core::units::Duration::from_hours(hours),
-        );
-        show_chart(&ui, &chart(&history, "mg"));
-        ui.global::<Nav>().invoke_go("chart".into());
-        save(&ui, &dir, &format!("clinician-chart-{size}"))?;
-        // A bolus trial's chart: the response to each bolus, from the simulated single-shot
-        // morphine screening and the two-bolus baclofen screening.
-        for (name, text) in [
-            (
-                "single-shot-morphine.toml",
-                include_str!("scenarios/single-shot-morphine.toml"),
-            ),
-            (
-                "baclofen-screening.toml",
-                include_str!("scenarios/baclofen-screening.toml"),
-            ),
-        ] {
-            let scenario = titra::input::scenario::Scenario::from_toml_str(text, name)?;
-            let (library, source) = check::load_library(None)?;
-            let unit = titra::report::summary::unit_of(&library, &scenario.program.drug);
-            let outcome = titra::cli::simulate::run(
-                &scenario,
-                &library,
-                source,
-                &HardwareConfig::built_in()?,
-            )?;
-            let response = titra::report::summary::bolus_response(&outcome.summary, unit);
-            show_course_chart(&ui, &course_chart(&response));
-            ui.global::<Nav>().invoke_go("chart".into());
-            let shot = if name.starts_with("baclofen") {
-                "clinician-bolus-chart-spasticity"
-            } else {
-                "clinician-bolus-chart"
-            };
-            save(&ui, &dir, &format!("{shot}-{size}"))?;
-        }
-        // The export screen: the worksheet by the built-in example protocol's rules (the
-        // simulator's summary uses them).
-        // The trial has ended (the dose is confirmed only then).
-        let summary = &outcome.summary;
-        let (lines, has_proposal, confirmed) =
-            titra::report::export::preview(summary, titra::core::units::MassUnit::Mg);
-        let mut ended = running(-1);
-        ended.state = titra::core::supervisor::State::Ended;
-        ended.site_check_due = String::new();
-        apply_status(&ui, &ended, true);
-        show_export(&ui, lines, has_proposal, confirmed);
-        show_message(&ui, "");
-        ui.global::<Nav>().invoke_go("export".into());
-        save(&ui, &dir, &format!("clinician-export-{size}"))?;
-        // Another dose than the proposal, with the clinician's reason typed.
-        press(&ui, "Enter another dose")?;
-        for k in ["0", ".", "4"] {
-            press(&ui, &format!("Key {k}"))?;
-        }
-        press(&ui, "Type the reason")?;
-        for k in "renal function reduced".chars() {
-            press(
-                &ui,
-                &if k == ' ' {
-                    "Space".to_owned()
-                } else {
-                    format!("Key {k}")
-                },
-            )?;
-        }
-        save(&ui, &dir, &format!("clinician-export-reason-{size}"))?;
-        press(&ui, "Done")?;
-        save(&ui, &dir, &format!("clinician-export-other-{size}"))?;
-        press(&ui, "Back to the worksheet")?;
-        show_message(&ui, "");
-        apply_status(&ui, &running(0), true);
-        ui.global::<Nav>().invoke_go("end".into());
-        save(&ui, &dir, &format!("clinician-end-{size}"))?;
-        // The pre-trial checklist, half confirmed, from the built-in protocol's items.
-        let protocol = titra::input::protocol::Protocol::built_in()?;
-        let items = protocol
-            .checklist
-            .iter()
-            .filter(|i| !i.outpatient_only)
-            .enumerate()
-            .map(|(n, i)| titra::service::wire::ChecklistLine {
-                id: i.id.clone(),
-                text: i.text.clone(),
-                confirmed: n < 4,
-                confirmed_by: if n < 4 {
-                    "Demo Nurse".to_owned()
-                } else {
-                    String::new()
-                },
-                confirmed_at_ms: if n < 4 { 60_000 } else { -1 },
-            })
-            .collect();
-        show_checklist(&ui, &(items, String::new(), String::new()));
-        ui.global::<Nav>().invoke_go("checklist".into());
-        save(&ui, &dir, &format!("nurse-checklist-{size}"))?;
-        // The clinician's review after the sedation interlock stopped delivery.
-        ui.global::<Pump>().set_sedation_hold(true);
-        ui.global::<Nav>().invoke_go("review".into());
-        save(&ui, &dir, &format!("clinician-sedation-review-{size}"))?;
-        // The most buttons at once (a clinician, an alarm, the sedation hold): three a row.
-        let mut crowded = alarm.clone();
-        crowded.alarms.push(AlarmStatus {
-            kind: titra::core::supervisor::AlarmKind::Sedation,
-            priority: titra::core::supervisor::Priority::High,
-            message: "Sedation or slow breathing — delivery stopped until a clinician reviews."
-                .to_owned(),
-            since_ms: 0,
-            silenced_until_ms: -1,
-        });
-        apply_status(&ui, &crowded, true);
-        ui.global::<Nav>().invoke_go("staff".into());
-        save(&ui, &dir, &format!("clinician-staff-crowded-{size}"))?;
-        apply_status(&ui, &running(0), true);
-        ui.global::<Pump>().set_sedation_hold(false);
-        ui.global::<Nav>().invoke_go("observation".into());
-        press(&ui, "Temperature")?;
-        for k in ["3", "7", ".", "2"] {
-            press(&ui, &format!("Key {k}"))?;
-        }
-        save(&ui, &dir, &format!("nurse-observation-{size}"))?;
-
-        // The nurse's catheter site check, a fever with redness being entered.
-        set_staff(&ui, "Demo Nurse", "nurse");
-        apply_status(&ui, &running(0), true);
-        save(&ui, &dir, &format!("nurse-staff-{size}"))?;
-        ui.global::<Nav>().invoke_go("site-check".into());
-        for k in ["3", "8", ".", "6"] {
-            press(&ui, &format!("Key {k}"))?;
-        }
-        press(&ui, "Redness")?;
-        save(&ui, &dir, &format!("nurse-site-check-{size}"))?;
-        // The day's systemic opioids besides the trial drug.
-        show_message(&ui, "");
-        ui.global::<Nav>().invoke_go("opioids".into());
-        for k in ["6", "0"] {
-            press(&ui, &format!("Key {k}"))?;
-        }
-        show_message(&ui, &titra::ui::opioids_recorded("60"));
-        save(&ui, &dir, &format!("nurse-systemic-opioids-{size}"))?;
-
-        // A baclofen trial is scored on the Modified Ashworth Scale.
-        let mut baclofen = running(-1);
-        baclofen.drug = "baclofen".to_owned();
-        baclofen.outcome_measure = Some(titra::core::diary::OutcomeMeasure::Spasticity);
-        apply_status(&ui, &baclofen, true);
-        ui.global::<Nav>().invoke_go("spasticity".into());
-        press(&ui, "Ashworth 2")?;
-        press(&ui, "Knee extensors")?;
-        press(&ui, "Hip adductors")?;
-        save(&ui, &dir, &format!("nurse-spasticity-{size}"))?;
-
-        // After the end: the clinician's decision, and the catheter's removal.
-        set_staff(&ui, "Demo Clinician", "clinician");
-        apply_status(&ui, &after_end, true);
-        ui.global::<Pump>().set_prompt("".into());
-        ui.global::<Nav>().invoke_go("end".into());
-        save(&ui, &dir, &format!("clinician-ended-{size}"))?;
-        ui.global::<Nav>().invoke_go("decision".into());
-        for choice in [
-            "Success",
-            "Pain reduced by half or more",
-            "Function improved",
-            "Yes",
-            "Implanted pump, 20 mL",
-        ] {
-            press(&ui, choice)?;
-        }
-        save(&ui, &dir, &format!("clinician-decision-{size}"))?;
-        ui.global::<Nav>().invoke_go("removal".into());
-        press(&ui, "Tip intact, site clean")?;
-        press(&ui, "Type a note")?;
-        for k in [",", " ", "t", "i", "p", " ", "s", "e", "n", "t"] {
-            press(
-                &ui,
-                &if k == " " {
-                    "Space".to_owned()
-                } else {
-                    format!("Key {k}")
-                },
-            )?;
-        }
-        save(&ui, &dir, &format!("nurse-catheter-removal-{size}"))?;
+        let outcome = clinician_screens(&ui, &dir, &size)?;
+        export_screens(&ui, &dir, &size, &outcome)?;
+        nurse_screens(&ui, &dir, &size)?;
+        after_end_screens(&ui, &dir, &size)?;
         ui.hide()?;
     }
     Ok(())

@@ -1,5 +1,8 @@
-//! The patient screen with slint's testing backend, against the real pump service on simulated
-//! hardware: what it says, a press granted, the lockout shown, a press refused, an alarm shown.
+//! The touchscreen UI with slint's testing backend, against the real pump service on simulated
+//! hardware: the patient screen (what it says, a press granted, the lockout shown, a press
+//! refused, an alarm shown), the start-trial wizard, the spasticity score and a bolus trial's
+//! chart. Each test has its own window: the testing backend without an event loop is set up per
+//! thread, and each test runs on a thread of its own.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -7,12 +10,19 @@ use std::sync::{Arc, Mutex};
 
 use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
-use titra::core::units::{Duration, Timestamp};
+use titra::core::units::{Duration, MassUnit, Timestamp};
+use titra::service::auth::UserRole;
 use titra::service::pump::PumpService;
-use titra::ui::wizard::Wizard;
+use titra::ui::adapters::app::{log_in, show_message, show_pin_answer, wire_checks};
+use titra::ui::adapters::apply_status;
+use titra::ui::adapters::chart::{show_chart, show_course_chart};
+use titra::ui::adapters::wizard::{answer_directly, wire_wizard, wizard_reply};
+use titra::ui::command::SharedWizard;
+use titra::ui::present::chart::{chart, course_chart};
+use titra::ui::present::wizard::Wizard;
 use titra::ui::{
-    MainWindow, Nav, Pump, SharedWizard, answer_directly, apply_status, set_staff, show_message,
-    wire_wizard, wizard_reply,
+    AppState, ChartAdapter, MainWindow, Nav, ObservationAdapter, PatientAdapter, PatientPrompt,
+    StaffAdapter,
 };
 
 const PROGRAM: &str = "[trial]\npatient = \"MRN-UI\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"3d\"\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"0.5 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }\n";
@@ -55,9 +65,11 @@ fn at(mins: u64) -> Timestamp {
     Timestamp::ORIGIN + Duration::from_mins(mins)
 }
 
-#[test]
-fn the_patient_screen_against_the_real_pump() {
-    i_slint_backend_testing::init_no_event_loop();
+type Shared<T> = Rc<RefCell<T>>;
+
+/// A trial of [`PROGRAM`] started by a nurse: refused until the pre-trial checklist is
+/// confirmed.
+fn started_trial() -> PumpService {
     let mut service = PumpService::simulated_demo(at(0)).unwrap();
     service.confirm_checklist_as_demo(false);
     let (nurse, _) = service.login("1234", at(0)).unwrap();
@@ -72,35 +84,40 @@ fn the_patient_screen_against_the_real_pump() {
     );
     confirm_checklist(&mut service, &nurse, at(0));
     service.start(&nurse, at(0)).unwrap();
-    let service = Rc::new(RefCell::new(service));
-    let now = Rc::new(RefCell::new(at(0)));
+    service
+}
 
-    let ui = MainWindow::new().unwrap();
-    let refresh = {
-        let service = service.clone();
-        let now = now.clone();
-        let weak = ui.as_weak();
-        move || {
-            let t = *now.borrow();
-            let mut s = service.borrow_mut();
-            let mut clock = t;
-            // Run the pump up to now, as the daemon's control loop does.
-            while let Some(wake) = s.next_wake().filter(|&w| w <= t) {
-                s.tick(wake).unwrap();
-                clock = wake;
-            }
-            s.tick(t.max(clock)).unwrap();
-            let status = s.status(t);
-            if let Some(ui) = weak.upgrade() {
-                apply_status(&ui, &status, true);
-            }
+/// Shows the pump at the clock's time, run up to it as the daemon's control loop does.
+fn refresher(ui: &MainWindow, service: &Shared<PumpService>, now: &Shared<Timestamp>) -> impl Fn() {
+    let service = service.clone();
+    let now = now.clone();
+    let weak = ui.as_weak();
+    move || {
+        let t = *now.borrow();
+        let mut s = service.borrow_mut();
+        let mut clock = t;
+        // Run the pump up to now, as the daemon's control loop does.
+        while let Some(wake) = s.next_wake().filter(|&w| w <= t) {
+            s.tick(wake).unwrap();
+            clock = wake;
         }
-    };
+        s.tick(t.max(clock)).unwrap();
+        let status = s.status(t);
+        if let Some(ui) = weak.upgrade() {
+            apply_status(&ui, &status, true);
+        }
+    }
+}
+
+/// The patient's dose button and side effects, and the staff's login and resume, carried to
+/// the service at the clock's time as the client carries them to the daemon.
+fn wire_service(ui: &MainWindow, service: &Shared<PumpService>, now: &Shared<Timestamp>) {
+    let patient = ui.global::<PatientAdapter>();
     {
         let service = service.clone();
         let now = now.clone();
         let weak = ui.as_weak();
-        ui.global::<Pump>().on_request_bolus(move || {
+        patient.on_request_bolus(move || {
             let answer = service.borrow_mut().request_bolus(*now.borrow());
             let text = match answer {
                 Ok(m) => m,
@@ -111,6 +128,57 @@ fn the_patient_screen_against_the_real_pump() {
             }
         });
     }
+    {
+        let service = service.clone();
+        let now = now.clone();
+        patient.on_record_side_effect(move |effect, severity| {
+            service
+                .borrow_mut()
+                .record_side_effect(&effect, &severity, *now.borrow())
+                .unwrap();
+        });
+    }
+    let token = Rc::new(RefCell::new(String::new()));
+    {
+        let service = service.clone();
+        let now = now.clone();
+        let token = token.clone();
+        let weak = ui.as_weak();
+        ui.global::<AppState>().on_login(move |pin| {
+            let Some(ui) = weak.upgrade() else { return };
+            match service.borrow_mut().login(&pin, *now.borrow()) {
+                Ok((t, caller)) => {
+                    *token.borrow_mut() = t;
+                    log_in(&ui, &caller.name, caller.role);
+                }
+                Err(e) => show_pin_answer(&ui, &e.to_string()),
+            }
+        });
+    }
+    let service = service.clone();
+    let now = now.clone();
+    let weak = ui.as_weak();
+    ui.global::<StaffAdapter>().on_resume(move || {
+        let t = *now.borrow();
+        let mut s = service.borrow_mut();
+        let _ = s.acknowledge(&token.borrow(), t);
+        let answer = s
+            .resume(&token.borrow(), t)
+            .map(|()| "Delivery resumed.".to_owned());
+        if let Some(ui) = weak.upgrade() {
+            show_message(&ui, &answer.unwrap_or_else(|e| e.to_string()));
+        }
+    });
+}
+
+#[test]
+fn the_patient_screen_against_the_real_pump() {
+    i_slint_backend_testing::init_no_event_loop();
+    let service = Rc::new(RefCell::new(started_trial()));
+    let now = Rc::new(RefCell::new(at(0)));
+    let ui = MainWindow::new().unwrap();
+    let refresh = refresher(&ui, &service, &now);
+    wire_service(&ui, &service, &now);
 
     *now.borrow_mut() = at(60);
     refresh();
@@ -127,17 +195,6 @@ fn the_patient_screen_against_the_real_pump() {
     assert_eq!(value(&ui, "Pump answer"), "Bolus of 0.05 mg started.");
 
     // A side effect: what, then how bad; recorded in the trial log.
-    {
-        let service = service.clone();
-        let now = now.clone();
-        ui.global::<Pump>()
-            .on_record_side_effect(move |effect, severity| {
-                service
-                    .borrow_mut()
-                    .record_side_effect(&effect, &severity, *now.borrow())
-                    .unwrap();
-            });
-    }
     press(&ui, "Side effect");
     press(&ui, "Itching");
     press(&ui, "Mild");
@@ -184,43 +241,9 @@ fn the_patient_screen_against_the_real_pump() {
     refresh();
     assert_eq!(value(&ui, "Pump status"), "Stopped — your nurse is needed");
     assert!(value(&ui, "Alarm").starts_with("Line blocked"));
-    assert!(ui.global::<Pump>().get_call_nurse());
+    assert!(ui.global::<PatientAdapter>().get_call_nurse());
 
     // A nurse logs in with the PIN pad (a wrong PIN first), acknowledges and resumes.
-    let token = Rc::new(RefCell::new(String::new()));
-    {
-        let service = service.clone();
-        let now = now.clone();
-        let token = token.clone();
-        let weak = ui.as_weak();
-        ui.global::<Pump>().on_login(move |pin| {
-            let Some(ui) = weak.upgrade() else { return };
-            match service.borrow_mut().login(&pin, *now.borrow()) {
-                Ok((t, caller)) => {
-                    *token.borrow_mut() = t;
-                    set_staff(&ui, &caller.name, caller.role.as_str());
-                }
-                Err(e) => ui.global::<Pump>().set_pin_message(e.to_string().into()),
-            }
-        });
-    }
-    {
-        let service = service.clone();
-        let now = now.clone();
-        let token = token.clone();
-        let weak = ui.as_weak();
-        ui.global::<Pump>().on_resume(move || {
-            let t = *now.borrow();
-            let mut s = service.borrow_mut();
-            let _ = s.acknowledge(&token.borrow(), t);
-            let answer = s
-                .resume(&token.borrow(), t)
-                .map(|()| "Delivery resumed.".to_owned());
-            if let Some(ui) = weak.upgrade() {
-                show_message(&ui, &answer.unwrap_or_else(|e| e.to_string()));
-            }
-        });
-    }
     press(&ui, "Staff");
     assert_eq!(ui.global::<Nav>().get_screen(), "pin");
     for d in ["9", "9", "9", "9"] {
@@ -265,147 +288,139 @@ fn keys(ui: &MainWindow, text: &str) {
     }
 }
 
-#[test]
-fn a_nurse_starts_a_trial_with_the_wizard() {
-    i_slint_backend_testing::init_no_event_loop();
-    let mut demo = PumpService::simulated_demo(at(0)).unwrap();
-    demo.confirm_checklist_as_demo(false);
-    let service = Rc::new(RefCell::new(demo));
-    let token = Rc::new(RefCell::new(String::new()));
+/// A window on the demo pump (its checklist to be confirmed) whose login and wizard go to the
+/// service, logging in as `token`'s holder.
+fn wizard_window(service: &Shared<PumpService>, token: &Shared<String>) -> MainWindow {
     let ui = MainWindow::new().unwrap();
     // The landscape display: the trial step scrolls on it once the opioids are asked.
     ui.window().set_size(slint::PhysicalSize::new(800, 480));
-    let refresh = {
-        let service = service.clone();
-        let weak = ui.as_weak();
-        move || {
-            let status = service.borrow().status(at(5));
-            if let Some(ui) = weak.upgrade() {
-                apply_status(&ui, &status, true);
-            }
-        }
-    };
-    refresh();
+    apply_status(&ui, &service.borrow().status(at(5)), true);
     {
         let service = service.clone();
         let token = token.clone();
         let weak = ui.as_weak();
-        ui.global::<Pump>().on_login(move |pin| {
+        ui.global::<AppState>().on_login(move |pin| {
             let Some(ui) = weak.upgrade() else { return };
             let (t, caller) = service.borrow_mut().login(&pin, at(1)).unwrap();
             *token.borrow_mut() = t;
-            set_staff(&ui, &caller.name, caller.role.as_str());
+            log_in(&ui, &caller.name, caller.role);
         });
     }
     let wizard: SharedWizard = Arc::new(Mutex::new(Wizard::new()));
-    {
-        let service = service.clone();
-        let token = token.clone();
-        let weak = ui.as_weak();
-        let shared = wizard.clone();
-        wire_wizard(&ui, wizard.clone(), move |request| {
-            let reply =
-                answer_directly(&mut service.borrow_mut(), &token.borrow(), at(2), &request);
-            if let Some(ui) = weak.upgrade() {
-                wizard_reply(&ui, &shared, reply, &|_| {});
-            }
-        });
-    }
+    let service = service.clone();
+    let token = token.clone();
+    let weak = ui.as_weak();
+    let shared = wizard.clone();
+    wire_wizard(&ui, wizard, move |request| {
+        let reply = answer_directly(&mut service.borrow_mut(), &token.borrow(), at(2), &request);
+        if let Some(ui) = weak.upgrade() {
+            wizard_reply(&ui, &shared, reply, &|_| {});
+        }
+    });
+    ui
+}
 
-    press(&ui, "Staff");
+/// The nurse logs in and goes through the wizard's first steps, up to the program.
+fn wizard_up_to_the_program(ui: &MainWindow) {
+    press(ui, "Staff");
     for d in ["1", "2", "3", "4"] {
-        press(&ui, &format!("Digit {d}"));
+        press(ui, &format!("Digit {d}"));
     }
-    press(&ui, "Enter PIN");
-    press(&ui, "Start a trial");
+    press(ui, "Enter PIN");
+    press(ui, "Start a trial");
     assert_eq!(ui.global::<Nav>().get_screen(), "wizard");
-    assert_eq!(
-        value(&ui, "Wizard step"),
-        "Start a trial — 1/12: Patient ID"
-    );
-    press(&ui, "Next");
+    assert_eq!(value(ui, "Wizard step"), "Start a trial — 1/12: Patient ID");
+    press(ui, "Next");
     assert!(
-        value(&ui, "Wizard step").ends_with("Patient ID"),
+        value(ui, "Wizard step").ends_with("Patient ID"),
         "no ID, no next step"
     );
-    keys(&ui, "MRN-77");
-    assert_eq!(value(&ui, "Patient ID"), "MRN-77");
-    press(&ui, "Next");
-    press(&ui, "Intrathecal");
-    assert_eq!(value(&ui, "Catheter tip at vertebral level: value"), "T10");
-    press(&ui, "Catheter tip at vertebral level down");
-    assert_eq!(value(&ui, "Catheter tip at vertebral level: value"), "T9");
-    press(&ui, "Next");
-    press(&ui, "8");
-    press(&ui, "Length of the trial down");
-    press(&ui, "Next");
+    keys(ui, "MRN-77");
+    assert_eq!(value(ui, "Patient ID"), "MRN-77");
+    press(ui, "Next");
+    press(ui, "Intrathecal");
+    assert_eq!(value(ui, "Catheter tip at vertebral level: value"), "T10");
+    press(ui, "Catheter tip at vertebral level down");
+    assert_eq!(value(ui, "Catheter tip at vertebral level: value"), "T9");
+    press(ui, "Next");
+    press(ui, "8");
+    press(ui, "Length of the trial down");
+    press(ui, "Next");
     assert!(
-        value(&ui, "Wizard step").ends_with("Kind of trial"),
+        value(ui, "Wizard step").ends_with("Kind of trial"),
         "the opioids before the trial are asked"
     );
     assert!(
-        notes(&ui)
+        notes(ui)
             .iter()
             .any(|n| n.starts_with("Choose whether the patient took opioids")),
         "{:?}",
-        notes(&ui)
+        notes(ui)
     );
     // Opioid-tolerant: the oral morphine equivalents are typed on the keypad.
-    press(&ui, "Opioid-tolerant");
-    press(&ui, "Next");
-    assert!(value(&ui, "Wizard step").ends_with("Kind of trial"));
-    keys(&ui, "120");
-    assert_eq!(value(&ui, "Oral morphine equivalents"), "120 mg/day");
-    press(&ui, "Next");
-    assert!(value(&ui, "Wizard step").ends_with("Catheter"));
-    press(&ui, "Closed tip");
-    press(&ui, "Next");
+    press(ui, "Opioid-tolerant");
+    press(ui, "Next");
+    assert!(value(ui, "Wizard step").ends_with("Kind of trial"));
+    keys(ui, "120");
+    assert_eq!(value(ui, "Oral morphine equivalents"), "120 mg/day");
+    press(ui, "Next");
+    assert!(value(ui, "Wizard step").ends_with("Catheter"));
+    press(ui, "Closed tip");
+    press(ui, "Next");
     assert!(
-        value(&ui, "Wizard step").ends_with("Catheter"),
+        value(ui, "Wizard step").ends_with("Catheter"),
         "when it was placed is asked"
     );
-    press(&ui, "2 h");
-    press(&ui, "Next");
-    press(&ui, "Morphine");
-    press(&ui, "Next");
-    press(&ui, "1 mg/mL");
-    press(&ui, "Next");
-    assert!(value(&ui, "Wizard step").ends_with("Program"));
+    press(ui, "2 h");
+    press(ui, "Next");
+    press(ui, "Morphine");
+    press(ui, "Next");
+    press(ui, "1 mg/mL");
+    press(ui, "Next");
+    assert!(value(ui, "Wizard step").ends_with("Program"));
+}
 
+/// The program step: a basal above the hard maximum refused, then the program typed.
+fn wizard_program(ui: &MainWindow) {
     // A basal above the library's hard maximum: marked, explained, and Next does nothing.
-    press(&ui, "Basal dose");
-    keys(&ui, "50");
+    press(ui, "Basal dose");
+    keys(ui, "50");
     assert!(
-        notes(&ui)
+        notes(ui)
             .iter()
             .any(|n| n.starts_with("✕ Basal rate 50 mg/day") && n.contains("hard maximum")),
         "{:?}",
-        notes(&ui)
+        notes(ui)
     );
-    press(&ui, "Next");
-    assert!(value(&ui, "Wizard step").ends_with("Program"));
-    press(&ui, "Delete");
-    press(&ui, "Delete");
-    keys(&ui, "0.5");
-    press(&ui, "Patient bolus (empty: none)");
-    keys(&ui, "0.05");
+    press(ui, "Next");
+    assert!(value(ui, "Wizard step").ends_with("Program"));
+    press(ui, "Delete");
+    press(ui, "Delete");
+    keys(ui, "0.5");
+    press(ui, "Patient bolus (empty: none)");
+    keys(ui, "0.05");
     assert!(
-        !notes(&ui).iter().any(|n| n.starts_with('✕')),
+        !notes(ui).iter().any(|n| n.starts_with('✕')),
         "{:?}",
-        notes(&ui)
+        notes(ui)
     );
-    press(&ui, "Basal dose");
+    press(ui, "Basal dose");
     assert!(
-        notes(&ui)
+        notes(ui)
             .iter()
             .any(|n| n.starts_with("! The first basal rate of a trial")
                 && n.contains("opioid-tolerant")),
         "0.5 mg/day is below an opioid-tolerant patient's usual start: {:?}",
-        notes(&ui)
+        notes(ui)
     );
-    press(&ui, "Next");
-    assert!(value(&ui, "Wizard step").ends_with("Check every setting"));
-    let review: Vec<String> = ElementHandle::find_by_accessible_label(&ui, "Review line")
+}
+
+/// The review, the second nurse's PIN (the same nurse refused), load, prime and start (once the
+/// checklist is confirmed).
+fn wizard_review_to_start(ui: &MainWindow, service: &Shared<PumpService>, token: &Shared<String>) {
+    press(ui, "Next");
+    assert!(value(ui, "Wizard step").ends_with("Check every setting"));
+    let review: Vec<String> = ElementHandle::find_by_accessible_label(ui, "Review line")
         .map(|e| e.accessible_value().unwrap_or_default().to_string())
         .collect();
     assert_eq!(
@@ -424,40 +439,53 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
         "{review:?}"
     );
     // The basal below the opioid-tolerant start is confirmed before the second nurse verifies.
-    press(&ui, "Verify");
-    assert!(value(&ui, "Wizard step").ends_with("Check every setting"));
-    press(&ui, "I confirm the settings marked !");
-    press(&ui, "Verify");
+    press(ui, "Verify");
+    assert!(value(ui, "Wizard step").ends_with("Check every setting"));
+    press(ui, "I confirm the settings marked !");
+    press(ui, "Verify");
 
     // The same nurse cannot verify her own program; a second nurse can.
-    assert!(value(&ui, "Wizard step").ends_with("Second nurse: enter your PIN"));
+    assert!(value(ui, "Wizard step").ends_with("Second nurse: enter your PIN"));
     for d in ["1", "2", "3", "4"] {
-        press(&ui, &format!("Digit {d}"));
+        press(ui, &format!("Digit {d}"));
     }
-    press(&ui, "Verify");
-    assert!(value(&ui, "Wizard step").ends_with("Second nurse: enter your PIN"));
-    assert!(!notes(&ui).is_empty(), "the refusal is shown");
+    press(ui, "Verify");
+    assert!(value(ui, "Wizard step").ends_with("Second nurse: enter your PIN"));
+    assert!(!notes(ui).is_empty(), "the refusal is shown");
     assert!(service.borrow().engine().is_none(), "nothing programmed");
     for d in ["5", "6", "7", "8"] {
-        press(&ui, &format!("Digit {d}"));
+        press(ui, &format!("Digit {d}"));
     }
-    press(&ui, "Verify");
+    press(ui, "Verify");
     assert!(
-        value(&ui, "Wizard step").ends_with("Load the syringe"),
+        value(ui, "Wizard step").ends_with("Load the syringe"),
         "{:?}",
-        notes(&ui)
+        notes(ui)
     );
     assert_eq!(service.borrow().state().to_string(), "verified");
-    press(&ui, "Syringe is in");
-    press(&ui, "Prime the line");
-    assert!(value(&ui, "Wizard step").ends_with("Start delivery"));
+    press(ui, "Syringe is in");
+    press(ui, "Prime the line");
+    assert!(value(ui, "Wizard step").ends_with("Start delivery"));
     {
         let token = token.borrow().clone();
         confirm_checklist(&mut service.borrow_mut(), &token, at(2));
     }
-    press(&ui, "Start delivery");
+    press(ui, "Start delivery");
     assert_eq!(ui.global::<Nav>().get_screen(), "staff");
-    assert_eq!(value(&ui, "Staff answer"), "Delivery started.");
+    assert_eq!(value(ui, "Staff answer"), "Delivery started.");
+}
+
+#[test]
+fn a_nurse_starts_a_trial_with_the_wizard() {
+    i_slint_backend_testing::init_no_event_loop();
+    let mut demo = PumpService::simulated_demo(at(0)).unwrap();
+    demo.confirm_checklist_as_demo(false);
+    let service = Rc::new(RefCell::new(demo));
+    let token = Rc::new(RefCell::new(String::new()));
+    let ui = wizard_window(&service, &token);
+    wizard_up_to_the_program(&ui);
+    wizard_program(&ui);
+    wizard_review_to_start(&ui, &service, &token);
 
     let s = service.borrow();
     assert_eq!(s.state().to_string(), "running");
@@ -486,7 +514,6 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
         Some("120 mg/day")
     );
 }
-
 const BACLOFEN: &str = "[trial]\npatient = \"MRN-SPAS\"\nroute = \"intrathecal\"\nkind = \"single_bolus\"\nduration = \"8h\"\n[program]\ndrug = \"baclofen\"\nconcentration = \"50 mcg/mL\"\nreservoir = \"10 mL\"\nboluses = [ { at = \"0h\", dose = \"50 mcg\" } ]\nobserve = \"8h\"\n";
 
 #[test]
@@ -508,9 +535,13 @@ fn a_nurse_scores_spasticity_in_a_baclofen_trial() {
     );
     let service = Rc::new(RefCell::new(service));
     let ui = MainWindow::new().unwrap();
-    titra::ui::wire_checks(&ui);
+    wire_checks(&ui);
     apply_status(&ui, &status, true);
-    assert_eq!(ui.global::<Pump>().get_prompt(), "", "no pain prompt");
+    assert_eq!(
+        ui.global::<PatientAdapter>().get_prompt(),
+        PatientPrompt::None,
+        "no pain prompt"
+    );
     assert!(
         ElementHandle::find_by_accessible_label(&ui, "Patient question")
             .next()
@@ -520,7 +551,7 @@ fn a_nurse_scores_spasticity_in_a_baclofen_trial() {
         let service = service.clone();
         let nurse = nurse.clone();
         let weak = ui.as_weak();
-        ui.global::<Pump>()
+        ui.global::<ObservationAdapter>()
             .on_record_spasticity(move |score, muscles| {
                 let answer = service
                     .borrow_mut()
@@ -531,7 +562,7 @@ fn a_nurse_scores_spasticity_in_a_baclofen_trial() {
                 }
             });
     }
-    set_staff(&ui, "Demo Nurse", "nurse");
+    log_in(&ui, "Demo Nurse", UserRole::Nurse);
     press(&ui, "Spasticity (Ashworth)");
     assert_eq!(ui.global::<Nav>().get_screen(), "spasticity");
     press(&ui, "Record the score");
@@ -587,16 +618,16 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
         // As the UI's client does: a bolus trial's chart is the response to each bolus.
         let service = service.clone();
         let weak = ui.as_weak();
-        ui.global::<Pump>().on_load_chart(move || {
+        ui.global::<ChartAdapter>().on_load(move || {
             let r = service.borrow().bolus_response(at(480)).unwrap();
             assert!(r.bolus_trial);
             if let Some(ui) = weak.upgrade() {
-                titra::ui::show_course_chart(&ui, &titra::ui::course_chart(&r));
+                show_course_chart(&ui, &course_chart(&r));
             }
         });
     }
     apply_status(&ui, &service.borrow().status(at(480)), true);
-    set_staff(&ui, "Demo Clinician", "clinician");
+    log_in(&ui, "Demo Clinician", UserRole::Clinician);
     press(&ui, "Dose and pain chart");
     assert_eq!(ui.global::<Nav>().get_screen(), "chart");
     assert_eq!(
@@ -607,9 +638,9 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
         value(&ui, "Chart caption"),
         "Pain 0–10 against hours after each bolus; dashed: before the trial, 7"
     );
-    let pump = ui.global::<Pump>();
-    assert!(pump.get_chart_bolus());
-    let curves: Vec<_> = pump.get_chart_curves().iter().collect();
+    let adapter = ui.global::<ChartAdapter>();
+    assert!(adapter.get_bolus());
+    let curves: Vec<_> = adapter.get_curves().iter().collect();
     assert_eq!(curves.len(), 1, "one line per bolus");
     assert!(curves[0].effective);
     // 8 h across, pain 0–10 up: the scores at 1, 4 and 8 h, the end of the effect at 8 h.
@@ -618,12 +649,14 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
         "M 134.0 92.0 L 500.0 125.6 L 988.0 75.2 M 988.0 8 L 988.0 176"
     );
     assert!(
-        pump.get_chart_baseline()
+        adapter
+            .get_baseline()
             .starts_with("M 12.0 58.4 L 28.0 58.4"),
         "the baseline dashed at 7"
     );
     assert_eq!(
-        pump.get_chart_ticks()
+        adapter
+            .get_ticks()
             .iter()
             .last()
             .map(|t| t.label.to_string()),
@@ -631,18 +664,18 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
     );
 
     // A continuous trial's chart in its place: the bars again, and no bolus lines.
-    titra::ui::show_chart(
+    show_chart(
         &ui,
-        &titra::ui::chart(
+        &chart(
             &titra::report::summary::History {
                 bucket_ms: 3_600_000,
                 doses_ng: vec![20_000],
                 pain: vec![(1_800_000, 5)],
             },
-            "mg",
+            MassUnit::Mg,
         ),
     );
-    assert!(!pump.get_chart_bolus());
+    assert!(!adapter.get_bolus());
     assert!(
         ElementHandle::find_by_accessible_label(&ui, "Bolus response")
             .next()

@@ -1,34 +1,42 @@
 //! The whole UI path: the window (slint's testing backend, with its event loop) and the UI's own
-//! D-Bus client code (`ui::client::wire` and `follow`) against the daemon's interface on
-//! simulated hardware over a peer-to-peer link, in virtual time. A nurse starts a trial with the
-//! wizard (refused until the pre-trial checklist is confirmed on its screen), the patient presses
-//! for a bolus and is refused during the lockout with the countdown shown, four hours in the
-//! patient screen asks for the pain score and the function question, a nurse acknowledges and
-//! silences an alarm, a sedation score of 3 (with a temperature) stops delivery and refuses the
-//! patient's doses until a clinician's review, a nurse's site check with a fever raises
-//! "possible infection", a nurse records the day's systemic opioids, the clinician sees the
-//! implant worksheet (nothing to confirm before the end), ends the trial a day later, confirms
-//! another starting dose than the proposal (refused until a reason is typed) and exports, the
-//! patient gives the impression of change, the clinician records the decision and a nurse the
-//! catheter's removal; the summary has them all, and the chart shows the dose and pain (no
-//! response to boluses: the trial is continuous).
+//! D-Bus client code (`ui::adapters::wire` and `ui::client::follow`) against the daemon's
+//! interface on simulated hardware over a peer-to-peer link, in virtual time. One daemon goes
+//! through a trial, each step a test of its own: a nurse starts a trial with the wizard (refused
+//! until the pre-trial checklist is confirmed on its screen), the patient presses for a bolus and
+//! is refused during the lockout with the countdown shown, four hours in the patient screen asks
+//! for the pain score and the function question, a nurse acknowledges and silences an alarm, a
+//! sedation score of 3 (with a temperature) stops delivery and refuses the patient's doses until
+//! a clinician's review, a nurse's site check with a fever raises "possible infection", a nurse
+//! records the day's systemic opioids, the clinician sees the implant worksheet (nothing to
+//! confirm before the end), ends the trial a day later, confirms another starting dose than the
+//! proposal (refused until a reason is typed) and exports, the clinician records the decision,
+//! the patient gives the impression of change, and a nurse the catheter's removal; the summary
+//! has them all, and the chart shows the dose and pain (no response to boluses: the trial is
+//! continuous).
 //!
-//! Its own test binary: the testing backend's event loop can be set up once per process. The
-//! test waits for what the screen shows (with a generous deadline), never for a fixed time.
+//! Its own test binary: the testing backend's event loop can be set up once per process, so one
+//! window and one daemon serve every test. The steps run in the order of [`STEPS`], once each,
+//! whichever test asks first: a test runs the steps before its own that have not run yet (so
+//! that one test can be run alone), and fails with its own step's panic, or names the earlier
+//! step that failed. The tests wait for what the screen shows (with a generous deadline), never
+//! for a fixed time.
 
-use std::sync::Arc;
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration as StdDuration, Instant};
 
 use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
-use titra::core::units::{Duration, Timestamp};
-use titra::journal::Record;
+use titra::core::units::Timestamp;
 use titra::service::dbus::{ExportTarget, OBJECT_PATH, Pump1Proxy, PumpIface, Shared, run_until};
 use titra::service::pump::PumpService;
 use titra::time::ManualClock;
-use titra::ui::client::{Daemon, follow, wire};
-use titra::ui::{MainWindow, Nav, Pump};
+use titra::ui::adapters::wire;
+use titra::ui::client::{Daemon, follow};
+use titra::ui::{ExportAdapter, MainWindow, Nav};
 use zbus::connection::Builder;
 
 const DEADLINE: StdDuration = StdDuration::from_secs(120);
@@ -87,8 +95,8 @@ fn enabled(weak: &Weak, label: &'static str) -> bool {
 fn worksheet_has(weak: &Weak, what: &str, prefix: &'static str) {
     let lines = |ui: &MainWindow| -> Vec<String> {
         use slint::Model as _;
-        ui.global::<Pump>()
-            .get_export_lines()
+        ui.global::<ExportAdapter>()
+            .get_lines()
             .iter()
             .map(|l| l.to_string())
             .collect()
@@ -169,65 +177,264 @@ fn wait_step(weak: &Weak, title: &'static str) {
     });
 }
 
-#[test]
-fn the_ui_drives_the_daemon_over_dbus() {
-    i_slint_backend_testing::init_integration_test_with_system_time();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+/// The daemon on simulated hardware in virtual time, the window on its own thread running the
+/// event loop, and the client between them.
+pub struct Flow {
+    weak: Weak,
+    runtime: tokio::runtime::Runtime,
+    shared: Arc<Shared>,
+    server: zbus::Connection,
+    clock: ManualClock,
+    proxy: Pump1Proxy<'static>,
+    /// Where the export writes (a directory standing for the USB stick).
+    exported: PathBuf,
+    /// The clinician's login made to confirm a dose directly, for the summary.
+    clinician: OnceLock<String>,
+}
 
-    let mut service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
-    // The nurse confirms the pre-trial checklist on its screen below; the demo's own
-    // confirmation is off.
-    service.confirm_checklist_as_demo(false);
-    let clock = ManualClock::default();
-    let shared = Shared::new(service, Arc::new(clock.clone()));
-    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let export_dir = std::env::temp_dir().join(format!("titra-ui-export-{}", std::process::id()));
-    let exported = export_dir.clone();
-    let (server, client) = runtime.block_on(async {
-        let guid = zbus::Guid::generate();
-        let (server, client) = tokio::join!(
-            Builder::unix_stream(a)
-                .server(guid)
-                .p2p()
-                .serve_at(
-                    OBJECT_PATH,
-                    PumpIface::new(shared.clone())
-                        .exporting_to(ExportTarget::Dir(export_dir.clone())),
-                )
-                .build(),
-            Builder::unix_stream(b).p2p().build(),
-        );
-        (server.unwrap(), client.unwrap())
-    });
-    let proxy = runtime.block_on(Pump1Proxy::new(&client)).unwrap();
-
-    let ui = MainWindow::new().unwrap();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    wire(&ui, tx);
-    runtime.spawn(follow(Daemon::Connection(client.clone()), ui.as_weak(), rx));
-
-    let weak = ui.as_weak();
-    let handle = runtime.handle().clone();
-    let driver = std::thread::spawn(move || {
-        // Whatever happens, the event loop ends with the driver.
-        struct Quit;
-        impl Drop for Quit {
-            fn drop(&mut self) {
-                let _ = slint::quit_event_loop();
-            }
+impl Flow {
+    fn start() -> Flow {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
+        // The nurse confirms the pre-trial checklist on its screen; the demo's own confirmation
+        // is off.
+        service.confirm_checklist_as_demo(false);
+        let clock = ManualClock::default();
+        let shared = Shared::new(service, Arc::new(clock.clone()));
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let exported = std::env::temp_dir().join(format!("titra-ui-export-{}", std::process::id()));
+        let export_dir = exported.clone();
+        let (server, client) = runtime.block_on(async {
+            let guid = zbus::Guid::generate();
+            let (server, client) = tokio::join!(
+                Builder::unix_stream(a)
+                    .server(guid)
+                    .p2p()
+                    .serve_at(
+                        OBJECT_PATH,
+                        PumpIface::new(shared.clone()).exporting_to(ExportTarget::Dir(export_dir)),
+                    )
+                    .build(),
+                Builder::unix_stream(b).p2p().build(),
+            );
+            (server.unwrap(), client.unwrap())
+        });
+        let proxy = runtime.block_on(Pump1Proxy::new(&client)).unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (window_tx, window_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            i_slint_backend_testing::init_integration_test_with_system_time();
+            let ui = MainWindow::new().unwrap();
+            wire(&ui, tx);
+            window_tx.send(ui.as_weak()).unwrap();
+            ui.show().unwrap();
+            slint::run_event_loop_until_quit().unwrap();
+        });
+        let weak = window_rx.recv_timeout(DEADLINE).expect("the window opens");
+        runtime.spawn(follow(Daemon::Connection(client), weak.clone(), rx));
+        Flow {
+            weak,
+            runtime,
+            shared,
+            server,
+            clock,
+            proxy,
+            exported,
+            clinician: OnceLock::new(),
         }
-        let _quit = Quit;
-        let w = &weak;
-        let advance = |to: Timestamp| {
-            handle
-                .block_on(run_until(&shared, &server, &clock, to))
-                .unwrap();
-        };
+    }
 
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// Runs the pump up to `to` in virtual time.
+    fn advance(&self, to: Timestamp) {
+        self.block_on(run_until(&self.shared, &self.server, &self.clock, to))
+            .unwrap();
+    }
+}
+
+/// The flow and what each step came to (None: not run yet).
+struct Run {
+    flow: Flow,
+    results: Vec<Option<Result<(), String>>>,
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// Runs the steps up to `name` that have not run yet, in order, and fails as `name`'s step did.
+fn run_step(name: &str) {
+    static RUN: Mutex<Option<Run>> = Mutex::new(None);
+    let index = STEPS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .expect("a step of STEPS");
+    let result = {
+        let mut guard = RUN.lock().unwrap_or_else(PoisonError::into_inner);
+        let run = guard.get_or_insert_with(|| Run {
+            flow: Flow::start(),
+            results: vec![None; STEPS.len()],
+        });
+        for (i, (_, step)) in STEPS.iter().enumerate().take(index + 1) {
+            if run.results[i].is_some() {
+                continue;
+            }
+            let failed = run.results[..i]
+                .iter()
+                .position(|r| matches!(r, Some(Err(_))));
+            run.results[i] = Some(match failed {
+                Some(earlier) => Err(format!("not run: {} failed", STEPS[earlier].0)),
+                None => catch_unwind(AssertUnwindSafe(|| step(&run.flow)))
+                    .map_err(|panic| panic_message(panic.as_ref())),
+            });
+        }
+        run.results[index].clone()
+    };
+    if let Some(Err(message)) = result {
+        panic!("{message}");
+    }
+}
+
+/// The steps in the order the trial goes through them, each run by the test of its name.
+macro_rules! steps {
+    ($($step:ident),* $(,)?) => {
+        const STEPS: &[(&str, fn(&Flow))] = &[$((stringify!($step), steps::$step)),*];
+    };
+}
+
+steps!(
+    a_nurse_starts_a_trial_with_the_wizard,
+    the_patient_presses_for_a_dose_and_waits_for_the_next,
+    a_blocked_line_alarms_and_the_diary_asks_its_questions,
+    a_nurse_pauses_the_tones_and_acknowledges_the_alarm,
+    a_sedation_score_holds_delivery_until_a_clinicians_review,
+    a_site_check_with_a_fever_raises_possible_infection,
+    a_nurse_records_the_systemic_opioids,
+    the_worksheet_has_nothing_to_confirm_before_the_end,
+    the_clinician_ends_the_trial,
+    another_starting_dose_needs_a_written_reason_then_exports,
+    the_clinician_records_the_decision,
+    the_patient_gives_the_impression_of_change,
+    a_nurse_records_the_catheter_removal_once,
+    the_summary_has_every_record,
+    the_chart_shows_dose_and_pain,
+);
+
+/// A nurse starts a trial with the wizard (refused until the pre-trial checklist is confirmed
+/// on its screen); every answer comes from the daemon.
+#[test]
+fn a_nurse_starts_a_trial_with_the_wizard() {
+    run_step("a_nurse_starts_a_trial_with_the_wizard");
+}
+
+/// The patient presses for a dose, and is refused during the lockout with the countdown shown.
+#[test]
+fn the_patient_presses_for_a_dose_and_waits_for_the_next() {
+    run_step("the_patient_presses_for_a_dose_and_waits_for_the_next");
+}
+
+/// Four hours in, a blocked line: the alarm shows, and the patient screen asks for the pain
+/// score and the function question.
+#[test]
+fn a_blocked_line_alarms_and_the_diary_asks_its_questions() {
+    run_step("a_blocked_line_alarms_and_the_diary_asks_its_questions");
+}
+
+/// A nurse pauses the alarm tones (their countdown shown) and acknowledges the alarm.
+#[test]
+fn a_nurse_pauses_the_tones_and_acknowledges_the_alarm() {
+    run_step("a_nurse_pauses_the_tones_and_acknowledges_the_alarm");
+}
+
+/// A sedation score of 3 (with a temperature) stops delivery and refuses the patient's doses
+/// until a clinician's review.
+#[test]
+fn a_sedation_score_holds_delivery_until_a_clinicians_review() {
+    run_step("a_sedation_score_holds_delivery_until_a_clinicians_review");
+}
+
+/// A nurse's site check with a fever raises "possible infection".
+#[test]
+fn a_site_check_with_a_fever_raises_possible_infection() {
+    run_step("a_site_check_with_a_fever_raises_possible_infection");
+}
+
+/// A nurse records the day's systemic opioids besides the trial drug.
+#[test]
+fn a_nurse_records_the_systemic_opioids() {
+    run_step("a_nurse_records_the_systemic_opioids");
+}
+
+/// The clinician sees the implant worksheet while the trial runs: nothing to confirm yet.
+#[test]
+fn the_worksheet_has_nothing_to_confirm_before_the_end() {
+    run_step("the_worksheet_has_nothing_to_confirm_before_the_end");
+}
+
+/// A day later the clinician ends the trial.
+#[test]
+fn the_clinician_ends_the_trial() {
+    run_step("the_clinician_ends_the_trial");
+}
+
+/// The clinician confirms another starting dose than the proposal (refused until a reason is
+/// typed) and exports.
+#[test]
+fn another_starting_dose_needs_a_written_reason_then_exports() {
+    run_step("another_starting_dose_needs_a_written_reason_then_exports");
+}
+
+/// The clinician records the decision (refused first: the daemon's words show as they are).
+#[test]
+fn the_clinician_records_the_decision() {
+    run_step("the_clinician_records_the_decision");
+}
+
+/// After the end the patient screen asks for the impression of change.
+#[test]
+fn the_patient_gives_the_impression_of_change() {
+    run_step("the_patient_gives_the_impression_of_change");
+}
+
+/// A nurse records the catheter's removal; a second time is refused.
+#[test]
+fn a_nurse_records_the_catheter_removal_once() {
+    run_step("a_nurse_records_the_catheter_removal_once");
+}
+
+/// The summary has what every screen recorded.
+#[test]
+fn the_summary_has_every_record() {
+    run_step("the_summary_has_every_record");
+}
+
+/// The chart of a continuous trial shows the dose and pain, not the response to boluses.
+#[test]
+fn the_chart_shows_dose_and_pain() {
+    run_step("the_chart_shows_dose_and_pain");
+}
+
+mod steps {
+    //! Each step of the trial, on the one window and daemon.
+
+    use super::*;
+    use titra::core::units::Duration;
+    use titra::journal::Record;
+    use titra::ui::WizardAdapter;
+
+    pub fn a_nurse_starts_a_trial_with_the_wizard(f: &Flow) {
+        let w = &f.weak;
         wait_value(w, "Pump status", "No treatment programmed");
         // A nurse starts a trial with the wizard; every answer comes from the daemon.
         press(w, "Staff");
@@ -257,7 +464,7 @@ fn the_ui_drives_the_daemon_over_dbus() {
         keys(w, "0.05");
         // Next is enabled once the daemon has checked this very program.
         wait(w, "the program checked", |ui| {
-            ui.global::<titra::ui::WizardState>().get_can_next()
+            ui.global::<WizardAdapter>().get_can_next()
         });
         press(w, "Next");
         wait_step(w, "Check every setting");
@@ -277,7 +484,7 @@ fn the_ui_drives_the_daemon_over_dbus() {
                     .contains("the pre-trial checklist is not complete")
             })
         });
-        assert_ne!(handle.block_on(proxy.pump_state()).unwrap(), "running");
+        assert_ne!(f.block_on(f.proxy.pump_state()).unwrap(), "running");
         // The nurse confirms each item on the checklist screen, then starts.
         press(w, "Close the wizard");
         wait_screen(w, "staff");
@@ -320,20 +527,23 @@ fn the_ui_drives_the_daemon_over_dbus() {
         press(w, "Start delivery");
         wait_screen(w, "staff");
         wait_value(w, "Staff answer", "Delivery started.");
-        assert_eq!(handle.block_on(proxy.pump_state()).unwrap(), "running");
+        assert_eq!(f.block_on(f.proxy.pump_state()).unwrap(), "running");
         let status: serde_json::Value =
-            serde_json::from_str(&handle.block_on(proxy.status_json()).unwrap()).unwrap();
+            serde_json::from_str(&f.block_on(f.proxy.status_json()).unwrap()).unwrap();
         assert_eq!(status["patient"], "MRN-88");
         assert_eq!(status["basal_per_day"], "0.5 mg/day");
+    }
 
+    pub fn the_patient_presses_for_a_dose_and_waits_for_the_next(f: &Flow) {
+        let w = &f.weak;
         // The patient presses for a dose: given; pressed again: refused, with the countdown.
         press(w, "Log out");
         wait_screen(w, "patient");
-        advance(Timestamp::ORIGIN + Duration::from_mins(30));
+        f.advance(Timestamp::ORIGIN + Duration::from_mins(30));
         wait_value(w, "Next dose", "You can press for a dose now.");
         press(w, "Press for a dose");
         wait_value(w, "Pump answer", "Bolus of 0.05 mg started.");
-        advance(Timestamp::ORIGIN + Duration::from_mins(50));
+        f.advance(Timestamp::ORIGIN + Duration::from_mins(50));
         wait_value(w, "Next dose", "Next dose available in 40min.");
         assert_eq!(
             on_ui(w, |ui| value_of(ui, "Patient question")),
@@ -346,12 +556,13 @@ fn the_ui_drives_the_daemon_over_dbus() {
             "Bolus of 0.05 mg started.",
             "a disabled button asks nothing"
         );
+    }
 
+    pub fn a_blocked_line_alarms_and_the_diary_asks_its_questions(f: &Flow) {
+        let w = &f.weak;
         // A blocked line: the alarm shows; a nurse acknowledges it and pauses the tones.
-        handle
-            .block_on(proxy.inject_fault("occlusion", true))
-            .unwrap();
-        advance(Timestamp::ORIGIN + Duration::from_hours(4));
+        f.block_on(f.proxy.inject_fault("occlusion", true)).unwrap();
+        f.advance(Timestamp::ORIGIN + Duration::from_hours(4));
         wait(w, "the occlusion alarm", |ui| {
             value_of(ui, "Alarm").is_some_and(|v| v.starts_with("Line blocked"))
         });
@@ -371,13 +582,17 @@ fn the_ui_drives_the_daemon_over_dbus() {
         wait(w, "the question gone", |ui| {
             value_of(ui, "Patient question").is_none()
         });
+    }
+
+    pub fn a_nurse_pauses_the_tones_and_acknowledges_the_alarm(f: &Flow) {
+        let w = &f.weak;
         press(w, "Staff");
         pin(w, "1234", "Enter PIN");
         wait_screen(w, "staff");
         press(w, "Silence alarms");
         wait_value(w, "Staff answer", "Alarm tones paused for 2 minutes.");
         wait_value(w, "Audio paused", "2:00");
-        advance(Timestamp::ORIGIN + Duration::from_hours(4) + Duration::from_secs(75));
+        f.advance(Timestamp::ORIGIN + Duration::from_hours(4) + Duration::from_secs(75));
         wait_value(w, "Audio paused", "0:45");
         // The nurse checked the line: acknowledging clears an alarm whose cause is gone (the
         // pump backed off the pressure), and the banner goes.
@@ -387,8 +602,8 @@ fn the_ui_drives_the_daemon_over_dbus() {
             value_of(ui, "Alarm").is_none_or(|v| v.is_empty())
         });
         assert_eq!(screen(w), "staff");
-        let acknowledged = handle.block_on(async {
-            let s = shared.service.lock().await;
+        let acknowledged = f.block_on(async {
+            let s = f.shared.service.lock().await;
             s.engine()
                 .unwrap()
                 .journal()
@@ -396,12 +611,14 @@ fn the_ui_drives_the_daemon_over_dbus() {
                 .any(|r| matches!(r, Record::AlarmAcknowledged { .. }))
         });
         assert!(acknowledged, "the acknowledgement is in the log");
+    }
 
+    pub fn a_sedation_score_holds_delivery_until_a_clinicians_review(f: &Flow) {
+        let w = &f.weak;
         // The nurse finds the patient frequently drowsy (POSS 3): the sedation interlock stops
         // delivery, the patient's screen refuses doses and says why, the nurse cannot resume,
         // and only the clinician's review lifts the hold.
-        handle
-            .block_on(proxy.inject_fault("occlusion", false))
+        f.block_on(f.proxy.inject_fault("occlusion", false))
             .unwrap();
         press(w, "Resume");
         wait_value(w, "Staff answer", "Delivery resumed.");
@@ -422,8 +639,8 @@ fn the_ui_drives_the_daemon_over_dbus() {
         });
         press(w, "Record");
         wait_value(w, "Staff answer", "Recorded.");
-        let temperature = handle.block_on(async {
-            let s = shared.service.lock().await;
+        let temperature = f.block_on(async {
+            let s = f.shared.service.lock().await;
             s.engine().unwrap().journal().iter().find_map(|r| match r {
                 Record::Vitals { temperature, .. } => *temperature,
                 _ => None,
@@ -454,8 +671,8 @@ fn the_ui_drives_the_daemon_over_dbus() {
             "no dose can be asked for"
         );
         // Asked for anyway (a press reaching the daemon), it is refused with the reason.
-        let refused = handle
-            .block_on(proxy.request_bolus())
+        let refused = f
+            .block_on(f.proxy.request_bolus())
             .expect_err("refused during the hold");
         assert!(
             refused
@@ -493,9 +710,9 @@ fn the_ui_drives_the_daemon_over_dbus() {
         wait_screen(w, "staff");
         press(w, "Resume");
         wait_value(w, "Staff answer", "Delivery resumed.");
-        assert_eq!(handle.block_on(proxy.pump_state()).unwrap(), "running");
-        let reviewed = handle.block_on(async {
-            let s = shared.service.lock().await;
+        assert_eq!(f.block_on(f.proxy.pump_state()).unwrap(), "running");
+        let reviewed = f.block_on(async {
+            let s = f.shared.service.lock().await;
             s.engine()
                 .unwrap()
                 .journal()
@@ -503,7 +720,10 @@ fn the_ui_drives_the_daemon_over_dbus() {
                 .any(|r| matches!(r, Record::SedationReviewed { note, .. } if note.starts_with("Patient rousable")))
         });
         assert!(reviewed, "the review and its note are in the log");
+    }
 
+    pub fn a_site_check_with_a_fever_raises_possible_infection(f: &Flow) {
+        let w = &f.weak;
         // The nurse's site check: the overview says when it is due; a fever with redness raises
         // "possible infection" (delivery goes on).
         wait(w, "the site check line", |ui| {
@@ -529,10 +749,13 @@ fn the_ui_drives_the_daemon_over_dbus() {
             value_of(ui, "Alarm")
                 .is_some_and(|v| v.starts_with("Possible infection — tell the clinician"))
         });
-        assert_eq!(handle.block_on(proxy.pump_state()).unwrap(), "running");
+        assert_eq!(f.block_on(f.proxy.pump_state()).unwrap(), "running");
         press(w, "Back");
         wait_value(w, "Site check", "Site check due in 8h");
+    }
 
+    pub fn a_nurse_records_the_systemic_opioids(f: &Flow) {
+        let w = &f.weak;
         // The nurse records the day's systemic opioids besides the trial drug.
         press(w, "Systemic opioids");
         wait_screen(w, "opioids");
@@ -553,7 +776,10 @@ fn the_ui_drives_the_daemon_over_dbus() {
             "Recorded: 60 mg/day oral morphine equivalents.",
         );
         press(w, "Back");
+    }
 
+    pub fn the_worksheet_has_nothing_to_confirm_before_the_end(f: &Flow) {
+        let w = &f.weak;
         // The clinician sees the implant worksheet while the trial runs: the dose is confirmed
         // only after the end, so nothing can be confirmed yet.
         press(w, "Log out");
@@ -577,10 +803,13 @@ fn the_ui_drives_the_daemon_over_dbus() {
         );
         press(w, "Back");
         press(w, "Log out");
+    }
 
+    pub fn the_clinician_ends_the_trial(f: &Flow) {
+        let w = &f.weak;
         // A day later (24 h at one basal rate, the protocol's stable period) the clinician ends
         // the trial.
-        advance(Timestamp::ORIGIN + Duration::from_hours(28));
+        f.advance(Timestamp::ORIGIN + Duration::from_hours(28));
         press(w, "Staff");
         pin(w, "2468", "Enter PIN");
         wait_screen(w, "staff");
@@ -594,7 +823,10 @@ fn the_ui_drives_the_daemon_over_dbus() {
             "The trial has ended. Disconnect the line from the catheter.",
         );
         press(w, "Back");
+    }
 
+    pub fn another_starting_dose_needs_a_written_reason_then_exports(f: &Flow) {
+        let w = &f.weak;
         // The worksheet proposes a starting dose by the site's rule. The clinician enters
         // another: without a written reason the daemon refuses, and its words show as they are.
         press(w, "Export the summary");
@@ -607,8 +839,11 @@ fn the_ui_drives_the_daemon_over_dbus() {
         wait_value(w, "Implant starting dose", "");
         keys(w, "0.3");
         press(w, "Confirm the dose entered");
-        let (clinician, ..) = handle.block_on(proxy.login("2468")).unwrap();
-        let refusal = match handle.block_on(proxy.confirm_implant_dose_with_reason(
+        let (clinician, ..) = f.block_on(f.proxy.login("2468")).unwrap();
+        f.clinician
+            .set(clinician.clone())
+            .expect("one clinician's login");
+        let refusal = match f.block_on(f.proxy.confirm_implant_dose_with_reason(
             &clinician,
             "0.3 mg/day",
             "",
@@ -640,9 +875,12 @@ fn the_ui_drives_the_daemon_over_dbus() {
         wait(w, "the files saved", |ui| {
             value_of(ui, "Staff answer").is_some_and(|v| v.starts_with("Saved 4 files to"))
         });
-        let pdf = exported.join("MRN-88_2000-01-01_summary.pdf");
+        let pdf = f.exported.join("MRN-88_2000-01-01_summary.pdf");
         assert!(pdf.exists(), "{} written", pdf.display());
+    }
 
+    pub fn the_clinician_records_the_decision(f: &Flow) {
+        let w = &f.weak;
         // The clinician records the decision. The daemon's refusal shows as it is.
         press(w, "Back");
         press(w, "Record the decision");
@@ -665,7 +903,10 @@ fn the_ui_drives_the_daemon_over_dbus() {
         wait_value(w, "Staff answer", "Decision recorded.");
         press(w, "Back");
         press(w, "Log out");
+    }
 
+    pub fn the_patient_gives_the_impression_of_change(f: &Flow) {
+        let w = &f.weak;
         // After the end the patient screen asks for the impression of change; answered once,
         // the question goes.
         wait_screen(w, "patient");
@@ -688,7 +929,10 @@ fn the_ui_drives_the_daemon_over_dbus() {
         wait(w, "the question gone", |ui| {
             value_of(ui, "Patient question").is_none()
         });
+    }
 
+    pub fn a_nurse_records_the_catheter_removal_once(f: &Flow) {
+        let w = &f.weak;
         // A nurse records the catheter's removal; a second time is refused.
         press(w, "Staff");
         pin(w, "1234", "Enter PIN");
@@ -703,10 +947,12 @@ fn the_ui_drives_the_daemon_over_dbus() {
         wait(w, "the second removal refused", |ui| {
             value_of(ui, "Staff answer").is_some_and(|v| v.contains("already recorded"))
         });
+    }
 
+    pub fn the_summary_has_every_record(f: &Flow) {
+        let clinician = f.clinician.get().expect("the clinician logged in");
         let summary: serde_json::Value =
-            serde_json::from_str(&handle.block_on(proxy.export_summary(&clinician)).unwrap())
-                .unwrap();
+            serde_json::from_str(&f.block_on(f.proxy.export_summary(clinician)).unwrap()).unwrap();
         let a = &summary["assessment"];
         assert_eq!(a["outcome"], "success");
         assert_eq!(a["patient_wish"], "yes");
@@ -740,7 +986,10 @@ fn the_ui_drives_the_daemon_over_dbus() {
         assert_eq!(i["confirmed"], true);
         assert_eq!(i["mg_per_day"], 0.3);
         assert_eq!(i["reason"], "Renal function reduced");
+    }
 
+    pub fn the_chart_shows_dose_and_pain(f: &Flow) {
+        let w = &f.weak;
         // The chart of a continuous trial: dose bars and pain, not the response to boluses.
         press(w, "Back");
         wait_screen(w, "staff");
@@ -760,10 +1009,5 @@ fn the_ui_drives_the_daemon_over_dbus() {
         );
         press(w, "Back");
         wait_screen(w, "staff");
-    });
-    ui.show().unwrap();
-    slint::run_event_loop_until_quit().unwrap();
-    if let Err(panic) = driver.join() {
-        std::panic::resume_unwind(panic);
     }
 }

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use slint::ComponentHandle;
 use titra::ui::MainWindow;
-use titra::ui::client::{Daemon, follow, wire};
+use titra::ui::adapters::wire;
+use titra::ui::client::{Daemon, follow};
 
 #[derive(Parser)]
 #[command(

@@ -81,7 +81,7 @@ pub(crate) fn run_demo() -> ExitCode {
             client
         })?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        crate::ui::client::wire(&ui, tx);
+        crate::ui::adapters::wire(&ui, tx);
         runtime.spawn(crate::ui::client::follow(
             crate::ui::client::Daemon::Connection(client),
             ui.as_weak(),

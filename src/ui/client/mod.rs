@@ -1,0 +1,320 @@
+//! Keeps the window in step with the daemon: refreshes the screen from `StatusJson` twice a
+//! second, carries out the screens' [`UiCommand`]s, and shows "not connected" and reconnects
+//! when the daemon goes away (delivery never depends on the UI).
+
+mod staff;
+
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::Interval;
+use zbus::Connection;
+
+use super::MainWindow;
+use super::adapters::{app, apply_status, patient, wizard};
+use super::command::{UiCommand, WizardLink};
+use super::present::staff::role_of;
+use super::present::wizard::{Reply, Request};
+use crate::service::dbus::{Pump1Proxy, PumpError};
+use crate::service::wire::Status;
+
+/// Where the daemon is.
+pub enum Daemon {
+    /// On a bus ("system", "session" or an address): reconnect when it goes away.
+    Bus(String),
+    /// An open (peer-to-peer) connection, for the desktop demo.
+    Connection(Connection),
+}
+
+/// Follows the daemon until the window closes.
+pub async fn follow(
+    daemon: Daemon,
+    weak: slint::Weak<MainWindow>,
+    mut commands: UnboundedReceiver<UiCommand>,
+) {
+    loop {
+        let Some(proxy) = reach(&daemon, &weak).await else {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
+        };
+        show_diary_question(&proxy, &weak).await;
+        let mut session = Session {
+            proxy,
+            token: String::new(),
+            weak: weak.clone(),
+        };
+        if session.serve(&mut commands).await == Served::WindowClosed {
+            return;
+        }
+        if matches!(daemon, Daemon::Connection(_)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// The daemon's interface, or None (and "not connected" shown) when it cannot be reached.
+async fn reach(daemon: &Daemon, weak: &slint::Weak<MainWindow>) -> Option<Pump1Proxy<'static>> {
+    let proxy = match connect(daemon).await {
+        Ok(conn) => Pump1Proxy::new(&conn).await,
+        Err(e) => Err(e),
+    };
+    match proxy {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot reach the pump daemon; retrying");
+            set_connected(weak, false);
+            None
+        }
+    }
+}
+
+async fn connect(daemon: &Daemon) -> zbus::Result<Connection> {
+    match daemon {
+        Daemon::Connection(c) => Ok(c.clone()),
+        Daemon::Bus(bus) => crate::service::dbus::bus_builder(bus).build().await,
+    }
+}
+
+/// The diary's function question, asked after a prompted pain score (fetched once per
+/// connection).
+async fn show_diary_question(proxy: &Pump1Proxy<'_>, weak: &slint::Weak<MainWindow>) {
+    match proxy.diary_question().await {
+        Ok((question, answers)) => {
+            let _ = weak.upgrade_in_event_loop(move |ui| {
+                patient::show_diary_question(&ui, &question, answers);
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "no diary question"),
+    }
+}
+
+fn set_connected(weak: &slint::Weak<MainWindow>, connected: bool) {
+    let _ = weak.upgrade_in_event_loop(move |ui| app::show_connected(&ui, connected));
+}
+
+/// How following a connection ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Served {
+    /// The daemon went away: reconnect.
+    LostDaemon,
+    /// The window closed (no more commands): stop.
+    WindowClosed,
+}
+
+/// What the window shows after a command.
+enum After {
+    /// The pump's answer, and a status at once.
+    Answer(String),
+    /// A status at once (the command showed its outcome itself).
+    Refresh,
+    /// Nothing more.
+    Nothing,
+}
+
+/// One connection to the daemon, and the staff login's token.
+struct Session {
+    proxy: Pump1Proxy<'static>,
+    token: String,
+    weak: slint::Weak<MainWindow>,
+}
+
+/// The text of a D-Bus error, as the daemon wrote it for people.
+fn words(e: PumpError) -> String {
+    match e {
+        PumpError::ZBus(zbus::Error::MethodError(_, Some(text), _)) => text,
+        PumpError::ZBus(other) => format!("The pump did not answer ({other})."),
+        refused => zbus::DBusError::description(&refused)
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+/// A command handed to the wrong part of [`Session::run`] (a mistake in this file): logged,
+/// nothing shown.
+fn misrouted(command: &UiCommand) -> String {
+    tracing::error!(?command, "a UI command reached the wrong handler");
+    String::new()
+}
+
+/// `ok` when the daemon did it, or its refusal.
+fn done(r: Result<(), PumpError>, ok: &str) -> String {
+    r.map(|()| ok.to_owned()).unwrap_or_else(words)
+}
+
+impl Session {
+    /// Refreshes the window from the daemon's status and carries out the window's commands,
+    /// until the daemon goes away or the window closes.
+    async fn serve(&mut self, commands: &mut UnboundedReceiver<UiCommand>) -> Served {
+        let mut refresh = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = refresh.tick() => {
+                    if !self.refresh().await {
+                        return Served::LostDaemon;
+                    }
+                }
+                command = commands.recv() => {
+                    let Some(command) = command else { return Served::WindowClosed };
+                    let after = self.run(command).await;
+                    self.after(after, &mut refresh);
+                }
+            }
+        }
+    }
+
+    /// Shows the daemon's status; false when the daemon went away.
+    async fn refresh(&self) -> bool {
+        let status = self
+            .proxy
+            .status_json()
+            .await
+            .map(|j| serde_json::from_str::<Status>(&j));
+        match status {
+            Ok(Ok(s)) => {
+                let _ = self
+                    .weak
+                    .upgrade_in_event_loop(move |ui| apply_status(&ui, &s, true));
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "unreadable status"),
+            Err(e) => {
+                tracing::warn!(error = %e, "lost the pump daemon");
+                set_connected(&self.weak, false);
+                return false;
+            }
+        }
+        true
+    }
+
+    fn after(&self, after: After, refresh: &mut Interval) {
+        match after {
+            After::Answer(message) => {
+                let _ = self
+                    .weak
+                    .upgrade_in_event_loop(move |ui| app::show_message(&ui, &message));
+                refresh.reset_immediately();
+            }
+            After::Refresh => refresh.reset_immediately(),
+            After::Nothing => {}
+        }
+    }
+
+    /// Carries out a command.
+    async fn run(&mut self, command: UiCommand) -> After {
+        match command {
+            UiCommand::Wizard(request, link) => {
+                self.wizard(&request, link).await;
+                After::Refresh
+            }
+            UiCommand::Login(pin) => {
+                self.login(&pin).await;
+                After::Refresh
+            }
+            UiCommand::Logout => {
+                let _ = self.proxy.logout(&self.token).await;
+                self.token.clear();
+                let _ = self.weak.upgrade_in_event_loop(|ui| app::log_out(&ui));
+                After::Nothing
+            }
+            UiCommand::Bolus
+            | UiCommand::Pain(_)
+            | UiCommand::Function(_)
+            | UiCommand::Pgic(_)
+            | UiCommand::SideEffect(..) => After::Answer(self.patient(command).await),
+            command => After::Answer(self.staff(command).await),
+        }
+    }
+
+    /// Carries out a wizard's request and hands the answer back to that wizard.
+    async fn wizard(&self, request: &Request, link: WizardLink) {
+        let reply = self.ask(request).await;
+        let _ = self.weak.upgrade_in_event_loop(move |ui| {
+            wizard::wizard_reply(&ui, link.wizard(), reply, &|r| link.send(r));
+        });
+    }
+
+    /// Carries out a wizard's request.
+    async fn ask(&self, request: &Request) -> Reply {
+        let (proxy, token) = (&self.proxy, self.token.as_str());
+        let done =
+            |r: Result<(), PumpError>| r.map_or_else(|e| Reply::Failed(words(e)), |()| Reply::Done);
+        match request {
+            Request::Library => match proxy.library_choices().await {
+                Ok(choices) => Reply::Library(choices),
+                Err(e) => Reply::Failed(words(e.into())),
+            },
+            Request::Validate {
+                generation,
+                program,
+            } => match proxy.validate_program(program).await {
+                Ok((class, findings)) => Reply::Findings {
+                    generation: *generation,
+                    class,
+                    findings,
+                },
+                Err(e) => Reply::Invalid {
+                    generation: *generation,
+                    message: words(e),
+                },
+            },
+            Request::StartTrial {
+                program,
+                confirm,
+                verifier_pin,
+            } => done(
+                proxy
+                    .start_trial(token, program, *confirm, verifier_pin)
+                    .await,
+            ),
+            Request::Prime => done(proxy.prime(token).await),
+            Request::Start => done(proxy.start(token).await),
+            Request::Close => Reply::Done,
+        }
+    }
+
+    /// Logs in with a PIN: the staff screen, or the PIN's refusal.
+    async fn login(&mut self, pin: &str) {
+        match self.proxy.login(pin).await {
+            Ok((token, role, name)) => {
+                self.token = token;
+                let _ = self
+                    .weak
+                    .upgrade_in_event_loop(move |ui| match role_of(&role) {
+                        Some(role) => app::log_in(&ui, &name, role),
+                        None => app::show_pin_answer(&ui, &format!("Unknown role \"{role}\".")),
+                    });
+            }
+            Err(e) => {
+                let text = words(e);
+                let _ = self
+                    .weak
+                    .upgrade_in_event_loop(move |ui| app::show_pin_answer(&ui, &text));
+            }
+        }
+    }
+
+    /// What the patient asks for and records.
+    async fn patient(&self, command: UiCommand) -> String {
+        let proxy = &self.proxy;
+        match command {
+            UiCommand::Bolus => proxy.request_bolus().await.unwrap_or_else(words),
+            UiCommand::Pain(n) => done(
+                proxy.record_pain(n).await,
+                &format!("Thank you — pain {n} recorded."),
+            ),
+            UiCommand::Function(n) => done(
+                proxy.record_function(n).await,
+                "Thank you — your answer is recorded.",
+            ),
+            UiCommand::Pgic(n) => done(
+                proxy.record_pgic(n).await,
+                "Thank you — your answer is recorded.",
+            ),
+            UiCommand::SideEffect(effect, severity) => done(
+                proxy.record_side_effect(&effect, &severity).await,
+                "Thank you — your nurse will see it.",
+            ),
+            other => misrouted(&other),
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! What the wizard's screen shows for the step it is at: its choices, its fields with the worst
+//! finding beside each, its notes (findings and what is still to do), its lines and buttons.
+
+use crate::core::finding::Class;
+use crate::core::program::TrialKind;
+use crate::ui::present::class_of;
+
+use super::{CATHETERS, LEVELS, OME_FIELD, OME_LABEL, OPIOIDS, PLACED, Step, Wizard};
+
+/// How the screen draws a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The patient ID's keyboard.
+    #[default]
+    Keyboard,
+    /// Rows of choices (and steppers).
+    Choices,
+    /// The program's fields with the keypad.
+    Fields,
+    /// Every setting in words.
+    Review,
+    /// The second nurse's PIN pad.
+    Pin,
+    /// What to do (load, prime, start) and the button that does it.
+    Action,
+}
+
+/// A choice button.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OptionView {
+    pub key: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// A row of choice buttons, or a stepper (◀ value ▶) when `options` is empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupView {
+    pub key: String,
+    pub title: String,
+    pub value: String,
+    pub options: Vec<OptionView>,
+}
+
+/// A program field as shown: its value, unit and the worst finding about it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FieldView {
+    pub key: String,
+    pub label: String,
+    pub value: String,
+    pub unit: String,
+    /// The worst finding about it (None: not checked yet).
+    pub mark: Option<Class>,
+    pub selected: bool,
+}
+
+/// What a note is: a finding that needs confirming or that refuses, or a hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoteKind {
+    #[default]
+    Info,
+    Soft,
+    Hard,
+}
+
+/// A finding or a hint.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NoteView {
+    pub kind: NoteKind,
+    pub text: String,
+}
+
+/// Everything the wizard screen shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WizardView {
+    pub step: usize,
+    pub steps: usize,
+    pub title: String,
+    pub layout: Layout,
+    /// The patient ID being typed.
+    pub text: String,
+    pub groups: Vec<GroupView>,
+    pub fields: Vec<FieldView>,
+    pub notes: Vec<NoteView>,
+    pub lines: Vec<String>,
+    pub can_next: bool,
+    pub next_label: String,
+    pub can_back: bool,
+    pub busy: bool,
+}
+
+fn option(key: &str, label: &str, selected: bool) -> OptionView {
+    OptionView {
+        key: key.to_owned(),
+        label: label.to_owned(),
+        selected,
+    }
+}
+
+/// A row of choices.
+fn choices(key: &str, title: String, options: Vec<OptionView>) -> GroupView {
+    GroupView {
+        key: key.to_owned(),
+        title,
+        value: String::new(),
+        options,
+    }
+}
+
+/// A stepper showing `value`.
+fn stepper(key: &str, title: &str, value: String) -> GroupView {
+    GroupView {
+        key: key.to_owned(),
+        title: title.to_owned(),
+        value,
+        options: Vec::new(),
+    }
+}
+
+impl Wizard {
+    /// What the screen shows now.
+    pub fn view(&self) -> WizardView {
+        WizardView {
+            step: self.step.index() + 1,
+            steps: Step::ALL.len(),
+            title: self.step.title().to_owned(),
+            layout: self.step.layout(),
+            text: self.patient.clone(),
+            groups: self.groups(),
+            fields: self.field_views(),
+            notes: self.notes(),
+            lines: self.lines(),
+            can_next: self.blocker().is_none() && self.step != Step::Verify,
+            next_label: self.next_label().to_owned(),
+            can_back: !self.busy && self.step > Step::Patient && self.step <= Step::Verify,
+            busy: self.busy,
+        }
+    }
+
+    /// The step's rows of choices and steppers.
+    fn groups(&self) -> Vec<GroupView> {
+        match self.step {
+            Step::Route => self.route_groups(),
+            Step::Trial => self.trial_groups(),
+            Step::Catheter => self.catheter_groups(),
+            Step::Drug => vec![choices(
+                "drug",
+                format!(
+                    "Drugs the library lists for {} use",
+                    self.route.map(|r| r.to_string()).unwrap_or_default()
+                ),
+                self.drugs()
+                    .iter()
+                    .map(|d| option(d, &capitalise(d), self.drug.as_ref() == Some(d)))
+                    .collect(),
+            )],
+            Step::Concentration => vec![choices(
+                "concentration",
+                format!(
+                    "Concentrations of {} the library lists",
+                    self.drug.as_deref().unwrap_or("")
+                ),
+                self.concentrations()
+                    .iter()
+                    .map(|c| option(c, c, self.concentration.as_ref() == Some(c)))
+                    .collect(),
+            )],
+            Step::Review if self.checked().is_some_and(|c| c.class == Some(Class::Soft)) => {
+                vec![choices(
+                    "confirm",
+                    String::new(),
+                    vec![option(
+                        "confirm",
+                        "I confirm the settings marked !",
+                        self.confirmed,
+                    )],
+                )]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn route_groups(&self) -> Vec<GroupView> {
+        let route = self.route.map(|x| x.to_string());
+        vec![
+            choices(
+                "route",
+                "Route".to_owned(),
+                self.routes()
+                    .iter()
+                    .map(|r| option(r, &capitalise(r), route.as_ref() == Some(r)))
+                    .collect(),
+            ),
+            stepper(
+                "tip",
+                "Catheter tip at vertebral level",
+                LEVELS[self.level].to_owned(),
+            ),
+        ]
+    }
+
+    fn trial_groups(&self) -> Vec<GroupView> {
+        let kinds = [
+            ("continuous", "Continuous"),
+            ("single_bolus", "Single bolus"),
+            ("multiple_bolus", "Several boluses"),
+        ];
+        vec![
+            choices(
+                "kind",
+                "Kind of trial".to_owned(),
+                kinds
+                    .iter()
+                    .map(|(k, l)| option(k, l, self.kind.to_string() == *k))
+                    .collect(),
+            ),
+            stepper(
+                "days",
+                "Length of the trial",
+                if self.days == 1 {
+                    "1 day".to_owned()
+                } else {
+                    format!("{} days", self.days)
+                },
+            ),
+            choices(
+                "baseline",
+                "Patient's pain now (0 none – 10 worst)".to_owned(),
+                (0..=10u8)
+                    .map(|n| {
+                        let k = n.to_string();
+                        option(&k, &k, self.baseline == Some(n))
+                    })
+                    .collect(),
+            ),
+            choices(
+                "opioids",
+                "Opioids before the trial".to_owned(),
+                OPIOIDS
+                    .iter()
+                    .map(|(k, l, _)| option(k, l, self.opioids == Some(*k)))
+                    .collect(),
+            ),
+        ]
+    }
+
+    fn catheter_groups(&self) -> Vec<GroupView> {
+        let mut groups = vec![
+            choices(
+                "catheter",
+                format!(
+                    "{} catheter: its tip",
+                    capitalise(&self.route.map(|r| r.to_string()).unwrap_or_default())
+                ),
+                CATHETERS
+                    .iter()
+                    .map(|(k, l, _)| option(k, l, self.catheter == Some(*k)))
+                    .collect(),
+            ),
+            choices(
+                "placed",
+                "Catheter placed how long before the start of delivery".to_owned(),
+                PLACED
+                    .iter()
+                    .map(|(k, l, _)| option(k, l, self.placed == Some(*k)))
+                    .collect(),
+            ),
+        ];
+        if self.kind == TrialKind::SingleBolus {
+            groups.push(choices(
+                "outpatient",
+                "Does the patient go home the same day?".to_owned(),
+                vec![
+                    option("no", "No, stays in", self.outpatient == Some(false)),
+                    option("yes", "Yes, goes home", self.outpatient == Some(true)),
+                ],
+            ));
+        }
+        groups
+    }
+
+    /// The fields the keypad writes into: an opioid-tolerant patient's oral morphine
+    /// equivalents on the trial step, the program's fields on the program step.
+    fn field_views(&self) -> Vec<FieldView> {
+        if self.step == Step::Trial && self.tolerant() {
+            vec![FieldView {
+                key: OME_FIELD.to_owned(),
+                label: OME_LABEL.to_owned(),
+                value: self.ome_before.clone(),
+                unit: "mg/day".to_owned(),
+                mark: None,
+                selected: true,
+            }]
+        } else if self.step == Step::Program {
+            let unit = self.unit();
+            self.fields
+                .iter()
+                .map(|f| FieldView {
+                    key: f.key.to_owned(),
+                    label: f.label.to_owned(),
+                    value: f.value.clone(),
+                    unit: f.kind.unit(unit),
+                    mark: self.mark(f.key),
+                    selected: f.key == self.selected,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The step's lines: the review, or what to do at the load, prime and start steps.
+    fn lines(&self) -> Vec<String> {
+        match self.step {
+            Step::Review => self.review_lines(),
+            Step::Load => vec![
+                format!("Take the syringe: {}.", self.loaded),
+                "Check its label against this line with the second nurse.".to_owned(),
+                "Put it in the pump and close the cover.".to_owned(),
+            ],
+            Step::Prime => vec![
+                "The line is not connected to the patient yet.".to_owned(),
+                "The pump pushes the priming volume through the line: watch for a drop at its end."
+                    .to_owned(),
+            ],
+            Step::Start => vec![
+                "The line is primed. Connect it to the patient's catheter.".to_owned(),
+                "Then start delivery.".to_owned(),
+            ],
+            _ => Vec::new(),
+        }
+    }
+
+    fn next_label(&self) -> &'static str {
+        match self.step {
+            Step::Review => "Verify",
+            Step::Load => "Syringe is in",
+            Step::Prime => "Prime the line",
+            Step::Start => "Start delivery",
+            _ => "Next",
+        }
+    }
+
+    /// The refusal of the last request, the daemon's findings about the program, and what is
+    /// still to do.
+    fn notes(&self) -> Vec<NoteView> {
+        let mut notes = Vec::new();
+        if !self.error.is_empty() {
+            notes.push(NoteView {
+                kind: NoteKind::Hard,
+                text: self.error.clone(),
+            });
+        }
+        if matches!(self.step, Step::Program | Step::Review) {
+            if let Some(c) = self.checked() {
+                if let Some(e) = &c.error {
+                    notes.push(NoteView {
+                        kind: NoteKind::Hard,
+                        text: e.clone(),
+                    });
+                }
+                for f in &c.findings {
+                    let kind = match class_of(&f.class) {
+                        Some(Class::Ok) => continue,
+                        Some(Class::Hard) => NoteKind::Hard,
+                        // A class the wizard does not know is shown, as one to read.
+                        Some(Class::Soft) | None => NoteKind::Soft,
+                    };
+                    // On the program step, the selected field's findings and those of no
+                    // field; on the review, all of them.
+                    let field = field_of(&f.field);
+                    if self.step == Step::Program && field.is_some_and(|k| k != self.selected) {
+                        continue;
+                    }
+                    notes.push(NoteView {
+                        kind,
+                        text: format!("{} {}", if f.is_hard() { "✕" } else { "!" }, f.message),
+                    });
+                }
+            }
+        }
+        if let Some(b) = self.blocker() {
+            notes.push(NoteView {
+                kind: NoteKind::Info,
+                text: b,
+            });
+        }
+        notes
+    }
+
+    /// The worst finding about a field (None: not checked yet, or the program could not be
+    /// read).
+    fn mark(&self, key: &str) -> Option<Class> {
+        let c = self.checked()?;
+        if c.error.is_some() {
+            return None;
+        }
+        let worst = c
+            .findings
+            .iter()
+            .filter(|f| field_of(&f.field) == Some(key))
+            .filter_map(|f| class_of(&f.class))
+            .max();
+        Some(worst.unwrap_or(Class::Ok))
+    }
+}
+
+/// Which wizard field a finding's field names (None: the program as a whole).
+fn field_of(finding_field: &str) -> Option<&'static str> {
+    let f = finding_field.strip_prefix("program.")?;
+    Some(match f {
+        "reservoir" => "reservoir",
+        "basal" | "kvo" => "basal",
+        "pca" | "pca.dose" => "pca_dose",
+        "pca.lockout" => "lockout",
+        "pca.max_per_hour" => "per_hour",
+        "observe" => "observe",
+        _ if f.starts_with("limit") => "limit",
+        _ if f.starts_with("boluses") => "bolus",
+        _ => return None,
+    })
+}
+
+/// "intrathecal" → "Intrathecal".
+pub(super) fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}

@@ -17,7 +17,7 @@ use crate::input::hardware::HardwareConfig;
 const CONSUMER: &str = "titra-pumpd";
 
 /// The pins, from one GPIO chip.
-pub(crate) struct ChardevPins {
+pub struct ChardevPins {
     chip: PathBuf,
 }
 

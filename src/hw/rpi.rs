@@ -27,7 +27,7 @@ fn explain(pin: u8, role: &'static str, e: rppal::gpio::Error) -> StartupError {
 }
 
 /// The pins, from rppal.
-pub(crate) struct RppalPins {
+pub struct RppalPins {
     gpio: Gpio,
 }
 

@@ -512,7 +512,7 @@ fn the_checker_rejects_a_made_up_test_name() {
     let spoiled = doc.replacen(
         first,
         &format!(
-            "{} `tests/engine.rs::a_test_nobody_wrote` |",
+            "{} `tests/pump/engine.rs::a_test_nobody_wrote` |",
             first.trim_end().trim_end_matches('|')
         ),
         1,
@@ -521,7 +521,7 @@ fn the_checker_rejects_a_made_up_test_name() {
     assert_eq!(
         problems,
         [format!(
-            "H1 (line {}): `tests/engine.rs::a_test_nobody_wrote`: tests/engine.rs has no test function a_test_nobody_wrote",
+            "H1 (line {}): `tests/pump/engine.rs::a_test_nobody_wrote`: tests/pump/engine.rs has no test function a_test_nobody_wrote",
             doc.lines().position(|l| l == first).unwrap() + 1
         )]
     );

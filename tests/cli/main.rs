@@ -1,0 +1,5 @@
+//! The `titra` command as a nurse and other tools use it, in one test binary: `titra check`
+//! (check) and `titra calibrate --sim` (calibrate).
+
+mod calibrate;
+mod check;

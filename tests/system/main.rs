@@ -1,0 +1,7 @@
+//! What the system around the code is checked against, in one test binary: the systemd units as
+//! systemd reads them (systemd), the hazards table against the tests it names (hazards), and the
+//! layers of the source tree (architecture).
+
+mod architecture;
+mod hazards;
+mod systemd;

@@ -3,6 +3,9 @@
 //! (bus), and finding a USB stick through a UDisks2 of the test's own (udisks). One file's tests:
 //! `cargo test --test dbus p2p::`.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod bus;
 mod p2p;
 mod udisks;

@@ -16,18 +16,14 @@
 //! with `TITRA_BLESS=1 cargo test --test pump fault_matrix::` and review the diff.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use titra::core::units::{Amount, Duration, Timestamp};
 use titra::journal::Record;
 use titra::service::pump::PumpService;
-use titra::time::WallClock;
 
-/// The demo users' PINs (`Auth::demo` in src/service/auth.rs, simulated pumps only).
-const NURSE: &str = "1234";
-const CLINICIAN: &str = "2468";
+use crate::common::daemon::{FakeWall, logged_service};
+use crate::common::{CLINICIAN, NURSE, SECOND_NURSE, TempDir, repository_path};
 
 const PROGRAM: &str = r#"
 [trial]
@@ -49,16 +45,6 @@ pca = { dose = "0.05 mg", lockout = "30min", max_per_hour = 1 }
 
 fn mins(m: u64) -> Duration {
     Duration::from_mins(m)
-}
-
-/// A wall clock that the test can move.
-#[derive(Clone, Default)]
-struct MovableWall(Arc<AtomicU64>);
-
-impl WallClock for MovableWall {
-    fn unix_ms(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
 }
 
 /// The states a fault can meet.
@@ -171,21 +157,14 @@ impl Fault {
 
 /// A daemon keeping its trial log in a directory of its own, and the pump's clock.
 struct Rig {
-    dir: PathBuf,
+    dir: TempDir,
     svc: Option<PumpService>,
     now: Timestamp,
-    wall: MovableWall,
+    wall: FakeWall,
 }
 
-fn service(dir: &Path, now: Timestamp, wall: &MovableWall) -> PumpService {
-    let cfg = titra::input::hardware::HardwareConfig::built_in().unwrap();
-    let (library, source) = titra::input::check::load_library(None).unwrap();
-    let auth = titra::service::auth::Auth::demo().unwrap();
-    let db = dir.join("titra.db");
-    let mut sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
-    sim.keep_state_in(titra::cli::simulate::sim_state_path(&db), true);
-    let mut svc =
-        PumpService::new(cfg, library, source, auth, Box::new(sim), Some(db), now).unwrap();
+fn service(dir: &Path, now: Timestamp, wall: &FakeWall) -> PumpService {
+    let mut svc = logged_service(dir, now);
     svc.confirm_checklist_as_demo(true);
     svc.set_wall_clock(Box::new(wall.clone()));
     svc
@@ -193,11 +172,8 @@ fn service(dir: &Path, now: Timestamp, wall: &MovableWall) -> PumpService {
 
 impl Rig {
     fn new(name: &str) -> Rig {
-        let dir = std::env::temp_dir().join(format!("titra-matrix-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let wall = MovableWall::default();
-        wall.0.store(1_800_000_000_000, Ordering::SeqCst);
+        let dir = TempDir::new(&format!("matrix-{name}"));
+        let wall = FakeWall::at(1_800_000_000_000);
         let svc = service(&dir, Timestamp::ORIGIN, &wall);
         Rig {
             dir,
@@ -281,15 +257,15 @@ impl Rig {
 
 impl Drop for Rig {
     fn drop(&mut self) {
+        // The daemon first, then its directory (`dir`, dropped after this).
         drop(self.svc.take());
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 /// Brings a fresh pump into `situation`.
 fn set_up(rig: &mut Rig, situation: Situation) {
     rig.as_user(NURSE, |s, t, now| {
-        s.start_trial(t, PROGRAM, false, "5678", now)
+        s.start_trial(t, PROGRAM, false, SECOND_NURSE, now)
     })
     .unwrap();
     rig.as_user(NURSE, |s, t, now| s.prime(t, now)).unwrap();
@@ -357,7 +333,7 @@ fn run_cell(situation: Situation, fault: Fault) -> Cell {
         Fault::PowerLoss => rig.restart(mins(10)),
         Fault::DaemonRestart => rig.restart(Duration::from_secs(2)),
         Fault::WallClockJump => {
-            rig.wall.0.fetch_sub(3_600_000, Ordering::SeqCst);
+            rig.wall.go_back(3_600_000);
         }
         other => rig
             .svc()
@@ -469,7 +445,7 @@ fn run_cell(situation: Situation, fault: Fault) -> Cell {
     // fault: then only the alarm on screen, and the log's own failure).
     if !matches!(fault, Fault::DiskFull | Fault::LogWriteError) {
         // A second connection reads the file while the daemon holds it (WAL).
-        let mut log = titra::store::TrialLog::open(&rig.dir.join("titra.db")).unwrap();
+        let mut log = titra::store::TrialLog::open(&rig.dir.trial_log()).unwrap();
         let stored = log.latest_trial().unwrap();
         let on_disk = log.records(stored.id).unwrap();
         let raised = |j: &[Record]| {
@@ -676,7 +652,7 @@ found at its next write: the next record of any kind, at the latest the nurse's 
 #[test]
 fn every_fault_in_every_state_behaves_as_docs_fault_matrix_says() {
     let generated = table();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fault-matrix.md");
+    let path = repository_path("docs/fault-matrix.md");
     if std::env::var_os("TITRA_BLESS").is_some() {
         std::fs::write(&path, &generated).unwrap();
         return;

@@ -3,6 +3,9 @@
 //! scenarios and the summary export. Nothing here needs a D-Bus daemon or systemd; the export reads
 //! its PDFs back with pdftotext. One file's tests: `cargo test --test pump engine::`.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod crash;
 mod engine;
 mod export;

@@ -4,9 +4,6 @@
 //! exactly 14 400 steps. Amounts below are exact where the step count is, and within one step
 //! (70 ng) where a stop or an alarm falls between steps.
 
-use std::path::Path;
-use std::process::Command;
-
 use titra::cli::simulate::{self, Outcome};
 use titra::core::supervisor::{AlarmKind, Priority};
 use titra::input::check;
@@ -14,14 +11,9 @@ use titra::input::hardware::HardwareConfig;
 use titra::input::scenario::Scenario;
 use titra::journal::Record;
 
-const STEP_MG: f64 = 1.0 / 14_400.0;
+use crate::common::{TempDir, example, repository_path, scenario_arg, scenario_path, titra};
 
-fn example(name: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/scenarios")
-        .join(name);
-    Scenario::from_file(&path).unwrap()
-}
+const STEP_MG: f64 = 1.0 / 14_400.0;
 
 fn run(scenario: &Scenario) -> Outcome {
     let (library, source) = check::load_library(None).unwrap();
@@ -245,27 +237,12 @@ fn the_same_scenario_gives_the_same_summary() {
     );
 }
 
-fn titra(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_titra"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn scenario_path(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/scenarios")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 #[test]
 fn json_output_carries_the_contract_keys() {
     let out = titra(&[
         "simulate",
         "--json",
-        &scenario_path("continuous-morphine-pca.toml"),
+        &scenario_arg("continuous-morphine-pca.toml"),
     ]);
     assert_eq!(
         out.status.code(),
@@ -320,7 +297,7 @@ fn json_output_carries_the_contract_keys() {
 
 #[test]
 fn a_rejected_program_exits_2_before_anything_runs() {
-    let out = titra(&["simulate", &scenario_path("hard-limit-rejected.toml")]);
+    let out = titra(&["simulate", &scenario_arg("hard-limit-rejected.toml")]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("program.basal"), "{stderr}");
@@ -330,8 +307,7 @@ fn a_rejected_program_exits_2_before_anything_runs() {
 
 #[test]
 fn invalid_scenarios_exit_2_naming_the_field() {
-    let dir = std::env::temp_dir().join(format!("titra-sim-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("sim");
     let base = std::fs::read_to_string(scenario_path("single-shot-morphine.toml")).unwrap();
     for (name, text, expected) in [
         (
@@ -365,8 +341,7 @@ fn invalid_scenarios_exit_2_naming_the_field() {
             "checklist.confirmed: item: \"responsible_adult\" is not on this trial's checklist",
         ),
     ] {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
+        let path = dir.file(name, &text);
         let out = titra(&["simulate", path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(2), "{name}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -552,7 +527,7 @@ fn a_sedation_score_of_3_stops_delivery_and_the_patient_until_a_clinician_review
     assert_eq!(s.alarms.len(), 2, "{:?}", s.alarms);
 
     // `titra simulate` shows the HIGH alarm and why the presses were refused.
-    let cli = titra(&["simulate", &scenario_path("sedation-hold.toml")]);
+    let cli = titra(&["simulate", &scenario_arg("sedation-hold.toml")]);
     assert_eq!(cli.status.code(), Some(0));
     let text = String::from_utf8_lossy(&cli.stdout);
     assert!(
@@ -853,7 +828,7 @@ built-in site protocol (config/protocol.toml) and drug library (config/drug-libr
             rule.replace('|', "/")
         );
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/implant-examples.md");
+    let path = repository_path("docs/implant-examples.md");
     if std::env::var_os("TITRA_BLESS").is_some() {
         std::fs::write(&path, &table).unwrap();
     }

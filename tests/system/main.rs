@@ -2,6 +2,9 @@
 //! systemd reads them (systemd), the hazards table against the tests it names (hazards), and the
 //! layers of the source tree (architecture).
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod architecture;
 mod hazards;
 mod systemd;

@@ -114,7 +114,7 @@ check=$(mktemp -d)
 tar -C "$check" -xf "$out/rootfs.tar"
 fail() { echo "image/build.sh: the root filesystem is wrong: $*" >&2; rm -rf "$check"; exit 1; }
 # systemd reads the units as the pump will (their programs must exist in the image); any
-# output is a failure, as in tests/systemd.rs.
+# output is a failure, as in tests/system/systemd.rs.
 said=$(systemd-analyze verify --root="$check" titra-pumpd.service titra-ui.service 2>&1) \
   || fail "systemd-analyze verify: $said"
 [ -z "$said" ] || fail "systemd-analyze verify: $said"

@@ -7,27 +7,21 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::{TempDir, outcome, repository_path};
+
 fn unit_text(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("systemd")
-        .join(name);
+    let path = repository_path("systemd").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A private copy of the unit with ExecStart pointing at the binary cargo built (verify checks
-/// that the program exists).
-fn unit_copy(name: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "titra-units-{}-{}",
-        std::process::id(),
-        name.replace('.', "-")
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+/// that the program exists), in a directory of its own.
+fn unit_copy(name: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(&format!("units-{}", name.replace('.', "-")));
     let text = unit_text(name)
         .replace("/usr/bin/titra-pumpd", env!("CARGO_BIN_EXE_titra-pumpd"))
         .replace("/usr/bin/titra-ui", env!("CARGO_BIN_EXE_titra-ui"));
-    let copy = dir.join(name);
-    std::fs::write(&copy, text).unwrap();
+    let copy = dir.file(name, &text);
     (dir, copy)
 }
 
@@ -37,14 +31,7 @@ fn analyze(args: &[&str], unit: &Path) -> (bool, String) {
         .arg(unit)
         .output()
         .expect("systemd-analyze is installed (Debian's systemd package)");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    outcome(&out)
 }
 
 /// The values of every `Key=` line of a unit, in order.
@@ -58,11 +45,10 @@ fn values(text: &str, key: &str) -> Vec<String> {
 #[test]
 fn both_units_verify_without_a_word() {
     for name in ["titra-pumpd.service", "titra-ui.service"] {
-        let (dir, copy) = unit_copy(name);
+        let (_dir, copy) = unit_copy(name);
         let (ok, text) = analyze(&["verify"], &copy);
         // systemd-analyze exits 0 on some invalid values with only a warning: any output fails.
         assert!(ok && text.trim().is_empty(), "{name}: {text}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -70,7 +56,7 @@ fn both_units_verify_without_a_word() {
 fn exposure(name: &str) -> (f64, String) {
     let (dir, copy) = unit_copy(name);
     let (_, text) = analyze(&["security", "--offline=true", "--no-pager"], &copy);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     let line = text
         .lines()
         .find(|l| l.contains("Overall exposure level"))
@@ -191,10 +177,9 @@ fn the_daemon_restarts_on_failure_within_a_start_limit() {
 
 #[test]
 fn sysusers_creates_the_users_the_units_run_as() {
-    let root = std::env::temp_dir().join(format!("titra-sysusers-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = TempDir::new("sysusers");
     std::fs::create_dir_all(root.join("etc")).unwrap();
-    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/titra.sysusers.conf");
+    let conf = repository_path("systemd/titra.sysusers.conf");
     // Read from standard input: with --root, a named file would be looked for under the root.
     let out = Command::new("systemd-sysusers")
         .arg(format!("--root={}", root.display()))
@@ -229,5 +214,4 @@ fn sysusers_creates_the_users_the_units_run_as() {
         .find(|l| l.starts_with("gpio:"))
         .expect("group gpio");
     assert!(gpio.ends_with(":titra"), "{gpio}");
-    let _ = std::fs::remove_dir_all(&root);
 }

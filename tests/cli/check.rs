@@ -1,35 +1,7 @@
 //! `titra check` as a nurse and other tools use it: the exit codes of the contract, and messages
 //! that name the field, the value and the limit. Every example scenario behaves as its comments say.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn titra(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_titra"))
-        .args(args)
-        .output()
-        .expect("the titra binary runs")
-}
-
-fn scenario(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/scenarios")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn temp_file(name: &str, contents: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("titra-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    path
-}
+use crate::common::{TempDir, repository_path, scenario_arg as scenario, text, titra};
 
 #[test]
 fn the_continuous_example_is_acceptable() {
@@ -79,7 +51,8 @@ fn json_output_carries_every_finding() {
 
 #[test]
 fn a_program_file_without_events_is_accepted() {
-    let path = temp_file(
+    let dir = TempDir::new("check");
+    let path = dir.file(
         "program.toml",
         r#"
 [trial]
@@ -103,7 +76,8 @@ limit = { window = "4h", max = "0.1 mg" }
 
 #[test]
 fn invalid_input_exits_2_naming_the_field_and_value() {
-    let path = temp_file(
+    let dir = TempDir::new("check");
+    let path = dir.file(
         "bad-unit.toml",
         "[trial]\npatient = \"MRN-1\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"1d\"\n\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"0.5 mg/kg\"\n",
     );
@@ -122,7 +96,8 @@ fn invalid_input_exits_2_naming_the_field_and_value() {
 
 #[test]
 fn an_unknown_drug_is_rejected_with_the_library_list() {
-    let path = temp_file(
+    let dir = TempDir::new("check");
+    let path = dir.file(
         "unknown-drug.toml",
         "[trial]\npatient = \"MRN-1\"\nroute = \"epidural\"\nkind = \"continuous\"\nduration = \"1d\"\n\n[program]\ndrug = \"ziconotide\"\nconcentration = \"25 mcg/mL\"\nreservoir = \"20 mL\"\nbasal = \"2.4 mcg/day\"\n",
     );
@@ -137,13 +112,11 @@ fn an_unknown_drug_is_rejected_with_the_library_list() {
 
 #[test]
 fn an_inconsistent_library_is_refused_whole_with_its_line() {
-    let shipped = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/drug-library.toml"),
-    )
-    .unwrap();
+    let dir = TempDir::new("check");
+    let shipped = std::fs::read_to_string(repository_path("config/drug-library.toml")).unwrap();
     let broken = shipped.replacen("soft_max = \"15 mg/day\"", "soft_max = \"25 mg/day\"", 1);
     assert_ne!(broken, shipped);
-    let lib = temp_file("library.toml", &broken);
+    let lib = dir.file("library.toml", &broken);
     let out = titra(&[
         "check",
         "--library",
@@ -163,15 +136,13 @@ fn an_inconsistent_library_is_refused_whole_with_its_line() {
 fn the_example_scenarios_match_the_design_notes() {
     // The scenarios are part of the product's contract; the copies here must not drift from
     // the design notes when those are beside the repository.
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/scenarios");
+    let shared = repository_path("../shared/scenarios");
     let Ok(entries) = std::fs::read_dir(&shared) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let ours = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("examples/scenarios")
-            .join(&name);
+        let ours = repository_path("examples/scenarios").join(&name);
         assert_eq!(
             std::fs::read(entry.path()).unwrap(),
             std::fs::read(&ours).unwrap_or_default(),
@@ -185,6 +156,7 @@ fn the_example_scenarios_match_the_design_notes() {
 /// (the drug library entry's `source`).
 #[test]
 fn what_the_labels_forbid_is_refused_with_the_limit_and_its_source() {
+    let dir = TempDir::new("check");
     let cases: [(&str, &str, &[&str]); 4] = [
         (
             "ziconotide-start.toml",
@@ -219,7 +191,7 @@ fn what_the_labels_forbid_is_refused_with_the_limit_and_its_source() {
         ),
     ];
     for (name, toml, needles) in cases {
-        let out = titra(&["check", temp_file(name, toml).to_str().unwrap()]);
+        let out = titra(&["check", dir.file(name, toml).to_str().unwrap()]);
         let stdout = text(&out.stdout);
         assert_eq!(out.status.code(), Some(2), "{name}: {stdout}");
         for needle in needles {
@@ -233,7 +205,7 @@ fn what_the_labels_forbid_is_refused_with_the_limit_and_its_source() {
     let out = titra(&[
         "check",
         "--json",
-        temp_file("ziconotide-start.toml", cases[0].1)
+        dir.file("ziconotide-start.toml", cases[0].1)
             .to_str()
             .unwrap(),
     ]);

@@ -4,11 +4,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use titra::service::dbus::Pump1Proxy;
+
+use crate::common::p2p::confirm_checklist;
+use crate::common::{NURSE, SECOND_NURSE, TempDir, morphine_trial, outcome, titra};
 
 struct Killed(Child);
 
@@ -21,14 +23,12 @@ impl Drop for Killed {
 
 struct Bus {
     address: String,
-    dir: PathBuf,
     _daemon: Killed,
+    dir: TempDir,
 }
 
 fn private_bus(name: &str) -> Bus {
-    let dir = std::env::temp_dir().join(format!("titra-bus-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new(&format!("bus-{name}"));
     let mut child = Command::new("dbus-daemon")
         .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
         .arg(format!("--address=unix:dir={}", dir.display()))
@@ -42,8 +42,8 @@ fn private_bus(name: &str) -> Bus {
         .unwrap();
     Bus {
         address: line.trim().to_owned(),
-        dir,
         _daemon: Killed(child),
+        dir,
     }
 }
 
@@ -56,7 +56,7 @@ fn start_pumpd(bus: &Bus) -> (Killed, UnixDatagram) {
         .unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_titra-pumpd"))
         .args(["--sim", "--bus", &bus.address, "--db"])
-        .arg(bus.dir.join("titra.db"))
+        .arg(bus.dir.trial_log())
         .env("NOTIFY_SOCKET", &socket_path)
         .env("WATCHDOG_USEC", "1000000")
         .env("TITRA_LOG", "warn")
@@ -84,16 +84,6 @@ fn wait_for(notify: &UnixDatagram, what: &str) -> Vec<String> {
     panic!("no {what} notification; saw {seen:?}");
 }
 
-/// The nurse confirms every item of the pre-trial checklist (the daemon refuses to start
-/// without it).
-async fn confirm_checklist(proxy: &Pump1Proxy<'_>, token: &str) {
-    let (items, _, _) = proxy.checklist(token).await.unwrap();
-    assert!(!items.is_empty(), "the built-in protocol has a checklist");
-    for item in items {
-        proxy.confirm_checklist_item(token, &item.id).await.unwrap();
-    }
-}
-
 fn busctl(bus: &Bus, args: &[&str]) -> (bool, String) {
     // Blocking here must not starve the test's own D-Bus connection of its runtime.
     let out = tokio::task::block_in_place(|| {
@@ -103,12 +93,7 @@ fn busctl(bus: &Bus, args: &[&str]) -> (bool, String) {
             .output()
     })
     .expect("busctl is installed (Debian's systemd package)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    outcome(&out)
 }
 
 fn call(bus: &Bus, method: &str, signature_and_args: &[&str]) -> (bool, String) {
@@ -144,7 +129,27 @@ async fn fresh_state(proxy: &Pump1Proxy<'_>) -> String {
     status["state"].as_str().unwrap_or_default().to_owned()
 }
 
-const PROGRAM: &str = "[trial]\npatient = \"MRN-BUS\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"3d\"\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }\n";
+const PROGRAM: &str = morphine_trial!("MRN-BUS");
+
+/// A client's connection to the bus.
+async fn connect(bus: &Bus) -> zbus::Connection {
+    zbus::connection::Builder::address(bus.address.as_str())
+        .build()
+        .await
+        .unwrap()
+}
+
+/// The nurse programs, checks, primes and starts a trial.
+async fn start_a_trial(proxy: &Pump1Proxy<'_>) {
+    let (token, _, _) = proxy.login(NURSE).await.unwrap();
+    proxy
+        .start_trial(&token, PROGRAM, false, SECOND_NURSE)
+        .await
+        .unwrap();
+    confirm_checklist(proxy, &token).await;
+    proxy.prime(&token).await.unwrap();
+    proxy.start(&token).await.unwrap();
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trial_through_a_real_bus_with_busctl_and_gdbus() {
@@ -157,10 +162,7 @@ async fn a_trial_through_a_real_bus_with_busctl_and_gdbus() {
     wait_for(&notify, "WATCHDOG=1");
     // From here on nobody reads the notifications (a stuck systemd): the pump must not care.
 
-    let conn = zbus::connection::Builder::address(bus.address.as_str())
-        .build()
-        .await
-        .unwrap();
+    let conn = connect(&bus).await;
     let proxy = Pump1Proxy::new(&conn).await.unwrap();
     assert_eq!(fresh_state(&proxy).await, "idle");
     assert!(proxy.simulated().await.unwrap());
@@ -169,17 +171,17 @@ async fn a_trial_through_a_real_bus_with_busctl_and_gdbus() {
     let (ok, text) = call(
         &bus,
         "StartTrial",
-        &["ssbs", "bogus-token", PROGRAM, "false", "5678"],
+        &["ssbs", "bogus-token", PROGRAM, "false", SECOND_NURSE],
     );
     assert!(!ok && text.contains("not logged in"), "{text}");
     let (ok, text) = call(&bus, "RecordPain", &["s", "five"]);
     assert!(!ok, "{text}");
     assert!(state(&bus).contains("\"idle\""));
 
-    let (token, role, _) = proxy.login("1234").await.unwrap();
+    let (token, role, _) = proxy.login(NURSE).await.unwrap();
     assert_eq!(role, "nurse");
     proxy
-        .start_trial(&token, PROGRAM, false, "5678")
+        .start_trial(&token, PROGRAM, false, SECOND_NURSE)
         .await
         .unwrap();
     confirm_checklist(&proxy, &token).await;
@@ -207,14 +209,7 @@ async fn a_trial_through_a_real_bus_with_busctl_and_gdbus() {
             .arg(format!("org.titra.Pump1.{method}"))
             .output()
             .expect("gdbus is installed (Debian's libglib2.0-bin)");
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+        outcome(&out)
     };
     let (ok, text) = gdbus("RequestBolus");
     assert!(ok && text.contains("Bolus of 0.05 mg started"), "{text}");
@@ -235,10 +230,7 @@ async fn a_trial_through_a_real_bus_with_busctl_and_gdbus() {
     assert_eq!(status["state"], "running");
 
     // `titra status` reads the same through the shared proxy.
-    let out = Command::new(env!("CARGO_BIN_EXE_titra"))
-        .args(["status", "--bus", &bus.address])
-        .output()
-        .unwrap();
+    let out = titra(&["status", "--bus", &bus.address]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -257,19 +249,9 @@ async fn a_restarted_daemon_comes_back_stopped_with_the_trial() {
     let bus = private_bus("restart");
     let (pumpd, notify) = start_pumpd(&bus);
     wait_for(&notify, "READY=1");
-    let conn = zbus::connection::Builder::address(bus.address.as_str())
-        .build()
-        .await
-        .unwrap();
+    let conn = connect(&bus).await;
     let proxy = Pump1Proxy::new(&conn).await.unwrap();
-    let (token, _, _) = proxy.login("1234").await.unwrap();
-    proxy
-        .start_trial(&token, PROGRAM, false, "5678")
-        .await
-        .unwrap();
-    confirm_checklist(&proxy, &token).await;
-    proxy.prime(&token).await.unwrap();
-    proxy.start(&token).await.unwrap();
+    start_a_trial(&proxy).await;
     drop(notify);
     drop(pumpd); // SIGKILL
     let _ = std::fs::remove_file(bus.dir.join("notify.sock"));
@@ -284,7 +266,7 @@ async fn a_restarted_daemon_comes_back_stopped_with_the_trial() {
             .any(|a| a.0 == "power_restored" && a.1 == "high"),
         "{alarms:?}"
     );
-    let (token, _, _) = proxy.login("1234").await.unwrap();
+    let (token, _, _) = proxy.login(NURSE).await.unwrap();
     proxy.resume(&token).await.unwrap();
     // Read fresh (the cached PumpState follows by signal, a moment later).
     let status: serde_json::Value =
@@ -299,19 +281,9 @@ async fn the_daemon_runs_on_when_its_screen_goes_away() {
     let bus = private_bus("ui-gone");
     let (_pumpd, notify) = start_pumpd(&bus);
     wait_for(&notify, "READY=1");
-    let screen = zbus::connection::Builder::address(bus.address.as_str())
-        .build()
-        .await
-        .unwrap();
+    let screen = connect(&bus).await;
     let proxy = Pump1Proxy::new(&screen).await.unwrap();
-    let (token, _, _) = proxy.login("1234").await.unwrap();
-    proxy
-        .start_trial(&token, PROGRAM, false, "5678")
-        .await
-        .unwrap();
-    confirm_checklist(&proxy, &token).await;
-    proxy.prime(&token).await.unwrap();
-    proxy.start(&token).await.unwrap();
+    start_a_trial(&proxy).await;
     assert_eq!(fresh_state(&proxy).await, "running");
     let elapsed = |json: String| {
         serde_json::from_str::<serde_json::Value>(&json).unwrap()["elapsed_s"]
@@ -326,10 +298,7 @@ async fn the_daemon_runs_on_when_its_screen_goes_away() {
     wait_for(&notify, "WATCHDOG=1");
     tokio::time::sleep(Duration::from_secs(2)).await;
     wait_for(&notify, "WATCHDOG=1");
-    let again = zbus::connection::Builder::address(bus.address.as_str())
-        .build()
-        .await
-        .unwrap();
+    let again = connect(&bus).await;
     let proxy = Pump1Proxy::new(&again).await.unwrap();
     assert_eq!(fresh_state(&proxy).await, "running");
     assert!(proxy.active_alarms().await.unwrap().is_empty());

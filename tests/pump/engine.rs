@@ -6,12 +6,14 @@ use titra::core::library::Route;
 use titra::core::program::{Program, Trial, TrialKind};
 use titra::core::supervisor::{AlarmKind, Priority, State};
 use titra::core::units::{Duration, Timestamp};
-use titra::engine::Engine;
+use titra::engine::{Engine, EngineError};
 use titra::hw::PumpHardware;
 use titra::input::check;
 use titra::input::hardware::HardwareConfig;
 use titra::journal::{Record, Role};
 use titra::sim::{Faults, SimPump};
+
+use crate::common::{MORPHINE, h};
 
 fn hw() -> HardwareConfig {
     HardwareConfig::built_in().unwrap()
@@ -37,19 +39,25 @@ fn trial() -> Trial {
     }
 }
 
-const MORPHINE: &str = r#"
-drug = "morphine"
-concentration = "1 mg/mL"
-reservoir = "20 mL"
-basal = "1 mg/day"
-pca = { dose = "0.05 mg", lockout = "1h", max_per_hour = 1 }
-"#;
-
-fn engine_with(cfg: &HardwareConfig, p: Program) -> Engine<SimPump> {
+/// An engine on simulated hardware programmed with `t` and `p` at the start of virtual time, as a
+/// nurse confirmed it; or why it refused.
+fn programmed(cfg: &HardwareConfig, t: Trial, p: Program) -> Result<Engine<SimPump>, EngineError> {
     let (library, _) = check::load_library(None).unwrap();
     let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, p.reservoir);
+    Engine::new(
+        sim,
+        cfg,
+        t,
+        p,
+        &library,
+        Timestamp::ORIGIN,
+        Some(Role::Nurse),
+    )
+}
+
+fn engine_with(cfg: &HardwareConfig, p: Program) -> Engine<SimPump> {
     let t0 = Timestamp::ORIGIN;
-    let mut e = Engine::new(sim, cfg, trial(), p, &library, t0, Some(Role::Nurse)).unwrap();
+    let mut e = programmed(cfg, trial(), p).unwrap();
     e.verify(t0).unwrap();
     e.prime(t0, titra::core::units::Volume::ZERO).unwrap();
     e.start(t0).unwrap();
@@ -73,10 +81,6 @@ fn run_to(e: &mut Engine<SimPump>, until: Timestamp) {
         }
     }
     panic!("the engine did not reach {until}");
-}
-
-fn h(hours: f64) -> Timestamp {
-    Timestamp::from_ms((hours * 3_600_000.0) as u64)
 }
 
 fn fault(e: &mut Engine<SimPump>, change: impl Fn(&mut Faults)) {
@@ -349,24 +353,12 @@ fn backing_off_limits_the_bolus_released_when_the_line_clears() {
 
 #[test]
 fn the_mechanism_limits_refuse_a_program_the_library_would_allow() {
-    let (library, _) = check::load_library(None).unwrap();
     let mut cfg = hw();
     // A 30 mL reservoir: the library does not mind, the 20 mL syringe does.
     let p = program(
         "drug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"30 mL\"\nbasal = \"1 mg/day\"\n",
     );
-    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, p.reservoir);
-    let err = Engine::new(
-        sim,
-        &cfg,
-        trial(),
-        p,
-        &library,
-        Timestamp::ORIGIN,
-        Some(Role::Nurse),
-    )
-    .err()
-    .expect("refused");
+    let err = programmed(&cfg, trial(), p).err().expect("refused");
     assert!(
         err.to_string()
             .contains("program.reservoir: 30 mL is more than the pump's syringe holds (20 mL)"),
@@ -375,19 +367,9 @@ fn the_mechanism_limits_refuse_a_program_the_library_would_allow() {
     // A mechanism limited to 0.01 mL/h cannot run 1 mg/day at 1 mg/mL (0.0417 mL/h).
     cfg.mechanism.max_rate = "0.01 mL/h".parse().unwrap();
     cfg.mechanism.bolus_rate = "0.01 mL/h".parse().unwrap();
-    let p = program(MORPHINE);
-    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, p.reservoir);
-    let err = Engine::new(
-        sim,
-        &cfg,
-        trial(),
-        p,
-        &library,
-        Timestamp::ORIGIN,
-        Some(Role::Nurse),
-    )
-    .err()
-    .expect("refused");
+    let err = programmed(&cfg, trial(), program(MORPHINE))
+        .err()
+        .expect("refused");
     assert!(
         err.to_string()
             .contains("above the pump's maximum of 0.01 mL/h"),
@@ -456,23 +438,10 @@ fn a_rate_raised_after_a_large_clinician_bolus_is_held_at_the_library_cap() {
 
 /// An engine programmed and verified, not primed or started.
 fn verified(p: &str, kind: TrialKind) -> Engine<SimPump> {
-    let (library, _) = check::load_library(None).unwrap();
-    let cfg = hw();
-    let p = program(p);
-    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, p.reservoir);
     let mut t = trial();
     t.kind = kind;
     t.duration = Duration::from_days(1);
-    let mut e = Engine::new(
-        sim,
-        &cfg,
-        t,
-        p,
-        &library,
-        Timestamp::ORIGIN,
-        Some(Role::Nurse),
-    )
-    .unwrap();
+    let mut e = programmed(&hw(), t, program(p)).unwrap();
     e.verify(Timestamp::ORIGIN).unwrap();
     e
 }

@@ -14,23 +14,23 @@ use titra::journal::Record;
 use titra::report::export::{Format, LogExport, LogExportError, Paper, export_from_log};
 use titra::store::TrialLog;
 
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("titra-export-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+use crate::common::{TempDir, assert_valid_summary, example, scenario_path};
+
+fn dir(name: &str) -> TempDir {
+    TempDir::new(&format!("export-{name}"))
 }
 
 /// Runs an example scenario into a trial log file.
 fn simulated_log(scenario: &str, at: &Path) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/scenarios")
-        .join(scenario);
-    let sc = Scenario::from_file(&path).unwrap();
+    log_of(&example(scenario), at)
+}
+
+/// Runs `sc` into a trial log file in `at`; the file.
+fn log_of(sc: &Scenario, at: &Path) -> PathBuf {
     let (library, source) = check::load_library(None).unwrap();
     let db = at.join("trial.db");
     simulate::run_with_log(
-        &sc,
+        sc,
         &library,
         source,
         &HardwareConfig::built_in().unwrap(),
@@ -116,21 +116,9 @@ fn an_exported_trial_reads_back_in_every_format() {
     // The JSON validates against the documented schema and holds the hand-checked figures:
     // 0.5 mg/day for a day, then 1 mg/day to the end (48 h, a stable period): the effective
     // dose is 1 mg/day.
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/trial-summary.schema.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&written[1]).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    let validator = assert_valid_summary(&json);
     let mut broken = json.clone();
     broken["pain"]["baseline"] = serde_json::json!(11);
     assert!(
@@ -266,21 +254,9 @@ fn a_sedation_hold_is_in_every_format_with_its_review() {
     let out = d.join("out");
     let written = export(&db, &out, "pdf,json,csv", Paper::A4, true).unwrap();
 
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/trial-summary.schema.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&written[1]).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    let validator = assert_valid_summary(&json);
     let mut broken = json.clone();
     broken["observations"]["sedation"][0]["poss"] = serde_json::json!(5);
     assert!(!validator.is_valid(&broken), "the schema checks POSS 1-4");
@@ -352,11 +328,7 @@ fn pdftotext(pdf: &Path) -> String {
 #[test]
 fn the_checklist_override_and_the_decision_are_in_every_format() {
     let d = dir("decision");
-    let db = d.join("trial.db");
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scenarios/single-shot-morphine.toml"),
-    )
-    .unwrap();
+    let text = std::fs::read_to_string(scenario_path("single-shot-morphine.toml")).unwrap();
     let sc = Scenario::from_toml_str(
         &format!(
             "{text}\n[checklist]\nconfirmed = [\"medical_clearance\", \"consent\"]\noverride = \"Screening results phoned through by the lab.\"\n"
@@ -364,16 +336,7 @@ fn the_checklist_override_and_the_decision_are_in_every_format() {
         "decision.toml",
     )
     .unwrap();
-    let (library, source) = check::load_library(None).unwrap();
-    simulate::run_with_log(
-        &sc,
-        &library,
-        source,
-        &HardwareConfig::built_in().unwrap(),
-        LogTarget::File(&db),
-        &mut |_| {},
-    )
-    .unwrap();
+    let db = log_of(&sc, &d);
     // After the trial: the clinician's dose, decision and the catheter's removal, as the daemon
     // records them.
     {
@@ -417,19 +380,7 @@ fn the_checklist_override_and_the_decision_are_in_every_format() {
 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&written[1]).unwrap()).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/trial-summary.schema.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    let validator = assert_valid_summary(&json);
     let c = &json["checklist"];
     assert_eq!(c["complete"], false);
     assert_eq!(c["items"].as_array().unwrap().len(), 7);

@@ -2,136 +2,13 @@
 //! `UnixStream::pair()` link (no bus daemon), in virtual time: methods, properties, signals and
 //! every typed error; refused calls change nothing.
 
-use std::sync::Arc;
-
 use futures_util::StreamExt;
 use titra::core::units::{Duration, Timestamp};
-use titra::service::dbus::{ExportTarget, OBJECT_PATH, Pump1Proxy, PumpIface, Shared, run_until};
 use titra::service::pump::PumpService;
-use titra::time::ManualClock;
-use zbus::Connection;
-use zbus::connection::Builder;
 
-const PROGRAM: &str = r#"
-[trial]
-patient = "MRN-DBUS"
-route = "intrathecal"
-kind = "continuous"
-duration = "3d"
-baseline_pain = 7
-
-[program]
-drug = "morphine"
-concentration = "1 mg/mL"
-reservoir = "20 mL"
-basal = "1 mg/day"
-pca = { dose = "0.05 mg", lockout = "1h", max_per_hour = 1 }
-"#;
-
-/// Where this test process's exports go (one directory per process; each test's files are
-/// named by its own patient).
-fn export_dir() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("titra-dbus-export-{}", std::process::id()))
-}
-
-struct Pump {
-    shared: Arc<Shared>,
-    clock: ManualClock,
-    server: Connection,
-    proxy: Pump1Proxy<'static>,
-    _client: Connection,
-}
-
-async fn pump() -> Pump {
-    pump_with(
-        PumpService::simulated_demo(Timestamp::ORIGIN).unwrap(),
-        Timestamp::ORIGIN,
-    )
-    .await
-}
-
-/// The daemon's interface over a fresh peer-to-peer link to `service`, its clock at `now`.
-async fn pump_with(service: PumpService, now: Timestamp) -> Pump {
-    let clock = ManualClock::default();
-    clock.set(now);
-    let shared = Shared::new(service, Arc::new(clock.clone()));
-    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let guid = zbus::Guid::generate();
-    let (server, client) = tokio::join!(
-        Builder::unix_stream(a)
-            .server(guid)
-            .p2p()
-            .serve_at(
-                OBJECT_PATH,
-                PumpIface::new(shared.clone()).exporting_to(ExportTarget::Dir(export_dir())),
-            )
-            .build(),
-        Builder::unix_stream(b).p2p().build(),
-    );
-    let client = client.unwrap();
-    let proxy = Pump1Proxy::new(&client).await.unwrap();
-    Pump {
-        shared,
-        clock,
-        server: server.unwrap(),
-        proxy,
-        _client: client,
-    }
-}
-
-impl Pump {
-    async fn run_to(&self, t: Timestamp) {
-        run_until(&self.shared, &self.server, &self.clock, t)
-            .await
-            .unwrap();
-    }
-
-    async fn login(&self, pin: &str) -> String {
-        self.proxy.login(pin).await.unwrap().0
-    }
-
-    async fn running(&self) -> String {
-        let nurse = self.login("1234").await;
-        self.proxy
-            .start_trial(&nurse, PROGRAM, false, "5678")
-            .await
-            .unwrap();
-        self.proxy.prime(&nurse).await.unwrap();
-        self.confirm_checklist(&nurse).await;
-        self.proxy.start(&nurse).await.unwrap();
-        nurse
-    }
-
-    /// The nurse confirms every open item of the pre-trial checklist (none are open when the
-    /// demo confirmed them).
-    async fn confirm_checklist(&self, nurse: &str) {
-        let (items, ..) = self.proxy.checklist(nurse).await.unwrap();
-        for item in items.iter().filter(|i| !i.confirmed) {
-            self.proxy
-                .confirm_checklist_item(nurse, &item.id)
-                .await
-                .unwrap();
-        }
-    }
-}
-
-fn h(hours: f64) -> Timestamp {
-    Timestamp::from_ms((hours * 3_600_000.0) as u64)
-}
-
-/// The D-Bus error name and message of a failed call.
-fn error_of<T: std::fmt::Debug>(r: Result<T, titra::service::dbus::PumpError>) -> (String, String) {
-    use titra::service::dbus::PumpError;
-    use zbus::DBusError as _;
-    match r {
-        Err(PumpError::ZBus(e)) => panic!("expected a refusal, got {e:?}"),
-        Err(e) => (
-            e.name().to_string(),
-            e.description().unwrap_or_default().to_owned(),
-        ),
-        Ok(v) => panic!("expected a D-Bus error, got {v:?}"),
-    }
-}
+use crate::common::daemon::{FakeWall, logged_service};
+use crate::common::p2p::{PROGRAM, Pump, error_of, pump, pump_with};
+use crate::common::{CLINICIAN, NURSE, SECOND_NURSE, TempDir, assert_valid_summary, h};
 
 #[tokio::test]
 async fn a_trial_through_the_proxy_with_signals_and_properties() {
@@ -183,7 +60,7 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
     assert_eq!((args.kind(), args.priority()), (&"occlusion", &"high"));
     assert_eq!(p.proxy.pump_state().await.unwrap(), "alarm");
     // Hours passed: the nurse's session ended long ago (3 minutes idle); she logs in again.
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     let alarms = p.proxy.active_alarms().await.unwrap();
     assert_eq!(alarms[0].0, "occlusion");
     assert_eq!(p.proxy.silence_alarms(&nurse, 0).await.unwrap(), 120);
@@ -198,10 +75,10 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
     assert_eq!(p.proxy.pump_state().await.unwrap(), "running");
 
     // Titration by a clinician with a second person's check: old and new side by side.
-    let clinician = p.login("2468").await;
+    let clinician = p.login(CLINICIAN).await;
     let (old, new) = p
         .proxy
-        .change_basal(&clinician, "2 mg/day", false, "1234")
+        .change_basal(&clinician, "2 mg/day", false, NURSE)
         .await
         .unwrap();
     assert_eq!((old.as_str(), new.as_str()), ("1 mg/day", "2 mg/day"));
@@ -216,7 +93,7 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
         .await
         .unwrap();
     p.run_to(h(6.0)).await;
-    let clinician = p.login("2468").await;
+    let clinician = p.login(CLINICIAN).await;
     p.proxy.end_trial(&clinician).await.unwrap();
     let summary: serde_json::Value =
         serde_json::from_str(&p.proxy.export_summary(&clinician).await.unwrap()).unwrap();
@@ -232,20 +109,20 @@ async fn calls_without_the_right_login_are_refused_and_change_nothing() {
     let p = pump().await;
     let (name, message) = error_of(
         p.proxy
-            .start_trial("no-token", PROGRAM, false, "5678")
+            .start_trial("no-token", PROGRAM, false, SECOND_NURSE)
             .await,
     );
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
     assert!(message.contains("log in"), "{message}");
     assert_eq!(p.proxy.pump_state().await.unwrap(), "idle");
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     // The second check must be another person.
-    let (name, message) = error_of(p.proxy.start_trial(&nurse, PROGRAM, false, "1234").await);
+    let (name, message) = error_of(p.proxy.start_trial(&nurse, PROGRAM, false, NURSE).await);
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
     assert!(message.contains("another nurse or clinician"), "{message}");
     assert_eq!(p.proxy.pump_state().await.unwrap(), "idle");
     p.proxy
-        .start_trial(&nurse, PROGRAM, false, "5678")
+        .start_trial(&nurse, PROGRAM, false, SECOND_NURSE)
         .await
         .unwrap();
     // Only a clinician titrates or gives a clinician bolus.
@@ -253,7 +130,7 @@ async fn calls_without_the_right_login_are_refused_and_change_nothing() {
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
     let (name, _) = error_of(
         p.proxy
-            .change_basal(&nurse, "2 mg/day", false, "2468")
+            .change_basal(&nurse, "2 mg/day", false, CLINICIAN)
             .await,
     );
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
@@ -271,7 +148,7 @@ async fn calls_without_the_right_login_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn limits_bad_input_and_wrong_states_are_typed_errors() {
     let p = pump().await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     let (name, _) = error_of(p.proxy.start(&nurse).await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
     let (name, _) = error_of(p.proxy.request_bolus().await);
@@ -283,7 +160,7 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
                 &nurse,
                 &PROGRAM.replace("1 mg/day", "50 mg/day"),
                 true,
-                "5678",
+                SECOND_NURSE,
             )
             .await,
     );
@@ -301,7 +178,7 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
                 &nurse,
                 &PROGRAM.replace("1 mg/day", "1 mg/kg"),
                 false,
-                "5678",
+                SECOND_NURSE,
             )
             .await,
     );
@@ -317,7 +194,7 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
                 &nurse,
                 &PROGRAM.replace("1 mg/day", "16 mg/day"),
                 false,
-                "5678",
+                SECOND_NURSE,
             )
             .await,
     );
@@ -342,10 +219,10 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
     assert!(message.contains("11 is outside 0 to 10"), "{message}");
     let (name, _) = error_of(p.proxy.record_side_effect("hiccups", "mild").await);
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
-    let clinician = p.login("2468").await;
+    let clinician = p.login(CLINICIAN).await;
     let (name, message) = error_of(
         p.proxy
-            .change_basal(&clinician, "25 mg/day", true, "1234")
+            .change_basal(&clinician, "25 mg/day", true, NURSE)
             .await,
     );
     assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");
@@ -357,7 +234,7 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
 
     // A reservoir is changed only while paused.
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     let (name, message) = error_of(p.proxy.change_reservoir(&nurse, "10 mL").await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
     assert!(message.contains("pause delivery first"), "{message}");
@@ -421,7 +298,7 @@ async fn the_wizard_and_the_clinician_screens_get_what_they_show() {
     // The assessment is the clinician's, with a known outcome and a bounded note.
     let (name, _) = error_of(p.proxy.record_assessment(&nurse, "success", "").await);
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
-    let clinician = p.login("2468").await;
+    let clinician = p.login(CLINICIAN).await;
     let (name, message) = error_of(p.proxy.record_assessment(&clinician, "great", "").await);
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
     assert!(message.contains("\"great\""), "{message}");
@@ -451,7 +328,7 @@ async fn the_clinician_confirms_the_implant_dose_then_exports() {
     let p = pump().await;
     p.running().await;
     p.run_to(h(26.0)).await;
-    let clinician = p.login("2468").await;
+    let clinician = p.login(CLINICIAN).await;
     // Nothing leaves before a clinician confirmed the implant's starting dose.
     let (name, message) = error_of(p.proxy.export(&clinician, "pdf,json,csv", "a4").await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
@@ -479,7 +356,7 @@ async fn the_clinician_confirms_the_implant_dose_then_exports() {
     let (name, message) = error_of(p.proxy.confirm_implant_dose(&clinician, "").await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
     assert!(message.contains("the trial has not ended"), "{message}");
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.end_trial(&nurse).await.unwrap();
     // A nurse may not confirm it; a dose above the library's hard maximum is refused, naming
     // the field, the value, the limit and its source.
@@ -560,7 +437,7 @@ impl Pump {
     }
 
     async fn summary(&self) -> serde_json::Value {
-        let clinician = self.login("2468").await;
+        let clinician = self.login(CLINICIAN).await;
         serde_json::from_str(&self.proxy.export_summary(&clinician).await.unwrap()).unwrap()
     }
 }
@@ -617,7 +494,7 @@ async fn a_stuck_button_on_the_cord_raises_a_medium_alarm_and_delivery_goes_on()
             .starts_with("Bolus of")
     );
     // Acknowledging does not clear it while the button is stuck; freeing it does.
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.acknowledge_alarms(&nurse).await.unwrap();
     let status: serde_json::Value =
         serde_json::from_str(&p.proxy.status_json().await.unwrap()).unwrap();
@@ -655,7 +532,7 @@ async fn a_poss_of_3_stops_delivery_with_a_high_alarm_and_refuses_the_patient_wi
     let mut decisions = p.proxy.receive_bolus_decision().await.unwrap();
     p.running().await;
     p.run_to(h(1.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.record_sedation(&nurse, 3).await.unwrap();
     let a = raised.next().await.unwrap();
     let args = a.args().unwrap();
@@ -683,7 +560,7 @@ async fn a_respiratory_rate_of_9_stops_delivery_and_refuses_the_patient_too() {
     let p = pump().await;
     p.running().await;
     p.run_to(h(1.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.record_vitals(&nurse, 9, 70, 95, 0.0).await.unwrap();
     assert_held(&p, h(1.0), h(3.0)).await;
     let summary = p.summary().await;
@@ -699,7 +576,7 @@ async fn a_poss_of_2_and_a_respiratory_rate_of_10_change_nothing() {
     let p = pump().await;
     p.running().await;
     p.run_to(h(1.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.record_sedation(&nurse, 2).await.unwrap();
     p.proxy
         .record_vitals(&nurse, 10, 70, 95, 0.0)
@@ -722,11 +599,11 @@ async fn acknowledging_the_alarm_does_not_lift_the_hold() {
     let p = pump().await;
     p.running().await;
     p.run_to(h(1.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.record_sedation(&nurse, 4).await.unwrap();
     p.proxy.acknowledge_alarms(&nurse).await.unwrap();
     assert_held(&p, h(1.0), h(1.5)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.acknowledge_alarms(&nurse).await.unwrap();
     let (name, message) = error_of(p.proxy.resume(&nurse).await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
@@ -750,11 +627,11 @@ async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
     let p = pump().await;
     p.running().await;
     p.run_to(h(1.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.record_sedation(&nurse, 3).await.unwrap();
     p.run_to(h(1.5)).await;
-    let nurse = p.login("1234").await;
-    let clinician = p.login("2468").await;
+    let nurse = p.login(NURSE).await;
+    let clinician = p.login(CLINICIAN).await;
     // Only a clinician reviews, and writes what was found.
     let (name, _) = error_of(p.proxy.review_sedation(&nurse, "looked fine").await);
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
@@ -767,7 +644,7 @@ async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
         .await
         .unwrap();
     p.proxy
-        .change_basal(&clinician, "0.5 mg/day", false, "1234")
+        .change_basal(&clinician, "0.5 mg/day", false, NURSE)
         .await
         .unwrap();
     // The review lifts the hold; delivery waits for the nurse.
@@ -784,7 +661,7 @@ async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
         "Bolus of 0.05 mg started."
     );
     // Nothing is held now: another review is refused.
-    let clinician = p.login("2468").await;
+    let clinician = p.login(CLINICIAN).await;
     let (name, message) = error_of(p.proxy.review_sedation(&clinician, "again").await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
     assert!(message.contains("no sedation"), "{message}");
@@ -803,34 +680,20 @@ async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
     )));
 }
 
-/// A daemon on simulated hardware keeping its trial log (and the syringe's position) in `dir`.
-fn logged_service(dir: &std::path::Path, now: Timestamp) -> PumpService {
-    use titra::input::hardware::HardwareConfig;
-    let cfg = HardwareConfig::built_in().unwrap();
-    let (library, source) = titra::input::check::load_library(None).unwrap();
-    let auth = titra::service::auth::Auth::demo().unwrap();
-    let db = dir.join("titra.db");
-    let mut sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
-    sim.keep_state_in(titra::cli::simulate::sim_state_path(&db), true);
-    PumpService::new(cfg, library, source, auth, Box::new(sim), Some(db), now).unwrap()
-}
-
 #[tokio::test]
 async fn the_hold_survives_a_restart_of_the_daemon() {
-    let dir = std::env::temp_dir().join(format!("titra-sedation-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("sedation-restart");
     let p = pump_with(logged_service(&dir, Timestamp::ORIGIN), Timestamp::ORIGIN).await;
     p.running().await;
     p.run_to(h(1.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.record_sedation(&nurse, 3).await.unwrap();
     p.proxy.acknowledge_alarms(&nurse).await.unwrap();
     p.run_to(h(1.2)).await;
     drop(p);
 
     // The daemon restarts: its clock continues from the log's last record.
-    let back = PumpService::resume_time(&dir.join("titra.db")).unwrap();
+    let back = PumpService::resume_time(&dir.trial_log()).unwrap();
     assert!(back >= h(1.0), "{back}");
     let p = pump_with(logged_service(&dir, back), back).await;
     let s = p.status().await;
@@ -839,22 +702,20 @@ async fn the_hold_survives_a_restart_of_the_daemon() {
     assert!(kinds.contains(&"sedation".to_owned()), "{kinds:?}");
     assert!(kinds.contains(&"power_restored".to_owned()), "{kinds:?}");
     // The nurse checks the patient after the power came back: not enough.
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.acknowledge_alarms(&nurse).await.unwrap();
     let (name, message) = error_of(p.proxy.resume(&nurse).await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
     assert!(message.contains("a clinician must review"), "{message}");
     assert_held(&p, back, back + Duration::from_hours(1)).await;
-    let clinician = p.login("2468").await;
+    let clinician = p.login(CLINICIAN).await;
     p.proxy
         .review_sedation(&clinician, "Reviewed after the restart; awake, RR 14.")
         .await
         .unwrap();
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.resume(&nurse).await.unwrap();
     assert_eq!(p.status().await.state.to_string(), "running");
-    drop(p);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 const CHECKED: &str = r#"
@@ -877,12 +738,7 @@ observations = { every = "1h", for = "24h" }
 async fn a_missed_check_raises_an_alarm_and_escalates_when_the_next_is_missed_too() {
     let p = pump().await;
     let mut raised = p.proxy.receive_alarm_raised().await.unwrap();
-    let nurse = p.login("1234").await;
-    p.proxy
-        .start_trial(&nurse, CHECKED, false, "5678")
-        .await
-        .unwrap();
-    p.proxy.prime(&nurse).await.unwrap();
+    let nurse = p.primed(CHECKED).await;
     p.proxy.start(&nurse).await.unwrap();
     // Due at 1 h: on time until then.
     p.run_to(h(1.0)).await;
@@ -929,7 +785,7 @@ async fn a_missed_check_raises_an_alarm_and_escalates_when_the_next_is_missed_to
     assert!(message.starts_with(NOT_NOW), "{message}");
     assert!(message.contains("check is overdue"), "{message}");
     // A POSS alone is not a check; with the respiratory rate it is, and all is well again.
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.record_sedation(&nurse, 1).await.unwrap();
     assert_eq!(p.alarms().await.len(), 1);
     p.proxy.record_vitals(&nurse, 14, 0, 0, 0.0).await.unwrap();
@@ -978,12 +834,7 @@ observe = "24h"
 #[tokio::test]
 async fn the_start_waits_for_the_pre_trial_checklist_or_a_clinicians_override() {
     let p = strict_pump().await;
-    let nurse = p.login("1234").await;
-    p.proxy
-        .start_trial(&nurse, PROGRAM, false, "5678")
-        .await
-        .unwrap();
-    p.proxy.prime(&nurse).await.unwrap();
+    let nurse = p.primed(PROGRAM).await;
     let (name, message) = error_of(p.proxy.start(&nurse).await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
     assert!(
@@ -1034,7 +885,7 @@ async fn the_start_waits_for_the_pre_trial_checklist_or_a_clinicians_override() 
     // Only a clinician overrides, and only with a written reason.
     let (name, _) = error_of(p.proxy.override_checklist(&nurse, "Signed on paper").await);
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
-    let clinician = p.login("2468").await;
+    let clinician = p.login(CLINICIAN).await;
     let (name, message) = error_of(p.proxy.override_checklist(&clinician, "  ").await);
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
     assert!(message.starts_with("reason:"), "{message}");
@@ -1086,12 +937,7 @@ async fn the_start_waits_for_the_pre_trial_checklist_or_a_clinicians_override() 
 #[tokio::test]
 async fn an_outpatient_single_shot_also_needs_a_responsible_adult() {
     let p = strict_pump().await;
-    let nurse = p.login("1234").await;
-    p.proxy
-        .start_trial(&nurse, SINGLE_SHOT, false, "5678")
-        .await
-        .unwrap();
-    p.proxy.prime(&nurse).await.unwrap();
+    let nurse = p.primed(SINGLE_SHOT).await;
     let (items, ..) = p.proxy.checklist(&nurse).await.unwrap();
     assert_eq!(items.len(), 8);
     assert_eq!(items[7].id, "responsible_adult");
@@ -1135,8 +981,8 @@ async fn the_decision_after_the_trial_is_recorded_and_summarised() {
     let p = pump().await;
     p.running().await;
     p.run_to(h(26.0)).await;
-    let nurse = p.login("1234").await;
-    let clinician = p.login("2468").await;
+    let nurse = p.login(NURSE).await;
+    let clinician = p.login(CLINICIAN).await;
     let decide = |outcome: &'static str,
                   reasons: &'static str,
                   wish: &'static str,
@@ -1243,19 +1089,7 @@ async fn the_decision_after_the_trial_is_recorded_and_summarised() {
         json["checklist"]["items"][0]["confirmed_by"],
         titra::service::pump::DEMO_CHECKLIST_BY
     );
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/trial-summary.schema.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    assert_valid_summary(&json);
 }
 
 /// The findings and alarm kinds as the status lists them.
@@ -1284,7 +1118,7 @@ async fn site_checks_are_due_every_8_hours_and_a_missed_one_raises_a_low_alarm()
     );
     assert_eq!(p.status().await.site_check_due, "overdue");
     // Bad input names the field and changes nothing.
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     let (name, message) = error_of(p.proxy.record_site_check(&nurse, 98.6, Vec::new()).await);
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
     assert_eq!(message, "temperature_c: 98.6 °C is outside 25 to 45 °C");
@@ -1303,7 +1137,7 @@ async fn site_checks_are_due_every_8_hours_and_a_missed_one_raises_a_low_alarm()
     assert_eq!(kinds(&p.alarms().await), [("site_check_missed", "low")]);
     // The check, late: the alarm goes (it was what it asked for); the next is due 8 h later.
     p.run_to(h(9.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy
         .record_site_check(&nurse, 37.0, Vec::new())
         .await
@@ -1332,7 +1166,7 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
     let mut raised = p.proxy.receive_alarm_raised().await.unwrap();
     p.running().await;
     p.run_to(h(2.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     // 37.9 °C and a clean site: nothing.
     p.proxy
         .record_site_check(&nurse, 37.9, Vec::new())
@@ -1365,12 +1199,12 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
         p.proxy.request_bolus().await.unwrap(),
         "Bolus of 0.05 mg started."
     );
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.acknowledge_alarms(&nurse).await.unwrap();
     assert_eq!(kinds(&p.alarms().await), [("possible_infection", "medium")]);
     // A clean check lifts it.
     p.run_to(h(4.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy
         .record_site_check(&nurse, 36.9, Vec::new())
         .await
@@ -1378,7 +1212,7 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
     assert!(p.alarms().await.is_empty());
     // A fever taken with the vital signs is a sign too.
     p.run_to(h(5.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy
         .record_vitals(&nurse, 16, 88, 97, 38.0)
         .await
@@ -1406,15 +1240,6 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
     assert_eq!(infections[0]["at_h"], 2.0);
     assert_eq!(infections[0]["cleared_at_h"], 4.0);
     assert!(infections[1]["cleared_at_h"].is_null());
-}
-
-/// A wall clock standing still at a time of day (UTC), for the diary's waking hours.
-struct FixedWall(u64);
-
-impl titra::time::WallClock for FixedWall {
-    fn unix_ms(&self) -> u64 {
-        self.0
-    }
 }
 
 #[tokio::test]
@@ -1446,7 +1271,7 @@ async fn the_patient_is_asked_for_pain_every_4_hours_while_awake_and_pgic_at_the
     p.run_to(h(8.0)).await;
     assert!(p.status().await.pain_prompt);
     // Not yet: the impression of change is asked when the trial has ended.
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.end_trial(&nurse).await.unwrap();
     let s = p.status().await;
     assert!(!s.pain_prompt);
@@ -1471,14 +1296,14 @@ async fn the_patient_is_asked_for_pain_every_4_hours_while_awake_and_pgic_at_the
 async fn no_pain_prompt_outside_the_waking_hours() {
     // 23:30 UTC (the fixed clock's zone): asleep by the built-in 07:00–22:00.
     let mut service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
-    service.set_wall_clock(Box::new(FixedWall((23 * 60 + 30) * 60_000)));
+    service.set_wall_clock(Box::new(FakeWall::at((23 * 60 + 30) * 60_000)));
     let p = pump_with(service, Timestamp::ORIGIN).await;
     p.running().await;
     p.run_to(h(5.0)).await;
     assert!(!p.status().await.pain_prompt);
     // 12:00: awake, and asked.
     let mut service = PumpService::simulated_demo(Timestamp::ORIGIN).unwrap();
-    service.set_wall_clock(Box::new(FixedWall(12 * 3_600_000)));
+    service.set_wall_clock(Box::new(FakeWall::at(12 * 3_600_000)));
     let p = pump_with(service, Timestamp::ORIGIN).await;
     p.running().await;
     p.run_to(h(5.0)).await;
@@ -1503,12 +1328,7 @@ observe = "8h"
 #[tokio::test]
 async fn a_baclofen_trial_is_judged_on_spasticity_scored_by_the_nurse() {
     let p = pump().await;
-    let nurse = p.login("1234").await;
-    p.proxy
-        .start_trial(&nurse, BACLOFEN, false, "5678")
-        .await
-        .unwrap();
-    p.proxy.prime(&nurse).await.unwrap();
+    let nurse = p.primed(BACLOFEN).await;
     // The score before the bolus is the baseline.
     p.proxy
         .record_spasticity(&nurse, "3", "knee extensors")
@@ -1523,7 +1343,7 @@ async fn a_baclofen_trial_is_judged_on_spasticity_scored_by_the_nurse() {
     // The patient is not asked for pain on a spasticity trial.
     p.run_to(h(4.5)).await;
     assert!(!p.status().await.pain_prompt);
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     let (name, message) = error_of(p.proxy.record_spasticity(&nurse, "2+", "").await);
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
     assert!(message.contains("0, 1, 1+, 2, 3 or 4"), "{message}");
@@ -1534,7 +1354,7 @@ async fn a_baclofen_trial_is_judged_on_spasticity_scored_by_the_nurse() {
         .await
         .unwrap();
     p.run_to(h(6.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy
         .record_spasticity(&nurse, "2", "knee extensors")
         .await
@@ -1583,12 +1403,7 @@ async fn the_chart_gets_the_response_to_each_bolus_without_a_login() {
     let p = pump().await;
     let (name, _) = error_of(p.proxy.bolus_response().await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState", "no trial");
-    let nurse = p.login("1234").await;
-    p.proxy
-        .start_trial(&nurse, SCREENING, false, "5678")
-        .await
-        .unwrap();
-    p.proxy.prime(&nurse).await.unwrap();
+    let nurse = p.primed(SCREENING).await;
     p.confirm_checklist(&nurse).await;
     p.proxy.start(&nurse).await.unwrap();
     // Pain 7 before; 5 at 1 h (not yet half), 3 at 4 h (the onset and the peak), 6 at 24 h
@@ -1648,8 +1463,12 @@ async fn a_failed_power_on_self_test_keeps_the_pump_from_delivering() {
         let p = pump_with(service, Timestamp::ORIGIN).await;
         let s = p.status().await;
         assert!(s.self_test_failure.starts_with(check), "{fault}: {s:?}");
-        let nurse = p.login("1234").await;
-        let (name, message) = error_of(p.proxy.start_trial(&nurse, PROGRAM, false, "5678").await);
+        let nurse = p.login(NURSE).await;
+        let (name, message) = error_of(
+            p.proxy
+                .start_trial(&nurse, PROGRAM, false, SECOND_NURSE)
+                .await,
+        );
         assert_eq!(name, "org.titra.Pump1.Error.WrongState", "{fault}");
         assert!(
             message.starts_with("the pump failed its power-on self-test (")
@@ -1663,9 +1482,7 @@ async fn a_failed_power_on_self_test_keeps_the_pump_from_delivering() {
 
 #[tokio::test]
 async fn every_program_is_logged_with_the_self_test_and_the_checksum_of_the_library_in_force() {
-    let dir = std::env::temp_dir().join(format!("titra-selftest-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("selftest");
     let service = logged_service(&dir, Timestamp::ORIGIN);
     let test = service.self_test().unwrap().clone();
     assert!(test.passed(), "{}", test.failures());
@@ -1673,7 +1490,7 @@ async fn every_program_is_logged_with_the_self_test_and_the_checksum_of_the_libr
     assert_eq!(p.status().await.self_test_failure, "");
     p.running().await;
     drop(p);
-    let mut log = titra::store::TrialLog::open(&dir.join("titra.db")).unwrap();
+    let mut log = titra::store::TrialLog::open(&dir.trial_log()).unwrap();
     let stored = log.latest_trial().unwrap();
     let records = log.records(stored.id).unwrap();
     let logged: Vec<&titra::journal::SelfTest> = records
@@ -1689,7 +1506,6 @@ async fn every_program_is_logged_with_the_self_test_and_the_checksum_of_the_libr
     assert_eq!(logged[0].checksums.drug_library, stored.library_sha256);
     assert_eq!(logged[0].checksums.hardware.len(), 64);
     assert_eq!(logged[0].checksums.protocol.len(), 64);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -1697,12 +1513,7 @@ async fn a_pause_or_an_alarm_while_priming_is_no_way_around_the_checklist() {
     // Found by the fault-injection matrix: Priming -> Paused -> Resume reached Running without
     // Start, so without the pre-trial checklist.
     let p = strict_pump().await;
-    let nurse = p.login("1234").await;
-    p.proxy
-        .start_trial(&nurse, PROGRAM, false, "5678")
-        .await
-        .unwrap();
-    p.proxy.prime(&nurse).await.unwrap();
+    let nurse = p.primed(PROGRAM).await;
     p.proxy.pause(&nurse).await.unwrap();
     let (name, message) = error_of(p.proxy.resume(&nurse).await);
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
@@ -1722,7 +1533,7 @@ async fn a_pause_or_an_alarm_while_priming_is_no_way_around_the_checklist() {
         .inject_fault("reservoir_removed", false)
         .await
         .unwrap();
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.acknowledge_alarms(&nurse).await.unwrap();
     let (_, message) = error_of(p.proxy.resume(&nurse).await);
     assert!(
@@ -1744,7 +1555,7 @@ async fn a_syringe_changed_on_the_simulated_pump_is_seated_and_the_motor_is_not_
     let p = pump().await;
     p.running().await;
     p.run_to(h(2.0)).await;
-    let nurse = p.login("1234").await;
+    let nurse = p.login(NURSE).await;
     p.proxy.pause(&nurse).await.unwrap();
     p.proxy.change_reservoir(&nurse, "20 mL").await.unwrap();
     p.proxy.resume(&nurse).await.unwrap();

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::common::repository_path;
+
 /// Items of the crate's root (src/lib.rs) that any module may use.
 const ROOT_ITEMS: &[&str] = &["init_logging"];
 
@@ -83,7 +85,7 @@ fn first_ident(s: &str) -> Option<String> {
 
 /// (module, file) → the top-level modules it uses.
 fn edges() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = repository_path("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();

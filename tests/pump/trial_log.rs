@@ -2,13 +2,12 @@
 //! tampering and truncation, files it must refuse and leave untouched, recovery after a power
 //! cut through a real restart on the same file, and a log that cannot be written.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use rusqlite::Connection;
 use titra::cli::simulate::{self, LogTarget};
 use titra::core::library::Route;
-use titra::core::program::{Program, Trial, TrialKind};
+use titra::core::program::{Trial, TrialKind};
 use titra::core::supervisor::{AlarmKind, Priority, State};
 use titra::core::units::{Duration, Timestamp, Volume};
 use titra::engine::Engine;
@@ -19,11 +18,10 @@ use titra::journal::{Record, RecordSink, Role};
 use titra::sim::SimPump;
 use titra::store::{StoreError, TrialLog};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("titra-log-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+use crate::common::{TempDir, example, morphine, titra};
+
+fn temp_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("log-{name}"))
 }
 
 fn trial() -> Trial {
@@ -42,13 +40,6 @@ fn trial() -> Trial {
     }
 }
 
-fn program() -> Program {
-    toml::from_str(
-        "drug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }\n",
-    )
-    .unwrap()
-}
-
 fn pain(at_h: u64, value: u8) -> Record {
     Record::PainScore {
         at: Timestamp::from_ms(at_h * 3_600_000),
@@ -58,7 +49,7 @@ fn pain(at_h: u64, value: u8) -> Record {
 
 fn log_with_rows(path: &Path, n: u64) -> TrialLog {
     let mut log = TrialLog::open(path).unwrap();
-    log.begin_trial(&trial(), &program(), 0, "abc", true, None)
+    log.begin_trial(&trial(), &morphine(), 0, "abc", true, None)
         .unwrap();
     let rows: Vec<Record> = (0..n).map(|i| pain(i, (i % 10) as u8)).collect();
     log.append(&rows).unwrap();
@@ -68,13 +59,13 @@ fn log_with_rows(path: &Path, n: u64) -> TrialLog {
 #[test]
 fn records_round_trip_and_the_settings_are_durable() {
     let dir = temp_dir("roundtrip");
-    let path = dir.join("titra.db");
+    let path = dir.trial_log();
     let log = log_with_rows(&path, 5);
     drop(log);
     let mut log = TrialLog::open(&path).unwrap();
     let stored = log.latest_trial().unwrap();
     assert_eq!(stored.trial, trial());
-    assert_eq!(stored.program, program());
+    assert_eq!(stored.program, morphine());
     assert_eq!(
         log.records(stored.id).unwrap(),
         (0..5).map(|i| pain(i, i as u8)).collect::<Vec<_>>()
@@ -97,7 +88,7 @@ fn records_round_trip_and_the_settings_are_durable() {
 #[test]
 fn rows_cannot_be_changed_or_removed() {
     let dir = temp_dir("append-only");
-    let path = dir.join("titra.db");
+    let path = dir.trial_log();
     drop(log_with_rows(&path, 3));
     let conn = Connection::open(&path).unwrap();
     let e = conn
@@ -155,18 +146,12 @@ fn tampering_and_truncation_are_found() {
     );
 
     // The command says so, and exits 2.
-    let out = Command::new(env!("CARGO_BIN_EXE_titra"))
-        .args(["verify-log", "--db", changed.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = titra(&["verify-log", "--db", changed.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("row 4 (pain_score) was changed"));
     let intact = dir.join("intact.db");
     drop(log_with_rows(&intact, 2));
-    let out = Command::new(env!("CARGO_BIN_EXE_titra"))
-        .args(["verify-log", "--db", intact.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = titra(&["verify-log", "--db", intact.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 records, the hash chain is intact"));
 }
@@ -233,15 +218,13 @@ fn foreign_newer_and_damaged_files_are_refused_and_left_untouched() {
 }
 
 fn scenario() -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/scenarios/continuous-morphine-pca.toml");
-    Scenario::from_file(&path).unwrap()
+    example("continuous-morphine-pca.toml")
 }
 
 #[test]
 fn a_power_cut_recovers_from_the_file_with_nothing_lost() {
     let dir = temp_dir("power");
-    let path = dir.join("titra.db");
+    let path = dir.trial_log();
     let (library, source) = check::load_library(None).unwrap();
     let hw = HardwareConfig::built_in().unwrap();
     let on_file = simulate::run_with_log(
@@ -313,7 +296,7 @@ fn a_log_that_cannot_be_written_stops_delivery() {
         sim,
         &cfg,
         trial(),
-        program(),
+        morphine(),
         &library,
         t0,
         Some(Role::Nurse),

@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use titra::report::usb::{UsbError, find_stick};
-use zbus::connection::Builder;
 use zbus::{Connection, ObjectPath, OwnedObjectPath, OwnedVariant, Variant, interface};
+
+use crate::common::TempDir;
+use crate::common::p2p::link;
 
 type Props = HashMap<String, OwnedVariant>;
 type Objects = HashMap<OwnedObjectPath, HashMap<String, Props>>;
@@ -209,28 +211,6 @@ impl Filesystem {
     }
 }
 
-/// A directory of this test's own under the temporary directory, removed when dropped.
-struct Temp(PathBuf);
-
-impl Temp {
-    fn new(name: &str) -> Temp {
-        let d = std::env::temp_dir().join(format!("titra-usb-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Temp(d)
-    }
-
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 struct Udisks {
     client: Connection,
     calls: Calls,
@@ -252,33 +232,32 @@ impl Udisks {
 /// A UDisks2 with these partitions; each unmounted one mounts under `mounts_in`.
 async fn udisks(parts: &[Part], mounts_in: &Path) -> Udisks {
     let calls = Calls::default();
-    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let mut server = Builder::unix_stream(a)
-        .server(zbus::Guid::generate())
-        .p2p()
-        .serve_at("/org/freedesktop/UDisks2", Manager(objects(parts)));
-    for p in parts.iter().filter(|p| !p.swap) {
-        server = server.serve_at(
-            block_path(&p.device()),
-            Filesystem {
-                device: p.device(),
-                at: mounts_in.join(p.device()),
-                mounting: p.mounting,
-                calls: calls.clone(),
-            },
-        );
-    }
-    let (server, client) = tokio::join!(server.build(), Builder::unix_stream(b).p2p().build());
+    let (server, client) = link(|b| {
+        let mut server = b.serve_at("/org/freedesktop/UDisks2", Manager(objects(parts)));
+        for p in parts.iter().filter(|p| !p.swap) {
+            server = server.serve_at(
+                block_path(&p.device()),
+                Filesystem {
+                    device: p.device(),
+                    at: mounts_in.join(p.device()),
+                    mounting: p.mounting,
+                    calls: calls.clone(),
+                },
+            );
+        }
+        server
+    })
+    .await;
     Udisks {
-        client: client.unwrap(),
+        client,
         calls,
-        _server: server.unwrap(),
+        _server: server,
     }
 }
 
 #[tokio::test]
 async fn the_sd_card_or_a_system_disk_is_never_a_stick() {
-    let dir = Temp::new("none");
+    let dir = TempDir::new("usb-none");
     // The Pi's SD card: its boot and root filesystems, and a data partition not mounted.
     let sd = |number, mounted: &[&str]| Part {
         number,
@@ -297,7 +276,7 @@ async fn the_sd_card_or_a_system_disk_is_never_a_stick() {
             sd(3, &[]),
             marked,
         ],
-        &dir.0,
+        &dir,
     )
     .await;
     let e = find_stick(&u.client, 1000).await.unwrap_err();
@@ -311,7 +290,7 @@ async fn the_sd_card_or_a_system_disk_is_never_a_stick() {
 
 #[tokio::test]
 async fn a_removable_drive_that_is_not_usb_is_never_chosen() {
-    let dir = Temp::new("not-usb");
+    let dir = TempDir::new("usb-not-usb");
     // An SD card in a reader, a FireWire disk and a drive on an unknown bus, each removable,
     // writable, empty and sorting before the stick.
     let others = [
@@ -319,13 +298,13 @@ async fn a_removable_drive_that_is_not_usb_is_never_chosen() {
         part("sda", "ieee1394", "FIREWIRE"),
         part("sd0", "", "UNKNOWN"),
     ];
-    let u = udisks(&others, &dir.0).await;
+    let u = udisks(&others, &dir).await;
     assert_eq!(find_stick(&u.client, 1).await, Err(UsbError::NoStick));
     assert!(u.mounted().is_empty(), "{:?}", u.mounted());
 
     let mut with_stick = others.to_vec();
     with_stick.push(part("sdz", "usb", "STICK"));
-    let u = udisks(&with_stick, &dir.0).await;
+    let u = udisks(&with_stick, &dir).await;
     let stick = find_stick(&u.client, 1).await.unwrap();
     assert_eq!(stick.label, "STICK");
     assert_eq!(u.mounted(), ["sdz1"]);
@@ -333,7 +312,7 @@ async fn a_removable_drive_that_is_not_usb_is_never_chosen() {
 
 #[tokio::test]
 async fn a_usb_disk_the_pump_runs_from_is_never_a_stick() {
-    let dir = Temp::new("usb-boot");
+    let dir = TempDir::new("usb-usb-boot");
     // A Pi booting from a USB disk: UDisks2 reports it as USB, removable and not a system
     // device, like any stick.
     let ssd = |number, mounted: &[&str]| Part {
@@ -342,7 +321,7 @@ async fn a_usb_disk_the_pump_runs_from_is_never_a_stick() {
         ..part("sda", "usb", "")
     };
     let system = [ssd(1, &["/boot/firmware"]), ssd(2, &["/"]), ssd(3, &[])];
-    let u = udisks(&system, &dir.0).await;
+    let u = udisks(&system, &dir).await;
     assert_eq!(find_stick(&u.client, 1).await, Err(UsbError::NoStick));
     assert!(u.mounted().is_empty(), "{:?}", u.mounted());
 
@@ -358,13 +337,13 @@ async fn a_usb_disk_the_pump_runs_from_is_never_a_stick() {
             ..part("sdc", "usb", "")
         },
     ];
-    let u = udisks(&swap, &dir.0).await;
+    let u = udisks(&swap, &dir).await;
     assert_eq!(find_stick(&u.client, 1).await, Err(UsbError::NoStick));
     assert!(u.mounted().is_empty(), "{:?}", u.mounted());
 
     let mut with_stick = system.to_vec();
     with_stick.push(part("sdb", "usb", "STICK"));
-    let u = udisks(&with_stick, &dir.0).await;
+    let u = udisks(&with_stick, &dir).await;
     let stick = find_stick(&u.client, 1).await.unwrap();
     assert_eq!(stick.device, "/dev/sdb1");
     assert_eq!(u.mounted(), ["sdb1"]);
@@ -372,13 +351,13 @@ async fn a_usb_disk_the_pump_runs_from_is_never_a_stick() {
 
 #[tokio::test]
 async fn a_stick_not_yet_mounted_is_mounted_and_used_where_udisks_put_it() {
-    let dir = Temp::new("mount");
+    let dir = TempDir::new("usb-mount");
     let u = udisks(
         &[
             part("mmcblk0p", "sdio", "CARD"),
             part("sdb", "usb", "STICK"),
         ],
-        &dir.0,
+        &dir,
     )
     .await;
     let stick = find_stick(&u.client, 1000).await.unwrap();
@@ -392,7 +371,7 @@ async fn a_stick_not_yet_mounted_is_mounted_and_used_where_udisks_put_it() {
 
 #[tokio::test]
 async fn a_mounted_stick_is_used_where_it_is() {
-    let dir = Temp::new("mounted");
+    let dir = TempDir::new("usb-mounted");
     let at = dir.join("already");
     std::fs::create_dir_all(&at).unwrap();
     let mounted = Part {
@@ -400,7 +379,7 @@ async fn a_mounted_stick_is_used_where_it_is() {
         ..part("sdc", "usb", "")
     };
     // Another stick, not mounted, after it in object-path order.
-    let u = udisks(&[mounted, part("sdd", "usb", "OTHER")], &dir.0).await;
+    let u = udisks(&[mounted, part("sdd", "usb", "OTHER")], &dir).await;
     let found = find_stick(&u.client, 1).await.unwrap();
     assert_eq!(found.mount_point, at);
     assert_eq!(found.device, "/dev/sdc1");
@@ -410,7 +389,7 @@ async fn a_mounted_stick_is_used_where_it_is() {
 
 #[tokio::test]
 async fn of_two_sticks_the_first_by_object_path_is_chosen() {
-    let dir = Temp::new("order");
+    let dir = TempDir::new("usb-order");
     let sticks = [
         part("sdf", "usb", "F"),
         part("sdc", "usb", "C"),
@@ -418,7 +397,7 @@ async fn of_two_sticks_the_first_by_object_path_is_chosen() {
         part("sde", "usb", "E"),
     ];
     for _ in 0..3 {
-        let u = udisks(&sticks, &dir.0).await;
+        let u = udisks(&sticks, &dir).await;
         assert_eq!(find_stick(&u.client, 1).await.unwrap().label, "C");
         assert_eq!(u.mounted(), ["sdc1"]);
     }
@@ -426,12 +405,12 @@ async fn of_two_sticks_the_first_by_object_path_is_chosen() {
 
 #[tokio::test]
 async fn a_write_protected_stick_is_refused_unless_another_will_do() {
-    let dir = Temp::new("ro");
+    let dir = TempDir::new("usb-ro");
     let locked = Part {
         read_only: true,
         ..part("sda", "usb", "LOCKED")
     };
-    let u = udisks(std::slice::from_ref(&locked), &dir.0).await;
+    let u = udisks(std::slice::from_ref(&locked), &dir).await;
     let e = find_stick(&u.client, 1).await.unwrap_err();
     assert_eq!(
         e,
@@ -445,19 +424,19 @@ async fn a_write_protected_stick_is_refused_unless_another_will_do() {
     );
     assert!(u.mounted().is_empty(), "a locked stick is not mounted");
 
-    let u = udisks(&[locked, part("sdb", "usb", "FREE")], &dir.0).await;
+    let u = udisks(&[locked, part("sdb", "usb", "FREE")], &dir).await;
     assert_eq!(find_stick(&u.client, 1).await.unwrap().label, "FREE");
     assert_eq!(u.mounted(), ["sdb1"]);
 }
 
 #[tokio::test]
 async fn a_full_stick_says_how_much_it_has_and_needs() {
-    let dir = Temp::new("full");
-    let st = rustix::fs::statvfs(&dir.0).unwrap();
+    let dir = TempDir::new("usb-full");
+    let st = rustix::fs::statvfs(&*dir).unwrap();
     let free_now = st.f_bavail * st.f_frsize;
     // More than the stick (the temporary directory's filesystem) has.
     let needed = free_now.saturating_mul(2).saturating_add(5_000_000);
-    let u = udisks(&[part("sda", "usb", "SMALL")], &dir.0).await;
+    let u = udisks(&[part("sda", "usb", "SMALL")], &dir).await;
     let e = find_stick(&u.client, needed).await.unwrap_err();
     let UsbError::Full {
         label,
@@ -486,12 +465,12 @@ async fn a_full_stick_says_how_much_it_has_and_needs() {
 
 #[tokio::test]
 async fn a_refused_mount_is_explained_unless_another_stick_will_do() {
-    let dir = Temp::new("refused");
+    let dir = TempDir::new("usb-refused");
     let refused = Part {
         mounting: Mounting::NotAuthorized,
         ..part("sda", "usb", "NOPE")
     };
-    let u = udisks(std::slice::from_ref(&refused), &dir.0).await;
+    let u = udisks(std::slice::from_ref(&refused), &dir).await;
     match find_stick(&u.client, 1).await {
         Err(e @ UsbError::Udisks(_)) => {
             let m = e.to_string();
@@ -504,7 +483,7 @@ async fn a_refused_mount_is_explained_unless_another_stick_will_do() {
     }
     assert_eq!(u.mounted(), ["sda1"]);
 
-    let u = udisks(&[refused, part("sdb", "usb", "YES")], &dir.0).await;
+    let u = udisks(&[refused, part("sdb", "usb", "YES")], &dir).await;
     let stick = find_stick(&u.client, 1).await.unwrap();
     assert_eq!(stick.label, "YES");
     assert_eq!(u.mounted(), ["sda1", "sdb1"]);
@@ -513,25 +492,19 @@ async fn a_refused_mount_is_explained_unless_another_stick_will_do() {
 #[tokio::test]
 async fn without_udisks_the_error_says_so() {
     // A peer without UDisks2's objects: the call fails, and the message says what failed.
-    let dir = Temp::new("nothing");
-    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let (server, client) = tokio::join!(
-        Builder::unix_stream(a)
-            .server(zbus::Guid::generate())
-            .p2p()
-            .serve_at(
-                "/elsewhere",
-                Filesystem {
-                    device: "sda1".to_owned(),
-                    at: dir.join("sda1"),
-                    mounting: Mounting::Works,
-                    calls: Calls::default(),
-                },
-            )
-            .build(),
-        Builder::unix_stream(b).p2p().build()
-    );
-    let (_server, client) = (server.unwrap(), client.unwrap());
+    let dir = TempDir::new("usb-nothing");
+    let (_server, client) = link(|b| {
+        b.serve_at(
+            "/elsewhere",
+            Filesystem {
+                device: "sda1".to_owned(),
+                at: dir.join("sda1"),
+                mounting: Mounting::Works,
+                calls: Calls::default(),
+            },
+        )
+    })
+    .await;
     match find_stick(&client, 1).await {
         Err(UsbError::Udisks(m)) => {
             assert!(m.contains("USB service (UDisks2)"), "{m}");

@@ -15,6 +15,8 @@ use titra::input::scenario::{Event, Scenario};
 use titra::journal::Record;
 use titra::store::TrialLog;
 
+use crate::common::TempDir;
+
 const SCENARIO: &str = r#"
 [trial]
 patient = "MRN-CRASH"
@@ -102,13 +104,10 @@ fn killed_and_restarted_the_log_loses_nothing_acknowledged() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let dir = std::env::temp_dir().join(format!("titra-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let scenario_path = dir.join("scenario.toml");
-    std::fs::write(&scenario_path, scenario_text()).unwrap();
+    let dir = TempDir::new("crash");
+    let scenario_path = dir.file("scenario.toml", &scenario_text());
     let scenario = Scenario::from_toml_str(&scenario_text(), "crash").unwrap();
-    let db = dir.join("titra.db");
+    let db = dir.trial_log();
 
     // How long an uninterrupted run takes here, to spread the kills over it.
     let probe_db = dir.join("probe.db");

@@ -16,7 +16,8 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+
+use crate::common::repository_path;
 
 /// The rows of hazards that apply when the table was written. Fewer means rows were lost.
 const APPLYING_ROWS: usize = 53;
@@ -304,7 +305,7 @@ fn check(doc: &str, read: &dyn Fn(&str) -> Option<String>) -> (Vec<Row>, Vec<Str
 
 /// A file of this repository (a directory reads as empty).
 fn repository_file(path: &str) -> Option<String> {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let full = repository_path(path);
     if full.is_dir() {
         return Some(String::new());
     }
@@ -512,7 +513,7 @@ fn the_checker_rejects_a_made_up_test_name() {
     let spoiled = doc.replacen(
         first,
         &format!(
-            "{} `tests/engine.rs::a_test_nobody_wrote` |",
+            "{} `tests/pump/engine.rs::a_test_nobody_wrote` |",
             first.trim_end().trim_end_matches('|')
         ),
         1,
@@ -521,7 +522,7 @@ fn the_checker_rejects_a_made_up_test_name() {
     assert_eq!(
         problems,
         [format!(
-            "H1 (line {}): `tests/engine.rs::a_test_nobody_wrote`: tests/engine.rs has no test function a_test_nobody_wrote",
+            "H1 (line {}): `tests/pump/engine.rs::a_test_nobody_wrote`: tests/pump/engine.rs has no test function a_test_nobody_wrote",
             doc.lines().position(|l| l == first).unwrap() + 1
         )]
     );

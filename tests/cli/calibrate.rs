@@ -1,26 +1,22 @@
 //! `titra calibrate --sim`: the gravimetric run on the simulator, its figures, and the profile
 //! updated in place with its comments kept.
 
-use std::process::Command;
+use crate::common::{TempDir, text};
 
+/// `titra` run with `args`: its exit code, standard output and standard error.
 fn titra(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_titra"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = crate::common::titra(args);
     (
         out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        text(&out.stdout),
+        text(&out.stderr),
     )
 }
 
 #[test]
 fn a_simulated_calibration_measures_and_writes_steps_per_ml() {
-    let dir = std::env::temp_dir().join(format!("titra-calibrate-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let profile = dir.join("hardware.toml");
-    std::fs::write(&profile, titra::input::hardware::BUILT_IN_HARDWARE).unwrap();
+    let dir = TempDir::new("calibrate");
+    let profile = dir.file("hardware.toml", titra::input::hardware::BUILT_IN_HARDWARE);
     let path = profile.to_str().unwrap();
 
     let (code, _, err) = titra(&["calibrate", "--sim", "--write"]);

@@ -51,6 +51,7 @@ fn running(next_bolus_in_s: i64) -> Status {
     };
     s.outcome_measure = Some(titra::core::diary::OutcomeMeasure::Pain);
     s.site_check_due = "in 3h 20min".to_owned();
+    s.site_check_due_in_s = Some(12_000);
     s
 }
 
@@ -180,6 +181,7 @@ fn ended_asking() -> Status {
     after_end.state = titra::core::supervisor::State::Ended;
     after_end.pgic_prompt = true;
     after_end.site_check_due = String::new();
+    after_end.site_check_due_in_s = None;
     after_end
 }
 
@@ -366,6 +368,7 @@ fn export_screens(
     let mut ended = running(-1);
     ended.state = titra::core::supervisor::State::Ended;
     ended.site_check_due = String::new();
+    ended.site_check_due_in_s = None;
     apply_status(ui, &ended, true);
     show_export(ui, lines, has_proposal, confirmed);
     show_message(ui, "");

@@ -76,9 +76,9 @@ fn main() {
             assert!(Instant::now() < deadline, "the daemon did not come up");
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        let (token, _, _) = proxy.login("1234").await.expect("login");
+        let (token, _, _) = proxy.login("nurse", "123456").await.expect("login");
         proxy
-            .start_trial(&token, PROGRAM, false, "5678")
+            .start_trial(&token, PROGRAM, false, "nurse2", "567890")
             .await
             .expect("trial");
         let (items, _, _) = proxy.checklist(&token).await.expect("checklist");

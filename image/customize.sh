@@ -36,7 +36,7 @@ if [ "$sim" = 1 ]; then
   # Simulated hardware and the demo PINs: shown as SIMULATED on every screen and in the journal.
   install -d "$root/etc/systemd/system/titra-pumpd.service.d"
   cat > "$root/etc/systemd/system/titra-pumpd.service.d/simulated.conf" <<'EOF'
-# This image drives no pump: simulated hardware, demo PINs (nurse 1234, clinician 2468).
+# This image drives no pump: simulated hardware, demo users (nurse 123456, clinician 246810).
 [Service]
 ExecStart=
 ExecStart=/usr/bin/titra-pumpd --sim --bus system --db /var/lib/titra/titra.db --hardware /etc/titra/hardware.toml --library /etc/titra/drug-library.toml --protocol /etc/titra/protocol.toml

@@ -26,6 +26,9 @@ pub enum Role {
     Clinician,
     /// The program itself (titration steps, scheduled boluses) or the pump.
     Pump,
+    /// Someone at the pump's screen or on D-Bus without a login: only to stop delivery, which
+    /// is the safe direction.
+    Anyone,
 }
 
 /// One entry of the engine's journal: what the trial log keeps.
@@ -179,6 +182,21 @@ pub enum Record {
         at: Timestamp,
         until: Timestamp,
         by: Role,
+    },
+    /// A login or a second person's check refused for a wrong PIN, or tried while that user's
+    /// login was locked (`locked`). The user is named; the PIN never is.
+    LoginFailed {
+        at: Timestamp,
+        user: String,
+        name: String,
+        locked: bool,
+    },
+    /// Wrong PINs locked a user's login until `until`.
+    LoginLocked {
+        at: Timestamp,
+        user: String,
+        name: String,
+        until: Timestamp,
     },
     /// A logged-in user's call (who, in which role, did what).
     UserAction {
@@ -405,6 +423,8 @@ impl Record {
             | Record::Primed { at, .. }
             | Record::AlarmSilenced { at, .. }
             | Record::UserAction { at, .. }
+            | Record::LoginFailed { at, .. }
+            | Record::LoginLocked { at, .. }
             | Record::UncertainConfirmed { at, .. }
             | Record::Assessment { at, .. }
             | Record::ImplantPlan { at, .. }

@@ -8,6 +8,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use titra::core::units::{Amount, Duration, Timestamp};
 use titra::journal::Record;
+use titra::service::auth::Peer;
 use titra::service::pump::{PumpService, ServiceError, Vitals};
 
 const PROGRAM: &str = r#"
@@ -26,15 +27,29 @@ pca = { dose = "0.05 mg", lockout = "30min", max_per_hour = 1 }
 
 #[derive(Debug, Arbitrary)]
 enum Call {
-    Login(String),
+    Login(String, String),
+    StopDelivery,
     LoginNurse,
     LoginClinician,
-    StartTrial { text: String, confirm: bool, pin: String },
+    StartTrial {
+        text: String,
+        confirm: bool,
+        user: String,
+        pin: String,
+    },
     StartExample,
     Validate(String),
     CheckBasal(String),
-    ChangeBasal { basal: String, confirm: bool, pin: String },
-    ClinicianBolus { dose: String, confirm: bool },
+    ChangeBasal {
+        basal: String,
+        confirm: bool,
+        user: String,
+        pin: String,
+    },
+    ClinicianBolus {
+        dose: String,
+        confirm: bool,
+    },
     RequestBolus,
     Prime,
     Start,
@@ -46,7 +61,7 @@ enum Call {
     RecordPain(u8),
     RecordSideEffect(String, String),
     RecordSedation(u8),
-    RecordVitals(u16, u16, u8, f64),
+    RecordVitals(Option<u16>, u16, u8, f64),
     RecordSiteCheck(f64, Vec<String>),
     RecordFunction(u8),
     RecordPgic(u8),
@@ -78,26 +93,41 @@ fuzz_target!(|calls: Vec<Call>| {
     for call in calls.into_iter().take(64) {
         let t = token.clone();
         match call {
-            Call::Login(pin) => {
-                if let Ok((tok, _)) = s.login(&pin, now) {
+            Call::Login(user, pin) => {
+                if let Ok((tok, _)) = s.login(&user, &pin, Peer::Local, now) {
                     token = tok;
                 }
             }
-            Call::LoginNurse => token = s.login("1234", now).map(|x| x.0).unwrap_or_default(),
+            Call::StopDelivery => said(s.stop_delivery(&Peer::Local, now)),
+            Call::LoginNurse => {
+                token = s
+                    .login("nurse", "123456", Peer::Local, now)
+                    .map(|x| x.0)
+                    .unwrap_or_default()
+            }
             Call::LoginClinician => {
-                token = s.login("2468", now).map(|x| x.0).unwrap_or_default()
+                token = s
+                    .login("clinician", "246810", Peer::Local, now)
+                    .map(|x| x.0)
+                    .unwrap_or_default()
             }
-            Call::StartTrial { text, confirm, pin } => {
-                said(s.start_trial(&t, &text, confirm, &pin, now))
+            Call::StartTrial {
+                text,
+                confirm,
+                user,
+                pin,
+            } => said(s.start_trial(&t, &text, confirm, (&user, &pin), now)),
+            Call::StartExample => {
+                said(s.start_trial(&t, PROGRAM, false, ("nurse2", "567890"), now))
             }
-            Call::StartExample => said(s.start_trial(&t, PROGRAM, false, "5678", now)),
             Call::Validate(text) => said(s.validate(&text)),
             Call::CheckBasal(b) => said(s.check_basal(&b, now)),
             Call::ChangeBasal {
                 basal,
                 confirm,
+                user,
                 pin,
-            } => said(s.change_basal(&t, &basal, confirm, &pin, now)),
+            } => said(s.change_basal(&t, &basal, confirm, (&user, &pin), now)),
             Call::ClinicianBolus { dose, confirm } => {
                 said(s.clinician_bolus(&t, &dose, confirm, now))
             }

@@ -44,7 +44,7 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     hardware: Option<PathBuf>,
     /// Users and their PIN hashes (TOML, from `titra hash-pin`). With --sim and no file, demo
-    /// users are used: nurse 1234, second nurse 5678, clinician 2468.
+    /// users are used: `nurse` 123456, `nurse2` 567890, `clinician` 246810.
     #[arg(long, value_name = "FILE")]
     users: Option<PathBuf>,
     /// The site protocol (the implant rule of the summary; default: the built-in example).
@@ -100,7 +100,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         (Some(p), _) => Auth::from_file(p)?,
         (None, true) => {
             tracing::warn!(
-                "SIMULATED pump with demo users: nurse 1234, second nurse 5678, clinician 2468"
+                "SIMULATED pump with demo users: nurse 123456, nurse2 567890, clinician 246810"
             );
             Auth::demo()?
         }
@@ -128,6 +128,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(path) = &args.protocol {
         service.set_protocol(titra::input::protocol::Protocol::from_file(path)?);
     }
+    // Wrong-PIN counts and locks survive a restart, beside the trial log. An unreadable file is
+    // said loudly and replaced: the pump must start, and each user's count starts again.
+    let attempts = db.with_file_name("logins.json");
+    if let Err(e) = service.keep_login_attempts_in(attempts.clone(), start) {
+        tracing::error!(path = %attempts.display(), error = %e, "wrong-PIN counts lost");
+    }
     let shared = Shared::new(service, clock);
     let iface = PumpIface::new(shared.clone()).exporting_to(match &args.export_dir {
         Some(dir) => titra::service::dbus::ExportTarget::Dir(dir.clone()),
@@ -140,6 +146,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot serve {BUS_NAME} on the {} bus", args.bus))?;
     tracing::info!(db = %db.display(), bus = %args.bus, "serving {BUS_NAME}");
+    // A session ends with the connection that opened it.
+    tokio::spawn(titra::service::dbus::end_sessions_of_departed(
+        shared.clone(),
+        conn.clone(),
+    ));
     let self_test = shared.service.lock().await.self_test().cloned();
     let mut ready_status = if args.sim {
         format!("serving {BUS_NAME} (SIMULATED hardware)")

@@ -42,10 +42,10 @@ pub(crate) fn run_demo() -> ExitCode {
             .unwrap_or_default()
             .to_owned();
         let (token, _) = service
-            .login("1234", now)
+            .login("nurse", "123456", crate::service::auth::Peer::Local, now)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         service
-            .start_trial(&token, &program, true, "5678", now)
+            .start_trial(&token, &program, true, ("nurse2", "567890"), now)
             .and_then(|()| service.prime(&token, now))
             .and_then(|()| service.start(&token, now))
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -331,6 +331,8 @@ impl<H: PumpHardware> Engine<H> {
             // Only a clean site check lifts it: the clinician must hear of it, whoever
             // acknowledges the tone.
             AlarmKind::PossibleInfection => self.has_uncleared(AlarmKind::PossibleInfection),
+            // Acknowledging it is the check it asks for.
+            AlarmKind::LoginLocked => false,
         }
     }
 

@@ -583,6 +583,17 @@ impl<H: PumpHardware> Engine<H> {
         });
     }
 
+    /// A refused login or second check (the user and the time, never the PIN): a lockout
+    /// also raises the LOW alarm `login_locked`, which the staff screen shows.
+    pub fn record_login_refused(&mut self, record: Record) {
+        let at = record.at();
+        let locked = matches!(record, Record::LoginLocked { .. });
+        self.observe(record);
+        if locked && let Err(e) = self.raise(at, AlarmKind::LoginLocked, None, None) {
+            tracing::error!(error = %e, "login lock alarm");
+        }
+    }
+
     /// Keeps the power-on self-test's result (and the configuration's checksums) in the log.
     pub fn record_self_test(&mut self, now: Timestamp, test: crate::journal::SelfTest) {
         self.observe(Record::SelfTest { at: now, test });

@@ -252,6 +252,38 @@ fn row(r: &Record) -> Option<[String; 7]> {
             e(),
             serde_json::to_string(r).ok()?,
         ],
+        Record::LoginFailed {
+            user,
+            name: who,
+            locked,
+            ..
+        } => [
+            "login_failed".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            format!("{who} ({user})"),
+            if *locked {
+                "refused: the login was locked".to_owned()
+            } else {
+                "wrong PIN".to_owned()
+            },
+        ],
+        Record::LoginLocked {
+            user,
+            name: who,
+            until,
+            ..
+        } => [
+            "login_locked".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            format!("{who} ({user})"),
+            format!("locked until {until}"),
+        ],
         Record::UserAction {
             action,
             by,

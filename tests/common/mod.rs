@@ -22,11 +22,27 @@ use titra::core::program::Program;
 use titra::core::units::Timestamp;
 use titra::input::scenario::Scenario;
 
-/// The demo users' PINs (`Auth::demo` in src/service/auth.rs, simulated pumps only): Demo Nurse,
+/// A demo user: the ID staff pick on the screen and their PIN.
+#[derive(Debug, Clone, Copy)]
+pub struct Staff {
+    pub id: &'static str,
+    pub pin: &'static str,
+}
+
+/// The demo users (`Auth::demo` in src/service/auth.rs, simulated pumps only): Demo Nurse,
 /// Demo Nurse 2 (the second person's check) and Demo Clinician.
-pub const NURSE: &str = "1234";
-pub const SECOND_NURSE: &str = "5678";
-pub const CLINICIAN: &str = "2468";
+pub const NURSE: Staff = Staff {
+    id: "nurse",
+    pin: "123456",
+};
+pub const SECOND_NURSE: Staff = Staff {
+    id: "nurse2",
+    pin: "567890",
+};
+pub const CLINICIAN: Staff = Staff {
+    id: "clinician",
+    pin: "246810",
+};
 
 /// `hours` after the start of virtual time.
 pub fn h(hours: f64) -> Timestamp {

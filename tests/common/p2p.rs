@@ -12,7 +12,7 @@ use titra::time::ManualClock;
 use zbus::Connection;
 use zbus::connection::Builder;
 
-use super::{NURSE, SECOND_NURSE, morphine_trial};
+use super::{NURSE, SECOND_NURSE, Staff, morphine_trial};
 
 /// The program `Pump::running` starts: the example morphine trial.
 pub const PROGRAM: &str = morphine_trial!("MRN-DBUS");
@@ -77,16 +77,16 @@ impl Pump {
             .unwrap();
     }
 
-    /// Logs in with `pin`; the session's token.
-    pub async fn login(&self, pin: &str) -> String {
-        self.proxy.login(pin).await.unwrap().0
+    /// Logs `who` in; the session's token.
+    pub async fn login(&self, who: Staff) -> String {
+        self.proxy.login(who.id, who.pin).await.unwrap().0
     }
 
     /// The nurse programs `program` (checked by the second nurse) and primes; her token.
     pub async fn primed(&self, program: &str) -> String {
         let nurse = self.login(NURSE).await;
         self.proxy
-            .start_trial(&nurse, program, false, SECOND_NURSE)
+            .start_trial(&nurse, program, false, SECOND_NURSE.id, SECOND_NURSE.pin)
             .await
             .unwrap();
         self.proxy.prime(&nurse).await.unwrap();

@@ -141,9 +141,9 @@ async fn connect(bus: &Bus) -> zbus::Connection {
 
 /// The nurse programs, checks, primes and starts a trial.
 async fn start_a_trial(proxy: &Pump1Proxy<'_>) {
-    let (token, _, _) = proxy.login(NURSE).await.unwrap();
+    let (token, _, _) = proxy.login(NURSE.id, NURSE.pin).await.unwrap();
     proxy
-        .start_trial(&token, PROGRAM, false, SECOND_NURSE)
+        .start_trial(&token, PROGRAM, false, SECOND_NURSE.id, SECOND_NURSE.pin)
         .await
         .unwrap();
     confirm_checklist(proxy, &token).await;
@@ -171,25 +171,33 @@ async fn a_trial_through_a_real_bus_with_busctl_and_gdbus() {
     let (ok, text) = call(
         &bus,
         "StartTrial",
-        &["ssbs", "bogus-token", PROGRAM, "false", SECOND_NURSE],
+        &[
+            "ssbss",
+            "bogus-token",
+            PROGRAM,
+            "false",
+            SECOND_NURSE.id,
+            SECOND_NURSE.pin,
+        ],
     );
     assert!(!ok && text.contains("not logged in"), "{text}");
     let (ok, text) = call(&bus, "RecordPain", &["s", "five"]);
     assert!(!ok, "{text}");
     assert!(state(&bus).contains("\"idle\""));
 
-    let (token, role, _) = proxy.login(NURSE).await.unwrap();
+    let (token, role, _) = proxy.login(NURSE.id, NURSE.pin).await.unwrap();
     assert_eq!(role, "nurse");
     proxy
-        .start_trial(&token, PROGRAM, false, SECOND_NURSE)
+        .start_trial(&token, PROGRAM, false, SECOND_NURSE.id, SECOND_NURSE.pin)
         .await
         .unwrap();
     confirm_checklist(&proxy, &token).await;
-    // busctl drives the rest of the start.
+    // busctl is another connection: the nurse's token is not its to use.
     let (ok, text) = call(&bus, "Prime", &["s", &token]);
-    assert!(ok, "{text}");
-    let (ok, text) = call(&bus, "Start", &["s", &token]);
-    assert!(ok, "{text}");
+    assert!(!ok && text.contains("another screen or program"), "{text}");
+    assert!(state(&bus).contains("\"verified\""), "{}", state(&bus));
+    proxy.prime(&token).await.unwrap();
+    proxy.start(&token).await.unwrap();
     assert!(state(&bus).contains("\"running\""), "{}", state(&bus));
 
     // The patient presses through gdbus: granted; again at once: refused, the bolus is still
@@ -266,7 +274,7 @@ async fn a_restarted_daemon_comes_back_stopped_with_the_trial() {
             .any(|a| a.0 == "power_restored" && a.1 == "high"),
         "{alarms:?}"
     );
-    let (token, _, _) = proxy.login(NURSE).await.unwrap();
+    let (token, _, _) = proxy.login(NURSE.id, NURSE.pin).await.unwrap();
     proxy.resume(&token).await.unwrap();
     // Read fresh (the cached PumpState follows by signal, a moment later).
     let status: serde_json::Value =
@@ -303,4 +311,51 @@ async fn the_daemon_runs_on_when_its_screen_goes_away() {
     assert_eq!(fresh_state(&proxy).await, "running");
     assert!(proxy.active_alarms().await.unwrap().is_empty());
     assert!(elapsed(proxy.status_json().await.unwrap()) >= before + 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_answers_only_its_own_connection_and_ends_with_it() {
+    let bus = private_bus("sessions");
+    let (_pumpd, notify) = start_pumpd(&bus);
+    wait_for(&notify, "READY=1");
+    let screen = connect(&bus).await;
+    let proxy = Pump1Proxy::new(&screen).await.unwrap();
+    start_a_trial(&proxy).await;
+    let (token, _, _) = proxy.login(NURSE.id, NURSE.pin).await.unwrap();
+    // Another program on the bus that learns the token cannot act with it: not through zbus,
+    // not through busctl.
+    let other = connect(&bus).await;
+    let thief = Pump1Proxy::new(&other).await.unwrap();
+    let (name, message) = crate::common::p2p::error_of(thief.pause(&token).await);
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    assert!(message.contains("another screen or program"), "{message}");
+    let (ok, text) = call(&bus, "Pause", &["s", &token]);
+    assert!(!ok && text.contains("another screen or program"), "{text}");
+    assert_eq!(fresh_state(&thief).await, "running");
+    // The screen that logged in can.
+    proxy.pause(&token).await.unwrap();
+    proxy.resume(&token).await.unwrap();
+    // The screen goes away: its session ends with it, and the log says so.
+    drop(proxy);
+    drop(screen);
+    let log = bus.dir.trial_log();
+    let ended = |records: &[titra::journal::Record]| {
+        records.iter().any(|r| {
+            matches!(r, titra::journal::Record::UserAction { action, name, .. }
+                if action.starts_with("session ended") && name == "Demo Nurse")
+        })
+    };
+    let start = std::time::Instant::now();
+    loop {
+        let mut store = titra::store::TrialLog::open(&log).unwrap();
+        let trial = store.latest_trial().unwrap();
+        if ended(&store.records(trial.id).unwrap()) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the session did not end with its connection"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

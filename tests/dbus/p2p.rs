@@ -78,7 +78,7 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
     let clinician = p.login(CLINICIAN).await;
     let (old, new) = p
         .proxy
-        .change_basal(&clinician, "2 mg/day", false, NURSE)
+        .change_basal(&clinician, "2 mg/day", false, NURSE.id, NURSE.pin)
         .await
         .unwrap();
     assert_eq!((old.as_str(), new.as_str()), ("1 mg/day", "2 mg/day"));
@@ -109,7 +109,13 @@ async fn calls_without_the_right_login_are_refused_and_change_nothing() {
     let p = pump().await;
     let (name, message) = error_of(
         p.proxy
-            .start_trial("no-token", PROGRAM, false, SECOND_NURSE)
+            .start_trial(
+                "no-token",
+                PROGRAM,
+                false,
+                SECOND_NURSE.id,
+                SECOND_NURSE.pin,
+            )
             .await,
     );
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
@@ -117,12 +123,16 @@ async fn calls_without_the_right_login_are_refused_and_change_nothing() {
     assert_eq!(p.proxy.pump_state().await.unwrap(), "idle");
     let nurse = p.login(NURSE).await;
     // The second check must be another person.
-    let (name, message) = error_of(p.proxy.start_trial(&nurse, PROGRAM, false, NURSE).await);
+    let (name, message) = error_of(
+        p.proxy
+            .start_trial(&nurse, PROGRAM, false, NURSE.id, NURSE.pin)
+            .await,
+    );
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
     assert!(message.contains("another nurse or clinician"), "{message}");
     assert_eq!(p.proxy.pump_state().await.unwrap(), "idle");
     p.proxy
-        .start_trial(&nurse, PROGRAM, false, SECOND_NURSE)
+        .start_trial(&nurse, PROGRAM, false, SECOND_NURSE.id, SECOND_NURSE.pin)
         .await
         .unwrap();
     // Only a clinician titrates or gives a clinician bolus.
@@ -130,14 +140,14 @@ async fn calls_without_the_right_login_are_refused_and_change_nothing() {
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
     let (name, _) = error_of(
         p.proxy
-            .change_basal(&nurse, "2 mg/day", false, CLINICIAN)
+            .change_basal(&nurse, "2 mg/day", false, CLINICIAN.id, CLINICIAN.pin)
             .await,
     );
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
-    // A wrong PIN counts toward the lock.
-    let (name, message) = error_of(p.proxy.login("0000").await);
+    // A wrong PIN counts toward that user's lock.
+    let (name, message) = error_of(p.proxy.login(NURSE.id, "000000").await);
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
-    assert!(message.contains("4 tries left"), "{message}");
+    assert!(message.contains("2 more wrong PIN(s)"), "{message}");
     // Sessions end after 3 minutes idle.
     p.clock.set(Timestamp::ORIGIN + Duration::from_mins(4));
     let (name, _) = error_of(p.proxy.prime(&nurse).await);
@@ -160,7 +170,8 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
                 &nurse,
                 &PROGRAM.replace("1 mg/day", "50 mg/day"),
                 true,
-                SECOND_NURSE,
+                SECOND_NURSE.id,
+                SECOND_NURSE.pin,
             )
             .await,
     );
@@ -178,7 +189,8 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
                 &nurse,
                 &PROGRAM.replace("1 mg/day", "1 mg/kg"),
                 false,
-                SECOND_NURSE,
+                SECOND_NURSE.id,
+                SECOND_NURSE.pin,
             )
             .await,
     );
@@ -194,7 +206,8 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
                 &nurse,
                 &PROGRAM.replace("1 mg/day", "16 mg/day"),
                 false,
-                SECOND_NURSE,
+                SECOND_NURSE.id,
+                SECOND_NURSE.pin,
             )
             .await,
     );
@@ -222,7 +235,7 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
     let clinician = p.login(CLINICIAN).await;
     let (name, message) = error_of(
         p.proxy
-            .change_basal(&clinician, "25 mg/day", true, NURSE)
+            .change_basal(&clinician, "25 mg/day", true, NURSE.id, NURSE.pin)
             .await,
     );
     assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");
@@ -644,7 +657,7 @@ async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
         .await
         .unwrap();
     p.proxy
-        .change_basal(&clinician, "0.5 mg/day", false, NURSE)
+        .change_basal(&clinician, "0.5 mg/day", false, NURSE.id, NURSE.pin)
         .await
         .unwrap();
     // The review lifts the hold; delivery waits for the nurse.
@@ -1466,7 +1479,7 @@ async fn a_failed_power_on_self_test_keeps_the_pump_from_delivering() {
         let nurse = p.login(NURSE).await;
         let (name, message) = error_of(
             p.proxy
-                .start_trial(&nurse, PROGRAM, false, SECOND_NURSE)
+                .start_trial(&nurse, PROGRAM, false, SECOND_NURSE.id, SECOND_NURSE.pin)
                 .await,
         );
         assert_eq!(name, "org.titra.Pump1.Error.WrongState", "{fault}");

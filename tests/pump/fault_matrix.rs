@@ -20,10 +20,11 @@ use std::path::Path;
 
 use titra::core::units::{Amount, Duration, Timestamp};
 use titra::journal::Record;
+use titra::service::auth::Peer;
 use titra::service::pump::PumpService;
 
 use crate::common::daemon::{FakeWall, logged_service};
-use crate::common::{CLINICIAN, NURSE, SECOND_NURSE, TempDir, repository_path};
+use crate::common::{CLINICIAN, NURSE, SECOND_NURSE, Staff, TempDir, repository_path};
 
 const PROGRAM: &str = r#"
 [trial]
@@ -205,22 +206,25 @@ impl Rig {
         self.run_to(t);
     }
 
-    fn token(&mut self, pin: &str) -> String {
+    fn token(&mut self, who: Staff) -> String {
         let now = self.now;
-        self.svc().login(pin, now).unwrap().0
+        self.svc()
+            .login(who.id, who.pin, Peer::Local, now)
+            .unwrap()
+            .0
     }
 
-    /// Calls `f` logged in with `pin` (a fresh login: sessions end after 3 idle minutes).
+    /// Calls `f` logged in as `who` (a fresh login: sessions end after 3 idle minutes).
     fn as_user<T>(
         &mut self,
-        pin: &str,
+        who: Staff,
         f: impl FnOnce(
             &mut PumpService,
             &str,
             Timestamp,
         ) -> Result<T, titra::service::pump::ServiceError>,
     ) -> Result<T, String> {
-        let token = self.token(pin);
+        let token = self.token(who);
         let now = self.now;
         f(self.svc(), &token, now).map_err(|e| e.to_string())
     }
@@ -265,7 +269,7 @@ impl Drop for Rig {
 /// Brings a fresh pump into `situation`.
 fn set_up(rig: &mut Rig, situation: Situation) {
     rig.as_user(NURSE, |s, t, now| {
-        s.start_trial(t, PROGRAM, false, SECOND_NURSE, now)
+        s.start_trial(t, PROGRAM, false, (SECOND_NURSE.id, SECOND_NURSE.pin), now)
     })
     .unwrap();
     rig.as_user(NURSE, |s, t, now| s.prime(t, now)).unwrap();

@@ -182,6 +182,9 @@ pub enum AlarmKind {
     /// A site check or a temperature showed fever or a finding at the catheter site: the
     /// clinician must be told (delivery goes on).
     PossibleInfection,
+    /// Wrong PINs locked a member of staff's login: someone may be guessing (delivery goes on;
+    /// other staff can still log in).
+    LoginLocked,
 }
 
 impl AlarmKind {
@@ -201,7 +204,9 @@ impl AlarmKind {
             | AlarmKind::ObservationMissed
             | AlarmKind::StuckButton
             | AlarmKind::PossibleInfection => Priority::Medium,
-            AlarmKind::PausedTooLong | AlarmKind::SiteCheckMissed => Priority::Low,
+            AlarmKind::PausedTooLong | AlarmKind::SiteCheckMissed | AlarmKind::LoginLocked => {
+                Priority::Low
+            }
             AlarmKind::Observation => Priority::Info,
         }
     }
@@ -246,6 +251,9 @@ impl AlarmKind {
             }
             AlarmKind::PossibleInfection => {
                 "Possible infection — tell the clinician. Fever or a finding at the catheter site."
+            }
+            AlarmKind::LoginLocked => {
+                "A staff login is locked after wrong PINs — check who has been trying to log in."
             }
         }
     }
@@ -358,13 +366,14 @@ mod tests {
             StuckButton,
             SiteCheckMissed,
             PossibleInfection,
+            LoginLocked,
         ];
         for k in &all {
             match k {
                 Occlusion | ReservoirLow | ReservoirEmpty | ReservoirMissing | MotorStall
                 | SensorFault | DoseLimit | Observation | PausedTooLong | PowerRestored
                 | LogFailure | Sedation | ObservationMissed | StuckButton | SiteCheckMissed
-                | PossibleInfection => {}
+                | PossibleInfection | LoginLocked => {}
             }
         }
         all

@@ -2,6 +2,7 @@
 //! [`PumpIface::call`] (changes: the control loop ticks and what changed is published) or
 //! [`PumpIface::query`] (reads and checks); the clients' proxy is generated from it.
 
+use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
 
 use super::*;
@@ -15,21 +16,57 @@ use super::*;
     )
 )]
 impl PumpIface {
-    /// Logs in with a PIN; returns (session token, role, name).
+    /// The staff the login screen lists: (user ID, name, role). Names only, never a PIN's hash.
+    async fn list_staff(&self) -> Vec<(String, String, String)> {
+        self.shared
+            .service
+            .lock()
+            .await
+            .staff()
+            .into_iter()
+            .map(|u| (u.id, u.name, u.role.as_str().to_owned()))
+            .collect()
+    }
+
+    /// Logs user `user` in with their PIN; returns (session token, role, name). The session
+    /// answers this connection only.
     async fn login(
         &self,
+        user: &str,
         pin: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String, String), PumpError> {
+        let peer = peer_of(&hdr, conn, true).await;
         self.call(&e, |s, now| {
-            s.login(pin, now)
+            s.login(user, pin, peer, now)
                 .map(|(t, c)| (t, c.role.as_str().to_owned(), c.name))
         })
         .await
     }
 
-    async fn logout(&self, token: &str) {
-        self.shared.service.lock().await.logout(token);
+    async fn logout(
+        &self,
+        token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
+        let now = self.shared.clock.now();
+        self.shared.service.lock().await.logout(token, now);
+        Ok(())
+    }
+
+    /// Stops delivery without a login (stopping is the safe direction; resuming needs one).
+    async fn stop_delivery(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        let peer = peer_of(&hdr, conn, true).await;
+        self.call(&e, |s, now| s.stop_delivery(&peer, now)).await
     }
 
     /// Checks a program (TOML: [trial] and [program]); returns (class, findings as (field,
@@ -51,13 +88,17 @@ impl PumpIface {
     async fn start_trial(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         program: &str,
         confirm: bool,
+        verifier: &str,
         verifier_pin: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| {
-            s.start_trial(token, program, confirm, verifier_pin, now)
+            s.start_trial(token, program, confirm, (verifier, verifier_pin), now)
         })
         .await
     }
@@ -65,40 +106,55 @@ impl PumpIface {
     async fn prime(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.prime(token, now)).await
     }
 
     async fn start(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.start(token, now)).await
     }
 
     async fn pause(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.pause(token, now)).await
     }
 
     async fn resume(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.resume(token, now)).await
     }
 
     async fn end_trial(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.end_trial(token, now)).await
     }
 
@@ -106,13 +162,17 @@ impl PumpIface {
     async fn change_basal(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         basal: &str,
         confirm: bool,
+        verifier: &str,
         verifier_pin: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| {
-            s.change_basal(token, basal, confirm, verifier_pin, now)
+            s.change_basal(token, basal, confirm, (verifier, verifier_pin), now)
         })
         .await
     }
@@ -139,7 +199,13 @@ impl PumpIface {
 
     /// The trial's pre-trial checklist: (items (id, text, confirmed, by, at ms or -1), override
     /// by, override reason).
-    async fn checklist(&self, token: &str) -> Result<ChecklistView, PumpError> {
+    async fn checklist(
+        &self,
+        token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<ChecklistView, PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.query(|s, now| s.checklist(token, now)).await
     }
 
@@ -147,9 +213,12 @@ impl PumpIface {
     async fn confirm_checklist_item(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         id: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<Vec<String>, PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.confirm_checklist_item(token, id, now))
             .await
     }
@@ -159,9 +228,12 @@ impl PumpIface {
     async fn override_checklist(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         reason: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<Vec<String>, PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.override_checklist(token, reason, now))
             .await
     }
@@ -171,12 +243,15 @@ impl PumpIface {
     async fn record_decision(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         outcome: &str,
         reasons: &str,
         wish: &str,
         implant: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| {
             s.record_decision(token, outcome, reasons, wish, implant, now)
         })
@@ -187,9 +262,12 @@ impl PumpIface {
     async fn record_catheter_removal(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         note: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.record_catheter_removal(token, note, now))
             .await
     }
@@ -198,10 +276,13 @@ impl PumpIface {
     async fn record_assessment(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         outcome: &str,
         note: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.record_assessment(token, outcome, note, now))
             .await
     }
@@ -209,10 +290,13 @@ impl PumpIface {
     async fn clinician_bolus(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         dose: &str,
         confirm: bool,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.clinician_bolus(token, dose, confirm, now))
             .await
     }
@@ -262,10 +346,13 @@ impl PumpIface {
     async fn record_spasticity(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         score: &str,
         muscles: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.record_spasticity(token, score, muscles, now))
             .await
     }
@@ -283,23 +370,38 @@ impl PumpIface {
     async fn record_sedation(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         poss: u8,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.record_sedation(token, poss, now))
             .await
     }
 
-    /// Vital signs; 0 for one not taken (temperature in °C, to a tenth).
+    /// Vital signs: the respiratory rate -1 when not taken (0 is apnoea, and stops delivery);
+    /// the others 0 when not taken (temperature in °C, to a tenth).
     async fn record_vitals(
         &self,
         token: &str,
-        respiratory_rate: u16,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        respiratory_rate: i32,
         heart_rate: u16,
         spo2: u8,
         temperature_c: f64,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
+        let respiratory_rate = match respiratory_rate {
+            -1 => None,
+            rr => Some(u16::try_from(rr).ok().filter(|&r| r <= MAX_BREATHS).ok_or_else(|| {
+                PumpError::InvalidInput(format!(
+                    "respiratory_rate: {rr} is not a breathing rate (0 to {MAX_BREATHS} a minute, -1 when not taken)"
+                ))
+            })?),
+        };
         let vitals = Vitals {
             respiratory_rate,
             heart_rate,
@@ -314,10 +416,13 @@ impl PumpIface {
     async fn record_site_check(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         temperature_c: f64,
         findings: Vec<String>,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| {
             s.record_site_check(token, temperature_c, &findings, now)
         })
@@ -329,9 +434,12 @@ impl PumpIface {
     async fn review_sedation(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         note: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.review_sedation(token, note, now))
             .await
     }
@@ -339,8 +447,11 @@ impl PumpIface {
     async fn acknowledge_alarms(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.acknowledge(token, now)).await
     }
 
@@ -349,18 +460,24 @@ impl PumpIface {
     async fn silence_alarms(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         seconds: u32,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<u32, PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.silence(token, seconds, now)).await
     }
 
     async fn change_reservoir(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         volume: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.change_reservoir(token, volume, now))
             .await
     }
@@ -371,9 +488,12 @@ impl PumpIface {
     async fn confirm_implant_dose(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         dose: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.confirm_implant(token, dose, "", now))
             .await
     }
@@ -383,10 +503,13 @@ impl PumpIface {
     async fn confirm_implant_dose_with_reason(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         dose: &str,
         reason: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| s.confirm_implant(token, dose, reason, now))
             .await
     }
@@ -396,9 +519,12 @@ impl PumpIface {
     async fn record_systemic_opioids(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         ome_per_day: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.call(&e, |s, now| {
             s.record_systemic_opioids(token, ome_per_day, now)
         })
@@ -406,7 +532,13 @@ impl PumpIface {
     }
 
     /// The export screen: (worksheet lines, the site has a rule, the dose is confirmed).
-    async fn export_preview(&self, token: &str) -> Result<(Vec<String>, bool, bool), PumpError> {
+    async fn export_preview(
+        &self,
+        token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<(Vec<String>, bool, bool), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         self.query(|s, now| s.export_preview(token, now)).await
     }
 
@@ -415,9 +547,12 @@ impl PumpIface {
     async fn export(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         formats: &str,
         paper: &str,
     ) -> Result<(String, Vec<String>), PumpError> {
+        self.bound(&hdr, conn, token).await?;
         let formats = crate::report::export::Format::parse_list(formats)
             .map_err(|e| PumpError::InvalidInput(e.to_string()))?;
         let paper: crate::report::export::Paper = paper.parse().map_err(PumpError::InvalidInput)?;
@@ -446,7 +581,13 @@ impl PumpIface {
     }
 
     /// The trial summary, JSON (titra.trial-summary/1).
-    async fn export_summary(&self, token: &str) -> Result<String, PumpError> {
+    async fn export_summary(
+        &self,
+        token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<String, PumpError> {
+        self.bound(&hdr, conn, token).await?;
         let summary = self.query(|s, now| s.summary(token, now)).await?;
         serde_json::to_string_pretty(&summary).map_err(|e| PumpError::Internal(e.to_string()))
     }

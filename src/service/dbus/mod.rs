@@ -20,7 +20,8 @@ use zbus::{Connection, interface};
 use crate::core::supervisor::Priority;
 use crate::core::units::{Duration, Timestamp};
 use crate::journal::Record;
-use crate::service::pump::{PumpService, ServiceError, Vitals};
+use crate::service::auth::Peer;
+use crate::service::pump::{MAX_BREATHS, PumpService, ServiceError, Vitals};
 use crate::service::wire::{ChecklistView, LibraryChoice, Status, WireFinding, verdict_wire};
 use crate::time::{Clock, ManualClock};
 
@@ -163,6 +164,17 @@ impl PumpIface {
         Ok(f(&mut s, now)?)
     }
 
+    /// Refuses `token` from any connection but the one that logged in.
+    async fn bound(
+        &self,
+        hdr: &zbus::message::Header<'_>,
+        conn: &Connection,
+        token: &str,
+    ) -> Result<(), PumpError> {
+        let peer = peer_of(hdr, conn, false).await;
+        Ok(self.shared.service.lock().await.check_peer(token, &peer)?)
+    }
+
     fn status(&self) -> Status {
         match self.shared.cached() {
             Some(s) => s,
@@ -176,6 +188,71 @@ impl PumpIface {
             }
         }
     }
+}
+
+/// The connection a call came through: on a bus its sender's unique name (and, when `uid`,
+/// its Unix user from the bus's `GetConnectionCredentials`); on a peer-to-peer link the peer's
+/// process and user from the socket.
+pub(crate) async fn peer_of(hdr: &zbus::message::Header<'_>, conn: &Connection, uid: bool) -> Peer {
+    match hdr.sender() {
+        Some(sender) => {
+            let uid = if uid {
+                bus_uid(conn, sender.as_str()).await
+            } else {
+                None
+            };
+            Peer::Bus {
+                unique_name: sender.to_string(),
+                uid,
+            }
+        }
+        None => match conn.peer_creds().await {
+            Ok(c) => Peer::Direct {
+                pid: c.process_id(),
+                uid: c.unix_user_id(),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "the peer's credentials");
+                Peer::Direct {
+                    pid: None,
+                    uid: None,
+                }
+            }
+        },
+    }
+}
+
+/// The Unix user behind a bus name, from the bus.
+async fn bus_uid(conn: &Connection, name: &str) -> Option<u32> {
+    let proxy = zbus::fdo::DBusProxy::new(conn).await.ok()?;
+    let name = zbus::names::BusName::try_from(name).ok()?;
+    match proxy.get_connection_credentials(name).await {
+        Ok(c) => c.unix_user_id(),
+        Err(e) => {
+            tracing::warn!(error = %e, "GetConnectionCredentials");
+            None
+        }
+    }
+}
+
+/// Ends the sessions of every client that leaves the bus (its unique name loses its owner),
+/// until the bus connection closes.
+pub async fn end_sessions_of_departed(shared: Arc<Shared>, conn: Connection) -> zbus::Result<()> {
+    use futures_util::StreamExt as _;
+    let proxy = zbus::fdo::DBusProxy::new(&conn).await?;
+    let mut changes = proxy.receive_name_owner_changed().await?;
+    while let Some(change) = changes.next().await {
+        let Ok(args) = change.args() else { continue };
+        if args.new_owner().is_none() && args.name().as_str().starts_with(':') {
+            let peer = Peer::Bus {
+                unique_name: args.name().to_string(),
+                uid: None,
+            };
+            let now = shared.clock.now();
+            shared.service.lock().await.end_sessions_of(&peer, now);
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn name_of(kind: &crate::core::supervisor::AlarmKind) -> String {

@@ -48,6 +48,11 @@ impl PumpService {
             )));
         }
         let engine = self.engine_mut()?;
+        if engine.state() != State::Ended {
+            return Err(ServiceError::WrongState(
+                "the patient's impression of change is asked once the trial has ended".to_owned(),
+            ));
+        }
         if engine.pgic_recorded() {
             return Err(ServiceError::WrongState(
                 "the patient's impression of change is already recorded".to_owned(),
@@ -234,8 +239,8 @@ impl PumpService {
         Ok(())
     }
 
-    /// Records vital signs, each 0 when not taken. A respiratory rate below the library's hold
-    /// stops delivery (the sedation interlock); a temperature at or above the protocol's fever
+    /// Records vital signs (see [`Vitals`] for "not taken"). A respiratory rate below the
+    /// library's hold, apnoea (0) among them, stops delivery (the sedation interlock); a temperature at or above the protocol's fever
     /// threshold raises "possible infection".
     pub fn record_vitals(
         &mut self,
@@ -255,10 +260,15 @@ impl PumpService {
         } else {
             Some(body_temp(vitals.temperature_c)?)
         };
+        if let Some(rr) = vitals.respiratory_rate.filter(|&r| r > MAX_BREATHS) {
+            return Err(ServiceError::InvalidInput(format!(
+                "respiratory_rate: {rr} is not a breathing rate (0 to {MAX_BREATHS} a minute)"
+            )));
+        }
         let opt = |v: u16| (v > 0).then_some(v);
         self.engine_mut()?.record_vitals(
             now,
-            opt(vitals.respiratory_rate),
+            vitals.respiratory_rate,
             opt(vitals.heart_rate),
             (vitals.spo2 > 0).then_some(vitals.spo2),
             temperature,

@@ -27,7 +27,7 @@ use crate::input::scenario::Scenario;
 use crate::journal::{Record, Role};
 use crate::journal::{Severity, SideEffect};
 use crate::report::summary::{self, Summary};
-use crate::service::auth::{Auth, AuthError, Caller, UserRole};
+use crate::service::auth::{Auth, AuthError, Caller, Peer, UserRole};
 use crate::service::wire::{
     AlarmStatus, ChecklistLine, ChecklistView, LibraryChoice, Status, WireFinding, verdict_wire,
 };
@@ -132,10 +132,14 @@ fn note_field(field: &str, text: &str, required: Option<&str>) -> Result<String,
     Ok(text.to_owned())
 }
 
-/// Vital signs as a nurse enters them; 0 for one not taken.
+/// The highest respiratory rate the pump accepts, breaths a minute (far above any adult's).
+pub const MAX_BREATHS: u16 = 80;
+
+/// Vital signs as a nurse enters them: the respiratory rate None when not taken (Some(0) is
+/// apnoea); the others 0 when not taken.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Vitals {
-    pub respiratory_rate: u16,
+    pub respiratory_rate: Option<u16>,
     pub heart_rate: u16,
     /// %.
     pub spo2: u8,
@@ -335,14 +339,127 @@ impl PumpService {
 
     // ---- logins ----------------------------------------------------------------------------
 
-    pub fn login(&mut self, pin: &str, now: Timestamp) -> Result<(String, Caller), ServiceError> {
-        let r = self.auth.login(pin, now)?;
-        tracing::info!(role = r.1.role.as_str(), name = %r.1.name, "login");
-        Ok(r)
+    /// Logs user `user` in with their PIN, from `peer`. A refusal is written to the trial log
+    /// (user and time, never the PIN) and to the system journal; a lockout raises a LOW alarm.
+    pub fn login(
+        &mut self,
+        user: &str,
+        pin: &str,
+        peer: Peer,
+        now: Timestamp,
+    ) -> Result<(String, Caller), ServiceError> {
+        let from = peer.to_string();
+        match self.auth.login(user, pin, peer, now) {
+            Ok((token, caller)) => {
+                tracing::info!(role = caller.role.as_str(), name = %caller.name, from = %from, "login");
+                self.audit(&caller, &format!("log in ({from})"), now);
+                Ok((token, caller))
+            }
+            Err(e) => {
+                self.record_refusal(user, &e, now);
+                Err(e.into())
+            }
+        }
     }
 
-    pub fn logout(&mut self, token: &str) {
-        self.auth.logout(token);
+    /// A second person's check of `caller`'s change: user `id` with their PIN, refusals logged
+    /// as for a login.
+    fn verify(
+        &mut self,
+        id: &str,
+        pin: &str,
+        caller: &Caller,
+        now: Timestamp,
+    ) -> Result<Caller, ServiceError> {
+        self.auth.verifier(id, pin, caller, now).map_err(|e| {
+            self.record_refusal(id, &e, now);
+            e.into()
+        })
+    }
+
+    /// Writes a refused login or check to the trial log in hand (with no trial in hand, to the
+    /// system journal only) and raises the lockout's alarm.
+    fn record_refusal(&mut self, user: &str, e: &AuthError, now: Timestamp) {
+        let user = user
+            .chars()
+            .take(crate::service::auth::MAX_ID)
+            .collect::<String>();
+        let records = match e {
+            AuthError::WrongPin { user: name, .. } => vec![Record::LoginFailed {
+                at: now,
+                user: user.clone(),
+                name: name.clone(),
+                locked: false,
+            }],
+            AuthError::Locked {
+                user: name,
+                until,
+                new,
+                ..
+            } => {
+                let failed = Record::LoginFailed {
+                    at: now,
+                    user: user.clone(),
+                    name: name.clone(),
+                    locked: !new,
+                };
+                if *new {
+                    vec![
+                        failed,
+                        Record::LoginLocked {
+                            at: now,
+                            user: user.clone(),
+                            name: name.clone(),
+                            until: *until,
+                        },
+                    ]
+                } else {
+                    vec![failed]
+                }
+            }
+            _ => Vec::new(),
+        };
+        tracing::warn!(user = %user, "login refused: {e}");
+        if let Some(engine) = self.engine.as_mut() {
+            for r in records {
+                engine.record_login_refused(r);
+            }
+        }
+    }
+
+    /// Ends the session of `token`, logged.
+    pub fn logout(&mut self, token: &str, now: Timestamp) {
+        if let Some(caller) = self.auth.logout(token) {
+            self.audit(&caller, "log out", now);
+        }
+    }
+
+    /// Ends every session opened from `peer`, whose connection went away.
+    pub fn end_sessions_of(&mut self, peer: &Peer, now: Timestamp) {
+        for caller in self.auth.end_sessions_of(peer) {
+            self.audit(&caller, "session ended: its connection went away", now);
+        }
+    }
+
+    /// Refuses `token` from any connection but the one that logged in.
+    pub fn check_peer(&self, token: &str, peer: &Peer) -> Result<(), ServiceError> {
+        Ok(self.auth.check_peer(token, peer)?)
+    }
+
+    /// The staff the login screen lists.
+    pub fn staff(&self) -> Vec<crate::service::auth::Staff> {
+        self.auth.staff()
+    }
+
+    /// Keeps the wrong-PIN counts in `path` across restarts.
+    pub fn keep_login_attempts_in(
+        &mut self,
+        path: PathBuf,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        self.auth
+            .keep_attempts_in(path, now)
+            .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     // ---- programs --------------------------------------------------------------------------

@@ -41,13 +41,14 @@ impl PumpService {
     }
 
     /// Programs a new trial: checked against the library and the mechanism; settings outside
-    /// the usual range need `confirm_soft`; a second nurse or clinician verifies with their PIN.
+    /// the usual range need `confirm_soft`; a second nurse or clinician (user `verifier`)
+    /// verifies with their PIN.
     pub fn start_trial(
         &mut self,
         token: &str,
         text: &str,
         confirm_soft: bool,
-        verifier_pin: &str,
+        verifier: (&str, &str),
         now: Timestamp,
     ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
@@ -87,7 +88,7 @@ impl PumpService {
         if mechanism.is_rejected() {
             return Err(ServiceError::LimitExceeded(first_hard(&mechanism.findings)));
         }
-        let verifier = self.auth.verifier(verifier_pin, &caller, now)?;
+        let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
         let hw = match self.engine.take() {
             Some(old) => old.into_hardware(),
             None => self
@@ -301,6 +302,28 @@ impl PumpService {
         self.nurse_command(token, now, "pause", false, |e, now| e.pause(now))
     }
 
+    /// "Stop delivery": anyone at the pump, without a login, whatever the logins' locks
+    /// (stopping is the safe direction). Logged with where it came from; resuming needs a
+    /// nurse's login.
+    pub fn stop_delivery(&mut self, from: &Peer, now: Timestamp) -> Result<(), ServiceError> {
+        let engine = self.engine_mut()?;
+        if !matches!(engine.state(), State::Running | State::Priming) {
+            return Err(ServiceError::WrongState(format!(
+                "delivery is not running (the pump is {})",
+                engine.state()
+            )));
+        }
+        engine.pause(now)?;
+        engine.record_action(
+            now,
+            &format!("stop delivery, without a login ({from})"),
+            Role::Anyone,
+            "",
+        );
+        tracing::warn!(from = %from, "delivery stopped without a login");
+        Ok(())
+    }
+
     pub fn resume(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
         self.nurse_command(token, now, "resume", true, |e, now| e.resume(now))
     }
@@ -355,7 +378,7 @@ impl PumpService {
         token: &str,
         basal: &str,
         confirm_soft: bool,
-        verifier_pin: &str,
+        verifier: (&str, &str),
         now: Timestamp,
     ) -> Result<(String, String), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
@@ -370,7 +393,7 @@ impl PumpService {
                 first_hard(&verdict.problems().cloned().collect::<Vec<_>>())
             )));
         }
-        let verifier = self.auth.verifier(verifier_pin, &caller, now)?;
+        let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
         let engine = self.engine_mut()?;
         let unit = engine.entry().unit;
         let old = engine.basal_rate();
@@ -391,10 +414,11 @@ impl PumpService {
         confirm_soft: bool,
         now: Timestamp,
     ) -> Result<(), ServiceError> {
-        self.require(token, now, &[UserRole::Clinician])?;
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
         let dose: Amount = crate::core::units::parse_field("dose", dose)
             .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
         let engine = self.engine_mut()?;
+        let unit = engine.entry().unit;
         let verdict = program::check_clinician_bolus(engine.entry(), "dose", dose);
         if verdict.is_rejected() {
             return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
@@ -404,7 +428,10 @@ impl PumpService {
             .map_err(|e| match e {
                 EngineError::Refused(m) if m.contains("limit") => ServiceError::LimitExceeded(m),
                 other => other.into(),
-            })
+            })?;
+        let action = format!("clinician bolus {}", dose.in_unit(unit));
+        self.audit(&caller, &action, now);
+        Ok(())
     }
 
     /// The patient presses the bolus button. A denial is an error that says why and when.
@@ -463,6 +490,8 @@ impl PumpService {
             Duration::from_secs(u64::from(seconds))
         };
         let done = self.engine_mut()?.silence(now, wanted, role_of(&caller));
+        let action = format!("pause the alarm tones for {}", round_to_minutes(done));
+        self.audit(&caller, &action, now);
         Ok(u32::try_from(done.ms() / 1000).unwrap_or(u32::MAX))
     }
 
@@ -472,12 +501,13 @@ impl PumpService {
         volume: &str,
         now: Timestamp,
     ) -> Result<(), ServiceError> {
-        self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         let volume: Volume = crate::core::units::parse_field("volume", volume)
             .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
         let engine = self.engine_mut()?;
         engine.change_reservoir(now, volume)?;
         engine.hardware_mut().reservoir_loaded(volume);
+        self.audit(&caller, &format!("change the syringe ({volume})"), now);
         Ok(())
     }
 

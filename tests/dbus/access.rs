@@ -1,0 +1,207 @@
+//! Who may do what, over the daemon's interface (issue 18): named logins with a lock per user,
+//! every refusal and lock in the trial log, "Stop delivery" without a login, and an audit of
+//! every call that changes something.
+
+use titra::core::units::Duration;
+use titra::journal::{Record, Role};
+
+use crate::common::p2p::{PROGRAM, error_of, pump};
+use crate::common::{CLINICIAN, NURSE, SECOND_NURSE};
+
+/// What the trial log in hand holds.
+async fn journal(p: &crate::common::p2p::Pump) -> Vec<Record> {
+    let s = p.shared.service.lock().await;
+    s.engine().map(|e| e.journal().to_vec()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn wrong_pins_lock_that_user_alone_are_logged_and_raise_a_low_alarm() {
+    let p = pump().await;
+    p.running().await;
+    // The staff list names people, never a PIN's hash.
+    let staff = p.proxy.list_staff().await.unwrap();
+    assert_eq!(
+        staff,
+        [
+            ("nurse".into(), "Demo Nurse".into(), "nurse".into()),
+            ("nurse2".into(), "Demo Nurse 2".into(), "nurse".into()),
+            (
+                "clinician".into(),
+                "Demo Clinician".into(),
+                "clinician".into()
+            ),
+        ]
+    );
+    for left in ["2 more", "1 more"] {
+        let (name, message) = error_of(p.proxy.login(NURSE.id, "000000").await);
+        assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+        assert!(message.contains(left), "{message}");
+    }
+    let (_, message) = error_of(p.proxy.login(NURSE.id, "000000").await);
+    assert!(
+        message.contains("Demo Nurse's login is locked for 1min"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Stop delivery needs no login"),
+        "{message}"
+    );
+    // Even her right PIN waits for the lock; nobody else is locked out.
+    let (_, message) = error_of(p.proxy.login(NURSE.id, NURSE.pin).await);
+    assert!(message.contains("locked"), "{message}");
+    p.login(SECOND_NURSE).await;
+    p.login(CLINICIAN).await;
+    // Each attempt is in the log with the user and never the PIN; the lock raised LOW.
+    let records = journal(&p).await;
+    let failed = records
+        .iter()
+        .filter(|r| matches!(r, Record::LoginFailed { user, .. } if user == "nurse"))
+        .count();
+    assert_eq!(failed, 4, "three wrong PINs and one try while locked");
+    assert!(records.iter().any(|r| matches!(
+        r,
+        Record::LoginLocked { user, name, .. } if user == "nurse" && name == "Demo Nurse"
+    )));
+    let logged = serde_json::to_string(&records).unwrap();
+    assert!(!logged.contains("000000") && !logged.contains(NURSE.pin));
+    let alarms = p.proxy.active_alarms().await.unwrap();
+    assert!(
+        alarms
+            .iter()
+            .any(|(kind, priority, ..)| kind == "login_locked" && priority == "low"),
+        "{alarms:?}"
+    );
+    assert_eq!(p.proxy.pump_state().await.unwrap(), "running");
+    // After the minute, her PIN works again.
+    p.clock
+        .set(titra::time::Clock::now(&p.clock) + Duration::from_mins(1));
+    p.login(NURSE).await;
+}
+
+#[tokio::test]
+async fn a_wrong_second_person_pin_locks_only_that_second_person() {
+    let p = pump().await;
+    let nurse = p.login(NURSE).await;
+    for _ in 0..3 {
+        let (name, _) = error_of(
+            p.proxy
+                .start_trial(&nurse, PROGRAM, false, SECOND_NURSE.id, "999999")
+                .await,
+        );
+        assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    }
+    // The nurse's own session and login go on; the clinician can be the second person.
+    p.login(NURSE).await;
+    p.proxy
+        .start_trial(&nurse, PROGRAM, false, CLINICIAN.id, CLINICIAN.pin)
+        .await
+        .unwrap();
+    assert_eq!(p.proxy.pump_state().await.unwrap(), "verified");
+    let (_, message) = error_of(p.proxy.login(SECOND_NURSE.id, SECOND_NURSE.pin).await);
+    assert!(
+        message.contains("Demo Nurse 2's login is locked"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn stop_delivery_needs_no_login_is_logged_and_resuming_needs_one() {
+    let p = pump().await;
+    let nurse = p.running().await;
+    // Locked out or not, anyone at the pump can stop it.
+    for _ in 0..3 {
+        let _ = p.proxy.login(NURSE.id, "000000").await;
+    }
+    p.proxy.stop_delivery().await.unwrap();
+    assert_eq!(p.proxy.pump_state().await.unwrap(), "paused");
+    let records = journal(&p).await;
+    assert!(records.iter().any(|r| matches!(
+        r,
+        Record::UserAction { action, by: Role::Anyone, .. }
+            if action.starts_with("stop delivery, without a login")
+    )));
+    // Stopping again says it is not running.
+    let (name, _) = error_of(p.proxy.stop_delivery().await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    // Resuming needs a login (her session from before still stands, until it idles out).
+    let (name, _) = error_of(p.proxy.resume("no-token").await);
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    p.proxy.resume(&nurse).await.unwrap();
+    assert_eq!(p.proxy.pump_state().await.unwrap(), "running");
+}
+
+#[tokio::test]
+async fn clinician_bolus_syringe_change_and_tone_pause_are_logged_with_the_name() {
+    let p = pump().await;
+    let nurse = p.running().await;
+    let clinician = p.login(CLINICIAN).await;
+    p.proxy
+        .clinician_bolus(&clinician, "0.1 mg", false)
+        .await
+        .unwrap();
+    p.proxy.silence_alarms(&nurse, 60).await.unwrap();
+    p.proxy.pause(&nurse).await.unwrap();
+    p.proxy.change_reservoir(&nurse, "20 mL").await.unwrap();
+    let records = journal(&p).await;
+    let by = |what: &str| {
+        records.iter().find_map(|r| match r {
+            Record::UserAction {
+                action, name, by, ..
+            } if action.starts_with(what) => Some((name.clone(), *by)),
+            _ => None,
+        })
+    };
+    assert_eq!(
+        by("clinician bolus 0.1 mg"),
+        Some(("Demo Clinician".to_owned(), Role::Clinician))
+    );
+    assert_eq!(
+        by("pause the alarm tones"),
+        Some(("Demo Nurse".to_owned(), Role::Nurse))
+    );
+    assert_eq!(
+        by("change the syringe (20 mL)"),
+        Some(("Demo Nurse".to_owned(), Role::Nurse))
+    );
+    // The nurse logged in before there was a trial to log it in; the clinician's is there.
+    assert_eq!(
+        by("log in"),
+        Some(("Demo Clinician".to_owned(), Role::Clinician))
+    );
+}
+
+#[tokio::test]
+async fn a_respiratory_rate_of_0_is_apnoea_and_stops_delivery_while_not_taken_is_explicit() {
+    let p = pump().await;
+    let nurse = p.running().await;
+    // Not taken (-1): nothing changes.
+    p.proxy
+        .record_vitals(&nurse, -1, 70, 95, 0.0)
+        .await
+        .unwrap();
+    assert_eq!(p.proxy.pump_state().await.unwrap(), "running");
+    let (name, message) = error_of(p.proxy.record_vitals(&nurse, 81, 70, 95, 0.0).await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.starts_with("respiratory_rate: 81"), "{message}");
+    let (name, _) = error_of(p.proxy.record_vitals(&nurse, -2, 70, 95, 0.0).await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    // Apnoea trips the sedation interlock.
+    p.proxy.record_vitals(&nurse, 0, 0, 0, 0.0).await.unwrap();
+    assert_eq!(p.proxy.pump_state().await.unwrap(), "alarm");
+    let alarms = p.proxy.active_alarms().await.unwrap();
+    assert!(
+        alarms
+            .iter()
+            .any(|(kind, priority, ..)| kind == "sedation" && priority == "high"),
+        "{alarms:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_impression_of_change_is_refused_before_the_end() {
+    let p = pump().await;
+    p.running().await;
+    let (name, message) = error_of(p.proxy.record_pgic(2).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("once the trial has ended"), "{message}");
+}

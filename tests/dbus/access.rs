@@ -205,3 +205,244 @@ async fn the_impression_of_change_is_refused_before_the_end() {
     assert_eq!(name, "org.titra.Pump1.Error.WrongState");
     assert!(message.contains("once the trial has ended"), "{message}");
 }
+
+/// How each method of `org.titra.Pump1` stands toward the audit. A method missing here fails
+/// the walk below: a new method must be placed.
+const METHODS: &[(&str, &str)] = &[
+    // Read or check only: they change nothing.
+    ("ListStaff", "reads"),
+    ("ValidateProgram", "reads"),
+    ("LibraryChoices", "reads"),
+    ("CheckBasal", "reads"),
+    ("History", "reads"),
+    ("BolusResponse", "reads"),
+    ("Checklist", "reads"),
+    ("DiaryQuestion", "reads"),
+    ("ExportPreview", "reads"),
+    ("ExportSummary", "reads"),
+    // The patient's own entries: each is its own record (the patient needs no login).
+    ("RequestBolus", "patient"),
+    ("RecordPain", "patient"),
+    ("RecordFunction", "patient"),
+    ("RecordPgic", "patient"),
+    ("RecordSideEffect", "patient"),
+    // Logins: refused ones are records of their own (wrong_pins_lock_that_user_alone...).
+    ("Login", "login"),
+    // Without a login, logged with where it came from (stop_delivery_needs_no_login...).
+    ("StopDelivery", "anyone"),
+    // Simulated pumps only (refused on real hardware): a test's tool, not a clinical action.
+    ("InjectFault", "simulator"),
+    // Staff calls: each must leave a record naming who did it (walked below).
+    ("Logout", "staff"),
+    ("StartTrial", "staff"),
+    ("ConfirmChecklistItem", "staff"),
+    ("OverrideChecklist", "staff"),
+    ("Prime", "staff"),
+    ("Start", "staff"),
+    ("Pause", "staff"),
+    ("Resume", "staff"),
+    ("EndTrial", "staff"),
+    ("ChangeBasal", "staff"),
+    ("ClinicianBolus", "staff"),
+    ("RecordSedation", "staff"),
+    ("RecordVitals", "staff"),
+    ("RecordSiteCheck", "staff"),
+    ("RecordSpasticity", "staff"),
+    ("ReviewSedation", "staff"),
+    ("AcknowledgeAlarms", "staff"),
+    ("SilenceAlarms", "staff"),
+    ("ChangeReservoir", "staff"),
+    ("RecordSystemicOpioids", "staff"),
+    ("RecordAssessment", "staff"),
+    ("RecordDecision", "staff"),
+    ("RecordCatheterRemoval", "staff"),
+    ("ConfirmImplantDose", "staff"),
+    ("ConfirmImplantDoseWithReason", "staff"),
+    ("Export", "staff"),
+];
+
+#[tokio::test]
+async fn every_method_that_changes_something_is_logged_with_who_did_it() {
+    use std::collections::BTreeSet;
+    // The interface as the bus sees it.
+    let p = {
+        let mut service = titra::service::pump::PumpService::simulated_demo(
+            titra::core::units::Timestamp::ORIGIN,
+        )
+        .unwrap();
+        service.confirm_checklist_as_demo(false);
+        crate::common::p2p::pump_with(service, titra::core::units::Timestamp::ORIGIN).await
+    };
+    let xml = zbus::fdo::IntrospectableProxy::builder(p.proxy.inner().connection())
+        .destination("org.titra.Pump1")
+        .path(titra::service::dbus::OBJECT_PATH)
+        .build()
+        .await
+        .unwrap()
+        .introspect()
+        .await
+        .unwrap();
+    let iface = &xml[xml.find("interface name=\"org.titra.Pump1\"").unwrap()..];
+    let iface = &iface[..iface.find("</interface>").unwrap()];
+    let served: BTreeSet<&str> = iface
+        .split("<method name=\"")
+        .skip(1)
+        .filter_map(|m| m.split('"').next())
+        .collect();
+    let placed: BTreeSet<&str> = METHODS.iter().map(|(m, _)| *m).collect();
+    assert_eq!(served, placed, "every method is placed in METHODS");
+
+    // Walk every staff method through one trial, each leaving a record that names the caller.
+    let walked = std::sync::Mutex::new(BTreeSet::new());
+    macro_rules! logged {
+        ($method:literal, $who:expr, $call:expr) => {{
+            let before = journal(&p).await.len();
+            let result = $call.await;
+            assert!(result.is_ok(), "{}: {:?}", $method, result.err());
+            let after = journal(&p).await;
+            let new = serde_json::to_string(&after[before.min(after.len())..]).unwrap();
+            assert!(
+                new.contains($who),
+                "{} left no record naming {}: {new}",
+                $method,
+                $who
+            );
+            walked.lock().unwrap().insert($method);
+            result.unwrap()
+        }};
+    }
+    let (nurse_name, clinician_name) = ("Demo Nurse", "Demo Clinician");
+    let nurse = p.login(NURSE).await;
+    let clinician = p.login(CLINICIAN).await;
+    let proxy = &p.proxy;
+    logged!(
+        "StartTrial",
+        nurse_name,
+        proxy.start_trial(&nurse, PROGRAM, false, SECOND_NURSE.id, SECOND_NURSE.pin)
+    );
+    let (items, ..) = proxy.checklist(&nurse).await.unwrap();
+    logged!(
+        "ConfirmChecklistItem",
+        nurse_name,
+        proxy.confirm_checklist_item(&nurse, &items[0].id)
+    );
+    logged!(
+        "OverrideChecklist",
+        clinician_name,
+        proxy.override_checklist(&clinician, "Consent on paper in the notes")
+    );
+    logged!("Prime", nurse_name, proxy.prime(&nurse));
+    logged!("Start", nurse_name, proxy.start(&nurse));
+    logged!(
+        "RecordVitals",
+        nurse_name,
+        proxy.record_vitals(&nurse, 14, 70, 97, 0.0)
+    );
+    logged!(
+        "RecordSiteCheck",
+        nurse_name,
+        proxy.record_site_check(&nurse, 36.8, vec![])
+    );
+    logged!(
+        "RecordSpasticity",
+        nurse_name,
+        proxy.record_spasticity(&nurse, "1", "knee extensors")
+    );
+    logged!(
+        "RecordSystemicOpioids",
+        nurse_name,
+        proxy.record_systemic_opioids(&nurse, "30 mg/day")
+    );
+    logged!(
+        "ClinicianBolus",
+        clinician_name,
+        proxy.clinician_bolus(&clinician, "0.1 mg", false)
+    );
+    p.run_to(crate::common::h(1.0)).await;
+    // Sessions end after 3 idle minutes: log in again.
+    let nurse = p.login(NURSE).await;
+    let clinician = p.login(CLINICIAN).await;
+    logged!(
+        "ChangeBasal",
+        clinician_name,
+        proxy.change_basal(&clinician, "0.8 mg/day", false, NURSE.id, NURSE.pin)
+    );
+    logged!(
+        "RecordSedation",
+        nurse_name,
+        proxy.record_sedation(&nurse, 3)
+    );
+    logged!(
+        "SilenceAlarms",
+        nurse_name,
+        proxy.silence_alarms(&nurse, 60)
+    );
+    logged!(
+        "AcknowledgeAlarms",
+        nurse_name,
+        proxy.acknowledge_alarms(&nurse)
+    );
+    logged!(
+        "ReviewSedation",
+        clinician_name,
+        proxy.review_sedation(&clinician, "Rousable, breathing 12; dose lowered")
+    );
+    logged!("Resume", nurse_name, proxy.resume(&nurse));
+    logged!("Pause", nurse_name, proxy.pause(&nurse));
+    logged!(
+        "ChangeReservoir",
+        nurse_name,
+        proxy.change_reservoir(&nurse, "20 mL")
+    );
+    logged!("Resume", nurse_name, proxy.resume(&nurse));
+    // The patient's pain, for the trial's response (and an implant proposal).
+    p.run_to(crate::common::h(12.0)).await;
+    proxy.record_pain(3).await.unwrap();
+    p.run_to(crate::common::h(23.0)).await;
+    proxy.record_pain(3).await.unwrap();
+    proxy.record_pain(3).await.unwrap();
+    p.run_to(crate::common::h(25.5)).await;
+    proxy.record_pain(3).await.unwrap();
+    let nurse = p.login(NURSE).await;
+    let clinician = p.login(CLINICIAN).await;
+    logged!(
+        "RecordAssessment",
+        clinician_name,
+        proxy.record_assessment(&clinician, "success", "Pain 7 → 3")
+    );
+    logged!("EndTrial", clinician_name, proxy.end_trial(&clinician));
+    logged!(
+        "RecordDecision",
+        clinician_name,
+        proxy.record_decision(&clinician, "success", "Pain 7 → 3", "yes", "")
+    );
+    logged!(
+        "RecordCatheterRemoval",
+        nurse_name,
+        proxy.record_catheter_removal(&nurse, "Tip intact")
+    );
+    logged!(
+        "ConfirmImplantDose",
+        clinician_name,
+        proxy.confirm_implant_dose(&clinician, "")
+    );
+    logged!(
+        "ConfirmImplantDoseWithReason",
+        clinician_name,
+        proxy.confirm_implant_dose_with_reason(&clinician, "0.3 mg/day", "Sedated on 0.8 mg/day")
+    );
+    logged!(
+        "Export",
+        clinician_name,
+        proxy.export(&clinician, "json", "a4")
+    );
+    logged!("Logout", nurse_name, proxy.logout(&nurse));
+    let walked = walked.into_inner().unwrap();
+    let staff: BTreeSet<&str> = METHODS
+        .iter()
+        .filter(|(_, k)| *k == "staff")
+        .map(|(m, _)| *m)
+        .collect();
+    let missing: Vec<&&str> = staff.difference(&walked).collect();
+    assert!(missing.is_empty(), "staff methods not walked: {missing:?}");
+}

@@ -12,9 +12,9 @@ use titra::service::wire::{AlarmStatus, Status};
 
 use titra::input::check;
 use titra::input::hardware::HardwareConfig;
-use titra::service::auth::UserRole;
+use titra::service::auth::{Auth, AuthError, Peer, UserRole};
 use titra::service::pump::PumpService;
-use titra::ui::adapters::app::{log_in, show_message, show_pin_answer, wire_checks};
+use titra::ui::adapters::app::{log_in, show_message, show_pin_answer, show_staff, wire_checks};
 use titra::ui::adapters::apply_status;
 use titra::ui::adapters::chart::{show_chart, show_course_chart};
 use titra::ui::adapters::checklist::show_checklist;
@@ -24,6 +24,7 @@ use titra::ui::adapters::patient::show_diary_question;
 use titra::ui::adapters::wizard::{answer_directly, wire_wizard, wizard_reply};
 use titra::ui::present::chart::{chart, course_chart};
 use titra::ui::present::delivery::basal_check;
+use titra::ui::present::login::STOPPED;
 use titra::ui::present::wizard::Wizard;
 use titra::ui::{MainWindow, Nav, PatientAdapter, PatientPrompt, StaffAdapter, WizardAdapter};
 
@@ -87,7 +88,8 @@ fn wizard_screens(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let now = Timestamp::ORIGIN;
     let mut service = PumpService::simulated_demo(now)?;
-    let (token, _) = service.login("1234", now)?;
+    let (token, _) = service.login("nurse", "123456", Peer::Local, now)?;
+    show_staff(ui, &service.staff());
     let service = std::rc::Rc::new(std::cell::RefCell::new(service));
     let wizard = Arc::new(Mutex::new(Wizard::new()));
     {
@@ -153,7 +155,21 @@ fn wizard_screens(
     w.invoke_next();
     save(ui, dir, &format!("wizard-review-{size}"))?;
     w.invoke_next();
-    w.invoke_verify("5678".into());
+    // The second person picks their name and types their PIN.
+    press(ui, "Demo Nurse 2")?;
+    for d in ["5", "6", "7", "8"] {
+        press(ui, &format!("Digit {d}"))?;
+    }
+    save(ui, dir, &format!("wizard-verify-{size}"))?;
+    // The tightest case: a wrong PIN refused, under an alarm banner.
+    for d in ["0", "0"] {
+        press(ui, &format!("Digit {d}"))?;
+    }
+    press(ui, "Verify")?;
+    apply_status(ui, &alarmed(), true);
+    save(ui, dir, &format!("wizard-verify-refused-{size}"))?;
+    apply_status(ui, &service.borrow().status(now), true);
+    w.invoke_verify("nurse2".into(), "567890".into());
     save(ui, dir, &format!("wizard-load-{size}"))?;
     w.invoke_cancel();
     Ok(())
@@ -241,15 +257,28 @@ fn patient_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     Ok(())
 }
 
-/// The PIN pad and the nurse's staff screen under an alarm, its tones paused or not.
+/// The login (a name picked, a wrong PIN; Stop delivery's answer) and the nurse's staff screen
+/// under an alarm, its tones paused or not.
 fn staff_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     let alarm = alarmed();
+    show_staff(ui, &Auth::demo()?.staff());
     ui.global::<Nav>().invoke_go("pin".into());
-    show_pin_answer(
-        ui,
-        "wrong PIN (4 tries left before the login locks for 5 minutes)",
-    );
+    press(ui, "Demo Nurse")?;
+    for d in ["1", "2", "3"] {
+        press(ui, &format!("Digit {d}"))?;
+    }
+    let wrong = AuthError::WrongPin {
+        user: "Demo Nurse".to_owned(),
+        left: 2,
+    };
+    show_pin_answer(ui, &wrong.to_string());
     save(ui, dir, &format!("staff-pin-{size}"))?;
+    // Stop delivery pressed: no name, no PIN (the screen left and drawn, then opened again).
+    ui.global::<Nav>().invoke_go("patient".into());
+    ui.window().take_snapshot()?;
+    ui.global::<Nav>().invoke_go("pin".into());
+    show_pin_answer(ui, STOPPED);
+    save(ui, dir, &format!("staff-pin-stopped-{size}"))?;
 
     log_in(ui, "Demo Nurse", UserRole::Nurse);
     apply_status(ui, &alarm, true);
@@ -288,6 +317,14 @@ fn clinician_screens(
     );
     show_basal_check(ui, &check);
     save(ui, dir, &format!("clinician-change-dose-{size}"))?;
+    // Confirmed by a second person: their name and PIN.
+    press(ui, "Confirm the change")?;
+    press(ui, "Demo Nurse")?;
+    for d in ["2", "4", "6"] {
+        press(ui, &format!("Digit {d}"))?;
+    }
+    save(ui, dir, &format!("clinician-change-dose-verify-{size}"))?;
+    press(ui, "Cancel")?;
     // The chart of the example 3-day morphine trial, simulated.
     let scenario = titra::input::scenario::Scenario::from_toml_str(
         include_str!("../../shared/scenarios/continuous-morphine-pca.toml"),

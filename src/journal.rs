@@ -17,6 +17,14 @@ use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
 /// The longest note a clinician may attach to an assessment or a sedation review.
 pub const MAX_NOTE: usize = 500;
 
+/// A dose of a previous trial, carried over into a new one's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarriedDose {
+    pub at: Timestamp,
+    pub source: Source,
+    pub amount: Amount,
+}
+
 /// Who did something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -197,6 +205,19 @@ pub enum Record {
         user: String,
         name: String,
         until: Timestamp,
+    },
+    /// What this trial took over from the same patient's previous trial on this pump, ended
+    /// less than the longest window ago: the doses still inside a window (the same drug only),
+    /// the patient boluses granted in the last hour, when the last bolus started, and a sedation
+    /// hold no clinician had lifted. They count toward this trial's limits, not its totals.
+    CarriedOver {
+        at: Timestamp,
+        /// When the previous trial ended.
+        previous_ended: Timestamp,
+        doses: Vec<CarriedDose>,
+        pca_grants: Vec<Timestamp>,
+        last_bolus_at: Option<Timestamp>,
+        sedation_hold: bool,
     },
     /// A logged-in user's call (who, in which role, did what).
     UserAction {
@@ -424,6 +445,7 @@ impl Record {
             | Record::AlarmSilenced { at, .. }
             | Record::UserAction { at, .. }
             | Record::LoginFailed { at, .. }
+            | Record::CarriedOver { at, .. }
             | Record::LoginLocked { at, .. }
             | Record::UncertainConfirmed { at, .. }
             | Record::Assessment { at, .. }

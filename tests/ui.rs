@@ -1,6 +1,7 @@
 //! The touchscreen UI with slint's testing backend, against the real pump service on simulated
 //! hardware: the patient screen (what it says, a press granted, the lockout shown, a press
-//! refused, an alarm shown), the start-trial wizard, the spasticity score and a bolus trial's
+//! refused, an alarm shown), the staff's login by name and PIN, Stop delivery without a login,
+//! the start-trial wizard with its second person, the spasticity score and a bolus trial's
 //! chart. Each test has its own window: the testing backend without an event loop is set up per
 //! thread, and each test runs on a thread of its own.
 
@@ -11,14 +12,15 @@ use std::sync::{Arc, Mutex};
 use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
 use titra::core::units::{Duration, MassUnit, Timestamp};
-use titra::service::auth::UserRole;
+use titra::service::auth::{Peer, UserRole};
 use titra::service::pump::PumpService;
-use titra::ui::adapters::app::{log_in, show_message, show_pin_answer, wire_checks};
+use titra::ui::adapters::app::{log_in, show_message, show_pin_answer, show_staff, wire_checks};
 use titra::ui::adapters::apply_status;
 use titra::ui::adapters::chart::{show_chart, show_course_chart};
 use titra::ui::adapters::wizard::{answer_directly, wire_wizard, wizard_reply};
 use titra::ui::command::SharedWizard;
 use titra::ui::present::chart::{chart, course_chart};
+use titra::ui::present::login::STOPPED;
 use titra::ui::present::wizard::Wizard;
 use titra::ui::{
     AppState, ChartAdapter, MainWindow, Nav, ObservationAdapter, PatientAdapter, PatientPrompt,
@@ -34,6 +36,32 @@ fn value(ui: &MainWindow, label: &str) -> String {
         .accessible_value()
         .unwrap_or_default()
         .to_string()
+}
+
+/// The PIN pad's answer ("" before there is one).
+fn pin_answer(ui: &MainWindow) -> String {
+    ElementHandle::find_by_accessible_label(ui, "PIN answer")
+        .next()
+        .and_then(|e| e.accessible_value())
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+/// Whether the button labelled `label` can be pressed now.
+fn enabled(ui: &MainWindow, label: &str) -> bool {
+    ElementHandle::find_by_accessible_label(ui, label)
+        .next()
+        .unwrap_or_else(|| panic!("no element labelled {label}"))
+        .accessible_enabled()
+        .unwrap_or(true)
+}
+
+/// Picks `name` on the PIN pad and types `digits` (no Enter).
+fn name_and_pin(ui: &MainWindow, name: &str, digits: &str) {
+    press(ui, name);
+    for d in digits.chars() {
+        press(ui, &format!("Digit {d}"));
+    }
 }
 
 fn press(ui: &MainWindow, label: &str) {
@@ -72,9 +100,11 @@ type Shared<T> = Rc<RefCell<T>>;
 fn started_trial() -> PumpService {
     let mut service = PumpService::simulated_demo(at(0)).unwrap();
     service.confirm_checklist_as_demo(false);
-    let (nurse, _) = service.login("1234", at(0)).unwrap();
+    let (nurse, _) = service
+        .login("nurse", "123456", Peer::Local, at(0))
+        .unwrap();
     service
-        .start_trial(&nurse, PROGRAM, false, "5678", at(0))
+        .start_trial(&nurse, PROGRAM, false, ("nurse2", "567890"), at(0))
         .unwrap();
     service.prime(&nurse, at(0)).unwrap();
     let refused = service.start(&nurse, at(0)).unwrap_err().to_string();
@@ -109,9 +139,11 @@ fn refresher(ui: &MainWindow, service: &Shared<PumpService>, now: &Shared<Timest
     }
 }
 
-/// The patient's dose button and side effects, and the staff's login and resume, carried to
-/// the service at the clock's time as the client carries them to the daemon.
+/// The patient's dose button and side effects, and the staff's login, Stop delivery and resume,
+/// carried to the service at the clock's time as the client carries them to the daemon; the
+/// PIN pad lists the service's staff.
 fn wire_service(ui: &MainWindow, service: &Shared<PumpService>, now: &Shared<Timestamp>) {
+    show_staff(ui, &service.borrow().staff());
     let patient = ui.global::<PatientAdapter>();
     {
         let service = service.clone();
@@ -144,14 +176,31 @@ fn wire_service(ui: &MainWindow, service: &Shared<PumpService>, now: &Shared<Tim
         let now = now.clone();
         let token = token.clone();
         let weak = ui.as_weak();
-        ui.global::<AppState>().on_login(move |pin| {
+        ui.global::<AppState>().on_login(move |user, pin| {
             let Some(ui) = weak.upgrade() else { return };
-            match service.borrow_mut().login(&pin, *now.borrow()) {
+            match service
+                .borrow_mut()
+                .login(&user, &pin, Peer::Local, *now.borrow())
+            {
                 Ok((t, caller)) => {
                     *token.borrow_mut() = t;
                     log_in(&ui, &caller.name, caller.role);
                 }
                 Err(e) => show_pin_answer(&ui, &e.to_string()),
+            }
+        });
+    }
+    {
+        let service = service.clone();
+        let now = now.clone();
+        let weak = ui.as_weak();
+        ui.global::<AppState>().on_stop_delivery(move || {
+            let answer = service
+                .borrow_mut()
+                .stop_delivery(&Peer::Local, *now.borrow())
+                .map_or_else(|e| e.to_string(), |()| STOPPED.to_owned());
+            if let Some(ui) = weak.upgrade() {
+                show_pin_answer(&ui, &answer);
             }
         });
     }
@@ -243,20 +292,20 @@ fn the_patient_screen_against_the_real_pump() {
     assert!(value(&ui, "Alarm").starts_with("Line blocked"));
     assert!(ui.global::<PatientAdapter>().get_call_nurse());
 
-    // A nurse logs in with the PIN pad (a wrong PIN first), acknowledges and resumes.
+    // A nurse logs in with her name and the PIN pad (a wrong PIN first), acknowledges and
+    // resumes.
     press(&ui, "Staff");
     assert_eq!(ui.global::<Nav>().get_screen(), "pin");
-    for d in ["9", "9", "9", "9"] {
-        press(&ui, &format!("Digit {d}"));
-    }
-    assert_eq!(value(&ui, "PIN"), "4 digits");
+    name_and_pin(&ui, "Demo Nurse", "999999");
+    assert_eq!(value(&ui, "PIN"), "6 digits");
     press(&ui, "Enter PIN");
     assert!(
-        value(&ui, "PIN answer").contains("wrong PIN (4 tries left"),
+        value(&ui, "PIN answer").contains("wrong PIN for Demo Nurse"),
         "{}",
         value(&ui, "PIN answer")
     );
-    for d in ["1", "2", "3", "4"] {
+    // Her name stays picked: she types her PIN again.
+    for d in "123456".chars() {
         press(&ui, &format!("Digit {d}"));
     }
     press(&ui, "Enter PIN");
@@ -274,6 +323,67 @@ fn the_patient_screen_against_the_real_pump() {
     assert_eq!(ui.global::<Nav>().get_screen(), "patient");
     refresh();
     assert_eq!(value(&ui, "Pump status"), "Running — morphine 0.5 mg/day");
+}
+
+#[test]
+fn anyone_stops_delivery_from_the_login_screen_even_while_a_login_is_locked() {
+    i_slint_backend_testing::init_no_event_loop();
+    let service = Rc::new(RefCell::new(started_trial()));
+    let now = Rc::new(RefCell::new(at(60)));
+    let ui = MainWindow::new().unwrap();
+    let refresh = refresher(&ui, &service, &now);
+    wire_service(&ui, &service, &now);
+    refresh();
+    press(&ui, "Staff");
+    assert_eq!(ui.global::<Nav>().get_screen(), "pin");
+
+    // Enter waits for a name and at least six digits.
+    assert!(!enabled(&ui, "Enter PIN"));
+    for d in "123456".chars() {
+        press(&ui, &format!("Digit {d}"));
+    }
+    assert!(!enabled(&ui, "Enter PIN"), "no name picked");
+    press(&ui, "Clear the PIN");
+    assert_eq!(value(&ui, "PIN"), "0 digits");
+    name_and_pin(&ui, "Demo Nurse", "12345");
+    assert!(!enabled(&ui, "Enter PIN"), "five digits are too few");
+    press(&ui, "Digit 6");
+    assert!(enabled(&ui, "Enter PIN"));
+    press(&ui, "Clear the PIN");
+
+    // Wrong PINs lock Demo Nurse's login, even against her right PIN.
+    let mut tries = 0;
+    while !pin_answer(&ui).contains("locked") {
+        tries += 1;
+        assert!(tries <= 5, "{}", pin_answer(&ui));
+        name_and_pin(&ui, "Demo Nurse", "999999");
+        press(&ui, "Enter PIN");
+    }
+    name_and_pin(&ui, "Demo Nurse", "123456");
+    press(&ui, "Enter PIN");
+    assert_eq!(ui.global::<Nav>().get_screen(), "pin");
+    assert!(value(&ui, "PIN answer").contains("locked"));
+
+    // Stop delivery needs no login: the pump stops, and says so.
+    press(&ui, "Stop delivery");
+    assert_eq!(value(&ui, "PIN answer"), STOPPED);
+    assert_eq!(service.borrow().state().to_string(), "paused");
+    press(&ui, "Stop delivery");
+    assert!(
+        value(&ui, "PIN answer").contains("not running"),
+        "{}",
+        value(&ui, "PIN answer")
+    );
+
+    // Restarting needs a login: another nurse's, whose login the lock does not touch.
+    name_and_pin(&ui, "Demo Nurse 2", "567890");
+    press(&ui, "Enter PIN");
+    assert_eq!(ui.global::<Nav>().get_screen(), "staff");
+    assert_eq!(value(&ui, "Logged in as"), "Demo Nurse 2 (nurse)");
+    refresh();
+    press(&ui, "Resume");
+    assert_eq!(value(&ui, "Staff answer"), "Delivery resumed.");
+    assert_eq!(service.borrow().state().to_string(), "running");
 }
 
 fn notes(ui: &MainWindow) -> Vec<String> {
@@ -295,13 +405,17 @@ fn wizard_window(service: &Shared<PumpService>, token: &Shared<String>) -> MainW
     // The landscape display: the trial step scrolls on it once the opioids are asked.
     ui.window().set_size(slint::PhysicalSize::new(800, 480));
     apply_status(&ui, &service.borrow().status(at(5)), true);
+    show_staff(&ui, &service.borrow().staff());
     {
         let service = service.clone();
         let token = token.clone();
         let weak = ui.as_weak();
-        ui.global::<AppState>().on_login(move |pin| {
+        ui.global::<AppState>().on_login(move |user, pin| {
             let Some(ui) = weak.upgrade() else { return };
-            let (t, caller) = service.borrow_mut().login(&pin, at(1)).unwrap();
+            let (t, caller) = service
+                .borrow_mut()
+                .login(&user, &pin, Peer::Local, at(1))
+                .unwrap();
             *token.borrow_mut() = t;
             log_in(&ui, &caller.name, caller.role);
         });
@@ -323,9 +437,7 @@ fn wizard_window(service: &Shared<PumpService>, token: &Shared<String>) -> MainW
 /// The nurse logs in and goes through the wizard's first steps, up to the program.
 fn wizard_up_to_the_program(ui: &MainWindow) {
     press(ui, "Staff");
-    for d in ["1", "2", "3", "4"] {
-        press(ui, &format!("Digit {d}"));
-    }
+    name_and_pin(ui, "Demo Nurse", "123456");
     press(ui, "Enter PIN");
     press(ui, "Start a trial");
     assert_eq!(ui.global::<Nav>().get_screen(), "wizard");
@@ -415,8 +527,8 @@ fn wizard_program(ui: &MainWindow) {
     );
 }
 
-/// The review, the second nurse's PIN (the same nurse refused), load, prime and start (once the
-/// checklist is confirmed).
+/// The review, the second person's name and PIN (the same nurse refused), load, prime and start
+/// (once the checklist is confirmed).
 fn wizard_review_to_start(ui: &MainWindow, service: &Shared<PumpService>, token: &Shared<String>) {
     press(ui, "Next");
     assert!(value(ui, "Wizard step").ends_with("Check every setting"));
@@ -438,24 +550,28 @@ fn wizard_review_to_start(ui: &MainWindow, service: &Shared<PumpService>, token:
         review[6].starts_with("Patient bolus 0.05 mg (50 µL), lockout 1h"),
         "{review:?}"
     );
-    // The basal below the opioid-tolerant start is confirmed before the second nurse verifies.
+    // The basal below the opioid-tolerant start is confirmed before the second person verifies.
     press(ui, "Verify");
     assert!(value(ui, "Wizard step").ends_with("Check every setting"));
     press(ui, "I confirm the settings marked !");
     press(ui, "Verify");
 
-    // The same nurse cannot verify her own program; a second nurse can.
-    assert!(value(ui, "Wizard step").ends_with("Second nurse: enter your PIN"));
-    for d in ["1", "2", "3", "4"] {
-        press(ui, &format!("Digit {d}"));
-    }
+    // The same nurse cannot verify her own program (the pad says so as soon as she picks her
+    // name, and the pump refuses it); a second nurse can. Verify waits for a name and six
+    // digits.
+    let title = "Second person: pick your name and enter your PIN";
+    assert!(value(ui, "Wizard step").ends_with(title));
+    assert!(!enabled(ui, "Verify"), "no name, no PIN");
+    name_and_pin(ui, "Demo Nurse", "12345");
+    assert!(!enabled(ui, "Verify"), "five digits are too few");
+    assert!(value(ui, "Second person warning").contains("another nurse or clinician"));
+    assert!(notes(ui).is_empty(), "the pump has not answered yet");
+    press(ui, "Digit 6");
     press(ui, "Verify");
-    assert!(value(ui, "Wizard step").ends_with("Second nurse: enter your PIN"));
+    assert!(value(ui, "Wizard step").ends_with(title));
     assert!(!notes(ui).is_empty(), "the refusal is shown");
     assert!(service.borrow().engine().is_none(), "nothing programmed");
-    for d in ["5", "6", "7", "8"] {
-        press(ui, &format!("Digit {d}"));
-    }
+    name_and_pin(ui, "Demo Nurse 2", "567890");
     press(ui, "Verify");
     assert!(
         value(ui, "Wizard step").ends_with("Load the syringe"),
@@ -520,15 +636,19 @@ const BACLOFEN: &str = "[trial]\npatient = \"MRN-SPAS\"\nroute = \"intrathecal\"
 fn a_nurse_scores_spasticity_in_a_baclofen_trial() {
     i_slint_backend_testing::init_no_event_loop();
     let mut service = PumpService::simulated_demo(at(0)).unwrap();
-    let (nurse, _) = service.login("1234", at(0)).unwrap();
+    let (nurse, _) = service
+        .login("nurse", "123456", Peer::Local, at(0))
+        .unwrap();
     service
-        .start_trial(&nurse, BACLOFEN, false, "5678", at(0))
+        .start_trial(&nurse, BACLOFEN, false, ("nurse2", "567890"), at(0))
         .unwrap();
     service.prime(&nurse, at(0)).unwrap();
     service.start(&nurse, at(0)).unwrap();
     // Five hours in: a pain trial would ask the patient for a score by now.
     let status = service.status(at(300));
-    let (nurse, _) = service.login("1234", at(300)).unwrap();
+    let (nurse, _) = service
+        .login("nurse", "123456", Peer::Local, at(300))
+        .unwrap();
     assert_eq!(
         status.outcome_measure,
         Some(titra::core::diary::OutcomeMeasure::Spasticity)
@@ -601,9 +721,11 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
     use slint::Model as _;
     i_slint_backend_testing::init_no_event_loop();
     let mut service = PumpService::simulated_demo(at(0)).unwrap();
-    let (nurse, _) = service.login("1234", at(0)).unwrap();
+    let (nurse, _) = service
+        .login("nurse", "123456", Peer::Local, at(0))
+        .unwrap();
     service
-        .start_trial(&nurse, SCREENING, false, "5678", at(0))
+        .start_trial(&nurse, SCREENING, false, ("nurse2", "567890"), at(0))
         .unwrap();
     service.prime(&nurse, at(0)).unwrap();
     service.start(&nurse, at(0)).unwrap();

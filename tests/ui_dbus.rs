@@ -3,16 +3,17 @@
 //! interface on simulated hardware over a peer-to-peer link, in virtual time. One daemon goes
 //! through a trial, each step a test of its own: a nurse starts a trial with the wizard (refused
 //! until the pre-trial checklist is confirmed on its screen), the patient presses for a bolus and
-//! is refused during the lockout with the countdown shown, four hours in the patient screen asks
-//! for the pain score and the function question, a nurse acknowledges and silences an alarm, a
-//! sedation score of 3 (with a temperature) stops delivery and refuses the patient's doses until
-//! a clinician's review, a nurse's site check with a fever raises "possible infection", a nurse
-//! records the day's systemic opioids, the clinician sees the implant worksheet (nothing to
-//! confirm before the end), ends the trial a day later, confirms another starting dose than the
-//! proposal (refused until a reason is typed) and exports, the clinician records the decision,
-//! the patient gives the impression of change, and a nurse the catheter's removal; the summary
-//! has them all, and the chart shows the dose and pain (no response to boluses: the trial is
-//! continuous).
+//! is refused during the lockout with the countdown shown, Stop delivery on the login screen
+//! stops the pump without a login and a nurse's login restarts it, four hours in the patient
+//! screen asks for the pain score and the function question, a nurse acknowledges and silences
+//! an alarm, a sedation score of 3 (with a temperature) stops delivery and refuses the patient's
+//! doses until a clinician's review, a nurse's site check with a fever raises "possible
+//! infection", a nurse records the day's systemic opioids, the clinician sees the implant
+//! worksheet (nothing to confirm before the end), ends the trial a day later, confirms another
+//! starting dose than the proposal (refused until a reason is typed) and exports, the clinician
+//! records the decision, the patient gives the impression of change, and a nurse the catheter's
+//! removal; the summary has them all, and the chart shows the dose and pain (no response to
+//! boluses: the trial is continuous). Staff log in by picking their name and typing their PIN.
 //!
 //! Its own test binary: the testing backend's event loop can be set up once per process, so one
 //! window and one daemon serve every test. The steps run in the order of [`STEPS`], once each,
@@ -148,7 +149,9 @@ fn press(weak: &Weak, label: &str) {
     });
 }
 
-fn pin(weak: &Weak, digits: &str, enter: &str) {
+/// Picks `name` on the PIN pad, types `digits` and presses `enter`.
+fn pin(weak: &Weak, name: &str, digits: &str, enter: &str) {
+    press(weak, name);
     for d in digits.chars() {
         press(weak, &format!("Digit {d}"));
     }
@@ -316,6 +319,7 @@ macro_rules! steps {
 steps!(
     a_nurse_starts_a_trial_with_the_wizard,
     the_patient_presses_for_a_dose_and_waits_for_the_next,
+    anyone_stops_delivery_and_a_nurse_restarts_it,
     a_blocked_line_alarms_and_the_diary_asks_its_questions,
     a_nurse_pauses_the_tones_and_acknowledges_the_alarm,
     a_sedation_score_holds_delivery_until_a_clinicians_review,
@@ -342,6 +346,13 @@ fn a_nurse_starts_a_trial_with_the_wizard() {
 #[test]
 fn the_patient_presses_for_a_dose_and_waits_for_the_next() {
     run_step("the_patient_presses_for_a_dose_and_waits_for_the_next");
+}
+
+/// Stop delivery on the login screen stops the pump without a login (the daemon's
+/// `StopDelivery`); a nurse's login restarts it.
+#[test]
+fn anyone_stops_delivery_and_a_nurse_restarts_it() {
+    run_step("anyone_stops_delivery_and_a_nurse_restarts_it");
 }
 
 /// Four hours in, a blocked line: the alarm shows, and the patient screen asks for the pain
@@ -432,13 +443,14 @@ mod steps {
     use titra::core::units::Duration;
     use titra::journal::Record;
     use titra::ui::WizardAdapter;
+    use titra::ui::present::login::STOPPED;
 
     pub fn a_nurse_starts_a_trial_with_the_wizard(f: &Flow) {
         let w = &f.weak;
         wait_value(w, "Pump status", "No treatment programmed");
         // A nurse starts a trial with the wizard; every answer comes from the daemon.
         press(w, "Staff");
-        pin(w, "1234", "Enter PIN");
+        pin(w, "Demo Nurse", "123456", "Enter PIN");
         wait_screen(w, "staff");
         press(w, "Start a trial");
         wait_step(w, "Patient ID");
@@ -469,8 +481,8 @@ mod steps {
         press(w, "Next");
         wait_step(w, "Check every setting");
         press(w, "Verify");
-        wait_step(w, "Second nurse: enter your PIN");
-        pin(w, "5678", "Verify");
+        wait_step(w, "Second person: pick your name and enter your PIN");
+        pin(w, "Demo Nurse 2", "567890", "Verify");
         wait_step(w, "Load the syringe");
         press(w, "Syringe is in");
         press(w, "Prime the line");
@@ -558,6 +570,24 @@ mod steps {
         );
     }
 
+    pub fn anyone_stops_delivery_and_a_nurse_restarts_it(f: &Flow) {
+        let w = &f.weak;
+        // Stop delivery, beside the staff's login, needs no login: the pump stops and the
+        // screen says so. Restarting needs a nurse's login.
+        press(w, "Staff");
+        wait_screen(w, "pin");
+        press(w, "Stop delivery");
+        wait_value(w, "PIN answer", STOPPED);
+        assert_eq!(f.block_on(f.proxy.pump_state()).unwrap(), "paused");
+        pin(w, "Demo Nurse", "123456", "Enter PIN");
+        wait_screen(w, "staff");
+        press(w, "Resume");
+        wait_value(w, "Staff answer", "Delivery resumed.");
+        assert_eq!(f.block_on(f.proxy.pump_state()).unwrap(), "running");
+        press(w, "Log out");
+        wait_screen(w, "patient");
+    }
+
     pub fn a_blocked_line_alarms_and_the_diary_asks_its_questions(f: &Flow) {
         let w = &f.weak;
         // A blocked line: the alarm shows; a nurse acknowledges it and pauses the tones.
@@ -587,7 +617,7 @@ mod steps {
     pub fn a_nurse_pauses_the_tones_and_acknowledges_the_alarm(f: &Flow) {
         let w = &f.weak;
         press(w, "Staff");
-        pin(w, "1234", "Enter PIN");
+        pin(w, "Demo Nurse", "123456", "Enter PIN");
         wait_screen(w, "staff");
         press(w, "Silence alarms");
         wait_value(w, "Staff answer", "Alarm tones paused for 2 minutes.");
@@ -681,7 +711,7 @@ mod steps {
             "{refused}"
         );
         press(w, "Staff");
-        pin(w, "1234", "Enter PIN");
+        pin(w, "Demo Nurse", "123456", "Enter PIN");
         wait_screen(w, "staff");
         press(w, "Resume");
         wait(w, "the resume refused", |ui| {
@@ -689,7 +719,7 @@ mod steps {
         });
         press(w, "Log out");
         press(w, "Staff");
-        pin(w, "2468", "Enter PIN");
+        pin(w, "Demo Clinician", "246810", "Enter PIN");
         wait_screen(w, "staff");
         press(w, "Sedation review");
         wait_screen(w, "review");
@@ -706,7 +736,7 @@ mod steps {
         press(w, "Back");
         press(w, "Log out");
         press(w, "Staff");
-        pin(w, "1234", "Enter PIN");
+        pin(w, "Demo Nurse", "123456", "Enter PIN");
         wait_screen(w, "staff");
         press(w, "Resume");
         wait_value(w, "Staff answer", "Delivery resumed.");
@@ -784,7 +814,7 @@ mod steps {
         // only after the end, so nothing can be confirmed yet.
         press(w, "Log out");
         press(w, "Staff");
-        pin(w, "2468", "Enter PIN");
+        pin(w, "Demo Clinician", "246810", "Enter PIN");
         wait_screen(w, "staff");
         press(w, "Export the summary");
         wait_screen(w, "export");
@@ -811,7 +841,7 @@ mod steps {
         // the trial.
         f.advance(Timestamp::ORIGIN + Duration::from_hours(28));
         press(w, "Staff");
-        pin(w, "2468", "Enter PIN");
+        pin(w, "Demo Clinician", "246810", "Enter PIN");
         wait_screen(w, "staff");
         press(w, "End trial");
         wait_screen(w, "end");
@@ -839,7 +869,7 @@ mod steps {
         wait_value(w, "Implant starting dose", "");
         keys(w, "0.3");
         press(w, "Confirm the dose entered");
-        let (clinician, ..) = f.block_on(f.proxy.login("2468")).unwrap();
+        let (clinician, ..) = f.block_on(f.proxy.login("clinician", "246810")).unwrap();
         f.clinician
             .set(clinician.clone())
             .expect("one clinician's login");
@@ -935,7 +965,7 @@ mod steps {
         let w = &f.weak;
         // A nurse records the catheter's removal; a second time is refused.
         press(w, "Staff");
-        pin(w, "1234", "Enter PIN");
+        pin(w, "Demo Nurse", "123456", "Enter PIN");
         wait_screen(w, "staff");
         press(w, "Catheter removed");
         wait_screen(w, "removal");

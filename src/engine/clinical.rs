@@ -223,7 +223,7 @@ impl<H: PumpHardware> Engine<H> {
 
     /// The sedation interlock: a HIGH alarm that stops all delivery — basal, KVO (it carries
     /// drug) and any bolus — whatever the drug, and holds patient boluses.
-    fn hold_for_sedation(&mut self, now: Timestamp, why: &str) {
+    pub(super) fn hold_for_sedation(&mut self, now: Timestamp, why: &str) {
         if self.state == State::Ended {
             return;
         }

@@ -32,6 +32,7 @@ mod alarms;
 mod clinical;
 mod delivery;
 mod recovery;
+pub use recovery::carried_over;
 
 use crate::core::dose::{DoseLedger, DoseLimits, Source};
 use crate::core::finding::{Class, Finding, Verdict};

@@ -8,10 +8,10 @@ use crate::core::library::DrugLibrary;
 use crate::core::program::{Program, Trial};
 use crate::core::scheduler::RateScheduler;
 use crate::core::supervisor::{Alarm, AlarmKind, State};
-use crate::core::units::{Amount, Timestamp};
+use crate::core::units::{Amount, Duration, Timestamp};
 use crate::hw::PumpHardware;
 use crate::input::hardware::HardwareConfig;
-use crate::journal::{Record, RecordSink, Role};
+use crate::journal::{CarriedDose, Record, RecordSink, Role};
 
 impl<H: PumpHardware> Engine<H> {
     /// The power is cut: the engine is gone without closing anything. Returns the hardware
@@ -148,6 +148,7 @@ impl<H: PumpHardware> Engine<H> {
                 Record::PcaRequest {
                     at, granted: true, ..
                 } => self.ledger.note_pca_grant(at),
+                Record::CarriedOver { .. } => self.apply_carried(r),
                 Record::RateChanged { new, by, .. } => {
                     self.program.basal = new;
                     match by {
@@ -305,6 +306,114 @@ impl<H: PumpHardware> Engine<H> {
         self.track_records();
         Ok(())
     }
+
+    /// Takes over what the same patient's previous trial left (see [`carried_over`]): its doses
+    /// and patient boluses count toward this trial's limits, and its sedation hold stands until
+    /// a clinician reviews. Written to the log first, so a restart takes it over again.
+    pub fn take_over(&mut self, now: Timestamp, carried: Record) {
+        let hold = matches!(
+            carried,
+            Record::CarriedOver {
+                sedation_hold: true,
+                ..
+            }
+        );
+        self.apply_carried(&carried);
+        self.journal.push(carried);
+        if hold {
+            self.hold_for_sedation(
+                now,
+                "the previous trial's sedation hold, which no clinician had reviewed",
+            );
+        }
+        self.persist(now);
+    }
+
+    /// Enters a carried-over record into the ledger (programming, and replay after a restart).
+    pub(super) fn apply_carried(&mut self, carried: &Record) {
+        let Record::CarriedOver {
+            doses,
+            pca_grants,
+            last_bolus_at,
+            ..
+        } = carried
+        else {
+            return;
+        };
+        for d in doses {
+            if let Err(e) = self.ledger.carry_over(d.at, d.amount, d.source) {
+                tracing::error!(error = %e, "carried-over dose");
+            }
+        }
+        for &g in pca_grants {
+            self.ledger.note_pca_grant(g);
+        }
+        if let Some(b) = *last_bolus_at {
+            self.ledger.note_bolus_start(b);
+        }
+    }
+}
+
+/// What a new trial at `now` takes over from the previous trial's `records`: None when that
+/// trial has not ended, or ended `horizon` (the new trial's longest window) or more ago.
+/// `same_drug`: whether the doses carry (a dose of another drug counts toward no limit of
+/// this one; a sedation hold carries whatever the drug).
+pub fn carried_over(
+    records: &[Record],
+    same_drug: bool,
+    now: Timestamp,
+    horizon: Duration,
+) -> Option<Record> {
+    let ended = records.iter().rev().find_map(|r| match *r {
+        Record::StateChanged {
+            at,
+            to: State::Ended,
+            ..
+        } => Some(at),
+        _ => None,
+    })?;
+    if now.since(ended) >= horizon {
+        return None;
+    }
+    let from = now.ms().saturating_sub(horizon.ms());
+    let hour_ago = now.ms().saturating_sub(Duration::from_hours(1).ms());
+    let mut doses = Vec::new();
+    let mut pca_grants = Vec::new();
+    let mut last_bolus_at = None;
+    let mut hold = false;
+    for r in records {
+        match *r {
+            Record::Delivery {
+                at, source, amount, ..
+            }
+            | Record::UncertainDelivery {
+                at, source, amount, ..
+            } if same_drug && at.ms() > from && !amount.is_zero() => {
+                doses.push(CarriedDose { at, source, amount });
+            }
+            Record::PcaRequest {
+                at, granted: true, ..
+            } if same_drug && at.ms() > hour_ago => pca_grants.push(at),
+            Record::BolusStarted { at, .. } if same_drug => last_bolus_at = Some(at),
+            Record::AlarmRaised {
+                kind: AlarmKind::Sedation,
+                ..
+            } => hold = true,
+            Record::AlarmCleared {
+                kind: AlarmKind::Sedation,
+                ..
+            } => hold = false,
+            _ => {}
+        }
+    }
+    Some(Record::CarriedOver {
+        at: now,
+        previous_ended: ended,
+        doses,
+        pca_grants,
+        last_bolus_at,
+        sedation_hold: hold,
+    })
 }
 
 #[cfg(test)]

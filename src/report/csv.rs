@@ -252,6 +252,30 @@ fn row(r: &Record) -> Option<[String; 7]> {
             e(),
             serde_json::to_string(r).ok()?,
         ],
+        Record::CarriedOver {
+            doses,
+            pca_grants,
+            sedation_hold,
+            previous_ended,
+            ..
+        } => [
+            "carried_over".into(),
+            e(),
+            mg(doses.iter().map(|d| d.amount).sum()),
+            e(),
+            e(),
+            e(),
+            format!(
+                "from the trial ended at {previous_ended}: {} doses, {} patient boluses{}",
+                doses.len(),
+                pca_grants.len(),
+                if *sedation_hold {
+                    ", the sedation hold"
+                } else {
+                    ""
+                }
+            ),
+        ],
         Record::LoginFailed {
             user,
             name: who,

@@ -20,17 +20,20 @@ pub enum UiCommand {
     /// The patient's global impression of change, 1–7.
     Pgic(u8),
     SideEffect(String, String),
-    Login(String),
+    /// The user ID picked on the PIN pad, and the PIN.
+    Login(String, Pin),
     Logout,
+    /// "Stop delivery" on the login screen: no login needed (resuming needs one).
+    StopDelivery,
     Pause,
     Resume,
     Acknowledge,
     Silence,
     /// A new syringe of this many mL.
     ChangeReservoir(String),
-    /// POSS, respiratory rate, heart rate, SpO2 (0: not taken), the temperature as typed ("":
-    /// not taken).
-    Observation(u8, u16, u16, u8, String),
+    /// POSS (0: not taken), respiratory rate (None: not taken; 0 is apnoea), heart rate and
+    /// SpO2 (0: not taken), the temperature as typed ("": not taken).
+    Observation(u8, Option<u16>, u16, u8, String),
     /// A catheter site check: the temperature as typed and the findings' words.
     SiteCheck(String, Vec<String>),
     /// A Modified Ashworth score and the muscles assessed.
@@ -46,9 +49,14 @@ pub enum UiCommand {
     CatheterRemoval(String),
     /// A new basal dose ("1 mg/day"), checked before anyone confirms.
     CheckBasal(String),
-    /// The new basal dose, the second person's PIN, and whether the screen showed settings to
-    /// confirm (which pressing Confirm confirms).
-    ChangeBasal(String, String, bool),
+    /// The new basal dose, the second person's user ID and PIN, and whether the screen showed
+    /// settings to confirm (which pressing Confirm confirms).
+    ChangeBasal {
+        dose: String,
+        verifier: String,
+        pin: Pin,
+        confirm: bool,
+    },
     /// End the trial, with the clinician's outcome ("" from a nurse).
     EndTrial(String),
     /// The clinician's review after the sedation interlock, with its note.
@@ -69,6 +77,28 @@ pub enum UiCommand {
     SystemicOpioids(String),
     /// Export the summary (all formats, A4).
     Export,
+}
+
+/// A PIN on its way to the daemon. Its `Debug` shows no digit, so that a command or a request
+/// written to a log never carries one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pin(String);
+
+impl Pin {
+    pub fn new(pin: impl Into<String>) -> Pin {
+        Pin(pin.into())
+    }
+
+    /// The digits, for the daemon only.
+    pub fn digits(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Pin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pin(…)")
+    }
 }
 
 /// Where the screens' commands go: the client's channel. A command sent after the client

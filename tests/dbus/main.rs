@@ -9,4 +9,5 @@ mod common;
 mod access;
 mod bus;
 mod p2p;
+mod retrial;
 mod udisks;

@@ -15,6 +15,10 @@ use super::*;
         async_name = "Pump1Proxy"
     )
 )]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a D-Bus method takes its call's arguments plus zbus's header, connection and signal emitter"
+)]
 impl PumpIface {
     /// The staff the login screen lists: (user ID, name, role). Names only, never a PIN's hash.
     async fn list_staff(&self) -> Vec<(String, String, String)> {

@@ -231,24 +231,14 @@ impl PumpService {
         self.wall = Some(wall);
     }
 
-    /// The time the pump's clock must not run behind after a restart: the newest record of an
-    /// unfinished trial in the log.
+    /// The time the pump's clock must not run behind after a restart: the newest record of the
+    /// newest trial in the log, ended or not (a new trial for the same patient is timed against
+    /// the last one's doses).
     pub fn resume_time(log_path: &std::path::Path) -> Option<Timestamp> {
         let mut log = TrialLog::open(log_path).ok()?;
         let stored = log.latest_trial().ok()?;
         let records = log.records(stored.id).ok()?;
-        let ended = records.iter().any(|r| {
-            matches!(
-                r,
-                Record::StateChanged {
-                    to: State::Ended,
-                    ..
-                }
-            )
-        });
-        (!ended)
-            .then(|| records.iter().map(Record::at).max())
-            .flatten()
+        records.iter().map(Record::at).max()
     }
 
     fn open_log(&self) -> Result<Option<TrialLog>, ServiceError> {

@@ -88,9 +88,24 @@ impl PumpService {
         if mechanism.is_rejected() {
             return Err(ServiceError::LimitExceeded(first_hard(&mechanism.findings)));
         }
+        let carried = self.carried_over(&scenario, now)?;
+        if let Some(Record::CarriedOver { previous_ended, .. }) = &carried
+            && caller.role != UserRole::Clinician
+        {
+            return Err(ServiceError::NotAuthorised(format!(
+                "this patient's last trial on this pump ended {} ago, within the longest dose window: a clinician must start the new one (its doses and any sedation hold carry over)",
+                round_to_minutes(now.since(*previous_ended))
+            )));
+        }
         let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
         let hw = match self.engine.take() {
-            Some(old) => old.into_hardware(),
+            Some(old) => {
+                // A new trial on a pump that ran one: a new syringe is seated before its prime,
+                // and the position model starts again with it (no false stall).
+                let mut hw = old.into_hardware();
+                hw.reservoir_loaded(scenario.program.reservoir);
+                hw
+            }
             None => self
                 .hw
                 .take()
@@ -125,6 +140,9 @@ impl PumpService {
             self.hw = Some(engine.into_hardware());
             return Err(e);
         }
+        if let Some(carried) = carried {
+            engine.take_over(now, carried);
+        }
         tracing::info!(by = %caller.name, verified_by = %verifier.name, "trial programmed and verified");
         self.signalled = 0;
         self.engine = Some(engine);
@@ -135,6 +153,59 @@ impl PumpService {
         );
         self.audit(&caller, &action, now);
         Ok(())
+    }
+
+    /// What a new trial for `scenario`'s patient takes over from this pump's previous trial:
+    /// the one in hand if it ended, else the newest in the log. None for another patient, or
+    /// when that trial ended the new program's longest window or more ago.
+    fn carried_over(
+        &self,
+        scenario: &Scenario,
+        now: Timestamp,
+    ) -> Result<Option<Record>, ServiceError> {
+        let previous = match &self.engine {
+            Some(e) => Some((
+                e.trial().patient.clone(),
+                e.program().drug.clone(),
+                e.journal().to_vec(),
+            )),
+            None => match self.open_log()? {
+                Some(mut log) => match log.latest_trial() {
+                    Ok(stored) => Some((
+                        stored.trial.patient.clone(),
+                        stored.program.drug.clone(),
+                        log.records(stored.id)
+                            .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                    )),
+                    Err(_) => None,
+                },
+                None => None,
+            },
+        };
+        let Some((patient, drug, records)) = previous else {
+            return Ok(None);
+        };
+        if patient != scenario.trial.patient {
+            return Ok(None);
+        }
+        let entry = self
+            .library
+            .find(
+                &scenario.program.drug,
+                scenario.trial.route,
+                scenario.program.concentration,
+            )
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+        let horizon = crate::core::dose::DoseLedger::new(
+            crate::core::dose::DoseLimits::for_program(&scenario.program, entry),
+        )
+        .horizon();
+        Ok(crate::engine::carried_over(
+            &records,
+            drug == scenario.program.drug,
+            now,
+            horizon,
+        ))
     }
 
     /// Starts the new trial's log and verifies the program in the engine.

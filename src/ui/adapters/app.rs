@@ -1,18 +1,22 @@
-//! `AppState` and `Checks` (ui/app.slint): the link to the pump, the alarm banner, who is
-//! logged in, the pump's last answer, and the checks the screens ask while they draw.
+//! `AppState` and `Checks` (ui/app.slint): the link to the pump, the alarm banner, the staff to
+//! pick from and who is logged in, the pump's last answer, and the checks the screens ask while
+//! they draw.
 
 use slint::ComponentHandle;
 
 use super::{patient, staff};
 use crate::core::supervisor::Priority;
-use crate::service::auth::UserRole;
+use crate::service::auth::{Staff, UserRole};
 use crate::service::wire::Status;
-use crate::ui::command::{Commands, UiCommand};
+use crate::ui::command::{Commands, Pin, UiCommand};
 use crate::ui::present::alarm::alarm_banner;
+use crate::ui::present::login::staff_to_pick;
 use crate::ui::present::observation::temperature_entry;
 use crate::ui::present::staff::logged_in_as;
 use crate::ui::present::typing::{has_item, toggle_item, type_note};
-use crate::ui::{AlarmLevel, AppState, Checks, MainWindow, Nav, StaffAdapter, StaffRole};
+use crate::ui::{
+    AlarmLevel, AppState, Checks, MainWindow, Nav, StaffAdapter, StaffMember, StaffRole,
+};
 
 /// The link to the pump and the alarm banner, from a status.
 pub fn show_status(ui: &MainWindow, s: &Status, connected: bool) {
@@ -45,7 +49,21 @@ pub fn show_message(ui: &MainWindow, message: &str) {
     ui.global::<AppState>().set_message(message.into());
 }
 
-/// Shows the answer to a PIN that did not log in ("wrong PIN, 4 tries left").
+/// The staff the PIN pads offer to pick from (the daemon's `ListStaff`, or
+/// `PumpService::staff` in the same process), by name.
+pub fn show_staff(ui: &MainWindow, staff: &[Staff]) {
+    let members: Vec<StaffMember> = staff_to_pick(staff)
+        .into_iter()
+        .map(|(id, name)| StaffMember {
+            id: id.into(),
+            name: name.into(),
+        })
+        .collect();
+    ui.global::<AppState>().set_staff(super::model(members));
+}
+
+/// Shows the answer to a PIN that did not log in ("wrong PIN for Demo Nurse: …"), or to Stop
+/// delivery, on the login screen.
 pub fn show_pin_answer(ui: &MainWindow, answer: &str) {
     ui.global::<AppState>().set_pin_message(answer.into());
 }
@@ -87,12 +105,15 @@ pub fn role(ui: &MainWindow) -> Option<UserRole> {
     }
 }
 
-/// Connects the login and the logout.
+/// Connects the login, the logout and Stop delivery.
 pub fn wire(ui: &MainWindow, commands: &Commands) {
     let app = ui.global::<AppState>();
     let c = commands.clone();
-    app.on_login(move |pin| c.send(UiCommand::Login(pin.to_string())));
+    app.on_login(move |user, pin| {
+        c.send(UiCommand::Login(user.to_string(), Pin::new(pin.as_str())));
+    });
     app.on_logout(commands.sender(UiCommand::Logout));
+    app.on_stop_delivery(commands.sender(UiCommand::StopDelivery));
 }
 
 /// Connects the checks the screens ask of Rust while they draw (a typed temperature, a toggled

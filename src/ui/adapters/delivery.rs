@@ -6,7 +6,7 @@ use slint::ComponentHandle;
 use super::{mark, strings};
 use crate::core::supervisor::State;
 use crate::service::wire::Status;
-use crate::ui::command::{Commands, UiCommand};
+use crate::ui::command::{Commands, Pin, UiCommand};
 use crate::ui::present::delivery::BasalCheck;
 use crate::ui::{DeliveryAdapter, MainWindow};
 
@@ -39,12 +39,13 @@ pub fn wire(ui: &MainWindow, commands: &Commands) {
     let c = commands.clone();
     d.on_check_basal(move |dose| c.send(UiCommand::CheckBasal(dose.to_string())));
     let c = commands.clone();
-    d.on_change_basal(move |dose, pin, confirm| {
-        c.send(UiCommand::ChangeBasal(
-            dose.to_string(),
-            pin.to_string(),
+    d.on_change_basal(move |dose, verifier, pin, confirm| {
+        c.send(UiCommand::ChangeBasal {
+            dose: dose.to_string(),
+            verifier: verifier.to_string(),
+            pin: Pin::new(pin.as_str()),
             confirm,
-        ));
+        });
     });
     let c = commands.clone();
     d.on_review_sedation(move |note| c.send(UiCommand::ReviewSedation(note.to_string())));

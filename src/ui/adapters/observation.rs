@@ -14,7 +14,8 @@ pub fn wire(ui: &MainWindow, commands: &Commands) {
     o.on_record_observation(move |poss, rr, hr, spo2, temperature| {
         c.send(UiCommand::Observation(
             small(poss),
-            small(rr),
+            // -1: not taken (0 is apnoea).
+            u16::try_from(rr).ok(),
             small(hr),
             small(spo2),
             temperature.to_string(),

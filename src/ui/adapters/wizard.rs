@@ -151,8 +151,15 @@ pub fn answer_directly(
         Request::StartTrial {
             program,
             confirm,
+            verifier,
             verifier_pin,
-        } => done(service.start_trial(token, program, *confirm, verifier_pin, now)),
+        } => done(service.start_trial(
+            token,
+            program,
+            *confirm,
+            (verifier, verifier_pin.digits()),
+            now,
+        )),
         Request::Prime => done(service.prime(token, now)),
         Request::Start => done(service.start(token, now)),
         Request::Close => Reply::Done,
@@ -196,7 +203,7 @@ pub fn wire_wizard(
         wz.back();
         None
     });
-    on!(on_verify, |wz, pin| wz.verify(&pin));
+    on!(on_verify, |wz, user, pin| wz.verify(&user, &pin));
     {
         let weak = ui.as_weak();
         w.on_cancel(move || {

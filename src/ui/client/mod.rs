@@ -12,7 +12,8 @@ use zbus::Connection;
 
 use super::MainWindow;
 use super::adapters::{app, apply_status, patient, wizard};
-use super::command::{UiCommand, WizardLink};
+use super::command::{Pin, UiCommand, WizardLink};
+use super::present::login::{STOPPED, staff_of_wire};
 use super::present::staff::role_of;
 use super::present::wizard::{Reply, Request};
 use crate::service::dbus::{Pump1Proxy, PumpError};
@@ -38,6 +39,7 @@ pub async fn follow(
             continue;
         };
         show_diary_question(&proxy, &weak).await;
+        show_staff(&proxy, &weak).await;
         let mut session = Session {
             proxy,
             token: String::new(),
@@ -86,6 +88,18 @@ async fn show_diary_question(proxy: &Pump1Proxy<'_>, weak: &slint::Weak<MainWind
             });
         }
         Err(e) => tracing::warn!(error = %e, "no diary question"),
+    }
+}
+
+/// The staff the PIN pads offer (fetched once per connection: the daemon reads its users at
+/// start-up).
+async fn show_staff(proxy: &Pump1Proxy<'_>, weak: &slint::Weak<MainWindow>) {
+    match proxy.list_staff().await {
+        Ok(list) => {
+            let staff = staff_of_wire(list);
+            let _ = weak.upgrade_in_event_loop(move |ui| app::show_staff(&ui, &staff));
+        }
+        Err(e) => tracing::warn!(error = %e, "no list of staff"),
     }
 }
 
@@ -206,15 +220,26 @@ impl Session {
                 self.wizard(&request, link).await;
                 After::Refresh
             }
-            UiCommand::Login(pin) => {
-                self.login(&pin).await;
+            UiCommand::Login(user, pin) => {
+                self.login(&user, &pin).await;
                 After::Refresh
             }
             UiCommand::Logout => {
-                let _ = self.proxy.logout(&self.token).await;
+                // The window forgets the login whatever the daemon says: a session it no longer
+                // knows (ended after 3 minutes idle) has nothing left to end.
+                if let Err(e) = self.proxy.logout(&self.token).await {
+                    tracing::info!(error = %words(e), "logout");
+                }
                 self.token.clear();
                 let _ = self.weak.upgrade_in_event_loop(|ui| app::log_out(&ui));
                 After::Nothing
+            }
+            UiCommand::StopDelivery => {
+                let answer = done(self.proxy.stop_delivery().await, STOPPED);
+                let _ = self
+                    .weak
+                    .upgrade_in_event_loop(move |ui| app::show_pin_answer(&ui, &answer));
+                After::Refresh
             }
             UiCommand::Bolus
             | UiCommand::Pain(_)
@@ -260,10 +285,11 @@ impl Session {
             Request::StartTrial {
                 program,
                 confirm,
+                verifier,
                 verifier_pin,
             } => done(
                 proxy
-                    .start_trial(token, program, *confirm, verifier_pin)
+                    .start_trial(token, program, *confirm, verifier, verifier_pin.digits())
                     .await,
             ),
             Request::Prime => done(proxy.prime(token).await),
@@ -272,9 +298,9 @@ impl Session {
         }
     }
 
-    /// Logs in with a PIN: the staff screen, or the PIN's refusal.
-    async fn login(&mut self, pin: &str) {
-        match self.proxy.login(pin).await {
+    /// Logs user `user` in with their PIN: the staff screen, or the refusal.
+    async fn login(&mut self, user: &str, pin: &Pin) {
+        match self.proxy.login(user, pin.digits()).await {
             Ok((token, role, name)) => {
                 self.token = token;
                 let _ = self

@@ -6,7 +6,7 @@ use super::{Session, done, misrouted, words};
 use crate::core::units::MassUnit;
 use crate::service::wire::Status;
 use crate::ui::adapters::{chart as chart_page, checklist, delivery, export as export_page};
-use crate::ui::command::UiCommand;
+use crate::ui::command::{Pin, UiCommand};
 use crate::ui::present::chart::{chart, course_chart};
 use crate::ui::present::delivery::{BasalCheck, basal_check};
 use crate::ui::present::observation::{
@@ -58,9 +58,12 @@ impl Session {
                 "Review recorded: the hold is lifted. A nurse may resume delivery.",
             ),
             UiCommand::CheckBasal(dose) => self.check_basal(&dose).await,
-            UiCommand::ChangeBasal(dose, pin, confirm) => {
-                self.change_basal(&dose, &pin, confirm).await
-            }
+            UiCommand::ChangeBasal {
+                dose,
+                verifier,
+                pin,
+                confirm,
+            } => self.change_basal(&dose, (&verifier, &pin), confirm).await,
             command => self.clinical(command).await,
         }
     }
@@ -96,8 +99,14 @@ impl Session {
         }
     }
 
-    /// Records sedation and the vital signs taken (0 or an empty temperature: not taken).
-    async fn observe(&self, poss: u8, (rr, hr, spo2): (u16, u16, u8), temperature: &str) -> String {
+    /// Records sedation and the vital signs taken (a respiratory rate of None, another sign of 0
+    /// or an empty temperature: not taken; a respiratory rate of 0 is apnoea).
+    async fn observe(
+        &self,
+        poss: u8,
+        (rr, hr, spo2): (Option<u16>, u16, u8),
+        temperature: &str,
+    ) -> String {
         let (proxy, token) = (&self.proxy, self.token.as_str());
         // A temperature that cannot be recorded stops everything before anything is recorded.
         let temperature_c = match temperature_entry(temperature) {
@@ -109,7 +118,9 @@ impl Session {
                 return words(e);
             }
         }
-        if rr > 0 || hr > 0 || spo2 > 0 || temperature_c > 0.0 {
+        if rr.is_some() || hr > 0 || spo2 > 0 || temperature_c > 0.0 {
+            // The daemon's word for a respiratory rate not taken.
+            let rr = rr.map_or(-1, i32::from);
             if let Err(e) = proxy
                 .record_vitals(token, rr, hr, spo2, temperature_c)
                 .await
@@ -181,14 +192,19 @@ impl Session {
         }
     }
 
-    /// Changes the basal dose with the second person's PIN.
-    async fn change_basal(&self, dose: &str, pin: &str, confirm: bool) -> String {
+    /// Changes the basal dose, checked by the second person (their user ID and PIN).
+    async fn change_basal(
+        &self,
+        dose: &str,
+        (verifier, pin): (&str, &Pin),
+        confirm: bool,
+    ) -> String {
         // `confirm` is what the clinician was shown: settings marked for confirmation on the
         // screen. Anything the daemon finds beyond it is refused, never confirmed on the
         // clinician's behalf.
         match self
             .proxy
-            .change_basal(&self.token, dose, confirm, pin)
+            .change_basal(&self.token, dose, confirm, verifier, pin.digits())
             .await
         {
             Ok((old, new)) => {

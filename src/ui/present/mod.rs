@@ -11,6 +11,7 @@ pub mod chart;
 pub mod checklist;
 pub mod delivery;
 pub mod export;
+pub mod login;
 pub mod observation;
 pub mod patient;
 pub mod staff;

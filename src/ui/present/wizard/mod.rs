@@ -6,8 +6,8 @@
 //! before, opioids before: not recorded, naive, or tolerant with the oral morphine equivalents
 //! per day) → catheter (type, when it was placed, and for a single bolus whether the patient goes
 //! home the same day) → drug → concentration (both from the library in force) → program (every
-//! finding from the daemon shown beside its field) → review (dose per day first) → second
-//! nurse's PIN → load the syringe → prime → start. The daemon checks everything again; nothing
+//! finding from the daemon shown beside its field) → review (dose per day first) → a second
+//! person's name and PIN → load the syringe → prime → start. The daemon checks everything again; nothing
 //! here is a limit.
 //!
 //! This module holds the wizard's state and how it moves from step to step; `input` what the
@@ -29,6 +29,7 @@ use crate::core::library::Route;
 use crate::core::program::TrialKind;
 use crate::core::supervisor::State;
 use crate::service::wire::LibraryChoice;
+use crate::ui::command::Pin;
 use fields::{Field, fields_for};
 
 /// Vertebral levels a catheter tip may sit at, head to tail.
@@ -124,7 +125,7 @@ impl Step {
             Step::Concentration => "Concentration",
             Step::Program => "Program",
             Step::Review => "Check every setting",
-            Step::Verify => "Second nurse: enter your PIN",
+            Step::Verify => "Second person: pick your name and enter your PIN",
             Step::Load => "Load the syringe",
             Step::Prime => "Prime the line",
             Step::Start => "Start delivery",
@@ -156,11 +157,13 @@ pub enum Request {
         generation: u64,
         program: String,
     },
-    /// Program the trial, verified by a second nurse's PIN.
+    /// Program the trial, verified by a second person (another nurse or a clinician): their
+    /// user ID and PIN.
     StartTrial {
         program: String,
         confirm: bool,
-        verifier_pin: String,
+        verifier: String,
+        verifier_pin: Pin,
     },
     Prime,
     Start,
@@ -470,8 +473,9 @@ impl Wizard {
         }
     }
 
-    /// The second nurse's PIN: program the trial.
-    pub fn verify(&mut self, pin: &str) -> Option<Request> {
+    /// The second person picked their name (`user`, their user ID) and entered their PIN:
+    /// program the trial.
+    pub fn verify(&mut self, user: &str, pin: &str) -> Option<Request> {
         if self.step != Step::Verify || self.busy {
             return None;
         }
@@ -481,7 +485,8 @@ impl Wizard {
         Some(Request::StartTrial {
             program,
             confirm: self.confirmed,
-            verifier_pin: pin.to_owned(),
+            verifier: user.to_owned(),
+            verifier_pin: Pin::new(pin),
         })
     }
 

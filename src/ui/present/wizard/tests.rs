@@ -224,13 +224,13 @@ fn soft_findings_need_confirming_on_the_review() {
     w.go_on();
     assert_eq!(w.step(), Step::Verify);
     assert!(matches!(
-        w.verify("5678"),
+        w.verify("nurse2", "567890"),
         Some(Request::StartTrial { confirm: true, .. })
     ));
 }
 
 #[test]
-fn the_second_nurse_programs_the_trial_then_load_prime_start() {
+fn the_second_person_programs_the_trial_then_load_prime_start() {
     let mut w = at_program();
     w.select_field("basal");
     let Some(Request::Validate { generation, .. }) = type_text(&mut w, "1") else {
@@ -241,21 +241,32 @@ fn the_second_nurse_programs_the_trial_then_load_prime_start() {
     w.go_on();
     assert_eq!(w.step(), Step::Verify);
     assert!(!w.view().can_next, "the PIN pad goes on, not Next");
+    assert_eq!(
+        w.view().title,
+        "Second person: pick your name and enter your PIN"
+    );
     let Some(Request::StartTrial {
         confirm,
+        verifier,
         verifier_pin,
         ..
-    }) = w.verify("5678")
+    }) = w.verify("nurse2", "567890")
     else {
         panic!()
     };
     assert!(!confirm);
-    assert_eq!(verifier_pin, "5678");
-    assert_eq!(w.verify("5678"), None, "one request at a time");
+    assert_eq!(verifier, "nurse2");
+    assert_eq!(verifier_pin.digits(), "567890");
+    assert_eq!(
+        format!("{verifier_pin:?}"),
+        "Pin(…)",
+        "a request written to a log shows no PIN"
+    );
+    assert_eq!(w.verify("nurse2", "567890"), None, "one request at a time");
     w.failed("The second PIN must be another person's.");
     assert_eq!(w.step(), Step::Verify);
     assert!(w.view().notes[0].text.contains("another person"));
-    assert!(w.verify("2468").is_some());
+    assert!(w.verify("clinician", "246810").is_some());
     w.done();
     assert_eq!(w.step(), Step::Load);
     assert!(w.view().lines[0].contains("morphine 1 mg/mL, 20 mL"));

@@ -19,7 +19,7 @@ pub enum Layout {
     Fields,
     /// Every setting in words.
     Review,
-    /// The second nurse's PIN pad.
+    /// The second person's name and PIN pad.
     Pin,
     /// What to do (load, prime, start) and the button that does it.
     Action,
@@ -315,7 +315,7 @@ impl Wizard {
             Step::Review => self.review_lines(),
             Step::Load => vec![
                 format!("Take the syringe: {}.", self.loaded),
-                "Check its label against this line with the second nurse.".to_owned(),
+                "Check its label against this line with the second person.".to_owned(),
                 "Put it in the pump and close the cover.".to_owned(),
             ],
             Step::Prime => vec![

@@ -259,6 +259,8 @@ pub struct DoseLedger {
     pending_counts_in_program_cap: bool,
     last_at: Timestamp,
     horizon: Duration,
+    /// Carried over from before this ledger began (ng): in the windows, not in the totals.
+    carried: u64,
 }
 
 impl DoseLedger {
@@ -282,6 +284,7 @@ impl DoseLedger {
             pending_counts_in_program_cap: true,
             last_at: Timestamp::ORIGIN,
             horizon,
+            carried: 0,
         }
     }
 
@@ -291,7 +294,28 @@ impl DoseLedger {
 
     /// Everything delivered since the ledger started.
     pub fn total(&self) -> Amount {
-        Amount::from_ng(self.cum_all())
+        Amount::from_ng(self.cum_all().saturating_sub(self.carried))
+    }
+
+    /// Enters a dose given before this ledger began: the previous trial of the same patient on
+    /// the same pump, within the longest window. It counts in every window as it did then, but
+    /// not in this ledger's totals (this trial did not give it).
+    pub fn carry_over(
+        &mut self,
+        at: Timestamp,
+        amount: Amount,
+        source: Source,
+    ) -> Result<(), LedgerError> {
+        self.record(at, amount, source)?;
+        let i = source.index();
+        self.by_source[i] = self.by_source[i].saturating_sub(amount);
+        self.carried += amount.ng();
+        Ok(())
+    }
+
+    /// The longest window any limit looks back over (at least an hour, for the hourly count).
+    pub fn horizon(&self) -> Duration {
+        self.horizon
     }
 
     /// Everything delivered from one source.
@@ -1141,6 +1165,48 @@ mod tests {
                 available_at: Some(at("2h")),
             }
         );
+    }
+
+    #[test]
+    fn doses_carried_over_count_in_the_windows_and_the_lockout_but_not_the_totals() {
+        // Worked by hand: 0.2 mg given 3 h before the new trial, inside its 4 h cap of 0.3 mg,
+        // and a patient bolus 20 min before it, inside the 30 min lockout.
+        let mut l = ledger(
+            "0.1 mg",
+            "30min",
+            2,
+            &[("4h", "0.3 mg", Counts::AllButClinician)],
+        );
+        assert_eq!(l.horizon(), Duration::from_hours(4));
+        l.carry_over(at("1h"), mg("0.2 mg"), Source::Basal).unwrap();
+        l.carry_over(at("3h 40min"), mg("0.05 mg"), Source::PatientBolus)
+            .unwrap();
+        l.note_pca_grant(at("3h 40min"));
+        assert_eq!(l.total(), Amount::ZERO);
+        assert_eq!(l.total_from(Source::Basal), Amount::ZERO);
+        assert_eq!(
+            l.in_window(at("4h"), Duration::from_hours(4), Counts::All),
+            mg("0.25 mg")
+        );
+        // At 4 h (the new trial's start): still in the lockout (until 4 h 10 min); the next
+        // press is granted only when the cap allows too, at 5 h.
+        let d = l.request_pca(at("4h"), AmountRate::ZERO);
+        assert!(
+            matches!(d, PcaDecision::Denied { denial: Denial::Lockout { .. }, available_at } if available_at == Some(at("5h"))),
+            "{d:?}"
+        );
+        // At 4 h 10 min: 0.25 mg in the window, a 0.1 mg bolus would make 0.35 mg > 0.3 mg;
+        // it fits once the 1 h dose has left the window, at 5 h.
+        let d = l.request_pca(at("4h 10min"), AmountRate::ZERO);
+        assert!(
+            matches!(d, PcaDecision::Denied { denial: Denial::Cap { .. }, available_at } if available_at == Some(at("5h"))),
+            "{d:?}"
+        );
+        assert!(matches!(
+            press(&mut l, at("5h"), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
+        assert_eq!(l.total(), mg("0.1 mg"));
     }
 
     #[test]

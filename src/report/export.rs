@@ -2,6 +2,10 @@
 //! manifest of their SHA-256 (in `sha256sum` format, so `sha256sum -c` checks a copy), written
 //! to a directory or a USB stick. Exporting reads the log; the only thing it adds to it is the
 //! record that the export happened.
+//!
+//! The pump's Export button writes each export into a folder of its own, created new
+//! ([`folder_name`], written by [`super::fresh`]); `titra export --out DIR` writes into the
+//! directory it is given ([`write_all`]).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -116,6 +120,17 @@ pub(crate) fn base_name(s: &Summary) -> String {
         .collect();
     let date = s.trial.started_at.get(..10).unwrap_or("undated");
     format!("{patient}_{date}")
+}
+
+/// The folder one export is written to: the patient, the trial's first day, and when the export
+/// was made ("MRN-00042_2026-11-23_export_20261130T140509Z", UTC; FAT allows no ':' in a
+/// name). A new name for every export, so each goes to a folder of its own.
+pub fn folder_name(s: &Summary, unix_ms: u64) -> String {
+    format!(
+        "{}_export_{}",
+        base_name(s),
+        rfc3339(unix_ms).replace(['-', ':'], "")
+    )
 }
 
 /// The files of an export, the manifest last.
@@ -434,3 +449,4 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
     }])?;
     Ok(written)
 }
+

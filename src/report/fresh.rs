@@ -114,8 +114,9 @@ fn open_folder(dir: BorrowedFd<'_>, name: &str) -> Result<OwnedFd, UsbError> {
 #[derive(Debug)]
 pub struct FreshFolder {
     fd: OwnedFd,
-    /// The folder it is in, to make its entry durable.
+    /// The folder it is in, to make its entry durable (or remove it).
     parent: OwnedFd,
+    name: String,
     path: PathBuf,
 }
 
@@ -153,7 +154,12 @@ impl FreshFolder {
         // O_NOFOLLOW) or another folder (whose names then make the O_EXCL creates fail).
         let fd = open_folder(parent.as_fd(), name)?;
         path.push(name);
-        Ok(FreshFolder { fd, parent, path })
+        Ok(FreshFolder {
+            fd,
+            parent,
+            name: name.to_owned(),
+            path,
+        })
     }
 
     /// Where the folder is.
@@ -215,6 +221,18 @@ impl FreshFolder {
         }
     }
 
+    /// Removes the files this export wrote (`names`) and then the folder, as far as it can: a
+    /// refused or failed export leaves nothing of its own behind. Only names are removed; a
+    /// folder that holds anything else (something planted in it) stays.
+    pub fn abandon(self, names: &[&str]) {
+        for name in names {
+            self.forget(name);
+        }
+        if let Err(e) = rustix::fs::unlinkat(&self.parent, &self.name, AtFlags::REMOVEDIR) {
+            tracing::warn!(folder = %self.path.display(), error = %e, "an abandoned export's folder could not be removed");
+        }
+    }
+
     /// Makes the folder's entries, and the folder itself, durable where the filesystem allows
     /// it (FAT on a stick may not).
     pub fn finish(self) {
@@ -227,7 +245,9 @@ impl FreshFolder {
 }
 
 /// Writes `files` into the new folder `base/within.../name` (see [`FreshFolder::create`]),
-/// each created new, in order (the manifest last). The folder and the files' paths.
+/// each created new, in order (the manifest last). The folder and the files' paths. When a file
+/// is refused or cannot be written, what this export wrote is removed again (as far as the
+/// stick allows) and the refusal returned.
 pub fn write_new(
     base: &Path,
     within: &[&str],
@@ -235,10 +255,20 @@ pub fn write_new(
     files: &[ExportFile],
 ) -> Result<(PathBuf, Vec<PathBuf>), UsbError> {
     let folder = FreshFolder::create(base, within, name)?;
-    let written = files
-        .iter()
-        .map(|f| folder.write(f))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut written = Vec::new();
+    for f in files {
+        match folder.write(f) {
+            Ok(path) => written.push(path),
+            Err(e) => {
+                let names: Vec<&str> = files[..written.len()]
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect();
+                folder.abandon(&names);
+                return Err(e);
+            }
+        }
+    }
     let path = folder.path().to_path_buf();
     folder.finish();
     Ok((path, written))
@@ -475,6 +505,34 @@ mod tests {
             let meta = std::fs::symlink_metadata(folder.path().join(name)).unwrap();
             assert!(meta.file_type().is_symlink(), "{name}");
         }
+    }
+
+    #[test]
+    fn a_refused_export_removes_what_it_wrote_and_nothing_else() {
+        let scratch = Scratch::new("abandon");
+        let (stick, pump) = scratch.stick_and_pump();
+        let files = export();
+        // Two files written, then a link appears where the manifest goes.
+        let folder = FreshFolder::create(&stick, &["titra"], FOLDER).unwrap();
+        let path = folder.path().to_path_buf();
+        folder.write(&files[0]).unwrap();
+        folder.write(&files[1]).unwrap();
+        symlink(pump.join("titra.db"), path.join(&files[2].name)).unwrap();
+        assert!(matches!(
+            folder.write(&files[2]),
+            Err(UsbError::LinkInTheWay { .. })
+        ));
+        folder.abandon(&[&files[0].name, &files[1].name]);
+        // The export's own files are gone; the link planted stays, so does the folder.
+        assert_eq!(names_in(&path), [files[2].name.clone()]);
+        untouched(&pump);
+
+        // Abandoned with nothing planted, the folder goes too.
+        let other = "MRN-7_2026-11-23_export_20261130T150000Z";
+        let folder = FreshFolder::create(&stick, &["titra"], other).unwrap();
+        folder.write(&files[0]).unwrap();
+        folder.abandon(&[&files[0].name]);
+        assert_eq!(names_in(&stick.join("titra")), [FOLDER]);
     }
 
     #[test]

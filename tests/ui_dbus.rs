@@ -905,7 +905,17 @@ mod steps {
         wait(w, "the files saved", |ui| {
             value_of(ui, "Staff answer").is_some_and(|v| v.starts_with("Saved 4 files to"))
         });
-        let pdf = f.exported.join("MRN-88_2000-01-01_summary.pdf");
+        // In a new folder of its own, named by patient, first day and the time of the export.
+        let folders: Vec<_> = std::fs::read_dir(&f.exported)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("MRN-88_2000-01-01_export_"))
+            })
+            .collect();
+        assert_eq!(folders.len(), 1, "{folders:?}");
+        let pdf = folders[0].join("MRN-88_2000-01-01_summary.pdf");
         assert!(pdf.exists(), "{} written", pdf.display());
     }
 

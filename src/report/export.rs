@@ -2,6 +2,10 @@
 //! manifest of their SHA-256 (in `sha256sum` format, so `sha256sum -c` checks a copy), written
 //! to a directory or a USB stick. Exporting reads the log; the only thing it adds to it is the
 //! record that the export happened.
+//!
+//! The pump's Export button writes each export into a folder of its own, created new
+//! ([`folder_name`], written by [`super::fresh`]); `titra export --out DIR` writes into the
+//! directory it is given ([`write_all`]).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -118,6 +122,17 @@ pub(crate) fn base_name(s: &Summary) -> String {
     format!("{patient}_{date}")
 }
 
+/// The folder one export is written to: the patient, the trial's first day, and when the export
+/// was made ("MRN-00042_2026-11-23_export_20261130T140509Z", UTC; FAT allows no ':' in a
+/// name). A new name for every export, so each goes to a folder of its own.
+pub fn folder_name(s: &Summary, unix_ms: u64) -> String {
+    format!(
+        "{}_export_{}",
+        base_name(s),
+        rfc3339(unix_ms).replace(['-', ':'], "")
+    )
+}
+
 /// The files of an export, the manifest last.
 pub fn build(
     src: &Source<'_>,
@@ -167,7 +182,10 @@ pub fn build(
 
 /// Writes the files into `dir` (created if needed): each to a temporary name, flushed to disk,
 /// then renamed, so that a stick pulled out half-way leaves no half-written file under a real
-/// name. Returns the paths written.
+/// name. The temporary file is created new and not through a link (`O_EXCL|O_NOFOLLOW`; a
+/// leftover of an earlier run is removed first, which removes the name only), so nothing a
+/// link in `dir` points at is ever written; the rename replaces an earlier export's file of the
+/// same name, or a link of that name, never what a link points at. Returns the paths written.
 pub fn write_all(dir: &Path, files: &[ExportFile]) -> Result<Vec<PathBuf>, ExportError> {
     let fail = |path: &Path| {
         let path = path.display().to_string();
@@ -177,11 +195,26 @@ pub fn write_all(dir: &Path, files: &[ExportFile]) -> Result<Vec<PathBuf>, Expor
         }
     };
     std::fs::create_dir_all(dir).map_err(fail(dir))?;
+    let create = |tmp: &Path| {
+        use rustix::fs::OFlags;
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        rustix::fs::open(tmp, flags, rustix::fs::Mode::from_raw_mode(0o644))
+            .map(std::fs::File::from)
+            .map_err(std::io::Error::from)
+    };
     let mut written = Vec::new();
     for f in files {
         let path = dir.join(&f.name);
         let tmp = dir.join(format!(".{}.part", f.name));
-        let mut out = std::fs::File::create(&tmp).map_err(fail(&tmp))?;
+        let mut out = match create(&tmp) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::remove_file(&tmp).map_err(fail(&tmp))?;
+                create(&tmp)
+            }
+            other => other,
+        }
+        .map_err(fail(&tmp))?;
         out.write_all(&f.bytes).map_err(fail(&tmp))?;
         out.sync_all().map_err(fail(&tmp))?;
         drop(out);
@@ -433,4 +466,40 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
         name: x.by.to_owned(),
     }])?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_all_never_writes_through_a_link_in_the_directory() {
+        let root = std::env::temp_dir().join(format!("titra-write-all-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let (out, pump) = (root.join("out"), root.join("pump"));
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::create_dir_all(&pump).unwrap();
+        let log = pump.join("titra.db");
+        std::fs::write(&log, b"the trial log").unwrap();
+        let files = [
+            ExportFile::new("a_summary.json".to_owned(), b"{}\n".to_vec()),
+            ExportFile::new(
+                "a_manifest.sha256".to_owned(),
+                b"x  a_summary.json\n".to_vec(),
+            ),
+        ];
+        // Links to the trial log at the first file's temporary name and at the second's name.
+        std::os::unix::fs::symlink(&log, out.join(".a_summary.json.part")).unwrap();
+        std::os::unix::fs::symlink(&log, out.join("a_manifest.sha256")).unwrap();
+        let written = write_all(&out, &files).unwrap();
+        assert_eq!(written.len(), 2);
+        assert_eq!(std::fs::read(&log).unwrap(), b"the trial log");
+        for f in &files {
+            let path = out.join(&f.name);
+            assert!(!std::fs::symlink_metadata(&path).unwrap().is_symlink());
+            assert_eq!(std::fs::read(&path).unwrap(), f.bytes);
+        }
+        assert!(!out.join(".a_summary.json.part").exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

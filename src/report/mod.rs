@@ -1,9 +1,11 @@
 //! What the trial gives the clinician: the trial summary computed from the log (`summary`), and
 //! its exports — the PDF a clinician reads, the CSV time series, the files with their manifest
-//! written to a directory or a USB stick (`export`, `usb`).
+//! written to a directory or a USB stick (`export`, `usb`), each created new in a folder of its
+//! own without following any link (`fresh`).
 
 pub mod csv;
 pub mod export;
+pub mod fresh;
 pub mod pdf;
 pub mod summary;
 pub mod usb;

@@ -10,6 +10,14 @@
 //! UDisks2 marks every USB drive as not a system device, so a Pi that boots from a USB disk
 //! would offer its own boot partition as a stick: a drive that holds a filesystem mounted at `/`
 //! or at a system directory (`/boot/firmware`, `/usr`, ...), or active swap, is never chosen.
+//!
+//! A stick is untrusted input. Only FAT and exFAT (UDisks2's `Block.IdType` "vfat" and "exfat")
+//! are accepted, and the type is checked before anything is mounted, so the kernel never parses
+//! a stick in another format for the export. FAT and exFAT cannot hold symbolic links, device
+//! files or set-user-ID bits, and the pump mounts them with `nosuid,nodev,noexec,nosymfollow` as
+//! well (see [`MOUNT_OPTIONS`]). A stick someone else already mounted is used only when its mount
+//! keeps set-user-ID programs and device files off (see [`MountState::unsafe_for_export`]). The
+//! files themselves are written by [`super::fresh`], which follows no link whatever the mount.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -27,6 +35,24 @@ const SWAPSPACE: &str = "org.freedesktop.UDisks2.Swapspace";
 /// filesystem first), before the clinician is told.
 const ANSWER: std::time::Duration = std::time::Duration::from_secs(10);
 const MOUNTING: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The options the pump asks UDisks2 to mount a stick with: no set-user-ID programs, no device
+/// files, nothing run from it, and no symbolic link followed on it.
+///
+/// UDisks2 always adds `nosuid,nodev` itself; an option that is not in its allow-list for the
+/// filesystem type fails the mount with `org.freedesktop.UDisks2.Error.OptionNotPermitted`. Its
+/// built-in list (`[defaults] allow=` in `builtin_mount_options.conf`, which a site's
+/// `/etc/udisks2/mount_options.conf` may override) has held `noexec`, `nodev` and `nosuid` for
+/// every type, and `nosymfollow` since UDisks2 2.9.2 (Linux 5.10 added the option); Debian 12,
+/// which the pump's image uses, ships UDisks2 2.9.4 and Linux 6.1.
+pub const MOUNT_OPTIONS: &str = "nosuid,nodev,noexec,nosymfollow";
+/// The same without `nosymfollow`, for a UDisks2 older than 2.9.2 (or a site's allow-list
+/// without it) that refuses it: the export then relies on [`super::fresh`] opening every
+/// folder and file with `O_NOFOLLOW`, which does not depend on the mount, and on FAT and exFAT
+/// having no symbolic links at all.
+const MOUNT_OPTIONS_WITHOUT_NOSYMFOLLOW: &str = "nosuid,nodev,noexec";
+/// The filesystem types the export writes to (`Block.IdType`).
+const ACCEPTED_TYPES: [&str; 2] = ["vfat", "exfat"];
 
 /// A mounted, writable USB stick with room for the export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +86,40 @@ pub enum UsbError {
     },
     #[error("The USB stick could not be used ({0}). Try again, or another stick.")]
     Udisks(String),
+    #[error(
+        "The USB stick {} is formatted as {found}: the pump writes only to sticks formatted as FAT32 or exFAT. Use another stick, or have this one formatted as FAT32 or exFAT.",
+        shown(label)
+    )]
+    NotFat {
+        label: String,
+        /// The format found, in words ("NTFS (a Windows format)").
+        found: String,
+    },
+    #[error(
+        "The USB stick {} was opened on the pump in a way that is not safe for the export: it allows {allows}. Take the stick out, plug it in again and press Export again; if this happens again, call technical support.",
+        shown(label)
+    )]
+    UnsafeMount {
+        label: String,
+        /// What the mount allows that it must not, in words.
+        allows: String,
+    },
+    #[error(
+        "The USB stick has a link named \"{name}\" where the export writes. The pump never writes through a link on a stick, so nothing was written. Use another stick."
+    )]
+    LinkInTheWay { name: String },
+    #[error(
+        "The USB stick already has {found} named \"{name}\" where the export writes, so nothing was written there. Press Export again, or use another stick."
+    )]
+    InTheWay {
+        name: String,
+        /// What is there: "a folder", "a file", "a device file" ...
+        found: String,
+    },
+    #[error(
+        "\"{name}\" could not be written to the USB stick ({reason}). It may have been taken out, or be full or faulty: check it and press Export again."
+    )]
+    WriteFailed { name: String, reason: String },
 }
 
 fn shown(label: &str) -> String {
@@ -67,6 +127,24 @@ fn shown(label: &str) -> String {
         "(no name)".to_owned()
     } else {
         format!("\"{label}\"")
+    }
+}
+
+/// A filesystem type (`Block.IdType`) in words for the clinician.
+fn format_in_words(id_type: &str) -> String {
+    match id_type {
+        "" => "an unknown format".to_owned(),
+        "vfat" => "FAT".to_owned(),
+        "exfat" => "exFAT".to_owned(),
+        "ntfs" => "NTFS (a Windows format)".to_owned(),
+        "ext2" | "ext3" | "ext4" | "btrfs" | "xfs" | "f2fs" | "jfs" | "reiserfs" | "nilfs2" => {
+            format!("{id_type} (a Linux format)")
+        }
+        "hfs" | "hfsplus" => "Mac OS Extended (a Mac format)".to_owned(),
+        "apfs" => "APFS (a Mac format)".to_owned(),
+        "iso9660" | "udf" => format!("{id_type} (a CD or DVD format)"),
+        "crypto_LUKS" | "BitLocker" => format!("{id_type} (an encrypted format)"),
+        other => other.to_owned(),
     }
 }
 
@@ -184,6 +262,8 @@ struct Candidate {
     path: OwnedObjectPath,
     device: String,
     label: String,
+    /// UDisks2's `Block.IdType` ("vfat", "exfat", "ntfs", ...).
+    fs_type: String,
     read_only: bool,
     mounted_at: Option<PathBuf>,
 }
@@ -225,6 +305,7 @@ fn candidates(objects: &Objects) -> Vec<Candidate> {
                 path: path.clone(),
                 device,
                 label: text(block, "IdLabel"),
+                fs_type: text(block, "IdType"),
                 read_only: flag(block, "ReadOnly"),
                 mounted_at: mount_points(fs).into_iter().next(),
             })
@@ -234,19 +315,73 @@ fn candidates(objects: &Objects) -> Vec<Candidate> {
     out
 }
 
-/// Free bytes for an unprivileged writer, and whether the filesystem is mounted read-only.
-fn space(path: &Path) -> Result<(u64, bool), UsbError> {
-    let st = rustix::fs::statvfs(path)
-        .map_err(|e| UsbError::Udisks(format!("cannot read {}: {e}", path.display())))?;
-    let read_only = st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY);
-    Ok((st.f_bavail.saturating_mul(st.f_frsize), read_only))
+/// What the kernel says of a mounted filesystem (`statvfs`): its free space for an unprivileged
+/// writer, and the flags of its mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MountState {
+    pub free_bytes: u64,
+    pub read_only: bool,
+    pub nosuid: bool,
+    pub nodev: bool,
+    pub noexec: bool,
+    pub nosymfollow: bool,
 }
 
-/// Finds a USB stick with a filesystem, mounts it if needed (UDisks2 `Filesystem.Mount` with no
-/// options), and checks it is writable and has `needed_bytes` free. The first suitable stick in
-/// object-path order is used; a write-protected, full or unmountable one is reported (the first
-/// such, in the same order) only when no other stick will do.
+/// `ST_NOSYMFOLLOW` of `statvfs`'s flags (Linux 5.10 and later; rustix has no name for it).
+const ST_NOSYMFOLLOW: u64 = 0x2000;
+
+impl MountState {
+    /// The mount `path` is on, from `statvfs`.
+    pub fn of(path: &Path) -> Result<MountState, UsbError> {
+        use rustix::fs::StatVfsMountFlags as F;
+        let st = rustix::fs::statvfs(path)
+            .map_err(|e| UsbError::Udisks(format!("cannot read {}: {e}", path.display())))?;
+        Ok(MountState {
+            free_bytes: st.f_bavail.saturating_mul(st.f_frsize),
+            read_only: st.f_flag.contains(F::RDONLY),
+            nosuid: st.f_flag.contains(F::NOSUID),
+            nodev: st.f_flag.contains(F::NODEV),
+            noexec: st.f_flag.contains(F::NOEXEC),
+            nosymfollow: st.f_flag.bits() & ST_NOSYMFOLLOW != 0,
+        })
+    }
+
+    /// What the mount allows that the export must not have, in words; None if it is safe.
+    ///
+    /// A stick the pump mounts itself always has `nosuid` and `nodev` (UDisks2 adds them
+    /// whatever it is asked). One mounted by someone else without them (by hand, or from
+    /// `/etc/fstab`) is refused rather than mounted again: the pump does not undo another's
+    /// mount, and such a mount on a pump means its set-up was changed, which a technician should
+    /// look at. Without `noexec` or `nosymfollow` the mount is still used, with a warning in the
+    /// log: the pump runs nothing from a stick, and [`super::fresh`] opens every folder and file
+    /// with `O_NOFOLLOW` and creates each file with `O_EXCL`, so no link on the stick is ever
+    /// followed whatever the mount says (and FAT and exFAT cannot hold links at all).
+    pub fn unsafe_for_export(&self) -> Option<String> {
+        match (self.nosuid, self.nodev) {
+            (true, true) => None,
+            (false, true) => Some("set-user-ID programs".to_owned()),
+            (true, false) => Some("device files".to_owned()),
+            (false, false) => Some("set-user-ID programs and device files".to_owned()),
+        }
+    }
+}
+
+/// Finds a USB stick formatted as FAT or exFAT, mounts it if needed (UDisks2 `Filesystem.Mount`
+/// with [`MOUNT_OPTIONS`]), and checks its mount is safe, it is writable and has `needed_bytes`
+/// free. The first suitable stick in object-path order is used; one in another format, or
+/// write-protected, full, unsafely mounted or unmountable, is reported (the first such, in the
+/// same order) only when no other stick will do.
 pub async fn find_stick(conn: &Connection, needed_bytes: u64) -> Result<Stick, UsbError> {
+    find_stick_with(conn, needed_bytes, MountState::of).await
+}
+
+/// [`find_stick`], reading each mount with `read` ([`MountState::of`] on the pump; a test
+/// models the mount options of its own UDisks2).
+pub async fn find_stick_with(
+    conn: &Connection,
+    needed_bytes: u64,
+    read: impl Fn(&Path) -> Result<MountState, UsbError>,
+) -> Result<Stick, UsbError> {
     let manager = zbus::fdo::ObjectManagerProxy::builder(conn)
         .destination(SERVICE)
         .path(ROOT)
@@ -282,7 +417,7 @@ pub async fn find_stick(conn: &Connection, needed_bytes: u64) -> Result<Stick, U
     let mut refusal = None;
     for c in candidates(&objects) {
         let device = c.device.clone();
-        match ready(conn, c, needed_bytes).await {
+        match ready(conn, c, needed_bytes, &read).await {
             Ok(stick) => {
                 tracing::info!(
                     device = %stick.device,
@@ -305,8 +440,21 @@ pub async fn find_stick(conn: &Connection, needed_bytes: u64) -> Result<Stick, U
     Err(refusal.unwrap_or(UsbError::NoStick))
 }
 
-/// The stick, mounted, if it is writable and has room.
-async fn ready(conn: &Connection, c: Candidate, needed_bytes: u64) -> Result<Stick, UsbError> {
+/// The stick, mounted, if it is FAT or exFAT, safely mounted, writable and has room.
+async fn ready(
+    conn: &Connection,
+    c: Candidate,
+    needed_bytes: u64,
+    read: &impl Fn(&Path) -> Result<MountState, UsbError>,
+) -> Result<Stick, UsbError> {
+    // Before anything else, and before mounting: a stick in another format is not mounted at
+    // all.
+    if !ACCEPTED_TYPES.contains(&c.fs_type.as_str()) {
+        return Err(UsbError::NotFat {
+            label: c.label,
+            found: format_in_words(&c.fs_type),
+        });
+    }
     if c.read_only {
         return Err(UsbError::ReadOnly { label: c.label });
     }
@@ -314,8 +462,23 @@ async fn ready(conn: &Connection, c: Candidate, needed_bytes: u64) -> Result<Sti
         Some(p) => p,
         None => mount(conn, &c.path).await?,
     };
-    let (free_bytes, read_only) = space(&mount_point)?;
-    if read_only {
+    let state = read(&mount_point)?;
+    if let Some(allows) = state.unsafe_for_export() {
+        return Err(UsbError::UnsafeMount {
+            label: c.label,
+            allows,
+        });
+    }
+    if !state.noexec || !state.nosymfollow {
+        tracing::warn!(
+            device = %c.device,
+            at = %mount_point.display(),
+            noexec = state.noexec,
+            nosymfollow = state.nosymfollow,
+            "the USB stick's mount lacks noexec or nosymfollow; the export follows no link and runs nothing from it"
+        );
+    }
+    if state.read_only {
         return Err(UsbError::ReadOnly { label: c.label });
     }
     if rustix::fs::access(&mount_point, rustix::fs::Access::WRITE_OK).is_err() {
@@ -324,10 +487,10 @@ async fn ready(conn: &Connection, c: Candidate, needed_bytes: u64) -> Result<Sti
                 .to_owned(),
         ));
     }
-    if free_bytes < needed_bytes {
+    if state.free_bytes < needed_bytes {
         return Err(UsbError::Full {
             label: c.label,
-            free_bytes,
+            free_bytes: state.free_bytes,
             needed_bytes,
         });
     }
@@ -335,28 +498,52 @@ async fn ready(conn: &Connection, c: Candidate, needed_bytes: u64) -> Result<Sti
         device: c.device,
         label: c.label,
         mount_point,
-        free_bytes,
+        free_bytes: state.free_bytes,
     })
 }
 
+/// Mounts the filesystem at `path` with [`MOUNT_OPTIONS`]; where UDisks2 does not permit
+/// `nosymfollow`, again without it.
 async fn mount(conn: &Connection, path: &OwnedObjectPath) -> Result<PathBuf, UsbError> {
     let fs = zbus::Proxy::new(conn, SERVICE, path.as_str(), FILESYSTEM)
         .await
         .map_err(|e| UsbError::Udisks(format!("it could not be opened: {e}")))?;
-    let options: HashMap<&str, Value<'_>> = HashMap::new();
-    tracing::info!(object = %path.as_str(), "mounting a USB stick");
-    let at: String = tokio::time::timeout(MOUNTING, fs.call("Mount", &(options,)))
-        .await
-        .map_err(|_| UsbError::Udisks("opening it took too long".to_owned()))?
-        .map_err(|e| match &e {
+    tracing::info!(object = %path.as_str(), options = MOUNT_OPTIONS, "mounting a USB stick");
+    let at = match mount_with(&fs, MOUNT_OPTIONS).await {
+        Err(Some(zbus::Error::MethodError(name, why, _)))
+            if name.as_str() == "org.freedesktop.UDisks2.Error.OptionNotPermitted" =>
+        {
+            tracing::warn!(
+                object = %path.as_str(),
+                refused = why.as_deref().unwrap_or(""),
+                options = MOUNT_OPTIONS_WITHOUT_NOSYMFOLLOW,
+                "UDisks2 does not permit nosymfollow; mounting without it (the export opens nothing through a link)"
+            );
+            mount_with(&fs, MOUNT_OPTIONS_WITHOUT_NOSYMFOLLOW).await
+        }
+        other => other,
+    };
+    at.map(PathBuf::from).map_err(|e| match e {
+        None => UsbError::Udisks("opening it took too long".to_owned()),
+        Some(e) => match &e {
             zbus::Error::MethodError(name, ..) if name.as_str().contains("NotAuthorized") => {
                 UsbError::Udisks(format!(
                     "the pump is not permitted to open USB sticks, call technical support; {e}"
                 ))
             }
             _ => UsbError::Udisks(format!("it could not be opened: {e}")),
-        })?;
-    Ok(PathBuf::from(at))
+        },
+    })
+}
+
+/// One `Filesystem.Mount` call with these options: where UDisks2 mounted it, or its error (None
+/// when it took longer than [`MOUNTING`]).
+async fn mount_with(fs: &zbus::Proxy<'_>, options: &str) -> Result<String, Option<zbus::Error>> {
+    let options: HashMap<&str, Value<'_>> = HashMap::from([("options", Value::from(options))]);
+    match tokio::time::timeout(MOUNTING, fs.call("Mount", &(options,))).await {
+        Ok(answer) => answer.map_err(Some),
+        Err(_) => Err(None),
+    }
 }
 
 #[cfg(test)]

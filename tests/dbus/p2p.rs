@@ -430,6 +430,84 @@ async fn the_clinician_confirms_the_implant_dose_then_exports() {
     )));
 }
 
+#[tokio::test]
+async fn each_export_goes_to_a_new_folder_and_never_through_a_link() {
+    let dir = TempDir::new("p2p-export-fresh");
+    let mut service = logged_service(&dir, Timestamp::ORIGIN);
+    // 2026-11-30T14:05:09Z.
+    let wall = FakeWall::at(1_796_047_509_000);
+    service.set_wall_clock(Box::new(wall.clone()));
+    let p = pump_with(service, Timestamp::ORIGIN).await;
+    p.running().await;
+    p.run_to(h(0.5)).await;
+    let nurse = p.login(NURSE).await;
+    p.proxy.end_trial(&nurse).await.unwrap();
+    let clinician = p.login(CLINICIAN).await;
+    p.proxy
+        .confirm_implant_dose_with_reason(&clinician, "0.5 mg/day", "a short bench trial")
+        .await
+        .unwrap();
+    let exports = || async {
+        let service = p.shared.service.lock().await;
+        service
+            .engine()
+            .unwrap()
+            .journal()
+            .iter()
+            .filter(|r| matches!(r, titra::journal::Record::Exported { .. }))
+            .count()
+    };
+
+    // The files go to a folder of their own, named by patient, the trial's first day and the
+    // time of the export.
+    let (to, files) = p.proxy.export(&clinician, "json", "a4").await.unwrap();
+    let to = std::path::PathBuf::from(to);
+    let base = crate::common::p2p::export_dir();
+    assert_eq!(to.parent(), Some(base.as_path()));
+    let name = to.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("MRN-DBUS_"), "{name}");
+    assert!(name.ends_with("_export_20261130T140509Z"), "{name}");
+    assert!(to.join(&files[0]).is_file());
+    assert_eq!(exports().await, 1);
+
+    // Again at the same second: the folder is there, so nothing is written and nothing logged.
+    let (error, message) = error_of(p.proxy.export(&clinician, "json", "a4").await);
+    assert_eq!(error, "org.titra.Pump1.Error.WrongState");
+    assert_eq!(
+        message,
+        format!(
+            "The USB stick already has a folder named \"{name}\" where the export writes, so nothing was written there. Press Export again, or use another stick."
+        )
+    );
+    assert_eq!(exports().await, 1);
+
+    // A link where the next export's folder goes, to the pump's own data (its trial log):
+    // refused, and nothing there is touched.
+    wall.go_back(60_000);
+    let next = name.replace("T140509Z", "T140409Z");
+    std::os::unix::fs::symlink(&*dir, base.join(&next)).unwrap();
+    let listing = || {
+        let mut names: Vec<_> = std::fs::read_dir(&*dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let (before, log_before) = (listing(), std::fs::read(dir.trial_log()).unwrap());
+    let (error, message) = error_of(p.proxy.export(&clinician, "pdf,json,csv", "a4").await);
+    assert_eq!(error, "org.titra.Pump1.Error.WrongState");
+    assert_eq!(
+        message,
+        format!(
+            "The USB stick has a link named \"{next}\" where the export writes. The pump never writes through a link on a stick, so nothing was written. Use another stick."
+        )
+    );
+    assert_eq!(listing(), before);
+    assert_eq!(std::fs::read(dir.trial_log()).unwrap(), log_before);
+    assert_eq!(exports().await, 1);
+}
+
 // ---- the sedation interlock and missed checks -------------------------------------------------
 
 const NOT_NOW: &str = "Not now: your nurse must check on you first.";

@@ -547,7 +547,8 @@ impl PumpIface {
     }
 
     /// Exports the summary (formats "pdf,json,csv", paper "a4" or "letter") to a USB stick (or
-    /// the configured directory); returns (where, the files written). Recorded in the log.
+    /// the configured directory), in a new folder of its own with every file created new;
+    /// returns (that folder, the files written). Recorded in the log.
     async fn export(
         &self,
         token: &str,
@@ -561,19 +562,25 @@ impl PumpIface {
             .map_err(|e| PumpError::InvalidInput(e.to_string()))?;
         let paper: crate::report::export::Paper = paper.parse().map_err(PumpError::InvalidInput)?;
         let now = self.shared.clock.now();
-        let files = self
+        let (folder, files) = self
             .shared
             .service
             .lock()
             .await
             .export_files(token, &formats, paper, now)?;
-        let dir = self.export_dir(crate::report::export::size(&files)).await?;
-        let (to, copy) = (dir.clone(), files.clone());
-        let written =
-            tokio::task::spawn_blocking(move || crate::report::export::write_all(&to, &copy))
-                .await
-                .map_err(|e| PumpError::Internal(e.to_string()))?
-                .map_err(|e| PumpError::Internal(e.to_string()))?;
+        let (base, within) = self
+            .export_place(crate::report::export::size(&files))
+            .await?;
+        let copy = files.clone();
+        let (dir, written) = tokio::task::spawn_blocking(move || {
+            crate::report::fresh::write_new(&base, within, &folder, &copy)
+        })
+        .await
+        .map_err(|e| PumpError::Internal(e.to_string()))?
+        .map_err(|e| {
+            tracing::warn!(error = %e, "the export was refused");
+            PumpError::WrongState(e.to_string())
+        })?;
         let destination = dir.display().to_string();
         self.shared
             .service

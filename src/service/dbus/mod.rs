@@ -119,10 +119,19 @@ impl PumpIface {
         self
     }
 
-    /// The directory an export goes to now: a USB stick's `titra` folder, or the configured one.
-    async fn export_dir(&self, needed: u64) -> Result<std::path::PathBuf, PumpError> {
+    /// Where an export goes now: a USB stick's mount point with the `titra` folder on it, or
+    /// the configured directory (created if missing: it is the site's own, not a stick's).
+    async fn export_place(
+        &self,
+        needed: u64,
+    ) -> Result<(std::path::PathBuf, &'static [&'static str]), PumpError> {
         match &self.export_to {
-            ExportTarget::Dir(d) => Ok(d.clone()),
+            ExportTarget::Dir(d) => {
+                std::fs::create_dir_all(d).map_err(|e| {
+                    PumpError::Internal(format!("cannot create {}: {e}", d.display()))
+                })?;
+                Ok((d.clone(), &[]))
+            }
             ExportTarget::Usb => {
                 let conn = Connection::system().await.map_err(|e| {
                     PumpError::Internal(format!(
@@ -132,7 +141,7 @@ impl PumpIface {
                 let stick = crate::report::usb::find_stick(&conn, needed)
                     .await
                     .map_err(|e| PumpError::WrongState(e.to_string()))?;
-                Ok(stick.mount_point.join("titra"))
+                Ok((stick.mount_point, &["titra"]))
             }
         }
     }

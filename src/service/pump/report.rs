@@ -135,14 +135,15 @@ impl PumpService {
         Ok(crate::report::export::preview(&summary, unit))
     }
 
-    /// The export's files, once a clinician has confirmed the implant's starting dose.
+    /// The export's files, once a clinician has confirmed the implant's starting dose, and the
+    /// name of the new folder they go to (named by patient, the trial's first day and now).
     pub fn export_files(
         &mut self,
         token: &str,
         formats: &[crate::report::export::Format],
         paper: crate::report::export::Paper,
         now: Timestamp,
-    ) -> Result<Vec<crate::report::export::ExportFile>, ServiceError> {
+    ) -> Result<(String, Vec<crate::report::export::ExportFile>), ServiceError> {
         self.require(token, now, &[UserRole::Clinician])?;
         let summary = self.summary(token, now)?;
         if !summary.implant.confirmed {
@@ -154,7 +155,7 @@ impl PumpService {
             .engine
             .as_ref()
             .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
-        crate::report::export::build(
+        let files = crate::report::export::build(
             &crate::report::export::Source {
                 summary: &summary,
                 journal: engine.journal(),
@@ -165,7 +166,28 @@ impl PumpService {
             formats,
             paper,
         )
-        .map_err(|e| ServiceError::Internal(e.to_string()))
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let folder = crate::report::export::folder_name(&summary, self.wall_ms(now));
+        Ok((folder, files))
+    }
+
+    /// `now` by the wall clock (milliseconds since 1970): the pump's own wall clock; without
+    /// one, the trial's start by the wall clock plus the time since; without that, the virtual
+    /// clock (which starts at 2000-01-01).
+    fn wall_ms(&self, now: Timestamp) -> u64 {
+        if let Some(w) = &self.wall {
+            return w.unix_ms();
+        }
+        let started = self.engine.as_ref().map(|e| e.started_at());
+        match (
+            self.started_wall
+                .as_deref()
+                .and_then(crate::time::parse_rfc3339),
+            started,
+        ) {
+            (Some(wall), Some(started)) => wall.saturating_add(now.since(started).ms()),
+            _ => crate::time::Y2000_UNIX_MS.saturating_add(now.ms()),
+        }
     }
 
     /// Records that the export's files were written to `destination`.

@@ -261,11 +261,11 @@ const METHODS: &[(&str, &str)] = &[
     ("Export", "staff"),
 ];
 
-#[tokio::test]
 #[expect(
     clippy::too_many_lines,
     reason = "one walk through a trial, calling every staff method in the order a trial allows"
 )]
+#[tokio::test]
 async fn every_method_that_changes_something_is_logged_with_who_did_it() {
     use std::collections::BTreeSet;
     // The interface as the bus sees it.

@@ -129,7 +129,7 @@ fuzz_target!(|calls: Vec<Call>| {
                 pin,
             } => said(s.change_basal(&t, &basal, confirm, (&user, &pin), now)),
             Call::ClinicianBolus { dose, confirm } => {
-                said(s.clinician_bolus(&t, &dose, confirm, now))
+                said(s.clinician_bolus(&t, &dose, confirm, ("nurse", "123456"), now))
             }
             Call::RequestBolus => said(s.request_bolus(now)),
             Call::Prime => said(s.prime(&t, now)),

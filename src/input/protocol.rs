@@ -41,6 +41,33 @@ pub struct Protocol {
     /// function question. Without the table, the defaults of `DiaryRule`.
     #[serde(default)]
     pub diary: DiaryRule,
+    /// Which actions need a second person beyond those that always do (docs/two-person.md).
+    #[serde(default)]
+    pub second_person: SecondPerson,
+}
+
+/// The site's two-person rules that can be set. Starting a trial and changing the basal always
+/// need a second person, whatever this says.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecondPerson {
+    /// Clinician boluses up to this size (per drug) need no second person; larger ones, and
+    /// every clinician bolus of a drug not listed, do. Empty (as shipped): every one does.
+    #[serde(default)]
+    pub clinician_bolus_up_to: std::collections::BTreeMap<String, crate::core::units::Amount>,
+}
+
+impl SecondPerson {
+    /// Whether a clinician bolus of `dose` of `drug` needs a second person.
+    pub fn clinician_bolus_needs_check(
+        &self,
+        drug: &str,
+        dose: crate::core::units::Amount,
+    ) -> bool {
+        self.clinician_bolus_up_to
+            .get(drug)
+            .is_none_or(|&up_to| dose > up_to)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -136,7 +136,7 @@ async fn clinician_bolus_syringe_change_and_tone_pause_are_logged_with_the_name(
     let nurse = p.running().await;
     let clinician = p.login(CLINICIAN).await;
     p.proxy
-        .clinician_bolus(&clinician, "0.1 mg", false)
+        .clinician_bolus(&clinician, "0.1 mg", false, NURSE.id, NURSE.pin)
         .await
         .unwrap();
     p.proxy.silence_alarms(&nurse, 60).await.unwrap();
@@ -360,7 +360,7 @@ async fn every_method_that_changes_something_is_logged_with_who_did_it() {
     logged!(
         "ClinicianBolus",
         clinician_name,
-        proxy.clinician_bolus(&clinician, "0.1 mg", false)
+        proxy.clinician_bolus(&clinician, "0.1 mg", false, NURSE.id, NURSE.pin)
     );
     p.run_to(crate::common::h(1.0)).await;
     // Sessions end after 3 idle minutes: log in again.
@@ -449,4 +449,71 @@ async fn every_method_that_changes_something_is_logged_with_who_did_it() {
         .collect();
     let missing: Vec<&&str> = staff.difference(&walked).collect();
     assert!(missing.is_empty(), "staff methods not walked: {missing:?}");
+}
+
+#[tokio::test]
+async fn no_one_is_their_own_second_person_and_large_clinician_boluses_need_one() {
+    // The site allows clinician boluses of morphine up to 0.1 mg without a second person.
+    let text = std::fs::read_to_string(crate::common::repository_path("config/protocol.toml"))
+        .unwrap()
+        + "\n[second_person]\nclinician_bolus_up_to = { morphine = \"0.1 mg\" }\n";
+    let mut service =
+        titra::service::pump::PumpService::simulated_demo(titra::core::units::Timestamp::ORIGIN)
+            .unwrap();
+    service.set_protocol(titra::input::protocol::Protocol::from_toml_str(&text, "test").unwrap());
+    let p = crate::common::p2p::pump_with(service, titra::core::units::Timestamp::ORIGIN).await;
+    let nurse = p.login(NURSE).await;
+    // Starting a trial: never one's own check.
+    let (name, message) = error_of(
+        p.proxy
+            .start_trial(&nurse, PROGRAM, false, NURSE.id, NURSE.pin)
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    assert!(message.contains("another nurse or clinician"), "{message}");
+    p.proxy
+        .start_trial(&nurse, PROGRAM, false, SECOND_NURSE.id, SECOND_NURSE.pin)
+        .await
+        .unwrap();
+    p.proxy.prime(&nurse).await.unwrap();
+    p.proxy.start(&nurse).await.unwrap();
+    let clinician = p.login(CLINICIAN).await;
+    // Changing the basal: never one's own check.
+    let (_, message) = error_of(
+        p.proxy
+            .change_basal(&clinician, "0.8 mg/day", false, CLINICIAN.id, CLINICIAN.pin)
+            .await,
+    );
+    assert!(message.contains("another nurse or clinician"), "{message}");
+    // A clinician bolus up to the site's size needs no second person...
+    p.proxy
+        .clinician_bolus(&clinician, "0.1 mg", false, "", "")
+        .await
+        .unwrap();
+    p.run_to(crate::common::h(2.0)).await;
+    let clinician = p.login(CLINICIAN).await;
+    // ...a larger one does, and never the clinician's own.
+    let (name, _) = error_of(
+        p.proxy
+            .clinician_bolus(&clinician, "0.2 mg", false, "", "")
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    let (_, message) = error_of(
+        p.proxy
+            .clinician_bolus(&clinician, "0.2 mg", false, CLINICIAN.id, CLINICIAN.pin)
+            .await,
+    );
+    assert!(message.contains("another nurse or clinician"), "{message}");
+    p.proxy
+        .clinician_bolus(&clinician, "0.2 mg", false, NURSE.id, NURSE.pin)
+        .await
+        .unwrap();
+    let records = journal(&p).await;
+    assert!(records.iter().any(|r| matches!(
+        r,
+        Record::UserAction { action, name, .. }
+            if action == "clinician bolus 0.2 mg, verified by Demo Nurse (nurse)"
+                && name == "Demo Clinician"
+    )));
 }

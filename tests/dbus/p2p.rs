@@ -136,7 +136,11 @@ async fn calls_without_the_right_login_are_refused_and_change_nothing() {
         .await
         .unwrap();
     // Only a clinician titrates or gives a clinician bolus.
-    let (name, _) = error_of(p.proxy.clinician_bolus(&nurse, "0.1 mg", false).await);
+    let (name, _) = error_of(
+        p.proxy
+            .clinician_bolus(&nurse, "0.1 mg", false, CLINICIAN.id, CLINICIAN.pin)
+            .await,
+    );
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
     let (name, _) = error_of(
         p.proxy
@@ -241,7 +245,11 @@ async fn limits_bad_input_and_wrong_states_are_typed_errors() {
     assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");
     assert!(message.contains("hard maximum"), "{message}");
     assert_eq!(p.proxy.basal_per_day().await.unwrap(), "1 mg/day");
-    let (name, _) = error_of(p.proxy.clinician_bolus(&clinician, "5 mg", true).await);
+    let (name, _) = error_of(
+        p.proxy
+            .clinician_bolus(&clinician, "5 mg", true, NURSE.id, NURSE.pin)
+            .await,
+    );
     assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");
     let (name, _) = error_of(p.proxy.inject_fault("gremlins", true).await);
     assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");

@@ -292,7 +292,7 @@ fn set_up(rig: &mut Rig, situation: Situation) {
         }
         Situation::ClinicianBolus => {
             rig.as_user(CLINICIAN, |s, t, now| {
-                s.clinician_bolus(t, "0.2 mg", true, now)
+                s.clinician_bolus(t, "0.2 mg", true, (NURSE.id, NURSE.pin), now)
             })
             .unwrap();
             rig.run_for(mins(1));

@@ -298,11 +298,15 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         dose: &str,
         confirm: bool,
+        verifier: &str,
+        verifier_pin: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
         self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.clinician_bolus(token, dose, confirm, now))
-            .await
+        self.call(&e, |s, now| {
+            s.clinician_bolus(token, dose, confirm, (verifier, verifier_pin), now)
+        })
+        .await
     }
 
     /// The patient presses for a bolus (no login). Refused with LockoutActive (saying when) or

@@ -478,11 +478,14 @@ impl PumpService {
         Ok((old, new))
     }
 
+    /// A clinician's bolus; above the site's size for the drug (every one, as shipped) a second
+    /// person (`verifier`: user ID and PIN) checks it. `verifier` is ignored below that size.
     pub fn clinician_bolus(
         &mut self,
         token: &str,
         dose: &str,
         confirm_soft: bool,
+        verifier: (&str, &str),
         now: Timestamp,
     ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
@@ -490,17 +493,36 @@ impl PumpService {
             .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
         let engine = self.engine_mut()?;
         let unit = engine.entry().unit;
+        let drug = engine.program().drug.clone();
         let verdict = program::check_clinician_bolus(engine.entry(), "dose", dose);
         if verdict.is_rejected() {
             return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
         }
+        let checked_by = if self
+            .protocol
+            .second_person
+            .clinician_bolus_needs_check(&drug, dose)
+        {
+            Some(self.verify(verifier.0, verifier.1, &caller, now)?)
+        } else {
+            None
+        };
+        let engine = self.engine_mut()?;
         engine
             .clinician_bolus(now, dose, confirm_soft)
             .map_err(|e| match e {
                 EngineError::Refused(m) if m.contains("limit") => ServiceError::LimitExceeded(m),
                 other => other.into(),
             })?;
-        let action = format!("clinician bolus {}", dose.in_unit(unit));
+        let action = match checked_by {
+            Some(v) => format!(
+                "clinician bolus {}, verified by {} ({})",
+                dose.in_unit(unit),
+                v.name,
+                v.role.as_str()
+            ),
+            None => format!("clinician bolus {}", dose.in_unit(unit)),
+        };
         self.audit(&caller, &action, now);
         Ok(())
     }

@@ -133,7 +133,8 @@ pub enum Command {
         #[arg(long, value_name = "GRAMS")]
         span_grams: Option<f64>,
     },
-    /// Check the trial log's hash chain: reports a changed, removed or cut-off record.
+    /// Check the trial log's hash chain: reports a changed, removed or cut-off record and a
+    /// changed, added or removed trial row, and prints the chain head.
     ///
     /// Exits 0 when intact, 2 when a problem is found or the file is not a trial log.
     VerifyLog {

@@ -331,6 +331,10 @@ impl<H: PumpHardware> Engine<H> {
             // Only a clean site check lifts it: the clinician must hear of it, whoever
             // acknowledges the tone.
             AlarmKind::PossibleInfection => self.has_uncleared(AlarmKind::PossibleInfection),
+            // The log stays as the start-up check found it, whoever acknowledges the alarm.
+            AlarmKind::LogCheckFailed => true,
+            // The trial was programmed with another library: it stands until the trial ends.
+            AlarmKind::LibraryChanged => self.state != State::Ended,
         }
     }
 

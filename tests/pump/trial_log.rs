@@ -18,7 +18,7 @@ use titra::journal::{Record, RecordSink, Role};
 use titra::sim::SimPump;
 use titra::store::{StoreError, TrialLog};
 
-use crate::common::{TempDir, example, morphine, titra};
+use crate::common::{TempDir, change_concentration, example, morphine, sqlite3, titra};
 
 fn temp_dir(name: &str) -> TempDir {
     TempDir::new(&format!("log-{name}"))
@@ -157,20 +157,6 @@ fn tampering_and_truncation_are_found() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("3 rows, the hash chain is intact"));
 }
 
-/// `sqlite3 FILE SQL`: the real command-line shell, as anyone holding the SD card would use it.
-fn sqlite3(path: &Path, sql: &str) {
-    let out = std::process::Command::new("sqlite3")
-        .arg(path)
-        .arg(sql)
-        .output()
-        .expect("the sqlite3 command is installed (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn a_trial_row_changed_with_sqlite3_is_found_by_verify_log() {
     let dir = temp_dir("trial-row");
@@ -178,11 +164,7 @@ fn a_trial_row_changed_with_sqlite3_is_found_by_verify_log() {
     drop(log_with_rows(&path, 3));
     // The concentration changed on the card: the trigger that refuses it is dropped first (as
     // anyone with the file can), and the event rows are left alone.
-    sqlite3(
-        &path,
-        "DROP TRIGGER IF EXISTS trial_no_update; \
-         UPDATE trial SET program_json = json_set(program_json, '$.concentration', '2 mg/mL');",
-    );
+    sqlite3(&path, &change_concentration("2 mg/mL"));
     let log = TrialLog::open(&path).unwrap();
     assert_eq!(log.records(1).unwrap().len(), 3, "the events are untouched");
     let v = log.verify().unwrap();

@@ -346,6 +346,19 @@ pub enum Record {
         by: Role,
         name: String,
     },
+    /// At start-up the trial log or the drug library failed its check (`failures`, in words,
+    /// each naming what failed): this trial never delivers again, and a clinician ends it.
+    StartupCheckFailed {
+        at: Timestamp,
+        failures: Vec<String>,
+    },
+    /// A clinician ended the trial the start-up check held, for a written reason, so that it
+    /// can be exported; it never delivers again.
+    UnverifiedTrialEnded {
+        at: Timestamp,
+        reason: String,
+        name: String,
+    },
     /// The summary was exported: where, by whom, and each file's SHA-256.
     Exported {
         at: Timestamp,
@@ -461,6 +474,8 @@ impl Record {
             | Record::Pgic { at, .. }
             | Record::Spasticity { at, .. }
             | Record::CatheterRemoved { at, .. }
+            | Record::StartupCheckFailed { at, .. }
+            | Record::UnverifiedTrialEnded { at, .. }
             | Record::Exported { at, .. } => at,
         }
     }

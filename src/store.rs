@@ -5,7 +5,9 @@
 //! `synchronous=FULL`: a row that was committed survives a power cut. Triggers refuse UPDATE and
 //! DELETE on the rows. Each row carries the SHA-256 of its content and of the row before it, and
 //! `chain_head` holds the newest row's hash, so `titra verify-log` finds a changed row, a removed
-//! row, or rows cut off the end.
+//! row, or rows cut off the end. Each trial's own row (patient, trial, program, the library's
+//! checksum) joins the chain through a `trial_row` event written with it in one transaction,
+//! holding a copy of every column: a trial row changed, added or removed shows too.
 //!
 //! A file that is not a Titra log, a log from a newer version, or a damaged file is refused
 //! with a message and never written to. The schema is versioned with `PRAGMA user_version` and
@@ -24,11 +26,18 @@ pub(crate) const APPLICATION_ID: i32 = 0x5449_5452;
 
 /// The schema this version writes. Each entry of [`MIGRATIONS`] takes the schema one version
 /// up; never edit one that has shipped, add the next.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
-const MIGRATIONS: &[&str] = &[
+/// One step of the schema: its SQL, then (for some) work done in Rust, in one transaction.
+struct Migration {
+    sql: &'static str,
+    then: Option<fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>>,
+}
+
+const MIGRATIONS: &[Migration] = &[
     // 1: trials and their events.
-    r#"
+    Migration {
+        sql: r#"
 CREATE TABLE trial (
     id            INTEGER PRIMARY KEY,
     patient       TEXT NOT NULL,
@@ -60,10 +69,32 @@ BEGIN SELECT RAISE(ABORT, 'the trial log is append-only'); END;
 CREATE TRIGGER trial_no_delete BEFORE DELETE ON trial
 BEGIN SELECT RAISE(ABORT, 'the trial log is append-only'); END;
 "#,
+        then: None,
+    },
     // 2: the wall-clock time a trial started (RFC 3339, UTC), for its dates; NULL on a
     // simulated (virtual) clock.
-    "ALTER TABLE trial ADD COLUMN started_wall TEXT;",
+    Migration {
+        sql: "ALTER TABLE trial ADD COLUMN started_wall TEXT;",
+        then: None,
+    },
+    // 3: the trial rows join the hash chain. A trial row can no longer be updated either, and
+    // every trial already in the log is sealed now, at the end of the chain (a change made to
+    // one before this upgrade cannot be seen).
+    Migration {
+        sql: r#"
+CREATE TRIGGER trial_no_update BEFORE UPDATE ON trial
+BEGIN SELECT RAISE(ABORT, 'the trial log is append-only'); END;
+"#,
+        then: Some(seal_unsealed_trials),
+    },
 ];
+
+/// The kind of the event row that seals a trial row into the chain.
+const TRIAL_ROW: &str = "trial_row";
+
+/// How a trial row came to be sealed: with the trial, or when an older log was upgraded.
+const SEALED_WITH_TRIAL: &str = "programmed";
+const SEALED_AT_UPGRADE: &str = "upgrade";
 
 /// The hash before the first row.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -113,6 +144,12 @@ pub struct Verification {
     pub rows: u64,
     /// Sentences describing each problem found; empty when the chain is intact.
     pub problems: Vec<String>,
+    /// The last row of the chain as found (its number and hash; 0 and the zero hash when
+    /// empty): what an export's manifest records, to compare with later.
+    pub head: (i64, String),
+    /// Trials sealed when an older log was upgraded to schema 3 rather than when they were
+    /// written: a change made to them before the upgrade cannot be seen.
+    pub sealed_at_upgrade: Vec<i64>,
 }
 
 impl Verification {
@@ -138,6 +175,203 @@ fn row_hash(prev: &str, seq: i64, trial_id: i64, at_ms: i64, kind: &str, body: &
         kind,
         body,
     ])
+}
+
+/// Appends rows (trial, at, kind, body) to the chain after `head` and moves `chain_head` to the
+/// last of them, inside the caller's transaction. Returns the new head.
+fn chain_rows(
+    tx: &rusqlite::Transaction<'_>,
+    head: (i64, String),
+    rows: &[(i64, i64, String, String)],
+) -> rusqlite::Result<(i64, String)> {
+    let (mut seq, mut prev) = head;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO event (seq, trial_id, at_ms, kind, body, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (trial_id, at, kind, body) in rows {
+            seq += 1;
+            let hash = row_hash(&prev, seq, *trial_id, *at, kind, body);
+            insert.execute(params![seq, trial_id, at, kind, body, prev, hash])?;
+            prev = hash;
+        }
+    }
+    tx.execute(
+        "INSERT INTO chain_head (id, seq, hash) VALUES (1, ?1, ?2)
+         ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![seq, prev],
+    )?;
+    Ok((seq, prev))
+}
+
+/// The newest row's number and hash as `chain_head` holds them (0 and the zero hash when empty).
+fn head_of(conn: &Connection) -> rusqlite::Result<(i64, String)> {
+    Ok(conn
+        .query_row("SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?
+        .unwrap_or((0, GENESIS.to_owned())))
+}
+
+/// A column's value as JSON, exactly as SQLite holds it (a BLOB as "x'…'" in hex).
+fn column_json(v: rusqlite::types::ValueRef<'_>) -> serde_json::Value {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => serde_json::Value::Null,
+        ValueRef::Integer(i) => i.into(),
+        ValueRef::Real(f) => f.into(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+        ValueRef::Blob(b) => {
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            format!("x'{hex}'").into()
+        }
+    }
+}
+
+/// Every trial row, each as a JSON object of every column by name, by trial number.
+fn trial_rows(
+    conn: &Connection,
+    only: Option<i64>,
+) -> rusqlite::Result<Vec<(i64, serde_json::Map<String, serde_json::Value>)>> {
+    let mut stmt = conn.prepare("SELECT * FROM trial WHERE ?1 IS NULL OR id = ?1 ORDER BY id")?;
+    let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+    let mut rows = stmt.query([only])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut row = serde_json::Map::new();
+        for (i, name) in names.iter().enumerate() {
+            row.insert(name.clone(), column_json(r.get_ref(i)?));
+        }
+        let id = row
+            .get("id")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0);
+        out.push((id, row));
+    }
+    Ok(out)
+}
+
+/// The body of the event that seals a trial row: a copy of every column, and how it was sealed.
+fn seal_body(row: &serde_json::Map<String, serde_json::Value>, sealed: &str) -> String {
+    serde_json::json!({ "record": TRIAL_ROW, "sealed": sealed, "row": row }).to_string()
+}
+
+/// The trial's start (its `started_ms`), the time of its seal.
+fn started_of(row: &serde_json::Map<String, serde_json::Value>) -> i64 {
+    row.get("started_ms")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0)
+}
+
+/// Migration 3: seals every trial that has no seal yet, at the end of the chain.
+fn seal_unsealed_trials(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let sealed: std::collections::HashSet<i64> = {
+        let mut stmt = tx.prepare("SELECT trial_id FROM event WHERE kind = ?1")?;
+        stmt.query_map([TRIAL_ROW], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let rows: Vec<(i64, i64, String, String)> = trial_rows(tx, None)?
+        .into_iter()
+        .filter(|(id, _)| !sealed.contains(id))
+        .map(|(id, row)| {
+            (
+                id,
+                started_of(&row),
+                TRIAL_ROW.to_owned(),
+                seal_body(&row, SEALED_AT_UPGRADE),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        chain_rows(tx, head_of(tx)?, &rows)?;
+    }
+    Ok(())
+}
+
+/// How a column of the trial row is named for people.
+fn column_words(column: &str) -> &str {
+    match column {
+        "id" => "its number",
+        "patient" => "the patient",
+        "started_ms" => "the start on the pump's clock (ms)",
+        "trial_json" => "the trial",
+        "program_json" => "the program",
+        "library_sha256" => "the drug library's checksum",
+        "simulated" => "simulated",
+        "started_wall" => "the start date",
+        other => other,
+    }
+}
+
+/// A value as shown in a problem: text without quotes, at most 60 characters.
+fn shown(v: Option<&serde_json::Value>) -> String {
+    let text = match v {
+        None | Some(serde_json::Value::Null) => "nothing".to_owned(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(59).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// What differs between a trial row as sealed and as it is now, for people: "the program's
+/// concentration (1 mg/mL when written, 2 mg/mL now)". A JSON column (the trial, the program)
+/// is compared field by field. A column the seal does not hold (added by a later schema) must be
+/// empty.
+fn trial_row_changes(
+    sealed: &serde_json::Map<String, serde_json::Value>,
+    now: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
+    let mut columns: Vec<&String> = sealed.keys().chain(now.keys()).collect();
+    columns.sort();
+    columns.dedup();
+    let mut out = Vec::new();
+    for column in columns {
+        let (was, is) = (sealed.get(column), now.get(column));
+        let empty = |v: Option<&serde_json::Value>| v.is_none_or(serde_json::Value::is_null);
+        if was == is || (empty(was) && empty(is)) {
+            continue;
+        }
+        let parse = |v: Option<&serde_json::Value>| {
+            v.and_then(serde_json::Value::as_str)
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+                .and_then(|v| v.as_object().cloned())
+        };
+        match (parse(was), parse(is)) {
+            (Some(a), Some(b)) => {
+                let mut fields: Vec<&String> = a.keys().chain(b.keys()).collect();
+                fields.sort();
+                fields.dedup();
+                let mut any = false;
+                for f in fields {
+                    if a.get(f) != b.get(f) {
+                        any = true;
+                        out.push(format!(
+                            "{}'s {f} ({} when written, {} now)",
+                            column_words(column),
+                            shown(a.get(f)),
+                            shown(b.get(f))
+                        ));
+                    }
+                }
+                if !any {
+                    out.push(format!("{} (its text)", column_words(column)));
+                }
+            }
+            _ => out.push(format!(
+                "{} ({} when written, {} now)",
+                column_words(column),
+                shown(was),
+                shown(is)
+            )),
+        }
+    }
+    out
 }
 
 /// The record's kind, as stored in the `kind` column.
@@ -245,28 +479,31 @@ impl TrialLog {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(sqlite)?;
         let from = usize::try_from(version).unwrap_or(0);
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from) {
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(from) {
             let tx = self.conn.transaction().map_err(sqlite)?;
-            tx.execute_batch(sql).map_err(sqlite)?;
+            tx.execute_batch(step.sql).map_err(sqlite)?;
+            if let Some(then) = step.then {
+                then(&tx).map_err(sqlite)?;
+            }
             tx.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {};",
                 i + 1
             ))
             .map_err(sqlite)?;
             tx.commit().map_err(sqlite)?;
+            tracing::info!(path = %self.path, version = i + 1, "trial log schema migrated");
         }
         Ok(())
     }
 
     fn read_head(&self) -> Result<(i64, String), StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-            .map_err(self.sqlite())?
-            .unwrap_or((0, GENESIS.to_owned())))
+        head_of(&self.conn).map_err(self.sqlite())
+    }
+
+    /// The newest row's number and hash, as the file holds them now (another connection may
+    /// have appended since this one was opened).
+    pub fn chain_head(&self) -> Result<(i64, String), StoreError> {
+        self.read_head()
     }
 
     /// The settings durability depends on: (journal mode, synchronous level, foreign keys).
@@ -307,22 +544,44 @@ impl TrialLog {
         };
         let trial_json = serde_json::to_string(trial).map_err(json)?;
         let program_json = serde_json::to_string(program).map_err(json)?;
-        self.conn
-            .execute(
-                "INSERT INTO trial (patient, started_ms, trial_json, program_json, library_sha256, simulated, started_wall)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    trial.patient,
-                    i64::try_from(started_ms).unwrap_or(i64::MAX),
-                    trial_json,
-                    program_json,
-                    library_sha256,
-                    simulated,
-                    started_wall
-                ],
-            )
-            .map_err(self.sqlite())?;
-        let id = self.conn.last_insert_rowid();
+        let path = self.path.clone();
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let started = i64::try_from(started_ms).unwrap_or(i64::MAX);
+        // The row and its seal in the chain are one transaction: a trial is never in the log
+        // without its seal.
+        let tx = self.conn.transaction().map_err(sqlite)?;
+        tx.execute(
+            "INSERT INTO trial (patient, started_ms, trial_json, program_json, library_sha256, simulated, started_wall)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                trial.patient,
+                started,
+                trial_json,
+                program_json,
+                library_sha256,
+                simulated,
+                started_wall
+            ],
+        )
+        .map_err(sqlite)?;
+        let id = tx.last_insert_rowid();
+        let row = trial_rows(&tx, Some(id))
+            .map_err(sqlite)?
+            .pop()
+            .map(|(_, row)| row)
+            .unwrap_or_default();
+        let seal = (
+            id,
+            started,
+            TRIAL_ROW.to_owned(),
+            seal_body(&row, SEALED_WITH_TRIAL),
+        );
+        let head = chain_rows(&tx, self.head.clone(), &[seal]).map_err(sqlite)?;
+        tx.commit().map_err(sqlite)?;
+        self.head = head;
         self.trial_id = Some(id);
         Ok(id)
     }
@@ -395,50 +654,29 @@ impl TrialLog {
             path: path.clone(),
             source,
         };
-        let (mut seq, mut prev) = self.head.clone();
-        let tx = self.conn.transaction().map_err(sqlite)?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO event (seq, trial_id, at_ms, kind, body, prev_hash, hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(sqlite)?;
-            for record in records {
-                let value = serde_json::to_value(record).map_err(|e| StoreError::Unreadable {
-                    seq: seq + 1,
-                    detail: e.to_string(),
-                })?;
-                let kind = kind_of(&value);
-                let body = value.to_string();
-                seq += 1;
-                let at = at_of(record);
-                let hash = row_hash(&prev, seq, trial_id, at, &kind, &body);
-                insert
-                    .execute(params![seq, trial_id, at, kind, body, prev, hash])
-                    .map_err(sqlite)?;
-                prev = hash;
-            }
+        let mut rows = Vec::with_capacity(records.len());
+        for (i, record) in records.iter().enumerate() {
+            let value = serde_json::to_value(record).map_err(|e| StoreError::Unreadable {
+                seq: self.head.0 + 1 + i64::try_from(i).unwrap_or(0),
+                detail: e.to_string(),
+            })?;
+            rows.push((trial_id, at_of(record), kind_of(&value), value.to_string()));
         }
-        tx.execute(
-            "INSERT INTO chain_head (id, seq, hash) VALUES (1, ?1, ?2)
-             ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            params![seq, prev],
-        )
-        .map_err(sqlite)?;
+        let tx = self.conn.transaction().map_err(sqlite)?;
+        let head = chain_rows(&tx, self.head.clone(), &rows).map_err(sqlite)?;
         tx.commit().map_err(sqlite)?;
-        self.head = (seq, prev);
+        self.head = head;
         Ok(())
     }
 
-    /// Every record of a trial, in order.
+    /// Every record of a trial, in order (the seal of its trial row is the log's, not a record).
     pub fn records(&self, trial_id: i64) -> Result<Vec<Record>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT seq, body FROM event WHERE trial_id = ?1 ORDER BY seq")
+            .prepare("SELECT seq, body FROM event WHERE trial_id = ?1 AND kind <> ?2 ORDER BY seq")
             .map_err(self.sqlite())?;
         let rows = stmt
-            .query_map([trial_id], |r| {
+            .query_map(params![trial_id, TRIAL_ROW], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })
             .map_err(self.sqlite())?;
@@ -455,6 +693,15 @@ impl TrialLog {
         Ok(out)
     }
 
+    /// The stored hash of row `seq` (None when there is no such row): to compare with a chain
+    /// head recorded elsewhere, such as an export's manifest.
+    pub fn hash_of_row(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT hash FROM event WHERE seq = ?1", [seq], |r| r.get(0))
+            .optional()
+            .map_err(self.sqlite())
+    }
+
     /// Rows in the log.
     pub fn row_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self
@@ -465,7 +712,8 @@ impl TrialLog {
     }
 
     /// Recomputes the chain: every row's hash from its content and the row before, the
-    /// sequence without gaps, and the newest row against `chain_head`.
+    /// sequence without gaps, the newest row against `chain_head`, and every trial row against
+    /// the copy its seal holds (one seal per trial, none for a trial that is not there).
     pub fn verify(&self) -> Result<Verification, StoreError> {
         let mut stmt = self
             .conn
@@ -478,6 +726,9 @@ impl TrialLog {
         let mut expected_prev = GENESIS.to_owned();
         let mut expected_seq = 1i64;
         let mut count = 0u64;
+        // Each trial's seals: (row number, the copy of its row, how it was sealed).
+        type Seal = (i64, serde_json::Map<String, serde_json::Value>, String);
+        let mut seals: std::collections::BTreeMap<i64, Vec<Seal>> = Default::default();
         while let Some(r) = rows.next().map_err(self.sqlite())? {
             let seq: i64 = r.get(0).map_err(self.sqlite())?;
             let trial_id: i64 = r.get(1).map_err(self.sqlite())?;
@@ -498,8 +749,64 @@ impl TrialLog {
                     "row {seq} ({kind}) was changed after it was written"
                 ));
             }
+            if kind == TRIAL_ROW {
+                let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let row = body
+                    .get("row")
+                    .and_then(serde_json::Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                let sealed = body
+                    .get("sealed")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                seals.entry(trial_id).or_default().push((seq, row, sealed));
+            }
             expected_prev = hash;
             expected_seq = seq + 1;
+        }
+        drop(rows);
+        let mut sealed_at_upgrade = Vec::new();
+        let trials = trial_rows(&self.conn, None).map_err(self.sqlite())?;
+        let patient_of =
+            |row: &serde_json::Map<String, serde_json::Value>| shown(row.get("patient"));
+        for (id, now) in &trials {
+            match seals.remove(id).as_deref() {
+                None | Some([]) => problems.push(format!(
+                    "trial {id} (patient {}) is not in the hash chain: it was added to the log, or its seal removed",
+                    patient_of(now)
+                )),
+                Some([(_, sealed, how)]) => {
+                    let changes = trial_row_changes(sealed, now);
+                    if !changes.is_empty() {
+                        problems.push(format!(
+                            "trial {id} (patient {}) was changed after it was written: {}",
+                            patient_of(sealed),
+                            changes.join("; ")
+                        ));
+                    }
+                    if how == SEALED_AT_UPGRADE {
+                        sealed_at_upgrade.push(*id);
+                    }
+                }
+                Some(many) => problems.push(format!(
+                    "trial {id} (patient {}) is sealed more than once (rows {})",
+                    patient_of(now),
+                    many.iter()
+                        .map(|(seq, ..)| seq.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        }
+        for (id, gone) in seals {
+            if let Some((_, row, _)) = gone.first() {
+                problems.push(format!(
+                    "trial {id} (patient {}) was removed from the log",
+                    patient_of(row)
+                ));
+            }
         }
         let head = self.read_head()?;
         if head.0 != expected_seq - 1 || head.1 != expected_prev {
@@ -512,6 +819,8 @@ impl TrialLog {
         Ok(Verification {
             rows: count,
             problems,
+            head: (expected_seq - 1, expected_prev),
+            sealed_at_upgrade,
         })
     }
 }

@@ -133,7 +133,9 @@ pub enum Command {
         #[arg(long, value_name = "GRAMS")]
         span_grams: Option<f64>,
     },
-    /// Check the trial log's hash chain: reports a changed, removed or cut-off record.
+    /// Check the trial log's hash chain: reports a changed, removed or cut-off record and a
+    /// changed, added or removed trial row, and prints the chain head; with --manifest, checks
+    /// that the log still holds the chain head an export recorded.
     ///
     /// Exits 0 when intact, 2 when a problem is found or the file is not a trial log.
     VerifyLog {
@@ -141,6 +143,10 @@ pub enum Command {
         /// directory on a desktop).
         #[arg(long, value_name = "FILE")]
         db: Option<PathBuf>,
+        /// An export's manifest (…_manifest.sha256, a copy kept elsewhere): the chain head it
+        /// recorded must still be in the log with the same hash.
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
     },
 }
 
@@ -169,7 +175,7 @@ pub fn main() -> ExitCode {
             db.as_deref(),
             acks,
         ),
-        Some(Command::VerifyLog { db }) => log::run_verify(db),
+        Some(Command::VerifyLog { db, manifest }) => log::run_verify(db, manifest),
         Some(Command::Hwtest {
             hardware,
             steps,

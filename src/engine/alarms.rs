@@ -333,6 +333,10 @@ impl<H: PumpHardware> Engine<H> {
             AlarmKind::PossibleInfection => self.has_uncleared(AlarmKind::PossibleInfection),
             // Acknowledging it is the check it asks for.
             AlarmKind::LoginLocked => false,
+            // The log stays as the start-up check found it, whoever acknowledges the alarm.
+            AlarmKind::LogCheckFailed => true,
+            // The trial was programmed with another library: it stands until the trial ends.
+            AlarmKind::LibraryChanged => self.state != State::Ended,
         }
     }
 

@@ -480,12 +480,20 @@ impl<H: PumpHardware> Engine<H> {
     /// Refuses to begin moving the motor while a HIGH alarm stands.
     fn refuse_if_alarmed(&mut self, now: Timestamp, what: &str) -> Result<(), EngineError> {
         match self.high_alarm() {
-            Some(kind) => Err(self.refuse(
-                now,
-                what.to_owned(),
-                format!("{} Clear it first.", kind.message()),
-                Role::Nurse,
-            )),
+            Some(kind) => {
+                let then = if matches!(kind, AlarmKind::LogCheckFailed | AlarmKind::LibraryChanged)
+                {
+                    "This trial never delivers again: a clinician ends it with a written reason, then exports it."
+                } else {
+                    "Clear it first."
+                };
+                Err(self.refuse(
+                    now,
+                    what.to_owned(),
+                    format!("{} {then}", kind.message()),
+                    Role::Nurse,
+                ))
+            }
             None => Ok(()),
         }
     }

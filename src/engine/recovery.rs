@@ -65,6 +65,69 @@ impl<H: PumpHardware> Engine<H> {
         Ok(e)
     }
 
+    /// The start-up check of the log and the library failed (`kinds`: the alarm of each check
+    /// that failed; `failures`: what each found, in words): the finding is logged, each alarm
+    /// raised, and the trial is held for good. Those alarms' causes never clear while the trial
+    /// runs, so `resume`, `prime` and `start` are refused and the patient's button is not
+    /// answered; only [`Engine::end_unverified`] moves the trial on, to its end.
+    pub fn hold_after_failed_check(
+        &mut self,
+        now: Timestamp,
+        kinds: &[AlarmKind],
+        failures: Vec<String>,
+    ) -> Result<(), EngineError> {
+        tracing::error!(?failures, "the start-up check failed: the trial is held");
+        self.journal
+            .push(Record::StartupCheckFailed { at: now, failures });
+        for &kind in kinds {
+            self.raise(now, kind, None, None)?;
+        }
+        self.persist(now);
+        Ok(())
+    }
+
+    /// Whether a failed start-up check holds this trial (now, or at an earlier start: its alarm
+    /// comes back from the log).
+    pub fn held_by_failed_check(&self) -> bool {
+        self.alarms.iter().any(|a| {
+            matches!(
+                a.kind,
+                AlarmKind::LogCheckFailed | AlarmKind::LibraryChanged
+            )
+        })
+    }
+
+    /// A clinician (`name`) ends the trial a failed start-up check holds, for `reason`, so that
+    /// it can be exported. The library's alarm is answered by it (an ended trial uses no
+    /// library); the log's stays, since the log is as it was found.
+    pub fn end_unverified(
+        &mut self,
+        now: Timestamp,
+        reason: &str,
+        name: &str,
+    ) -> Result<(), EngineError> {
+        if !self.held_by_failed_check() {
+            return Err(EngineError::Refused(
+                "no failed start-up check holds this trial: end it as usual".to_owned(),
+            ));
+        }
+        if self.state == State::Ended {
+            return Err(EngineError::Refused(
+                "the trial has already ended".to_owned(),
+            ));
+        }
+        self.journal.push(Record::UnverifiedTrialEnded {
+            at: now,
+            reason: reason.to_owned(),
+            name: name.to_owned(),
+        });
+        self.end(now)?;
+        self.clear(now, AlarmKind::LibraryChanged);
+        self.acknowledge_kind(now, AlarmKind::LibraryChanged);
+        self.persist(now);
+        Ok(())
+    }
+
     #[expect(
         clippy::too_many_lines,
         reason = "one pass over the log in record order: the open bolus, the last intent and what followed it are one state, kept in one place"
@@ -442,6 +505,47 @@ mod tests {
             None,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_trial_held_by_a_failed_start_up_check_stays_held_after_another_restart() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        let mut e = restart(e, at("1h 10min"));
+        e.hold_after_failed_check(
+            at("1h 10min"),
+            &[AlarmKind::LibraryChanged],
+            vec!["the drug library: not the one".to_owned()],
+        )
+        .unwrap();
+        e.acknowledge(at("1h 11min"));
+        assert!(e.resume(at("1h 11min")).is_err());
+        // Started again with the check passing (the old library put back): the hold comes back
+        // from the log all the same.
+        let mut e = restart(e, at("2h"));
+        assert!(e.held_by_failed_check());
+        e.acknowledge(at("2h 1min"));
+        assert!(e.resume(at("2h 1min")).is_err());
+        let given = e.delivered_total();
+        run_to(&mut e, at("3h"));
+        assert_eq!(e.state(), State::Alarm);
+        assert_eq!(e.delivered_total(), given, "nothing delivered while held");
+        // Only the clinician's decision moves it on, to its end; the library's alarm is answered.
+        e.end_unverified(at("3h"), "Library changed mid-trial.", "Dr A")
+            .unwrap();
+        assert_eq!(e.state(), State::Ended);
+        assert_eq!(
+            count(&e, |r| matches!(
+                r,
+                Record::UnverifiedTrialEnded { name, .. } if name == "Dr A"
+            )),
+            1
+        );
+        assert!(
+            !e.active_alarms()
+                .any(|a| a.kind == AlarmKind::LibraryChanged)
+        );
+        assert!(e.end_unverified(at("3h"), "again", "Dr A").is_err());
     }
 
     #[test]

@@ -529,6 +529,26 @@ fn row(r: &Record) -> Option<[String; 7]> {
             format!("{who} ({})", name(by)),
             "oral morphine equivalents, mg per day".into(),
         ],
+        Record::StartupCheckFailed { failures, .. } => [
+            "startup_check_failed".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            "pump".into(),
+            failures.join("; "),
+        ],
+        Record::UnverifiedTrialEnded {
+            reason, name: who, ..
+        } => [
+            "unverified_trial_ended".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            who.clone(),
+            reason.clone(),
+        ],
         Record::Exported {
             destination,
             files,

@@ -1,7 +1,8 @@
 //! The trial summary's export: PDF, JSON and CSV files named by patient and date, with a
-//! manifest of their SHA-256 (in `sha256sum` format, so `sha256sum -c` checks a copy), written
-//! to a directory or a USB stick. Exporting reads the log; the only thing it adds to it is the
-//! record that the export happened.
+//! manifest of their SHA-256 (in `sha256sum` format, so `sha256sum -c` checks a copy) that also
+//! records the trial log's chain head and check (as comment lines, which `sha256sum` skips),
+//! written to a directory or a USB stick. Exporting reads the log; the only thing it adds to it
+//! is the record that the export happened.
 //!
 //! The pump's Export button writes each export into a folder of its own, created new
 //! ([`folder_name`], written by [`super::fresh`]); `titra export --out DIR` writes into the
@@ -90,6 +91,47 @@ impl ExportFile {
     }
 }
 
+/// The trial log as an export found it: the last row of its chain (number and hash) and what
+/// its check found (empty: intact). The manifest records both, so that a copy of the export
+/// kept elsewhere shows a later rewrite of the log (docs/trial-log.md, "Comparing with an
+/// export").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSeal {
+    pub head: (i64, String),
+    pub problems: Vec<String>,
+}
+
+/// The manifest's line with the chain head, as `titra verify-log --manifest` reads it back.
+pub const CHAIN_HEAD_LINE: &str = "# trial log chain head: row ";
+
+impl LogSeal {
+    /// The manifest's comment lines.
+    fn manifest_lines(&self) -> String {
+        let check = match self.problems.as_slice() {
+            [] => "intact".to_owned(),
+            [one] => format!("FAILED: {}", one.replace(['\n', '\r'], " ")),
+            [first, rest @ ..] => format!(
+                "FAILED: {} (and {} more problems)",
+                first.replace(['\n', '\r'], " "),
+                rest.len()
+            ),
+        };
+        format!(
+            "{CHAIN_HEAD_LINE}{} sha256 {}\n# trial log check: {check}\n",
+            self.head.0, self.head.1
+        )
+    }
+
+    /// The chain head a manifest recorded: (row, hash), if it holds one.
+    pub fn head_in_manifest(manifest: &str) -> Option<(i64, String)> {
+        manifest.lines().find_map(|line| {
+            let rest = line.strip_prefix(CHAIN_HEAD_LINE)?;
+            let (seq, hash) = rest.split_once(" sha256 ")?;
+            Some((seq.trim().parse().ok()?, hash.trim().to_owned()))
+        })
+    }
+}
+
 /// What an export is made from.
 pub struct Source<'a> {
     pub summary: &'a Summary,
@@ -100,6 +142,9 @@ pub struct Source<'a> {
     pub started_wall: Option<&'a str>,
     /// The unit the drug's doses are written in.
     pub unit: MassUnit,
+    /// The trial log's chain head and check when the files were made (None: no log is kept,
+    /// as in the desktop demo).
+    pub log: Option<&'a LogSeal>,
 }
 
 /// "MRN-00042_2026-11-23": the patient (letters, digits, '-' and '_' kept, anything else as
@@ -169,10 +214,10 @@ pub fn build(
             }
         }
     }
-    let manifest: String = files
-        .iter()
-        .map(|f| format!("{}  {}\n", f.sha256, f.name))
-        .collect();
+    let mut manifest = src.log.map(LogSeal::manifest_lines).unwrap_or_default();
+    for f in &files {
+        manifest.push_str(&format!("{}  {}\n", f.sha256, f.name));
+    }
     files.push(ExportFile::new(
         format!("{base}_manifest.sha256"),
         manifest.into_bytes(),
@@ -443,6 +488,11 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
     if summary.implant.confirmed {
         recheck_confirmed(&summary, &stored, x)?;
     }
+    let v = log.verify()?;
+    let seal = LogSeal {
+        head: v.head,
+        problems: v.problems,
+    };
     let files = build(
         &Source {
             summary: &summary,
@@ -450,6 +500,7 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
             started,
             started_wall: stored.started_wall.as_deref(),
             unit,
+            log: Some(&seal),
         },
         x.formats,
         x.paper,

@@ -134,6 +134,11 @@ pub struct Status {
     /// deliver.
     #[serde(default)]
     pub self_test_failure: String,
+    /// What the start-up check of the trial log and the drug library found wrong ("" when it
+    /// passed): the trial it held never delivers again, and a log that failed takes no new
+    /// trial.
+    #[serde(default)]
+    pub startup_check_failure: String,
     pub elapsed_s: u64,
     pub remaining_s: u64,
     /// The pump's clock, ms.
@@ -168,6 +173,7 @@ impl Status {
             site_check_due: String::new(),
             site_check_due_in_s: None,
             self_test_failure: String::new(),
+            startup_check_failure: String::new(),
             elapsed_s: 0,
             remaining_s: 0,
             now_ms: now.ms(),
@@ -188,6 +194,13 @@ pub fn render_status(s: &Status) -> String {
             out,
             "SELF-TEST FAILED: {} — the pump will not deliver",
             s.self_test_failure
+        );
+    }
+    if !s.startup_check_failure.is_empty() {
+        let _ = writeln!(
+            out,
+            "START-UP CHECK FAILED: {} — the pump will not deliver this trial",
+            s.startup_check_failure
         );
     }
     if s.patient.is_empty() {

@@ -13,8 +13,18 @@ use titra::time::WallClock;
 /// its trial log (and the syringe's position, as a real plunger stays put) in `dir`, its clock
 /// at `now`. Started again on the same directory, it recovers the trial.
 pub fn logged_service(dir: &Path, now: Timestamp) -> PumpService {
+    let (library, _) = titra::input::check::load_library(None).unwrap();
+    logged_service_with_library(dir, now, library)
+}
+
+/// The same daemon with `library` as the drug library in force (one changed between two starts).
+pub fn logged_service_with_library(
+    dir: &Path,
+    now: Timestamp,
+    library: titra::core::library::DrugLibrary,
+) -> PumpService {
     let cfg = titra::input::hardware::HardwareConfig::built_in().unwrap();
-    let (library, source) = titra::input::check::load_library(None).unwrap();
+    let (_, source) = titra::input::check::load_library(None).unwrap();
     let auth = titra::service::auth::Auth::demo().unwrap();
     let db = dir.join("titra.db");
     let mut sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);

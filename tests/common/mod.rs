@@ -129,6 +129,27 @@ pub fn titra(args: &[&str]) -> Output {
         .expect("the titra binary runs")
 }
 
+/// `sqlite3 FILE SQL`: the real SQLite shell run on a trial log, as anyone holding the pump's SD
+/// card could (.ci/run installs it). Fails the test if the shell refuses the SQL.
+pub fn sqlite3(path: &Path, sql: &str) {
+    let out = Command::new("sqlite3")
+        .arg(path)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 command runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// The SQL that changes the concentration in the newest trial's row to `concentration`,
+/// dropping the trigger that refuses it first (anyone with the file can).
+pub fn change_concentration(concentration: &str) -> String {
+    format!(
+        "DROP TRIGGER IF EXISTS trial_no_update; \
+         UPDATE trial SET program_json = json_set(program_json, '$.concentration', '{concentration}') \
+         WHERE id = (SELECT MAX(id) FROM trial);"
+    )
+}
+
 /// A program's output as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

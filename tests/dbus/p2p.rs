@@ -6,9 +6,11 @@ use futures_util::StreamExt;
 use titra::core::units::{Duration, Timestamp};
 use titra::service::pump::PumpService;
 
-use crate::common::daemon::{FakeWall, logged_service};
+use crate::common::daemon::{FakeWall, logged_service, logged_service_with_library};
 use crate::common::p2p::{PROGRAM, Pump, error_of, pump, pump_with};
-use crate::common::{CLINICIAN, NURSE, SECOND_NURSE, TempDir, assert_valid_summary, h};
+use crate::common::{
+    CLINICIAN, NURSE, SECOND_NURSE, TempDir, assert_valid_summary, change_concentration, h, sqlite3,
+};
 
 #[tokio::test]
 async fn a_trial_through_the_proxy_with_signals_and_properties() {
@@ -1662,6 +1664,225 @@ async fn a_syringe_changed_on_the_simulated_pump_is_seated_and_the_motor_is_not_
     let s = p.status().await;
     assert_eq!(s.state.to_string(), "running");
     assert!(s.alarms.is_empty(), "{:?}", s.alarms);
+}
+
+// ---- the start-up check of the trial log and the drug library -------------------------------
+
+/// A trial of `PROGRAM` running for an hour on a daemon keeping its log in `dir`, then the daemon
+/// stopped; the time it starts again at.
+async fn an_hour_then_stopped(dir: &TempDir) -> Timestamp {
+    let p = pump_with(logged_service(dir, Timestamp::ORIGIN), Timestamp::ORIGIN).await;
+    p.running().await;
+    p.run_to(h(1.0)).await;
+    drop(p);
+    PumpService::resume_time(&dir.trial_log()).unwrap()
+}
+
+/// The held trial's pump: stopped with the HIGH alarm `kind`, resuming refused after the
+/// nurse's acknowledgement, the patient's button refused, nothing delivered for an hour.
+async fn assert_refuses_delivery(p: &Pump, kind: &str, from: Timestamp) {
+    let s = p.status().await;
+    assert_eq!(s.state.to_string(), "alarm");
+    let alarm = s
+        .alarms
+        .iter()
+        .find(|a| alarm_name(a.kind) == kind)
+        .unwrap_or_else(|| panic!("no {kind} alarm: {:?}", s.alarms));
+    assert_eq!(alarm.priority.to_string(), "high");
+    assert!(
+        alarm.message.contains("delivery stopped"),
+        "{}",
+        alarm.message
+    );
+    let nurse = p.login(NURSE).await;
+    p.proxy.acknowledge_alarms(&nurse).await.unwrap();
+    let (name, message) = error_of(p.proxy.resume(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(
+        message.contains("This trial never delivers again"),
+        "{message}"
+    );
+    let (name, _) = error_of(p.proxy.start(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    let (name, _) = error_of(p.proxy.request_bolus().await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    let before = p.status().await.delivered_total;
+    p.run_to(from + Duration::from_hours(1)).await;
+    let s = p.status().await;
+    assert_eq!(s.state.to_string(), "alarm");
+    assert_eq!(s.delivered_total, before, "nothing delivered while held");
+    assert!(s.alarms.iter().any(|a| alarm_name(a.kind) == kind));
+}
+
+#[tokio::test]
+async fn a_daemon_restarted_on_a_tampered_log_refuses_delivery_with_a_high_alarm() {
+    let dir = TempDir::new("tampered-restart");
+    let back = an_hour_then_stopped(&dir).await;
+    // Someone with the SD card doubles the concentration the trial was programmed with (the
+    // syringe still holds 1 mg/mL: the pump would give half the dose).
+    sqlite3(&dir.trial_log(), &change_concentration("2 mg/mL"));
+    let p = pump_with(logged_service(&dir, back), back).await;
+    assert!(
+        p.status().await.startup_check_failure.contains(
+            "the trial log: trial 1 (patient MRN-DBUS) was changed after it was written: the program's concentration (1 mg/mL when written, 2 mg/mL now)"
+        ),
+        "{:?}",
+        p.status().await
+    );
+    assert_refuses_delivery(&p, "log_check_failed", back).await;
+
+    // The usual end is not enough: a clinician decides, with a written reason.
+    let nurse = p.login(NURSE).await;
+    let (name, message) = error_of(p.proxy.end_trial(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("a clinician ends it"), "{message}");
+    let (name, _) = error_of(p.proxy.end_unverified_trial(&nurse, "Ended.").await);
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    let clinician = p.login(CLINICIAN).await;
+    let (name, message) = error_of(p.proxy.end_unverified_trial(&clinician, "  ").await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.starts_with("reason: "), "{message}");
+    let reason = "The log was changed on the card; trial stopped, patient reviewed, export kept.";
+    p.proxy
+        .end_unverified_trial(&clinician, reason)
+        .await
+        .unwrap();
+    let s = p.status().await;
+    assert_eq!(s.state.to_string(), "ended");
+    assert!(
+        s.alarms
+            .iter()
+            .any(|a| alarm_name(a.kind) == "log_check_failed"),
+        "the log stays as it was found: {:?}",
+        s.alarms
+    );
+    let (name, _) = error_of(p.proxy.resume(&nurse).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+
+    // Its export says so in the manifest, with the chain head.
+    let clinician = p.login(CLINICIAN).await;
+    p.proxy
+        .confirm_implant_dose_with_reason(
+            &clinician,
+            "0.5 mg/day",
+            "Set by hand: the trial was cut short.",
+        )
+        .await
+        .unwrap();
+    let (to, files) = p.proxy.export(&clinician, "json", "a4").await.unwrap();
+    let manifest =
+        std::fs::read_to_string(std::path::Path::new(&to).join(files.last().unwrap())).unwrap();
+    assert!(
+        manifest.starts_with("# trial log chain head: row "),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains(
+            "# trial log check: FAILED: trial 1 (patient MRN-DBUS) was changed after it was written"
+        ),
+        "{manifest}"
+    );
+    drop(p);
+
+    // The finding and the decision are in the log, with the clinician's name.
+    let log = titra::store::TrialLog::open(&dir.trial_log()).unwrap();
+    let records = log.records(1).unwrap();
+    assert!(records.iter().any(|r| matches!(
+        r,
+        titra::journal::Record::StartupCheckFailed { failures, .. }
+            if failures[0].contains("the program's concentration")
+    )));
+    assert!(records.iter().any(|r| matches!(
+        r,
+        titra::journal::Record::UnverifiedTrialEnded { reason: why, name, .. }
+            if why == reason && name == "Demo Clinician"
+    )));
+    drop(log);
+
+    // Started again with the trial ended, the pump still shows the alarm and programs no new
+    // trial on this log.
+    let later = back + Duration::from_hours(3);
+    let p = pump_with(logged_service(&dir, later), later).await;
+    let s = p.status().await;
+    assert_eq!(s.state.to_string(), "idle");
+    assert!(
+        s.alarms
+            .iter()
+            .any(|a| alarm_name(a.kind) == "log_check_failed" && a.priority.to_string() == "high"),
+        "{:?}",
+        s.alarms
+    );
+    let nurse = p.login(NURSE).await;
+    let (name, message) = error_of(
+        p.proxy
+            .start_trial(&nurse, PROGRAM, false, SECOND_NURSE.id, SECOND_NURSE.pin)
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(
+        message.contains("no new trial is programmed on it"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_daemon_restarted_with_another_drug_library_refuses_delivery_with_a_high_alarm() {
+    let dir = TempDir::new("library-restart");
+    let back = an_hour_then_stopped(&dir).await;
+    // The site's library is edited while the trial runs.
+    let (mut library, _) = titra::input::check::load_library(None).unwrap();
+    let entry = library
+        .entries
+        .iter_mut()
+        .find(|e| e.drug == "morphine")
+        .unwrap();
+    entry.source.push_str(" Reviewed again.");
+    let p = pump_with(
+        logged_service_with_library(&dir, back, library.clone()),
+        back,
+    )
+    .await;
+    let s = p.status().await;
+    assert!(
+        s.startup_check_failure
+            .starts_with("the drug library: the library in force (SHA-256 ")
+            && s.startup_check_failure
+                .contains("is not the one this trial was programmed with"),
+        "{s:?}"
+    );
+    assert!(
+        !s.alarms
+            .iter()
+            .any(|a| alarm_name(a.kind) == "log_check_failed")
+    );
+    assert_refuses_delivery(&p, "library_changed", back).await;
+
+    // The clinician ends it; the library no longer matters, and a new trial is programmed
+    // under the library in force.
+    let clinician = p.login(CLINICIAN).await;
+    p.proxy
+        .end_unverified_trial(
+            &clinician,
+            "Library updated mid-trial; restart under the new one.",
+        )
+        .await
+        .unwrap();
+    let s = p.status().await;
+    assert_eq!(s.state.to_string(), "ended");
+    assert_eq!(s.startup_check_failure, "");
+    assert!(
+        !s.alarms
+            .iter()
+            .any(|a| alarm_name(a.kind) == "library_changed"),
+        "{:?}",
+        s.alarms
+    );
+    let nurse = p.login(NURSE).await;
+    p.proxy
+        .start_trial(&nurse, PROGRAM, false, SECOND_NURSE.id, SECOND_NURSE.pin)
+        .await
+        .unwrap();
+    assert_eq!(p.status().await.state.to_string(), "verified");
 }
 
 /// An alarm kind as the log and the screens name it ("sedation").

@@ -14,7 +14,9 @@ use titra::journal::Record;
 use titra::report::export::{Format, LogExport, LogExportError, Paper, export_from_log};
 use titra::store::TrialLog;
 
-use crate::common::{TempDir, assert_valid_summary, example, scenario_path};
+use crate::common::{
+    TempDir, assert_valid_summary, example, outcome, scenario_path, text as text_of, titra,
+};
 
 fn dir(name: &str) -> TempDir {
     TempDir::new(&format!("export-{name}"))
@@ -104,9 +106,10 @@ fn an_exported_trial_reads_back_in_every_format() {
         ]
     );
 
-    // The manifest holds each file's SHA-256, in sha256sum's format.
+    // The manifest holds each file's SHA-256, in sha256sum's format (after the comment lines of
+    // the trial log's chain head and check, which sha256sum skips).
     let manifest = std::fs::read_to_string(&written[3]).unwrap();
-    let lines: Vec<&str> = manifest.lines().collect();
+    let lines: Vec<&str> = manifest.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(lines.len(), 3);
     for (line, path) in lines.iter().zip(&written) {
         let name = path.file_name().unwrap().to_string_lossy();
@@ -218,6 +221,118 @@ fn an_exported_trial_reads_back_in_every_format() {
     assert_eq!(files.len(), 4);
     assert_eq!(files[0].1, sha256(&written[0]));
     assert!(log.verify().unwrap().is_intact());
+}
+
+/// Rewrites the whole hash chain from the first pain score on, as someone who knows how it is
+/// computed could: the score changed to 0, every later row's hash recomputed, the head moved.
+fn rewrite_the_chain(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch("DROP TRIGGER event_no_update;").unwrap();
+    let first: i64 = conn
+        .query_row(
+            "SELECT MIN(seq) FROM event WHERE kind = 'pain_score'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute(
+        "UPDATE event SET body = json_set(body, '$.value', 0) WHERE seq = ?1",
+        [first],
+    )
+    .unwrap();
+    let mut prev: String = conn
+        .query_row("SELECT hash FROM event WHERE seq = ?1", [first - 1], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let rows: Vec<(i64, i64, i64, String, String)> = conn
+        .prepare("SELECT seq, trial_id, at_ms, kind, body FROM event WHERE seq >= ?1 ORDER BY seq")
+        .unwrap()
+        .query_map([first], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (seq, trial, at, kind, body) in rows {
+        let hash = titra::digest::sha256_lines(&[
+            &prev,
+            &seq.to_string(),
+            &trial.to_string(),
+            &at.to_string(),
+            &kind,
+            &body,
+        ]);
+        conn.execute(
+            "UPDATE event SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![prev, hash, seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    conn.execute("UPDATE chain_head SET hash = ?1", [&prev])
+        .unwrap();
+}
+
+#[test]
+fn the_manifest_carries_the_chain_head_and_a_later_rewrite_shows_against_it() {
+    let d = dir("chain-head");
+    let db = simulated_log("single-shot-morphine.toml", &d);
+    let head = TrialLog::open(&db).unwrap().verify().unwrap().head;
+    let out = d.join("out");
+    let written = export(&db, &out, "json", Paper::A4, true).unwrap();
+    let manifest = written.last().unwrap();
+    let text = std::fs::read_to_string(manifest).unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "# trial log chain head: row {} sha256 {}\n# trial log check: intact\n",
+            head.0, head.1
+        )),
+        "{text}"
+    );
+    // sha256sum checks the files all the same.
+    let checked = Command::new("sha256sum")
+        .args(["-c", "--strict"])
+        .arg(manifest.file_name().unwrap())
+        .current_dir(&out)
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{checked:?}");
+
+    // verify-log compares the log with the manifest (a copy kept elsewhere).
+    let verify = || {
+        titra(&[
+            "verify-log",
+            "--db",
+            db.to_str().unwrap(),
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ])
+    };
+    let (ok, said) = outcome(&verify());
+    assert!(ok, "{said}");
+    assert!(
+        said.contains(&format!(
+            "The export's chain head (row {}) is in the log with the same hash",
+            head.0
+        )),
+        "{said}"
+    );
+
+    // The whole chain rewritten after the export: the chain alone cannot tell, the manifest can.
+    rewrite_the_chain(&db);
+    let alone = titra(&["verify-log", "--db", db.to_str().unwrap()]);
+    assert_eq!(alone.status.code(), Some(0), "{}", text_of(&alone.stdout));
+    let against = verify();
+    assert_eq!(against.status.code(), Some(2));
+    assert!(
+        text_of(&against.stdout).contains(&format!(
+            "THE LOG WAS REWRITTEN AFTER THE EXPORT: row {} has the hash ",
+            head.0
+        )),
+        "{}",
+        text_of(&against.stdout)
+    );
 }
 
 #[test]

@@ -622,7 +622,10 @@ while a HIGH cause stands; every alarm raised is in the trial log on disk.\n\n\
 A user interface that disconnects is not a fault the daemon can see: it keeps no client state\n\
 and delivery never waits for a screen (`tests/dbus/bus.rs::the_daemon_runs_on_when_its_screen_goes_away`).\n\
 A trial log that fails while nothing is written (a paused pump, a pump stopped by an alarm) is\n\
-found at its next write: the next record of any kind, at the latest the nurse's resume.\n",
+found at its next write: the next record of any kind, at the latest the nurse's resume. A full\n\
+disk is found only when a write needs a page the file does not have: records that still fit in\n\
+its last pages are written (the paused pump of \"disk full\" resumes, and would alarm at the\n\
+first write that does not fit).\n",
         WATCH
     );
     for fault in FAULTS {

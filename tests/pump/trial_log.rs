@@ -18,7 +18,7 @@ use titra::journal::{Record, RecordSink, Role};
 use titra::sim::SimPump;
 use titra::store::{StoreError, TrialLog};
 
-use crate::common::{TempDir, example, morphine, titra};
+use crate::common::{TempDir, change_concentration, example, morphine, sqlite3, titra};
 
 fn temp_dir(name: &str) -> TempDir {
     TempDir::new(&format!("log-{name}"))
@@ -106,26 +106,27 @@ fn tampering_and_truncation_are_found() {
     let dir = temp_dir("tamper");
     let changed = dir.join("changed.db");
     drop(log_with_rows(&changed, 6));
+    // Row 1 seals the trial's own row; the pain scores are rows 2 to 7.
     let conn = Connection::open(&changed).unwrap();
     conn.execute_batch(
-        "DROP TRIGGER event_no_update; UPDATE event SET body = replace(body, '\"value\":3', '\"value\":0') WHERE seq = 4;",
+        "DROP TRIGGER event_no_update; UPDATE event SET body = replace(body, '\"value\":3', '\"value\":0') WHERE seq = 5;",
     )
     .unwrap();
     drop(conn);
     let v = TrialLog::open(&changed).unwrap().verify().unwrap();
     assert_eq!(
         v.problems,
-        vec!["row 4 (pain_score) was changed after it was written".to_owned()]
+        vec!["row 5 (pain_score) was changed after it was written".to_owned()]
     );
 
     let cut = dir.join("cut.db");
     drop(log_with_rows(&cut, 6));
     let conn = Connection::open(&cut).unwrap();
-    conn.execute_batch("DROP TRIGGER event_no_delete; DELETE FROM event WHERE seq > 4;")
+    conn.execute_batch("DROP TRIGGER event_no_delete; DELETE FROM event WHERE seq > 5;")
         .unwrap();
     drop(conn);
     let v = TrialLog::open(&cut).unwrap().verify().unwrap();
-    assert_eq!(v.rows, 4);
+    assert_eq!(v.rows, 5);
     assert!(
         v.problems[0].contains("rows were cut off the end"),
         "{:?}",
@@ -148,12 +149,136 @@ fn tampering_and_truncation_are_found() {
     // The command says so, and exits 2.
     let out = titra(&["verify-log", "--db", changed.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("row 4 (pain_score) was changed"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("row 5 (pain_score) was changed"));
     let intact = dir.join("intact.db");
     drop(log_with_rows(&intact, 2));
     let out = titra(&["verify-log", "--db", intact.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("2 records, the hash chain is intact"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 rows, the hash chain is intact"));
+}
+
+#[test]
+fn a_trial_row_changed_with_sqlite3_is_found_by_verify_log() {
+    let dir = temp_dir("trial-row");
+    let path = dir.trial_log();
+    drop(log_with_rows(&path, 3));
+    // The concentration changed on the card: the trigger that refuses it is dropped first (as
+    // anyone with the file can), and the event rows are left alone.
+    sqlite3(&path, &change_concentration("2 mg/mL"));
+    let log = TrialLog::open(&path).unwrap();
+    assert_eq!(log.records(1).unwrap().len(), 3, "the events are untouched");
+    let v = log.verify().unwrap();
+    let changed = "trial 1 (patient MRN-LOG) was changed after it was written: the program's concentration (1 mg/mL when written, 2 mg/mL now)";
+    assert_eq!(v.problems, vec![changed.to_owned()]);
+    let out = titra(&["verify-log", "--db", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("THE LOG WAS TAMPERED WITH OR DAMAGED"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("  - {changed}")), "{stdout}");
+
+    // A trial row added by hand, with no seal in the chain, shows too.
+    sqlite3(
+        &path,
+        "INSERT INTO trial (patient, started_ms, trial_json, program_json, library_sha256, simulated) \
+         SELECT 'MRN-ADDED', started_ms, trial_json, program_json, library_sha256, simulated FROM trial WHERE id = 1;",
+    );
+    let v = TrialLog::open(&path).unwrap().verify().unwrap();
+    assert!(
+        v.problems.contains(
+            &"trial 2 (patient MRN-ADDED) is not in the hash chain: it was added to the log, or its seal removed".to_owned()
+        ),
+        "{:?}",
+        v.problems
+    );
+}
+
+/// The schema as versions 1 and 2 wrote it: trials outside the hash chain.
+const SCHEMA_2: &str = "
+CREATE TABLE trial (id INTEGER PRIMARY KEY, patient TEXT NOT NULL, started_ms INTEGER NOT NULL,
+  trial_json TEXT NOT NULL, program_json TEXT NOT NULL, library_sha256 TEXT NOT NULL,
+  simulated INTEGER NOT NULL, started_wall TEXT);
+CREATE TABLE event (seq INTEGER PRIMARY KEY, trial_id INTEGER NOT NULL REFERENCES trial(id),
+  at_ms INTEGER NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL);
+CREATE INDEX event_trial_at ON event(trial_id, at_ms);
+CREATE TABLE chain_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,
+  hash TEXT NOT NULL);
+CREATE TRIGGER event_no_update BEFORE UPDATE ON event
+BEGIN SELECT RAISE(ABORT, 'the trial log is append-only'); END;
+CREATE TRIGGER event_no_delete BEFORE DELETE ON event
+BEGIN SELECT RAISE(ABORT, 'the trial log is append-only'); END;
+CREATE TRIGGER trial_no_delete BEFORE DELETE ON trial
+BEGIN SELECT RAISE(ABORT, 'the trial log is append-only'); END;
+PRAGMA application_id = 1414091858; PRAGMA user_version = 2;";
+
+#[test]
+fn a_log_of_schema_2_opens_and_its_trials_join_the_chain() {
+    let dir = temp_dir("schema-2");
+    let path = dir.trial_log();
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(SCHEMA_2).unwrap();
+    conn.execute(
+        "INSERT INTO trial (patient, started_ms, trial_json, program_json, library_sha256, simulated)
+         VALUES ('MRN-LOG', 0, ?1, ?2, 'abc', 1)",
+        [
+            serde_json::to_string(&trial()).unwrap(),
+            serde_json::to_string(&morphine()).unwrap(),
+        ],
+    )
+    .unwrap();
+    // Two pain scores, chained as version 2 chained its rows.
+    let mut prev = "0".repeat(64);
+    for seq in 1..=2i64 {
+        let record = pain(seq as u64, 5);
+        let body = serde_json::to_string(&record).unwrap();
+        let at = record.at().ms().to_string();
+        let hash =
+            titra::digest::sha256_lines(&[&prev, &seq.to_string(), "1", &at, "pain_score", &body]);
+        conn.execute(
+            "INSERT INTO event VALUES (?1, 1, ?2, 'pain_score', ?3, ?4, ?5)",
+            rusqlite::params![seq, at.parse::<i64>().unwrap(), body, prev, hash],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    conn.execute("INSERT INTO chain_head VALUES (1, 2, ?1)", [&prev])
+        .unwrap();
+    drop(conn);
+
+    // Opened by this version: migrated, its trial sealed at the end of the chain, intact.
+    let mut log = TrialLog::open(&path).unwrap();
+    let v = log.verify().unwrap();
+    assert!(v.is_intact(), "{:?}", v.problems);
+    assert_eq!(v.rows, 3, "two records and the trial's seal");
+    assert_eq!(v.sealed_at_upgrade, vec![1]);
+    let stored = log.latest_trial().unwrap();
+    assert_eq!(stored.program, morphine());
+    assert_eq!(log.records(1).unwrap(), vec![pain(1, 5), pain(2, 5)]);
+    drop(log);
+    let out = titra(&["verify-log", "--db", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("Trial 1 joined the chain when this log was upgraded"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // From now on a change to the trial row shows.
+    sqlite3(
+        &path,
+        "DROP TRIGGER IF EXISTS trial_no_update; UPDATE trial SET patient = 'MRN-OTHER';",
+    );
+    let v = TrialLog::open(&path).unwrap().verify().unwrap();
+    assert_eq!(
+        v.problems,
+        vec![
+            "trial 1 (patient MRN-LOG) was changed after it was written: the patient (MRN-LOG when written, MRN-OTHER now)"
+                .to_owned()
+        ]
+    );
 }
 
 #[test]

@@ -185,6 +185,13 @@ pub enum AlarmKind {
     /// Wrong PINs locked a member of staff's login: someone may be guessing (delivery goes on;
     /// other staff can still log in).
     LoginLocked,
+    /// At start-up the trial log failed its check (a row or a trial's own row changed, added or
+    /// removed): the trial in hand never delivers again, a clinician ends it, and no new trial
+    /// is programmed on this log.
+    LogCheckFailed,
+    /// At start-up the drug library in force was not the one the trial in hand was programmed
+    /// with (their SHA-256 differ): that trial never delivers again; a clinician ends it.
+    LibraryChanged,
 }
 
 impl AlarmKind {
@@ -198,7 +205,9 @@ impl AlarmKind {
             | AlarmKind::SensorFault
             | AlarmKind::PowerRestored
             | AlarmKind::LogFailure
-            | AlarmKind::Sedation => Priority::High,
+            | AlarmKind::Sedation
+            | AlarmKind::LogCheckFailed
+            | AlarmKind::LibraryChanged => Priority::High,
             AlarmKind::ReservoirLow
             | AlarmKind::DoseLimit
             | AlarmKind::ObservationMissed
@@ -254,6 +263,12 @@ impl AlarmKind {
             }
             AlarmKind::LoginLocked => {
                 "A staff login is locked after wrong PINs — check who has been trying to log in."
+            }
+            AlarmKind::LogCheckFailed => {
+                "The trial log failed its integrity check — delivery stopped. Call the clinician, then take the pump out of use."
+            }
+            AlarmKind::LibraryChanged => {
+                "The drug library changed since this trial was programmed — delivery stopped. Call the clinician to end the trial."
             }
         }
     }
@@ -367,13 +382,15 @@ mod tests {
             SiteCheckMissed,
             PossibleInfection,
             LoginLocked,
+            LogCheckFailed,
+            LibraryChanged,
         ];
         for k in &all {
             match k {
                 Occlusion | ReservoirLow | ReservoirEmpty | ReservoirMissing | MotorStall
                 | SensorFault | DoseLimit | Observation | PausedTooLong | PowerRestored
                 | LogFailure | Sedation | ObservationMissed | StuckButton | SiteCheckMissed
-                | PossibleInfection | LoginLocked => {}
+                | PossibleInfection | LoginLocked | LogCheckFailed | LibraryChanged => {}
             }
         }
         all
@@ -451,6 +468,8 @@ mod tests {
         assert_eq!(AlarmKind::ObservationMissed.priority(), Priority::Medium);
         assert_eq!(AlarmKind::PossibleInfection.priority(), Priority::Medium);
         assert_eq!(AlarmKind::SiteCheckMissed.priority(), Priority::Low);
+        assert_eq!(AlarmKind::LogCheckFailed.priority(), Priority::High);
+        assert_eq!(AlarmKind::LibraryChanged.priority(), Priority::High);
         assert!(!AlarmKind::Observation.latches());
         let mut a = Alarm::new(AlarmKind::Occlusion, Timestamp::ORIGIN);
         a.cleared_at = Some(Timestamp::from_ms(5));

@@ -452,6 +452,19 @@ impl PumpIface {
             .await
     }
 
+    /// A clinician ends the trial the failed start-up check holds (the trial log's chain or the
+    /// drug library), for a written reason (required), so that it can be exported; logged with
+    /// the clinician's name. Its delivery stays refused.
+    async fn end_unverified_trial(
+        &self,
+        token: &str,
+        reason: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.call(&e, |s, now| s.end_unverified_trial(token, reason, now))
+            .await
+    }
+
     async fn acknowledge_alarms(
         &self,
         token: &str,

@@ -5,8 +5,11 @@
 
 mod clinical;
 mod faults;
+mod integrity;
 mod report;
 mod trial;
+
+pub use integrity::StartupCheck;
 
 use std::path::PathBuf;
 
@@ -106,6 +109,9 @@ pub struct PumpService {
     /// The power-on self-test's result: a failure keeps trials from being programmed, primed,
     /// started or resumed.
     self_test: Option<crate::journal::SelfTest>,
+    /// What the start-up check of the trial log and the drug library found wrong (None when it
+    /// passed or there is no log): see `integrity.rs`.
+    startup_check: Option<StartupCheck>,
 }
 
 /// Who the demo's pre-trial checklist is recorded as confirmed by.
@@ -159,8 +165,10 @@ fn body_temp(celsius: f64) -> Result<BodyTemp, ServiceError> {
 }
 
 impl PumpService {
-    /// The service at `now`. An unfinished trial in the log at `log_path` is recovered: the pump
-    /// comes up stopped with a HIGH "power restored" alarm.
+    /// The service at `now`. The log at `log_path` is verified first (its whole hash chain, and
+    /// the library in force against the unfinished trial's); then an unfinished trial is
+    /// recovered: the pump comes up stopped with a HIGH "power restored" alarm, and when the
+    /// check failed, held for good with a HIGH alarm naming what failed.
     pub fn new(
         cfg: HardwareConfig,
         library: DrugLibrary,
@@ -187,6 +195,7 @@ impl PumpService {
                 .map_err(|e| ServiceError::Internal(e.to_string()))?,
             demo_checklist: false,
             self_test: None,
+            startup_check: None,
         };
         service.recover(now)?;
         service.run_self_test(now);
@@ -252,12 +261,26 @@ impl PumpService {
         let Some(mut log) = self.open_log()? else {
             return Ok(());
         };
+        // Before anything is recovered: the whole chain, trial rows included.
+        let mut check = StartupCheck {
+            log: Self::check_log(&log),
+            library: None,
+            at: now,
+        };
         let Ok(stored) = log.latest_trial() else {
+            self.note_check(check);
             return Ok(());
         };
-        let records = log
-            .records(stored.id)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let records = match log.records(stored.id) {
+            Ok(r) => r,
+            Err(e) if !check.log.is_empty() => {
+                // A log that failed its check may not even read back: nothing is recovered.
+                tracing::error!(error = %e, "the trial in the log cannot be read");
+                self.note_check(check);
+                return Ok(());
+            }
+            Err(e) => return Err(ServiceError::Internal(e.to_string())),
+        };
         let ended = records.iter().any(|r| {
             matches!(
                 r,
@@ -268,6 +291,25 @@ impl PumpService {
             )
         });
         if ended || records.is_empty() {
+            self.note_check(check);
+            return Ok(());
+        }
+        // The library the unfinished trial was programmed with, against the one in force.
+        check.library = self.check_library(&stored);
+        let recoverable = self
+            .library
+            .find(
+                &stored.program.drug,
+                stored.trial.route,
+                stored.program.concentration,
+            )
+            .is_ok();
+        self.note_check(check);
+        if self.startup_check.is_some() && !recoverable {
+            tracing::error!(
+                patient = %stored.trial.patient,
+                "the unfinished trial cannot be recovered with the library in force"
+            );
             return Ok(());
         }
         self.started_wall = stored.started_wall.clone();
@@ -289,7 +331,7 @@ impl PumpService {
         tracing::warn!(patient = %engine.trial().patient, "trial recovered from the log");
         self.signalled = signalled;
         self.engine = Some(engine);
-        Ok(())
+        self.hold_if_check_failed(now)
     }
 
     pub fn is_simulated(&self) -> bool {
@@ -514,6 +556,8 @@ impl PumpService {
             let mut idle = Status::empty(now);
             idle.simulated = self.simulated;
             idle.self_test_failure = self.self_test_failure();
+            idle.startup_check_failure = self.startup_check_failure();
+            idle.alarms = self.startup_check_alarms();
             return idle;
         };
         let unit = e.entry().unit;
@@ -618,6 +662,7 @@ impl PumpService {
                     }
                 }),
             self_test_failure: self.self_test_failure(),
+            startup_check_failure: self.startup_check_failure(),
             elapsed_s: elapsed.ms() / 1000,
             remaining_s: e.trial().duration.saturating_sub(elapsed).ms() / 1000,
             now_ms: now.ms(),

@@ -151,6 +151,7 @@ impl PumpService {
                 "confirm the implant's starting dose before exporting".to_owned(),
             ));
         }
+        let seal = self.log_seal()?;
         let engine = self
             .engine
             .as_ref()
@@ -162,6 +163,7 @@ impl PumpService {
                 started: engine.started_at(),
                 started_wall: self.started_wall.as_deref(),
                 unit: engine.entry().unit,
+                log: seal.as_ref(),
             },
             formats,
             paper,

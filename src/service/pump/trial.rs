@@ -53,6 +53,7 @@ impl PumpService {
     ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         self.require_self_test()?;
+        self.refuse_new_trial_after_failed_check()?;
         if self
             .engine
             .as_ref()
@@ -401,6 +402,7 @@ impl PumpService {
 
     pub fn end_trial(&mut self, token: &str, now: Timestamp) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        self.refuse_plain_end_when_held()?;
         self.audit(&caller, "end trial", now);
         self.engine_mut()?.end(now)?;
         Ok(())

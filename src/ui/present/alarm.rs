@@ -92,6 +92,34 @@ mod tests {
     }
 
     #[test]
+    fn the_start_up_checks_alarms_name_what_failed_on_the_banner() {
+        for (kind, words) in [
+            (
+                AlarmKind::LogCheckFailed,
+                "The trial log failed its integrity check — delivery stopped.",
+            ),
+            (
+                AlarmKind::LibraryChanged,
+                "The drug library changed since this trial was programmed — delivery stopped.",
+            ),
+        ] {
+            let mut s = alarmed();
+            s.alarms.push(AlarmStatus {
+                kind,
+                priority: kind.priority(),
+                message: kind.message().to_owned(),
+                since_ms: 0,
+                silenced_until_ms: -1,
+            });
+            let banner = alarm_banner(&s);
+            assert_eq!(banner.level, Some(Priority::High), "{kind:?}");
+            assert!(banner.text.starts_with(words), "{kind:?}: {}", banner.text);
+            assert!(calls_nurse(&s));
+            assert!(!sedation_hold(&s), "not the sedation interlock's hold");
+        }
+    }
+
+    #[test]
     fn only_the_sedation_alarm_holds_delivery() {
         let mut s = alarmed();
         assert!(!sedation_hold(&s));

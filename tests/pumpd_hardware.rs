@@ -29,11 +29,13 @@ fn without_sim_the_daemon_opens_the_pumps_hardware_or_says_why_not() {
         "{err}"
     );
 
-    let hash = titra::service::auth::hash_pin("9999").unwrap();
+    let hash = titra::service::auth::hash_pin("999999").unwrap();
     let users = dir.join("users.toml");
     std::fs::write(
         &users,
-        format!("[[user]]\nname = \"Sam\"\nrole = \"nurse\"\npin_hash = \"{hash}\"\n"),
+        format!(
+            "[[user]]\nid = \"sam\"\nname = \"Sam\"\nrole = \"nurse\"\npin_hash = \"{hash}\"\n"
+        ),
     )
     .unwrap();
     let (code, err) = pumpd(&[

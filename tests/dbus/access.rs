@@ -259,6 +259,9 @@ const METHODS: &[(&str, &str)] = &[
     ("ConfirmImplantDose", "staff"),
     ("ConfirmImplantDoseWithReason", "staff"),
     ("Export", "staff"),
+    // Only on a trial held by a failed start-up check; logged with the clinician's name and
+    // reason (p2p::a_daemon_restarted_on_a_tampered_log_refuses_delivery_with_a_high_alarm).
+    ("EndUnverifiedTrial", "held"),
 ];
 
 #[expect(

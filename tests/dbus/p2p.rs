@@ -1877,9 +1877,16 @@ async fn a_daemon_restarted_with_another_drug_library_refuses_delivery_with_a_hi
         "{:?}",
         s.alarms
     );
-    let nurse = p.login(NURSE).await;
+    // The same patient again within the longest window: a clinician starts it (issue 18).
+    let clinician = p.login(CLINICIAN).await;
     p.proxy
-        .start_trial(&nurse, PROGRAM, false, SECOND_NURSE.id, SECOND_NURSE.pin)
+        .start_trial(
+            &clinician,
+            PROGRAM,
+            false,
+            SECOND_NURSE.id,
+            SECOND_NURSE.pin,
+        )
         .await
         .unwrap();
     assert_eq!(p.status().await.state.to_string(), "verified");

@@ -426,6 +426,18 @@ impl Auth {
             .filter(|&u| now < u)
     }
 
+    /// When the newest lock still running at `now` began (for the idle screen), if any.
+    pub fn newest_lock(&self, now: Timestamp) -> Option<Timestamp> {
+        self.attempts
+            .values()
+            .filter_map(|a| {
+                let until = a.locked_until.filter(|&u| now < u)?;
+                let lock = lock_after(a.failures).unwrap_or(FIRST_LOCK);
+                Some(Timestamp::from_ms(until.ms().saturating_sub(lock.ms())))
+            })
+            .max()
+    }
+
     /// Checks user `user`'s PIN, counting a wrong one against that user alone.
     fn check_pin(&mut self, user: usize, pin: &str, now: Timestamp) -> Result<(), AuthError> {
         let id = self.users[user].id.clone();

@@ -520,3 +520,29 @@ async fn no_one_is_their_own_second_person_and_large_clinician_boluses_need_one(
                 && name == "Demo Clinician"
     )));
 }
+
+#[tokio::test]
+async fn a_lock_with_no_trial_in_hand_is_shown_while_it_lasts() {
+    let p = pump().await;
+    for _ in 0..3 {
+        let _ = p.proxy.login(NURSE.id, "000000").await;
+    }
+    let low = |alarms: Vec<(String, String, String, i64, i64)>| {
+        alarms
+            .iter()
+            .any(|(kind, priority, ..)| kind == "login_locked" && priority == "low")
+    };
+    assert!(low(p.proxy.active_alarms().await.unwrap()));
+    // A minute later the lock has run out (read from the service: the proxy's property cache
+    // follows its signal a moment later).
+    let later = titra::time::Clock::now(&p.clock) + Duration::from_mins(1);
+    let status = p.shared.service.lock().await.status(later);
+    assert!(
+        !status
+            .alarms
+            .iter()
+            .any(|a| a.kind == titra::core::supervisor::AlarmKind::LoginLocked),
+        "{:?}",
+        status.alarms
+    );
+}

@@ -558,6 +558,19 @@ impl PumpService {
             idle.self_test_failure = self.self_test_failure();
             idle.startup_check_failure = self.startup_check_failure();
             idle.alarms = self.startup_check_alarms();
+            // With no trial in hand there is no alarm to latch: a running lock is shown while
+            // it lasts (the trial log's own alarm takes over once a trial is programmed).
+            if let Some(since) = self.auth.newest_lock(now) {
+                idle.alarms.push(AlarmStatus {
+                    kind: crate::core::supervisor::AlarmKind::LoginLocked,
+                    priority: Priority::Low,
+                    message: crate::core::supervisor::AlarmKind::LoginLocked
+                        .message()
+                        .to_owned(),
+                    since_ms: i64::try_from(since.ms()).unwrap_or(0),
+                    silenced_until_ms: -1,
+                });
+            }
             return idle;
         };
         let unit = e.entry().unit;

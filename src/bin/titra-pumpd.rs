@@ -146,11 +146,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot serve {BUS_NAME} on the {} bus", args.bus))?;
     tracing::info!(db = %db.display(), bus = %args.bus, "serving {BUS_NAME}");
-    // A session ends with the connection that opened it.
-    tokio::spawn(titra::service::dbus::end_sessions_of_departed(
-        shared.clone(),
-        conn.clone(),
-    ));
+    // A session ends with the connection that opened it. Without the bus's NameOwnerChanged a
+    // session still ends on logout or after 3 idle minutes: said loudly, not fatal.
+    let departed = titra::service::dbus::end_sessions_of_departed(shared.clone(), conn.clone());
+    tokio::spawn(async move {
+        if let Err(e) = departed.await {
+            tracing::error!(error = %e, "sessions will not end when their screen leaves the bus");
+        }
+    });
     let self_test = shared.service.lock().await.self_test().cloned();
     let mut ready_status = if args.sim {
         format!("serving {BUS_NAME} (SIMULATED hardware)")

@@ -98,6 +98,9 @@ pub enum AuthError {
         until: Timestamp,
         /// Whether this attempt locked it (rather than being refused while it was locked).
         new: bool,
+        /// A try refused while locked: whether it is the first in this lock (the only one
+        /// logged).
+        first_refusal: bool,
     },
     #[error("not logged in, or the session ended after 3 minutes idle: log in again")]
     NoSession,
@@ -193,6 +196,11 @@ struct Attempts {
     lock_ms: u64,
     #[serde(skip)]
     locked_until: Option<Timestamp>,
+    /// Whether a try during the running lock was already refused (and logged): further tries
+    /// in the same lock are refused without another log row, so hammering a locked login
+    /// cannot grow the trial log.
+    #[serde(skip)]
+    refused_in_lock: bool,
 }
 
 /// The lock after `failures` wrong PINs in a row: none up to [`FREE_TRIES`] - 1, then
@@ -443,12 +451,14 @@ impl Auth {
         let id = self.users[user].id.clone();
         let name = self.users[user].name.clone();
         if let Some(until) = self.locked_until(&id, now) {
-            let a = self.attempts.get(&id).cloned().unwrap_or_default();
+            let a = self.attempts.entry(id).or_default();
+            let first = !std::mem::replace(&mut a.refused_in_lock, true);
             return Err(AuthError::Locked {
                 user: name,
                 lock: lock_after(a.failures).unwrap_or(FIRST_LOCK),
                 until,
                 new: false,
+                first_refusal: first,
             });
         }
         if pin_matches(pin, &self.users[user].pin_hash) {
@@ -464,11 +474,13 @@ impl Auth {
             Some(lock) => {
                 let until = now + lock;
                 a.locked_until = Some(until);
+                a.refused_in_lock = false;
                 AuthError::Locked {
                     user: name,
                     lock,
                     until,
                     new: true,
+                    first_refusal: false,
                 }
             }
             None => AuthError::WrongPin {
@@ -692,13 +704,27 @@ mod tests {
                 user: "Demo Nurse".to_owned(),
                 lock: Duration::from_mins(1),
                 until: t(61),
-                new: true
+                new: true,
+                first_refusal: false,
             })
         );
-        // Even the right PIN is refused while locked, and that is not a new lock.
+        // Even the right PIN is refused while locked, and that is not a new lock; only the
+        // first refusal in a lock is marked to be logged.
         assert!(matches!(
             a.login("nurse", "123456", Peer::Local, t(30)),
-            Err(AuthError::Locked { new: false, .. })
+            Err(AuthError::Locked {
+                new: false,
+                first_refusal: true,
+                ..
+            })
+        ));
+        assert!(matches!(
+            a.login("nurse", "123456", Peer::Local, t(31)),
+            Err(AuthError::Locked {
+                new: false,
+                first_refusal: false,
+                ..
+            })
         ));
         // Everyone else logs in.
         assert!(a.login("nurse2", "567890", Peer::Local, t(30)).is_ok());

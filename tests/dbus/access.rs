@@ -49,6 +49,11 @@ async fn wrong_pins_lock_that_user_alone_are_logged_and_raise_a_low_alarm() {
     // Even her right PIN waits for the lock; nobody else is locked out.
     let (_, message) = error_of(p.proxy.login(NURSE.id, NURSE.pin).await);
     assert!(message.contains("locked"), "{message}");
+    // Hammering the locked login is refused without growing the log.
+    for _ in 0..50 {
+        let (_, message) = error_of(p.proxy.login(NURSE.id, "000000").await);
+        assert!(message.contains("locked"), "{message}");
+    }
     p.login(SECOND_NURSE).await;
     p.login(CLINICIAN).await;
     // Each attempt is in the log with the user and never the PIN; the lock raised LOW.

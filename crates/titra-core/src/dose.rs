@@ -122,6 +122,17 @@ pub struct DoseLimits {
 }
 
 impl DoseLimits {
+    /// The longest time any limit looks back over: the longest cap's window, and at least an
+    /// hour (the patient boluses per hour).
+    pub fn horizon(&self) -> Duration {
+        self.caps
+            .iter()
+            .map(|c| c.window)
+            .max()
+            .unwrap_or(Duration::ZERO)
+            .max(Duration::from_hours(1))
+    }
+
     /// The limits of a program: its patient bolus and cap, and the library's hard caps.
     pub fn for_program(
         program: &super::program::Program,
@@ -265,13 +276,7 @@ pub struct DoseLedger {
 
 impl DoseLedger {
     pub fn new(limits: DoseLimits) -> DoseLedger {
-        let horizon = limits
-            .caps
-            .iter()
-            .map(|c| c.window)
-            .max()
-            .unwrap_or(Duration::ZERO)
-            .max(Duration::from_hours(1));
+        let horizon = limits.horizon();
         DoseLedger {
             limits,
             records: VecDeque::new(),
@@ -313,7 +318,7 @@ impl DoseLedger {
         Ok(())
     }
 
-    /// The longest window any limit looks back over (at least an hour, for the hourly count).
+    /// The longest window any limit looks back over ([`DoseLimits::horizon`]).
     pub fn horizon(&self) -> Duration {
         self.horizon
     }

@@ -56,10 +56,11 @@ impl PumpIface {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        let now = self.shared.clock.now();
-        self.shared.service.lock().await.logout(token, now);
-        Ok(())
+        self.query_by(&hdr, conn, token, |s, now| {
+            s.logout(token, now);
+            Ok(())
+        })
+        .await
     }
 
     /// Stops delivery without a login (stopping is the safe direction; resuming needs one).
@@ -100,8 +101,7 @@ impl PumpIface {
         verifier_pin: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| {
+        self.call_by(&hdr, conn, token, &e, |s, now| {
             s.start_trial(token, program, confirm, (verifier, verifier_pin), now)
         })
         .await
@@ -114,8 +114,8 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.prime(token, now)).await
+        self.call_by(&hdr, conn, token, &e, |s, now| s.prime(token, now))
+            .await
     }
 
     async fn start(
@@ -125,8 +125,8 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.start(token, now)).await
+        self.call_by(&hdr, conn, token, &e, |s, now| s.start(token, now))
+            .await
     }
 
     async fn pause(
@@ -136,8 +136,8 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.pause(token, now)).await
+        self.call_by(&hdr, conn, token, &e, |s, now| s.pause(token, now))
+            .await
     }
 
     async fn resume(
@@ -147,8 +147,8 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.resume(token, now)).await
+        self.call_by(&hdr, conn, token, &e, |s, now| s.resume(token, now))
+            .await
     }
 
     async fn end_trial(
@@ -158,8 +158,8 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.end_trial(token, now)).await
+        self.call_by(&hdr, conn, token, &e, |s, now| s.end_trial(token, now))
+            .await
     }
 
     /// A clinician changes the basal rate; returns (old, new) as shown side by side.
@@ -174,8 +174,7 @@ impl PumpIface {
         verifier_pin: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| {
+        self.call_by(&hdr, conn, token, &e, |s, now| {
             s.change_basal(token, basal, confirm, (verifier, verifier_pin), now)
         })
         .await
@@ -209,8 +208,8 @@ impl PumpIface {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<ChecklistView, PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.query(|s, now| s.checklist(token, now)).await
+        self.query_by(&hdr, conn, token, |s, now| s.checklist(token, now))
+            .await
     }
 
     /// A nurse confirms one item of the pre-trial checklist; returns the ids still open.
@@ -222,9 +221,10 @@ impl PumpIface {
         id: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<Vec<String>, PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.confirm_checklist_item(token, id, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.confirm_checklist_item(token, id, now)
+        })
+        .await
     }
 
     /// A clinician lets the trial start with the open items, for a written reason; returns the
@@ -237,9 +237,10 @@ impl PumpIface {
         reason: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<Vec<String>, PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.override_checklist(token, reason, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.override_checklist(token, reason, now)
+        })
+        .await
     }
 
     /// The clinician's decision after the trial: outcome, reasons, the patient's wish to proceed
@@ -255,8 +256,7 @@ impl PumpIface {
         implant: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| {
+        self.call_by(&hdr, conn, token, &e, |s, now| {
             s.record_decision(token, outcome, reasons, wish, implant, now)
         })
         .await
@@ -271,9 +271,10 @@ impl PumpIface {
         note: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.record_catheter_removal(token, note, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.record_catheter_removal(token, note, now)
+        })
+        .await
     }
 
     /// The clinician's assessment: outcome "success", "failure" or "inconclusive", and a note.
@@ -286,9 +287,10 @@ impl PumpIface {
         note: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.record_assessment(token, outcome, note, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.record_assessment(token, outcome, note, now)
+        })
+        .await
     }
 
     async fn clinician_bolus(
@@ -302,8 +304,7 @@ impl PumpIface {
         verifier_pin: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| {
+        self.call_by(&hdr, conn, token, &e, |s, now| {
             s.clinician_bolus(token, dose, confirm, (verifier, verifier_pin), now)
         })
         .await
@@ -360,9 +361,10 @@ impl PumpIface {
         muscles: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.record_spasticity(token, score, muscles, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.record_spasticity(token, score, muscles, now)
+        })
+        .await
     }
 
     async fn record_side_effect(
@@ -383,9 +385,10 @@ impl PumpIface {
         poss: u8,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.record_sedation(token, poss, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.record_sedation(token, poss, now)
+        })
+        .await
     }
 
     /// Vital signs: the respiratory rate -1 when not taken (0 is apnoea, and stops delivery);
@@ -401,10 +404,10 @@ impl PumpIface {
         temperature_c: f64,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
+        // -1 is "not taken"; the service refuses a rate above MAX_BREATHS, naming it.
         let respiratory_rate = match respiratory_rate {
             -1 => None,
-            rr => Some(u16::try_from(rr).ok().filter(|&r| r <= MAX_BREATHS).ok_or_else(|| {
+            rr => Some(u16::try_from(rr).map_err(|_| {
                 PumpError::InvalidInput(format!(
                     "respiratory_rate: {rr} is not a breathing rate (0 to {MAX_BREATHS} a minute, -1 when not taken)"
                 ))
@@ -416,8 +419,10 @@ impl PumpIface {
             spo2,
             temperature_c,
         };
-        self.call(&e, |s, now| s.record_vitals(token, vitals, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.record_vitals(token, vitals, now)
+        })
+        .await
     }
 
     /// A catheter site check: the temperature (°C) and the findings, none when clean.
@@ -430,8 +435,7 @@ impl PumpIface {
         findings: Vec<String>,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| {
+        self.call_by(&hdr, conn, token, &e, |s, now| {
             s.record_site_check(token, temperature_c, &findings, now)
         })
         .await
@@ -447,9 +451,10 @@ impl PumpIface {
         note: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.review_sedation(token, note, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.review_sedation(token, note, now)
+        })
+        .await
     }
 
     /// A clinician ends the trial the failed start-up check holds (the trial log's chain or the
@@ -472,8 +477,8 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.acknowledge(token, now)).await
+        self.call_by(&hdr, conn, token, &e, |s, now| s.acknowledge(token, now))
+            .await
     }
 
     /// Pauses alarm tones for `seconds` (0: 2 minutes; at most 10 minutes); returns the
@@ -486,8 +491,10 @@ impl PumpIface {
         seconds: u32,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<u32, PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.silence(token, seconds, now)).await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.silence(token, seconds, now)
+        })
+        .await
     }
 
     async fn change_reservoir(
@@ -498,9 +505,10 @@ impl PumpIface {
         volume: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.change_reservoir(token, volume, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.change_reservoir(token, volume, now)
+        })
+        .await
     }
 
     /// A clinician confirms the implant's starting dose after the trial ended: "" for the
@@ -514,9 +522,10 @@ impl PumpIface {
         dose: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.confirm_implant(token, dose, "", now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.confirm_implant(token, dose, "", now)
+        })
+        .await
     }
 
     /// As ConfirmImplantDose, with the clinician's written reason: needed for a dose that is
@@ -530,9 +539,10 @@ impl PumpIface {
         reason: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| s.confirm_implant(token, dose, reason, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.confirm_implant(token, dose, reason, now)
+        })
+        .await
     }
 
     /// A nurse or clinician records the patient's systemic opioids as oral morphine
@@ -545,8 +555,7 @@ impl PumpIface {
         ome_per_day: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.call(&e, |s, now| {
+        self.call_by(&hdr, conn, token, &e, |s, now| {
             s.record_systemic_opioids(token, ome_per_day, now)
         })
         .await
@@ -559,8 +568,8 @@ impl PumpIface {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(Vec<String>, bool, bool), PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        self.query(|s, now| s.export_preview(token, now)).await
+        self.query_by(&hdr, conn, token, |s, now| s.export_preview(token, now))
+            .await
     }
 
     /// Exports the summary (formats "pdf,json,csv", paper "a4" or "letter") to a USB stick (or
@@ -615,8 +624,9 @@ impl PumpIface {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<String, PumpError> {
-        self.bound(&hdr, conn, token).await?;
-        let summary = self.query(|s, now| s.summary(token, now)).await?;
+        let summary = self
+            .query_by(&hdr, conn, token, |s, now| s.summary(token, now))
+            .await?;
         serde_json::to_string_pretty(&summary).map_err(|e| PumpError::Internal(e.to_string()))
     }
 

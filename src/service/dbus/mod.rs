@@ -173,7 +173,42 @@ impl PumpIface {
         Ok(f(&mut s, now)?)
     }
 
-    /// Refuses `token` from any connection but the one that logged in.
+    /// [`PumpIface::call`] for a call with a session token: the token is refused from any
+    /// connection but the one that logged in, checked under the same lock as the call.
+    async fn call_by<T>(
+        &self,
+        hdr: &zbus::message::Header<'_>,
+        conn: &Connection,
+        token: &str,
+        emitter: &SignalEmitter<'_>,
+        f: impl FnOnce(&mut PumpService, Timestamp) -> Result<T, ServiceError>,
+    ) -> Result<T, PumpError> {
+        let peer = peer_of(hdr, conn, false).await;
+        self.call(emitter, |s, now| {
+            s.check_peer(token, &peer)?;
+            f(s, now)
+        })
+        .await
+    }
+
+    /// [`PumpIface::query`] for a call with a session token (see [`PumpIface::call_by`]).
+    async fn query_by<T>(
+        &self,
+        hdr: &zbus::message::Header<'_>,
+        conn: &Connection,
+        token: &str,
+        f: impl FnOnce(&mut PumpService, Timestamp) -> Result<T, ServiceError>,
+    ) -> Result<T, PumpError> {
+        let peer = peer_of(hdr, conn, false).await;
+        self.query(|s, now| {
+            s.check_peer(token, &peer)?;
+            f(s, now)
+        })
+        .await
+    }
+
+    /// Refuses `token` from any connection but the one that logged in (for the calls that do
+    /// more than one service call: logout, the export).
     async fn bound(
         &self,
         hdr: &zbus::message::Header<'_>,

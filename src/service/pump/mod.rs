@@ -138,7 +138,9 @@ fn note_field(field: &str, text: &str, required: Option<&str>) -> Result<String,
     Ok(text.to_owned())
 }
 
-/// The highest respiratory rate the pump accepts, breaths a minute (far above any adult's).
+/// The highest respiratory rate the pump accepts, breaths a minute: an input check, not a
+/// clinical threshold (an adult breathes 12-20 a minute at rest; docs/clinical-sources.md,
+/// "Sedation interlock").
 pub const MAX_BREATHS: u16 = 80;
 
 /// Vital signs as a nurse enters them: the respiratory rate None when not taken (Some(0) is
@@ -423,6 +425,12 @@ impl PumpService {
                 name: name.clone(),
                 locked: false,
             }],
+            // Further tries in the same lock: refused, not logged again (a bounded log).
+            AuthError::Locked {
+                new: false,
+                first_refusal: false,
+                ..
+            } => Vec::new(),
             AuthError::Locked {
                 user: name,
                 until,

@@ -197,10 +197,8 @@ impl PumpService {
                 scenario.program.concentration,
             )
             .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
-        let horizon = crate::core::dose::DoseLedger::new(
-            crate::core::dose::DoseLimits::for_program(&scenario.program, entry),
-        )
-        .horizon();
+        let horizon =
+            crate::core::dose::DoseLimits::for_program(&scenario.program, entry).horizon();
         Ok(crate::engine::carried_over(
             &records,
             drug == scenario.program.drug,

@@ -259,15 +259,22 @@ fn row(r: &Record) -> Option<[String; 7]> {
             previous_ended,
             ..
         } => [
+            // The amount stays out of the amount column: this trial did not give it, and a
+            // reader summing that column must not count it.
             "carried_over".into(),
             e(),
-            mg(doses.iter().map(|d| d.amount).sum()),
+            e(),
             e(),
             e(),
             e(),
             format!(
-                "from the trial ended at {previous_ended}: {} doses, {} patient boluses{}",
+                "from the trial ended at {previous_ended}: {} doses ({} mg, counted toward this trial's limits only), {} patient boluses{}",
                 doses.len(),
+                doses
+                    .iter()
+                    .map(|d| d.amount)
+                    .sum::<crate::core::units::Amount>()
+                    .as_mg_f64(),
                 pca_grants.len(),
                 if *sedation_hold {
                     ", the sedation hold"

@@ -152,3 +152,36 @@ fn the_reader_finds_grouped_and_nested_uses() {
         "fn a() {}\n"
     );
 }
+
+/// Every method of `org.titra.Pump1` that takes a session token checks that the token belongs
+/// to the calling connection (`call_by`, `query_by` or `bound` in src/service/dbus/iface.rs): a
+/// token learnt by another process on the bus must not act (issue 18). Read from the source, as
+/// the check is a property of each method's body.
+#[test]
+fn every_method_with_a_token_checks_its_connection() {
+    let text = std::fs::read_to_string(repository_path("src/service/dbus/iface.rs")).unwrap();
+    let mut unchecked = Vec::new();
+    let mut methods = 0;
+    for chunk in text.split("    async fn ").skip(1) {
+        let name = chunk.split('(').next().unwrap_or_default();
+        let Some((signature, body)) = chunk.split_once(" {\n") else {
+            continue;
+        };
+        if !signature.contains("token: &str") {
+            continue;
+        }
+        methods += 1;
+        let body = body.split("\n    }\n").next().unwrap_or_default();
+        if ![".call_by(", ".query_by(", ".bound("]
+            .iter()
+            .any(|c| body.contains(c))
+        {
+            unchecked.push(name.to_owned());
+        }
+    }
+    assert!(methods >= 30, "found only {methods} methods with a token");
+    assert!(
+        unchecked.is_empty(),
+        "these methods take a token without checking its connection: {unchecked:?}"
+    );
+}

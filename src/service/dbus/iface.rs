@@ -463,11 +463,15 @@ impl PumpIface {
     async fn end_unverified_trial(
         &self,
         token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         reason: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
-        self.call(&e, |s, now| s.end_unverified_trial(token, reason, now))
-            .await
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.end_unverified_trial(token, reason, now)
+        })
+        .await
     }
 
     async fn acknowledge_alarms(

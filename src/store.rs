@@ -265,16 +265,11 @@ fn started_of(row: &serde_json::Map<String, serde_json::Value>) -> i64 {
         .unwrap_or(0)
 }
 
-/// Migration 3: seals every trial that has no seal yet, at the end of the chain.
+/// Migration 3: seals every trial of a schema-2 log (none has a seal: seals came with schema
+/// 3, and a migration runs in one transaction), at the end of the chain.
 fn seal_unsealed_trials(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-    let sealed: std::collections::HashSet<i64> = {
-        let mut stmt = tx.prepare("SELECT trial_id FROM event WHERE kind = ?1")?;
-        stmt.query_map([TRIAL_ROW], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?
-    };
     let rows: Vec<(i64, i64, String, String)> = trial_rows(tx, None)?
         .into_iter()
-        .filter(|(id, _)| !sealed.contains(id))
         .map(|(id, row)| {
             (
                 id,

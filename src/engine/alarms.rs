@@ -265,13 +265,14 @@ impl<H: PumpHardware> Engine<H> {
             if !self.cause_persists(now, kind) {
                 self.clear(now, kind);
             }
-            self.acknowledge_kind(now, kind);
+            self.acknowledge_kind(now, kind, Role::Nurse);
         }
         self.persist(now);
     }
 
     /// Marks every unacknowledged alarm of `kind` acknowledged by the nurse, logging it once.
-    pub(super) fn acknowledge_kind(&mut self, now: Timestamp, kind: AlarmKind) {
+    /// Acknowledges the alarms of `kind`, recorded as `by`'s.
+    pub(super) fn acknowledge_kind(&mut self, now: Timestamp, kind: AlarmKind, by: Role) {
         let mut newly = false;
         for a in self
             .alarms
@@ -282,11 +283,8 @@ impl<H: PumpHardware> Engine<H> {
             newly = true;
         }
         if newly {
-            self.journal.push(Record::AlarmAcknowledged {
-                at: now,
-                kind,
-                by: Role::Nurse,
-            });
+            self.journal
+                .push(Record::AlarmAcknowledged { at: now, kind, by });
         }
     }
 
@@ -481,7 +479,7 @@ mod tests {
         assert!(e.has_active(AlarmKind::StuckButton));
         e.clear(t, AlarmKind::StuckButton);
         assert!(!e.has_uncleared(AlarmKind::StuckButton));
-        e.acknowledge_kind(t, AlarmKind::StuckButton);
+        e.acknowledge_kind(t, AlarmKind::StuckButton, Role::Nurse);
         assert!(!e.has_active(AlarmKind::StuckButton));
         // Gone, it is raised again when its cause comes back.
         e.raise(t, AlarmKind::StuckButton, None, None).unwrap();

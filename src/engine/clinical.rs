@@ -345,7 +345,7 @@ impl<H: PumpHardware> Engine<H> {
                     .any(|a| a.kind == kind && a.cleared_at.is_none())
                 {
                     self.clear(now, kind);
-                    self.acknowledge_kind(now, kind);
+                    self.acknowledge_kind(now, kind, Role::Nurse);
                 }
             }
         }
@@ -443,7 +443,7 @@ impl<H: PumpHardware> Engine<H> {
             let _ = self.raise(now, kind, None, None);
         } else if self.has_uncleared(kind) {
             self.clear(now, kind);
-            self.acknowledge_kind(now, kind);
+            self.acknowledge_kind(now, kind, Role::Nurse);
         }
     }
 

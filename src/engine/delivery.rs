@@ -633,11 +633,8 @@ impl<H: PumpHardware> Engine<H> {
             if self.cause_persists(now, kind) {
                 let reason = if kind == AlarmKind::Sedation {
                     "sedation or slow breathing was recorded: a clinician must review the patient before delivery resumes (acknowledging the alarm is not enough)".to_owned()
-                } else if matches!(kind, AlarmKind::LogCheckFailed | AlarmKind::LibraryChanged) {
-                    format!(
-                        "{} This trial never delivers again: a clinician ends it with a written reason, then exports it.",
-                        kind.message()
-                    )
+                } else if kind.holds_for_good() {
+                    format!("{} {}", kind.message(), super::HELD_FOR_GOOD)
                 } else {
                     format!("{} (its cause is still there)", kind.message())
                 };

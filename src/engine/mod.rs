@@ -31,6 +31,10 @@
 mod alarms;
 mod clinical;
 mod delivery;
+/// What a refusal says next when a failed start-up check holds the trial.
+pub(crate) const HELD_FOR_GOOD: &str =
+    "This trial never delivers again: a clinician ends it with a written reason, then exports it.";
+
 mod recovery;
 pub use recovery::carried_over;
 
@@ -481,9 +485,8 @@ impl<H: PumpHardware> Engine<H> {
     fn refuse_if_alarmed(&mut self, now: Timestamp, what: &str) -> Result<(), EngineError> {
         match self.high_alarm() {
             Some(kind) => {
-                let then = if matches!(kind, AlarmKind::LogCheckFailed | AlarmKind::LibraryChanged)
-                {
-                    "This trial never delivers again: a clinician ends it with a written reason, then exports it."
+                let then = if kind.holds_for_good() {
+                    HELD_FOR_GOOD
                 } else {
                     "Clear it first."
                 };

@@ -89,12 +89,7 @@ impl<H: PumpHardware> Engine<H> {
     /// Whether a failed start-up check holds this trial (now, or at an earlier start: its alarm
     /// comes back from the log).
     pub fn held_by_failed_check(&self) -> bool {
-        self.alarms.iter().any(|a| {
-            matches!(
-                a.kind,
-                AlarmKind::LogCheckFailed | AlarmKind::LibraryChanged
-            )
-        })
+        self.alarms.iter().any(|a| a.kind.holds_for_good())
     }
 
     /// A clinician (`name`) ends the trial a failed start-up check holds, for `reason`, so that
@@ -116,14 +111,15 @@ impl<H: PumpHardware> Engine<H> {
                 "the trial has already ended".to_owned(),
             ));
         }
+        // Recorded once the trial has ended, so the log never says it ended when it did not.
+        self.end(now)?;
         self.journal.push(Record::UnverifiedTrialEnded {
             at: now,
             reason: reason.to_owned(),
             name: name.to_owned(),
         });
-        self.end(now)?;
         self.clear(now, AlarmKind::LibraryChanged);
-        self.acknowledge_kind(now, AlarmKind::LibraryChanged);
+        self.acknowledge_kind(now, AlarmKind::LibraryChanged, Role::Clinician);
         self.persist(now);
         Ok(())
     }

@@ -273,6 +273,12 @@ impl AlarmKind {
         }
     }
 
+    /// A failed start-up check's alarm: the trial it holds never delivers again; a clinician
+    /// ends it with a written reason.
+    pub fn holds_for_good(self) -> bool {
+        matches!(self, AlarmKind::LogCheckFailed | AlarmKind::LibraryChanged)
+    }
+
     /// Information signals clear themselves; alarm conditions latch until acknowledged.
     pub fn latches(self) -> bool {
         self.priority() != Priority::Info

@@ -269,9 +269,22 @@ impl PumpService {
             library: None,
             at: now,
         };
-        let Ok(stored) = log.latest_trial() else {
-            self.note_check(check);
-            return Ok(());
+        let stored = match log.latest_trial() {
+            Ok(stored) => stored,
+            Err(crate::store::StoreError::NoTrial) => {
+                self.note_check(check);
+                return Ok(());
+            }
+            // A newest trial that cannot be read is a failed check, never "no trial": its
+            // delivery must not be forgotten and a new trial started over it.
+            Err(e) => {
+                tracing::error!(error = %e, "the newest trial in the log cannot be read");
+                check
+                    .log
+                    .push(format!("the newest trial cannot be read ({e})"));
+                self.note_check(check);
+                return Ok(());
+            }
         };
         let records = match log.records(stored.id) {
             Ok(r) => r,

@@ -311,6 +311,18 @@ pub enum Record {
         at: Timestamp,
         test: SelfTest,
     },
+    /// The trial log's expected growth for this trial, computed when it was programmed: the
+    /// longest the trial may run, the rows expected over it and their bytes with the margin
+    /// (`store::budget`). The storage alarms count the log's growth against it.
+    LogBudget {
+        at: Timestamp,
+        duration: Duration,
+        rows: u64,
+        bytes: u64,
+        /// The log's size (database and WAL) when the trial was programmed: its growth is
+        /// counted from here, after a restart too.
+        base: u64,
+    },
     /// The trial's catheter was taken out (after the trial ended).
     CatheterRemoved {
         at: Timestamp,
@@ -470,6 +482,7 @@ impl Record {
             | Record::SiteChecksRequired { at, .. }
             | Record::SiteCheck { at, .. }
             | Record::SelfTest { at, .. }
+            | Record::LogBudget { at, .. }
             | Record::FunctionAnswer { at, .. }
             | Record::Pgic { at, .. }
             | Record::Spasticity { at, .. }

@@ -13,6 +13,8 @@
 //! with a message and never written to. The schema is versioned with `PRAGMA user_version` and
 //! migrated forward in steps (docs/trial-log.md describes it).
 
+pub mod budget;
+
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};

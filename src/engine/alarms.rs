@@ -250,6 +250,33 @@ impl<H: PumpHardware> Engine<H> {
         Ok(())
     }
 
+    /// What the daemon's storage check found (`store::budget::StorageWatch`): `full`, free
+    /// space under the stop threshold, stops delivery with the HIGH alarm, and the pump stays
+    /// stopped until a check finds space again; `low` sounds the MEDIUM alarm, delivery going
+    /// on. The caller releases the reserve before telling `full`, so that these records and
+    /// the stop are written.
+    pub fn storage_checked(&mut self, now: Timestamp, low: bool, full: bool) {
+        self.storage_low = low;
+        self.storage_full = full;
+        if full {
+            if let Err(e) = self.raise(now, AlarmKind::StorageFull, None, None) {
+                tracing::error!(error = %e, "the storage alarm");
+            }
+        } else {
+            self.clear(now, AlarmKind::StorageFull);
+        }
+        if low {
+            if !self.has_active(AlarmKind::StorageLow)
+                && let Err(e) = self.raise(now, AlarmKind::StorageLow, None, None)
+            {
+                tracing::error!(error = %e, "the storage alarm");
+            }
+        } else {
+            self.clear(now, AlarmKind::StorageLow);
+        }
+        self.persist(now);
+    }
+
     // ---- the nurse's answer ----------------------------------------------------------------
 
     /// The nurse acknowledges the alarms: the ones whose cause the pump can no longer see are
@@ -335,6 +362,9 @@ impl<H: PumpHardware> Engine<H> {
             AlarmKind::LogCheckFailed => true,
             // The trial was programmed with another library: it stands until the trial ends.
             AlarmKind::LibraryChanged => self.state != State::Ended,
+            // Only a storage check that finds the space made lifts them.
+            AlarmKind::StorageLow => self.storage_low,
+            AlarmKind::StorageFull => self.storage_full,
         }
     }
 

@@ -9,7 +9,7 @@ use crate::core::dose::Source;
 use crate::core::observation::BodyTemp;
 use crate::core::site::{SiteClock, SiteFinding, SiteRule};
 use crate::core::supervisor::{AlarmKind, Priority, State};
-use crate::core::units::{AmountRate, Timestamp};
+use crate::core::units::{AmountRate, Duration, Timestamp};
 use crate::hw::PumpHardware;
 use crate::journal::{
     ImplantPlan, Outcome, Record, Role, Severity, SideEffect, Wish, checklist_of,
@@ -597,6 +597,24 @@ impl<H: PumpHardware> Engine<H> {
     /// Keeps the power-on self-test's result (and the configuration's checksums) in the log.
     pub fn record_self_test(&mut self, now: Timestamp, test: crate::journal::SelfTest) {
         self.observe(Record::SelfTest { at: now, test });
+    }
+
+    /// Keeps the trial log's budget for this trial in the log (`store::budget::LogBudget`),
+    /// with the log's size it counts from.
+    pub fn record_log_budget(
+        &mut self,
+        now: Timestamp,
+        duration: Duration,
+        (rows, bytes): (u64, u64),
+        base: u64,
+    ) {
+        self.observe(Record::LogBudget {
+            at: now,
+            duration,
+            rows,
+            bytes,
+            base,
+        });
     }
 }
 

@@ -150,6 +150,9 @@ pub struct Engine<H> {
     site: Option<(SiteRule, SiteClock)>,
     /// The last pain score's time (the diary's prompt counts from it; the status asks often).
     last_pain: Option<Timestamp>,
+    /// The last storage check found the log's storage short (MEDIUM) or full (HIGH).
+    storage_low: bool,
+    storage_full: bool,
 }
 
 impl<H: PumpHardware> Engine<H> {
@@ -273,6 +276,8 @@ impl<H: PumpHardware> Engine<H> {
             button_fault: false,
             site: None,
             last_pain: None,
+            storage_low: false,
+            storage_full: false,
         }
     }
 

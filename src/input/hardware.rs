@@ -27,6 +27,44 @@ pub struct HardwareConfig {
     /// uses the pressure switch or has not been calibrated.
     #[serde(default)]
     pub load_cell: Option<LoadCellConfig>,
+    /// The trial log's storage thresholds (absent: the defaults below).
+    #[serde(default)]
+    pub storage: StorageConfig,
+}
+
+/// When the trial log's storage warns and stops (`[storage]`; each default and its reason).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Free space (MiB) under which the MEDIUM alarm sounds. Default 256: ten 14-day trials'
+    /// budgets (24 MB each), so that days pass between the warning and the stop.
+    pub low_free_mib: u64,
+    /// Free space (MiB) under which delivery stops with the HIGH alarm. Default 32: SQLite's
+    /// write-ahead log grows to about 4 MiB between checkpoints, and the journald logs share
+    /// the card; 32 MiB leaves room for both several times over.
+    pub stop_free_mib: u64,
+    /// The reserve file beside the log (MiB), released for the last records when the stop
+    /// threshold is crossed. Default 16: a stopped pump writes at most a few hundred rows (the
+    /// stop, its alarm, acknowledgements, the end of the trial), and a WAL's worth of pages.
+    pub reserve_mib: u64,
+    /// The log's growth, as a percentage of the trial's budget, at which the MEDIUM alarm
+    /// sounds. Default 80 (issue 19).
+    pub budget_warn_percent: u8,
+    /// How often the daemon checks (a `stat` of the log and a `statvfs`). Default 1 min: the
+    /// log grows about 35 kB a minute at most, far less than the thresholds' gaps.
+    pub check_every: Duration,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            low_free_mib: 256,
+            stop_free_mib: 32,
+            reserve_mib: 16,
+            budget_warn_percent: 80,
+            check_every: Duration::from_mins(1),
+        }
+    }
 }
 
 /// Counts → pressure: `(counts − zero) / counts_per_mmhg`.
@@ -175,6 +213,18 @@ impl HardwareConfig {
             return Err(fail(format!(
                 "schema is \"{}\", this version reads \"{HARDWARE_SCHEMA}\"",
                 c.schema
+            )));
+        }
+        let st = &c.storage;
+        if st.stop_free_mib == 0
+            || st.low_free_mib <= st.stop_free_mib
+            || !(1..=100).contains(&st.budget_warn_percent)
+            || st.check_every == Duration::ZERO
+            || st.check_every > Duration::from_hours(1)
+        {
+            return Err(fail(format!(
+                "storage: low_free_mib ({}) must be above stop_free_mib ({}), which must be above 0; budget_warn_percent ({}) from 1 to 100; check_every ({}) from 1 ms to 1 h",
+                st.low_free_mib, st.stop_free_mib, st.budget_warn_percent, st.check_every
             )));
         }
         let m = &c.mechanism;

@@ -427,6 +427,20 @@ fn row(r: &Record) -> Option<[String; 7]> {
                     .join(" ")
             },
         ],
+        Record::LogBudget {
+            duration,
+            rows,
+            bytes,
+            ..
+        } => [
+            "log_budget".into(),
+            e(),
+            e(),
+            e(),
+            bytes.to_string(),
+            "pump".into(),
+            format!("the trial log's expected growth over {duration}: {rows} rows, {bytes} bytes"),
+        ],
         Record::SelfTest { test, .. } => [
             "self_test".into(),
             e(),

@@ -102,9 +102,11 @@ enum Fault {
     LogWriteError,
     WallClockJump,
     StuckButton,
+    CardLow,
+    CardFull,
 }
 
-const FAULTS: [Fault; 13] = [
+const FAULTS: [Fault; 15] = [
     Fault::Occlusion,
     Fault::OcclusionClears,
     Fault::Stall,
@@ -118,6 +120,8 @@ const FAULTS: [Fault; 13] = [
     Fault::LogWriteError,
     Fault::WallClockJump,
     Fault::StuckButton,
+    Fault::CardLow,
+    Fault::CardFull,
 ];
 
 impl Fault {
@@ -136,6 +140,8 @@ impl Fault {
             Fault::LogWriteError => "log write error",
             Fault::WallClockJump => "wall clock jumps back 1 h",
             Fault::StuckButton => "stuck patient button",
+            Fault::CardLow => "memory card almost full (under the warning's free space)",
+            Fault::CardFull => "memory card full (under the stop's free space)",
         }
     }
 
@@ -151,6 +157,8 @@ impl Fault {
             Fault::DiskFull => "disk_full",
             Fault::LogWriteError => "log_write_error",
             Fault::StuckButton => "controller_stuck",
+            Fault::CardLow => "card_low",
+            Fault::CardFull => "card_full",
             Fault::PowerLoss | Fault::DaemonRestart | Fault::WallClockJump => return None,
         })
     }
@@ -507,6 +515,7 @@ fn resume_steps(rig: &mut Rig, situation: Situation, fault: Fault) -> String {
                         | K::ReservoirMissing
                         | K::MotorStall
                         | K::LogFailure
+                        | K::StorageFull
                         | K::Sedation
                 )
         })

@@ -11,4 +11,5 @@ mod engine;
 mod export;
 mod fault_matrix;
 mod simulate;
+mod storage;
 mod trial_log;

@@ -192,6 +192,14 @@ pub enum AlarmKind {
     /// At start-up the drug library in force was not the one the trial in hand was programmed
     /// with (their SHA-256 differ): that trial never delivers again; a clinician ends it.
     LibraryChanged,
+    /// The trial log's storage is running short: the log grew past 80 % of the size computed
+    /// for this trial at its start, or the free space on its filesystem fell under the site's
+    /// threshold. Delivery goes on; a technician must make space before it runs out.
+    StorageLow,
+    /// The free space on the trial log's filesystem fell under the reserve kept for the last
+    /// records: delivery stopped cleanly (the stop and this alarm written into the reserve),
+    /// and the pump stays stopped until space is made.
+    StorageFull,
 }
 
 impl AlarmKind {
@@ -207,12 +215,14 @@ impl AlarmKind {
             | AlarmKind::LogFailure
             | AlarmKind::Sedation
             | AlarmKind::LogCheckFailed
-            | AlarmKind::LibraryChanged => Priority::High,
+            | AlarmKind::LibraryChanged
+            | AlarmKind::StorageFull => Priority::High,
             AlarmKind::ReservoirLow
             | AlarmKind::DoseLimit
             | AlarmKind::ObservationMissed
             | AlarmKind::StuckButton
-            | AlarmKind::PossibleInfection => Priority::Medium,
+            | AlarmKind::PossibleInfection
+            | AlarmKind::StorageLow => Priority::Medium,
             AlarmKind::PausedTooLong | AlarmKind::SiteCheckMissed | AlarmKind::LoginLocked => {
                 Priority::Low
             }
@@ -269,6 +279,12 @@ impl AlarmKind {
             }
             AlarmKind::LibraryChanged => {
                 "The drug library changed since this trial was programmed — delivery stopped. Call the clinician to end the trial."
+            }
+            AlarmKind::StorageLow => {
+                "The pump's memory card is almost full — delivery goes on. Call a technician today, before it fills and the pump stops."
+            }
+            AlarmKind::StorageFull => {
+                "The pump's memory card is full — delivery stopped. Call a technician and the clinician; the pump stays stopped until space is made."
             }
         }
     }
@@ -390,13 +406,16 @@ mod tests {
             LoginLocked,
             LogCheckFailed,
             LibraryChanged,
+            StorageLow,
+            StorageFull,
         ];
         for k in &all {
             match k {
                 Occlusion | ReservoirLow | ReservoirEmpty | ReservoirMissing | MotorStall
                 | SensorFault | DoseLimit | Observation | PausedTooLong | PowerRestored
                 | LogFailure | Sedation | ObservationMissed | StuckButton | SiteCheckMissed
-                | PossibleInfection | LoginLocked | LogCheckFailed | LibraryChanged => {}
+                | PossibleInfection | LoginLocked | LogCheckFailed | LibraryChanged | StorageLow
+                | StorageFull => {}
             }
         }
         all

@@ -7,6 +7,7 @@ mod clinical;
 mod faults;
 mod integrity;
 mod report;
+mod storage;
 mod trial;
 
 pub use integrity::StartupCheck;
@@ -112,6 +113,9 @@ pub struct PumpService {
     /// What the start-up check of the trial log and the drug library found wrong (None when it
     /// passed or there is no log): see `integrity.rs`.
     startup_check: Option<StartupCheck>,
+    /// The trial log's storage: its free space and the trial's budget, checked from `tick`
+    /// (None without a log).
+    storage: Option<crate::store::budget::StorageWatch>,
 }
 
 /// Who the demo's pre-trial checklist is recorded as confirmed by.
@@ -198,7 +202,17 @@ impl PumpService {
             demo_checklist: false,
             self_test: None,
             startup_check: None,
+            storage: None,
         };
+        if let Some(path) = &service.log_path {
+            let watch =
+                crate::store::budget::StorageWatch::statvfs(path, service.cfg.storage.clone());
+            // A reserve that cannot be laid now is laid by a later check once there is room.
+            if let Err(e) = watch.reserve.lay() {
+                tracing::error!(error = %e, "the log's reserve");
+            }
+            service.storage = Some(watch);
+        }
         service.recover(now)?;
         service.run_self_test(now);
         Ok(service)
@@ -333,6 +347,7 @@ impl PumpService {
             .take()
             .ok_or_else(|| ServiceError::Internal("no hardware".to_owned()))?;
         let signalled = records.len();
+        self.resume_budget(&records, stored.trial.duration);
         let engine = Engine::recover(
             hw,
             &self.cfg,
@@ -341,7 +356,10 @@ impl PumpService {
             stored.program,
             records,
             now,
-            Some(Box::new(log)),
+            Some(Box::new(crate::store::budget::ReservedLog::new(
+                log,
+                self.storage.as_ref().map(|w| w.reserve.clone()),
+            ))),
         )?;
         tracing::warn!(patient = %engine.trial().patient, "trial recovered from the log");
         self.signalled = signalled;

@@ -229,7 +229,12 @@ impl PumpService {
                 self.started_wall.as_deref(),
             )
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
-            engine.attach_sink(Box::new(log), now)?;
+            let reserve = self.storage.as_ref().map(|w| w.reserve.clone());
+            engine.attach_sink(
+                Box::new(crate::store::budget::ReservedLog::new(log, reserve)),
+                now,
+            )?;
+            self.begin_budget(engine, &scenario.trial, now);
         }
         if let Some(test) = &self.self_test {
             engine.record_self_test(now, test.clone());
@@ -615,6 +620,7 @@ impl PumpService {
         } else if let Some(hw) = self.hw.as_mut() {
             hw.advance_to(now);
         }
+        self.check_storage(now);
         Ok(())
     }
 

@@ -368,6 +368,43 @@ mod tests {
     }
 
     #[test]
+    fn the_watch_warns_at_80_percent_of_the_budget_and_stops_under_the_stop_threshold() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("titra.db");
+        std::fs::write(&db, vec![0u8; 1000]).unwrap();
+        let cfg = StorageConfig::default();
+        let free = FakeFreeSpace::new(1024 * MIB);
+        let mut w = StorageWatch::new(&db, cfg.clone(), Box::new(free.clone()));
+        let budget = LogBudget {
+            duration: Duration::from_days(1),
+            rows: 10,
+            bytes: 10_000,
+        };
+        w.begin_trial(budget, 1000);
+        let t0 = Timestamp::ORIGIN;
+        assert!(w.due(t0));
+        assert_eq!(w.check(t0), StorageVerdict::Ok);
+        // Not again before the interval.
+        assert!(!w.due(t0 + Duration::from_secs(59)));
+        assert!(w.due(t0 + cfg.check_every));
+        // The log (database and WAL) grew 7 999 bytes: under 80 %.
+        std::fs::write(&db, vec![0u8; 4999]).unwrap();
+        std::fs::write(dir.path().join("titra.db-wal"), vec![0u8; 4000]).unwrap();
+        assert_eq!(w.check(t0), StorageVerdict::Ok);
+        std::fs::write(&db, vec![0u8; 5000]).unwrap();
+        assert!(matches!(w.check(t0), StorageVerdict::Low(why) if why.contains("80 %")));
+        free.set(cfg.low_free_mib * MIB - 1);
+        assert!(matches!(w.check(t0), StorageVerdict::Low(why) if why.contains("MiB free")));
+        free.set(cfg.stop_free_mib * MIB - 1);
+        assert!(matches!(w.check(t0), StorageVerdict::Full(_)));
+        // The reserve is laid by a check that finds room for it.
+        assert!(!w.reserve.is_laid());
+        free.set(1024 * MIB);
+        let _ = w.check(t0);
+        assert!(w.reserve.is_laid());
+    }
+
+    #[test]
     fn the_reserve_is_laid_released_and_laid_again() {
         let dir = tempfile::tempdir().unwrap();
         let r = Reserve::beside(&dir.path().join("titra.db"), 256 * 1024);

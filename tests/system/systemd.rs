@@ -132,7 +132,15 @@ fn the_daemon_may_make_its_pulse_thread_real_time() {
     let text = unit_text("titra-pumpd.service");
     // The filter: what hw::pulse calls is allowed, and the filter still means something.
     let allowed = allowed_calls(&text);
-    for call in ["sched_setscheduler", "mlockall", "clock_nanosleep", "write"] {
+    // The storage check and its reserve: statfs and fallocate.
+    for call in [
+        "sched_setscheduler",
+        "mlockall",
+        "clock_nanosleep",
+        "write",
+        "statfs",
+        "fallocate",
+    ] {
         assert!(allowed.contains(call), "SystemCallFilter denies {call}");
     }
     for call in ["reboot", "init_module", "setuid", "setpriority"] {
@@ -151,6 +159,9 @@ fn the_daemon_may_make_its_pulse_thread_real_time() {
         titra::hw::PULSE_PRIORITY
     );
     assert_eq!(values(&text, "LimitMEMLOCK"), ["infinity"]);
+    // Every page locked: MemoryMax is what bounds the daemon's memory (issue 19, part 4).
+    assert_eq!(values(&text, "MemoryMax"), ["128M"]);
+    assert!(values(&text, "MemoryHigh").is_empty(), "locked pages: no throttling");
     assert!(!text.contains("RestrictRealtime=yes"));
     // The daemon reaches the GPIO through its group, which the udev rule gives the devices.
     assert_eq!(values(&text, "SupplementaryGroups"), ["gpio"]);

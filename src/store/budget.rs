@@ -351,6 +351,29 @@ impl StorageWatch {
 mod tests {
     use super::*;
 
+    /// A directory of the test's own, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir =
+                std::env::temp_dir().join(format!("titra-budget-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn the_budget_of_a_fourteen_day_trial_is_twice_the_measured_log() {
         let b = LogBudget::for_duration(Duration::from_days(14));
@@ -369,7 +392,7 @@ mod tests {
 
     #[test]
     fn the_watch_warns_at_80_percent_of_the_budget_and_stops_under_the_stop_threshold() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Scratch::new("watch");
         let db = dir.path().join("titra.db");
         std::fs::write(&db, vec![0u8; 1000]).unwrap();
         let cfg = StorageConfig::default();
@@ -384,6 +407,8 @@ mod tests {
         let t0 = Timestamp::ORIGIN;
         assert!(w.due(t0));
         assert_eq!(w.check(t0), StorageVerdict::Ok);
+        // A check with room lays the reserve.
+        assert!(w.reserve.is_laid());
         // Not again before the interval.
         assert!(!w.due(t0 + Duration::from_secs(59)));
         assert!(w.due(t0 + cfg.check_every));
@@ -397,7 +422,11 @@ mod tests {
         assert!(matches!(w.check(t0), StorageVerdict::Low(why) if why.contains("MiB free")));
         free.set(cfg.stop_free_mib * MIB - 1);
         assert!(matches!(w.check(t0), StorageVerdict::Full(_)));
-        // The reserve is laid by a check that finds room for it.
+        // The daemon releases the reserve for the last records; it is not laid again while
+        // the card has no room for it and more.
+        assert!(w.reserve.release());
+        free.set((cfg.stop_free_mib + cfg.reserve_mib) * MIB - 1);
+        assert!(matches!(w.check(t0), StorageVerdict::Low(_)));
         assert!(!w.reserve.is_laid());
         free.set(1024 * MIB);
         let _ = w.check(t0);
@@ -406,7 +435,7 @@ mod tests {
 
     #[test]
     fn the_reserve_is_laid_released_and_laid_again() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Scratch::new("reserve");
         let r = Reserve::beside(&dir.path().join("titra.db"), 256 * 1024);
         assert_eq!(r.path, dir.path().join("titra.db.reserve"));
         assert!(!r.is_laid());

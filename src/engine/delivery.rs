@@ -104,6 +104,7 @@ impl<H: PumpHardware> Engine<H> {
         self.poll_button(now);
         self.annunciate(now)?;
         self.persist(now);
+        self.compact(now);
         Ok(())
     }
 

@@ -153,6 +153,33 @@ pub struct Engine<H> {
     /// The last storage check found the log's storage short (MEDIUM) or full (HIGH).
     storage_low: bool,
     storage_full: bool,
+    /// With a trial log, how long the per-minute records are kept in memory (see
+    /// [`Engine::bound_journal`]); None keeps every record.
+    keep: Option<Duration>,
+    /// Records dropped from the front part of the journal so far (they are in the log).
+    dropped: usize,
+    /// The journal's length at which it is next compacted.
+    compact_at: usize,
+}
+
+/// The fewest records a compaction waits for: a day of minute pieces and their intents.
+const COMPACT_FLOOR: usize = 4 * 1440;
+
+/// Records the engine writes many of (every minute, or at every press or call) and never reads
+/// back beyond the last day: once in the log and older than the kept span they leave memory.
+/// The engine reads back only `Delivery` and `UncertainDelivery` (today's total, within 24 h);
+/// the rest only the summary, the export and a recovery read, from the log.
+fn is_bulk(r: &Record) -> bool {
+    matches!(
+        r,
+        Record::Delivery { .. }
+            | Record::UncertainDelivery { .. }
+            | Record::Intent { .. }
+            | Record::PcaRequest { .. }
+            | Record::UserAction { .. }
+            | Record::AlarmSilenced { .. }
+            | Record::LoginFailed { .. }
+    )
 }
 
 impl<H: PumpHardware> Engine<H> {
@@ -278,6 +305,9 @@ impl<H: PumpHardware> Engine<H> {
             last_pain: None,
             storage_low: false,
             storage_full: false,
+            keep: None,
+            dropped: 0,
+            compact_at: COMPACT_FLOOR,
         }
     }
 
@@ -365,8 +395,70 @@ impl<H: PumpHardware> Engine<H> {
         &self.entry
     }
 
+    /// The records in memory: every record of the trial, or with a bounded journal
+    /// ([`Engine::bound_journal`]) the recent part of the bulk records and all the others.
     pub fn journal(&self) -> &[Record] {
         &self.journal
+    }
+
+    /// How many records the engine ever made in this trial (those dropped from memory
+    /// included): an index for [`Engine::records_since`].
+    pub fn records_made(&self) -> usize {
+        self.dropped + self.journal.len()
+    }
+
+    /// The records made since the engine had made `made` ([`Engine::records_made`]); dropped
+    /// ones are not returned (they are in the log).
+    pub fn records_since(&self, made: usize) -> &[Record] {
+        let from = made.saturating_sub(self.dropped).min(self.journal.len());
+        &self.journal[from..]
+    }
+
+    /// Whether records were dropped from memory: the whole trial is then read from the log.
+    pub fn journal_is_partial(&self) -> bool {
+        self.dropped > 0
+    }
+
+    /// Bounds the journal in memory (the daemon does, with its trial log): the bulk records
+    /// (delivery pieces, intents, presses, logged calls, audio pauses, refused logins) older
+    /// than `keep` (at least the dose ledger's longest window, and a day) and already in the
+    /// log leave memory. What stays: every bulk record of the last `keep` and of the span
+    /// since the last compaction, plus every other record (a few an hour: the state, alarms,
+    /// boluses, observations, the checklist). Without a trial log nothing is dropped (the
+    /// journal is then the only copy: `titra simulate` without `--db`, the demo, the tests).
+    pub fn bound_journal(&mut self, keep: Duration) {
+        self.keep = Some(keep.max(self.ledger.horizon()).max(Duration::from_days(1)));
+    }
+
+    /// Drops what [`Engine::bound_journal`] says may go, once the journal has doubled since the
+    /// last time (so that the work is spread: one pass over the journal per doubling).
+    fn compact(&mut self, now: Timestamp) {
+        let Some(keep) = self.keep else {
+            return;
+        };
+        if self.sink.is_none() || self.log_failed || self.journal.len() < self.compact_at {
+            return;
+        }
+        let Some(cutoff) = now.ms().checked_sub(keep.ms()).map(Timestamp::from_ms) else {
+            return;
+        };
+        // Only records already written and already shown to the check clocks.
+        let limit = self.unsynced.min(self.tracked);
+        let mut index = 0usize;
+        let before = self.journal.len();
+        self.journal.retain(|r| {
+            let stays = index >= limit || !is_bulk(r) || r.at() >= cutoff;
+            index += 1;
+            stays
+        });
+        let dropped = before - self.journal.len();
+        self.unsynced -= dropped;
+        self.tracked -= dropped;
+        self.dropped += dropped;
+        self.compact_at = (self.journal.len() * 2).max(COMPACT_FLOOR);
+        if dropped > 0 {
+            tracing::debug!(dropped, kept = self.journal.len(), "journal compacted");
+        }
     }
 
     pub fn ledger(&self) -> &DoseLedger {

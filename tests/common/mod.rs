@@ -178,6 +178,21 @@ impl TempDir {
         TempDir(dir)
     }
 
+    /// The same in memory (/dev/shm where there is one): for tests that write days of a trial
+    /// log, whose synced writes would otherwise wait on the disk.
+    pub fn in_memory(name: &str) -> TempDir {
+        let shm = Path::new("/dev/shm");
+        if !shm.is_dir() {
+            return TempDir::new(name);
+        }
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, Ordering::Relaxed);
+        let dir = shm.join(format!("titra-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
     /// Where a daemon or the simulator keeps its trial log in this directory.
     pub fn trial_log(&self) -> PathBuf {
         self.0.join("titra.db")

@@ -39,7 +39,10 @@ struct Pump {
 impl Pump {
     /// A pump with a trial log, delivering for an hour, its free space read from `free`.
     fn running(name: &str, free: &FakeFreeSpace) -> Pump {
-        let dir = TempDir::new(name);
+        Pump::running_in(TempDir::new(name), free)
+    }
+
+    fn running_in(dir: TempDir, free: &FakeFreeSpace) -> Pump {
         let mut svc = logged_service(&dir, Timestamp::ORIGIN);
         svc.confirm_checklist_as_demo(true);
         svc.set_free_space(Box::new(free.clone()));
@@ -230,4 +233,63 @@ fn a_write_the_full_disk_refuses_releases_the_reserve_and_stops_delivery() {
     assert!(!p.reserve().is_laid(), "the reserve went to the failed write");
     assert!(p.active(AlarmKind::LogFailure));
     assert_eq!(p.svc.state(), State::Alarm);
+}
+
+#[test]
+fn the_daemons_journal_in_memory_stays_bounded_over_a_long_trial_and_the_summary_reads_the_log() {
+    let free = FakeFreeSpace::new(10_000 * MIB);
+    let mut p = Pump::running_in(TempDir::in_memory("storage-journal"), &free);
+    let mut signalled = p.svc.take_new_records().len();
+    let mut longest = 0usize;
+    for _ in 0..(4 * 24) {
+        p.run_for(Duration::from_hours(1));
+        // A press an hour, as the daemon's loop publishes after each pass.
+        let now = p.now;
+        let _ = p.svc.request_bolus(now);
+        signalled += p.svc.take_new_records().len();
+        longest = longest.max(p.svc.engine().unwrap().journal().len());
+    }
+    let e = p.svc.engine().unwrap();
+    let made = e.records_made();
+    assert!(e.journal_is_partial());
+    // Four days made more than 11 000 records; memory kept a day of the minute records (about
+    // 3 000) and the rest, and at most twice that between two compactions.
+    assert!(made > 11_000, "{made}");
+    let bulk_per_day = 2 * 1440 + 48;
+    let others = e
+        .journal()
+        .iter()
+        .filter(|r| !matches!(r, Record::Delivery { .. } | Record::Intent { .. } | Record::PcaRequest { .. } | Record::UserAction { .. }))
+        .count();
+    assert!(
+        longest <= 2 * (bulk_per_day + others) + 4 * 1440,
+        "{longest} records in memory at most, {others} not bulk"
+    );
+    // Every record was signalled once, dropped or not.
+    assert_eq!(signalled, made);
+    // The summary reads the whole trial from the log: its total is the pump's.
+    let on_disk = p.on_disk();
+    assert_eq!(on_disk.len(), made);
+    let delivered = e.delivered_total();
+    let summary = p
+        .as_user(NURSE, |s, t, now| s.summary(t, now))
+        .unwrap();
+    let from_log: titra::core::units::Amount = on_disk
+        .iter()
+        .filter_map(|r| match r {
+            Record::Delivery { amount, .. } | Record::UncertainDelivery { amount, .. } => {
+                Some(*amount)
+            }
+            _ => None,
+        })
+        .sum();
+    assert_eq!(from_log, delivered);
+    // The summary's total (from the log) is the pump's, to a nanogram; and it has all 5 days.
+    assert!(
+        (summary.delivered.total_mg - delivered.as_mg_f64()).abs() < 1e-6,
+        "{} mg against {}",
+        summary.delivered.total_mg,
+        delivered.as_mg_f64()
+    );
+    assert_eq!(summary.delivered.per_day_mg.len(), 5);
 }

@@ -40,6 +40,10 @@ use crate::time::WallClock;
 
 pub type Hardware = Box<dyn PumpHardware + Send>;
 
+/// How long the daemon's engine keeps its per-minute records in memory (`Engine::bound_journal`;
+/// at least the dose ledger's longest window): a day, which today's total reads back.
+pub const JOURNAL_KEPT: Duration = Duration::from_days(1);
+
 /// A refused call, typed for D-Bus clients and worded for nurses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServiceError {
@@ -362,6 +366,8 @@ impl PumpService {
             ))),
         )?;
         tracing::warn!(patient = %engine.trial().patient, "trial recovered from the log");
+        let mut engine = engine;
+        engine.bound_journal(JOURNAL_KEPT);
         self.signalled = signalled;
         self.engine = Some(engine);
         self.hold_if_check_failed(now)
@@ -378,6 +384,32 @@ impl PumpService {
 
     pub fn engine(&self) -> Option<&Engine<Hardware>> {
         self.engine.as_ref()
+    }
+
+    /// Every record of the trial in hand: from memory while the engine has kept them all, else
+    /// from the trial log (the engine's journal is bounded; the log holds the whole trial).
+    pub(super) fn trial_records(&self) -> Result<std::borrow::Cow<'_, [Record]>, ServiceError> {
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+        if !engine.journal_is_partial() {
+            return Ok(std::borrow::Cow::Borrowed(engine.journal()));
+        }
+        let internal = |e: crate::store::StoreError| ServiceError::Internal(e.to_string());
+        let Some(mut log) = self.open_log()? else {
+            return Ok(std::borrow::Cow::Borrowed(engine.journal()));
+        };
+        let stored = log.latest_trial().map_err(internal)?;
+        let mut records = log.records(stored.id).map_err(internal)?;
+        // Records the log could not take yet (a failing card) are still in memory.
+        let made = engine.records_made();
+        if records.len() < made {
+            let missing = made - records.len();
+            let tail = engine.journal();
+            records.extend_from_slice(&tail[tail.len().saturating_sub(missing)..]);
+        }
+        Ok(std::borrow::Cow::Owned(records))
     }
 
     fn engine_mut(&mut self) -> Result<&mut Engine<Hardware>, ServiceError> {

@@ -27,11 +27,12 @@ impl PumpService {
             .engine
             .as_ref()
             .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
-        let ended = summary::ended_at(engine.journal()).unwrap_or(now);
+        let journal = self.trial_records()?;
+        let ended = summary::ended_at(&journal).unwrap_or(now);
         Ok(summary::summarise(&summary::Inputs {
             trial: engine.trial(),
             program: engine.program(),
-            journal: engine.journal(),
+            journal: &journal,
             started: engine.started_at(),
             ended,
             steps_per_ml: self.cfg.mechanism.steps_per_ml,
@@ -156,10 +157,11 @@ impl PumpService {
             .engine
             .as_ref()
             .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+        let journal = self.trial_records()?;
         let files = crate::report::export::build(
             &crate::report::export::Source {
                 summary: &summary,
-                journal: engine.journal(),
+                journal: &journal,
                 started: engine.started_at(),
                 started_wall: self.started_wall.as_deref(),
                 unit: engine.entry().unit,
@@ -224,7 +226,7 @@ impl PumpService {
             .div_ceil(Duration::from_hours(48).ms())
             .max(1);
         Ok(summary::history(
-            engine.journal(),
+            &self.trial_records()?,
             started,
             now.max(started),
             Duration::from_hours(hours),

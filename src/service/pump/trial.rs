@@ -168,7 +168,7 @@ impl PumpService {
             Some(e) => Some((
                 e.trial().patient.clone(),
                 e.program().drug.clone(),
-                e.journal().to_vec(),
+                self.trial_records()?.into_owned(),
             )),
             None => match self.open_log()? {
                 Some(mut log) => match log.latest_trial() {
@@ -235,6 +235,8 @@ impl PumpService {
                 now,
             )?;
             self.begin_budget(engine, &scenario.trial, now);
+            // The log holds the whole trial: memory keeps what the engine reads back.
+            engine.bound_journal(JOURNAL_KEPT);
         }
         if let Some(test) = &self.self_test {
             engine.record_self_test(now, test.clone());
@@ -629,12 +631,8 @@ impl PumpService {
         let Some(e) = self.engine.as_ref() else {
             return Vec::new();
         };
-        let journal = e.journal();
-        let new = journal
-            .get(self.signalled.min(journal.len())..)
-            .unwrap_or_default()
-            .to_vec();
-        self.signalled = journal.len();
+        let new = e.records_since(self.signalled).to_vec();
+        self.signalled = e.records_made();
         new
     }
 }

@@ -91,10 +91,7 @@ fn main() {
                 .service
                 .try_lock()
                 .ok()
-                .and_then(|s| {
-                    s.engine()
-                        .map(|e| (e.records_made(), e.journal().len()))
-                })
+                .and_then(|s| s.engine().map(|e| (e.records_made(), e.journal().len())))
                 .unwrap_or((0, 0));
             let log = titra::store::budget::log_bytes(&db);
             println!(
@@ -135,13 +132,12 @@ fn main() {
         let state = shared.service.lock().await.state();
         println!();
         println!("(the pump's state at the end: {state}; virtual time {now})");
-        let made = shared
+        shared
             .service
             .lock()
             .await
             .engine()
-            .map_or(0, |e| e.records_made());
-        made
+            .map_or(0, |e| e.records_made())
     });
     // Fold the WAL in so the log's size is the whole log.
     let conn = rusqlite::Connection::open(&db).expect("open");
@@ -156,7 +152,9 @@ fn main() {
         budget.bytes as f64 / 1e6
     );
     if !full {
-        println!("(quick run to check the benchmark works; run `cargo bench --bench memory` for figures)");
+        println!(
+            "(quick run to check the benchmark works; run `cargo bench --bench memory` for figures)"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

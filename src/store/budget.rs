@@ -164,8 +164,7 @@ impl Reserve {
             .write(true)
             .open(&self.path)
             .map_err(err)?;
-        if rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, self.bytes)
-            .is_err()
+        if rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, self.bytes).is_err()
         {
             use std::io::Write;
             let zeros = vec![0u8; 64 * 1024];

@@ -66,7 +66,11 @@ impl Pump {
     fn as_user<T>(
         &mut self,
         who: Staff,
-        f: impl FnOnce(&mut PumpService, &str, Timestamp) -> Result<T, titra::service::pump::ServiceError>,
+        f: impl FnOnce(
+            &mut PumpService,
+            &str,
+            Timestamp,
+        ) -> Result<T, titra::service::pump::ServiceError>,
     ) -> Result<T, String> {
         let now = self.now;
         let token = self.svc.login(who.id, who.pin, Peer::Local, now).unwrap().0;
@@ -76,7 +80,12 @@ impl Pump {
     fn run_for(&mut self, d: Duration) {
         let until = self.now + d;
         loop {
-            let next = self.svc.next_wake().unwrap_or(until).min(until).max(self.now);
+            let next = self
+                .svc
+                .next_wake()
+                .unwrap_or(until)
+                .min(until)
+                .max(self.now);
             self.now = next;
             self.svc.tick(next).unwrap();
             if next >= until {
@@ -104,9 +113,9 @@ impl Pump {
     }
 
     fn delivered_nl(&self) -> u64 {
-        self.svc
-            .engine()
-            .map_or(0, |e| e.reservoir_loaded().nl() - e.reservoir_remaining().nl())
+        self.svc.engine().map_or(0, |e| {
+            e.reservoir_loaded().nl() - e.reservoir_remaining().nl()
+        })
     }
 }
 
@@ -163,7 +172,15 @@ fn a_card_running_short_warns_the_nurse_and_delivery_goes_on() {
     let raised = p
         .on_disk()
         .iter()
-        .filter(|r| matches!(r, Record::AlarmRaised { kind: AlarmKind::StorageLow, .. }))
+        .filter(|r| {
+            matches!(
+                r,
+                Record::AlarmRaised {
+                    kind: AlarmKind::StorageLow,
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(raised, 1);
 }
@@ -179,7 +196,10 @@ fn a_full_card_stops_delivery_cleanly_into_the_reserve_until_space_is_made() {
     p.run_for(cfg.storage.check_every);
     assert_eq!(p.svc.state(), State::Alarm);
     assert!(p.active(AlarmKind::StorageFull));
-    assert!(!p.reserve().is_laid(), "the reserve was released for the last records");
+    assert!(
+        !p.reserve().is_laid(),
+        "the reserve was released for the last records"
+    );
     // The stop and its alarm are on disk.
     let disk = p.on_disk();
     let raised_at = disk
@@ -230,7 +250,10 @@ fn a_write_the_full_disk_refuses_releases_the_reserve_and_stops_delivery() {
     // which the injected cap still refuses, so the log's own HIGH alarm stops delivery.
     p.svc.inject_fault("disk_full", true).unwrap();
     p.run_for(Duration::from_hours(1));
-    assert!(!p.reserve().is_laid(), "the reserve went to the failed write");
+    assert!(
+        !p.reserve().is_laid(),
+        "the reserve went to the failed write"
+    );
     assert!(p.active(AlarmKind::LogFailure));
     assert_eq!(p.svc.state(), State::Alarm);
 }
@@ -259,7 +282,15 @@ fn the_daemons_journal_in_memory_stays_bounded_over_a_long_trial_and_the_summary
     let others = e
         .journal()
         .iter()
-        .filter(|r| !matches!(r, Record::Delivery { .. } | Record::Intent { .. } | Record::PcaRequest { .. } | Record::UserAction { .. }))
+        .filter(|r| {
+            !matches!(
+                r,
+                Record::Delivery { .. }
+                    | Record::Intent { .. }
+                    | Record::PcaRequest { .. }
+                    | Record::UserAction { .. }
+            )
+        })
         .count();
     assert!(
         longest <= 2 * (bulk_per_day + others) + 4 * 1440,
@@ -271,9 +302,7 @@ fn the_daemons_journal_in_memory_stays_bounded_over_a_long_trial_and_the_summary
     let on_disk = p.on_disk();
     assert_eq!(on_disk.len(), made);
     let delivered = e.delivered_total();
-    let summary = p
-        .as_user(NURSE, |s, t, now| s.summary(t, now))
-        .unwrap();
+    let summary = p.as_user(NURSE, |s, t, now| s.summary(t, now)).unwrap();
     let from_log: titra::core::units::Amount = on_disk
         .iter()
         .filter_map(|r| match r {

@@ -161,7 +161,10 @@ fn the_daemon_may_make_its_pulse_thread_real_time() {
     assert_eq!(values(&text, "LimitMEMLOCK"), ["infinity"]);
     // Every page locked: MemoryMax is what bounds the daemon's memory (issue 19, part 4).
     assert_eq!(values(&text, "MemoryMax"), ["128M"]);
-    assert!(values(&text, "MemoryHigh").is_empty(), "locked pages: no throttling");
+    assert!(
+        values(&text, "MemoryHigh").is_empty(),
+        "locked pages: no throttling"
+    );
     assert!(!text.contains("RestrictRealtime=yes"));
     // The daemon reaches the GPIO through its group, which the udev rule gives the devices.
     assert_eq!(values(&text, "SupplementaryGroups"), ["gpio"]);

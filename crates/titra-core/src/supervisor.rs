@@ -414,8 +414,8 @@ mod tests {
                 Occlusion | ReservoirLow | ReservoirEmpty | ReservoirMissing | MotorStall
                 | SensorFault | DoseLimit | Observation | PausedTooLong | PowerRestored
                 | LogFailure | Sedation | ObservationMissed | StuckButton | SiteCheckMissed
-                | PossibleInfection | LoginLocked | LogCheckFailed | LibraryChanged | StorageLow
-                | StorageFull => {}
+                | PossibleInfection | LoginLocked | LogCheckFailed | LibraryChanged
+                | StorageLow | StorageFull => {}
             }
         }
         all

@@ -37,7 +37,11 @@ impl PumpService {
     /// After a restart: the recovered trial's budget, as recorded when it was programmed (a
     /// trial programmed before budgets were recorded gets one from its duration, counted from
     /// the log's size now).
-    pub(super) fn resume_budget(&mut self, records: &[Record], duration: crate::core::units::Duration) {
+    pub(super) fn resume_budget(
+        &mut self,
+        records: &[Record],
+        duration: crate::core::units::Duration,
+    ) {
         let Some(watch) = self.storage.as_mut() else {
             return;
         };

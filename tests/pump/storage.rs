@@ -322,3 +322,29 @@ fn the_daemons_journal_in_memory_stays_bounded_over_a_long_trial_and_the_summary
     );
     assert_eq!(summary.delivered.per_day_mg.len(), 5);
 }
+
+#[test]
+fn no_trial_is_programmed_on_a_full_card() {
+    let cfg = titra::input::hardware::HardwareConfig::built_in().unwrap();
+    let dir = TempDir::new("storage-refused");
+    let mut svc = logged_service(&dir, Timestamp::ORIGIN);
+    let free = FakeFreeSpace::new(cfg.storage.stop_free_mib * MIB - 1);
+    svc.set_free_space(Box::new(free.clone()));
+    let mut p = Pump {
+        dir,
+        svc,
+        now: Timestamp::ORIGIN,
+    };
+    let refused = p
+        .as_user(NURSE, |s, t, now| {
+            s.start_trial(t, PROGRAM, false, (SECOND_NURSE.id, SECOND_NURSE.pin), now)
+        })
+        .unwrap_err();
+    assert!(refused.contains("memory card is full"), "{refused}");
+    assert!(p.svc.engine().is_none());
+    free.set(10_000 * MIB);
+    p.as_user(NURSE, |s, t, now| {
+        s.start_trial(t, PROGRAM, false, (SECOND_NURSE.id, SECOND_NURSE.pin), now)
+    })
+    .unwrap();
+}

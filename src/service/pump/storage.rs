@@ -91,6 +91,26 @@ impl PumpService {
         }
     }
 
+    /// A new trial is not programmed on a card too full to log it.
+    pub(super) fn refuse_trial_on_a_full_card(
+        &mut self,
+        now: Timestamp,
+    ) -> Result<(), super::ServiceError> {
+        let Some(watch) = self.storage.as_mut() else {
+            return Ok(());
+        };
+        match watch.check(now) {
+            StorageVerdict::Full(why) => {
+                tracing::error!(%why, "a trial refused: the trial log's storage is full");
+                Err(super::ServiceError::WrongState(
+                    "The pump's memory card is full: a trial cannot be logged. Call a technician to make space."
+                        .to_owned(),
+                ))
+            }
+            StorageVerdict::Ok | StorageVerdict::Low(_) => Ok(()),
+        }
+    }
+
     /// Reads the free space from `free` instead of the kernel (tests; fault injection on a
     /// simulated pump). The next tick checks at once.
     pub fn set_free_space(&mut self, free: Box<dyn FreeSpace>) {

@@ -63,6 +63,7 @@ impl PumpService {
                 "a trial is in progress: end it before starting another".to_owned(),
             ));
         }
+        self.refuse_trial_on_a_full_card(now)?;
         let scenario = self.parse(text)?;
         let report = check::check_scenario(&scenario, &self.library, self.source.clone());
         if report.class == Class::Hard {

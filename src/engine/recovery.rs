@@ -15,7 +15,8 @@ use crate::journal::{CarriedDose, Record, RecordSink, Role};
 
 impl<H: PumpHardware> Engine<H> {
     /// The power is cut: the engine is gone without closing anything. Returns the hardware
-    /// (whose physical state stays) and the records that had reached the log.
+    /// (whose physical state stays) and the records that had reached the log (of those still
+    /// in memory: with a bounded journal the log is the one to read them from).
     pub fn crash(mut self) -> (H, Vec<Record>) {
         let _ = self.hw.set_motor_enabled(false);
         self.journal.truncate(self.unsynced);

@@ -319,8 +319,8 @@ pub enum Record {
         duration: Duration,
         rows: u64,
         bytes: u64,
-        /// The log's size (database and WAL) when the trial was programmed: its growth is
-        /// counted from here, after a restart too.
+        /// The database file's size when the trial was programmed (its write-ahead log not
+        /// counted): its growth is counted from here, after a restart too.
         base: u64,
     },
     /// The trial's catheter was taken out (after the trial ended).

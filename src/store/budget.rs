@@ -8,7 +8,8 @@
 //! - [`Reserve`]: a file beside the log (`titra.db.reserve`) holding blocks that nothing else
 //!   can take; removed when the disk is about to fill, so that the stop and its alarm are
 //!   written into the room it leaves, and laid again once space is made.
-//! - [`StorageWatch`]: reads both at a fixed interval and says what the engine should raise.
+//! - [`StorageWatch`]: reads both at a fixed interval (a trial's budget against the growth of
+//!   the database file, [`db_bytes`]) and says what the engine should raise.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -108,8 +109,20 @@ impl FreeSpace for FakeFreeSpace {
 
 /// The log's size on disk: the database and its write-ahead log.
 pub fn log_bytes(db: &Path) -> u64 {
-    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
-    size(db) + size(&sibling(db, "-wal"))
+    file_bytes(db) + file_bytes(&sibling(db, "-wal"))
+}
+
+/// The database file's size alone: what a trial's budget counts. SQLite folds the write-ahead
+/// log into it every 1000 pages (4 MiB) and then reuses the WAL file at the size it reached, so
+/// counting the WAL would charge a screening trial, whose budget is 1.7 MB, 4 MiB at its
+/// first checkpoint. The bench measured the database after folding the WAL in: the same
+/// quantity. The WAL's room on the card is the free-space check's business.
+pub fn db_bytes(db: &Path) -> u64 {
+    file_bytes(db)
+}
+
+fn file_bytes(p: &Path) -> u64 {
+    std::fs::metadata(p).map_or(0, |m| m.len())
 }
 
 fn sibling(db: &Path, suffix: &str) -> PathBuf {
@@ -274,9 +287,9 @@ impl StorageWatch {
         StorageWatch::new(db, cfg, Box::new(StatvfsFreeSpace { dir }))
     }
 
-    /// The log's size now (database and WAL).
-    pub fn log_bytes(&self) -> u64 {
-        log_bytes(&self.db)
+    /// The database file's size now ([`db_bytes`]): a trial's growth counts from it.
+    pub fn db_bytes(&self) -> u64 {
+        db_bytes(&self.db)
     }
 
     /// A trial starts (or is recovered) with this budget, its growth counted from `base`.
@@ -293,7 +306,7 @@ impl StorageWatch {
     /// The budget of the trial in hand, and the log's growth since it started.
     pub fn trial_use(&self) -> Option<(LogBudget, u64)> {
         self.trial
-            .map(|(base, budget)| (budget, log_bytes(&self.db).saturating_sub(base)))
+            .map(|(base, budget)| (budget, db_bytes(&self.db).saturating_sub(base)))
     }
 
     /// Whether a check is due at `now` (at most every `check_every`).
@@ -411,11 +424,11 @@ mod tests {
         // Not again before the interval.
         assert!(!w.due(t0 + Duration::from_secs(59)));
         assert!(w.due(t0 + cfg.check_every));
-        // The log (database and WAL) grew 7 999 bytes: under 80 %.
-        std::fs::write(&db, vec![0u8; 4999]).unwrap();
-        std::fs::write(dir.path().join("titra.db-wal"), vec![0u8; 4000]).unwrap();
+        // The database grew 7 999 bytes: under 80 %; a WAL of any size is not counted.
+        std::fs::write(&db, vec![0u8; 8999]).unwrap();
+        std::fs::write(dir.path().join("titra.db-wal"), vec![0u8; 40_000]).unwrap();
         assert_eq!(w.check(t0), StorageVerdict::Ok);
-        std::fs::write(&db, vec![0u8; 5000]).unwrap();
+        std::fs::write(&db, vec![0u8; 9000]).unwrap();
         assert!(matches!(w.check(t0), StorageVerdict::Low(why) if why.contains("80 %")));
         free.set(cfg.low_free_mib * MIB - 1);
         assert!(matches!(w.check(t0), StorageVerdict::Low(why) if why.contains("MiB free")));

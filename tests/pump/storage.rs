@@ -140,10 +140,9 @@ fn the_trials_log_budget_is_computed_at_its_start_and_kept_in_the_log() {
     assert_eq!(recorded, [(want.duration, want.rows, want.bytes)]);
     let (budget, grown) = p.svc.log_budget().unwrap();
     assert_eq!(budget, want);
-    // An hour of a trial is far under its 14 days' budget: its rows and a write-ahead log that
-    // SQLite folds back at 1000 pages (4 MiB).
-    assert!(grown > 0 && grown < 5 * MIB, "{grown}");
-    assert!(grown < want.bytes / 4, "{grown}");
+    // An hour of a trial is far under its 14 days' budget (the database file's growth: the
+    // write-ahead log, folded in every 4 MiB, is not counted).
+    assert!(grown < want.bytes / 100, "{grown}");
     assert!(!p.active(AlarmKind::StorageLow));
     // The reserve was laid when the daemon started.
     assert!(p.reserve().is_laid());

@@ -22,12 +22,12 @@ impl PumpService {
             return;
         };
         let budget = LogBudget::for_duration(trial.duration);
-        let base = watch.log_bytes();
+        let base = watch.db_bytes();
         tracing::info!(
             duration = %budget.duration,
             rows = budget.rows,
             bytes = budget.bytes,
-            log_bytes = base,
+            db_bytes = base,
             "the trial log's budget for this trial"
         );
         engine.record_log_budget(now, budget.duration, (budget.rows, budget.bytes), base);
@@ -63,7 +63,7 @@ impl PumpService {
             _ => None,
         });
         let (budget, base) =
-            recorded.unwrap_or_else(|| (LogBudget::for_duration(duration), watch.log_bytes()));
+            recorded.unwrap_or_else(|| (LogBudget::for_duration(duration), watch.db_bytes()));
         watch.begin_trial(budget, base);
     }
 

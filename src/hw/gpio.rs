@@ -281,7 +281,7 @@ impl<S: PinSource> PumpHardware for GpioPump<S> {
     fn read_pressure_mmhg(&mut self) -> Result<f64, HwError> {
         match &mut self.sensor {
             Sensor::LoadCell(cell, cal) => {
-                let counts = cell.read().map_err(load_cell_error)?;
+                let counts = cell.read_waiting().map_err(load_cell_error)?;
                 Ok(cal.pressure_mmhg(counts))
             }
             Sensor::Switch(s) => s
@@ -315,7 +315,7 @@ impl<S: PinSource> PumpHardware for GpioPump<S> {
 
     fn load_cell_counts(&mut self) -> Result<Option<i32>, HwError> {
         match &mut self.sensor {
-            Sensor::LoadCell(cell, _) => cell.read().map(Some).map_err(load_cell_error),
+            Sensor::LoadCell(cell, _) => cell.read_waiting().map(Some).map_err(load_cell_error),
             Sensor::Switch(_) => Ok(None),
         }
     }

@@ -58,7 +58,7 @@ pub enum HwError {
     #[error("faults can only be injected into simulated hardware")]
     NotSimulated,
     #[error(
-        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, reservoir_removed, controller_stuck, enable_stuck, indicator_failed, sensor_noisy, end_of_travel)"
+        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, sensor_unplugged, reservoir_removed, controller_stuck, enable_stuck, indicator_failed, sensor_noisy, end_of_travel)"
     )]
     UnknownFault(String),
 }

@@ -88,6 +88,19 @@ pub trait PinSource {
     fn delay(&self) -> Self::Delay;
 }
 
+/// The alarm light and tone alone, both off from the moment they are taken: what `titra-alarm`
+/// drives while the pump daemon, which holds them otherwise, cannot run.
+pub fn open_alarm_lines<S: PinSource>(
+    cfg: &HardwareConfig,
+    mut pins: S,
+) -> Result<Indicator<S::Out, S::Out>, StartupError> {
+    let p = &cfg.pins;
+    Ok(Indicator::new(
+        pins.output(p.alarm_led, "alarm LED", false)?,
+        pins.output(p.buzzer, "buzzer", false)?,
+    ))
+}
+
 /// A delay for bit-banged timing (the HX711's clock, the stepper's pulse width): spins for
 /// short waits, where the scheduler's sleep would overshoot by tens of microseconds (an HX711
 /// clock held high for over 60 µs powers the chip down), and sleeps for long ones.

@@ -42,6 +42,18 @@ pub fn open_pump(
     })
 }
 
+/// The alarm light and tone alone, through the backend the profile's `[pins] access` names:
+/// what `titra-alarm` sounds while the pump daemon cannot run.
+#[cfg(feature = "rpi")]
+pub fn open_alarm_lines(
+    cfg: &crate::input::hardware::HardwareConfig,
+) -> Result<Box<dyn indicator::Annunciator + Send>, gpio::StartupError> {
+    Ok(match cfg.pins.access {
+        crate::input::hardware::GpioAccess::Chardev => Box::new(chardev::open_alarm_lines(cfg)?),
+        crate::input::hardware::GpioAccess::Gpiomem => Box::new(rpi::open_alarm_lines(cfg)?),
+    })
+}
+
 use crate::core::supervisor::Priority;
 
 /// A hardware failure, as the engine sees it. Each is an alarm, never ignored.

@@ -42,6 +42,9 @@ pub struct Soak {
     pub calls: usize,
     /// How long the trial runs, in virtual time.
     pub trial: Duration,
+    /// Real time between two passes of the pump's loop (a virtual minute each) while the
+    /// clients call: how fast virtual time runs. Once they are done the rest runs unpaced.
+    pub pace: StdDuration,
     pub seed: u64,
 }
 
@@ -167,7 +170,7 @@ struct Tally {
 }
 
 /// One hostile client: logs in now and then, and calls every method at random.
-async fn client(address: String, seed: u64, calls: usize, done: Arc<AtomicBool>) -> Tally {
+async fn client(address: String, seed: u64, calls: usize) -> Tally {
     let conn = zbus::connection::Builder::address(address.as_str())
         .build()
         .await
@@ -181,9 +184,6 @@ async fn client(address: String, seed: u64, calls: usize, done: Arc<AtomicBool>)
     let mut tally = Tally::default();
     let mut token = String::new();
     for _ in 0..calls {
-        if done.load(Ordering::Relaxed) {
-            break;
-        }
         let t = token.clone();
         let started = Instant::now();
         let ok = match rng.below(30) {
@@ -337,12 +337,13 @@ async fn soak_on(address: &str, db: &std::path::Path, soak: Soak) -> Figures {
     nurse.start(&token).await.expect("start");
 
     // The pump runs the trial in virtual time, a minute a pass, while the clients call.
-    let done = Arc::new(AtomicBool::new(false));
+    let calling = Arc::new(AtomicBool::new(true));
     let driver = {
         let shared = shared.clone();
         let server = server.clone();
         let clock = clock.clone();
-        let done = done.clone();
+        let calling = calling.clone();
+        let pace = soak.pace;
         let end = Timestamp::ORIGIN + soak.trial;
         tokio::spawn(async move {
             let mut longest = StdDuration::ZERO;
@@ -354,10 +355,13 @@ async fn soak_on(address: &str, db: &std::path::Path, soak: Soak) -> Figures {
                     .await
                     .expect("the pump runs");
                 longest = longest.max(last.elapsed());
+                if calling.load(Ordering::Relaxed) && !pace.is_zero() {
+                    tokio::time::sleep(pace).await;
+                } else {
+                    tokio::task::yield_now().await;
+                }
                 last = Instant::now();
-                tokio::task::yield_now().await;
             }
-            done.store(true, Ordering::Relaxed);
             longest
         })
     };
@@ -368,7 +372,6 @@ async fn soak_on(address: &str, db: &std::path::Path, soak: Soak) -> Figures {
                 address.to_owned(),
                 soak.seed.wrapping_mul(31).wrapping_add(i as u64),
                 soak.calls,
-                done.clone(),
             ))
         })
         .collect();
@@ -383,7 +386,7 @@ async fn soak_on(address: &str, db: &std::path::Path, soak: Soak) -> Figures {
         tally.side_effects += t.side_effects;
     }
     let wall = started.elapsed();
-    done.store(true, Ordering::Relaxed);
+    calling.store(false, Ordering::Relaxed);
     let longest_pass_gap = driver.await.expect("the pump's loop");
     tally.latencies.sort();
 

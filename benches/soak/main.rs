@@ -14,6 +14,8 @@ fn main() {
             connections: 4,
             calls: 2_500,
             trial: Duration::from_days(14),
+            // 14 days in about 30 s: the clients' calls spread over the whole trial.
+            pace: std::time::Duration::from_millis(1),
             seed: 19,
         }
     } else {
@@ -21,6 +23,7 @@ fn main() {
             connections: 3,
             calls: 150,
             trial: Duration::from_days(1),
+            pace: std::time::Duration::ZERO,
             seed: 19,
         }
     };

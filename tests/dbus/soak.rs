@@ -12,6 +12,7 @@ fn hostile_clients_cross_no_limit_and_lose_no_acknowledged_event() {
         connections: 3,
         calls: 120,
         trial: titra::core::units::Duration::from_days(1),
+        pace: std::time::Duration::ZERO,
         seed: 7,
     });
     assert_eq!(figures.calls, 3 * 120, "every call answered");

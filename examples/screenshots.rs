@@ -221,6 +221,11 @@ fn patient_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     show_message(ui, "");
     save(ui, dir, &format!("patient-alarm-{size}"))?;
 
+    // The daemon gone for longer than a restart takes: over every screen.
+    titra::ui::adapters::app::show_daemon_gone(ui);
+    save(ui, dir, &format!("pump-not-running-{size}"))?;
+    apply_status(ui, &alarm, true);
+
     ui.global::<Nav>().invoke_go("side-effect".into());
     save(ui, dir, &format!("patient-side-effect-{size}"))?;
     ui.global::<Nav>().invoke_go("patient".into());

@@ -74,8 +74,8 @@ if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
 fi
 
 dist=${bins:-${CARGO_TARGET_DIR:-target}/aarch64-dist}
-if [ ! -x "$dist/titra-pumpd" ] || [ ! -x "$dist/titra-ui" ] || [ ! -x "$dist/titra" ]; then
-  [ -n "$bins" ] && { echo "image/build.sh: no titra-pumpd, titra-ui and titra in $bins" >&2; exit 2; }
+if [ ! -x "$dist/titra-pumpd" ] || [ ! -x "$dist/titra-alarm" ] || [ ! -x "$dist/titra-ui" ] || [ ! -x "$dist/titra" ]; then
+  [ -n "$bins" ] && { echo "image/build.sh: no titra-pumpd, titra-alarm, titra-ui and titra in $bins" >&2; exit 2; }
   step "cross-building the Titra binaries (scripts/cross-build.sh --no-test)"
   scripts/cross-build.sh --no-test
 fi
@@ -93,7 +93,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp -a systemd config "$stage/"
 mkdir "$stage/bin"
-for b in titra-pumpd titra-ui titra; do
+for b in titra-pumpd titra-alarm titra-ui titra; do
   aarch64-linux-gnu-strip -o "$stage/bin/$b" "$dist/$b"
 done
 [ -n "$users" ] && cp "$users" "$stage/users.toml"
@@ -115,21 +115,25 @@ tar -C "$check" -xf "$out/rootfs.tar"
 fail() { echo "image/build.sh: the root filesystem is wrong: $*" >&2; rm -rf "$check"; exit 1; }
 # systemd reads the units as the pump will (their programs must exist in the image); any
 # output is a failure, as in tests/system/systemd.rs.
-said=$(systemd-analyze verify --root="$check" titra-pumpd.service titra-ui.service 2>&1) \
+said=$(systemd-analyze verify --root="$check" titra-pumpd.service titra-ui.service titra-alarm.service 2>&1) \
   || fail "systemd-analyze verify: $said"
 [ -z "$said" ] || fail "systemd-analyze verify: $said"
 for unit in titra-pumpd.service titra-ui.service; do
   [ -L "$check/etc/systemd/system/multi-user.target.wants/$unit" ] || fail "$unit is not enabled"
 done
+# The alarm unit starts only when the daemon has failed (its OnFailure=), never at boot.
+[ ! -e "$check/etc/systemd/system/multi-user.target.wants/titra-alarm.service" ] || fail "titra-alarm is enabled"
+grep -q '^OnFailure=titra-alarm.service' "$check/usr/lib/systemd/system/titra-pumpd.service" || fail "no OnFailure= alarm"
 grep -q '^titra:' "$check/etc/passwd" && grep -q '^titra-ui:' "$check/etc/passwd" || fail "no titra users"
 grep -q '^gpio:.*:titra$' "$check/etc/group" || fail "titra is not in group gpio"
 awk '$2 == "/" { exit($4 ~ /(^|,)ro(,|$)/ ? 0 : 1) }' "$check/etc/fstab" || fail "the root is not mounted read-only"
-for f in usr/bin/titra-pumpd usr/bin/titra-ui usr/bin/titra; do
+for f in usr/bin/titra-pumpd usr/bin/titra-alarm usr/bin/titra-ui usr/bin/titra; do
   file -b "$check/$f" | grep -q "ARM aarch64" || fail "$f is not an arm64 program"
 done
 if [ $sim = 0 ]; then
   [ -e "$check/etc/titra/users.toml" ] || fail "no users file"
   [ ! -e "$check/etc/systemd/system/titra-pumpd.service.d/simulated.conf" ] || fail "a pump image runs simulated"
+  [ ! -e "$check/etc/systemd/system/titra-alarm.service.d/simulated.conf" ] || fail "a pump image's alarm is simulated"
 fi
 rm -rf "$check"
 echo "units verify, services enabled, users and groups, read-only root, arm64 binaries: ok"

@@ -8,9 +8,11 @@ stage=$2
 sim=$(cat "$stage/sim")
 
 echo "customize: Titra binaries, units and configuration"
-install -m 0755 "$stage/bin/titra-pumpd" "$stage/bin/titra-ui" "$stage/bin/titra" "$root/usr/bin/"
+install -m 0755 "$stage/bin/titra-pumpd" "$stage/bin/titra-alarm" "$stage/bin/titra-ui" \
+  "$stage/bin/titra" "$root/usr/bin/"
 s=$stage/systemd
-install -m 0644 "$s/titra-pumpd.service" "$s/titra-ui.service" "$root/usr/lib/systemd/system/"
+install -m 0644 "$s/titra-pumpd.service" "$s/titra-ui.service" "$s/titra-alarm.service" \
+  "$root/usr/lib/systemd/system/"
 install -D -m 0644 "$s/org.titra.Pump1.conf" "$root/usr/share/dbus-1/system.d/org.titra.Pump1.conf"
 install -D -m 0644 "$s/titra.sysusers.conf" "$root/usr/lib/sysusers.d/titra.conf"
 install -D -m 0644 "$s/titra.tmpfiles.conf" "$root/usr/lib/tmpfiles.d/titra.conf"
@@ -40,6 +42,13 @@ if [ "$sim" = 1 ]; then
 [Service]
 ExecStart=
 ExecStart=/usr/bin/titra-pumpd --sim --bus system --db /var/lib/titra/titra.db --hardware /etc/titra/hardware.toml --library /etc/titra/drug-library.toml --protocol /etc/titra/protocol.toml
+EOF
+  install -d "$root/etc/systemd/system/titra-alarm.service.d"
+  cat > "$root/etc/systemd/system/titra-alarm.service.d/simulated.conf" <<'EOF'
+# This image drives no pump: the alarm's light and tone are written to the journal, SIMULATED.
+[Service]
+ExecStart=
+ExecStart=/usr/bin/titra-alarm --sim --hardware /etc/titra/hardware.toml
 EOF
 fi
 

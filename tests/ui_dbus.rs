@@ -333,6 +333,7 @@ steps!(
     a_nurse_records_the_catheter_removal_once,
     the_summary_has_every_record,
     the_chart_shows_dose_and_pain,
+    a_pump_that_stops_answering_is_not_running_on_every_screen,
 );
 
 /// A nurse starts a trial with the wizard (refused until the pre-trial checklist is confirmed
@@ -431,6 +432,11 @@ fn the_summary_has_every_record() {
 }
 
 /// The chart of a continuous trial shows the dose and pain, not the response to boluses.
+#[test]
+fn a_pump_that_stops_answering_is_not_running_on_every_screen() {
+    run_step("a_pump_that_stops_answering_is_not_running_on_every_screen");
+}
+
 #[test]
 fn the_chart_shows_dose_and_pain() {
     run_step("the_chart_shows_dose_and_pain");
@@ -1049,5 +1055,27 @@ mod steps {
         );
         press(w, "Back");
         wait_screen(w, "staff");
+    }
+
+    /// The daemon goes away (its connection closed, as when the process dies). After a few
+    /// seconds, longer than a restart takes, every screen says the pump is not running.
+    pub fn a_pump_that_stops_answering_is_not_running_on_every_screen(f: &Flow) {
+        let w = &f.weak;
+        let gone = |ui: &MainWindow| {
+            ElementHandle::find_by_accessible_label(
+                ui,
+                "Pump stopped — not running. Call a technician.",
+            )
+            .next()
+            .is_some()
+        };
+        assert!(!on_ui(w, gone), "shown while the pump answers");
+        f.block_on(f.server.clone().close()).unwrap();
+        let lost = Instant::now();
+        wait(w, "the pump shown as not running", gone);
+        assert!(
+            lost.elapsed() >= titra::ui::client::GONE_AFTER,
+            "shown before the wait was over"
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! It never depends on the UI being alive.
 //!
 //! systemd: `Type=notify`; READY=1 only after the trial log was opened and any unfinished trial
-//! recovered; STATUS= lines on state changes; the watchdog is petted from the control loop and
-//! only after its health checks pass.
+//! recovered; STATUS= lines on state changes and failed health checks; the watchdog is petted
+//! after every pass of the control loop (it says the loop is alive; a failed health check is a
+//! HIGH alarm the daemon raises and keeps sounding, with delivery stopped).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -169,39 +170,65 @@ async fn run(args: Args) -> anyhow::Result<()> {
         sd_notify::NotifyState::Status(&ready_status),
     ]);
     let watchdog = sd_notify::watchdog_enabled().is_some();
-    let mut last_state = String::new();
     let status_shared = shared.clone();
     // sd_notify sends on a blocking datagram socket: never from the control loop itself, and
-    // never more than one at a time (a stuck receiver must not stall the pump).
+    // never more than one at a time (a stuck receiver must not stall the pump). The watchdog's
+    // pet and a new status go in one datagram; false when a send is still under way.
     let busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let notify = move |message: String| {
+    let notify = move |pet: bool, status: Option<String>| -> bool {
+        if !pet && status.is_none() {
+            return true;
+        }
         if busy.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            return;
+            return false;
         }
         let busy = busy.clone();
         tokio::task::spawn_blocking(move || {
-            let state = if message == "WATCHDOG=1" {
-                sd_notify::NotifyState::Watchdog
-            } else {
-                sd_notify::NotifyState::Status(&message)
-            };
-            let _ = sd_notify::notify(&[state]);
+            let mut states = Vec::new();
+            if pet {
+                states.push(sd_notify::NotifyState::Watchdog);
+            }
+            if let Some(text) = &status {
+                states.push(sd_notify::NotifyState::Status(text));
+            }
+            if !states.is_empty() {
+                let _ = sd_notify::notify(&states);
+            }
             busy.store(false, std::sync::atomic::Ordering::Release);
         });
+        true
     };
-    let loop_task = tokio::spawn(control_loop(shared.clone(), conn.clone(), move |ok| {
-        if ok && watchdog {
-            notify("WATCHDOG=1".to_owned());
-        }
-        if let Ok(s) = status_shared.service.try_lock() {
+    // The watchdog says the control loop is alive: petted after every pass, whatever the
+    // health check found (a failed check is a HIGH alarm this daemon keeps sounding, never a
+    // reason for systemd to kill it and leave the pump silent).
+    let mut last_status = String::new();
+    let loop_task = tokio::spawn(control_loop(
+        shared.clone(),
+        conn.clone(),
+        move |problems| {
+            let health = problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
             // Only the state's name: the full status was just computed for publishing.
-            let state = s.state().to_string();
-            if state != last_state {
-                notify(format!("pump {state}"));
-                last_state = state;
+            let state = status_shared
+                .service
+                .try_lock()
+                .map(|s| s.state().to_string())
+                .ok();
+            let status = state.map(|state| match health.as_str() {
+                "" => format!("pump {state}"),
+                _ => format!("pump {state}; HEALTH CHECK FAILED: {health}"),
+            });
+            let changed = status.filter(|s| *s != last_status);
+            if notify(watchdog, changed.clone())
+                && let Some(s) = changed
+            {
+                last_status = s;
             }
-        }
-    }));
+        },
+    ));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = term.recv() => tracing::info!("stopping (SIGTERM): the trial resumes, stopped, when the daemon is back"),

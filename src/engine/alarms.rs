@@ -9,6 +9,9 @@ use crate::core::units::{Duration, Timestamp, Volume, VolumeRate};
 use crate::hw::{Direction, PumpHardware};
 use crate::journal::{Record, Role};
 
+/// Sensor reads missed in a row before the health check calls the sensor silent.
+const SILENT_AFTER_READS: u64 = 3;
+
 impl<H: PumpHardware> Engine<H> {
     // ---- sensors ---------------------------------------------------------------------------
 
@@ -22,6 +25,7 @@ impl<H: PumpHardware> Engine<H> {
                 self.raise(now, AlarmKind::SensorFault, None, None)?;
             }
             Ok(p) => {
+                self.last_sample = Some(now);
                 let stuck_after = self.cfg.sensors.stuck_after;
                 self.last_readings.push(p);
                 if self.last_readings.len() > stuck_after {
@@ -157,10 +161,51 @@ impl<H: PumpHardware> Engine<H> {
             .max();
         // A failed tone or LED must not stop delivery; the screen still shows the alarm. (A
         // tone-failure alarm of its own comes with the power-on self-test.)
-        if let Err(e) = self.hw.annunciate(top, now.ms()) {
-            tracing::error!(error = %e, "alarm indicator");
+        match self.hw.annunciate(top, now.ms()) {
+            Ok(()) => self.sounding = top,
+            Err(e) => {
+                self.sounding = None;
+                tracing::error!(error = %e, "alarm indicator");
+            }
         }
         Ok(())
+    }
+
+    /// The priority the light and tone were last set to show (None: quiet, silenced, or the
+    /// driver did not answer).
+    pub fn sounding(&self) -> Option<Priority> {
+        self.sounding
+    }
+
+    /// How long the pressure sensor has given no reading, when that is longer than three of
+    /// its read intervals (three reads missed in a row, whatever stopped them): the daemon's
+    /// health check, which takes no reading of its own.
+    pub fn sensor_silent_for(&self, now: Timestamp) -> Option<Duration> {
+        if self.state == State::Ended {
+            return None;
+        }
+        let since = self.last_sample.unwrap_or(self.sampling_since);
+        let silent = now.since(since);
+        (silent > self.cfg.sensors.read_interval * SILENT_AFTER_READS).then_some(silent)
+    }
+
+    /// Whether the trial log failed its last write (and has not been written since).
+    pub fn log_failed(&self) -> bool {
+        self.log_failed
+    }
+
+    /// Makes sure a failed health check stands as its HIGH alarm, which stops delivery and
+    /// sounds until the cause has gone and a nurse has acknowledged it. Raised once: an alarm
+    /// of that kind that has not cleared is left as it is.
+    pub fn raise_for_health(&mut self, now: Timestamp, kind: AlarmKind) {
+        if self.state == State::Ended || self.has_uncleared(kind) {
+            return;
+        }
+        tracing::error!(alarm = ?kind, "the health check failed");
+        if let Err(e) = self.raise(now, kind, None, None) {
+            tracing::error!(error = %e, alarm = ?kind, "the health check's alarm");
+        }
+        self.persist(now);
     }
 
     fn has_active(&self, kind: AlarmKind) -> bool {
@@ -515,5 +560,55 @@ mod tests {
         e.raise(t, AlarmKind::StuckButton, None, None).unwrap();
         assert_eq!(raised(&e, AlarmKind::StuckButton), 2);
         assert_eq!(e.alarms().len(), 2);
+    }
+
+    #[test]
+    fn an_unplugged_load_cell_is_a_high_alarm_that_keeps_sounding_with_delivery_stopped() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        fault(&mut e, |f| f.sensor_unplugged = true);
+        run_to(&mut e, at("1h 1min"));
+        assert_eq!(e.high_alarm(), Some(AlarmKind::SensorFault));
+        assert_eq!(e.state(), State::Alarm);
+        let plunger = e.hardware_mut().plunger_position().unwrap();
+        // Hours later nobody has come: it still sounds, and the plunger has not moved.
+        run_to(&mut e, at("5h"));
+        assert_eq!(e.sounding(), Some(Priority::High));
+        assert_eq!(e.hardware().annunciated, Some(Priority::High));
+        assert_eq!(e.hardware_mut().plunger_position().unwrap(), plunger);
+        assert_eq!(raised(&e, AlarmKind::SensorFault), 1, "raised once");
+    }
+
+    #[test]
+    fn a_sensor_silent_for_three_read_intervals_is_found_without_a_reading_of_its_own() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        // Read every 10 s (config/hardware.toml): up to 30 s without a reading is in order.
+        assert_eq!(e.sensor_silent_for(at("1h")), None);
+        assert_eq!(e.sensor_silent_for(at("1h 30s")), None);
+        let silent = e.sensor_silent_for(at("1h 31s"));
+        assert_eq!(silent, Some("31s".parse().unwrap()));
+        // The health check raises it as the sensor's HIGH alarm, once.
+        e.raise_for_health(at("1h 31s"), AlarmKind::SensorFault);
+        e.raise_for_health(at("1h 32s"), AlarmKind::SensorFault);
+        assert_eq!(raised(&e, AlarmKind::SensorFault), 1);
+        assert_eq!(e.high_alarm(), Some(AlarmKind::SensorFault));
+        assert_eq!(e.state(), State::Alarm);
+        // The sensor reads again at the next pass: the alarm stays until acknowledged.
+        run_to(&mut e, at("1h 2min"));
+        assert_eq!(e.sensor_silent_for(at("1h 2min")), None);
+        assert_eq!(e.sounding(), Some(Priority::High));
+        e.acknowledge(at("1h 3min"));
+        assert_eq!(e.high_alarm(), None);
+    }
+
+    #[test]
+    fn an_ended_trial_has_no_sensor_to_watch() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        e.end(at("1h")).unwrap();
+        assert_eq!(e.sensor_silent_for(at("3h")), None);
+        e.raise_for_health(at("3h"), AlarmKind::SensorFault);
+        assert_eq!(raised(&e, AlarmKind::SensorFault), 0);
     }
 }

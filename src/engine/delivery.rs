@@ -85,27 +85,35 @@ impl<H: PumpHardware> Engine<H> {
             return Ok(());
         }
         self.last_tick = Some(self.last_tick.map_or(now, |last| last.max(now)));
-        self.program_events(now)?;
-        if self.state.delivers() && self.high_alarm().is_none() && !self.log_failed {
-            self.deliver(now)?;
-        }
-        if now >= self.next_read {
-            self.read_sensors(now)?;
+        // Every step after delivery runs even when delivery failed: the sensors are still read,
+        // the alarms still checked, sounded and written. The first failure is returned.
+        let delivered = self.program_events(now).and_then(|()| {
+            if self.state.delivers() && self.high_alarm().is_none() && !self.log_failed {
+                self.deliver(now)
+            } else {
+                Ok(())
+            }
+        });
+        let sensed = if now >= self.next_read {
+            let read = self.read_sensors(now);
             let interval = self.cfg.sensors.read_interval;
             while self.next_read <= now {
                 self.next_read = self.next_read + interval;
             }
-        }
-        self.check_reservoir(now)?;
+            read
+        } else {
+            Ok(())
+        };
+        let reservoir = self.check_reservoir(now);
         self.check_pause(now);
         self.check_observation(now);
         self.watch_checks(now);
         self.watch_site(now);
         self.poll_button(now);
-        self.annunciate(now)?;
+        let sounded = self.annunciate(now);
         self.persist(now);
         self.compact(now);
-        Ok(())
+        delivered.and(sensed).and(reservoir).and(sounded)
     }
 
     /// Titration steps and scheduled boluses whose time has come.

@@ -46,7 +46,7 @@ use crate::core::occlusion::{OcclusionDetector, OcclusionSettings};
 use crate::core::program::{self, Program, Trial};
 use crate::core::scheduler::{RateScheduler, StepProfile};
 use crate::core::site::{SiteClock, SiteRule};
-use crate::core::supervisor::{self, Alarm, AlarmKind, State, Trigger};
+use crate::core::supervisor::{self, Alarm, AlarmKind, Priority, State, Trigger};
 use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
 use crate::hw::{Direction, HwError, PumpHardware};
 use crate::input::hardware::HardwareConfig;
@@ -126,6 +126,12 @@ pub struct Engine<H> {
     basal_held: bool,
     next_read: Timestamp,
     last_readings: Vec<f64>,
+    /// When the pressure sensor last gave a reading, and when this engine began to read it (a
+    /// sensor that has given nothing since then is as silent as one that stopped).
+    last_sample: Option<Timestamp>,
+    sampling_since: Timestamp,
+    /// What the light and tone were last set to show.
+    sounding: Option<Priority>,
     paused_since: Option<Timestamp>,
     observation_until: Option<Timestamp>,
     /// The last time the engine ran: wakes are always after it.
@@ -289,6 +295,9 @@ impl<H: PumpHardware> Engine<H> {
             basal_held: false,
             next_read: now,
             last_readings: Vec::new(),
+            last_sample: None,
+            sampling_since: now,
+            sounding: None,
             paused_since: None,
             observation_until: None,
             last_tick: None,

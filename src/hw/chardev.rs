@@ -19,6 +19,8 @@ const CONSUMER: &str = "titra-pumpd";
 /// The pins, from one GPIO chip.
 pub struct ChardevPins {
     chip: PathBuf,
+    /// The program the kernel names as the lines' holder (gpioinfo).
+    consumer: &'static str,
 }
 
 impl ChardevPins {
@@ -37,6 +39,7 @@ impl ChardevPins {
         {
             Ok(_) => Ok(ChardevPins {
                 chip: chip.to_owned(),
+                consumer: CONSUMER,
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(refuse(format!(
                 "there is no GPIO chip {}: this computer is not the pump (to run without the pump's hardware, start with --sim), or [pins] chip in the hardware profile is wrong",
@@ -81,7 +84,7 @@ impl PinSource for ChardevPins {
         let value = if high { Value::Active } else { Value::Inactive };
         let request = gpiocdev::Request::builder()
             .on_chip(&self.chip)
-            .with_consumer(CONSUMER)
+            .with_consumer(self.consumer)
             .with_line(u32::from(pin))
             .as_output(value)
             .request()
@@ -98,7 +101,7 @@ impl PinSource for ChardevPins {
         let mut builder = gpiocdev::Request::builder();
         builder
             .on_chip(&self.chip)
-            .with_consumer(CONSUMER)
+            .with_consumer(self.consumer)
             .with_line(u32::from(pin))
             .as_input();
         if pull_up {
@@ -118,6 +121,15 @@ pub fn open(cfg: &HardwareConfig) -> Result<GpioPump<ChardevPins>, StartupError>
     super::gpio::pin_map(cfg)?;
     let pins = ChardevPins::open(&cfg.pins.chip, (cfg.pins.enable, "motor enable"))?;
     GpioPump::open(cfg, pins)
+}
+
+/// The alarm light and tone alone, for `titra-alarm` (gpioinfo names it as their holder).
+pub fn open_alarm_lines(
+    cfg: &HardwareConfig,
+) -> Result<super::indicator::Indicator<OutputPin, OutputPin>, StartupError> {
+    let mut pins = ChardevPins::open(&cfg.pins.chip, (cfg.pins.alarm_led, "alarm LED"))?;
+    pins.consumer = "titra-alarm";
+    super::gpio::open_alarm_lines(cfg, pins)
 }
 
 #[cfg(test)]

@@ -88,6 +88,19 @@ pub trait PinSource {
     fn delay(&self) -> Self::Delay;
 }
 
+/// The alarm light and tone alone, both off from the moment they are taken: what `titra-alarm`
+/// drives while the pump daemon, which holds them otherwise, cannot run.
+pub fn open_alarm_lines<S: PinSource>(
+    cfg: &HardwareConfig,
+    mut pins: S,
+) -> Result<Indicator<S::Out, S::Out>, StartupError> {
+    let p = &cfg.pins;
+    Ok(Indicator::new(
+        pins.output(p.alarm_led, "alarm LED", false)?,
+        pins.output(p.buzzer, "buzzer", false)?,
+    ))
+}
+
 /// A delay for bit-banged timing (the HX711's clock, the stepper's pulse width): spins for
 /// short waits, where the scheduler's sleep would overshoot by tens of microseconds (an HX711
 /// clock held high for over 60 µs powers the chip down), and sleeps for long ones.
@@ -281,7 +294,7 @@ impl<S: PinSource> PumpHardware for GpioPump<S> {
     fn read_pressure_mmhg(&mut self) -> Result<f64, HwError> {
         match &mut self.sensor {
             Sensor::LoadCell(cell, cal) => {
-                let counts = cell.read().map_err(load_cell_error)?;
+                let counts = cell.read_waiting().map_err(load_cell_error)?;
                 Ok(cal.pressure_mmhg(counts))
             }
             Sensor::Switch(s) => s
@@ -315,7 +328,7 @@ impl<S: PinSource> PumpHardware for GpioPump<S> {
 
     fn load_cell_counts(&mut self) -> Result<Option<i32>, HwError> {
         match &mut self.sensor {
-            Sensor::LoadCell(cell, _) => cell.read().map(Some).map_err(load_cell_error),
+            Sensor::LoadCell(cell, _) => cell.read_waiting().map(Some).map_err(load_cell_error),
             Sensor::Switch(_) => Ok(None),
         }
     }

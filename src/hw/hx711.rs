@@ -14,6 +14,12 @@ use embedded_hal::digital::{InputPin, OutputPin};
 pub const SATURATED_HIGH: i32 = 0x7F_FFFF;
 pub(crate) const SATURATED_LOW: i32 = -0x80_0000;
 
+/// The time between two conversions at the HX711's slowest output rate, 10 samples/s (RATE
+/// pin low; the datasheet's 10 or 80 SPS): a reading is ready at most this long after the last.
+pub const SAMPLE_PERIOD_US: u32 = 100_000;
+/// How often DOUT is looked at while waiting for a reading.
+const POLL_US: u32 = 1_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hx711Error<E> {
     Pin(E),
@@ -38,11 +44,32 @@ where
         Ok(Hx711 { sck, dout, delay })
     }
 
-    /// One conversion: 24 bits, two's complement, channel A gain 128 selected for the next.
+    /// One conversion if one is ready now: 24 bits, two's complement, channel A gain 128
+    /// selected for the next.
     pub fn read(&mut self) -> Result<i32, Hx711Error<E>> {
         if self.dout.is_high().map_err(Hx711Error::Pin)? {
             return Err(Hx711Error::NotReady);
         }
+        self.shift_in()
+    }
+
+    /// One conversion, waiting for it up to one sample period at the chip's slowest rate: a
+    /// read that falls between two conversions is not a fault; a chip with nothing ready for a
+    /// whole period (unplugged, unpowered) is `NotReady`.
+    pub fn read_waiting(&mut self) -> Result<i32, Hx711Error<E>> {
+        let mut waited_us = 0;
+        while self.dout.is_high().map_err(Hx711Error::Pin)? {
+            if waited_us >= SAMPLE_PERIOD_US {
+                return Err(Hx711Error::NotReady);
+            }
+            self.delay.delay_us(POLL_US);
+            waited_us += POLL_US;
+        }
+        self.shift_in()
+    }
+
+    /// Clocks out a conversion that is ready.
+    fn shift_in(&mut self) -> Result<i32, Hx711Error<E>> {
         let mut value: u32 = 0;
         for _ in 0..24 {
             self.pulse()?;
@@ -201,6 +228,32 @@ mod tests {
         let mut dout = Mock::new(&[T::get(State::High)]);
         let mut hx = Hx711::new(sck.clone(), dout.clone(), NoopDelay::new()).unwrap();
         assert_eq!(hx.read(), Err(Hx711Error::NotReady));
+        sck.done();
+        dout.done();
+    }
+
+    #[test]
+    fn a_reading_not_ready_yet_is_waited_for_within_one_sample_period() {
+        // DOUT high three times (between two conversions), then the conversion.
+        let (s, d) = traffic(0x00_0042);
+        let mut dout_traffic = vec![T::get(State::High); 3];
+        dout_traffic.extend(d);
+        let mut sck = Mock::new(&s);
+        let mut dout = Mock::new(&dout_traffic);
+        let mut hx = Hx711::new(sck.clone(), dout.clone(), NoopDelay::new()).unwrap();
+        assert_eq!(hx.read_waiting(), Ok(0x42));
+        sck.done();
+        dout.done();
+    }
+
+    #[test]
+    fn nothing_ready_for_a_whole_sample_period_is_not_ready() {
+        // Looked at every POLL_US, the last look at the end of the period.
+        let looks = (SAMPLE_PERIOD_US / POLL_US + 1) as usize;
+        let mut sck = Mock::new(&[T::set(State::Low)]);
+        let mut dout = Mock::new(&vec![T::get(State::High); looks]);
+        let mut hx = Hx711::new(sck.clone(), dout.clone(), NoopDelay::new()).unwrap();
+        assert_eq!(hx.read_waiting(), Err(Hx711Error::NotReady));
         sck.done();
         dout.done();
     }

@@ -75,6 +75,57 @@ where
     }
 }
 
+/// The alarm light and tone as `titra-alarm` drives them: the pump's own lines, or simulated
+/// ones that say each change.
+pub trait Annunciator {
+    /// Shows `priority` at `phase_ms` (see [`pattern`]).
+    fn show(&mut self, priority: Option<Priority>, phase_ms: u64) -> Result<(), String>;
+}
+
+impl<LED, BUZ, E> Annunciator for Indicator<LED, BUZ>
+where
+    LED: OutputPin<Error = E>,
+    BUZ: OutputPin<Error = E>,
+    E: std::fmt::Debug,
+{
+    fn show(&mut self, priority: Option<Priority>, phase_ms: u64) -> Result<(), String> {
+        Indicator::show(self, priority, phase_ms).map_err(|e| format!("{e:?}"))
+    }
+}
+
+/// Simulated alarm lines: each change of the light or the tone is written as a line, marked
+/// SIMULATED ("SIMULATED alarm lines: LED on, tone off").
+pub struct SimulatedLines<W> {
+    out: W,
+    shown: Option<(bool, bool)>,
+}
+
+impl<W: std::io::Write> SimulatedLines<W> {
+    pub fn new(out: W) -> Self {
+        SimulatedLines { out, shown: None }
+    }
+}
+
+impl<W: std::io::Write> Annunciator for SimulatedLines<W> {
+    fn show(&mut self, priority: Option<Priority>, phase_ms: u64) -> Result<(), String> {
+        let want = pattern(priority, phase_ms);
+        if self.shown == Some(want) {
+            return Ok(());
+        }
+        let word = |on: bool| if on { "on" } else { "off" };
+        writeln!(
+            self.out,
+            "SIMULATED alarm lines: LED {}, tone {}",
+            word(want.0),
+            word(want.1)
+        )
+        .and_then(|()| self.out.flush())
+        .map_err(|e| e.to_string())?;
+        self.shown = Some(want);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +190,26 @@ mod tests {
         ind.show(None, 20).unwrap();
         led.done();
         buz.done();
+    }
+
+    #[test]
+    fn simulated_lines_say_each_change_once() {
+        let mut out = Vec::new();
+        let mut lines = SimulatedLines::new(&mut out);
+        for ms in (0..1_000).step_by(25) {
+            lines.show(Some(Priority::High), ms).unwrap();
+        }
+        lines.show(None, 1_000).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let said: Vec<&str> = text.lines().collect();
+        // HIGH: the LED at 2 Hz, the tone in 150 ms pulses 100 ms apart; then quiet.
+        assert_eq!(said[0], "SIMULATED alarm lines: LED on, tone on");
+        assert_eq!(said[1], "SIMULATED alarm lines: LED on, tone off");
+        assert_eq!(
+            said.last(),
+            Some(&"SIMULATED alarm lines: LED off, tone off")
+        );
+        let tones = said.iter().filter(|l| l.ends_with("tone on")).count();
+        assert_eq!(tones, 4, "four pulses begin in the first second: {said:?}");
     }
 }

@@ -42,6 +42,18 @@ pub fn open_pump(
     })
 }
 
+/// The alarm light and tone alone, through the backend the profile's `[pins] access` names:
+/// what `titra-alarm` sounds while the pump daemon cannot run.
+#[cfg(feature = "rpi")]
+pub fn open_alarm_lines(
+    cfg: &crate::input::hardware::HardwareConfig,
+) -> Result<Box<dyn indicator::Annunciator + Send>, gpio::StartupError> {
+    Ok(match cfg.pins.access {
+        crate::input::hardware::GpioAccess::Chardev => Box::new(chardev::open_alarm_lines(cfg)?),
+        crate::input::hardware::GpioAccess::Gpiomem => Box::new(rpi::open_alarm_lines(cfg)?),
+    })
+}
+
 use crate::core::supervisor::Priority;
 
 /// A hardware failure, as the engine sees it. Each is an alarm, never ignored.
@@ -58,7 +70,7 @@ pub enum HwError {
     #[error("faults can only be injected into simulated hardware")]
     NotSimulated,
     #[error(
-        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, reservoir_removed, controller_stuck, enable_stuck, indicator_failed, sensor_noisy, end_of_travel)"
+        "unknown fault \"{0}\" (occlusion, stall, sensor_stuck, sensor_out_of_range, sensor_unplugged, reservoir_removed, controller_stuck, enable_stuck, indicator_failed, sensor_noisy, end_of_travel)"
     )]
     UnknownFault(String),
 }

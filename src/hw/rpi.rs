@@ -85,6 +85,14 @@ pub fn open(cfg: &HardwareConfig) -> Result<GpioPump<RppalPins>, StartupError> {
     GpioPump::open(cfg, pins)
 }
 
+/// The alarm light and tone alone, for `titra-alarm`.
+pub fn open_alarm_lines(
+    cfg: &HardwareConfig,
+) -> Result<super::indicator::Indicator<OutputPin, OutputPin>, StartupError> {
+    let pins = RppalPins::open((cfg.pins.alarm_led, "alarm LED"))?;
+    super::gpio::open_alarm_lines(cfg, pins)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,6 +139,13 @@ pub struct Status {
     /// trial.
     #[serde(default)]
     pub startup_check_failure: String,
+    /// What the daemon's running health check finds wrong ("" when it passes): the log that
+    /// cannot be written, the sensor that gives no reading. Each stands as a HIGH alarm.
+    #[serde(default)]
+    pub health_failure: String,
+    /// The priority the pump's alarm light and tone show now (null: quiet, or silenced).
+    #[serde(default)]
+    pub sounding: Option<Priority>,
     pub elapsed_s: u64,
     pub remaining_s: u64,
     /// The pump's clock, ms.
@@ -174,6 +181,8 @@ impl Status {
             site_check_due_in_s: None,
             self_test_failure: String::new(),
             startup_check_failure: String::new(),
+            health_failure: String::new(),
+            sounding: None,
             elapsed_s: 0,
             remaining_s: 0,
             now_ms: now.ms(),
@@ -201,6 +210,13 @@ pub fn render_status(s: &Status) -> String {
             out,
             "START-UP CHECK FAILED: {} — the pump will not deliver this trial",
             s.startup_check_failure
+        );
+    }
+    if !s.health_failure.is_empty() {
+        let _ = writeln!(
+            out,
+            "HEALTH CHECK FAILED: {} — delivery stopped, alarm sounding",
+            s.health_failure
         );
     }
     if s.patient.is_empty() {

@@ -32,6 +32,8 @@ pub struct Faults {
     pub sensor_stuck: bool,
     /// The sensor reads out of range.
     pub sensor_out_of_range: bool,
+    /// The load cell's cable is out: the HX711 never has a reading ready (DOUT stays high).
+    pub sensor_unplugged: bool,
     /// The syringe has been taken out.
     pub reservoir_removed: bool,
     /// The patient's button is held down (a cord caught under the patient).
@@ -279,6 +281,9 @@ impl PumpHardware for SimPump {
     }
 
     fn read_pressure_mmhg(&mut self) -> Result<f64, HwError> {
+        if self.faults.sensor_unplugged {
+            return Err(HwError::SensorNotReady);
+        }
         if self.faults.sensor_out_of_range {
             return Err(HwError::SensorOutOfRange {
                 raw: crate::hw::hx711::SATURATED_HIGH,
@@ -335,6 +340,7 @@ impl PumpHardware for SimPump {
             "stall" => f.stalled = on,
             "sensor_stuck" => f.sensor_stuck = on,
             "sensor_out_of_range" => f.sensor_out_of_range = on,
+            "sensor_unplugged" => f.sensor_unplugged = on,
             "reservoir_removed" => f.reservoir_removed = on,
             "controller_stuck" => f.button_stuck = on,
             "enable_stuck" => f.enable_stuck = on,
@@ -496,6 +502,11 @@ mod tests {
             ..Faults::default()
         });
         assert!(p.read_pressure_mmhg().is_err());
+        p.set_faults(Faults {
+            sensor_unplugged: true,
+            ..Faults::default()
+        });
+        assert_eq!(p.read_pressure_mmhg(), Err(HwError::SensorNotReady));
         p.set_faults(Faults {
             reservoir_removed: true,
             ..Faults::default()

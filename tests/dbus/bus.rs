@@ -252,6 +252,78 @@ async fn a_trial_through_a_real_bus_with_busctl_and_gdbus() {
     assert!(text.contains("Patient MRN-BUS: morphine 1 mg/mL"), "{text}");
 }
 
+/// The pump's status, read fresh.
+async fn status(proxy: &Pump1Proxy<'_>) -> serde_json::Value {
+    serde_json::from_str(&proxy.status_json().await.unwrap()).unwrap()
+}
+
+/// Counts the watchdog's pets until `n` have come (each notification read, in turn, for at
+/// most 30 s in all: a daemon that stops petting fails here).
+fn pets(notify: &UnixDatagram, n: usize) {
+    for _ in 0..n {
+        wait_for(notify, "WATCHDOG=1");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_health_check_sounds_while_the_watchdog_goes_on() {
+    // The case: an SD card gone read-only, then an unplugged load cell. Before, the daemon stopped
+    // petting the watchdog, systemd killed it every 5 s, and after five starts nothing drove the
+    // buzzer. Now each is a HIGH alarm that the running daemon keeps sounding.
+    for (fault, alarm, health) in [
+        (
+            "log_write_error",
+            "log_failure",
+            "the trial log cannot be written",
+        ),
+        ("sensor_unplugged", "sensor_fault", ""),
+    ] {
+        let bus = private_bus(&format!("health-{fault}"));
+        let (mut pumpd, notify) = start_pumpd(&bus);
+        wait_for(&notify, "READY=1");
+        let conn = connect(&bus).await;
+        let proxy = Pump1Proxy::new(&conn).await.unwrap();
+        start_a_trial(&proxy).await;
+        proxy.inject_fault(fault, true).await.unwrap();
+        if fault == "log_write_error" {
+            // The next write finds the card full (a pain score: the minute's delivery piece
+            // would do it too, later).
+            let _ = proxy.record_pain(4).await;
+        }
+        // The next passes of the control loop find it; the pump stops and sounds.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut s = status(&proxy).await;
+        while s["sounding"] != "high" && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            s = status(&proxy).await;
+        }
+        assert_eq!(s["sounding"], "high", "{fault}: {s}");
+        assert_eq!(s["state"], "alarm", "{fault}: {s}");
+        assert!(
+            s["alarms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["kind"] == alarm && a["priority"] == "high"),
+            "{fault}: {s}"
+        );
+        assert!(
+            s["health_failure"].as_str().unwrap().contains(health),
+            "{fault}: {s}"
+        );
+        // Three more seconds of petting (WATCHDOG_USEC is 1 s here), and the daemon still up.
+        tokio::task::block_in_place(|| pets(&notify, 3));
+        assert!(pumpd.0.try_wait().unwrap().is_none(), "{fault}: it exited");
+        let s = status(&proxy).await;
+        assert_eq!(s["sounding"], "high", "{fault}: still sounding: {s}");
+        assert_eq!(s["state"], "alarm", "{fault}: {s}");
+        // The status line systemd shows says why.
+        if fault == "log_write_error" {
+            tokio::task::block_in_place(|| wait_for(&notify, "HEALTH CHECK FAILED"));
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_daemon_comes_back_stopped_with_the_trial() {
     let bus = private_bus("restart");

@@ -10,4 +10,5 @@ mod access;
 mod bus;
 mod p2p;
 mod retrial;
+mod soak;
 mod udisks;

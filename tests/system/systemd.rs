@@ -9,6 +9,14 @@ use std::process::Command;
 
 use crate::common::{TempDir, outcome, repository_path};
 
+/// The services: the daemon, the touchscreen, and the alarm that sounds when the daemon cannot
+/// run.
+const UNITS: [&str; 3] = [
+    "titra-pumpd.service",
+    "titra-ui.service",
+    "titra-alarm.service",
+];
+
 fn unit_text(name: &str) -> String {
     let path = repository_path("systemd").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -20,6 +28,7 @@ fn unit_copy(name: &str) -> (TempDir, PathBuf) {
     let dir = TempDir::new(&format!("units-{}", name.replace('.', "-")));
     let text = unit_text(name)
         .replace("/usr/bin/titra-pumpd", env!("CARGO_BIN_EXE_titra-pumpd"))
+        .replace("/usr/bin/titra-alarm", env!("CARGO_BIN_EXE_titra-alarm"))
         .replace("/usr/bin/titra-ui", env!("CARGO_BIN_EXE_titra-ui"));
     let copy = dir.file(name, &text);
     (dir, copy)
@@ -43,8 +52,8 @@ fn values(text: &str, key: &str) -> Vec<String> {
 }
 
 #[test]
-fn both_units_verify_without_a_word() {
-    for name in ["titra-pumpd.service", "titra-ui.service"] {
+fn the_units_verify_without_a_word() {
+    for name in UNITS {
         let (_dir, copy) = unit_copy(name);
         let (ok, text) = analyze(&["verify"], &copy);
         // systemd-analyze exits 0 on some invalid values with only a warning: any output fails.
@@ -68,8 +77,8 @@ fn exposure(name: &str) -> (f64, String) {
 }
 
 #[test]
-fn both_units_score_ok_or_better() {
-    for name in ["titra-pumpd.service", "titra-ui.service"] {
+fn the_units_score_ok_or_better() {
+    for name in UNITS {
         let (figure, word) = exposure(name);
         // systemd's scale: SAFE below 1.0... OK up to 4.9, then MEDIUM, EXPOSED and UNSAFE.
         assert!(
@@ -180,13 +189,139 @@ fn the_daemon_may_make_its_pulse_thread_real_time() {
 }
 
 #[test]
-fn the_daemon_restarts_on_failure_within_a_start_limit() {
+fn the_daemon_restarts_whatever_ended_it_within_a_start_limit() {
     let text = unit_text("titra-pumpd.service");
     assert_eq!(values(&text, "Type"), ["notify"]);
-    assert_eq!(values(&text, "Restart"), ["on-failure"]);
+    // The daemon's own clean stop (SIGTERM, SIGINT) exits 0: with on-failure a stray kill
+    // would leave the pump stopped and the alarm unit never started.
+    assert_eq!(values(&text, "Restart"), ["always"]);
     assert!(!values(&text, "WatchdogSec").is_empty());
     let burst: u32 = values(&text, "StartLimitBurst")[0].parse().unwrap();
     assert!((2..=10).contains(&burst), "StartLimitBurst={burst}");
+    assert_eq!(values(&text, "OnFailure"), ["titra-alarm.service"]);
+}
+
+/// A unit's ExecStart as words, `/usr/bin/X` made the binary cargo built and the site's files
+/// (`/etc/titra/X`, `/var/lib/titra/X`) made paths under `dir` or the repository's config/.
+fn exec_start(unit: &str, dir: &Path) -> Vec<String> {
+    let text = unit_text(unit);
+    let line = values(&text, "ExecStart").pop().expect("ExecStart=");
+    line.split_whitespace()
+        .map(|word| match word {
+            "/usr/bin/titra-pumpd" => env!("CARGO_BIN_EXE_titra-pumpd").to_owned(),
+            "/usr/bin/titra-alarm" => env!("CARGO_BIN_EXE_titra-alarm").to_owned(),
+            w if w.starts_with("/etc/titra/") => {
+                let name = w.trim_start_matches("/etc/titra/");
+                let shipped = repository_path("config").join(name);
+                if shipped.exists() {
+                    shipped.display().to_string()
+                } else {
+                    dir.join(name).display().to_string()
+                }
+            }
+            w if w.starts_with("/var/lib/titra/") => dir
+                .join(w.trim_start_matches("/var/lib/titra/"))
+                .display()
+                .to_string(),
+            w => w.to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_daemon_that_cannot_start_leaves_the_alarm_sounding_until_it_is_started_again() {
+    // Followed the way systemd reads the units, running their commands (the tests have no
+    // systemd of their own to start them): titra-pumpd cannot start, here because the site's
+    // users file is missing; systemd restarts it up to its start limit, then starts its
+    // OnFailure= unit, titra-alarm; starting titra-pumpd again stops that (Conflicts=) with
+    // SIGTERM.
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::net::UnixDatagram;
+    use std::process::Stdio;
+    let dir = TempDir::new("cannot-start");
+    let pumpd = unit_text("titra-pumpd.service");
+    let burst: usize = values(&pumpd, "StartLimitBurst")[0].parse().unwrap();
+    let words = exec_start("titra-pumpd.service", &dir);
+    assert!(words.iter().any(|w| w.ends_with("users.toml")), "{words:?}");
+    let socket_path = dir.join("notify.sock");
+    let notify = UnixDatagram::bind(&socket_path).unwrap();
+    notify.set_nonblocking(true).unwrap();
+    for start in 1..=burst {
+        let out = Command::new(&words[0])
+            .args(&words[1..])
+            .env("NOTIFY_SOCKET", &socket_path)
+            .output()
+            .unwrap();
+        // Not 0 (Restart= applies; systemd counts it against the limit), and it said why.
+        assert!(!out.status.success(), "start {start} succeeded");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("users.toml"), "start {start}: {said}");
+    }
+    // It never said READY: systemd saw every start fail.
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = notify.recv(&mut buf) {
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(!text.contains("READY=1"), "{text}");
+    }
+
+    // The start limit is hit: the unit fails, and OnFailure= starts titra-alarm.
+    let on_failure = &values(&pumpd, "OnFailure")[0];
+    let alarm_unit = unit_text(on_failure);
+    assert_eq!(values(&alarm_unit, "Conflicts"), ["titra-pumpd.service"]);
+    assert_eq!(values(&alarm_unit, "Restart"), ["always"]);
+    // This machine has no alarm lines: the simulated ones, which write each change.
+    let mut words = exec_start(on_failure, &dir);
+    words.push("--sim".to_owned());
+    let mut alarm = Command::new(&words[0])
+        .args(&words[1..])
+        .env("TITRA_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(alarm.stdout.take().unwrap()).lines();
+    // The HIGH pattern: the tone's pulses and the light's flashes, from the start.
+    let mut seen = Vec::new();
+    for line in stdout.by_ref() {
+        let line = line.unwrap();
+        seen.push(line);
+        if seen.iter().filter(|l| l.ends_with("tone on")).count() >= 3 {
+            break;
+        }
+    }
+    assert!(
+        seen.iter()
+            .all(|l| l.starts_with("SIMULATED alarm lines: ")),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|l| l.contains("LED on")), "{seen:?}");
+    assert!(seen.iter().any(|l| l.contains("LED off")), "{seen:?}");
+
+    // titra-pumpd is started again: systemd stops titra-alarm with SIGTERM (KillSignal's
+    // default). It switches the lines off and ends cleanly.
+    assert!(values(&alarm_unit, "KillSignal").is_empty());
+    let pid = alarm.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let rest: Vec<String> = stdout.map(Result::unwrap).collect();
+    let out = alarm.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    // The lines' last state (said again only if it changed: they may have been off already).
+    assert_eq!(
+        rest.last().or(seen.last()).map(String::as_str),
+        Some("SIMULATED alarm lines: LED off, tone off"),
+        "{rest:?}"
+    );
+    let journal = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        journal.contains("titra-pumpd is not running") && journal.contains("Call a technician"),
+        "{journal}"
+    );
 }
 
 #[test]
@@ -208,7 +343,7 @@ fn sysusers_creates_the_users_the_units_run_as() {
     );
     let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
     let group = std::fs::read_to_string(root.join("etc/group")).unwrap();
-    for unit in ["titra-pumpd.service", "titra-ui.service"] {
+    for unit in UNITS {
         let user = &values(&unit_text(unit), "User")[0];
         assert!(
             passwd.lines().any(|l| l.starts_with(&format!("{user}:"))),

@@ -118,13 +118,16 @@ pub async fn publish_on(shared: &Shared, conn: &Connection) -> zbus::Result<()> 
 }
 
 /// The daemon's control loop on real time: runs the pump when it next needs to (at least once
-/// a second), publishes changes, and calls `healthy` after each pass whose checks passed (the
-/// systemd watchdog is petted there and nowhere else).
+/// a second), keeps the health check's problems standing as HIGH alarms, publishes changes,
+/// and calls `alive` after every pass with what the health check found. The systemd watchdog
+/// is petted there, on every pass: it says that this loop runs, never that all is well. A
+/// failed check is the running daemon's alarm, sounding, not a reason for it to be killed.
 pub async fn control_loop(
     shared: Arc<Shared>,
     conn: Connection,
-    mut healthy: impl FnMut(bool) + Send,
+    mut alive: impl FnMut(&[HealthProblem]) + Send,
 ) {
+    let mut reported: Vec<HealthProblem> = Vec::new();
     loop {
         let now = shared.clock.now();
         let next = {
@@ -138,18 +141,29 @@ pub async fn control_loop(
             () = tokio::time::sleep(std::time::Duration::from_millis(wait.ms())) => {}
             () = shared.wake.notified() => {}
         }
-        let ok = {
+        let problems = {
             let mut s = shared.service.lock().await;
             let now = shared.clock.now();
-            let ticked = s.tick(now);
-            if let Err(e) = &ticked {
+            if let Err(e) = s.tick(now) {
                 tracing::error!(error = %e, "control loop");
             }
-            ticked.is_ok() && s.health().is_ok()
+            s.keep_healthy(now)
         };
+        // Said once when a problem appears or goes, not on every pass.
+        let kinds = |p: &[HealthProblem]| p.iter().map(HealthProblem::alarm).collect::<Vec<_>>();
+        if kinds(&problems) != kinds(&reported) {
+            match problems.as_slice() {
+                [] => tracing::info!("health check passes again"),
+                found => {
+                    let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+                    tracing::error!(problems = %text.join("; "), "health check failed: delivery stopped, HIGH alarm sounding");
+                }
+            }
+            reported.clone_from(&problems);
+        }
         if let Err(e) = publish_on(&shared, &conn).await {
             tracing::warn!(error = %e, "publish");
         }
-        healthy(ok);
+        alive(&problems);
     }
 }

@@ -21,7 +21,7 @@ use crate::core::supervisor::Priority;
 use crate::core::units::{Duration, Timestamp};
 use crate::journal::Record;
 use crate::service::auth::Peer;
-use crate::service::pump::{MAX_BREATHS, PumpService, ServiceError, Vitals};
+use crate::service::pump::{HealthProblem, MAX_BREATHS, PumpService, ServiceError, Vitals};
 use crate::service::wire::{ChecklistView, LibraryChoice, Status, WireFinding, verdict_wire};
 use crate::time::{Clock, ManualClock};
 

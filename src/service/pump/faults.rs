@@ -64,20 +64,65 @@ impl PumpService {
             .map_err(|e| ServiceError::InvalidInput(e.to_string()))
     }
 
-    /// The checks the watchdog depends on: the log is writable, the sensor answers, the motor is
-    /// where the count says. A failing check keeps the watchdog from being petted.
-    pub fn health(&mut self) -> Result<(), String> {
-        let Some(e) = self.engine.as_mut() else {
-            return Ok(());
+    /// The daemon's health check, taking no reading of its own: the trial log was written
+    /// when last tried, and the pressure sensor gave a reading within three of its read
+    /// intervals. It never decides whether the watchdog is petted (that says only that the
+    /// control loop is alive); what it finds is raised as the matching HIGH alarm by
+    /// [`PumpService::keep_healthy`].
+    pub fn health(&self, now: Timestamp) -> Vec<HealthProblem> {
+        let Some(e) = self.engine.as_ref() else {
+            return Vec::new();
         };
-        if e.active_alarms()
-            .any(|a| a.kind == crate::core::supervisor::AlarmKind::LogFailure)
-        {
-            return Err("the trial log cannot be written".to_owned());
+        let mut problems = Vec::new();
+        if e.log_failed() {
+            problems.push(HealthProblem::LogUnwritable);
         }
-        e.hardware_mut()
-            .read_pressure_mmhg()
-            .map_err(|err| format!("the pressure sensor: {err}"))?;
-        Ok(())
+        if let Some(silent) = e.sensor_silent_for(now) {
+            problems.push(HealthProblem::SensorSilent(silent));
+        }
+        problems
+    }
+
+    /// Runs the health check and makes each problem stand as its HIGH alarm (delivery
+    /// stopped, the tone sounding) for as long as it lasts; returns what it found.
+    pub fn keep_healthy(&mut self, now: Timestamp) -> Vec<HealthProblem> {
+        let problems = self.health(now);
+        if let Some(e) = self.engine.as_mut() {
+            for p in &problems {
+                e.raise_for_health(now, p.alarm());
+            }
+        }
+        problems
+    }
+}
+
+/// What the daemon's health check can find wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthProblem {
+    /// The trial log's last write failed.
+    LogUnwritable,
+    /// The pressure sensor has given no reading for this long.
+    SensorSilent(Duration),
+}
+
+impl HealthProblem {
+    /// The HIGH alarm that stands for it.
+    pub fn alarm(&self) -> crate::core::supervisor::AlarmKind {
+        use crate::core::supervisor::AlarmKind;
+        match self {
+            HealthProblem::LogUnwritable => AlarmKind::LogFailure,
+            HealthProblem::SensorSilent(_) => AlarmKind::SensorFault,
+        }
+    }
+}
+
+impl std::fmt::Display for HealthProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HealthProblem::LogUnwritable => f.write_str("the trial log cannot be written"),
+            HealthProblem::SensorSilent(d) => {
+                write!(f, "the pressure sensor has given no reading for {d}")
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@ mod report;
 mod storage;
 mod trial;
 
+pub use faults::HealthProblem;
 pub use integrity::StartupCheck;
 
 use std::path::PathBuf;
@@ -747,6 +748,13 @@ impl PumpService {
                 }),
             self_test_failure: self.self_test_failure(),
             startup_check_failure: self.startup_check_failure(),
+            health_failure: self
+                .health(now)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            sounding: e.sounding(),
             elapsed_s: elapsed.ms() / 1000,
             remaining_s: e.trial().duration.saturating_sub(elapsed).ms() / 1000,
             now_ms: now.ms(),

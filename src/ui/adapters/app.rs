@@ -27,11 +27,22 @@ pub fn show_status(ui: &MainWindow, s: &Status, connected: bool) {
     app.set_silenced_s(banner.silenced_s);
     app.set_simulated(s.simulated);
     app.set_connected(connected);
+    if connected {
+        app.set_daemon_gone(false);
+    }
 }
 
 /// Whether the pump daemon answers (the "not connected" banner when it does not).
 pub fn show_connected(ui: &MainWindow, connected: bool) {
     ui.global::<AppState>().set_connected(connected);
+}
+
+/// The daemon has been out of reach for longer than [`GONE_AFTER`](crate::ui::client::GONE_AFTER):
+/// "Pump stopped — not running. Call a technician." over every screen.
+pub fn show_daemon_gone(ui: &MainWindow) {
+    let app = ui.global::<AppState>();
+    app.set_connected(false);
+    app.set_daemon_gone(true);
 }
 
 fn alarm_level(priority: Option<Priority>) -> AlarmLevel {

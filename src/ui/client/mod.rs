@@ -27,15 +27,31 @@ pub enum Daemon {
     Connection(Connection),
 }
 
+/// How long the daemon may be out of reach before every screen says the pump is not running:
+/// longer than systemd takes to restart it (RestartSec=1s, and its start-up), short enough that
+/// a nurse looking at the screen is not misled for long.
+pub const GONE_AFTER: Duration = Duration::from_secs(5);
+
+/// Since when the daemon has been out of reach; once that is longer than [`GONE_AFTER`], says
+/// so on the screen.
+fn note_lost(lost_since: &mut Option<tokio::time::Instant>, weak: &slint::Weak<MainWindow>) {
+    let since = *lost_since.get_or_insert_with(tokio::time::Instant::now);
+    if since.elapsed() >= GONE_AFTER {
+        let _ = weak.upgrade_in_event_loop(|ui| app::show_daemon_gone(&ui));
+    }
+}
+
 /// Follows the daemon until the window closes.
 pub async fn follow(
     daemon: Daemon,
     weak: slint::Weak<MainWindow>,
     mut commands: UnboundedReceiver<UiCommand>,
 ) {
+    let mut lost_since = None;
     loop {
         let Some(proxy) = reach(&daemon, &weak).await else {
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            note_lost(&mut lost_since, &weak);
+            tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         };
         show_diary_question(&proxy, &weak).await;
@@ -44,11 +60,20 @@ pub async fn follow(
             proxy,
             token: String::new(),
             weak: weak.clone(),
+            answered: false,
         };
         if session.serve(&mut commands).await == Served::WindowClosed {
             return;
         }
+        if session.answered {
+            lost_since = None;
+        }
+        note_lost(&mut lost_since, &weak);
         if matches!(daemon, Daemon::Connection(_)) {
+            // Nothing to reconnect to: the screen still says, once the wait is over, that the
+            // pump is not running.
+            tokio::time::sleep(GONE_AFTER).await;
+            note_lost(&mut lost_since, &weak);
             return;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -131,6 +156,8 @@ struct Session {
     proxy: Pump1Proxy<'static>,
     token: String,
     weak: slint::Weak<MainWindow>,
+    /// The daemon answered at least once on this connection.
+    answered: bool,
 }
 
 /// The text of a D-Bus error, as the daemon wrote it for people.
@@ -178,7 +205,7 @@ impl Session {
     }
 
     /// Shows the daemon's status; false when the daemon went away.
-    async fn refresh(&self) -> bool {
+    async fn refresh(&mut self) -> bool {
         let status = self
             .proxy
             .status_json()
@@ -186,6 +213,7 @@ impl Session {
             .map(|j| serde_json::from_str::<Status>(&j));
         match status {
             Ok(Ok(s)) => {
+                self.answered = true;
                 let _ = self
                     .weak
                     .upgrade_in_event_loop(move |ui| apply_status(&ui, &s, true));

@@ -347,3 +347,35 @@ fn no_trial_is_programmed_on_a_full_card() {
     })
     .unwrap();
 }
+
+#[test]
+fn after_a_restart_the_trial_keeps_its_budget_and_a_full_card_stops_it_again() {
+    let cfg = titra::input::hardware::HardwareConfig::built_in().unwrap();
+    let free = FakeFreeSpace::new(10_000 * MIB);
+    let p = Pump::running("storage-restart", &free);
+    let (before, grown_before) = p.svc.log_budget().unwrap();
+    let base = p.on_disk().iter().find_map(|r| match r {
+        Record::LogBudget { base, .. } => Some(*base),
+        _ => None,
+    });
+    // The daemon restarts on a card that filled meanwhile.
+    let Pump { dir, svc, now } = p;
+    drop(svc);
+    let now = now + Duration::from_mins(5);
+    let mut svc = logged_service(&dir, now);
+    free.set(cfg.storage.stop_free_mib * MIB - 1);
+    svc.set_free_space(Box::new(free.clone()));
+    let mut p = Pump { dir, svc, now };
+    // The budget and the size it counts from are the ones recorded at the trial's start (a new
+    // base taken now would count nothing of the hour before).
+    let (after, grown_after) = p.svc.log_budget().unwrap();
+    assert_eq!(after, before);
+    assert!(base.is_some());
+    assert!(
+        grown_after >= grown_before,
+        "{grown_after} < {grown_before}"
+    );
+    p.run_for(cfg.storage.check_every);
+    assert!(p.active(AlarmKind::StorageFull));
+    assert_eq!(p.svc.state(), State::Alarm);
+}

@@ -146,6 +146,10 @@ pub struct Status {
     /// The priority the pump's alarm light and tone show now (null: quiet, or silenced).
     #[serde(default)]
     pub sounding: Option<Priority>,
+    /// The trial log's growth this trial against the budget computed at its start, in words
+    /// ("0.4 MB of 23.9 MB (1 %)"; "" without a log or a trial).
+    #[serde(default)]
+    pub log_budget: String,
     pub elapsed_s: u64,
     pub remaining_s: u64,
     /// The pump's clock, ms.
@@ -183,6 +187,7 @@ impl Status {
             startup_check_failure: String::new(),
             health_failure: String::new(),
             sounding: None,
+            log_budget: String::new(),
             elapsed_s: 0,
             remaining_s: 0,
             now_ms: now.ms(),

@@ -144,6 +144,13 @@ fn the_trials_log_budget_is_computed_at_its_start_and_kept_in_the_log() {
     // write-ahead log, folded in every 4 MiB, is not counted).
     assert!(grown < want.bytes / 100, "{grown}");
     assert!(!p.active(AlarmKind::StorageLow));
+    // The status says it in words.
+    let status = p.svc.status(p.now);
+    assert!(
+        status.log_budget.ends_with(" MB of 23.9 MB (0 %)"),
+        "{}",
+        status.log_budget
+    );
     // The reserve was laid when the daemon started.
     assert!(p.reserve().is_laid());
 }

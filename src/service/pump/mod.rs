@@ -755,6 +755,7 @@ impl PumpService {
                 .collect::<Vec<_>>()
                 .join("; "),
             sounding: e.sounding(),
+            log_budget: self.log_budget_text(),
             elapsed_s: elapsed.ms() / 1000,
             remaining_s: e.trial().duration.saturating_sub(elapsed).ms() / 1000,
             now_ms: now.ms(),

@@ -126,6 +126,21 @@ impl PumpService {
         }
     }
 
+    /// The trial log's use of its budget in words, for the status ("" without one): the
+    /// growth of the database file this trial, the budget, and the share.
+    pub(super) fn log_budget_text(&self) -> String {
+        self.log_budget()
+            .map_or_else(String::new, |(budget, grown)| {
+                // Megabytes to the nearest tenth.
+                let mb = |b: u64| {
+                    let tenths = b.saturating_add(50_000) / 100_000;
+                    format!("{}.{}", tenths / 10, tenths % 10)
+                };
+                let pct = grown.saturating_mul(100) / budget.bytes.max(1);
+                format!("{} MB of {} MB ({pct} %)", mb(grown), mb(budget.bytes))
+            })
+    }
+
     /// The trial in hand's log budget and the log's growth since it started (None without a
     /// log or a trial).
     pub fn log_budget(&self) -> Option<(LogBudget, u64)> {

@@ -33,6 +33,21 @@ use titra::time::ManualClock;
 /// The systemd watchdog's period for titra-pumpd (`WatchdogSec=` in its unit).
 pub const WATCHDOG: StdDuration = StdDuration::from_secs(5);
 
+/// titra-pumpd's `MemoryMax=` (128M in its unit), in kB.
+const MEMORY_MAX_KB: u64 = 128 * 1024;
+
+/// This process's resident memory, kB.
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
 /// How big a soak.
 #[derive(Debug, Clone, Copy)]
 pub struct Soak {
@@ -60,6 +75,12 @@ pub struct Figures {
     pub longest_pass_gap: StdDuration,
     pub log_rows: u64,
     pub log_bytes: u64,
+    /// The trial log's budget (computed at the trial's start) and what the log grew by.
+    pub budget_bytes: u64,
+    pub log_growth: u64,
+    /// This process's resident memory at the end: the pump's side, the bus's clients and the
+    /// soak's own tallies together.
+    pub rss_kb: u64,
     pub pains_acknowledged: usize,
     pub boluses_granted: usize,
     pub side_effects_acknowledged: usize,
@@ -420,6 +441,24 @@ async fn soak_on(address: &str, db: &std::path::Path, soak: Soak) -> Figures {
         longest_pass_gap < WATCHDOG,
         "the pump's loop waited {longest_pass_gap:?}, longer than the watchdog allows"
     );
+    // The log within the budget its trial's start recorded.
+    let (budget_bytes, base) = records
+        .iter()
+        .find_map(|r| match r {
+            Record::LogBudget { bytes, base, .. } => Some((*bytes, *base)),
+            _ => None,
+        })
+        .expect("the trial's log budget is recorded");
+    let log_growth = titra::store::budget::db_bytes(db).saturating_sub(base);
+    assert!(
+        log_growth <= budget_bytes,
+        "the log grew {log_growth} bytes, over its budget of {budget_bytes}"
+    );
+    let rss_kb = rss_kb();
+    assert!(
+        rss_kb < MEMORY_MAX_KB,
+        "{rss_kb} kB resident, over titra-pumpd's MemoryMax"
+    );
     let log_bytes = ["", "-wal"]
         .iter()
         .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
@@ -433,6 +472,9 @@ async fn soak_on(address: &str, db: &std::path::Path, soak: Soak) -> Figures {
         longest_pass_gap,
         log_rows: log.row_count().expect("rows"),
         log_bytes,
+        budget_bytes,
+        log_growth,
+        rss_kb,
         pains_acknowledged: tally.pains,
         boluses_granted: tally.boluses,
         side_effects_acknowledged: tally.side_effects,

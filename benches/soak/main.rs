@@ -58,6 +58,15 @@ fn main() {
         f.log_rows,
         f.log_bytes as f64 / 1e6
     );
+    println!(
+        "| the log's growth against the budget its trial's start computed | {:.1} MB of {:.1} MB |",
+        f.log_growth as f64 / 1e6,
+        f.budget_bytes as f64 / 1e6
+    );
+    println!(
+        "| resident memory of the soak's process (pump, bus clients and tallies) | {:.1} MB |",
+        f.rss_kb as f64 / 1024.0
+    );
     if !full {
         println!("(quick run to check the soak works; run `cargo bench --bench soak` for figures)");
     }

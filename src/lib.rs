@@ -30,6 +30,7 @@ pub mod engine;
 pub mod hw;
 pub mod input;
 pub mod journal;
+pub mod limits;
 pub mod report;
 pub mod service;
 pub mod sim;

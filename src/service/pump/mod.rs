@@ -10,6 +10,7 @@ mod report;
 mod trial;
 
 pub use integrity::StartupCheck;
+pub use trial::{CheckedProgram, ProgramCheck};
 
 use std::path::PathBuf;
 

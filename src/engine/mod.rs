@@ -150,6 +150,10 @@ pub struct Engine<H> {
     site: Option<(SiteRule, SiteClock)>,
     /// The last pain score's time (the diary's prompt counts from it; the status asks often).
     last_pain: Option<Timestamp>,
+    /// The run of denied patient presses being counted (see `Record::PcaRequest::presses`).
+    denied: Option<delivery::DeniedRun>,
+    /// Denied presses counted, not written, still to be announced.
+    announce: Vec<Record>,
 }
 
 impl<H: PumpHardware> Engine<H> {
@@ -273,6 +277,8 @@ impl<H: PumpHardware> Engine<H> {
             button_fault: false,
             site: None,
             last_pain: None,
+            denied: None,
+            announce: Vec::new(),
         }
     }
 
@@ -298,6 +304,11 @@ impl<H: PumpHardware> Engine<H> {
     /// Writes what is not yet written. A failure stops delivery with a HIGH alarm: a pump that
     /// cannot prove what it delivered must not deliver.
     fn persist(&mut self, now: Timestamp) -> bool {
+        // Denied presses counted so far go with any record written (so their count is on disk
+        // as often as the log is written): last, at `now`, in time order.
+        if self.unsynced < self.journal.len() {
+            self.flush_denied(now);
+        }
         let Some(sink) = self.sink.as_mut() else {
             self.unsynced = self.journal.len();
             return true;

@@ -631,16 +631,20 @@ impl PumpService {
     }
 
     /// Records made since the last call (for signals).
+    /// Denied presses counted and not written (`Record::PcaRequest::presses`) come too, one
+    /// record each, so that each is announced.
     pub fn take_new_records(&mut self) -> Vec<Record> {
-        let Some(e) = self.engine.as_ref() else {
+        let Some(e) = self.engine.as_mut() else {
             return Vec::new();
         };
+        let announced = e.take_announced();
         let journal = e.journal();
-        let new = journal
+        let mut new = journal
             .get(self.signalled.min(journal.len())..)
             .unwrap_or_default()
             .to_vec();
         self.signalled = journal.len();
+        new.extend(announced);
         new
     }
 }

@@ -106,20 +106,18 @@ impl Shared {
         })
     }
 
-    /// The same, with rate limits of `per_connection` and `all` calls per [`rate::PERIOD`]
-    /// (tests and the fuzz target).
+    /// The same, with rate limits of its own (tests and the fuzz target).
     pub fn with_rate_limits(
         service: PumpService,
         clock: Arc<dyn Clock>,
-        per_connection: u32,
-        all: u32,
+        limits: rate::RateLimiter,
     ) -> Arc<Shared> {
         Arc::new(Shared {
             service: Mutex::new(service),
             clock,
             wake: Notify::new(),
             status: std::sync::Mutex::new(None),
-            rate: std::sync::Mutex::new(rate::RateLimiter::new(per_connection, all)),
+            rate: std::sync::Mutex::new(limits),
         })
     }
 

@@ -34,9 +34,10 @@ pub const MAX_TITRATION_STEPS: usize = 500;
 pub const MAX_EVENTS: usize = 500;
 
 /// The longest free text (a note, a reason, a side effect, the muscles assessed, the planned
-/// implant), bytes: the 500 characters a note may have (`journal::MAX_NOTE`), each up to 4
-/// bytes in UTF-8. The character counts are checked after this by each call.
-pub const MAX_TEXT_BYTES: usize = crate::journal::MAX_NOTE * 4;
+/// implant), bytes: the 500 characters a note may have (`journal::MAX_NOTE`, which this module,
+/// below the journal's layer, does not use: a test holds them together), each up to 4 bytes in
+/// UTF-8. The character counts are checked after this by each call.
+pub const MAX_TEXT_BYTES: usize = 500 * 4;
 
 /// The longest short string, bytes: a user ID, a PIN, a session token, a dose, volume or rate
 /// ("0.5 mg/day"), a choice ("success", "1+", "pdf,json,csv", "letter") or an item's id. The
@@ -141,7 +142,7 @@ impl fmt::Display for Grouped {
         let digits = self.0.to_string();
         let mut out = String::with_capacity(digits.len() + digits.len() / 3);
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
                 out.push(' ');
             }
             out.push(c);
@@ -186,6 +187,11 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn a_note_of_the_most_characters_fits_in_the_most_bytes() {
+        assert_eq!(MAX_TEXT_BYTES, crate::journal::MAX_NOTE * 4);
     }
 
     #[test]

@@ -240,11 +240,11 @@ async fn a_flood_of_pain_scores_is_held_to_the_diary_limit_and_stop_delivery_sti
 
 type Call<'a> = Pin<Box<dyn Future<Output = Result<(), PumpError>> + 'a>>;
 
-#[tokio::test]
 #[allow(
     clippy::too_many_lines,
     reason = "a row per argument of every method: the table is the test"
 )]
+#[tokio::test]
 async fn every_string_argument_over_its_limit_is_refused_naming_it() {
     let p = pump().await;
     let nurse = p.running().await;

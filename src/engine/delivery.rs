@@ -923,6 +923,78 @@ mod tests {
         assert_eq!(e.delivered_total(), e.delivered_from(Source::Basal));
     }
 
+    /// Every press the journal holds, counting those written together.
+    fn presses(e: &Engine<SimPump>) -> (u32, usize) {
+        let rows: Vec<u32> = e
+            .journal()
+            .iter()
+            .filter_map(|r| match r {
+                Record::PcaRequest { presses, .. } => Some(*presses),
+                _ => None,
+            })
+            .collect();
+        (rows.iter().sum(), rows.len())
+    }
+
+    #[test]
+    fn repeated_denials_are_counted_and_written_when_the_trial_ends() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        assert!(matches!(
+            e.request_pca(at("1h")),
+            PcaDecision::Granted { .. }
+        ));
+        run_to(&mut e, at("1h 10min"));
+        // 30 presses a second apart: each is answered, the first is written, the rest counted.
+        for s in 0..30 {
+            let now = at("1h 10min") + Duration::from_secs(s);
+            assert!(matches!(
+                e.request_pca(now),
+                PcaDecision::Denied {
+                    denial: Denial::Lockout { .. },
+                    ..
+                }
+            ));
+        }
+        assert_eq!(presses(&e), (2, 2), "the grant and the first denial");
+        assert_eq!(
+            e.take_announced().len(),
+            29,
+            "each counted press is announced"
+        );
+        // The end of the trial writes the count.
+        e.end(at("1h 11min")).unwrap();
+        assert_eq!(presses(&e), (31, 3));
+        let Some(Record::PcaRequest {
+            presses: 29, since, ..
+        }) = e
+            .journal()
+            .iter()
+            .rev()
+            .find(|r| matches!(r, Record::PcaRequest { .. }))
+        else {
+            panic!("the counted presses are one record");
+        };
+        assert_eq!(*since, Some(at("1h 10min") + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn denials_minutes_apart_are_each_written_and_a_count_waits_a_minute_at_most() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        let _ = e.request_pca(at("1h"));
+        run_to(&mut e, at("1h 10min"));
+        // Two presses: the second counted; a minute later the pump writes it on its own.
+        let _ = e.request_pca(at("1h 10min"));
+        let _ = e.request_pca(at("1h 10min") + Duration::from_secs(5));
+        assert_eq!(presses(&e), (2, 2));
+        run_to(&mut e, at("1h 12min"));
+        assert_eq!(presses(&e), (3, 3));
+        // A press ten minutes later is written as it comes.
+        let _ = e.request_pca(at("1h 22min"));
+        assert_eq!(presses(&e), (4, 4));
+    }
+
     #[test]
     fn a_press_inside_the_lockout_is_denied_with_the_time_it_becomes_available() {
         let mut e = running(MORPHINE);

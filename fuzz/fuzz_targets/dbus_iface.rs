@@ -120,6 +120,12 @@ fn said<T>(r: Result<T, PumpError>) {
                 "{name} without a message"
             );
         }
+        // The standard errors (an unknown method, arguments of the wrong signature).
+        Err(PumpError::ZBus(zbus::Error::FDO(e))) => assert!(
+            e.description().is_some_and(|m| !m.is_empty()),
+            "{} without a message",
+            e.name()
+        ),
         Err(PumpError::ZBus(other)) => panic!("the link failed: {other}"),
         Err(e) => assert!(
             e.description().is_some_and(|m| !m.is_empty()),

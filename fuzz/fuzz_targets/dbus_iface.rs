@@ -226,9 +226,7 @@ async fn run(calls: Vec<Call>) {
             Call::SilenceAlarms(s) => said(px.silence_alarms(&t, s).await),
             Call::ChangeReservoir(v) => said(px.change_reservoir(&t, &g(&v)).await),
             Call::ConfirmImplantDose(d) => said(px.confirm_implant_dose(&t, &g(&d)).await),
-            Call::RecordSystemicOpioids(o) => {
-                said(px.record_systemic_opioids(&t, &g(&o)).await)
-            }
+            Call::RecordSystemicOpioids(o) => said(px.record_systemic_opioids(&t, &g(&o)).await),
             Call::ExportSummary => said(px.export_summary(&t).await),
             Call::InjectFault(f, on) => said(px.inject_fault(&g(&f), on).await),
             Call::Raw(method, arg) => {

@@ -14,9 +14,10 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(units library program scenario dbus_args)
+  targets=(units library program scenario dbus_args dbus_iface)
 fi
-work=${CARGO_TARGET_DIR:-target}/fuzz-corpus
+# Absolute, so that it is the same from fuzz/ (CARGO_TARGET_DIR may be absolute or not).
+work=$(realpath -m "${CARGO_TARGET_DIR:-target}")/fuzz-corpus
 mkdir -p "$work"
 # Without sanitizers: the code is safe Rust (bundled SQLite aside), and coverage-guided
 # fuzzing runs several times faster.
@@ -26,8 +27,8 @@ for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "fuzz/corpus/$t" "fuzz/artifacts/$t"
   before=$(ls "fuzz/artifacts/$t" | wc -l)
   log="$work/$t.log"
-  (cd fuzz && cargo +nightly fuzz run -s none "$t" "../$work/$t" "corpus/$t" -- \
-      -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 >"../$log" 2>&1) || true
+  (cd fuzz && cargo +nightly fuzz run -s none "$t" "$work/$t" "corpus/$t" -- \
+      -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 >"$log" 2>&1) || true
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   corpus=$(ls "$work/$t" | wc -l)
   after=$(ls "fuzz/artifacts/$t" | wc -l)

@@ -77,6 +77,19 @@ pub enum Record {
         /// Pressed on the button on the cord rather than the screen (absent: the screen).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         cord: bool,
+        /// How many presses this record stands for (absent: one). More than one only for
+        /// denied presses counted together: after a denied press is written, the presses
+        /// denied for the same reason with the same time available are counted, not written
+        /// one by one, and written as one record when the run ends (another answer, a new
+        /// trial day, the time available passing) or with the next record written, whichever
+        /// comes first; its `at` is when it was written, `since` the first press it counts.
+        /// A count lost to a power failure is at most the presses since the last record
+        /// written (a minute's, at most: see `engine::delivery::COALESCE_AT_MOST`).
+        #[serde(default = "one_press", skip_serializing_if = "is_one_press")]
+        presses: u32,
+        /// The first press a record of more than one counts (absent for one press: `at`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<Timestamp>,
     },
     RateChanged {
         at: Timestamp,
@@ -439,6 +452,14 @@ word_enum!(
         Undecided = "undecided",
     }
 );
+
+fn one_press() -> u32 {
+    1
+}
+
+fn is_one_press(n: &u32) -> bool {
+    *n == 1
+}
 
 impl Record {
     /// When it happened, on the pump's clock.

@@ -8,8 +8,8 @@
 //! - [`core`]: the pure dosing core (units, drug library, program check, dose ledger, scheduler,
 //!   supervisor, occlusion detection, clinical rules and the implant worksheet): no I/O, no
 //!   clock of its own.
-//! - [`journal`], [`time`], [`digest`]: what the trial log stores (the engine's records), the
-//!   clocks and dates, and SHA-256.
+//! - [`journal`], [`time`], [`digest`], [`limits`]: what the trial log stores (the engine's
+//!   records), the clocks and dates, SHA-256, and the sizes every input may have.
 //! - [`input`]: the files the pump reads: hardware configuration, drug library, site protocol,
 //!   scenario files, and the program check of a scenario.
 //! - [`hw`]: the hardware the engine drives (embedded-hal drivers, the Pi's backends), the
@@ -30,6 +30,7 @@ pub mod engine;
 pub mod hw;
 pub mod input;
 pub mod journal;
+pub mod limits;
 pub mod report;
 pub mod service;
 pub mod sim;

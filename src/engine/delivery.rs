@@ -44,6 +44,30 @@ impl StepCounts {
     }
 }
 
+/// How long denied presses are counted before their count is written, at most: the count a
+/// power failure can lose (the first press of every run is written as it comes). A minute
+/// keeps a patient pressing all day to one record a minute, not one a press.
+pub const COALESCE_AT_MOST: Duration = Duration::from_mins(1);
+
+/// The most denied presses kept to announce between two publications (each press's call gets
+/// its own answer; this bounds only the BolusDecision signals of a flood).
+const MAX_ANNOUNCED: usize = 64;
+
+/// A run of denied presses: the reason, the time available, the button and the trial day they
+/// share, and the presses counted since its last record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct DeniedRun {
+    denial: Denial,
+    available_at: Option<Timestamp>,
+    cord: bool,
+    day: u64,
+    /// When the run's last record was written: presses are counted for
+    /// [`COALESCE_AT_MOST`] after it, then the next is written as it comes.
+    opened: Timestamp,
+    count: u32,
+    first: Option<Timestamp>,
+}
+
 impl<H: PumpHardware> Engine<H> {
     // ---- running ---------------------------------------------------------------------------
 
@@ -66,6 +90,7 @@ impl<H: PumpHardware> Engine<H> {
             wake.push(self.start + s.at);
         }
         wake.extend(self.observation_until);
+        wake.extend(self.denied_run_wake());
         wake.extend(self.checks.wakes());
         wake.extend(self.site.and_then(|(_, clock)| clock.wake()));
         if let Some(p) = self.paused_since {
@@ -82,6 +107,9 @@ impl<H: PumpHardware> Engine<H> {
         if self.state == State::Ended {
             // The trial is over: the button's presses are nobody's requests now.
             let _ = self.hw.button_events();
+            // Denied presses counted after the end are written in time all the same.
+            self.end_denied_run(now);
+            self.persist(now);
             return Ok(());
         }
         self.last_tick = Some(self.last_tick.map_or(now, |last| last.max(now)));
@@ -110,6 +138,7 @@ impl<H: PumpHardware> Engine<H> {
         self.watch_checks(now);
         self.watch_site(now);
         self.poll_button(now);
+        self.end_denied_run(now);
         let sounded = self.annunciate(now);
         self.persist(now);
         self.compact(now);
@@ -437,12 +466,16 @@ impl<H: PumpHardware> Engine<H> {
         };
         match decision {
             PcaDecision::Granted { dose } => {
+                self.flush_denied(now);
+                self.denied = None;
                 self.journal.push(Record::PcaRequest {
                     at: now,
                     granted: true,
                     denial: None,
                     available_at: None,
                     cord,
+                    presses: 1,
+                    since: None,
                 });
                 self.begin_bolus(now, dose, Source::PatientBolus);
                 if !self.persist(now) {
@@ -456,16 +489,128 @@ impl<H: PumpHardware> Engine<H> {
             PcaDecision::Denied {
                 denial,
                 available_at,
-            } => self.journal.push(Record::PcaRequest {
-                at: now,
-                granted: false,
-                denial: Some(denial),
-                available_at,
-                cord,
-            }),
+            } => self.note_denied(now, denial, available_at, cord),
         }
         self.persist(now);
         decision
+    }
+
+    /// A denied press: the first of a run is written as it comes; the next ones denied for the
+    /// same reason, with the same time available, from the same button, on the same trial day,
+    /// within [`COALESCE_AT_MOST`] of the run's last record, are counted (see
+    /// `Record::PcaRequest::presses`) and each announced all the same. Presses minutes apart
+    /// are each written, as before; a flood is one record a minute at most.
+    fn note_denied(
+        &mut self,
+        now: Timestamp,
+        denial: Denial,
+        available_at: Option<Timestamp>,
+        cord: bool,
+    ) {
+        let day = self.trial_day(now);
+        if let Some(run) = self.denied.as_mut()
+            && run.denial == denial
+            && run.available_at == available_at
+            && run.cord == cord
+            && run.day == day
+            && now.since(run.opened) < COALESCE_AT_MOST
+        {
+            run.count += 1;
+            run.first.get_or_insert(now);
+            if self.announce.len() < MAX_ANNOUNCED {
+                self.announce.push(Record::PcaRequest {
+                    at: now,
+                    granted: false,
+                    denial: Some(denial),
+                    available_at,
+                    cord,
+                    presses: 1,
+                    since: None,
+                });
+            }
+            return;
+        }
+        self.flush_denied(now);
+        self.journal.push(Record::PcaRequest {
+            at: now,
+            granted: false,
+            denial: Some(denial),
+            available_at,
+            cord,
+            presses: 1,
+            since: None,
+        });
+        self.denied = Some(DeniedRun {
+            denial,
+            available_at,
+            cord,
+            day,
+            opened: now,
+            count: 0,
+            first: None,
+        });
+    }
+
+    /// Writes the presses counted since the run's last record, as one record at `now` (the
+    /// run stays open for more).
+    pub(super) fn flush_denied(&mut self, now: Timestamp) {
+        let Some(run) = self.denied.as_mut() else {
+            return;
+        };
+        if run.count == 0 {
+            return;
+        }
+        let record = Record::PcaRequest {
+            at: now,
+            granted: false,
+            denial: Some(run.denial),
+            available_at: run.available_at,
+            cord: run.cord,
+            presses: run.count,
+            since: run.first,
+        };
+        run.count = 0;
+        run.first = None;
+        run.opened = now;
+        self.journal.push(record);
+    }
+
+    /// Ends the run of denied presses when its time has passed: the time available came, or
+    /// its oldest press counted is [`COALESCE_AT_MOST`] old (so that a power failure loses at
+    /// most that much of the count).
+    pub(super) fn end_denied_run(&mut self, now: Timestamp) {
+        let Some(run) = self.denied.as_ref() else {
+            return;
+        };
+        let over = run.available_at.is_some_and(|t| now >= t) || run.day != self.trial_day(now);
+        let old = run.first.is_some_and(|f| now.since(f) >= COALESCE_AT_MOST);
+        if over || old {
+            self.flush_denied(now);
+        }
+        if over {
+            self.denied = None;
+        }
+    }
+
+    /// When the run of denied presses must next be looked at (see `end_denied_run`).
+    pub(super) fn denied_run_wake(&self) -> Option<Timestamp> {
+        let run = self.denied.as_ref()?;
+        let first = run.first.map(|f| f + COALESCE_AT_MOST);
+        [first, run.available_at.filter(|_| run.count > 0)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The denied presses counted since the last call, as records to announce (never
+    /// written; the BolusDecision signal of each).
+    pub fn take_announced(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.announce)
+    }
+
+    /// The trial day `now` falls in (0 from the start), as the summary counts days.
+    fn trial_day(&self, now: Timestamp) -> u64 {
+        now.since(self.start).ms() / Duration::from_days(1).ms()
     }
 
     /// A clinician gives a bolus. Checked against the library (soft findings need `confirmed`)
@@ -785,6 +930,78 @@ mod tests {
             .sum();
         within_a_step(&e, recorded, want);
         assert_eq!(e.delivered_total(), e.delivered_from(Source::Basal));
+    }
+
+    /// Every press the journal holds, counting those written together.
+    fn presses(e: &Engine<SimPump>) -> (u32, usize) {
+        let rows: Vec<u32> = e
+            .journal()
+            .iter()
+            .filter_map(|r| match r {
+                Record::PcaRequest { presses, .. } => Some(*presses),
+                _ => None,
+            })
+            .collect();
+        (rows.iter().sum(), rows.len())
+    }
+
+    #[test]
+    fn repeated_denials_are_counted_and_written_when_the_trial_ends() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        assert!(matches!(
+            e.request_pca(at("1h")),
+            PcaDecision::Granted { .. }
+        ));
+        run_to(&mut e, at("1h 10min"));
+        // 30 presses a second apart: each is answered, the first is written, the rest counted.
+        for s in 0..30 {
+            let now = at("1h 10min") + Duration::from_secs(s);
+            assert!(matches!(
+                e.request_pca(now),
+                PcaDecision::Denied {
+                    denial: Denial::Lockout { .. },
+                    ..
+                }
+            ));
+        }
+        assert_eq!(presses(&e), (2, 2), "the grant and the first denial");
+        assert_eq!(
+            e.take_announced().len(),
+            29,
+            "each counted press is announced"
+        );
+        // The end of the trial writes the count.
+        e.end(at("1h 11min")).unwrap();
+        assert_eq!(presses(&e), (31, 3));
+        let Some(Record::PcaRequest {
+            presses: 29, since, ..
+        }) = e
+            .journal()
+            .iter()
+            .rev()
+            .find(|r| matches!(r, Record::PcaRequest { .. }))
+        else {
+            panic!("the counted presses are one record");
+        };
+        assert_eq!(*since, Some(at("1h 10min") + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn denials_minutes_apart_are_each_written_and_a_count_waits_a_minute_at_most() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        let _ = e.request_pca(at("1h"));
+        run_to(&mut e, at("1h 10min"));
+        // Two presses: the second counted; a minute later the pump writes it on its own.
+        let _ = e.request_pca(at("1h 10min"));
+        let _ = e.request_pca(at("1h 10min") + Duration::from_secs(5));
+        assert_eq!(presses(&e), (2, 2));
+        run_to(&mut e, at("1h 12min"));
+        assert_eq!(presses(&e), (3, 3));
+        // A press ten minutes later is written as it comes.
+        let _ = e.request_pca(at("1h 22min"));
+        assert_eq!(presses(&e), (4, 4));
     }
 
     #[test]

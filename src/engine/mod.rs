@@ -166,6 +166,10 @@ pub struct Engine<H> {
     dropped: usize,
     /// The journal's length at which it is next compacted.
     compact_at: usize,
+    /// The run of denied patient presses being counted (see `Record::PcaRequest::presses`).
+    denied: Option<delivery::DeniedRun>,
+    /// Denied presses counted, not written, still to be announced.
+    announce: Vec<Record>,
 }
 
 /// The fewest records a compaction waits for: a day of minute pieces and their intents.
@@ -317,6 +321,8 @@ impl<H: PumpHardware> Engine<H> {
             keep: None,
             dropped: 0,
             compact_at: COMPACT_FLOOR,
+            denied: None,
+            announce: Vec::new(),
         }
     }
 
@@ -342,6 +348,11 @@ impl<H: PumpHardware> Engine<H> {
     /// Writes what is not yet written. A failure stops delivery with a HIGH alarm: a pump that
     /// cannot prove what it delivered must not deliver.
     fn persist(&mut self, now: Timestamp) -> bool {
+        // Denied presses counted so far go with any record written (so their count is on disk
+        // as often as the log is written): last, at `now`, in time order.
+        if self.unsynced < self.journal.len() {
+            self.flush_denied(now);
+        }
         let Some(sink) = self.sink.as_mut() else {
             self.unsynced = self.journal.len();
             return true;

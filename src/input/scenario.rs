@@ -253,6 +253,9 @@ impl Scenario {
                 field,
                 message,
             };
+        // Sizes first (src/limits.rs): nothing larger is parsed or checked.
+        crate::limits::check("program", text, crate::limits::Kind::Program)
+            .map_err(|e| invalid(None, "file".to_owned(), e.detail))?;
         let de = toml::Deserializer::parse(text).map_err(|e| {
             invalid(
                 e.span().map(|s| crate::core::line_of(text, s.start)),
@@ -273,6 +276,33 @@ impl Scenario {
                 inner.message().to_owned(),
             )
         })?;
+        use crate::limits::{MAX_BOLUSES, MAX_EVENTS, MAX_TITRATION_STEPS, count};
+        [
+            count(
+                "program.boluses",
+                raw.program.boluses.len(),
+                MAX_BOLUSES,
+                "scheduled boluses",
+                "a program",
+            ),
+            count(
+                "program.titration",
+                raw.program.titration.len(),
+                MAX_TITRATION_STEPS,
+                "titration steps",
+                "a program",
+            ),
+            count(
+                "events",
+                raw.events.len(),
+                MAX_EVENTS,
+                "events",
+                "a scenario",
+            ),
+        ]
+        .into_iter()
+        .collect::<Result<(), _>>()
+        .map_err(|e| invalid(None, e.field, e.detail))?;
         let t = raw.trial;
         if let Some(pain) = t.baseline_pain.filter(|&p| p > 10) {
             return Err(invalid(

@@ -66,6 +66,31 @@ fn row(r: &Record) -> Option<[String; 7]> {
                 "counted as given (from the last intent)".into()
             },
         ],
+        // Denied presses counted together: their number in `value`, the first in `detail`.
+        Record::PcaRequest {
+            granted: false,
+            denial,
+            presses,
+            since,
+            ..
+        } if *presses != 1 || since.is_some() => [
+            "patient_requests_denied".into(),
+            e(),
+            e(),
+            e(),
+            presses.to_string(),
+            "patient".into(),
+            format!(
+                "{}{}",
+                denial
+                    .as_ref()
+                    .and_then(|d| serde_json::to_string(d).ok())
+                    .unwrap_or_default(),
+                since
+                    .map(|t| format!(" from {} ms", t.ms()))
+                    .unwrap_or_default()
+            ),
+        ],
         Record::PcaRequest {
             granted, denial, ..
         } => [

@@ -8,6 +8,7 @@ mod common;
 
 mod access;
 mod bus;
+mod limits;
 mod p2p;
 mod retrial;
 mod soak;

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("core", 0),
     ("digest", 1),
     ("journal", 1),
+    ("limits", 1),
     ("time", 1),
     ("input", 2),
     ("hw", 3),

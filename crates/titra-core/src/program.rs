@@ -1011,19 +1011,39 @@ impl Checker<'_> {
     }
 }
 
-/// The most the planned boluses put into any window of `w`.
+/// The most the planned boluses put into any window of `w`: the largest total of the boluses
+/// given from one bolus's time up to (not including) a window later.
+///
+/// Linear after the sort (a sliding window over the boluses in time order), so that a program
+/// with many boluses is checked in time proportional to their number, not its square: the
+/// window's end only moves forward as its start does. Each bolus starts one window; a window
+/// starting at a bolus that shares its time with one before it in the sorted order counts less
+/// than the window starting at the first of them, so the maximum is the same as counting from
+/// every bolus (see `scheduled_peak_reference` in the tests). Sums saturate as `Amount`'s do.
 fn scheduled_peak(p: &Program, w: Duration) -> Amount {
-    p.boluses
-        .iter()
-        .map(|b| {
-            p.boluses
-                .iter()
-                .filter(|o| o.at >= b.at && o.at < b.at + w)
-                .map(|o| o.dose)
-                .sum::<Amount>()
-        })
-        .max()
-        .unwrap_or(Amount::ZERO)
+    let mut by_time: Vec<(Duration, u64)> = p.boluses.iter().map(|b| (b.at, b.dose.ng())).collect();
+    by_time.sort_unstable_by_key(|&(at, _)| at);
+    let mut end = 0;
+    let mut sum: u128 = 0;
+    let mut peak: u128 = 0;
+    for (start, &(at, dose)) in by_time.iter().enumerate() {
+        let until = at + w;
+        while let Some(&(next_at, next_dose)) = by_time.get(end)
+            && next_at < until
+        {
+            sum += u128::from(next_dose);
+            end += 1;
+        }
+        peak = peak.max(sum);
+        // The next window starts after this bolus (when `end` had not passed it, w is zero and
+        // the window was empty).
+        if end > start {
+            sum -= u128::from(dose);
+        } else {
+            end = start + 1;
+        }
+    }
+    Amount::from_ng(u64::try_from(peak).unwrap_or(u64::MAX))
 }
 
 /// The most patient boluses the lockout and hourly count allow within `window`.
@@ -2192,5 +2212,43 @@ source = "test values"
             .unwrap();
         assert_eq!(cap.limit, "hard maximum of 1 mg in 1h");
         assert!(cap.message.contains("more than the library's hard maximum"));
+    }
+
+    /// The planned peak counted from every bolus, as it was before the sliding window: the
+    /// reference the linear computation must agree with.
+    fn scheduled_peak_reference(p: &Program, w: Duration) -> Amount {
+        p.boluses
+            .iter()
+            .map(|b| {
+                p.boluses
+                    .iter()
+                    .filter(|o| o.at >= b.at && o.at < b.at + w)
+                    .map(|o| o.dose)
+                    .sum::<Amount>()
+            })
+            .max()
+            .unwrap_or(Amount::ZERO)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_planned_peak_is_the_same_as_counting_from_every_bolus(
+            boluses in proptest::collection::vec((0u64..20, 0u64..5_000), 0..24),
+            window in 0u64..25,
+            huge in proptest::bool::ANY,
+        ) {
+            // Times on a coarse grid (hours) so that boluses share times and windows end
+            // exactly on another bolus; sometimes doses near u64::MAX so that sums saturate.
+            let mut p = program("0 mg/day");
+            p.boluses = boluses
+                .iter()
+                .map(|&(h, ng)| ScheduledBolus {
+                    at: Duration::from_hours(h),
+                    dose: Amount::from_ng(if huge { u64::MAX / 3 + ng } else { ng * 1_000 }),
+                })
+                .collect();
+            let w = Duration::from_hours(window);
+            proptest::prop_assert_eq!(scheduled_peak(&p, w), scheduled_peak_reference(&p, w));
+        }
     }
 }

@@ -305,10 +305,11 @@ pub(super) fn observations(i: &Inputs<'_>, span: &Span) -> Observations {
             Record::PcaRequest {
                 granted: false,
                 denial: Some(Denial::SedationHold),
+                presses,
                 ..
             } => {
                 if let Some(hold) = o.holds.last_mut() {
-                    hold.patient_requests_denied += 1;
+                    hold.patient_requests_denied += presses;
                 }
             }
             Record::SedationReviewed { at, note, name } => {

@@ -155,14 +155,18 @@ pub(super) fn delivery(i: &Inputs<'_>, span: &Span) -> DeliverySection {
                 at,
                 granted,
                 denial,
+                presses,
+                since,
                 ..
             } => {
+                // Presses counted together share a trial day: that of the first.
+                let day = span.day(since.unwrap_or(*at));
                 if *granted {
-                    granted_per_day[span.day(*at)] += 1;
+                    granted_per_day[day] += presses;
                 } else {
-                    denied_per_day[span.day(*at)] += 1;
+                    denied_per_day[day] += presses;
                     let reason = denial.as_ref().map_or_else(String::new, denial_name);
-                    *denied_by_reason.entry(reason).or_default() += 1;
+                    *denied_by_reason.entry(reason).or_default() += presses;
                 }
             }
             Record::PainScore { at, value } if *at >= i.started => {

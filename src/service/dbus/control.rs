@@ -33,10 +33,13 @@ pub async fn publish(shared: &Shared, iface: &PumpIface, emitter: &SignalEmitter
             Record::StateChanged { from, to, .. } => {
                 PumpIface::state_changed(emitter, &from.to_string(), &to.to_string()).await
             }
+            // A record of presses counted together was announced press by press already.
             Record::PcaRequest {
                 granted,
                 denial,
                 available_at,
+                presses: 1,
+                since: None,
                 ..
             } => {
                 let message = denial.map_or_else(|| "Bolus started.".to_owned(), |d| d.explain());

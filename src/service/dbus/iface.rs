@@ -6,6 +6,7 @@ use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
 
 use super::*;
+use crate::limits::{self, Kind};
 
 #[interface(
     name = "org.titra.Pump1",
@@ -21,15 +22,21 @@ use super::*;
 )]
 impl PumpIface {
     /// The staff the login screen lists: (user ID, name, role). Names only, never a PIN's hash.
-    async fn list_staff(&self) -> Vec<(String, String, String)> {
-        self.shared
+    async fn list_staff(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<Vec<(String, String, String)>, PumpError> {
+        self.admit("ListStaff", &hdr, conn)?;
+        Ok(self
+            .shared
             .service
             .lock()
             .await
             .staff()
             .into_iter()
             .map(|u| (u.id, u.name, u.role.as_str().to_owned()))
-            .collect()
+            .collect())
     }
 
     /// Logs user `user` in with their PIN; returns (session token, role, name). The session
@@ -42,6 +49,8 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String, String), PumpError> {
+        self.admit("Login", &hdr, conn)?;
+        limits::check_all(&[("user", user, Kind::Word), ("pin", pin, Kind::Word)])?;
         let peer = peer_of(&hdr, conn, true).await;
         self.call(&e, |s, now| {
             s.login(user, pin, peer, now)
@@ -56,6 +65,7 @@ impl PumpIface {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.query_by(&hdr, conn, token, |s, now| {
             s.logout(token, now);
             Ok(())
@@ -78,10 +88,16 @@ impl PumpIface {
     /// value, limit, class, message, source)).
     async fn validate_program(
         &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         program: &str,
     ) -> Result<(String, Vec<WireFinding>), PumpError> {
-        self.query(|s, _| Ok(verdict_wire(&s.validate(program)?.verdict)))
-            .await
+        self.admit("ValidateProgram", &hdr, conn)?;
+        limits::check_all(&[("program", program, Kind::Program)])?;
+        // The lock only to copy what programs are checked against; the check outside it.
+        let check = self.shared.service.lock().await.program_check();
+        let report = check.check(program)?.report();
+        Ok(verdict_wire(&report.verdict))
     }
 
     /// The drug library's choices: (drug, route, concentration, dose unit), in its order.
@@ -101,8 +117,18 @@ impl PumpIface {
         verifier_pin: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[
+            ("token", token, Kind::Word),
+            ("program", program, Kind::Program),
+            ("verifier", verifier, Kind::Word),
+            ("verifier_pin", verifier_pin, Kind::Word),
+        ])?;
+        // Parsed and checked outside the service lock (see ValidateProgram); the result, good
+        // or bad, is judged under it after the caller and the pump's state.
+        let check = self.shared.service.lock().await.program_check();
+        let checked = check.check(program);
         self.call_by(&hdr, conn, token, &e, |s, now| {
-            s.start_trial(token, program, confirm, (verifier, verifier_pin), now)
+            s.start_checked_trial(token, checked, confirm, (verifier, verifier_pin), now)
         })
         .await
     }
@@ -114,6 +140,7 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| s.prime(token, now))
             .await
     }
@@ -125,6 +152,7 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| s.start(token, now))
             .await
     }
@@ -136,6 +164,7 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| s.pause(token, now))
             .await
     }
@@ -147,6 +176,7 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| s.resume(token, now))
             .await
     }
@@ -158,6 +188,7 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| s.end_trial(token, now))
             .await
     }
@@ -174,6 +205,12 @@ impl PumpIface {
         verifier_pin: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String), PumpError> {
+        limits::check_all(&[
+            ("token", token, Kind::Word),
+            ("basal", basal, Kind::Word),
+            ("verifier", verifier, Kind::Word),
+            ("verifier_pin", verifier_pin, Kind::Word),
+        ])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.change_basal(token, basal, confirm, (verifier, verifier_pin), now)
         })
@@ -183,8 +220,12 @@ impl PumpIface {
     /// What a new basal rate would mean, before confirming: (class, findings, old, new).
     async fn check_basal(
         &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         basal: &str,
     ) -> Result<(String, Vec<WireFinding>, String, String), PumpError> {
+        self.admit("CheckBasal", &hdr, conn)?;
+        limits::check_all(&[("basal", basal, Kind::Word)])?;
         self.query(|s, now| s.check_basal(basal, now)).await
     }
 
@@ -208,6 +249,7 @@ impl PumpIface {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<ChecklistView, PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.query_by(&hdr, conn, token, |s, now| s.checklist(token, now))
             .await
     }
@@ -221,6 +263,7 @@ impl PumpIface {
         id: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<Vec<String>, PumpError> {
+        limits::check_all(&[("token", token, Kind::Word), ("id", id, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.confirm_checklist_item(token, id, now)
         })
@@ -237,6 +280,7 @@ impl PumpIface {
         reason: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<Vec<String>, PumpError> {
+        limits::check_all(&[("token", token, Kind::Word), ("reason", reason, Kind::Text)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.override_checklist(token, reason, now)
         })
@@ -256,6 +300,13 @@ impl PumpIface {
         implant: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[
+            ("token", token, Kind::Word),
+            ("outcome", outcome, Kind::Word),
+            ("reasons", reasons, Kind::Text),
+            ("wish", wish, Kind::Word),
+            ("implant", implant, Kind::Text),
+        ])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.record_decision(token, outcome, reasons, wish, implant, now)
         })
@@ -271,6 +322,7 @@ impl PumpIface {
         note: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word), ("note", note, Kind::Text)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.record_catheter_removal(token, note, now)
         })
@@ -287,6 +339,11 @@ impl PumpIface {
         note: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[
+            ("token", token, Kind::Word),
+            ("outcome", outcome, Kind::Word),
+            ("note", note, Kind::Text),
+        ])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.record_assessment(token, outcome, note, now)
         })
@@ -304,6 +361,12 @@ impl PumpIface {
         verifier_pin: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[
+            ("token", token, Kind::Word),
+            ("dose", dose, Kind::Word),
+            ("verifier", verifier, Kind::Word),
+            ("verifier_pin", verifier_pin, Kind::Word),
+        ])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.clinician_bolus(token, dose, confirm, (verifier, verifier_pin), now)
         })
@@ -314,16 +377,22 @@ impl PumpIface {
     /// LimitExceeded.
     async fn request_bolus(
         &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<String, PumpError> {
+        self.admit("RequestBolus", &hdr, conn)?;
         self.call(&e, |s, now| s.request_bolus(now)).await
     }
 
     async fn record_pain(
         &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         value: u8,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.admit("RecordPain", &hdr, conn)?;
         self.call(&e, |s, now| s.record_pain(value, now)).await
     }
 
@@ -335,18 +404,24 @@ impl PumpIface {
     /// The patient's answer to the function question, 1 = the first answer.
     async fn record_function(
         &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         answer: u8,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.admit("RecordFunction", &hdr, conn)?;
         self.call(&e, |s, now| s.record_function(answer, now)).await
     }
 
     /// The patient's global impression of change, 1 (very much improved) to 7 (very much worse).
     async fn record_pgic(
         &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         value: u8,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.admit("RecordPgic", &hdr, conn)?;
         self.call(&e, |s, now| s.record_pgic(value, now)).await
     }
 
@@ -361,6 +436,11 @@ impl PumpIface {
         muscles: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[
+            ("token", token, Kind::Word),
+            ("score", score, Kind::Word),
+            ("muscles", muscles, Kind::Text),
+        ])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.record_spasticity(token, score, muscles, now)
         })
@@ -369,10 +449,17 @@ impl PumpIface {
 
     async fn record_side_effect(
         &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
         effect: &str,
         severity: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        self.admit("RecordSideEffect", &hdr, conn)?;
+        limits::check_all(&[
+            ("effect", effect, Kind::Text),
+            ("severity", severity, Kind::Word),
+        ])?;
         self.call(&e, |s, now| s.record_side_effect(effect, severity, now))
             .await
     }
@@ -385,6 +472,7 @@ impl PumpIface {
         poss: u8,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.record_sedation(token, poss, now)
         })
@@ -404,6 +492,7 @@ impl PumpIface {
         temperature_c: f64,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         // -1 is "not taken"; the service refuses a rate above MAX_BREATHS, naming it.
         let respiratory_rate = match respiratory_rate {
             -1 => None,
@@ -435,6 +524,17 @@ impl PumpIface {
         findings: Vec<String>,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
+        limits::count(
+            "findings",
+            findings.len(),
+            limits::MAX_SITE_FINDINGS,
+            "findings",
+            "a site check",
+        )?;
+        for (i, f) in findings.iter().enumerate() {
+            limits::check(&format!("findings[{i}]"), f, Kind::Word)?;
+        }
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.record_site_check(token, temperature_c, &findings, now)
         })
@@ -451,6 +551,7 @@ impl PumpIface {
         note: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word), ("note", note, Kind::Text)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.review_sedation(token, note, now)
         })
@@ -468,6 +569,7 @@ impl PumpIface {
         reason: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word), ("reason", reason, Kind::Text)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.end_unverified_trial(token, reason, now)
         })
@@ -481,6 +583,7 @@ impl PumpIface {
         #[zbus(connection)] conn: &Connection,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| s.acknowledge(token, now))
             .await
     }
@@ -495,6 +598,7 @@ impl PumpIface {
         seconds: u32,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<u32, PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.silence(token, seconds, now)
         })
@@ -509,6 +613,7 @@ impl PumpIface {
         volume: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word), ("volume", volume, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.change_reservoir(token, volume, now)
         })
@@ -526,6 +631,7 @@ impl PumpIface {
         dose: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word), ("dose", dose, Kind::Word)])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.confirm_implant(token, dose, "", now)
         })
@@ -543,6 +649,11 @@ impl PumpIface {
         reason: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(String, String), PumpError> {
+        limits::check_all(&[
+            ("token", token, Kind::Word),
+            ("dose", dose, Kind::Word),
+            ("reason", reason, Kind::Text),
+        ])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.confirm_implant(token, dose, reason, now)
         })
@@ -559,6 +670,10 @@ impl PumpIface {
         ome_per_day: &str,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[
+            ("token", token, Kind::Word),
+            ("ome_per_day", ome_per_day, Kind::Word),
+        ])?;
         self.call_by(&hdr, conn, token, &e, |s, now| {
             s.record_systemic_opioids(token, ome_per_day, now)
         })
@@ -572,6 +687,7 @@ impl PumpIface {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<(Vec<String>, bool, bool), PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         self.query_by(&hdr, conn, token, |s, now| s.export_preview(token, now))
             .await
     }
@@ -587,6 +703,11 @@ impl PumpIface {
         formats: &str,
         paper: &str,
     ) -> Result<(String, Vec<String>), PumpError> {
+        limits::check_all(&[
+            ("token", token, Kind::Word),
+            ("formats", formats, Kind::Word),
+            ("paper", paper, Kind::Word),
+        ])?;
         self.bound(&hdr, conn, token).await?;
         let formats = crate::report::export::Format::parse_list(formats)
             .map_err(|e| PumpError::InvalidInput(e.to_string()))?;
@@ -628,6 +749,7 @@ impl PumpIface {
         #[zbus(header)] hdr: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Result<String, PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
         let summary = self
             .query_by(&hdr, conn, token, |s, now| s.summary(token, now))
             .await?;
@@ -641,6 +763,7 @@ impl PumpIface {
         on: bool,
         #[zbus(signal_emitter)] e: SignalEmitter<'_>,
     ) -> Result<(), PumpError> {
+        limits::check_all(&[("fault", fault, Kind::Word)])?;
         self.call(&e, |s, _| s.inject_fault(fault, on)).await
     }
 

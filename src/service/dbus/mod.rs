@@ -7,6 +7,7 @@
 
 mod control;
 mod iface;
+pub mod rate;
 
 pub use control::{control_loop, publish, publish_on, run_until};
 pub use iface::Pump1Proxy;
@@ -52,6 +53,21 @@ pub enum PumpError {
     InvalidInput(String),
     WrongState(String),
     Internal(String),
+    /// A call that needs no login went over its rate limit (see [`rate`]); the message says
+    /// the method and the limit.
+    TooManyRequests(String),
+}
+
+impl From<crate::limits::LimitError> for PumpError {
+    fn from(e: crate::limits::LimitError) -> Self {
+        PumpError::InvalidInput(e.to_string())
+    }
+}
+
+impl From<rate::TooManyRequests> for PumpError {
+    fn from(e: rate::TooManyRequests) -> Self {
+        PumpError::TooManyRequests(e.to_string())
+    }
 }
 
 impl From<ServiceError> for PumpError {
@@ -74,6 +90,9 @@ pub struct Shared {
     /// Woken by calls that change when the pump next needs to run.
     pub wake: Notify,
     status: std::sync::Mutex<Option<Status>>,
+    /// The rate limits of the calls that need no login (taken briefly, never with the service
+    /// lock held).
+    rate: std::sync::Mutex<rate::RateLimiter>,
 }
 
 impl Shared {
@@ -83,6 +102,22 @@ impl Shared {
             clock,
             wake: Notify::new(),
             status: std::sync::Mutex::new(None),
+            rate: std::sync::Mutex::new(rate::RateLimiter::default()),
+        })
+    }
+
+    /// The same, with rate limits of its own (tests and the fuzz target).
+    pub fn with_rate_limits(
+        service: PumpService,
+        clock: Arc<dyn Clock>,
+        limits: rate::RateLimiter,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            service: Mutex::new(service),
+            clock,
+            wake: Notify::new(),
+            status: std::sync::Mutex::new(None),
+            rate: std::sync::Mutex::new(limits),
         })
     }
 
@@ -217,6 +252,30 @@ impl PumpIface {
     ) -> Result<(), PumpError> {
         let peer = peer_of(hdr, conn, false).await;
         Ok(self.shared.service.lock().await.check_peer(token, &peer)?)
+    }
+
+    /// Admits one call of `method` (one that needs no login) from the connection it came
+    /// through, or refuses it with the limit it went over; before the service lock.
+    fn admit(
+        &self,
+        method: &'static str,
+        hdr: &zbus::message::Header<'_>,
+        conn: &Connection,
+    ) -> Result<(), PumpError> {
+        let key = match hdr.sender() {
+            Some(sender) => sender.to_string(),
+            None => format!("p2p:{}", conn.server_guid()),
+        };
+        let now = self.shared.clock.now();
+        let mut rate = self
+            .shared
+            .rate
+            .lock()
+            .map_err(|_| PumpError::Internal("the rate limits are unusable".to_owned()))?;
+        rate.admit(method, &key, now).map_err(|e| {
+            tracing::debug!(%method, connection = %key, "refused: too many requests");
+            e.into()
+        })
     }
 
     fn status(&self) -> Status {

@@ -12,6 +12,7 @@ mod trial;
 
 pub use faults::HealthProblem;
 pub use integrity::StartupCheck;
+pub use trial::{CheckedProgram, ProgramCheck};
 
 use std::path::PathBuf;
 

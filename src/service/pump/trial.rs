@@ -5,24 +5,21 @@
 use super::*;
 
 impl PumpService {
-    pub(super) fn parse(&self, text: &str) -> Result<Scenario, ServiceError> {
-        Scenario::from_toml_str(text, "program")
-            .map_err(|e| ServiceError::InvalidInput(e.to_string()))
+    /// What programs are checked against (the drug library, its source and the hardware
+    /// configuration), to check one outside the service lock: see [`ProgramCheck`].
+    pub fn program_check(&self) -> ProgramCheck {
+        ProgramCheck {
+            library: self.library.clone(),
+            source: self.source.clone(),
+            cfg: self.cfg.clone(),
+        }
     }
 
     /// Checks a program (the `[trial]` and `[program]` tables) against the library.
     /// The mechanism's own limits (pump rate, syringe size) are checked too, so that what
     /// passes here is what `start_trial` accepts.
     pub fn validate(&self, text: &str) -> Result<CheckReport, ServiceError> {
-        let scenario = self.parse(text)?;
-        let mut report = check::check_scenario(&scenario, &self.library, self.source.clone());
-        report.verdict.extend(crate::engine::mechanism_verdict(
-            &scenario.program,
-            &scenario.program.max_rate(),
-            &self.cfg,
-        ));
-        report.class = report.verdict.class();
-        Ok(report)
+        Ok(self.program_check().check(text)?.report())
     }
 
     /// What the drug library in force offers, for the start-trial wizard: one entry per drug,
@@ -51,6 +48,23 @@ impl PumpService {
         verifier: (&str, &str),
         now: Timestamp,
     ) -> Result<(), ServiceError> {
+        let checked = self.program_check().check(text);
+        self.start_checked_trial(token, checked, confirm_soft, verifier, now)
+    }
+
+    /// [`PumpService::start_trial`] with the program parsed and checked already (outside the
+    /// service lock, by [`ProgramCheck::check`] on this service's [`PumpService::program_check`]):
+    /// the caller, the pump's state and everything else that can change are checked here, in the
+    /// same order as `start_trial`, so that a refusal is the same whichever way it came (a
+    /// program's faults are told only to a caller who may start a trial).
+    pub fn start_checked_trial(
+        &mut self,
+        token: &str,
+        checked: Result<CheckedProgram, ServiceError>,
+        confirm_soft: bool,
+        verifier: (&str, &str),
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         self.require_self_test()?;
         self.refuse_new_trial_after_failed_check()?;
@@ -64,8 +78,11 @@ impl PumpService {
             ));
         }
         self.refuse_trial_on_a_full_card(now)?;
-        let scenario = self.parse(text)?;
-        let report = check::check_scenario(&scenario, &self.library, self.source.clone());
+        let CheckedProgram {
+            scenario,
+            report,
+            mechanism,
+        } = checked?;
         if report.class == Class::Hard {
             return Err(ServiceError::LimitExceeded(first_hard(
                 &report.verdict.findings,
@@ -82,11 +99,6 @@ impl PumpService {
                 soft.join("; ")
             )));
         }
-        let mechanism = crate::engine::mechanism_verdict(
-            &scenario.program,
-            &scenario.program.max_rate(),
-            &self.cfg,
-        );
         if mechanism.is_rejected() {
             return Err(ServiceError::LimitExceeded(first_hard(&mechanism.findings)));
         }
@@ -628,12 +640,72 @@ impl PumpService {
     }
 
     /// Records made since the last call (for signals).
+    /// Denied presses counted and not written (`Record::PcaRequest::presses`) come too, one
+    /// record each, so that each is announced.
     pub fn take_new_records(&mut self) -> Vec<Record> {
-        let Some(e) = self.engine.as_ref() else {
+        let Some(e) = self.engine.as_mut() else {
             return Vec::new();
         };
-        let new = e.records_since(self.signalled).to_vec();
+        let announced = e.take_announced();
+        let mut new = e.records_since(self.signalled).to_vec();
         self.signalled = e.records_made();
+        new.extend(announced);
         new
+    }
+}
+
+/// A program's text as a scenario, its sizes checked first (src/limits.rs).
+fn parse_program(text: &str) -> Result<Scenario, ServiceError> {
+    Scenario::from_toml_str(text, "program").map_err(|e| ServiceError::InvalidInput(e.to_string()))
+}
+
+/// What a program is checked against: a copy of the service's drug library, its source and the
+/// hardware configuration, taken under the service lock and used outside it, so that a program
+/// check (linear in its size, and its size bounded) never holds the lock. These three are fixed
+/// for the service's life (set when it is built), so the check made on the copy is the one the
+/// service would make; what can change (the caller, the pump's state, a trial in progress) is
+/// checked under the lock by [`PumpService::start_checked_trial`].
+#[derive(Debug, Clone)]
+pub struct ProgramCheck {
+    library: DrugLibrary,
+    source: LibrarySource,
+    cfg: HardwareConfig,
+}
+
+/// A program parsed and checked: the library's verdict and the mechanism's (pump rate, syringe
+/// size), kept apart as `start_trial` judges them apart.
+#[derive(Debug, Clone)]
+pub struct CheckedProgram {
+    scenario: Scenario,
+    report: CheckReport,
+    mechanism: crate::core::finding::Verdict,
+}
+
+impl CheckedProgram {
+    /// The report ValidateProgram answers: the library's findings and the mechanism's, and the
+    /// class of them all.
+    pub fn report(&self) -> CheckReport {
+        let mut report = self.report.clone();
+        report.verdict.extend(self.mechanism.clone());
+        report.class = report.verdict.class();
+        report
+    }
+}
+
+impl ProgramCheck {
+    /// Parses and checks a program's text: the library's checks and the mechanism's limits.
+    pub fn check(&self, text: &str) -> Result<CheckedProgram, ServiceError> {
+        let scenario = parse_program(text)?;
+        let report = check::check_scenario(&scenario, &self.library, self.source.clone());
+        let mechanism = crate::engine::mechanism_verdict(
+            &scenario.program,
+            &scenario.program.max_rate(),
+            &self.cfg,
+        );
+        Ok(CheckedProgram {
+            scenario,
+            report,
+            mechanism,
+        })
     }
 }

@@ -411,6 +411,22 @@ async fn soak_on(address: &str, db: &std::path::Path, soak: Soak) -> Figures {
     let longest_pass_gap = driver.await.expect("the pump's loop");
     tally.latencies.sort();
 
+    let entry = {
+        let s = shared.service.lock().await;
+        s.engine().map(|e| e.entry().clone())
+    }
+    .expect("a trial in hand");
+    judge(db, &entry, tally, wall, longest_pass_gap)
+}
+
+/// Reads the trial log back and checks it against what the clients were told; the figures.
+fn judge(
+    db: &std::path::Path,
+    entry: &titra::core::library::LibraryEntry,
+    tally: Tally,
+    wall: StdDuration,
+    longest_pass_gap: StdDuration,
+) -> Figures {
     // What is on disk.
     let log = TrialLog::open(db).expect("the trial log");
     let trials = log.trials().expect("trials");
@@ -418,11 +434,6 @@ async fn soak_on(address: &str, db: &std::path::Path, soak: Soak) -> Figures {
     for (id, _, _) in &trials {
         records.extend(log.records(*id).expect("records"));
     }
-    let entry = {
-        let s = shared.service.lock().await;
-        s.engine().map(|e| e.entry().clone())
-    }
-    .expect("a trial in hand");
     check_limits(&records, &entry.cumulative);
     let count = |f: &dyn Fn(&Record) -> bool| records.iter().filter(|r| f(r)).count();
     let pains = count(&|r| matches!(r, Record::PainScore { .. }));

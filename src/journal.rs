@@ -560,6 +560,13 @@ pub struct ImplantPlan {
 pub trait RecordSink: Send {
     fn write(&mut self, records: &[Record]) -> Result<(), String>;
 
+    /// Checks, when nothing has been written for a while, that a write would still reach the
+    /// storage: a small write of the sink's own, synced and read back, which changes no record.
+    /// A sink with nothing to check says yes.
+    fn probe(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Makes later writes fail as a full disk (`disk_full`) or a storage error
     /// (`log_write_error`) would, or work again (`on` false): for fault injection on simulated
     /// pumps. False when this sink cannot.

@@ -666,6 +666,38 @@ impl TrialLog {
         Ok(())
     }
 
+    /// A write that changes nothing, committed and synced as every append is, then read back:
+    /// the chain's head row rewritten with its own values. A card gone read-only, a connection
+    /// that can no longer write, or a head that reads back other than this log wrote it fails.
+    pub fn probe(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let (seq, hash) = self.head.clone();
+        let tx = self.conn.transaction().map_err(sqlite)?;
+        tx.execute(
+            "INSERT INTO chain_head (id, seq, hash) VALUES (1, ?1, ?2)
+             ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            params![seq, hash],
+        )
+        .map_err(sqlite)?;
+        tx.commit().map_err(sqlite)?;
+        let read = head_of(&self.conn).map_err(sqlite)?;
+        if read == (seq, hash) {
+            Ok(())
+        } else {
+            Err(StoreError::Unreadable {
+                seq: read.0,
+                detail: format!(
+                    "the chain's head reads back as row {}, not the {seq} this log wrote",
+                    read.0
+                ),
+            })
+        }
+    }
+
     /// Every record of a trial, in order (the seal of its trial row is the log's, not a record).
     pub fn records(&self, trial_id: i64) -> Result<Vec<Record>, StoreError> {
         let mut stmt = self
@@ -839,6 +871,10 @@ pub fn default_path() -> PathBuf {
 impl crate::journal::RecordSink for TrialLog {
     fn write(&mut self, records: &[Record]) -> Result<(), String> {
         self.append(records).map_err(|e| e.to_string())
+    }
+
+    fn probe(&mut self) -> Result<(), String> {
+        TrialLog::probe(self).map_err(|e| e.to_string())
     }
 
     /// SQLite itself refuses the writes: `disk_full` caps the file at the pages it has

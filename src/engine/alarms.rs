@@ -362,7 +362,7 @@ impl<H: PumpHardware> Engine<H> {
 
     pub(super) fn cause_persists(&mut self, now: Timestamp, kind: AlarmKind) -> bool {
         match kind {
-            AlarmKind::LogFailure => !self.persist(now),
+            AlarmKind::LogFailure => !self.log_writable(now),
             AlarmKind::ReservoirMissing => !self.hw.reservoir_present().unwrap_or(false),
             AlarmKind::ReservoirEmpty => {
                 self.reservoir_remaining() <= self.cfg.reservoir.empty_volume

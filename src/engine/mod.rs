@@ -166,11 +166,16 @@ pub struct Engine<H> {
     dropped: usize,
     /// The journal's length at which it is next compacted.
     compact_at: usize,
+    /// When the trial log was last written or probed successfully.
+    log_proven: Timestamp,
     /// The run of denied patient presses being counted (see `Record::PcaRequest::presses`).
     denied: Option<delivery::DeniedRun>,
     /// Denied presses counted, not written, still to be announced.
     announce: Vec<Record>,
 }
+
+/// How long the trial log may go without a write before the engine probes it.
+pub const LOG_PROBE_EVERY: Duration = Duration::from_mins(1);
 
 /// The fewest records a compaction waits for: a day of minute pieces and their intents.
 const COMPACT_FLOOR: usize = 4 * 1440;
@@ -321,6 +326,7 @@ impl<H: PumpHardware> Engine<H> {
             keep: None,
             dropped: 0,
             compact_at: COMPACT_FLOOR,
+            log_proven: now,
             denied: None,
             announce: Vec::new(),
         }
@@ -364,6 +370,7 @@ impl<H: PumpHardware> Engine<H> {
             Ok(()) => {
                 self.unsynced = self.journal.len();
                 self.log_failed = false;
+                self.log_proven = now;
                 true
             }
             Err(e) => {
@@ -374,6 +381,49 @@ impl<H: PumpHardware> Engine<H> {
                 }
                 false
             }
+        }
+    }
+
+    /// Probes the trial log when nothing has reached it for [`LOG_PROBE_EVERY`] (a paused
+    /// pump, or one an alarm holds, writes nothing for long): a log that can no longer be
+    /// written is then found within that and one pass of the loop, not at the next record, and
+    /// raises the same HIGH alarm as a failed write.
+    pub(super) fn probe_log(&mut self, now: Timestamp) {
+        if self.log_failed
+            || self.state == State::Ended
+            || now.since(self.log_proven) < LOG_PROBE_EVERY
+        {
+            return;
+        }
+        let Some(sink) = self.sink.as_mut() else {
+            return;
+        };
+        match sink.probe() {
+            Ok(()) => self.log_proven = now,
+            Err(e) => {
+                tracing::error!(error = %e, "the trial log's probe failed: it cannot be written");
+                self.log_failed = true;
+                let _ = self.raise(now, AlarmKind::LogFailure, None, None);
+            }
+        }
+    }
+
+    /// Whether the trial log can be written now: what is pending is written, or, with nothing
+    /// pending after a failure, a probe succeeds (the alarm's cause is then gone).
+    pub(super) fn log_writable(&mut self, now: Timestamp) -> bool {
+        if self.unsynced < self.journal.len() || !self.log_failed {
+            return self.persist(now);
+        }
+        let Some(sink) = self.sink.as_mut() else {
+            return true;
+        };
+        match sink.probe() {
+            Ok(()) => {
+                self.log_failed = false;
+                self.log_proven = now;
+                true
+            }
+            Err(_) => false,
         }
     }
 

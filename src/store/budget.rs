@@ -236,6 +236,10 @@ impl crate::journal::RecordSink for ReservedLog {
         }
     }
 
+    fn probe(&mut self) -> Result<(), String> {
+        self.log.probe().map_err(|e| e.to_string())
+    }
+
     fn inject_fault(&mut self, fault: &str, on: bool) -> bool {
         self.log.inject_fault(fault, on)
     }

@@ -631,10 +631,11 @@ while a HIGH cause stands; every alarm raised is in the trial log on disk.\n\n\
 A user interface that disconnects is not a fault the daemon can see: it keeps no client state\n\
 and delivery never waits for a screen (`tests/dbus/bus.rs::the_daemon_runs_on_when_its_screen_goes_away`).\n\
 A trial log that fails while nothing is written (a paused pump, a pump stopped by an alarm) is\n\
-found at its next write: the next record of any kind, at the latest the nurse's resume. A full\n\
-disk is found only when a write needs a page the file does not have: records that still fit in\n\
-its last pages are written (the paused pump of \"disk full\" resumes, and would alarm at the\n\
-first write that does not fit).\n",
+found by its probe: a synced write of the chain's head, read back, after a minute without a\n\
+write (`Engine::probe_log`). A full disk is found only when a write needs a page the file does\n\
+not have (a probe rewrites a page the file has): records that still fit in its last pages are\n\
+written (the paused pump of \"disk full\" resumes, and would alarm at the first write that does\n\
+not fit); the storage watch's free-space check finds a full card whatever is written.\n",
         WATCH
     );
     for fault in FAULTS {

@@ -460,3 +460,88 @@ fn a_log_that_cannot_be_written_stops_delivery() {
     );
     assert!(e.resume(now).is_err(), "the log still cannot be written");
 }
+
+#[test]
+fn a_log_that_fails_while_nothing_is_written_is_found_by_its_probe() {
+    // Issue 24: a paused pump writes nothing for long, so a card gone read-only was found only
+    // at the next record. The engine probes the log after LOG_PROBE_EVERY without a write.
+    let dir = temp_dir("probe");
+    let (library, _) = check::load_library(None).unwrap();
+    let cfg = HardwareConfig::built_in().unwrap();
+    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, Volume::from_ml(20));
+    let t0 = Timestamp::ORIGIN;
+    let mut e = Engine::new(
+        sim,
+        &cfg,
+        trial(),
+        morphine(),
+        &library,
+        t0,
+        Some(Role::Nurse),
+    )
+    .unwrap();
+    let mut log = TrialLog::open(&dir.join("titra.db")).unwrap();
+    log.begin_trial(&trial(), &morphine(), 0, "abc", true, None)
+        .unwrap();
+    e.attach_sink(Box::new(log), t0).unwrap();
+    e.verify(t0).unwrap();
+    e.prime(t0, Volume::ZERO).unwrap();
+    e.start(t0).unwrap();
+    let run = |e: &mut Engine<SimPump>, until: Timestamp| {
+        let mut now = e.hardware().now();
+        while now < until {
+            now = e.next_wake().unwrap_or(until).min(until).max(now);
+            e.hardware_mut().advance_to(now);
+            e.tick(now).unwrap();
+        }
+    };
+    let at = |min: u64| t0 + Duration::from_mins(min);
+    run(&mut e, at(10));
+    e.pause(at(10)).unwrap();
+    run(&mut e, at(20));
+    assert!(e.alarms().iter().all(|a| a.kind != AlarmKind::LogFailure));
+    // The card goes read-only while the pump is paused and nothing is written.
+    assert!(e.inject_log_fault("log_write_error", true));
+    run(&mut e, at(23));
+    let alarm = e
+        .alarms()
+        .iter()
+        .find(|a| a.kind == AlarmKind::LogFailure)
+        .expect("found by the probe")
+        .clone();
+    // Within the probe's interval and one pass of the loop (a sensor read at most 10 s on).
+    let found_after = alarm.raised_at.since(at(20));
+    assert!(
+        found_after <= titra::engine::LOG_PROBE_EVERY + Duration::from_secs(10),
+        "found {found_after} after the fault"
+    );
+    assert_eq!(alarm.priority, Priority::High);
+    assert_eq!(e.state(), State::Alarm);
+    // Acknowledged while the card is still read-only: it stays.
+    e.acknowledge(at(24));
+    assert!(
+        e.alarms()
+            .iter()
+            .any(|a| a.kind == AlarmKind::LogFailure && a.is_active())
+    );
+    // The card writable again: acknowledged, the alarm clears, and what was held is written.
+    assert!(e.inject_log_fault("log_write_error", false));
+    e.acknowledge(at(25));
+    assert!(
+        e.alarms()
+            .iter()
+            .all(|a| a.kind != AlarmKind::LogFailure || !a.is_active()),
+        "{:?}",
+        e.alarms()
+    );
+    let log = TrialLog::open(&dir.join("titra.db")).unwrap();
+    let records = log.records(1).unwrap();
+    assert!(records.iter().any(|r| matches!(
+        r,
+        Record::AlarmRaised {
+            kind: AlarmKind::LogFailure,
+            ..
+        }
+    )));
+    assert!(log.verify().unwrap().is_intact());
+}

@@ -993,6 +993,14 @@ mod steps {
         wait(w, "the second removal refused", |ui| {
             value_of(ui, "Staff answer").is_some_and(|v| v.contains("already recorded"))
         });
+        // Back on the staff screen its button has gone: the removal is recorded once.
+        press(w, "Back");
+        wait_screen(w, "staff");
+        wait(w, "the removal's button gone", |ui| {
+            ElementHandle::find_by_accessible_label(ui, "Catheter removed")
+                .next()
+                .is_none()
+        });
     }
 
     pub fn the_summary_has_every_record(f: &Flow) {
@@ -1036,8 +1044,8 @@ mod steps {
 
     pub fn the_chart_shows_dose_and_pain(f: &Flow) {
         let w = &f.weak;
-        // The chart of a continuous trial: dose bars and pain, not the response to boluses.
-        press(w, "Back");
+        // The chart of a continuous trial: dose bars and pain, not the response to boluses
+        // (from the staff screen, where the removal's step left the nurse).
         wait_screen(w, "staff");
         press(w, "Dose and pain chart");
         wait_screen(w, "chart");

@@ -165,6 +165,14 @@ impl<H: PumpHardware> Engine<H> {
     }
 
     /// Whether the patient has given the global impression of change.
+    /// Whether the catheter's removal is recorded (it is kept in memory: not a bulk record).
+    pub fn catheter_removed(&self) -> bool {
+        self.journal
+            .iter()
+            .rev()
+            .any(|r| matches!(r, Record::CatheterRemoved { .. }))
+    }
+
     pub fn pgic_recorded(&self) -> bool {
         self.journal
             .iter()

@@ -146,6 +146,9 @@ pub struct Status {
     /// The priority the pump's alarm light and tone show now (null: quiet, or silenced).
     #[serde(default)]
     pub sounding: Option<Priority>,
+    /// The catheter's removal is recorded (once, after the end).
+    #[serde(default)]
+    pub catheter_removed: bool,
     /// The trial log's growth this trial against the budget computed at its start, in words
     /// ("0.4 MB of 23.9 MB (1 %)"; "" without a log or a trial).
     #[serde(default)]
@@ -187,6 +190,7 @@ impl Status {
             startup_check_failure: String::new(),
             health_failure: String::new(),
             sounding: None,
+            catheter_removed: false,
             log_budget: String::new(),
             elapsed_s: 0,
             remaining_s: 0,

@@ -725,6 +725,7 @@ impl PumpService {
                     self.wall.as_ref().map(|w| w.time_of_day()),
                 ),
             pgic_prompt: e.state() == State::Ended && !e.pgic_recorded(),
+            catheter_removed: e.catheter_removed(),
             site_check_due: match e.site_check_due() {
                 Some(t) if e.state() != State::Ended && e.has_started() => {
                     if t < now {

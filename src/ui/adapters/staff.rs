@@ -24,6 +24,7 @@ pub fn show_status(ui: &MainWindow, s: &Status) {
     staff.set_state(pump_state(inputs.state));
     staff.set_alarm(inputs.alarm);
     staff.set_sedation_hold(inputs.sedation_hold);
+    staff.set_catheter_removed(inputs.catheter_removed);
     staff.set_measure(match inputs.measure {
         None => Measure::None,
         Some(OutcomeMeasure::Pain) => Measure::Pain,
@@ -68,6 +69,7 @@ fn inputs(ui: &MainWindow) -> TaskInputs {
         role: app::role(ui),
         alarm: staff.get_alarm(),
         sedation_hold: staff.get_sedation_hold(),
+        catheter_removed: staff.get_catheter_removed(),
         measure: match staff.get_measure() {
             Measure::None => None,
             Measure::Pain => Some(OutcomeMeasure::Pain),

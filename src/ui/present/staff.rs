@@ -115,6 +115,8 @@ pub struct TaskInputs {
     pub alarm: bool,
     /// The sedation interlock holds delivery.
     pub sedation_hold: bool,
+    /// The catheter's removal is recorded: its button goes (it is recorded once).
+    pub catheter_removed: bool,
     /// What the trial is judged on (None: no trial).
     pub measure: Option<OutcomeMeasure>,
 }
@@ -127,6 +129,7 @@ impl TaskInputs {
             role,
             alarm: !s.alarms.is_empty(),
             sedation_hold: super::alarm::sedation_hold(s),
+            catheter_removed: s.catheter_removed,
             measure: s.outcome_measure,
         }
     }
@@ -196,7 +199,7 @@ pub fn staff_tasks(t: &TaskInputs) -> Vec<TaskView> {
     if ended && clinician {
         tasks.push(task(Task::Decision, "Decision", "Record the decision"));
     }
-    if ended {
+    if ended && !t.catheter_removed {
         tasks.push(same(Task::Removal, "Catheter removed"));
     }
     if delivering || setting_up {
@@ -308,6 +311,7 @@ mod tests {
             role: Some(UserRole::Nurse),
             alarm: false,
             sedation_hold: false,
+            catheter_removed: false,
             measure: Some(OutcomeMeasure::Pain),
         };
         assert_eq!(
@@ -351,6 +355,7 @@ mod tests {
             role: Some(UserRole::Nurse),
             alarm: false,
             sedation_hold: false,
+            catheter_removed: false,
             measure: Some(OutcomeMeasure::Spasticity),
         };
         assert_eq!(tasks_of(&t), [Wizard, Checklist, Spasticity, End, Logout]);
@@ -363,6 +368,13 @@ mod tests {
             tasks_of(&t),
             [Wizard, Opioids, Chart, Export, Decision, Removal, Logout]
         );
+        // Once the removal is recorded its button goes (a second record is refused anyway).
+        t.catheter_removed = true;
+        assert_eq!(
+            tasks_of(&t),
+            [Wizard, Opioids, Chart, Export, Decision, Logout]
+        );
+        t.catheter_removed = false;
         let rows = task_rows(&staff_tasks(&t), 4);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].len(), 4, "the last row keeps its places");
@@ -375,6 +387,7 @@ mod tests {
             role: Some(UserRole::Clinician),
             alarm: true,
             sedation_hold: true,
+            catheter_removed: false,
             measure: Some(OutcomeMeasure::Spasticity),
         };
         let n = staff_tasks(&t).len();

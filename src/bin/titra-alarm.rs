@@ -78,7 +78,12 @@ fn real_lines(_cfg: &HardwareConfig) -> anyhow::Result<Box<dyn Annunciator + Sen
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let cfg = HardwareConfig::load(args.hardware.as_deref())?;
+    // A profile that does not load is likely why the daemon could not start: the alarm sounds
+    // all the same, on the file's alarm pins where it can read them, or the built-in wiring's.
+    let (cfg, trouble) = HardwareConfig::for_alarm(args.hardware.as_deref())?;
+    if let Some(trouble) = trouble {
+        tracing::error!("the hardware profile: {trouble}");
+    }
     let mut lines: Box<dyn Annunciator + Send> = if args.sim {
         Box::new(SimulatedLines::new(std::io::stdout()))
     } else {

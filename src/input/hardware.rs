@@ -189,6 +189,53 @@ impl HardwareConfig {
         HardwareConfig::from_toml_str(BUILT_IN_HARDWARE, "built-in")
     }
 
+    /// What `titra-alarm` can use when the daemon cannot run, whatever is wrong with the
+    /// profile (one of the likeliest reasons it cannot): the profile at `path` if it loads;
+    /// otherwise the built-in one with the alarm LED's and buzzer's pins (and the chip and
+    /// access) read from the file's `[pins]` where they can be; otherwise the built-in
+    /// wiring. The second value says what was wrong, for the journal.
+    pub fn for_alarm(path: Option<&Path>) -> Result<(HardwareConfig, Option<String>), ConfigError> {
+        let failure = match HardwareConfig::load(path) {
+            Ok(c) => return Ok((c, None)),
+            Err(e) => e.to_string(),
+        };
+        let mut c = HardwareConfig::built_in()?;
+        let pins = path
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .and_then(|t| t.get("pins").and_then(toml::Value::as_table).cloned());
+        let pin = |name: &str| {
+            pins.as_ref()
+                .and_then(|p| p.get(name))
+                .and_then(toml::Value::as_integer)
+                .and_then(|v| u8::try_from(v).ok())
+        };
+        let mut said = format!("{failure}; the alarm uses");
+        match (pin("alarm_led"), pin("buzzer")) {
+            (Some(led), Some(buzzer)) => {
+                c.pins.alarm_led = led;
+                c.pins.buzzer = buzzer;
+                if let Some(chip) = pins
+                    .as_ref()
+                    .and_then(|p| p.get("chip"))
+                    .and_then(toml::Value::as_str)
+                {
+                    c.pins.chip = chip.into();
+                }
+                if let Some(access) = pins
+                    .as_ref()
+                    .and_then(|p| p.get("access"))
+                    .and_then(|v| v.clone().try_into::<GpioAccess>().ok())
+                {
+                    c.pins.access = access;
+                }
+                said.push_str(" the file's alarm LED and buzzer pins");
+            }
+            _ => said.push_str(" the built-in wiring's alarm LED and buzzer pins"),
+        }
+        Ok((c, Some(said)))
+    }
+
     /// The profile at `path`, or the built-in one.
     pub fn load(path: Option<&Path>) -> Result<HardwareConfig, ConfigError> {
         path.map_or_else(HardwareConfig::built_in, HardwareConfig::from_file)
@@ -317,6 +364,50 @@ mod tests {
         assert_eq!(c.mechanism.steps_per_ml, 14_400);
         assert_eq!(c.mechanism.bolus_rate.to_string(), "24 mL/day");
         assert!(c.pins.enable_active_low);
+    }
+
+    #[test]
+    fn the_alarm_finds_its_pins_in_a_profile_that_does_not_load() {
+        let dir = std::env::temp_dir().join(format!("titra-alarm-pins-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hardware.toml");
+        // A broken mechanism, moved alarm pins: the daemon cannot start, the alarm still sounds
+        // on the pins this pump is wired to.
+        let broken = BUILT_IN_HARDWARE
+            .replace("steps_per_ml = 14400", "steps_per_ml = 0")
+            .replace("buzzer = 18", "buzzer = 5")
+            .replace("alarm_led = 25", "alarm_led = 6");
+        std::fs::write(&path, &broken).unwrap();
+        let (c, trouble) = HardwareConfig::for_alarm(Some(&path)).unwrap();
+        assert_eq!((c.pins.buzzer, c.pins.alarm_led), (5, 6));
+        let trouble = trouble.unwrap();
+        assert!(trouble.contains("mechanism.steps_per_ml is 0"), "{trouble}");
+        assert!(
+            trouble.contains("the file's alarm LED and buzzer pins"),
+            "{trouble}"
+        );
+
+        // Not even TOML: the built-in wiring.
+        std::fs::write(&path, "[pins\nbuzzer = 5").unwrap();
+        let (c, trouble) = HardwareConfig::for_alarm(Some(&path)).unwrap();
+        assert_eq!((c.pins.buzzer, c.pins.alarm_led), (18, 25));
+        assert!(trouble.unwrap().contains("the built-in wiring's"));
+
+        // Missing file: the built-in wiring, and the reason.
+        let (c, trouble) = HardwareConfig::for_alarm(Some(&dir.join("gone.toml"))).unwrap();
+        assert_eq!(c.pins.buzzer, 18);
+        assert!(trouble.is_some());
+
+        // A good profile: used as it is, nothing to say.
+        std::fs::write(
+            &path,
+            BUILT_IN_HARDWARE.replace("buzzer = 18", "buzzer = 7"),
+        )
+        .unwrap();
+        let (c, trouble) = HardwareConfig::for_alarm(Some(&path)).unwrap();
+        assert_eq!(c.pins.buzzer, 7);
+        assert!(trouble.is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -375,7 +375,10 @@ impl<H: PumpHardware> Engine<H> {
                 Ok(p) if self.sensor_stuck() && p == self.last_readings[0] => true,
                 Ok(p) if !p.is_finite() && p != f64::INFINITY => true,
                 Ok(_) => {
+                    // A good reading: the sensor answers, so its silence is over too (the health
+                    // check would otherwise raise it again from the age of the last sample).
                     self.last_readings.clear();
+                    self.last_sample = Some(now);
                     false
                 }
             },
@@ -600,6 +603,21 @@ mod tests {
         assert_eq!(e.sounding(), Some(Priority::High));
         e.acknowledge(at("1h 3min"));
         assert_eq!(e.high_alarm(), None);
+    }
+
+    #[test]
+    fn a_reading_taken_to_clear_the_sensor_alarm_ends_its_silence() {
+        let mut e = running(MORPHINE);
+        run_to(&mut e, at("1h"));
+        e.raise_for_health(at("1h 31s"), AlarmKind::SensorFault);
+        assert_eq!(e.high_alarm(), Some(AlarmKind::SensorFault));
+        // The nurse acknowledges before the next read pass: the acknowledgement's own reading
+        // answers, the alarm clears, and the sensor is no longer silent, so the health check
+        // does not raise it again at once.
+        e.acknowledge(at("1h 31s"));
+        assert_eq!(e.high_alarm(), None);
+        assert_eq!(e.sensor_silent_for(at("1h 31s")), None);
+        assert_eq!(e.sensor_silent_for(at("1h 1min")), None);
     }
 
     #[test]

@@ -199,6 +199,30 @@ fn the_daemon_restarts_whatever_ended_it_within_a_start_limit() {
     let burst: u32 = values(&text, "StartLimitBurst")[0].parse().unwrap();
     assert!((2..=10).contains(&burst), "StartLimitBurst={burst}");
     assert_eq!(values(&text, "OnFailure"), ["titra-alarm.service"]);
+    // Starts that hang fail only after TimeoutStartSec, then wait RestartSec: the limit's window
+    // must hold `burst` of them, or systemd never sees the limit reached, never starts
+    // OnFailure=, and the daemon cycles with nothing sounding.
+    let seconds = |key: &str| seconds_of(&values(&text, key)[0]);
+    let hung_starts = u64::from(burst) * (seconds("TimeoutStartSec") + seconds("RestartSec"));
+    let window = seconds("StartLimitIntervalSec");
+    assert!(
+        window > hung_starts,
+        "StartLimitIntervalSec is {window} s; {burst} hung starts take {hung_starts} s"
+    );
+}
+
+/// A systemd time span ("30s", "10min", "1h", "120") in seconds.
+fn seconds_of(span: &str) -> u64 {
+    let digits: String = span.chars().take_while(char::is_ascii_digit).collect();
+    let n: u64 = digits
+        .parse()
+        .unwrap_or_else(|_| panic!("time span {span}"));
+    match &span[digits.len()..] {
+        "" | "s" | "sec" => n,
+        "min" | "m" => n * 60,
+        "h" => n * 3600,
+        unit => panic!("time span {span}: unit {unit}"),
+    }
 }
 
 /// A unit's ExecStart as words, `/usr/bin/X` made the binary cargo built and the site's files

@@ -629,13 +629,19 @@ impl PumpService {
     }
 
     pub fn tick(&mut self, now: Timestamp) -> Result<(), ServiceError> {
-        if let Some(e) = self.engine.as_mut() {
+        let ticked = if let Some(e) = self.engine.as_mut() {
             e.hardware_mut().advance_to(now);
-            e.tick(now)?;
-        } else if let Some(hw) = self.hw.as_mut() {
-            hw.advance_to(now);
-        }
+            e.tick(now)
+        } else {
+            if let Some(hw) = self.hw.as_mut() {
+                hw.advance_to(now);
+            }
+            Ok(())
+        };
+        // The storage check runs whatever the tick found: a tick that fails every pass (a card
+        // filling up is the likeliest reason) must not hide the card filling up.
         self.check_storage(now);
+        ticked?;
         Ok(())
     }
 

@@ -235,6 +235,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping (interrupt)"),
         r = loop_task => { r?; }
     }
+    // What is counted and not yet written (denied presses coalesced into one record) goes to
+    // the log before the daemon exits.
+    {
+        let mut s = shared.service.lock().await;
+        let now = shared.clock.now();
+        if !s.before_exit(now) {
+            tracing::error!("the trial log could not take the last records before stopping");
+        }
+    }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     Ok(())
 }

@@ -408,6 +408,14 @@ impl<H: PumpHardware> Engine<H> {
         }
     }
 
+    /// Writes what the daemon holds and has not written, before it exits (SIGTERM, SIGINT):
+    /// the denied presses counted since their last record (otherwise a stop lost up to a
+    /// minute's count of them) and anything pending. Returns whether the log took it.
+    pub fn before_exit(&mut self, now: Timestamp) -> bool {
+        self.flush_denied(now);
+        self.persist(now)
+    }
+
     /// Whether the trial log can be written now: what is pending is written, or, with nothing
     /// pending after a failure, a probe succeeds (the alarm's cause is then gone).
     pub(super) fn log_writable(&mut self, now: Timestamp) -> bool {

@@ -355,6 +355,46 @@ async fn a_restarted_daemon_comes_back_stopped_with_the_trial() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_stopped_by_sigterm_writes_the_presses_it_was_counting() {
+    // Denied presses are counted and written together (at most a minute later). A technician's
+    // `systemctl stop` (SIGTERM) or an interrupt must not lose the count: the summary's
+    // requested and denied figures come from it.
+    let bus = private_bus("sigterm");
+    let (mut pumpd, notify) = start_pumpd(&bus);
+    wait_for(&notify, "READY=1");
+    // Nothing reads the watchdog's notifications from here on (systemd would): closed, so the
+    // daemon's sends fail at once instead of waiting on a full socket.
+    drop(notify);
+    let conn = connect(&bus).await;
+    let proxy = Pump1Proxy::new(&conn).await.unwrap();
+    start_a_trial(&proxy).await;
+    let presses = 6;
+    for _ in 0..presses {
+        let _ = proxy.request_bolus().await;
+    }
+    let pid = pumpd.0.id().to_string();
+    let sent = tokio::task::block_in_place(|| Command::new("kill").args(["-TERM", &pid]).status());
+    assert!(sent.unwrap().success());
+    let exit = tokio::task::block_in_place(|| pumpd.0.wait()).unwrap();
+    assert!(exit.success(), "the clean stop exits 0: {exit:?}");
+    let mut log = titra::store::TrialLog::open(&bus.dir.trial_log()).unwrap();
+    let trial = log.latest_trial().unwrap();
+    let written: u32 = log
+        .records(trial.id)
+        .unwrap()
+        .iter()
+        .filter_map(|r| match r {
+            titra::journal::Record::PcaRequest { presses, .. } => Some(*presses),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(
+        written, presses,
+        "every press is on disk, counted ones included"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_runs_on_when_its_screen_goes_away() {
     // The fault matrix's "UI disconnect": the screen's connection to the bus is cut in the
     // middle of a trial. The daemon keeps no client state; delivery and the watchdog go on.

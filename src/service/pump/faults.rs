@@ -83,6 +83,11 @@ impl PumpService {
         problems
     }
 
+    /// Writes what the running trial holds and has not written, before the daemon exits.
+    pub fn before_exit(&mut self, now: Timestamp) -> bool {
+        self.engine.as_mut().is_none_or(|e| e.before_exit(now))
+    }
+
     /// Runs the health check and makes each problem stand as its HIGH alarm (delivery
     /// stopped, the tone sounding) for as long as it lasts; returns what it found.
     pub fn keep_healthy(&mut self, now: Timestamp) -> Vec<HealthProblem> {

@@ -666,6 +666,19 @@ impl TrialLog {
         Ok(())
     }
 
+    /// Moves every page of the write-ahead log into the database file and empties the WAL,
+    /// so that the file's size says how big the log is (a trial's growth is counted from it;
+    /// pages still in the WAL would otherwise count as the next trial's growth once
+    /// checkpointed). A reader holding the WAL back leaves it partly checkpointed: no error.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|source| StoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
     /// A write that changes nothing, committed and synced as every append is, then read back:
     /// the chain's head row rewritten with its own values. A card gone read-only, a connection
     /// that can no longer write, or a head that reads back other than this log wrote it fails.

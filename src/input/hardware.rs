@@ -55,6 +55,9 @@ pub struct StorageConfig {
     pub check_every: Duration,
 }
 
+/// The most any `[storage]` size may be, in MiB (1 TiB).
+pub const MAX_STORAGE_MIB: u64 = 1024 * 1024;
+
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
@@ -263,6 +266,18 @@ impl HardwareConfig {
             )));
         }
         let st = &c.storage;
+        // At most a tebibyte each (far above any card; it keeps their sum in bytes in a u64).
+        for (field, v) in [
+            ("low_free_mib", st.low_free_mib),
+            ("stop_free_mib", st.stop_free_mib),
+            ("reserve_mib", st.reserve_mib),
+        ] {
+            if v > MAX_STORAGE_MIB {
+                return Err(fail(format!(
+                    "storage.{field} is {v}; it may be at most {MAX_STORAGE_MIB} (1 TiB)"
+                )));
+            }
+        }
         if st.stop_free_mib == 0
             || st.low_free_mib <= st.stop_free_mib
             || !(1..=100).contains(&st.budget_warn_percent)
@@ -408,6 +423,19 @@ mod tests {
         assert_eq!(c.pins.buzzer, 7);
         assert!(trouble.is_none());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn storage_sizes_are_bounded() {
+        let bad =
+            BUILT_IN_HARDWARE.replace("reserve_mib = 16", "reserve_mib = 18446744073709551615");
+        let e = HardwareConfig::from_toml_str(&bad, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("storage.reserve_mib is 18446744073709551615; it may be at most 1048576"),
+            "{e}"
+        );
     }
 
     #[test]

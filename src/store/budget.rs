@@ -158,11 +158,13 @@ impl Reserve {
 
     /// Whether the reserve is laid, whole.
     pub fn is_laid(&self) -> bool {
-        std::fs::metadata(&self.path).is_ok_and(|m| m.len() >= self.bytes)
+        self.bytes == 0 || std::fs::metadata(&self.path).is_ok_and(|m| m.len() >= self.bytes)
     }
 
     /// Lays the reserve (allocating its blocks, or writing zeros where the filesystem cannot
-    /// allocate), synced. Nothing to do when it is laid.
+    /// allocate), synced. Nothing to do when it is laid. A reserve that cannot be laid whole
+    /// (no room, an I/O error) is removed again: half a reserve would only take the room the
+    /// log needs, and the watch treats a missing reserve as part of the stop threshold.
     pub fn lay(&self) -> Result<(), ReserveError> {
         if self.bytes == 0 || self.is_laid() {
             return Ok(());
@@ -177,20 +179,24 @@ impl Reserve {
             .write(true)
             .open(&self.path)
             .map_err(err)?;
-        if rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, self.bytes).is_err()
-        {
-            use std::io::Write;
-            let zeros = vec![0u8; 64 * 1024];
-            let mut w = std::io::BufWriter::new(&file);
-            let mut left = self.bytes;
-            while left > 0 {
-                let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
-                w.write_all(&zeros[..n]).map_err(err)?;
-                left -= n as u64;
-            }
-            w.flush().map_err(err)?;
+        let laid = match rustix::fs::fallocate(
+            &file,
+            rustix::fs::FallocateFlags::empty(),
+            0,
+            self.bytes,
+        ) {
+            Ok(()) => Ok(()),
+            // Only a filesystem that cannot allocate gets zeros written: any other refusal
+            // (no space above all) is the answer.
+            Err(e) if e == rustix::io::Errno::OPNOTSUPP => write_zeros(&file, self.bytes),
+            Err(e) => Err(e.into()),
         }
-        file.sync_all().map_err(err)?;
+        .and_then(|()| file.sync_all());
+        if let Err(e) = laid {
+            drop(file);
+            let _ = std::fs::remove_file(&self.path);
+            return Err(err(e));
+        }
         tracing::info!(path = %self.path.display(), bytes = self.bytes, "the log's reserve laid");
         Ok(())
     }
@@ -205,6 +211,20 @@ impl Reserve {
             Err(_) => false,
         }
     }
+}
+
+/// Writes `bytes` zeros to `file` (a filesystem without `fallocate`).
+fn write_zeros(file: &std::fs::File, bytes: u64) -> std::io::Result<()> {
+    use std::io::Write;
+    let zeros = vec![0u8; 64 * 1024];
+    let mut w = std::io::BufWriter::new(file);
+    let mut left = bytes;
+    while left > 0 {
+        let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
+        w.write_all(&zeros[..n])?;
+        left -= n as u64;
+    }
+    w.flush()
 }
 
 /// The trial log with its reserve: a write the filesystem refuses is tried once more after
@@ -291,6 +311,37 @@ impl StorageWatch {
         StorageWatch::new(db, cfg, Box::new(StatvfsFreeSpace { dir }))
     }
 
+    /// Lays the reserve at start-up when the card has room for it above the stop threshold
+    /// (a reserve laid into the last free space would itself fill the card); returns whether
+    /// it is laid. Otherwise a later check lays it once there is room.
+    pub fn lay_reserve_if_room(&mut self) -> bool {
+        if self.reserve.is_laid() {
+            return true;
+        }
+        let room = self
+            .cfg
+            .stop_free_mib
+            .saturating_mul(MIB)
+            .saturating_add(self.reserve.bytes);
+        match self.free.free_bytes() {
+            Ok(free) if free >= room => match self.reserve.lay() {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "the log's reserve");
+                    false
+                }
+            },
+            Ok(free) => {
+                tracing::error!(free_mib = free / MIB, "no room for the log's reserve");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the free space cannot be read");
+                false
+            }
+        }
+    }
+
     /// The database file's size now ([`db_bytes`]): a trial's growth counts from it.
     pub fn db_bytes(&self) -> u64 {
         db_bytes(&self.db)
@@ -330,8 +381,8 @@ impl StorageWatch {
                 return StorageVerdict::Low(format!("the free space cannot be read ({e})"));
             }
         };
-        let stop = self.cfg.stop_free_mib * MIB;
-        let low = self.cfg.low_free_mib * MIB;
+        let stop = self.cfg.stop_free_mib.saturating_mul(MIB);
+        let low = self.cfg.low_free_mib.saturating_mul(MIB);
         if free < stop {
             return StorageVerdict::Full(format!(
                 "{} MiB free, under the {} MiB the pump stops at",
@@ -339,7 +390,20 @@ impl StorageWatch {
                 self.cfg.stop_free_mib
             ));
         }
-        if !self.reserve.is_laid() && free >= stop + self.reserve.bytes {
+        // Without its reserve (released for a stop's last records, or never laid) the pump
+        // needs room for the reserve too: otherwise the reserve's own space, given back, would
+        // lift the free space over the threshold and clear the stop a check later, on a card
+        // that is as full as it was.
+        if !self.reserve.is_laid() {
+            let with_reserve = stop.saturating_add(self.reserve.bytes);
+            if free < with_reserve {
+                return StorageVerdict::Full(format!(
+                    "{} MiB free, under the {} MiB the pump stops at plus its {} MiB reserve for the last records, which is not laid",
+                    free / MIB,
+                    self.cfg.stop_free_mib,
+                    self.cfg.reserve_mib
+                ));
+            }
             if let Err(e) = self.reserve.lay() {
                 tracing::error!(error = %e, "the log's reserve");
             }
@@ -438,14 +502,41 @@ mod tests {
         assert!(matches!(w.check(t0), StorageVerdict::Low(why) if why.contains("MiB free")));
         free.set(cfg.stop_free_mib * MIB - 1);
         assert!(matches!(w.check(t0), StorageVerdict::Full(_)));
-        // The daemon releases the reserve for the last records; it is not laid again while
-        // the card has no room for it and more.
+        // The daemon releases the reserve for the last records: the free space rises by the
+        // reserve's size, and the pump stays stopped (the card is as full as it was); the
+        // reserve is not laid again while the card has no room for it and more.
         assert!(w.reserve.release());
         free.set((cfg.stop_free_mib + cfg.reserve_mib) * MIB - 1);
-        assert!(matches!(w.check(t0), StorageVerdict::Low(_)));
+        assert!(
+            matches!(w.check(t0), StorageVerdict::Full(why) if why.contains("reserve")),
+            "the released reserve does not clear the stop"
+        );
         assert!(!w.reserve.is_laid());
+        // Room made (a technician cleared the card): the reserve is laid again, then a warning
+        // while under the low threshold.
+        free.set((cfg.stop_free_mib + cfg.reserve_mib) * MIB);
+        assert!(matches!(w.check(t0), StorageVerdict::Low(_)));
+        assert!(w.reserve.is_laid());
         free.set(1024 * MIB);
-        let _ = w.check(t0);
+        assert!(matches!(w.check(t0), StorageVerdict::Low(why) if why.contains("80 %")));
+    }
+
+    #[test]
+    fn a_watch_whose_reserve_was_never_laid_stops_short_of_it() {
+        let dir = Scratch::new("unlaid");
+        let db = dir.path().join("titra.db");
+        let cfg = StorageConfig::default();
+        // Start-up on a card with room for the stop threshold but not for the reserve too.
+        let free = FakeFreeSpace::new((cfg.stop_free_mib + cfg.reserve_mib / 2) * MIB);
+        let mut w = StorageWatch::new(&db, cfg.clone(), Box::new(free.clone()));
+        assert!(!w.lay_reserve_if_room());
+        assert!(!w.reserve.is_laid());
+        assert!(matches!(
+            w.check(Timestamp::ORIGIN),
+            StorageVerdict::Full(_)
+        ));
+        free.set(1024 * MIB);
+        assert!(w.lay_reserve_if_room());
         assert!(w.reserve.is_laid());
     }
 

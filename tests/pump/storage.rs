@@ -224,9 +224,16 @@ fn a_full_card_stops_delivery_cleanly_into_the_reserve_until_space_is_made() {
         r,
         Record::StateChanged { to: State::Alarm, at, .. } if *at == raised_at
     )));
-    // Nothing is delivered while the card is full, whatever the nurse does.
+    // Nothing is delivered while the card is full, whatever the nurse does. The released
+    // reserve's room shows as free space (as the kernel would count it): the card is as full
+    // as before, and the stop stands.
     let stopped = p.delivered_nl();
+    free.set(cfg.storage.stop_free_mib * MIB - 1 + cfg.storage.reserve_mib * MIB);
     p.run_for(Duration::from_hours(2));
+    assert!(
+        p.active(AlarmKind::StorageFull),
+        "the released reserve cleared the stop"
+    );
     p.as_user(NURSE, |s, t, now| s.acknowledge(t, now)).unwrap();
     assert!(p.as_user(NURSE, |s, t, now| s.resume(t, now)).is_err());
     p.run_for(Duration::from_hours(1));

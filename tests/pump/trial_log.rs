@@ -57,6 +57,30 @@ fn log_with_rows(path: &Path, n: u64) -> TrialLog {
 }
 
 #[test]
+fn a_checkpoint_leaves_the_log_whole_in_its_database_file() {
+    // A trial's growth is counted from the database file's size; pages left in the WAL would
+    // count as the next trial's growth once checkpointed.
+    let dir = temp_dir("checkpoint");
+    let path = dir.trial_log();
+    let log = log_with_rows(&path, 500);
+    let wal = |p: &Path| {
+        let mut name = p.as_os_str().to_owned();
+        name.push("-wal");
+        std::fs::metadata(std::path::PathBuf::from(name)).map_or(0, |m| m.len())
+    };
+    assert!(wal(&path) > 0, "500 rows are in the WAL first");
+    let before = std::fs::metadata(&path).unwrap().len();
+    log.checkpoint().unwrap();
+    assert_eq!(wal(&path), 0);
+    assert!(std::fs::metadata(&path).unwrap().len() > before);
+    drop(log);
+    assert_eq!(
+        TrialLog::open(&path).unwrap().records(1).unwrap().len(),
+        500
+    );
+}
+
+#[test]
 fn records_round_trip_and_the_settings_are_durable() {
     let dir = temp_dir("roundtrip");
     let path = dir.trial_log();

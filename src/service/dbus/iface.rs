@@ -230,14 +230,24 @@ impl PumpIface {
     }
 
     /// Dose per bucket and pain scores since the start, for the clinician's chart.
-    async fn history(&self) -> Result<crate::report::summary::History, PumpError> {
+    async fn history(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<crate::report::summary::History, PumpError> {
+        self.admit("History", &hdr, conn)?;
         self.query(|s, now| s.history(now)).await
     }
 
     /// A bolus trial's response to each bolus, for the clinician's chart: the scores against
     /// the hours after each bolus, the baseline, onset, peak and duration of effect, and which
     /// bolus is the effective one (`bolus_trial` false for a continuous trial).
-    async fn bolus_response(&self) -> Result<crate::report::summary::BolusResponse, PumpError> {
+    async fn bolus_response(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+    ) -> Result<crate::report::summary::BolusResponse, PumpError> {
+        self.admit("BolusResponse", &hdr, conn)?;
         self.query(|s, now| s.bolus_response(now)).await
     }
 

@@ -27,6 +27,9 @@ pub enum Class {
     Diary,
     /// ValidateProgram, CheckBasal: a nurse checks a program a few times while writing it.
     Check,
+    /// History, BolusResponse: each reads the whole trial log under the service lock (a 14-day
+    /// trial's log is some 40 000 rows); a clinician opening the chart makes one or two.
+    Read,
     /// Login, ListStaff: the login screen lists the staff and sends a PIN per attempt (wrong
     /// PINs lock the user after three, logged once per lock).
     Login,
@@ -40,6 +43,7 @@ impl Class {
             "RecordPain" | "RecordFunction" | "RecordPgic" | "RecordSideEffect" => Class::Diary,
             "ValidateProgram" | "CheckBasal" => Class::Check,
             "Login" | "ListStaff" => Class::Login,
+            "History" | "BolusResponse" => Class::Read,
             _ => return None,
         })
     }
@@ -52,6 +56,7 @@ impl Class {
             Class::Diary => (12, Duration::from_secs(60)),
             Class::Check => (20, Duration::from_secs(5)),
             Class::Login => (50, Duration::from_secs(5)),
+            Class::Read => (6, Duration::from_secs(30)),
         }
     }
 }
@@ -228,6 +233,13 @@ mod tests {
         assert!(r.admit("RecordPain", "a", at(4_999)).is_err());
         r.admit("RecordPain", "a", at(5_000)).unwrap();
         assert!(r.admit("RecordPain", "a", at(5_000)).is_err());
+        // Reading the whole log: six at once, then one every 5 s.
+        for _ in 0..6 {
+            r.admit("History", "a", at(5_000)).unwrap();
+        }
+        let e = r.admit("BolusResponse", "a", at(5_000)).unwrap_err();
+        assert!(e.to_string().contains("at most 6 per 30 s"), "{e}");
+        r.admit("BolusResponse", "a", at(10_000)).unwrap();
         // Methods of no class are never limited.
         for _ in 0..1000 {
             r.admit("StopDelivery", "a", at(5_000)).unwrap();

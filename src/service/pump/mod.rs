@@ -211,12 +211,10 @@ impl PumpService {
             storage: None,
         };
         if let Some(path) = &service.log_path {
-            let watch =
+            let mut watch =
                 crate::store::budget::StorageWatch::statvfs(path, service.cfg.storage.clone());
             // A reserve that cannot be laid now is laid by a later check once there is room.
-            if let Err(e) = watch.reserve.lay() {
-                tracing::error!(error = %e, "the log's reserve");
-            }
+            watch.lay_reserve_if_room();
             service.storage = Some(watch);
         }
         service.recover(now)?;

@@ -242,6 +242,10 @@ impl PumpService {
                 self.started_wall.as_deref(),
             )
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            // The budget's base is the database file's size: the WAL emptied into it first.
+            if let Err(e) = log.checkpoint() {
+                tracing::warn!(error = %e, "the trial log's checkpoint before its budget");
+            }
             let reserve = self.storage.as_ref().map(|w| w.reserve.clone());
             engine.attach_sink(
                 Box::new(crate::store::budget::ReservedLog::new(log, reserve)),

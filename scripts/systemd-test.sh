@@ -39,9 +39,12 @@ fi
 
 cache=${CARGO_TARGET_DIR:-target}/systemd-test
 mkdir -p "$cache"
-if [ ! -s "$cache/root.tar" ]; then
+# A file, not a directory: mmdebstrap guesses its output's format from the name's ending, and a
+# name ending in .part is taken for a directory (an earlier run may have left one).
+if [ ! -f "$cache/root.tar" ] || [ ! -s "$cache/root.tar" ]; then
+  $sudo rm -rf "$cache/root.tar" "$cache/root.tar.part"
   echo "== a small Debian root filesystem with systemd and D-Bus (mmdebstrap, kept in $cache)"
-  mmdebstrap --quiet --variant=minbase --include=systemd-sysv,dbus bookworm "$cache/root.tar.part"
+  mmdebstrap --quiet --format=tar --variant=minbase --include=systemd-sysv,dbus bookworm "$cache/root.tar.part"
   mv "$cache/root.tar.part" "$cache/root.tar"
 fi
 root=$(mktemp -d)

@@ -62,6 +62,22 @@ pub enum Record {
         requested: Amount,
         steps: u64,
     },
+    /// A scheduled bolus fell due while delivery was stopped (paused, or held by an alarm): it
+    /// is held, never given late on its own; the nurse decides when delivery runs again.
+    ScheduledBolusHeld {
+        at: Timestamp,
+        due: Timestamp,
+        dose: Amount,
+    },
+    /// The nurse's (or clinician's) answer about a held scheduled bolus: given now, or skipped.
+    HeldBolusDecided {
+        at: Timestamp,
+        due: Timestamp,
+        dose: Amount,
+        give: bool,
+        by: Role,
+        name: String,
+    },
     BolusEnded {
         at: Timestamp,
         source: Source,
@@ -302,6 +318,12 @@ pub enum Record {
         answer: String,
         level: u8,
     },
+    /// The patient left the diary's function question for now ("Not now"): a question asked
+    /// and not answered is itself part of the diary.
+    FunctionSkipped {
+        at: Timestamp,
+        question: String,
+    },
     /// The patient's global impression of change, 1 (very much improved) to 7 (very much
     /// worse), asked when the trial ends.
     Pgic {
@@ -469,6 +491,8 @@ impl Record {
             | Record::Delivery { at, .. }
             | Record::BolusStarted { at, .. }
             | Record::BolusEnded { at, .. }
+            | Record::ScheduledBolusHeld { at, .. }
+            | Record::HeldBolusDecided { at, .. }
             | Record::PcaRequest { at, .. }
             | Record::RateChanged { at, .. }
             | Record::Refused { at, .. }
@@ -505,6 +529,7 @@ impl Record {
             | Record::SelfTest { at, .. }
             | Record::LogBudget { at, .. }
             | Record::FunctionAnswer { at, .. }
+            | Record::FunctionSkipped { at, .. }
             | Record::Pgic { at, .. }
             | Record::Spasticity { at, .. }
             | Record::CatheterRemoved { at, .. }

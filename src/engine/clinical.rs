@@ -128,6 +128,14 @@ impl<H: PumpHardware> Engine<H> {
         });
     }
 
+    /// The patient left the function question for now ("Not now").
+    pub fn skip_function(&mut self, now: Timestamp, question: &str) {
+        self.observe(Record::FunctionSkipped {
+            at: now,
+            question: question.to_owned(),
+        });
+    }
+
     /// The patient's global impression of change (1–7; the caller checks the range).
     pub fn record_pgic(&mut self, now: Timestamp, value: u8) {
         self.observe(Record::Pgic { at: now, value });
@@ -747,7 +755,9 @@ mod tests {
 
     #[test]
     fn missed_checks_raise_an_alarm_that_escalates_and_then_holds_presses_until_a_check() {
-        let text = format!("{MORPHINE}observations = {{ every = \"1h\", for = \"24h\" }}\n");
+        let text = format!(
+            "{MORPHINE}observations = {{ every = \"1h\", for = \"24h\", then_every = \"4h\" }}\n"
+        );
         let mut e = running(&text);
         run_to(&mut e, at("1h 30min"));
         assert_eq!(

@@ -156,11 +156,31 @@ impl<H: PumpHardware> Engine<H> {
             self.set_basal(now, step.basal, Role::Pump);
         }
         while let Some(b) = self.program.boluses.get(self.next_scheduled).copied() {
-            if self.start + b.at > now {
+            let due = self.start + b.at;
+            if due > now || self.held_scheduled.is_some() {
+                // Not yet; or held, waiting for the nurse's answer.
                 break;
             }
-            if self.state != State::Running || self.bolus.is_some() || self.high_alarm().is_some() {
-                // Wait until delivery runs (not while priming) and any bolus has ended.
+            let stopped = matches!(self.state, State::Paused | State::Alarm)
+                || (self.state == State::Running && self.high_alarm().is_some());
+            if !stopped && self.state != State::Running {
+                // Not started yet (priming): the bolus comes with the start.
+                break;
+            }
+            if stopped {
+                // Due while delivery is stopped: held, never given late on its own. The nurse
+                // is asked when delivery runs again.
+                self.held_scheduled = Some(due);
+                self.journal.push(Record::ScheduledBolusHeld {
+                    at: now,
+                    due,
+                    dose: b.dose,
+                });
+                tracing::warn!(dose = %b.dose, "a scheduled bolus fell due while delivery was stopped: held");
+                break;
+            }
+            if self.bolus.is_some() {
+                // A bolus in progress: this one follows when it ends.
                 break;
             }
             self.next_scheduled += 1;
@@ -174,6 +194,61 @@ impl<H: PumpHardware> Engine<H> {
                 self.raise(now, AlarmKind::DoseLimit, None, None)?;
             }
         }
+        Ok(())
+    }
+
+    /// The scheduled bolus held because it fell due while delivery was stopped: its dose and
+    /// when it was due. None when none is held.
+    pub fn held_bolus(&self) -> Option<(Amount, Timestamp)> {
+        let due = self.held_scheduled?;
+        let b = self.program.boluses.get(self.next_scheduled)?;
+        Some((b.dose, due))
+    }
+
+    /// The nurse's answer about the held scheduled bolus: `give` it now (delivery must be
+    /// running; the dose limits apply as to any bolus) or skip it. Logged with the name.
+    pub fn decide_held_bolus(
+        &mut self,
+        now: Timestamp,
+        give: bool,
+        by: Role,
+        name: &str,
+    ) -> Result<(), EngineError> {
+        let Some((dose, due)) = self.held_bolus() else {
+            return Err(EngineError::Refused(
+                "no scheduled bolus is held".to_owned(),
+            ));
+        };
+        if give && (self.state != State::Running || self.high_alarm().is_some()) {
+            return Err(EngineError::Refused(
+                "delivery is stopped: resume it first, then give the held bolus".to_owned(),
+            ));
+        }
+        if give && self.bolus.is_some() {
+            return Err(EngineError::Refused(
+                "a bolus is being given: give the held one when it has ended".to_owned(),
+            ));
+        }
+        self.held_scheduled = None;
+        self.next_scheduled += 1;
+        self.journal.push(Record::HeldBolusDecided {
+            at: now,
+            due,
+            dose,
+            give,
+            by,
+            name: name.to_owned(),
+        });
+        if give && let Err(reason) = self.start_bolus(now, dose, Source::ScheduledBolus) {
+            self.journal.push(Record::Refused {
+                at: now,
+                what: format!("scheduled bolus of {}", dose.in_unit(self.entry.unit)),
+                reason,
+                by: Role::Pump,
+            });
+            self.raise(now, AlarmKind::DoseLimit, None, None)?;
+        }
+        self.persist(now);
         Ok(())
     }
 

@@ -114,6 +114,9 @@ pub struct Engine<H> {
     bolus: Option<ActiveBolus>,
     /// Index of the next scheduled bolus and titration step of the program.
     next_scheduled: usize,
+    /// The due time of the scheduled bolus at `next_scheduled`, held because it fell due while
+    /// delivery was stopped: it waits for a nurse's answer (`decide_held_bolus`).
+    held_scheduled: Option<Timestamp>,
     next_titration: usize,
     detector: OcclusionDetector,
     alarms: Vec<Alarm>,
@@ -279,7 +282,8 @@ impl<H: PumpHardware> Engine<H> {
         program.titration.sort_by_key(|s| s.at);
         let ledger = DoseLedger::new(DoseLimits::for_program(&program, &entry));
         let reservoir = program.reservoir.min(cfg.mechanism.syringe);
-        let checks = CheckClock::new(program.observations);
+        // The program's own checks, or the library's default for the drug and route.
+        let checks = CheckClock::new(program.checks(&entry));
         Engine {
             hw,
             cfg: cfg.clone(),
@@ -293,6 +297,7 @@ impl<H: PumpHardware> Engine<H> {
             basal: RateScheduler::new(profile, now),
             bolus: None,
             next_scheduled: 0,
+            held_scheduled: None,
             next_titration: 0,
             detector,
             alarms: Vec::new(),

@@ -197,6 +197,14 @@ impl<H: PumpHardware> Engine<H> {
                     }
                     open_bolus = Some((source, requested, 0));
                 }
+                Record::ScheduledBolusHeld { due, .. } => self.held_scheduled = Some(due),
+                Record::HeldBolusDecided { give, .. } => {
+                    self.held_scheduled = None;
+                    // A bolus given is counted by its start (or its refusal) that follows.
+                    if !give {
+                        self.next_scheduled += 1;
+                    }
+                }
                 Record::BolusEnded { at, source, .. } => {
                     open_bolus = None;
                     if source == Source::ScheduledBolus

@@ -130,6 +130,31 @@ fn row(r: &Record) -> Option<[String; 7]> {
             e(),
             e(),
         ],
+        Record::ScheduledBolusHeld { due, dose, .. } => [
+            "scheduled_bolus_held".into(),
+            "scheduled_bolus".into(),
+            mg(*dose),
+            e(),
+            e(),
+            "pump".into(),
+            format!("due at {due}, while delivery was stopped"),
+        ],
+        Record::HeldBolusDecided {
+            due,
+            dose,
+            give,
+            by,
+            name: who,
+            ..
+        } => [
+            "held_bolus_decided".into(),
+            "scheduled_bolus".into(),
+            mg(*dose),
+            e(),
+            if *give { "given" } else { "skipped" }.into(),
+            name(by),
+            format!("{who}; the bolus due at {due}"),
+        ],
         Record::PainScore { value, .. } => [
             "pain".into(),
             e(),
@@ -498,6 +523,15 @@ fn row(r: &Record) -> Option<[String; 7]> {
             level.to_string(),
             "patient".into(),
             format!("{question} {answer}"),
+        ],
+        Record::FunctionSkipped { question, .. } => [
+            "function_skipped".into(),
+            e(),
+            e(),
+            e(),
+            e(),
+            "patient".into(),
+            format!("{question} (left for now)"),
         ],
         Record::Pgic { value, .. } => [
             "pgic".into(),

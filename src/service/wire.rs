@@ -149,6 +149,10 @@ pub struct Status {
     /// The catheter's removal is recorded (once, after the end).
     #[serde(default)]
     pub catheter_removed: bool,
+    /// A scheduled bolus held because it fell due while delivery was stopped, for the nurse
+    /// to give or skip (`DecideHeldBolus`): "0.2 mg, due 4h after the start"; "" when none.
+    #[serde(default)]
+    pub held_bolus: String,
     /// The trial log's growth this trial against the budget computed at its start, in words
     /// ("0.4 MB of 23.9 MB (1 %)"; "" without a log or a trial).
     #[serde(default)]
@@ -191,6 +195,7 @@ impl Status {
             health_failure: String::new(),
             sounding: None,
             catheter_removed: false,
+            held_bolus: String::new(),
             log_budget: String::new(),
             elapsed_s: 0,
             remaining_s: 0,

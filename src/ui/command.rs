@@ -17,6 +17,8 @@ pub enum UiCommand {
     Pain(u8),
     /// The answer to the diary's function question (1 = the first).
     Function(u8),
+    /// The patient left the function question for now ("Not now").
+    SkipFunction,
     /// The patient's global impression of change, 1–7.
     Pgic(u8),
     SideEffect(String, String),
@@ -27,6 +29,8 @@ pub enum UiCommand {
     StopDelivery,
     Pause,
     Resume,
+    /// The scheduled bolus held while delivery was stopped: give it (true) or skip it.
+    DecideHeld(bool),
     Acknowledge,
     Silence,
     /// A new syringe of this many mL.

@@ -230,6 +230,7 @@ const METHODS: &[(&str, &str)] = &[
     ("RequestBolus", "patient"),
     ("RecordPain", "patient"),
     ("RecordFunction", "patient"),
+    ("SkipFunction", "patient"),
     ("RecordPgic", "patient"),
     ("RecordSideEffect", "patient"),
     // Logins: refused ones are records of their own (wrong_pins_lock_that_user_alone...).
@@ -250,6 +251,7 @@ const METHODS: &[(&str, &str)] = &[
     ("EndTrial", "staff"),
     ("ChangeBasal", "staff"),
     ("ClinicianBolus", "staff"),
+    ("DecideHeldBolus", "staff"),
     ("RecordSedation", "staff"),
     ("RecordVitals", "staff"),
     ("RecordSiteCheck", "staff"),
@@ -450,6 +452,41 @@ async fn every_method_that_changes_something_is_logged_with_who_did_it() {
         proxy.export(&clinician, "json", "a4")
     );
     logged!("Logout", nurse_name, proxy.logout(&nurse));
+    // A scheduled bolus due while delivery was paused is held; the nurse decides (another
+    // pump, with a program that schedules one).
+    let q = {
+        let mut service = titra::service::pump::PumpService::simulated_demo(
+            titra::core::units::Timestamp::ORIGIN,
+        )
+        .unwrap();
+        service.confirm_checklist_as_demo(false);
+        crate::common::p2p::pump_with(service, titra::core::units::Timestamp::ORIGIN).await
+    };
+    let nurse = q.login(NURSE).await;
+    let scheduled = PROGRAM.replace(
+        "max_per_hour = 1 }\n",
+        "max_per_hour = 1 }\nboluses = [ { at = \"1h\", dose = \"0.1 mg\" } ]\n",
+    );
+    q.proxy
+        .start_trial(&nurse, &scheduled, true, SECOND_NURSE.id, SECOND_NURSE.pin)
+        .await
+        .unwrap();
+    q.confirm_checklist(&nurse).await;
+    q.proxy.prime(&nurse).await.unwrap();
+    q.proxy.start(&nurse).await.unwrap();
+    q.proxy.pause(&nurse).await.unwrap();
+    q.run_to(crate::common::h(1.5)).await;
+    let nurse = q.login(NURSE).await;
+    q.proxy.resume(&nurse).await.unwrap();
+    let before = journal(&q).await.len();
+    let answer = q.proxy.decide_held_bolus(&nurse, false).await.unwrap();
+    assert_eq!(answer, "The held dose of 0.1 mg was skipped.");
+    let new = serde_json::to_string(&journal(&q).await[before..]).unwrap();
+    assert!(
+        new.contains(nurse_name),
+        "DecideHeldBolus left no record naming {nurse_name}: {new}"
+    );
+    walked.lock().unwrap().insert("DecideHeldBolus");
     let walked = walked.into_inner().unwrap();
     let staff: BTreeSet<&str> = METHODS
         .iter()

@@ -832,8 +832,116 @@ concentration = "1 mg/mL"
 reservoir = "20 mL"
 basal = "1 mg/day"
 pca = { dose = "0.05 mg", lockout = "30min", max_per_hour = 2 }
-observations = { every = "1h", for = "24h" }
+observations = { every = "1h", for = "24h", then_every = "4h" }
 "#;
+
+/// A pump whose drug library gives intrathecal morphine a default schedule of checks (the
+/// value planned for every neuraxial opioid: docs/clinical-sources.md), with its trial log in
+/// `dir`.
+async fn pump_with_default_checks(dir: &TempDir) -> Pump {
+    let text = std::fs::read_to_string(crate::common::repository_path("config/drug-library.toml"))
+        .unwrap();
+    let at = text.find("observation = ").unwrap();
+    let end = at + text[at..].find('\n').unwrap() + 1;
+    let text = format!(
+        "{}checks = {{ every = \"1h\", for = \"24h\", then_every = \"4h\" }}\n{}",
+        &text[..end],
+        &text[end..]
+    );
+    let library = titra::core::library::DrugLibrary::from_toml_str(&text).unwrap();
+    let mut service = logged_service_with_library(dir, Timestamp::ORIGIN, library);
+    service.confirm_checklist_as_demo(true);
+    pump_with(service, Timestamp::ORIGIN).await
+}
+
+/// `CHECKED` without a schedule of its own.
+fn unchecked() -> String {
+    CHECKED.replace("MRN-CHECKS", "MRN-DEFAULT-CHECKS").replace(
+        "observations = { every = \"1h\", for = \"24h\", then_every = \"4h\" }\n",
+        "",
+    )
+}
+
+#[tokio::test]
+async fn an_intrathecal_morphine_trial_without_a_schedule_asks_for_checks_by_the_librarys_default()
+{
+    // Delayed respiratory depression after neuraxial morphine: the labels ask for 24 h of
+    // watching; the library's default (hourly for 24 h, then every 4 h) applies when the
+    // program sets none. (A library that sets it: the shipped one does not yet.)
+    let program = unchecked();
+    assert!(!program.contains("observations"));
+    let dir = TempDir::new("default-checks");
+    let p = pump_with_default_checks(&dir).await;
+    let nurse = p.primed(&program).await;
+    p.proxy.start(&nurse).await.unwrap();
+    p.run_to(h(1.0)).await;
+    assert!(p.alarms().await.is_empty());
+    p.run_to(h(1.0) + Duration::from_secs(1)).await;
+    assert_eq!(
+        p.alarms().await,
+        [("observation_missed".to_owned(), "medium".to_owned())]
+    );
+    // A check (POSS and respiratory rate) clears it; the next is due an hour later.
+    let nurse = p.login(NURSE).await;
+    p.proxy.record_sedation(&nurse, 1).await.unwrap();
+    p.proxy.record_vitals(&nurse, 14, 0, 0, 0.0).await.unwrap();
+    assert!(p.alarms().await.is_empty());
+    p.run_to(h(2.0)).await;
+    assert!(p.alarms().await.is_empty());
+    p.run_to(h(2.0) + Duration::from_secs(2)).await;
+    assert_eq!(p.alarms().await.len(), 1);
+    let summary = p.summary().await;
+    assert_eq!(
+        summary["observations"]["schedule"],
+        "sedation and respiratory rate every 1h for 1d after the start, each bolus and each dose increase, then every 4h"
+    );
+}
+
+#[tokio::test]
+async fn fewer_checks_than_the_default_need_a_clinician_and_a_reason() {
+    let looser = unchecked().replace(
+        "max_per_hour = 2 }\n",
+        "max_per_hour = 2 }\nobservations = { every = \"2h\", for = \"24h\", then_every = \"4h\" }\n",
+    );
+    let dir = TempDir::new("looser-checks");
+    let p = pump_with_default_checks(&dir).await;
+    let nurse = p.login(NURSE).await;
+    let (name, message) = error_of(
+        p.proxy
+            .start_trial(&nurse, &looser, true, SECOND_NURSE.id, SECOND_NURSE.pin)
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");
+    assert!(
+        message.contains("need a clinician and a reason"),
+        "{message}"
+    );
+    let with_reason = looser.replace(
+        "then_every = \"4h\" }\n",
+        "then_every = \"4h\" }\nobservations_reason = \"On a monitored bed with continuous oximetry\"\n",
+    );
+    let (name, message) = error_of(
+        p.proxy
+            .start_trial(
+                &nurse,
+                &with_reason,
+                true,
+                SECOND_NURSE.id,
+                SECOND_NURSE.pin,
+            )
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    assert!(
+        message.contains("only a clinician may start it"),
+        "{message}"
+    );
+    let clinician = p.login(CLINICIAN).await;
+    p.proxy
+        .start_trial(&clinician, &with_reason, true, NURSE.id, NURSE.pin)
+        .await
+        .unwrap();
+}
 
 #[tokio::test]
 async fn a_missed_check_raises_an_alarm_and_escalates_when_the_next_is_missed_too() {
@@ -1371,6 +1479,9 @@ async fn the_patient_is_asked_for_pain_every_4_hours_while_awake_and_pgic_at_the
     assert!(!p.status().await.pain_prompt);
     p.run_to(h(8.0)).await;
     assert!(p.status().await.pain_prompt);
+    // A score, and the function question left for now ("Not now"): recorded with its time.
+    p.proxy.record_pain(5).await.unwrap();
+    p.proxy.skip_function().await.unwrap();
     // Not yet: the impression of change is asked when the trial has ended.
     let nurse = p.login(NURSE).await;
     p.proxy.end_trial(&nurse).await.unwrap();
@@ -1391,6 +1502,11 @@ async fn the_patient_is_asked_for_pain_every_4_hours_while_awake_and_pgic_at_the
     assert_eq!(f["level"], 3);
     assert_eq!(f["answer"], "On the ward or around the house");
     assert_eq!(f["at_h"], 4.0);
+    assert_eq!(summary["diary"]["function"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        summary["diary"]["function_skipped_h"],
+        serde_json::json!([8.0])
+    );
 }
 
 #[tokio::test]
@@ -1898,4 +2014,94 @@ fn alarm_name(kind: titra::core::supervisor::AlarmKind) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// `PROGRAM` with a scheduled bolus of 0.1 mg two hours after the start.
+fn with_a_scheduled_bolus() -> String {
+    PROGRAM.replace(
+        "max_per_hour = 1 }\n",
+        "max_per_hour = 1 }\nboluses = [ { at = \"2h\", dose = \"0.1 mg\" } ]\n",
+    )
+}
+
+/// Micrograms delivered in total, from the status's words ("0.123 mg").
+async fn delivered_mg(p: &Pump) -> f64 {
+    let s = p.status().await.delivered_total;
+    s.trim_end_matches(" mg")
+        .parse()
+        .unwrap_or_else(|_| panic!("{s}"))
+}
+
+#[tokio::test]
+async fn a_scheduled_bolus_due_while_paused_is_held_until_the_nurse_decides() {
+    // The nurse pauses at 1 h 30 min and forgets to resume until 3 h: the 2 h bolus is held,
+    // never given late on its own; on resuming she is asked, and gives it.
+    let p = pump().await;
+    let nurse = p.primed(&with_a_scheduled_bolus()).await;
+    p.confirm_checklist(&nurse).await;
+    p.proxy.start(&nurse).await.unwrap();
+    p.run_to(h(1.5)).await;
+    let nurse = p.login(NURSE).await;
+    p.proxy.pause(&nurse).await.unwrap();
+    p.run_to(h(3.0)).await;
+    assert_eq!(
+        p.status().await.held_bolus,
+        "0.1 mg, due 2h after the start"
+    );
+    let nurse = p.login(NURSE).await;
+    p.proxy.resume(&nurse).await.unwrap();
+    // Running again: the basal only. 1 mg/day for 1.5 h + 1 h = 0.1042 mg; no bolus.
+    p.run_to(h(4.0)).await;
+    let basal_only = delivered_mg(&p).await;
+    assert!((basal_only - 2.5 / 24.0).abs() < 0.002, "{basal_only}");
+    assert_eq!(
+        p.status().await.held_bolus,
+        "0.1 mg, due 2h after the start"
+    );
+    // Given on the nurse's word: 0.1 mg more within the bolus's minutes.
+    let nurse = p.login(NURSE).await;
+    let answer = p.proxy.decide_held_bolus(&nurse, true).await.unwrap();
+    assert_eq!(answer, "The held dose of 0.1 mg is being given.");
+    assert_eq!(p.status().await.held_bolus, "");
+    p.run_to(h(4.5)).await;
+    let after = delivered_mg(&p).await;
+    assert!(
+        (after - basal_only - 0.1 - 0.5 / 24.0).abs() < 0.002,
+        "{after}"
+    );
+    // Asked once: a second answer is refused.
+    let nurse = p.login(NURSE).await;
+    let (name, _) = error_of(p.proxy.decide_held_bolus(&nurse, true).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    let summary = p.summary().await;
+    let held = &summary["held_boluses"][0];
+    assert_eq!(held["dose_mg"], 0.1);
+    assert_eq!(held["due_h"], 2.0);
+    assert_eq!(held["given"], true);
+    assert_eq!(held["decided_at_h"], 4.0);
+    assert_eq!(held["by"], "Demo Nurse");
+}
+
+#[tokio::test]
+async fn a_held_bolus_can_be_skipped_and_is_not_given_while_delivery_is_stopped() {
+    let p = pump().await;
+    let nurse = p.primed(&with_a_scheduled_bolus()).await;
+    p.confirm_checklist(&nurse).await;
+    p.proxy.start(&nurse).await.unwrap();
+    p.proxy.pause(&nurse).await.unwrap();
+    p.run_to(h(2.5)).await;
+    // Not while paused: resume first.
+    let nurse = p.login(NURSE).await;
+    let (name, message) = error_of(p.proxy.decide_held_bolus(&nurse, true).await);
+    assert_eq!(name, "org.titra.Pump1.Error.WrongState");
+    assert!(message.contains("resume it first"), "{message}");
+    // Skipping needs no delivery.
+    let answer = p.proxy.decide_held_bolus(&nurse, false).await.unwrap();
+    assert_eq!(answer, "The held dose of 0.1 mg was skipped.");
+    p.proxy.resume(&nurse).await.unwrap();
+    p.run_to(h(4.0)).await;
+    assert!(delivered_mg(&p).await < 0.1, "nothing but the basal");
+    let summary = p.summary().await;
+    assert_eq!(summary["held_boluses"][0]["given"], false);
+    assert_eq!(summary["held_boluses"][0]["decided_at_h"], 2.5);
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::diary::OutcomeMeasure;
 use super::finding::{Class, Finding};
-use super::observation::SedationRule;
+use super::observation::{CheckSchedule, SedationRule};
 use super::units::{Amount, AmountRate, Concentration, Duration, MassUnit};
 
 /// The library format this version reads.
@@ -218,6 +218,10 @@ pub struct LibraryEntry {
     /// Their hard maxima are enforced while the pump runs, whatever the program says.
     pub cumulative: Vec<WindowGuard>,
     pub observation: Guardrail<Duration>,
+    /// The default schedule of sedation and breathing checks for this drug by this route (the
+    /// neuraxial opioids): used when a program sets none; a program may tighten it, and only a
+    /// clinician with a reason may loosen it.
+    pub checks: Option<CheckSchedule>,
     /// How the basal may be stepped up, where the drug needs it (ziconotide).
     pub titration: Option<TitrationRule>,
     /// What a trial of this drug is judged on: pain, or spasticity (baclofen).
@@ -348,6 +352,8 @@ struct RawEntry {
     #[serde(default)]
     observation: Guardrail<Duration>,
     #[serde(default)]
+    checks: Option<CheckSchedule>,
+    #[serde(default)]
     titration: Option<TitrationRule>,
     #[serde(default)]
     outcome: OutcomeMeasure,
@@ -417,6 +423,7 @@ impl DrugLibrary {
                     boluses_per_hour: e.boluses_per_hour,
                     cumulative: e.cumulative.clone(),
                     observation: e.observation,
+                    checks: e.checks,
                     titration: e.titration,
                     outcome: e.outcome,
                     start_per_day: e.start_per_day,
@@ -525,6 +532,9 @@ fn check_entry(e: &RawEntry) -> Result<(), String> {
         e.boluses_per_hour.consistency(|v| v.to_string()),
     )?;
     named("observation", e.observation.consistency(|v| v.to_string()))?;
+    if let Some(c) = e.checks {
+        named("checks", c.followable())?;
+    }
     named(
         "start_per_day",
         e.start_per_day

@@ -112,6 +112,52 @@ pub struct CheckSchedule {
     pub then_every: Option<Duration>,
 }
 
+impl CheckSchedule {
+    /// Why a nurse could not follow this schedule (an interval of 0, or longer than the
+    /// period it covers), naming the field; Ok when it can be followed.
+    pub fn followable(&self) -> Result<(), String> {
+        if self.every.is_zero() {
+            return Err("every is 0s; give an interval such as 1h".to_owned());
+        }
+        if self.period.is_zero() {
+            return Err("for is 0s; give a period such as 24h".to_owned());
+        }
+        if self.every > self.period {
+            return Err(format!(
+                "every {} is longer than the {} it covers: no check would be due",
+                self.every, self.period
+            ));
+        }
+        if self.then_every.is_some_and(|t| t.is_zero()) {
+            return Err(
+                "then_every is 0s; give an interval such as 4h, or leave it out".to_owned(),
+            );
+        }
+        Ok(())
+    }
+
+    /// What in this schedule asks for fewer checks than `default` does, in words; empty when
+    /// it asks for as many or more (checks as close or closer, for as long or longer, and as
+    /// close or closer afterwards).
+    pub fn looser_than(&self, default: &CheckSchedule) -> Vec<String> {
+        let mut looser = Vec::new();
+        if self.every > default.every {
+            looser.push(format!("every {} instead of {}", self.every, default.every));
+        }
+        if self.period < default.period {
+            looser.push(format!("for {} instead of {}", self.period, default.period));
+        }
+        match (self.then_every, default.then_every) {
+            (None, Some(d)) => looser.push(format!("no checks afterwards instead of every {d}")),
+            (Some(t), Some(d)) if t > d => {
+                looser.push(format!("afterwards every {t} instead of {d}"));
+            }
+            _ => {}
+        }
+        looser
+    }
+}
+
 impl fmt::Display for CheckSchedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -407,6 +407,16 @@ pub(super) fn catheter(p: &mut Page, s: &Summary) {
             ),
         );
     }
+    if !s.diary.function_skipped_h.is_empty() {
+        p.para(
+            10.0,
+            false,
+            &format!(
+                "The function question was left for now {} time(s).",
+                s.diary.function_skipped_h.len()
+            ),
+        );
+    }
     if !s.diary.function.is_empty() {
         let levels: Vec<String> = s
             .diary

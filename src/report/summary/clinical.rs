@@ -31,6 +31,8 @@ pub struct SpasticityScore {
 #[derive(Debug, Clone, Serialize)]
 pub struct Diary {
     pub function: Vec<FunctionEntry>,
+    /// When the patient left the function question for now ("Not now"), hours from the start.
+    pub function_skipped_h: Vec<f64>,
     /// The patient's global impression of change (1 very much improved … 7 very much worse).
     pub pgic: Option<u8>,
     pub pgic_label: Option<&'static str>,
@@ -246,7 +248,12 @@ pub(super) fn side_effects(i: &Inputs<'_>, span: &Span) -> Vec<SideEffectEntry> 
 /// it refused and the clinician's review.
 pub(super) fn observations(i: &Inputs<'_>, span: &Span) -> Observations {
     let mut o = Observations {
-        schedule: i.program.observations.map(|o| o.to_string()),
+        schedule: i
+            .library
+            .find(&i.program.drug, i.trial.route, i.program.concentration)
+            .ok()
+            .and_then(|e| i.program.checks(e))
+            .map(|o| o.to_string()),
         sedation: Vec::new(),
         vitals: Vec::new(),
         missed_checks: 0,
@@ -398,6 +405,7 @@ pub(super) fn ashworth_scores(i: &Inputs<'_>, span: &Span) -> Vec<(Timestamp, Sp
 /// The diary besides pain: the function question's answers and the impression of change.
 pub(super) fn diary(i: &Inputs<'_>, span: &Span) -> Diary {
     let mut function = Vec::new();
+    let mut function_skipped_h = Vec::new();
     let mut pgic = None;
     for r in i.journal {
         match r {
@@ -412,12 +420,14 @@ pub(super) fn diary(i: &Inputs<'_>, span: &Span) -> Diary {
                 answer: answer.clone(),
                 level: *level,
             }),
+            Record::FunctionSkipped { at, .. } => function_skipped_h.push(span.h(*at)),
             Record::Pgic { value, .. } => pgic = Some(*value),
             _ => {}
         }
     }
     Diary {
         function,
+        function_skipped_h,
         pgic,
         pgic_label: pgic.and_then(crate::core::diary::pgic_label),
     }

@@ -3,6 +3,54 @@
 
 use super::*;
 
+/// A scheduled bolus that fell due while delivery was stopped, and what the nurse decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldBolus {
+    /// When it was due, hours from the start.
+    pub due_h: f64,
+    pub dose_mg: f64,
+    /// True when given on the nurse's word, false when skipped, None while undecided.
+    pub given: Option<bool>,
+    pub decided_at_h: Option<f64>,
+    /// Who decided, by name.
+    pub by: Option<String>,
+}
+
+/// Every scheduled bolus held while delivery was stopped, with the decision about it.
+pub(super) fn held_boluses(i: &Inputs<'_>, span: &Span) -> Vec<HeldBolus> {
+    let mut out: Vec<HeldBolus> = Vec::new();
+    for r in i.journal {
+        match r {
+            Record::ScheduledBolusHeld { due, dose, .. } => out.push(HeldBolus {
+                due_h: span.h(*due),
+                dose_mg: super::mg(*dose),
+                given: None,
+                decided_at_h: None,
+                by: None,
+            }),
+            Record::HeldBolusDecided {
+                at,
+                due,
+                give,
+                name,
+                ..
+            } => {
+                if let Some(h) = out
+                    .iter_mut()
+                    .rev()
+                    .find(|h| h.given.is_none() && h.due_h == span.h(*due))
+                {
+                    h.given = Some(*give);
+                    h.decided_at_h = Some(span.h(*at));
+                    h.by = Some(name.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Interruption {
     pub from_h: f64,

@@ -83,6 +83,9 @@ pub struct Summary {
     pub days: Vec<DayEntry>,
     /// Times delivery was stopped: paused by a nurse, stopped by an alarm, or without power.
     pub interruptions: Vec<Interruption>,
+    /// Scheduled boluses that fell due while delivery was stopped: held, never given late on
+    /// their own, and the nurse's decision about each.
+    pub held_boluses: Vec<events::HeldBolus>,
     /// The clinician's assessment and decision: outcome and reasons, the patient's wish to
     /// proceed and the implant planned.
     pub assessment: Option<AssessmentEntry>,
@@ -279,6 +282,7 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
         titration: d.titration,
         days: d.days,
         interruptions: events::interruptions(i, &span),
+        held_boluses: events::held_boluses(i, &span),
         assessment: decision::assessment(i, &span, &dose.implant),
         implant: dose.implant,
         checklist: decision::checklist_summary(i.journal, &when_any),

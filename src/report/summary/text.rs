@@ -64,6 +64,19 @@ fn delivery(out: &mut String, s: &Summary, amount: &dyn Fn(f64) -> String) {
             s.pca.denied_per_day.get(day).unwrap_or(&0)
         );
     }
+    for h in &s.held_boluses {
+        let decision = match (h.given, h.decided_at_h, h.by.as_deref()) {
+            (Some(true), Some(at), Some(by)) => format!("given at {at} h on {by}'s word"),
+            (Some(false), Some(at), Some(by)) => format!("skipped at {at} h by {by}"),
+            _ => "not yet decided".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "Scheduled bolus {} due at {} h, while delivery was stopped: held, {decision}",
+            amount(h.dose_mg),
+            h.due_h
+        );
+    }
     let _ = writeln!(
         out,
         "Patient bolus requests: {} ({} granted, {} denied)",
@@ -183,6 +196,13 @@ fn outcomes(out: &mut String, s: &Summary) {
                 Some(false) => " (not a responder: less than 1 point)",
                 None => "",
             }
+        );
+    }
+    let (answered, skipped) = (s.diary.function.len(), s.diary.function_skipped_h.len());
+    if answered + skipped > 0 {
+        let _ = writeln!(
+            out,
+            "Function question: {answered} answered, {skipped} left for now (\"Not now\")"
         );
     }
     if let (Some(v), Some(label)) = (s.diary.pgic, s.diary.pgic_label) {

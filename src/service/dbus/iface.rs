@@ -383,6 +383,23 @@ impl PumpIface {
         .await
     }
 
+    /// A scheduled bolus held because it fell due while delivery was stopped: `give` it now
+    /// (delivery running) or skip it. Returns what was done, in words.
+    async fn decide_held_bolus(
+        &self,
+        token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        give: bool,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<String, PumpError> {
+        limits::check_all(&[("token", token, Kind::Word)])?;
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.decide_held_bolus(token, give, now)
+        })
+        .await
+    }
+
     /// The patient presses for a bolus (no login). Refused with LockoutActive (saying when) or
     /// LimitExceeded.
     async fn request_bolus(
@@ -421,6 +438,17 @@ impl PumpIface {
     ) -> Result<(), PumpError> {
         self.admit("RecordFunction", &hdr, conn)?;
         self.call(&e, |s, now| s.record_function(answer, now)).await
+    }
+
+    /// The patient left the function question for now ("Not now"); recorded with the time.
+    async fn skip_function(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<(), PumpError> {
+        self.admit("SkipFunction", &hdr, conn)?;
+        self.call(&e, |s, now| s.skip_function(now)).await
     }
 
     /// The patient's global impression of change, 1 (very much improved) to 7 (very much worse).

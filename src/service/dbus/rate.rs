@@ -21,7 +21,7 @@ pub enum Class {
     /// RequestBolus: a patient who presses as fast as they can manages a few presses a
     /// second, each answered; repeated denials are counted, not written one by one.
     Bolus,
-    /// RecordPain, RecordFunction, RecordPgic, RecordSideEffect: each one a row in the trial
+    /// RecordPain, RecordFunction, SkipFunction, RecordPgic, RecordSideEffect: each one a row in the trial
     /// log. A patient filling the diary gives a score, an answer and a few side effects in a
     /// minute; a client can then add at most one row every 5 s.
     Diary,
@@ -40,7 +40,8 @@ impl Class {
     pub fn of(method: &str) -> Option<Class> {
         Some(match method {
             "RequestBolus" => Class::Bolus,
-            "RecordPain" | "RecordFunction" | "RecordPgic" | "RecordSideEffect" => Class::Diary,
+            "RecordPain" | "RecordFunction" | "SkipFunction" | "RecordPgic"
+            | "RecordSideEffect" => Class::Diary,
             "ValidateProgram" | "CheckBasal" => Class::Check,
             "Login" | "ListStaff" => Class::Login,
             "History" | "BolusResponse" => Class::Read,

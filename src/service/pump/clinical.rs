@@ -39,6 +39,14 @@ impl PumpService {
         Ok(())
     }
 
+    /// The patient left the function question for now ("Not now"): recorded with the question
+    /// and the time, so that the diary shows a question asked and not answered.
+    pub fn skip_function(&mut self, now: Timestamp) -> Result<(), ServiceError> {
+        let (question, _) = self.diary_question();
+        self.engine_mut()?.skip_function(now, &question);
+        Ok(())
+    }
+
     /// The patient's global impression of change, 1 (very much improved) to 7 (very much
     /// worse); asked once the trial has ended, accepted once.
     pub fn record_pgic(&mut self, value: u8, now: Timestamp) -> Result<(), ServiceError> {

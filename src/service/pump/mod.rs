@@ -724,6 +724,13 @@ impl PumpService {
                 ),
             pgic_prompt: e.state() == State::Ended && !e.pgic_recorded(),
             catheter_removed: e.catheter_removed(),
+            held_bolus: e.held_bolus().map_or_else(String::new, |(dose, due)| {
+                format!(
+                    "{}, due {} after the start",
+                    dose.in_unit(e.entry().unit),
+                    round_to_minutes(due.since(e.started_at()))
+                )
+            }),
             site_check_due: match e.site_check_due() {
                 Some(t) if e.state() != State::Ended && e.has_started() => {
                     if t < now {

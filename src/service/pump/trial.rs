@@ -102,6 +102,19 @@ impl PumpService {
         if mechanism.is_rejected() {
             return Err(ServiceError::LimitExceeded(first_hard(&mechanism.findings)));
         }
+        // Fewer sedation and breathing checks than the library's default: a clinician's
+        // decision (the program gives the reason; the check above required it).
+        if caller.role != UserRole::Clinician
+            && report
+                .verdict
+                .findings
+                .iter()
+                .any(|f| f.field == "program.observations_reason" && f.class == Class::Soft)
+        {
+            return Err(ServiceError::NotAuthorised(
+                "this program asks for fewer sedation and breathing checks than the drug library's default: only a clinician may start it".to_owned(),
+            ));
+        }
         let carried = self.carried_over(&scenario, now)?;
         if let Some(Record::CarriedOver { previous_ended, .. }) = &carried
             && caller.role != UserRole::Clinician
@@ -549,6 +562,46 @@ impl PumpService {
         };
         self.audit(&caller, &action, now);
         Ok(())
+    }
+
+    /// The nurse's answer about a scheduled bolus held because it fell due while delivery was
+    /// stopped: `give` it now (delivery running, within the dose limits) or skip it. Returns
+    /// what was done, in words.
+    pub fn decide_held_bolus(
+        &mut self,
+        token: &str,
+        give: bool,
+        now: Timestamp,
+    ) -> Result<String, ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
+        let engine = self.engine_mut()?;
+        let unit = engine.entry().unit;
+        let Some((dose, due)) = engine.held_bolus() else {
+            return Err(ServiceError::WrongState(
+                "no scheduled bolus is held".to_owned(),
+            ));
+        };
+        let since = round_to_minutes(due.since(engine.started_at()));
+        engine
+            .decide_held_bolus(now, give, role_of(&caller), &caller.name)
+            .map_err(|e| match e {
+                EngineError::Refused(m) if m.contains("limit") => ServiceError::LimitExceeded(m),
+                other => other.into(),
+            })?;
+        let dose = dose.in_unit(unit);
+        let (action, answer) = if give {
+            (
+                format!("give the scheduled bolus {dose} held since {since} after the start"),
+                format!("The held dose of {dose} is being given."),
+            )
+        } else {
+            (
+                format!("skip the scheduled bolus {dose} held since {since} after the start"),
+                format!("The held dose of {dose} was skipped."),
+            )
+        };
+        self.audit(&caller, &action, now);
+        Ok(answer)
     }
 
     /// The patient presses the bolus button. A denial is an error that says why and when.

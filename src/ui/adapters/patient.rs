@@ -91,10 +91,13 @@ pub fn wire(ui: &MainWindow, commands: &Commands) {
         }
     });
     let weak = ui.as_weak();
+    let c = commands.clone();
+    // Only the function question can be left ("Not now"); leaving it is recorded too.
     p.on_skip_prompt(move || {
         if let Some(ui) = weak.upgrade() {
             prompt_answered(&ui, None);
         }
+        c.send(UiCommand::SkipFunction);
     });
     let c = commands.clone();
     p.on_record_side_effect(move |effect, severity| {

@@ -25,6 +25,7 @@ pub fn show_status(ui: &MainWindow, s: &Status) {
     staff.set_alarm(inputs.alarm);
     staff.set_sedation_hold(inputs.sedation_hold);
     staff.set_catheter_removed(inputs.catheter_removed);
+    staff.set_held_bolus(inputs.held_bolus);
     staff.set_measure(match inputs.measure {
         None => Measure::None,
         Some(OutcomeMeasure::Pain) => Measure::Pain,
@@ -70,6 +71,7 @@ fn inputs(ui: &MainWindow) -> TaskInputs {
         alarm: staff.get_alarm(),
         sedation_hold: staff.get_sedation_hold(),
         catheter_removed: staff.get_catheter_removed(),
+        held_bolus: staff.get_held_bolus(),
         measure: match staff.get_measure() {
             Measure::None => None,
             Measure::Pain => Some(OutcomeMeasure::Pain),
@@ -97,6 +99,8 @@ fn task_kind(task: Task) -> TaskKind {
         Task::Export => TaskKind::ExportSummary,
         Task::Decision => TaskKind::Decision,
         Task::Removal => TaskKind::Removal,
+        Task::GiveHeld => TaskKind::GiveHeld,
+        Task::SkipHeld => TaskKind::SkipHeld,
         Task::End => TaskKind::End,
         Task::Logout => TaskKind::Logout,
     }
@@ -154,4 +158,6 @@ pub fn wire(ui: &MainWindow, commands: &Commands) {
     staff.on_resume(commands.sender(UiCommand::Resume));
     staff.on_acknowledge(commands.sender(UiCommand::Acknowledge));
     staff.on_silence(commands.sender(UiCommand::Silence));
+    staff.on_give_held(commands.sender(UiCommand::DecideHeld(true)));
+    staff.on_skip_held(commands.sender(UiCommand::DecideHeld(false)));
 }

@@ -272,6 +272,7 @@ impl Session {
             UiCommand::Bolus
             | UiCommand::Pain(_)
             | UiCommand::Function(_)
+            | UiCommand::SkipFunction
             | UiCommand::Pgic(_)
             | UiCommand::SideEffect(..) => After::Answer(self.patient(command).await),
             command => After::Answer(self.staff(command).await),
@@ -360,6 +361,11 @@ impl Session {
                 proxy.record_function(n).await,
                 "Thank you — your answer is recorded.",
             ),
+            // Nothing to thank for: the screen has moved on already.
+            UiCommand::SkipFunction => match proxy.skip_function().await {
+                Ok(()) => String::new(),
+                Err(e) => words(e),
+            },
             UiCommand::Pgic(n) => done(
                 proxy.record_pgic(n).await,
                 "Thank you — your answer is recorded.",

@@ -23,6 +23,10 @@ impl Session {
                 let _ = proxy.acknowledge_alarms(token).await;
                 done(proxy.resume(token).await, "Delivery resumed.")
             }
+            UiCommand::DecideHeld(give) => match proxy.decide_held_bolus(token, give).await {
+                Ok(answer) => answer,
+                Err(e) => words(e),
+            },
             UiCommand::Silence => match proxy.silence_alarms(token, 0).await {
                 Ok(s) => format!("Alarm tones paused for {} minutes.", s / 60),
                 Err(e) => words(e),

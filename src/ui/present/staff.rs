@@ -45,6 +45,12 @@ pub fn staff_overview(s: &Status) -> Vec<String> {
     if !s.patient_bolus.is_empty() {
         lines.push(format!("Patient bolus {}", s.patient_bolus));
     }
+    if !s.held_bolus.is_empty() {
+        lines.push(format!(
+            "Scheduled dose held while stopped: {}. Give it or skip it.",
+            s.held_bolus
+        ));
+    }
     for a in &s.alarms {
         lines.push(format!("ALARM ({}): {}", a.priority, a.message));
     }
@@ -100,6 +106,10 @@ pub enum Task {
     Decision,
     /// The catheter's removal.
     Removal,
+    /// Give the scheduled bolus held while delivery was stopped.
+    GiveHeld,
+    /// Skip it.
+    SkipHeld,
     /// End the trial.
     End,
     Logout,
@@ -117,6 +127,8 @@ pub struct TaskInputs {
     pub sedation_hold: bool,
     /// The catheter's removal is recorded: its button goes (it is recorded once).
     pub catheter_removed: bool,
+    /// A scheduled bolus is held, waiting for a nurse's answer.
+    pub held_bolus: bool,
     /// What the trial is judged on (None: no trial).
     pub measure: Option<OutcomeMeasure>,
 }
@@ -130,6 +142,7 @@ impl TaskInputs {
             alarm: !s.alarms.is_empty(),
             sedation_hold: super::alarm::sedation_hold(s),
             catheter_removed: s.catheter_removed,
+            held_bolus: !s.held_bolus.is_empty(),
             measure: s.outcome_measure,
         }
     }
@@ -162,6 +175,21 @@ pub fn staff_tasks(t: &TaskInputs) -> Vec<TaskView> {
     if setting_up {
         tasks.push(same(Task::Wizard, "Continue setup"));
         tasks.push(same(Task::Checklist, "Pre-trial checklist"));
+    }
+    // A scheduled dose held while delivery was stopped: given once delivery runs, or skipped.
+    if t.held_bolus && t.state == State::Running {
+        tasks.push(task(
+            Task::GiveHeld,
+            "Give held dose",
+            "Give the held scheduled dose",
+        ));
+    }
+    if t.held_bolus {
+        tasks.push(task(
+            Task::SkipHeld,
+            "Skip held dose",
+            "Skip the held scheduled dose",
+        ));
     }
     if t.state == State::Running {
         tasks.push(same(Task::Pause, "Pause"));
@@ -312,6 +340,7 @@ mod tests {
             alarm: false,
             sedation_hold: false,
             catheter_removed: false,
+            held_bolus: false,
             measure: Some(OutcomeMeasure::Pain),
         };
         assert_eq!(
@@ -356,6 +385,7 @@ mod tests {
             alarm: false,
             sedation_hold: false,
             catheter_removed: false,
+            held_bolus: false,
             measure: Some(OutcomeMeasure::Spasticity),
         };
         assert_eq!(tasks_of(&t), [Wizard, Checklist, Spasticity, End, Logout]);
@@ -375,6 +405,19 @@ mod tests {
             [Wizard, Opioids, Chart, Export, Decision, Logout]
         );
         t.catheter_removed = false;
+        // A scheduled dose held while stopped: skipped at any time, given once delivery runs.
+        let mut held = TaskInputs {
+            state: State::Paused,
+            role: Some(UserRole::Nurse),
+            alarm: false,
+            sedation_hold: false,
+            catheter_removed: false,
+            held_bolus: true,
+            measure: Some(OutcomeMeasure::Pain),
+        };
+        assert_eq!(tasks_of(&held)[..2], [SkipHeld, Resume]);
+        held.state = State::Running;
+        assert_eq!(tasks_of(&held)[..3], [GiveHeld, SkipHeld, Pause]);
         let rows = task_rows(&staff_tasks(&t), 4);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].len(), 4, "the last row keeps its places");
@@ -388,10 +431,11 @@ mod tests {
             alarm: true,
             sedation_hold: true,
             catheter_removed: false,
+            held_bolus: true,
             measure: Some(OutcomeMeasure::Spasticity),
         };
         let n = staff_tasks(&t).len();
-        assert_eq!(n, 14);
+        assert_eq!(n, 15);
         assert_eq!(wide_columns(n), 3);
         assert!(task_rows(&staff_tasks(&t), wide_columns(n)).len() <= MAX_WIDE_ROWS);
         assert_eq!(wide_columns(12), 2);

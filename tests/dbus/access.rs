@@ -276,18 +276,21 @@ const METHODS: &[(&str, &str)] = &[
     clippy::too_many_lines,
     reason = "one walk through a trial, calling every staff method in the order a trial allows"
 )]
+/// A simulated pump whose trials need their pre-trial checklist (the demo's is confirmed for
+/// it), over a peer-to-peer link.
+async fn checklisted_pump() -> crate::common::p2p::Pump {
+    let mut service =
+        titra::service::pump::PumpService::simulated_demo(titra::core::units::Timestamp::ORIGIN)
+            .unwrap();
+    service.confirm_checklist_as_demo(false);
+    crate::common::p2p::pump_with(service, titra::core::units::Timestamp::ORIGIN).await
+}
+
 #[tokio::test]
 async fn every_method_that_changes_something_is_logged_with_who_did_it() {
     use std::collections::BTreeSet;
     // The interface as the bus sees it.
-    let p = {
-        let mut service = titra::service::pump::PumpService::simulated_demo(
-            titra::core::units::Timestamp::ORIGIN,
-        )
-        .unwrap();
-        service.confirm_checklist_as_demo(false);
-        crate::common::p2p::pump_with(service, titra::core::units::Timestamp::ORIGIN).await
-    };
+    let p = checklisted_pump().await;
     let xml = zbus::fdo::IntrospectableProxy::builder(p.proxy.inner().connection())
         .destination("org.titra.Pump1")
         .path(titra::service::dbus::OBJECT_PATH)
@@ -454,14 +457,7 @@ async fn every_method_that_changes_something_is_logged_with_who_did_it() {
     logged!("Logout", nurse_name, proxy.logout(&nurse));
     // A scheduled bolus due while delivery was paused is held; the nurse decides (another
     // pump, with a program that schedules one).
-    let q = {
-        let mut service = titra::service::pump::PumpService::simulated_demo(
-            titra::core::units::Timestamp::ORIGIN,
-        )
-        .unwrap();
-        service.confirm_checklist_as_demo(false);
-        crate::common::p2p::pump_with(service, titra::core::units::Timestamp::ORIGIN).await
-    };
+    let q = checklisted_pump().await;
     let nurse = q.login(NURSE).await;
     let scheduled = PROGRAM.replace(
         "max_per_hour = 1 }\n",

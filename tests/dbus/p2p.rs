@@ -2105,3 +2105,40 @@ async fn a_held_bolus_can_be_skipped_and_is_not_given_while_delivery_is_stopped(
     assert_eq!(summary["held_boluses"][0]["given"], false);
     assert_eq!(summary["held_boluses"][0]["decided_at_h"], 2.5);
 }
+
+#[tokio::test]
+async fn a_held_bolus_and_the_nurses_answer_survive_a_restart() {
+    let dir = TempDir::new("held-restart");
+    let p = pump_with(logged_service(&dir, Timestamp::ORIGIN), Timestamp::ORIGIN).await;
+    let nurse = p.primed(&with_a_scheduled_bolus()).await;
+    p.confirm_checklist(&nurse).await;
+    p.proxy.start(&nurse).await.unwrap();
+    p.proxy.pause(&nurse).await.unwrap();
+    p.run_to(h(2.5)).await;
+    let held = "0.1 mg, due 2h after the start";
+    assert_eq!(p.status().await.held_bolus, held);
+    drop(p);
+
+    // Back after a restart: stopped, the bolus still held and not given, held once.
+    let back = PumpService::resume_time(&dir.trial_log()).unwrap();
+    let p = pump_with(logged_service(&dir, back), back).await;
+    assert_eq!(p.status().await.held_bolus, held);
+    let nurse = p.login(NURSE).await;
+    p.proxy.acknowledge_alarms(&nurse).await.unwrap();
+    p.proxy.resume(&nurse).await.unwrap();
+    p.run_to(back + Duration::from_hours(1)).await;
+    assert_eq!(p.status().await.held_bolus, held);
+    assert!(delivered_mg(&p).await < 0.1, "the held bolus was not given");
+    let nurse = p.login(NURSE).await;
+    p.proxy.decide_held_bolus(&nurse, false).await.unwrap();
+    let summary = p.summary().await;
+    assert_eq!(summary["held_boluses"].as_array().unwrap().len(), 1);
+    drop(p);
+
+    // The answer is kept too: nothing is held after the next restart.
+    let back = PumpService::resume_time(&dir.trial_log()).unwrap();
+    let p = pump_with(logged_service(&dir, back), back).await;
+    assert_eq!(p.status().await.held_bolus, "");
+    let summary = p.summary().await;
+    assert_eq!(summary["held_boluses"][0]["given"], false);
+}

@@ -272,10 +272,6 @@ const METHODS: &[(&str, &str)] = &[
     ("EndUnverifiedTrial", "held"),
 ];
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "one walk through a trial, calling every staff method in the order a trial allows"
-)]
 /// A simulated pump whose trials need their pre-trial checklist (the demo's is confirmed for
 /// it), over a peer-to-peer link.
 async fn checklisted_pump() -> crate::common::p2p::Pump {
@@ -286,6 +282,10 @@ async fn checklisted_pump() -> crate::common::p2p::Pump {
     crate::common::p2p::pump_with(service, titra::core::units::Timestamp::ORIGIN).await
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one walk through a trial, calling every staff method in the order a trial allows"
+)]
 #[tokio::test]
 async fn every_method_that_changes_something_is_logged_with_who_did_it() {
     use std::collections::BTreeSet;

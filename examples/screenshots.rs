@@ -294,6 +294,13 @@ fn staff_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     silenced.alarms[0].silenced_until_ms = i64::try_from(silenced.now_ms).unwrap_or(0) + 95_000;
     apply_status(ui, &silenced, true);
     save(ui, dir, &format!("staff-silenced-{size}"))?;
+
+    // Delivery running again after a pause through a scheduled dose: it is held, and the nurse
+    // gives or skips it.
+    let mut held = running(0);
+    held.held_bolus = "0.2 mg, due 4h after the start".to_owned();
+    apply_status(ui, &held, true);
+    save(ui, dir, &format!("staff-held-dose-{size}"))?;
     Ok(())
 }
 

@@ -157,26 +157,23 @@ impl<H: PumpHardware> Engine<H> {
         }
         while let Some(b) = self.program.boluses.get(self.next_scheduled).copied() {
             let due = self.start + b.at;
-            if due > now || self.held_scheduled.is_some() {
+            if due > now || self.held_scheduled {
                 // Not yet; or held, waiting for the nurse's answer.
                 break;
             }
-            let stopped = matches!(self.state, State::Paused | State::Alarm)
-                || (self.state == State::Running && self.high_alarm().is_some());
-            if !stopped && self.state != State::Running {
-                // Not started yet (priming): the bolus comes with the start.
-                break;
-            }
-            if stopped {
-                // Due while delivery is stopped: held, never given late on its own. The nurse
-                // is asked when delivery runs again.
-                self.held_scheduled = Some(due);
-                self.journal.push(Record::ScheduledBolusHeld {
-                    at: now,
-                    due,
-                    dose: b.dose,
-                });
-                tracing::warn!(dose = %b.dose, "a scheduled bolus fell due while delivery was stopped: held");
+            if !self.delivering_now() {
+                // Due while delivery is stopped (paused, or a HIGH alarm): held, never given
+                // late on its own; the nurse is asked when delivery runs again. Before the
+                // start (priming) it waits: it comes with the start.
+                if matches!(self.state, State::Paused | State::Alarm | State::Running) {
+                    self.held_scheduled = true;
+                    self.journal.push(Record::ScheduledBolusHeld {
+                        at: now,
+                        due,
+                        dose: b.dose,
+                    });
+                    tracing::warn!(dose = %b.dose, "a scheduled bolus fell due while delivery was stopped: held");
+                }
                 break;
             }
             if self.bolus.is_some() {
@@ -184,15 +181,27 @@ impl<H: PumpHardware> Engine<H> {
                 break;
             }
             self.next_scheduled += 1;
-            if let Err(reason) = self.start_bolus(now, b.dose, Source::ScheduledBolus) {
-                self.journal.push(Record::Refused {
-                    at: now,
-                    what: format!("scheduled bolus of {}", b.dose.in_unit(self.entry.unit)),
-                    reason,
-                    by: Role::Pump,
-                });
-                self.raise(now, AlarmKind::DoseLimit, None, None)?;
-            }
+            self.start_scheduled_bolus(now, b.dose)?;
+        }
+        Ok(())
+    }
+
+    /// Delivery runs: the pump is running and no HIGH alarm stands.
+    fn delivering_now(&self) -> bool {
+        self.state == State::Running && self.high_alarm().is_none()
+    }
+
+    /// Starts the scheduled bolus of `dose` now; one the dose limits refuse is logged as
+    /// refused and raises the dose-limit alarm (counted in `next_scheduled` either way).
+    fn start_scheduled_bolus(&mut self, now: Timestamp, dose: Amount) -> Result<(), EngineError> {
+        if let Err(reason) = self.start_bolus(now, dose, Source::ScheduledBolus) {
+            self.journal.push(Record::Refused {
+                at: now,
+                what: format!("scheduled bolus of {}", dose.in_unit(self.entry.unit)),
+                reason,
+                by: Role::Pump,
+            });
+            self.raise(now, AlarmKind::DoseLimit, None, None)?;
         }
         Ok(())
     }
@@ -200,9 +209,8 @@ impl<H: PumpHardware> Engine<H> {
     /// The scheduled bolus held because it fell due while delivery was stopped: its dose and
     /// when it was due. None when none is held.
     pub fn held_bolus(&self) -> Option<(Amount, Timestamp)> {
-        let due = self.held_scheduled?;
         let b = self.program.boluses.get(self.next_scheduled)?;
-        Some((b.dose, due))
+        self.held_scheduled.then(|| (b.dose, self.start + b.at))
     }
 
     /// The nurse's answer about the held scheduled bolus: `give` it now (delivery must be
@@ -219,7 +227,7 @@ impl<H: PumpHardware> Engine<H> {
                 "no scheduled bolus is held".to_owned(),
             ));
         };
-        if give && (self.state != State::Running || self.high_alarm().is_some()) {
+        if give && !self.delivering_now() {
             return Err(EngineError::Refused(
                 "delivery is stopped: resume it first, then give the held bolus".to_owned(),
             ));
@@ -229,7 +237,7 @@ impl<H: PumpHardware> Engine<H> {
                 "a bolus is being given: give the held one when it has ended".to_owned(),
             ));
         }
-        self.held_scheduled = None;
+        self.held_scheduled = false;
         self.next_scheduled += 1;
         self.journal.push(Record::HeldBolusDecided {
             at: now,
@@ -239,14 +247,8 @@ impl<H: PumpHardware> Engine<H> {
             by,
             name: name.to_owned(),
         });
-        if give && let Err(reason) = self.start_bolus(now, dose, Source::ScheduledBolus) {
-            self.journal.push(Record::Refused {
-                at: now,
-                what: format!("scheduled bolus of {}", dose.in_unit(self.entry.unit)),
-                reason,
-                by: Role::Pump,
-            });
-            self.raise(now, AlarmKind::DoseLimit, None, None)?;
+        if give {
+            self.start_scheduled_bolus(now, dose)?;
         }
         self.persist(now);
         Ok(())
@@ -584,6 +586,15 @@ impl<H: PumpHardware> Engine<H> {
         cord: bool,
     ) {
         let day = self.trial_day(now);
+        let press = Record::PcaRequest {
+            at: now,
+            granted: false,
+            denial: Some(denial),
+            available_at,
+            cord,
+            presses: 1,
+            since: None,
+        };
         if let Some(run) = self.denied.as_mut()
             && run.denial == denial
             && run.available_at == available_at
@@ -594,28 +605,12 @@ impl<H: PumpHardware> Engine<H> {
             run.count += 1;
             run.first.get_or_insert(now);
             if self.announce.len() < MAX_ANNOUNCED {
-                self.announce.push(Record::PcaRequest {
-                    at: now,
-                    granted: false,
-                    denial: Some(denial),
-                    available_at,
-                    cord,
-                    presses: 1,
-                    since: None,
-                });
+                self.announce.push(press);
             }
             return;
         }
         self.flush_denied(now);
-        self.journal.push(Record::PcaRequest {
-            at: now,
-            granted: false,
-            denial: Some(denial),
-            available_at,
-            cord,
-            presses: 1,
-            since: None,
-        });
+        self.journal.push(press);
         self.denied = Some(DeniedRun {
             denial,
             available_at,

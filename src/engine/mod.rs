@@ -114,9 +114,9 @@ pub struct Engine<H> {
     bolus: Option<ActiveBolus>,
     /// Index of the next scheduled bolus and titration step of the program.
     next_scheduled: usize,
-    /// The due time of the scheduled bolus at `next_scheduled`, held because it fell due while
-    /// delivery was stopped: it waits for a nurse's answer (`decide_held_bolus`).
-    held_scheduled: Option<Timestamp>,
+    /// The scheduled bolus at `next_scheduled` is held because it fell due while delivery was
+    /// stopped: it waits for a nurse's answer (`decide_held_bolus`).
+    held_scheduled: bool,
     next_titration: usize,
     detector: OcclusionDetector,
     alarms: Vec<Alarm>,
@@ -297,7 +297,7 @@ impl<H: PumpHardware> Engine<H> {
             basal: RateScheduler::new(profile, now),
             bolus: None,
             next_scheduled: 0,
-            held_scheduled: None,
+            held_scheduled: false,
             next_titration: 0,
             detector,
             alarms: Vec::new(),

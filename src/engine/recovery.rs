@@ -197,9 +197,9 @@ impl<H: PumpHardware> Engine<H> {
                     }
                     open_bolus = Some((source, requested, 0));
                 }
-                Record::ScheduledBolusHeld { due, .. } => self.held_scheduled = Some(due),
+                Record::ScheduledBolusHeld { .. } => self.held_scheduled = true,
                 Record::HeldBolusDecided { give, .. } => {
-                    self.held_scheduled = None;
+                    self.held_scheduled = false;
                     // A bolus given is counted by its start (or its refusal) that follows.
                     if !give {
                         self.next_scheduled += 1;

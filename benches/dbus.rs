@@ -19,16 +19,9 @@ impl Drop for Killed {
 
 const PROGRAM: &str = "[trial]\npatient = \"BENCH\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"3d\"\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }\n";
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
+#[path = "common/proc_status.rs"]
+mod proc_status;
+use proc_status::status_kb;
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -97,7 +90,7 @@ fn main() {
             let _ = proxy.status_json().await.expect("status");
             samples.push(t.elapsed());
         }
-        (samples, rss_kb(pid))
+        (samples, status_kb(&pid.to_string(), "VmRSS:"))
     });
     let mut sorted = samples.clone();
     sorted.sort_unstable();

@@ -19,16 +19,9 @@ use titra::time::ManualClock;
 
 const PROGRAM: &str = "[trial]\npatient = \"BENCH-30D\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"30d\"\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }\n";
 
-fn status_kb(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
+#[path = "common/proc_status.rs"]
+mod proc_status;
+use proc_status::status_kb;
 
 fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
@@ -41,22 +34,9 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let db = dir.join("titra.db");
-    let cfg = titra::input::hardware::HardwareConfig::built_in().expect("hardware");
-    let (library, source) = titra::input::check::load_library(None).expect("library");
-    let auth = titra::service::auth::Auth::demo().expect("users");
     // A 20 mL syringe lasts 20 days at 1 mg/day: the bench changes it when it runs low.
-    let sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
-    let mut service = PumpService::new(
-        cfg,
-        library,
-        source,
-        auth,
-        Box::new(sim),
-        Some(db.clone()),
-        Timestamp::ORIGIN,
-    )
-    .expect("service");
-    service.confirm_checklist_as_demo(true);
+    let service =
+        PumpService::simulated_demo_logged(Some(db.clone()), Timestamp::ORIGIN).expect("service");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -96,8 +76,8 @@ fn main() {
             let log = titra::store::budget::log_bytes(&db);
             println!(
                 "| {label} | {made} | {kept} | {:.1} MB | {:.1} MB | {:.1} MB |",
-                mb(status_kb("VmRSS:")),
-                mb(status_kb("VmHWM:")),
+                mb(status_kb("self", "VmRSS:")),
+                mb(status_kb("self", "VmHWM:")),
                 log as f64 / 1e6
             );
         };

@@ -10,19 +10,9 @@ use titra::service::wire::Status;
 use titra::ui::MainWindow;
 use titra::ui::adapters::apply_status;
 
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<f64>().ok())
-            })
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
+#[path = "common/proc_status.rs"]
+mod proc_status;
+use proc_status::status_kb;
 
 fn status(minutes_left: i64) -> Status {
     let mut s = Status::empty(Timestamp::ORIGIN);
@@ -81,6 +71,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         times[frames / 2].as_secs_f64() * 1e3,
         times[(frames - 1) * 99 / 100].as_secs_f64() * 1e3
     );
-    println!("| resident memory | {:.1} MB |", rss_mb());
+    println!(
+        "| resident memory | {:.1} MB |",
+        status_kb("self", "VmRSS:") as f64 / 1024.0
+    );
     Ok(())
 }

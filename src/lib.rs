@@ -32,6 +32,8 @@ pub mod input;
 pub mod journal;
 pub mod limits;
 pub mod report;
+#[cfg(test)]
+mod scratch;
 pub mod service;
 pub mod sim;
 pub mod store;

@@ -41,17 +41,8 @@ pub const WATCHDOG: StdDuration = StdDuration::from_secs(5);
 /// titra-pumpd's `MemoryMax=` (128M in its unit), in kB.
 const MEMORY_MAX_KB: u64 = 128 * 1024;
 
-/// This process's resident memory, kB.
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
+#[path = "../common/proc_status.rs"]
+mod proc_status;
 
 /// How big a soak.
 #[derive(Debug, Clone, Copy)]
@@ -324,21 +315,8 @@ pub fn run(soak: Soak) -> Figures {
 }
 
 async fn soak_on(address: &str, db: &std::path::Path, soak: Soak) -> Figures {
-    let cfg = titra::input::hardware::HardwareConfig::built_in().expect("hardware profile");
-    let (library, source) = titra::input::check::load_library(None).expect("library");
-    let auth = titra::service::auth::Auth::demo().expect("demo users");
-    let sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
-    let mut service = PumpService::new(
-        cfg,
-        library,
-        source,
-        auth,
-        Box::new(sim),
-        Some(db.to_owned()),
-        Timestamp::ORIGIN,
-    )
-    .expect("the pump service");
-    service.confirm_checklist_as_demo(true);
+    let service = PumpService::simulated_demo_logged(Some(db.to_owned()), Timestamp::ORIGIN)
+        .expect("the pump service");
     let clock = ManualClock::default();
     let shared = Shared::new(service, Arc::new(clock.clone()));
     let server = titra::service::dbus::bus_builder(address)
@@ -474,7 +452,7 @@ fn judge(
         log_growth <= budget_bytes,
         "the log grew {log_growth} bytes, over its budget of {budget_bytes}"
     );
-    let rss_kb = rss_kb();
+    let rss_kb = proc_status::status_kb("self", "VmRSS:");
     assert!(
         rss_kb < MEMORY_MAX_KB,
         "{rss_kb} kB resident, over titra-pumpd's MemoryMax"

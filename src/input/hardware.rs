@@ -207,35 +207,28 @@ impl HardwareConfig {
             .and_then(|p| std::fs::read_to_string(p).ok())
             .and_then(|text| text.parse::<toml::Table>().ok())
             .and_then(|t| t.get("pins").and_then(toml::Value::as_table).cloned());
+        let field = |name: &str| pins.as_ref().and_then(|p| p.get(name));
         let pin = |name: &str| {
-            pins.as_ref()
-                .and_then(|p| p.get(name))
+            field(name)
                 .and_then(toml::Value::as_integer)
                 .and_then(|v| u8::try_from(v).ok())
         };
-        let mut said = format!("{failure}; the alarm uses");
-        match (pin("alarm_led"), pin("buzzer")) {
-            (Some(led), Some(buzzer)) => {
-                c.pins.alarm_led = led;
-                c.pins.buzzer = buzzer;
-                if let Some(chip) = pins
-                    .as_ref()
-                    .and_then(|p| p.get("chip"))
-                    .and_then(toml::Value::as_str)
-                {
-                    c.pins.chip = chip.into();
-                }
-                if let Some(access) = pins
-                    .as_ref()
-                    .and_then(|p| p.get("access"))
-                    .and_then(|v| v.clone().try_into::<GpioAccess>().ok())
-                {
-                    c.pins.access = access;
-                }
-                said.push_str(" the file's alarm LED and buzzer pins");
-            }
-            _ => said.push_str(" the built-in wiring's alarm LED and buzzer pins"),
+        let (Some(led), Some(buzzer)) = (pin("alarm_led"), pin("buzzer")) else {
+            let said = format!(
+                "{failure}; the alarm uses the built-in wiring's alarm LED and buzzer pins"
+            );
+            return Ok((c, Some(said)));
+        };
+        c.pins.alarm_led = led;
+        c.pins.buzzer = buzzer;
+        if let Some(chip) = field("chip").and_then(toml::Value::as_str) {
+            c.pins.chip = chip.into();
         }
+        if let Some(access) = field("access").and_then(|v| v.clone().try_into::<GpioAccess>().ok())
+        {
+            c.pins.access = access;
+        }
+        let said = format!("{failure}; the alarm uses the file's alarm LED and buzzer pins");
         Ok((c, Some(said)))
     }
 
@@ -383,8 +376,8 @@ mod tests {
 
     #[test]
     fn the_alarm_finds_its_pins_in_a_profile_that_does_not_load() {
-        let dir = std::env::temp_dir().join(format!("titra-alarm-pins-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = crate::scratch::Scratch::new("alarm-pins");
+        let dir = scratch.path();
         let path = dir.join("hardware.toml");
         // A broken mechanism, moved alarm pins: the daemon cannot start, the alarm still sounds
         // on the pins this pump is wired to.
@@ -422,7 +415,6 @@ mod tests {
         let (c, trouble) = HardwareConfig::for_alarm(Some(&path)).unwrap();
         assert_eq!(c.pins.buzzer, 7);
         assert!(trouble.is_none());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

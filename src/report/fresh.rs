@@ -280,33 +280,20 @@ mod tests {
 
     use super::*;
 
-    /// A directory of its own under the system's temporary directory, removed afterwards.
-    struct Scratch(PathBuf);
+    use crate::scratch::Scratch;
 
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let dir =
-                std::env::temp_dir().join(format!("titra-fresh-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-
-        /// The stick's root, and beside it (not on it) the pump's own data with a trial log.
-        fn stick_and_pump(&self) -> (PathBuf, PathBuf) {
-            let stick = self.0.join("stick");
-            let pump = self.0.join("var-lib-titra");
-            std::fs::create_dir_all(&stick).unwrap();
-            std::fs::create_dir_all(&pump).unwrap();
-            std::fs::write(pump.join("titra.db"), TRIAL_LOG).unwrap();
-            (stick, pump)
-        }
+    fn scratch(name: &str) -> Scratch {
+        Scratch::new(&format!("fresh-{name}"))
     }
 
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    /// The stick's root, and beside it (not on it) the pump's own data with a trial log.
+    fn stick_and_pump(scratch: &Scratch) -> (PathBuf, PathBuf) {
+        let stick = scratch.path().join("stick");
+        let pump = scratch.path().join("var-lib-titra");
+        std::fs::create_dir_all(&stick).unwrap();
+        std::fs::create_dir_all(&pump).unwrap();
+        std::fs::write(pump.join("titra.db"), TRIAL_LOG).unwrap();
+        (stick, pump)
     }
 
     const TRIAL_LOG: &[u8] = b"SQLite format 3\0 the trial log, never to be touched";
@@ -362,8 +349,8 @@ mod tests {
 
     #[test]
     fn an_export_writes_every_file_new_with_its_manifest_in_a_folder_of_its_own() {
-        let scratch = Scratch::new("normal");
-        let (stick, _) = scratch.stick_and_pump();
+        let scratch = scratch("normal");
+        let (stick, _) = stick_and_pump(&scratch);
         let files = export();
         let (folder, written) = write_new(&stick, &["titra"], FOLDER, &files).unwrap();
         assert_eq!(folder, stick.join("titra").join(FOLDER));
@@ -415,8 +402,8 @@ mod tests {
 
     #[test]
     fn a_link_where_a_folder_would_go_is_refused_and_its_target_untouched() {
-        let scratch = Scratch::new("folder-link");
-        let (stick, pump) = scratch.stick_and_pump();
+        let scratch = scratch("folder-link");
+        let (stick, pump) = stick_and_pump(&scratch);
         let files = export();
         // The stick's "titra" folder is a link to the pump's own data.
         symlink(&pump, stick.join("titra")).unwrap();
@@ -454,7 +441,7 @@ mod tests {
         }
 
         // The place the export goes is itself a link.
-        let linked = scratch.0.join("linked-stick");
+        let linked = scratch.path().join("linked-stick");
         symlink(&pump, &linked).unwrap();
         let e = write_new(&linked, &["titra"], FOLDER, &files).unwrap_err();
         assert!(matches!(e, UsbError::LinkInTheWay { .. }), "{e:?}");
@@ -463,8 +450,8 @@ mod tests {
 
     #[test]
     fn a_link_where_a_file_would_go_is_refused_and_its_target_untouched() {
-        let scratch = Scratch::new("file-link");
-        let (stick, pump) = scratch.stick_and_pump();
+        let scratch = scratch("file-link");
+        let (stick, pump) = stick_and_pump(&scratch);
         let files = export();
         // Something else plants links in the new folder while the export writes (a faulty or
         // hostile stick): at a file's name, to the trial log; at its temporary name; and a
@@ -509,8 +496,8 @@ mod tests {
 
     #[test]
     fn a_refused_export_removes_what_it_wrote_and_nothing_else() {
-        let scratch = Scratch::new("abandon");
-        let (stick, pump) = scratch.stick_and_pump();
+        let scratch = scratch("abandon");
+        let (stick, pump) = stick_and_pump(&scratch);
         let files = export();
         // Two files written, then a link appears where the manifest goes.
         let folder = FreshFolder::create(&stick, &["titra"], FOLDER).unwrap();
@@ -537,8 +524,8 @@ mod tests {
 
     #[test]
     fn a_folder_or_file_already_where_the_export_goes_is_refused_and_left_as_it_was() {
-        let scratch = Scratch::new("exists");
-        let (stick, _) = scratch.stick_and_pump();
+        let scratch = scratch("exists");
+        let (stick, _) = stick_and_pump(&scratch);
         let files = export();
         // A folder of the same name, from an earlier export or put there on purpose.
         let earlier = stick.join("titra").join(FOLDER);
@@ -565,7 +552,7 @@ mod tests {
         );
 
         // A file where the stick's "titra" folder would be.
-        let other = scratch.0.join("other-stick");
+        let other = scratch.path().join("other-stick");
         std::fs::create_dir_all(&other).unwrap();
         std::fs::write(other.join("titra"), b"notes").unwrap();
         let e = write_new(&other, &["titra"], FOLDER, &files).unwrap_err();
@@ -581,8 +568,8 @@ mod tests {
 
     #[test]
     fn only_plain_names_are_written() {
-        let scratch = Scratch::new("names");
-        let (stick, pump) = scratch.stick_and_pump();
+        let scratch = scratch("names");
+        let (stick, pump) = stick_and_pump(&scratch);
         for name in ["", ".", "..", "../var-lib-titra", "a/b", ".hidden", "nul\0"] {
             let e = write_new(&stick, &[], name, &export()).unwrap_err();
             assert!(matches!(e, UsbError::WriteFailed { .. }), "{name:?}: {e:?}");

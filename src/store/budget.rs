@@ -80,6 +80,18 @@ pub struct StatvfsFreeSpace {
     pub dir: PathBuf,
 }
 
+impl StatvfsFreeSpace {
+    /// The filesystem holding the log at `db` (its directory; "." for a bare file name).
+    pub fn of_log(db: &Path) -> StatvfsFreeSpace {
+        let dir = db
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned();
+        StatvfsFreeSpace { dir }
+    }
+}
+
 impl FreeSpace for StatvfsFreeSpace {
     fn free_bytes(&self) -> std::io::Result<u64> {
         let s = rustix::fs::statvfs(&self.dir)?;
@@ -303,12 +315,7 @@ impl StorageWatch {
 
     /// The real watch: `statvfs` on the log's directory.
     pub fn statvfs(db: &Path, cfg: StorageConfig) -> StorageWatch {
-        let dir = db
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_owned();
-        StorageWatch::new(db, cfg, Box::new(StatvfsFreeSpace { dir }))
+        StorageWatch::new(db, cfg, Box::new(StatvfsFreeSpace::of_log(db)))
     }
 
     /// Lays the reserve at start-up when the card has room for it above the stop threshold
@@ -431,27 +438,10 @@ impl StorageWatch {
 mod tests {
     use super::*;
 
-    /// A directory of the test's own, removed when dropped.
-    struct Scratch(PathBuf);
+    use crate::scratch::Scratch;
 
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let dir =
-                std::env::temp_dir().join(format!("titra-budget-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            Scratch(dir)
-        }
-
-        fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    fn scratch(name: &str) -> Scratch {
+        Scratch::new(&format!("budget-{name}"))
     }
 
     #[test]
@@ -472,7 +462,7 @@ mod tests {
 
     #[test]
     fn the_watch_warns_at_80_percent_of_the_budget_and_stops_under_the_stop_threshold() {
-        let dir = Scratch::new("watch");
+        let dir = scratch("watch");
         let db = dir.path().join("titra.db");
         std::fs::write(&db, vec![0u8; 1000]).unwrap();
         let cfg = StorageConfig::default();
@@ -523,7 +513,7 @@ mod tests {
 
     #[test]
     fn a_watch_whose_reserve_was_never_laid_stops_short_of_it() {
-        let dir = Scratch::new("unlaid");
+        let dir = scratch("unlaid");
         let db = dir.path().join("titra.db");
         let cfg = StorageConfig::default();
         // Start-up on a card with room for the stop threshold but not for the reserve too.
@@ -542,7 +532,7 @@ mod tests {
 
     #[test]
     fn the_reserve_is_laid_released_and_laid_again() {
-        let dir = Scratch::new("reserve");
+        let dir = scratch("reserve");
         let r = Reserve::beside(&dir.path().join("titra.db"), 256 * 1024);
         assert_eq!(r.path, dir.path().join("titra.db.reserve"));
         assert!(!r.is_laid());

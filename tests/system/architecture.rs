@@ -13,6 +13,7 @@ const ROOT_ITEMS: &[&str] = &["init_logging"];
 /// The top-level modules, lowest first; a module may use only modules of a lower rank.
 const LAYERS: &[(&str, u32)] = &[
     ("core", 0),
+    ("scratch", 0),
     ("digest", 1),
     ("journal", 1),
     ("limits", 1),

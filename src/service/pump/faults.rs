@@ -5,14 +5,20 @@ use super::*;
 impl PumpService {
     /// Switches a fault on the simulated hardware (refused on real hardware).
     pub fn inject_fault(&mut self, fault: &str, on: bool) -> Result<(), ServiceError> {
+        let storage = matches!(
+            fault,
+            "card_low" | "card_full" | "disk_full" | "log_write_error"
+        );
+        if storage && !self.simulated {
+            // The trial log's storage: simulated pumps only, like every injected fault (the
+            // hardware's own faults are refused by real hardware below).
+            return Err(ServiceError::InvalidInput(
+                "faults can only be injected into simulated hardware".to_owned(),
+            ));
+        }
         if matches!(fault, "card_low" | "card_full") {
             // The free space on the log's card, as the storage check reads it: just under the
             // warning or the stop threshold; off gives the kernel's answer back.
-            if !self.simulated {
-                return Err(ServiceError::InvalidInput(
-                    "faults can only be injected into simulated hardware".to_owned(),
-                ));
-            }
             let Some(path) = self.log_path.clone() else {
                 return Err(ServiceError::WrongState(format!(
                     "{fault}: there is no trial log (the daemon keeps none)"
@@ -28,22 +34,13 @@ impl PumpService {
             if on {
                 self.set_free_space(Box::new(crate::store::budget::FakeFreeSpace::new(free)));
             } else {
-                let dir = path
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(std::path::Path::new("."))
-                    .to_owned();
-                self.set_free_space(Box::new(crate::store::budget::StatvfsFreeSpace { dir }));
+                self.set_free_space(Box::new(crate::store::budget::StatvfsFreeSpace::of_log(
+                    &path,
+                )));
             }
             return Ok(());
         }
         if matches!(fault, "disk_full" | "log_write_error") {
-            // The trial log's storage: simulated pumps only, like every injected fault.
-            if !self.simulated {
-                return Err(ServiceError::InvalidInput(
-                    "faults can only be injected into simulated hardware".to_owned(),
-                ));
-            }
             let injected = self
                 .engine
                 .as_mut()

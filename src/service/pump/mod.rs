@@ -226,6 +226,15 @@ impl PumpService {
     /// profile and example drug library, the demo users, and no trial log (the desktop demo,
     /// the screenshots and the tests; never the pump).
     pub fn simulated_demo(now: Timestamp) -> Result<PumpService, ServiceError> {
+        PumpService::simulated_demo_logged(None, now)
+    }
+
+    /// The demonstration pump with its trial log at `db` (None: none): the benchmarks' and
+    /// the soak's daemon.
+    pub fn simulated_demo_logged(
+        db: Option<std::path::PathBuf>,
+        now: Timestamp,
+    ) -> Result<PumpService, ServiceError> {
         let internal = |e: String| ServiceError::Internal(e);
         let cfg = HardwareConfig::built_in().map_err(|e| internal(e.to_string()))?;
         let (library, source) =
@@ -236,7 +245,7 @@ impl PumpService {
             &cfg.simulation,
             cfg.mechanism.syringe,
         ));
-        let mut service = PumpService::new(cfg, library, source, auth, hw, None, now)?;
+        let mut service = PumpService::new(cfg, library, source, auth, hw, db, now)?;
         service.confirm_checklist_as_demo(true);
         Ok(service)
     }

@@ -113,6 +113,19 @@ pub enum Record {
         new: AmountRate,
         by: Role,
     },
+    /// A clinician changed the program during the trial (titration): each setting old beside
+    /// new, the program in force from `at`, who made it and who checked it. A new basal is
+    /// also a `RateChanged` that follows; the windows and the lockout go on as they were.
+    ProgramChanged {
+        at: Timestamp,
+        changes: Vec<crate::core::change::SettingChange>,
+        program: Box<crate::core::program::Program>,
+        /// It raises the dose: the checks close up again.
+        increases: bool,
+        by: Role,
+        name: String,
+        verified_by: String,
+    },
     /// A change or bolus that was not made, with why.
     Refused {
         at: Timestamp,
@@ -495,6 +508,7 @@ impl Record {
             | Record::HeldBolusDecided { at, .. }
             | Record::PcaRequest { at, .. }
             | Record::RateChanged { at, .. }
+            | Record::ProgramChanged { at, .. }
             | Record::Refused { at, .. }
             | Record::Confirmed { at, .. }
             | Record::AlarmRaised { at, .. }

@@ -255,10 +255,53 @@ impl Flow {
         self.runtime.block_on(f)
     }
 
-    /// Runs the pump up to `to` in virtual time.
+    /// Runs the pump up to `to` in virtual time, the ward recording each sedation and breathing
+    /// check as it falls due (POSS 1, 16/min, by Demo Nurse 2 through the service: the library
+    /// checks intrathecal morphine hourly by default, and the flow is about the screens).
     fn advance(&self, to: Timestamp) {
-        self.block_on(run_until(&self.shared, &self.server, &self.clock, to))
-            .unwrap();
+        use titra::time::Clock as _;
+        self.block_on(async {
+            loop {
+                let now = self.clock.now();
+                run_until(&self.shared, &self.server, &self.clock, now)
+                    .await
+                    .unwrap();
+                let mut s = self.shared.service.lock().await;
+                let due = s
+                    .engine()
+                    .filter(|e| e.state() != titra::core::supervisor::State::Ended)
+                    .and_then(titra::engine::Engine::check_due);
+                match due {
+                    Some(due) if due <= to => {
+                        if due > now {
+                            drop(s);
+                            run_until(&self.shared, &self.server, &self.clock, due)
+                                .await
+                                .unwrap();
+                            s = self.shared.service.lock().await;
+                        }
+                        let now = self.clock.now();
+                        let (token, ..) = s
+                            .login("nurse2", "567890", titra::service::auth::Peer::Local, now)
+                            .unwrap();
+                        s.record_sedation(&token, 1, now).unwrap();
+                        let vitals = titra::service::pump::Vitals {
+                            respiratory_rate: Some(16),
+                            heart_rate: 0,
+                            spo2: 0,
+                            temperature_c: 0.0,
+                        };
+                        s.record_vitals(&token, vitals, now).unwrap();
+                    }
+                    _ => {
+                        drop(s);
+                        return run_until(&self.shared, &self.server, &self.clock, to)
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+        });
     }
 }
 

@@ -411,12 +411,24 @@ pub fn run_with_log(
             Pump::Up(e) => e.next_wake(),
             Pump::Down { back, .. } => Some(*back),
         };
-        let next = [events.peek().map(|(_, e)| start + e.at()), wake, Some(end)]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(end)
-            .max(now);
+        // A routine check falls due: the ward's nurse records it at that moment.
+        let check = match &pump {
+            Pump::Up(e) => e
+                .check_due()
+                .filter(|&due| due >= now && routine_checks(scenario, start, due).is_some()),
+            Pump::Down { .. } => None,
+        };
+        let next = [
+            events.peek().map(|(_, e)| start + e.at()),
+            wake,
+            check,
+            Some(end),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(end)
+        .max(now);
         if next == now {
             same_time += 1;
             if same_time > 1_000 {
@@ -472,6 +484,14 @@ pub fn run_with_log(
                 }
             }
         }
+        if let Pump::Up(e) = &mut pump
+            && ended.is_none()
+            && let Some((sedation, resp_rate)) = routine_checks(scenario, start, now)
+            && e.check_due().is_some_and(|due| due <= now)
+        {
+            e.record_sedation(now, sedation);
+            e.record_vitals(now, Some(resp_rate), None, None, None);
+        }
         if let Pump::Up(e) = &mut pump {
             e.tick(now).map_err(internal)?;
             note_occlusions(e, &mut occlusions);
@@ -499,6 +519,20 @@ pub fn run_with_log(
 }
 
 /// Fills in alarm times and released volumes of the occlusions seen so far.
+/// The sedation score and respiratory rate the ward's nurses record at a check falling due at
+/// `t`, when a `routine_checks` span of the scenario covers it (the last one written wins).
+fn routine_checks(scenario: &Scenario, start: Timestamp, t: Timestamp) -> Option<(u8, u16)> {
+    scenario.events.iter().rev().find_map(|e| match *e {
+        Event::RoutineChecks {
+            at,
+            until,
+            sedation,
+            resp_rate,
+        } if start + at <= t && t <= start + until => Some((sedation, resp_rate)),
+        _ => None,
+    })
+}
+
 fn note_occlusions(engine: &Engine<SimPump>, occlusions: &mut [OcclusionFigure]) {
     let Some(o) = occlusions.last_mut() else {
         return;
@@ -647,6 +681,7 @@ fn apply(
             .map_err(|e| SimulateError::Invalid(e.to_string()))?,
         // Handled by the runner (power) or as faults above.
         Event::PowerLoss { .. }
+        | Event::RoutineChecks { .. }
         | Event::Occlusion { .. }
         | Event::OcclusionCleared { .. }
         | Event::SensorFault { .. }

@@ -276,6 +276,11 @@ impl<H: PumpHardware> Engine<H> {
         Ok(())
     }
 
+    /// When the next sedation and breathing check is due, if the trial has a schedule.
+    pub fn check_due(&self) -> Option<Timestamp> {
+        self.checks.next_due()
+    }
+
     /// Two checks in a row missed by `now`: patient boluses wait for a check.
     pub(super) fn checks_overdue_twice(&self, now: Timestamp) -> bool {
         self.checks.overdue(now).is_some_and(|o| o.escalated(now))
@@ -305,6 +310,11 @@ impl<H: PumpHardware> Engine<H> {
                 Record::RateChanged { at, old, new, .. } if new > old => {
                     self.checks.close_checks(at);
                 }
+                Record::ProgramChanged {
+                    at,
+                    increases: true,
+                    ..
+                } => self.checks.close_checks(at),
                 Record::Sedation { at, .. } => self.checks.sedation(at),
                 Record::SiteChecksRequired { rule, .. } => {
                     self.site = Some((rule, SiteClock::new(rule)));

@@ -254,7 +254,7 @@ impl<H: PumpHardware> Engine<H> {
         Ok(())
     }
 
-    fn set_basal(&mut self, now: Timestamp, basal: AmountRate, by: Role) {
+    pub(super) fn set_basal(&mut self, now: Timestamp, basal: AmountRate, by: Role) {
         let old = self.program.basal;
         self.program.basal = basal;
         let rate = self.volume_rate();

@@ -36,7 +36,9 @@ pub(crate) const HELD_FOR_GOOD: &str =
     "This trial never delivers again: a clinician ends it with a written reason, then exports it.";
 
 mod recovery;
+mod titrate;
 pub use recovery::carried_over;
+pub use titrate::ChangedBy;
 
 use crate::core::dose::{DoseLedger, DoseLimits, Source};
 use crate::core::finding::{Class, Finding, Verdict};

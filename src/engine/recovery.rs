@@ -217,6 +217,9 @@ impl<H: PumpHardware> Engine<H> {
                     at, granted: true, ..
                 } => self.ledger.note_pca_grant(at),
                 Record::CarriedOver { .. } => self.apply_carried(r),
+                Record::ProgramChanged { ref program, .. } => {
+                    self.replay_program_change(program);
+                }
                 Record::RateChanged { new, by, .. } => {
                     self.program.basal = new;
                     match by {

@@ -144,6 +144,28 @@ pub enum Event {
         at: Duration,
         ome_per_day: AmountRate,
     },
+    /// The ward's nurses record a sedation and breathing check each time one falls due, from
+    /// `at` until `until`, with POSS `sedation` (default 1) and `resp_rate` per minute (default
+    /// 16): a scenario about something else need not write out every check of the schedule
+    /// the pump runs (the library's default after neuraxial opioids: hourly for 24 h after the
+    /// start, each bolus and each increase). Each check is recorded like a `sedation_score`
+    /// and a `vitals` event at the moment it falls due; checks outside the span are not.
+    RoutineChecks {
+        at: Duration,
+        until: Duration,
+        #[serde(default = "routine_sedation")]
+        sedation: u8,
+        #[serde(default = "routine_resp_rate", alias = "respiratory_rate")]
+        resp_rate: u16,
+    },
+}
+
+fn routine_sedation() -> u8 {
+    1
+}
+
+fn routine_resp_rate() -> u16 {
+    16
 }
 
 impl Event {
@@ -172,7 +194,8 @@ impl Event {
             | Event::Spasticity { at, .. }
             | Event::Function { at, .. }
             | Event::Pgic { at, .. }
-            | Event::SystemicOpioids { at, .. } => at,
+            | Event::SystemicOpioids { at, .. }
+            | Event::RoutineChecks { at, .. } => at,
         }
     }
 }
@@ -425,6 +448,17 @@ fn check_event(i: usize, event: &Event, end: Duration) -> Result<(), (String, St
                 ),
             ))
         }
+        Event::RoutineChecks { sedation, .. } if !(1..=4).contains(&sedation) => {
+            in_scale("sedation", sedation, 1, 4, "sedation scale (POSS)")
+        }
+        Event::RoutineChecks { at, until, .. } if until <= at => Err((
+            field("until"),
+            format!("{until} is not after the span's start at {at}"),
+        )),
+        Event::RoutineChecks { until, .. } if until > end => Err((
+            field("until"),
+            format!("{until} is after the trial's end at {end}"),
+        )),
         Event::PowerLoss { restore_after, .. } if restore_after.is_zero() => Err((
             field("restore_after"),
             "a power loss must last more than zero".to_owned(),
@@ -601,6 +635,52 @@ basal = "0.5 mg/day"
             e.contains("trial.duration: \"1 fortnight\": unknown unit \"fortnight\""),
             "{e}"
         );
+    }
+
+    #[test]
+    fn routine_checks_are_read_with_their_defaults_and_a_bad_span_is_refused() {
+        let s = read(&format!(
+            "{BASE}\n[[events]]\nat = \"0min\"\nkind = \"routine_checks\"\nuntil = \"12h\"\n[[events]]\nat = \"12h\"\nkind = \"routine_checks\"\nuntil = \"1d\"\nsedation = 2\nresp_rate = 12\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            s.events,
+            [
+                Event::RoutineChecks {
+                    at: Duration::ZERO,
+                    until: Duration::from_hours(12),
+                    sedation: 1,
+                    resp_rate: 16,
+                },
+                Event::RoutineChecks {
+                    at: Duration::from_hours(12),
+                    until: Duration::from_hours(24),
+                    sedation: 2,
+                    resp_rate: 12,
+                },
+            ]
+        );
+        for (event, want) in [
+            (
+                "at = \"2h\"\nuntil = \"2h\"",
+                "events[0].until: 2h is not after the span's start at 2h",
+            ),
+            (
+                "at = \"2h\"\nuntil = \"2d\"",
+                "events[0].until: 2d is after the trial's end at 1d",
+            ),
+            (
+                "at = \"2h\"\nuntil = \"3h\"\nsedation = 0",
+                "events[0].sedation: 0 is outside the sedation scale (POSS) 1 to 4",
+            ),
+        ] {
+            let e = read(&format!(
+                "{BASE}\n[[events]]\nkind = \"routine_checks\"\n{event}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(want), "{e}");
+        }
     }
 
     #[test]

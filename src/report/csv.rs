@@ -263,6 +263,25 @@ fn row(r: &Record) -> Option<[String; 7]> {
             name(by),
             format!("mg/day, was {} mg/day", old.per_day().as_mg_f64()),
         ],
+        Record::ProgramChanged {
+            changes,
+            by,
+            name: who,
+            verified_by,
+            ..
+        } => [
+            "program_changed".into(),
+            e(),
+            e(),
+            e(),
+            changes
+                .iter()
+                .map(|c| format!("{}: {} -> {}", c.setting, c.old, c.new))
+                .collect::<Vec<_>>()
+                .join("; "),
+            name(by),
+            format!("{who}, checked by {verified_by}"),
+        ],
         Record::ReservoirChanged { volume, by, .. } => [
             "syringe_changed".into(),
             e(),

@@ -38,6 +38,24 @@ fn class_name(class: Class) -> String {
         .unwrap_or_default()
 }
 
+/// One setting of a program change, old beside new, as the clinician's screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, zbus::zvariant::Type)]
+pub struct WireSettingChange {
+    pub setting: String,
+    pub old: String,
+    pub new: String,
+}
+
+impl From<crate::core::change::SettingChange> for WireSettingChange {
+    fn from(c: crate::core::change::SettingChange) -> Self {
+        WireSettingChange {
+            setting: c.setting,
+            old: c.old,
+            new: c.new,
+        }
+    }
+}
+
 /// A verdict's class ("ok", "soft", "hard") and its findings, as clients get them.
 pub fn verdict_wire(verdict: &Verdict) -> (String, Vec<WireFinding>) {
     let findings = verdict

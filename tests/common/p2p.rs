@@ -77,6 +77,39 @@ impl Pump {
             .unwrap();
     }
 
+    /// Runs the pump to `t` with the ward recording every sedation and breathing check as it
+    /// falls due (POSS 1, 16/min, through the interface as a nurse): for tests about something
+    /// else on a drug the library checks by default (hourly after intrathecal morphine), so
+    /// their alarms are theirs, not a missed check's.
+    pub async fn run_to_with_checks(&self, t: Timestamp) {
+        use titra::time::Clock as _;
+        loop {
+            // The engine reads what was recorded (a start, a bolus) when it next runs.
+            self.run_to(self.clock.now()).await;
+            let due = {
+                let service = self.shared.service.lock().await;
+                service.engine().and_then(|e| {
+                    e.check_due()
+                        .filter(|_| e.state() != titra::core::supervisor::State::Ended)
+                })
+            };
+            match due {
+                Some(due) if due <= t => {
+                    if due > self.clock.now() {
+                        self.run_to(due).await;
+                    }
+                    let nurse = self.login(NURSE).await;
+                    self.proxy.record_sedation(&nurse, 1).await.unwrap();
+                    self.proxy
+                        .record_vitals(&nurse, 16, 0, 0, 0.0)
+                        .await
+                        .unwrap();
+                }
+                _ => return self.run_to(t).await,
+            }
+        }
+    }
+
     /// Logs `who` in; the session's token.
     pub async fn login(&self, who: Staff) -> String {
         self.proxy.login(who.id, who.pin).await.unwrap().0

@@ -29,7 +29,7 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
         seen.push(s.args().unwrap().to().to_string());
     }
     assert_eq!(seen, ["programmed", "verified", "priming", "running"]);
-    p.run_to(h(1.0)).await;
+    p.run_to_with_checks(h(1.0)).await;
     assert_eq!(p.proxy.pump_state().await.unwrap(), "running");
     assert_eq!(p.proxy.drug().await.unwrap(), "morphine");
     assert_eq!(p.proxy.basal_per_day().await.unwrap(), "1 mg/day");
@@ -42,7 +42,7 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
     );
     let d = decisions.next().await.unwrap();
     assert!(d.args().unwrap().granted);
-    p.run_to(h(1.5)).await;
+    p.run_to_with_checks(h(1.5)).await;
     let (name, message) = error_of(p.proxy.request_bolus().await);
     assert_eq!(name, "org.titra.Pump1.Error.LockoutActive");
     assert!(
@@ -56,7 +56,7 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
 
     // A blocked line: HIGH alarm, signalled and shown.
     p.proxy.inject_fault("occlusion", true).await.unwrap();
-    p.run_to(h(3.0)).await;
+    p.run_to_with_checks(h(3.0)).await;
     let a = raised.next().await.unwrap();
     let args = a.args().unwrap();
     assert_eq!((args.kind(), args.priority()), (&"occlusion", &"high"));
@@ -94,7 +94,7 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
         .record_vitals(&nurse, 14, 72, 97, 0.0)
         .await
         .unwrap();
-    p.run_to(h(6.0)).await;
+    p.run_to_with_checks(h(6.0)).await;
     let clinician = p.login(CLINICIAN).await;
     p.proxy.end_trial(&clinician).await.unwrap();
     let summary: serde_json::Value =
@@ -568,12 +568,12 @@ async fn a_stuck_button_on_the_cord_raises_a_medium_alarm_and_delivery_goes_on()
     let p = pump().await;
     let mut raised = p.proxy.receive_alarm_raised().await.unwrap();
     p.running().await;
-    p.run_to(h(1.0)).await;
+    p.run_to_with_checks(h(1.0)).await;
     p.proxy
         .inject_fault("controller_stuck", true)
         .await
         .unwrap();
-    p.run_to(h(1.5)).await;
+    p.run_to_with_checks(h(1.5)).await;
     // Bounded: a signal that never comes fails the test instead of hanging it.
     let a = tokio::time::timeout(std::time::Duration::from_secs(60), raised.next())
         .await
@@ -611,7 +611,7 @@ async fn a_stuck_button_on_the_cord_raises_a_medium_alarm_and_delivery_goes_on()
         .inject_fault("controller_stuck", false)
         .await
         .unwrap();
-    p.run_to(h(2.0)).await;
+    p.run_to_with_checks(h(2.0)).await;
     let status: serde_json::Value =
         serde_json::from_str(&p.proxy.status_json().await.unwrap()).unwrap();
     assert!(
@@ -727,10 +727,10 @@ async fn acknowledging_the_alarm_does_not_lift_the_hold() {
 async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
     let p = pump().await;
     p.running().await;
-    p.run_to(h(1.0)).await;
+    p.run_to_with_checks(h(1.0)).await;
     let nurse = p.login(NURSE).await;
     p.proxy.record_sedation(&nurse, 3).await.unwrap();
-    p.run_to(h(1.5)).await;
+    p.run_to_with_checks(h(1.5)).await;
     let nurse = p.login(NURSE).await;
     let clinician = p.login(CLINICIAN).await;
     // Only a clinician reviews, and writes what was found.
@@ -755,7 +755,7 @@ async fn a_clinicians_review_lifts_the_hold_and_the_nurse_resumes() {
     assert_eq!(s.state.to_string(), "running");
     assert!(s.alarms.is_empty(), "{:?}", s.alarms);
     let before = s.delivered_total;
-    p.run_to(h(2.5)).await;
+    p.run_to_with_checks(h(2.5)).await;
     assert_ne!(p.status().await.delivered_total, before);
     assert_eq!(
         p.proxy.request_bolus().await.unwrap(),
@@ -835,19 +835,11 @@ pca = { dose = "0.05 mg", lockout = "30min", max_per_hour = 2 }
 observations = { every = "1h", for = "24h", then_every = "4h" }
 "#;
 
-/// A pump whose drug library gives intrathecal morphine a default schedule of checks (the
-/// value planned for every neuraxial opioid: docs/clinical-sources.md), with its trial log in
-/// `dir`.
+/// A pump with the shipped drug library, which gives intrathecal morphine a default schedule of
+/// checks (docs/clinical-sources.md), with its trial log in `dir`.
 async fn pump_with_default_checks(dir: &TempDir) -> Pump {
     let text = std::fs::read_to_string(crate::common::repository_path("config/drug-library.toml"))
         .unwrap();
-    let at = text.find("observation = ").unwrap();
-    let end = at + text[at..].find('\n').unwrap() + 1;
-    let text = format!(
-        "{}checks = {{ every = \"1h\", for = \"24h\", then_every = \"4h\" }}\n{}",
-        &text[..end],
-        &text[end..]
-    );
     let library = titra::core::library::DrugLibrary::from_toml_str(&text).unwrap();
     let mut service = logged_service_with_library(dir, Timestamp::ORIGIN, library);
     service.confirm_checklist_as_demo(true);
@@ -867,7 +859,7 @@ async fn an_intrathecal_morphine_trial_without_a_schedule_asks_for_checks_by_the
 {
     // Delayed respiratory depression after neuraxial morphine: the labels ask for 24 h of
     // watching; the library's default (hourly for 24 h, then every 4 h) applies when the
-    // program sets none. (A library that sets it: the shipped one does not yet.)
+    // program sets none, in the shipped library.
     let program = unchecked();
     assert!(!program.contains("observations"));
     let dir = TempDir::new("default-checks");
@@ -1314,10 +1306,10 @@ async fn site_checks_are_due_every_8_hours_and_a_missed_one_raises_a_low_alarm()
     let p = pump().await;
     let mut raised = p.proxy.receive_alarm_raised().await.unwrap();
     p.running().await;
-    p.run_to(h(8.0)).await;
+    p.run_to_with_checks(h(8.0)).await;
     assert!(p.alarms().await.is_empty());
     assert_eq!(p.status().await.site_check_due, "now");
-    p.run_to(h(8.0) + Duration::from_secs(1)).await;
+    p.run_to_with_checks(h(8.0) + Duration::from_secs(1)).await;
     assert_eq!(kinds(&p.alarms().await), [("site_check_missed", "low")]);
     let a = raised.next().await.unwrap();
     let args = a.args().unwrap();
@@ -1345,7 +1337,7 @@ async fn site_checks_are_due_every_8_hours_and_a_missed_one_raises_a_low_alarm()
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
     assert_eq!(kinds(&p.alarms().await), [("site_check_missed", "low")]);
     // The check, late: the alarm goes (it was what it asked for); the next is due 8 h later.
-    p.run_to(h(9.0)).await;
+    p.run_to_with_checks(h(9.0)).await;
     let nurse = p.login(NURSE).await;
     p.proxy
         .record_site_check(&nurse, 37.0, Vec::new())
@@ -1353,9 +1345,9 @@ async fn site_checks_are_due_every_8_hours_and_a_missed_one_raises_a_low_alarm()
         .unwrap();
     assert!(p.alarms().await.is_empty());
     assert_eq!(p.status().await.site_check_due, "in 8h");
-    p.run_to(h(17.0)).await;
+    p.run_to_with_checks(h(17.0)).await;
     assert!(p.alarms().await.is_empty());
-    p.run_to(h(17.0) + Duration::from_secs(1)).await;
+    p.run_to_with_checks(h(17.0) + Duration::from_secs(1)).await;
     assert_eq!(kinds(&p.alarms().await), [("site_check_missed", "low")]);
     let summary = p.summary().await;
     let c = &summary["catheter"];
@@ -1374,7 +1366,7 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
     let p = pump().await;
     let mut raised = p.proxy.receive_alarm_raised().await.unwrap();
     p.running().await;
-    p.run_to(h(2.0)).await;
+    p.run_to_with_checks(h(2.0)).await;
     let nurse = p.login(NURSE).await;
     // 37.9 °C and a clean site: nothing.
     p.proxy
@@ -1400,7 +1392,7 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
     );
     // Delivery and the patient's boluses go on; acknowledging keeps it listed (its cause stands).
     let before = p.status().await.delivered_total;
-    p.run_to(h(3.0)).await;
+    p.run_to_with_checks(h(3.0)).await;
     let s = p.status().await;
     assert_eq!(s.state.to_string(), "running");
     assert_ne!(s.delivered_total, before);
@@ -1412,7 +1404,7 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
     p.proxy.acknowledge_alarms(&nurse).await.unwrap();
     assert_eq!(kinds(&p.alarms().await), [("possible_infection", "medium")]);
     // A clean check lifts it.
-    p.run_to(h(4.0)).await;
+    p.run_to_with_checks(h(4.0)).await;
     let nurse = p.login(NURSE).await;
     p.proxy
         .record_site_check(&nurse, 36.9, Vec::new())
@@ -1420,7 +1412,7 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
         .unwrap();
     assert!(p.alarms().await.is_empty());
     // A fever taken with the vital signs is a sign too.
-    p.run_to(h(5.0)).await;
+    p.run_to_with_checks(h(5.0)).await;
     let nurse = p.login(NURSE).await;
     p.proxy
         .record_vitals(&nurse, 16, 88, 97, 38.0)
@@ -1438,7 +1430,15 @@ async fn fever_or_a_finding_at_the_site_raises_possible_infection_and_delivery_g
         c["site_checks"][1]["findings"],
         serde_json::json!(["leak", "headache_upright"])
     );
-    assert_eq!(summary["observations"]["vitals"][0]["temp_c"], 38.0);
+    // The fever among the vital signs (the ward's routine checks took no temperature).
+    let temps: Vec<&serde_json::Value> = summary["observations"]["vitals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| &v["temp_c"])
+        .filter(|t| !t.is_null())
+        .collect();
+    assert_eq!(temps, [38.0]);
     let infections: Vec<&serde_json::Value> = summary["alarms"]
         .as_array()
         .unwrap()
@@ -1771,12 +1771,12 @@ async fn a_syringe_changed_on_the_simulated_pump_is_seated_and_the_motor_is_not_
     // left it, and the pump then saw a stalled motor.
     let p = pump().await;
     p.running().await;
-    p.run_to(h(2.0)).await;
+    p.run_to_with_checks(h(2.0)).await;
     let nurse = p.login(NURSE).await;
     p.proxy.pause(&nurse).await.unwrap();
     p.proxy.change_reservoir(&nurse, "20 mL").await.unwrap();
     p.proxy.resume(&nurse).await.unwrap();
-    p.run_to(h(4.0)).await;
+    p.run_to_with_checks(h(4.0)).await;
     let s = p.status().await;
     assert_eq!(s.state.to_string(), "running");
     assert!(s.alarms.is_empty(), "{:?}", s.alarms);

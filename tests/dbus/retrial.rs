@@ -91,14 +91,14 @@ async fn a_window_near_its_cap_carries_into_the_new_trial() {
     let p = pump().await;
     let nurse = p.primed(&program).await;
     p.proxy.start(&nurse).await.unwrap();
-    p.run_to(h(3.0)).await;
+    p.run_to_with_checks(h(3.0)).await;
     p.proxy.request_bolus().await.unwrap();
-    p.run_to(h(3.0) + titra::core::units::Duration::from_mins(10))
+    p.run_to_with_checks(h(3.0) + titra::core::units::Duration::from_mins(10))
         .await;
     let nurse = p.login(NURSE).await;
     p.proxy.end_trial(&nurse).await.unwrap();
     restart(&p, &program).await;
-    p.run_to(h(4.0) + titra::core::units::Duration::from_mins(10))
+    p.run_to_with_checks(h(4.0) + titra::core::units::Duration::from_mins(10))
         .await;
     let (name, message) = error_of(p.proxy.request_bolus().await);
     assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");

@@ -196,13 +196,40 @@ impl Rig {
         self.svc.as_mut().unwrap()
     }
 
-    /// Runs the pump to `t`, waking when it asks to, as the daemon's loop does.
+    /// Runs the pump to `t`, waking when it asks to, as the daemon's loop does. The ward
+    /// records each sedation and breathing check as it falls due (POSS 1, 16/min: the
+    /// library's default schedule after intrathecal morphine is hourly), so the cells show the
+    /// fault's alarms, not a missed check's.
     fn run_to(&mut self, t: Timestamp) {
         loop {
-            let next = self.svc().next_wake().unwrap_or(t).min(t).max(self.now);
+            let check = self
+                .svc()
+                .engine()
+                .and_then(titra::engine::Engine::check_due)
+                .filter(|&due| due >= self.now);
+            let next = [self.svc().next_wake(), check]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(t)
+                .min(t)
+                .max(self.now);
             self.now = next;
             let now = self.now;
             let _ = self.svc().tick(now);
+            if check.is_some_and(|due| due <= now) {
+                self.as_user(NURSE, |s, token, now| {
+                    s.record_sedation(token, 1, now)?;
+                    let vitals = titra::service::pump::Vitals {
+                        respiratory_rate: Some(16),
+                        heart_rate: 0,
+                        spo2: 0,
+                        temperature_c: 0.0,
+                    };
+                    s.record_vitals(token, vitals, now)
+                })
+                .unwrap();
+            }
             if now >= t {
                 return;
             }

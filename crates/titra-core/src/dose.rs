@@ -297,6 +297,15 @@ impl DoseLedger {
         &self.limits
     }
 
+    /// Puts new limits in force (a program changed during the trial): everything given stays
+    /// counted in its windows, the lockout and the hour's boluses go on from the last bolus, so
+    /// a change never empties a window. The ledger keeps every record the longest window the
+    /// library allows can reach (24 h), so a new or longer window counts what came before it.
+    pub fn set_limits(&mut self, limits: DoseLimits) {
+        self.horizon = limits.horizon();
+        self.limits = limits;
+    }
+
     /// Everything delivered since the ledger started.
     pub fn total(&self) -> Amount {
         Amount::from_ng(self.cum_all().saturating_sub(self.carried))
@@ -753,9 +762,11 @@ impl DoseLedger {
         }
     }
 
-    /// Drops records no window can reach any more; their amounts stay in the totals.
+    /// Drops records no window can reach any more, nor any window a change may set (at most
+    /// [`crate::library::MAX_WINDOW`]); their amounts stay in the totals.
     fn prune(&mut self, now: Timestamp) {
-        let Some(start) = now.ms().checked_sub(self.horizon.ms()) else {
+        let keep = self.horizon.max(crate::library::MAX_WINDOW);
+        let Some(start) = now.ms().checked_sub(keep.ms()) else {
             return;
         };
         while let Some(first) = self.records.front().copied() {
@@ -1464,13 +1475,80 @@ mod tests {
             )
             .unwrap();
         }
-        assert!(l.records.len() <= 4 * 60 + 1, "{}", l.records.len());
+        // A day kept (the longest window a change may set), not three.
+        assert!(l.records.len() <= 24 * 60 + 1, "{}", l.records.len());
         assert_eq!(l.total(), Amount::from_ng(100 * 3 * 24 * 60));
         let now = Timestamp::from_ms((3 * 24 * 60 - 1) * 60_000);
         assert_eq!(
             l.in_window(now, "4h".parse().unwrap(), Counts::All),
             Amount::from_ng(100 * 240)
         );
+    }
+
+    #[test]
+    fn new_limits_count_what_was_given_and_keep_the_lockout() {
+        // Worked by hand: 0.05 mg boluses, lockout 1 h, 1 an hour, under 0.2 mg in 4 h. Boluses
+        // at 0 h, 1 h and 2 h: 0.15 mg in the window. At 2 h 30 min the clinician changes the
+        // patient bolus to 0.1 mg, lockout 30 min, 2 an hour, and the limit to 0.3 mg in 4 h.
+        let mut l = ledger(
+            "0.05 mg",
+            "1h",
+            1,
+            &[("4h", "0.2 mg", Counts::AllButClinician)],
+        );
+        for h in ["0h", "1h", "2h"] {
+            let PcaDecision::Granted { dose } = l.request_pca(at(h), AmountRate::ZERO) else {
+                panic!("granted at {h}");
+            };
+            l.note_bolus_start(at(h));
+            l.record(at(h), dose, Source::PatientBolus).unwrap();
+            l.release_pending();
+        }
+        let mut limits = l.limits().clone();
+        limits.pca = Some(PcaRules {
+            dose: mg("0.1 mg"),
+            lockout: "30min".parse().unwrap(),
+            max_per_hour: 2,
+        });
+        limits.caps[0].max = mg("0.3 mg");
+        l.set_limits(limits);
+        // The windows were not emptied: 0.15 mg still in the last 4 h.
+        assert_eq!(
+            l.in_window(at("2h 30min"), "4h".parse().unwrap(), Counts::All),
+            mg("0.15 mg")
+        );
+        // The new lockout runs from the last bolus (2 h): 30 min later a press is granted,
+        // 0.1 mg, making 0.25 mg of 0.3 mg.
+        assert_eq!(
+            l.request_pca(at("2h 29min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::Lockout {
+                    lockout: "30min".parse().unwrap()
+                },
+                available_at: Some(at("2h 30min")),
+            }
+        );
+        assert_eq!(
+            l.request_pca(at("2h 30min"), AmountRate::ZERO),
+            PcaDecision::Granted { dose: mg("0.1 mg") }
+        );
+        l.note_bolus_start(at("2h 30min"));
+        l.record(at("2h 30min"), mg("0.1 mg"), Source::PatientBolus)
+            .unwrap();
+        l.release_pending();
+        // At 3 h 30 min the next 0.1 mg would make 0.35 mg in 4 h (the 0 h bolus still in it):
+        // refused by the window; at 4 h 0 min 1 ms the 0 h bolus has left: 0.2 + 0.1 = 0.3 mg.
+        assert!(matches!(
+            l.request_pca(at("3h 30min"), AmountRate::ZERO),
+            PcaDecision::Denied {
+                denial: Denial::Cap { .. },
+                ..
+            }
+        ));
+        assert!(matches!(
+            l.request_pca(at("4h") + Duration::from_ms(1), AmountRate::ZERO),
+            PcaDecision::Granted { .. }
+        ));
     }
 
     mod properties {

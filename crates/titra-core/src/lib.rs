@@ -1,6 +1,7 @@
 //! The dosing core: pure, with no I/O and no clock of its own. Feed it time and events, read its
 //! decisions. Everything the pump decides about a dose is decided here, and tested here.
 
+pub mod change;
 pub mod checklist;
 pub mod diary;
 pub mod dose;

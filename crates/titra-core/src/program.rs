@@ -181,15 +181,25 @@ pub const MAX_REASON: usize = 500;
 
 impl Program {
     /// The schedule of sedation and breathing checks this program runs under: its own, or the
-    /// library's default for the drug and route (none for a drug that has none).
+    /// library's default for the drug and route (none for a drug that has none). A program's
+    /// own schedule that leaves out `then_every` keeps the default's checks afterwards: the
+    /// program says how close the first checks are, and leaving a field out never asks for
+    /// fewer checks than the library does (programs written before the library had defaults
+    /// say `{ every = "1h", for = "24h" }` and mean "at least this").
     pub fn checks(&self, entry: &LibraryEntry) -> Option<CheckSchedule> {
-        self.observations.or(entry.checks)
+        match (self.observations, entry.checks) {
+            (Some(own), default) => Some(CheckSchedule {
+                then_every: own.then_every.or(default.and_then(|d| d.then_every)),
+                ..own
+            }),
+            (None, default) => default,
+        }
     }
 
     /// How this program's own schedule asks for fewer checks than the library's default, in
     /// words (empty when it does not, or when either has none).
     pub fn looser_checks(&self, entry: &LibraryEntry) -> Vec<String> {
-        match (self.observations, entry.checks) {
+        match (self.observations.and(self.checks(entry)), entry.checks) {
             (Some(own), Some(default)) => own.looser_than(&default),
             _ => Vec::new(),
         }
@@ -305,6 +315,88 @@ pub fn check_rate_change(
     let total = basal + program.kvo_rate();
     if !total.is_zero() {
         v.push(c.basal_finding(field, total));
+    }
+    c.window_limit(&mut v);
+    c.library_caps(&mut v);
+    v.cite_from(0, &entry.source);
+    v
+}
+
+/// Checks a program changed during the trial (`crate::change::ProgramChange`) like a new
+/// program: each changed setting against the library (and the titration rule for a new basal,
+/// `since_rate_change` after the last change), the scheduled boluses still to come against the
+/// time into the trial (`since_start`: none may be due already) and against those given, and
+/// the whole new program against its window limit and the library's caps. What was already
+/// given in each window is the engine's to add (it keeps the account).
+pub fn check_change(
+    trial: &Trial,
+    old: &Program,
+    new: &Program,
+    entry: &LibraryEntry,
+    change: &crate::change::ProgramChange,
+    since_start: Duration,
+    since_rate_change: Option<Duration>,
+) -> Verdict {
+    let c = Checker {
+        entry,
+        program: new,
+    };
+    let mut v = Verdict::default();
+    if change.basal.is_some() || change.kvo.is_some() {
+        let total = new.basal + new.kvo_rate();
+        match trial.kind {
+            TrialKind::Continuous if new.basal.is_zero() => v.hard(
+                "program.basal",
+                c.rate(new.basal),
+                "A continuous trial needs a basal rate: pause delivery to stop it for a while.",
+            ),
+            TrialKind::SingleBolus | TrialKind::MultipleBolus if !new.basal.is_zero() => v.hard(
+                "program.basal",
+                c.rate(new.basal),
+                format!("A {} trial has no basal rate.", trial.kind),
+            ),
+            _ => {}
+        }
+        if !total.is_zero() {
+            v.push(c.basal_finding("program.basal", total));
+        }
+        if change.basal.is_some() {
+            v.extend(check_titration_step(
+                entry,
+                "program.basal",
+                old.basal,
+                new.basal,
+                since_rate_change,
+            ));
+        }
+        if change.kvo.is_some() && !new.kvo.is_zero() {
+            v.soft(
+                "program.kvo",
+                new.kvo,
+                "usual KVO of 0 for intrathecal use",
+                format!(
+                    "KVO {} carries {} of drug; it counts as dose and is included in the basal rate above.",
+                    new.kvo,
+                    c.rate(new.kvo_rate())
+                ),
+            );
+        }
+    }
+    if change.pca.is_some() {
+        c.pca(trial, &mut v);
+    }
+    if change.boluses.is_some() {
+        for (i, b) in change.past_boluses(since_start) {
+            v.hard(
+                &format!("boluses[{i}].at"),
+                b.at,
+                format!(
+                    "This bolus would be due {} after the start, but the trial is already {since_start} in: a bolus still to come must come later.",
+                    b.at
+                ),
+            );
+        }
+        c.scheduled_boluses(trial, &mut v);
     }
     c.window_limit(&mut v);
     c.library_caps(&mut v);
@@ -1495,18 +1587,10 @@ mod tests {
         Some(toml::from_str(text).unwrap())
     }
 
-    /// The shipped library with a default schedule of checks for intrathecal morphine (the
-    /// value planned for every neuraxial opioid, docs/clinical-sources.md).
+    /// The shipped library, which gives every neuraxial opioid a default schedule of checks
+    /// (docs/clinical-sources.md).
     fn library_with_checks() -> DrugLibrary {
-        let text = include_str!("../../../config/drug-library.toml");
-        let at = text.find("observation = ").unwrap();
-        let end = at + text[at..].find('\n').unwrap() + 1;
-        let with = format!(
-            "{}checks = {{ every = \"1h\", for = \"24h\", then_every = \"4h\" }}\n{}",
-            &text[..end],
-            &text[end..]
-        );
-        DrugLibrary::from_toml_str(&with).unwrap()
+        DrugLibrary::from_toml_str(include_str!("../../../config/drug-library.toml")).unwrap()
     }
 
     #[test]
@@ -1541,8 +1625,8 @@ mod tests {
         assert_eq!(p.checks(e), None);
         // A schedule the nurse could not follow is refused in the library, naming it.
         let bad = include_str!("../../../config/drug-library.toml").replacen(
-            "observation = ",
-            "checks = { every = \"2d\", for = \"1d\" }\nobservation = ",
+            "checks = { every = \"1h\", for = \"24h\", then_every = \"4h\" }",
+            "checks = { every = \"2d\", for = \"1d\" }",
             1,
         );
         let e = DrugLibrary::from_toml_str(&bad).unwrap_err().to_string();
@@ -1561,6 +1645,24 @@ mod tests {
         p.observations = schedule("every = \"30min\"\nfor = \"48h\"\nthen_every = \"2h\"");
         let v = validate(&t, &p, &lib);
         assert_eq!(v.class(), Class::Ok, "{v:?}");
+        // A schedule that leaves out the checks afterwards keeps the library's (every 4 h):
+        // every 30 min for 24 h, then every 4 h, and that is no looser than the default.
+        p.observations = schedule("every = \"30min\"\nfor = \"24h\"");
+        let entry = lib
+            .find("morphine", Route::Intrathecal, p.concentration)
+            .unwrap();
+        assert_eq!(
+            p.checks(entry),
+            schedule("every = \"30min\"\nfor = \"24h\"\nthen_every = \"4h\"")
+        );
+        assert_eq!(validate(&t, &p, &lib).class(), Class::Ok);
+        // Without a library default, a schedule left without checks afterwards has none.
+        let bupi = lib
+            .entries
+            .iter()
+            .find(|e| e.drug == "bupivacaine")
+            .unwrap();
+        assert_eq!(p.checks(bupi), p.observations);
         // Looser on each count: refused without a reason, naming what is looser.
         for (text, words) in [
             (
@@ -1574,10 +1676,6 @@ mod tests {
             (
                 "every = \"1h\"\nfor = \"24h\"\nthen_every = \"8h\"",
                 "afterwards every 8h instead of 4h",
-            ),
-            (
-                "every = \"1h\"\nfor = \"24h\"",
-                "no checks afterwards instead of every 4h",
             ),
         ] {
             p.observations = schedule(text);

@@ -7,6 +7,7 @@ use zbus::object_server::SignalEmitter;
 
 use super::*;
 use crate::limits::{self, Kind};
+use crate::service::wire::WireSettingChange;
 
 #[interface(
     name = "org.titra.Pump1",
@@ -227,6 +228,46 @@ impl PumpIface {
         self.admit("CheckBasal", &hdr, conn)?;
         limits::check_all(&[("basal", basal, Kind::Word)])?;
         self.query(|s, now| s.check_basal(basal, now)).await
+    }
+
+    /// A clinician changes the program during the trial: `changes` names the settings that
+    /// change in the program's own TOML (basal, pca, boluses, limit, kvo); a second person
+    /// verifies. Returns each setting (setting, old, new).
+    async fn change_program(
+        &self,
+        token: &str,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        changes: &str,
+        confirm: bool,
+        verifier: &str,
+        verifier_pin: &str,
+        #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+    ) -> Result<Vec<WireSettingChange>, PumpError> {
+        limits::check_all(&[
+            ("token", token, Kind::Word),
+            ("changes", changes, Kind::Program),
+            ("verifier", verifier, Kind::Word),
+            ("verifier_pin", verifier_pin, Kind::Word),
+        ])?;
+        self.call_by(&hdr, conn, token, &e, |s, now| {
+            s.change_program(token, changes, confirm, (verifier, verifier_pin), now)
+        })
+        .await
+    }
+
+    /// What a program change would mean, before confirming: (class, findings, each setting
+    /// old beside new); changes nothing.
+    async fn check_program_change(
+        &self,
+        #[zbus(header)] hdr: Header<'_>,
+        #[zbus(connection)] conn: &Connection,
+        changes: &str,
+    ) -> Result<(String, Vec<WireFinding>, Vec<WireSettingChange>), PumpError> {
+        self.admit("CheckProgramChange", &hdr, conn)?;
+        limits::check_all(&[("changes", changes, Kind::Program)])?;
+        self.query(|s, now| s.check_program_change(changes, now))
+            .await
     }
 
     /// Dose per bucket and pain scores since the start, for the clinician's chart.

@@ -25,7 +25,8 @@ pub enum Class {
     /// log. A patient filling the diary gives a score, an answer and a few side effects in a
     /// minute; a client can then add at most one row every 5 s.
     Diary,
-    /// ValidateProgram, CheckBasal: a nurse checks a program a few times while writing it.
+    /// ValidateProgram, CheckBasal, CheckProgramChange: a nurse checks a program (a clinician a
+    /// change) a few times while writing it.
     Check,
     /// History, BolusResponse: each reads the whole trial log under the service lock (a 14-day
     /// trial's log is some 40 000 rows); a clinician opening the chart makes one or two.
@@ -42,7 +43,7 @@ impl Class {
             "RequestBolus" => Class::Bolus,
             "RecordPain" | "RecordFunction" | "SkipFunction" | "RecordPgic"
             | "RecordSideEffect" => Class::Diary,
-            "ValidateProgram" | "CheckBasal" => Class::Check,
+            "ValidateProgram" | "CheckBasal" | "CheckProgramChange" => Class::Check,
             "Login" | "ListStaff" => Class::Login,
             "History" | "BolusResponse" => Class::Read,
             _ => return None,

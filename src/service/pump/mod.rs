@@ -16,6 +16,7 @@ pub use trial::{CheckedProgram, ProgramCheck};
 
 use std::path::PathBuf;
 
+use crate::core::change::ProgramChange;
 use crate::core::diary::{Ashworth, OutcomeMeasure, pgic_label};
 use crate::core::dose::{Denial, PcaDecision};
 use crate::core::finding::{Class, Finding};
@@ -35,7 +36,8 @@ use crate::journal::{Severity, SideEffect};
 use crate::report::summary::{self, Summary};
 use crate::service::auth::{Auth, AuthError, Caller, Peer, UserRole};
 use crate::service::wire::{
-    AlarmStatus, ChecklistLine, ChecklistView, LibraryChoice, Status, WireFinding, verdict_wire,
+    AlarmStatus, ChecklistLine, ChecklistView, LibraryChoice, Status, WireFinding,
+    WireSettingChange, verdict_wire,
 };
 use crate::store::TrialLog;
 use crate::time::WallClock;

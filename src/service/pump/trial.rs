@@ -466,6 +466,85 @@ impl PumpService {
         Ok((class, findings, words(engine.basal_rate()), words(basal)))
     }
 
+    /// What a program change would mean, before confirming: (class, findings, each setting old
+    /// beside new). `changes` is the changed settings as TOML (`crate::core::change`).
+    pub fn check_program_change(
+        &self,
+        changes: &str,
+        now: Timestamp,
+    ) -> Result<(String, Vec<WireFinding>, Vec<WireSettingChange>), ServiceError> {
+        let (change, engine) = self.change_request(changes)?;
+        let (new, verdict) = engine.program_change_verdict(now, &change);
+        let (class, findings) = verdict_wire(&verdict);
+        let side_by_side = ProgramChange::describe(engine.program(), &new, engine.entry().unit);
+        Ok((
+            class,
+            findings,
+            side_by_side.into_iter().map(Into::into).collect(),
+        ))
+    }
+
+    /// A clinician changes the program during the trial (titration: the basal, the patient
+    /// bolus, the scheduled boluses to come, the window limit, the KVO); a second person
+    /// verifies. Checked like a new program and against what each window already holds;
+    /// recorded with both names; in force at once, the lockout and the windows going on.
+    /// Returns each setting old beside new.
+    pub fn change_program(
+        &mut self,
+        token: &str,
+        changes: &str,
+        confirm_soft: bool,
+        verifier: (&str, &str),
+        now: Timestamp,
+    ) -> Result<Vec<WireSettingChange>, ServiceError> {
+        let caller = self.require(token, now, &[UserRole::Clinician])?;
+        let (change, engine) = self.change_request(changes)?;
+        let (_, verdict) = engine.program_change_verdict(now, &change);
+        if verdict.is_rejected() {
+            return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
+        }
+        if verdict.class() == Class::Soft && !confirm_soft {
+            return Err(ServiceError::InvalidInput(format!(
+                "needs confirmation: {}",
+                first_hard(&verdict.problems().cloned().collect::<Vec<_>>())
+            )));
+        }
+        let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
+        let by = crate::engine::ChangedBy {
+            role: role_of(&caller),
+            name: &caller.name,
+            verified_by: &verifier.name,
+        };
+        let changed = self
+            .engine_mut()?
+            .change_program(now, &change, confirm_soft, by)?;
+        let words = changed
+            .iter()
+            .map(|c| format!("{} {} to {}", c.setting, c.old, c.new))
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.audit(
+            &caller,
+            &format!("change the program: {words}; verified by {}", verifier.name),
+            now,
+        );
+        Ok(changed.into_iter().map(Into::into).collect())
+    }
+
+    /// A program change as typed, and the trial it is for.
+    fn change_request(
+        &self,
+        changes: &str,
+    ) -> Result<(ProgramChange, &Engine<Hardware>), ServiceError> {
+        let change = ProgramChange::from_toml_str(changes)
+            .map_err(|e| ServiceError::InvalidInput(format!("changes: {e}")))?;
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))?;
+        Ok((change, engine))
+    }
+
     /// A new basal rate as typed, and the trial it is for.
     pub(super) fn basal_request(
         &self,

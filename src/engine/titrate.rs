@@ -1,0 +1,229 @@
+//! Changing the program during the trial (issue 24, part 1): the new program checked like a new
+//! one and against what was already given in every window, then put in force at once without
+//! resetting the lockout, the hour's boluses or any window.
+
+use super::{Engine, EngineError, mechanism_verdict};
+use crate::core::change::{ProgramChange, SettingChange};
+use crate::core::dose::{CapOrigin, DoseLimits};
+use crate::core::finding::{Class, Verdict};
+use crate::core::program::{self, Program};
+use crate::core::supervisor::State;
+use crate::core::units::{Duration, Timestamp};
+use crate::hw::PumpHardware;
+use crate::journal::{Record, Role};
+
+/// Who changes the program and who checked the change (the second person).
+#[derive(Debug, Clone, Copy)]
+pub struct ChangedBy<'a> {
+    pub role: Role,
+    pub name: &'a str,
+    pub verified_by: &'a str,
+}
+
+impl<H: PumpHardware> Engine<H> {
+    /// The program `change` would put in force now, and everything it is checked against: the
+    /// library and the titration rule ([`program::check_change`]), the mechanism, and each
+    /// window's dose already given (a limit below it would stop the basal at once, a planned
+    /// bolus it leaves no room for would be refused).
+    pub fn program_change_verdict(
+        &self,
+        now: Timestamp,
+        change: &ProgramChange,
+    ) -> (Program, Verdict) {
+        let since_start = if self.started {
+            now.since(self.start)
+        } else {
+            Duration::ZERO
+        };
+        let new = change.apply(&self.program, self.next_scheduled);
+        let mut v = program::check_change(
+            &self.trial,
+            &self.program,
+            &new,
+            &self.entry,
+            change,
+            since_start,
+            self.since_rate_change(now),
+        );
+        if change.basal.is_some() || change.kvo.is_some() {
+            v.extend(mechanism_verdict(
+                &new,
+                &(new.basal + new.kvo_rate()),
+                &self.cfg,
+            ));
+        }
+        self.windows_verdict(now, since_start, &new, &mut v);
+        (new, v)
+    }
+
+    /// What each window of the new program's limits already holds: counted, never reset.
+    fn windows_verdict(
+        &self,
+        now: Timestamp,
+        since_start: Duration,
+        new: &Program,
+        v: &mut Verdict,
+    ) {
+        let unit = self.entry.unit;
+        for cap in DoseLimits::for_program(new, &self.entry).caps {
+            let w = cap.window;
+            let given = self.ledger.in_window(now, w, cap.counts);
+            let (field, whose) = match cap.origin {
+                CapOrigin::Program => ("program.limit.max", "the program's"),
+                CapOrigin::Library => ("library.cumulative", "the library's"),
+            };
+            if given > cap.max {
+                v.hard(
+                    field,
+                    given.in_unit(unit),
+                    format!(
+                        "{} was given in the last {w}, more than {whose} new limit of {} in {w}: the pump would stop the basal at once. Choose a limit of at least {} or change it later.",
+                        given.in_unit(unit),
+                        cap.max.in_unit(unit),
+                        given.in_unit(unit)
+                    ),
+                );
+                continue;
+            }
+            v.add(
+                field,
+                given.in_unit(unit),
+                format!("{} in {w}", cap.max.in_unit(unit)),
+                Class::Ok,
+                format!(
+                    "{} given in the last {w} counts toward {whose} limit of {} in {w}: the change does not reset it.",
+                    given.in_unit(unit),
+                    cap.max.in_unit(unit)
+                ),
+            );
+            // A planned bolus due within the window: what the window holds now, with the
+            // basal until then, leaves it room or not (what was given may leave the window
+            // before, so this only warns).
+            let rate = new.basal + new.kvo_rate();
+            for (i, b) in new.boluses.iter().enumerate().skip(self.next_scheduled) {
+                if b.at <= since_start {
+                    continue;
+                }
+                let until = b.at.saturating_sub(since_start);
+                if until >= w {
+                    continue;
+                }
+                let most = given + rate.over_ceil(until) + b.dose;
+                if most > cap.max {
+                    v.soft(
+                        &format!("program.boluses[{i}].dose"),
+                        b.dose.in_unit(unit),
+                        format!("{} in {w}", cap.max.in_unit(unit)),
+                        format!(
+                            "The bolus due {} after the start may not fit under {whose} limit of {} in {w}: {} is in the window now. The pump refuses it if it does not fit then. Confirm to continue.",
+                            b.at,
+                            cap.max.in_unit(unit),
+                            given.in_unit(unit)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Puts `change` in force now, once checked: refused naming every hard finding, or a soft
+    /// one not `confirmed`. Recorded with both names; a new basal also as a rate change (the
+    /// planned titration is replaced, as a change by hand always has). Returns what changed,
+    /// old beside new.
+    pub fn change_program(
+        &mut self,
+        now: Timestamp,
+        change: &ProgramChange,
+        confirmed: bool,
+        by: ChangedBy<'_>,
+    ) -> Result<Vec<SettingChange>, EngineError> {
+        let what = "program change".to_owned();
+        if self.state == State::Ended {
+            return Err(self.refuse(now, what, "The trial has ended.".to_owned(), by.role));
+        }
+        if change.boluses.is_some() && self.held_scheduled {
+            return Err(self.refuse(
+                now,
+                what,
+                "A scheduled dose is held: give or skip it before changing the scheduled boluses."
+                    .to_owned(),
+                by.role,
+            ));
+        }
+        let (new, verdict) = self.program_change_verdict(now, change);
+        if verdict.is_rejected() || (verdict.class() == Class::Soft && !confirmed) {
+            let reason = verdict
+                .problems()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Err(self.refuse(now, what, reason, by.role));
+        }
+        let changes = ProgramChange::describe(&self.program, &new, self.entry.unit);
+        if changes.is_empty() {
+            return Err(self.refuse(
+                now,
+                what,
+                "Nothing changes: every setting named already has that value.".to_owned(),
+                by.role,
+            ));
+        }
+        if verdict.class() == Class::Soft {
+            self.journal.push(Record::Confirmed {
+                at: now,
+                findings: verdict.problems().cloned().collect(),
+                by: by.role,
+            });
+        }
+        let increases = ProgramChange::increases(&self.program, &new);
+        tracing::info!(by = %by.name, verified_by = %by.verified_by, ?changes, "program changed");
+        self.journal.push(Record::ProgramChanged {
+            at: now,
+            changes: changes.clone(),
+            program: Box::new(new.clone()),
+            increases,
+            by: by.role,
+            name: by.name.to_owned(),
+            verified_by: by.verified_by.to_owned(),
+        });
+        self.put_in_force(now, new, by.role);
+        self.persist(now);
+        Ok(changes)
+    }
+
+    /// The new program from `now`: the ledger's limits (its account kept), the basal and KVO
+    /// rate (restarted from now, the piece under way closed at the old rate).
+    fn put_in_force(&mut self, now: Timestamp, new: Program, role: Role) {
+        self.ledger
+            .set_limits(DoseLimits::for_program(&new, &self.entry));
+        let basal_changed = new.basal != self.program.basal;
+        let kvo_changed = new.kvo != self.program.kvo;
+        let basal = new.basal;
+        if basal_changed {
+            self.next_titration = 0;
+        }
+        self.program = Program {
+            basal: self.program.basal,
+            ..new
+        };
+        if basal_changed {
+            self.set_basal(now, basal, role);
+        } else if kvo_changed && self.state == State::Running {
+            let rate = self.volume_rate();
+            self.close_piece(now);
+            self.basal.set_rate(now, rate);
+            self.piece_end = None;
+        }
+    }
+
+    /// Replays a program change from the log (after a restart): the program and the ledger's
+    /// limits as they were put in force; the rate change that followed sets the basal.
+    pub(super) fn replay_program_change(&mut self, program: &Program) {
+        self.ledger
+            .set_limits(DoseLimits::for_program(program, &self.entry));
+        self.program = Program {
+            basal: self.program.basal,
+            ..program.clone()
+        };
+    }
+}

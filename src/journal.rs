@@ -119,6 +119,8 @@ pub enum Record {
     ProgramChanged {
         at: Timestamp,
         changes: Vec<crate::core::change::SettingChange>,
+        /// The program in force before the change, and from `at`.
+        old_program: Box<crate::core::program::Program>,
         program: Box<crate::core::program::Program>,
         /// It raises the dose: the checks close up again.
         increases: bool,

@@ -43,6 +43,11 @@ enum Call {
     StartExample,
     Validate(String),
     CheckBasal(String),
+    CheckProgramChange(String),
+    ChangeProgram {
+        changes: String,
+        confirm: bool,
+    },
     ChangeBasal {
         basal: String,
         confirm: bool,
@@ -125,6 +130,14 @@ fuzz_target!(|calls: Vec<Call>| {
             }
             Call::Validate(text) => said(s.validate(&text)),
             Call::CheckBasal(b) => said(s.check_basal(&b, now)),
+            Call::CheckProgramChange(c) => said(s.check_program_change(&c, now)),
+            Call::ChangeProgram { changes, confirm } => said(s.change_program(
+                &t,
+                &changes,
+                confirm,
+                ("nurse2", "567890"),
+                now,
+            )),
             Call::ChangeBasal {
                 basal,
                 confirm,

@@ -81,6 +81,8 @@ enum Call {
     EndTrial,
     ChangeBasal(Text, bool, Text, Text),
     CheckBasal(Text),
+    ChangeProgram(Text, bool, Text, Text),
+    CheckProgramChange(Text),
     ConfirmChecklistItem(Text),
     OverrideChecklist(Text),
     RecordDecision(Text, Text, Text, Text),
@@ -198,6 +200,10 @@ async fn run(calls: Vec<Call>) {
                 said(px.change_basal(&t, &g(&b), c, &g(&u), &g(&pin)).await)
             }
             Call::CheckBasal(b) => said(px.check_basal(&g(&b)).await),
+            Call::ChangeProgram(c, confirm, u, pin) => {
+                said(px.change_program(&t, &g(&c), confirm, &g(&u), &g(&pin)).await)
+            }
+            Call::CheckProgramChange(c) => said(px.check_program_change(&g(&c)).await),
             Call::ConfirmChecklistItem(id) => said(px.confirm_checklist_item(&t, &g(&id)).await),
             Call::OverrideChecklist(r) => said(px.override_checklist(&t, &g(&r)).await),
             Call::RecordDecision(o, r, w, i) => {

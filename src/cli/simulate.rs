@@ -622,6 +622,16 @@ fn apply(
         }
         Event::PainScore { value, .. } => engine.record_pain(now, value),
         Event::RateChange { basal, .. } => note(engine.change_rate(now, basal, true)),
+        Event::ProgramChange { .. } => {
+            if let Some(change) = event.program_change() {
+                let by = crate::engine::ChangedBy {
+                    role: Role::Clinician,
+                    name: SCENARIO_CLINICIAN,
+                    verified_by: SCENARIO_NURSE,
+                };
+                note(engine.change_program(now, &change, true, by).map(|_| ()));
+            }
+        }
         Event::ClinicianBolus { dose, .. } => note(engine.clinician_bolus(now, dose, true)),
         Event::Pause { .. } => note(engine.pause(now)),
         Event::Resume { .. } => note(engine.resume(now)),

@@ -64,64 +64,80 @@ impl<H: PumpHardware> Engine<H> {
         new: &Program,
         v: &mut Verdict,
     ) {
-        let unit = self.entry.unit;
         for cap in DoseLimits::for_program(new, &self.entry).caps {
-            let w = cap.window;
-            let given = self.ledger.in_window(now, w, cap.counts);
-            let (field, whose) = match cap.origin {
-                CapOrigin::Program => ("program.limit.max", "the program's"),
-                CapOrigin::Library => ("library.cumulative", "the library's"),
-            };
-            if given > cap.max {
-                v.hard(
-                    field,
+            let from = v.findings.len();
+            self.window_findings(now, since_start, new, &cap, v);
+            if cap.origin == CapOrigin::Library {
+                v.cite_from(from, &self.entry.source);
+            }
+        }
+    }
+
+    /// One window's findings (see [`Engine::program_change_verdict`]).
+    fn window_findings(
+        &self,
+        now: Timestamp,
+        since_start: Duration,
+        new: &Program,
+        cap: &crate::core::dose::Cap,
+        v: &mut Verdict,
+    ) {
+        let unit = self.entry.unit;
+        let w = cap.window;
+        let given = self.ledger.in_window(now, w, cap.counts);
+        let (field, whose) = match cap.origin {
+            CapOrigin::Program => ("program.limit.max", "the program's"),
+            CapOrigin::Library => ("library.cumulative", "the library's"),
+        };
+        if given > cap.max {
+            v.hard(
+                field,
+                given.in_unit(unit),
+                format!(
+                    "{} was given in the last {w}, more than {whose} new limit of {} in {w}: the pump would stop the basal at once. Choose a limit of at least {} or change it later.",
                     given.in_unit(unit),
+                    cap.max.in_unit(unit),
+                    given.in_unit(unit)
+                ),
+            );
+            return;
+        }
+        v.add(
+            field,
+            given.in_unit(unit),
+            format!("{} in {w}", cap.max.in_unit(unit)),
+            Class::Ok,
+            format!(
+                "{} given in the last {w} counts toward {whose} limit of {} in {w}: the change does not reset it.",
+                given.in_unit(unit),
+                cap.max.in_unit(unit)
+            ),
+        );
+        // A planned bolus due within the window: what the window holds now, with the
+        // basal until then, leaves it room or not (what was given may leave the window
+        // before, so this only warns).
+        let rate = new.basal + new.kvo_rate();
+        for (i, b) in new.boluses.iter().enumerate().skip(self.next_scheduled) {
+            if b.at <= since_start {
+                continue;
+            }
+            let until = b.at.saturating_sub(since_start);
+            if until >= w {
+                continue;
+            }
+            let most = given + rate.over_ceil(until) + b.dose;
+            if most > cap.max {
+                v.soft(
+                    &format!("program.boluses[{i}].dose"),
+                    b.dose.in_unit(unit),
+                    format!("{} in {w}", cap.max.in_unit(unit)),
                     format!(
-                        "{} was given in the last {w}, more than {whose} new limit of {} in {w}: the pump would stop the basal at once. Choose a limit of at least {} or change it later.",
-                        given.in_unit(unit),
+                        "The bolus due {} after the start may not fit under {whose} limit of {} in {w}: {} is in the window now. The pump refuses it if it does not fit then. Confirm to continue.",
+                        b.at,
                         cap.max.in_unit(unit),
                         given.in_unit(unit)
                     ),
                 );
-                continue;
-            }
-            v.add(
-                field,
-                given.in_unit(unit),
-                format!("{} in {w}", cap.max.in_unit(unit)),
-                Class::Ok,
-                format!(
-                    "{} given in the last {w} counts toward {whose} limit of {} in {w}: the change does not reset it.",
-                    given.in_unit(unit),
-                    cap.max.in_unit(unit)
-                ),
-            );
-            // A planned bolus due within the window: what the window holds now, with the
-            // basal until then, leaves it room or not (what was given may leave the window
-            // before, so this only warns).
-            let rate = new.basal + new.kvo_rate();
-            for (i, b) in new.boluses.iter().enumerate().skip(self.next_scheduled) {
-                if b.at <= since_start {
-                    continue;
-                }
-                let until = b.at.saturating_sub(since_start);
-                if until >= w {
-                    continue;
-                }
-                let most = given + rate.over_ceil(until) + b.dose;
-                if most > cap.max {
-                    v.soft(
-                        &format!("program.boluses[{i}].dose"),
-                        b.dose.in_unit(unit),
-                        format!("{} in {w}", cap.max.in_unit(unit)),
-                        format!(
-                            "The bolus due {} after the start may not fit under {whose} limit of {} in {w}: {} is in the window now. The pump refuses it if it does not fit then. Confirm to continue.",
-                            b.at,
-                            cap.max.in_unit(unit),
-                            given.in_unit(unit)
-                        ),
-                    );
-                }
             }
         }
     }
@@ -180,6 +196,7 @@ impl<H: PumpHardware> Engine<H> {
         self.journal.push(Record::ProgramChanged {
             at: now,
             changes: changes.clone(),
+            old_program: Box::new(self.program.clone()),
             program: Box::new(new.clone()),
             increases,
             by: by.role,

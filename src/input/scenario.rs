@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::core::diary::Ashworth;
 use crate::core::library::Route;
 use crate::core::observation::BodyTemp;
-use crate::core::program::{Program, Trial, TrialKind};
+use crate::core::program::{Pca, Program, ScheduledBolus, Trial, TrialKind, WindowLimit};
 use crate::core::site::SiteFinding;
-use crate::core::units::{Amount, AmountRate, Duration, Volume};
+use crate::core::units::{Amount, AmountRate, Duration, Volume, VolumeRate};
 use crate::journal::{Severity, SideEffect};
 
 /// A scenario (or program) file that was read and is well-formed. Whether its program is
@@ -144,6 +144,23 @@ pub enum Event {
         at: Duration,
         ome_per_day: AmountRate,
     },
+    /// A clinician changes the program during the trial (titration), checked by a second
+    /// person: any of `basal`, `pca`, `boluses` (those still to come), `limit` and `kvo`,
+    /// written as in `[program]`. Checked like a new program and against the doses already
+    /// given in each window; soft findings count as confirmed (as for `rate_change`).
+    ProgramChange {
+        at: Duration,
+        #[serde(default)]
+        basal: Option<AmountRate>,
+        #[serde(default)]
+        pca: Option<Pca>,
+        #[serde(default)]
+        boluses: Option<Vec<ScheduledBolus>>,
+        #[serde(default)]
+        limit: Option<WindowLimit>,
+        #[serde(default)]
+        kvo: Option<VolumeRate>,
+    },
     /// The ward's nurses record a sedation and breathing check each time one falls due, from
     /// `at` until `until`, with POSS `sedation` (default 1) and `resp_rate` per minute (default
     /// 16): a scenario about something else need not write out every check of the schedule
@@ -169,6 +186,27 @@ fn routine_resp_rate() -> u16 {
 }
 
 impl Event {
+    /// The change a `program_change` event makes; None for every other event.
+    pub fn program_change(&self) -> Option<crate::core::change::ProgramChange> {
+        match self {
+            Event::ProgramChange {
+                basal,
+                pca,
+                boluses,
+                limit,
+                kvo,
+                ..
+            } => Some(crate::core::change::ProgramChange {
+                basal: *basal,
+                pca: *pca,
+                boluses: boluses.clone(),
+                limit: *limit,
+                kvo: *kvo,
+            }),
+            _ => None,
+        }
+    }
+
     pub fn at(&self) -> Duration {
         match *self {
             Event::PcaRequest { at }
@@ -195,7 +233,8 @@ impl Event {
             | Event::Function { at, .. }
             | Event::Pgic { at, .. }
             | Event::SystemicOpioids { at, .. }
-            | Event::RoutineChecks { at, .. } => at,
+            | Event::RoutineChecks { at, .. }
+            | Event::ProgramChange { at, .. } => at,
         }
     }
 }
@@ -448,6 +487,18 @@ fn check_event(i: usize, event: &Event, end: Duration) -> Result<(), (String, St
                 ),
             ))
         }
+        Event::ProgramChange {
+            basal: None,
+            pca: None,
+            boluses: None,
+            limit: None,
+            kvo: None,
+            ..
+        } => Err((
+            field("kind"),
+            "a program change names no setting: give one or more of basal, pca, boluses, limit, kvo"
+                .to_owned(),
+        )),
         Event::RoutineChecks { sedation, .. } if !(1..=4).contains(&sedation) => {
             in_scale("sedation", sedation, 1, 4, "sedation scale (POSS)")
         }

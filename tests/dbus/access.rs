@@ -220,6 +220,7 @@ const METHODS: &[(&str, &str)] = &[
     ("ValidateProgram", "reads"),
     ("LibraryChoices", "reads"),
     ("CheckBasal", "reads"),
+    ("CheckProgramChange", "reads"),
     ("History", "reads"),
     ("BolusResponse", "reads"),
     ("Checklist", "reads"),
@@ -250,6 +251,7 @@ const METHODS: &[(&str, &str)] = &[
     ("Resume", "staff"),
     ("EndTrial", "staff"),
     ("ChangeBasal", "staff"),
+    ("ChangeProgram", "staff"),
     ("ClinicianBolus", "staff"),
     ("DecideHeldBolus", "staff"),
     ("RecordSedation", "staff"),
@@ -384,6 +386,17 @@ async fn every_method_that_changes_something_is_logged_with_who_did_it() {
         "ChangeBasal",
         clinician_name,
         proxy.change_basal(&clinician, "0.8 mg/day", false, NURSE.id, NURSE.pin)
+    );
+    logged!(
+        "ChangeProgram",
+        clinician_name,
+        proxy.change_program(
+            &clinician,
+            "pca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 2 }",
+            true,
+            NURSE.id,
+            NURSE.pin
+        )
     );
     logged!(
         "RecordSedation",

@@ -290,6 +290,21 @@ async fn every_string_argument_over_its_limit_is_refused_naming_it() {
             call!(px.change_basal(t, w, false, "", "")),
         ),
         ("CheckBasal", "basal", call!(px.check_basal(w))),
+        (
+            "ChangeProgram",
+            "changes",
+            call!(px.change_program(t, &"c".repeat(65_537), false, "", "")),
+        ),
+        (
+            "ChangeProgram",
+            "verifier",
+            call!(px.change_program(t, "basal = \"1 mg/day\"", false, w, "1")),
+        ),
+        (
+            "CheckProgramChange",
+            "changes",
+            call!(px.check_program_change(&"c".repeat(65_537))),
+        ),
         ("Checklist", "token", call!(px.checklist(w))),
         (
             "ConfirmChecklistItem",

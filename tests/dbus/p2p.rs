@@ -2142,3 +2142,126 @@ async fn a_held_bolus_and_the_nurses_answer_survive_a_restart() {
     let summary = p.summary().await;
     assert_eq!(summary["held_boluses"][0]["given"], false);
 }
+
+// ---- changing the program during the trial ----------------------------------------------------
+
+#[tokio::test]
+async fn a_clinician_changes_the_patient_bolus_with_a_second_persons_check_and_a_nurse_cannot() {
+    let p = pump().await;
+    p.running().await;
+    p.run_to_with_checks(h(1.0)).await;
+    p.proxy.request_bolus().await.unwrap();
+    p.run_to_with_checks(h(1.25)).await;
+    let change = "pca = { dose = \"0.1 mg\", lockout = \"30min\", max_per_hour = 2 }";
+    // Only a clinician changes the program.
+    let nurse = p.login(NURSE).await;
+    let (name, message) = error_of(
+        p.proxy
+            .change_program(&nurse, change, true, SECOND_NURSE.id, SECOND_NURSE.pin)
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised", "{message}");
+    // Before confirming, anyone may see it old beside new, with every finding: what the 1 h,
+    // 4 h and 24 h windows already hold (the 0.05 mg bolus and 1 h 15 min of 1 mg/day) counts.
+    let (class, findings, side) = p.proxy.check_program_change(change).await.unwrap();
+    assert_eq!(side.len(), 1);
+    assert_eq!(
+        (
+            side[0].setting.as_str(),
+            side[0].old.as_str(),
+            side[0].new.as_str()
+        ),
+        (
+            "pca",
+            "0.05 mg, lockout 1h, at most 1 an hour",
+            "0.1 mg, lockout 30min, at most 2 an hour"
+        )
+    );
+    assert_ne!(class, "hard");
+    let windows: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.field == "library.cumulative" && f.class == "ok")
+        .map(|f| f.limit.as_str())
+        .collect();
+    assert_eq!(windows, ["1 mg in 1h", "3 mg in 4h", "25 mg in 1d"]);
+    // 4 h: 1 h 15 min of 1 mg/day (0.052083 mg) and the bolus, as recorded (the minute under
+    // way is recorded when it ends: within a motor step of 69.4 ng).
+    let in_4h: f64 = findings
+        .iter()
+        .find(|f| f.limit == "3 mg in 4h")
+        .and_then(|f| f.value.strip_suffix(" mg"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((in_4h - 0.102_083).abs() < 0.000_07, "{in_4h}");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f.field != "library.cumulative" || f.source.starts_with("Infumorph label")),
+        "the library's windows cite its source"
+    );
+    // A setting that belongs to the trial as started: refused, naming it.
+    let clinician = p.login(CLINICIAN).await;
+    let (name, message) = error_of(
+        p.proxy
+            .change_program(&clinician, "drug = \"fentanyl\"", true, NURSE.id, NURSE.pin)
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(
+        message.starts_with("changes: drug: cannot be changed during a trial"),
+        "{message}"
+    );
+    // The second person's wrong PIN: refused, nothing changes.
+    let (name, _) = error_of(
+        p.proxy
+            .change_program(&clinician, change, true, NURSE.id, "000000")
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
+    assert_eq!(
+        p.proxy.patient_bolus().await.unwrap(),
+        "0.05 mg every 1h at most, 1 per hour at most"
+    );
+    // With the check: in force at once. The lockout runs on from the bolus at 1 h: 30 min.
+    let changed = p
+        .proxy
+        .change_program(&clinician, change, true, NURSE.id, NURSE.pin)
+        .await
+        .unwrap();
+    assert_eq!(changed, side);
+    assert_eq!(
+        p.status().await.patient_bolus,
+        "0.1 mg every 30min at most, 2 per hour at most"
+    );
+    p.run_to_with_checks(h(1.5)).await;
+    assert_eq!(
+        p.proxy.request_bolus().await.unwrap(),
+        "Bolus of 0.1 mg started."
+    );
+    // The summary lists it with both names; the audit names the clinician and the checker.
+    let summary = p.summary().await;
+    let c = &summary["program_changes"][0];
+    assert_eq!(c["at_h"], 1.25);
+    assert_eq!(c["by"], "Demo Clinician");
+    assert_eq!(c["verified_by"], "Demo Nurse");
+    assert_eq!(c["changes"][0]["setting"], "pca");
+    assert_valid_summary(&summary);
+    let service = p.shared.service.lock().await;
+    let audit = service
+        .engine()
+        .unwrap()
+        .journal()
+        .iter()
+        .find_map(|r| match r {
+            titra::journal::Record::UserAction { action, name, .. }
+                if action.starts_with("change the program") =>
+            {
+                Some((action.clone(), name.clone()))
+            }
+            _ => None,
+        })
+        .expect("audited");
+    assert_eq!(audit.1, "Demo Clinician");
+    assert!(audit.0.ends_with("verified by Demo Nurse"), "{}", audit.0);
+}

@@ -15,15 +15,15 @@ use titra::sim::{Faults, SimPump};
 
 use crate::common::{MORPHINE, h};
 
-fn hw() -> HardwareConfig {
+pub(crate) fn hw() -> HardwareConfig {
     HardwareConfig::built_in().unwrap()
 }
 
-fn program(text: &str) -> Program {
+pub(crate) fn program(text: &str) -> Program {
     toml::from_str(text).unwrap()
 }
 
-fn trial() -> Trial {
+pub(crate) fn trial() -> Trial {
     Trial {
         patient: "MRN-T".to_owned(),
         route: Route::Intrathecal,
@@ -64,12 +64,12 @@ fn engine_with(cfg: &HardwareConfig, p: Program) -> Engine<SimPump> {
     e
 }
 
-fn engine(p: &str) -> Engine<SimPump> {
+pub(crate) fn engine(p: &str) -> Engine<SimPump> {
     engine_with(&hw(), program(p))
 }
 
 /// Runs the engine as the daemon would, up to `until`.
-fn run_to(e: &mut Engine<SimPump>, until: Timestamp) {
+pub(crate) fn run_to(e: &mut Engine<SimPump>, until: Timestamp) {
     let mut now = e.hardware().now();
     for _ in 0..10_000_000 {
         let next = e.next_wake().unwrap_or(until).min(until).max(now);

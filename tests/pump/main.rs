@@ -1,5 +1,5 @@
 //! The pump on simulated hardware, in one test binary (one link of the library and slint): the
-//! engine, the trial log, crash recovery, the fault-injection matrix, the simulator on the example
+//! engine, changing the program during a trial, the trial log, crash recovery, the fault-injection matrix, the simulator on the example
 //! scenarios and the summary export. Nothing here needs a D-Bus daemon or systemd; the export reads
 //! its PDFs back with pdftotext. One file's tests: `cargo test --test pump engine::`.
 
@@ -12,4 +12,5 @@ mod export;
 mod fault_matrix;
 mod simulate;
 mod storage;
+mod titrate;
 mod trial_log;

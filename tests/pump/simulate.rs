@@ -882,3 +882,127 @@ fn a_bolus_trials_proposal_is_the_same_however_long_it_was_watched() {
     assert_eq!(seen[0], (Some(0.2), Some(0.1), Some(4.0), Some(4.0)));
     assert!(seen.iter().all(|x| *x == seen[0]), "{seen:?}");
 }
+
+#[test]
+fn a_titration_scenario_changes_every_setting_with_both_names_and_the_windows_intact() {
+    use titra::core::dose::{CapOrigin, Denial};
+    use titra::core::units::{Duration, Timestamp};
+    let out = run(&example("titration.toml"));
+    let s = &out.summary;
+    let at =
+        |h: u64, min: u64| Timestamp::ORIGIN + Duration::from_hours(h) + Duration::from_mins(min);
+
+    // Each change, with both names, old beside new, in time order.
+    let changes: Vec<(f64, &str, &str, &str)> = s
+        .program_changes
+        .iter()
+        .flat_map(|c| {
+            assert_eq!(c.by, simulate::SCENARIO_CLINICIAN);
+            assert_eq!(c.verified_by, simulate::SCENARIO_NURSE);
+            c.changes
+                .iter()
+                .map(|x| (c.at_h, x.setting.as_str(), x.old.as_str(), x.new.as_str()))
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (24.0, "basal", "0.5 mg/day", "1 mg/day"),
+            (
+                48.0,
+                "pca",
+                "0.05 mg, lockout 1h, at most 1 an hour",
+                "0.1 mg, lockout 30min, at most 2 an hour"
+            ),
+            (60.0, "limit", "0.3 mg in 4h", "0.5 mg in 4h"),
+            (72.0, "boluses", "none", "0.1 mg at 3d 12h"),
+            (80.0, "kvo", "0 mL/h", "0.01 mL/h"),
+            (92.0, "kvo", "0.01 mL/h", "0 mL/h"),
+        ]
+    );
+
+    // The presses. 47h50: granted (0.05 mg). 48h10: refused, the lockout of 30 min runs on
+    // from the bolus at 47h50 (the change at 48 h did not reset it). 48h20: refused by the
+    // program's 0.3 mg in 4 h: the window still holds 4 h of 1 mg/day from 44h20 (0.1667 mg)
+    // and the bolus (0.05 mg): 0.2167 + 0.1 = 0.3167 mg. 60h10: granted (0.1 mg) under the new
+    // 0.5 mg.
+    let requests: Vec<(Timestamp, Option<Denial>)> = out
+        .journal
+        .iter()
+        .filter_map(|r| match r {
+            Record::PcaRequest { at, denial, .. } => Some((*at, *denial)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    assert_eq!(requests[0], (at(47, 50), None));
+    assert!(matches!(
+        requests[1],
+        (t, Some(Denial::Lockout { .. })) if t == at(48, 10)
+    ));
+    let (t, Some(Denial::Cap { cap, in_window })) = requests[2] else {
+        panic!("{:?}", requests[2]);
+    };
+    assert_eq!(t, at(48, 20));
+    assert_eq!(cap.origin, CapOrigin::Program);
+    assert_eq!(cap.max.to_string(), "0.3 mg");
+    assert!(
+        close(in_window.as_mg_f64(), 1.0 / 6.0 + 0.05, 2.0 * STEP_MG),
+        "{in_window}"
+    );
+    assert_eq!(requests[3], (at(60, 10), None));
+    assert_eq!((s.pca.requested, s.pca.granted, s.pca.denied), (4, 2, 2));
+    assert!(close(s.delivered.pca_mg, 0.15, 1e-9));
+
+    // The day's doses. Day 1: 0.5 mg/day. Day 2: 1 mg/day and the 0.05 mg bolus. Day 3:
+    // 1 mg/day and the 0.1 mg bolus at 60h10. Day 4: 1 mg/day, the scheduled 0.1 mg at 84 h and
+    // 12 h of KVO at 0.01 mL/h (0.12 mL, 0.12 mg). Day 5: 1 mg/day.
+    let want = [0.5, 1.05, 1.1, 1.22, 1.0];
+    assert_eq!(s.delivered.per_day_mg.len(), 5);
+    for (day, (got, want)) in s.delivered.per_day_mg.iter().zip(want).enumerate() {
+        assert!(
+            close(*got, want, 2.0 * STEP_MG),
+            "day {}: {got} against {want}",
+            day + 1
+        );
+    }
+    assert!(close(s.delivered.scheduled_bolus_mg, 0.1, 1e-9));
+
+    // The change at 100 h (0.1 mg in 4 h, below what the basal alone gives and below the
+    // 0.2067 mg the window holds with the KVO) was refused and changed nothing.
+    let refused = out
+        .journal
+        .iter()
+        .find_map(|r| match r {
+            Record::Refused {
+                at, what, reason, ..
+            } if what == "program change" => Some((*at, reason.clone())),
+            _ => None,
+        })
+        .expect("the change at 100 h is refused");
+    assert_eq!(refused.0, at(100, 0));
+    assert!(
+        refused
+            .1
+            .contains("more than the program's new limit of 0.1 mg in 4h"),
+        "{}",
+        refused.1
+    );
+    assert_eq!(s.program_changes.len(), 6);
+
+    // The KVO ended the stable period: 28 h at 1 mg/day to the end; half of it proposed.
+    assert_eq!(s.effective_dose_mg_per_day, Some(1.0));
+    assert_eq!(s.implant.proposed_mg_per_day, Some(0.5));
+    assert!(s.alarms.is_empty(), "{:?}", s.alarms);
+    assert_eq!(s.observations.missed_checks, 0);
+
+    // The JSON is valid against the documented schema, and the text summary says each change.
+    let json = serde_json::to_value(s).unwrap();
+    crate::common::assert_valid_summary(&json);
+    let cli = titra(&["simulate", &scenario_arg("titration.toml")]);
+    let text = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        text.contains("Program changed at 48 h by clinician (scenario), checked by nurse (scenario): pca 0.05 mg, lockout 1h, at most 1 an hour → 0.1 mg, lockout 30min, at most 2 an hour"),
+        "{text}"
+    );
+}

@@ -250,7 +250,17 @@ fn closed(o: OpenBolus, complete: bool, delivered: Amount) -> (BolusGiven, Sourc
 
 impl Course {
     fn read(i: &Inputs<'_>) -> Course {
-        let kvo = i.program.kvo_rate();
+        // The KVO in force at the start: the first program change's old program's, when the
+        // program was changed; the basal and the KVO are followed through the changes.
+        let mut kvo = i
+            .journal
+            .iter()
+            .find_map(|r| match r {
+                Record::ProgramChanged { old_program, .. } => Some(old_program.kvo_rate()),
+                _ => None,
+            })
+            .unwrap_or_else(|| i.program.kvo_rate());
+        let mut basal: Option<AmountRate> = None;
         let mut c = Course {
             boluses: Vec::new(),
             scores: Vec::new(),
@@ -320,9 +330,32 @@ impl Course {
                             rate: *old + kvo,
                         });
                     }
+                    basal = Some(*new);
                     c.rates.push(RateFrom {
                         at: *at,
                         rate: *new + kvo,
+                    });
+                }
+                Record::ProgramChanged {
+                    at,
+                    old_program,
+                    program,
+                    ..
+                } if program.kvo_rate() != kvo => {
+                    // A KVO changed: the dose rate changes with it (a basal changed with it is
+                    // the rate change that follows).
+                    let now = basal.unwrap_or(old_program.basal);
+                    if c.rates.is_empty() {
+                        c.rates.push(RateFrom {
+                            at: i.started,
+                            rate: now + kvo,
+                        });
+                    }
+                    kvo = program.kvo_rate();
+                    basal = Some(now);
+                    c.rates.push(RateFrom {
+                        at: *at,
+                        rate: now + kvo,
                     });
                 }
                 Record::SystemicOpioids {

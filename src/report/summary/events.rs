@@ -51,6 +51,38 @@ pub(super) fn held_boluses(i: &Inputs<'_>, span: &Span) -> Vec<HeldBolus> {
     out
 }
 
+/// A change of the program during the trial: when, each setting old beside new, who made it and
+/// who checked it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramChangeEntry {
+    pub at_h: f64,
+    pub changes: Vec<crate::core::change::SettingChange>,
+    pub by: String,
+    pub verified_by: String,
+}
+
+/// Every change of the program during the trial, in time order.
+pub(super) fn program_changes(i: &Inputs<'_>, span: &Span) -> Vec<ProgramChangeEntry> {
+    i.journal
+        .iter()
+        .filter_map(|r| match r {
+            Record::ProgramChanged {
+                at,
+                changes,
+                name,
+                verified_by,
+                ..
+            } => Some(ProgramChangeEntry {
+                at_h: span.h(*at),
+                changes: changes.clone(),
+                by: name.clone(),
+                verified_by: verified_by.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Interruption {
     pub from_h: f64,

@@ -86,6 +86,8 @@ pub struct Summary {
     /// Scheduled boluses that fell due while delivery was stopped: held, never given late on
     /// their own, and the nurse's decision about each.
     pub held_boluses: Vec<events::HeldBolus>,
+    /// The program's changes during the trial (titration of any setting), each with both names.
+    pub program_changes: Vec<events::ProgramChangeEntry>,
     /// The clinician's assessment and decision: outcome and reasons, the patient's wish to
     /// proceed and the implant planned.
     pub assessment: Option<AssessmentEntry>,
@@ -283,6 +285,7 @@ pub fn summarise(i: &Inputs<'_>) -> Summary {
         days: d.days,
         interruptions: events::interruptions(i, &span),
         held_boluses: events::held_boluses(i, &span),
+        program_changes: events::program_changes(i, &span),
         assessment: decision::assessment(i, &span, &dose.implant),
         implant: dose.implant,
         checklist: decision::checklist_summary(i.journal, &when_any),

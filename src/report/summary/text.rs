@@ -64,6 +64,19 @@ fn delivery(out: &mut String, s: &Summary, amount: &dyn Fn(f64) -> String) {
             s.pca.denied_per_day.get(day).unwrap_or(&0)
         );
     }
+    for c in &s.program_changes {
+        let what = c
+            .changes
+            .iter()
+            .map(|c| format!("{} {} → {}", c.setting, c.old, c.new))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let _ = writeln!(
+            out,
+            "Program changed at {} h by {}, checked by {}: {what}",
+            c.at_h, c.by, c.verified_by
+        );
+    }
     for h in &s.held_boluses {
         let decision = match (h.given, h.decided_at_h, h.by.as_deref()) {
             (Some(true), Some(at), Some(by)) => format!("given at {at} h on {by}'s word"),

@@ -337,9 +337,22 @@ fn clinician_screens(
     }
     save(ui, dir, &format!("clinician-change-dose-verify-{size}"))?;
     press(ui, "Cancel")?;
+    // The patient bolus changed the same way: old beside new, then a second person.
+    ui.global::<Nav>().invoke_go("patient-bolus".into());
+    let check = titra::ui::present::delivery::program_change_check(
+        "ok",
+        &[],
+        &[titra::service::wire::WireSettingChange {
+            setting: "pca".to_owned(),
+            old: "0.05 mg, lockout 1h, at most 1 an hour".to_owned(),
+            new: "0.1 mg, lockout 30min, at most 2 an hour".to_owned(),
+        }],
+    );
+    show_basal_check(ui, &check);
+    save(ui, dir, &format!("clinician-change-patient-bolus-{size}"))?;
     // The chart of the example 3-day morphine trial, simulated.
     let scenario = titra::input::scenario::Scenario::from_toml_str(
-        include_str!("../../shared/scenarios/continuous-morphine-pca.toml"),
+        include_str!("scenarios/continuous-morphine-pca.toml"),
         "continuous-morphine-pca.toml",
     )?;
     let (library, source) = check::load_library(None)?;

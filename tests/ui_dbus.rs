@@ -9,7 +9,8 @@
 //! an alarm, a sedation score of 3 (with a temperature) stops delivery and refuses the patient's
 //! doses until a clinician's review, a nurse's site check with a fever raises "possible
 //! infection", a nurse records the day's systemic opioids, the clinician sees the implant
-//! worksheet (nothing to confirm before the end), ends the trial a day later, confirms another
+//! worksheet (nothing to confirm before the end), changes the patient bolus with a second
+//! person's PIN, ends the trial a day later, confirms another
 //! starting dose than the proposal (refused until a reason is typed) and exports, the clinician
 //! records the decision, the patient gives the impression of change, and a nurse the catheter's
 //! removal; the summary has them all, and the chart shows the dose and pain (no response to
@@ -369,6 +370,7 @@ steps!(
     a_site_check_with_a_fever_raises_possible_infection,
     a_nurse_records_the_systemic_opioids,
     the_worksheet_has_nothing_to_confirm_before_the_end,
+    the_clinician_changes_the_patient_bolus_with_a_second_person,
     the_clinician_ends_the_trial,
     another_starting_dose_needs_a_written_reason_then_exports,
     the_clinician_records_the_decision,
@@ -438,6 +440,11 @@ fn the_worksheet_has_nothing_to_confirm_before_the_end() {
 }
 
 /// A day later the clinician ends the trial.
+#[test]
+fn the_clinician_changes_the_patient_bolus_with_a_second_person() {
+    run_step("the_clinician_changes_the_patient_bolus_with_a_second_person");
+}
+
 #[test]
 fn the_clinician_ends_the_trial() {
     run_step("the_clinician_ends_the_trial");
@@ -880,6 +887,44 @@ mod steps {
             .is_none()),
             "nothing to export before a dose is confirmed"
         );
+        press(w, "Back");
+        press(w, "Log out");
+    }
+
+    pub fn the_clinician_changes_the_patient_bolus_with_a_second_person(f: &Flow) {
+        let w = &f.weak;
+        // The clinician titrates the patient bolus: typed, checked (old beside new), then
+        // confirmed by a second person's PIN; the daemon says what changed.
+        press(w, "Staff");
+        pin(w, "Demo Clinician", "246810", "Enter PIN");
+        wait_screen(w, "staff");
+        press(w, "Change the patient bolus");
+        wait_screen(w, "patient-bolus");
+        assert!(!enabled(w, "Confirm the patient bolus"), "not checked yet");
+        keys(w, "0.1");
+        press(w, "Lockout");
+        keys(w, "30");
+        press(w, "Most per hour");
+        keys(w, "2");
+        press(w, "Check");
+        wait_value(
+            w,
+            "New patient bolus",
+            "Patient bolus: 0.1 mg, lockout 30min, at most 2 an hour",
+        );
+        assert!(
+            value(w, "Old patient bolus").starts_with("Patient bolus: "),
+            "{}",
+            value(w, "Old patient bolus")
+        );
+        press(w, "Confirm the patient bolus");
+        pin(w, "Demo Nurse", "123456", "Confirm");
+        wait(w, "the change made", |ui| {
+            value_of(ui, "Staff answer").is_some_and(|v| {
+                v.starts_with("Changed: Patient bolus from ")
+                    && v.ends_with(" to 0.1 mg, lockout 30min, at most 2 an hour.")
+            })
+        });
         press(w, "Back");
         press(w, "Log out");
     }

@@ -61,6 +61,17 @@ pub enum UiCommand {
         pin: Pin,
         confirm: bool,
     },
+    /// A program change during the trial, as the program's own settings (TOML), checked before
+    /// anyone confirms.
+    CheckProgramChange(String),
+    /// The change, the second person's user ID and PIN, and whether the screen showed settings
+    /// to confirm (which pressing Confirm confirms).
+    ChangeProgram {
+        changes: String,
+        verifier: String,
+        pin: Pin,
+        confirm: bool,
+    },
     /// End the trial, with the clinician's outcome ("" from a nurse).
     EndTrial(String),
     /// The clinician's review after the sedation interlock, with its note.

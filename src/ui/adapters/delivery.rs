@@ -1,5 +1,5 @@
 //! `DeliveryAdapter` (ui/pages/delivery.slint): the syringe change, the clinician's basal dose
-//! change, and the review after the sedation interlock.
+//! and patient bolus changes, and the review after the sedation interlock.
 
 use slint::ComponentHandle;
 
@@ -31,7 +31,7 @@ pub fn show_basal_check(ui: &MainWindow, check: &BasalCheck) {
     d.set_change_notes(strings(check.notes.clone()));
 }
 
-/// Connects the syringe change, the basal change and the sedation review.
+/// Connects the syringe change, the basal and patient bolus changes and the sedation review.
 pub fn wire(ui: &MainWindow, commands: &Commands) {
     let d = ui.global::<DeliveryAdapter>();
     let c = commands.clone();
@@ -42,6 +42,19 @@ pub fn wire(ui: &MainWindow, commands: &Commands) {
     d.on_change_basal(move |dose, verifier, pin, confirm| {
         c.send(UiCommand::ChangeBasal {
             dose: dose.to_string(),
+            verifier: verifier.to_string(),
+            pin: Pin::new(pin.as_str()),
+            confirm,
+        });
+    });
+    let c = commands.clone();
+    d.on_check_program_change(move |changes| {
+        c.send(UiCommand::CheckProgramChange(changes.to_string()));
+    });
+    let c = commands.clone();
+    d.on_change_program(move |changes, verifier, pin, confirm| {
+        c.send(UiCommand::ChangeProgram {
+            changes: changes.to_string(),
             verifier: verifier.to_string(),
             pin: Pin::new(pin.as_str()),
             confirm,

@@ -26,6 +26,7 @@ pub fn show_status(ui: &MainWindow, s: &Status) {
     staff.set_sedation_hold(inputs.sedation_hold);
     staff.set_catheter_removed(inputs.catheter_removed);
     staff.set_held_bolus(inputs.held_bolus);
+    staff.set_patient_bolus(inputs.patient_bolus);
     staff.set_measure(match inputs.measure {
         None => Measure::None,
         Some(OutcomeMeasure::Pain) => Measure::Pain,
@@ -72,6 +73,7 @@ fn inputs(ui: &MainWindow) -> TaskInputs {
         sedation_hold: staff.get_sedation_hold(),
         catheter_removed: staff.get_catheter_removed(),
         held_bolus: staff.get_held_bolus(),
+        patient_bolus: staff.get_patient_bolus(),
         measure: match staff.get_measure() {
             Measure::None => None,
             Measure::Pain => Some(OutcomeMeasure::Pain),
@@ -95,6 +97,7 @@ fn task_kind(task: Task) -> TaskKind {
         Task::Opioids => TaskKind::Opioids,
         Task::Review => TaskKind::Review,
         Task::Basal => TaskKind::Basal,
+        Task::PatientBolus => TaskKind::PatientBolus,
         Task::Chart => TaskKind::Chart,
         Task::Export => TaskKind::ExportSummary,
         Task::Decision => TaskKind::Decision,

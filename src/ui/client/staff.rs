@@ -8,7 +8,7 @@ use crate::service::wire::Status;
 use crate::ui::adapters::{chart as chart_page, checklist, delivery, export as export_page};
 use crate::ui::command::{Pin, UiCommand};
 use crate::ui::present::chart::{chart, course_chart};
-use crate::ui::present::delivery::{BasalCheck, basal_check};
+use crate::ui::present::delivery::{BasalCheck, basal_check, changed_words, program_change_check};
 use crate::ui::present::observation::{
     opioids_entry, opioids_recorded, site_check_recorded, spasticity_recorded, temperature_entry,
 };
@@ -68,6 +68,16 @@ impl Session {
                 pin,
                 confirm,
             } => self.change_basal(&dose, (&verifier, &pin), confirm).await,
+            UiCommand::CheckProgramChange(changes) => self.check_program_change(&changes).await,
+            UiCommand::ChangeProgram {
+                changes,
+                verifier,
+                pin,
+                confirm,
+            } => {
+                self.change_program(&changes, (&verifier, &pin), confirm)
+                    .await
+            }
             command => self.clinical(command).await,
         }
     }
@@ -217,6 +227,44 @@ impl Session {
                     delivery::show_basal_check(&ui, &BasalCheck::default());
                 });
                 format!("Basal changed from {old} to {new}.")
+            }
+            Err(e) => words(e),
+        }
+    }
+
+    /// Checks a program change and shows what it would mean: each setting old beside new and
+    /// the findings.
+    async fn check_program_change(&self, changes: &str) -> String {
+        match self.proxy.check_program_change(changes).await {
+            Ok((class, findings, side)) => {
+                let check = program_change_check(&class, &findings, &side);
+                let _ = self
+                    .weak
+                    .upgrade_in_event_loop(move |ui| delivery::show_basal_check(&ui, &check));
+                String::new()
+            }
+            Err(e) => words(e),
+        }
+    }
+
+    /// Changes the program, checked by the second person (their user ID and PIN); `confirm`
+    /// is what the clinician was shown, as for the basal.
+    async fn change_program(
+        &self,
+        changes: &str,
+        (verifier, pin): (&str, &Pin),
+        confirm: bool,
+    ) -> String {
+        match self
+            .proxy
+            .change_program(&self.token, changes, confirm, verifier, pin.digits())
+            .await
+        {
+            Ok(changed) => {
+                let _ = self.weak.upgrade_in_event_loop(|ui| {
+                    delivery::show_basal_check(&ui, &BasalCheck::default());
+                });
+                changed_words(&changed)
             }
             Err(e) => words(e),
         }

@@ -2,7 +2,7 @@
 //! anyone confirms it.
 
 use crate::core::finding::Class;
-use crate::service::wire::WireFinding;
+use crate::service::wire::{WireFinding, WireSettingChange};
 
 /// What a basal change would mean: the dose now and the new one, how serious the daemon found
 /// it (None: not checked), and the findings that need reading.
@@ -26,6 +26,51 @@ pub fn basal_check(class: &str, findings: &[WireFinding], old: &str, new: &str) 
             .filter(|f| super::class_of(&f.class) != Some(Class::Ok))
             .map(|f| format!("{} {}", if f.is_hard() { "✕" } else { "!" }, f.message))
             .collect(),
+    }
+}
+
+/// The check of a program change: each setting old beside new (one line each), with the
+/// findings as for the basal.
+pub fn program_change_check(
+    class: &str,
+    findings: &[WireFinding],
+    side: &[WireSettingChange],
+) -> BasalCheck {
+    let lines = |f: fn(&WireSettingChange) -> &str| {
+        side.iter()
+            .map(|c| format!("{}: {}", setting_name(&c.setting), f(c)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    BasalCheck {
+        old: lines(|c| c.old.as_str()),
+        new: lines(|c| c.new.as_str()),
+        ..basal_check(class, findings, "", "")
+    }
+}
+
+/// What a program change did, in words for the clinician.
+pub fn changed_words(changed: &[WireSettingChange]) -> String {
+    if changed.is_empty() {
+        return "Nothing changed.".to_owned();
+    }
+    let what = changed
+        .iter()
+        .map(|c| format!("{} from {} to {}", setting_name(&c.setting), c.old, c.new))
+        .collect::<Vec<_>>()
+        .join("; ");
+    format!("Changed: {what}.")
+}
+
+/// A setting's name for people.
+fn setting_name(setting: &str) -> &str {
+    match setting {
+        "basal" => "Basal dose",
+        "pca" => "Patient bolus",
+        "boluses" => "Scheduled boluses",
+        "limit" => "Dose limit",
+        "kvo" => "KVO",
+        other => other,
     }
 }
 
@@ -65,5 +110,30 @@ mod tests {
             ]
         );
         assert_eq!(basal_check("", &[], "", ""), BasalCheck::default());
+    }
+
+    #[test]
+    fn a_program_change_is_shown_setting_by_setting_old_beside_new() {
+        let side = [WireSettingChange {
+            setting: "pca".to_owned(),
+            old: "0.05 mg, lockout 1h, at most 1 an hour".to_owned(),
+            new: "0.1 mg, lockout 30min, at most 2 an hour".to_owned(),
+        }];
+        let c = program_change_check("soft", &[finding("soft", "Confirm it.")], &side);
+        assert_eq!(c.class, Some(Class::Soft));
+        assert_eq!(
+            c.old,
+            "Patient bolus: 0.05 mg, lockout 1h, at most 1 an hour"
+        );
+        assert_eq!(
+            c.new,
+            "Patient bolus: 0.1 mg, lockout 30min, at most 2 an hour"
+        );
+        assert_eq!(c.notes, ["! Confirm it."]);
+        assert_eq!(
+            changed_words(&side),
+            "Changed: Patient bolus from 0.05 mg, lockout 1h, at most 1 an hour to 0.1 mg, lockout 30min, at most 2 an hour."
+        );
+        assert_eq!(changed_words(&[]), "Nothing changed.");
     }
 }

@@ -101,6 +101,8 @@ pub enum Task {
     Review,
     /// The clinician's basal dose change.
     Basal,
+    /// The clinician's change of the patient bolus (dose, lockout, boluses per hour).
+    PatientBolus,
     Chart,
     Export,
     Decision,
@@ -129,6 +131,8 @@ pub struct TaskInputs {
     pub catheter_removed: bool,
     /// A scheduled bolus is held, waiting for a nurse's answer.
     pub held_bolus: bool,
+    /// The program has a patient bolus (a clinician may change it).
+    pub patient_bolus: bool,
     /// What the trial is judged on (None: no trial).
     pub measure: Option<OutcomeMeasure>,
 }
@@ -143,6 +147,7 @@ impl TaskInputs {
             sedation_hold: super::alarm::sedation_hold(s),
             catheter_removed: s.catheter_removed,
             held_bolus: !s.held_bolus.is_empty(),
+            patient_bolus: !s.patient_bolus.is_empty(),
             measure: s.outcome_measure,
         }
     }
@@ -217,6 +222,13 @@ pub fn staff_tasks(t: &TaskInputs) -> Vec<TaskView> {
     }
     if delivering && clinician {
         tasks.push(same(Task::Basal, "Change dose"));
+        if t.patient_bolus {
+            tasks.push(task(
+                Task::PatientBolus,
+                "Patient bolus",
+                "Change the patient bolus",
+            ));
+        }
     }
     if delivering || ended {
         tasks.push(task(Task::Chart, "Chart", "Dose and pain chart"));
@@ -341,6 +353,7 @@ mod tests {
             sedation_hold: false,
             catheter_removed: false,
             held_bolus: false,
+            patient_bolus: true,
             measure: Some(OutcomeMeasure::Pain),
         };
         assert_eq!(
@@ -372,12 +385,16 @@ mod tests {
                 Opioids,
                 Review,
                 Basal,
+                PatientBolus,
                 Chart,
                 Export,
                 End,
                 Logout
             ]
         );
+        // A program without a patient bolus has none to change.
+        t.patient_bolus = false;
+        assert!(!tasks_of(&t).contains(&PatientBolus));
         // Spasticity trials offer the Ashworth score, before, during and after delivery.
         t = TaskInputs {
             state: State::Verified,
@@ -386,6 +403,7 @@ mod tests {
             sedation_hold: false,
             catheter_removed: false,
             held_bolus: false,
+            patient_bolus: true,
             measure: Some(OutcomeMeasure::Spasticity),
         };
         assert_eq!(tasks_of(&t), [Wizard, Checklist, Spasticity, End, Logout]);
@@ -413,6 +431,7 @@ mod tests {
             sedation_hold: false,
             catheter_removed: false,
             held_bolus: true,
+            patient_bolus: true,
             measure: Some(OutcomeMeasure::Pain),
         };
         assert_eq!(tasks_of(&held)[..2], [SkipHeld, Resume]);
@@ -432,10 +451,11 @@ mod tests {
             sedation_hold: true,
             catheter_removed: false,
             held_bolus: true,
+            patient_bolus: true,
             measure: Some(OutcomeMeasure::Spasticity),
         };
         let n = staff_tasks(&t).len();
-        assert_eq!(n, 15);
+        assert_eq!(n, 16);
         assert_eq!(wide_columns(n), 3);
         assert!(task_rows(&staff_tasks(&t), wide_columns(n)).len() <= MAX_WIDE_ROWS);
         assert_eq!(wide_columns(12), 2);

@@ -624,3 +624,49 @@ fn the_export_checks_the_confirmed_dose_against_the_implant_routes_limits() {
         "Took 90 mg oral morphine a day until last week."
     );
 }
+
+#[test]
+fn the_programs_changes_are_in_every_format_with_both_names() {
+    // The 5-day titration scenario, exported from its log (the engine rebuilt from the
+    // records, program changes included).
+    let d = dir("titration");
+    let db = simulated_log("titration.toml", &d);
+    let written = export(&db, &d.join("out"), "pdf,json,csv", Paper::A4, true).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&written[1]).unwrap()).unwrap();
+    assert_valid_summary(&json);
+    assert_eq!(json["program"]["basal_mg_per_day"], 0.5, "as started");
+    let changes = json["program_changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 6);
+    assert_eq!(changes[1]["at_h"], 48.0);
+    assert_eq!(changes[1]["by"], "clinician (scenario)");
+    assert_eq!(changes[1]["verified_by"], "nurse (scenario)");
+    assert_eq!(
+        changes[1]["changes"][0]["new"],
+        "0.1 mg, lockout 30min, at most 2 an hour"
+    );
+    // The PDF: the program at the start, then each change with both names (a new basal among
+    // the rate changes).
+    let text = pdftotext(&written[0])
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // (The PDF's font has no arrow: "->".)
+    for needle in [
+        "Basal 0.5 mg per day. Patient bolus 0.05 mg, lockout 60 min, at most 1 per hour.",
+        "day 2 00:00: basal 0.5 mg -> 1 mg per day",
+        "day 3 00:00: patient bolus 0.05 mg, lockout 1h, at most 1 an hour -> 0.1 mg, lockout 30min, at most 2 an hour (by clinician (scenario), checked by nurse (scenario))",
+        "dose limit 0.3 mg in 4h -> 0.5 mg in 4h",
+        "scheduled boluses none -> 0.1 mg at 3d 12h",
+        "KVO 0 mL/h -> 0.01 mL/h",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in {text}");
+    }
+    // The CSV: a row per change.
+    let mut reader = csv::Reader::from_path(&written[2]).unwrap();
+    let rows = reader
+        .records()
+        .filter(|r| r.as_ref().is_ok_and(|r| &r[2] == "program_changed"))
+        .count();
+    assert_eq!(rows, 6);
+}

@@ -73,6 +73,8 @@ fn continuous_morphine_with_pca_occlusion_and_power_cut() {
         "2h10 and 3h05"
     );
 
+    // The program as it was started: 0.5 mg/day (the rate change at 1 d came after).
+    assert_eq!(s.program.basal_mg_per_day, 0.5);
     // Day 1: 0.5 mg/day basal for 24 h (7200 steps exactly) and one 0.05 mg bolus.
     assert_eq!(s.delivered.per_day_mg[0], 0.55);
 
@@ -989,6 +991,15 @@ fn a_titration_scenario_changes_every_setting_with_both_names_and_the_windows_in
         refused.1
     );
     assert_eq!(s.program_changes.len(), 6);
+
+    // The program as it was started, whatever came after.
+    assert_eq!(s.program.basal_mg_per_day, 0.5);
+    let pca = s.program.pca.as_ref().unwrap();
+    assert_eq!(
+        (pca.dose_mg, pca.lockout_min, pca.max_per_hour),
+        (0.05, 60.0, 1)
+    );
+    assert!(s.program.scheduled_boluses.is_empty());
 
     // The KVO ended the stable period: 28 h at 1 mg/day to the end; half of it proposed.
     assert_eq!(s.effective_dose_mg_per_day, Some(1.0));

@@ -181,7 +181,7 @@ pub(super) fn program_and_changes(p: &mut Page, s: &Summary, unit: MassUnit) {
     p.para(10.0, false, &program);
 
     p.heading("Dose changes");
-    if s.titration.is_empty() {
+    if s.titration.is_empty() && s.program_changes.is_empty() {
         p.para(10.0, false, "None.");
     }
     for c in &s.titration {
@@ -196,6 +196,41 @@ pub(super) fn program_and_changes(p: &mut Page, s: &Summary, unit: MassUnit) {
                 c.by
             ),
         );
+    }
+    // The program's other settings changed during the trial (a new basal is among the rate
+    // changes above), each with who made it and who checked it.
+    for c in &s.program_changes {
+        let what: Vec<String> = c
+            .changes
+            .iter()
+            .filter(|x| x.setting != "basal")
+            .map(|x| format!("{} {} → {}", setting_words(&x.setting), x.old, x.new))
+            .collect();
+        if what.is_empty() {
+            continue;
+        }
+        p.para(
+            10.0,
+            false,
+            &format!(
+                "{}: {} (by {}, checked by {}).",
+                hours_words(c.at_h),
+                what.join("; "),
+                c.by,
+                c.verified_by
+            ),
+        );
+    }
+}
+
+/// A program setting's name in the PDF.
+fn setting_words(setting: &str) -> &str {
+    match setting {
+        "pca" => "patient bolus",
+        "boluses" => "scheduled boluses",
+        "limit" => "dose limit",
+        "kvo" => "KVO",
+        other => other,
     }
 }
 

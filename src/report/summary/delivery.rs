@@ -203,7 +203,7 @@ pub(super) fn delivery(i: &Inputs<'_>, span: &Span) -> DeliverySection {
         &pain_per_day,
         &severity_per_day,
     );
-    let p = i.program;
+    let p = &program_at_start(i);
     DeliverySection {
         delivered: Delivered {
             total_mg: mg(total),
@@ -291,4 +291,26 @@ fn day_table(
             }
         })
         .collect()
+}
+
+/// The program as it was started: the engine holds the one in force now. Before the first
+/// program change it was that change's old program; its basal was the first rate change's old
+/// rate (every basal change, by hand, by the planned titration or with a program change, is a
+/// rate change).
+fn program_at_start(i: &Inputs<'_>) -> Program {
+    let mut start = i
+        .journal
+        .iter()
+        .find_map(|r| match r {
+            Record::ProgramChanged { old_program, .. } => Some((**old_program).clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| i.program.clone());
+    if let Some(old) = i.journal.iter().find_map(|r| match r {
+        Record::RateChanged { old, .. } => Some(*old),
+        _ => None,
+    }) {
+        start.basal = old;
+    }
+    start
 }

@@ -816,8 +816,8 @@ impl<H: PumpHardware> Engine<H> {
         verdict
     }
 
-    /// Time since the basal rate last changed (None if it never did since the start, or the
-    /// trial has not started).
+    /// Time since the basal rate (or the KVO on top of it) last changed (None if it never did
+    /// since the start, or the trial has not started).
     pub fn since_rate_change(&self, now: Timestamp) -> Option<Duration> {
         let last = self
             .journal
@@ -825,6 +825,13 @@ impl<H: PumpHardware> Engine<H> {
             .rev()
             .find_map(|r| match r {
                 Record::RateChanged { at, .. } => Some(*at),
+                // A KVO carries drug: changing it changes the rate that runs.
+                Record::ProgramChanged {
+                    at,
+                    old_program,
+                    program,
+                    ..
+                } if old_program.kvo != program.kvo => Some(*at),
                 _ => None,
             })
             .or_else(|| self.started.then_some(self.start))?;

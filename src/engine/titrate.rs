@@ -52,8 +52,66 @@ impl<H: PumpHardware> Engine<H> {
                 &self.cfg,
             ));
         }
+        if !self.started {
+            v.hard(
+                "program",
+                "not started",
+                "Delivery has not started: to change the program before the start, program the trial again.",
+            );
+        }
+        if change.boluses.is_some() && self.held_scheduled {
+            v.hard(
+                "program.boluses",
+                "a scheduled dose is held",
+                "A scheduled dose is held: give or skip it before changing the scheduled boluses.",
+            );
+        }
+        self.bolus_spacing_verdict(since_start, &new, &mut v);
         self.windows_verdict(now, since_start, &new, &mut v);
         (new, v)
+    }
+
+    /// The first scheduled bolus still to come, against the last bolus actually given (which may
+    /// have been given late, on a nurse's word, or been a patient's or a clinician's): the
+    /// library's least time between boluses applies to it as to the planned ones.
+    fn bolus_spacing_verdict(&self, since_start: Duration, new: &Program, v: &mut Verdict) {
+        let (Some(last), Some((i, next))) = (
+            self.ledger.last_bolus_at(),
+            new.boluses
+                .iter()
+                .enumerate()
+                .skip(self.next_scheduled)
+                .min_by_key(|(_, b)| b.at),
+        ) else {
+            return;
+        };
+        if next.at <= since_start {
+            return;
+        }
+        let gap = (self.start + next.at).since(last);
+        let field = format!("program.boluses[{i}].at");
+        let (hard, soft) = (self.entry.lockout.hard_min, self.entry.lockout.soft_min);
+        if hard.is_some_and(|h| gap < h) {
+            v.hard(
+                &field,
+                next.at,
+                format!(
+                    "This bolus would come {gap} after the last bolus given; the library requires at least {} between boluses of {}.",
+                    hard.unwrap_or(Duration::ZERO),
+                    self.entry.drug
+                ),
+            );
+        } else if let Some(soft) = soft.filter(|&s| gap < s) {
+            v.soft(
+                &field,
+                next.at,
+                format!("usual least time between boluses {soft}"),
+                format!(
+                    "This bolus would come {gap} after the last bolus given, sooner than the usual {soft} between boluses of {}. Confirm to continue.",
+                    self.entry.drug
+                ),
+            );
+        }
     }
 
     /// What each window of the new program's limits already holds: counted, never reset.
@@ -84,7 +142,8 @@ impl<H: PumpHardware> Engine<H> {
     ) {
         let unit = self.entry.unit;
         let w = cap.window;
-        let given = self.ledger.in_window(now, w, cap.counts);
+        // What the window holds, with what a bolus under way will still add to it.
+        let given = self.ledger.in_window(now, w, cap.counts) + self.ledger.pending_for(cap);
         let (field, whose) = match cap.origin {
             CapOrigin::Program => ("program.limit.max", "the program's"),
             CapOrigin::Library => ("library.cumulative", "the library's"),
@@ -94,7 +153,7 @@ impl<H: PumpHardware> Engine<H> {
                 field,
                 given.in_unit(unit),
                 format!(
-                    "{} was given in the last {w}, more than {whose} new limit of {} in {w}: the pump would stop the basal at once. Choose a limit of at least {} or change it later.",
+                    "{} was given in the last {w} (a bolus under way counted whole), more than {whose} new limit of {} in {w}: the pump would stop the basal at once. Choose a limit of at least {} or change it later.",
                     given.in_unit(unit),
                     cap.max.in_unit(unit),
                     given.in_unit(unit)
@@ -156,15 +215,6 @@ impl<H: PumpHardware> Engine<H> {
         let what = "program change".to_owned();
         if self.state == State::Ended {
             return Err(self.refuse(now, what, "The trial has ended.".to_owned(), by.role));
-        }
-        if change.boluses.is_some() && self.held_scheduled {
-            return Err(self.refuse(
-                now,
-                what,
-                "A scheduled dose is held: give or skip it before changing the scheduled boluses."
-                    .to_owned(),
-                by.role,
-            ));
         }
         let (new, verdict) = self.program_change_verdict(now, change);
         if verdict.is_rejected() || (verdict.class() == Class::Soft && !confirmed) {

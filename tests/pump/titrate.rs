@@ -317,3 +317,150 @@ fn what_cannot_change_is_refused_by_name_and_a_change_survives_a_restart() {
     // The new lockout (30 min from the bolus at 1 h) is over: granted, the new dose.
     assert_eq!(granted(back.request_pca(h(1.5))), mg("0.1 mg"));
 }
+
+#[test]
+fn a_kvo_counts_in_the_titration_rule_and_restarts_its_interval() {
+    // Ziconotide 25 mcg/mL at 1.2 mcg/day: steps of at most 2.4 mcg/day, 24 h apart (the
+    // label). At 25 h a KVO of 0.01 mL/h would add 6 mcg/day: refused as a step. 0.004 mL/h
+    // adds 2.4 mcg/day: a step the rule allows. A basal step an hour later is then refused:
+    // the KVO's step was the last change.
+    let mut e = engine(
+        "drug = \"ziconotide\"\nconcentration = \"25 mcg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1.2 mcg/day\"\n",
+    );
+    run_to(&mut e, h(25.0));
+    let err = e
+        .change_program(h(25.0), &change("kvo = \"0.01 mL/h\""), true, BY)
+        .unwrap_err();
+    assert!(err.to_string().contains("program.kvo"), "{err}");
+    assert!(err.to_string().contains("2.4 mcg/day"), "{err}");
+    e.change_program(h(25.0), &change("kvo = \"0.004 mL/h\""), true, BY)
+        .unwrap();
+    run_to(&mut e, h(26.0));
+    let err = e
+        .change_program(h(26.0), &change("basal = \"2.4 mcg/day\""), true, BY)
+        .unwrap_err();
+    assert!(err.to_string().contains("only 1d after the last change"), "{err}");
+}
+
+#[test]
+fn nothing_changes_before_delivery_starts() {
+    let cfg = hw();
+    let (library, _) = check::load_library(None).unwrap();
+    let p = program(MORPHINE);
+    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, p.reservoir);
+    let mut e = Engine::new(
+        sim,
+        &cfg,
+        trial(),
+        p,
+        &library,
+        Timestamp::ORIGIN,
+        Some(Role::Nurse),
+    )
+    .unwrap();
+    e.verify(Timestamp::ORIGIN).unwrap();
+    let err = e
+        .change_program(
+            Timestamp::ORIGIN,
+            &change("basal = \"0.5 mg/day\""),
+            true,
+            BY,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Delivery has not started"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_basal_named_at_its_own_rate_keeps_the_plan_and_a_new_one_shows_the_steps_cancelled() {
+    let text = format!("{MORPHINE}titration = [{{ at = \"2d\", basal = \"1.5 mg/day\" }}]\n");
+    let mut e = engine(&text);
+    run_checked(&mut e, h(2.0));
+    let changes = e
+        .change_program(
+            h(2.0),
+            &change("basal = \"1 mg/day\"\npca = { dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 2 }"),
+            true,
+            BY,
+        )
+        .unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(e.program().titration.len(), 1, "the plan stays");
+    let changes = e
+        .change_program(h(2.0), &change("basal = \"0.8 mg/day\""), true, BY)
+        .unwrap();
+    let settings: Vec<(&str, &str, &str)> = changes
+        .iter()
+        .map(|c| (c.setting.as_str(), c.old.as_str(), c.new.as_str()))
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("titration", "1.5 mg/day at 2d", "none"),
+            ("basal", "1 mg/day", "0.8 mg/day")
+        ]
+    );
+}
+
+#[test]
+fn a_limit_below_a_window_with_a_bolus_under_way_is_refused() {
+    // Patient boluses of 0.3 mg, 30 min apart, under 1 mg in 4 h; boluses at 1 h and 1 h 30 min.
+    // Two minutes into the second, the window holds less than 0.5 mg as recorded, but the rest
+    // of the bolus under way will take it past 0.5 mg: a limit of 0.5 mg is refused.
+    let text = "drug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1 mg/day\"\npca = { dose = \"0.3 mg\", lockout = \"30min\", max_per_hour = 2 }\nlimit = { window = \"4h\", max = \"1 mg\" }\n";
+    let mut e = engine(text);
+    run_checked(&mut e, h(1.0));
+    granted(e.request_pca(h(1.0)));
+    run_checked(&mut e, h(1.5));
+    granted(e.request_pca(h(1.5)));
+    let now = h(1.5) + Duration::from_mins(2);
+    run_checked(&mut e, now);
+    let cap = e.ledger().limits().caps[0];
+    let recorded = e.ledger().in_window(now, cap.window, cap.counts);
+    let pending = e.ledger().pending_for(&cap);
+    assert!(
+        recorded < mg("0.5 mg") && recorded + pending > mg("0.5 mg"),
+        "{recorded} + {pending}"
+    );
+    let err = e
+        .change_program(
+            now,
+            &change("limit = { window = \"4h\", max = \"0.5 mg\" }"),
+            true,
+            BY,
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("a bolus under way counted whole"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_scheduled_bolus_to_come_keeps_the_least_time_after_the_last_bolus_given() {
+    // Morphine: at least 10 min between boluses (the library's hard minimum), 30 min usually.
+    // A patient bolus at 1 h; a scheduled bolus planned at 1 h 5 min is refused, one at
+    // 1 h 20 min needs confirming, one at 2 h is fine.
+    let mut e = engine(MORPHINE);
+    run_checked(&mut e, h(1.0));
+    granted(e.request_pca(h(1.0)));
+    let verdict = |e: &Engine<SimPump>, at: &str| {
+        e.program_change_verdict(
+            h(1.0),
+            &change(&format!(
+                "boluses = [{{ at = \"{at}\", dose = \"0.1 mg\" }}]"
+            )),
+        )
+        .1
+        .problems()
+        .filter(|f| f.field == "program.boluses[0].at")
+        .map(|f| f.class)
+        .collect::<Vec<_>>()
+    };
+    use titra::core::finding::Class;
+    assert_eq!(verdict(&e, "1h 5min"), [Class::Hard]);
+    assert_eq!(verdict(&e, "1h 20min"), [Class::Soft]);
+    assert!(verdict(&e, "2h").is_empty());
+}

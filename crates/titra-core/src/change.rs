@@ -79,11 +79,12 @@ impl ProgramChange {
     }
 
     /// The program after this change, `given` of its scheduled boluses already given (or
-    /// decided): those stay; the change's replace the rest. A new basal rate replaces the
-    /// planned titration, as a change of the basal by hand always has.
+    /// decided): those stay; the change's replace the rest. A new basal rate (one that differs
+    /// from the rate in force) replaces the planned titration, as a change of the basal by hand
+    /// always has; [`ProgramChange::describe`] shows the steps cancelled.
     pub fn apply(&self, program: &Program, given: usize) -> Program {
         let mut new = program.clone();
-        if let Some(basal) = self.basal {
+        if let Some(basal) = self.basal.filter(|&b| b != program.basal) {
             new.basal = basal;
             new.titration.clear();
         }
@@ -106,7 +107,8 @@ impl ProgramChange {
     }
 
     /// What changes, old beside new, in the drug's unit; settings named with the value they
-    /// already have are left out.
+    /// already have are left out. Planned titration steps a new basal cancels show as
+    /// `titration`.
     pub fn describe(
         old: &Program,
         new: &Program,
@@ -122,6 +124,18 @@ impl ProgramChange {
                 });
             }
         };
+        let steps = |p: &Program| {
+            if p.titration.is_empty() {
+                "none".to_owned()
+            } else {
+                p.titration
+                    .iter()
+                    .map(|s| format!("{} at {}", s.basal.per_day_in(unit), s.at))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        push("titration", steps(old), steps(new));
         push(
             "basal",
             old.basal.per_day_in(unit).to_string(),

@@ -499,7 +499,8 @@ impl DoseLedger {
         self.last_bolus_at = Some(now);
     }
 
-    fn pending_for(&self, cap: &Cap) -> Amount {
+    /// What a bolus in progress still reserves that `cap` counts (the rest of its dose).
+    pub fn pending_for(&self, cap: &Cap) -> Amount {
         if cap.counts == Counts::All || self.pending_counts_in_program_cap {
             self.pending
         } else {

@@ -343,7 +343,9 @@ pub fn check_change(
     };
     let mut v = Verdict::default();
     if change.basal.is_some() || change.kvo.is_some() {
-        let total = new.basal + new.kvo_rate();
+        // What runs from now: the basal with the KVO on top, and any planned step still to
+        // come with it (a KVO changed under a plan applies to every step after it).
+        let total = new.max_rate_between(since_start, Duration::from_ms(u64::MAX));
         match trial.kind {
             TrialKind::Continuous if new.basal.is_zero() => v.hard(
                 "program.basal",
@@ -360,12 +362,18 @@ pub fn check_change(
         if !total.is_zero() {
             v.push(c.basal_finding("program.basal", total));
         }
-        if change.basal.is_some() {
+        // The titration rule on the dose that runs, KVO included: a KVO carries drug too.
+        let (from, to) = (old.basal + old.kvo_rate(), new.basal + new.kvo_rate());
+        if from != to {
             v.extend(check_titration_step(
                 entry,
-                "program.basal",
-                old.basal,
-                new.basal,
+                if change.basal.is_some() {
+                    "program.basal"
+                } else {
+                    "program.kvo"
+                },
+                from,
+                to,
                 since_rate_change,
             ));
         }
@@ -397,6 +405,7 @@ pub fn check_change(
             );
         }
         c.scheduled_boluses(trial, &mut v);
+        c.screening(trial, &mut v);
     }
     c.window_limit(&mut v);
     c.library_caps(&mut v);

@@ -226,6 +226,7 @@ pub(super) fn program_and_changes(p: &mut Page, s: &Summary, unit: MassUnit) {
 /// A program setting's name in the PDF.
 fn setting_words(setting: &str) -> &str {
     match setting {
+        "titration" => "planned dose steps",
         "pca" => "patient bolus",
         "boluses" => "scheduled boluses",
         "limit" => "dose limit",

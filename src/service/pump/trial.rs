@@ -500,15 +500,7 @@ impl PumpService {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
         let (change, engine) = self.change_request(changes)?;
         let (_, verdict) = engine.program_change_verdict(now, &change);
-        if verdict.is_rejected() {
-            return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
-        }
-        if verdict.class() == Class::Soft && !confirm_soft {
-            return Err(ServiceError::InvalidInput(format!(
-                "needs confirmation: {}",
-                first_hard(&verdict.problems().cloned().collect::<Vec<_>>())
-            )));
-        }
+        admit(&verdict, confirm_soft)?;
         let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
         let by = crate::engine::ChangedBy {
             role: role_of(&caller),
@@ -571,15 +563,7 @@ impl PumpService {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
         let (basal, engine) = self.basal_request(basal)?;
         let verdict = engine.rate_change_verdict(now, basal);
-        if verdict.is_rejected() {
-            return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
-        }
-        if verdict.class() == Class::Soft && !confirm_soft {
-            return Err(ServiceError::InvalidInput(format!(
-                "needs confirmation: {}",
-                first_hard(&verdict.problems().cloned().collect::<Vec<_>>())
-            )));
-        }
+        admit(&verdict, confirm_soft)?;
         let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
         let engine = self.engine_mut()?;
         let unit = engine.entry().unit;
@@ -850,4 +834,19 @@ impl ProgramCheck {
             mechanism,
         })
     }
+}
+
+/// A change the clinician was shown may go ahead: refused naming the first hard finding
+/// (LimitExceeded), or the first soft one not confirmed (InvalidInput).
+fn admit(verdict: &crate::core::finding::Verdict, confirm_soft: bool) -> Result<(), ServiceError> {
+    if verdict.is_rejected() {
+        return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
+    }
+    if verdict.class() == Class::Soft && !confirm_soft {
+        return Err(ServiceError::InvalidInput(format!(
+            "needs confirmation: {}",
+            first_hard(&verdict.problems().cloned().collect::<Vec<_>>())
+        )));
+    }
+    Ok(())
 }

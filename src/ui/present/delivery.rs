@@ -65,6 +65,7 @@ pub fn changed_words(changed: &[WireSettingChange]) -> String {
 /// A setting's name for people.
 fn setting_name(setting: &str) -> &str {
     match setting {
+        "titration" => "Planned dose steps",
         "basal" => "Basal dose",
         "pca" => "Patient bolus",
         "boluses" => "Scheduled boluses",

@@ -339,7 +339,10 @@ fn a_kvo_counts_in_the_titration_rule_and_restarts_its_interval() {
     let err = e
         .change_program(h(26.0), &change("basal = \"2.4 mcg/day\""), true, BY)
         .unwrap_err();
-    assert!(err.to_string().contains("only 1d after the last change"), "{err}");
+    assert!(
+        err.to_string().contains("only 1d after the last change"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::core::units::{Duration, Volume, VolumeRate};
 
@@ -168,8 +168,87 @@ fn default_chip() -> std::path::PathBuf {
     std::path::PathBuf::from("/dev/gpiochip0")
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The disturbances of the `[simulation]` table; all off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Disturbances {
+    /// The load cell's offset creeps by this much per hour (creep, a warming enclosure), mmHg/h.
+    pub drift_mmhg_per_h: f64,
+    /// A daily temperature swing moves the offset by up to this much either way (a 24 h sine
+    /// from the start), mmHg.
+    pub drift_daily_mmhg: f64,
+    /// At start-up (the first push after the motor is switched on) the plunger sticks until
+    /// this much volume has been wound up behind it, then breaks free and pushes it at once, µL.
+    pub stiction_ul: f64,
+    /// A partial occlusion starts this many hours into the run (absent: none)…
+    pub partial_occlusion_from_h: Option<f64>,
+    /// …and the catheter's resistance grows by this fraction of its nominal value every hour
+    /// after (0.5: ×1.5 after one hour, ×5 after eight).
+    pub partial_occlusion_per_h: f64,
+    /// An intermittent kink about every this many hours (each at a random moment of its slot;
+    /// 0: none), h…
+    pub kink_every_h: f64,
+    /// …blocking the line for this long, min.
+    pub kink_min: f64,
+    /// Movement and coughing: pressure spikes at this mean rate (each minute has a chance of
+    /// `spikes_per_h / 60`), per hour…
+    pub spikes_per_h: f64,
+    /// …of this height, mmHg…
+    pub spike_mmhg: f64,
+    /// …decaying with this time constant, s.
+    pub spike_s: f64,
+}
+
+impl Disturbances {
+    /// Why a value cannot be used, naming its key; Ok when every one can.
+    pub fn check(&self) -> Result<(), String> {
+        let values = [
+            ("drift_mmhg_per_h", self.drift_mmhg_per_h, f64::MIN),
+            ("drift_daily_mmhg", self.drift_daily_mmhg, 0.0),
+            ("stiction_ul", self.stiction_ul, 0.0),
+            ("partial_occlusion_per_h", self.partial_occlusion_per_h, 0.0),
+            ("kink_every_h", self.kink_every_h, 0.0),
+            ("kink_min", self.kink_min, 0.0),
+            ("spikes_per_h", self.spikes_per_h, 0.0),
+            ("spike_mmhg", self.spike_mmhg, 0.0),
+            ("spike_s", self.spike_s, 0.0),
+        ];
+        for (key, value, least) in values {
+            if !value.is_finite() || value < least {
+                return Err(format!(
+                    "simulation.{key} is {value}; it must be a number{}",
+                    if least == 0.0 { " of 0 or more" } else { "" }
+                ));
+            }
+        }
+        if let Some(h) = self.partial_occlusion_from_h
+            && !(h.is_finite() && h >= 0.0)
+        {
+            return Err(format!(
+                "simulation.partial_occlusion_from_h is {h}; it must be 0 or more"
+            ));
+        }
+        if self.kink_every_h > 0.0 && self.kink_min / 60.0 >= self.kink_every_h {
+            return Err(format!(
+                "simulation.kink_min {} is as long as the {} h between kinks: the line would never open",
+                self.kink_min, self.kink_every_h
+            ));
+        }
+        if self.spikes_per_h > 60.0 {
+            return Err(format!(
+                "simulation.spikes_per_h is {}; at most 60 (one a minute)",
+                self.spikes_per_h
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The simulated line (`[simulation]`): the basic model's keys, which other tools set and read
+/// as they are, and the disturbances a real line adds ([`Disturbances`], each off unless set).
+/// Unknown keys are refused by [`HardwareConfig::from_toml_str`] (a flattened table cannot
+/// refuse them itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimulationConfig {
     pub compliance_ul_per_mmhg: f64,
     pub resistance_mmhg_per_ml_h: f64,
@@ -177,6 +256,8 @@ pub struct SimulationConfig {
     pub steps_per_turn: u64,
     pub noise_mmhg: f64,
     pub seed: u64,
+    #[serde(flatten)]
+    pub disturbances: Disturbances,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -252,6 +333,10 @@ impl HardwareConfig {
             message,
         };
         let c: HardwareConfig = crate::core::from_toml(text).map_err(fail)?;
+        unknown_simulation_key(text, &c.simulation).map_or(Ok(()), |key| {
+            Err(fail(format!("unknown key simulation.{key}")))
+        })?;
+        c.simulation.disturbances.check().map_err(fail)?;
         if c.schema != HARDWARE_SCHEMA {
             return Err(fail(format!(
                 "schema is \"{}\", this version reads \"{HARDWARE_SCHEMA}\"",
@@ -362,6 +447,16 @@ impl HardwareConfig {
     }
 }
 
+/// A key of the profile's `[simulation]` table that [`SimulationConfig`] does not have (its
+/// own or a disturbance's), if any.
+fn unknown_simulation_key(text: &str, sim: &SimulationConfig) -> Option<String> {
+    let table: toml::Table = text.parse().ok()?;
+    let given = table.get("simulation")?.as_table()?;
+    let known = serde_json::to_value(sim).ok()?;
+    let known = known.as_object()?;
+    given.keys().find(|k| !known.contains_key(*k)).cloned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,5 +548,29 @@ mod tests {
             e.contains("line ") && e.contains("is an amount of drug"),
             "{e}"
         );
+        // The simulated line: its disturbances are read, a bad one or an unknown key refused
+        // by name.
+        let c = HardwareConfig::from_toml_str(
+            &BUILT_IN_HARDWARE.replace("kink_every_h = 0.0", "kink_every_h = 4.0"),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.simulation.disturbances.kink_every_h, 4.0);
+        assert_eq!(c.simulation.seed, 1);
+        for (bad, want) in [
+            (
+                BUILT_IN_HARDWARE.replace("spike_mmhg = 0.0", "spike_mmhg = -3.0"),
+                "simulation.spike_mmhg is -3; it must be a number of 0 or more",
+            ),
+            (
+                BUILT_IN_HARDWARE.replace("seed = 1", "seed = 1\nkinks = 3"),
+                "unknown key simulation.kinks",
+            ),
+        ] {
+            let e = HardwareConfig::from_toml_str(&bad, "x")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{e}");
+        }
     }
 }

@@ -7,7 +7,9 @@
 //! constant `R·C` and the flow reaching the patient is what drained. A blocked line drains
 //! nothing: every push raises the pressure by `V / C`. Each step pushes its nominal volume
 //! give or take a periodic lead-screw error over one turn. The sensor reads the pressure plus
-//! Gaussian noise. Faults are switched on and off by the caller (the scenario runner).
+//! Gaussian noise. Faults are switched on and off by the caller (the scenario runner). What a
+//! real line adds — load-cell drift, stiction, a partial occlusion, kinks, spikes — is in
+//! [`physics`], each set in the profile's `[simulation]` table.
 
 use std::path::PathBuf;
 
@@ -19,6 +21,9 @@ use crate::core::supervisor::Priority;
 use crate::core::units::{Duration, Timestamp, Volume};
 use crate::hw::{Direction, HwError, PumpHardware};
 use crate::input::hardware::{HardwareConfig, Mechanism, SimulationConfig};
+
+pub mod physics;
+use physics::Disturbances;
 
 /// Faults the simulator can inject.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -95,6 +100,13 @@ pub struct SimPump {
     /// The highest priority the pump was annunciating, for tests.
     pub annunciated: Option<Priority>,
     state_file: Option<PathBuf>,
+    /// What a real line adds (each off unless set), and the seed its events are drawn from.
+    dist: Disturbances,
+    seed: u64,
+    /// The plunger sticks at start-up: what the motor has wound up behind it, µL, until it
+    /// breaks free.
+    sticking: bool,
+    stuck_ul: f64,
     /// What the patient's button did, not yet read. The simulated button is modelled at the
     /// level of its events (a press, stuck, released); the debouncing that turns a real
     /// switch's levels into them is `hw::button`, tested on its own.
@@ -119,6 +131,10 @@ impl SimPump {
             screw_error: sim.screw_error_pct / 100.0,
             steps_per_turn: sim.steps_per_turn as f64,
             rng: StdRng::seed_from_u64(sim.seed),
+            dist: sim.disturbances,
+            seed: sim.seed,
+            sticking: false,
+            stuck_ul: 0.0,
             now: Timestamp::ORIGIN,
             motor_enabled: false,
             position: 0,
@@ -212,19 +228,34 @@ impl SimPump {
         self.loaded_ul - self.position as f64 * 1000.0 / self.steps_per_ml
     }
 
-    /// Lets time pass to `t`: the line drains (unless blocked).
+    /// Lets time pass to `t`: the line drains (unless blocked, or kinked), through the
+    /// catheter's resistance as it is then (a partial occlusion raises it), piece by piece
+    /// between a kink's edges and at most a minute at a time while the resistance changes.
     pub fn advance_to(&mut self, t: Timestamp) {
-        let dt = t.since(self.now).ms() as f64 / 1000.0;
-        self.now = self.now.max(t);
-        if dt <= 0.0 || self.faults.occluded {
-            return;
+        while self.now < t {
+            let mut end = self.dist.next_kink_edge(self.now, t, self.seed);
+            if self.dist.partial_occlusion_from_h.is_some() {
+                end = end.min(self.now + Duration::from_mins(1));
+            }
+            let mid = Timestamp::from_ms((self.now.ms() + end.ms()) / 2);
+            let dt = end.since(self.now).ms() as f64 / 1000.0;
+            self.now = end;
+            if self.faults.occluded || self.dist.kinked(mid, self.seed) {
+                continue;
+            }
+            let tau = self.tau_s * self.dist.resistance_factor(mid);
+            let p0 = self.truth.pressure_mmhg;
+            let p1 = p0 * (-dt / tau).exp();
+            let drained = (p0 - p1) * self.compliance;
+            self.truth.pressure_mmhg = p1;
+            self.truth.delivered_ul += drained;
+            self.truth.released_since_clear_ul += drained;
         }
-        let p0 = self.truth.pressure_mmhg;
-        let p1 = p0 * (-dt / self.tau_s).exp();
-        let drained = (p0 - p1) * self.compliance;
-        self.truth.pressure_mmhg = p1;
-        self.truth.delivered_ul += drained;
-        self.truth.released_since_clear_ul += drained;
+    }
+
+    /// Whether the line is kinked now (the disturbance, not the occlusion fault).
+    pub fn kinked(&self) -> bool {
+        self.dist.kinked(self.now, self.seed)
     }
 
     fn gaussian(&mut self) -> f64 {
@@ -241,6 +272,10 @@ impl PumpHardware for SimPump {
     }
 
     fn set_motor_enabled(&mut self, enabled: bool) -> Result<(), HwError> {
+        if enabled && !self.motor_enabled && self.dist.stiction_ul > 0.0 {
+            // Start-up: the plunger's seal holds until enough is wound up behind it.
+            self.sticking = true;
+        }
         self.motor_enabled = enabled;
         Ok(())
     }
@@ -270,7 +305,18 @@ impl PumpHardware for SimPump {
         let n = self.steps_per_turn;
         let k = std::f64::consts::TAU / n;
         let effective = (to - from) + self.screw_error / k * ((k * from).cos() - (k * to).cos());
-        let volume = effective * 1000.0 / self.steps_per_ml;
+        let mut volume = effective * 1000.0 / self.steps_per_ml;
+        if self.sticking {
+            // Stuck: the turns wind up behind the plunger (or unwind), nothing moves in the
+            // syringe; at the breakaway all of it goes into the line at once.
+            self.stuck_ul = (self.stuck_ul + volume).max(0.0);
+            if self.stuck_ul < self.dist.stiction_ul {
+                self.save();
+                return Ok(());
+            }
+            volume = std::mem::take(&mut self.stuck_ul);
+            self.sticking = false;
+        }
         self.truth.pushed_ul += volume;
         // Pushing raises the pressure; backing off lowers it, below zero if it pulls back more
         // than was stored (a vacuum that draws fluid back when the line opens). Volume is
@@ -297,7 +343,10 @@ impl PumpHardware for SimPump {
         } else {
             self.noise
         };
-        let reading = self.truth.pressure_mmhg + noise * self.gaussian();
+        let reading = self.truth.pressure_mmhg
+            + noise * self.gaussian()
+            + self.dist.drift_mmhg(self.now)
+            + self.dist.spike_mmhg(self.now, self.seed);
         self.last_reading = reading;
         Ok(reading)
     }
@@ -456,6 +505,141 @@ mod tests {
         let mut p = SimPump::new(&c.mechanism, &sim, Volume::from_ml(2));
         p.set_motor_enabled(true).unwrap();
         p
+    }
+
+    /// The test pump with `set` applied to its disturbances (noise and screw error off).
+    fn disturbed(set: impl FnOnce(&mut Disturbances)) -> SimPump {
+        let c = HardwareConfig::built_in().unwrap();
+        let mut sim = c.simulation.clone();
+        sim.noise_mmhg = 0.0;
+        sim.screw_error_pct = 0.0;
+        set(&mut sim.disturbances);
+        let mut p = SimPump::new(&c.mechanism, &sim, Volume::from_ml(20));
+        p.set_motor_enabled(true).unwrap();
+        p
+    }
+
+    /// Pushes 1 µL a minute (60 µL/h, 14.4 steps a minute at 14 400 steps/mL: 72 steps every
+    /// 5 min) from the pump's time to `until`.
+    fn push_steadily(p: &mut SimPump, until: Timestamp) {
+        while p.now() < until {
+            let next = p.now() + Duration::from_mins(5);
+            p.advance_to(next);
+            p.step(Direction::Forward, 72).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_stuck_plunger_holds_the_first_push_then_breaks_free() {
+        // 10 µL of stiction: 143 steps (9.93 µL) move nothing, the 144th lets all 10 µL go:
+        // 10 µL into 2 µL/mmHg is 5 mmHg at once.
+        let mut p = disturbed(|d| d.stiction_ul = 10.0);
+        p.step(Direction::Forward, 143).unwrap();
+        assert_eq!(p.truth().pressure_mmhg, 0.0);
+        assert_eq!(p.truth().pushed_ul, 0.0);
+        p.step(Direction::Forward, 1).unwrap();
+        assert!(
+            (p.truth().pressure_mmhg - 5.0).abs() < 1e-9,
+            "{:?}",
+            p.truth()
+        );
+        // Running, it pushes as usual; after a stop and a new start it sticks again.
+        p.step(Direction::Forward, 144).unwrap();
+        assert!((p.truth().pressure_mmhg - 10.0).abs() < 1e-9);
+        p.set_motor_enabled(false).unwrap();
+        p.set_motor_enabled(true).unwrap();
+        p.step(Direction::Forward, 72).unwrap();
+        assert!((p.truth().pressure_mmhg - 10.0).abs() < 1e-9, "stuck again");
+    }
+
+    #[test]
+    fn a_kink_holds_the_flow_and_lets_it_go_when_it_opens() {
+        let mut p = disturbed(|d| {
+            d.kink_every_h = 2.0;
+            d.kink_min = 20.0;
+        });
+        push_steadily(&mut p, Timestamp::from_ms(6 * 3_600_000));
+        // Over 6 h three kinks: while one lasts nothing reaches the patient and the pressure
+        // climbs; after it, the line delivers what was held.
+        let mut was_kinked = false;
+        let mut first = (0.0, 0.0);
+        let mut last = (0.0, 0.0);
+        let mut kinks = 0;
+        for minute in 0..(4 * 60) {
+            let t = Timestamp::from_ms(6 * 3_600_000 + minute * 60_000);
+            push_steadily(&mut p, t);
+            let now = (p.truth().delivered_ul, p.truth().pressure_mmhg);
+            if p.kinked() {
+                if !was_kinked {
+                    first = now;
+                }
+                last = now;
+            } else if was_kinked {
+                // From the first minute kinked to the last, nothing reached the patient and
+                // the pushes piled up as pressure.
+                kinks += 1;
+                assert!((last.0 - first.0).abs() < 1e-6, "{first:?} {last:?}");
+                assert!(last.1 > first.1 + 5.0, "{first:?} {last:?}");
+            }
+            was_kinked = p.kinked();
+        }
+        assert!(kinks >= 1, "a kink in four hours of 2-hour slots");
+        // Pushed and delivered agree once the line is open long enough.
+        let open_until = (1..)
+            .map(|m| Timestamp::from_ms(10 * 3_600_000 + m * 60_000))
+            .find(|&t| {
+                !p.dist.kinked(t, p.seed) && !p.dist.kinked(t + Duration::from_hours(1), p.seed)
+            })
+            .unwrap();
+        p.advance_to(open_until + Duration::from_hours(1));
+        let t = p.truth();
+        assert!((t.pushed_ul - t.delivered_ul).abs() < 0.01, "{t:?}");
+    }
+
+    #[test]
+    fn a_partial_occlusion_raises_the_pressure_the_line_needs_over_hours() {
+        // The resistance growing by half of itself an hour from 1 h is ×5 at 9 h.
+        let mut p = disturbed(|d| {
+            d.partial_occlusion_from_h = Some(1.0);
+            d.partial_occlusion_per_h = 0.5;
+        });
+        // Read just before a push: 5 µL every 5 min is 2.5 mmHg a push into 2 µL/mmHg, and
+        // what is left of it when the next comes is r = (r + 2.5)·e^(−300 s/τ): with τ = R·C =
+        // 144 s, r = 0.36 mmHg; at 9 h τ = 720 s, r = 4.8 mmHg.
+        let before_push = |p: &mut SimPump, at: u64| {
+            push_steadily(p, Timestamp::from_ms(at * 3_600_000));
+            p.advance_to(Timestamp::from_ms(at * 3_600_000 + 300_000));
+            p.truth().pressure_mmhg
+        };
+        let before = before_push(&mut p, 1);
+        let after = before_push(&mut p, 9);
+        assert!((0.3..0.45).contains(&before), "{before}");
+        assert!((4.3..5.3).contains(&after), "{after}");
+    }
+
+    #[test]
+    fn drift_and_spikes_are_in_the_readings_not_in_the_line() {
+        let mut p = disturbed(|d| {
+            d.drift_mmhg_per_h = 1.0;
+            d.spikes_per_h = 6.0;
+            d.spike_mmhg = 30.0;
+            d.spike_s = 3.0;
+        });
+        p.advance_to(Timestamp::from_ms(10 * 3_600_000));
+        assert_eq!(p.truth().pressure_mmhg, 0.0);
+        // Read once a second for an hour: the readings sit 10 mmHg up (the drift) and jump by
+        // up to 30 mmHg a few times (the spikes).
+        let readings: Vec<f64> = (0..3600)
+            .map(|s| {
+                p.advance_to(Timestamp::from_ms(10 * 3_600_000 + s * 1000));
+                p.read_pressure_mmhg().unwrap()
+            })
+            .collect();
+        let least = readings.iter().copied().fold(f64::MAX, f64::min);
+        let most = readings.iter().copied().fold(f64::MIN, f64::max);
+        assert!((9.99..10.5).contains(&least), "{least}");
+        assert!(most > 25.0 && most < 10.0 + 2.0 * 30.0 + 1.0, "{most}");
+        assert_eq!(p.truth().pressure_mmhg, 0.0);
     }
 
     #[test]

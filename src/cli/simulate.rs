@@ -394,6 +394,7 @@ pub fn run_with_log(
     }
 
     let end = start + scenario.trial.duration;
+    let routine = routine_spans(scenario, start);
     // (index in the scenario, event); on resuming, events up to the last record count as done.
     let mut events = scenario
         .events
@@ -415,7 +416,7 @@ pub fn run_with_log(
         let check = match &pump {
             Pump::Up(e) => e
                 .check_due()
-                .filter(|&due| due >= now && routine_checks(scenario, start, due).is_some()),
+                .filter(|&due| due >= now && routine_checks(&routine, due).is_some()),
             Pump::Down { .. } => None,
         };
         let next = [
@@ -486,7 +487,7 @@ pub fn run_with_log(
         }
         if let Pump::Up(e) = &mut pump
             && ended.is_none()
-            && let Some((sedation, resp_rate)) = routine_checks(scenario, start, now)
+            && let Some((sedation, resp_rate)) = routine_checks(&routine, now)
             && e.check_due().is_some_and(|due| due <= now)
         {
             e.record_sedation(now, sedation);
@@ -518,21 +519,37 @@ pub fn run_with_log(
     })
 }
 
-/// Fills in alarm times and released volumes of the occlusions seen so far.
-/// The sedation score and respiratory rate the ward's nurses record at a check falling due at
-/// `t`, when a `routine_checks` span of the scenario covers it (the last one written wins).
-fn routine_checks(scenario: &Scenario, start: Timestamp, t: Timestamp) -> Option<(u8, u16)> {
-    scenario.events.iter().rev().find_map(|e| match *e {
-        Event::RoutineChecks {
-            at,
-            until,
-            sedation,
-            resp_rate,
-        } if start + at <= t && t <= start + until => Some((sedation, resp_rate)),
-        _ => None,
-    })
+/// The scenario's `routine_checks` spans: (from, until, POSS, respiratory rate), in file
+/// order, read once before the run (the loop asks at every pass).
+type RoutineSpans = Vec<(Timestamp, Timestamp, u8, u16)>;
+
+fn routine_spans(scenario: &Scenario, start: Timestamp) -> RoutineSpans {
+    scenario
+        .events
+        .iter()
+        .filter_map(|e| match *e {
+            Event::RoutineChecks {
+                at,
+                until,
+                sedation,
+                resp_rate,
+            } => Some((start + at, start + until, sedation, resp_rate)),
+            _ => None,
+        })
+        .collect()
 }
 
+/// The sedation score and respiratory rate the ward's nurses record at a check falling due at
+/// `t`, when a span covers it (the last one written wins).
+fn routine_checks(spans: &RoutineSpans, t: Timestamp) -> Option<(u8, u16)> {
+    spans
+        .iter()
+        .rev()
+        .find(|(from, until, ..)| *from <= t && t <= *until)
+        .map(|&(.., sedation, resp_rate)| (sedation, resp_rate))
+}
+
+/// Fills in alarm times and released volumes of the occlusions seen so far.
 fn note_occlusions(engine: &Engine<SimPump>, occlusions: &mut [OcclusionFigure]) {
     let Some(o) = occlusions.last_mut() else {
         return;

@@ -442,6 +442,12 @@ impl<H: PumpHardware> Engine<H> {
         }
     }
 
+    /// Records a change refused before it reached the engine (the service's check of what the
+    /// clinician was shown): the trial log holds every refusal, wherever it was decided.
+    pub fn record_refusal(&mut self, now: Timestamp, what: &str, reason: &str, by: Role) {
+        let _ = self.refuse(now, what.to_owned(), reason.to_owned(), by);
+    }
+
     fn refuse(&mut self, now: Timestamp, what: String, reason: String, by: Role) -> EngineError {
         tracing::warn!(%what, %reason, "refused");
         self.journal.push(Record::Refused {

@@ -2212,6 +2212,43 @@ async fn a_clinician_changes_the_patient_bolus_with_a_second_persons_check_and_a
         message.starts_with("changes: drug: cannot be changed during a trial"),
         "{message}"
     );
+    // Above the library's hard maximum (1 mg a bolus): refused naming it, and the refusal is
+    // in the trial log with who asked, though the service decided it before the engine.
+    let (name, message) = error_of(
+        p.proxy
+            .change_program(
+                &clinician,
+                "pca = { dose = \"5 mg\", lockout = \"30min\", max_per_hour = 2 }",
+                true,
+                NURSE.id,
+                NURSE.pin,
+            )
+            .await,
+    );
+    assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");
+    assert!(message.contains("hard maximum of 1 mg"), "{message}");
+    {
+        let service = p.shared.service.lock().await;
+        assert!(service.engine().unwrap().journal().iter().any(|r| matches!(
+            r,
+            titra::journal::Record::Refused { what, by: titra::journal::Role::Clinician, .. }
+                if what == "program change"
+        )));
+    }
+    // More scheduled boluses than a program may have: refused naming the limit.
+    let many = format!(
+        "boluses = [{}]",
+        (0..501)
+            .map(|i| format!("{{ at = \"{}h\", dose = \"0.1 mg\" }}", 100 + i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let (name, message) = error_of(p.proxy.check_program_change(&many).await);
+    assert_eq!(name, "org.titra.Pump1.Error.InvalidInput");
+    assert!(
+        message.contains("changes.boluses: 501 scheduled boluses, more than the 500"),
+        "{message}"
+    );
     // The second person's wrong PIN: refused, nothing changes.
     let (name, _) = error_of(
         p.proxy

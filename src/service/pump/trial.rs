@@ -500,7 +500,7 @@ impl PumpService {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
         let (change, engine) = self.change_request(changes)?;
         let (_, verdict) = engine.program_change_verdict(now, &change);
-        admit(&verdict, confirm_soft)?;
+        self.admit_or_log(&verdict, confirm_soft, "program change", &caller, now)?;
         let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
         let by = crate::engine::ChangedBy {
             role: role_of(&caller),
@@ -523,6 +523,23 @@ impl PumpService {
         Ok(changed.into_iter().map(Into::into).collect())
     }
 
+    /// [`admit`], and a refusal written to the trial log with who asked (as the engine writes
+    /// its own).
+    fn admit_or_log(
+        &mut self,
+        verdict: &crate::core::finding::Verdict,
+        confirm_soft: bool,
+        what: &str,
+        caller: &Caller,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        admit(verdict, confirm_soft).inspect_err(|e| {
+            if let Some(engine) = self.engine.as_mut() {
+                engine.record_refusal(now, what, &e.to_string(), role_of(caller));
+            }
+        })
+    }
+
     /// A program change as typed, and the trial it is for.
     fn change_request(
         &self,
@@ -530,6 +547,13 @@ impl PumpService {
     ) -> Result<(ProgramChange, &Engine<Hardware>), ServiceError> {
         let change = ProgramChange::from_toml_str(changes)
             .map_err(|e| ServiceError::InvalidInput(format!("changes: {e}")))?;
+        let boluses = change.boluses.as_ref().map_or(0, Vec::len);
+        if boluses > crate::limits::MAX_BOLUSES {
+            return Err(ServiceError::InvalidInput(format!(
+                "changes.boluses: {boluses} scheduled boluses, more than the {} a program may have",
+                crate::limits::MAX_BOLUSES
+            )));
+        }
         let engine = self
             .engine
             .as_ref()
@@ -563,7 +587,7 @@ impl PumpService {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
         let (basal, engine) = self.basal_request(basal)?;
         let verdict = engine.rate_change_verdict(now, basal);
-        admit(&verdict, confirm_soft)?;
+        self.admit_or_log(&verdict, confirm_soft, "basal change", &caller, now)?;
         let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
         let engine = self.engine_mut()?;
         let unit = engine.entry().unit;

@@ -275,10 +275,21 @@ impl<H: PumpHardware> Engine<H> {
         let detector = OcclusionDetector::new(OcclusionSettings {
             threshold_mmhg: o.threshold_mmhg,
             window: o.trend_window,
+            shortest_window: o.trend_shortest_window,
             min_rise_mmhg: o.trend_min_rise_mmhg,
-            min_t: o.trend_min_t,
+            drift_mmhg_per_h: o.drift_mmhg_per_h,
+            false_alarms_per_1000_days: o.false_alarms_per_1000_days,
+            read_interval: cfg.sensors.read_interval,
             compliance_ul_per_mmhg: o.line_compliance_ul_per_mmhg,
             resistance_mmhg_per_ml_h: o.line_resistance_mmhg_per_ml_h,
+            compliance_range: (
+                o.line_compliance_range_ul_per_mmhg[0],
+                o.line_compliance_range_ul_per_mmhg[1],
+            ),
+            resistance_range: (
+                o.line_resistance_range_mmhg_per_ml_h[0],
+                o.line_resistance_range_mmhg_per_ml_h[1],
+            ),
         });
         program.boluses.sort_by_key(|b| b.at);
         program.titration.sort_by_key(|s| s.at);

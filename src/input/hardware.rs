@@ -93,11 +93,19 @@ pub struct Mechanism {
 #[serde(deny_unknown_fields)]
 pub struct OcclusionConfig {
     pub threshold_mmhg: f64,
+    /// The longest and the shortest window a rise is tested over.
     pub trend_window: Duration,
+    pub trend_shortest_window: Duration,
     pub trend_min_rise_mmhg: f64,
-    pub trend_min_t: f64,
+    /// The load cell's drift allowance, mmHg/h.
+    pub drift_mmhg_per_h: f64,
+    /// The false-alarm budget the trend test's threshold is set from.
+    pub false_alarms_per_1000_days: f64,
     pub line_compliance_ul_per_mmhg: f64,
     pub line_resistance_mmhg_per_ml_h: f64,
+    /// The plausible line, [least, most].
+    pub line_compliance_range_ul_per_mmhg: [f64; 2],
+    pub line_resistance_range_mmhg_per_ml_h: [f64; 2],
     pub backoff: bool,
 }
 
@@ -255,9 +263,17 @@ pub struct SimulationConfig {
     pub screw_error_pct: f64,
     pub steps_per_turn: u64,
     pub noise_mmhg: f64,
+    /// The simulated load cell's conversions a second, each with `noise_mmhg` of noise; a
+    /// reading is their mean since the last (the HX711: 10, or 80 with RATE high).
+    #[serde(default = "ten_per_s")]
+    pub samples_per_s: f64,
     pub seed: u64,
     #[serde(flatten)]
     pub disturbances: Disturbances,
+}
+
+fn ten_per_s() -> f64 {
+    10.0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -389,7 +405,30 @@ impl HardwareConfig {
             "occlusion.trend_min_rise_mmhg",
             c.occlusion.trend_min_rise_mmhg,
         )?;
-        positive("occlusion.trend_min_t", c.occlusion.trend_min_t)?;
+        positive("occlusion.drift_mmhg_per_h", c.occlusion.drift_mmhg_per_h)?;
+        positive(
+            "occlusion.false_alarms_per_1000_days",
+            c.occlusion.false_alarms_per_1000_days,
+        )?;
+        let o = &c.occlusion;
+        for (key, [lo, hi], nominal) in [
+            (
+                "occlusion.line_compliance_range_ul_per_mmhg",
+                o.line_compliance_range_ul_per_mmhg,
+                o.line_compliance_ul_per_mmhg,
+            ),
+            (
+                "occlusion.line_resistance_range_mmhg_per_ml_h",
+                o.line_resistance_range_mmhg_per_ml_h,
+                o.line_resistance_mmhg_per_ml_h,
+            ),
+        ] {
+            if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= nominal && nominal <= hi) {
+                return Err(fail(format!(
+                    "{key} is [{lo}, {hi}]; it must be above zero, least first, and hold the nominal value {nominal}"
+                )));
+            }
+        }
         positive(
             "occlusion.line_compliance_ul_per_mmhg",
             c.occlusion.line_compliance_ul_per_mmhg,
@@ -432,11 +471,23 @@ impl HardwareConfig {
             )));
         }
         if c.sensors.read_interval.is_zero()
-            || c.occlusion.trend_window < c.sensors.read_interval * 5
+            || c.occlusion.trend_shortest_window < c.sensors.read_interval * 5
+            || c.occlusion.trend_window < c.occlusion.trend_shortest_window
         {
-            return Err(fail(
-                "occlusion.trend_window must hold at least 5 sensor readings".to_owned(),
-            ));
+            return Err(fail(format!(
+                "occlusion.trend_shortest_window is {} and trend_window {}: the shortest must hold at least 5 sensor readings ({} each) and be no longer than trend_window",
+                c.occlusion.trend_shortest_window,
+                c.occlusion.trend_window,
+                c.sensors.read_interval
+            )));
+        }
+        if !(c.simulation.samples_per_s.is_finite()
+            && (1.0..=1000.0).contains(&c.simulation.samples_per_s))
+        {
+            return Err(fail(format!(
+                "simulation.samples_per_s is {}; it must be from 1 to 1000",
+                c.simulation.samples_per_s
+            )));
         }
         if c.reservoir.empty_volume > c.reservoir.low_volume {
             return Err(fail(

@@ -83,6 +83,9 @@ pub struct SimPump {
     /// R·C in seconds.
     tau_s: f64,
     noise: f64,
+    /// The load cell's conversions a second; when the last reading was taken.
+    samples_per_s: f64,
+    last_read_at: Option<Timestamp>,
     /// Lead-screw error amplitude (fraction) and period (steps).
     screw_error: f64,
     steps_per_turn: f64,
@@ -128,6 +131,8 @@ impl SimPump {
             compliance: sim.compliance_ul_per_mmhg,
             tau_s: sim.resistance_mmhg_per_ml_h * 3.6 * sim.compliance_ul_per_mmhg,
             noise: sim.noise_mmhg,
+            samples_per_s: sim.samples_per_s,
+            last_read_at: None,
             screw_error: sim.screw_error_pct / 100.0,
             steps_per_turn: sim.steps_per_turn as f64,
             rng: StdRng::seed_from_u64(sim.seed),
@@ -343,10 +348,26 @@ impl PumpHardware for SimPump {
         } else {
             self.noise
         };
+        // The mean of the samples since the last reading (the sensor thread's average): the
+        // noise over √n, the spikes averaged over the interval (at up to ten instants), the
+        // line's pressure and the drift as they are now (they move little in a read interval).
+        let since = self.last_read_at.replace(self.now);
+        let span_ms = since.map_or(0, |s| self.now.since(s).ms());
+        let n = (span_ms as f64 / 1000.0 * self.samples_per_s)
+            .floor()
+            .max(1.0);
+        let instants = (n as u64).min(10);
+        let spikes = (1..=instants)
+            .map(|i| {
+                let at = self.now.ms() - span_ms + span_ms * i / instants;
+                self.dist.spike_mmhg(Timestamp::from_ms(at), self.seed)
+            })
+            .sum::<f64>()
+            / instants as f64;
         let reading = self.truth.pressure_mmhg
-            + noise * self.gaussian()
+            + noise / n.sqrt() * self.gaussian()
             + self.dist.drift_mmhg(self.now)
-            + self.dist.spike_mmhg(self.now, self.seed);
+            + spikes;
         self.last_reading = reading;
         Ok(reading)
     }

@@ -16,6 +16,7 @@ use super::hx711::{Hx711, Hx711Error, LoadCellCalibration};
 use super::indicator::Indicator;
 use super::inputs::{PressureSwitch, Switch};
 use super::pulse::PulseThread;
+use super::sampler::Sampler;
 use super::stepper::Stepper;
 use super::{Direction, HwError, PULSE_PRIORITY, PumpHardware};
 use crate::core::supervisor::Priority;
@@ -121,7 +122,8 @@ impl DelayNs for SpinDelay {
 }
 
 enum Sensor<S: PinSource> {
-    LoadCell(Hx711<S::Out, S::In, S::Delay>, LoadCellCalibration),
+    /// The load cell, read at its full rate by its own thread.
+    LoadCell(Sampler, LoadCellCalibration),
     Switch(PressureSwitch<S::In>),
 }
 
@@ -195,10 +197,18 @@ impl<S: PinSource> GpioPump<S> {
             None => {
                 let sck = pins.output(p.hx711_sck, "load cell clock (HX711 SCK)", false)?;
                 let dout = pins.input(p.hx711_dout, "load cell data (HX711 DOUT)", false)?;
-                let cell = Hx711::new(sck, dout, pins.delay()).map_err(|e| StartupError {
+                let mut cell = Hx711::new(sck, dout, pins.delay()).map_err(|e| StartupError {
                     pin: p.hx711_sck,
                     role: "load cell clock (HX711 SCK)",
                     reason: format!("cannot be driven ({e:?})"),
+                })?;
+                let cell = Sampler::spawn("titra-loadcell", move || {
+                    cell.read_waiting().map_err(load_cell_error)
+                })
+                .map_err(|e| StartupError {
+                    pin: p.hx711_dout,
+                    role: "load cell data (HX711 DOUT)",
+                    reason: format!("its reading thread could not start ({e})"),
                 })?;
                 let cal = cfg.load_cell.map_or(
                     LoadCellCalibration {
@@ -294,8 +304,9 @@ impl<S: PinSource> PumpHardware for GpioPump<S> {
     fn read_pressure_mmhg(&mut self) -> Result<f64, HwError> {
         match &mut self.sensor {
             Sensor::LoadCell(cell, cal) => {
-                let counts = cell.read_waiting().map_err(load_cell_error)?;
-                Ok(cal.pressure_mmhg(counts))
+                // The mean of the conversions since the last reading, in counts.
+                let (counts, _) = cell.mean()?;
+                Ok(cal.pressure_mmhg_of_mean(counts))
             }
             Sensor::Switch(s) => s
                 .pressure_mmhg()
@@ -328,7 +339,10 @@ impl<S: PinSource> PumpHardware for GpioPump<S> {
 
     fn load_cell_counts(&mut self) -> Result<Option<i32>, HwError> {
         match &mut self.sensor {
-            Sensor::LoadCell(cell, _) => cell.read_waiting().map(Some).map_err(load_cell_error),
+            Sensor::LoadCell(cell, _) => {
+                let (counts, _) = cell.mean()?;
+                Ok(Some(counts.round() as i32))
+            }
             Sensor::Switch(_) => Ok(None),
         }
     }

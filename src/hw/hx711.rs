@@ -110,6 +110,11 @@ const PA_PER_MMHG: f64 = 133.322;
 const G: f64 = 9.806_65;
 
 impl LoadCellCalibration {
+    /// The pressure of a mean of conversions (a fraction of a count).
+    pub fn pressure_mmhg_of_mean(&self, counts: f64) -> f64 {
+        (counts - f64::from(self.zero)) / self.counts_per_mmhg
+    }
+
     pub fn pressure_mmhg(&self, counts: i32) -> f64 {
         f64::from(counts - self.zero) / self.counts_per_mmhg
     }

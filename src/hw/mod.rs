@@ -13,6 +13,8 @@
 //! - [`gpio`]: the pump assembled from those drivers on whatever pins a backend hands out.
 //! - `chardev` and `rpi` (feature `rpi`): the backends, the kernel's GPIO character device
 //!   (any kernel) and rppal's /dev/gpiomem (Raspberry Pi kernels); `[pins] access` chooses.
+//! - [`sampler`]: the load cell read at its full rate on its own thread, a reading the mean of
+//!   the conversions since the last.
 //! - [`selftest`]: the power-on self-test of whatever hardware the pump has.
 //! - [`calibrate`]: the bench calibration of the mechanism (steps per mL) and its trumpet curve.
 
@@ -27,6 +29,7 @@ pub mod inputs;
 pub mod pulse;
 #[cfg(feature = "rpi")]
 pub mod rpi;
+pub mod sampler;
 pub mod selftest;
 pub mod stepper;
 
@@ -103,8 +106,9 @@ pub trait PumpHardware {
     fn set_motor_enabled(&mut self, enabled: bool) -> Result<(), HwError>;
     /// Moves the plunger by `steps` now.
     fn step(&mut self, direction: Direction, steps: u64) -> Result<(), HwError>;
-    /// The pressure in the syringe, from the load cell on the plunger (or the pressure switch:
-    /// zero when open, `f64::INFINITY` when tripped).
+    /// The pressure in the syringe, from the load cell on the plunger: the mean of its
+    /// conversions since the last call (read at the chip's full rate by the sensor thread,
+    /// `sampler`); or the pressure switch: zero when open, `f64::INFINITY` when tripped.
     fn read_pressure_mmhg(&mut self) -> Result<f64, HwError>;
     fn reservoir_present(&mut self) -> Result<bool, HwError>;
     fn end_of_travel(&mut self) -> Result<bool, HwError>;

@@ -351,10 +351,36 @@ struct Sums {
     sxx: f64,
     sxy: f64,
     syy: f64,
+    /// The same for each plausible line's pressure above the model.
+    sy_c: [f64; CORNERS],
+    sxy_c: [f64; CORNERS],
 }
 
 impl Sums {
-    fn add(&mut self, x: f64, y: f64, sign: f64) {
+    /// The largest fitted slope of the plausible lines above the model (0 if none rises).
+    fn corners_slope(&self) -> f64 {
+        if self.n < 4.5 {
+            return 0.0;
+        }
+        let n = self.n;
+        let sxx = self.sxx - self.sx * self.sx / n;
+        if sxx <= 0.0 {
+            return 0.0;
+        }
+        self.sy_c
+            .iter()
+            .zip(&self.sxy_c)
+            .map(|(sy, sxy)| (sxy - self.sx * sy / n) / sxx)
+            .fold(0.0, f64::max)
+    }
+
+    fn add(&mut self, p: &Point, sign: f64) {
+        let (x, y) = (p.x, p.r);
+        for ((sy, sxy), c) in self.sy_c.iter_mut().zip(&mut self.sxy_c).zip(&p.corners) {
+            let s = c - p.model;
+            *sy += sign * s;
+            *sxy += sign * x * s;
+        }
         self.n += sign;
         self.sx += sign * x;
         self.sy += sign * y;
@@ -385,10 +411,9 @@ impl Sums {
 /// Syringes per extreme catheter in the settling allowance.
 const CORNER_COMPLIANCES: usize = 8;
 const CORNERS: usize = 2 * CORNER_COMPLIANCES;
-/// The settling allowance's margin over the plausible lines' rise: a window's fitted rise
-/// (slope × span) of a curve that rises monotonically by H is at most 1.5·H (a step in the
-/// window's middle), so the fitted rise is held against 1.5 times the plausible lines' rise.
-const SETTLING_MARGIN: f64 = 1.5;
+/// The settling allowance's margin over the plausible lines' fitted rise (the lines between
+/// the extremes are not on the grid).
+const SETTLING_MARGIN: f64 = 1.1;
 /// The open-line model is trusted to within this fraction of the pressure it predicts: a rise
 /// must also exceed it (a model a few percent off shows its error as a slow wave at each
 /// bolus, tens of mmHg at the fast rates).
@@ -401,8 +426,19 @@ const FAST_PUSH: f64 = 3.0;
 const FAST_PUSH_MMHG: f64 = 0.5;
 /// ... over this many of its time constants...
 const SETTLE_TAUS: f64 = 5.0;
+/// The settling test looks at the median of this many readings.
+const SETTLE_MEDIAN: usize = 9;
+/// Readings in a row beyond the step limit that make a step of the line, not a knock.
+const JUMP_READINGS: i32 = 3;
+/// After a step the pump did not make, the line counts as settling for this many of the
+/// slowest plausible line's time constants.
+const JUMP_SETTLE_TAUS: f64 = 3.0;
 /// ... the average being over this long, s.
 const RATE_MEMORY_S: f64 = 3600.0;
+/// The learner's line is taken for the model when it differs by more than this fraction...
+const ADOPT_CHANGE: f64 = 0.05;
+/// ... at most this often, s.
+const ADOPT_EVERY_S: f64 = 900.0;
 /// How far back the noise of the readings is estimated from.
 const NOISE_MEMORY: usize = 360;
 /// The last steps the settling test's noise is also taken from (two minutes).
@@ -411,17 +447,19 @@ const RECENT_STEPS: usize = 12;
 const NOISE_MIN: usize = 30;
 /// The least noise assumed (a load cell's resolution), mmHg.
 const NOISE_FLOOR_MMHG: f64 = 0.01;
-/// A reading's step from the one before, beyond this many noise deviations, is held to it.
+/// A reading's step from the one before, beyond this many noise deviations, is limited to it
+/// (a knock), unless it lasts [`JUMP_READINGS`] readings...
 const STEP_LIMIT: f64 = 3.0;
-/// ... but never held to less than this (a load cell's resolution), mmHg a reading.
+/// ... the limit never less than this (a load cell's resolution), mmHg a reading.
 const STEP_LIMIT_FLOOR_MMHG: f64 = 0.5;
 /// From this many standard errors a rise is watched: the learner does not learn from it.
 const QUIET_Z: f64 = 2.0;
 /// How fast the learned drift follows the longest window's slope on a quiet line, seconds.
 const DRIFT_MEMORY_S: f64 = 7200.0;
 /// What the drift's slope may change by between being learned and being used (a daily swing
-/// of ±3 mmHg turns its slope by 0.2 mmHg/h an hour), mmHg/h.
-const DRIFT_CHANGE_MMHG_PER_H: f64 = 0.5;
+/// of ±3 mmHg turns its slope by 0.2 mmHg/h an hour, and the learning follows it over two
+/// hours), mmHg/h.
+const DRIFT_CHANGE_MMHG_PER_H: f64 = 1.0;
 
 #[derive(Debug, Clone)]
 pub struct OcclusionDetector {
@@ -429,6 +467,12 @@ pub struct OcclusionDetector {
     windows_s: Vec<f64>,
     z: f64,
     learner: Learner,
+    /// The line the model runs on, (1/C, 1/(R·C)): the learner's, taken when it has moved by
+    /// more than [`ADOPT_CHANGE`] and at most every [`ADOPT_EVERY_S`], the window's history
+    /// then worked out again on it (a model whose line changed under the window would show
+    /// the change as a rise).
+    line_in_use: (f64, f64),
+    adopted_at: f64,
     /// The open-line model's pressure at `model_at`.
     model_mmhg: f64,
     model_at: Option<Timestamp>,
@@ -464,6 +508,8 @@ pub struct OcclusionDetector {
     settled_from: f64,
     /// While settling: the last settled reading.
     settling_from: Option<Point>,
+    /// Readings in a row beyond the limit: up (positive) or down (negative).
+    jumps: i32,
 }
 
 impl OcclusionDetector {
@@ -472,6 +518,11 @@ impl OcclusionDetector {
         OcclusionDetector {
             z: settings.z_threshold(),
             learner: Learner::new(&settings),
+            line_in_use: (
+                1.0 / settings.compliance_ul_per_mmhg,
+                1.0 / settings.time_constant_s(),
+            ),
+            adopted_at: 0.0,
             sums: vec![Sums::default(); windows_s.len()],
             windows_s,
             s: settings,
@@ -495,6 +546,7 @@ impl OcclusionDetector {
             rate_known: false,
             settled_from: 0.0,
             settling_from: None,
+            jumps: 0,
         }
     }
 
@@ -512,6 +564,15 @@ impl OcclusionDetector {
         self.learner.line()
     }
 
+    /// The line the model runs on now (the learned one, taken in steps).
+    pub fn line_in_use(&self) -> Line {
+        let (g, d) = self.line_in_use;
+        Line {
+            compliance_ul_per_mmhg: 1.0 / g,
+            resistance_mmhg_per_ml_h: g / (3.6 * d),
+        }
+    }
+
     /// The standard errors a slope must stand above the drift allowance.
     pub fn z_threshold(&self) -> f64 {
         self.z
@@ -525,7 +586,7 @@ impl OcclusionDetector {
     fn drain_to(&mut self, t: Timestamp) {
         if let Some(at) = self.model_at {
             let dt = t.since(at).ms() as f64 / 1000.0;
-            self.model_mmhg *= (-dt * self.learner.drain()).exp();
+            self.model_mmhg *= (-dt * self.line_in_use.1).exp();
             for c in &mut self.corners {
                 c.mmhg *= (-dt * c.drain).exp();
             }
@@ -536,7 +597,7 @@ impl OcclusionDetector {
     /// The mechanism pushed `volume_ul` (negative when it backed off) at `t`.
     pub fn pumped(&mut self, t: Timestamp, volume_ul: f64) {
         self.drain_to(t);
-        self.model_mmhg = (self.model_mmhg + volume_ul * self.learner.gain()).max(0.0);
+        self.model_mmhg = (self.model_mmhg + volume_ul * self.line_in_use.0).max(0.0);
         for c in &mut self.corners {
             c.mmhg = (c.mmhg + volume_ul * c.gain).max(0.0);
         }
@@ -559,6 +620,7 @@ impl OcclusionDetector {
         self.rate_known = false;
         self.settled_from = 0.0;
         self.settling_from = None;
+        self.jumps = 0;
         self.model_mmhg = measured_mmhg.max(0.0);
         self.model_at = Some(t);
     }
@@ -607,16 +669,49 @@ impl OcclusionDetector {
         // While the line settles after a bolus or a start, the model's small errors are large
         // and fast: those readings are followed as they are and left out of the fits.
         let dt = previous.map_or(0.0, |p| x - p.x);
-        let transient = self.note_pushing(x, dt, pushed);
+        let mut transient = self.note_pushing(x, dt, pushed);
+        let limit = (STEP_LIMIT * self.noise_now()).max(STEP_LIMIT_FLOOR_MMHG);
+        // A step up the pump did not make, beyond the limit for a third reading (the
+        // plunger breaking free of its seal, a knock that lasts): the line settles from it as
+        // from a bolus, the step itself not counted as a rise, for as long as the slowest
+        // plausible line takes. A blocked line's rise goes on, and the settling test sees it.
+        let mut jumped = false;
+        let mut held = false;
+        if let Some(p) = previous.filter(|_| !transient) {
+            let innovation = raw - (p.r + self.median_step);
+            if innovation > limit {
+                self.jumps = self.jumps.max(0) + 1;
+                held = true;
+            } else if innovation < -limit {
+                self.jumps = self.jumps.min(0) - 1;
+                held = true;
+            } else {
+                self.jumps = 0;
+            }
+            if self.jumps >= JUMP_READINGS {
+                self.jumps = 0;
+                jumped = true;
+                held = false;
+                transient = true;
+                self.settled_from = self
+                    .settled_from
+                    .max(x + JUMP_SETTLE_TAUS * self.s.slowest_time_constant_s());
+            } else if self.jumps <= -JUMP_READINGS {
+                // A step down that lasts (a back-off, a syringe seated): followed.
+                self.jumps = 0;
+                held = false;
+            }
+        }
         if !transient {
             self.settling_from = None;
         } else if self.settling_from.is_none() {
             // The last settled reading: what the line rose from.
             self.settling_from = previous;
         }
+        // A reading beyond the limit is followed only as far as the limit (a knock of a
+        // reading or two leaves little trace); otherwise as it is.
         let r = match previous {
-            Some(p) if !transient => {
-                let limit = (STEP_LIMIT * self.noise_now()).max(STEP_LIMIT_FLOOR_MMHG);
+            Some(p) if held => {
                 let expected = p.r + self.median_step;
                 expected + (raw - expected).clamp(-limit, limit)
             }
@@ -635,15 +730,21 @@ impl OcclusionDetector {
             corners: self.corner_pressures(),
             weight,
         });
+        if jumped {
+            // What the line rises from is where the step took it.
+            self.settling_from = self.points.back().copied();
+        }
         for (sums, &w) in self.sums.iter_mut().zip(&self.windows_s) {
             sums.len += 1;
-            sums.add(x, r, weight);
+            if let Some(p) = self.points.back() {
+                sums.add(p, weight);
+            }
             while sums.len > 0 {
                 let oldest = self.points[self.points.len() - sums.len];
                 if x - oldest.x <= w {
                     break;
                 }
-                sums.add(oldest.x, oldest.r, -oldest.weight);
+                sums.add(&oldest, -oldest.weight);
                 sums.len -= 1;
             }
         }
@@ -653,6 +754,7 @@ impl OcclusionDetector {
                 self.learn_from(old);
             }
         }
+        self.adopt(x);
         self.test(x, measured)
     }
 
@@ -670,9 +772,9 @@ impl OcclusionDetector {
             self.rate_known = true;
             self.rate_avg = rate;
         } else if rate > FAST_PUSH * self.rate_avg
-            && (rate - self.rate_avg) * dt * self.learner.gain() > FAST_PUSH_MMHG
+            && (rate - self.rate_avg) * dt * self.line_in_use.0 > FAST_PUSH_MMHG
         {
-            self.settled_from = x + SETTLE_TAUS / self.learner.drain();
+            self.settled_from = x + SETTLE_TAUS / self.line_in_use.1;
         }
         self.rate_avg += (rate - self.rate_avg) * (1.0 - (-dt / RATE_MEMORY_S).exp());
         x < self.settled_from
@@ -727,12 +829,71 @@ impl OcclusionDetector {
             .learn(t_h, dt, p0, clean, p.pushed_ul, self.sigma);
     }
 
+    /// Takes the learner's line for the model when it has moved enough, and works the window's
+    /// history out again on it: each reading's model pressure from the one before (its pushes
+    /// taken at the reading), its difference and its limited difference; the sums anew.
+    fn adopt(&mut self, x: f64) {
+        if x - self.adopted_at < ADOPT_EVERY_S && x >= self.adopted_at {
+            return;
+        }
+        let (g, d) = (self.learner.gain(), self.learner.drain());
+        let (g0, d0) = self.line_in_use;
+        if (g / g0 - 1.0).abs() < ADOPT_CHANGE && (d / d0 - 1.0).abs() < ADOPT_CHANGE {
+            return;
+        }
+        self.line_in_use = (g, d);
+        self.adopted_at = x;
+        let limit = (STEP_LIMIT * self.noise_now()).max(STEP_LIMIT_FLOOR_MMHG);
+        let median_step = self.median_step;
+        // The first reading's model pressure as the new line would have it settled: the
+        // steady pressure g·Q/d scales with g/d.
+        let scale = (g / d) / (g0 / d0);
+        let mut previous: Option<Point> = None;
+        for p in &mut self.points {
+            if previous.is_none() {
+                p.model *= scale;
+                p.raw = p.measured - p.model;
+                p.r = p.raw;
+            }
+            if let Some(prev) = previous {
+                let dt = p.x - prev.x;
+                p.model = (prev.model * (-dt * d).exp() + p.pushed_ul * g).max(0.0);
+                p.raw = p.measured - p.model;
+                // As the readings were followed: a knock limited, the rest as it is.
+                let expected = prev.r + median_step;
+                p.r = if p.weight > 0.0 {
+                    expected + (p.raw - expected).clamp(-limit, limit)
+                } else {
+                    p.raw
+                };
+            }
+            previous = Some(*p);
+        }
+        if let Some(last) = previous {
+            self.model_mmhg = last.model;
+        }
+        let n = self.points.len();
+        for sums in &mut self.sums {
+            let len = sums.len;
+            *sums = Sums {
+                len,
+                ..Sums::default()
+            };
+            for p in self.points.range(n - len..) {
+                sums.add(p, p.weight);
+            }
+        }
+        self.settling_from = None;
+        self.tripping = false;
+    }
+
     /// A new origin at `t`: every point's time and every window's sums moved with it.
     fn rebase(&mut self, t: Timestamp) {
         let Some(origin) = self.origin else { return };
         let shift = t.since(origin).ms() as f64 / 1000.0;
         self.origin = Some(t);
         self.settled_from -= shift;
+        self.adopted_at -= shift;
         if let Some(p) = &mut self.settling_from {
             p.x -= shift;
         }
@@ -750,7 +911,7 @@ impl OcclusionDetector {
                 ..Sums::default()
             };
             for p in self.points.range(n - len..) {
-                sums.add(p.x, p.r, p.weight);
+                sums.add(p, p.weight);
             }
         }
     }
@@ -780,16 +941,28 @@ impl OcclusionDetector {
     /// bolus into a blocked line, found while it runs when it is large enough to tell apart.
     fn test_settling(&mut self, now: Point) -> Option<(Trip, Option<Duration>)> {
         let from = self.settling_from?;
-        let rise = now.r - from.r;
+        // The median of the last nine readings (90 s): a knock, or a fit of coughing that
+        // lifts a few readings, is not a rise.
+        let n = self.points.len();
+        let last = median(
+            &mut self.scratch,
+            self.points
+                .range(n.saturating_sub(SETTLE_MEDIAN)..)
+                .map(|p| p.r),
+        );
+        let rise = last - from.r;
         // From rest, the most resistant catheter with the stiffest syringe rises fastest of all
         // plausible lines (R·Q·(1 − e^(−t/RC)) grows with R and falls with C): a bound, no
         // margin needed.
         // And the noise of the two readings at the test's z.
         let noise = self.z * self.noise_now() * std::f64::consts::SQRT_2;
+        // And what the load cell may have drifted by since.
+        let drift = self.s.drift_mmhg_per_h * (now.x - from.x).max(0.0) / 3600.0;
         let allowance = self.s.min_rise_mmhg
             + MODEL_TRUST * self.model_mmhg
             + Self::settling(&from, &now)
-            + noise;
+            + noise
+            + drift;
         let confirmed = std::mem::replace(&mut self.tripping, false);
         if rise < allowance {
             return None;
@@ -817,8 +990,13 @@ impl OcclusionDetector {
         if now.weight == 0.0 {
             return self.test_settling(now);
         }
-        // The slope the load cell drifts by, as learned, and what it may have changed by since.
-        let drift = self.drift + DRIFT_CHANGE_MMHG_PER_H / 3600.0;
+        // The slope the load cell drifts by, as learned, and what it may have changed by since;
+        // until the drift has been watched for a while, what it may be at most.
+        let watched = self
+            .learner_since
+            .map_or(0.0, |t0| now.at.since(t0).ms() as f64 / 1000.0);
+        let unknown = self.s.drift_mmhg_per_h * (-watched / DRIFT_MEMORY_S).exp();
+        let drift = self.drift + (DRIFT_CHANGE_MMHG_PER_H + unknown) / 3600.0;
         let mut longest_slope = None;
         let mut watching = false;
         // The tripping window with the largest z: (z, slope, rise, span).
@@ -845,7 +1023,7 @@ impl OcclusionDetector {
             // An open line may still be settling (after the start, a bolus, a new rate) towards
             // where the most (or least) resistant plausible line would be: the rise must
             // exceed what such a line rose by above the model over the same window.
-            let settling = SETTLING_MARGIN * Self::settling(first, &now);
+            let settling = SETTLING_MARGIN * sums.corners_slope() * span;
             if rise < self.s.min_rise_mmhg + MODEL_TRUST * self.model_mmhg + settling {
                 continue;
             }

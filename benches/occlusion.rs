@@ -7,8 +7,9 @@
 //! Each cell: a continuous epidural bupivacaine infusion at 1 mg/mL (one drug whose library
 //! limits take every rate of the grid, 10 µL/h to 5 mL/h), 4 h of delivery to settle (1 h at
 //! 5 mL/h, a quarter of the syringe), then the line blocked until the alarm, or 12 h ("none"),
-//! then cleared: what reaches the patient in the hour after is the released bolus (negative:
-//! drawn back by the back-off). A false alarm while the line was open is counted, acknowledged
+//! then cleared: what reaches the patient in the hour after, beyond what the open line held at
+//! its working pressure (which drains whenever delivery stops), is the released bolus
+//! (negative: drawn back by the back-off). A false alarm while the line was open is counted, acknowledged
 //! and resumed first. The physics are the simulator's (`[simulation]` of config/hardware.toml),
 //! varied over the published ranges of the issue: syringe compliance 1.2–2.8 µL/mmHg (Snijder
 //! et al. 2015) and a 5 µL/mmHg stress case, catheter resistance ×0.25, ×1 and ×4 of the
@@ -90,8 +91,9 @@ fn profile(p: Physics, seed: u64, detector: Detector) -> HardwareConfig {
 }
 
 /// One blockage: the time from it to the alarm (None: none in [`GIVE_UP`]), whether a false
-/// alarm came while the line was open, and the volume released in the hour after the line
-/// cleared (the stored bolus, less what the back-off took), µL.
+/// alarm came while the line was open, and the bolus released in the hour after the line
+/// cleared: what the blockage stored above the line's working pressure, less what the back-off
+/// took, µL (negative: drawn back).
 struct Blockage {
     after: Option<Duration>,
     false_alarm: bool,
@@ -115,6 +117,9 @@ fn blockage(rate_ul_h: f64, p: Physics, seed: u64, detector: Detector) -> Blocka
     let settle_ms = (4.0 * 3_600_000f64).min(5000.0 / rate_ul_h * 3_600_000.0);
     let blocked = Timestamp::ORIGIN + Duration::from_ms(settle_ms as u64);
     run_to(&mut e, blocked, None, &mut |_, _| {});
+    // What the open line holds at its working pressure (R·Q, stored in its compliance): it
+    // drains whenever delivery stops, blocked or not; the blockage's bolus is what comes on top.
+    let held_ul = e.hardware().truth().pressure_mmhg * p.compliance;
     let occlusion = |e: &titra::engine::Engine<titra::sim::SimPump>| {
         e.alarms()
             .iter()
@@ -152,7 +157,7 @@ fn blockage(rate_ul_h: f64, p: Physics, seed: u64, detector: Detector) -> Blocka
     Blockage {
         after,
         false_alarm,
-        released_ul: e.hardware().truth().released_since_clear_ul,
+        released_ul: e.hardware().truth().released_since_clear_ul - held_ul,
     }
 }
 

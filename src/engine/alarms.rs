@@ -43,7 +43,7 @@ impl<H: PumpHardware> Engine<H> {
                         }
                     };
                     self.raise(now, AlarmKind::Occlusion, Some(pressure), d.since_onset)?;
-                    self.back_off(now, pressure)?;
+                    self.back_off(now, pressure, d.stored_ul)?;
                 }
             }
         }
@@ -74,13 +74,22 @@ impl<H: PumpHardware> Engine<H> {
                 .all(|&r| r == self.last_readings[0])
     }
 
-    /// After an occlusion: pull the plunger back by the volume the line's compliance holds at
-    /// the pressure the blockage added, so that little is released when the line clears.
-    fn back_off(&mut self, now: Timestamp, excess_mmhg: f64) -> Result<(), EngineError> {
+    /// After an occlusion: pull the plunger back by the volume the blockage stored, so that
+    /// little is released when the line clears: as the detector estimates it (what was pushed
+    /// since the rise began, within the pressure times the nominal and the softest plausible
+    /// compliance), or for a threshold trip the pressure times the nominal compliance.
+    fn back_off(
+        &mut self,
+        now: Timestamp,
+        excess_mmhg: f64,
+        stored_ul: Option<f64>,
+    ) -> Result<(), EngineError> {
         if !self.cfg.occlusion.backoff || !excess_mmhg.is_finite() {
             return Ok(());
         }
-        let stored_ul = (excess_mmhg * self.cfg.occlusion.line_compliance_ul_per_mmhg).max(0.0);
+        let stored_ul = stored_ul
+            .unwrap_or(excess_mmhg * self.cfg.occlusion.line_compliance_ul_per_mmhg)
+            .max(0.0);
         let steps = self
             .profile
             .steps_for(Volume::from_nl((stored_ul * 1000.0) as u64))

@@ -138,6 +138,10 @@ pub enum Trip {
 pub struct Detection {
     pub trip: Trip,
     pub since_onset: Option<Duration>,
+    /// What the blockage may have stored, µL: the volume pushed since the window (or the
+    /// settling) that found it began, no less than the pressure times the nominal compliance
+    /// and no more than times the softest plausible syringe's. None for a threshold trip.
+    pub stored_ul: Option<f64>,
 }
 
 impl Trip {
@@ -628,8 +632,30 @@ impl OcclusionDetector {
     /// A sensor reading (the mean of the samples since the last), with the estimated onset
     /// when the alarm must be raised.
     pub fn detect(&mut self, t: Timestamp, measured_mmhg: f64) -> Option<Detection> {
-        self.judge(t, measured_mmhg)
-            .map(|(trip, since_onset)| Detection { trip, since_onset })
+        self.judge(t, measured_mmhg).map(|(trip, since_onset)| {
+            let stored_ul = match trip {
+                Trip::Threshold { .. } => None,
+                Trip::Trend { pressure_mmhg, .. } => since_onset.map(|d| {
+                    let from = self.points.back().map_or(0.0, |p| p.x) - d.ms() as f64 / 1000.0;
+                    let pushed: f64 = self
+                        .points
+                        .iter()
+                        .filter(|p| p.x > from)
+                        .map(|p| p.pushed_ul)
+                        .sum();
+                    let p = pressure_mmhg.max(0.0);
+                    pushed.clamp(
+                        p * self.s.compliance_ul_per_mmhg,
+                        p * self.s.compliance_range.1,
+                    )
+                }),
+            };
+            Detection {
+                trip,
+                since_onset,
+                stored_ul,
+            }
+        })
     }
 
     /// A sensor reading. Returns a trip when the alarm must be raised.
@@ -1340,6 +1366,17 @@ mod tests {
             onset.abs_diff(after) <= 300,
             "onset {onset} s, actual {after} s"
         );
+        // What the blockage stored: 21 µL/h for `after` seconds, all of it (nothing drains).
+        // The estimate is what was pushed over the window that found it (which began before
+        // the blockage), within the pressure times 2 and times 5 µL/mmHg.
+        let stored = 21.0 * after as f64 / 3600.0;
+        let estimate = det.stored_ul.expect("a trend trip estimates it");
+        let p = det.trip.pressure_mmhg();
+        assert!(
+            estimate >= stored * 0.95,
+            "{estimate} µL for {stored} µL stored"
+        );
+        assert!(estimate <= p * 5.0 + 1e-9, "{estimate} µL at {p} mmHg");
     }
 
     #[test]
@@ -1493,6 +1530,10 @@ mod tests {
             }
         );
         assert_eq!(det.since_onset, None);
+        assert_eq!(
+            det.stored_ul, None,
+            "the back-off takes the pressure's worth"
+        );
         assert_eq!(det.trip.pressure_mmhg(), 320.0);
     }
 

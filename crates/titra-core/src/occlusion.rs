@@ -898,6 +898,14 @@ impl OcclusionDetector {
         if let Some(last) = previous {
             self.model_mmhg = last.model;
         }
+        self.resum();
+        self.settling_from = None;
+        self.tripping = false;
+    }
+
+    /// Every window's sums worked out again from its points (after their times or their
+    /// differences changed).
+    fn resum(&mut self) {
         let n = self.points.len();
         for sums in &mut self.sums {
             let len = sums.len;
@@ -909,8 +917,6 @@ impl OcclusionDetector {
                 sums.add(p, p.weight);
             }
         }
-        self.settling_from = None;
-        self.tripping = false;
     }
 
     /// A new origin at `t`: every point's time and every window's sums moved with it.
@@ -929,17 +935,7 @@ impl OcclusionDetector {
         if let Some((x, m, suspect)) = self.learned_to {
             self.learned_to = Some((x - shift, m, suspect));
         }
-        let n = self.points.len();
-        for sums in &mut self.sums {
-            let len = sums.len;
-            *sums = Sums {
-                len,
-                ..Sums::default()
-            };
-            for p in self.points.range(n - len..) {
-                sums.add(p, p.weight);
-            }
-        }
+        self.resum();
     }
 
     fn corner_pressures(&self) -> [f64; CORNERS] {

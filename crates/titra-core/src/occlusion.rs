@@ -568,15 +568,6 @@ impl OcclusionDetector {
         self.learner.line()
     }
 
-    /// The line the model runs on now (the learned one, taken in steps).
-    pub fn line_in_use(&self) -> Line {
-        let (g, d) = self.line_in_use;
-        Line {
-            compliance_ul_per_mmhg: 1.0 / g,
-            resistance_mmhg_per_ml_h: g / (3.6 * d),
-        }
-    }
-
     /// The standard errors a slope must stand above the drift allowance.
     pub fn z_threshold(&self) -> f64 {
         self.z

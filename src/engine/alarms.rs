@@ -12,6 +12,39 @@ use crate::journal::{Record, Role};
 /// Sensor reads missed in a row before the health check calls the sensor silent.
 const SILENT_AFTER_READS: u64 = 3;
 
+/// While the pressure is taken off a blocked line, it is read this often (the load cell's mean
+/// of about 20 conversions).
+pub(super) const RELIEF_READ: Duration = Duration::from_secs(2);
+/// The relief stops when the pressure is within this of the open line's, or three of the
+/// noise's deviations when larger, mmHg.
+const RELIEF_WITHIN_MMHG: f64 = 2.0;
+/// The relief's steps after the first back-off, at most.
+const RELIEF_STEPS: u32 = 20;
+
+/// The pressure being taken off a blocked line after the occlusion alarm (issue 20: what the
+/// line stored must not reach the patient as a bolus when it is cleared). The first back-off
+/// is an estimate; the pressure then shows what it left, and each further step takes off the
+/// rest at the compliance the last step showed. It goes down to what the open line held at
+/// its working pressure before the rise (which drains whenever delivery stops, blocked or not),
+/// never further,
+/// and never takes more in all than the trip's pressure times the softest plausible line's
+/// compliance.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Relief {
+    /// What the open line held before the rise, mmHg: the lower of the pressure before it
+    /// and the open line's model (a rise found late, or a line still settling when it was
+    /// blocked, has the first too high; a line not yet learned may have the second too high).
+    /// Too low draws back a little from the catheter; too high leaves a bolus in the line.
+    target_mmhg: f64,
+    /// The pressure before the last step, and what that step took back, µL.
+    last_mmhg: f64,
+    last_ul: f64,
+    /// Taken back so far, and the most it may be, µL.
+    taken_ul: f64,
+    most_ul: f64,
+    steps: u32,
+}
+
 impl<H: PumpHardware> Engine<H> {
     // ---- sensors ---------------------------------------------------------------------------
 
@@ -35,15 +68,39 @@ impl<H: PumpHardware> Engine<H> {
                 if stuck || !p.is_finite() && p != f64::INFINITY {
                     self.raise(now, AlarmKind::SensorFault, None, None)?;
                 } else if self.state.delivers()
-                    && let Some(d) = self.detector.detect(now, p)
+                    && let Some(d) = self.detect_occlusion(now, p)
                 {
                     let pressure = match d.trip {
                         Trip::Threshold { pressure_mmhg } | Trip::Trend { pressure_mmhg, .. } => {
                             pressure_mmhg
                         }
                     };
+                    let line = self.detector.line();
+                    tracing::warn!(
+                        at_ms = now.ms(),
+                        trip = ?d.trip,
+                        since_onset_s = d.since_onset.map(|o| o.ms() / 1000),
+                        stored_ul = d.stored_ul,
+                        model_mmhg = self.detector.model_mmhg(),
+                        noise_mmhg = self.detector.noise_mmhg(),
+                        compliance_ul_per_mmhg = line.compliance_ul_per_mmhg,
+                        resistance_mmhg_per_ml_h = line.resistance_mmhg_per_ml_h,
+                        "occlusion found"
+                    );
                     self.raise(now, AlarmKind::Occlusion, Some(pressure), d.since_onset)?;
-                    self.back_off(now, pressure, d.stored_ul)?;
+                    let model_mmhg = self.detector.model_mmhg();
+                    let taken_ul = self.back_off(now, pressure, d.stored_ul)?;
+                    let [_, softest] = self.cfg.occlusion.line_compliance_range_ul_per_mmhg;
+                    self.relief = (taken_ul > 0.0).then_some(Relief {
+                        target_mmhg: d.before_mmhg.min(model_mmhg).max(0.0),
+                        last_mmhg: pressure,
+                        last_ul: taken_ul,
+                        taken_ul,
+                        most_ul: pressure.max(0.0) * softest,
+                        steps: 0,
+                    });
+                } else if !self.state.delivers() {
+                    self.relieve(now, p)?;
                 }
             }
         }
@@ -63,6 +120,24 @@ impl<H: PumpHardware> Engine<H> {
         Ok(())
     }
 
+    /// A reading for the occlusion detector, traced (at trace level: one line per reading)
+    /// with the open line's model beside it, to follow a decision afterwards.
+    fn detect_occlusion(
+        &mut self,
+        now: Timestamp,
+        measured_mmhg: f64,
+    ) -> Option<crate::core::occlusion::Detection> {
+        let d = self.detector.detect(now, measured_mmhg);
+        tracing::trace!(
+            at_ms = now.ms(),
+            measured_mmhg,
+            model_mmhg = self.detector.model_mmhg(),
+            noise_mmhg = self.detector.noise_mmhg(),
+            "occlusion reading"
+        );
+        d
+    }
+
     /// The sensor's last `stuck_after` readings are all the same.
     fn sensor_stuck(&self) -> bool {
         let n = self.cfg.sensors.stuck_after;
@@ -78,37 +153,89 @@ impl<H: PumpHardware> Engine<H> {
     /// little is released when the line clears: as the detector estimates it (what was pushed
     /// since the rise began, within the pressure times the nominal and the softest plausible
     /// compliance), or for a threshold trip the pressure times the nominal compliance.
+    /// Returns what was taken back, µL.
     fn back_off(
         &mut self,
         now: Timestamp,
         excess_mmhg: f64,
         stored_ul: Option<f64>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<f64, EngineError> {
         if !self.cfg.occlusion.backoff || !excess_mmhg.is_finite() {
-            return Ok(());
+            return Ok(0.0);
         }
         let stored_ul = stored_ul
             .unwrap_or(excess_mmhg * self.cfg.occlusion.line_compliance_ul_per_mmhg)
             .max(0.0);
+        self.pull_back(now, stored_ul)
+    }
+
+    /// A relief step at a reading while delivery is stopped (see [`Relief`]).
+    fn relieve(&mut self, now: Timestamp, measured_mmhg: f64) -> Result<(), EngineError> {
+        let Some(mut r) = self.relief.take() else {
+            return Ok(());
+        };
+        let within = (3.0 * self.detector.noise_mmhg()).max(RELIEF_WITHIN_MMHG);
+        let excess = measured_mmhg - r.target_mmhg;
+        if excess <= within || r.steps >= RELIEF_STEPS {
+            tracing::info!(
+                pressure_mmhg = measured_mmhg,
+                open_line_mmhg = r.target_mmhg,
+                taken_ul = r.taken_ul,
+                steps = r.steps,
+                "the pressure is off the blocked line"
+            );
+            return Ok(());
+        }
+        // The compliance the last step showed: what it took over the pressure it took off,
+        // within the plausible range. A step that took off too little to tell counts at the
+        // line's learned compliance.
+        let [stiffest, softest] = self.cfg.occlusion.line_compliance_range_ul_per_mmhg;
+        let dropped = r.last_mmhg - measured_mmhg;
+        let compliance = if dropped > within {
+            (r.last_ul / dropped).clamp(stiffest, softest)
+        } else {
+            self.detector.line().compliance_ul_per_mmhg
+        };
+        let volume = (excess * compliance).min(r.most_ul - r.taken_ul);
+        let taken = if volume > 0.0 {
+            self.pull_back(now, volume)?
+        } else {
+            0.0
+        };
+        if taken <= 0.0 {
+            return Ok(());
+        }
+        r.last_mmhg = measured_mmhg;
+        r.last_ul = taken;
+        r.taken_ul += taken;
+        r.steps += 1;
+        self.relief = Some(r);
+        Ok(())
+    }
+
+    /// Pulls the plunger back by `volume_ul` (no further than where it started), written in the
+    /// log; returns what was taken back, µL.
+    fn pull_back(&mut self, now: Timestamp, volume_ul: f64) -> Result<f64, EngineError> {
         let steps = self
             .profile
-            .steps_for(Volume::from_nl((stored_ul * 1000.0) as u64))
+            .steps_for(Volume::from_nl((volume_ul.max(0.0) * 1000.0) as u64))
             .min(self.steps.net_forward());
         if steps == 0 {
-            return Ok(());
+            return Ok(0.0);
         }
         self.hw.set_motor_enabled(true)?;
         self.hw.step(Direction::Back, steps)?;
         self.hw.set_motor_enabled(false)?;
         self.steps.back += steps;
         let volume = self.profile.volume_of(steps);
-        self.detector.pumped(now, -(volume.nl() as f64) / 1000.0);
+        let taken_ul = volume.nl() as f64 / 1000.0;
+        self.detector.pumped(now, -taken_ul);
         self.journal.push(Record::BackedOff {
             at: now,
             steps,
             volume,
         });
-        Ok(())
+        Ok(taken_ul)
     }
 
     pub(super) fn check_reservoir(&mut self, now: Timestamp) -> Result<(), EngineError> {

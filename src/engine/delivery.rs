@@ -124,7 +124,11 @@ impl<H: PumpHardware> Engine<H> {
         });
         let sensed = if now >= self.next_read {
             let read = self.read_sensors(now);
-            let interval = self.cfg.sensors.read_interval;
+            let interval = if self.relief.is_some() {
+                super::alarms::RELIEF_READ.min(self.cfg.sensors.read_interval)
+            } else {
+                self.cfg.sensors.read_interval
+            };
             while self.next_read <= now {
                 self.next_read = self.next_read + interval;
             }
@@ -878,6 +882,7 @@ impl<H: PumpHardware> Engine<H> {
         self.refuse_open_checklist(now, "resume")?;
         self.acknowledge(now);
         self.transition(now, Trigger::Resume)?;
+        self.relief = None;
         let pressure = self.hw.read_pressure_mmhg().unwrap_or(0.0);
         self.detector.restart(now, pressure);
         self.hw.set_motor_enabled(true)?;

@@ -121,6 +121,9 @@ pub struct Engine<H> {
     held_scheduled: bool,
     next_titration: usize,
     detector: OcclusionDetector,
+    /// After an occlusion's back-off, while delivery is stopped: the pressure still being taken
+    /// off the blocked line.
+    relief: Option<alarms::Relief>,
     alarms: Vec<Alarm>,
     journal: Vec<Record>,
     steps: StepCounts,
@@ -313,6 +316,7 @@ impl<H: PumpHardware> Engine<H> {
             held_scheduled: false,
             next_titration: 0,
             detector,
+            relief: None,
             alarms: Vec::new(),
             journal,
             steps: StepCounts::default(),

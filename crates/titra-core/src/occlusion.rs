@@ -142,6 +142,11 @@ pub struct Detection {
     /// settling) that found it began, no less than the pressure times the nominal compliance
     /// and no more than times the softest plausible syringe's. None for a threshold trip.
     pub stored_ul: Option<f64>,
+    /// The pressure the line was at before it rose, mmHg: the median of the readings up to
+    /// where the window (or the settling) that found the rise began, or of the first few after
+    /// it when none is kept from before; for a threshold trip, of the oldest readings kept.
+    /// What the open line held, to take the pressure back down to.
+    pub before_mmhg: f64,
 }
 
 impl Trip {
@@ -432,6 +437,9 @@ const FAST_PUSH_MMHG: f64 = 0.5;
 const SETTLE_TAUS: f64 = 5.0;
 /// The settling test looks at the median of this many readings.
 const SETTLE_MEDIAN: usize = 9;
+/// Where the rise began at the oldest reading kept, the pressure before it is the median of
+/// this many readings from there.
+const BEFORE_AFTER: usize = 3;
 /// Readings in a row beyond the step limit that make a step of the line, not a knock.
 const JUMP_READINGS: i32 = 3;
 /// After a step the pump did not make, the line counts as settling for this many of the
@@ -624,10 +632,30 @@ impl OcclusionDetector {
     /// when the alarm must be raised.
     pub fn detect(&mut self, t: Timestamp, measured_mmhg: f64) -> Option<Detection> {
         self.judge(t, measured_mmhg).map(|(trip, since_onset)| {
+            // Where the rise began (for a threshold trip, unknown: the oldest reading kept).
+            let from = since_onset.map_or(f64::NEG_INFINITY, |d| {
+                self.points.back().map_or(0.0, |p| p.x) - d.ms() as f64 / 1000.0
+            });
+            // The readings up to where it began, or (none kept from before) the first few
+            // after.
+            let before = self.points.iter().filter(|p| p.x <= from).count();
+            let first = before.saturating_sub(SETTLE_MEDIAN);
+            let last = if before > 0 {
+                before
+            } else {
+                BEFORE_AFTER.min(self.points.len())
+            };
+            let before_mmhg = if last == 0 {
+                self.model_mmhg
+            } else {
+                median(
+                    &mut self.scratch,
+                    self.points.range(first..last).map(|p| p.measured),
+                )
+            };
             let stored_ul = match trip {
                 Trip::Threshold { .. } => None,
-                Trip::Trend { pressure_mmhg, .. } => since_onset.map(|d| {
-                    let from = self.points.back().map_or(0.0, |p| p.x) - d.ms() as f64 / 1000.0;
+                Trip::Trend { pressure_mmhg, .. } => since_onset.map(|_| {
                     let pushed: f64 = self
                         .points
                         .iter()
@@ -645,6 +673,7 @@ impl OcclusionDetector {
                 trip,
                 since_onset,
                 stored_ul,
+                before_mmhg,
             }
         })
     }
@@ -764,6 +793,19 @@ impl OcclusionDetector {
                 sums.add(&oldest, -oldest.weight);
                 sums.len -= 1;
             }
+        }
+        if jumped {
+            // The step is the load cell's or the plunger's, not the line's: the readings before
+            // it are on another level, and no window fits across it (it would be a rise). Nor
+            // does the learner learn from the step.
+            let n = self.points.len();
+            for p in self.points.range_mut(..n.saturating_sub(1)) {
+                p.weight = 0.0;
+            }
+            if let Some(p) = self.points.back_mut() {
+                p.suspect = true;
+            }
+            self.resum();
         }
         let longest = self.sums.last().map_or(0, |s| s.len);
         while self.points.len() > longest {
@@ -1026,17 +1068,25 @@ impl OcclusionDetector {
             let Some((slope, sxx, scatter)) = sums.fit() else {
                 continue;
             };
+            // The span the fitted readings cover: readings left out (a bolus settling, a step
+            // the pump did not make) leave a window that only seems full, and a slope fitted
+            // over its last minutes is no rise over the whole of it. Readings spread evenly
+            // over a span L have a variance of L²/12.
+            let covered = (12.0 * sxx / sums.n).sqrt().min(span);
+            if covered < 0.9 * w {
+                continue;
+            }
             longest_slope = Some(slope);
             // The noise as the last hour's steps have it, or as this window's own scatter has
             // it when larger (a connector working loose: the hour's estimate follows within
             // half an hour, the window's at once).
             let sigma = self.noise_now().max(scatter);
             let z = (slope - drift) / (sigma / sxx.sqrt());
-            let rise = slope * span;
+            let rise = slope * covered;
             // An open line may still be settling (after the start, a bolus, a new rate) towards
             // where the most (or least) resistant plausible line would be: the rise must
             // exceed what such a line rose by above the model over the same window.
-            let settling = SETTLING_MARGIN * sums.corners_slope() * span;
+            let settling = SETTLING_MARGIN * sums.corners_slope() * covered;
             if rise < self.s.min_rise_mmhg + MODEL_TRUST * self.model_mmhg + settling {
                 continue;
             }
@@ -1331,6 +1381,46 @@ mod tests {
         // Dated by the fitted line's crossing of the usual level: within the window.
         let onset = det.since_onset.expect("dated").ms();
         assert!(onset <= 300_000, "{onset}");
+    }
+
+    #[test]
+    fn a_window_mostly_left_out_is_not_judged_on_its_last_minutes() {
+        // No pushes, noise 0.15 mmHg a reading. At 2 h the load cell steps up by 5 mmHg and
+        // stays (the plunger breaking free): the line counts as settling for three of the
+        // slowest plausible line's time constants (72 min), those readings left out of the
+        // fits. From then on it rises at 4 mmHg/h, beyond the drift allowance (about
+        // 1.6 mmHg/h by then). The 80-min window then holds 72 min left out and a few minutes
+        // fitted: judged as it was (a rise of the fitted slope over the whole window) it
+        // tripped 10 min after the settling, on a rise of 0.7 mmHg extrapolated to 5. It is
+        // now judged only once its fitted readings cover it, so the rise is found by the
+        // 20-min window once it holds 20 min of it (4 × 20/60 = 1.3 mmHg, above the 1 mmHg
+        // least rise). And the readings from before the step no longer count: fitted across
+        // it, the step itself was a rise, found a minute after the settling.
+        let mut d = OcclusionDetector::new(settings());
+        let mut noise = Noise(7);
+        let step_at = 7200u64;
+        let settled = step_at + (3.0 * d.settings().slowest_time_constant_s()) as u64;
+        let mut found = None;
+        for i in 1..=(settled + 3600) / 10 {
+            let s = i * 10;
+            let mut p = noise.next(0.15);
+            if s >= step_at {
+                p += 5.0;
+            }
+            if s > settled {
+                p += 4.0 * (s - settled) as f64 / 3600.0;
+            }
+            if d.detect(secs(s), p).is_some() {
+                found = Some(s);
+                break;
+            }
+        }
+        let s = found.expect("the rise is found");
+        assert!(
+            (settled + 1080..=settled + 1500).contains(&s),
+            "tripped {} s after the settling",
+            s as i64 - settled as i64
+        );
     }
 
     #[test]

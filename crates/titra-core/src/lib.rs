@@ -11,6 +11,7 @@ pub mod library;
 pub mod observation;
 pub mod occlusion;
 pub mod program;
+pub mod readable;
 pub mod scheduler;
 pub mod site;
 pub mod supervisor;

@@ -1,0 +1,286 @@
+//! Numbers for people (issue 22): every amount, volume, rate and duration a nurse, a patient or
+//! a clinician reads, in one place, so the screens, `titra status`, the PDF and the text
+//! summary say the same thing the same way.
+//!
+//! - **Amounts** to 3 significant digits, in mg from 0.1 mg and in mcg below (written "mcg", never
+//!   "µg", which can be misread as "mg"), with a leading zero and no trailing zero ("0.5 mg",
+//!   never ".5 mg" or "0.50 mg", which can be misread as 5 mg or 50 mg): ISMP's List of
+//!   Error-Prone Abbreviations, Symbols, and Dose Designations (2021).
+//! - **Volumes** to 0.01 mL, no trailing zero; a volume under that is "less than 0.01 mL", never
+//!   "0 mL".
+//! - **Durations** in words at the precision that matters: seconds under a minute, minutes under
+//!   a day, hours under three days, days from then on ("38 days", "4 h 20 min", "12 min"), never
+//!   seconds past a minute or milliseconds. The caller says which way to round: a time until
+//!   something may be given rounds up (never says sooner than it is), a time until the syringe
+//!   is empty rounds down (never says later).
+//!
+//! These are for reading only: the log, the exports' data and the wire keep the exact values.
+
+use crate::units::{Amount, AmountRate, Duration, Volume};
+
+const NG_PER_MCG: u64 = 1_000;
+const NG_PER_MG: u64 = 1_000_000;
+const NL_PER_ML: u64 = 1_000_000;
+/// A hundredth of a millilitre, in nL.
+const NL_PER_CENTI_ML: u64 = 10_000;
+
+const SECOND: u64 = 1_000;
+const MINUTE: u64 = 60 * SECOND;
+const HOUR: u64 = 60 * MINUTE;
+const DAY: u64 = 24 * HOUR;
+
+/// Which way a duration is rounded to its precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// Never more than it is (a time until the syringe is empty, until an alarm).
+    Down,
+    /// Never less than it is (a time until a dose may be given, a lockout).
+    Up,
+    /// To the nearest (a time since something, how long something took).
+    Nearest,
+}
+
+/// `value` rounded half up to three significant digits.
+fn three_digits(value: u64) -> u64 {
+    let mut scale = 1u64;
+    while value / scale >= 1_000 {
+        scale *= 10;
+    }
+    if scale == 1 {
+        return value;
+    }
+    (value / scale + u64::from(value % scale >= scale / 2)) * scale
+}
+
+/// `value / per` as a decimal with as many places as `per` has zeros, trailing zeros dropped.
+fn decimal(value: u64, per: u64) -> String {
+    let whole = value / per;
+    let frac = value % per;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let places = per.ilog10() as usize;
+    let digits = format!("{frac:0places$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// An amount of drug: "0.15 mg", "50 mcg", "12.3 mg".
+pub fn amount(a: Amount) -> String {
+    let ng = three_digits(a.ng());
+    if ng >= NG_PER_MG / 10 {
+        format!("{} mg", decimal(ng, NG_PER_MG))
+    } else {
+        format!("{} mcg", decimal(ng, NG_PER_MCG))
+    }
+}
+
+/// A daily dose: "0.5 mg/day".
+pub fn per_day(r: AmountRate) -> String {
+    format!("{}/day", amount(Amount::from_ng(r.ng_per_day())))
+}
+
+/// A volume of solution: "19.8 mL", "0.05 mL", "less than 0.01 mL".
+pub fn volume(v: Volume) -> String {
+    let nl = v.nl();
+    let rounded = (nl + NL_PER_CENTI_ML / 2) / NL_PER_CENTI_ML * NL_PER_CENTI_ML;
+    if nl > 0 && rounded == 0 {
+        return "less than 0.01 mL".to_owned();
+    }
+    format!("{} mL", decimal(rounded, NL_PER_ML))
+}
+
+/// A duration in words: "12 min", "4 h 20 min", "1 day 6 h", "38 days", "40 s".
+pub fn duration(d: Duration, round: Round) -> String {
+    let ms = d.ms();
+    let unit = if ms < MINUTE {
+        SECOND
+    } else if ms < DAY {
+        MINUTE
+    } else if ms < 3 * DAY {
+        HOUR
+    } else {
+        DAY
+    };
+    let n = match round {
+        Round::Down => ms / unit,
+        Round::Up => ms.div_ceil(unit),
+        Round::Nearest => (ms + unit / 2) / unit,
+    } * unit;
+    words(n)
+}
+
+/// A whole number of its unit (see [`duration`]) in words.
+fn words(ms: u64) -> String {
+    let plural = |n: u64, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    if ms < MINUTE {
+        format!("{} s", ms / SECOND)
+    } else if ms < HOUR {
+        format!("{} min", ms / MINUTE)
+    } else if ms < DAY {
+        let (h, m) = (ms / HOUR, ms % HOUR / MINUTE);
+        if m == 0 {
+            format!("{h} h")
+        } else {
+            format!("{h} h {m} min")
+        }
+    } else if ms < 3 * DAY {
+        let (d, h) = (ms / DAY, ms % DAY / HOUR);
+        let days = plural(d, "day", "days");
+        if h == 0 {
+            days
+        } else {
+            format!("{days} {h} h")
+        }
+    } else {
+        plural(ms / DAY, "day", "days")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mg(text: &str) -> Amount {
+        text.parse().expect("an amount")
+    }
+
+    #[test]
+    fn amounts_read_as_a_nurse_writes_them() {
+        // Worked by hand.
+        assert_eq!(amount(mg("0.15 mg")), "0.15 mg");
+        assert_eq!(amount(mg("0.5 mg")), "0.5 mg");
+        assert_eq!(amount(mg("1 mg")), "1 mg");
+        assert_eq!(amount(mg("12.34 mg")), "12.3 mg");
+        assert_eq!(amount(mg("12.35 mg")), "12.4 mg");
+        // The issue's "highest 0.141597 mg" and "0.003473 mg" given in total.
+        assert_eq!(amount(mg("0.141597 mg")), "0.142 mg");
+        assert_eq!(amount(mg("0.003473 mg")), "3.47 mcg");
+        // Below 0.1 mg in mcg; rounding up to 0.1 mg goes over to mg.
+        assert_eq!(amount(mg("0.05 mg")), "50 mcg");
+        assert_eq!(amount(mg("0.09996 mg")), "0.1 mg");
+        assert_eq!(amount(mg("0.0005 mg")), "0.5 mcg");
+        assert_eq!(amount(Amount::ZERO), "0 mcg");
+        assert_eq!(amount(mg("1234 mg")), "1230 mg");
+        assert_eq!(per_day("0.5 mg/day".parse().expect("a rate")), "0.5 mg/day");
+    }
+
+    #[test]
+    fn volumes_are_to_the_hundredth_of_a_millilitre() {
+        let ml = |t: &str| -> Volume { t.parse().expect("a volume") };
+        // The issue's "19.796527 mL" and "19.799513 mL".
+        assert_eq!(volume(ml("19.796527 mL")), "19.8 mL");
+        assert_eq!(volume(ml("19.799513 mL")), "19.8 mL");
+        assert_eq!(volume(ml("20 mL")), "20 mL");
+        assert_eq!(volume(ml("0.05 mL")), "0.05 mL");
+        assert_eq!(volume(ml("4 µL")), "less than 0.01 mL");
+        assert_eq!(volume(ml("5 µL")), "0.01 mL");
+        assert_eq!(volume(Volume::ZERO), "0 mL");
+    }
+
+    #[test]
+    fn durations_are_words_at_the_precision_that_matters() {
+        let d = |t: &str| -> Duration { t.parse().expect("a duration") };
+        // The issue's "38d 14h 13min 59s 865ms": days from three days on, rounded down for a
+        // time until the syringe is empty.
+        let empty_in = Duration::from_ms(38 * DAY + 14 * HOUR + 13 * MINUTE + 59 * SECOND + 865);
+        assert_eq!(duration(empty_in, Round::Down), "38 days");
+        assert_eq!(duration(empty_in, Round::Up), "39 days");
+        assert_eq!(duration(d("4h 20min"), Round::Down), "4 h 20 min");
+        assert_eq!(duration(d("4h"), Round::Down), "4 h");
+        // A lockout with 11 min 10 s to go says 12 min: never sooner than it is.
+        let lockout = Duration::from_ms(11 * MINUTE + 10 * SECOND);
+        assert_eq!(duration(lockout, Round::Up), "12 min");
+        assert_eq!(duration(lockout, Round::Down), "11 min");
+        assert_eq!(duration(lockout, Round::Nearest), "11 min");
+        assert_eq!(duration(Duration::from_ms(40 * SECOND), Round::Up), "40 s");
+        assert_eq!(
+            duration(Duration::from_ms(59 * MINUTE + 1), Round::Up),
+            "1 h"
+        );
+        assert_eq!(duration(d("30h"), Round::Down), "1 day 6 h");
+        assert_eq!(duration(d("48h"), Round::Down), "2 days");
+        assert_eq!(duration(Duration::from_ms(0), Round::Up), "0 s");
+    }
+
+    /// The significant digits of a number as written ("0.0345" has 3, "1230" has 3).
+    fn significant(number: &str) -> usize {
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        let digits = digits.trim_start_matches('0');
+        if number.contains('.') {
+            digits.len()
+        } else {
+            digits.trim_end_matches('0').len()
+        }
+    }
+
+    /// A duration read back from [`duration`]'s words, ms.
+    fn read_back(words: &str) -> u64 {
+        let parts: Vec<&str> = words.split(' ').collect();
+        parts
+            .chunks(2)
+            .map(|pair| {
+                let n: u64 = pair[0].parse().expect("a number");
+                n * match pair[1] {
+                    "s" => SECOND,
+                    "min" => MINUTE,
+                    "h" => HOUR,
+                    "day" | "days" => DAY,
+                    other => panic!("unit {other}"),
+                }
+            })
+            .sum()
+    }
+
+    proptest! {
+        #[test]
+        fn an_amount_has_three_significant_digits_and_reads_back_within_them(
+            ng in 0u64..=10_000 * NG_PER_MG,
+        ) {
+            let text = amount(Amount::from_ng(ng));
+            prop_assert!(text.len() <= 10, "{}", text);
+            let number = text.split(' ').next().unwrap_or_default();
+            prop_assert!(significant(number) <= 3, "{}", text);
+            prop_assert!(!number.starts_with('.') && !(number.contains('.') && number.ends_with('0')), "{}", text);
+            let back: Amount = text.parse().expect("reads back");
+            let scale = 10u64.pow(ng.max(1).ilog10().saturating_sub(2));
+            prop_assert!(back.ng().abs_diff(ng) <= scale / 2 + scale % 2, "{} from {} ng", text, ng);
+        }
+
+        #[test]
+        fn a_volume_reads_back_within_a_hundredth_of_a_millilitre(nl in 0u64..=100 * NL_PER_ML) {
+            let text = volume(Volume::from_nl(nl));
+            prop_assert!(text.len() <= 17, "{}", text);
+            if text == "less than 0.01 mL" {
+                prop_assert!(nl > 0 && nl < NL_PER_CENTI_ML / 2);
+            } else {
+                let back: Volume = text.parse().expect("reads back");
+                prop_assert!(back.nl().abs_diff(nl) <= NL_PER_CENTI_ML / 2, "{} from {} nL", text, nl);
+            }
+        }
+
+        #[test]
+        fn a_duration_rounds_the_way_asked_within_its_precision(ms in 0u64..=60 * DAY) {
+            let d = Duration::from_ms(ms);
+            let down = duration(d, Round::Down);
+            let up = duration(d, Round::Up);
+            for text in [&down, &up, &duration(d, Round::Nearest)] {
+                prop_assert!(text.len() <= 16, "{}", text);
+                prop_assert!(!text.contains("ms"), "{}", text);
+                if ms >= MINUTE {
+                    prop_assert!(!text.ends_with(" s"), "{}", text);
+                }
+            }
+            let unit = if ms < MINUTE { SECOND } else if ms < DAY { MINUTE } else if ms < 3 * DAY { HOUR } else { DAY };
+            let (low, high) = (read_back(&down), read_back(&up));
+            prop_assert!(low <= ms && ms - low < unit, "{} for {} ms", down, ms);
+            prop_assert!(high >= ms && high - ms < unit, "{} for {} ms", up, ms);
+        }
+    }
+}

@@ -16,7 +16,7 @@
 //!
 //! These are for reading only: the log, the exports' data and the wire keep the exact values.
 
-use crate::units::{Amount, AmountRate, Duration, Volume};
+use crate::units::{Amount, AmountRate, Duration, MassUnit, Volume};
 
 const NG_PER_MCG: u64 = 1_000;
 const NG_PER_MG: u64 = 1_000_000;
@@ -71,6 +71,15 @@ pub fn amount(a: Amount) -> String {
         format!("{} mg", decimal(ng, NG_PER_MG))
     } else {
         format!("{} mcg", decimal(ng, NG_PER_MCG))
+    }
+}
+
+/// An amount of a drug whose doses are written in `unit`: a drug dosed in mcg (ziconotide,
+/// clonidine) always in mcg, as its prescription is; one dosed in mg as [`amount`] has it.
+pub fn amount_for(a: Amount, unit: MassUnit) -> String {
+    match unit {
+        MassUnit::Mg => amount(a),
+        MassUnit::Mcg => format!("{} mcg", decimal(three_digits(a.ng()), NG_PER_MCG)),
     }
 }
 
@@ -169,6 +178,10 @@ mod tests {
         assert_eq!(amount(Amount::ZERO), "0 mcg");
         assert_eq!(amount(mg("1234 mg")), "1230 mg");
         assert_eq!(per_day("0.5 mg/day".parse().expect("a rate")), "0.5 mg/day");
+        // A drug dosed in mcg stays in mcg, however large.
+        assert_eq!(amount_for(mg("0.1234 mg"), MassUnit::Mcg), "123 mcg");
+        assert_eq!(amount_for(mg("1.5 mg"), MassUnit::Mcg), "1500 mcg");
+        assert_eq!(amount_for(mg("0.05 mg"), MassUnit::Mg), "50 mcg");
     }
 
     #[test]

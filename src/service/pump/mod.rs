@@ -23,6 +23,7 @@ use crate::core::finding::{Class, Finding};
 use crate::core::library::DrugLibrary;
 use crate::core::observation::BodyTemp;
 use crate::core::program::{self, Program};
+use crate::core::readable::{self, Round};
 use crate::core::site::SiteFinding;
 use crate::core::supervisor::{Priority, State};
 use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
@@ -686,24 +687,27 @@ impl PumpService {
                     pca.max_per_hour
                 )
             }),
-            delivered_today: e.delivered_today(now).in_unit(unit).to_string(),
-            delivered_total: e.delivered_total().in_unit(unit).to_string(),
+            delivered_today: readable::amount_for(e.delivered_today(now), unit),
+            delivered_total: readable::amount_for(e.delivered_total(), unit),
             delivered_in_window: e
                 .window_use(now)
                 .map_or_else(String::new, |(w, used, max)| {
                     format!(
-                        "{} of {} in the last {w}",
-                        used.in_unit(unit),
-                        max.in_unit(unit)
+                        "{} of {} in the last {}",
+                        readable::amount_for(used, unit),
+                        readable::amount_for(max, unit),
+                        readable::duration(w, Round::Nearest)
                     )
                 }),
-            reservoir_remaining: e.reservoir_remaining().to_string(),
+            reservoir_remaining: readable::volume(e.reservoir_remaining()),
+            // Rounded down: never later than it will be.
             time_to_empty: e
                 .time_to_empty()
-                .map_or_else(String::new, |d| d.to_string()),
+                .map_or_else(String::new, |d| readable::duration(d, Round::Down)),
             next_bolus: match next {
                 Some(t) if t <= now => "now".to_owned(),
-                Some(t) => format!("in {}", t.since(now)),
+                // Rounded up: never sooner than it will be.
+                Some(t) => format!("in {}", readable::duration(t.since(now), Round::Up)),
                 None => String::new(),
             },
             next_bolus_in_s: next.map_or(-1, |t| {

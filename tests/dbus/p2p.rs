@@ -2024,12 +2024,13 @@ fn with_a_scheduled_bolus() -> String {
     )
 }
 
-/// Micrograms delivered in total, from the status's words ("0.123 mg").
+/// Milligrams delivered in total, from the status's words ("0.123 mg", "62.5 mcg"), to three
+/// significant digits.
 async fn delivered_mg(p: &Pump) -> f64 {
     let s = p.status().await.delivered_total;
-    s.trim_end_matches(" mg")
-        .parse()
+    s.parse::<titra::core::units::Amount>()
         .unwrap_or_else(|_| panic!("{s}"))
+        .as_mg_f64()
 }
 
 #[tokio::test]

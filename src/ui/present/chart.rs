@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::core::readable::{self, Round};
 use crate::core::units::{Amount, Duration, MassUnit};
 use crate::report::summary::{BolusCourse, BolusResponse, History, MEASURE_SPASTICITY};
 
@@ -17,7 +18,7 @@ pub const CHART_H: f64 = 250.0;
 pub struct Chart {
     pub dose_path: String,
     pub pain_path: String,
-    /// "Dose per 1h, highest 0.04 mg"
+    /// "Dose per 1 h (bars), highest 40 mcg"
     pub dose_caption: String,
     /// "Pain 0–10: 6 scores, last 3"
     pub pain_caption: String,
@@ -35,14 +36,17 @@ pub fn chart(h: &History, unit: MassUnit) -> Chart {
         pain_path: pain_line(&h.pain, span_ms),
         dose_caption: format!(
             "Dose per {} (bars), highest {}",
-            Duration::from_ms(h.bucket_ms),
-            Amount::from_ng(max).in_unit(unit)
+            readable::duration(Duration::from_ms(h.bucket_ms), Round::Nearest),
+            readable::amount_for(Amount::from_ng(max), unit)
         ),
         pain_caption: match h.pain.last() {
             None => "Pain 0–10 (line): no scores yet".to_owned(),
             Some((_, last)) => format!("Pain 0–10 (line): {} scores, last {last}", h.pain.len()),
         },
-        span: format!("Start … {}", Duration::from_ms(span_ms)),
+        span: format!(
+            "Start … {}",
+            readable::duration(Duration::from_ms(span_ms), Round::Nearest)
+        ),
     }
 }
 
@@ -381,9 +385,9 @@ mod tests {
              M 775.0 250 L 775.0 187.5 L 975.0 187.5 L 975.0 250 Z"
         );
         assert_eq!(c.pain_path, "M 0.0 50.0 L 500.0 175.0");
-        assert_eq!(c.dose_caption, "Dose per 1h (bars), highest 0.04 mg");
+        assert_eq!(c.dose_caption, "Dose per 1 h (bars), highest 40 mcg");
         assert_eq!(c.pain_caption, "Pain 0–10 (line): 2 scores, last 3");
-        assert_eq!(c.span, "Start … 4h");
+        assert_eq!(c.span, "Start … 4 h");
         let none = chart(
             &crate::report::summary::History {
                 bucket_ms: 3_600_000,

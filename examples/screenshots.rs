@@ -43,12 +43,12 @@ fn running(next_bolus_in_s: i64) -> Status {
     s.delivered_today = "0.12 mg".to_owned();
     s.delivered_total = "0.12 mg".to_owned();
     s.reservoir_remaining = "19.68 mL".to_owned();
-    s.time_to_empty = "38d 12h".to_owned();
+    s.time_to_empty = "38 days".to_owned();
     s.next_bolus_in_s = next_bolus_in_s;
     s.next_bolus = if next_bolus_in_s == 0 {
         "now".to_owned()
     } else {
-        "in 40min".to_owned()
+        "in 40 min".to_owned()
     };
     s.outcome_measure = Some(titra::core::diary::OutcomeMeasure::Pain);
     s.site_check_due = "in 3h 20min".to_owned();
@@ -212,9 +212,21 @@ fn patient_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     apply_status(ui, &running(40 * 60), true);
     show_message(
         ui,
-        "Too soon: at least 1h must pass between boluses. Next dose available in 40min.",
+        "Too soon: at least 1h must pass between boluses. Next dose available in 40 min.",
     );
     save(ui, dir, &format!("patient-lockout-{size}"))?;
+
+    // The patient's own dose under way, with its progress.
+    let mut giving = running(-1);
+    giving.bolus_under_way = Some(titra::service::wire::BolusUnderWay {
+        patient: true,
+        dose: "0.05 mg".to_owned(),
+        given: "20 mcg".to_owned(),
+        percent: 40,
+    });
+    apply_status(ui, &giving, true);
+    show_message(ui, "");
+    save(ui, dir, &format!("patient-bolus-{size}"))?;
 
     let alarm = alarmed();
     apply_status(ui, &alarm, true);

@@ -64,6 +64,15 @@ pub trait WallClock: Send + Sync {
         0
     }
 
+    /// Milliseconds since local midnight ("today" on every screen begins there).
+    fn since_local_midnight_ms(&self) -> u64 {
+        let offset_ms = self.utc_offset_s().saturating_mul(1000);
+        let local_ms = i64::try_from(self.unix_ms())
+            .unwrap_or(i64::MAX)
+            .saturating_add(offset_ms);
+        u64::try_from(local_ms.rem_euclid(86_400_000)).unwrap_or(0)
+    }
+
     /// The local time of day.
     fn time_of_day(&self) -> TimeOfDay {
         let local_s = i64::try_from(self.unix_ms() / 1000).unwrap_or(0) + self.utc_offset_s();

@@ -268,7 +268,7 @@ fn the_patient_screen_against_the_real_pump() {
     // Twenty minutes later the lockout shows its countdown and the button does nothing.
     *now.borrow_mut() = at(80);
     refresh();
-    assert_eq!(value(&ui, "Next dose"), "Next dose available in 40min.");
+    assert_eq!(value(&ui, "Next dose"), "Next dose available in 40 min.");
     assert!(
         ElementHandle::find_by_accessible_label(&ui, "Press for a dose")
             .next()

@@ -612,7 +612,7 @@ mod steps {
         press(w, "Press for a dose");
         wait_value(w, "Pump answer", "Bolus of 0.05 mg started.");
         f.advance(Timestamp::ORIGIN + Duration::from_mins(50));
-        wait_value(w, "Next dose", "Next dose available in 40min.");
+        wait_value(w, "Next dose", "Next dose available in 40 min.");
         assert_eq!(
             on_ui(w, |ui| value_of(ui, "Patient question")),
             None,

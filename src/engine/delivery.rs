@@ -210,6 +210,22 @@ impl<H: PumpHardware> Engine<H> {
         Ok(())
     }
 
+    /// The bolus being given now: where it comes from, its dose, and the part of it given so
+    /// far (as the mechanism's steps have it). None between boluses.
+    pub fn bolus_under_way(&self) -> Option<(Source, Amount, Amount)> {
+        self.bolus.as_ref().map(|b| {
+            let total = b.schedule.total.max(1);
+            let given_ng = u128::from(b.requested.ng())
+                * u128::from(b.schedule.issued().min(total))
+                / u128::from(total);
+            (
+                b.source,
+                b.requested,
+                Amount::from_ng(u64::try_from(given_ng).unwrap_or(u64::MAX)),
+            )
+        })
+    }
+
     /// The scheduled bolus held because it fell due while delivery was stopped: its dose and
     /// when it was due. None when none is held.
     pub fn held_bolus(&self) -> Option<(Amount, Timestamp)> {

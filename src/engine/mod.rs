@@ -629,21 +629,28 @@ impl<H: PumpHardware> Engine<H> {
         Some((limit.window, counted, limit.max))
     }
 
-    /// Delivered in the current trial day (24 h from the start).
-    pub fn delivered_today(&self, now: Timestamp) -> Amount {
-        let day = Duration::from_days(1).ms();
-        let day_start = self.start + Duration::from_ms(now.since(self.start).ms() / day * day);
-        self.journal
+    /// Delivered since `since`, every source: the records after it (the journal keeps at least
+    /// the last day of them) and what was given since the last record (a bolus under way, the
+    /// basal's current minute), which the total counts too, so that a day that holds the whole
+    /// trial says what the total says.
+    pub fn delivered_since(&self, since: Timestamp) -> Amount {
+        let recorded: Amount = self
+            .journal
             .iter()
-            .rev()
-            .take_while(|r| r.at() > day_start)
+            .filter(|r| r.at() > since)
             .filter_map(|r| match r {
                 Record::Delivery { amount, .. } | Record::UncertainDelivery { amount, .. } => {
                     Some(*amount)
                 }
                 _ => None,
             })
-            .sum()
+            .sum();
+        let unrecorded: Amount = SOURCES
+            .iter()
+            .zip(self.steps.recorded_amount)
+            .map(|(&source, written)| self.delivered_from(source).saturating_sub(written))
+            .sum();
+        recorded + unrecorded
     }
 
     /// Everything delivered in this trial, every source.

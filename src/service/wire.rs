@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::diary::OutcomeMeasure;
 use crate::core::finding::{Class, Verdict};
+use crate::core::readable::{self, Round};
 use crate::core::supervisor::{AlarmKind, Priority, State};
-use crate::core::units::{MassUnit, Timestamp};
+use crate::core::units::{Duration, MassUnit, Timestamp};
 
 /// A finding as it crosses D-Bus: which field, its value, the limit it was checked against, how
 /// serious (`class`: "ok", "soft", "hard"), the sentence for the nurse, and where the limit
@@ -107,6 +108,18 @@ pub struct AlarmStatus {
     pub silenced_until_ms: i64,
 }
 
+/// A bolus being given, as the screens show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct BolusUnderWay {
+    /// The patient's own dose (pressed for), not the nurse's or the program's.
+    pub patient: bool,
+    /// Its dose and what has been given of it, for people ("0.05 mg", "20 mcg").
+    pub dose: String,
+    pub given: String,
+    /// How far it has got, 0–100.
+    pub percent: u8,
+}
+
 /// Everything a screen shows, with units written out for people.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Status {
@@ -122,6 +135,8 @@ pub struct Status {
     #[serde(default)]
     pub dose_unit: Option<MassUnit>,
     pub patient_bolus: String,
+    /// Delivered since local midnight (the simulated clock's midnight in simulation), as
+    /// `delivered_total` counts it.
     pub delivered_today: String,
     pub delivered_total: String,
     pub delivered_in_window: String,
@@ -171,6 +186,9 @@ pub struct Status {
     /// to give or skip (`DecideHeldBolus`): "0.2 mg, due 4h after the start"; "" when none.
     #[serde(default)]
     pub held_bolus: String,
+    /// The bolus being given now (null between boluses): whose it is and how far it has got.
+    #[serde(default)]
+    pub bolus_under_way: Option<BolusUnderWay>,
     /// The trial log's growth this trial against the budget computed at its start, in words
     /// ("0.4 MB of 23.9 MB (1 %)"; "" without a log or a trial).
     #[serde(default)]
@@ -214,6 +232,7 @@ impl Status {
             sounding: None,
             catheter_removed: false,
             held_bolus: String::new(),
+            bolus_under_way: None,
             log_budget: String::new(),
             elapsed_s: 0,
             remaining_s: 0,
@@ -271,7 +290,7 @@ pub fn render_status(s: &Status) -> String {
     }
     let _ = writeln!(
         out,
-        "Delivered today {}, in total {}",
+        "Delivered since midnight {}, in total {}",
         s.delivered_today, s.delivered_total
     );
     if !s.delivered_in_window.is_empty() {
@@ -289,8 +308,9 @@ pub fn render_status(s: &Status) -> String {
     );
     let _ = writeln!(
         out,
-        "Trial: {} s elapsed, {} s remaining",
-        s.elapsed_s, s.remaining_s
+        "Trial: {} since the start, {} to go",
+        readable::duration(Duration::from_secs(s.elapsed_s), Round::Down),
+        readable::duration(Duration::from_secs(s.remaining_s), Round::Up)
     );
     for a in &s.alarms {
         let _ = writeln!(

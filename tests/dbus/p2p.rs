@@ -42,11 +42,19 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
     );
     let d = decisions.next().await.unwrap();
     assert!(d.args().unwrap().granted);
+    // A minute in, the dose is under way and the status says how far (the patient screen's
+    // "Your dose is being given").
+    p.run_to(h(1.0) + Duration::from_mins(1)).await;
+    let under_way = p.status().await.bolus_under_way.expect("under way");
+    assert!(under_way.patient);
+    assert_eq!(under_way.dose, "0.05 mg");
+    assert!((1..100).contains(&under_way.percent), "{under_way:?}");
     p.run_to_with_checks(h(1.5)).await;
+    assert_eq!(p.status().await.bolus_under_way, None, "given by now");
     let (name, message) = error_of(p.proxy.request_bolus().await);
     assert_eq!(name, "org.titra.Pump1.Error.LockoutActive");
     assert!(
-        message.contains("Next dose available in 30min"),
+        message.contains("Next dose available in 30 min."),
         "{message}"
     );
     let d = decisions.next().await.unwrap();

@@ -430,6 +430,42 @@ fn the_pressure_is_taken_off_a_soft_blocked_line_in_steps_down_to_what_the_open_
 }
 
 #[test]
+fn given_since_midnight_counts_what_in_total_counts_a_bolus_under_way_included() {
+    // The issue's screen a minute into the trial: "Given today 0.00007 mg, in total
+    // 0.003473 mg": today counted only what was written in records, the total also the bolus
+    // under way. A minute into a bolus, since a midnight before the start is the total.
+    let mut e = engine(MORPHINE);
+    run_to(&mut e, Timestamp::ORIGIN + Duration::from_mins(1));
+    assert!(matches!(
+        e.request_pca(Timestamp::ORIGIN + Duration::from_mins(1)),
+        PcaDecision::Granted { .. }
+    ));
+    run_to(&mut e, Timestamp::ORIGIN + Duration::from_secs(90));
+    assert!(e.bolus_under_way().is_some(), "the bolus is still running");
+    assert_eq!(e.delivered_since(Timestamp::ORIGIN), e.delivered_total());
+    // Later, since a midnight within the trial: the total less what was given before it, to
+    // within the minute's record it falls in (1 mg/day: 0.7 mcg a minute).
+    run_to(&mut e, h(30.0));
+    let at_midnight = {
+        let mut earlier = engine(MORPHINE);
+        assert!(matches!(
+            earlier.request_pca(Timestamp::ORIGIN + Duration::from_mins(1)),
+            PcaDecision::Granted { .. }
+        ));
+        run_to(&mut earlier, h(24.0));
+        earlier.delivered_total()
+    };
+    let since = e.delivered_since(h(24.0));
+    let expected = e.delivered_total().saturating_sub(at_midnight);
+    assert!(
+        since.ng().abs_diff(expected.ng()) <= 1_000,
+        "{since} since midnight, {expected} expected"
+    );
+    // 6 h of 1 mg/day: 0.25 mg.
+    assert!(since.ng().abs_diff(250_000) <= 1_000, "{since}");
+}
+
+#[test]
 fn the_mechanism_limits_refuse_a_program_the_library_would_allow() {
     let mut cfg = hw();
     // A 30 mL reservoir: the library does not mind, the 20 mL syringe does.

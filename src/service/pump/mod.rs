@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use crate::core::change::ProgramChange;
 use crate::core::diary::{Ashworth, OutcomeMeasure, pgic_label};
-use crate::core::dose::{Denial, PcaDecision};
+use crate::core::dose::{Denial, PcaDecision, Source};
 use crate::core::finding::{Class, Finding};
 use crate::core::library::DrugLibrary;
 use crate::core::observation::BodyTemp;
@@ -37,7 +37,7 @@ use crate::journal::{Severity, SideEffect};
 use crate::report::summary::{self, Summary};
 use crate::service::auth::{Auth, AuthError, Caller, Peer, UserRole};
 use crate::service::wire::{
-    AlarmStatus, ChecklistLine, ChecklistView, LibraryChoice, Status, WireFinding,
+    AlarmStatus, BolusUnderWay, ChecklistLine, ChecklistView, LibraryChoice, Status, WireFinding,
     WireSettingChange, verdict_wire,
 };
 use crate::store::TrialLog;
@@ -633,6 +633,18 @@ impl PumpService {
         }
     }
 
+    /// The last local midnight in the pump's time: "today" on every screen begins there. With no
+    /// wall clock (simulation), the simulated clock's own midnight: it runs from 2000-01-01
+    /// 00:00 UTC (`time::virtual_time`).
+    fn midnight(&self, now: Timestamp) -> Timestamp {
+        const DAY_MS: u64 = 86_400_000;
+        let into_day = self
+            .wall
+            .as_ref()
+            .map_or(now.ms() % DAY_MS, |w| w.since_local_midnight_ms());
+        Timestamp::from_ms(now.ms().saturating_sub(into_day))
+    }
+
     /// What the screens show.
     pub fn status(&self, now: Timestamp) -> Status {
         let Some(e) = self.engine.as_ref() else {
@@ -687,7 +699,7 @@ impl PumpService {
                     pca.max_per_hour
                 )
             }),
-            delivered_today: readable::amount_for(e.delivered_today(now), unit),
+            delivered_today: readable::amount_for(e.delivered_since(self.midnight(now)), unit),
             delivered_total: readable::amount_for(e.delivered_total(), unit),
             delivered_in_window: e
                 .window_use(now)
@@ -739,6 +751,18 @@ impl PumpService {
                 ),
             pgic_prompt: e.state() == State::Ended && !e.pgic_recorded(),
             catheter_removed: e.catheter_removed(),
+            bolus_under_way: e
+                .bolus_under_way()
+                .map(|(source, dose, given)| BolusUnderWay {
+                    patient: source == Source::PatientBolus,
+                    dose: readable::amount_for(dose, unit),
+                    given: readable::amount_for(given, unit),
+                    percent: u8::try_from(
+                        u128::from(given.ng()) * 100 / u128::from(dose.ng().max(1)),
+                    )
+                    .unwrap_or(100)
+                    .min(100),
+                }),
             held_bolus: e.held_bolus().map_or_else(String::new, |(dose, due)| {
                 format!(
                     "{}, due {} after the start",

@@ -703,8 +703,13 @@ impl PumpService {
                 denial,
                 available_at,
             } => {
-                let when =
-                    available_at.map(|t| format!(" Next dose available in {}.", t.since(now)));
+                // Rounded up: never sooner than it will be.
+                let when = available_at.map(|t| {
+                    format!(
+                        " Next dose available in {}.",
+                        readable::duration(t.since(now), Round::Up)
+                    )
+                });
                 let message = format!("{}{}", denial.explain(), when.unwrap_or_default());
                 let available_at_ms =
                     available_at.map_or(-1, |t| i64::try_from(t.ms()).unwrap_or(-1));

@@ -2,6 +2,7 @@
 //! diary's questions when they are due.
 
 use crate::core::diary::OutcomeMeasure;
+use crate::core::readable::{self, Round};
 use crate::core::supervisor::State;
 use crate::core::units::Duration;
 use crate::service::wire::Status;
@@ -16,6 +17,8 @@ pub struct PatientView {
     pub reservoir: String,
     pub bolus_line: String,
     pub bolus_allowed: bool,
+    /// The dose button's words.
+    pub bolus_button: String,
     /// The alarm asks for the nurse ("Please call your nurse.").
     pub call_nurse: bool,
 }
@@ -35,20 +38,41 @@ pub fn patient_view(s: &Status) -> PatientView {
         State::Ended => "The trial has ended".to_owned(),
     };
     let bolus_allowed = s.state == State::Running && s.next_bolus_in_s == 0;
-    let bolus_line = if s.patient_bolus.is_empty() {
+    let under_way = s
+        .bolus_under_way
+        .as_ref()
+        .filter(|_| s.state == State::Running);
+    let bolus_line = if let Some(b) = under_way.filter(|b| b.patient) {
+        format!("Your dose is being given: {} %.", b.percent)
+    } else if under_way.is_some() {
+        "Your nurse's dose is being given.".to_owned()
+    } else if s.patient_bolus.is_empty() {
         String::new()
     } else if sedation_hold(s) {
         "Your nurse must check on you first.".to_owned()
     } else if bolus_allowed {
         "You can press for a dose now.".to_owned()
     } else if s.next_bolus_in_s > 0 {
+        // Rounded up: never sooner than it will be.
         let wait = Duration::from_secs(u64::try_from(s.next_bolus_in_s).unwrap_or(0));
-        format!("Next dose available in {wait}.")
+        format!(
+            "Next dose available in {}.",
+            readable::duration(wait, Round::Up)
+        )
     } else {
         "A dose cannot be given now.".to_owned()
     };
+    let bolus_button = if under_way.is_some_and(|b| b.patient) {
+        "Your dose is being given"
+    } else if bolus_allowed {
+        "Press for a dose"
+    } else {
+        "Dose not available yet"
+    }
+    .to_owned();
     PatientView {
         headline,
+        bolus_button,
         delivered_today: s.delivered_today.clone(),
         reservoir: s.reservoir_remaining.clone(),
         bolus_line,
@@ -130,10 +154,41 @@ mod tests {
         assert_eq!(v.bolus_line, "You can press for a dose now.");
         let v = patient_view(&status(State::Running, 25 * 60));
         assert!(!v.bolus_allowed);
-        assert_eq!(v.bolus_line, "Next dose available in 25min.");
+        assert_eq!(v.bolus_line, "Next dose available in 25 min.");
+        // 11 min 10 s to go says 12 min: never sooner than it is.
+        let v = patient_view(&status(State::Running, 11 * 60 + 10));
+        assert_eq!(v.bolus_line, "Next dose available in 12 min.");
         let v = patient_view(&status(State::Paused, -1));
         assert!(!v.bolus_allowed);
         assert_eq!(v.bolus_line, "A dose cannot be given now.");
+    }
+
+    #[test]
+    fn while_the_patients_dose_is_given_the_screen_says_so_with_its_progress() {
+        // The complaint: "Dose not available yet" and "A dose cannot be given now"
+        // while the patient's own dose was running.
+        let mut s = status(State::Running, -1);
+        s.bolus_under_way = Some(crate::service::wire::BolusUnderWay {
+            patient: true,
+            dose: "0.05 mg".to_owned(),
+            given: "20 mcg".to_owned(),
+            percent: 40,
+        });
+        let v = patient_view(&s);
+        assert!(!v.bolus_allowed);
+        assert_eq!(v.bolus_button, "Your dose is being given");
+        assert_eq!(v.bolus_line, "Your dose is being given: 40 %.");
+        // The nurse's dose is not the patient's.
+        if let Some(b) = &mut s.bolus_under_way {
+            b.patient = false;
+        }
+        assert_eq!(
+            patient_view(&s).bolus_line,
+            "Your nurse's dose is being given."
+        );
+        // Stopped by an alarm mid-dose: nothing is being given.
+        s.state = State::Alarm;
+        assert_eq!(patient_view(&s).bolus_line, "A dose cannot be given now.");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub fn staff_overview(s: &Status) -> Vec<String> {
             s.drug, s.concentration, s.basal_per_day, s.basal_per_hour, s.basal_ml_per_hour
         ),
         format!(
-            "Given today {}, in total {}",
+            "Given since midnight {}, in total {}",
             s.delivered_today, s.delivered_total
         ),
         format!(

@@ -220,7 +220,7 @@ fn patient_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     let mut giving = running(-1);
     giving.bolus_under_way = Some(titra::service::wire::BolusUnderWay {
         patient: true,
-        dose: "0.05 mg".to_owned(),
+        dose: "50 mcg".to_owned(),
         given: "20 mcg".to_owned(),
         percent: 40,
     });

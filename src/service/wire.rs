@@ -7,10 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::diary::OutcomeMeasure;
+use crate::core::dose::Source;
 use crate::core::finding::{Class, Verdict};
 use crate::core::readable::{self, Round};
 use crate::core::supervisor::{AlarmKind, Priority, State};
-use crate::core::units::{Duration, MassUnit, Timestamp};
+use crate::core::units::{Amount, Duration, MassUnit, Timestamp};
 
 /// A finding as it crosses D-Bus: which field, its value, the limit it was checked against, how
 /// serious (`class`: "ok", "soft", "hard"), the sentence for the nurse, and where the limit
@@ -118,6 +119,19 @@ pub struct BolusUnderWay {
     pub given: String,
     /// How far it has got, 0–100.
     pub percent: u8,
+}
+
+impl BolusUnderWay {
+    /// A bolus from `source` of `dose`, `given` of it so far, for a drug dosed in `unit`.
+    pub fn of(source: Source, dose: Amount, given: Amount, unit: MassUnit) -> BolusUnderWay {
+        let percent = u128::from(given.ng()) * 100 / u128::from(dose.ng().max(1));
+        BolusUnderWay {
+            patient: source == Source::PatientBolus,
+            dose: readable::amount_for(dose, unit),
+            given: readable::amount_for(given, unit),
+            percent: u8::try_from(percent.min(100)).unwrap_or(100),
+        }
+    }
 }
 
 /// Everything a screen shows, with units written out for people.

@@ -47,7 +47,7 @@ async fn a_trial_through_the_proxy_with_signals_and_properties() {
     p.run_to(h(1.0) + Duration::from_mins(1)).await;
     let under_way = p.status().await.bolus_under_way.expect("under way");
     assert!(under_way.patient);
-    assert_eq!(under_way.dose, "0.05 mg");
+    assert_eq!(under_way.dose, "50 mcg");
     assert!((1..100).contains(&under_way.percent), "{under_way:?}");
     p.run_to_with_checks(h(1.5)).await;
     assert_eq!(p.status().await.bolus_under_way, None, "given by now");

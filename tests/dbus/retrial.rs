@@ -69,7 +69,7 @@ async fn the_patient_bolus_lockout_carries_into_the_new_trial() {
     let (name, message) = error_of(p.proxy.request_bolus().await);
     assert_eq!(name, "org.titra.Pump1.Error.LockoutActive");
     assert!(
-        message.contains("Next dose available in 48min"),
+        message.contains("Next dose available in 48 min."),
         "{message}"
     );
     p.run_to(h(2.0)).await;

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use crate::core::change::ProgramChange;
 use crate::core::diary::{Ashworth, OutcomeMeasure, pgic_label};
-use crate::core::dose::{Denial, PcaDecision, Source};
+use crate::core::dose::{Denial, PcaDecision};
 use crate::core::finding::{Class, Finding};
 use crate::core::library::DrugLibrary;
 use crate::core::observation::BodyTemp;
@@ -753,16 +753,7 @@ impl PumpService {
             catheter_removed: e.catheter_removed(),
             bolus_under_way: e
                 .bolus_under_way()
-                .map(|(source, dose, given)| BolusUnderWay {
-                    patient: source == Source::PatientBolus,
-                    dose: readable::amount_for(dose, unit),
-                    given: readable::amount_for(given, unit),
-                    percent: u8::try_from(
-                        u128::from(given.ng()) * 100 / u128::from(dose.ng().max(1)),
-                    )
-                    .unwrap_or(100)
-                    .min(100),
-                }),
+                .map(|(source, dose, given)| BolusUnderWay::of(source, dose, given, unit)),
             held_bolus: e.held_bolus().map_or_else(String::new, |(dose, due)| {
                 format!(
                     "{}, due {} after the start",

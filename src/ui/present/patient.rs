@@ -43,7 +43,7 @@ pub fn patient_view(s: &Status) -> PatientView {
         .as_ref()
         .filter(|_| s.state == State::Running);
     let bolus_line = if let Some(b) = under_way.filter(|b| b.patient) {
-        format!("Your dose is being given: {} %.", b.percent)
+        format!("{} of {} given so far ({} %).", b.given, b.dose, b.percent)
     } else if under_way.is_some() {
         "Your nurse's dose is being given.".to_owned()
     } else if s.patient_bolus.is_empty() {
@@ -170,14 +170,14 @@ mod tests {
         let mut s = status(State::Running, -1);
         s.bolus_under_way = Some(crate::service::wire::BolusUnderWay {
             patient: true,
-            dose: "0.05 mg".to_owned(),
+            dose: "50 mcg".to_owned(),
             given: "20 mcg".to_owned(),
             percent: 40,
         });
         let v = patient_view(&s);
         assert!(!v.bolus_allowed);
         assert_eq!(v.bolus_button, "Your dose is being given");
-        assert_eq!(v.bolus_line, "Your dose is being given: 40 %.");
+        assert_eq!(v.bolus_line, "20 mcg of 50 mcg given so far (40 %).");
         // The nurse's dose is not the patient's.
         if let Some(b) = &mut s.bolus_under_way {
             b.patient = false;

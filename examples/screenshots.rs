@@ -39,7 +39,7 @@ fn running(next_bolus_in_s: i64) -> Status {
     s.basal_per_hour = "0.0208 mg/h".to_owned();
     s.basal_ml_per_hour = "0.0208 mL/h".to_owned();
     s.dose_unit = Some(titra::core::units::MassUnit::Mg);
-    s.patient_bolus = "0.05 mg every 1h at most, 1 per hour at most".to_owned();
+    s.patient_bolus = "0.05 mg every 1 h at most, 1 per hour at most".to_owned();
     s.delivered_today = "0.12 mg".to_owned();
     s.delivered_total = "0.12 mg".to_owned();
     s.reservoir_remaining = "19.68 mL".to_owned();
@@ -51,7 +51,7 @@ fn running(next_bolus_in_s: i64) -> Status {
         "in 40 min".to_owned()
     };
     s.outcome_measure = Some(titra::core::diary::OutcomeMeasure::Pain);
-    s.site_check_due = "in 3h 20min".to_owned();
+    s.site_check_due = "in 3 h 20 min".to_owned();
     s.site_check_due_in_s = Some(12_000);
     s
 }
@@ -310,7 +310,7 @@ fn staff_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     // Delivery running again after a pause through a scheduled dose: it is held, and the nurse
     // gives or skips it.
     let mut held = running(0);
-    held.held_bolus = "0.2 mg, due 4h after the start".to_owned();
+    held.held_bolus = "0.2 mg, due 4 h after the start".to_owned();
     apply_status(ui, &held, true);
     save(ui, dir, &format!("staff-held-dose-{size}"))?;
     Ok(())

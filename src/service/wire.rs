@@ -170,7 +170,7 @@ pub struct Status {
     /// The trial has ended and the patient has not yet given the impression of change.
     #[serde(default)]
     pub pgic_prompt: bool,
-    /// When the next catheter site check is due, in words: "in 3h 20min", "overdue", or ""
+    /// When the next catheter site check is due, in words: "in 3 h 20 min", "overdue", or ""
     /// when none.
     #[serde(default)]
     pub site_check_due: String,
@@ -197,7 +197,7 @@ pub struct Status {
     #[serde(default)]
     pub catheter_removed: bool,
     /// A scheduled bolus held because it fell due while delivery was stopped, for the nurse
-    /// to give or skip (`DecideHeldBolus`): "0.2 mg, due 4h after the start"; "" when none.
+    /// to give or skip (`DecideHeldBolus`): "0.2 mg, due 4 h after the start"; "" when none.
     #[serde(default)]
     pub held_bolus: String,
     /// The bolus being given now (null between boluses): whose it is and how far it has got.

@@ -2055,7 +2055,7 @@ async fn a_scheduled_bolus_due_while_paused_is_held_until_the_nurse_decides() {
     p.run_to(h(3.0)).await;
     assert_eq!(
         p.status().await.held_bolus,
-        "0.1 mg, due 2h after the start"
+        "0.1 mg, due 2 h after the start"
     );
     let nurse = p.login(NURSE).await;
     p.proxy.resume(&nurse).await.unwrap();
@@ -2065,7 +2065,7 @@ async fn a_scheduled_bolus_due_while_paused_is_held_until_the_nurse_decides() {
     assert!((basal_only - 2.5 / 24.0).abs() < 0.002, "{basal_only}");
     assert_eq!(
         p.status().await.held_bolus,
-        "0.1 mg, due 2h after the start"
+        "0.1 mg, due 2 h after the start"
     );
     // Given on the nurse's word: 0.1 mg more within the bolus's minutes.
     let nurse = p.login(NURSE).await;
@@ -2124,7 +2124,7 @@ async fn a_held_bolus_and_the_nurses_answer_survive_a_restart() {
     p.proxy.start(&nurse).await.unwrap();
     p.proxy.pause(&nurse).await.unwrap();
     p.run_to(h(2.5)).await;
-    let held = "0.1 mg, due 2h after the start";
+    let held = "0.1 mg, due 2 h after the start";
     assert_eq!(p.status().await.held_bolus, held);
     drop(p);
 
@@ -2267,7 +2267,7 @@ async fn a_clinician_changes_the_patient_bolus_with_a_second_persons_check_and_a
     assert_eq!(name, "org.titra.Pump1.Error.NotAuthorised");
     assert_eq!(
         p.proxy.patient_bolus().await.unwrap(),
-        "0.05 mg every 1h at most, 1 per hour at most"
+        "0.05 mg every 1 h at most, 1 per hour at most"
     );
     // With the check: in force at once. The lockout runs on from the bolus at 1 h: 30 min.
     let changed = p
@@ -2278,7 +2278,7 @@ async fn a_clinician_changes_the_patient_bolus_with_a_second_persons_check_and_a
     assert_eq!(changed, side);
     assert_eq!(
         p.status().await.patient_bolus,
-        "0.1 mg every 30min at most, 2 per hour at most"
+        "0.1 mg every 30 min at most, 2 per hour at most"
     );
     p.run_to_with_checks(h(1.5)).await;
     assert_eq!(

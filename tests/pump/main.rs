@@ -10,6 +10,7 @@ mod crash;
 mod engine;
 mod export;
 mod fault_matrix;
+mod readable;
 mod simulate;
 mod storage;
 mod titrate;

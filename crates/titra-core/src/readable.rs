@@ -6,6 +6,8 @@
 //!   "µg", which can be misread as "mg"), with a leading zero and no trailing zero ("0.5 mg",
 //!   never ".5 mg" or "0.50 mg", which can be misread as 5 mg or 50 mg): ISMP's List of
 //!   Error-Prone Abbreviations, Symbols, and Dose Designations (2021).
+//! - **Settings** of the program (a bolus dose, a limit) in the drug's own unit, as the order
+//!   has them, to 3 significant digits.
 //! - **Volumes** to 0.01 mL, no trailing zero; a volume under that is "less than 0.01 mL", never
 //!   "0 mL".
 //! - **Durations** in words at the precision that matters: seconds under a minute, minutes under
@@ -79,6 +81,16 @@ pub fn amount(a: Amount) -> String {
 pub fn amount_for(a: Amount, unit: MassUnit) -> String {
     match unit {
         MassUnit::Mg => amount(a),
+        MassUnit::Mcg => format!("{} mcg", decimal(three_digits(a.ng()), NG_PER_MCG)),
+    }
+}
+
+/// A setting of the program (a bolus dose, a limit) in the drug's own unit, as the clinician's
+/// order has it, to 3 significant digits: "0.05 mg" stays "0.05 mg" (a nurse checks the pump
+/// against the written order), where an amount given reads "50 mcg".
+pub fn as_prescribed(a: Amount, unit: MassUnit) -> String {
+    match unit {
+        MassUnit::Mg => format!("{} mg", decimal(three_digits(a.ng()), NG_PER_MG)),
         MassUnit::Mcg => format!("{} mcg", decimal(three_digits(a.ng()), NG_PER_MCG)),
     }
 }
@@ -182,6 +194,10 @@ mod tests {
         assert_eq!(amount_for(mg("0.1234 mg"), MassUnit::Mcg), "123 mcg");
         assert_eq!(amount_for(mg("1.5 mg"), MassUnit::Mcg), "1500 mcg");
         assert_eq!(amount_for(mg("0.05 mg"), MassUnit::Mg), "50 mcg");
+        // A setting stays in the order's unit.
+        assert_eq!(as_prescribed(mg("0.05 mg"), MassUnit::Mg), "0.05 mg");
+        assert_eq!(as_prescribed(mg("0.0125 mg"), MassUnit::Mg), "0.0125 mg");
+        assert_eq!(as_prescribed(mg("0.12345 mg"), MassUnit::Mcg), "123 mcg");
     }
 
     #[test]

@@ -168,9 +168,10 @@ pub struct Vitals {
     pub temperature_c: f64,
 }
 
-/// A duration to whole minutes, for people (a countdown in seconds is noise on a status line).
-fn round_to_minutes(d: Duration) -> Duration {
-    Duration::from_mins(d.ms().div_ceil(60_000))
+/// A duration in words for people, rounded up at its precision (a countdown in seconds is
+/// noise on a status line).
+fn in_words(d: Duration) -> String {
+    readable::duration(d, Round::Up)
 }
 
 /// A body temperature as entered, refused naming the field outside 25 to 45 °C.
@@ -694,8 +695,8 @@ impl PumpService {
             patient_bolus: p.pca.map_or_else(String::new, |pca| {
                 format!(
                     "{} every {} at most, {} per hour at most",
-                    pca.dose.in_unit(unit),
-                    pca.lockout,
+                    readable::as_prescribed(pca.dose, unit),
+                    readable::duration(pca.lockout, Round::Nearest),
                     pca.max_per_hour
                 )
             }),
@@ -757,8 +758,8 @@ impl PumpService {
             held_bolus: e.held_bolus().map_or_else(String::new, |(dose, due)| {
                 format!(
                     "{}, due {} after the start",
-                    dose.in_unit(e.entry().unit),
-                    round_to_minutes(due.since(e.started_at()))
+                    readable::as_prescribed(dose, unit),
+                    in_words(due.since(e.started_at()))
                 )
             }),
             site_check_due: match e.site_check_due() {
@@ -768,7 +769,7 @@ impl PumpService {
                     } else if t == now {
                         "now".to_owned()
                     } else {
-                        format!("in {}", round_to_minutes(t.since(now)))
+                        format!("in {}", in_words(t.since(now)))
                     }
                 }
                 _ => String::new(),

@@ -130,7 +130,7 @@ mod tests {
         s.state = state;
         s.drug = "morphine".to_owned();
         s.basal_per_day = "0.5 mg/day".to_owned();
-        s.patient_bolus = "0.05 mg every 1h at most".to_owned();
+        s.patient_bolus = "0.05 mg every 1 h at most".to_owned();
         s.next_bolus_in_s = next;
         s
     }

@@ -58,7 +58,7 @@ pub fn staff_overview(s: &Status) -> Vec<String> {
 }
 
 /// The overview's line about the next catheter site check, from the status's words for it
-/// (`site_check_due`, "in 3h 20min") and its seconds from now (`site_check_due_in_s`: None when
+/// (`site_check_due`, "in 3 h 20 min") and its seconds from now (`site_check_due_in_s`: None when
 /// none is scheduled, 0 due now, negative overdue), and whether it is due now or late.
 pub fn site_check_line(words: &str, in_s: Option<i64>) -> (String, bool) {
     match in_s {
@@ -283,7 +283,7 @@ mod tests {
         s.state = state;
         s.drug = "morphine".to_owned();
         s.basal_per_day = "0.5 mg/day".to_owned();
-        s.patient_bolus = "0.05 mg every 1h at most".to_owned();
+        s.patient_bolus = "0.05 mg every 1 h at most".to_owned();
         s
     }
 
@@ -309,8 +309,8 @@ mod tests {
     #[test]
     fn the_site_check_line_says_when_the_next_is_due() {
         assert_eq!(
-            site_check_line("in 3h 20min", Some(12_000)),
-            ("Site check due in 3h 20min".to_owned(), false)
+            site_check_line("in 3 h 20 min", Some(12_000)),
+            ("Site check due in 3 h 20 min".to_owned(), false)
         );
         assert_eq!(
             site_check_line("overdue", Some(-60)),

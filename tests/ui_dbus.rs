@@ -837,7 +837,7 @@ mod steps {
         });
         assert_eq!(f.block_on(f.proxy.pump_state()).unwrap(), "running");
         press(w, "Back");
-        wait_value(w, "Site check", "Site check due in 8h");
+        wait_value(w, "Site check", "Site check due in 8 h");
     }
 
     pub fn a_nurse_records_the_systemic_opioids(f: &Flow) {

@@ -1352,7 +1352,7 @@ async fn site_checks_are_due_every_8_hours_and_a_missed_one_raises_a_low_alarm()
         .await
         .unwrap();
     assert!(p.alarms().await.is_empty());
-    assert_eq!(p.status().await.site_check_due, "in 8h");
+    assert_eq!(p.status().await.site_check_due, "in 8 h");
     p.run_to_with_checks(h(17.0)).await;
     assert!(p.alarms().await.is_empty());
     p.run_to_with_checks(h(17.0) + Duration::from_secs(1)).await;

@@ -243,5 +243,10 @@ fn every_figure_of_a_fourteen_day_trial_follows_the_rules_at_every_moment() {
         "the dose under way was seen {under_way} times"
     );
     let last = service.status(end);
-    assert_eq!(last.state, State::Ended, "the trial ran its 14 days");
+    assert_eq!(
+        last.state,
+        State::Running,
+        "delivery ran the 14 days through"
+    );
+    assert_eq!(last.elapsed_s, 14 * 86_400);
 }

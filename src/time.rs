@@ -75,8 +75,7 @@ pub trait WallClock: Send + Sync {
 
     /// The local time of day.
     fn time_of_day(&self) -> TimeOfDay {
-        let local_s = i64::try_from(self.unix_ms() / 1000).unwrap_or(0) + self.utc_offset_s();
-        TimeOfDay::from_minutes(u64::try_from(local_s.rem_euclid(86_400) / 60).unwrap_or(0))
+        TimeOfDay::from_minutes(self.since_local_midnight_ms() / 60_000)
     }
 }
 

@@ -3,7 +3,6 @@
 //! silencing.
 
 use super::{Engine, EngineError};
-use crate::core::occlusion::Trip;
 use crate::core::supervisor::{Alarm, AlarmKind, Priority, State, Trigger};
 use crate::core::units::{Duration, Timestamp, Volume, VolumeRate};
 use crate::hw::{Direction, PumpHardware};
@@ -26,9 +25,8 @@ const RELIEF_STEPS: u32 = 20;
 /// is an estimate; the pressure then shows what it left, and each further step takes off the
 /// rest at the compliance the last step showed. It goes down to what the open line held at
 /// its working pressure before the rise (which drains whenever delivery stops, blocked or not),
-/// never further,
-/// and never takes more in all than the trip's pressure times the softest plausible line's
-/// compliance.
+/// never further, and never takes more in all than the trip's pressure times the softest
+/// plausible line's compliance. A new syringe or a resume ends it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Relief {
     /// What the open line held before the rise, mmHg: the lower of the pressure before it
@@ -70,11 +68,7 @@ impl<H: PumpHardware> Engine<H> {
                 } else if self.state.delivers()
                     && let Some(d) = self.detect_occlusion(now, p)
                 {
-                    let pressure = match d.trip {
-                        Trip::Threshold { pressure_mmhg } | Trip::Trend { pressure_mmhg, .. } => {
-                            pressure_mmhg
-                        }
-                    };
+                    let pressure = d.trip.pressure_mmhg();
                     let line = self.detector.line();
                     tracing::warn!(
                         at_ms = now.ms(),

@@ -930,6 +930,8 @@ impl<H: PumpHardware> Engine<H> {
             ));
         }
         self.close_piece(now);
+        // The line being relieved is gone with its syringe: the new one is never pulled back.
+        self.relief = None;
         for i in 0..SOURCES.len() {
             self.steps.before_reservoir[i] += self.steps.forward[i];
             self.steps.forward[i] = 0;

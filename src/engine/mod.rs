@@ -634,10 +634,12 @@ impl<H: PumpHardware> Engine<H> {
     /// basal's current minute), which the total counts too, so that a day that holds the whole
     /// trial says what the total says.
     pub fn delivered_since(&self, since: Timestamp) -> Amount {
+        // Newest first, as far as `since`: the status asks on every pass of the control loop.
         let recorded: Amount = self
             .journal
             .iter()
-            .filter(|r| r.at() > since)
+            .rev()
+            .take_while(|r| r.at() > since)
             .filter_map(|r| match r {
                 Record::Delivery { amount, .. } | Record::UncertainDelivery { amount, .. } => {
                     Some(*amount)

@@ -638,7 +638,7 @@ impl OcclusionDetector {
             });
             // The readings up to where it began, or (none kept from before) the first few
             // after.
-            let before = self.points.iter().filter(|p| p.x <= from).count();
+            let before = self.points.partition_point(|p| p.x <= from);
             let first = before.saturating_sub(SETTLE_MEDIAN);
             let last = if before > 0 {
                 before

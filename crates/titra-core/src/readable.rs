@@ -18,18 +18,13 @@
 //!
 //! These are for reading only: the log, the exports' data and the wire keep the exact values.
 
-use crate::units::{Amount, AmountRate, Duration, MassUnit, Volume};
+use crate::units::{
+    Amount, AmountRate, Duration, MS_PER_DAY as DAY, MS_PER_H as HOUR, MS_PER_MIN as MINUTE,
+    MS_PER_S as SECOND, MassUnit, NG_PER_MG, NL_PER_ML, Volume,
+};
 
-const NG_PER_MCG: u64 = 1_000;
-const NG_PER_MG: u64 = 1_000_000;
-const NL_PER_ML: u64 = 1_000_000;
 /// A hundredth of a millilitre, in nL.
-const NL_PER_CENTI_ML: u64 = 10_000;
-
-const SECOND: u64 = 1_000;
-const MINUTE: u64 = 60 * SECOND;
-const HOUR: u64 = 60 * MINUTE;
-const DAY: u64 = 24 * HOUR;
+const NL_PER_CENTI_ML: u64 = NL_PER_ML / 100;
 
 /// Which way a duration is rounded to its precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,14 +61,20 @@ fn decimal(value: u64, per: u64) -> String {
     format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
+/// An amount already rounded, `ng`, written in `unit`.
+fn in_unit(ng: u64, unit: MassUnit) -> String {
+    format!("{} {unit}", decimal(ng, unit.ng()))
+}
+
 /// An amount of drug: "0.15 mg", "50 mcg", "12.3 mg".
 pub fn amount(a: Amount) -> String {
     let ng = three_digits(a.ng());
-    if ng >= NG_PER_MG / 10 {
-        format!("{} mg", decimal(ng, NG_PER_MG))
+    let unit = if ng >= NG_PER_MG / 10 {
+        MassUnit::Mg
     } else {
-        format!("{} mcg", decimal(ng, NG_PER_MCG))
-    }
+        MassUnit::Mcg
+    };
+    in_unit(ng, unit)
 }
 
 /// An amount of a drug whose doses are written in `unit`: a drug dosed in mcg (ziconotide,
@@ -81,7 +82,7 @@ pub fn amount(a: Amount) -> String {
 pub fn amount_for(a: Amount, unit: MassUnit) -> String {
     match unit {
         MassUnit::Mg => amount(a),
-        MassUnit::Mcg => format!("{} mcg", decimal(three_digits(a.ng()), NG_PER_MCG)),
+        MassUnit::Mcg => as_prescribed(a, unit),
     }
 }
 
@@ -89,10 +90,7 @@ pub fn amount_for(a: Amount, unit: MassUnit) -> String {
 /// order has it, to 3 significant digits: "0.05 mg" stays "0.05 mg" (a nurse checks the pump
 /// against the written order), where an amount given reads "50 mcg".
 pub fn as_prescribed(a: Amount, unit: MassUnit) -> String {
-    match unit {
-        MassUnit::Mg => format!("{} mg", decimal(three_digits(a.ng()), NG_PER_MG)),
-        MassUnit::Mcg => format!("{} mcg", decimal(three_digits(a.ng()), NG_PER_MCG)),
-    }
+    in_unit(three_digits(a.ng()), unit)
 }
 
 /// A daily dose: "0.5 mg/day".

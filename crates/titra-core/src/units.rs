@@ -23,14 +23,14 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-const NG_PER_MCG: u64 = 1_000;
-const NG_PER_MG: u64 = 1_000_000;
-const NL_PER_UL: u64 = 1_000;
-const NL_PER_ML: u64 = 1_000_000;
-const MS_PER_S: u64 = 1_000;
-const MS_PER_MIN: u64 = 60 * MS_PER_S;
-const MS_PER_H: u64 = 60 * MS_PER_MIN;
-const MS_PER_DAY: u64 = 24 * MS_PER_H;
+pub(crate) const NG_PER_MCG: u64 = 1_000;
+pub(crate) const NG_PER_MG: u64 = 1_000_000;
+pub(crate) const NL_PER_UL: u64 = 1_000;
+pub(crate) const NL_PER_ML: u64 = 1_000_000;
+pub(crate) const MS_PER_S: u64 = 1_000;
+pub(crate) const MS_PER_MIN: u64 = 60 * MS_PER_S;
+pub(crate) const MS_PER_H: u64 = 60 * MS_PER_MIN;
+pub(crate) const MS_PER_DAY: u64 = 24 * MS_PER_H;
 
 /// Why a text could not be read as a quantity. The caller adds the field's name (see
 /// [`FieldError`]); the message itself names the text, what was expected and any limit.
@@ -391,7 +391,8 @@ pub enum MassUnit {
 }
 
 impl MassUnit {
-    fn ng(self) -> u64 {
+    /// Nanograms in one of this unit.
+    pub(crate) fn ng(self) -> u64 {
         match self {
             MassUnit::Mg => NG_PER_MG,
             MassUnit::Mcg => NG_PER_MCG,

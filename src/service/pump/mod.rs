@@ -168,12 +168,6 @@ pub struct Vitals {
     pub temperature_c: f64,
 }
 
-/// A duration in words for people, rounded up at its precision (a countdown in seconds is
-/// noise on a status line).
-fn in_words(d: Duration) -> String {
-    readable::duration(d, Round::Up)
-}
-
 /// A body temperature as entered, refused naming the field outside 25 to 45 °C.
 fn body_temp(celsius: f64) -> Result<BodyTemp, ServiceError> {
     BodyTemp::from_celsius(celsius)
@@ -759,7 +753,7 @@ impl PumpService {
                 format!(
                     "{}, due {} after the start",
                     readable::as_prescribed(dose, unit),
-                    in_words(due.since(e.started_at()))
+                    readable::duration(due.since(e.started_at()), Round::Up)
                 )
             }),
             site_check_due: match e.site_check_due() {
@@ -769,7 +763,7 @@ impl PumpService {
                     } else if t == now {
                         "now".to_owned()
                     } else {
-                        format!("in {}", in_words(t.since(now)))
+                        format!("in {}", readable::duration(t.since(now), Round::Up))
                     }
                 }
                 _ => String::new(),

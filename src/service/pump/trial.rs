@@ -121,7 +121,7 @@ impl PumpService {
         {
             return Err(ServiceError::NotAuthorised(format!(
                 "this patient's last trial on this pump ended {} ago, within the longest dose window: a clinician must start the new one (its doses and any sedation hold carry over)",
-                in_words(now.since(*previous_ended))
+                readable::duration(now.since(*previous_ended), Round::Up)
             )));
         }
         let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
@@ -668,7 +668,7 @@ impl PumpService {
                 "no scheduled bolus is held".to_owned(),
             ));
         };
-        let since = in_words(due.since(engine.started_at()));
+        let since = readable::duration(due.since(engine.started_at()), Round::Up);
         engine
             .decide_held_bolus(now, give, role_of(&caller), &caller.name)
             .map_err(|e| match e {
@@ -752,7 +752,10 @@ impl PumpService {
             Duration::from_secs(u64::from(seconds))
         };
         let done = self.engine_mut()?.silence(now, wanted, role_of(&caller));
-        let action = format!("pause the alarm tones for {}", in_words(done));
+        let action = format!(
+            "pause the alarm tones for {}",
+            readable::duration(done, Round::Up)
+        );
         self.audit(&caller, &action, now);
         Ok(u32::try_from(done.ms() / 1000).unwrap_or(u32::MAX))
     }

@@ -12,13 +12,31 @@ use crate::core::units::{Duration, Timestamp};
 /// The pump's clock: monotonic, in ms, continuing a recovered trial's time.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
+
+    /// How many times faster than real time this clock runs: 1 on a pump; more in the desktop
+    /// demonstration (`titra demo --speed`), which every screen then says.
+    fn speed(&self) -> u32 {
+        1
+    }
+
+    /// The real time to wait for `d` to pass on this clock (at least 1 ms for any wait).
+    fn real_wait(&self, d: Duration) -> std::time::Duration {
+        let ms = d.ms() / u64::from(self.speed().max(1));
+        std::time::Duration::from_millis(if d.ms() > 0 { ms.max(1) } else { 0 })
+    }
 }
+
+/// The fastest a demonstration may run: a day of a trial in 2.4 minutes. The health check
+/// takes 30 s of the pump's time without a pressure reading for a fault; at 600 times that is
+/// 50 ms of real time, which a slow machine's pass of the control loop keeps within.
+pub const MAX_DEMO_SPEED: u32 = 600;
 
 /// Real time: `Instant` since start, plus the time the recovered trial had reached (downtime
 /// counts as none, which keeps every lockout and window at least as long as it was).
 pub struct MonotonicClock {
     origin: Instant,
     offset: Timestamp,
+    speed: u32,
 }
 
 impl MonotonicClock {
@@ -26,6 +44,16 @@ impl MonotonicClock {
         MonotonicClock {
             origin: Instant::now(),
             offset,
+            speed: 1,
+        }
+    }
+
+    /// A clock that runs `speed` times faster than real time (the desktop demonstration only;
+    /// at most [`MAX_DEMO_SPEED`], at least 1).
+    pub fn faster(offset: Timestamp, speed: u32) -> MonotonicClock {
+        MonotonicClock {
+            speed: speed.clamp(1, MAX_DEMO_SPEED),
+            ..MonotonicClock::starting_at(offset)
         }
     }
 }
@@ -33,7 +61,11 @@ impl MonotonicClock {
 impl Clock for MonotonicClock {
     fn now(&self) -> Timestamp {
         let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.offset + Duration::from_ms(ms)
+        self.offset + Duration::from_ms(ms.saturating_mul(u64::from(self.speed)))
+    }
+
+    fn speed(&self) -> u32 {
+        self.speed
     }
 }
 
@@ -76,6 +108,48 @@ pub trait WallClock: Send + Sync {
     /// The local time of day.
     fn time_of_day(&self) -> TimeOfDay {
         TimeOfDay::from_minutes(self.since_local_midnight_ms() / 60_000)
+    }
+}
+
+/// The wall clock of a demonstration: the system's date and zone when it started, moving on
+/// with the pump's (faster) clock, so that "since midnight" and the diary's waking hours pass
+/// as the trial does.
+pub struct DemoWallClock {
+    unix_at_start: u64,
+    offset_s: i64,
+    start: Timestamp,
+    clock: Arc<dyn Clock>,
+}
+
+impl DemoWallClock {
+    /// Starts at the system's date now, with the pump's clock at its `now`.
+    pub fn following(clock: Arc<dyn Clock>) -> DemoWallClock {
+        DemoWallClock::starting(
+            SystemWallClock.unix_ms(),
+            SystemWallClock.utc_offset_s(),
+            clock,
+        )
+    }
+
+    /// Starts at `unix_ms` in a zone `offset_s` from UTC, with the pump's clock at its `now`.
+    pub fn starting(unix_ms: u64, offset_s: i64, clock: Arc<dyn Clock>) -> DemoWallClock {
+        DemoWallClock {
+            unix_at_start: unix_ms,
+            offset_s,
+            start: clock.now(),
+            clock,
+        }
+    }
+}
+
+impl WallClock for DemoWallClock {
+    fn unix_ms(&self) -> u64 {
+        self.unix_at_start
+            .saturating_add(self.clock.now().since(self.start).ms())
+    }
+
+    fn utc_offset_s(&self) -> i64 {
+        self.offset_s
     }
 }
 
@@ -201,5 +275,58 @@ mod tests {
         }
         assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("2026-11-23 10:00:00"), None);
+    }
+
+    /// A clock 60 times faster than real time.
+    struct Sixty(ManualClock);
+
+    impl Clock for Sixty {
+        fn now(&self) -> Timestamp {
+            self.0.now()
+        }
+        fn speed(&self) -> u32 {
+            60
+        }
+    }
+
+    #[test]
+    fn a_faster_clock_waits_that_much_less_in_real_time() {
+        let fast = Sixty(ManualClock::default());
+        assert_eq!(
+            fast.real_wait(Duration::from_mins(1)),
+            std::time::Duration::from_secs(1)
+        );
+        // Never a busy loop: any wait is at least a millisecond; none is none.
+        assert_eq!(
+            fast.real_wait(Duration::from_ms(10)),
+            std::time::Duration::from_millis(1)
+        );
+        assert_eq!(fast.real_wait(Duration::ZERO), std::time::Duration::ZERO);
+        let pump = ManualClock::default();
+        assert_eq!(
+            pump.real_wait(Duration::from_secs(2)),
+            std::time::Duration::from_secs(2)
+        );
+        assert_eq!(MonotonicClock::faster(Timestamp::ORIGIN, 0).speed(), 1);
+        assert_eq!(
+            MonotonicClock::faster(Timestamp::ORIGIN, 100_000).speed(),
+            MAX_DEMO_SPEED
+        );
+    }
+
+    #[test]
+    fn the_demo_wall_clock_moves_with_the_pump_clock_through_midnight() {
+        let pump = ManualClock::default();
+        pump.set(Timestamp::from_ms(5_000));
+        // 2026-12-05T23:30:00Z, in a zone one hour ahead: 00:30 local already.
+        let start = 1_796_513_400_000;
+        let wall = DemoWallClock::starting(start, 3600, Arc::new(pump.clone()));
+        assert_eq!(wall.unix_ms(), start);
+        assert_eq!(wall.since_local_midnight_ms(), 30 * 60_000);
+        pump.set(Timestamp::from_ms(5_000 + 24 * 3_600_000));
+        assert_eq!(wall.unix_ms(), start + 86_400_000);
+        assert_eq!(wall.since_local_midnight_ms(), 30 * 60_000);
+        pump.set(Timestamp::from_ms(5_000 + 23 * 3_600_000 + 45 * 60_000));
+        assert_eq!(wall.since_local_midnight_ms(), 15 * 60_000);
     }
 }

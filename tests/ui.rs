@@ -237,6 +237,19 @@ fn the_patient_screen_against_the_real_pump() {
             .is_some(),
         "SIMULATED shown"
     );
+    assert_eq!(
+        value(&ui, "Simulated"),
+        "SIMULATED PUMP — NOT FOR PATIENT USE"
+    );
+    // A demonstration says on every screen how much faster its time runs.
+    service.borrow_mut().set_time_speed(60);
+    refresh();
+    assert_eq!(
+        value(&ui, "Simulated"),
+        "SIMULATED PUMP, TIME ×60 — NOT FOR PATIENT USE"
+    );
+    service.borrow_mut().set_time_speed(1);
+    refresh();
     assert_eq!(value(&ui, "Pump status"), "Running — morphine 0.5 mg/day");
     assert_eq!(value(&ui, "Next dose"), "You can press for a dose now.");
 

@@ -1,46 +1,98 @@
-//! The desktop demo (`titra` with no subcommand): the pump daemon's service on simulated
-//! hardware and the touchscreen UI in one process.
+//! The desktop demonstration (`titra demo`, and `titra` with no subcommand): the pump daemon's
+//! service on simulated hardware and the touchscreen UI in one process, its clock running
+//! faster than real time so that a trainer can show a day of a trial in minutes, and with
+//! `--scenario` a scenario's events played live on the screens.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// How fast the desktop demonstration runs unless told: a minute of the trial each second.
+pub const DEFAULT_SPEED: u32 = 60;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// How many times faster than real time the pump's clock runs (1 to 600; every screen
+    /// says so).
+    #[arg(long, default_value_t = DEFAULT_SPEED,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::time::MAX_DEMO_SPEED)))]
+    pub speed: u32,
+    /// A scenario file (examples/scenarios/): its program is started and its events are
+    /// played live at their times (the patient's presses, the nurse's scores, faults).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+}
+
+impl Default for DemoArgs {
+    fn default() -> DemoArgs {
+        DemoArgs {
+            speed: DEFAULT_SPEED,
+            scenario: None,
+        }
+    }
+}
+
+/// The built-in demonstration's program: the continuous morphine example.
+const BUILT_IN: &str = include_str!("../../examples/scenarios/continuous-morphine-pca.toml");
+
+/// The program a demonstration starts and the scenario whose events it plays (none for the
+/// built-in one), read and checked before any window opens.
+fn program_of(
+    args: &DemoArgs,
+) -> anyhow::Result<(String, Option<crate::input::scenario::Scenario>)> {
+    let Some(path) = &args.scenario else {
+        return Ok((BUILT_IN.to_owned(), None));
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the scenario {}: {e}", path.display()))?;
+    let scenario =
+        crate::input::scenario::Scenario::from_toml_str(&text, &path.display().to_string())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((text, Some(scenario)))
+}
 
 /// Built without the UI (`--no-default-features`): say so, and what runs instead.
 #[cfg(not(feature = "ui"))]
-pub(crate) fn run_demo() -> ExitCode {
-    eprintln!(
-        "This titra was built without the touchscreen UI (cargo feature \"ui\"). Run a trial in the simulator instead: titra simulate examples/scenarios/continuous-morphine-pca.toml"
+pub(crate) fn run_demo(args: &DemoArgs) -> ExitCode {
+    let file = args.scenario.as_ref().map_or_else(
+        || "examples/scenarios/continuous-morphine-pca.toml".to_owned(),
+        |p| p.display().to_string(),
     );
+    match program_of(args) {
+        Ok(_) => eprintln!(
+            "This titra was built without the touchscreen UI (cargo feature \"ui\"). Run the trial in the simulator instead: titra simulate {file}"
+        ),
+        Err(e) => eprintln!("titra demo: {e:#}"),
+    }
     ExitCode::from(2)
 }
 
-/// The desktop demo: the pump daemon's service on simulated hardware and the touchscreen UI in
-/// one process, over a peer-to-peer D-Bus link. A trial of the example program is started by
-/// the demo nurses so that there is something to see; it is SIMULATED on every screen.
+/// The desktop demonstration: the pump daemon's service on simulated hardware and the
+/// touchscreen UI in one process, over a peer-to-peer D-Bus link, its clock `args.speed` times
+/// faster than real time. A trial (the example program, or the scenario's) is started by the
+/// demo nurses so that there is something to see; SIMULATED, and the speed, on every screen.
 #[cfg(feature = "ui")]
-pub(crate) fn run_demo() -> ExitCode {
+pub(crate) fn run_demo(args: &DemoArgs) -> ExitCode {
     use crate::service::dbus::{ExportTarget, OBJECT_PATH, PumpIface, Shared, control_loop};
     use crate::service::pump::PumpService;
-    use crate::time::MonotonicClock;
+    use crate::time::{Clock, DemoWallClock, MonotonicClock};
     use slint::ComponentHandle;
     use std::sync::Arc;
 
     let demo = || -> anyhow::Result<()> {
+        let (program, scenario) = program_of(args)?;
         let ui = crate::ui::MainWindow::new().map_err(|e| {
             anyhow::anyhow!(
                 "cannot open a window ({e}); without a display run e.g. `titra simulate examples/scenarios/continuous-morphine-pca.toml`"
             )
         })?;
-        let clock = Arc::new(MonotonicClock::starting_at(
+        let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::faster(
             crate::core::units::Timestamp::ORIGIN,
+            args.speed,
         ));
-        let now = crate::time::Clock::now(clock.as_ref());
+        let now = clock.now();
         let mut service = PumpService::simulated_demo(now).map_err(|e| anyhow::anyhow!("{e}"))?;
-        service.set_wall_clock(Box::new(crate::time::SystemWallClock));
-        // Built in: the demo must not depend on where the binary is run from.
-        let program = include_str!("../../examples/scenarios/continuous-morphine-pca.toml")
-            .split("[[events]]")
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        service.set_wall_clock(Box::new(DemoWallClock::following(clock.clone())));
+        service.set_time_speed(args.speed);
         let (token, _) = service
             .login("nurse", "123456", crate::service::auth::Peer::Local, now)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -49,6 +101,8 @@ pub(crate) fn run_demo() -> ExitCode {
             .and_then(|()| service.prime(&token, now))
             .and_then(|()| service.start(&token, now))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        service.logout(&token, now);
+        let player = scenario.map(|s| crate::sim::play::Player::new(&s, now));
         let shared = Shared::new(service, clock);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -78,8 +132,19 @@ pub(crate) fn run_demo() -> ExitCode {
             );
             let server = server?;
             tokio::spawn(control_loop(shared.clone(), server, |_| {}));
+            if let Some(player) = player {
+                tokio::spawn(play(shared.clone(), player));
+            }
             client
         })?;
+        println!(
+            "Titra demonstration: simulated pump, time {} times faster than real time (a day in {}).",
+            args.speed,
+            crate::core::readable::duration(
+                crate::core::units::Duration::from_ms(86_400_000 / u64::from(args.speed.max(1))),
+                crate::core::readable::Round::Nearest,
+            )
+        );
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         crate::ui::adapters::wire(&ui, tx);
         runtime.spawn(crate::ui::client::follow(
@@ -93,8 +158,74 @@ pub(crate) fn run_demo() -> ExitCode {
     match demo() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("titra: {e:#}");
+            eprintln!("titra demo: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Plays the scenario's events at their times on the demonstration's pump, saying each on
+/// standard output as it is played, until the scenario is played or its trial has ended.
+#[cfg(feature = "ui")]
+async fn play(
+    shared: std::sync::Arc<crate::service::dbus::Shared>,
+    mut player: crate::sim::play::Player,
+) {
+    use crate::core::units::Duration;
+    use crate::sim::play::Played;
+    let started = player.start();
+    loop {
+        let next = {
+            let s = shared.service.lock().await;
+            player.next_at(s.check_due())
+        };
+        let Some(next) = next else {
+            println!("The scenario has been played to its end.");
+            return;
+        };
+        // At least a second of the pump's time between passes: a check that fell due outside
+        // the scenario's spans is never played, and must not spin.
+        let now = shared.clock.now();
+        let wait = next.since(now).max(Duration::from_secs(1));
+        tokio::time::sleep(shared.clock.real_wait(wait)).await;
+        let played = {
+            let mut s = shared.service.lock().await;
+            let now = shared.clock.now();
+            if let Err(e) = s.tick(now) {
+                tracing::error!(error = %e, "demo tick");
+            }
+            s.play(&mut player, now).map(|p| (p, now))
+        };
+        shared.wake.notify_one();
+        let (played, now) = match played {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("titra demo: the scenario stops: {e}");
+                return;
+            }
+        };
+        let at =
+            crate::core::readable::duration(now.since(started), crate::core::readable::Round::Down);
+        for p in played {
+            match p {
+                Played::Applied(event) => println!("{at} in: {}", describe(&event)),
+                Played::Skipped(event, why) => {
+                    println!("{at} in: not played, {}: {why}", describe(&event))
+                }
+                Played::RoutineCheck => {
+                    println!("{at} in: the routine sedation and breathing check")
+                }
+                Played::Ended => {
+                    println!("{at} in: the scenario stops the trial.");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// An event as its scenario file writes it.
+#[cfg(feature = "ui")]
+fn describe(event: &crate::input::scenario::Event) -> String {
+    serde_json::to_string(event).unwrap_or_else(|_| format!("{event:?}"))
 }

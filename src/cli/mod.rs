@@ -72,6 +72,11 @@ pub enum Command {
         #[arg(long, hide = true)]
         acks: bool,
     },
+    /// The desktop demonstration (what `titra` alone runs at 60 times): the pump on simulated
+    /// hardware with the touchscreen UI, its time running faster, every screen saying so.
+    ///
+    /// Exits 0 when the window is closed, 2 when there is no display or the input is wrong.
+    Demo(demo::DemoArgs),
     /// Show what the pump daemon is doing.
     ///
     /// Exits 0 when the daemon answered, 1 when it could not be reached.
@@ -213,6 +218,7 @@ pub fn main() -> ExitCode {
         Some(Command::Export(args)) => export::run_export(args),
         Some(Command::Status { bus, json }) => status::run_status(&bus, json),
         Some(Command::HashPin) => pin::run_hash_pin(),
-        None => demo::run_demo(),
+        Some(Command::Demo(args)) => demo::run_demo(&args),
+        None => demo::run_demo(&demo::DemoArgs::default()),
     }
 }

@@ -19,25 +19,10 @@ use crate::input::hardware::HardwareConfig;
 use crate::input::scenario::{Event, Scenario};
 use crate::journal::{Record, RecordSink, Role};
 use crate::report::summary::{self, Summary};
+pub use crate::sim::play::{SCENARIO_CLINICIAN, SCENARIO_NURSE, SimulateError};
+use crate::sim::play::{apply, routine_checks, routine_spans, switch_fault};
 use crate::sim::{SimPump, Truth};
 use crate::store::TrialLog;
-
-/// Who a scenario's clinician events are recorded as.
-pub const SCENARIO_CLINICIAN: &str = "clinician (scenario)";
-
-/// Who a scenario's pre-trial checklist is recorded as confirmed by.
-pub const SCENARIO_NURSE: &str = "nurse (scenario)";
-
-/// Why a simulation did not run to its end.
-#[derive(Debug, thiserror::Error)]
-pub enum SimulateError {
-    /// The scenario is invalid or its program is rejected (exit 2).
-    #[error("{0}")]
-    Invalid(String),
-    /// Something inside failed (exit 1).
-    #[error("internal error: {0}")]
-    Internal(String),
-}
 
 /// The built-in protocol's pre-trial checklist for the scenario's trial, done as the scenario's
 /// `[checklist]` table says: the items in `confirmed` confirmed by its nurse (every item when the
@@ -468,16 +453,18 @@ pub fn run_with_log(
                 on_applied(index);
                 continue;
             }
+            // An occlusion's figures: the fault is switched whether the pump has power or not.
+            note_fault(event, now, &mut occlusions);
             match &mut pump {
                 Pump::Up(e) => {
-                    if apply(e, event, now, &mut occlusions)? {
+                    if apply(e.as_mut(), event, now)? {
                         ended = Some(now);
                     }
                     // Applied, and (the engine writes before it returns) in the log.
                     on_applied(index);
                 }
                 Pump::Down { hw: sim, .. } => {
-                    if apply_fault(sim, event, now, &mut occlusions) {
+                    if switch_fault(sim.as_mut(), event)? {
                         on_applied(index);
                     } else {
                         tracing::info!(?event, "ignored: the pump has no power");
@@ -519,36 +506,6 @@ pub fn run_with_log(
     })
 }
 
-/// The scenario's `routine_checks` spans: (from, until, POSS, respiratory rate), in file
-/// order, read once before the run (the loop asks at every pass).
-type RoutineSpans = Vec<(Timestamp, Timestamp, u8, u16)>;
-
-fn routine_spans(scenario: &Scenario, start: Timestamp) -> RoutineSpans {
-    scenario
-        .events
-        .iter()
-        .filter_map(|e| match *e {
-            Event::RoutineChecks {
-                at,
-                until,
-                sedation,
-                resp_rate,
-            } => Some((start + at, start + until, sedation, resp_rate)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The sedation score and respiratory rate the ward's nurses record at a check falling due at
-/// `t`, when a span covers it (the last one written wins).
-fn routine_checks(spans: &RoutineSpans, t: Timestamp) -> Option<(u8, u16)> {
-    spans
-        .iter()
-        .rev()
-        .find(|(from, until, ..)| *from <= t && t <= *until)
-        .map(|&(.., sedation, resp_rate)| (sedation, resp_rate))
-}
-
 /// Fills in alarm times and released volumes of the occlusions seen so far.
 fn note_occlusions(engine: &Engine<SimPump>, occlusions: &mut [OcclusionFigure]) {
     let Some(o) = occlusions.last_mut() else {
@@ -573,149 +530,25 @@ fn note_occlusions(engine: &Engine<SimPump>, occlusions: &mut [OcclusionFigure])
     }
 }
 
-/// Applies a fault event to the simulated hardware; false if the event is not a fault.
-fn apply_fault(
-    sim: &mut SimPump,
-    event: &Event,
-    now: Timestamp,
-    occlusions: &mut Vec<OcclusionFigure>,
-) -> bool {
-    let mut f = sim.faults();
+/// Notes an occlusion's start and end as the simulator sees them (the fault itself is switched
+/// by [`apply`] or [`switch_fault`]).
+fn note_fault(event: &Event, now: Timestamp, occlusions: &mut Vec<OcclusionFigure>) {
     match *event {
-        Event::Occlusion { .. } => {
-            f.occluded = true;
-            occlusions.push(OcclusionFigure {
-                blocked_at: now,
-                alarm_at: None,
-                pressure_at_alarm_mmhg: None,
-                released_after_clear_ul: None,
-                cleared_at: None,
-            });
-        }
+        Event::Occlusion { .. } => occlusions.push(OcclusionFigure {
+            blocked_at: now,
+            alarm_at: None,
+            pressure_at_alarm_mmhg: None,
+            released_after_clear_ul: None,
+            cleared_at: None,
+        }),
         Event::OcclusionCleared { .. } => {
-            f.occluded = false;
             if let Some(o) = occlusions.last_mut() {
                 o.cleared_at = Some(now);
                 o.released_after_clear_ul = Some(0.0);
             }
         }
-        Event::SensorFault { .. } => f.sensor_out_of_range = true,
-        Event::MotorStall { .. } => f.stalled = true,
-        Event::ControllerStuck { released, .. } => f.button_stuck = !released,
-        _ => return false,
+        _ => {}
     }
-    sim.set_faults(f);
-    true
-}
-
-/// Applies one event; returns whether it ended the trial.
-fn apply(
-    engine: &mut Engine<SimPump>,
-    event: &Event,
-    now: Timestamp,
-    occlusions: &mut Vec<OcclusionFigure>,
-) -> Result<bool, SimulateError> {
-    if apply_fault(engine.hardware_mut(), event, now, occlusions) {
-        if matches!(event, Event::ControllerStuck { .. }) {
-            // The button's alarm at the event's own time, not at the next pass.
-            engine.poll_button(now);
-        }
-        return Ok(false);
-    }
-    // Refusals are recorded in the journal by the engine; the scenario carries on, as a trial
-    // would.
-    let note = |r: Result<(), EngineError>| {
-        if let Err(e) = r {
-            tracing::info!(error = %e, "refused");
-        }
-    };
-    match *event {
-        Event::PcaRequest { .. } => {
-            engine.request_pca(now);
-        }
-        Event::ControllerPress { .. } => {
-            engine.hardware_mut().press_button();
-            engine.poll_button(now);
-        }
-        Event::PainScore { value, .. } => engine.record_pain(now, value),
-        Event::RateChange { basal, .. } => note(engine.change_rate(now, basal, true)),
-        Event::ProgramChange { .. } => {
-            if let Some(change) = event.program_change() {
-                let by = crate::engine::ChangedBy {
-                    role: Role::Clinician,
-                    name: SCENARIO_CLINICIAN,
-                    verified_by: SCENARIO_NURSE,
-                };
-                note(engine.change_program(now, &change, true, by).map(|_| ()));
-            }
-        }
-        Event::ClinicianBolus { dose, .. } => note(engine.clinician_bolus(now, dose, true)),
-        Event::Pause { .. } => note(engine.pause(now)),
-        Event::Resume { .. } => note(engine.resume(now)),
-        Event::Stop { .. } => return Ok(true),
-        Event::SideEffect {
-            effect, severity, ..
-        } => engine.record_side_effect(now, effect, severity),
-        Event::ReservoirChange { volume, .. } => {
-            let was_running = engine.state() == crate::core::supervisor::State::Running;
-            if was_running {
-                note(engine.pause(now));
-            }
-            if engine.change_reservoir(now, volume).is_ok() {
-                engine.hardware_mut().load_reservoir(volume);
-            }
-            if was_running {
-                note(engine.resume(now));
-            }
-        }
-        Event::SedationScore { value, .. } => engine.record_sedation(now, value),
-        Event::Vitals {
-            respiratory_rate,
-            heart_rate,
-            spo2,
-            temp_c,
-            ..
-        } => engine.record_vitals(now, respiratory_rate, heart_rate, spo2, temp_c),
-        Event::SedationReview { note: ref text, .. } => {
-            note(engine.review_sedation(now, text, SCENARIO_CLINICIAN))
-        }
-        Event::SiteCheck {
-            temp_c,
-            ref findings,
-            ..
-        } => engine.record_site_check(now, temp_c, findings, Role::Nurse, SCENARIO_NURSE),
-        Event::Spasticity {
-            value, ref muscles, ..
-        } => engine.record_spasticity(now, value, muscles, Role::Nurse, SCENARIO_NURSE),
-        Event::Function { answer, .. } => {
-            let diary = crate::input::protocol::Protocol::built_in()
-                .map_err(|err| SimulateError::Internal(err.to_string()))?
-                .diary;
-            let Some(text) = usize::from(answer)
-                .checked_sub(1)
-                .and_then(|i| diary.function_answers.get(i))
-            else {
-                return Err(SimulateError::Invalid(format!(
-                    "function answer {answer} is outside 1 to {} (the site protocol's answers)",
-                    diary.function_answers.len()
-                )));
-            };
-            engine.record_function(now, &diary.function_question, text, answer);
-        }
-        Event::Pgic { value, .. } => engine.record_pgic(now, value),
-        Event::SystemicOpioids { ome_per_day, .. } => engine
-            .record_systemic_opioids(now, ome_per_day, Role::Nurse, SCENARIO_NURSE)
-            .map_err(|e| SimulateError::Invalid(e.to_string()))?,
-        // Handled by the runner (power) or as faults above.
-        Event::PowerLoss { .. }
-        | Event::RoutineChecks { .. }
-        | Event::Occlusion { .. }
-        | Event::OcclusionCleared { .. }
-        | Event::SensorFault { .. }
-        | Event::MotorStall { .. }
-        | Event::ControllerStuck { .. } => {}
-    }
-    Ok(false)
 }
 
 pub(crate) fn run_simulate(

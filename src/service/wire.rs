@@ -134,11 +134,29 @@ impl BolusUnderWay {
     }
 }
 
+fn real_time() -> u32 {
+    1
+}
+
+/// What the simulated pump's banner says on every screen: that it is simulated, and in a
+/// demonstration how much faster its time runs ("" on a real pump).
+pub fn simulation_banner(s: &Status) -> String {
+    match (s.simulated, s.time_speed) {
+        (false, _) => String::new(),
+        (true, 0 | 1) => "SIMULATED PUMP — NOT FOR PATIENT USE".to_owned(),
+        (true, n) => format!("SIMULATED PUMP, TIME ×{n} — NOT FOR PATIENT USE"),
+    }
+}
+
 /// Everything a screen shows, with units written out for people.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Status {
     pub state: State,
     pub simulated: bool,
+    /// How many times faster than real time the pump's clock runs: 1, but in a demonstration
+    /// (`titra demo --speed`), which every screen then says.
+    #[serde(default = "real_time")]
+    pub time_speed: u32,
     pub patient: String,
     pub drug: String,
     pub concentration: String,
@@ -219,6 +237,7 @@ impl Status {
         Status {
             state: State::Idle,
             simulated: false,
+            time_speed: 1,
             patient: String::new(),
             drug: String::new(),
             concentration: String::new(),
@@ -260,7 +279,13 @@ pub fn render_status(s: &Status) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     if s.simulated {
-        let _ = writeln!(out, "SIMULATED HARDWARE");
+        let _ = match s.time_speed {
+            0 | 1 => writeln!(out, "SIMULATED HARDWARE"),
+            n => writeln!(
+                out,
+                "SIMULATED HARDWARE, demonstration: time runs {n} times faster than real time"
+            ),
+        };
     }
     let _ = writeln!(out, "Pump: {}", s.state);
     if !s.self_test_failure.is_empty() {
@@ -335,4 +360,38 @@ pub fn render_status(s: &Status) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_demonstration_says_how_much_faster_its_time_runs() {
+        let mut s = Status::empty(Timestamp::ORIGIN);
+        assert_eq!(simulation_banner(&s), "");
+        s.simulated = true;
+        assert_eq!(
+            simulation_banner(&s),
+            "SIMULATED PUMP — NOT FOR PATIENT USE"
+        );
+        assert!(render_status(&s).starts_with("SIMULATED HARDWARE\n"));
+        s.time_speed = 60;
+        assert_eq!(
+            simulation_banner(&s),
+            "SIMULATED PUMP, TIME ×60 — NOT FOR PATIENT USE"
+        );
+        assert!(
+            render_status(&s).starts_with(
+                "SIMULATED HARDWARE, demonstration: time runs 60 times faster than real time\n"
+            ),
+            "{}",
+            render_status(&s)
+        );
+        // A status from a daemon before the speed was sent reads as real time.
+        let mut json = serde_json::to_value(&s).unwrap();
+        json.as_object_mut().unwrap().remove("time_speed");
+        let old: Status = serde_json::from_value(json).unwrap();
+        assert_eq!(old.time_speed, 1);
+    }
 }

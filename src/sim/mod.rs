@@ -23,6 +23,7 @@ use crate::hw::{Direction, HwError, PumpHardware};
 use crate::input::hardware::{HardwareConfig, Mechanism, SimulationConfig};
 
 pub mod physics;
+pub mod play;
 use physics::Disturbances;
 
 /// Faults the simulator can inject.
@@ -417,6 +418,13 @@ impl PumpHardware for SimPump {
             "indicator_failed" => f.indicator_failed = on,
             "sensor_noisy" => f.sensor_noisy = on,
             "end_of_travel" => f.end_of_travel = on,
+            // Not a fault: a press of the button on the cord, each time it is switched on.
+            play::CONTROLLER_PRESS => {
+                if on {
+                    self.press_button();
+                }
+                return Ok(());
+            }
             other => return Err(HwError::UnknownFault(other.to_owned())),
         }
         self.set_faults(f);

@@ -6,3 +6,4 @@ mod common;
 
 mod calibrate;
 mod check;
+mod demo;

@@ -7,6 +7,7 @@
 mod common;
 
 mod crash;
+mod demo;
 mod engine;
 mod export;
 mod fault_matrix;

@@ -4,6 +4,7 @@
 //! nurse can read.
 
 mod clinical;
+mod demo;
 mod faults;
 mod integrity;
 mod report;
@@ -125,6 +126,9 @@ pub struct PumpService {
     /// The trial log's storage: its free space and the trial's budget, checked from `tick`
     /// (None without a log).
     storage: Option<crate::store::budget::StorageWatch>,
+    /// How many times faster than real time the pump's clock runs (1 but in the desktop
+    /// demonstration, on simulated hardware), shown on every screen.
+    time_speed: u32,
 }
 
 /// Who the demo's pre-trial checklist is recorded as confirmed by.
@@ -207,6 +211,7 @@ impl PumpService {
             self_test: None,
             startup_check: None,
             storage: None,
+            time_speed: 1,
         };
         if let Some(path) = &service.log_path {
             let mut watch =
@@ -254,6 +259,12 @@ impl PumpService {
     /// turn it off. On real hardware it does nothing.
     pub fn confirm_checklist_as_demo(&mut self, on: bool) {
         self.demo_checklist = on && self.simulated;
+    }
+
+    /// Says on every screen that the pump's clock runs `speed` times faster than real time (the
+    /// desktop demonstration). Simulated hardware only: a real pump's time is never faster.
+    pub fn set_time_speed(&mut self, speed: u32) {
+        self.time_speed = if self.simulated { speed.max(1) } else { 1 };
     }
 
     /// Uses the site's protocol (the implant rule of the summary) instead of the built-in example.
@@ -645,6 +656,7 @@ impl PumpService {
         let Some(e) = self.engine.as_ref() else {
             let mut idle = Status::empty(now);
             idle.simulated = self.simulated;
+            idle.time_speed = self.time_speed;
             idle.self_test_failure = self.self_test_failure();
             idle.startup_check_failure = self.startup_check_failure();
             idle.alarms = self.startup_check_alarms();
@@ -679,6 +691,7 @@ impl PumpService {
         Status {
             state: e.state(),
             simulated: self.simulated,
+            time_speed: self.time_speed,
             patient: e.trial().patient.clone(),
             drug: p.drug.clone(),
             concentration: p.concentration.in_unit(unit).to_string(),

@@ -26,6 +26,7 @@ pub fn show_status(ui: &MainWindow, s: &Status, connected: bool) {
     app.set_alarm_text(banner.text.into());
     app.set_silenced_s(banner.silenced_s);
     app.set_simulated(s.simulated);
+    app.set_simulated_text(crate::service::wire::simulation_banner(s).into());
     app.set_connected(connected);
     if connected {
         app.set_daemon_gone(false);

@@ -33,7 +33,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::units::{Amount, AmountRate, Duration, Timestamp};
+use super::readable;
+use super::units::{Amount, AmountRate, Duration, MassUnit, Timestamp};
 
 /// Where a delivered amount came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -190,8 +191,24 @@ pub enum Denial {
 }
 
 impl Denial {
-    /// A sentence for the patient and the nurse.
+    /// A sentence for the patient and the nurse, its amounts in mg or mcg as their size
+    /// suits ([`Denial::explain_for`] keeps a drug's own unit).
     pub fn explain(&self) -> String {
+        self.explain_in(None)
+    }
+
+    /// The same, with amounts in the unit the drug is dosed in (a drug dosed in mcg stays in
+    /// mcg), to three significant digits; times in words.
+    pub fn explain_for(&self, unit: MassUnit) -> String {
+        self.explain_in(Some(unit))
+    }
+
+    fn explain_in(&self, unit: Option<MassUnit>) -> String {
+        let amount = |a: Amount| match unit {
+            Some(u) => readable::amount_for(a, u),
+            None => readable::amount(a),
+        };
+        let time = |d: Duration| readable::duration(d, readable::Round::Nearest);
         match self {
             Denial::NotPrescribed => "Patient boluses are not part of this program.".to_owned(),
             Denial::BolusInProgress => "A bolus is being given now.".to_owned(),
@@ -199,7 +216,10 @@ impl Denial {
                 "The pump is not delivering now (paused or stopped); ask your nurse.".to_owned()
             }
             Denial::Lockout { lockout } => {
-                format!("Too soon: at least {lockout} must pass between boluses.")
+                format!(
+                    "Too soon: at least {} must pass between boluses.",
+                    time(*lockout)
+                )
             }
             Denial::HourlyCount { max_per_hour } => {
                 format!("The most boluses allowed in an hour ({max_per_hour}) have been given.")
@@ -210,10 +230,10 @@ impl Denial {
                     CapOrigin::Program => "program's",
                     CapOrigin::Library => "drug library's",
                 },
-                cap.max,
-                cap.window,
-                in_window,
-                cap.window
+                amount(cap.max),
+                time(cap.window),
+                amount(*in_window),
+                time(cap.window)
             ),
             Denial::SedationHold => "Not now: your nurse must check on you first. (Sedation or slow breathing was recorded; a clinician must review before any more doses.)".to_owned(),
             Denial::ObservationOverdue => "Not now: your nurse must check on you first. (Your sedation and breathing check is overdue.)".to_owned(),
@@ -1256,7 +1276,7 @@ mod tests {
         assert_eq!(available_at, Some(at("4h")));
         assert_eq!(
             d.clone_denial_text(),
-            "The program's limit of 0.3 mg in 4h would be exceeded (0.3 mg given in the last 4h)."
+            "The program's limit of 0.3 mg in 4 h would be exceeded (0.3 mg given in the last 4 h)."
         );
         assert!(matches!(
             press(&mut l, at("4h"), AmountRate::ZERO),

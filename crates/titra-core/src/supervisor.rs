@@ -203,6 +203,59 @@ pub enum AlarmKind {
 }
 
 impl AlarmKind {
+    /// Every alarm, in the order they are declared (what the screens must have room for).
+    pub const ALL: [AlarmKind; 21] = [
+        AlarmKind::Occlusion,
+        AlarmKind::ReservoirLow,
+        AlarmKind::ReservoirEmpty,
+        AlarmKind::ReservoirMissing,
+        AlarmKind::MotorStall,
+        AlarmKind::SensorFault,
+        AlarmKind::DoseLimit,
+        AlarmKind::Observation,
+        AlarmKind::PausedTooLong,
+        AlarmKind::PowerRestored,
+        AlarmKind::LogFailure,
+        AlarmKind::Sedation,
+        AlarmKind::ObservationMissed,
+        AlarmKind::StuckButton,
+        AlarmKind::SiteCheckMissed,
+        AlarmKind::PossibleInfection,
+        AlarmKind::LoginLocked,
+        AlarmKind::LogCheckFailed,
+        AlarmKind::LibraryChanged,
+        AlarmKind::StorageLow,
+        AlarmKind::StorageFull,
+    ];
+
+    /// Its place in [`AlarmKind::ALL`]: a new alarm must be given one here, and the test of
+    /// `ALL` then fails until it is listed there too.
+    pub fn index(self) -> usize {
+        match self {
+            AlarmKind::Occlusion => 0,
+            AlarmKind::ReservoirLow => 1,
+            AlarmKind::ReservoirEmpty => 2,
+            AlarmKind::ReservoirMissing => 3,
+            AlarmKind::MotorStall => 4,
+            AlarmKind::SensorFault => 5,
+            AlarmKind::DoseLimit => 6,
+            AlarmKind::Observation => 7,
+            AlarmKind::PausedTooLong => 8,
+            AlarmKind::PowerRestored => 9,
+            AlarmKind::LogFailure => 10,
+            AlarmKind::Sedation => 11,
+            AlarmKind::ObservationMissed => 12,
+            AlarmKind::StuckButton => 13,
+            AlarmKind::SiteCheckMissed => 14,
+            AlarmKind::PossibleInfection => 15,
+            AlarmKind::LoginLocked => 16,
+            AlarmKind::LogCheckFailed => 17,
+            AlarmKind::LibraryChanged => 18,
+            AlarmKind::StorageLow => 19,
+            AlarmKind::StorageFull => 20,
+        }
+    }
+
     /// The priority the alarm is raised with.
     pub fn priority(self) -> Priority {
         match self {
@@ -341,6 +394,16 @@ impl Alarm {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_alarm_is_listed_once_in_its_place() {
+        for (i, kind) in AlarmKind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), i, "{kind:?}");
+        }
+        let mut seen = std::collections::HashSet::new();
+        assert!(AlarmKind::ALL.iter().all(|k| seen.insert(*k)));
+    }
+
     use super::*;
 
     #[test]

@@ -710,7 +710,7 @@ impl PumpService {
                         readable::duration(t.since(now), Round::Up)
                     )
                 });
-                let message = format!("{}{}", denial.explain(), when.unwrap_or_default());
+                let message = format!("{}{}", denial.explain_for(unit), when.unwrap_or_default());
                 let available_at_ms =
                     available_at.map_or(-1, |t| i64::try_from(t.ms()).unwrap_or(-1));
                 Err(match denial {

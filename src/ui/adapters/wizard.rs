@@ -54,13 +54,19 @@ pub fn show_wizard(ui: &MainWindow, v: &WizardView) {
                 key: g.key.clone().into(),
                 title: g.title.clone().into(),
                 value: g.value.clone().into(),
-                options: model(
-                    g.options
-                        .iter()
-                        .map(|o| WOption {
-                            key: o.key.clone().into(),
-                            label: o.label.clone().into(),
-                            selected: o.selected,
+                rows: model(
+                    crate::ui::present::wizard::option_rows(&g.options)
+                        .into_iter()
+                        .map(|row| {
+                            model(
+                                row.into_iter()
+                                    .map(|o| WOption {
+                                        key: o.key.into(),
+                                        label: o.label.into(),
+                                        selected: o.selected,
+                                    })
+                                    .collect(),
+                            )
                         })
                         .collect(),
                 ),

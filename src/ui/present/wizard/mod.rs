@@ -22,7 +22,9 @@ mod review;
 mod tests;
 mod view;
 
-pub use view::{FieldView, GroupView, Layout, NoteKind, NoteView, OptionView, WizardView};
+pub use view::{
+    FieldView, GroupView, Layout, NoteKind, NoteView, OptionView, WizardView, option_rows,
+};
 
 use crate::core::finding::Class;
 use crate::core::library::Route;

@@ -550,3 +550,56 @@ fn the_daemons_replies_move_the_wizard_on() {
     assert_eq!(w.go_on(), Some(Request::Start));
     assert_eq!(w.reply(Reply::Done), Some(Request::Close));
 }
+
+fn options(labels: &[&str]) -> Vec<OptionView> {
+    labels
+        .iter()
+        .map(|l| OptionView {
+            key: (*l).to_owned(),
+            label: (*l).to_owned(),
+            selected: false,
+        })
+        .collect()
+}
+
+#[test]
+fn choices_go_on_as_many_rows_as_they_need_in_even_rows() {
+    // The pain scale's eleven short numbers stay on one row.
+    let pain: Vec<String> = (0..=10).map(|n| n.to_string()).collect();
+    let pain: Vec<&str> = pain.iter().map(String::as_str).collect();
+    let rows = option_rows(&options(&pain));
+    assert_eq!(rows.len(), 1);
+    // Six concentrations (6 × about 130 px) do not fit 690 px: two rows of three, in order.
+    let rows = option_rows(&options(&[
+        "0.5 mg/mL",
+        "1 mg/mL",
+        "2 mg/mL",
+        "5 mg/mL",
+        "10 mg/mL",
+        "20 mg/mL",
+    ]));
+    let labels: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| r.iter().map(|o| o.label.as_str()).collect())
+        .collect();
+    assert_eq!(
+        labels,
+        vec![
+            vec!["0.5 mg/mL", "1 mg/mL", "2 mg/mL"],
+            vec!["5 mg/mL", "10 mg/mL", "20 mg/mL"]
+        ]
+    );
+    // Seven: four and three.
+    let rows = option_rows(&options(&[
+        "0.5 mg/mL",
+        "1 mg/mL",
+        "2 mg/mL",
+        "5 mg/mL",
+        "10 mg/mL",
+        "20 mg/mL",
+        "25 mg/mL",
+    ]));
+    assert_eq!(rows.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 3]);
+    // None: no row (a stepper).
+    assert!(option_rows(&[]).is_empty());
+}

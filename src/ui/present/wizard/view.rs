@@ -42,6 +42,34 @@ pub struct GroupView {
     pub options: Vec<OptionView>,
 }
 
+/// The narrower display's room for a row of choices, px (720 px less the margins and the
+/// scroll bar).
+const ROW_ROOM_PX: usize = 682;
+
+/// A choice button's width, estimated: its words at 22 px bold (DejaVu Sans's digits and
+/// lower case are 13 to 15 px wide there), its 24 px of padding, at least 52 px; and the 6 px
+/// between buttons.
+fn option_width_px(label: &str) -> usize {
+    (label.chars().count() * 14 + 24).max(52) + 6
+}
+
+/// The choices in rows that fit the display: as few rows as they need, each with as many
+/// choices as the others (give or take one), in their order. The fit test (tests/ui_fit.rs)
+/// measures what this estimates.
+pub fn option_rows(options: &[OptionView]) -> Vec<Vec<OptionView>> {
+    let fits = |row: &[OptionView]| {
+        row.iter().map(|o| option_width_px(&o.label)).sum::<usize>() <= ROW_ROOM_PX + 6
+    };
+    let per_row = (1..=options.len())
+        .map(|rows| options.len().div_ceil(rows))
+        .find(|&per| options.chunks(per).all(fits))
+        .unwrap_or(1);
+    options
+        .chunks(per_row.max(1))
+        .map(<[OptionView]>::to_vec)
+        .collect()
+}
+
 /// A program field as shown: its value, unit and the worst finding about it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FieldView {

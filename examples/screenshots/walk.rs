@@ -1,10 +1,11 @@
-//! `cargo run --example screenshots`: renders every screen of the touchscreen UI headless (the
-//! software renderer of slint's testing backend) at both display sizes, into
-//! docs/screenshots/*.png, for the README.
+//! Every screen of the touchscreen UI, walked through in the states people see: the screenshots
+//! (`cargo run --example screenshots`, examples/screenshots/main.rs) take a picture at each
+//! stop, and the fit test (tests/ui_fit.rs) checks there that every text fits its box.
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::path::PathBuf;
 
-use i_slint_backend_testing::ElementHandle;
+use i_slint_backend_testing::{ElementHandle, ElementRoot};
 use slint::ComponentHandle;
 use std::sync::{Arc, Mutex};
 use titra::core::units::Timestamp;
@@ -66,7 +67,118 @@ fn press(ui: &MainWindow, label: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn save(ui: &MainWindow, dir: &Path, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// What is done at each stop of the walk: a picture saved into `dir`, and with `check_fit` the
+/// texts that do not fit their boxes noted in `misfits`.
+pub struct Camera {
+    pub dir: Option<PathBuf>,
+    pub check_fit: bool,
+    pub misfits: RefCell<Vec<String>>,
+    /// The stops made, by name.
+    pub stops: RefCell<Vec<String>>,
+    /// Where the fit check puts a picture of each stop where a text did not fit.
+    pub misfit_dir: Option<PathBuf>,
+    /// A picture of every stop into `misfit_dir`, fitting or not (to review the layout).
+    pub every_picture: bool,
+}
+
+fn save(ui: &MainWindow, cam: &Camera, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+    cam.stops.borrow_mut().push(name.to_owned());
+    let misfits_before = cam.misfits.borrow().len();
+    if cam.check_fit {
+        // Drawn first: a layout is complete only once the window has been rendered.
+        ui.window().take_snapshot()?;
+        let window = ui.window().size().to_logical(ui.window().scale_factor());
+        // What scrolls is read by scrolling: its texts need only fit their boxes, and the
+        // scrolling area itself the window.
+        let key = |e: &ElementHandle| {
+            let (at, size) = (e.absolute_position(), e.size());
+            let label = e.accessible_label().unwrap_or_default();
+            format!("{} {} {} {} {label}", at.x, at.y, size.width, size.height)
+        };
+        let flickables = ui
+            .root_element()
+            .query_descendants()
+            .match_inherits("Flickable")
+            .find_all();
+        let scrolled: std::collections::HashSet<String> = flickables
+            .iter()
+            .flat_map(|f| f.query_descendants().match_inherits("Text").find_all())
+            .map(|e| key(&e))
+            .collect();
+        let texts = ui
+            .root_element()
+            .query_descendants()
+            .match_inherits("Text")
+            .find_all()
+            .into_iter()
+            .filter(|e| !scrolled.contains(&key(e)));
+        // A button's words inside the button.
+        for button in ui
+            .root_element()
+            .query_descendants()
+            .match_accessible_role(i_slint_backend_testing::AccessibleRole::Button)
+            .find_all()
+        {
+            let (b, bs) = (button.absolute_position(), button.size());
+            for t in button.query_descendants().match_inherits("Text").find_all() {
+                let (at, size) = (t.absolute_position(), t.size());
+                let inside = at.x >= b.x - 0.5
+                    && at.y >= b.y - 0.5
+                    && at.x + size.width <= b.x + bs.width + 0.5
+                    && at.y + size.height <= b.y + bs.height + 0.5;
+                if !inside && size.width > 0.0 && size.height > 0.0 && bs.width > 0.0 {
+                    cam.misfits.borrow_mut().push(format!(
+                        "{name}: \"{}\" runs out of its button: {}×{} px in {}×{}",
+                        t.accessible_label().unwrap_or_default(),
+                        size.width,
+                        size.height,
+                        bs.width,
+                        bs.height
+                    ));
+                }
+            }
+        }
+        for e in flickables.into_iter().chain(texts) {
+            let (at, size) = (e.absolute_position(), e.size());
+            let outside = at.x < -0.5
+                || at.y < -0.5
+                || at.x + size.width > window.width + 0.5
+                || at.y + size.height > window.height + 0.5;
+            if outside && size.width > 0.0 && size.height > 0.0 {
+                cam.misfits.borrow_mut().push(format!(
+                    "{name}: \"{}\" is outside the window: {}×{} px at ({}, {})",
+                    e.accessible_label().unwrap_or_default(),
+                    size.width,
+                    size.height,
+                    at.x,
+                    at.y
+                ));
+            }
+        }
+        for e in ui
+            .root_element()
+            .query_descendants()
+            .match_predicate(|e| {
+                e.accessible_description()
+                    .is_some_and(|d| d.starts_with("does not fit"))
+            })
+            .find_all()
+        {
+            cam.misfits.borrow_mut().push(format!(
+                "{name}: \"{}\" {}",
+                e.accessible_label().unwrap_or_default(),
+                e.accessible_description().unwrap_or_default()
+            ));
+        }
+    }
+    let dir = match (&cam.dir, &cam.misfit_dir) {
+        (Some(dir), _) => dir,
+        (None, Some(dir)) if cam.every_picture || cam.misfits.borrow().len() > misfits_before => {
+            dir
+        }
+        _ => return Ok(()),
+    };
+    std::fs::create_dir_all(dir)?;
     let buffer = ui.window().take_snapshot()?;
     let path = dir.join(format!("{name}.png"));
     let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
@@ -83,7 +195,7 @@ fn save(ui: &MainWindow, dir: &Path, name: &str) -> Result<(), Box<dyn std::erro
 /// The start-trial wizard against a real pump service on simulated hardware, a few steps.
 fn wizard_screens(
     ui: &MainWindow,
-    dir: &Path,
+    cam: &Camera,
     size: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let now = Timestamp::ORIGIN;
@@ -110,12 +222,12 @@ fn wizard_screens(
     for k in ["M", "R", "N", "-", "4", "2"] {
         w.invoke_key(k.into());
     }
-    save(ui, dir, &format!("wizard-patient-{size}"))?;
+    save(ui, cam, &format!("wizard-patient-{size}"))?;
     w.invoke_next();
     w.invoke_choose("route".into(), "intrathecal".into());
     w.invoke_next();
     w.invoke_choose("baseline".into(), "8".into());
-    save(ui, dir, &format!("wizard-trial-{size}"))?;
+    save(ui, cam, &format!("wizard-trial-{size}"))?;
     // An opioid-tolerant patient: the oral morphine equivalents before the trial, on the keypad.
     w.invoke_choose("opioids".into(), "tolerant".into());
     for k in ["1", "2", "0"] {
@@ -125,23 +237,24 @@ fn wizard_screens(
     for _ in 0..2 {
         i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_millis(20));
     }
-    save(ui, dir, &format!("wizard-trial-opioids-{size}"))?;
+    save(ui, cam, &format!("wizard-trial-opioids-{size}"))?;
     w.invoke_choose("opioids".into(), "naive".into());
     w.invoke_next();
     w.invoke_choose("catheter".into(), "closed".into());
     w.invoke_choose("placed".into(), "2h".into());
-    save(ui, dir, &format!("wizard-catheter-{size}"))?;
+    save(ui, cam, &format!("wizard-catheter-{size}"))?;
     w.invoke_next();
+    save(ui, cam, &format!("wizard-drug-{size}"))?;
     w.invoke_choose("drug".into(), "morphine".into());
     w.invoke_next();
     w.invoke_choose("concentration".into(), "1 mg/mL".into());
-    save(ui, dir, &format!("wizard-concentration-{size}"))?;
+    save(ui, cam, &format!("wizard-concentration-{size}"))?;
     w.invoke_next();
     w.invoke_select_field("basal".into());
     for k in ["2", "5"] {
         w.invoke_key(k.into());
     }
-    save(ui, dir, &format!("wizard-program-hard-{size}"))?;
+    save(ui, cam, &format!("wizard-program-hard-{size}"))?;
     w.invoke_key("back".into());
     w.invoke_key("back".into());
     for k in ["0", ".", "5"] {
@@ -151,26 +264,26 @@ fn wizard_screens(
     for k in ["0", ".", "0", "5"] {
         w.invoke_key(k.into());
     }
-    save(ui, dir, &format!("wizard-program-{size}"))?;
+    save(ui, cam, &format!("wizard-program-{size}"))?;
     w.invoke_next();
-    save(ui, dir, &format!("wizard-review-{size}"))?;
+    save(ui, cam, &format!("wizard-review-{size}"))?;
     w.invoke_next();
     // The second person picks their name and types their PIN.
     press(ui, "Demo Nurse 2")?;
     for d in ["5", "6", "7", "8"] {
         press(ui, &format!("Digit {d}"))?;
     }
-    save(ui, dir, &format!("wizard-verify-{size}"))?;
+    save(ui, cam, &format!("wizard-verify-{size}"))?;
     // The tightest case: a wrong PIN refused, under an alarm banner.
     for d in ["0", "0"] {
         press(ui, &format!("Digit {d}"))?;
     }
     press(ui, "Verify")?;
     apply_status(ui, &alarmed(), true);
-    save(ui, dir, &format!("wizard-verify-refused-{size}"))?;
+    save(ui, cam, &format!("wizard-verify-refused-{size}"))?;
     apply_status(ui, &service.borrow().status(now), true);
     w.invoke_verify("nurse2".into(), "567890".into());
-    save(ui, dir, &format!("wizard-load-{size}"))?;
+    save(ui, cam, &format!("wizard-load-{size}"))?;
     w.invoke_cancel();
     Ok(())
 }
@@ -205,16 +318,16 @@ type Shots = Result<(), Box<dyn std::error::Error>>;
 
 /// The patient screen: a dose allowed, the lockout, an alarm, a side effect, the diary's
 /// questions.
-fn patient_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
+fn patient_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
     apply_status(ui, &running(0), true);
-    save(ui, dir, &format!("patient-{size}"))?;
+    save(ui, cam, &format!("patient-{size}"))?;
 
     apply_status(ui, &running(40 * 60), true);
     show_message(
         ui,
-        "Too soon: at least 1h must pass between boluses. Next dose available in 40 min.",
+        "Too soon: at least 1 h must pass between boluses. Next dose available in 40 min.",
     );
-    save(ui, dir, &format!("patient-lockout-{size}"))?;
+    save(ui, cam, &format!("patient-lockout-{size}"))?;
 
     // The patient's own dose under way, with its progress.
     let mut giving = running(-1);
@@ -226,20 +339,20 @@ fn patient_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     });
     apply_status(ui, &giving, true);
     show_message(ui, "");
-    save(ui, dir, &format!("patient-bolus-{size}"))?;
+    save(ui, cam, &format!("patient-bolus-{size}"))?;
 
     let alarm = alarmed();
     apply_status(ui, &alarm, true);
     show_message(ui, "");
-    save(ui, dir, &format!("patient-alarm-{size}"))?;
+    save(ui, cam, &format!("patient-alarm-{size}"))?;
 
     // The daemon gone for longer than a restart takes: over every screen.
     titra::ui::adapters::app::show_daemon_gone(ui);
-    save(ui, dir, &format!("pump-not-running-{size}"))?;
+    save(ui, cam, &format!("pump-not-running-{size}"))?;
     apply_status(ui, &alarm, true);
 
     ui.global::<Nav>().invoke_go("side-effect".into());
-    save(ui, dir, &format!("patient-side-effect-{size}"))?;
+    save(ui, cam, &format!("patient-side-effect-{size}"))?;
     ui.global::<Nav>().invoke_go("patient".into());
 
     // The diary's questions: pain every 4 hours, then the function question; the
@@ -247,27 +360,27 @@ fn patient_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     let mut asking = running(25 * 60);
     asking.pain_prompt = true;
     apply_status(ui, &asking, true);
-    save(ui, dir, &format!("patient-pain-prompt-{size}"))?;
+    save(ui, cam, &format!("patient-pain-prompt-{size}"))?;
     let mut asking_alarm = alarm.clone();
     asking_alarm.pain_prompt = true;
     apply_status(ui, &asking_alarm, true);
-    save(ui, dir, &format!("patient-pain-prompt-alarm-{size}"))?;
+    save(ui, cam, &format!("patient-pain-prompt-alarm-{size}"))?;
     ui.global::<PatientAdapter>()
         .set_prompt(PatientPrompt::FunctionQuestion);
     asking.pain_prompt = false;
     apply_status(ui, &asking, true);
     show_message(ui, "Thank you — pain 4 recorded.");
-    save(ui, dir, &format!("patient-function-{size}"))?;
+    save(ui, cam, &format!("patient-function-{size}"))?;
     // The worst case for room: a dose allowed, under an alarm banner.
     let mut crowded = running(0);
     crowded.alarms = alarm.alarms.clone();
     crowded.alarms[0].priority = titra::core::supervisor::Priority::Medium;
     apply_status(ui, &crowded, true);
-    save(ui, dir, &format!("patient-function-alarm-{size}"))?;
+    save(ui, cam, &format!("patient-function-alarm-{size}"))?;
     let after_end = ended_asking();
     apply_status(ui, &after_end, true);
     show_message(ui, "");
-    save(ui, dir, &format!("patient-pgic-{size}"))?;
+    save(ui, cam, &format!("patient-pgic-{size}"))?;
     ui.global::<PatientAdapter>()
         .set_prompt(PatientPrompt::None);
     apply_status(ui, &alarm, true);
@@ -276,7 +389,7 @@ fn patient_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
 
 /// The login (a name picked, a wrong PIN; Stop delivery's answer) and the nurse's staff screen
 /// under an alarm, its tones paused or not.
-fn staff_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
+fn staff_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
     let alarm = alarmed();
     show_staff(ui, &Auth::demo()?.staff());
     ui.global::<Nav>().invoke_go("pin".into());
@@ -289,30 +402,30 @@ fn staff_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
         left: 2,
     };
     show_pin_answer(ui, &wrong.to_string());
-    save(ui, dir, &format!("staff-pin-{size}"))?;
+    save(ui, cam, &format!("staff-pin-{size}"))?;
     // Stop delivery pressed: no name, no PIN (the screen left and drawn, then opened again).
     ui.global::<Nav>().invoke_go("patient".into());
     ui.window().take_snapshot()?;
     ui.global::<Nav>().invoke_go("pin".into());
     show_pin_answer(ui, STOPPED);
-    save(ui, dir, &format!("staff-pin-stopped-{size}"))?;
+    save(ui, cam, &format!("staff-pin-stopped-{size}"))?;
 
     log_in(ui, "Demo Nurse", UserRole::Nurse);
     apply_status(ui, &alarm, true);
-    save(ui, dir, &format!("staff-{size}"))?;
+    save(ui, cam, &format!("staff-{size}"))?;
 
     // Alarm tones paused: the symbol and its countdown.
     let mut silenced = alarm.clone();
     silenced.alarms[0].silenced_until_ms = i64::try_from(silenced.now_ms).unwrap_or(0) + 95_000;
     apply_status(ui, &silenced, true);
-    save(ui, dir, &format!("staff-silenced-{size}"))?;
+    save(ui, cam, &format!("staff-silenced-{size}"))?;
 
     // Delivery running again after a pause through a scheduled dose: it is held, and the nurse
     // gives or skips it.
     let mut held = running(0);
     held.held_bolus = "0.2 mg, due 4 h after the start".to_owned();
     apply_status(ui, &held, true);
-    save(ui, dir, &format!("staff-held-dose-{size}"))?;
+    save(ui, cam, &format!("staff-held-dose-{size}"))?;
     Ok(())
 }
 
@@ -320,7 +433,7 @@ fn staff_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
 /// bolus trials; the continuous trial's outcome, for the export.
 fn clinician_screens(
     ui: &MainWindow,
-    dir: &Path,
+    cam: &Camera,
     size: &str,
 ) -> Result<titra::cli::simulate::Outcome, Box<dyn std::error::Error>> {
     log_in(ui, "Demo Clinician", UserRole::Clinician);
@@ -340,14 +453,14 @@ fn clinician_screens(
         "16 mg/day (0.6667 mg/h, 0.6667 mL/h)",
     );
     show_basal_check(ui, &check);
-    save(ui, dir, &format!("clinician-change-dose-{size}"))?;
+    save(ui, cam, &format!("clinician-change-dose-{size}"))?;
     // Confirmed by a second person: their name and PIN.
     press(ui, "Confirm the change")?;
     press(ui, "Demo Nurse")?;
     for d in ["2", "4", "6"] {
         press(ui, &format!("Digit {d}"))?;
     }
-    save(ui, dir, &format!("clinician-change-dose-verify-{size}"))?;
+    save(ui, cam, &format!("clinician-change-dose-verify-{size}"))?;
     press(ui, "Cancel")?;
     // The patient bolus changed the same way: old beside new, then a second person.
     ui.global::<Nav>().invoke_go("patient-bolus".into());
@@ -361,10 +474,10 @@ fn clinician_screens(
         }],
     );
     show_basal_check(ui, &check);
-    save(ui, dir, &format!("clinician-change-patient-bolus-{size}"))?;
+    save(ui, cam, &format!("clinician-change-patient-bolus-{size}"))?;
     // The chart of the example 3-day morphine trial, simulated.
     let scenario = titra::input::scenario::Scenario::from_toml_str(
-        include_str!("scenarios/continuous-morphine-pca.toml"),
+        include_str!("../scenarios/continuous-morphine-pca.toml"),
         "continuous-morphine-pca.toml",
     )?;
     let (library, source) = check::load_library(None)?;
@@ -395,17 +508,17 @@ fn clinician_screens(
     );
     show_chart(ui, &chart(&history, titra::core::units::MassUnit::Mg));
     ui.global::<Nav>().invoke_go("chart".into());
-    save(ui, dir, &format!("clinician-chart-{size}"))?;
+    save(ui, cam, &format!("clinician-chart-{size}"))?;
     // A bolus trial's chart: the response to each bolus, from the simulated single-shot
     // morphine screening and the two-bolus baclofen screening.
     for (name, text) in [
         (
             "single-shot-morphine.toml",
-            include_str!("scenarios/single-shot-morphine.toml"),
+            include_str!("../scenarios/single-shot-morphine.toml"),
         ),
         (
             "baclofen-screening.toml",
-            include_str!("scenarios/baclofen-screening.toml"),
+            include_str!("../scenarios/baclofen-screening.toml"),
         ),
     ] {
         let scenario = titra::input::scenario::Scenario::from_toml_str(text, name)?;
@@ -421,7 +534,7 @@ fn clinician_screens(
         } else {
             "clinician-bolus-chart"
         };
-        save(ui, dir, &format!("{shot}-{size}"))?;
+        save(ui, cam, &format!("{shot}-{size}"))?;
     }
     Ok(outcome)
 }
@@ -429,7 +542,7 @@ fn clinician_screens(
 /// The export screen after the end (another dose with its reason typed), and the end screen.
 fn export_screens(
     ui: &MainWindow,
-    dir: &Path,
+    cam: &Camera,
     size: &str,
     outcome: &titra::cli::simulate::Outcome,
 ) -> Shots {
@@ -447,7 +560,7 @@ fn export_screens(
     show_export(ui, lines, has_proposal, confirmed);
     show_message(ui, "");
     ui.global::<Nav>().invoke_go("export".into());
-    save(ui, dir, &format!("clinician-export-{size}"))?;
+    save(ui, cam, &format!("clinician-export-{size}"))?;
     // Another dose than the proposal, with the clinician's reason typed.
     press(ui, "Enter another dose")?;
     for k in ["0", ".", "4"] {
@@ -464,20 +577,20 @@ fn export_screens(
             },
         )?;
     }
-    save(ui, dir, &format!("clinician-export-reason-{size}"))?;
+    save(ui, cam, &format!("clinician-export-reason-{size}"))?;
     press(ui, "Done")?;
-    save(ui, dir, &format!("clinician-export-other-{size}"))?;
+    save(ui, cam, &format!("clinician-export-other-{size}"))?;
     press(ui, "Back to the worksheet")?;
     show_message(ui, "");
     apply_status(ui, &running(0), true);
     ui.global::<Nav>().invoke_go("end".into());
-    save(ui, dir, &format!("clinician-end-{size}"))?;
+    save(ui, cam, &format!("clinician-end-{size}"))?;
     Ok(())
 }
 
 /// The checklist, the sedation review, the most buttons at once, the observations, the site
 /// check, the systemic opioids and the spasticity score.
-fn nurse_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
+fn nurse_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
     // The pre-trial checklist, half confirmed, from the built-in protocol's items.
     let protocol = titra::input::protocol::Protocol::built_in()?;
     let items = protocol
@@ -499,11 +612,11 @@ fn nurse_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
         .collect();
     show_checklist(ui, &(items, String::new(), String::new()));
     ui.global::<Nav>().invoke_go("checklist".into());
-    save(ui, dir, &format!("nurse-checklist-{size}"))?;
+    save(ui, cam, &format!("nurse-checklist-{size}"))?;
     // The clinician's review after the sedation interlock stopped delivery.
     ui.global::<StaffAdapter>().set_sedation_hold(true);
     ui.global::<Nav>().invoke_go("review".into());
-    save(ui, dir, &format!("clinician-sedation-review-{size}"))?;
+    save(ui, cam, &format!("clinician-sedation-review-{size}"))?;
     // The most buttons at once (a clinician, an alarm, the sedation hold): three a row.
     let mut crowded = alarmed();
     crowded.alarms.push(AlarmStatus {
@@ -516,7 +629,7 @@ fn nurse_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     });
     apply_status(ui, &crowded, true);
     ui.global::<Nav>().invoke_go("staff".into());
-    save(ui, dir, &format!("clinician-staff-crowded-{size}"))?;
+    save(ui, cam, &format!("clinician-staff-crowded-{size}"))?;
     apply_status(ui, &running(0), true);
     ui.global::<StaffAdapter>().set_sedation_hold(false);
     ui.global::<Nav>().invoke_go("observation".into());
@@ -524,18 +637,18 @@ fn nurse_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     for k in ["3", "7", ".", "2"] {
         press(ui, &format!("Key {k}"))?;
     }
-    save(ui, dir, &format!("nurse-observation-{size}"))?;
+    save(ui, cam, &format!("nurse-observation-{size}"))?;
 
     // The nurse's catheter site check, a fever with redness being entered.
     log_in(ui, "Demo Nurse", UserRole::Nurse);
     apply_status(ui, &running(0), true);
-    save(ui, dir, &format!("nurse-staff-{size}"))?;
+    save(ui, cam, &format!("nurse-staff-{size}"))?;
     ui.global::<Nav>().invoke_go("site-check".into());
     for k in ["3", "8", ".", "6"] {
         press(ui, &format!("Key {k}"))?;
     }
     press(ui, "Redness")?;
-    save(ui, dir, &format!("nurse-site-check-{size}"))?;
+    save(ui, cam, &format!("nurse-site-check-{size}"))?;
     // The day's systemic opioids besides the trial drug.
     show_message(ui, "");
     ui.global::<Nav>().invoke_go("opioids".into());
@@ -543,7 +656,7 @@ fn nurse_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
         press(ui, &format!("Key {k}"))?;
     }
     show_message(ui, &titra::ui::present::observation::opioids_recorded("60"));
-    save(ui, dir, &format!("nurse-systemic-opioids-{size}"))?;
+    save(ui, cam, &format!("nurse-systemic-opioids-{size}"))?;
 
     // A baclofen trial is scored on the Modified Ashworth Scale.
     let mut baclofen = running(-1);
@@ -554,19 +667,19 @@ fn nurse_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     press(ui, "Ashworth 2")?;
     press(ui, "Knee extensors")?;
     press(ui, "Hip adductors")?;
-    save(ui, dir, &format!("nurse-spasticity-{size}"))?;
+    save(ui, cam, &format!("nurse-spasticity-{size}"))?;
     Ok(())
 }
 
 /// After the end: the clinician's decision, and the catheter's removal.
-fn after_end_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
+fn after_end_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
     let after_end = ended_asking();
     log_in(ui, "Demo Clinician", UserRole::Clinician);
     apply_status(ui, &after_end, true);
     ui.global::<PatientAdapter>()
         .set_prompt(PatientPrompt::None);
     ui.global::<Nav>().invoke_go("end".into());
-    save(ui, dir, &format!("clinician-ended-{size}"))?;
+    save(ui, cam, &format!("clinician-ended-{size}"))?;
     ui.global::<Nav>().invoke_go("decision".into());
     for choice in [
         "Success",
@@ -577,7 +690,7 @@ fn after_end_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
     ] {
         press(ui, choice)?;
     }
-    save(ui, dir, &format!("clinician-decision-{size}"))?;
+    save(ui, cam, &format!("clinician-decision-{size}"))?;
     ui.global::<Nav>().invoke_go("removal".into());
     press(ui, "Tip intact, site clean")?;
     press(ui, "Type a note")?;
@@ -591,12 +704,13 @@ fn after_end_screens(ui: &MainWindow, dir: &Path, size: &str) -> Shots {
             },
         )?;
     }
-    save(ui, dir, &format!("nurse-catheter-removal-{size}"))?;
+    save(ui, cam, &format!("nurse-catheter-removal-{size}"))?;
     Ok(())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The testing backend with a real (software) rasterizer, so that snapshots show pixels.
+/// The testing backend with a real (software) rasterizer, so that snapshots show pixels and
+/// texts are measured in the pump's font. Once per process.
+pub fn init_backend() -> Result<(), String> {
     slint::platform::set_platform(Box::new(i_slint_backend_testing::TestingBackend::new(
         i_slint_backend_testing::TestingBackendOptions {
             mock_time: true,
@@ -604,30 +718,197 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             renderer_name: Some("software".into()),
         },
     )))
-    .map_err(|e| format!("{e:?}"))?;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-    std::fs::create_dir_all(&dir)?;
-    for (w, h) in [(800u32, 480u32), (720, 1280)] {
-        let ui = MainWindow::new()?;
-        ui.window().set_size(slint::PhysicalSize::new(w, h));
-        ui.show()?;
-        wire_checks(&ui);
-        let diary = titra::input::protocol::Protocol::built_in()?.diary;
-        show_diary_question(
-            &ui,
-            &diary.function_question,
-            diary.function_answers.clone(),
-        );
-        let size = format!("{w}x{h}");
+    .map_err(|e| format!("{e:?}"))
+}
 
-        patient_screens(&ui, &dir, &size)?;
-        staff_screens(&ui, &dir, &size)?;
-        wizard_screens(&ui, &dir, &size)?;
-        let outcome = clinician_screens(&ui, &dir, &size)?;
-        export_screens(&ui, &dir, &size, &outcome)?;
-        nurse_screens(&ui, &dir, &size)?;
-        after_end_screens(&ui, &dir, &size)?;
-        ui.hide()?;
+/// The longest figure of each kind the daemon's status can hold, from the formatting rules
+/// themselves at their extremes: a patient ID as long as the wizard takes in its widest
+/// letter, the library's longest drug name, amounts of three digits, the longest durations in
+/// words, a bolus and a held dose at their longest.
+fn longest_status() -> Result<Status, Box<dyn std::error::Error>> {
+    use titra::core::readable::{Round, amount_for, as_prescribed, duration, volume};
+    use titra::core::units::{Amount, Duration, MassUnit, Volume};
+    let (library, _) = check::load_library(None)?;
+    let drug = library
+        .entries
+        .iter()
+        .map(|e| e.drug.clone())
+        .max_by_key(|n| n.chars().count())
+        .unwrap_or_default();
+    // The longest a duration in words is: "2 days 23 h" (hours are kept under three days).
+    let longest_duration = [
+        Duration::from_mins(23 * 60 + 59),
+        Duration::from_mins(71 * 60 + 59),
+        Duration::from_hours(13 * 24 + 23),
+        Duration::from_secs(59),
+    ]
+    .into_iter()
+    .map(|d| duration(d, Round::Up))
+    .max_by_key(String::len)
+    .unwrap_or_default();
+    let big = amount_for(Amount::from_ng(999_000), MassUnit::Mcg);
+    let mut s = running(23 * 3600 + 59 * 60);
+    s.patient = format!("MRN-{}", "W".repeat(20));
+    s.drug = drug;
+    s.concentration = "2000 mcg/mL".to_owned();
+    s.basal_per_day = "999.999 mcg/day".to_owned();
+    s.basal_per_hour = "41.6666 mcg/h".to_owned();
+    s.basal_ml_per_hour = "0.0208 mL/h".to_owned();
+    s.dose_unit = Some(MassUnit::Mcg);
+    s.patient_bolus = format!(
+        "{} every {} at most, 12 per hour at most",
+        as_prescribed(Amount::from_ng(999_999), MassUnit::Mcg),
+        longest_duration
+    );
+    s.delivered_today = big.clone();
+    s.delivered_total = amount_for(Amount::from_ng(99_900_000), MassUnit::Mg);
+    s.delivered_in_window = format!("{big} of {big} in the last {longest_duration}");
+    s.reservoir_remaining = volume(Volume::from_nl(99_990_000));
+    s.time_to_empty = longest_duration.clone();
+    s.next_bolus = format!("in {longest_duration}");
+    s.site_check_due = format!("in {longest_duration}");
+    s.held_bolus = format!(
+        "{}, due {longest_duration} after the start",
+        as_prescribed(Amount::from_ng(999_999), MassUnit::Mcg)
+    );
+    s.log_budget = "999.9 MB of 999.9 MB (100 %)".to_owned();
+    Ok(s)
+}
+
+/// The longest texts the code can produce, on the screens that show them: every alarm's
+/// message in the banner of the patient's and the staff screens (and all at once on the
+/// staff screen), the longest refusal of a dose, the longest figures, the patient's dose under
+/// way at its longest. Only for the fit test: no screenshot is taken of these.
+fn longest_texts(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
+    use titra::core::supervisor::AlarmKind;
+    let longest = longest_status()?;
+    let alarm = |kind: AlarmKind| AlarmStatus {
+        kind,
+        priority: kind.priority(),
+        message: kind.message().to_owned(),
+        since_ms: 0,
+        silenced_until_ms: -1,
+    };
+    log_in(ui, "Demo Nurse", UserRole::Nurse);
+    for kind in AlarmKind::ALL {
+        let mut s = longest.clone();
+        s.alarms = vec![alarm(kind)];
+        apply_status(ui, &s, true);
+        ui.global::<Nav>().invoke_go("patient".into());
+        save(ui, cam, &format!("longest-patient-{kind:?}-{size}"))?;
+        ui.global::<Nav>().invoke_go("staff".into());
+        save(ui, cam, &format!("longest-staff-{kind:?}-{size}"))?;
+        // Paused tones: the symbol and countdown beside the longest message.
+        s.alarms[0].silenced_until_ms = i64::try_from(s.now_ms).unwrap_or(0) + 95_000;
+        apply_status(ui, &s, true);
+        save(ui, cam, &format!("longest-staff-silenced-{kind:?}-{size}"))?;
     }
+    let mut all = longest.clone();
+    all.alarms = AlarmKind::ALL.into_iter().map(alarm).collect();
+    apply_status(ui, &all, true);
+    save(ui, cam, &format!("longest-staff-every-alarm-{size}"))?;
+    ui.global::<Nav>().invoke_go("patient".into());
+    save(ui, cam, &format!("longest-patient-every-alarm-{size}"))?;
+
+    // The longest refusal of a patient's dose, as the daemon words it.
+    let cap = titra::core::dose::Denial::Cap {
+        cap: titra::core::dose::Cap {
+            window: titra::core::units::Duration::from_hours(24),
+            max: titra::core::units::Amount::from_ng(999_999),
+            counts: titra::core::dose::Counts::All,
+            origin: titra::core::dose::CapOrigin::Library,
+        },
+        in_window: titra::core::units::Amount::from_ng(999_999),
+    };
+    let refusals = [
+        cap,
+        titra::core::dose::Denial::SedationHold,
+        titra::core::dose::Denial::ObservationOverdue,
+    ];
+    apply_status(ui, &longest, true);
+    for (n, denial) in refusals.iter().enumerate() {
+        show_message(
+            ui,
+            &format!(
+                "{} Next dose available in 2 days 23 h.",
+                denial.explain_for(titra::core::units::MassUnit::Mcg)
+            ),
+        );
+        save(ui, cam, &format!("longest-patient-refusal-{n}-{size}"))?;
+    }
+    // Under the longest alarm, the refusal while delivery is stopped.
+    let mut stopped = longest.clone();
+    stopped.alarms = vec![alarm(AlarmKind::StorageFull)];
+    apply_status(ui, &stopped, true);
+    show_message(ui, &titra::core::dose::Denial::NotDelivering.explain());
+    save(ui, cam, &format!("longest-patient-refusal-alarm-{size}"))?;
+    show_message(ui, "");
+    let mut giving = longest.clone();
+    giving.bolus_under_way = Some(titra::service::wire::BolusUnderWay {
+        patient: true,
+        dose: "999 mcg".to_owned(),
+        given: "999 mcg".to_owned(),
+        percent: 100,
+    });
+    apply_status(ui, &giving, true);
+    save(ui, cam, &format!("longest-patient-bolus-{size}"))?;
+    if let Some(b) = giving.bolus_under_way.as_mut() {
+        b.patient = false;
+    }
+    apply_status(ui, &giving, true);
+    save(ui, cam, &format!("longest-patient-nurse-bolus-{size}"))?;
+    let mut held = longest.clone();
+    held.alarms = vec![alarm(AlarmKind::StorageFull)];
+    apply_status(ui, &held, true);
+    ui.global::<Nav>().invoke_go("staff".into());
+    save(ui, cam, &format!("longest-staff-held-{size}"))?;
+    Ok(())
+}
+
+/// The fit check's own check: a patient screen whose headline is one word too long for any
+/// display, which the check must find.
+pub fn misfit_found(cam: &Camera) -> Result<bool, Box<dyn std::error::Error>> {
+    let ui = MainWindow::new()?;
+    ui.window().set_size(slint::PhysicalSize::new(800, 480));
+    ui.show()?;
+    ui.global::<titra::ui::Fit>().set_check(true);
+    let mut s = running(0);
+    s.drug = "W".repeat(80);
+    apply_status(&ui, &s, true);
+    let before = cam.misfits.borrow().len();
+    save(&ui, cam, "self-check")?;
+    let found = cam.misfits.borrow().len() > before;
+    ui.hide()?;
+    Ok(found)
+}
+
+/// Walks every screen at `w`×`h` px, stopping with `cam` at each state worth seeing.
+pub fn walk(cam: &Camera, w: u32, h: u32) -> Result<(), Box<dyn std::error::Error>> {
+    let ui = MainWindow::new()?;
+    ui.window().set_size(slint::PhysicalSize::new(w, h));
+    ui.show()?;
+    if cam.check_fit {
+        ui.global::<titra::ui::Fit>().set_check(true);
+    }
+    wire_checks(&ui);
+    let diary = titra::input::protocol::Protocol::built_in()?.diary;
+    show_diary_question(
+        &ui,
+        &diary.function_question,
+        diary.function_answers.clone(),
+    );
+    let size = format!("{w}x{h}");
+
+    patient_screens(&ui, cam, &size)?;
+    staff_screens(&ui, cam, &size)?;
+    wizard_screens(&ui, cam, &size)?;
+    let outcome = clinician_screens(&ui, cam, &size)?;
+    export_screens(&ui, cam, &size, &outcome)?;
+    nurse_screens(&ui, cam, &size)?;
+    after_end_screens(&ui, cam, &size)?;
+    if cam.check_fit {
+        longest_texts(&ui, cam, &size)?;
+    }
+    ui.hide()?;
     Ok(())
 }

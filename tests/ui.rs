@@ -806,6 +806,7 @@ fn the_chart_of_a_bolus_trial_shows_the_response_to_each_bolus() {
                 bucket_ms: 3_600_000,
                 doses_ng: vec![20_000],
                 pain: vec![(1_800_000, 5)],
+                boluses: Vec::new(),
             },
             MassUnit::Mg,
         ),

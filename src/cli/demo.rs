@@ -102,7 +102,7 @@ pub(crate) fn run_demo(args: &DemoArgs) -> ExitCode {
             .and_then(|()| service.start(&token, now))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         service.logout(&token, now);
-        let player = scenario.map(|s| crate::sim::play::Player::new(&s, now));
+        let player = scenario.map(|s| crate::engine::play::Player::new(&s, now));
         let shared = Shared::new(service, clock);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -169,10 +169,10 @@ pub(crate) fn run_demo(args: &DemoArgs) -> ExitCode {
 #[cfg(feature = "ui")]
 async fn play(
     shared: std::sync::Arc<crate::service::dbus::Shared>,
-    mut player: crate::sim::play::Player,
+    mut player: crate::engine::play::Player,
 ) {
     use crate::core::units::Duration;
-    use crate::sim::play::Played;
+    use crate::engine::play::Played;
     let started = player.start();
     loop {
         let next = {

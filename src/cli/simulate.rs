@@ -13,14 +13,14 @@ use std::process::ExitCode;
 use crate::core::library::DrugLibrary;
 use crate::core::supervisor::AlarmKind;
 use crate::core::units::{Duration, Timestamp, Volume};
+pub use crate::engine::play::{SCENARIO_CLINICIAN, SCENARIO_NURSE, SimulateError};
+use crate::engine::play::{apply, routine_checks, routine_spans, switch_fault};
 use crate::engine::{Engine, EngineError};
 use crate::input::check::{self, LibrarySource};
 use crate::input::hardware::HardwareConfig;
 use crate::input::scenario::{Event, Scenario};
 use crate::journal::{Record, RecordSink, Role};
 use crate::report::summary::{self, Summary};
-pub use crate::sim::play::{SCENARIO_CLINICIAN, SCENARIO_NURSE, SimulateError};
-use crate::sim::play::{apply, routine_checks, routine_spans, switch_fault};
 use crate::sim::{SimPump, Truth};
 use crate::store::TrialLog;
 

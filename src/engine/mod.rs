@@ -26,7 +26,9 @@
 //! - `clinical`: what is recorded about the patient and acted on — the pre-trial checklist, the
 //!   diary and scores, sedation and vitals with their checks, catheter site checks, the decision
 //!   and the plans after the trial;
-//! - `recovery`: a power cut and the engine rebuilt from the log.
+//! - `recovery`: a power cut and the engine rebuilt from the log;
+//! - [`play`]: a scenario's events played on a running engine (`titra simulate`, and the
+//!   desktop demonstration's `--scenario`).
 
 mod alarms;
 mod clinical;
@@ -35,6 +37,7 @@ mod delivery;
 pub(crate) const HELD_FOR_GOOD: &str =
     "This trial never delivers again: a clinician ends it with a written reason, then exports it.";
 
+pub mod play;
 mod recovery;
 mod titrate;
 pub use recovery::carried_over;

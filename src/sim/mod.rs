@@ -23,8 +23,11 @@ use crate::hw::{Direction, HwError, PumpHardware};
 use crate::input::hardware::{HardwareConfig, Mechanism, SimulationConfig};
 
 pub mod physics;
-pub mod play;
 use physics::Disturbances;
+
+/// The simulated hardware's "fault" that is a press of the button on the cord (the patient
+/// controller): each switch on is one press.
+pub const CONTROLLER_PRESS: &str = "controller_press";
 
 /// Faults the simulator can inject.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -419,7 +422,7 @@ impl PumpHardware for SimPump {
             "sensor_noisy" => f.sensor_noisy = on,
             "end_of_travel" => f.end_of_travel = on,
             // Not a fault: a press of the button on the cord, each time it is switched on.
-            play::CONTROLLER_PRESS => {
+            CONTROLLER_PRESS => {
                 if on {
                     self.press_button();
                 }

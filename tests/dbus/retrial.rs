@@ -102,7 +102,7 @@ async fn a_window_near_its_cap_carries_into_the_new_trial() {
         .await;
     let (name, message) = error_of(p.proxy.request_bolus().await);
     assert_eq!(name, "org.titra.Pump1.Error.LimitExceeded");
-    assert!(message.contains("0.25 mg in 4h"), "{message}");
+    assert!(message.contains("0.25 mg in 4 h"), "{message}");
 }
 
 #[tokio::test]

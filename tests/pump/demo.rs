@@ -6,13 +6,13 @@
 use titra::cli::simulate;
 use titra::core::supervisor::{AlarmKind, State};
 use titra::core::units::{Duration, Timestamp};
+use titra::engine::play::{Played, Player};
 use titra::input::check;
 use titra::input::hardware::HardwareConfig;
 use titra::input::scenario::{Event, Scenario};
 use titra::journal::Record;
 use titra::service::auth::Peer;
 use titra::service::pump::PumpService;
-use titra::sim::play::{Played, Player};
 
 use crate::common::{example, scenario_path};
 

@@ -434,7 +434,7 @@ fn a_sedation_hold_is_in_every_format_with_its_review() {
     );
 }
 
-fn pdftotext(pdf: &Path) -> String {
+pub(crate) fn pdftotext(pdf: &Path) -> String {
     let out = Command::new("pdftotext")
         .args(["-layout", &pdf.display().to_string(), "-"])
         .output()

@@ -250,3 +250,61 @@ fn every_figure_of_a_fourteen_day_trial_follows_the_rules_at_every_moment() {
     );
     assert_eq!(last.elapsed_s, 14 * 86_400);
 }
+
+/// Every amount in `text` on a line that starts with one of `lines` (a figure and its unit:
+/// "2.47 mg", "50 mcg"), with the line it is on.
+fn amounts_on<'a>(text: &'a str, lines: &[&str]) -> Vec<(String, &'a str)> {
+    text.lines()
+        .filter(|l| lines.iter().any(|start| l.trim_start().starts_with(start)))
+        .flat_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words
+                .windows(2)
+                .filter(|w| matches!(w[1].trim_end_matches([',', '.', ')', ';']), "mg" | "mcg"))
+                .filter(|w| w[0].chars().next().is_some_and(|c| c.is_ascii_digit()))
+                .map(|w| {
+                    let unit = w[1].trim_end_matches([',', '.', ')', ';']);
+                    (format!("{} {unit}", w[0].trim_start_matches('(')), line)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn what_was_given_follows_the_rules_in_the_text_summary_and_the_pdf() {
+    use titra::cli::simulate;
+    use titra::core::units::MassUnit;
+    let scenario = crate::common::example("continuous-morphine-pca.toml");
+    let (library, source) = titra::input::check::load_library(None).unwrap();
+    let out = simulate::run(
+        &scenario,
+        &library,
+        source,
+        &titra::input::hardware::HardwareConfig::built_in().unwrap(),
+    )
+    .unwrap();
+    let text = titra::report::summary::render(&out.summary, MassUnit::Mg);
+    let given = amounts_on(&text, &["Delivered", "day "]);
+    // The total, its four parts and a figure a day, each by the rules.
+    assert!(given.len() >= 8, "{given:?}\n{text}");
+    for (figure, line) in &given {
+        assert!(is_amount(figure), "{figure:?} in {line:?}");
+    }
+    // What the text said before: every microgram.
+    assert!(!text.contains("2.472"), "{text}");
+
+    let dir = crate::common::TempDir::new("readable-pdf");
+    let pdf = dir.join("summary.pdf");
+    std::fs::write(
+        &pdf,
+        titra::report::pdf::render(&out.summary, MassUnit::Mg, titra::report::pdf::Paper::A4),
+    )
+    .unwrap();
+    let words = crate::export::pdftotext(&pdf);
+    let given = amounts_on(&words, &["Delivered", "basal", "patient boluses"]);
+    assert!(given.len() >= 4, "{given:?}\n{words}");
+    for (figure, line) in &given {
+        assert!(is_amount(figure), "{figure:?} in {line:?}");
+    }
+}

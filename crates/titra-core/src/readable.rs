@@ -66,10 +66,10 @@ fn in_unit(ng: u64, unit: MassUnit) -> String {
     format!("{} {unit}", decimal(ng, unit.ng()))
 }
 
-/// An amount of drug: "0.15 mg", "50 mcg", "12.3 mg".
+/// An amount of drug: "0.15 mg", "50 mcg", "12.3 mg"; none at all is "0 mg".
 pub fn amount(a: Amount) -> String {
     let ng = three_digits(a.ng());
-    let unit = if ng >= NG_PER_MG / 10 {
+    let unit = if ng >= NG_PER_MG / 10 || ng == 0 {
         MassUnit::Mg
     } else {
         MassUnit::Mcg
@@ -185,7 +185,8 @@ mod tests {
         assert_eq!(amount(mg("0.05 mg")), "50 mcg");
         assert_eq!(amount(mg("0.09996 mg")), "0.1 mg");
         assert_eq!(amount(mg("0.0005 mg")), "0.5 mcg");
-        assert_eq!(amount(Amount::ZERO), "0 mcg");
+        // None at all in mg: "0 mcg" in an mg trial reads as a unit changed for nothing.
+        assert_eq!(amount(Amount::ZERO), "0 mg");
         assert_eq!(amount(mg("1234 mg")), "1230 mg");
         assert_eq!(per_day("0.5 mg/day".parse().expect("a rate")), "0.5 mg/day");
         // A drug dosed in mcg stays in mcg, however large.

@@ -115,7 +115,7 @@ pub(super) fn time_course(p: &mut Page, s: &Summary, unit: MassUnit) {
             &format!(
                 "{}Bolus of {} at {} after the start, {} line ({}{}): onset {}, peak {}, duration {}.",
                 if e.bolus_index == Some(i) { "EFFECTIVE: " } else { "" },
-                show_mg(b.dose_mg, unit),
+                show_given(b.dose_mg, unit),
                 hours_words(b.at_h),
                 BOLUS_COLOUR_NAMES[i % BOLUS_COLOUR_NAMES.len()],
                 b.by,
@@ -158,7 +158,7 @@ pub(super) fn chart(p: &mut Page, s: &Summary, unit: MassUnit) {
         0.5,
         &[(left, top), (left, bottom), (right, bottom), (right, top)],
     );
-    p.text_at(MARGIN, top - 8.0, 7.0, false, &show_mg(max, unit));
+    p.text_at(MARGIN, top - 8.0, 7.0, false, &show_given(max, unit));
     p.text_at(MARGIN, bottom, 7.0, false, "0");
     p.text_at(right + 4.0, top - 8.0, 7.0, false, "pain 10");
     p.text_at(right + 4.0, bottom, 7.0, false, "0");
@@ -254,10 +254,10 @@ pub(super) fn day_table(p: &mut Page, s: &Summary, unit: MassUnit) {
         let side = d.side_effects_mild + d.side_effects_moderate + d.side_effects_severe;
         let cells = [
             d.day.to_string(),
-            show_mg(d.total_mg, unit),
-            show_mg(d.basal_mg, unit),
-            show_mg(d.pca_mg, unit),
-            show_mg(d.scheduled_bolus_mg + d.clinician_bolus_mg, unit),
+            show_given(d.total_mg, unit),
+            show_given(d.basal_mg, unit),
+            show_given(d.pca_mg, unit),
+            show_given(d.scheduled_bolus_mg + d.clinician_bolus_mg, unit),
             format!("{} / {}", d.pca_granted, d.pca_denied),
             match (d.pain_mean, d.pain_lowest) {
                 (Some(m), Some(l)) => format!("{m} ({l})"),

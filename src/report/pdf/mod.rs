@@ -227,6 +227,10 @@ const PAIN: (f32, f32, f32) = (0.78, 0.16, 0.16);
 const GREY: (f32, f32, f32) = (0.6, 0.6, 0.6);
 
 /// An amount in mg shown in the drug's unit, to three decimals of a mg (0.1 mcg).
+/// A dose-setting figure (the effective trial dose, the implant worksheet's steps and
+/// proposal, the confirmed starting dose): to the microgram (0.1 mcg for a drug dosed in mcg),
+/// as the rule computed it, since a clinician transcribes it. Every other figure follows the
+/// screens' rules: [`show_given`] and [`show_prescribed`].
 pub fn show_mg(mg: f64, unit: MassUnit) -> String {
     let ng = (mg * 1e6).round().max(0.0) as u64;
     // Rounded to a microgram for mg, to 0.1 microgram for mcg, for reading; the JSON keeps
@@ -234,6 +238,22 @@ pub fn show_mg(mg: f64, unit: MassUnit) -> String {
     let step = if unit == MassUnit::Mg { 1_000 } else { 100 };
     let rounded = (ng + step / 2) / step * step;
     Amount::from_ng(rounded).in_unit(unit).to_string()
+}
+
+/// An amount given (a total, a day's, a bolus given), by the screens' rules
+/// ([`crate::core::readable::amount_for`]): 3 significant digits in the drug's unit.
+pub fn show_given(mg: f64, unit: MassUnit) -> String {
+    crate::core::readable::amount_for(Amount::from_ng(ng_of(mg)), unit)
+}
+
+/// A setting of the program (a basal per day, a bolus dose) as the clinician's order has it
+/// ([`crate::core::readable::as_prescribed`]).
+pub fn show_prescribed(mg: f64, unit: MassUnit) -> String {
+    crate::core::readable::as_prescribed(Amount::from_ng(ng_of(mg)), unit)
+}
+
+fn ng_of(mg: f64) -> u64 {
+    (mg * 1e6).round().max(0.0) as u64
 }
 
 fn hours_words(h: f64) -> String {
@@ -352,6 +372,12 @@ mod tests {
         assert_eq!(show_mg(0.958402, MassUnit::Mg), "0.958 mg");
         assert_eq!(show_mg(0.0125, MassUnit::Mcg), "12.5 mcg");
         assert_eq!(show_mg(0.0, MassUnit::Mg), "0 mg");
+        // What was given, by the screens' rules; a setting as the order has it.
+        assert_eq!(show_given(0.958402, MassUnit::Mg), "0.958 mg");
+        assert_eq!(show_given(0.091597, MassUnit::Mg), "91.6 mcg");
+        assert_eq!(show_given(12.3456, MassUnit::Mg), "12.3 mg");
+        assert_eq!(show_given(0.0125, MassUnit::Mcg), "12.5 mcg");
+        assert_eq!(show_prescribed(0.05, MassUnit::Mg), "0.05 mg");
         assert_eq!(hours_words(30.3917), "day 2 06:24");
         assert_eq!(hours_words(4.0), "4 h");
     }

@@ -72,7 +72,7 @@ pub(super) fn key_figures(p: &mut Page, s: &Summary, unit: MassUnit) {
                 } else {
                     " (not at the end: not a basis)"
                 },
-                show_mg(st.given_mg_per_day, unit)
+                show_given(st.given_mg_per_day, unit)
             ),
             None => format!(
                 "no stable period of {} at one rate",
@@ -86,7 +86,7 @@ pub(super) fn key_figures(p: &mut Page, s: &Summary, unit: MassUnit) {
                 "At the end: basal {} per day; {}. For information only: the last 24 h gave {} per day.",
                 show_mg(e.in_force_at_end_mg_per_day.unwrap_or(0.0), unit),
                 stable,
-                show_mg(e.last_24h_mg_per_day, unit)
+                show_given(e.last_24h_mg_per_day, unit)
             ),
         );
     }
@@ -185,12 +185,12 @@ pub(super) fn key_figures(p: &mut Page, s: &Summary, unit: MassUnit) {
         false,
         &format!(
             "Delivered {} ({} mL): basal {}, patient boluses {}, scheduled boluses {}, clinician boluses {}. Patient requests {}: {} granted, {} denied.",
-            show_mg(d.total_mg, unit),
-            (d.total_ml * 1000.0).round() / 1000.0,
-            show_mg(d.basal_mg, unit),
-            show_mg(d.pca_mg, unit),
-            show_mg(d.scheduled_bolus_mg, unit),
-            show_mg(d.clinician_bolus_mg, unit),
+            show_given(d.total_mg, unit),
+            (d.total_ml * 100.0).round() / 100.0,
+            show_given(d.basal_mg, unit),
+            show_given(d.pca_mg, unit),
+            show_given(d.scheduled_bolus_mg, unit),
+            show_given(d.clinician_bolus_mg, unit),
             s.pca.requested,
             s.pca.granted,
             s.pca.denied

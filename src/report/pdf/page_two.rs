@@ -161,12 +161,12 @@ pub(super) fn program_and_changes(p: &mut Page, s: &Summary, unit: MassUnit) {
     let mut program = format!(
         "Syringe {} mL. Basal {} per day.",
         pr.reservoir_ml,
-        show_mg(pr.basal_mg_per_day, unit)
+        show_prescribed(pr.basal_mg_per_day, unit)
     );
     if let Some(pca) = &pr.pca {
         program.push_str(&format!(
             " Patient bolus {}, lockout {} min, at most {} per hour.",
-            show_mg(pca.dose_mg, unit),
+            show_prescribed(pca.dose_mg, unit),
             pca.lockout_min,
             pca.max_per_hour
         ));
@@ -174,7 +174,7 @@ pub(super) fn program_and_changes(p: &mut Page, s: &Summary, unit: MassUnit) {
     for b in &pr.scheduled_boluses {
         program.push_str(&format!(
             " Bolus {} at {}.",
-            show_mg(b.dose_mg, unit),
+            show_prescribed(b.dose_mg, unit),
             hours_words(b.at_h)
         ));
     }
@@ -191,8 +191,8 @@ pub(super) fn program_and_changes(p: &mut Page, s: &Summary, unit: MassUnit) {
             &format!(
                 "{}: basal {} → {} per day (by {}).",
                 hours_words(c.at_h),
-                show_mg(c.from_mg_per_day, unit),
-                show_mg(c.to_mg_per_day, unit),
+                show_prescribed(c.from_mg_per_day, unit),
+                show_prescribed(c.to_mg_per_day, unit),
                 c.by
             ),
         );

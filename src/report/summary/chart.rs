@@ -13,6 +13,9 @@ pub struct History {
     pub doses_ng: Vec<u64>,
     /// (ms from the start, NRS 0–10).
     pub pain: Vec<(u64, u8)>,
+    /// When each bolus began (patient, scheduled or clinician's), ms from the start.
+    #[serde(default)]
+    pub boluses: Vec<u64>,
 }
 
 /// The history from `started` to `now` in buckets of `bucket`; at least one bucket.
@@ -27,6 +30,7 @@ pub fn history(
     let buckets = usize::try_from(span.div_ceil(bucket_ms).max(1)).unwrap_or(1);
     let mut doses = vec![0u64; buckets];
     let mut pain = Vec::new();
+    let mut boluses = Vec::new();
     let index = |at: Timestamp| {
         // A piece recorded at `at` was given just before it: it belongs to the bucket it ends in,
         // unless it ends exactly on a boundary.
@@ -46,6 +50,9 @@ pub fn history(
             Record::PainScore { at, value } if *at >= started => {
                 pain.push((at.since(started).ms(), *value));
             }
+            Record::BolusStarted { at, .. } if *at >= started && *at <= now => {
+                boluses.push(at.since(started).ms());
+            }
             _ => {}
         }
     }
@@ -53,6 +60,7 @@ pub fn history(
         bucket_ms,
         doses_ng: doses,
         pain,
+        boluses,
     }
 }
 
@@ -142,7 +150,7 @@ pub fn bolus_response(s: &Summary, unit: MassUnit) -> BolusResponse {
             .enumerate()
             .map(|(i, b)| BolusCourse {
                 at_h: b.at_h,
-                dose: crate::report::pdf::show_mg(b.dose_mg, unit),
+                dose: crate::report::pdf::show_given(b.dose_mg, unit),
                 by: b.by.to_owned(),
                 effective: e.bolus_index == Some(i),
                 complete: b.complete,

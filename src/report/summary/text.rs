@@ -5,18 +5,18 @@ use super::*;
 /// The summary as a clinician reads it in a terminal.
 pub fn render(s: &Summary, unit: MassUnit) -> String {
     let mut out = String::new();
-    let amount = |mg_value: f64| {
-        Amount::from_ng((mg_value * 1e6).round() as u64)
-            .in_unit(unit)
-            .to_string()
-    };
+    // What was given by the screens' rules; the dose-setting figures (the effective dose, the
+    // implant's) to the microgram, as the PDF has them.
+    let given = |mg_value: f64| crate::report::pdf::show_given(mg_value, unit);
+    let prescribed = |mg_value: f64| crate::report::pdf::show_prescribed(mg_value, unit);
+    let exact = |mg_value: f64| crate::report::pdf::show_mg(mg_value, unit);
     trial(&mut out, s);
-    delivery(&mut out, s, &amount);
+    delivery(&mut out, s, &given, &prescribed);
     alarms(&mut out, s);
     observations(&mut out, s);
     outcomes(&mut out, s);
     catheter(&mut out, s);
-    dose(&mut out, s, &amount);
+    dose(&mut out, s, &exact);
     decision(&mut out, s);
     out
 }
@@ -42,13 +42,18 @@ fn trial(out: &mut String, s: &Summary) {
 }
 
 /// What was delivered, per day, and the patient's requests.
-fn delivery(out: &mut String, s: &Summary, amount: &dyn Fn(f64) -> String) {
+fn delivery(
+    out: &mut String,
+    s: &Summary,
+    amount: &dyn Fn(f64) -> String,
+    prescribed: &dyn Fn(f64) -> String,
+) {
     let d = &s.delivered;
     let _ = writeln!(
         out,
         "\nDelivered {} ({} mL): basal {}, patient boluses {}, scheduled boluses {}, clinician boluses {}",
         amount(d.total_mg),
-        d.total_ml,
+        (d.total_ml * 100.0).round() / 100.0,
         amount(d.basal_mg),
         amount(d.pca_mg),
         amount(d.scheduled_bolus_mg),
@@ -86,7 +91,7 @@ fn delivery(out: &mut String, s: &Summary, amount: &dyn Fn(f64) -> String) {
         let _ = writeln!(
             out,
             "Scheduled bolus {} due at {} h, while delivery was stopped: held, {decision}",
-            amount(h.dose_mg),
+            prescribed(h.dose_mg),
             h.due_h
         );
     }

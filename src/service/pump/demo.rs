@@ -1,7 +1,7 @@
 //! On simulated pumps only: a scenario's events played live (`titra demo --scenario`).
 
 use super::*;
-use crate::sim::play::{Played, Player, SimulateError};
+use crate::engine::play::{Played, Player, SimulateError};
 
 impl PumpService {
     /// Plays what `player` has due at `now` on the trial in hand, as the scenario's people and

@@ -8,6 +8,18 @@ use crate::ui::command::{Commands, UiCommand};
 use crate::ui::present::chart::{Chart, CourseChart};
 use crate::ui::{ChartAdapter, ChartCurve, ChartTick, MainWindow};
 
+/// A chart's axis labels for the window.
+fn ticks(v: &[(f32, String)]) -> slint::ModelRc<ChartTick> {
+    model(
+        v.iter()
+            .map(|(at, label)| ChartTick {
+                at: *at,
+                label: label.clone().into(),
+            })
+            .collect(),
+    )
+}
+
 /// Shows a continuous trial's chart: the dose bars and the pain line.
 pub fn show_chart(ui: &MainWindow, c: &Chart) {
     let chart = ui.global::<ChartAdapter>();
@@ -15,6 +27,10 @@ pub fn show_chart(ui: &MainWindow, c: &Chart) {
     chart.set_curves(model(Vec::new()));
     chart.set_dose(c.dose_path.clone().into());
     chart.set_pain(c.pain_path.clone().into());
+    chart.set_bolus_marks(c.bolus_marks.clone().into());
+    chart.set_levels(ticks(&c.dose_levels));
+    chart.set_pain_levels(ticks(&c.pain_levels));
+    chart.set_ticks(ticks(&c.ticks));
     chart.set_captions(strings(vec![
         c.dose_caption.clone(),
         c.pain_caption.clone(),
@@ -42,16 +58,8 @@ pub fn show_course_chart(ui: &MainWindow, c: &CourseChart) {
             })
             .collect(),
     ));
-    let ticks = |v: &[(f32, String)]| {
-        model(
-            v.iter()
-                .map(|(at, label)| ChartTick {
-                    at: *at,
-                    label: label.clone().into(),
-                })
-                .collect(),
-        )
-    };
+    chart.set_bolus_marks(SharedString::new());
+    chart.set_pain_levels(model(Vec::new()));
     chart.set_levels(ticks(&c.levels));
     chart.set_ticks(ticks(&c.ticks));
     chart.set_captions(strings(c.captions.clone()));

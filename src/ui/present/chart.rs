@@ -14,10 +14,20 @@ use crate::report::summary::{BolusCourse, BolusResponse, History, MEASURE_SPASTI
 pub const CHART_W: f64 = 1000.0;
 pub const CHART_H: f64 = 250.0;
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Chart {
     pub dose_path: String,
     pub pain_path: String,
+    /// A small triangle along the top edge where each bolus began.
+    pub bolus_marks: String,
+    /// The dose axis (left): where each label goes, as a fraction of the height from the top,
+    /// and its words ("100 mcg", "50 mcg", "0").
+    pub dose_levels: Vec<(f32, String)>,
+    /// The pain axis (right): "10", "5", "0".
+    pub pain_levels: Vec<(f32, String)>,
+    /// The time since the start (under the chart): where, as a fraction of the width, and its
+    /// words ("0", "12 h", "1 day").
+    pub ticks: Vec<(f32, String)>,
     /// "Dose per 1 h (bars), highest 40 mcg"
     pub dose_caption: String,
     /// "Pain 0–10: 6 scores, last 3"
@@ -26,28 +36,135 @@ pub struct Chart {
     pub span: String,
 }
 
+/// The smallest of 1, 2, 2.5 and 5 times a power of ten at or above `ng`: the dose axis's top,
+/// so that its labels are round figures.
+fn round_top(ng: u64) -> u64 {
+    let mut power = 1u64;
+    while power.saturating_mul(10) < ng {
+        power = power.saturating_mul(10);
+    }
+    [
+        power,
+        power.saturating_mul(2),
+        power.saturating_mul(5) / 2,
+        power.saturating_mul(5),
+        power.saturating_mul(10),
+    ]
+    .into_iter()
+    .filter(|&v| v >= ng)
+    .min()
+    .unwrap_or(ng)
+    .max(1)
+}
+
+/// Ticks for the time since the start: a round step (1, 2, 4, 6 or 12 h, then days) giving at
+/// most 8 of them over `span_ms`.
+fn time_ticks(span_ms: u64) -> Vec<(f32, String)> {
+    const HOUR: u64 = 3_600_000;
+    const DAY: u64 = 24 * HOUR;
+    let step = [
+        HOUR,
+        2 * HOUR,
+        4 * HOUR,
+        6 * HOUR,
+        12 * HOUR,
+        DAY,
+        2 * DAY,
+        7 * DAY,
+    ]
+    .into_iter()
+    .find(|&s| span_ms / s <= 8)
+    .unwrap_or(7 * DAY);
+    let mut ticks = Vec::new();
+    let mut t = 0;
+    while t <= span_ms {
+        let label = if t == 0 {
+            "0".to_owned()
+        } else if step >= DAY {
+            match t / DAY {
+                1 => "1 day".to_owned(),
+                d => format!("{d} days"),
+            }
+        } else {
+            format!("{} h", t / HOUR)
+        };
+        ticks.push(((t as f64 / span_ms as f64) as f32, label));
+        t += step;
+    }
+    ticks
+}
+
 /// Draws a history (doses in ng, shown in `unit`).
 pub fn chart(h: &History, unit: MassUnit) -> Chart {
     let n = h.doses_ng.len().max(1);
     let span_ms = h.bucket_ms.saturating_mul(n as u64).max(1);
     let max = h.doses_ng.iter().copied().max().unwrap_or(0);
+    let top = round_top(max);
+    // One unit along the axis, its top's: "0.1 mg, 0.05 mg, 0", not "0.1 mg, 50 mcg".
+    let axis_unit = match unit {
+        MassUnit::Mg if top >= 100_000 => MassUnit::Mg,
+        _ => MassUnit::Mcg,
+    };
+    let dose_label = |ng: u64| {
+        if ng == 0 {
+            "0".to_owned()
+        } else {
+            readable::as_prescribed(Amount::from_ng(ng), axis_unit)
+        }
+    };
     Chart {
-        dose_path: dose_bars(&h.doses_ng, max),
+        dose_path: dose_bars(&h.doses_ng, top),
         pain_path: pain_line(&h.pain, span_ms),
+        bolus_marks: bolus_marks(&h.boluses, span_ms),
+        dose_levels: if max == 0 {
+            Vec::new()
+        } else {
+            vec![
+                (0.0, dose_label(top)),
+                (0.5, dose_label(top / 2)),
+                (1.0, dose_label(0)),
+            ]
+        },
+        pain_levels: vec![
+            (0.0, "10".to_owned()),
+            (0.5, "5".to_owned()),
+            (1.0, "0".to_owned()),
+        ],
+        ticks: time_ticks(span_ms),
         dose_caption: format!(
-            "Dose per {} (bars), highest {}",
+            "Dose per {} (bars), highest {}{}",
             readable::duration(Duration::from_ms(h.bucket_ms), Round::Nearest),
-            readable::amount_for(Amount::from_ng(max), unit)
+            readable::amount_for(Amount::from_ng(max), unit),
+            if h.boluses.is_empty() {
+                String::new()
+            } else {
+                format!("; ▼ a bolus ({})", h.boluses.len())
+            }
         ),
         pain_caption: match h.pain.last() {
             None => "Pain 0–10 (line): no scores yet".to_owned(),
             Some((_, last)) => format!("Pain 0–10 (line): {} scores, last {last}", h.pain.len()),
         },
         span: format!(
-            "Start … {}",
+            "Hours since the start, to {}",
             readable::duration(Duration::from_ms(span_ms), Round::Nearest)
         ),
     }
+}
+
+/// A downward triangle at the top edge where each bolus began.
+fn bolus_marks(boluses: &[u64], span_ms: u64) -> String {
+    let mut path = String::new();
+    for &t in boluses {
+        let x = CHART_W * t.min(span_ms) as f64 / span_ms as f64;
+        let _ = write!(
+            path,
+            "M {:.1} 0 L {:.1} 0 L {x:.1} 22 Z ",
+            (x - 10.0).max(0.0),
+            (x + 10.0).min(CHART_W)
+        );
+    }
+    path.trim_end().to_owned()
 }
 
 /// A bar per bucket with a dose, the highest reaching the top.
@@ -376,23 +493,63 @@ mod tests {
             bucket_ms: 3_600_000,
             doses_ng: vec![20_000, 0, 40_000, 10_000],
             pain: vec![(0, 8), (2 * 3_600_000, 3)],
+            boluses: vec![2 * 3_600_000],
         };
         let c = chart(&h, MassUnit::Mg);
+        // The highest, 40 mcg, under the axis's round top of 50 mcg: 20 mcg reaches 0.4 of
+        // the height (y 150 of 250).
         assert_eq!(
             c.dose_path,
-            "M 25.0 250 L 25.0 125.0 L 225.0 125.0 L 225.0 250 Z \
-             M 525.0 250 L 525.0 0.0 L 725.0 0.0 L 725.0 250 Z \
-             M 775.0 250 L 775.0 187.5 L 975.0 187.5 L 975.0 250 Z"
+            "M 25.0 250 L 25.0 150.0 L 225.0 150.0 L 225.0 250 Z \
+             M 525.0 250 L 525.0 50.0 L 725.0 50.0 L 725.0 250 Z \
+             M 775.0 250 L 775.0 200.0 L 975.0 200.0 L 975.0 250 Z"
         );
+        let labels =
+            |v: &[(f32, String)]| v.iter().map(|(at, l)| (*at, l.clone())).collect::<Vec<_>>();
+        assert_eq!(
+            labels(&c.dose_levels),
+            vec![
+                (0.0, "50 mcg".to_owned()),
+                (0.5, "25 mcg".to_owned()),
+                (1.0, "0".to_owned())
+            ]
+        );
+        assert_eq!(c.pain_levels[0], (0.0, "10".to_owned()));
+        // An axis up to 0.1 mg keeps mg all along it.
+        let mut big = h.clone();
+        big.doses_ng = vec![91_600];
+        let levels: Vec<String> = chart(&big, MassUnit::Mg)
+            .dose_levels
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+        assert_eq!(levels, ["0.1 mg", "0.05 mg", "0"]);
+        // Four hours: a tick each hour, from 0.
+        assert_eq!(
+            c.ticks,
+            vec![
+                (0.0, "0".to_owned()),
+                (0.25, "1 h".to_owned()),
+                (0.5, "2 h".to_owned()),
+                (0.75, "3 h".to_owned()),
+                (1.0, "4 h".to_owned())
+            ]
+        );
+        // The bolus at 2 h: a triangle pointing down at the middle of the top edge.
+        assert_eq!(c.bolus_marks, "M 490.0 0 L 510.0 0 L 500.0 22 Z");
         assert_eq!(c.pain_path, "M 0.0 50.0 L 500.0 175.0");
-        assert_eq!(c.dose_caption, "Dose per 1 h (bars), highest 40 mcg");
+        assert_eq!(
+            c.dose_caption,
+            "Dose per 1 h (bars), highest 40 mcg; ▼ a bolus (1)"
+        );
         assert_eq!(c.pain_caption, "Pain 0–10 (line): 2 scores, last 3");
-        assert_eq!(c.span, "Start … 4 h");
+        assert_eq!(c.span, "Hours since the start, to 4 h");
         let none = chart(
             &crate::report::summary::History {
                 bucket_ms: 3_600_000,
                 doses_ng: vec![0],
                 pain: vec![(1_800_000, 5)],
+                boluses: Vec::new(),
             },
             MassUnit::Mg,
         );
@@ -400,6 +557,32 @@ mod tests {
         assert_eq!(
             none.pain_path, "M 500.0 125.0 L 515.0 125.0",
             "one score is a tick"
+        );
+    }
+
+    #[test]
+    fn the_axes_have_round_figures_and_the_time_in_hours_then_days() {
+        assert_eq!(round_top(91_600), 100_000);
+        assert_eq!(round_top(40_000), 50_000);
+        assert_eq!(round_top(21_000), 25_000);
+        assert_eq!(round_top(20_000), 20_000);
+        assert_eq!(round_top(1_500_000), 2_000_000);
+        assert_eq!(round_top(1), 1);
+        // Three days: a tick every 12 h; fourteen: every two days.
+        let three: Vec<String> = time_ticks(72 * 3_600_000)
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+        assert_eq!(three, ["0", "12 h", "24 h", "36 h", "48 h", "60 h", "72 h"]);
+        let fourteen: Vec<String> = time_ticks(14 * 24 * 3_600_000)
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+        assert_eq!(
+            fourteen,
+            [
+                "0", "2 days", "4 days", "6 days", "8 days", "10 days", "12 days", "14 days"
+            ]
         );
     }
 

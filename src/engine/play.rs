@@ -26,9 +26,7 @@ pub enum SimulateError {
     Internal(String),
 }
 
-/// The simulated hardware's "fault" that is a press of the button on the cord (the patient
-/// controller): each switch on is one press.
-pub const CONTROLLER_PRESS: &str = "controller_press";
+pub use crate::sim::CONTROLLER_PRESS;
 
 /// The simulated hardware's fault a fault event switches, and whether on; None for every
 /// other event.

@@ -322,6 +322,12 @@ fn patient_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
     apply_status(ui, &running(0), true);
     save(ui, cam, &format!("patient-{size}"))?;
 
+    // The desktop demonstration: its time runs 60 times faster, and every screen says so.
+    let mut demo = running(0);
+    demo.time_speed = 60;
+    apply_status(ui, &demo, true);
+    save(ui, cam, &format!("patient-demo-{size}"))?;
+
     apply_status(ui, &running(40 * 60), true);
     show_message(
         ui,

@@ -93,6 +93,28 @@ pub fn as_prescribed(a: Amount, unit: MassUnit) -> String {
     in_unit(three_digits(a.ng()), unit)
 }
 
+/// The top of a chart's amount axis for values up to `ng`: the smallest of 1, 2, 2.5 and 5
+/// times a power of ten at or above it, so that the axis's labels (its top and half of it) are
+/// round figures.
+pub fn axis_top(ng: u64) -> u64 {
+    let mut power = 1u64;
+    while power.saturating_mul(10) < ng {
+        power = power.saturating_mul(10);
+    }
+    [
+        power,
+        power.saturating_mul(2),
+        power.saturating_mul(5) / 2,
+        power.saturating_mul(5),
+        power.saturating_mul(10),
+    ]
+    .into_iter()
+    .filter(|&v| v >= ng)
+    .min()
+    .unwrap_or(ng)
+    .max(1)
+}
+
 /// A daily dose: "0.5 mg/day".
 pub fn per_day(r: AmountRate) -> String {
     format!("{}/day", amount(Amount::from_ng(r.ng_per_day())))

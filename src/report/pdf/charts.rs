@@ -146,12 +146,10 @@ pub(super) fn chart(p: &mut Page, s: &Summary, unit: MassUnit) {
     let bottom = top - height;
     let days = s.days.len().max(1);
     let slot = (right - left) / days as f32;
-    let max = s
-        .days
-        .iter()
-        .map(|d| d.total_mg)
-        .fold(0.0_f64, f64::max)
-        .max(1e-9);
+    let highest = s.days.iter().map(|d| d.total_mg).fold(0.0_f64, f64::max);
+    // The axis's top at a round figure (readable::axis_top), labelled with its half.
+    let top_ng = crate::core::readable::axis_top((highest * 1e6).round().max(1.0) as u64);
+    let max = top_ng as f64 / 1e6;
     // Axes and labels.
     p.line(
         GREY,
@@ -159,7 +157,15 @@ pub(super) fn chart(p: &mut Page, s: &Summary, unit: MassUnit) {
         &[(left, top), (left, bottom), (right, bottom), (right, top)],
     );
     p.text_at(MARGIN, top - 8.0, 7.0, false, &show_given(max, unit));
+    p.text_at(
+        MARGIN,
+        bottom + height / 2.0 - 4.0,
+        7.0,
+        false,
+        &show_given(max / 2.0, unit),
+    );
     p.text_at(MARGIN, bottom, 7.0, false, "0");
+    p.text_at(right + 4.0, bottom + height / 2.0 - 4.0, 7.0, false, "5");
     p.text_at(right + 4.0, top - 8.0, 7.0, false, "pain 10");
     p.text_at(right + 4.0, bottom, 7.0, false, "0");
     for (i, d) in s.days.iter().enumerate() {

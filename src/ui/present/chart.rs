@@ -36,27 +36,6 @@ pub struct Chart {
     pub span: String,
 }
 
-/// The smallest of 1, 2, 2.5 and 5 times a power of ten at or above `ng`: the dose axis's top,
-/// so that its labels are round figures.
-fn round_top(ng: u64) -> u64 {
-    let mut power = 1u64;
-    while power.saturating_mul(10) < ng {
-        power = power.saturating_mul(10);
-    }
-    [
-        power,
-        power.saturating_mul(2),
-        power.saturating_mul(5) / 2,
-        power.saturating_mul(5),
-        power.saturating_mul(10),
-    ]
-    .into_iter()
-    .filter(|&v| v >= ng)
-    .min()
-    .unwrap_or(ng)
-    .max(1)
-}
-
 /// Ticks for the time since the start: a round step (1, 2, 4, 6 or 12 h, then days) giving at
 /// most 8 of them over `span_ms`.
 fn time_ticks(span_ms: u64) -> Vec<(f32, String)> {
@@ -99,7 +78,7 @@ pub fn chart(h: &History, unit: MassUnit) -> Chart {
     let n = h.doses_ng.len().max(1);
     let span_ms = h.bucket_ms.saturating_mul(n as u64).max(1);
     let max = h.doses_ng.iter().copied().max().unwrap_or(0);
-    let top = round_top(max);
+    let top = readable::axis_top(max);
     // One unit along the axis, its top's: "0.1 mg, 0.05 mg, 0", not "0.1 mg, 50 mcg".
     let axis_unit = match unit {
         MassUnit::Mg if top >= 100_000 => MassUnit::Mg,
@@ -562,12 +541,12 @@ mod tests {
 
     #[test]
     fn the_axes_have_round_figures_and_the_time_in_hours_then_days() {
-        assert_eq!(round_top(91_600), 100_000);
-        assert_eq!(round_top(40_000), 50_000);
-        assert_eq!(round_top(21_000), 25_000);
-        assert_eq!(round_top(20_000), 20_000);
-        assert_eq!(round_top(1_500_000), 2_000_000);
-        assert_eq!(round_top(1), 1);
+        assert_eq!(readable::axis_top(91_600), 100_000);
+        assert_eq!(readable::axis_top(40_000), 50_000);
+        assert_eq!(readable::axis_top(21_000), 25_000);
+        assert_eq!(readable::axis_top(20_000), 20_000);
+        assert_eq!(readable::axis_top(1_500_000), 2_000_000);
+        assert_eq!(readable::axis_top(1), 1);
         // Three days: a tick every 12 h; fourteen: every two days.
         let three: Vec<String> = time_ticks(72 * 3_600_000)
             .into_iter()

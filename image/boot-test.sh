@@ -75,7 +75,7 @@ After=titra-ui.service titra-pumpd.service
 [Service]
 Type=oneshot
 StandardOutput=journal+console
-ExecStart=/bin/sh -c 'echo "TITRA-KIOSK: pumpd $(systemctl is-active titra-pumpd.service), ui $(systemctl is-active titra-ui.service), display $(ls /dev/dri 2>/dev/null | tr "\\n" " "), input $(ls /dev/input 2>/dev/null | tr "\\n" " ")"'
+ExecStart=/bin/sh -c 'echo "TITRA-KIOSK: pumpd $(systemctl is-active titra-pumpd.service), ui $(systemctl is-active titra-ui.service), display $(ls /dev/dri 2>/dev/null | tr "\\n" " "), input $(ls /dev/input 2>/dev/null | tr "\\n" " ")"; journalctl -b -u titra-ui.service --no-pager -o cat | tail -8 | sed "s/^/TITRA-KIOSK: ui: /"'
 
 [Install]
 WantedBy=multi-user.target

@@ -81,6 +81,11 @@ struct UsersFile {
     user: Vec<User>,
 }
 
+/// A lock's length in words, rounded up ("1 min"): never shorter than it is.
+fn lock_words(lock: &Duration) -> String {
+    crate::core::readable::duration(*lock, crate::core::readable::Round::Up)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("there is no user \"{id}\": pick your name on the screen, or check your user ID")]
@@ -90,7 +95,8 @@ pub enum AuthError {
     )]
     WrongPin { user: String, left: u32 },
     #[error(
-        "too many wrong PINs for {user}: {user}'s login is locked for {lock} (until {until}). Other staff can log in, and Stop delivery needs no login"
+        "too many wrong PINs for {user}: {user}'s login is locked for {}. Other staff can log in, and Stop delivery needs no login",
+        lock_words(.lock)
     )]
     Locked {
         user: String,

@@ -39,7 +39,7 @@ async fn wrong_pins_lock_that_user_alone_are_logged_and_raise_a_low_alarm() {
     }
     let (_, message) = error_of(p.proxy.login(NURSE.id, "000000").await);
     assert!(
-        message.contains("Demo Nurse's login is locked for 1min"),
+        message.contains("Demo Nurse's login is locked for 1 min."),
         "{message}"
     );
     assert!(

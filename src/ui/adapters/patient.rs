@@ -20,6 +20,7 @@ pub fn show_status(ui: &MainWindow, s: &Status) {
     p.set_bolus_allowed(view.bolus_allowed);
     p.set_bolus_button(view.bolus_button.into());
     p.set_call_nurse(view.call_nurse);
+    p.set_trial(view.trial);
     let prompt = patient_prompt(next_prompt(s, prompt(p.get_prompt())));
     if p.get_prompt() != prompt {
         p.set_prompt(prompt);

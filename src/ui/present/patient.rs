@@ -21,6 +21,9 @@ pub struct PatientView {
     pub bolus_button: String,
     /// The alarm asks for the nurse ("Please call your nurse.").
     pub call_nurse: bool,
+    /// A trial is programmed: with none, the figures and the pain question have nothing to
+    /// say (a score is refused then) and are not shown.
+    pub trial: bool,
 }
 
 /// The patient screen for a status, in words for patients.
@@ -78,6 +81,7 @@ pub fn patient_view(s: &Status) -> PatientView {
         bolus_line,
         bolus_allowed,
         call_nurse: calls_nurse(s),
+        trial: s.state != State::Idle,
     }
 }
 
@@ -145,6 +149,10 @@ mod tests {
             patient_view(&status(State::Paused, -1)).headline,
             "Paused by your nurse"
         );
+        // No trial: no figures and no pain question (a score is refused then).
+        assert!(!patient_view(&status(State::Idle, -1)).trial);
+        assert!(patient_view(&status(State::Running, 0)).trial);
+        assert!(patient_view(&status(State::Ended, -1)).trial);
     }
 
     #[test]

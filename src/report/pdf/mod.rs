@@ -226,13 +226,12 @@ const CLINICIAN: (f32, f32, f32) = (0.95, 0.55, 0.10);
 const PAIN: (f32, f32, f32) = (0.78, 0.16, 0.16);
 const GREY: (f32, f32, f32) = (0.6, 0.6, 0.6);
 
-/// An amount in mg shown in the drug's unit, to three decimals of a mg (0.1 mcg).
 /// A dose-setting figure (the effective trial dose, the implant worksheet's steps and
 /// proposal, the confirmed starting dose): to the microgram (0.1 mcg for a drug dosed in mcg),
 /// as the rule computed it, since a clinician transcribes it. Every other figure follows the
 /// screens' rules: [`show_given`] and [`show_prescribed`].
 pub fn show_mg(mg: f64, unit: MassUnit) -> String {
-    let ng = (mg * 1e6).round().max(0.0) as u64;
+    let ng = ng_of(mg);
     // Rounded to a microgram for mg, to 0.1 microgram for mcg, for reading; the JSON keeps
     // every nanogram.
     let step = if unit == MassUnit::Mg { 1_000 } else { 100 };

@@ -16,6 +16,9 @@ impl PumpService {
                 "a scenario can only be played on simulated hardware".to_owned(),
             ));
         }
+        // A trial the start-up check holds is ended only by a clinician with a reason: a
+        // scenario's `stop` (or anything else in it) must not reach it.
+        self.refuse_plain_end_when_held()?;
         let engine = self.engine_mut()?;
         engine.hardware_mut().advance_to(now);
         player.play_due(engine, now).map_err(|e| match e {

@@ -264,7 +264,12 @@ impl PumpService {
     /// Says on every screen that the pump's clock runs `speed` times faster than real time (the
     /// desktop demonstration). Simulated hardware only: a real pump's time is never faster.
     pub fn set_time_speed(&mut self, speed: u32) {
-        self.time_speed = if self.simulated { speed.max(1) } else { 1 };
+        // As the demonstration's clock clamps it (time::MonotonicClock::faster).
+        self.time_speed = if self.simulated {
+            speed.clamp(1, crate::time::MAX_DEMO_SPEED)
+        } else {
+            1
+        };
     }
 
     /// Uses the site's protocol (the implant rule of the summary) instead of the built-in example.

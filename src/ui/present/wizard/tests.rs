@@ -562,6 +562,16 @@ fn options(labels: &[&str]) -> Vec<OptionView> {
         .collect()
 }
 
+/// Six concentrations, as the library lists morphine's.
+const SIX: &[&str] = &[
+    "0.5 mg/mL",
+    "1 mg/mL",
+    "2 mg/mL",
+    "5 mg/mL",
+    "10 mg/mL",
+    "20 mg/mL",
+];
+
 #[test]
 fn choices_go_on_as_many_rows_as_they_need_in_even_rows() {
     // The pain scale's eleven short numbers stay on one row.
@@ -570,14 +580,7 @@ fn choices_go_on_as_many_rows_as_they_need_in_even_rows() {
     let rows = option_rows(&options(&pain));
     assert_eq!(rows.len(), 1);
     // Six concentrations (6 × about 130 px) do not fit 690 px: two rows of three, in order.
-    let rows = option_rows(&options(&[
-        "0.5 mg/mL",
-        "1 mg/mL",
-        "2 mg/mL",
-        "5 mg/mL",
-        "10 mg/mL",
-        "20 mg/mL",
-    ]));
+    let rows = option_rows(&options(SIX));
     let labels: Vec<Vec<&str>> = rows
         .iter()
         .map(|r| r.iter().map(|o| o.label.as_str()).collect())
@@ -590,15 +593,7 @@ fn choices_go_on_as_many_rows_as_they_need_in_even_rows() {
         ]
     );
     // Seven: four and three.
-    let rows = option_rows(&options(&[
-        "0.5 mg/mL",
-        "1 mg/mL",
-        "2 mg/mL",
-        "5 mg/mL",
-        "10 mg/mL",
-        "20 mg/mL",
-        "25 mg/mL",
-    ]));
+    let rows = option_rows(&options(&[SIX, ["25 mg/mL"].as_slice()].concat()));
     assert_eq!(rows.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 3]);
     // None: no row (a stepper).
     assert!(option_rows(&[]).is_empty());

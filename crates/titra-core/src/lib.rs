@@ -7,6 +7,7 @@ pub mod diary;
 pub mod dose;
 pub mod finding;
 pub mod implant;
+pub mod lang;
 pub mod library;
 pub mod observation;
 pub mod occlusion;

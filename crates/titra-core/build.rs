@@ -41,17 +41,17 @@ fn main() {
                     }),
             );
         }
-        pairs.sort();
-        pairs.dedup();
+        // The first translation of a text counts (titra.po's before the parts').
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
         for pair in pairs.windows(2) {
-            if pair[0].0 == pair[1].0 {
+            if pair[0].0 == pair[1].0 && pair[0].1 != pair[1].1 {
                 println!(
-                    "cargo:warning=\"{}\" is translated twice: \"{}\" and \"{}\"",
+                    "cargo:warning=\"{}\" is translated twice: \"{}\" (kept) and \"{}\"",
                     pair[0].0, pair[0].1, pair[1].1
                 );
-                std::process::exit(1);
             }
         }
+        pairs.dedup_by(|later, first| later.0 == first.0);
         let _ = writeln!(out, "pub(crate) static {name}: &[(&str, &str)] = &[");
         for (id, text) in &pairs {
             let _ = writeln!(out, "    ({id:?}, {text:?}),");

@@ -1,6 +1,6 @@
 //! `cargo run --example screenshots`: renders every screen of the touchscreen UI headless (the
-//! software renderer of slint's testing backend) at both display sizes, into
-//! docs/screenshots/*.png, for the README.
+//! software renderer of slint's testing backend) at both display sizes, in English into
+//! docs/screenshots/*.png and in German into docs/screenshots/de/, for the README.
 
 // The walk is shared with the fit test (tests/ui_fit.rs), whose own check is unused here.
 #[allow(dead_code)]
@@ -20,8 +20,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         misfit_dir: None,
         every_picture: false,
     };
-    for (w, h) in [(800u32, 480u32), (720, 1280)] {
-        walk::walk(&cam, w, h)?;
+    // English in docs/screenshots/, German in docs/screenshots/de/.
+    for language in titra::core::lang::Language::ALL {
+        for (w, h) in [(800u32, 480u32), (720, 1280)] {
+            walk::walk(&cam, w, h, language)?;
+        }
     }
     Ok(())
 }

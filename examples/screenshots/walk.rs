@@ -25,7 +25,7 @@ use titra::ui::adapters::patient::show_diary_question;
 use titra::ui::adapters::wizard::{answer_directly, wire_wizard, wizard_reply};
 use titra::ui::present::chart::{chart, course_chart};
 use titra::ui::present::delivery::basal_check;
-use titra::ui::present::login::STOPPED;
+use titra::ui::present::login::stopped;
 use titra::ui::present::wizard::Wizard;
 use titra::ui::{MainWindow, Nav, PatientAdapter, PatientPrompt, StaffAdapter, WizardAdapter};
 
@@ -57,9 +57,27 @@ fn running(next_bolus_in_s: i64) -> Status {
     s
 }
 
-/// Presses what a screen reader calls `label` (the first such element); a label no longer on
-/// the screen is an error, so that a screenshot cannot silently show the wrong thing.
+/// `label` (as the English screens write it) in the language in use: its translation, or with
+/// its last word as the value of a `{}` ("Digit 3" → "Ziffer 3").
+fn spoken(label: &str) -> String {
+    let language = titra::core::lang::current();
+    if let Some(text) = language.lookup(label) {
+        return text.to_owned();
+    }
+    if let Some((head, last)) = label.rsplit_once(' ') {
+        if let Some(text) = language.lookup(&format!("{head} {{}}")) {
+            return text.replacen("{}", last, 1);
+        }
+    }
+    label.to_owned()
+}
+
+/// Presses what a screen reader calls `label` (the first such element; an English label is
+/// looked up in the language in use); a label no longer on the screen is an error, so that a
+/// screenshot cannot silently show the wrong thing.
 fn press(ui: &MainWindow, label: &str) -> Result<(), String> {
+    let label = spoken(label);
+    let label = label.as_str();
     let e = ElementHandle::find_by_accessible_label(ui, label)
         .next()
         .ok_or_else(|| format!("nothing on the screen is labelled \"{label}\""))?;
@@ -79,6 +97,21 @@ pub struct Camera {
     pub misfit_dir: Option<PathBuf>,
     /// A picture of every stop into `misfit_dir`, fitting or not (to review the layout).
     pub every_picture: bool,
+}
+
+impl Camera {
+    /// A camera that takes no pictures and checks that every text fits; pictures of the
+    /// screens where one does not go to `misfit_dir`.
+    pub fn fit_check(misfit_dir: PathBuf, every_picture: bool) -> Camera {
+        Camera {
+            dir: None,
+            check_fit: true,
+            misfits: RefCell::default(),
+            stops: RefCell::default(),
+            misfit_dir: Some(misfit_dir),
+            every_picture,
+        }
+    }
 }
 
 fn save(ui: &MainWindow, cam: &Camera, name: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -178,7 +211,12 @@ fn save(ui: &MainWindow, cam: &Camera, name: &str) -> Result<(), Box<dyn std::er
         }
         _ => return Ok(()),
     };
-    std::fs::create_dir_all(dir)?;
+    // English pictures in `dir`, the others' in a folder of their language's code.
+    let dir = match titra::core::lang::current() {
+        titra::core::lang::Language::English => dir.clone(),
+        other => dir.join(other.code()),
+    };
+    std::fs::create_dir_all(&dir)?;
     let buffer = ui.window().take_snapshot()?;
     let path = dir.join(format!("{name}.png"));
     let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
@@ -413,7 +451,7 @@ fn staff_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
     ui.global::<Nav>().invoke_go("patient".into());
     ui.window().take_snapshot()?;
     ui.global::<Nav>().invoke_go("pin".into());
-    show_pin_answer(ui, STOPPED);
+    show_pin_answer(ui, stopped());
     save(ui, cam, &format!("staff-pin-stopped-{size}"))?;
 
     log_in(ui, "Demo Nurse", UserRole::Nurse);
@@ -888,9 +926,25 @@ pub fn misfit_found(cam: &Camera) -> Result<bool, Box<dyn std::error::Error>> {
     Ok(found)
 }
 
-/// Walks every screen at `w`×`h` px, stopping with `cam` at each state worth seeing.
-pub fn walk(cam: &Camera, w: u32, h: u32) -> Result<(), Box<dyn std::error::Error>> {
+/// Walks every screen at `w`×`h` px in `language`, stopping with `cam` at each state worth
+/// seeing.
+pub fn walk(
+    cam: &Camera,
+    w: u32,
+    h: u32,
+    language: titra::core::lang::Language,
+) -> Result<(), Box<dyn std::error::Error>> {
+    titra::core::lang::with(language, || walk_in(cam, w, h, language))
+}
+
+fn walk_in(
+    cam: &Camera,
+    w: u32,
+    h: u32,
+    language: titra::core::lang::Language,
+) -> Result<(), Box<dyn std::error::Error>> {
     let ui = MainWindow::new()?;
+    slint::select_bundled_translation(language.code())?;
     ui.window().set_size(slint::PhysicalSize::new(w, h));
     ui.show()?;
     if cam.check_fit {
@@ -904,6 +958,10 @@ pub fn walk(cam: &Camera, w: u32, h: u32) -> Result<(), Box<dyn std::error::Erro
         diary.function_answers.clone(),
     );
     let size = format!("{w}x{h}");
+    // The stops' names say the language (the pictures go to a folder of their own).
+    cam.stops
+        .borrow_mut()
+        .push(format!("{size} in {}", language.code()));
 
     patient_screens(&ui, cam, &size)?;
     staff_screens(&ui, cam, &size)?;

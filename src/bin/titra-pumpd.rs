@@ -127,7 +127,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // Trials are dated by the system's wall clock; delivery runs on the monotonic one.
     service.set_wall_clock(Box::new(titra::time::SystemWallClock));
     if let Some(path) = &args.protocol {
-        service.set_protocol(titra::input::protocol::Protocol::from_file(path)?);
+        let protocol = titra::input::protocol::Protocol::from_file(path)?;
+        // The site's language, for every client's texts (the trial log stays English).
+        titra::core::lang::set(protocol.language);
+        service.set_protocol(protocol);
     }
     // Wrong-PIN counts and locks survive a restart, beside the trial log. An unreadable file is
     // said loudly and replaced: the pump must start, and each user's count starts again.

@@ -20,6 +20,10 @@ pub struct DemoArgs {
     /// played live at their times (the patient's presses, the nurse's scores, faults).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+    /// The language of the screens and the pump's answers: en or de (a pump takes its site's,
+    /// from the protocol's `language`).
+    #[arg(long, default_value = "en", value_parser = parse_language)]
+    pub language: crate::core::lang::Language,
 }
 
 impl Default for DemoArgs {
@@ -27,8 +31,23 @@ impl Default for DemoArgs {
         DemoArgs {
             speed: DEFAULT_SPEED,
             scenario: None,
+            language: crate::core::lang::Language::English,
         }
     }
+}
+
+/// A language's code, or what the pump speaks.
+fn parse_language(code: &str) -> Result<crate::core::lang::Language, String> {
+    crate::core::lang::Language::from_code(code).ok_or_else(|| {
+        let known: Vec<&str> = crate::core::lang::Language::ALL
+            .iter()
+            .map(|l| l.code())
+            .collect();
+        format!(
+            "\"{code}\" is not a language of the pump ({})",
+            known.join(", ")
+        )
+    })
 }
 
 /// The built-in demonstration's program: the continuous morphine example.
@@ -80,6 +99,7 @@ pub(crate) fn run_demo(args: &DemoArgs) -> ExitCode {
 
     let demo = || -> anyhow::Result<()> {
         let (program, scenario) = program_of(args)?;
+        crate::core::lang::set(args.language);
         let ui = crate::ui::MainWindow::new().map_err(|e| {
             anyhow::anyhow!(
                 "cannot open a window ({e}); without a display run e.g. `titra simulate examples/scenarios/continuous-morphine-pca.toml`"

@@ -45,6 +45,8 @@ pub(crate) fn run_export(a: ExportArgs) -> ExitCode {
             Some(p) => crate::input::protocol::Protocol::from_file(p)?,
             None => crate::input::protocol::Protocol::built_in()?,
         };
+        // The summary in the site's language.
+        crate::core::lang::set(protocol.language);
         let (library, _) = check::load_library(a.library.as_deref())?;
         let hardware = crate::input::hardware::HardwareConfig::load(a.hardware.as_deref())?;
         Ok((formats, paper, protocol, library, hardware))

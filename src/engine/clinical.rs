@@ -2,13 +2,14 @@
 //! scores, sedation and vitals with the schedule of checks (docs/sedation.md), catheter site
 //! checks (docs/catheter-and-diary.md), and the decision and plans at the end of the trial.
 
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, Said, in_english};
 use crate::core::checklist::{Checklist, ChecklistItem};
 use crate::core::diary::Ashworth;
 use crate::core::dose::Source;
 use crate::core::observation::BodyTemp;
 use crate::core::site::{SiteClock, SiteFinding, SiteRule};
 use crate::core::supervisor::{AlarmKind, Priority, State};
+use crate::core::tr;
 use crate::core::units::{AmountRate, Duration, Timestamp};
 use crate::hw::PumpHardware;
 use crate::journal::{
@@ -27,11 +28,11 @@ impl<H: PumpHardware> Engine<H> {
     /// Why the checklist cannot change now: it is missing, or delivery has started.
     fn open_checklist(&self) -> Result<Checklist, EngineError> {
         let list = self.checklist().ok_or_else(|| {
-            EngineError::Refused("this trial has no pre-trial checklist".to_owned())
+            EngineError::Refused(tr!("this trial has no pre-trial checklist").to_owned())
         })?;
         if self.started || self.state == State::Ended {
             return Err(EngineError::Refused(
-                "delivery has started: the pre-trial checklist is closed".to_owned(),
+                tr!("delivery has started: the pre-trial checklist is closed").to_owned(),
             ));
         }
         Ok(list)
@@ -49,7 +50,7 @@ impl<H: PumpHardware> Engine<H> {
         }
         if self.started || self.checklist().is_some() {
             return Err(EngineError::Refused(
-                "the pre-trial checklist is set when the trial is programmed, once".to_owned(),
+                tr!("the pre-trial checklist is set when the trial is programmed, once").to_owned(),
             ));
         }
         self.observe(Record::ChecklistRequired { at: now, items });
@@ -194,7 +195,8 @@ impl<H: PumpHardware> Engine<H> {
     /// and patient boluses until a clinician reviews ([`Engine::review_sedation`]).
     pub fn record_sedation(&mut self, now: Timestamp, poss: u8) {
         self.journal.push(Record::Sedation { at: now, poss });
-        if let Some(why) = self.sedation.breach(Some(poss), None) {
+        // Why, for tracing's log (in English).
+        if let Some(why) = in_english(|| self.sedation.breach(Some(poss), None)) {
             self.hold_for_sedation(now, &why);
         }
         self.watch_checks(now);
@@ -218,10 +220,11 @@ impl<H: PumpHardware> Engine<H> {
             spo2,
             temperature,
         });
-        if let Some(why) = self.sedation.breach(None, respiratory_rate) {
+        // Why, for tracing's log (in English).
+        if let Some(why) = in_english(|| self.sedation.breach(None, respiratory_rate)) {
             self.hold_for_sedation(now, &why);
         }
-        if let Some(why) = self.site_rule().signs(temperature, &[]) {
+        if let Some(why) = in_english(|| self.site_rule().signs(temperature, &[])) {
             self.suspect_infection(now, &why);
         }
         self.watch_checks(now);
@@ -260,8 +263,8 @@ impl<H: PumpHardware> Engine<H> {
         if !self.sedation_hold() {
             return Err(self.refuse(
                 now,
-                "sedation review".to_owned(),
-                "no sedation or breathing alarm is holding delivery".to_owned(),
+                Said::new(|| tr!("sedation review")),
+                Said::new(|| tr!("no sedation or breathing alarm is holding delivery")),
                 Role::Clinician,
             ));
         }
@@ -389,7 +392,7 @@ impl<H: PumpHardware> Engine<H> {
         rule.check().map_err(EngineError::Refused)?;
         if self.site.is_some() {
             return Err(EngineError::Refused(
-                "site checks are already part of this trial".to_owned(),
+                tr!("site checks are already part of this trial").to_owned(),
             ));
         }
         self.journal
@@ -431,7 +434,7 @@ impl<H: PumpHardware> Engine<H> {
             by,
             name: name.to_owned(),
         });
-        match self.site_rule().signs(Some(temperature), &findings) {
+        match in_english(|| self.site_rule().signs(Some(temperature), &findings)) {
             Some(why) => self.suspect_infection(now, &why),
             None => {
                 if self.has_uncleared(AlarmKind::PossibleInfection) {
@@ -513,7 +516,7 @@ impl<H: PumpHardware> Engine<H> {
     ) -> Result<(), EngineError> {
         if self.state != State::Ended {
             return Err(EngineError::Refused(
-                "end the trial before recording the catheter's removal: delivery is still set up"
+                tr!("end the trial before recording the catheter's removal: delivery is still set up")
                     .to_owned(),
             ));
         }
@@ -522,8 +525,9 @@ impl<H: PumpHardware> Engine<H> {
             .iter()
             .find(|r| matches!(r, Record::CatheterRemoved { .. }))
         {
-            return Err(EngineError::Refused(format!(
-                "the catheter's removal is already recorded (by {who})"
+            return Err(EngineError::Refused(tr!(
+                "the catheter's removal is already recorded (by {who})",
+                who
             )));
         }
         self.observe(Record::CatheterRemoved {
@@ -547,7 +551,7 @@ impl<H: PumpHardware> Engine<H> {
     ) -> Result<(), EngineError> {
         if self.state != State::Ended {
             return Err(EngineError::Refused(
-                "the trial has not ended: the implant's starting dose is confirmed after the trial ends"
+                tr!("the trial has not ended: the implant's starting dose is confirmed after the trial ends")
                     .to_owned(),
             ));
         }

@@ -2,12 +2,13 @@
 //! the clinician's), rate changes, pause and resume, the reservoir, and the accounting in steps
 //! that every total is computed from.
 
-use super::{Engine, EngineError, SOURCES, mechanism_verdict};
+use super::{Engine, EngineError, SOURCES, Said, in_english, mechanism_verdict};
 use crate::core::dose::{Denial, PcaDecision, RECORD_INTERVAL, Source};
 use crate::core::finding::{Class, Verdict};
 use crate::core::program;
 use crate::core::scheduler::BolusScheduler;
 use crate::core::supervisor::{self, Alarm, AlarmKind, Priority, State, Trigger};
+use crate::core::tr;
 use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume, VolumeRate};
 use crate::hw::button::ButtonEvent;
 use crate::hw::{Direction, PumpHardware};
@@ -198,11 +199,12 @@ impl<H: PumpHardware> Engine<H> {
     /// Starts the scheduled bolus of `dose` now; one the dose limits refuse is logged as
     /// refused and raises the dose-limit alarm (counted in `next_scheduled` either way).
     fn start_scheduled_bolus(&mut self, now: Timestamp, dose: Amount) -> Result<(), EngineError> {
-        if let Err(reason) = self.start_bolus(now, dose, Source::ScheduledBolus) {
+        if let Err(denial) = self.start_bolus(now, dose, Source::ScheduledBolus) {
+            // Logged only, in English (a restart reads "scheduled bolus" back).
             self.journal.push(Record::Refused {
                 at: now,
                 what: format!("scheduled bolus of {}", dose.in_unit(self.entry.unit)),
-                reason,
+                reason: in_english(|| denial.explain()),
                 by: Role::Pump,
             });
             self.raise(now, AlarmKind::DoseLimit, None, None)?;
@@ -244,17 +246,17 @@ impl<H: PumpHardware> Engine<H> {
     ) -> Result<(), EngineError> {
         let Some((dose, due)) = self.held_bolus() else {
             return Err(EngineError::Refused(
-                "no scheduled bolus is held".to_owned(),
+                tr!("no scheduled bolus is held").to_owned(),
             ));
         };
         if give && !self.delivering_now() {
             return Err(EngineError::Refused(
-                "delivery is stopped: resume it first, then give the held bolus".to_owned(),
+                tr!("delivery is stopped: resume it first, then give the held bolus").to_owned(),
             ));
         }
         if give && self.bolus.is_some() {
             return Err(EngineError::Refused(
-                "a bolus is being given: give the held one when it has ended".to_owned(),
+                tr!("a bolus is being given: give the held one when it has ended").to_owned(),
             ));
         }
         self.held_scheduled = false;
@@ -312,11 +314,12 @@ impl<H: PumpHardware> Engine<H> {
                 }
                 Err(denial) => {
                     if !self.basal_held {
-                        tracing::warn!(reason = %denial.explain(), "basal held");
+                        let reason = in_english(|| denial.explain());
+                        tracing::warn!(%reason, "basal held");
                         self.journal.push(Record::Refused {
                             at: now,
                             what: "basal delivery".to_owned(),
-                            reason: denial.explain(),
+                            reason,
                             by: Role::Pump,
                         });
                         self.raise(now, AlarmKind::DoseLimit, None, None)?;
@@ -416,16 +419,14 @@ impl<H: PumpHardware> Engine<H> {
     // ---- boluses ---------------------------------------------------------------------------
 
     /// Starts a bolus the ledger authorises, or says why not.
-    fn start_bolus(&mut self, now: Timestamp, dose: Amount, source: Source) -> Result<(), String> {
+    fn start_bolus(&mut self, now: Timestamp, dose: Amount, source: Source) -> Result<(), Denial> {
         if self.bolus.is_some() {
-            return Err(Denial::BolusInProgress.explain());
+            return Err(Denial::BolusInProgress);
         }
         self.close_piece(now);
         let upper = self.basal_upper(now);
         if source != Source::PatientBolus {
-            self.ledger
-                .authorize(now, dose, source, upper)
-                .map_err(|d| d.explain())?;
+            self.ledger.authorize(now, dose, source, upper)?;
         }
         self.begin_bolus(now, dose, source);
         Ok(())
@@ -705,16 +706,70 @@ impl<H: PumpHardware> Engine<H> {
     }
 
     /// A clinician gives a bolus. Checked against the library (soft findings need `confirmed`)
-    /// and the caps.
+    /// and the caps; a refusal by a dose limit is [`EngineError::OverLimit`].
     pub fn clinician_bolus(
         &mut self,
         now: Timestamp,
         dose: Amount,
         confirmed: bool,
     ) -> Result<(), EngineError> {
-        let what = format!("clinician bolus of {}", dose.in_unit(self.entry.unit));
+        let unit = self.entry.unit;
+        let what = Said::new(|| tr!("clinician bolus of {dose}", dose = dose.in_unit(unit)));
+        // Each in English for the log (the findings confirmed, the reason refused), and in the
+        // language in use for the clinician.
+        let verdict = self.clinician_bolus_verdict(now, dose);
+        let logged = in_english(|| self.clinician_bolus_verdict(now, dose));
+        let delivering = self.state == State::Running;
+        let refusal = |v: &Verdict| {
+            if v.is_rejected() {
+                Some(
+                    v.problems()
+                        .map(|f| f.message.clone())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+            } else if v.class() == Class::Soft && !confirmed {
+                Some(tr!("the dose is outside the usual range and was not confirmed").to_owned())
+            } else if !delivering {
+                Some(Denial::NotDelivering.explain())
+            } else {
+                None
+            }
+        };
+        if let (Some(shown), Some(log)) = (refusal(&verdict), in_english(|| refusal(&logged))) {
+            return Err(self.refuse_bolus(now, what, Said { log, shown }));
+        }
+        if logged.class() == Class::Soft {
+            self.journal.push(Record::Confirmed {
+                at: now,
+                findings: logged.problems().cloned().collect(),
+                by: Role::Clinician,
+            });
+        }
+        let started = self
+            .start_bolus(now, dose, Source::ClinicianBolus)
+            .map_err(|denial| {
+                let reason = Said::new(|| denial.explain());
+                self.refuse_bolus(now, what, reason)
+            });
+        self.persist(now);
+        started
+    }
+
+    /// A clinician's bolus refused, logged: [`EngineError::OverLimit`] when a dose limit
+    /// refused it (its English reason names the limit), else [`EngineError::Refused`].
+    fn refuse_bolus(&mut self, now: Timestamp, what: Said, reason: Said) -> EngineError {
+        let over_limit = reason.log.contains("limit");
+        match self.refuse(now, what, reason, Role::Clinician) {
+            EngineError::Refused(m) if over_limit => EngineError::OverLimit(m),
+            other => other,
+        }
+    }
+
+    /// What a clinician's bolus of `dose` now is checked against: the library and, in a bolus
+    /// trial, the screening rule (it is a screening bolus too).
+    fn clinician_bolus_verdict(&self, now: Timestamp, dose: Amount) -> Verdict {
         let mut verdict = program::check_clinician_bolus(&self.entry, "dose", dose);
-        // In a bolus trial it is a screening bolus too: the library's screening rule applies.
         let last = self.journal.iter().rev().find_map(|r| match r {
             Record::BolusStarted {
                 at,
@@ -749,36 +804,7 @@ impl<H: PumpHardware> Engine<H> {
             until_next,
             given + planned_left + 1,
         ));
-        let refusal = if verdict.is_rejected() {
-            Some(
-                verdict
-                    .problems()
-                    .map(|f| f.message.clone())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-        } else if verdict.class() == Class::Soft && !confirmed {
-            Some("the dose is outside the usual range and was not confirmed".to_owned())
-        } else if self.state != State::Running {
-            Some(Denial::NotDelivering.explain())
-        } else {
-            None
-        };
-        if let Some(reason) = refusal {
-            return Err(self.refuse(now, what, reason, Role::Clinician));
-        }
-        if verdict.class() == Class::Soft {
-            self.journal.push(Record::Confirmed {
-                at: now,
-                findings: verdict.problems().cloned().collect(),
-                by: Role::Clinician,
-            });
-        }
-        let started = self
-            .start_bolus(now, dose, Source::ClinicianBolus)
-            .map_err(|reason| self.refuse(now, what, reason, Role::Clinician));
-        self.persist(now);
-        started
+        verdict
     }
 
     // ---- the basal rate --------------------------------------------------------------------
@@ -790,14 +816,21 @@ impl<H: PumpHardware> Engine<H> {
         basal: AmountRate,
         confirmed: bool,
     ) -> Result<(), EngineError> {
-        let what = format!("basal rate {}", basal.per_day_in(self.entry.unit));
-        let verdict = self.rate_change_verdict(now, basal);
+        // In English: its findings go to the log, refused or confirmed.
+        let verdict = in_english(|| self.rate_change_verdict(now, basal));
         if verdict.is_rejected() || (verdict.class() == Class::Soft && !confirmed) {
-            let reason = verdict
-                .problems()
-                .map(|f| f.message.clone())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let unit = self.entry.unit;
+            let what = Said::new(|| tr!("basal rate {rate}", rate = basal.per_day_in(unit)));
+            let reason = |v: &Verdict| {
+                v.problems()
+                    .map(|f| f.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let reason = Said {
+                log: reason(&verdict),
+                shown: reason(&self.rate_change_verdict(now, basal)),
+            };
             return Err(self.refuse(now, what, reason, Role::Clinician));
         }
         if verdict.class() == Class::Soft {
@@ -872,8 +905,14 @@ impl<H: PumpHardware> Engine<H> {
     pub fn resume(&mut self, now: Timestamp) -> Result<(), EngineError> {
         // Check everything before touching anything: a refused resume acknowledges nothing.
         if supervisor::next(self.state, Trigger::Resume).is_err() {
-            let reason = format!("the pump cannot resume while {}", self.state);
-            return Err(self.refuse(now, "resume".to_owned(), reason, Role::Nurse));
+            let state = self.state;
+            let reason = Said::new(|| {
+                tr!(
+                    "the pump cannot resume while {state}",
+                    state = super::state_words(state)
+                )
+            });
+            return Err(self.refuse(now, Said::new(|| tr!("resume")), reason, Role::Nurse));
         }
         let high: Vec<AlarmKind> = self
             .alarms
@@ -883,19 +922,21 @@ impl<H: PumpHardware> Engine<H> {
             .collect();
         for kind in high {
             if self.cause_persists(now, kind) {
-                let reason = if kind == AlarmKind::Sedation {
-                    "sedation or slow breathing was recorded: a clinician must review the patient before delivery resumes (acknowledging the alarm is not enough)".to_owned()
-                } else if kind.holds_for_good() {
-                    format!("{} {}", kind.message(), super::HELD_FOR_GOOD)
-                } else {
-                    format!("{} (its cause is still there)", kind.message())
-                };
-                return Err(self.refuse(now, "resume".to_owned(), reason, Role::Nurse));
+                let reason = Said::new(|| {
+                    if kind == AlarmKind::Sedation {
+                        tr!("sedation or slow breathing was recorded: a clinician must review the patient before delivery resumes (acknowledging the alarm is not enough)").to_owned()
+                    } else if kind.holds_for_good() {
+                        format!("{} {}", kind.message(), super::held_for_good())
+                    } else {
+                        tr!("{alarm} (its cause is still there)", alarm = kind.message())
+                    }
+                });
+                return Err(self.refuse(now, Said::new(|| tr!("resume")), reason, Role::Nurse));
             }
         }
         // Paused or stopped by an alarm while priming, delivery has never run: resuming starts
         // it, and the checklist applies as it does to Start.
-        self.refuse_open_checklist(now, "resume")?;
+        self.refuse_open_checklist(now, || tr!("resume"))?;
         self.acknowledge(now);
         self.transition(now, Trigger::Resume)?;
         self.relief = None;
@@ -924,8 +965,8 @@ impl<H: PumpHardware> Engine<H> {
         if !matches!(self.state, State::Paused | State::Alarm) {
             return Err(self.refuse(
                 now,
-                "reservoir change".to_owned(),
-                "pause delivery first".to_owned(),
+                Said::new(|| tr!("reservoir change")),
+                Said::new(|| tr!("pause delivery first")),
                 Role::Nurse,
             ));
         }

@@ -34,8 +34,11 @@ mod alarms;
 mod clinical;
 mod delivery;
 /// What a refusal says next when a failed start-up check holds the trial.
-pub(crate) const HELD_FOR_GOOD: &str =
-    "This trial never delivers again: a clinician ends it with a written reason, then exports it.";
+pub(crate) fn held_for_good() -> &'static str {
+    tr!(
+        "This trial never delivers again: a clinician ends it with a written reason, then exports it."
+    )
+}
 
 pub mod play;
 mod recovery;
@@ -52,11 +55,59 @@ use crate::core::program::{self, Program, Trial};
 use crate::core::scheduler::{RateScheduler, StepProfile};
 use crate::core::site::{SiteClock, SiteRule};
 use crate::core::supervisor::{self, Alarm, AlarmKind, Priority, State, Trigger};
+use crate::core::tr;
 use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
 use crate::hw::{Direction, HwError, PumpHardware};
 use crate::input::hardware::HardwareConfig;
 use crate::journal::{Record, RecordSink, Role};
 use delivery::{ActiveBolus, StepCounts};
+
+/// The pump's state in words, in the language in use ("running"; in English as `State`'s
+/// Display says it).
+pub(crate) fn state_words(state: State) -> &'static str {
+    match state {
+        State::Idle => tr!("idle"),
+        State::Programmed => tr!("programmed"),
+        State::Verified => tr!("verified"),
+        State::Priming => tr!("priming"),
+        State::Running => tr!("running"),
+        State::Paused => tr!("paused"),
+        State::Alarm => tr!("alarm"),
+        State::Ended => tr!("ended"),
+    }
+}
+
+/// Runs `f` in English: what the trial log and tracing's log are given stays English, whatever
+/// the screens' language (`core::lang`).
+pub(crate) fn in_english<R>(f: impl FnOnce() -> R) -> R {
+    crate::core::lang::with(crate::core::lang::Language::English, f)
+}
+
+/// A text for people in two copies: the trial log's, in English, and the one shown, in the
+/// language in use.
+#[derive(Debug, Clone)]
+pub(crate) struct Said {
+    pub(crate) log: String,
+    pub(crate) shown: String,
+}
+
+impl Said {
+    /// What `say` says in English (for the log) and in the language in use (shown).
+    pub(crate) fn new<S: Into<String>>(say: impl Fn() -> S) -> Said {
+        Said {
+            log: in_english(|| say().into()),
+            shown: say().into(),
+        }
+    }
+
+    /// A text that is the same in every language (already English, for the log only).
+    pub(crate) fn same(text: &str) -> Said {
+        Said {
+            log: text.to_owned(),
+            shown: text.to_owned(),
+        }
+    }
+}
 
 /// Why the engine could not be built or a command was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -71,6 +122,9 @@ pub enum EngineError {
     Hardware(#[from] HwError),
     #[error("{0}")]
     Refused(String),
+    /// Refused by a dose limit (the message says which): a clinician's bolus.
+    #[error("{0}")]
+    OverLimit(String),
 }
 
 const SOURCES: [Source; 5] = Source::ALL;
@@ -85,10 +139,10 @@ pub fn mechanism_verdict(program: &Program, rate: &AmountRate, cfg: &HardwareCon
         v.hard(
             "program.basal",
             volume_rate.per_hour(),
-            format!(
-                "The basal rate needs {} of solution, above the pump's maximum of {}.",
-                volume_rate.per_hour(),
-                max.per_hour()
+            tr!(
+                "The basal rate needs {rate} of solution, above the pump's maximum of {max}.",
+                rate = volume_rate.per_hour(),
+                max = max.per_hour()
             ),
         );
     }
@@ -96,9 +150,10 @@ pub fn mechanism_verdict(program: &Program, rate: &AmountRate, cfg: &HardwareCon
         v.hard(
             "program.reservoir",
             program.reservoir,
-            format!(
-                "{} is more than the pump's syringe holds ({}).",
-                program.reservoir, cfg.mechanism.syringe
+            tr!(
+                "{volume} is more than the pump's syringe holds ({syringe}).",
+                volume = program.reservoir,
+                syringe = cfg.mechanism.syringe
             ),
         );
     }
@@ -222,10 +277,15 @@ impl<H: PumpHardware> Engine<H> {
         now: Timestamp,
         confirmed_by: Option<Role>,
     ) -> Result<Engine<H>, EngineError> {
-        let mut verdict = program::validate(&trial, &program, library);
-        verdict.extend(mechanism_verdict(&program, &program.max_rate(), cfg));
+        let check = || {
+            let mut verdict = program::validate(&trial, &program, library);
+            verdict.extend(mechanism_verdict(&program, &program.max_rate(), cfg));
+            verdict
+        };
+        // In English: its findings go to the log when confirmed.
+        let verdict = in_english(check);
         if verdict.is_rejected() {
-            return Err(EngineError::Rejected(verdict.problems().cloned().collect()));
+            return Err(EngineError::Rejected(check().problems().cloned().collect()));
         }
         let entry = library
             .find(&program.drug, trial.route, program.concentration)
@@ -235,7 +295,7 @@ impl<H: PumpHardware> Engine<H> {
         if verdict.class() == Class::Soft {
             let Some(by) = confirmed_by else {
                 return Err(EngineError::Refused(
-                    "settings outside the usual range must be confirmed".to_owned(),
+                    tr!("settings outside the usual range must be confirmed").to_owned(),
                 ));
             };
             journal.push(Record::Confirmed {
@@ -371,7 +431,7 @@ impl<H: PumpHardware> Engine<H> {
             Ok(())
         } else {
             Err(EngineError::Refused(
-                "the trial log cannot be written".to_owned(),
+                tr!("the trial log cannot be written").to_owned(),
             ))
         }
     }
@@ -462,20 +522,23 @@ impl<H: PumpHardware> Engine<H> {
 
     /// Records a change refused before it reached the engine (the service's check of what the
     /// clinician was shown): the trial log holds every refusal, wherever it was decided.
+    /// `what` and `reason` in English, as the log keeps them.
     pub fn record_refusal(&mut self, now: Timestamp, what: &str, reason: &str, by: Role) {
-        let _ = self.refuse(now, what.to_owned(), reason.to_owned(), by);
+        let _ = self.refuse(now, Said::same(what), Said::same(reason), by);
     }
 
-    fn refuse(&mut self, now: Timestamp, what: String, reason: String, by: Role) -> EngineError {
-        tracing::warn!(%what, %reason, "refused");
+    /// Logs a refusal (in English) and returns it as the caller is told it (in the language
+    /// in use).
+    fn refuse(&mut self, now: Timestamp, what: Said, reason: Said, by: Role) -> EngineError {
+        tracing::warn!(what = %what.log, reason = %reason.log, "refused");
         self.journal.push(Record::Refused {
             at: now,
-            what: what.clone(),
-            reason: reason.clone(),
+            what: what.log,
+            reason: reason.log,
             by,
         });
         self.persist(now);
-        EngineError::Refused(format!("{what}: {reason}"))
+        EngineError::Refused(format!("{}: {}", what.shown, reason.shown))
     }
 
     /// Injects a storage fault into the trial log (see [`RecordSink::inject_fault`]); false
@@ -696,21 +759,24 @@ impl<H: PumpHardware> Engine<H> {
 
     // ---- starting --------------------------------------------------------------------------
 
-    /// Refuses to begin moving the motor while a HIGH alarm stands.
-    fn refuse_if_alarmed(&mut self, now: Timestamp, what: &str) -> Result<(), EngineError> {
+    /// Refuses to begin moving the motor while a HIGH alarm stands (`what`: the command, in
+    /// words).
+    fn refuse_if_alarmed(
+        &mut self,
+        now: Timestamp,
+        what: fn() -> &'static str,
+    ) -> Result<(), EngineError> {
         match self.high_alarm() {
             Some(kind) => {
-                let then = if kind.holds_for_good() {
-                    HELD_FOR_GOOD
-                } else {
-                    "Clear it first."
-                };
-                Err(self.refuse(
-                    now,
-                    what.to_owned(),
-                    format!("{} {then}", kind.message()),
-                    Role::Nurse,
-                ))
+                let reason = Said::new(|| {
+                    let then = if kind.holds_for_good() {
+                        held_for_good()
+                    } else {
+                        tr!("Clear it first.")
+                    };
+                    format!("{} {then}", kind.message())
+                });
+                Err(self.refuse(now, Said::new(what), reason, Role::Nurse))
             }
             None => Ok(()),
         }
@@ -724,14 +790,14 @@ impl<H: PumpHardware> Engine<H> {
     /// Primes the line with `volume` (zero when it was primed by hand). Priming fills the line
     /// before it is connected: it leaves the reservoir but is not dose.
     pub fn prime(&mut self, now: Timestamp, volume: Volume) -> Result<(), EngineError> {
-        self.refuse_if_alarmed(now, "prime")?;
+        self.refuse_if_alarmed(now, || tr!("prime"))?;
         self.transition(now, Trigger::Prime)?;
         let steps = self.profile.steps_for(volume);
         if steps > 0 {
             self.journal.push(Record::Primed { at: now, steps });
             if !self.persist(now) {
                 return Err(EngineError::Refused(
-                    "the trial log cannot be written".to_owned(),
+                    tr!("the trial log cannot be written").to_owned(),
                 ));
             }
             self.hw.set_motor_enabled(true)?;
@@ -745,11 +811,17 @@ impl<H: PumpHardware> Engine<H> {
 
     /// Before delivery has ever run, an open pre-trial checklist refuses whatever would start
     /// it: `Start`, and a resume after a pause or an alarm during priming.
-    fn refuse_open_checklist(&mut self, now: Timestamp, what: &str) -> Result<(), EngineError> {
+    fn refuse_open_checklist(
+        &mut self,
+        now: Timestamp,
+        what: fn() -> &'static str,
+    ) -> Result<(), EngineError> {
         if !self.started
-            && let Some(why) = self.checklist().and_then(|c| c.start_refusal())
+            && let Some(list) = self.checklist()
+            && list.start_refusal().is_some()
         {
-            return Err(self.refuse(now, what.to_owned(), why, Role::Nurse));
+            let why = Said::new(|| list.start_refusal().unwrap_or_default());
+            return Err(self.refuse(now, Said::new(what), why, Role::Nurse));
         }
         Ok(())
     }
@@ -757,8 +829,8 @@ impl<H: PumpHardware> Engine<H> {
     /// Starts delivery. Refused while the trial's pre-trial checklist has open items that no
     /// clinician overrode.
     pub fn start(&mut self, now: Timestamp) -> Result<(), EngineError> {
-        self.refuse_if_alarmed(now, "start")?;
-        self.refuse_open_checklist(now, "start")?;
+        self.refuse_if_alarmed(now, || tr!("start"))?;
+        self.refuse_open_checklist(now, || tr!("start"))?;
         self.transition(now, Trigger::Start)?;
         self.basal = RateScheduler::new(self.profile, now);
         self.basal.set_rate(

@@ -8,6 +8,7 @@ use crate::core::library::DrugLibrary;
 use crate::core::program::{Program, Trial};
 use crate::core::scheduler::RateScheduler;
 use crate::core::supervisor::{Alarm, AlarmKind, State};
+use crate::core::tr;
 use crate::core::units::{Amount, Duration, Timestamp};
 use crate::hw::PumpHardware;
 use crate::input::hardware::HardwareConfig;
@@ -104,12 +105,12 @@ impl<H: PumpHardware> Engine<H> {
     ) -> Result<(), EngineError> {
         if !self.held_by_failed_check() {
             return Err(EngineError::Refused(
-                "no failed start-up check holds this trial: end it as usual".to_owned(),
+                tr!("no failed start-up check holds this trial: end it as usual").to_owned(),
             ));
         }
         if self.state == State::Ended {
             return Err(EngineError::Refused(
-                "the trial has already ended".to_owned(),
+                tr!("the trial has already ended").to_owned(),
             ));
         }
         // Recorded once the trial has ended, so the log never says it ended when it did not.

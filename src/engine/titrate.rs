@@ -2,12 +2,13 @@
 //! one and against what was already given in every window, then put in force at once without
 //! resetting the lockout, the hour's boluses or any window.
 
-use super::{Engine, EngineError, mechanism_verdict};
+use super::{Engine, EngineError, Said, in_english, mechanism_verdict};
 use crate::core::change::{ProgramChange, SettingChange};
 use crate::core::dose::{CapOrigin, DoseLimits};
 use crate::core::finding::{Class, Verdict};
 use crate::core::program::{self, Program};
 use crate::core::supervisor::State;
+use crate::core::tr;
 use crate::core::units::{Duration, Timestamp};
 use crate::hw::PumpHardware;
 use crate::journal::{Record, Role};
@@ -55,15 +56,15 @@ impl<H: PumpHardware> Engine<H> {
         if !self.started {
             v.hard(
                 "program",
-                "not started",
-                "Delivery has not started: to change the program before the start, program the trial again.",
+                tr!("not started"),
+                tr!("Delivery has not started: to change the program before the start, program the trial again."),
             );
         }
         if change.boluses.is_some() && self.held_scheduled {
             v.hard(
                 "program.boluses",
-                "a scheduled dose is held",
-                "A scheduled dose is held: give or skip it before changing the scheduled boluses.",
+                tr!("a scheduled dose is held"),
+                tr!("A scheduled dose is held: give or skip it before changing the scheduled boluses."),
             );
         }
         self.bolus_spacing_verdict(since_start, &new, &mut v);
@@ -91,24 +92,28 @@ impl<H: PumpHardware> Engine<H> {
         let gap = (self.start + next.at).since(last);
         let field = format!("program.boluses[{i}].at");
         let (hard, soft) = (self.entry.lockout.hard_min, self.entry.lockout.soft_min);
-        if hard.is_some_and(|h| gap < h) {
+        let drug = &self.entry.drug;
+        if let Some(least) = hard.filter(|&h| gap < h) {
             v.hard(
                 &field,
                 next.at,
-                format!(
-                    "This bolus would come {gap} after the last bolus given; the library requires at least {} between boluses of {}.",
-                    hard.unwrap_or(Duration::ZERO),
-                    self.entry.drug
+                tr!(
+                    "This bolus would come {gap} after the last bolus given; the library requires at least {least} between boluses of {drug}.",
+                    gap,
+                    least,
+                    drug
                 ),
             );
         } else if let Some(soft) = soft.filter(|&s| gap < s) {
             v.soft(
                 &field,
                 next.at,
-                format!("usual least time between boluses {soft}"),
-                format!(
-                    "This bolus would come {gap} after the last bolus given, sooner than the usual {soft} between boluses of {}. Confirm to continue.",
-                    self.entry.drug
+                tr!("usual least time between boluses {soft}", soft),
+                tr!(
+                    "This bolus would come {gap} after the last bolus given, sooner than the usual {soft} between boluses of {drug}. Confirm to continue.",
+                    gap,
+                    soft,
+                    drug
                 ),
             );
         }
@@ -144,33 +149,56 @@ impl<H: PumpHardware> Engine<H> {
         let w = cap.window;
         // What the window holds, with what a bolus under way will still add to it.
         let given = self.ledger.in_window(now, w, cap.counts) + self.ledger.pending_for(cap);
-        let (field, whose) = match cap.origin {
-            CapOrigin::Program => ("program.limit.max", "the program's"),
-            CapOrigin::Library => ("library.cumulative", "the library's"),
+        let program = cap.origin == CapOrigin::Program;
+        let field = if program {
+            "program.limit.max"
+        } else {
+            "library.cumulative"
         };
+        let (given_words, max) = (
+            given.in_unit(unit).to_string(),
+            cap.max.in_unit(unit).to_string(),
+        );
         if given > cap.max {
-            v.hard(
-                field,
-                given.in_unit(unit),
-                format!(
-                    "{} was given in the last {w} (a bolus under way counted whole), more than {whose} new limit of {} in {w}: the pump would stop the basal at once. Choose a limit of at least {} or change it later.",
-                    given.in_unit(unit),
-                    cap.max.in_unit(unit),
-                    given.in_unit(unit)
-                ),
-            );
+            let message = if program {
+                tr!(
+                    "{given} was given in the last {w} (a bolus under way counted whole), more than the program's new limit of {max} in {w}: the pump would stop the basal at once. Choose a limit of at least {given} or change it later.",
+                    given = given_words,
+                    w,
+                    max
+                )
+            } else {
+                tr!(
+                    "{given} was given in the last {w} (a bolus under way counted whole), more than the library's new limit of {max} in {w}: the pump would stop the basal at once. Choose a limit of at least {given} or change it later.",
+                    given = given_words,
+                    w,
+                    max
+                )
+            };
+            v.hard(field, &given_words, message);
             return;
         }
+        let message = if program {
+            tr!(
+                "{given} given in the last {w} counts toward the program's limit of {max} in {w}: the change does not reset it.",
+                given = given_words,
+                w,
+                max
+            )
+        } else {
+            tr!(
+                "{given} given in the last {w} counts toward the library's limit of {max} in {w}: the change does not reset it.",
+                given = given_words,
+                w,
+                max
+            )
+        };
         v.add(
             field,
-            given.in_unit(unit),
-            format!("{} in {w}", cap.max.in_unit(unit)),
+            &given_words,
+            format!("{max} in {w}"),
             Class::Ok,
-            format!(
-                "{} given in the last {w} counts toward {whose} limit of {} in {w}: the change does not reset it.",
-                given.in_unit(unit),
-                cap.max.in_unit(unit)
-            ),
+            message,
         );
         // A planned bolus due within the window: what the window holds now, with the
         // basal until then, leaves it room or not (what was given may leave the window
@@ -186,16 +214,29 @@ impl<H: PumpHardware> Engine<H> {
             }
             let most = given + rate.over_ceil(until) + b.dose;
             if most > cap.max {
+                let due = b.at;
+                let message = if program {
+                    tr!(
+                        "The bolus due {due} after the start may not fit under the program's limit of {max} in {w}: {given} is in the window now. The pump refuses it if it does not fit then. Confirm to continue.",
+                        due,
+                        max,
+                        w,
+                        given = given_words
+                    )
+                } else {
+                    tr!(
+                        "The bolus due {due} after the start may not fit under the library's limit of {max} in {w}: {given} is in the window now. The pump refuses it if it does not fit then. Confirm to continue.",
+                        due,
+                        max,
+                        w,
+                        given = given_words
+                    )
+                };
                 v.soft(
                     &format!("program.boluses[{i}].dose"),
                     b.dose.in_unit(unit),
-                    format!("{} in {w}", cap.max.in_unit(unit)),
-                    format!(
-                        "The bolus due {} after the start may not fit under {whose} limit of {} in {w}: {} is in the window now. The pump refuses it if it does not fit then. Confirm to continue.",
-                        b.at,
-                        cap.max.in_unit(unit),
-                        given.in_unit(unit)
-                    ),
+                    format!("{max} in {w}"),
+                    message,
                 );
             }
         }
@@ -212,28 +253,42 @@ impl<H: PumpHardware> Engine<H> {
         confirmed: bool,
         by: ChangedBy<'_>,
     ) -> Result<Vec<SettingChange>, EngineError> {
-        let what = "program change".to_owned();
+        let what = || tr!("program change");
         if self.state == State::Ended {
-            return Err(self.refuse(now, what, "The trial has ended.".to_owned(), by.role));
-        }
-        let (new, verdict) = self.program_change_verdict(now, change);
-        if verdict.is_rejected() || (verdict.class() == Class::Soft && !confirmed) {
-            let reason = verdict
-                .problems()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join(" ");
-            return Err(self.refuse(now, what, reason, by.role));
-        }
-        let changes = ProgramChange::describe(&self.program, &new, self.entry.unit);
-        if changes.is_empty() {
             return Err(self.refuse(
                 now,
-                what,
-                "Nothing changes: every setting named already has that value.".to_owned(),
+                Said::new(what),
+                Said::new(|| tr!("The trial has ended.")),
                 by.role,
             ));
         }
+        // In English: its findings and changes go to the log.
+        let (new, verdict) = in_english(|| self.program_change_verdict(now, change));
+        if verdict.is_rejected() || (verdict.class() == Class::Soft && !confirmed) {
+            let reason = |v: &Verdict| {
+                v.problems()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let reason = Said {
+                log: reason(&verdict),
+                shown: reason(&self.program_change_verdict(now, change).1),
+            };
+            return Err(self.refuse(now, Said::new(what), reason, by.role));
+        }
+        let unit = self.entry.unit;
+        let changes = in_english(|| ProgramChange::describe(&self.program, &new, unit));
+        if changes.is_empty() {
+            return Err(self.refuse(
+                now,
+                Said::new(what),
+                Said::new(|| tr!("Nothing changes: every setting named already has that value.")),
+                by.role,
+            ));
+        }
+        // What the clinician is shown: each setting, old beside new, in the language in use.
+        let shown = ProgramChange::describe(&self.program, &new, unit);
         if verdict.class() == Class::Soft {
             self.journal.push(Record::Confirmed {
                 at: now,
@@ -245,7 +300,7 @@ impl<H: PumpHardware> Engine<H> {
         tracing::info!(by = %by.name, verified_by = %by.verified_by, ?changes, "program changed");
         self.journal.push(Record::ProgramChanged {
             at: now,
-            changes: changes.clone(),
+            changes,
             old_program: Box::new(self.program.clone()),
             program: Box::new(new.clone()),
             increases,
@@ -255,7 +310,7 @@ impl<H: PumpHardware> Engine<H> {
         });
         self.put_in_force(now, new, by.role);
         self.persist(now);
-        Ok(changes)
+        Ok(shown)
     }
 
     /// The new program from `now`: the ledger's limits (its account kept), the basal and KVO

@@ -44,6 +44,10 @@ pub struct Protocol {
     /// Which actions need a second person beyond those that always do (docs/two-person.md).
     #[serde(default)]
     pub second_person: SecondPerson,
+    /// The language of the screens, the pump's answers and the trial summary: "en" (as shipped)
+    /// or "de". The trial log is written in English whatever it is.
+    #[serde(default)]
+    pub language: crate::core::lang::Language,
 }
 
 /// The site's two-person rules that can be set. Starting a trial and changing the basal always
@@ -204,6 +208,29 @@ mod tests {
                 .to_string(),
             "10 mcg/mL"
         );
+    }
+
+    #[test]
+    fn the_site_chooses_the_language_and_an_unknown_one_is_refused() {
+        use crate::core::lang::Language;
+        assert_eq!(Protocol::built_in().unwrap().language, Language::English);
+        let german = BUILT_IN_PROTOCOL.replace("language = \"en\"", "language = \"de\"");
+        let p = Protocol::from_toml_str(&german, "p.toml").unwrap();
+        assert_eq!(p.language, Language::German);
+        let none = BUILT_IN_PROTOCOL.replace("language = \"en\"\n", "");
+        assert_eq!(
+            Protocol::from_toml_str(&none, "p.toml").unwrap().language,
+            Language::English
+        );
+        let bad = BUILT_IN_PROTOCOL.replace("language = \"en\"", "language = \"fr\"");
+        let e = Protocol::from_toml_str(&bad, "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("fr") && e.contains("`en`") && e.contains("`de`"),
+            "{e}"
+        );
+        assert!(e.contains("line 75"), "{e}");
     }
 
     #[test]

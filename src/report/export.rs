@@ -12,6 +12,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::{csv, pdf};
+use crate::core::tr;
 use crate::core::units::{MassUnit, Timestamp};
 use crate::journal::Record;
 use crate::report::summary::Summary;
@@ -289,74 +290,85 @@ pub fn preview(s: &Summary, unit: MassUnit) -> (Vec<String>, bool, bool) {
     // With an effective dose, the worksheet's first step states it with its basis.
     let mut lines = Vec::new();
     if e.mg_per_day.is_none() {
-        lines.push(format!(
-            "No effective trial dose: {}.",
-            e.why_none.as_deref().unwrap_or("none was found")
+        lines.push(tr!(
+            "No effective trial dose: {why}.",
+            why = e.why_none.as_deref().unwrap_or(tr!("none was found"))
         ));
     }
-    lines.push(format!(
-        "Response ({}): {}.",
-        s.response_criterion.criterion,
-        match (
+    lines.push(tr!(
+        "Response ({criterion}): {answer}.",
+        criterion = s.response_criterion.criterion,
+        answer = match (
             s.response_criterion.responder,
             &s.response_criterion.why_unjudged
         ) {
-            (Some(true), _) => "yes".to_owned(),
-            (Some(false), _) => "no".to_owned(),
-            (None, Some(why)) => format!("not judged, {why}"),
-            (None, None) => "not judged".to_owned(),
+            (Some(true), _) => tr!("yes").to_owned(),
+            (Some(false), _) => tr!("no").to_owned(),
+            (None, Some(why)) => tr!("not judged, {why}", why),
+            (None, None) => tr!("not judged").to_owned(),
         }
     ));
-    lines.push(format!(
-        "Implant {}; trial {}{}.",
-        w.route,
-        w.trial_route,
-        w.conversion
+    lines.push(tr!(
+        "Implant {route}; trial {trial_route}{conversion}.",
+        route = super::words::route(&w.route.to_string()),
+        trial_route = super::words::route(&w.trial_route.to_string()),
+        conversion = w
+            .conversion
             .as_ref()
             .map_or(String::new(), |c| format!("; {}", c.text))
     ));
     lines.extend(w.steps.iter().cloned());
     if let Some(why) = &w.no_proposal_reason {
-        lines.push(format!("No proposal: {why}"));
+        lines.push(tr!("No proposal: {why}", why));
     }
     for f in w
         .findings
         .iter()
         .filter(|f| f.class != crate::core::finding::Class::Ok)
     {
-        lines.push(format!(
-            "{} A written reason is needed to confirm it.",
-            f.message
+        lines.push(tr!(
+            "{finding} A written reason is needed to confirm it.",
+            finding = f.message
         ));
     }
     if let Some(dose) = w.mg_per_day {
-        lines.push(format!(
-            "Implant starting dose {} per day of {} {} mg/mL = {} mL/day{}.",
-            show(dose),
-            w.drug,
-            w.concentration_mg_per_ml,
-            w.ml_per_day.map_or("?".to_owned(), |v| format!(
-                "{}",
-                (v * 10_000.0).round() / 10_000.0
-            )),
-            if w.confirmed { "" } else { " (proposed)" }
-        ));
+        let ml = w.ml_per_day.map_or("?".to_owned(), |v| {
+            format!("{}", (v * 10_000.0).round() / 10_000.0)
+        });
+        lines.push(if w.confirmed {
+            tr!(
+                "Implant starting dose {dose} per day of {drug} {concentration} mg/mL = {ml} mL/day.",
+                dose = show(dose),
+                drug = w.drug,
+                concentration = w.concentration_mg_per_ml,
+                ml
+            )
+        } else {
+            tr!(
+                "Implant starting dose {dose} per day of {drug} {concentration} mg/mL = {ml} mL/day (proposed).",
+                dose = show(dose),
+                drug = w.drug,
+                concentration = w.concentration_mg_per_ml,
+                ml
+            )
+        });
     }
     lines.push(if w.confirmed {
-        format!(
-            "Confirmed by {}{}. The export is ready.",
-            w.confirmed_by.as_deref().unwrap_or("a clinician"),
-            w.reason
+        tr!(
+            "Confirmed by {name}{reason}. The export is ready.",
+            name = w.confirmed_by.as_deref().unwrap_or(tr!("a clinician")),
+            reason = w
+                .reason
                 .as_ref()
-                .map_or(String::new(), |r| format!(", because: {r}"))
+                .map_or(String::new(), |r| tr!(", because: {reason}", reason = r))
         )
     } else if !w.trial_ended {
-        "The trial has not ended: the dose is confirmed after the end.".to_owned()
+        tr!("The trial has not ended: the dose is confirmed after the end.").to_owned()
     } else if w.proposed_mg_per_day.is_some() {
-        "Not confirmed yet: check the dose, then confirm it (or enter another with a reason)."
+        tr!("Not confirmed yet: check the dose, then confirm it (or enter another with a reason).")
             .to_owned()
     } else {
-        "Not confirmed yet: enter the starting dose with a written reason.".to_owned()
+        tr!("Not confirmed yet: enter the starting dose with a written reason.").to_owned()
     });
     (lines, w.proposed_mg_per_day.is_some(), w.confirmed)
 }

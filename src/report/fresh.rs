@@ -30,6 +30,7 @@ use rustix::io::Errno;
 
 use super::export::ExportFile;
 use super::usb::UsbError;
+use crate::core::tr;
 
 /// Folders the export creates: rwxr-xr-x (less the process's umask; FAT ignores it).
 const FOLDER_MODE: u32 = 0o755;
@@ -66,15 +67,15 @@ fn in_the_way(found: Found, name: &str) -> UsbError {
         Found::Link => UsbError::LinkInTheWay { name },
         Found::Folder => UsbError::InTheWay {
             name,
-            found: "a folder".to_owned(),
+            found: tr!("a folder").to_owned(),
         },
         Found::File => UsbError::InTheWay {
             name,
-            found: "a file".to_owned(),
+            found: tr!("a file").to_owned(),
         },
         Found::Other | Found::Nothing => UsbError::InTheWay {
             name,
-            found: "something other than a file or folder".to_owned(),
+            found: tr!("something other than a file or folder").to_owned(),
         },
     }
 }
@@ -94,7 +95,7 @@ fn plain_name(name: &str) -> Result<&str, UsbError> {
         || name.starts_with('.')
         || name.contains(['/', '\0'])
     {
-        return Err(failed(name, "not a plain file or folder name"));
+        return Err(failed(name, tr!("not a plain file or folder name")));
     }
     Ok(name)
 }

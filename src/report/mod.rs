@@ -9,3 +9,4 @@ pub mod fresh;
 pub mod pdf;
 pub mod summary;
 pub mod usb;
+mod words;

@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 use zbus::Connection;
 use zbus::{OwnedObjectPath, OwnedVariant as OwnedValue, Variant as Value};
 
+use crate::core::tr;
+
 const SERVICE: &str = "org.freedesktop.UDisks2";
 const ROOT: &str = "/org/freedesktop/UDisks2";
 const BLOCK: &str = "org.freedesktop.UDisks2.Block";
@@ -65,85 +67,129 @@ pub struct Stick {
     pub free_bytes: u64,
 }
 
-/// Why there is no stick to export to, in words for the clinician.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why there is no stick to export to, in words for the clinician (in the language in use;
+/// the words a variant holds, `found` and `allows`, are written in it when it is made).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsbError {
-    #[error("No USB stick found: plug one into the pump's USB port and press Export again.")]
     NoStick,
-    #[error(
-        "The USB stick {} is write-protected: slide its lock switch off or use another stick.",
-        shown(label)
-    )]
-    ReadOnly { label: String },
-    #[error(
-        "The USB stick {} is full: it has {} free and the export needs {}. Use another stick or make room on it.",
-        shown(label), size(*free_bytes, Round::Down), size(*needed_bytes, Round::Up)
-    )]
+    ReadOnly {
+        label: String,
+    },
     Full {
         label: String,
         free_bytes: u64,
         needed_bytes: u64,
     },
-    #[error("The USB stick could not be used ({0}). Try again, or another stick.")]
     Udisks(String),
-    #[error(
-        "The USB stick {} is formatted as {found}: the pump writes only to sticks formatted as FAT32 or exFAT. Use another stick, or have this one formatted as FAT32 or exFAT.",
-        shown(label)
-    )]
     NotFat {
         label: String,
         /// The format found, in words ("NTFS (a Windows format)").
         found: String,
     },
-    #[error(
-        "The USB stick {} was opened on the pump in a way that is not safe for the export: it allows {allows}. Take the stick out, plug it in again and press Export again; if this happens again, call technical support.",
-        shown(label)
-    )]
     UnsafeMount {
         label: String,
         /// What the mount allows that it must not, in words.
         allows: String,
     },
-    #[error(
-        "The USB stick has a link named \"{name}\" where the export writes. The pump never writes through a link on a stick, so nothing was written. Use another stick."
-    )]
-    LinkInTheWay { name: String },
-    #[error(
-        "The USB stick already has {found} named \"{name}\" where the export writes, so nothing was written there. Press Export again, or use another stick."
-    )]
+    LinkInTheWay {
+        name: String,
+    },
     InTheWay {
         name: String,
         /// What is there: "a folder", "a file", "a device file" ...
         found: String,
     },
-    #[error(
-        "\"{name}\" could not be written to the USB stick ({reason}). It may have been taken out, or be full or faulty: check it and press Export again."
-    )]
-    WriteFailed { name: String, reason: String },
+    WriteFailed {
+        name: String,
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for UsbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            UsbError::NoStick => {
+                tr!("No USB stick found: plug one into the pump's USB port and press Export again.")
+                    .to_owned()
+            }
+            UsbError::ReadOnly { label } => tr!(
+                "The USB stick {label} is write-protected: slide its lock switch off or use another stick.",
+                label = shown(label)
+            ),
+            UsbError::Full {
+                label,
+                free_bytes,
+                needed_bytes,
+            } => tr!(
+                "The USB stick {label} is full: it has {free} free and the export needs {needed}. Use another stick or make room on it.",
+                label = shown(label),
+                free = size(*free_bytes, Round::Down),
+                needed = size(*needed_bytes, Round::Up)
+            ),
+            UsbError::Udisks(why) => tr!(
+                "The USB stick could not be used ({why}). Try again, or another stick.",
+                why
+            ),
+            UsbError::NotFat { label, found } => tr!(
+                "The USB stick {label} is formatted as {found}: the pump writes only to sticks formatted as FAT32 or exFAT. Use another stick, or have this one formatted as FAT32 or exFAT.",
+                label = shown(label),
+                found
+            ),
+            UsbError::UnsafeMount { label, allows } => tr!(
+                "The USB stick {label} was opened on the pump in a way that is not safe for the export: it allows {allows}. Take the stick out, plug it in again and press Export again; if this happens again, call technical support.",
+                label = shown(label),
+                allows
+            ),
+            UsbError::LinkInTheWay { name } => tr!(
+                "The USB stick has a link named \"{name}\" where the export writes. The pump never writes through a link on a stick, so nothing was written. Use another stick.",
+                name
+            ),
+            UsbError::InTheWay { name, found } => tr!(
+                "The USB stick already has {found} named \"{name}\" where the export writes, so nothing was written there. Press Export again, or use another stick.",
+                found,
+                name
+            ),
+            UsbError::WriteFailed { name, reason } => tr!(
+                "\"{name}\" could not be written to the USB stick ({reason}). It may have been taken out, or be full or faulty: check it and press Export again.",
+                name,
+                reason
+            ),
+        };
+        f.write_str(&text)
+    }
+}
+
+impl std::error::Error for UsbError {}
+
+impl UsbError {
+    /// The message in English, for the pump's own log.
+    fn logged(&self) -> String {
+        crate::core::lang::with(crate::core::lang::Language::English, || self.to_string())
+    }
 }
 
 fn shown(label: &str) -> String {
     if label.is_empty() {
-        "(no name)".to_owned()
+        tr!("(no name)").to_owned()
     } else {
-        format!("\"{label}\"")
+        tr!("\"{label}\"", label)
     }
 }
 
 /// A filesystem type (`Block.IdType`) in words for the clinician.
 fn format_in_words(id_type: &str) -> String {
     match id_type {
-        "" => "an unknown format".to_owned(),
+        "" => tr!("an unknown format").to_owned(),
         "vfat" => "FAT".to_owned(),
         "exfat" => "exFAT".to_owned(),
-        "ntfs" => "NTFS (a Windows format)".to_owned(),
+        "ntfs" => tr!("NTFS (a Windows format)").to_owned(),
         "ext2" | "ext3" | "ext4" | "btrfs" | "xfs" | "f2fs" | "jfs" | "reiserfs" | "nilfs2" => {
-            format!("{id_type} (a Linux format)")
+            tr!("{format} (a Linux format)", format = id_type)
         }
-        "hfs" | "hfsplus" => "Mac OS Extended (a Mac format)".to_owned(),
-        "apfs" => "APFS (a Mac format)".to_owned(),
-        "iso9660" | "udf" => format!("{id_type} (a CD or DVD format)"),
-        "crypto_LUKS" | "BitLocker" => format!("{id_type} (an encrypted format)"),
+        "hfs" | "hfsplus" => tr!("Mac OS Extended (a Mac format)").to_owned(),
+        "apfs" => tr!("APFS (a Mac format)").to_owned(),
+        "iso9660" | "udf" => tr!("{format} (a CD or DVD format)", format = id_type),
+        "crypto_LUKS" | "BitLocker" => tr!("{format} (an encrypted format)", format = id_type),
         other => other.to_owned(),
     }
 }
@@ -334,8 +380,13 @@ impl MountState {
     /// The mount `path` is on, from `statvfs`.
     pub fn of(path: &Path) -> Result<MountState, UsbError> {
         use rustix::fs::StatVfsMountFlags as F;
-        let st = rustix::fs::statvfs(path)
-            .map_err(|e| UsbError::Udisks(format!("cannot read {}: {e}", path.display())))?;
+        let st = rustix::fs::statvfs(path).map_err(|e| {
+            UsbError::Udisks(tr!(
+                "cannot read {path}: {error}",
+                path = path.display(),
+                error = e
+            ))
+        })?;
         Ok(MountState {
             free_bytes: st.f_bavail.saturating_mul(st.f_frsize),
             read_only: st.f_flag.contains(F::RDONLY),
@@ -359,9 +410,9 @@ impl MountState {
     pub fn unsafe_for_export(&self) -> Option<String> {
         match (self.nosuid, self.nodev) {
             (true, true) => None,
-            (false, true) => Some("set-user-ID programs".to_owned()),
-            (true, false) => Some("device files".to_owned()),
-            (false, false) => Some("set-user-ID programs and device files".to_owned()),
+            (false, true) => Some(tr!("set-user-ID programs").to_owned()),
+            (true, false) => Some(tr!("device files").to_owned()),
+            (false, false) => Some(tr!("set-user-ID programs and device files").to_owned()),
         }
     }
 }
@@ -388,18 +439,22 @@ pub async fn find_stick_with(
         .build()
         .await
         .map_err(|e| {
-            UsbError::Udisks(format!(
-                "the pump's USB service (UDisks2) cannot be reached: {e}"
+            UsbError::Udisks(tr!(
+                "the pump's USB service (UDisks2) cannot be reached: {error}",
+                error = e
             ))
         })?;
     let managed = tokio::time::timeout(ANSWER, manager.get_managed_objects())
         .await
         .map_err(|_| {
-            UsbError::Udisks("the pump's USB service (UDisks2) did not answer in time".to_owned())
+            UsbError::Udisks(
+                tr!("the pump's USB service (UDisks2) did not answer in time").to_owned(),
+            )
         })?
         .map_err(|e| {
-            UsbError::Udisks(format!(
-                "the pump's USB service (UDisks2) did not answer: {e}"
+            UsbError::Udisks(tr!(
+                "the pump's USB service (UDisks2) did not answer: {error}",
+                error = e
             ))
         })?;
     let objects: Objects = managed
@@ -429,7 +484,7 @@ pub async fn find_stick_with(
                 return Ok(stick);
             }
             Err(e) => {
-                tracing::info!(%device, error = %e, "USB stick cannot take the export");
+                tracing::info!(%device, error = %e.logged(), "USB stick cannot take the export");
                 refusal.get_or_insert(e);
             }
         }
@@ -483,7 +538,7 @@ async fn ready(
     }
     if rustix::fs::access(&mount_point, rustix::fs::Access::WRITE_OK).is_err() {
         return Err(UsbError::Udisks(
-            "the pump is not allowed to write to it; use a stick formatted as FAT32 or exFAT"
+            tr!("the pump is not allowed to write to it; use a stick formatted as FAT32 or exFAT")
                 .to_owned(),
         ));
     }
@@ -507,7 +562,7 @@ async fn ready(
 async fn mount(conn: &Connection, path: &OwnedObjectPath) -> Result<PathBuf, UsbError> {
     let fs = zbus::Proxy::new(conn, SERVICE, path.as_str(), FILESYSTEM)
         .await
-        .map_err(|e| UsbError::Udisks(format!("it could not be opened: {e}")))?;
+        .map_err(|e| UsbError::Udisks(tr!("it could not be opened: {error}", error = e)))?;
     tracing::info!(object = %path.as_str(), options = MOUNT_OPTIONS, "mounting a USB stick");
     let at = match mount_with(&fs, MOUNT_OPTIONS).await {
         Err(Some(zbus::Error::MethodError(name, why, _)))
@@ -524,14 +579,15 @@ async fn mount(conn: &Connection, path: &OwnedObjectPath) -> Result<PathBuf, Usb
         other => other,
     };
     at.map(PathBuf::from).map_err(|e| match e {
-        None => UsbError::Udisks("opening it took too long".to_owned()),
+        None => UsbError::Udisks(tr!("opening it took too long").to_owned()),
         Some(e) => match &e {
             zbus::Error::MethodError(name, ..) if name.as_str().contains("NotAuthorized") => {
-                UsbError::Udisks(format!(
-                    "the pump is not permitted to open USB sticks, call technical support; {e}"
+                UsbError::Udisks(tr!(
+                    "the pump is not permitted to open USB sticks, call technical support; {error}",
+                    error = e
                 ))
             }
-            _ => UsbError::Udisks(format!("it could not be opened: {e}")),
+            _ => UsbError::Udisks(tr!("it could not be opened: {error}", error = e)),
         },
     })
 }
@@ -581,6 +637,31 @@ mod tests {
                 .starts_with("The USB stick (no name) is write-protected")
         );
         assert_eq!(bytes_text(b"/dev/sda1\0".to_vec()), "/dev/sda1");
+    }
+
+    #[test]
+    fn messages_are_in_the_language_in_use_and_logged_in_english() {
+        use crate::core::lang::{Language, with};
+        let full = UsbError::Full {
+            label: "TITRA".to_owned(),
+            free_bytes: 12_300,
+            needed_bytes: 1_450_000,
+        };
+        let english = full.to_string();
+        with(Language::German, || {
+            assert_eq!(
+                full.to_string(),
+                "Der USB-Stick „TITRA“ ist voll: Er hat 12 kB frei, der Export braucht 1.5 MB. Einen anderen Stick verwenden oder Platz darauf schaffen."
+            );
+            assert_eq!(full.logged(), english);
+            assert_eq!(
+                UsbError::ReadOnly {
+                    label: String::new()
+                }
+                .to_string(),
+                "Der USB-Stick (ohne Namen) ist schreibgeschützt: den Sperrschalter lösen oder einen anderen Stick verwenden."
+            );
+        });
     }
 
     #[test]

@@ -21,6 +21,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::{Deserialize, Serialize};
 
+use crate::core::tr;
 use crate::core::units::{Duration, Timestamp};
 
 /// The fewest and most digits a PIN may have. Six digits give a million PINs per user; with the
@@ -86,18 +87,17 @@ fn lock_words(lock: &Duration) -> String {
     crate::core::readable::duration(*lock, crate::core::readable::Round::Up)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A refused login, session or check, worded for the nurse in the language in use (the users
+/// file's problems, for the engineer, in English).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthError {
-    #[error("there is no user \"{id}\": pick your name on the screen, or check your user ID")]
-    UnknownUser { id: String },
-    #[error(
-        "wrong PIN for {user}: {left} more wrong PIN(s) and {user}'s login locks (other staff are not affected)"
-    )]
-    WrongPin { user: String, left: u32 },
-    #[error(
-        "too many wrong PINs for {user}: {user}'s login is locked for {}. Other staff can log in, and Stop delivery needs no login",
-        lock_words(.lock)
-    )]
+    UnknownUser {
+        id: String,
+    },
+    WrongPin {
+        user: String,
+        left: u32,
+    },
     Locked {
         user: String,
         lock: Duration,
@@ -108,24 +108,74 @@ pub enum AuthError {
         /// logged).
         first_refusal: bool,
     },
-    #[error("not logged in, or the session ended after 3 minutes idle: log in again")]
     NoSession,
-    #[error("this login belongs to another screen or program: log in here")]
     OtherConnection,
-    #[error("a {needed} must do this (logged in as {have})")]
     WrongRole {
         needed: &'static str,
         have: &'static str,
     },
-    #[error("the second check must be by another nurse or clinician")]
     SameVerifier,
-    #[error(
-        "a PIN is {MIN_PIN_DIGITS} to {MAX_PIN_DIGITS} digits and nothing else (this one has {length} characters)"
-    )]
-    PinFormat { length: usize },
-    #[error("the users file: {0}")]
+    PinFormat {
+        length: usize,
+    },
     Config(String),
 }
+
+/// A role's name ("nurse", as `UserRole::as_str` says it) in words, in the language in use.
+fn role_words(role: &'static str) -> &'static str {
+    match role {
+        "nurse" => tr!("nurse"),
+        "clinician" => tr!("clinician"),
+        other => other,
+    }
+}
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            AuthError::UnknownUser { id } => tr!(
+                "there is no user \"{id}\": pick your name on the screen, or check your user ID",
+                id
+            ),
+            AuthError::WrongPin { user, left } => tr!(
+                "wrong PIN for {user}: {left} more wrong PIN(s) and {user}'s login locks (other staff are not affected)",
+                user,
+                left
+            ),
+            AuthError::Locked { user, lock, .. } => tr!(
+                "too many wrong PINs for {user}: {user}'s login is locked for {lock}. Other staff can log in, and Stop delivery needs no login",
+                user,
+                lock = lock_words(lock)
+            ),
+            AuthError::NoSession => {
+                tr!("not logged in, or the session ended after 3 minutes idle: log in again")
+                    .to_owned()
+            }
+            AuthError::OtherConnection => {
+                tr!("this login belongs to another screen or program: log in here").to_owned()
+            }
+            AuthError::WrongRole { needed, have } => tr!(
+                "a {needed} must do this (logged in as {have})",
+                needed = role_words(needed),
+                have = role_words(have)
+            ),
+            AuthError::SameVerifier => {
+                tr!("the second check must be by another nurse or clinician").to_owned()
+            }
+            AuthError::PinFormat { length } => tr!(
+                "a PIN is {min} to {max} digits and nothing else (this one has {length} characters)",
+                min = MIN_PIN_DIGITS,
+                max = MAX_PIN_DIGITS,
+                length
+            ),
+            // For the engineer who keeps the users file.
+            AuthError::Config(e) => format!("the users file: {e}"),
+        };
+        f.write_str(&text)
+    }
+}
+
+impl std::error::Error for AuthError {}
 
 /// The connection a call comes from: a session is valid only from the one that opened it.
 #[derive(Debug, Clone, PartialEq, Eq)]

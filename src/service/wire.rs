@@ -139,12 +139,12 @@ fn real_time() -> u32 {
 }
 
 /// What the simulated pump's banner says on every screen: that it is simulated, and in a
-/// demonstration how much faster its time runs ("" on a real pump).
+/// demonstration how much faster its time runs ("" on a real pump). In the language in use.
 pub fn simulation_banner(s: &Status) -> String {
     match (s.simulated, s.time_speed) {
         (false, _) => String::new(),
-        (true, 0 | 1) => "SIMULATED PUMP — NOT FOR PATIENT USE".to_owned(),
-        (true, n) => format!("SIMULATED PUMP, TIME ×{n} — NOT FOR PATIENT USE"),
+        (true, 0 | 1) => crate::core::tr!("SIMULATED PUMP — NOT FOR PATIENT USE").to_owned(),
+        (true, n) => crate::core::tr!("SIMULATED PUMP, TIME ×{n} — NOT FOR PATIENT USE", n),
     }
 }
 
@@ -157,6 +157,10 @@ pub struct Status {
     /// (`titra demo --speed`), which every screen then says.
     #[serde(default = "real_time")]
     pub time_speed: u32,
+    /// The language the pump writes its texts in (the site's), which the screens follow; null
+    /// when not known (before the pump answered).
+    #[serde(default)]
+    pub language: Option<crate::core::lang::Language>,
     pub patient: String,
     pub drug: String,
     pub concentration: String,
@@ -238,6 +242,7 @@ impl Status {
             state: State::Idle,
             simulated: false,
             time_speed: 1,
+            language: None,
             patient: String::new(),
             drug: String::new(),
             concentration: String::new(),

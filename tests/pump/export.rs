@@ -670,3 +670,71 @@ fn the_programs_changes_are_in_every_format_with_both_names() {
         .count();
     assert_eq!(rows, 6);
 }
+
+/// The summary exported in German (issue 22): the PDF's headings, sentences and the log's names
+/// read back in German with their German letters intact (WinAnsi, read back by pdftotext), and
+/// its figures as the English PDF has them.
+#[test]
+fn a_summary_exported_in_german_reads_back_in_german() {
+    use titra::core::lang::{self, Language};
+    let d = dir("german");
+    let db = simulated_log("continuous-morphine-pca.toml", &d);
+    // A copy of the log for the English export, which must not list the German one as earlier.
+    let copy = d.join("copy.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let written = lang::with(Language::German, || {
+        export(&db, &d.join("de"), "pdf", Paper::A4, true)
+    })
+    .unwrap();
+    let text = pdftotext(&written[0]);
+    for needle in [
+        "Zusammenfassung der Testphase (ENTWURF) —",
+        "Patient/in MRN-00042",
+        "Morphine 1 mg/mL intrathekal · kontinuierliche Testphase",
+        "Schmerz Ø (Min.)",
+        "Kennzahlen",
+        "Wirksame Testdosis: 1 mg pro Tag",
+        "letzte stabile Phase 48 h (von 24 h bis 72 h nach dem Start)",
+        "letzter Wert 3 (Reduktion 62.5 %)",
+        "RESPONDER",
+        "Berechnungsblatt für das Implantat",
+        "Vorgeschlagene Anfangsdosis 0.5 mg pro Tag",
+        "NICHT BESTÄTIGT",
+        "Programm beim Start",
+        "Dosisänderungen",
+        "Okklusion (hoch)",
+        "Unterbrechungen der Abgabe",
+        "keine Stromversorgung",
+        "Juckreiz, leicht",
+        "Nebenwirkungen",
+        "Entscheidung",
+        "Seite 2 von 2",
+        "SIMULIERTE TESTPHASE",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    // Words with umlauts and ß, whole: no letter lost or replaced.
+    for word in ["gewährt", "Dosisänderungen", "BESTÄTIGT", "für"] {
+        assert!(text.contains(word), "{word:?} not in:\n{text}");
+    }
+    assert!(!text.contains('?'), "a character WinAnsi lacks:\n{text}");
+    for english in ["Key figures", "Dose changes", "page 2 of 2", "per day"] {
+        assert!(
+            !text.contains(english),
+            "{english:?} left in English:\n{text}"
+        );
+    }
+
+    // The same figures as in English.
+    let english = pdftotext(&export(&copy, &d.join("en"), "pdf", Paper::A4, true).unwrap()[0]);
+    let figures = |t: &str| -> Vec<String> {
+        t.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (mut de, mut en) = (figures(&text), figures(&english));
+    de.sort();
+    en.sort();
+    assert_eq!(de, en, "the German PDF has the English one's figures");
+}

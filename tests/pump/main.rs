@@ -1,7 +1,8 @@
 //! The pump on simulated hardware, in one test binary (one link of the library and slint): the
-//! engine, changing the program during a trial, the trial log, crash recovery, the fault-injection matrix, the simulator on the example
-//! scenarios and the summary export. Nothing here needs a D-Bus daemon or systemd; the export reads
-//! its PDFs back with pdftotext. One file's tests: `cargo test --test pump engine::`.
+//! engine, changing the program during a trial, the trial log, crash recovery, the fault-injection
+//! matrix, the simulator on the example scenarios, the summary export and the daemon's answers in
+//! German. Nothing here needs a D-Bus daemon or systemd; the export reads its PDFs back with
+//! pdftotext. One file's tests: `cargo test --test pump engine::`.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -11,6 +12,7 @@ mod demo;
 mod engine;
 mod export;
 mod fault_matrix;
+mod german;
 mod readable;
 mod simulate;
 mod storage;

@@ -308,3 +308,64 @@ fn what_was_given_follows_the_rules_in_the_text_summary_and_the_pdf() {
         assert!(is_amount(figure), "{figure:?} in {line:?}");
     }
 }
+
+/// The text summary in German (issue 22): its sentences in German, the log's names as words, and
+/// every figure as the English summary has it.
+#[test]
+fn the_text_summary_reads_in_german_with_the_same_figures() {
+    use titra::cli::simulate;
+    use titra::core::lang::{self, Language};
+    use titra::core::units::MassUnit;
+    let scenario = crate::common::example("continuous-morphine-pca.toml");
+    let (library, source) = titra::input::check::load_library(None).unwrap();
+    let out = lang::with(Language::German, || {
+        simulate::run(
+            &scenario,
+            &library,
+            source,
+            &titra::input::hardware::HardwareConfig::built_in().unwrap(),
+        )
+    })
+    .unwrap();
+    let render = || titra::report::summary::render(&out.summary, MassUnit::Mg);
+    let text = lang::with(Language::German, render);
+    for needle in [
+        "SIMULIERTE TESTPHASE (simulierte Hardware, virtuelle Zeit)",
+        "Zusammenfassung der Testphase: Patient/in MRN-00042, morphine 1 mg/mL intrathekal, kontinuierliche Testphase, 72 h",
+        "Abgegeben ",
+        "  Tag 1: ",
+        "Patientenboli gewährt 1, abgelehnt 2",
+        "Anforderungen von Patientenboli: ",
+        "Alarme:",
+        " Okklusion bei ",
+        "Schmerz (0-10): Ausgangswert 8, letzter Wert 3, Reduktion 62.5 % (Responder: mindestens 50 % weniger Schmerz)",
+        "Nebenwirkung bei ",
+        "Juckreiz, leicht",
+        "Reservoir: ",
+        "Wirksame Testdosis: 1 mg pro Tag (die Dosis pro Tag in der letzten stabilen Phase",
+        "Ansprechkriterium: ",
+        "; erfüllt",
+        "Opioidstatus: ",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    for english in [
+        "Delivered",
+        "Trial summary",
+        "patient boluses granted",
+        "per day",
+    ] {
+        assert!(
+            !text.contains(english),
+            "{english:?} left in English:\n{text}"
+        );
+    }
+    // The German text holds the English one's amounts, in the same order.
+    let english = render();
+    let given = |t: &str, lines: &[&str]| -> Vec<String> {
+        amounts_on(t, lines).into_iter().map(|(a, _)| a).collect()
+    };
+    let de = given(&text, &["Abgegeben", "Tag "]);
+    assert!(de.len() >= 8, "{de:?}\n{text}");
+    assert_eq!(de, given(&english, &["Delivered", "day "]));
+}

@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::program::{Pca, Program, ScheduledBolus, WindowLimit};
+use crate::tr;
 use crate::units::{AmountRate, Duration, VolumeRate};
 
 /// The settings a change may name.
@@ -106,8 +107,8 @@ impl ProgramChange {
         new
     }
 
-    /// What changes, old beside new, in the drug's unit; settings named with the value they
-    /// already have are left out. Planned titration steps a new basal cancels show as
+    /// What changes, old beside new, in the drug's unit, in the language in use (the setting's
+    /// name stays the key); settings named with the value they already have are left out. Planned titration steps a new basal cancels show as
     /// `titration`.
     pub fn describe(
         old: &Program,
@@ -126,11 +127,11 @@ impl ProgramChange {
         };
         let steps = |p: &Program| {
             if p.titration.is_empty() {
-                "none".to_owned()
+                tr!("none").to_owned()
             } else {
                 p.titration
                     .iter()
-                    .map(|s| format!("{} at {}", s.basal.per_day_in(unit), s.at))
+                    .map(|s| tr!("{what} at {at}", what = s.basal.per_day_in(unit), at = s.at))
                     .collect::<Vec<_>>()
                     .join(", ")
             }
@@ -143,13 +144,13 @@ impl ProgramChange {
         );
         let pca = |p: Option<Pca>| {
             p.map_or_else(
-                || "none".to_owned(),
+                || tr!("none").to_owned(),
                 |p| {
-                    format!(
-                        "{}, lockout {}, at most {} an hour",
-                        p.dose.in_unit(unit),
-                        p.lockout,
-                        p.max_per_hour
+                    tr!(
+                        "{dose}, lockout {lockout}, at most {count} an hour",
+                        dose = p.dose.in_unit(unit),
+                        lockout = p.lockout,
+                        count = p.max_per_hour
                     )
                 },
             )
@@ -157,10 +158,10 @@ impl ProgramChange {
         push("pca", pca(old.pca), pca(new.pca));
         let boluses = |b: &[ScheduledBolus]| {
             if b.is_empty() {
-                "none".to_owned()
+                tr!("none").to_owned()
             } else {
                 b.iter()
-                    .map(|b| format!("{} at {}", b.dose.in_unit(unit), b.at))
+                    .map(|b| tr!("{what} at {at}", what = b.dose.in_unit(unit), at = b.at))
                     .collect::<Vec<_>>()
                     .join(", ")
             }
@@ -168,8 +169,14 @@ impl ProgramChange {
         push("boluses", boluses(&old.boluses), boluses(&new.boluses));
         let limit = |l: Option<WindowLimit>| {
             l.map_or_else(
-                || "none".to_owned(),
-                |l| format!("{} in {}", l.max.in_unit(unit), l.window),
+                || tr!("none").to_owned(),
+                |l| {
+                    tr!(
+                        "{max} in {window}",
+                        max = l.max.in_unit(unit),
+                        window = l.window
+                    )
+                },
             )
         };
         push("limit", limit(old.limit), limit(new.limit));

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::program::{Trial, TrialKind};
 use super::units::Timestamp;
+use crate::tr;
 
 /// The longest item text and override reason (a sentence or two for the nurse to read).
 pub const MAX_TEXT: usize = 500;
@@ -109,14 +110,14 @@ pub enum ChecklistRefusal {
 impl fmt::Display for ChecklistRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ChecklistRefusal::UnknownItem { id, known } => write!(
-                f,
-                "item: \"{id}\" is not on this trial's checklist ({})",
-                known.join(", ")
-            ),
-            ChecklistRefusal::NothingOpen => f.write_str(
-                "every item of the checklist is confirmed: there is nothing to override",
-            ),
+            ChecklistRefusal::UnknownItem { id, known } => f.write_str(&tr!(
+                "item: \"{id}\" is not on this trial's checklist ({known})",
+                id,
+                known = known.join(", ")
+            )),
+            ChecklistRefusal::NothingOpen => f.write_str(tr!(
+                "every item of the checklist is confirmed: there is nothing to override"
+            )),
         }
     }
 }
@@ -227,9 +228,9 @@ impl Checklist {
             .iter()
             .map(|i| format!("{} ({})", i.text.trim_end_matches('.'), i.id))
             .collect();
-        Some(format!(
-            "the pre-trial checklist is not complete; still open: {}. A nurse confirms each item, or a clinician overrides with a written reason",
-            open.join("; ")
+        Some(tr!(
+            "the pre-trial checklist is not complete; still open: {open}. A nurse confirms each item, or a clinician overrides with a written reason",
+            open = open.join("; ")
         ))
     }
 }

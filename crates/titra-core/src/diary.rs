@@ -17,6 +17,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::units::{Duration, Timestamp};
+use crate::tr;
 
 /// What a drug's trial is judged on (the drug library's `outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -127,7 +128,9 @@ impl<'de> Deserialize<'de> for Ashworth {
     }
 }
 
-/// The Patient Global Impression of Change, 1 (very much improved) to 7 (very much worse).
+/// The Patient Global Impression of Change, 1 (very much improved) to 7 (very much worse), in
+/// English (the words of the log and the exports' data); [`pgic_label`] gives them in the
+/// language in use.
 pub const PGIC: [&str; 7] = [
     "Very much improved",
     "Much improved",
@@ -138,12 +141,19 @@ pub const PGIC: [&str; 7] = [
     "Very much worse",
 ];
 
-/// The words of a PGIC score, None outside 1 to 7.
+/// The words of a PGIC score in the language in use (for the patient and the summary), None
+/// outside 1 to 7.
 pub fn pgic_label(value: u8) -> Option<&'static str> {
-    usize::from(value)
-        .checked_sub(1)
-        .and_then(|i| PGIC.get(i))
-        .copied()
+    Some(match value {
+        1 => tr!("Very much improved"),
+        2 => tr!("Much improved"),
+        3 => tr!("A little improved"),
+        4 => tr!("No change"),
+        5 => tr!("A little worse"),
+        6 => tr!("Much worse"),
+        7 => tr!("Very much worse"),
+        _ => return None,
+    })
 }
 
 /// A time of day, minutes after midnight, written "HH:MM".
@@ -242,6 +252,23 @@ impl DiaryRule {
     pub const EVERY_RANGE: (Duration, Duration) =
         (Duration::from_hours(1), Duration::from_hours(12));
 
+    /// A text of the diary's question for the patient, in the language in use: the default
+    /// question and answers (kept in English in the protocol and the log) translated, a site's
+    /// own as its protocol writes them.
+    pub fn shown(text: &str) -> &str {
+        match text {
+            "How far could you walk since you last answered?" => {
+                tr!("How far could you walk since you last answered?")
+            }
+            "I could not walk" => tr!("I could not walk"),
+            "Only in my room" => tr!("Only in my room"),
+            "On the ward or around the house" => tr!("On the ward or around the house"),
+            "Outside, a short way" => tr!("Outside, a short way"),
+            "As far as I wanted" => tr!("As far as I wanted"),
+            other => other,
+        }
+    }
+
     /// Why these settings cannot be used, naming the field, the value and the limit.
     pub fn check(&self) -> Result<(), String> {
         let (lo, hi) = Self::EVERY_RANGE;
@@ -311,6 +338,29 @@ mod tests {
 
     fn h(hours: u64) -> Timestamp {
         Timestamp::ORIGIN + Duration::from_hours(hours)
+    }
+
+    #[test]
+    fn the_default_question_and_the_pgic_read_in_german_and_a_sites_own_as_written() {
+        use crate::lang::{self, Language};
+        let d = DiaryRule::default();
+        lang::with(Language::German, || {
+            for text in std::iter::once(&d.function_question).chain(&d.function_answers) {
+                assert_ne!(DiaryRule::shown(text), text, "{text} has its German");
+            }
+            assert_eq!(
+                DiaryRule::shown(&d.function_question),
+                "Wie weit konnten Sie seit Ihrer letzten Antwort gehen?"
+            );
+            assert_eq!(DiaryRule::shown("Wie geht es Ihnen?"), "Wie geht es Ihnen?");
+            assert_eq!(pgic_label(1), Some("Sehr viel besser"));
+            assert_eq!(pgic_label(8), None);
+        });
+        // In English, the words of the log.
+        for (i, words) in PGIC.iter().enumerate() {
+            assert_eq!(pgic_label(u8::try_from(i + 1).unwrap()), Some(*words));
+        }
+        assert_eq!(DiaryRule::shown(&d.function_question), d.function_question);
     }
 
     #[test]

@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use super::readable;
 use super::units::{Amount, AmountRate, Duration, MassUnit, Timestamp};
+use crate::tr;
 
 /// Where a delivered amount came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -210,33 +211,38 @@ impl Denial {
         };
         let time = |d: Duration| readable::duration(d, readable::Round::Nearest);
         match self {
-            Denial::NotPrescribed => "Patient boluses are not part of this program.".to_owned(),
-            Denial::BolusInProgress => "A bolus is being given now.".to_owned(),
+            Denial::NotPrescribed => tr!("Patient boluses are not part of this program.").to_owned(),
+            Denial::BolusInProgress => tr!("A bolus is being given now.").to_owned(),
             Denial::NotDelivering => {
-                "The pump is not delivering now (paused or stopped); ask your nurse.".to_owned()
+                tr!("The pump is not delivering now (paused or stopped); ask your nurse.").to_owned()
             }
-            Denial::Lockout { lockout } => {
-                format!(
-                    "Too soon: at least {} must pass between boluses.",
-                    time(*lockout)
-                )
-            }
-            Denial::HourlyCount { max_per_hour } => {
-                format!("The most boluses allowed in an hour ({max_per_hour}) have been given.")
-            }
-            Denial::Cap { cap, in_window } => format!(
-                "The {} limit of {} in {} would be exceeded ({} given in the last {}).",
-                match cap.origin {
-                    CapOrigin::Program => "program's",
-                    CapOrigin::Library => "drug library's",
-                },
-                amount(cap.max),
-                time(cap.window),
-                amount(*in_window),
-                time(cap.window)
+            Denial::Lockout { lockout } => tr!(
+                "Too soon: at least {lockout} must pass between boluses.",
+                lockout = time(*lockout)
             ),
-            Denial::SedationHold => "Not now: your nurse must check on you first. (Sedation or slow breathing was recorded; a clinician must review before any more doses.)".to_owned(),
-            Denial::ObservationOverdue => "Not now: your nurse must check on you first. (Your sedation and breathing check is overdue.)".to_owned(),
+            Denial::HourlyCount { max_per_hour } => tr!(
+                "The most boluses allowed in an hour ({max_per_hour}) have been given.",
+                max_per_hour
+            ),
+            Denial::Cap { cap, in_window } => {
+                let (max, window, given) = (amount(cap.max), time(cap.window), amount(*in_window));
+                match cap.origin {
+                    CapOrigin::Program => tr!(
+                        "The program's limit of {max} in {window} would be exceeded ({given} given in the last {window}).",
+                        max,
+                        window,
+                        given
+                    ),
+                    CapOrigin::Library => tr!(
+                        "The drug library's limit of {max} in {window} would be exceeded ({given} given in the last {window}).",
+                        max,
+                        window,
+                        given
+                    ),
+                }
+            }
+            Denial::SedationHold => tr!("Not now: your nurse must check on you first. (Sedation or slow breathing was recorded; a clinician must review before any more doses.)").to_owned(),
+            Denial::ObservationOverdue => tr!("Not now: your nurse must check on you first. (Your sedation and breathing check is overdue.)").to_owned(),
         }
     }
 }
@@ -1282,6 +1288,42 @@ mod tests {
             press(&mut l, at("4h"), AmountRate::ZERO),
             PcaDecision::Granted { .. }
         ));
+    }
+
+    #[test]
+    fn a_refusal_reads_in_german_with_its_amounts_and_times_as_written() {
+        use crate::lang::{self, Language};
+        let cap = Denial::Cap {
+            cap: Cap {
+                window: "4h".parse().unwrap(),
+                max: mg("0.3 mg"),
+                counts: Counts::AllButClinician,
+                origin: CapOrigin::Program,
+            },
+            in_window: mg("0.3 mg"),
+        };
+        let lockout = Denial::Lockout {
+            lockout: "30min".parse().unwrap(),
+        };
+        lang::with(Language::German, || {
+            assert_eq!(
+                cap.explain_for(MassUnit::Mg),
+                "Die Grenze des Programms von 0.3 mg in 4 h würde überschritten (im letzten Zeitraum von 4 h bereits gegeben: 0.3 mg)."
+            );
+            assert_eq!(
+                lockout.explain_for(MassUnit::Mg),
+                "Zu früh: Zwischen zwei Boli müssen mindestens 30 min liegen."
+            );
+            assert_eq!(
+                Denial::HourlyCount { max_per_hour: 2 }.explain_for(MassUnit::Mcg),
+                "Die höchstens erlaubte Zahl an Boli pro Stunde (2) ist bereits gegeben."
+            );
+        });
+        // The same denial in English outside.
+        assert_eq!(
+            lockout.explain_for(MassUnit::Mg),
+            "Too soon: at least 30 min must pass between boluses."
+        );
     }
 
     impl PcaDecision {

@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::tr;
+
 /// How serious a finding is. Ordered: the verdict of a program is its most serious finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -21,9 +23,9 @@ pub enum Class {
 impl fmt::Display for Class {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Class::Ok => "ok",
-            Class::Soft => "needs confirmation",
-            Class::Hard => "rejected",
+            Class::Ok => tr!("ok"),
+            Class::Soft => tr!("needs confirmation"),
+            Class::Hard => tr!("rejected"),
         })
     }
 }

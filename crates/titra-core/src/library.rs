@@ -21,6 +21,8 @@ use super::diary::OutcomeMeasure;
 use super::finding::{Class, Finding};
 use super::observation::{CheckSchedule, SedationRule};
 use super::units::{Amount, AmountRate, Concentration, Duration, MassUnit};
+use crate::lang::{self, Language};
+use crate::tr;
 
 /// The library format this version reads.
 pub const LIBRARY_SCHEMA: &str = "titra.drug-library/1";
@@ -39,6 +41,17 @@ impl fmt::Display for Route {
             Route::Intrathecal => "intrathecal",
             Route::Epidural => "epidural",
         })
+    }
+}
+
+impl Route {
+    /// For people, in the language in use ("intrathecal"; [`Route`]'s `Display` is the word in
+    /// files and on the wire).
+    pub fn words(self) -> &'static str {
+        match self {
+            Route::Intrathecal => tr!("intrathecal"),
+            Route::Epidural => tr!("epidural"),
+        }
     }
 }
 
@@ -91,24 +104,44 @@ impl<T: Copy + Ord> Guardrail<T> {
     pub fn check(&self, field: &str, what: &str, value: T, show: impl Fn(T) -> String) -> Finding {
         let (class, bound) = self.classify(value);
         let shown = show(value);
+        // A hard bound makes the finding hard, a soft one soft (`classify`).
         let (limit, message) = match bound {
             None => (
                 self.range_text(&show),
-                format!("{what} {shown} is within the library's usual range."),
+                tr!(
+                    "{what} {shown} is within the library's usual range.",
+                    what,
+                    shown
+                ),
             ),
             Some(bound) => {
-                let limit = bound.text(&show);
-                let consequence = match class {
-                    Class::Hard => "It cannot be used.",
-                    _ => "It can be used only if you confirm it.",
-                };
-                (
-                    limit.clone(),
-                    format!(
-                        "{what} {shown} is {} the {limit}. {consequence}",
-                        bound.side()
+                let message = match bound {
+                    Bound::HardMin(b) => tr!(
+                        "{what} {shown} is below the hard minimum of {bound}. It cannot be used.",
+                        what,
+                        shown,
+                        bound = show(b)
                     ),
-                )
+                    Bound::SoftMin(b) => tr!(
+                        "{what} {shown} is below the usual minimum of {bound} (soft limit). It can be used only if you confirm it.",
+                        what,
+                        shown,
+                        bound = show(b)
+                    ),
+                    Bound::SoftMax(b) => tr!(
+                        "{what} {shown} is above the usual maximum of {bound} (soft limit). It can be used only if you confirm it.",
+                        what,
+                        shown,
+                        bound = show(b)
+                    ),
+                    Bound::HardMax(b) => tr!(
+                        "{what} {shown} is above the hard maximum of {bound}. It cannot be used.",
+                        what,
+                        shown,
+                        bound = show(b)
+                    ),
+                };
+                (bound.text(&show), message)
             }
         };
         Finding {
@@ -125,9 +158,9 @@ impl<T: Copy + Ord> Guardrail<T> {
         let low = self.soft_min.or(self.hard_min);
         let high = self.soft_max.or(self.hard_max);
         match (low, high) {
-            (Some(l), Some(h)) => format!("usual range {} to {}", show(l), show(h)),
-            (Some(l), None) => format!("usual minimum {}", show(l)),
-            (None, Some(h)) => format!("usual maximum {}", show(h)),
+            (Some(l), Some(h)) => tr!("usual range {low} to {high}", low = show(l), high = show(h)),
+            (Some(l), None) => tr!("usual minimum {low}", low = show(l)),
+            (None, Some(h)) => tr!("usual maximum {high}", high = show(h)),
             (None, None) => String::new(),
         }
     }
@@ -168,18 +201,12 @@ pub enum Bound<T> {
 }
 
 impl<T: Copy> Bound<T> {
-    fn side(&self) -> &'static str {
-        match self {
-            Bound::HardMin(_) | Bound::SoftMin(_) => "below",
-            Bound::SoftMax(_) | Bound::HardMax(_) => "above",
-        }
-    }
     fn text(&self, show: &impl Fn(T) -> String) -> String {
         match *self {
-            Bound::HardMin(v) => format!("hard minimum of {}", show(v)),
-            Bound::SoftMin(v) => format!("usual minimum of {} (soft limit)", show(v)),
-            Bound::SoftMax(v) => format!("usual maximum of {} (soft limit)", show(v)),
-            Bound::HardMax(v) => format!("hard maximum of {}", show(v)),
+            Bound::HardMin(v) => tr!("hard minimum of {bound}", bound = show(v)),
+            Bound::SoftMin(v) => tr!("usual minimum of {bound} (soft limit)", bound = show(v)),
+            Bound::SoftMax(v) => tr!("usual maximum of {bound} (soft limit)", bound = show(v)),
+            Bound::HardMax(v) => tr!("hard maximum of {bound}", bound = show(v)),
         }
     }
 }
@@ -261,14 +288,14 @@ impl LibraryEntry {
     ) -> (&Guardrail<AmountRate>, &'static str) {
         match (&self.start_per_day_tolerant, status) {
             (Some(t), Some(super::program::OpioidStatus::Tolerant)) => {
-                (t, "for opioid-tolerant patients")
+                (t, tr!("for opioid-tolerant patients"))
             }
             (Some(_), Some(super::program::OpioidStatus::Naive)) => {
-                (&self.start_per_day, "for opioid-naive patients")
+                (&self.start_per_day, tr!("for opioid-naive patients"))
             }
             (Some(_), None) => (
                 &self.start_per_day,
-                "for opioid-naive patients (the opioid status is not recorded)",
+                tr!("for opioid-naive patients (the opioid status is not recorded)"),
             ),
             (None, _) => (&self.start_per_day, ""),
         }
@@ -293,20 +320,19 @@ pub struct LibraryError {
     pub message: String,
 }
 
-/// Why a drug, route and concentration were not found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a drug, route and concentration were not found (for the nurse: in the language in use).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LookupError {
-    #[error("\"{drug}\" is not in the drug library (it has: {known})")]
-    UnknownDrug { drug: String, known: String },
-    #[error("{drug} is not in the drug library for {route} use (it is listed for: {routes})")]
+    UnknownDrug {
+        drug: String,
+        known: String,
+    },
     WrongRoute {
         drug: String,
         route: Route,
+        /// The routes it is listed for, in words.
         routes: String,
     },
-    #[error(
-        "{concentration} is not a concentration the drug library lists for {route} {drug} (it lists: {listed}); concentrations come from the library, never typed freely"
-    )]
     UnlistedConcentration {
         drug: String,
         route: Route,
@@ -314,6 +340,42 @@ pub enum LookupError {
         listed: String,
     },
 }
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&match self {
+            LookupError::UnknownDrug { drug, known } => tr!(
+                "\"{drug}\" is not in the drug library (it has: {known})",
+                drug,
+                known
+            ),
+            LookupError::WrongRoute {
+                drug,
+                route,
+                routes,
+            } => tr!(
+                "{drug} is not in the drug library for {route} use (it is listed for: {routes})",
+                drug,
+                route = route.words(),
+                routes
+            ),
+            LookupError::UnlistedConcentration {
+                drug,
+                route,
+                concentration,
+                listed,
+            } => tr!(
+                "{concentration} is not a concentration the drug library lists for {route} {drug} (it lists: {listed}); concentrations come from the library, never typed freely",
+                concentration,
+                route = route.words(),
+                drug,
+                listed
+            ),
+        })
+    }
+}
+
+impl std::error::Error for LookupError {}
 
 /// A drug library that was read whole and found consistent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -467,7 +529,7 @@ impl DrugLibrary {
             .filter(|e| e.route == route)
             .collect();
         if same_route.is_empty() {
-            let routes: BTreeSet<String> = same_drug.iter().map(|e| e.route.to_string()).collect();
+            let routes: BTreeSet<&str> = same_drug.iter().map(|e| e.route.words()).collect();
             return Err(LookupError::WrongRoute {
                 drug: same_drug[0].drug.clone(),
                 route,
@@ -533,7 +595,8 @@ fn check_entry(e: &RawEntry) -> Result<(), String> {
     )?;
     named("observation", e.observation.consistency(|v| v.to_string()))?;
     if let Some(c) = e.checks {
-        named("checks", c.followable())?;
+        // The library's file is the engineer's: its refusals stay in English.
+        named("checks", lang::with(Language::English, || c.followable()))?;
     }
     named(
         "start_per_day",

@@ -26,6 +26,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::units::{Duration, Timestamp};
+use crate::tr;
 
 /// When recorded sedation or breathing stops delivery. Data from the drug library (its
 /// `[sedation]` table); [`SedationRule::DEFAULT`] when the library does not set it.
@@ -117,20 +118,21 @@ impl CheckSchedule {
     /// period it covers), naming the field; Ok when it can be followed.
     pub fn followable(&self) -> Result<(), String> {
         if self.every.is_zero() {
-            return Err("every is 0s; give an interval such as 1h".to_owned());
+            return Err(tr!("every is 0s; give an interval such as 1h").to_owned());
         }
         if self.period.is_zero() {
-            return Err("for is 0s; give a period such as 24h".to_owned());
+            return Err(tr!("for is 0s; give a period such as 24h").to_owned());
         }
         if self.every > self.period {
-            return Err(format!(
-                "every {} is longer than the {} it covers: no check would be due",
-                self.every, self.period
+            return Err(tr!(
+                "every {every} is longer than the {period} it covers: no check would be due",
+                every = self.every,
+                period = self.period
             ));
         }
         if self.then_every.is_some_and(|t| t.is_zero()) {
             return Err(
-                "then_every is 0s; give an interval such as 4h, or leave it out".to_owned(),
+                tr!("then_every is 0s; give an interval such as 4h, or leave it out").to_owned(),
             );
         }
         Ok(())
@@ -142,15 +144,30 @@ impl CheckSchedule {
     pub fn looser_than(&self, default: &CheckSchedule) -> Vec<String> {
         let mut looser = Vec::new();
         if self.every > default.every {
-            looser.push(format!("every {} instead of {}", self.every, default.every));
+            looser.push(tr!(
+                "every {every} instead of {default}",
+                every = self.every,
+                default = default.every
+            ));
         }
         if self.period < default.period {
-            looser.push(format!("for {} instead of {}", self.period, default.period));
+            looser.push(tr!(
+                "for {period} instead of {default}",
+                period = self.period,
+                default = default.period
+            ));
         }
         match (self.then_every, default.then_every) {
-            (None, Some(d)) => looser.push(format!("no checks afterwards instead of every {d}")),
+            (None, Some(d)) => looser.push(tr!(
+                "no checks afterwards instead of every {default}",
+                default = d
+            )),
             (Some(t), Some(d)) if t > d => {
-                looser.push(format!("afterwards every {t} instead of {d}"));
+                looser.push(tr!(
+                    "afterwards every {then} instead of {default}",
+                    then = t,
+                    default = d
+                ));
             }
             _ => {}
         }
@@ -160,13 +177,13 @@ impl CheckSchedule {
 
 impl fmt::Display for CheckSchedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "sedation and respiratory rate every {} for {} after the start, each bolus and each dose increase",
-            self.every, self.period
-        )?;
+        f.write_str(&tr!(
+            "sedation and respiratory rate every {every} for {period} after the start, each bolus and each dose increase",
+            every = self.every,
+            period = self.period
+        ))?;
         match self.then_every {
-            Some(t) => write!(f, ", then every {t}"),
+            Some(t) => f.write_str(&tr!(", then every {then}", then = t)),
             None => Ok(()),
         }
     }

@@ -12,6 +12,7 @@ use super::library::{
 };
 use super::observation::CheckSchedule;
 use super::units::{Amount, AmountRate, Concentration, Duration, Volume, VolumeRate};
+use crate::tr;
 
 /// The usual longest trial; longer needs confirmation.
 pub const USUAL_MAX_TRIAL: Duration = Duration::from_days(14);
@@ -59,8 +60,8 @@ impl OpioidStatus {
     /// In words, for the summary: "opioid-naive".
     pub fn words(self) -> &'static str {
         match self {
-            OpioidStatus::Naive => "opioid-naive",
-            OpioidStatus::Tolerant => "opioid-tolerant",
+            OpioidStatus::Naive => tr!("opioid-naive"),
+            OpioidStatus::Tolerant => tr!("opioid-tolerant"),
         }
     }
 }
@@ -350,12 +351,18 @@ pub fn check_change(
             TrialKind::Continuous if new.basal.is_zero() => v.hard(
                 "program.basal",
                 c.rate(new.basal),
-                "A continuous trial needs a basal rate: pause delivery to stop it for a while.",
+                tr!(
+                    "A continuous trial needs a basal rate: pause delivery to stop it for a while."
+                ),
             ),
             TrialKind::SingleBolus | TrialKind::MultipleBolus if !new.basal.is_zero() => v.hard(
                 "program.basal",
                 c.rate(new.basal),
-                format!("A {} trial has no basal rate.", trial.kind),
+                if trial.kind == TrialKind::SingleBolus {
+                    tr!("A single_bolus trial has no basal rate.")
+                } else {
+                    tr!("A multiple_bolus trial has no basal rate.")
+                },
             ),
             _ => {}
         }
@@ -381,11 +388,11 @@ pub fn check_change(
             v.soft(
                 "program.kvo",
                 new.kvo,
-                "usual KVO of 0 for intrathecal use",
-                format!(
-                    "KVO {} carries {} of drug; it counts as dose and is included in the basal rate above.",
-                    new.kvo,
-                    c.rate(new.kvo_rate())
+                tr!("usual KVO of 0 for intrathecal use"),
+                tr!(
+                    "KVO {kvo} carries {rate} of drug; it counts as dose and is included in the basal rate above.",
+                    kvo = new.kvo,
+                    rate = c.rate(new.kvo_rate())
                 ),
             );
         }
@@ -398,9 +405,10 @@ pub fn check_change(
             v.hard(
                 &format!("boluses[{i}].at"),
                 b.at,
-                format!(
-                    "This bolus would be due {} after the start, but the trial is already {since_start} in: a bolus still to come must come later.",
-                    b.at
+                tr!(
+                    "This bolus would be due {at} after the start, but the trial is already {since_start} in: a bolus still to come must come later.",
+                    at = b.at,
+                    since_start
                 ),
             );
         }
@@ -433,13 +441,13 @@ pub fn check_titration_step(
         v.hard(
             field,
             to.per_day_in(unit),
-            format!(
-                "A step up from {} to {} is {} per day, more than the library allows for {} in one step ({}).",
-                from.per_day_in(unit),
-                to.per_day_in(unit),
-                AmountRate::from_ng_per_day(up).per_day_in(unit),
-                entry.drug,
-                rule.max_step.per_day_in(unit)
+            tr!(
+                "A step up from {from} to {to} is {step} per day, more than the library allows for {drug} in one step ({max}).",
+                from = from.per_day_in(unit),
+                to = to.per_day_in(unit),
+                step = AmountRate::from_ng_per_day(up).per_day_in(unit),
+                drug = entry.drug,
+                max = rule.max_step.per_day_in(unit)
             ),
         );
     }
@@ -450,9 +458,11 @@ pub fn check_titration_step(
         v.hard(
             field,
             to.per_day_in(unit),
-            format!(
-                "The rate last changed {since} ago; the library allows a step up for {} only {} after the last change.",
-                entry.drug, rule.min_interval
+            tr!(
+                "The rate last changed {since} ago; the library allows a step up for {drug} only {interval} after the last change.",
+                since,
+                drug = entry.drug,
+                interval = rule.min_interval
             ),
         );
     }
@@ -463,9 +473,9 @@ pub fn check_titration_step(
 pub fn check_clinician_bolus(entry: &LibraryEntry, field: &str, dose: Amount) -> Verdict {
     let mut v = Verdict::default();
     if dose.is_zero() {
-        v.hard(field, dose, "A clinician bolus of zero gives nothing.");
+        v.hard(field, dose, tr!("A clinician bolus of zero gives nothing."));
     } else {
-        v.push(entry.bolus.check(field, "Clinician bolus", dose, |d| {
+        v.push(entry.bolus.check(field, tr!("Clinician bolus"), dose, |d| {
             d.in_unit(entry.unit).to_string()
         }));
     }
@@ -491,31 +501,35 @@ pub fn check_screening_bolus(
     if kind == TrialKind::Continuous {
         return v;
     }
-    let limit = format!(
-        "least time of {} between screening boluses",
-        rule.min_interval
+    let limit = tr!(
+        "least time of {interval} between screening boluses",
+        interval = rule.min_interval
     );
     if let Some(since) = since_last.filter(|&d| d < rule.min_interval) {
         v.add(
             field,
-            format!("{since} after the last"),
+            tr!("{since} after the last", since),
             &limit,
             Class::Hard,
-            format!(
-                "The last screening bolus was {since} ago; screening boluses of {} must be at least {} apart.",
-                entry.drug, rule.min_interval
+            tr!(
+                "The last screening bolus was {since} ago; screening boluses of {drug} must be at least {interval} apart.",
+                since,
+                drug = entry.drug,
+                interval = rule.min_interval
             ),
         );
     }
     if let Some(until) = until_next.filter(|&d| d < rule.min_interval) {
         v.add(
             field,
-            format!("{until} before the next planned"),
+            tr!("{until} before the next planned", until),
             &limit,
             Class::Hard,
-            format!(
-                "The next planned screening bolus is due in {until}; screening boluses of {} must be at least {} apart.",
-                entry.drug, rule.min_interval
+            tr!(
+                "The next planned screening bolus is due in {until}; screening boluses of {drug} must be at least {interval} apart.",
+                until,
+                drug = entry.drug,
+                interval = rule.min_interval
             ),
         );
     }
@@ -525,11 +539,13 @@ pub fn check_screening_bolus(
         v.add(
             field,
             count,
-            format!("hard maximum of {max} screening boluses"),
+            tr!("hard maximum of {max} screening boluses", max),
             Class::Hard,
-            format!(
-                "This would make {count} screening boluses of {}, more than the {max} the library allows in one trial.",
-                entry.drug
+            tr!(
+                "This would make {count} screening boluses of {drug}, more than the {max} the library allows in one trial.",
+                count,
+                drug = entry.drug,
+                max
             ),
         );
     }
@@ -547,29 +563,34 @@ fn capitalise(s: &str) -> String {
 
 fn check_trial(trial: &Trial, v: &mut Verdict) {
     if trial.patient.trim().is_empty() {
-        v.hard("trial.patient", "", "The patient's identifier is missing.");
+        v.hard(
+            "trial.patient",
+            "",
+            tr!("The patient's identifier is missing."),
+        );
     }
     if trial.opioid_status == Some(OpioidStatus::Tolerant) && trial.ome_before.is_none() {
         v.hard(
             "trial.ome_before",
-            "none",
-            "An opioid-tolerant patient's systemic opioids before the trial are needed, as oral morphine equivalents per day (for example 90 mg/day).",
+            tr!("none"),
+            tr!("An opioid-tolerant patient's systemic opioids before the trial are needed, as oral morphine equivalents per day (for example 90 mg/day)."),
         );
     }
     if trial.duration.is_zero() {
         v.hard(
             "trial.duration",
             trial.duration,
-            "The trial needs a duration.",
+            tr!("The trial needs a duration."),
         );
     } else if trial.duration > USUAL_MAX_TRIAL {
         v.soft(
             "trial.duration",
             trial.duration,
-            format!("usual maximum of {USUAL_MAX_TRIAL}"),
-            format!(
-                "A trial of {} is longer than the usual {USUAL_MAX_TRIAL}: an external catheter raises the risk of infection. Confirm to continue.",
-                trial.duration
+            tr!("usual maximum of {usual}", usual = USUAL_MAX_TRIAL),
+            tr!(
+                "A trial of {duration} is longer than the usual {usual}: an external catheter raises the risk of infection. Confirm to continue.",
+                duration = trial.duration,
+                usual = USUAL_MAX_TRIAL
             ),
         );
     }
@@ -594,7 +615,7 @@ impl Checker<'_> {
         let conc = self.program.concentration;
         self.entry
             .basal_per_day
-            .check(field, "Basal rate", basal, |r| {
+            .check(field, tr!("Basal rate"), basal, |r| {
                 format!(
                     "{} ({}, {})",
                     r.per_day_in(unit),
@@ -610,7 +631,7 @@ impl Checker<'_> {
             v.hard(
                 "program.reservoir",
                 p.reservoir,
-                "The reservoir volume is zero.",
+                tr!("The reservoir volume is zero."),
             );
             return;
         }
@@ -619,10 +640,12 @@ impl Checker<'_> {
             v.soft(
                 "program.reservoir",
                 p.reservoir,
-                format!("planned {planned}"),
-                format!(
-                    "The program needs about {planned} over {} but the reservoir holds {}: plan a reservoir change.",
-                    trial.duration, p.reservoir
+                tr!("planned {planned}", planned),
+                tr!(
+                    "The program needs about {planned} over {duration} but the reservoir holds {reservoir}: plan a reservoir change.",
+                    planned,
+                    duration = trial.duration,
+                    reservoir = p.reservoir
                 ),
             );
         }
@@ -635,15 +658,16 @@ impl Checker<'_> {
             TrialKind::Continuous if !runs_basal => v.hard(
                 "program.basal",
                 self.rate(p.basal),
-                "A continuous trial needs a basal rate.",
+                tr!("A continuous trial needs a basal rate."),
             ),
             TrialKind::SingleBolus | TrialKind::MultipleBolus if runs_basal => v.hard(
                 "program.basal",
                 self.rate(p.basal),
-                format!(
-                    "A {} trial has no basal rate; choose a continuous trial.",
-                    trial.kind
-                ),
+                if trial.kind == TrialKind::SingleBolus {
+                    tr!("A single_bolus trial has no basal rate; choose a continuous trial.")
+                } else {
+                    tr!("A multiple_bolus trial has no basal rate; choose a continuous trial.")
+                },
             ),
             _ => {}
         }
@@ -654,11 +678,11 @@ impl Checker<'_> {
             v.soft(
                 "program.kvo",
                 p.kvo,
-                "usual KVO of 0 for intrathecal use",
-                format!(
-                    "KVO {} carries {} of drug; it counts as dose and is included in the basal rate above.",
-                    p.kvo,
-                    self.rate(p.kvo_rate())
+                tr!("usual KVO of 0 for intrathecal use"),
+                tr!(
+                    "KVO {kvo} carries {rate} of drug; it counts as dose and is included in the basal rate above.",
+                    kvo = p.kvo,
+                    rate = self.rate(p.kvo_rate())
                 ),
             );
         }
@@ -679,14 +703,17 @@ impl Checker<'_> {
                 v.hard(
                     &format!("{field}.at"),
                     step.at,
-                    "Titration steps must come after the start and after the step before.",
+                    tr!("Titration steps must come after the start and after the step before."),
                 );
             }
             if step.at >= trial.duration {
                 v.hard(
                     &format!("{field}.at"),
                     step.at,
-                    format!("This step comes after the trial ends ({}).", trial.duration),
+                    tr!(
+                        "This step comes after the trial ends ({duration}).",
+                        duration = trial.duration
+                    ),
                 );
             }
             previous = step.at;
@@ -709,9 +736,9 @@ impl Checker<'_> {
             return;
         }
         let what = if whose.is_empty() {
-            "The first basal rate of a trial".to_owned()
+            tr!("The first basal rate of a trial").to_owned()
         } else {
-            format!("The first basal rate of a trial {whose}")
+            tr!("The first basal rate of a trial {whose}", whose)
         };
         v.push(range.check("program.basal", &what, first, |r| self.rate(r)));
     }
@@ -732,12 +759,13 @@ impl Checker<'_> {
             v.add(
                 "program.boluses",
                 p.boluses.len(),
-                format!("hard maximum of {max} screening boluses"),
+                tr!("hard maximum of {max} screening boluses", max),
                 Class::Hard,
-                format!(
-                    "{} screening boluses of {} are more than the {max} the library allows in one trial.",
-                    p.boluses.len(),
-                    self.entry.drug
+                tr!(
+                    "{count} screening boluses of {drug} are more than the {max} the library allows in one trial.",
+                    count = p.boluses.len(),
+                    drug = self.entry.drug,
+                    max
                 ),
             );
         }
@@ -750,14 +778,17 @@ impl Checker<'_> {
                 v.add(
                     &format!("program.boluses[{j}].at"),
                     b.at,
-                    format!(
-                        "least time of {} between screening boluses",
-                        rule.min_interval
+                    tr!(
+                        "least time of {interval} between screening boluses",
+                        interval = rule.min_interval
                     ),
                     Class::Hard,
-                    format!(
-                        "This screening bolus comes {gap} after the one at {}; screening boluses of {} must be at least {} apart.",
-                        a.at, self.entry.drug, rule.min_interval
+                    tr!(
+                        "This screening bolus comes {gap} after the one at {at}; screening boluses of {drug} must be at least {interval} apart.",
+                        gap,
+                        at = a.at,
+                        drug = self.entry.drug,
+                        interval = rule.min_interval
                     ),
                 );
             }
@@ -771,26 +802,26 @@ impl Checker<'_> {
             v.hard(
                 "program.pca",
                 self.amount(pca.dose),
-                "A single-bolus screening trial has no patient boluses.",
+                tr!("A single-bolus screening trial has no patient boluses."),
             );
         }
         if pca.dose.is_zero() {
             v.hard(
                 "program.pca.dose",
                 self.amount(pca.dose),
-                "A patient bolus of zero gives nothing.",
+                tr!("A patient bolus of zero gives nothing."),
             );
         } else {
-            v.push(
-                e.bolus
-                    .check("program.pca.dose", "Patient bolus dose", pca.dose, |d| {
-                        self.amount(d)
-                    }),
-            );
+            v.push(e.bolus.check(
+                "program.pca.dose",
+                tr!("Patient bolus dose"),
+                pca.dose,
+                |d| self.amount(d),
+            ));
         }
         v.push(
             e.lockout
-                .check("program.pca.lockout", "Lockout", pca.lockout, |d| {
+                .check("program.pca.lockout", tr!("Lockout"), pca.lockout, |d| {
                     d.to_string()
                 }),
         );
@@ -798,12 +829,12 @@ impl Checker<'_> {
             v.hard(
                 "program.pca.max_per_hour",
                 0,
-                "At most 0 boluses per hour would refuse every request; remove the patient bolus instead.",
+                tr!("At most 0 boluses per hour would refuse every request; remove the patient bolus instead."),
             );
         } else {
             v.push(e.boluses_per_hour.check(
                 "program.pca.max_per_hour",
-                "Patient boluses per hour",
+                tr!("Patient boluses per hour"),
                 pca.max_per_hour,
                 |n| n.to_string(),
             ));
@@ -817,12 +848,15 @@ impl Checker<'_> {
             TrialKind::SingleBolus if count != 1 => v.hard(
                 "program.boluses",
                 count,
-                format!("A single-bolus trial gives exactly one bolus; this program has {count}."),
+                tr!(
+                    "A single-bolus trial gives exactly one bolus; this program has {count}.",
+                    count
+                ),
             ),
             TrialKind::MultipleBolus if count == 0 => v.hard(
                 "program.boluses",
                 count,
-                "A multiple-bolus trial needs its boluses listed.",
+                tr!("A multiple-bolus trial needs its boluses listed."),
             ),
             _ => {}
         }
@@ -839,11 +873,12 @@ impl Checker<'_> {
                 v.hard(
                     &field,
                     b.at,
-                    format!(
-                        "This bolus comes {gap} after the one at {}; the library requires at least {} between boluses of {}.",
-                        a.at,
-                        hard.unwrap_or(Duration::ZERO),
-                        self.entry.drug
+                    tr!(
+                        "This bolus comes {gap} after the one at {at}; the library requires at least {least} between boluses of {drug}.",
+                        gap,
+                        at = a.at,
+                        least = hard.unwrap_or(Duration::ZERO),
+                        drug = self.entry.drug
                     ),
                 );
             } else if let Some(soft) = soft
@@ -852,10 +887,13 @@ impl Checker<'_> {
                 v.soft(
                     &field,
                     b.at,
-                    format!("usual least time between boluses {soft}"),
-                    format!(
-                        "This bolus comes {gap} after the one at {}, sooner than the usual {soft} between boluses of {}. Confirm to continue.",
-                        a.at, self.entry.drug
+                    tr!("usual least time between boluses {soft}", soft),
+                    tr!(
+                        "This bolus comes {gap} after the one at {at}, sooner than the usual {soft} between boluses of {drug}. Confirm to continue.",
+                        gap,
+                        at = a.at,
+                        soft,
+                        drug = self.entry.drug
                     ),
                 );
             }
@@ -866,12 +904,12 @@ impl Checker<'_> {
                 v.hard(
                     &format!("{field}.dose"),
                     self.amount(b.dose),
-                    "A bolus of zero gives nothing.",
+                    tr!("A bolus of zero gives nothing."),
                 );
             } else {
                 v.push(self.entry.bolus.check(
                     &format!("{field}.dose"),
-                    "Bolus dose",
+                    tr!("Bolus dose"),
                     b.dose,
                     |d| self.amount(d),
                 ));
@@ -880,9 +918,9 @@ impl Checker<'_> {
                 v.hard(
                     &format!("{field}.at"),
                     b.at,
-                    format!(
-                        "This bolus comes after the trial ends ({}).",
-                        trial.duration
+                    tr!(
+                        "This bolus comes after the trial ends ({duration}).",
+                        duration = trial.duration
                     ),
                 );
             }
@@ -897,14 +935,14 @@ impl Checker<'_> {
                 let usual = guard.soft_min.or(guard.hard_min).unwrap_or(Duration::ZERO);
                 v.hard(
                     "program.observe",
-                    "none",
-                    format!("A screening bolus needs an observation period (the library's usual minimum is {usual})."),
+                    tr!("none"),
+                    tr!("A screening bolus needs an observation period (the library's usual minimum is {usual}).", usual),
                 );
             }
             None => {}
             Some(observe) => {
                 v.push(
-                    guard.check("program.observe", "Observation period", observe, |d| {
+                    guard.check("program.observe", tr!("Observation period"), observe, |d| {
                         d.to_string()
                     }),
                 );
@@ -914,10 +952,11 @@ impl Checker<'_> {
                         v.soft(
                             "program.observe",
                             observe,
-                            format!("trial duration {}", trial.duration),
-                            format!(
-                                "Observation after the last bolus runs to {until}, after the trial's planned end at {}.",
-                                trial.duration
+                            tr!("trial duration {duration}", duration = trial.duration),
+                            tr!(
+                                "Observation after the last bolus runs to {until}, after the trial's planned end at {end}.",
+                                until,
+                                end = trial.duration
                             ),
                         );
                     }
@@ -936,17 +975,20 @@ impl Checker<'_> {
             if let Some(d) = default {
                 v.add(
                     "program.observations",
-                    "none set",
-                    format!("the library's default: {d}"),
+                    tr!("none set"),
+                    tr!("the library's default: {d}", d),
                     Class::Ok,
-                    format!("Checks by the library's default for this drug and route: {d}."),
+                    tr!(
+                        "Checks by the library's default for this drug and route: {d}.",
+                        d
+                    ),
                 );
             }
             if p.observations_reason.is_some() {
                 v.hard(
                     "program.observations_reason",
-                    "given",
-                    "A reason for loosening the checks is given, but the program sets no checks of its own.",
+                    tr!("given"),
+                    tr!("A reason for loosening the checks is given, but the program sets no checks of its own."),
                 );
             }
             return;
@@ -955,7 +997,7 @@ impl Checker<'_> {
             v.hard(
                 "program.observations",
                 s,
-                format!("These checks cannot be followed: {why}."),
+                tr!("These checks cannot be followed: {why}.", why),
             );
             return;
         }
@@ -972,20 +1014,27 @@ impl Checker<'_> {
             None => v.hard(
                 "program.observations",
                 looser.join(", "),
-                format!(
-                    "Fewer checks than the library's default ({d}) need a clinician and a reason: give observations_reason."
+                tr!(
+                    "Fewer checks than the library's default ({d}) need a clinician and a reason: give observations_reason.",
+                    d
                 ),
             ),
             Some(r) if r.chars().count() > MAX_REASON => v.hard(
                 "program.observations_reason",
-                format!("{} characters", r.chars().count()),
-                format!("A reason may have at most {MAX_REASON} characters."),
+                tr!("{count} characters", count = r.chars().count()),
+                tr!(
+                    "A reason may have at most {max} characters.",
+                    max = MAX_REASON
+                ),
             ),
             Some(r) => v.soft(
                 "program.observations_reason",
                 looser.join(", "),
-                format!("the library's default: {d}"),
-                format!("Fewer checks than the library's default, by a clinician, because: {r}"),
+                tr!("the library's default: {d}", d),
+                tr!(
+                    "Fewer checks than the library's default, by a clinician, because: {r}",
+                    r
+                ),
             ),
         }
     }
@@ -998,7 +1047,11 @@ impl Checker<'_> {
             v.hard(
                 "program.limit.window",
                 w,
-                format!("The limit's window must be from {MIN_WINDOW} to {MAX_WINDOW}."),
+                tr!(
+                    "The limit's window must be from {min} to {max}.",
+                    min = MIN_WINDOW,
+                    max = MAX_WINDOW
+                ),
             );
             return;
         }
@@ -1006,7 +1059,7 @@ impl Checker<'_> {
             v.hard(
                 "program.limit.max",
                 self.amount(limit.max),
-                "A limit of zero would stop all delivery.",
+                tr!("A limit of zero would stop all delivery."),
             );
             return;
         }
@@ -1019,7 +1072,7 @@ impl Checker<'_> {
             };
             v.push(guard.check(
                 "program.limit.max",
-                &format!("The {w} limit"),
+                &tr!("The {w} limit", w),
                 limit.max,
                 |a| self.amount(a),
             ));
@@ -1033,21 +1086,23 @@ impl Checker<'_> {
             v.hard(
                 "program.limit.max",
                 self.amount(limit.max),
-                format!(
-                    "The planned boluses give {} within {w}; with the basal rate ({} in {w}) that is more than this limit of {}: the pump would refuse a planned bolus.",
-                    self.amount(scheduled),
-                    self.amount(shown),
-                    self.amount(limit.max)
+                tr!(
+                    "The planned boluses give {planned} within {w}; with the basal rate ({basal} in {w}) that is more than this limit of {max}: the pump would refuse a planned bolus.",
+                    planned = self.amount(scheduled),
+                    w,
+                    basal = self.amount(shown),
+                    max = self.amount(limit.max)
                 ),
             );
         } else if basal > limit.max {
             v.hard(
                 "program.limit.max",
                 self.amount(limit.max),
-                format!(
-                    "The basal rate alone gives {} in {w}, too close to or more than this limit of {}: the pump would have to stop the basal.",
-                    self.amount(shown),
-                    self.amount(limit.max)
+                tr!(
+                    "The basal rate alone gives {basal} in {w}, too close to or more than this limit of {max}: the pump would have to stop the basal.",
+                    basal = self.amount(shown),
+                    w,
+                    max = self.amount(limit.max)
                 ),
             );
         } else if let Some(pca) = p.pca
@@ -1056,11 +1111,12 @@ impl Checker<'_> {
             v.hard(
                 "program.limit.max",
                 self.amount(limit.max),
-                format!(
-                    "With the basal rate ({} in {w}) a patient bolus of {} would never fit under this limit of {}.",
-                    self.amount(shown),
-                    self.amount(pca.dose),
-                    self.amount(limit.max)
+                tr!(
+                    "With the basal rate ({basal} in {w}) a patient bolus of {dose} would never fit under this limit of {max}.",
+                    basal = self.amount(shown),
+                    w,
+                    dose = self.amount(pca.dose),
+                    max = self.amount(limit.max)
                 ),
             );
         }
@@ -1078,18 +1134,23 @@ impl Checker<'_> {
             // hold one piece more than its own worth: the check allows for it.
             let basal = p.max_rate().over_ceil(w + RECORD_INTERVAL);
             let field = format!("library.cumulative[{i}]");
-            let hard_limit = format!("hard maximum of {} in {w}", self.amount(cap.hard_max));
+            let hard_limit = tr!(
+                "hard maximum of {max} in {w}",
+                max = self.amount(cap.hard_max),
+                w
+            );
             if basal > cap.hard_max {
                 v.add(
                     "program.basal",
                     self.rate(p.max_rate()),
                     hard_limit,
                     Class::Hard,
-                    format!(
-                        "The basal rate gives {} in {w} (counting the minute the pump records at a time: {}), more than the library's hard maximum of {} in {w}.",
-                        self.amount(p.max_rate().over_ceil(w)),
-                        self.amount(basal),
-                        self.amount(cap.hard_max)
+                    tr!(
+                        "The basal rate gives {gives} in {w} (counting the minute the pump records at a time: {counted}), more than the library's hard maximum of {max} in {w}.",
+                        gives = self.amount(p.max_rate().over_ceil(w)),
+                        w,
+                        counted = self.amount(basal),
+                        max = self.amount(cap.hard_max)
                     ),
                 );
                 continue;
@@ -1101,10 +1162,11 @@ impl Checker<'_> {
                     self.amount(scheduled),
                     hard_limit,
                     Class::Hard,
-                    format!(
-                        "Planned boluses of {} within {w}, with the basal rate, exceed the library's hard maximum of {} in {w}.",
-                        self.amount(scheduled),
-                        self.amount(cap.hard_max)
+                    tr!(
+                        "Planned boluses of {planned} within {w}, with the basal rate, exceed the library's hard maximum of {max} in {w}.",
+                        planned = self.amount(scheduled),
+                        w,
+                        max = self.amount(cap.hard_max)
                     ),
                 );
                 continue;
@@ -1119,16 +1181,17 @@ impl Checker<'_> {
                     self.amount(most),
                     hard_limit,
                     Class::Soft,
-                    format!(
-                        "If the patient pressed at every chance, {} could be given in {w}, above the library's hard maximum of {}; the pump will refuse boluses beyond it. Confirm to continue.",
-                        self.amount(most),
-                        self.amount(cap.hard_max)
+                    tr!(
+                        "If the patient pressed at every chance, {most} could be given in {w}, above the library's hard maximum of {max}; the pump will refuse boluses beyond it. Confirm to continue.",
+                        most = self.amount(most),
+                        w,
+                        max = self.amount(cap.hard_max)
                     ),
                 );
                 continue;
             }
             let Some(soft) = cap.soft_max else { continue };
-            let soft_limit = format!("usual maximum of {} in {w}", self.amount(soft));
+            let soft_limit = tr!("usual maximum of {max} in {w}", max = self.amount(soft), w);
             if basal + scheduled > soft {
                 v.add(
                     if scheduled.is_zero() {
@@ -1139,10 +1202,11 @@ impl Checker<'_> {
                     self.amount(basal + scheduled),
                     soft_limit,
                     Class::Soft,
-                    format!(
-                        "The program plans {} in {w}, above the library's usual maximum of {} in {w}. Confirm to continue.",
-                        self.amount(basal + scheduled),
-                        self.amount(soft)
+                    tr!(
+                        "The program plans {plans} in {w}, above the library's usual maximum of {max} in {w}. Confirm to continue.",
+                        plans = self.amount(basal + scheduled),
+                        w,
+                        max = self.amount(soft)
                     ),
                 );
             } else if most > soft {
@@ -1151,10 +1215,11 @@ impl Checker<'_> {
                     self.amount(most),
                     soft_limit,
                     Class::Soft,
-                    format!(
-                        "If the patient pressed at every chance, {} could be given in {w}, above the library's usual maximum of {} in {w}. Confirm to continue.",
-                        self.amount(most),
-                        self.amount(soft)
+                    tr!(
+                        "If the patient pressed at every chance, {most} could be given in {w}, above the library's usual maximum of {max} in {w}. Confirm to continue.",
+                        most = self.amount(most),
+                        w,
+                        max = self.amount(soft)
                     ),
                 );
             }
@@ -1300,6 +1365,49 @@ mod tests {
         v.problems()
             .filter(|f| f.field == field)
             .max_by_key(|f| f.class)
+    }
+
+    #[test]
+    fn findings_read_in_german_and_keep_their_field_numbers_and_units() {
+        use crate::lang::{self, Language};
+        let lib = library();
+        let t = trial(TrialKind::Continuous, "3d");
+        let mut p = program("3 mcg/day");
+        p.drug = "ziconotide".to_owned();
+        p.concentration = "25 mcg/mL".parse().unwrap();
+        let (english, german) = (
+            validate(&t, &p, &lib),
+            lang::with(Language::German, || validate(&t, &p, &lib)),
+        );
+        let f = finding(&german, "program.basal").unwrap();
+        assert_eq!(f.class, Class::Hard);
+        assert_eq!(f.value, "3 mcg/day");
+        assert_eq!(f.limit, "harte Obergrenze von 2.4 mcg/day");
+        assert!(
+            f.message.contains("liegt über der harten Obergrenze von 2.4 mcg/day. Der Wert kann nicht verwendet werden."),
+            "{}",
+            f.message
+        );
+        // The same check, the same findings: only their words differ.
+        assert_eq!(problems(&english), problems(&german));
+        assert_eq!(
+            finding(&english, "program.basal").unwrap().limit,
+            "hard maximum of 2.4 mcg/day"
+        );
+        // A consistency finding, and a trial kind's sentence.
+        let mut single = program("1 mg/day");
+        single.boluses = vec![ScheduledBolus {
+            at: "1h".parse().unwrap(),
+            dose: "0.2 mg".parse().unwrap(),
+        }];
+        single.observe = Some("24h".parse().unwrap());
+        let v = lang::with(Language::German, || {
+            validate(&trial(TrialKind::SingleBolus, "2d"), &single, &lib)
+        });
+        assert_eq!(
+            finding(&v, "program.basal").unwrap().message,
+            "Eine Einzelbolus-Testphase hat keine Basalrate; eine kontinuierliche Testphase wählen."
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //!
 //! These are for reading only: the log, the exports' data and the wire keep the exact values.
 
+use crate::tr;
 use crate::units::{
     Amount, AmountRate, Duration, MS_PER_DAY as DAY, MS_PER_H as HOUR, MS_PER_MIN as MINUTE,
     MS_PER_S as SECOND, MassUnit, NG_PER_MG, NL_PER_ML, Volume,
@@ -125,7 +126,7 @@ pub fn volume(v: Volume) -> String {
     let nl = v.nl();
     let rounded = (nl + NL_PER_CENTI_ML / 2) / NL_PER_CENTI_ML * NL_PER_CENTI_ML;
     if nl > 0 && rounded == 0 {
-        return "less than 0.01 mL".to_owned();
+        return tr!("less than 0.01 mL").to_owned();
     }
     format!("{} mL", decimal(rounded, NL_PER_ML))
 }
@@ -152,11 +153,11 @@ pub fn duration(d: Duration, round: Round) -> String {
 
 /// A whole number of its unit (see [`duration`]) in words.
 fn words(ms: u64) -> String {
-    let plural = |n: u64, one: &str, many: &str| {
+    let days = |n: u64| {
         if n == 1 {
-            format!("1 {one}")
+            tr!("1 day").to_owned()
         } else {
-            format!("{n} {many}")
+            tr!("{n} days", n)
         }
     };
     if ms < MINUTE {
@@ -172,14 +173,14 @@ fn words(ms: u64) -> String {
         }
     } else if ms < 3 * DAY {
         let (d, h) = (ms / DAY, ms % DAY / HOUR);
-        let days = plural(d, "day", "days");
+        let days = days(d);
         if h == 0 {
             days
         } else {
             format!("{days} {h} h")
         }
     } else {
-        plural(ms / DAY, "day", "days")
+        days(ms / DAY)
     }
 }
 
@@ -257,6 +258,27 @@ mod tests {
         assert_eq!(duration(d("30h"), Round::Down), "1 day 6 h");
         assert_eq!(duration(d("48h"), Round::Down), "2 days");
         assert_eq!(duration(Duration::from_ms(0), Round::Up), "0 s");
+    }
+
+    #[test]
+    fn durations_and_volumes_read_in_german() {
+        use crate::lang::{self, Language};
+        let d = |t: &str| -> Duration { t.parse().expect("a duration") };
+        let empty_in = Duration::from_ms(38 * DAY + 14 * HOUR + 13 * MINUTE);
+        lang::with(Language::German, || {
+            assert_eq!(duration(empty_in, Round::Down), "38 Tage");
+            assert_eq!(duration(d("30h"), Round::Down), "1 Tag 6 h");
+            assert_eq!(duration(d("24h"), Round::Down), "1 Tag");
+            assert_eq!(duration(d("48h"), Round::Down), "2 Tage");
+            assert_eq!(duration(d("4h 20min"), Round::Down), "4 h 20 min");
+            let lockout = Duration::from_ms(11 * MINUTE + 10 * SECOND);
+            assert_eq!(duration(lockout, Round::Up), "12 min");
+            assert_eq!(duration(Duration::from_ms(40 * SECOND), Round::Up), "40 s");
+            let ml = |t: &str| -> Volume { t.parse().expect("a volume") };
+            assert_eq!(volume(ml("4 µL")), "weniger als 0.01 mL");
+            assert_eq!(volume(ml("19.8 mL")), "19.8 mL", "the decimal point stays");
+            assert_eq!(per_day("0.5 mg/day".parse().expect("a rate")), "0.5 mg/day");
+        });
     }
 
     /// The significant digits of a number as written ("0.0345" has 3, "1230" has 3).

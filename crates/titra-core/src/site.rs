@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::observation::BodyTemp;
 use super::units::{Duration, Timestamp};
+use crate::lang::{self, Language};
+use crate::tr;
 
 /// What a nurse may find at the catheter site (besides a temperature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -57,14 +59,14 @@ impl SiteFinding {
         }
     }
 
-    /// For the nurse and the summary.
+    /// For the nurse and the summary, in the language in use.
     pub fn label(self) -> &'static str {
         match self {
-            SiteFinding::Redness => "redness",
-            SiteFinding::Swelling => "swelling or tenderness",
-            SiteFinding::Drainage => "drainage (pus or cloudy fluid)",
-            SiteFinding::Leak => "leak (clear fluid, wet dressing)",
-            SiteFinding::HeadacheUpright => "headache when upright",
+            SiteFinding::Redness => tr!("redness"),
+            SiteFinding::Swelling => tr!("swelling or tenderness"),
+            SiteFinding::Drainage => tr!("drainage (pus or cloudy fluid)"),
+            SiteFinding::Leak => tr!("leak (clear fluid, wet dressing)"),
+            SiteFinding::HeadacheUpright => tr!("headache when upright"),
         }
     }
 }
@@ -140,14 +142,19 @@ impl SiteRule {
         Ok(())
     }
 
-    /// What points to an infection (or a leak) in a check or a temperature, in words; None
-    /// when nothing does.
+    /// What points to an infection (or a leak) in a check or a temperature, in words (English:
+    /// for the engineers' log); None when nothing does.
     pub fn signs(&self, temperature: Option<BodyTemp>, findings: &[SiteFinding]) -> Option<String> {
         let mut signs: Vec<String> = Vec::new();
         if let Some(t) = temperature.filter(|&t| t >= self.fever) {
             signs.push(format!("temperature {t} (fever from {})", self.fever));
         }
-        signs.extend(findings.iter().map(|f| f.label().to_owned()));
+        signs.extend(lang::with(Language::English, || {
+            findings
+                .iter()
+                .map(|f| f.label().to_owned())
+                .collect::<Vec<_>>()
+        }));
         (!signs.is_empty()).then(|| signs.join(", "))
     }
 }

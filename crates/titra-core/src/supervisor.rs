@@ -10,6 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::units::{Duration, Timestamp};
+use crate::tr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -287,57 +288,83 @@ impl AlarmKind {
     pub fn message(self) -> &'static str {
         match self {
             AlarmKind::Occlusion => {
-                "Line blocked — delivery stopped. Check the catheter and line for kinks or clamps."
+                tr!(
+                    "Line blocked — delivery stopped. Check the catheter and line for kinks or clamps."
+                )
             }
-            AlarmKind::ReservoirLow => "Reservoir low — prepare a new syringe.",
-            AlarmKind::ReservoirEmpty => "Reservoir empty — delivery stopped. Change the syringe.",
+            AlarmKind::ReservoirLow => tr!("Reservoir low — prepare a new syringe."),
+            AlarmKind::ReservoirEmpty => {
+                tr!("Reservoir empty — delivery stopped. Change the syringe.")
+            }
             AlarmKind::ReservoirMissing => {
-                "Syringe not in place — delivery stopped. Seat the syringe."
+                tr!("Syringe not in place — delivery stopped. Seat the syringe.")
             }
             AlarmKind::MotorStall => {
-                "Pump mechanism fault — delivery stopped. Take the pump out of use."
+                tr!("Pump mechanism fault — delivery stopped. Take the pump out of use.")
             }
             AlarmKind::SensorFault => {
-                "Pressure sensor fault — delivery stopped. Take the pump out of use."
+                tr!("Pressure sensor fault — delivery stopped. Take the pump out of use.")
             }
-            AlarmKind::DoseLimit => "Dose limit reached — delivery held until the limit allows it.",
-            AlarmKind::Observation => "Observation period after the screening dose.",
+            AlarmKind::DoseLimit => {
+                tr!("Dose limit reached — delivery held until the limit allows it.")
+            }
+            AlarmKind::Observation => tr!("Observation period after the screening dose."),
             AlarmKind::PausedTooLong => {
-                "Delivery has been paused for a long time — resume or end the trial."
+                tr!("Delivery has been paused for a long time — resume or end the trial.")
             }
-            AlarmKind::PowerRestored => "Power restored — check the patient, then resume.",
+            AlarmKind::PowerRestored => tr!("Power restored — check the patient, then resume."),
             AlarmKind::LogFailure => {
-                "The trial log cannot be written — delivery stopped. Take the pump out of use."
+                tr!("The trial log cannot be written — delivery stopped. Take the pump out of use.")
             }
             AlarmKind::Sedation => {
-                "Sedation or slow breathing — delivery stopped. Call the clinician to review the patient."
+                tr!(
+                    "Sedation or slow breathing — delivery stopped. Call the clinician to review the patient."
+                )
             }
             AlarmKind::ObservationMissed => {
-                "Sedation and breathing check overdue — record the sedation score and breathing rate."
+                tr!(
+                    "Sedation and breathing check overdue — record the sedation score and breathing rate."
+                )
             }
             AlarmKind::StuckButton => {
-                "The bolus button on the cord is stuck or faulty — free or replace it; the patient can use the screen meanwhile."
+                tr!(
+                    "The bolus button on the cord is stuck or faulty — free or replace it; the patient can use the screen meanwhile."
+                )
             }
             AlarmKind::SiteCheckMissed => {
-                "Catheter site check due — check the site and record the temperature and findings."
+                tr!(
+                    "Catheter site check due — check the site and record the temperature and findings."
+                )
             }
             AlarmKind::PossibleInfection => {
-                "Possible infection — tell the clinician. Fever or a finding at the catheter site."
+                tr!(
+                    "Possible infection — tell the clinician. Fever or a finding at the catheter site."
+                )
             }
             AlarmKind::LoginLocked => {
-                "A staff login is locked after wrong PINs — check who has been trying to log in."
+                tr!(
+                    "A staff login is locked after wrong PINs — check who has been trying to log in."
+                )
             }
             AlarmKind::LogCheckFailed => {
-                "The trial log failed its integrity check — delivery stopped. Call the clinician, then take the pump out of use."
+                tr!(
+                    "The trial log failed its integrity check — delivery stopped. Call the clinician, then take the pump out of use."
+                )
             }
             AlarmKind::LibraryChanged => {
-                "The drug library changed since this trial was programmed — delivery stopped. Call the clinician to end the trial."
+                tr!(
+                    "The drug library changed since this trial was programmed — delivery stopped. Call the clinician to end the trial."
+                )
             }
             AlarmKind::StorageLow => {
-                "The pump's memory card is almost full — delivery goes on. Call a technician today, before it fills and the pump stops."
+                tr!(
+                    "The pump's memory card is almost full — delivery goes on. Call a technician today, before it fills and the pump stops."
+                )
             }
             AlarmKind::StorageFull => {
-                "The pump's memory card is full — delivery stopped. Call a technician and the clinician; the pump stays stopped until space is made."
+                tr!(
+                    "The pump's memory card is full — delivery stopped. Call a technician and the clinician; the pump stays stopped until space is made."
+                )
             }
         }
     }

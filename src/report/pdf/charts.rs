@@ -1,10 +1,20 @@
 //! The charts and the day table: dose and pain per day, or the response to each bolus.
 
 use super::*;
+use crate::journal::Severity;
+use crate::report::words;
 
 /// Colours for the boluses of a time-course chart, in turn.
 pub(super) const BOLUS_COLOURS: [(f32, f32, f32); 3] = [PATIENT, CLINICIAN, SCHEDULED];
-pub(super) const BOLUS_COLOUR_NAMES: [&str; 3] = ["blue", "orange", "purple"];
+
+/// The line of the `i`th bolus, by its colour: "blue line".
+pub(super) fn bolus_line(i: usize) -> &'static str {
+    match i % BOLUS_COLOURS.len() {
+        0 => tr!("blue line"),
+        1 => tr!("orange line"),
+        _ => tr!("purple line"),
+    }
+}
 
 /// Hours after a bolus, for reading: "45 min", "4 h", "6.5 h".
 pub(super) fn after_words(h: f64) -> String {
@@ -49,7 +59,11 @@ pub(super) fn time_course(p: &mut Page, s: &Summary, unit: MassUnit) {
         top - 8.0,
         7.0,
         false,
-        if spasticity { "Ashworth 4" } else { "pain 10" },
+        if spasticity {
+            tr!("Ashworth 4")
+        } else {
+            tr!("pain 10")
+        },
     );
     p.text_at(MARGIN, bottom, 7.0, false, "0");
     let ticks = if span <= 12.0 {
@@ -62,12 +76,13 @@ pub(super) fn time_course(p: &mut Page, s: &Summary, unit: MassUnit) {
         p.text_at(x_of(t) - 3.0, bottom - 9.0, 7.0, false, &format!("{t}"));
         t += ticks;
     }
+    let hours_after = tr!("hours after the bolus");
     p.text_at(
-        right - 90.0,
+        (right - 90.0).min(right - width(hours_after, 7.0, false)),
         bottom - 18.0,
         7.0,
         false,
-        "hours after the bolus",
+        hours_after,
     );
     if let Some(b) = baseline {
         let y = y_of(b);
@@ -109,30 +124,38 @@ pub(super) fn time_course(p: &mut Page, s: &Summary, unit: MassUnit) {
     }
     p.y = bottom - 22.0;
     for (i, b) in e.boluses.iter().enumerate() {
+        let line = tr!(
+            "Bolus of {dose} at {at} after the start, {line} ({by}{partial}): onset {onset}, peak {peak}, duration {effect}.",
+            dose = show_given(b.dose_mg, unit),
+            at = hours_words(b.at_h),
+            line = bolus_line(i),
+            by = words::bolus_by(b.by),
+            partial = if b.complete {
+                ""
+            } else {
+                tr!(", NOT GIVEN WHOLE")
+            },
+            onset = b.onset_h.map_or(tr!("none").to_owned(), after_words),
+            peak = match (b.peak_h, b.peak_score) {
+                (Some(h), Some(v)) => tr!("score {score} at {at}", score = v, at = after_words(h)),
+                _ => tr!("none").to_owned(),
+            },
+            effect = b.effect
+        );
         p.para(
             8.0,
             e.bolus_index == Some(i),
-            &format!(
-                "{}Bolus of {} at {} after the start, {} line ({}{}): onset {}, peak {}, duration {}.",
-                if e.bolus_index == Some(i) { "EFFECTIVE: " } else { "" },
-                show_given(b.dose_mg, unit),
-                hours_words(b.at_h),
-                BOLUS_COLOUR_NAMES[i % BOLUS_COLOUR_NAMES.len()],
-                b.by,
-                if b.complete { "" } else { ", NOT GIVEN WHOLE" },
-                b.onset_h.map_or("none".to_owned(), after_words),
-                match (b.peak_h, b.peak_score) {
-                    (Some(h), Some(v)) => format!("score {v} at {}", after_words(h)),
-                    _ => "none".to_owned(),
-                },
-                b.effect
-            ),
+            &if e.bolus_index == Some(i) {
+                tr!("EFFECTIVE: {bolus}", bolus = line)
+            } else {
+                line
+            },
         );
     }
     p.para(
         7.5,
         false,
-        "Triangle: onset (the first response); square: peak (the best score); bar: the effect has ended (the first score that was no longer a response); dashed: before the trial.",
+        tr!("Triangle: onset (the first response); square: peak (the best score); bar: the effect has ended (the first score that was no longer a response); dashed: before the trial."),
     );
 }
 
@@ -166,7 +189,7 @@ pub(super) fn chart(p: &mut Page, s: &Summary, unit: MassUnit) {
     );
     p.text_at(MARGIN, bottom, 7.0, false, "0");
     p.text_at(right + 4.0, bottom + height / 2.0 - 4.0, 7.0, false, "5");
-    p.text_at(right + 4.0, top - 8.0, 7.0, false, "pain 10");
+    p.text_at(right + 4.0, top - 8.0, 7.0, false, tr!("pain 10"));
     p.text_at(right + 4.0, bottom, 7.0, false, "0");
     for (i, d) in s.days.iter().enumerate() {
         let x = left + slot * i as f32 + slot * 0.15;
@@ -185,7 +208,7 @@ pub(super) fn chart(p: &mut Page, s: &Summary, unit: MassUnit) {
             }
         }
         if days <= 16 {
-            p.text_at(x, bottom - 9.0, 7.0, false, &format!("day {}", d.day));
+            p.text_at(x, bottom - 9.0, 7.0, false, &tr!("day {day}", day = d.day));
         }
     }
     let pain_y = |v: f64| bottom + (v / 10.0) as f32 * height;
@@ -212,33 +235,38 @@ pub(super) fn chart(p: &mut Page, s: &Summary, unit: MassUnit) {
     for &(x, y) in &points {
         p.fill(PAIN, x - 2.0, y - 2.0, 4.0, 4.0);
     }
-    // Legend.
-    let ly = bottom - 22.0;
+    // Legend: a row, or two when its words are longer than the page is wide.
+    let mut ly = bottom - 22.0;
     let mut lx = left;
     for (label, colour) in [
-        ("basal", BASAL),
-        ("patient boluses", PATIENT),
-        ("scheduled boluses", SCHEDULED),
-        ("clinician boluses", CLINICIAN),
-        ("mean pain per day (dashed: before the trial)", PAIN),
+        (tr!("basal"), BASAL),
+        (tr!("patient boluses"), PATIENT),
+        (tr!("scheduled boluses"), SCHEDULED),
+        (tr!("clinician boluses"), CLINICIAN),
+        (tr!("mean pain per day (dashed: before the trial)"), PAIN),
     ] {
+        let needed = 10.0 + width(label, 7.5, false);
+        if lx > left && lx + needed > p.width - MARGIN {
+            lx = left;
+            ly -= 11.0;
+        }
         p.fill(colour, lx, ly, 7.0, 7.0);
         p.text_at(lx + 10.0, ly, 7.5, false, label);
-        lx += 18.0 + width(label, 7.5, false);
+        lx += 8.0 + needed;
     }
     p.y = ly - 6.0;
 }
 
 pub(super) fn day_table(p: &mut Page, s: &Summary, unit: MassUnit) {
     let cols: [(&str, f32); 8] = [
-        ("Day", 0.0),
-        ("Total", 34.0),
-        ("Basal", 100.0),
-        ("Patient", 166.0),
-        ("Other boluses", 232.0),
-        ("Requests (granted/denied)", 302.0),
-        ("Pain mean (lowest)", 408.0),
-        ("Side effects", 480.0),
+        (tr!("Day"), 0.0),
+        (tr!("Total"), 34.0),
+        (tr!("Basal"), 100.0),
+        (tr!("Patient"), 166.0),
+        (tr!("Other boluses"), 232.0),
+        (tr!("Requests (granted/denied)"), 302.0),
+        (tr!("Pain mean (lowest)"), 408.0),
+        (tr!("Side effects"), 480.0),
     ];
     p.y -= 14.0;
     let y = p.y;
@@ -252,7 +280,7 @@ pub(super) fn day_table(p: &mut Page, s: &Summary, unit: MassUnit) {
                 p.y - 10.0,
                 7.5,
                 false,
-                "(more days in the CSV export)",
+                tr!("(more days in the CSV export)"),
             );
             break;
         }
@@ -270,16 +298,16 @@ pub(super) fn day_table(p: &mut Page, s: &Summary, unit: MassUnit) {
                 _ => "—".to_owned(),
             },
             if side == 0 {
-                "none".to_owned()
+                tr!("none").to_owned()
             } else {
                 [
-                    (d.side_effects_mild, "mild"),
-                    (d.side_effects_moderate, "moderate"),
-                    (d.side_effects_severe, "severe"),
+                    (d.side_effects_mild, Severity::Mild),
+                    (d.side_effects_moderate, Severity::Moderate),
+                    (d.side_effects_severe, Severity::Severe),
                 ]
                 .iter()
                 .filter(|(n, _)| *n > 0)
-                .map(|(n, w)| format!("{n} {w}"))
+                .map(|(n, w)| format!("{n} {}", words::severity(*w)))
                 .collect::<Vec<_>>()
                 .join(", ")
             },

@@ -10,6 +10,7 @@
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use crate::core::diary::{Ashworth, OutcomeMeasure};
+use crate::core::tr;
 use crate::core::units::{Amount, MassUnit};
 use crate::report::summary::Summary;
 
@@ -61,27 +62,70 @@ const HELVETICA: [u16; 95] = [
     222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
 ];
 
-/// Text in WinAnsi bytes; characters it lacks are written in ASCII ("≥" as ">=").
+/// Helvetica's advance widths for WinAnsi's bytes 0x80 to 0xFF (Adobe's metrics; 0 where
+/// WinAnsi has no character): the German letters (ä ö ü ß Ä Ö Ü), quotes („ “ ‚ ‘), dashes and
+/// the rest of Western European text.
+const HELVETICA_HIGH: [u16; 128] = [
+    556, 0, 222, 556, 333, 1000, 556, 556, 333, 1000, 667, 333, 1000, 0, 611, 0, 0, 222, 222, 333,
+    333, 350, 556, 1000, 333, 1000, 500, 333, 944, 0, 500, 667, 278, 333, 556, 556, 556, 556, 260,
+    556, 333, 737, 370, 556, 584, 333, 737, 333, 400, 584, 333, 333, 333, 556, 537, 278, 333, 333,
+    365, 556, 834, 834, 834, 611, 667, 667, 667, 667, 667, 667, 1000, 722, 667, 667, 667, 667, 278,
+    278, 278, 278, 722, 722, 778, 778, 778, 778, 778, 584, 778, 722, 722, 722, 722, 667, 667, 611,
+    556, 556, 556, 556, 556, 556, 889, 500, 556, 556, 556, 556, 278, 278, 278, 278, 556, 556, 556,
+    556, 556, 556, 556, 584, 611, 556, 556, 556, 556, 500, 556, 500,
+];
+
+/// WinAnsi's bytes 0x80 to 0x9F, which are not Latin-1's: the character each stands for.
+const WINANSI_80_9F: [(char, u8); 27] = [
+    ('€', 0x80),
+    ('‚', 0x82),
+    ('ƒ', 0x83),
+    ('„', 0x84),
+    ('…', 0x85),
+    ('†', 0x86),
+    ('‡', 0x87),
+    ('ˆ', 0x88),
+    ('‰', 0x89),
+    ('Š', 0x8A),
+    ('‹', 0x8B),
+    ('Œ', 0x8C),
+    ('Ž', 0x8E),
+    ('‘', 0x91),
+    ('’', 0x92),
+    ('“', 0x93),
+    ('”', 0x94),
+    ('•', 0x95),
+    ('–', 0x96),
+    ('—', 0x97),
+    ('˜', 0x98),
+    ('™', 0x99),
+    ('š', 0x9A),
+    ('›', 0x9B),
+    ('œ', 0x9C),
+    ('ž', 0x9E),
+    ('Ÿ', 0x9F),
+];
+
+/// Text in WinAnsi bytes (Latin-1 from 0xA0, so ä ö ü ß Ä Ö Ü are themselves); characters it
+/// lacks are written in ASCII ("≥" as ">=", a thin space as a space), or as "?".
 pub(crate) fn winansi(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     for c in text.chars() {
         match c {
             ' '..='~' => out.push(c as u8),
-            '—' => out.push(0x97),
-            '–' => out.push(0x96),
-            '…' => out.push(0x85),
-            '·' => out.push(0xB7),
-            'µ' | 'μ' => out.push(0xB5),
-            '°' => out.push(0xB0),
-            '×' => out.push(0xD7),
-            '’' => out.push(0x92),
+            'μ' => out.push(0xB5),
             '≥' => out.extend_from_slice(b">="),
             '≤' => out.extend_from_slice(b"<="),
             '→' => out.extend_from_slice(b"->"),
+            '−' | '‐' | '‑' => out.push(b'-'),
+            '\u{2009}' | '\u{200A}' | '\u{202F}' => out.push(b' '),
             '✕' => out.push(b'x'),
             '✓' => {}
-            c if (c as u32) >= 0xA0 && (c as u32) <= 0xFF => out.push(c as u8),
-            _ => out.push(b'?'),
+            c if (0xA0..=0xFF).contains(&u32::from(c)) => out.push(c as u8),
+            c => match WINANSI_80_9F.iter().find(|(w, _)| *w == c) {
+                Some((_, byte)) => out.push(*byte),
+                None => out.push(b'?'),
+            },
         }
     }
     out
@@ -93,7 +137,7 @@ fn width(text: &str, size: f32, bold: bool) -> f32 {
         .iter()
         .map(|&b| match b {
             32..=126 => u32::from(HELVETICA[usize::from(b - 32)]),
-            0x97 | 0x85 => 1000,
+            0x80..=0xFF => u32::from(HELVETICA_HIGH[usize::from(b - 0x80)]),
             _ => 556,
         })
         .sum();
@@ -261,11 +305,15 @@ fn hours_words(h: f64) -> String {
         (0, 0, m) => format!("{m} min"),
         (0, hh, 0) => format!("{hh} h"),
         (0, hh, m) => format!("{hh} h {m} min"),
-        (d, hh, m) => format!("day {} {:02}:{:02}", d + 1, hh, m),
+        (d, hh, m) => tr!(
+            "day {day} {time}",
+            day = d + 1,
+            time = format!("{hh:02}:{m:02}")
+        ),
     }
 }
 
-/// "72 h (3 days)", "30 h", "45 min".
+/// "72 h, 3 days", "30 h", "45 min".
 fn duration_words(h: f64) -> String {
     let mins = (h * 60.0).round() as i64;
     if mins < 60 {
@@ -274,7 +322,11 @@ fn duration_words(h: f64) -> String {
     let hours = (h * 10.0).round() / 10.0;
     if mins % 1440 == 0 {
         let days = mins / 1440;
-        format!("{hours} h, {days} day{}", if days == 1 { "" } else { "s" })
+        if days == 1 {
+            tr!("{hours} h, {days} day", hours, days)
+        } else {
+            tr!("{hours} h, {days} days", hours, days)
+        }
     } else {
         format!("{hours} h")
     }
@@ -300,7 +352,7 @@ pub fn render(s: &Summary, unit: MassUnit, paper: Paper) -> Vec<u8> {
     let (w, h) = paper.size();
     let total = pages.len();
     for (i, mut page) in pages.into_iter().enumerate() {
-        footer(&mut page, s, i + 1, total);
+        footer(&mut page, s, i + 1, total, w);
         let page = page.finish();
         let id = page_ids[i];
         let content_id = Ref::new(id.get() + 1);
@@ -321,25 +373,31 @@ pub fn render(s: &Summary, unit: MassUnit, paper: Paper) -> Vec<u8> {
             .encoding_predefined(Name(b"WinAnsiEncoding"));
     }
     pdf.document_info(info)
-        .title(TextStr(&format!("Trial summary {}", s.trial.patient)))
+        .title(TextStr(&tr!(
+            "Trial summary {patient}",
+            patient = s.trial.patient
+        )))
         .creator(TextStr("Titra"));
     pdf.finish()
 }
 
-fn footer(page: &mut Content, s: &Summary, n: usize, total: usize) {
-    let text = format!(
-        "Titra trial summary · patient {} · {} · page {n} of {total}{}",
-        s.trial.patient,
-        s.trial.started_at.get(..10).unwrap_or(""),
-        if s.simulated {
-            " · SIMULATED TRIAL, NOT PATIENT DATA"
-        } else {
-            ""
-        }
+fn footer(page: &mut Content, s: &Summary, n: usize, total: usize, page_width: f32) {
+    let mut text = tr!(
+        "Titra trial summary · patient {patient} · {date} · page {n} of {total}",
+        patient = s.trial.patient,
+        date = s.trial.started_at.get(..10).unwrap_or(""),
+        n,
+        total
     );
+    if s.simulated {
+        text.push_str(tr!(" · SIMULATED TRIAL, NOT PATIENT DATA"));
+    }
+    // Smaller rather than past the margin (a long patient identifier, a longer language).
+    let max = page_width - 2.0 * MARGIN;
+    let size = (8.0 * max / width(&text, 8.0, false).max(1.0)).min(8.0);
     let bytes = winansi(&text);
     page.begin_text()
-        .set_font(REGULAR, 8.0)
+        .set_font(REGULAR, size)
         .next_line(MARGIN, MARGIN - 18.0)
         .show(Str(&bytes))
         .end_text();
@@ -364,6 +422,34 @@ mod tests {
         assert!(lines.len() > 1);
         assert!(lines.iter().all(|l| width(l, 10.0, false) <= 60.0));
         assert_eq!(lines.join(" "), "one two three four five six");
+    }
+
+    #[test]
+    fn german_letters_quotes_and_dashes_are_written_in_winansi() {
+        // Latin-1's letters are themselves in WinAnsi; the quotes and dashes are in 0x80-0x9F.
+        assert_eq!(winansi("äöüß ÄÖÜ"), b"\xe4\xf6\xfc\xdf \xc4\xd6\xdc");
+        assert_eq!(
+            winansi("„Nicht jetzt“ – ‚so‘ — 5 € • é"),
+            b"\x84Nicht jetzt\x93 \x96 \x82so\x91 \x97 5 \x80 \x95 \xe9"
+        );
+        // What WinAnsi lacks is never dropped silently.
+        assert_eq!(winansi("a\u{202f}b ≤ 3 − 1 中"), b"a b <= 3 - 1 ?");
+        // Measured with Helvetica's own widths: ß 611, Ö 778, „ 333.
+        assert!((width("ßÖ„", 10.0, false) - 17.22).abs() < 0.01);
+        assert!((width("äöü", 10.0, false) - 16.68).abs() < 0.01);
+    }
+
+    #[test]
+    fn a_german_summary_writes_its_words_and_units_as_they_are() {
+        use crate::core::lang::{Language, with};
+        with(Language::German, || {
+            assert_eq!(hours_words(30.3917), "Tag 2 06:24");
+            assert_eq!(hours_words(4.5), "4 h 30 min");
+            assert_eq!(duration_words(72.0), "72 h, 3 Tage");
+            assert_eq!(duration_words(24.0), "24 h, 1 Tag");
+        });
+        assert_eq!(duration_words(72.0), "72 h, 3 days");
+        assert_eq!(duration_words(24.0), "24 h, 1 day");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The first page: the key figures, the implant worksheet, the chart and the day table.
 
 use super::*;
+use crate::report::words;
 
 pub(super) fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
     let mut p = Page::new(paper);
@@ -9,33 +10,36 @@ pub(super) fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
         p.para(
             11.0,
             true,
-            "SIMULATED TRIAL — simulated hardware in virtual time; not patient data.",
+            tr!("SIMULATED TRIAL — simulated hardware in virtual time; not patient data."),
         );
     }
     p.para(
         18.0,
         true,
-        &format!(
-            "Trial summary{} — patient {}",
-            if s.implant.confirmed { "" } else { " (DRAFT)" },
-            t.patient
-        ),
+        &if s.implant.confirmed {
+            tr!("Trial summary — patient {patient}", patient = t.patient)
+        } else {
+            tr!(
+                "Trial summary (DRAFT) — patient {patient}",
+                patient = t.patient
+            )
+        },
     );
     p.gap(2.0);
     p.para(
         10.0,
         false,
-        &format!(
-            "{} {} {} mg/mL · {} trial · catheter tip {} · from {} to {} ({})",
-            capitalise(&t.route),
-            t.drug,
-            t.concentration_mg_per_ml,
-            t.kind.replace('_', " "),
-            t.catheter_tip.as_deref().unwrap_or("not recorded"),
-            t.started_at.replace('T', " ").replace('Z', " UTC"),
-            t.ended_at.replace('T', " ").replace('Z', " UTC"),
-            duration_words(t.duration_h)
-        ),
+        &capitalise(&tr!(
+            "{route} {drug} {concentration} mg/mL · {trial} · catheter tip {tip} · from {start} to {end} ({duration})",
+            route = words::route(&t.route),
+            drug = t.drug,
+            concentration = t.concentration_mg_per_ml,
+            trial = words::trial(&t.kind),
+            tip = t.catheter_tip.as_deref().unwrap_or(tr!("not recorded")),
+            start = t.started_at.replace('T', " ").replace('Z', " UTC"),
+            end = t.ended_at.replace('T', " ").replace('Z', " UTC"),
+            duration = duration_words(t.duration_h)
+        )),
     );
 
     key_figures(&mut p, s, unit);
@@ -44,49 +48,61 @@ pub(super) fn page_one(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
     p
 }
 
+/// A figure that may not have been recorded: the figure, or "not recorded".
+fn or_not_recorded(v: Option<String>) -> String {
+    v.unwrap_or_else(|| tr!("not recorded").to_owned())
+}
+
 /// The key figures: the effective dose and its basis, the response, opioids, pain or spasticity, what was delivered.
 pub(super) fn key_figures(p: &mut Page, s: &Summary, unit: MassUnit) {
-    p.heading("Key figures");
+    p.heading(tr!("Key figures"));
     let e = &s.effective_dose;
     p.para(
         11.0,
         true,
         &match e.mg_per_day {
-            Some(d) => format!("Effective trial dose: {} per day", show_mg(d, unit)),
-            None => "Effective trial dose: none".to_owned(),
+            Some(d) => tr!(
+                "Effective trial dose: {dose} per day",
+                dose = show_mg(d, unit)
+            ),
+            None => tr!("Effective trial dose: none").to_owned(),
         },
     );
-    p.para(9.0, false, &format!("Basis: {}.", s.effective_dose_rule));
+    p.para(
+        9.0,
+        false,
+        &tr!("Basis: {basis}.", basis = s.effective_dose_rule),
+    );
     if e.in_force_at_end_mg_per_day.is_some() {
         let stable = match &e.stable_period {
-            Some(st) => format!(
-                "last stable period {} (from {} to {} after the start) at a basal of {} per day with patient boluses of {} per day: {} per day{}; the log shows {} per day given in it, interruptions included",
-                after_words(st.hours),
-                after_words(st.from_h),
-                after_words(st.to_h),
-                show_mg(st.basal_mg_per_day, unit),
-                show_mg(st.patient_bolus_mg_per_day, unit),
-                show_mg(st.mg_per_day, unit),
-                if st.reaches_end {
+            Some(st) => tr!(
+                "last stable period {length} (from {from} to {to} after the start) at a basal of {basal} per day with patient boluses of {boluses} per day: {dose} per day{note}; the log shows {given} per day given in it, interruptions included",
+                length = after_words(st.hours),
+                from = after_words(st.from_h),
+                to = after_words(st.to_h),
+                basal = show_mg(st.basal_mg_per_day, unit),
+                boluses = show_mg(st.patient_bolus_mg_per_day, unit),
+                dose = show_mg(st.mg_per_day, unit),
+                note = if st.reaches_end {
                     ""
                 } else {
-                    " (not at the end: not a basis)"
+                    tr!(" (not at the end: not a basis)")
                 },
-                show_given(st.given_mg_per_day, unit)
+                given = show_given(st.given_mg_per_day, unit)
             ),
-            None => format!(
-                "no stable period of {} at one rate",
-                after_words(e.stable_period_required_h)
+            None => tr!(
+                "no stable period of {length} at one rate",
+                length = after_words(e.stable_period_required_h)
             ),
         };
         p.para(
             9.0,
             false,
-            &format!(
-                "At the end: basal {} per day; {}. For information only: the last 24 h gave {} per day.",
-                show_mg(e.in_force_at_end_mg_per_day.unwrap_or(0.0), unit),
+            &tr!(
+                "At the end: basal {basal} per day; {stable}. For information only: the last 24 h gave {last} per day.",
+                basal = show_mg(e.in_force_at_end_mg_per_day.unwrap_or(0.0), unit),
                 stable,
-                show_given(e.last_24h_mg_per_day, unit)
+                last = show_given(e.last_24h_mg_per_day, unit)
             ),
         );
     }
@@ -94,9 +110,10 @@ pub(super) fn key_figures(p: &mut Page, s: &Summary, unit: MassUnit) {
     p.para(
         9.0,
         false,
-        &format!(
-            "Response criterion: {} (source: {}).",
-            r.criterion, r.source
+        &tr!(
+            "Response criterion: {criterion} (source: {source}).",
+            criterion = r.criterion,
+            source = r.source
         ),
     );
     let o = &s.opioids;
@@ -105,129 +122,147 @@ pub(super) fn key_figures(p: &mut Page, s: &Summary, unit: MassUnit) {
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            format!(
-                "day {} {}",
-                i + 1,
-                v.map_or("not recorded".to_owned(), |v| format!("{v} mg"))
+            tr!(
+                "day {day} {value}",
+                day = i + 1,
+                value = or_not_recorded(v.map(|v| format!("{v} mg")))
             )
         })
         .collect();
     p.para(
         9.0,
         false,
-        &format!(
-            "Opioid status: {}. Systemic opioids (oral morphine equivalents per day): before the trial {}; {}.",
-            o.status_text,
-            o.before_mg_per_day
-                .map_or("not recorded".to_owned(), |v| format!("{v} mg")),
-            during.join(", ")
+        &tr!(
+            "Opioid status: {status}. Systemic opioids (oral morphine equivalents per day): before the trial {before}; {during}.",
+            status = o.status_text,
+            before = or_not_recorded(o.before_mg_per_day.map(|v| format!("{v} mg"))),
+            during = during.join(", ")
         ),
     );
-    let pain = &s.pain;
-    let pct = |v: Option<f64>| v.map_or("not known".to_owned(), |v| format!("{v} %"));
+    outcome_figures(p, s);
+    let d = &s.delivered;
     p.para(
         10.0,
         false,
-        &format!(
-            "Pain (0–10): before the trial {}, last {} (reduction {}), lowest {} (reduction {}){}",
-            pain.baseline
-                .map_or("not recorded".to_owned(), |v| v.to_string()),
-            pain.last.map_or("none".to_owned(), |v| v.to_string()),
-            pct(pain.reduction_pct),
-            pain.lowest.map_or("none".to_owned(), |v| v.to_string()),
-            pct(pain.reduction_lowest_pct),
-            match pain.responder {
-                Some(true) => " — RESPONDER",
-                Some(false) => " — NOT A RESPONDER",
-                None => "",
-            }
+        &tr!(
+            "Delivered {total} ({ml} mL): basal {basal}, patient boluses {patient}, scheduled boluses {scheduled}, clinician boluses {clinician}. Patient requests {requested}: {granted} granted, {denied} denied.",
+            total = show_given(d.total_mg, unit),
+            ml = (d.total_ml * 100.0).round() / 100.0,
+            basal = show_given(d.basal_mg, unit),
+            patient = show_given(d.pca_mg, unit),
+            scheduled = show_given(d.scheduled_bolus_mg, unit),
+            clinician = show_given(d.clinician_bolus_mg, unit),
+            requested = s.pca.requested,
+            granted = s.pca.granted,
+            denied = s.pca.denied
+        ),
+    );
+}
+
+/// Pain (or spasticity, for a drug judged on it) against the baseline, the responder rule, and
+/// the patient's impression of change.
+fn outcome_figures(p: &mut Page, s: &Summary) {
+    let pain = &s.pain;
+    let pct = |v: Option<f64>| v.map_or(tr!("not known").to_owned(), |v| format!("{v} %"));
+    let none = |v: Option<u8>| v.map_or(tr!("none").to_owned(), |v| v.to_string());
+    let verdict = |responder: Option<bool>| match responder {
+        Some(true) => tr!(" — RESPONDER"),
+        Some(false) => tr!(" — NOT A RESPONDER"),
+        None => "",
+    };
+    p.para(
+        10.0,
+        false,
+        &tr!(
+            "Pain (0–10): before the trial {baseline}, last {last} (reduction {reduction}), lowest {lowest} (reduction {lowest_reduction}){verdict}",
+            baseline = or_not_recorded(pain.baseline.map(|v| v.to_string())),
+            last = none(pain.last),
+            reduction = pct(pain.reduction_pct),
+            lowest = none(pain.lowest),
+            lowest_reduction = pct(pain.reduction_lowest_pct),
+            verdict = verdict(pain.responder)
         ),
     );
     if s.outcome_measure == OutcomeMeasure::Spasticity {
         p.para(
             9.0,
             false,
-            "This drug's trial is judged on spasticity, not pain (drug library).",
+            tr!("This drug's trial is judged on spasticity, not pain (drug library)."),
         );
         let sp = &s.spasticity;
-        let score = |v: Option<Ashworth>| v.map_or("none".to_owned(), |v| v.to_string());
+        let score = |v: Option<Ashworth>| v.map_or(tr!("none").to_owned(), |v| v.to_string());
         p.para(
             10.0,
             false,
-            &format!(
-                "Spasticity (Modified Ashworth 0–4): before the trial {}, last {}, lowest {}, fall {}{}",
-                score(sp.baseline),
-                score(sp.last),
-                score(sp.lowest),
-                sp.reduction
-                    .map_or("not known".to_owned(), |r| format!("{r} points")),
-                match sp.responder {
-                    Some(true) => " — RESPONDER",
-                    Some(false) => " — NOT A RESPONDER",
-                    None => "",
-                }
+            &tr!(
+                "Spasticity (Modified Ashworth 0–4): before the trial {baseline}, last {last}, lowest {lowest}, fall {fall}{verdict}",
+                baseline = score(sp.baseline),
+                last = score(sp.last),
+                lowest = score(sp.lowest),
+                fall = sp.reduction.map_or(tr!("not known").to_owned(), |r| tr!(
+                    "{points} points",
+                    points = r
+                )),
+                verdict = verdict(sp.responder)
             ),
         );
-        p.para(9.0, false, &format!("Responder: {}.", sp.responder_rule));
+        p.para(
+            9.0,
+            false,
+            &tr!("Responder: {rule}.", rule = sp.responder_rule),
+        );
     } else {
-        p.para(9.0, false, &format!("Responder: {}.", pain.responder_rule));
+        p.para(
+            9.0,
+            false,
+            &tr!("Responder: {rule}.", rule = pain.responder_rule),
+        );
     }
     if let (Some(v), Some(label)) = (s.diary.pgic, s.diary.pgic_label) {
         p.para(
             10.0,
             false,
-            &format!("The patient's impression of change at the end: {v} of 7, \"{label}\"."),
+            &tr!(
+                "The patient's impression of change at the end: {value} of 7, \"{label}\".",
+                value = v,
+                label
+            ),
         );
     }
-    let d = &s.delivered;
-    p.para(
-        10.0,
-        false,
-        &format!(
-            "Delivered {} ({} mL): basal {}, patient boluses {}, scheduled boluses {}, clinician boluses {}. Patient requests {}: {} granted, {} denied.",
-            show_given(d.total_mg, unit),
-            (d.total_ml * 100.0).round() / 100.0,
-            show_given(d.basal_mg, unit),
-            show_given(d.pca_mg, unit),
-            show_given(d.scheduled_bolus_mg, unit),
-            show_given(d.clinician_bolus_mg, unit),
-            s.pca.requested,
-            s.pca.granted,
-            s.pca.denied
-        ),
-    );
 }
 
 /// The implant worksheet: routes, each step with its source, the proposal or why there is none, the confirmation.
 pub(super) fn worksheet(p: &mut Page, s: &Summary, unit: MassUnit) {
-    p.heading("Implant worksheet");
+    p.heading(tr!("Implant worksheet"));
     let w = &s.implant;
     p.para(
         9.0,
         false,
-        &format!(
-            "Implant route: {}; trial route: {}{}.",
-            w.route,
-            w.trial_route,
-            w.conversion
-                .as_ref()
-                .map_or(String::new(), |c| format!("; conversion {}", c.text))
+        &tr!(
+            "Implant route: {route}; trial route: {trial_route}{conversion}.",
+            route = words::route(&w.route.to_string()),
+            trial_route = words::route(&w.trial_route.to_string()),
+            conversion = w.conversion.as_ref().map_or(String::new(), |c| tr!(
+                "; conversion {conversion}",
+                conversion = c.text
+            ))
         ),
     );
     for step in &w.steps {
         p.para(9.0, false, step);
     }
     match (&w.no_proposal_reason, w.proposed_mg_per_day) {
-        (Some(why), _) => p.para(10.0, true, &format!("NO PROPOSAL: {why}")),
+        (Some(why), _) => p.para(10.0, true, &tr!("NO PROPOSAL: {why}", why)),
         (None, Some(dose)) => p.para(
             10.0,
             true,
-            &format!(
-                "Proposed starting dose {} per day{}.",
-                show_mg(dose, unit),
-                w.rule_source
-                    .as_ref()
-                    .map_or(String::new(), |src| format!(" (source: {src})"))
+            &tr!(
+                "Proposed starting dose {dose} per day{source}.",
+                dose = show_mg(dose, unit),
+                source = w.rule_source.as_ref().map_or(String::new(), |src| tr!(
+                    " (source: {source})",
+                    source = src
+                ))
             ),
         ),
         (None, None) => {}
@@ -237,18 +272,18 @@ pub(super) fn worksheet(p: &mut Page, s: &Summary, unit: MassUnit) {
         .iter()
         .filter(|f| f.class != crate::core::finding::Class::Ok)
     {
-        p.para(9.0, false, &format!("Limits: {}", f.message));
+        p.para(9.0, false, &tr!("Limits: {message}", message = f.message));
     }
     if let (Some(dose), true) = (w.mg_per_day, w.confirmed) {
         p.para(
             11.0,
             true,
-            &format!(
-                "Starting dose {} per day of {} {} mg/mL = {} mL/day",
-                show_mg(dose, unit),
-                w.drug,
-                w.concentration_mg_per_ml,
-                w.ml_per_day.map_or("?".to_owned(), |v| format!(
+            &tr!(
+                "Starting dose {dose} per day of {drug} {concentration} mg/mL = {ml} mL/day",
+                dose = show_mg(dose, unit),
+                drug = w.drug,
+                concentration = w.concentration_mg_per_ml,
+                ml = w.ml_per_day.map_or("?".to_owned(), |v| format!(
                     "{}",
                     (v * 10_000.0).round() / 10_000.0
                 ))
@@ -259,15 +294,16 @@ pub(super) fn worksheet(p: &mut Page, s: &Summary, unit: MassUnit) {
         10.0,
         true,
         &if w.confirmed {
-            format!(
-                "Confirmed by {} after the trial ended{}.",
-                w.confirmed_by.as_deref().unwrap_or("a clinician"),
-                w.reason
-                    .as_ref()
-                    .map_or(String::new(), |r| format!(", with the reason: {r}"))
+            tr!(
+                "Confirmed by {name} after the trial ended{reason}.",
+                name = w.confirmed_by.as_deref().unwrap_or(tr!("a clinician")),
+                reason = w.reason.as_ref().map_or(String::new(), |r| tr!(
+                    ", with the reason: {reason}",
+                    reason = r
+                ))
             )
         } else {
-            "NOT CONFIRMED — draft: a clinician confirms the starting dose, after the trial ends, before the summary is final."
+            tr!("NOT CONFIRMED — draft: a clinician confirms the starting dose, after the trial ends, before the summary is final.")
                 .to_owned()
         },
     );
@@ -276,10 +312,10 @@ pub(super) fn worksheet(p: &mut Page, s: &Summary, unit: MassUnit) {
 /// The chart (dose and pain per day, or the response to each bolus) and the day table.
 pub(super) fn charts(p: &mut Page, s: &Summary, unit: MassUnit) {
     if s.effective_dose.boluses.is_empty() {
-        p.heading("Dose and pain per day");
+        p.heading(tr!("Dose and pain per day"));
         chart(p, s, unit);
     } else {
-        p.heading("Response to each bolus");
+        p.heading(tr!("Response to each bolus"));
         time_course(p, s, unit);
     }
     day_table(p, s, unit);

@@ -2,6 +2,7 @@
 //! sedation and side effects, the catheter, and the decision.
 
 use super::*;
+use crate::report::words;
 
 /// A time of the summary's clock, for reading ("2000-01-01 08:00 UTC").
 pub(super) fn clock_words(rfc3339: &str) -> String {
@@ -18,7 +19,7 @@ pub(super) fn checklist(p: &mut Page, s: &Summary) {
     let Some(c) = &s.checklist else {
         return;
     };
-    p.heading("Pre-trial checklist");
+    p.heading(tr!("Pre-trial checklist"));
     let done: Vec<String> = c
         .items
         .iter()
@@ -39,16 +40,20 @@ pub(super) fn checklist(p: &mut Page, s: &Summary) {
         p.para(
             9.0,
             false,
-            &format!(
-                "All {} items confirmed before the start: {}.",
-                c.items.len(),
-                done.join("; ")
+            &tr!(
+                "All {n} items confirmed before the start: {items}.",
+                n = c.items.len(),
+                items = done.join("; ")
             ),
         );
         return;
     }
     if !done.is_empty() {
-        p.para(9.0, false, &format!("Confirmed: {}.", done.join("; ")));
+        p.para(
+            9.0,
+            false,
+            &tr!("Confirmed: {items}.", items = done.join("; ")),
+        );
     }
     let open: Vec<&str> = c
         .items
@@ -59,89 +64,96 @@ pub(super) fn checklist(p: &mut Page, s: &Summary) {
     p.para(
         9.0,
         true,
-        &format!("NOT CONFIRMED at the start: {}", open.join(" ")),
+        &tr!("NOT CONFIRMED at the start: {open}", open = open.join(" ")),
     );
     match &c.overridden {
         Some(o) => p.para(
             9.0,
             false,
-            &format!(
-                "Started on a clinician's override: {} at {}: {}",
-                o.by,
-                clock_words(&o.at),
-                o.reason
+            &tr!(
+                "Started on a clinician's override: {by} at {at}: {reason}",
+                by = o.by,
+                at = clock_words(&o.at),
+                reason = o.reason
             ),
         ),
-        None => p.para(9.0, false, "Not overridden: delivery has not started."),
+        None => p.para(9.0, false, tr!("Not overridden: delivery has not started.")),
     }
 }
 
 /// The clinician's decision: outcome and reasons, the patient's wish, the implant planned with
 /// its starting dose from the worksheet, and the catheter's removal.
 pub(super) fn decision(p: &mut Page, s: &Summary, unit: MassUnit) {
-    p.heading("Decision");
+    p.heading(tr!("Decision"));
     match &s.assessment {
         Some(a) => {
             p.para(
                 10.0,
                 true,
-                &format!(
-                    "Outcome: {} — by {} at {}{}",
-                    a.outcome,
-                    a.by,
-                    hours_words(a.at_h),
-                    if a.note.is_empty() {
-                        ".".to_owned()
-                    } else {
-                        format!(". Reasons: {}", a.note)
-                    }
-                ),
+                &if a.note.is_empty() {
+                    tr!(
+                        "Outcome: {outcome} — by {by} at {at}.",
+                        outcome = words::outcome(a.outcome),
+                        by = a.by,
+                        at = hours_words(a.at_h)
+                    )
+                } else {
+                    tr!(
+                        "Outcome: {outcome} — by {by} at {at}. Reasons: {note}",
+                        outcome = words::outcome(a.outcome),
+                        by = a.by,
+                        at = hours_words(a.at_h),
+                        note = a.note
+                    )
+                },
             );
-            let wish = match a.patient_wish {
-                Some(crate::journal::Wish::Yes) => "yes",
-                Some(crate::journal::Wish::No) => "no",
-                Some(crate::journal::Wish::Undecided) => "undecided",
-                None => "not recorded",
-            };
+            let wish = a.patient_wish.map_or(tr!("not recorded"), words::wish);
             p.para(
                 10.0,
                 false,
-                &format!("The patient wishes to proceed to an implant: {wish}."),
+                &tr!("The patient wishes to proceed to an implant: {wish}.", wish),
             );
             let implant = match (&a.planned_implant, a.planned_starting_dose_mg_per_day) {
-                (Some(device), Some(dose)) => format!(
-                    "Planned implant: {device}, starting at {} per day of {} {} mg/mL (the worksheet's dose, confirmed by {}).",
-                    show_mg(dose, unit),
-                    s.implant.drug,
-                    s.implant.concentration_mg_per_ml,
-                    s.implant.confirmed_by.as_deref().unwrap_or("?")
+                (Some(device), Some(dose)) => tr!(
+                    "Planned implant: {device}, starting at {dose} per day of {drug} {concentration} mg/mL (the worksheet's dose, confirmed by {by}).",
+                    device,
+                    dose = show_mg(dose, unit),
+                    drug = s.implant.drug,
+                    concentration = s.implant.concentration_mg_per_ml,
+                    by = s.implant.confirmed_by.as_deref().unwrap_or("?")
                 ),
-                (Some(device), None) => format!(
-                    "Planned implant: {device}; starting dose NOT CONFIRMED on the worksheet."
+                (Some(device), None) => tr!(
+                    "Planned implant: {device}; starting dose NOT CONFIRMED on the worksheet.",
+                    device
                 ),
-                (None, _) => "No implant planned.".to_owned(),
+                (None, _) => tr!("No implant planned.").to_owned(),
             };
             p.para(10.0, false, &implant);
         }
-        None => p.para(10.0, false, "Not recorded yet."),
+        None => p.para(10.0, false, tr!("Not recorded yet.")),
     }
     match &s.catheter_removal {
         Some(r) => p.para(
             10.0,
             false,
-            &format!(
-                "Catheter removed at {} ({}) by {}{}",
-                clock_words(&r.at),
-                hours_words(r.at_h),
-                r.by,
-                if r.note.is_empty() {
-                    ".".to_owned()
-                } else {
-                    format!(": {}", r.note)
-                }
-            ),
+            &if r.note.is_empty() {
+                tr!(
+                    "Catheter removed at {at} ({after}) by {by}.",
+                    at = clock_words(&r.at),
+                    after = hours_words(r.at_h),
+                    by = r.by
+                )
+            } else {
+                tr!(
+                    "Catheter removed at {at} ({after}) by {by}: {note}",
+                    at = clock_words(&r.at),
+                    after = hours_words(r.at_h),
+                    by = r.by,
+                    note = r.note
+                )
+            },
         ),
-        None => p.para(10.0, false, "Catheter removal: not recorded yet."),
+        None => p.para(10.0, false, tr!("Catheter removal: not recorded yet.")),
     }
 }
 
@@ -157,43 +169,45 @@ pub(super) fn page_two(s: &Summary, unit: MassUnit, paper: Paper) -> Page {
 /// The program at the start and the dose changes.
 pub(super) fn program_and_changes(p: &mut Page, s: &Summary, unit: MassUnit) {
     let pr = &s.program;
-    p.heading("Program at the start");
-    let mut program = format!(
-        "Syringe {} mL. Basal {} per day.",
-        pr.reservoir_ml,
-        show_prescribed(pr.basal_mg_per_day, unit)
+    p.heading(tr!("Program at the start"));
+    let mut program = tr!(
+        "Syringe {ml} mL. Basal {basal} per day.",
+        ml = pr.reservoir_ml,
+        basal = show_prescribed(pr.basal_mg_per_day, unit)
     );
     if let Some(pca) = &pr.pca {
-        program.push_str(&format!(
-            " Patient bolus {}, lockout {} min, at most {} per hour.",
-            show_prescribed(pca.dose_mg, unit),
-            pca.lockout_min,
-            pca.max_per_hour
+        program.push(' ');
+        program.push_str(&tr!(
+            "Patient bolus {dose}, lockout {lockout} min, at most {max} per hour.",
+            dose = show_prescribed(pca.dose_mg, unit),
+            lockout = pca.lockout_min,
+            max = pca.max_per_hour
         ));
     }
     for b in &pr.scheduled_boluses {
-        program.push_str(&format!(
-            " Bolus {} at {}.",
-            show_prescribed(b.dose_mg, unit),
-            hours_words(b.at_h)
+        program.push(' ');
+        program.push_str(&tr!(
+            "Bolus {dose} at {at}.",
+            dose = show_prescribed(b.dose_mg, unit),
+            at = hours_words(b.at_h)
         ));
     }
     p.para(10.0, false, &program);
 
-    p.heading("Dose changes");
+    p.heading(tr!("Dose changes"));
     if s.titration.is_empty() && s.program_changes.is_empty() {
-        p.para(10.0, false, "None.");
+        p.para(10.0, false, tr!("None."));
     }
     for c in &s.titration {
         p.para(
             10.0,
             false,
-            &format!(
-                "{}: basal {} → {} per day (by {}).",
-                hours_words(c.at_h),
-                show_prescribed(c.from_mg_per_day, unit),
-                show_prescribed(c.to_mg_per_day, unit),
-                c.by
+            &tr!(
+                "{at}: basal {from} → {to} per day (by {by}).",
+                at = hours_words(c.at_h),
+                from = show_prescribed(c.from_mg_per_day, unit),
+                to = show_prescribed(c.to_mg_per_day, unit),
+                by = words::role(&c.by)
             ),
         );
     }
@@ -212,12 +226,12 @@ pub(super) fn program_and_changes(p: &mut Page, s: &Summary, unit: MassUnit) {
         p.para(
             10.0,
             false,
-            &format!(
-                "{}: {} (by {}, checked by {}).",
-                hours_words(c.at_h),
-                what.join("; "),
-                c.by,
-                c.verified_by
+            &tr!(
+                "{at}: {changes} (by {by}, checked by {checker}).",
+                at = hours_words(c.at_h),
+                changes = what.join("; "),
+                by = c.by,
+                checker = c.verified_by
             ),
         );
     }
@@ -226,37 +240,33 @@ pub(super) fn program_and_changes(p: &mut Page, s: &Summary, unit: MassUnit) {
 /// A program setting's name in the PDF.
 fn setting_words(setting: &str) -> &str {
     match setting {
-        "titration" => "planned dose steps",
-        "pca" => "patient bolus",
-        "boluses" => "scheduled boluses",
-        "limit" => "dose limit",
-        "kvo" => "KVO",
+        "titration" => tr!("planned dose steps"),
+        "pca" => tr!("patient bolus"),
+        "boluses" => tr!("scheduled boluses"),
+        "limit" => tr!("dose limit"),
+        "kvo" => tr!("KVO"),
         other => other,
     }
 }
 
 /// The alarms and the interruptions of delivery.
 pub(super) fn alarms_and_interruptions(p: &mut Page, s: &Summary) {
-    p.heading("Alarms");
+    p.heading(tr!("Alarms"));
     if s.alarms.is_empty() {
-        p.para(10.0, false, "None.");
+        p.para(10.0, false, tr!("None."));
     }
     for a in &s.alarms {
-        let kind = serde_json::to_value(a.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(|k| k.replace('_', " ")))
-            .unwrap_or_default();
         p.para(
             10.0,
             false,
             &format!(
                 "{}: {} ({}){}{}.",
                 hours_words(a.at_h),
-                kind,
-                a.priority,
-                a.cleared_at_h.map_or(String::new(), |c| format!(
-                    ", cleared at {}",
-                    hours_words(c)
+                words::alarm(a.kind),
+                words::priority(a.priority),
+                a.cleared_at_h.map_or(String::new(), |c| tr!(
+                    ", cleared at {at}",
+                    at = hours_words(c)
                 )),
                 a.pressure_mmhg
                     .map_or(String::new(), |m| format!(", {m} mmHg"))
@@ -264,49 +274,51 @@ pub(super) fn alarms_and_interruptions(p: &mut Page, s: &Summary) {
         );
     }
 
-    p.heading("Interruptions of delivery");
+    p.heading(tr!("Interruptions of delivery"));
     if s.interruptions.is_empty() {
-        p.para(10.0, false, "None.");
+        p.para(10.0, false, tr!("None."));
     }
     for x in &s.interruptions {
         let why = match x.reason {
-            "paused" => "paused by a nurse",
-            "alarm" => "stopped by an alarm",
-            "power" => "no power",
+            "paused" => tr!("paused by a nurse"),
+            "alarm" => tr!("stopped by an alarm"),
+            "power" => tr!("no power"),
             other => other,
         };
+        let from = hours_words(x.from_h);
         p.para(
             10.0,
             false,
-            &format!(
-                "{} to {}: {why}.",
-                hours_words(x.from_h),
-                x.to_h.map_or("the end".to_owned(), hours_words)
-            ),
+            &match x.to_h {
+                Some(to) => tr!("{from} to {to}: {why}.", from, to = hours_words(to), why),
+                None => tr!("{from} to the end: {why}.", from, why),
+            },
         );
     }
 }
 
 /// Sedation and breathing, side effects, and earlier exports.
 pub(super) fn observations_and_side_effects(p: &mut Page, s: &Summary, unit: MassUnit) {
-    p.heading("Sedation and breathing");
+    p.heading(tr!("Sedation and breathing"));
     let o = &s.observations;
     if o.sedation.is_empty() && o.vitals.is_empty() && o.holds.is_empty() {
-        p.para(10.0, false, "None recorded.");
+        p.para(10.0, false, tr!("None recorded."));
     } else {
         p.para(
             10.0,
             false,
-            &format!(
-                "{} sedation scores (highest POSS {}); {} sets of vital signs (lowest respiratory rate {}).",
-                o.sedation.len(),
-                o.sedation
+            &tr!(
+                "{scores} sedation scores (highest POSS {poss}); {sets} sets of vital signs (lowest respiratory rate {rate}).",
+                scores = o.sedation.len(),
+                poss = o
+                    .sedation
                     .iter()
                     .map(|x| x.poss)
                     .max()
                     .map_or("—".to_owned(), |v| v.to_string()),
-                o.vitals.len(),
-                o.vitals
+                sets = o.vitals.len(),
+                rate = o
+                    .vitals
                     .iter()
                     .filter_map(|x| x.resp_rate)
                     .min()
@@ -318,24 +330,32 @@ pub(super) fn observations_and_side_effects(p: &mut Page, s: &Summary, unit: Mas
         p.para(
             10.0,
             false,
-            &format!(
-                "Checks: {schedule}. Missed: {}; escalated (the next one missed too): {}.",
-                o.missed_checks, o.escalated_checks
+            &tr!(
+                "Checks: {schedule}. Missed: {missed}; escalated (the next one missed too): {escalated}.",
+                schedule,
+                missed = o.missed_checks,
+                escalated = o.escalated_checks
             ),
         );
     }
     for hold in &o.holds {
         let review = match (hold.reviewed_at_h, &hold.reviewed_by, &hold.note) {
             (Some(at), Some(by), Some(note)) => {
-                format!("reviewed by {by} at {}: {note}", hours_words(at))
+                tr!(
+                    "reviewed by {by} at {at}: {note}",
+                    by,
+                    at = hours_words(at),
+                    note
+                )
             }
-            _ => "not reviewed by a clinician".to_owned(),
+            _ => tr!("not reviewed by a clinician").to_owned(),
         };
-        let text = format!(
-            "{}: delivery stopped for {} (sedation interlock); {} patient requests refused; {review}",
-            hours_words(hold.at_h),
-            hold.reason,
-            hold.patient_requests_denied
+        let text = tr!(
+            "{at}: delivery stopped for {reason} (sedation interlock); {refused} patient requests refused; {review}",
+            at = hours_words(hold.at_h),
+            reason = hold.reason,
+            refused = hold.patient_requests_denied,
+            review
         );
         let end = if text.ends_with(['.', '!', '?']) {
             ""
@@ -347,39 +367,36 @@ pub(super) fn observations_and_side_effects(p: &mut Page, s: &Summary, unit: Mas
 
     catheter(p, s);
 
-    p.heading("Side effects");
+    p.heading(tr!("Side effects"));
     if s.side_effects.is_empty() {
-        p.para(10.0, false, "None reported.");
+        p.para(10.0, false, tr!("None reported."));
     }
     for e in &s.side_effects {
-        let what = serde_json::to_value(e.effect)
-            .ok()
-            .and_then(|v| v.as_str().map(|k| k.replace('_', " ")))
-            .unwrap_or_default();
-        let how = serde_json::to_value(e.severity)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         p.para(
             10.0,
             false,
-            &format!("{}: {what}, {how}.", hours_words(e.at_h)),
+            &format!(
+                "{}: {}, {}.",
+                hours_words(e.at_h),
+                words::side_effect(e.effect),
+                words::severity(e.severity)
+            ),
         );
     }
 
     decision(p, s, unit);
     if !s.exports.is_empty() {
-        p.heading("Earlier exports");
+        p.heading(tr!("Earlier exports"));
         for x in &s.exports {
             p.para(
                 9.0,
                 false,
-                &format!(
-                    "{} by {} to {}: {}",
-                    hours_words(x.at_h),
-                    x.by,
-                    x.destination,
-                    x.files.join(", ")
+                &tr!(
+                    "{at} by {by} to {destination}: {files}",
+                    at = hours_words(x.at_h),
+                    by = x.by,
+                    destination = x.destination,
+                    files = x.files.join(", ")
                 ),
             );
         }
@@ -388,41 +405,46 @@ pub(super) fn observations_and_side_effects(p: &mut Page, s: &Summary, unit: Mas
     p.para(
         8.0,
         false,
-        "Times are from the start of the trial. Amounts are rounded here to 0.001 mg (0.1 mcg); the JSON export holds them to the nanogram and the CSV export every delivery. This document is generated from the pump's hash-chained trial log.",
+        tr!("Times are from the start of the trial. Amounts are rounded here to 0.001 mg (0.1 mcg); the JSON export holds them to the nanogram and the CSV export every delivery. This document is generated from the pump's hash-chained trial log."),
     );
 }
 
 /// The catheter, its site checks (those with a sign listed), and the function answers.
 pub(super) fn catheter(p: &mut Page, s: &Summary) {
     let c = &s.catheter;
-    p.heading("Catheter and site");
+    p.heading(tr!("Catheter and site"));
+    let kind = c
+        .kind
+        .as_deref()
+        .unwrap_or(tr!("Catheter type not recorded"));
+    let placed = c.placed_h_before_start.map_or(String::new(), |h| {
+        tr!(
+            ", placed {duration} before the start",
+            duration = duration_words(h)
+        )
+    });
     p.para(
         10.0,
         false,
-        &format!(
-            "{}, tip at {}{}.",
-            c.kind.as_deref().unwrap_or("Catheter type not recorded"),
-            c.tip.as_deref().unwrap_or("a level not recorded"),
-            c.placed_h_before_start.map_or(String::new(), |h| format!(
-                ", placed {} before the start",
-                duration_words(h)
-            ))
-        ),
+        &match c.tip.as_deref() {
+            Some(tip) => tr!("{kind}, tip at {tip}{placed}.", kind, tip, placed),
+            None => tr!("{kind}, tip at a level not recorded{placed}.", kind, placed),
+        },
     );
     match c.site_check_every_h {
         Some(every) => p.para(
             10.0,
             false,
-            &format!(
-                "Site checks every {}: {} recorded, {} missed; possible infection raised {} times (fever from {} °C or a finding).",
-                duration_words(every),
-                c.site_checks.len(),
-                c.missed_site_checks,
-                c.possible_infection_alarms,
-                c.fever_c
+            &tr!(
+                "Site checks every {every}: {recorded} recorded, {missed} missed; possible infection raised {alarms} times (fever from {fever} °C or a finding).",
+                every = duration_words(every),
+                recorded = c.site_checks.len(),
+                missed = c.missed_site_checks,
+                alarms = c.possible_infection_alarms,
+                fever = c.fever_c
             ),
         ),
-        None => p.para(10.0, false, "No site checks were scheduled."),
+        None => p.para(10.0, false, tr!("No site checks were scheduled.")),
     }
     for check in c
         .site_checks
@@ -433,13 +455,16 @@ pub(super) fn catheter(p: &mut Page, s: &Summary) {
         p.para(
             10.0,
             false,
-            &format!(
-                "{}: {} °C{}{} (by {}).",
-                hours_words(check.at_h),
-                check.temp_c,
-                if found.is_empty() { "" } else { ", " },
-                found.join(", "),
-                check.by
+            &tr!(
+                "{at}: {temperature} °C{findings} (by {by}).",
+                at = hours_words(check.at_h),
+                temperature = check.temp_c,
+                findings = if found.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", found.join(", "))
+                },
+                by = check.by
             ),
         );
     }
@@ -447,9 +472,9 @@ pub(super) fn catheter(p: &mut Page, s: &Summary) {
         p.para(
             10.0,
             false,
-            &format!(
-                "The function question was left for now {} time(s).",
-                s.diary.function_skipped_h.len()
+            &tr!(
+                "The function question was left for now {n} time(s).",
+                n = s.diary.function_skipped_h.len()
             ),
         );
     }
@@ -463,10 +488,10 @@ pub(super) fn catheter(p: &mut Page, s: &Summary) {
         p.para(
             10.0,
             false,
-            &format!(
-                "Function (\"{}\"): answers {} in order (1 = the least function).",
-                s.diary.function[0].question,
-                levels.join(", ")
+            &tr!(
+                "Function (\"{question}\"): answers {answers} in order (1 = the least function).",
+                question = s.diary.function[0].question,
+                answers = levels.join(", ")
             ),
         );
     }

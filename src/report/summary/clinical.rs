@@ -2,6 +2,7 @@
 //! sedation and breathing with the interlock's holds, and the catheter and its site.
 
 use super::*;
+use crate::core::tr;
 
 /// Spasticity on the Modified Ashworth Scale (1+ counted as 1.5). The baseline is the first
 /// score recorded before delivery started (or the first of the trial when none was).
@@ -139,9 +140,9 @@ pub struct Pain {
 /// When the criterion is judged, by trial kind.
 pub(super) fn judged_when(continuous: bool) -> &'static str {
     if continuous {
-        "at the last score of the trial"
+        tr!("at the last score of the trial")
     } else {
-        "at any score after a bolus and before the next (its peak effect)"
+        tr!("at any score after a bolus and before the next (its peak effect)")
     }
 }
 
@@ -279,7 +280,7 @@ pub(super) fn observations(i: &Inputs<'_>, span: &Span) -> Observations {
                 temperature,
             } => {
                 if let Some(r) = respiratory_rate {
-                    last_observed = format!("respiratory rate {r}/min");
+                    last_observed = tr!("respiratory rate {rate}/min", rate = r);
                 }
                 o.vitals.push(VitalsEntry {
                     at_h: span.h(*at),

@@ -14,6 +14,7 @@ use crate::core::implant::{
 };
 use crate::core::library::{DrugLibrary, LibraryEntry, Route};
 use crate::core::program::TrialKind;
+use crate::core::tr;
 use crate::core::units::{Amount, AmountRate, Concentration, Duration, MassUnit, Timestamp};
 use crate::journal::Record;
 
@@ -411,15 +412,22 @@ fn response(
     }
     if i.trial.kind != TrialKind::Continuous {
         if effects.iter().all(|e| e.scores.is_empty()) {
-            return Err(format!("no {} score was recorded after a bolus", i.outcome));
+            return Err(match i.outcome {
+                OutcomeMeasure::Pain => tr!("no pain score was recorded after a bolus"),
+                OutcomeMeasure::Spasticity => {
+                    tr!("no spasticity score was recorded after a bolus")
+                }
+            }
+            .to_owned());
         }
         return Ok(effects.iter().any(|e| e.responded));
     }
     match scores.iter().rfind(|s| s.at > i.started) {
-        None => Err(format!(
-            "no {} score was recorded after the start",
-            i.outcome
-        )),
+        None => Err(match i.outcome {
+            OutcomeMeasure::Pain => tr!("no pain score was recorded after the start"),
+            OutcomeMeasure::Spasticity => tr!("no spasticity score was recorded after the start"),
+        }
+        .to_owned()),
         Some(s) => Ok(judge.responds(s.tenths)),
     }
 }
@@ -541,11 +549,11 @@ fn effective_section(x: &EffectiveParts<'_>) -> EffectiveDose {
             let e = &x.effects[k];
             (
                 "bolus",
-                format!(
-                    "the smallest bolus that met the response criterion ({}): {} at {} h",
-                    x.criterion_text,
-                    e.bolus.delivered.in_unit(unit),
-                    h(e.bolus.at)
+                tr!(
+                    "the smallest bolus that met the response criterion ({criterion}): {dose} at {at} h",
+                    criterion = x.criterion_text,
+                    dose = e.bolus.delivered.in_unit(unit),
+                    at = h(e.bolus.at)
                 ),
                 h(e.bolus.at),
                 h(e.bolus.at),
@@ -554,12 +562,12 @@ fn effective_section(x: &EffectiveParts<'_>) -> EffectiveDose {
         }
         Some(Basis::StablePeriod(s)) => (
             "stable_period",
-            format!(
-                "the dose per day in the last stable period ({} at a basal of {}, from {} h to {} h): the basal plus the patient boluses per day",
-                implant::hours_text(s.length()),
-                s.rate.per_day_in(unit),
-                h(s.from),
-                h(s.to)
+            tr!(
+                "the dose per day in the last stable period ({length} at a basal of {basal}, from {from} h to {to} h): the basal plus the patient boluses per day",
+                length = implant::hours_text(s.length()),
+                basal = s.rate.per_day_in(unit),
+                from = h(s.from),
+                to = h(s.to)
             ),
             h(s.from),
             h(s.to),
@@ -567,9 +575,9 @@ fn effective_section(x: &EffectiveParts<'_>) -> EffectiveDose {
         ),
         None => (
             "none",
-            format!(
-                "none: {}",
-                x.effective.why_none.as_deref().unwrap_or("not found")
+            tr!(
+                "none: {why}",
+                why = x.effective.why_none.as_deref().unwrap_or(tr!("not found"))
             ),
             h(x.last_day_start),
             h(i.ended),
@@ -639,7 +647,7 @@ fn opioids_section(i: &Inputs<'_>, course: &Course, days: usize) -> Opioids {
     Opioids {
         status: i.trial.opioid_status.map(|s| s.as_str()),
         status_text: i.trial.opioid_status.map_or_else(
-            || "not recorded (the opioid-naive starting ranges apply)".to_owned(),
+            || tr!("not recorded (the opioid-naive starting ranges apply)").to_owned(),
             |s| s.words().to_owned(),
         ),
         before_mg_per_day: before,
@@ -680,9 +688,12 @@ fn implant_section(
         route: ws.route,
         trial_route: i.trial.route,
         conversion: ws.conversion.clone().map(|c| ConversionInfo {
-            text: format!(
-                "{} to {}: divided by {} ({})",
-                c.from, c.to, c.ratio, c.source
+            text: tr!(
+                "{from} to {to}: divided by {ratio} ({source})",
+                from = crate::report::words::route(&c.from.to_string()),
+                to = crate::report::words::route(&c.to.to_string()),
+                ratio = c.ratio,
+                source = c.source
             ),
             used: c,
         }),

@@ -1,6 +1,9 @@
 //! The summary as a clinician reads it in a terminal (`titra simulate`).
 
 use super::*;
+use crate::core::lang::{self, Language};
+use crate::core::tr;
+use crate::report::words;
 
 /// The summary as a clinician reads it in a terminal.
 pub fn render(s: &Summary, unit: MassUnit) -> String {
@@ -25,19 +28,26 @@ pub fn render(s: &Summary, unit: MassUnit) -> String {
 fn trial(out: &mut String, s: &Summary) {
     let t = &s.trial;
     if s.simulated {
-        let _ = writeln!(out, "SIMULATED TRIAL (simulated hardware, virtual time)");
+        let _ = writeln!(
+            out,
+            "{}",
+            tr!("SIMULATED TRIAL (simulated hardware, virtual time)")
+        );
     }
     let _ = writeln!(
         out,
-        "Trial summary: patient {}, {} {} {} mg/mL, {} trial, {} h ({} to {})",
-        t.patient,
-        t.route,
-        t.drug,
-        t.concentration_mg_per_ml,
-        t.kind.replace('_', " "),
-        t.duration_h,
-        t.started_at,
-        t.ended_at
+        "{}",
+        tr!(
+            "Trial summary: patient {patient}, {route} {drug} {concentration} mg/mL, {trial}, {hours} h ({start} to {end})",
+            patient = t.patient,
+            route = words::route(&t.route),
+            drug = t.drug,
+            concentration = t.concentration_mg_per_ml,
+            trial = words::trial(&t.kind),
+            hours = t.duration_h,
+            start = t.started_at,
+            end = t.ended_at
+        )
     );
 }
 
@@ -51,22 +61,28 @@ fn delivery(
     let d = &s.delivered;
     let _ = writeln!(
         out,
-        "\nDelivered {} ({} mL): basal {}, patient boluses {}, scheduled boluses {}, clinician boluses {}",
-        amount(d.total_mg),
-        (d.total_ml * 100.0).round() / 100.0,
-        amount(d.basal_mg),
-        amount(d.pca_mg),
-        amount(d.scheduled_bolus_mg),
-        amount(d.clinician_bolus_mg)
+        "\n{}",
+        tr!(
+            "Delivered {total} ({ml} mL): basal {basal}, patient boluses {patient}, scheduled boluses {scheduled}, clinician boluses {clinician}",
+            total = amount(d.total_mg),
+            ml = (d.total_ml * 100.0).round() / 100.0,
+            basal = amount(d.basal_mg),
+            patient = amount(d.pca_mg),
+            scheduled = amount(d.scheduled_bolus_mg),
+            clinician = amount(d.clinician_bolus_mg)
+        )
     );
     for (day, v) in d.per_day_mg.iter().enumerate() {
         let _ = writeln!(
             out,
-            "  day {}: {}   patient boluses granted {}, denied {}",
-            day + 1,
-            amount(*v),
-            s.pca.granted_per_day.get(day).unwrap_or(&0),
-            s.pca.denied_per_day.get(day).unwrap_or(&0)
+            "  {}",
+            tr!(
+                "day {day}: {amount}   patient boluses granted {granted}, denied {denied}",
+                day = day + 1,
+                amount = amount(*v),
+                granted = s.pca.granted_per_day.get(day).unwrap_or(&0),
+                denied = s.pca.denied_per_day.get(day).unwrap_or(&0)
+            )
         );
     }
     for c in &s.program_changes {
@@ -78,36 +94,55 @@ fn delivery(
             .join("; ");
         let _ = writeln!(
             out,
-            "Program changed at {} h by {}, checked by {}: {what}",
-            c.at_h, c.by, c.verified_by
+            "{}",
+            tr!(
+                "Program changed at {at} h by {by}, checked by {checker}: {what}",
+                at = c.at_h,
+                by = c.by,
+                checker = c.verified_by,
+                what
+            )
         );
     }
     for h in &s.held_boluses {
         let decision = match (h.given, h.decided_at_h, h.by.as_deref()) {
-            (Some(true), Some(at), Some(by)) => format!("given at {at} h on {by}'s word"),
-            (Some(false), Some(at), Some(by)) => format!("skipped at {at} h by {by}"),
-            _ => "not yet decided".to_owned(),
+            (Some(true), Some(at), Some(by)) => tr!("given at {at} h on {by}'s word", at, by),
+            (Some(false), Some(at), Some(by)) => tr!("skipped at {at} h by {by}", at, by),
+            _ => tr!("not yet decided").to_owned(),
         };
         let _ = writeln!(
             out,
-            "Scheduled bolus {} due at {} h, while delivery was stopped: held, {decision}",
-            prescribed(h.dose_mg),
-            h.due_h
+            "{}",
+            tr!(
+                "Scheduled bolus {dose} due at {due} h, while delivery was stopped: held, {decision}",
+                dose = prescribed(h.dose_mg),
+                due = h.due_h,
+                decision
+            )
         );
     }
     let _ = writeln!(
         out,
-        "Patient bolus requests: {} ({} granted, {} denied)",
-        s.pca.requested, s.pca.granted, s.pca.denied
+        "{}",
+        tr!(
+            "Patient bolus requests: {requested} ({granted} granted, {denied} denied)",
+            requested = s.pca.requested,
+            granted = s.pca.granted,
+            denied = s.pca.denied
+        )
     );
     if !s.pca.denied_by_reason.is_empty() {
         let reasons: Vec<String> = s
             .pca
             .denied_by_reason
             .iter()
-            .map(|(reason, n)| format!("{} {n}", reason.replace('_', " ")))
+            .map(|(reason, n)| format!("{} {n}", words::denial(reason)))
             .collect();
-        let _ = writeln!(out, "  denied: {}", reasons.join(", "));
+        let _ = writeln!(
+            out,
+            "  {}",
+            tr!("denied: {reasons}", reasons = reasons.join(", "))
+        );
     }
 }
 
@@ -115,19 +150,26 @@ fn delivery(
 fn alarms(out: &mut String, s: &Summary) {
     let _ = writeln!(
         out,
-        "\nAlarms:{}",
-        if s.alarms.is_empty() { " none" } else { "" }
+        "\n{}",
+        if s.alarms.is_empty() {
+            tr!("Alarms: none")
+        } else {
+            tr!("Alarms:")
+        }
     );
     for a in &s.alarms {
         let _ = write!(
             out,
-            "  {} {} at {} h",
-            a.priority.to_string().to_uppercase(),
-            kind_name(a.kind),
-            a.at_h
+            "  {}",
+            tr!(
+                "{priority} {alarm} at {at} h",
+                priority = words::priority(a.priority).to_uppercase(),
+                alarm = words::alarm(a.kind),
+                at = a.at_h
+            )
         );
         if let Some(c) = a.cleared_at_h {
-            let _ = write!(out, ", cleared at {c} h");
+            let _ = write!(out, "{}", tr!(", cleared at {at} h", at = c));
         }
         if let Some(p) = a.pressure_mmhg {
             let _ = write!(out, ", {p} mmHg");
@@ -142,39 +184,55 @@ fn observations(out: &mut String, s: &Summary) {
     if o.schedule.is_some() || !o.sedation.is_empty() || !o.vitals.is_empty() {
         let _ = writeln!(
             out,
-            "\nSedation and breathing: {} sedation scores (highest POSS {}), {} sets of vital signs (lowest respiratory rate {})",
-            o.sedation.len(),
-            o.sedation
-                .iter()
-                .map(|x| x.poss)
-                .max()
-                .map_or("-".to_owned(), |v| v.to_string()),
-            o.vitals.len(),
-            o.vitals
-                .iter()
-                .filter_map(|x| x.resp_rate)
-                .min()
-                .map_or("-".to_owned(), |v| format!("{v}/min"))
+            "\n{}",
+            tr!(
+                "Sedation and breathing: {scores} sedation scores (highest POSS {poss}), {sets} sets of vital signs (lowest respiratory rate {rate})",
+                scores = o.sedation.len(),
+                poss = o
+                    .sedation
+                    .iter()
+                    .map(|x| x.poss)
+                    .max()
+                    .map_or("-".to_owned(), |v| v.to_string()),
+                sets = o.vitals.len(),
+                rate = o
+                    .vitals
+                    .iter()
+                    .filter_map(|x| x.resp_rate)
+                    .min()
+                    .map_or("-".to_owned(), |v| format!("{v}/min"))
+            )
         );
         if let Some(schedule) = &o.schedule {
             let _ = writeln!(
                 out,
-                "  checks: {schedule}; {} missed, {} escalated",
-                o.missed_checks, o.escalated_checks
+                "  {}",
+                tr!(
+                    "checks: {schedule}; {missed} missed, {escalated} escalated",
+                    schedule,
+                    missed = o.missed_checks,
+                    escalated = o.escalated_checks
+                )
             );
         }
         for hold in &o.holds {
-            let _ = write!(
-                out,
-                "  delivery stopped at {} h for {}; {} patient requests refused; ",
-                hold.at_h, hold.reason, hold.patient_requests_denied
-            );
-            let _ = match (&hold.reviewed_at_h, &hold.reviewed_by, &hold.note) {
+            let review = match (&hold.reviewed_at_h, &hold.reviewed_by, &hold.note) {
                 (Some(at), Some(by), Some(note)) => {
-                    writeln!(out, "reviewed by {by} at {at} h: {note}")
+                    tr!("reviewed by {by} at {at} h: {note}", by, at, note)
                 }
-                _ => writeln!(out, "not reviewed by a clinician"),
+                _ => tr!("not reviewed by a clinician").to_owned(),
             };
+            let _ = writeln!(
+                out,
+                "  {}",
+                tr!(
+                    "delivery stopped at {at} h for {reason}; {refused} patient requests refused; {review}",
+                    at = hold.at_h,
+                    reason = hold.reason,
+                    refused = hold.patient_requests_denied,
+                    review
+                )
+            );
         }
     }
 }
@@ -184,35 +242,44 @@ fn outcomes(out: &mut String, s: &Summary) {
     let p = &s.pain;
     let _ = writeln!(
         out,
-        "\nPain (0-10): baseline {}, final {}, reduction {}{}",
-        p.baseline.map_or("-".to_owned(), |v| v.to_string()),
-        p.last.map_or("-".to_owned(), |v| v.to_string()),
-        p.reduction_pct.map_or("-".to_owned(), |v| format!("{v} %")),
-        match p.responder {
-            Some(true) => " (responder: at least 50 % less pain)",
-            Some(false) => " (not a responder: less than 50 %)",
-            None => "",
-        }
+        "\n{}",
+        tr!(
+            "Pain (0-10): baseline {baseline}, final {last}, reduction {reduction}{verdict}",
+            baseline = p.baseline.map_or("-".to_owned(), |v| v.to_string()),
+            last = p.last.map_or("-".to_owned(), |v| v.to_string()),
+            reduction = p.reduction_pct.map_or("-".to_owned(), |v| format!("{v} %")),
+            verdict = match p.responder {
+                Some(true) => tr!(" (responder: at least 50 % less pain)"),
+                Some(false) => tr!(" (not a responder: less than 50 %)"),
+                None => "",
+            }
+        )
     );
     let sp = &s.spasticity;
     if s.outcome_measure == OutcomeMeasure::Spasticity || !sp.scores.is_empty() {
         let score = |v: Option<Ashworth>| v.map_or("-".to_owned(), |v| v.to_string());
+        let figures = tr!(
+            "baseline {baseline}, final {last}, lowest {lowest}, fall {fall}{verdict}",
+            baseline = score(sp.baseline),
+            last = score(sp.last),
+            lowest = score(sp.lowest),
+            fall = sp.reduction.map_or("-".to_owned(), |r| format!("{r}")),
+            verdict = match sp.responder {
+                Some(true) => tr!(" (responder: at least 1 point)"),
+                Some(false) => tr!(" (not a responder: less than 1 point)"),
+                None => "",
+            }
+        );
         let _ = writeln!(
             out,
-            "Spasticity (Modified Ashworth){}: baseline {}, final {}, lowest {}, fall {}{}",
+            "{}",
             if s.outcome_measure == OutcomeMeasure::Spasticity {
-                ", the outcome measure"
+                tr!(
+                    "Spasticity (Modified Ashworth), the outcome measure: {figures}",
+                    figures
+                )
             } else {
-                ""
-            },
-            score(sp.baseline),
-            score(sp.last),
-            score(sp.lowest),
-            sp.reduction.map_or("-".to_owned(), |r| format!("{r}")),
-            match sp.responder {
-                Some(true) => " (responder: at least 1 point)",
-                Some(false) => " (not a responder: less than 1 point)",
-                None => "",
+                tr!("Spasticity (Modified Ashworth): {figures}", figures)
             }
         );
     }
@@ -220,11 +287,24 @@ fn outcomes(out: &mut String, s: &Summary) {
     if answered + skipped > 0 {
         let _ = writeln!(
             out,
-            "Function question: {answered} answered, {skipped} left for now (\"Not now\")"
+            "{}",
+            tr!(
+                "Function question: {answered} answered, {skipped} left for now (\"Not now\")",
+                answered,
+                skipped
+            )
         );
     }
     if let (Some(v), Some(label)) = (s.diary.pgic, s.diary.pgic_label) {
-        let _ = writeln!(out, "Impression of change (PGIC): {v}, {label}");
+        let _ = writeln!(
+            out,
+            "{}",
+            tr!(
+                "Impression of change (PGIC): {value}, {label}",
+                value = v,
+                label
+            )
+        );
     }
 }
 
@@ -234,17 +314,36 @@ fn catheter(out: &mut String, s: &Summary) {
     if let Some(every) = c.site_check_every_h {
         let _ = writeln!(
             out,
-            "\nCatheter site: checks every {every} h, {} recorded, {} missed; possible-infection alarms: {}",
-            c.site_checks.len(),
-            c.missed_site_checks,
-            c.possible_infection_alarms
+            "\n{}",
+            tr!(
+                "Catheter site: checks every {every} h, {recorded} recorded, {missed} missed; possible-infection alarms: {alarms}",
+                every,
+                recorded = c.site_checks.len(),
+                missed = c.missed_site_checks,
+                alarms = c.possible_infection_alarms
+            )
         );
     }
     for e in &s.side_effects {
+        // In English the log's names as the text summary has always shown them
+        // ("UrinaryRetention, Mild"); in another language the words.
+        let (effect, severity) = if lang::current() == Language::English {
+            (format!("{:?}", e.effect), format!("{:?}", e.severity))
+        } else {
+            (
+                words::side_effect(e.effect).to_owned(),
+                words::severity(e.severity).to_owned(),
+            )
+        };
         let _ = writeln!(
             out,
-            "  side effect at {} h: {:?}, {:?}",
-            e.at_h, e.effect, e.severity
+            "  {}",
+            tr!(
+                "side effect at {at} h: {effect}, {severity}",
+                at = e.at_h,
+                effect,
+                severity
+            )
         );
     }
 }
@@ -253,59 +352,84 @@ fn catheter(out: &mut String, s: &Summary) {
 fn dose(out: &mut String, s: &Summary, amount: &dyn Fn(f64) -> String) {
     let _ = writeln!(
         out,
-        "\nReservoir: {} mL loaded, {} mL left",
-        s.reservoir.loaded_ml, s.reservoir.remaining_ml
+        "\n{}",
+        tr!(
+            "Reservoir: {loaded} mL loaded, {left} mL left",
+            loaded = s.reservoir.loaded_ml,
+            left = s.reservoir.remaining_ml
+        )
     );
-    let _ = match s.effective_dose_mg_per_day {
-        Some(d) => writeln!(
-            out,
-            "Effective trial dose: {} per day ({})",
-            amount(d),
-            s.effective_dose_rule
-        ),
-        None => writeln!(out, "Effective trial dose: {}", s.effective_dose_rule),
-    };
     let _ = writeln!(
         out,
-        "Response criterion: {}; {}",
-        s.response_criterion.criterion,
-        match (
-            s.response_criterion.responder,
-            &s.response_criterion.why_unjudged
-        ) {
-            (Some(true), _) => "met".to_owned(),
-            (Some(false), _) => "not met".to_owned(),
-            (None, Some(why)) => format!("not judged: {why}"),
-            (None, None) => "not judged".to_owned(),
+        "{}",
+        match s.effective_dose_mg_per_day {
+            Some(d) => tr!(
+                "Effective trial dose: {dose} per day ({basis})",
+                dose = amount(d),
+                basis = s.effective_dose_rule
+            ),
+            None => tr!(
+                "Effective trial dose: {basis}",
+                basis = s.effective_dose_rule
+            ),
         }
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        tr!(
+            "Response criterion: {criterion}; {judged}",
+            criterion = s.response_criterion.criterion,
+            judged = match (
+                s.response_criterion.responder,
+                &s.response_criterion.why_unjudged
+            ) {
+                (Some(true), _) => tr!("met").to_owned(),
+                (Some(false), _) => tr!("not met").to_owned(),
+                (None, Some(why)) => tr!("not judged: {why}", why),
+                (None, None) => tr!("not judged").to_owned(),
+            }
+        )
     );
     let o = &s.opioids;
     let _ = writeln!(
         out,
-        "Opioid status: {}; systemic opioids before the trial: {}",
-        o.status_text,
-        o.before_mg_per_day
-            .map_or("not recorded".to_owned(), |v| format!(
-                "{v} mg/day oral morphine equivalents"
-            ))
+        "{}",
+        tr!(
+            "Opioid status: {status}; systemic opioids before the trial: {before}",
+            status = o.status_text,
+            before = o
+                .before_mg_per_day
+                .map_or(tr!("not recorded").to_owned(), |v| tr!(
+                    "{dose} mg/day oral morphine equivalents",
+                    dose = v
+                ))
+        )
     );
     let w = &s.implant;
     if let Some(c) = &w.conversion {
-        let _ = writeln!(out, "Conversion: {}", c.text);
+        let _ = writeln!(
+            out,
+            "{}",
+            tr!("Conversion: {conversion}", conversion = c.text)
+        );
     }
     let _ = writeln!(
         out,
-        "Implant ({}): {}",
-        w.route,
-        match (w.proposed_mg_per_day, &w.no_proposal_reason) {
-            (Some(d), _) => format!(
-                "proposed {} per day by {}",
-                amount(d),
-                w.rule.as_deref().unwrap_or("the rule")
-            ),
-            (None, Some(why)) => format!("no proposal: {why}"),
-            (None, None) => "no proposal".to_owned(),
-        }
+        "{}",
+        tr!(
+            "Implant ({route}): {proposal}",
+            route = words::route(&w.route.to_string()),
+            proposal = match (w.proposed_mg_per_day, &w.no_proposal_reason) {
+                (Some(d), _) => tr!(
+                    "proposed {dose} per day by {rule}",
+                    dose = amount(d),
+                    rule = w.rule.as_deref().unwrap_or(tr!("the rule"))
+                ),
+                (None, Some(why)) => tr!("no proposal: {why}", why),
+                (None, None) => tr!("no proposal").to_owned(),
+            }
+        )
     );
     for step in &w.steps {
         let _ = writeln!(out, "  {step}");
@@ -317,8 +441,11 @@ fn dose(out: &mut String, s: &Summary, amount: &dyn Fn(f64) -> String) {
     {
         let _ = writeln!(
             out,
-            "  Limits: {} (needs a written reason to confirm)",
-            f.message
+            "  {}",
+            tr!(
+                "Limits: {message} (needs a written reason to confirm)",
+                message = f.message
+            )
         );
     }
 }
@@ -329,16 +456,23 @@ fn decision(out: &mut String, s: &Summary) {
         let confirmed = c.items.iter().filter(|i| i.confirmed).count();
         let _ = write!(
             out,
-            "Pre-trial checklist: {confirmed} of {} items confirmed",
-            c.items.len()
+            "{}",
+            tr!(
+                "Pre-trial checklist: {confirmed} of {items} items confirmed",
+                confirmed,
+                items = c.items.len()
+            )
         );
         let _ = match &c.overridden {
             Some(o) => writeln!(
                 out,
-                "; {} overridden by {}: {}",
-                o.open.join(", "),
-                o.by,
-                o.reason
+                "; {}",
+                tr!(
+                    "{open} overridden by {by}: {reason}",
+                    open = o.open.join(", "),
+                    by = o.by,
+                    reason = o.reason
+                )
             ),
             None => writeln!(out),
         };
@@ -346,23 +480,22 @@ fn decision(out: &mut String, s: &Summary) {
     if let Some(a) = &s.assessment {
         let _ = writeln!(
             out,
-            "Decision: {} ({}) by {}; patient wishes to proceed: {}; planned implant: {}",
-            a.outcome,
-            a.note,
-            a.by,
-            a.patient_wish.map_or("-".to_owned(), |w| w.to_string()),
-            a.planned_implant.as_deref().unwrap_or("none")
+            "{}",
+            tr!(
+                "Decision: {outcome} ({note}) by {by}; patient wishes to proceed: {wish}; planned implant: {implant}",
+                outcome = words::outcome(a.outcome),
+                note = a.note,
+                by = a.by,
+                wish = a.patient_wish.map_or("-", words::wish),
+                implant = a.planned_implant.as_deref().unwrap_or(tr!("none"))
+            )
         );
     }
     if let Some(r) = &s.catheter_removal {
-        let _ = writeln!(out, "Catheter removed at {} by {}", r.at, r.by);
+        let _ = writeln!(
+            out,
+            "{}",
+            tr!("Catheter removed at {at} by {by}", at = r.at, by = r.by)
+        );
     }
-}
-
-/// An alarm kind as the log names it ("observation_missed"), for reading.
-fn kind_name(kind: AlarmKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(|k| k.replace('_', " ")))
-        .unwrap_or_default()
 }

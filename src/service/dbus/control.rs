@@ -4,6 +4,7 @@
 use zbus::object_server::SignalEmitter;
 
 use super::*;
+use crate::core::tr;
 
 /// Emits the signals for new records and PropertiesChanged for what changed.
 pub async fn publish(shared: &Shared, iface: &PumpIface, emitter: &SignalEmitter<'_>) {
@@ -42,7 +43,8 @@ pub async fn publish(shared: &Shared, iface: &PumpIface, emitter: &SignalEmitter
                 since: None,
                 ..
             } => {
-                let message = denial.map_or_else(|| "Bolus started.".to_owned(), |d| d.explain());
+                let message =
+                    denial.map_or_else(|| tr!("Bolus started.").to_owned(), |d| d.explain());
                 let at = available_at.map_or(-1, |t| i64::try_from(t.ms()).unwrap_or(-1));
                 PumpIface::bolus_decision(emitter, *granted, &message, at).await
             }
@@ -158,7 +160,10 @@ pub async fn control_loop(
             match problems.as_slice() {
                 [] => tracing::info!("health check passes again"),
                 found => {
-                    let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+                    // In English: tracing's log is the engineers'.
+                    let text: Vec<String> = crate::engine::in_english(|| {
+                        found.iter().map(ToString::to_string).collect()
+                    });
                     tracing::error!(problems = %text.join("; "), "health check failed: delivery stopped, HIGH alarm sounding");
                 }
             }

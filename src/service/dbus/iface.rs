@@ -576,8 +576,10 @@ impl PumpIface {
         let respiratory_rate = match respiratory_rate {
             -1 => None,
             rr => Some(u16::try_from(rr).map_err(|_| {
-                PumpError::InvalidInput(format!(
-                    "respiratory_rate: {rr} is not a breathing rate (0 to {MAX_BREATHS} a minute, -1 when not taken)"
+                PumpError::InvalidInput(tr!(
+                    "respiratory_rate: {rr} is not a breathing rate (0 to {most} a minute, -1 when not taken)",
+                    rr,
+                    most = MAX_BREATHS
                 ))
             })?),
         };

@@ -19,6 +19,7 @@ use zbus::object_server::SignalEmitter;
 use zbus::{Connection, interface};
 
 use crate::core::supervisor::Priority;
+use crate::core::tr;
 use crate::core::units::{Duration, Timestamp};
 use crate::journal::Record;
 use crate::service::auth::Peer;
@@ -163,14 +164,15 @@ impl PumpIface {
         match &self.export_to {
             ExportTarget::Dir(d) => {
                 std::fs::create_dir_all(d).map_err(|e| {
-                    PumpError::Internal(format!("cannot create {}: {e}", d.display()))
+                    PumpError::Internal(tr!("cannot create {folder}: {e}", folder = d.display(), e))
                 })?;
                 Ok((d.clone(), &[]))
             }
             ExportTarget::Usb => {
                 let conn = Connection::system().await.map_err(|e| {
-                    PumpError::Internal(format!(
-                        "the pump's USB service cannot be reached ({e}); call technical support"
+                    PumpError::Internal(tr!(
+                        "the pump's USB service cannot be reached ({e}); call technical support",
+                        e
                     ))
                 })?;
                 let stick = crate::report::usb::find_stick(&conn, needed)
@@ -271,7 +273,7 @@ impl PumpIface {
             .shared
             .rate
             .lock()
-            .map_err(|_| PumpError::Internal("the rate limits are unusable".to_owned()))?;
+            .map_err(|_| PumpError::Internal(tr!("the rate limits are unusable").to_owned()))?;
         rate.admit(method, &key, now).map_err(|e| {
             tracing::debug!(%method, connection = %key, "refused: too many requests");
             e.into()

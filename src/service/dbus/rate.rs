@@ -112,18 +112,45 @@ impl Bucket {
     }
 }
 
-/// A call refused by a rate limit: the method and the limit it went over.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{method}: too many requests: at most {max} per {seconds} s{whose}; try again in a few seconds"
-)]
+/// A call refused by a rate limit: the method and the limit it went over (in words, Display,
+/// in the language in use).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TooManyRequests {
     pub method: &'static str,
     pub max: u32,
     pub seconds: u64,
-    /// "" for this connection's limit, " from all connections" for the overall one.
-    pub whose: &'static str,
+    /// The overall limit, of all connections together (else this connection's).
+    pub all_connections: bool,
 }
+
+impl std::fmt::Display for TooManyRequests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::core::tr;
+        let TooManyRequests {
+            method,
+            max,
+            seconds,
+            all_connections,
+        } = *self;
+        f.write_str(&if all_connections {
+            tr!(
+                "{method}: too many requests: at most {max} per {seconds} s from all connections; try again in a few seconds",
+                method,
+                max,
+                seconds
+            )
+        } else {
+            tr!(
+                "{method}: too many requests: at most {max} per {seconds} s; try again in a few seconds",
+                method,
+                max,
+                seconds
+            )
+        })
+    }
+}
+
+impl std::error::Error for TooManyRequests {}
 
 /// The buckets of every connection and class, and the overall one.
 #[derive(Debug)]
@@ -192,7 +219,7 @@ impl RateLimiter {
                 method,
                 max: mine_limit.0,
                 seconds: period.ms() / 1000,
-                whose: "",
+                all_connections: false,
             });
         }
         if !overall.has_one(ALL_PERIOD) {
@@ -200,7 +227,7 @@ impl RateLimiter {
                 method,
                 max: all_limit.0,
                 seconds: ALL_PERIOD.ms() / 1000,
-                whose: " from all connections",
+                all_connections: true,
             });
         }
         mine.take_one(period);

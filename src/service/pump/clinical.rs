@@ -7,8 +7,9 @@ use super::*;
 impl PumpService {
     pub fn record_pain(&mut self, value: u8, now: Timestamp) -> Result<(), ServiceError> {
         if value > 10 {
-            return Err(ServiceError::InvalidInput(format!(
-                "pain: {value} is outside 0 to 10"
+            return Err(ServiceError::InvalidInput(tr!(
+                "pain: {value} is outside 0 to 10",
+                value
             )));
         }
         self.engine_mut()?.record_pain(now, value);
@@ -28,9 +29,10 @@ impl PumpService {
             .checked_sub(1)
             .and_then(|i| answers.get(i))
             .ok_or_else(|| {
-                ServiceError::InvalidInput(format!(
-                    "function: answer {level} is outside 1 to {}",
-                    answers.len()
+                ServiceError::InvalidInput(tr!(
+                    "function: answer {level} is outside 1 to {count}",
+                    level,
+                    count = answers.len()
                 ))
             })?
             .clone();
@@ -51,19 +53,21 @@ impl PumpService {
     /// worse); asked once the trial has ended, accepted once.
     pub fn record_pgic(&mut self, value: u8, now: Timestamp) -> Result<(), ServiceError> {
         if pgic_label(value).is_none() {
-            return Err(ServiceError::InvalidInput(format!(
-                "pgic: {value} is outside 1 (very much improved) to 7 (very much worse)"
+            return Err(ServiceError::InvalidInput(tr!(
+                "pgic: {value} is outside 1 (very much improved) to 7 (very much worse)",
+                value
             )));
         }
         let engine = self.engine_mut()?;
         if engine.state() != State::Ended {
             return Err(ServiceError::WrongState(
-                "the patient's impression of change is asked once the trial has ended".to_owned(),
+                tr!("the patient's impression of change is asked once the trial has ended")
+                    .to_owned(),
             ));
         }
         if engine.pgic_recorded() {
             return Err(ServiceError::WrongState(
-                "the patient's impression of change is already recorded".to_owned(),
+                tr!("the patient's impression of change is already recorded").to_owned(),
             ));
         }
         engine.record_pgic(now, value);
@@ -97,16 +101,18 @@ impl PumpService {
     ) -> Result<(), ServiceError> {
         let effect: SideEffect =
             serde_json::from_value(serde_json::Value::String(effect.to_owned())).map_err(|_| {
-                ServiceError::InvalidInput(format!(
-                    "effect: \"{effect}\" is not a known side effect"
+                ServiceError::InvalidInput(tr!(
+                    "effect: \"{effect}\" is not a known side effect",
+                    effect
                 ))
             })?;
         let severity: Severity = serde_json::from_value(serde_json::Value::String(
             severity.to_owned(),
         ))
         .map_err(|_| {
-            ServiceError::InvalidInput(format!(
-                "severity: \"{severity}\" is not mild, moderate or severe"
+            ServiceError::InvalidInput(tr!(
+                "severity: \"{severity}\" is not mild, moderate or severe",
+                severity
             ))
         })?;
         self.engine_mut()?.record_side_effect(now, effect, severity);
@@ -127,8 +133,8 @@ impl PumpService {
             outcome.parse().map_err(ServiceError::InvalidInput)?;
         let chars = note.chars().count();
         if chars > MAX_NOTE {
-            return Err(ServiceError::InvalidInput(format!(
-                "note: {chars} characters is more than the {MAX_NOTE} allowed"
+            return Err(ServiceError::InvalidInput(too_long(
+                "note", chars, MAX_NOTE,
             )));
         }
         self.engine_mut()?
@@ -155,7 +161,7 @@ impl PumpService {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
         if self.state() != State::Ended {
             return Err(ServiceError::WrongState(
-                "end the trial before recording the decision".to_owned(),
+                tr!("end the trial before recording the decision").to_owned(),
             ));
         }
         let outcome: crate::journal::Outcome =
@@ -164,30 +170,34 @@ impl PumpService {
         let reasons = note_field(
             "reasons",
             reasons,
-            Some("write why the trial is judged a success, a failure or inconclusive"),
+            Some(tr!(
+                "write why the trial is judged a success, a failure or inconclusive"
+            )),
         )?;
         let implant = implant.trim();
         let chars = implant.chars().count();
         if chars > MAX_IMPLANT {
-            return Err(ServiceError::InvalidInput(format!(
-                "implant: {chars} characters is more than the {MAX_IMPLANT} allowed"
+            return Err(ServiceError::InvalidInput(too_long(
+                "implant",
+                chars,
+                MAX_IMPLANT,
             )));
         }
         if !implant.is_empty() {
             if outcome == crate::journal::Outcome::Failure {
                 return Err(ServiceError::InvalidInput(
-                    "implant: a failed trial plans no implant; leave it empty, or record the outcome as success or inconclusive"
+                    tr!("implant: a failed trial plans no implant; leave it empty, or record the outcome as success or inconclusive")
                         .to_owned(),
                 ));
             }
             if wish == crate::journal::Wish::No {
                 return Err(ServiceError::InvalidInput(
-                    "implant: the patient does not wish to proceed; leave it empty".to_owned(),
+                    tr!("implant: the patient does not wish to proceed; leave it empty").to_owned(),
                 ));
             }
             if !self.summary(token, now)?.implant.confirmed {
                 return Err(ServiceError::WrongState(
-                    "confirm the implant's starting dose on the worksheet before planning the implant"
+                    tr!("confirm the implant's starting dose on the worksheet before planning the implant")
                         .to_owned(),
                 ));
             }
@@ -238,8 +248,9 @@ impl PumpService {
     ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         if !(1..=4).contains(&poss) {
-            return Err(ServiceError::InvalidInput(format!(
-                "sedation: {poss} is outside POSS 1 to 4"
+            return Err(ServiceError::InvalidInput(tr!(
+                "sedation: {poss} is outside POSS 1 to 4",
+                poss
             )));
         }
         self.engine_mut()?.record_sedation(now, poss);
@@ -258,9 +269,9 @@ impl PumpService {
     ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Nurse, UserRole::Clinician])?;
         if vitals.spo2 > 100 {
-            return Err(ServiceError::InvalidInput(format!(
-                "spo2: {} is above 100 %",
-                vitals.spo2
+            return Err(ServiceError::InvalidInput(tr!(
+                "spo2: {spo2} is above 100 %",
+                spo2 = vitals.spo2
             )));
         }
         let temperature = if vitals.temperature_c == 0.0 {
@@ -269,8 +280,10 @@ impl PumpService {
             Some(body_temp(vitals.temperature_c)?)
         };
         if let Some(rr) = vitals.respiratory_rate.filter(|&r| r > MAX_BREATHS) {
-            return Err(ServiceError::InvalidInput(format!(
-                "respiratory_rate: {rr} is not a breathing rate (0 to {MAX_BREATHS} a minute)"
+            return Err(ServiceError::InvalidInput(tr!(
+                "respiratory_rate: {rr} is not a breathing rate (0 to {most} a minute)",
+                rr,
+                most = MAX_BREATHS
             )));
         }
         let opt = |v: u16| (v > 0).then_some(v);
@@ -320,20 +333,13 @@ impl PumpService {
         now: Timestamp,
     ) -> Result<(), ServiceError> {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
-        let note = note.trim();
-        if note.is_empty() {
-            return Err(ServiceError::InvalidInput(
-                "note: write what the review found and decided".to_owned(),
-            ));
-        }
-        let chars = note.chars().count();
-        if chars > MAX_NOTE {
-            return Err(ServiceError::InvalidInput(format!(
-                "note: {chars} characters is more than the {MAX_NOTE} allowed"
-            )));
-        }
+        let note = note_field(
+            "note",
+            note,
+            Some(tr!("write what the review found and decided")),
+        )?;
         let name = caller.name.clone();
-        self.engine_mut()?.review_sedation(now, note, &name)?;
+        self.engine_mut()?.review_sedation(now, &note, &name)?;
         self.audit(&caller, "review the sedation hold", now);
         Ok(())
     }

@@ -13,7 +13,7 @@ impl PumpService {
     ) -> Result<Vec<Played>, ServiceError> {
         if !self.simulated {
             return Err(ServiceError::InvalidInput(
-                "a scenario can only be played on simulated hardware".to_owned(),
+                tr!("a scenario can only be played on simulated hardware").to_owned(),
             ));
         }
         // A trial the start-up check holds is ended only by a clinician with a reason: a

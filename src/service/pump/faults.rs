@@ -13,15 +13,16 @@ impl PumpService {
             // The trial log's storage: simulated pumps only, like every injected fault (the
             // hardware's own faults are refused by real hardware below).
             return Err(ServiceError::InvalidInput(
-                "faults can only be injected into simulated hardware".to_owned(),
+                tr!("faults can only be injected into simulated hardware").to_owned(),
             ));
         }
         if matches!(fault, "card_low" | "card_full") {
             // The free space on the log's card, as the storage check reads it: just under the
             // warning or the stop threshold; off gives the kernel's answer back.
             let Some(path) = self.log_path.clone() else {
-                return Err(ServiceError::WrongState(format!(
-                    "{fault}: there is no trial log (the daemon keeps none)"
+                return Err(ServiceError::WrongState(tr!(
+                    "{fault}: there is no trial log (the daemon keeps none)",
+                    fault
                 )));
             };
             let mib = 1024 * 1024;
@@ -47,15 +48,16 @@ impl PumpService {
                 .is_some_and(|e| e.inject_log_fault(fault, on));
             return match injected {
                 true => Ok(()),
-                false => Err(ServiceError::WrongState(format!(
-                    "{fault}: there is no trial log to fail (the daemon keeps none, or no trial is programmed)"
+                false => Err(ServiceError::WrongState(tr!(
+                    "{fault}: there is no trial log to fail (the daemon keeps none, or no trial is programmed)",
+                    fault
                 ))),
             };
         }
         let hw: &mut Hardware = match (&mut self.engine, &mut self.hw) {
             (Some(e), _) => e.hardware_mut(),
             (None, Some(hw)) => hw,
-            (None, None) => return Err(ServiceError::Internal("no hardware".to_owned())),
+            (None, None) => return Err(ServiceError::Internal(tr!("no hardware").to_owned())),
         };
         hw.inject_fault(fault, on)
             .map_err(|e| ServiceError::InvalidInput(e.to_string()))
@@ -98,7 +100,7 @@ impl PumpService {
     }
 }
 
-/// What the daemon's health check can find wrong.
+/// What the daemon's health check can find wrong; in words (Display) in the language in use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HealthProblem {
     /// The trial log's last write failed.
@@ -121,10 +123,11 @@ impl HealthProblem {
 impl std::fmt::Display for HealthProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HealthProblem::LogUnwritable => f.write_str("the trial log cannot be written"),
-            HealthProblem::SensorSilent(d) => {
-                write!(f, "the pressure sensor has given no reading for {d}")
-            }
+            HealthProblem::LogUnwritable => f.write_str(tr!("the trial log cannot be written")),
+            HealthProblem::SensorSilent(d) => f.write_str(&tr!(
+                "the pressure sensor has given no reading for {time}",
+                time = d
+            )),
         }
     }
 }

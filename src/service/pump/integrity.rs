@@ -19,9 +19,9 @@ const MAX_NAMED: usize = 10;
 pub struct StartupCheck {
     /// The trial log's problems (as `titra verify-log` words them); empty when it is intact.
     pub log: Vec<String>,
-    /// The drug library's mismatch, in words, when the unfinished trial was programmed with
-    /// another one.
-    pub library: Option<String>,
+    /// The drug library's mismatch when the unfinished trial was programmed with another one:
+    /// the SHA-256 of the library in force and of the one it was programmed with.
+    pub library: Option<(String, String)>,
     /// When the check ran, on the pump's clock.
     pub at: Timestamp,
 }
@@ -44,25 +44,28 @@ impl StartupCheck {
     }
 
     /// Every failure in words, the log's first (at most [`MAX_NAMED`] of its problems, then how
-    /// many more).
+    /// many more), in the language in use (the log's problems as the log's check words them).
     pub fn failures(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .log
             .iter()
             .take(MAX_NAMED)
-            .map(|p| format!("the trial log: {p}"))
+            .map(|problem| tr!("the trial log: {problem}", problem))
             .collect();
         if self.log.len() > MAX_NAMED {
-            out.push(format!(
-                "the trial log: {} more problems (titra verify-log lists them)",
-                self.log.len() - MAX_NAMED
+            out.push(tr!(
+                "the trial log: {count} more problems (titra verify-log lists them)",
+                count = self.log.len() - MAX_NAMED
             ));
         }
-        out.extend(
-            self.library
-                .iter()
-                .map(|l| format!("the drug library: {l}")),
-        );
+        let short = |sha: &str| sha.get(..12).unwrap_or(sha).to_owned();
+        out.extend(self.library.iter().map(|(in_force, programmed)| {
+            tr!(
+                "the drug library: the library in force (SHA-256 {in_force}…) is not the one this trial was programmed with ({programmed}…)",
+                in_force = short(in_force),
+                programmed = short(programmed)
+            )
+        }));
         out
     }
 }
@@ -77,19 +80,14 @@ impl PumpService {
         }
     }
 
-    /// The library in force against the one `stored` was programmed with.
-    pub(super) fn check_library(&self, stored: &crate::store::StoredTrial) -> Option<String> {
+    /// The library in force against the one `stored` was programmed with: both their SHA-256
+    /// when they differ.
+    pub(super) fn check_library(
+        &self,
+        stored: &crate::store::StoredTrial,
+    ) -> Option<(String, String)> {
         let in_force = crate::digest::checksum(&self.library);
-        (in_force != stored.library_sha256).then(|| {
-            format!(
-                "the library in force (SHA-256 {}…) is not the one this trial was programmed with ({}…)",
-                in_force.get(..12).unwrap_or(&in_force),
-                stored
-                    .library_sha256
-                    .get(..12)
-                    .unwrap_or(&stored.library_sha256)
-            )
-        })
+        (in_force != stored.library_sha256).then(|| (in_force, stored.library_sha256.clone()))
     }
 
     /// Keeps what the check found (nothing when it passed) and says so in the daemon's log.
@@ -98,7 +96,7 @@ impl PumpService {
             tracing::info!("start-up check: the trial log's chain is intact");
             return;
         }
-        for failure in check.failures() {
+        for failure in in_english(|| check.failures()) {
             tracing::error!(%failure, "start-up check failed");
         }
         self.startup_check = Some(check);
@@ -111,7 +109,9 @@ impl PumpService {
             return Ok(());
         };
         if let Some(engine) = self.engine.as_mut() {
-            engine.hold_after_failed_check(now, &check.kinds(), check.failures())?;
+            // The finding as the trial log keeps it, in English.
+            let failures = in_english(|| check.failures());
+            engine.hold_after_failed_check(now, &check.kinds(), failures)?;
         }
         Ok(())
     }
@@ -147,14 +147,14 @@ impl PumpService {
             return Ok(());
         };
         if !check.log.is_empty() {
-            return Err(ServiceError::WrongState(format!(
-                "the trial log failed its integrity check at start-up ({}): no new trial is programmed on it. Export the last trial, then take the pump out of use; a technician keeps the log and starts a new one",
-                check.failures().join("; ")
+            return Err(ServiceError::WrongState(tr!(
+                "the trial log failed its integrity check at start-up ({failures}): no new trial is programmed on it. Export the last trial, then take the pump out of use; a technician keeps the log and starts a new one",
+                failures = check.failures().join("; ")
             )));
         }
         if self.engine.is_none() {
             return Err(ServiceError::WrongState(
-                "the unfinished trial in the log was programmed with another drug library and cannot be recovered with this one: put back the library it was programmed with, or export it with titra export --draft".to_owned(),
+                tr!("the unfinished trial in the log was programmed with another drug library and cannot be recovered with this one: put back the library it was programmed with, or export it with titra export --draft").to_owned(),
             ));
         }
         Ok(())
@@ -166,7 +166,7 @@ impl PumpService {
         match &self.engine {
             Some(e) if e.held_by_failed_check() && e.state() != State::Ended => {
                 Err(ServiceError::WrongState(
-                    "the start-up check holds this trial: a clinician ends it with a written reason (End unverified trial), then exports it".to_owned(),
+                    tr!("the start-up check holds this trial: a clinician ends it with a written reason (End unverified trial), then exports it").to_owned(),
                 ))
             }
             _ => Ok(()),
@@ -186,7 +186,9 @@ impl PumpService {
         let reason = note_field(
             "reason",
             reason,
-            Some("write why the trial is ended this way and what is done about the check"),
+            Some(tr!(
+                "write why the trial is ended this way and what is done about the check"
+            )),
         )?;
         let name = caller.name.clone();
         self.engine_mut()?.end_unverified(now, &reason, &name)?;

@@ -27,8 +27,9 @@ use crate::core::program::{self, Program};
 use crate::core::readable::{self, Round};
 use crate::core::site::SiteFinding;
 use crate::core::supervisor::{Priority, State};
+use crate::core::tr;
 use crate::core::units::{Amount, AmountRate, Duration, Timestamp, Volume};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, in_english};
 use crate::hw::PumpHardware;
 use crate::input::check::{self, CheckReport, LibrarySource};
 use crate::input::hardware::HardwareConfig;
@@ -91,6 +92,7 @@ impl From<EngineError> for ServiceError {
             EngineError::Rejected(findings) => ServiceError::LimitExceeded(first_hard(&findings)),
             EngineError::Transition(t) => ServiceError::WrongState(t.to_string()),
             EngineError::Refused(m) => ServiceError::WrongState(m),
+            EngineError::OverLimit(m) => ServiceError::LimitExceeded(m),
             EngineError::Lookup(m) => ServiceError::InvalidInput(m),
             EngineError::Hardware(h) => ServiceError::Internal(h.to_string()),
         }
@@ -131,7 +133,8 @@ pub struct PumpService {
     time_speed: u32,
 }
 
-/// Who the demo's pre-trial checklist is recorded as confirmed by.
+/// Who the demo's pre-trial checklist is recorded as confirmed by (in the trial log; in the
+/// language in use on the checklist's screen).
 pub const DEMO_CHECKLIST_BY: &str = "demo setup (simulated hardware)";
 
 /// The longest planned-implant text (a pump model and catheter, in a line or two).
@@ -144,15 +147,39 @@ fn note_field(field: &str, text: &str, required: Option<&str>) -> Result<String,
     if text.is_empty()
         && let Some(what) = required
     {
-        return Err(ServiceError::InvalidInput(format!("{field}: {what}")));
+        return Err(ServiceError::InvalidInput(format!(
+            "{}: {what}",
+            field_words(field)
+        )));
     }
     let chars = text.chars().count();
     if chars > MAX_NOTE {
-        return Err(ServiceError::InvalidInput(format!(
-            "{field}: {chars} characters is more than the {MAX_NOTE} allowed"
-        )));
+        return Err(ServiceError::InvalidInput(too_long(field, chars, MAX_NOTE)));
     }
     Ok(text.to_owned())
+}
+
+/// A text field refused for its length, in the language in use.
+fn too_long(field: &str, chars: usize, most: usize) -> String {
+    tr!(
+        "{field}: {chars} characters is more than the {most} allowed",
+        field = field_words(field),
+        chars,
+        most
+    )
+}
+
+/// The name of a field a nurse or clinician types in, in the language in use (in English as
+/// the call names it: "reason").
+fn field_words(field: &str) -> &str {
+    match field {
+        "reason" => tr!("reason"),
+        "reasons" => tr!("reasons"),
+        "note" => tr!("note"),
+        "muscles" => tr!("muscles"),
+        "implant" => tr!("implant"),
+        other => other,
+    }
 }
 
 /// The highest respiratory rate the pump accepts, breaths a minute: an input check, not a
@@ -175,7 +202,7 @@ pub struct Vitals {
 /// A body temperature as entered, refused naming the field outside 25 to 45 °C.
 fn body_temp(celsius: f64) -> Result<BodyTemp, ServiceError> {
     BodyTemp::from_celsius(celsius)
-        .map_err(|e| ServiceError::InvalidInput(format!("temperature_c: {e}")))
+        .map_err(|e| ServiceError::InvalidInput(tr!("temperature_c: {why}", why = e)))
 }
 
 impl PumpService {
@@ -372,7 +399,7 @@ impl PumpService {
         let hw = self
             .hw
             .take()
-            .ok_or_else(|| ServiceError::Internal("no hardware".to_owned()))?;
+            .ok_or_else(|| ServiceError::Internal(tr!("no hardware").to_owned()))?;
         let signalled = records.len();
         self.resume_budget(&records, stored.trial.duration);
         let engine = Engine::recover(
@@ -415,7 +442,7 @@ impl PumpService {
         let engine = self
             .engine
             .as_ref()
-            .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+            .ok_or_else(|| ServiceError::WrongState(tr!("no trial").to_owned()))?;
         if !engine.journal_is_partial() {
             return Ok(std::borrow::Cow::Borrowed(engine.journal()));
         }
@@ -438,7 +465,7 @@ impl PumpService {
     fn engine_mut(&mut self) -> Result<&mut Engine<Hardware>, ServiceError> {
         self.engine
             .as_mut()
-            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))
+            .ok_or_else(|| ServiceError::WrongState(tr!("no trial is programmed").to_owned()))
     }
 
     fn require(
@@ -545,7 +572,8 @@ impl PumpService {
             }
             _ => Vec::new(),
         };
-        tracing::warn!(user = %user, "login refused: {e}");
+        let why = in_english(|| e.to_string());
+        tracing::warn!(user = %user, "login refused: {why}");
         if let Some(engine) = self.engine.as_mut() {
             for r in records {
                 engine.record_login_refused(r);
@@ -636,9 +664,9 @@ impl PumpService {
     /// Refuses delivery after a failed self-test, naming what failed.
     fn require_self_test(&self) -> Result<(), ServiceError> {
         match &self.self_test {
-            Some(t) if !t.passed() => Err(ServiceError::WrongState(format!(
-                "the pump failed its power-on self-test ({}): take it out of use and call technical support",
-                t.failures()
+            Some(t) if !t.passed() => Err(ServiceError::WrongState(tr!(
+                "the pump failed its power-on self-test ({failures}): take it out of use and call technical support",
+                failures = t.failures()
             ))),
             _ => Ok(()),
         }
@@ -662,6 +690,7 @@ impl PumpService {
             let mut idle = Status::empty(now);
             idle.simulated = self.simulated;
             idle.time_speed = self.time_speed;
+            idle.language = Some(crate::core::lang::current());
             idle.self_test_failure = self.self_test_failure();
             idle.startup_check_failure = self.startup_check_failure();
             idle.alarms = self.startup_check_alarms();
@@ -697,6 +726,7 @@ impl PumpService {
             state: e.state(),
             simulated: self.simulated,
             time_speed: self.time_speed,
+            language: Some(crate::core::lang::current()),
             patient: e.trial().patient.clone(),
             drug: p.drug.clone(),
             concentration: p.concentration.in_unit(unit).to_string(),
@@ -705,11 +735,11 @@ impl PumpService {
             basal_ml_per_hour: p.concentration.volume_rate(basal).per_hour().to_string(),
             dose_unit: Some(unit),
             patient_bolus: p.pca.map_or_else(String::new, |pca| {
-                format!(
-                    "{} every {} at most, {} per hour at most",
-                    readable::as_prescribed(pca.dose, unit),
-                    readable::duration(pca.lockout, Round::Nearest),
-                    pca.max_per_hour
+                tr!(
+                    "{dose} every {lockout} at most, {count} per hour at most",
+                    dose = readable::as_prescribed(pca.dose, unit),
+                    lockout = readable::duration(pca.lockout, Round::Nearest),
+                    count = pca.max_per_hour
                 )
             }),
             delivered_today: readable::amount_for(e.delivered_since(self.midnight(now)), unit),
@@ -717,11 +747,11 @@ impl PumpService {
             delivered_in_window: e
                 .window_use(now)
                 .map_or_else(String::new, |(w, used, max)| {
-                    format!(
-                        "{} of {} in the last {}",
-                        readable::amount_for(used, unit),
-                        readable::amount_for(max, unit),
-                        readable::duration(w, Round::Nearest)
+                    tr!(
+                        "{used} of {max} in the last {window}",
+                        used = readable::amount_for(used, unit),
+                        max = readable::amount_for(max, unit),
+                        window = readable::duration(w, Round::Nearest)
                     )
                 }),
             reservoir_remaining: readable::volume(e.reservoir_remaining()),
@@ -729,12 +759,7 @@ impl PumpService {
             time_to_empty: e
                 .time_to_empty()
                 .map_or_else(String::new, |d| readable::duration(d, Round::Down)),
-            next_bolus: match next {
-                Some(t) if t <= now => "now".to_owned(),
-                // Rounded up: never sooner than it will be.
-                Some(t) => format!("in {}", readable::duration(t.since(now), Round::Up)),
-                None => String::new(),
-            },
+            next_bolus: next.map_or_else(String::new, |t| due_words(t.max(now), now)),
             next_bolus_in_s: next.map_or(-1, |t| {
                 i64::try_from(t.since(now).ms() / 1000).unwrap_or(-1)
             }),
@@ -768,24 +793,16 @@ impl PumpService {
                 .bolus_under_way()
                 .map(|(source, dose, given)| BolusUnderWay::of(source, dose, given, unit)),
             held_bolus: e.held_bolus().map_or_else(String::new, |(dose, due)| {
-                format!(
-                    "{}, due {} after the start",
-                    readable::as_prescribed(dose, unit),
-                    readable::duration(due.since(e.started_at()), Round::Up)
+                tr!(
+                    "{dose}, due {time} after the start",
+                    dose = readable::as_prescribed(dose, unit),
+                    time = readable::duration(due.since(e.started_at()), Round::Up)
                 )
             }),
-            site_check_due: match e.site_check_due() {
-                Some(t) if e.state() != State::Ended && e.has_started() => {
-                    if t < now {
-                        "overdue".to_owned()
-                    } else if t == now {
-                        "now".to_owned()
-                    } else {
-                        format!("in {}", readable::duration(t.since(now), Round::Up))
-                    }
-                }
-                _ => String::new(),
-            },
+            site_check_due: e
+                .site_check_due()
+                .filter(|_| e.state() != State::Ended && e.has_started())
+                .map_or_else(String::new, |t| due_words(t, now)),
             site_check_due_in_s: e
                 .site_check_due()
                 .filter(|_| e.state() != State::Ended && e.has_started())
@@ -810,6 +827,21 @@ impl PumpService {
             remaining_s: e.trial().duration.saturating_sub(elapsed).ms() / 1000,
             now_ms: now.ms(),
         }
+    }
+}
+
+/// When `t` comes, seen from `now`, in words in the language in use: "now", "in 3 h 20 min"
+/// (rounded up: never sooner than it will be), or "overdue" once it has passed.
+fn due_words(t: Timestamp, now: Timestamp) -> String {
+    if t < now {
+        tr!("overdue").to_owned()
+    } else if t == now {
+        tr!("now").to_owned()
+    } else {
+        tr!(
+            "in {time}",
+            time = readable::duration(t.since(now), Round::Up)
+        )
     }
 }
 

@@ -26,7 +26,7 @@ impl PumpService {
         let engine = self
             .engine
             .as_ref()
-            .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+            .ok_or_else(|| ServiceError::WrongState(tr!("no trial").to_owned()))?;
         let journal = self.trial_records()?;
         let ended = summary::ended_at(&journal).unwrap_or(now);
         Ok(summary::summarise(&summary::Inputs {
@@ -66,7 +66,7 @@ impl PumpService {
         let engine = self
             .engine
             .as_ref()
-            .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+            .ok_or_else(|| ServiceError::WrongState(tr!("no trial").to_owned()))?;
         let program = engine.program().clone();
         let status = engine.trial().opioid_status;
         let unit = engine.entry().unit;
@@ -89,11 +89,29 @@ impl PumpService {
                 ConfirmError::Refused(_) => ServiceError::LimitExceeded(e.to_string()),
                 _ => ServiceError::InvalidInput(e.to_string()),
             })?;
-        let rule_text = ws
-            .rule
-            .as_ref()
-            .filter(|_| Some(confirmed.per_day) == confirmed.proposed)
-            .map(|a| format!("{} ({})", a.rule.describe(unit), a.source));
+        // The trial log's copy, in English: the findings, and the rule the proposal came from.
+        let (confirmed, rule_text) = in_english(|| {
+            let logged = self.summary_at(now).ok().and_then(|summary| {
+                let ws = &summary.implant.worksheet;
+                let entry = summary::implant_entry(&self.library, &program.drug, rules.route, fill);
+                let logged = implant::confirm(ws, entry, status, ended, entered, reason).ok()?;
+                let rule_text = ws
+                    .rule
+                    .as_ref()
+                    .filter(|_| Some(logged.per_day) == logged.proposed)
+                    .map(|a| format!("{} ({})", a.rule.describe(unit), a.source));
+                Some((logged, rule_text))
+            });
+            // The same check of the same figures: it cannot fail in English alone.
+            logged.unwrap_or_else(|| {
+                let rule_text = ws
+                    .rule
+                    .as_ref()
+                    .filter(|_| Some(confirmed.per_day) == confirmed.proposed)
+                    .map(|a| format!("{} ({})", a.rule.describe(unit), a.source));
+                (confirmed, rule_text)
+            })
+        });
         let words = (
             confirmed.per_day.per_day_in(unit).to_string(),
             fill.volume_rate(confirmed.per_day).to_string(),
@@ -156,7 +174,7 @@ impl PumpService {
         let engine = self
             .engine
             .as_ref()
-            .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+            .ok_or_else(|| ServiceError::WrongState(tr!("no trial").to_owned()))?;
         let journal = self.trial_records()?;
         let files = crate::report::export::build(
             &crate::report::export::Source {
@@ -218,7 +236,7 @@ impl PumpService {
         let engine = self
             .engine
             .as_ref()
-            .ok_or_else(|| ServiceError::WrongState("no trial".to_owned()))?;
+            .ok_or_else(|| ServiceError::WrongState(tr!("no trial").to_owned()))?;
         let started = engine.started_at();
         let hours = now
             .since(started)

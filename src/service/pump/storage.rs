@@ -5,6 +5,7 @@
 use super::{Hardware, PumpService};
 use crate::core::program::Trial;
 use crate::core::supervisor::State;
+use crate::core::tr;
 use crate::core::units::Timestamp;
 use crate::engine::Engine;
 use crate::journal::Record;
@@ -103,7 +104,7 @@ impl PumpService {
             StorageVerdict::Full(why) => {
                 tracing::error!(%why, "a trial refused: the trial log's storage is full");
                 Err(super::ServiceError::WrongState(
-                    "The pump's memory card is full: a trial cannot be logged. Call a technician to make space."
+                    tr!("The pump's memory card is full: a trial cannot be logged. Call a technician to make space.")
                         .to_owned(),
                 ))
             }
@@ -137,7 +138,12 @@ impl PumpService {
                     format!("{}.{}", tenths / 10, tenths % 10)
                 };
                 let pct = grown.saturating_mul(100) / budget.bytes.max(1);
-                format!("{} MB of {} MB ({pct} %)", mb(grown), mb(budget.bytes))
+                tr!(
+                    "{grown} MB of {budget} MB ({pct} %)",
+                    grown = mb(grown),
+                    budget = mb(budget.bytes),
+                    pct
+                )
             })
     }
 

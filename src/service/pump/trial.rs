@@ -74,7 +74,7 @@ impl PumpService {
             .is_some_and(|e| e.state() != State::Ended)
         {
             return Err(ServiceError::WrongState(
-                "a trial is in progress: end it before starting another".to_owned(),
+                tr!("a trial is in progress: end it before starting another").to_owned(),
             ));
         }
         self.refuse_trial_on_a_full_card(now)?;
@@ -94,9 +94,9 @@ impl PumpService {
                 .problems()
                 .map(|f| format!("{}: {}", f.field, f.message))
                 .collect();
-            return Err(ServiceError::InvalidInput(format!(
-                "settings outside the usual range need confirmation: {}",
-                soft.join("; ")
+            return Err(ServiceError::InvalidInput(tr!(
+                "settings outside the usual range need confirmation: {findings}",
+                findings = soft.join("; ")
             )));
         }
         if mechanism.is_rejected() {
@@ -112,16 +112,16 @@ impl PumpService {
                 .any(|f| f.field == "program.observations_reason" && f.class == Class::Soft)
         {
             return Err(ServiceError::NotAuthorised(
-                "this program asks for fewer sedation and breathing checks than the drug library's default: only a clinician may start it".to_owned(),
+                tr!("this program asks for fewer sedation and breathing checks than the drug library's default: only a clinician may start it").to_owned(),
             ));
         }
         let carried = self.carried_over(&scenario, now)?;
         if let Some(Record::CarriedOver { previous_ended, .. }) = &carried
             && caller.role != UserRole::Clinician
         {
-            return Err(ServiceError::NotAuthorised(format!(
-                "this patient's last trial on this pump ended {} ago, within the longest dose window: a clinician must start the new one (its doses and any sedation hold carry over)",
-                readable::duration(now.since(*previous_ended), Round::Up)
+            return Err(ServiceError::NotAuthorised(tr!(
+                "this patient's last trial on this pump ended {time} ago, within the longest dose window: a clinician must start the new one (its doses and any sedation hold carry over)",
+                time = readable::duration(now.since(*previous_ended), Round::Up)
             )));
         }
         let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
@@ -136,7 +136,7 @@ impl PumpService {
             None => self
                 .hw
                 .take()
-                .ok_or_else(|| ServiceError::Internal("no hardware".to_owned()))?,
+                .ok_or_else(|| ServiceError::Internal(tr!("no hardware").to_owned()))?,
         };
         let role = role_of(&caller);
         let mut engine = match Engine::new(
@@ -153,8 +153,9 @@ impl PumpService {
                 // Everything Engine::new checks was checked above, so this is a hardware
                 // failure; the hardware went with it, and the daemon can only be restarted.
                 tracing::error!(error = %e, "programming failed");
-                return Err(ServiceError::Internal(format!(
-                    "the pump could not be programmed ({e}); restart it"
+                return Err(ServiceError::Internal(tr!(
+                    "the pump could not be programmed ({e}); restart it",
+                    e
                 )));
             }
         };
@@ -306,7 +307,7 @@ impl PumpService {
         let engine = self
             .engine
             .as_ref()
-            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))?;
+            .ok_or_else(|| ServiceError::WrongState(tr!("no trial is programmed").to_owned()))?;
         let Some(list) = engine.checklist() else {
             return Ok((Vec::new(), String::new(), String::new()));
         };
@@ -318,7 +319,13 @@ impl PumpService {
                 id: item.id.clone(),
                 text: item.text.clone(),
                 confirmed: c.is_some(),
-                confirmed_by: c.as_ref().map_or_else(String::new, |c| c.name.clone()),
+                confirmed_by: c.as_ref().map_or_else(String::new, |c| {
+                    if c.name == DEMO_CHECKLIST_BY {
+                        tr!("demo setup (simulated hardware)").to_owned()
+                    } else {
+                        c.name.clone()
+                    }
+                }),
                 confirmed_at_ms: c
                     .as_ref()
                     .map_or(-1, |c| i64::try_from(c.at.ms()).unwrap_or(-1)),
@@ -365,7 +372,7 @@ impl PumpService {
         let reason = note_field(
             "reason",
             reason,
-            Some("write why the trial may start with these items open"),
+            Some(tr!("write why the trial may start with these items open")),
         )?;
         let name = caller.name.clone();
         let open = self.engine_mut()?.override_checklist(now, &reason, &name)?;
@@ -415,9 +422,9 @@ impl PumpService {
     pub fn stop_delivery(&mut self, from: &Peer, now: Timestamp) -> Result<(), ServiceError> {
         let engine = self.engine_mut()?;
         if !matches!(engine.state(), State::Running | State::Priming) {
-            return Err(ServiceError::WrongState(format!(
-                "delivery is not running (the pump is {})",
-                engine.state()
+            return Err(ServiceError::WrongState(tr!(
+                "delivery is not running (the pump is {state})",
+                state = crate::engine::state_words(engine.state())
             )));
         }
         engine.pause(now)?;
@@ -499,8 +506,23 @@ impl PumpService {
     ) -> Result<Vec<WireSettingChange>, ServiceError> {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
         let (change, engine) = self.change_request(changes)?;
-        let (_, verdict) = engine.program_change_verdict(now, &change);
-        self.admit_or_log(&verdict, confirm_soft, "program change", &caller, now)?;
+        let (new, verdict) = engine.program_change_verdict(now, &change);
+        // The log's copies, in English: the findings of a refusal, the settings changed.
+        let logged = in_english(|| engine.program_change_verdict(now, &change).1);
+        let words = in_english(|| {
+            ProgramChange::describe(engine.program(), &new, engine.entry().unit)
+                .iter()
+                .map(|c| format!("{} {} to {}", c.setting, c.old, c.new))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        self.admit_or_log(
+            (&verdict, &logged),
+            confirm_soft,
+            "program change",
+            &caller,
+            now,
+        )?;
         let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
         let by = crate::engine::ChangedBy {
             role: role_of(&caller),
@@ -510,11 +532,6 @@ impl PumpService {
         let changed = self
             .engine_mut()?
             .change_program(now, &change, confirm_soft, by)?;
-        let words = changed
-            .iter()
-            .map(|c| format!("{} {} to {}", c.setting, c.old, c.new))
-            .collect::<Vec<_>>()
-            .join("; ");
         self.audit(
             &caller,
             &format!("change the program: {words}; verified by {}", verifier.name),
@@ -524,18 +541,28 @@ impl PumpService {
     }
 
     /// [`admit`], and a refusal written to the trial log with who asked (as the engine writes
-    /// its own).
+    /// its own). The verdict twice: in the language in use (the refusal the caller gets)
+    /// and in English (the log's); `what` in English.
     fn admit_or_log(
         &mut self,
-        verdict: &crate::core::finding::Verdict,
+        (verdict, logged): (
+            &crate::core::finding::Verdict,
+            &crate::core::finding::Verdict,
+        ),
         confirm_soft: bool,
         what: &str,
         caller: &Caller,
         now: Timestamp,
     ) -> Result<(), ServiceError> {
-        admit(verdict, confirm_soft).inspect_err(|e| {
+        admit(verdict, confirm_soft).inspect_err(|_| {
             if let Some(engine) = self.engine.as_mut() {
-                engine.record_refusal(now, what, &e.to_string(), role_of(caller));
+                let reason = in_english(|| {
+                    admit(logged, confirm_soft)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default()
+                });
+                engine.record_refusal(now, what, &reason, role_of(caller));
             }
         })
     }
@@ -549,15 +576,16 @@ impl PumpService {
             .map_err(|e| ServiceError::InvalidInput(format!("changes: {e}")))?;
         let boluses = change.boluses.as_ref().map_or(0, Vec::len);
         if boluses > crate::limits::MAX_BOLUSES {
-            return Err(ServiceError::InvalidInput(format!(
-                "changes.boluses: {boluses} scheduled boluses, more than the {} a program may have",
-                crate::limits::MAX_BOLUSES
+            return Err(ServiceError::InvalidInput(tr!(
+                "changes.boluses: {boluses} scheduled boluses, more than the {most} a program may have",
+                boluses,
+                most = crate::limits::MAX_BOLUSES
             )));
         }
         let engine = self
             .engine
             .as_ref()
-            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))?;
+            .ok_or_else(|| ServiceError::WrongState(tr!("no trial is programmed").to_owned()))?;
         Ok((change, engine))
     }
 
@@ -571,7 +599,7 @@ impl PumpService {
         let engine = self
             .engine
             .as_ref()
-            .ok_or_else(|| ServiceError::WrongState("no trial is programmed".to_owned()))?;
+            .ok_or_else(|| ServiceError::WrongState(tr!("no trial is programmed").to_owned()))?;
         Ok((basal, engine))
     }
 
@@ -587,7 +615,14 @@ impl PumpService {
         let caller = self.require(token, now, &[UserRole::Clinician])?;
         let (basal, engine) = self.basal_request(basal)?;
         let verdict = engine.rate_change_verdict(now, basal);
-        self.admit_or_log(&verdict, confirm_soft, "basal change", &caller, now)?;
+        let logged = in_english(|| engine.rate_change_verdict(now, basal));
+        self.admit_or_log(
+            (&verdict, &logged),
+            confirm_soft,
+            "basal change",
+            &caller,
+            now,
+        )?;
         let verifier = self.verify(verifier.0, verifier.1, &caller, now)?;
         let engine = self.engine_mut()?;
         let unit = engine.entry().unit;
@@ -631,13 +666,9 @@ impl PumpService {
         } else {
             None
         };
-        let engine = self.engine_mut()?;
-        engine
-            .clinician_bolus(now, dose, confirm_soft)
-            .map_err(|e| match e {
-                EngineError::Refused(m) if m.contains("limit") => ServiceError::LimitExceeded(m),
-                other => other.into(),
-            })?;
+        // A refusal by a dose limit is LimitExceeded (EngineError::OverLimit).
+        self.engine_mut()?
+            .clinician_bolus(now, dose, confirm_soft)?;
         let action = match checked_by {
             Some(v) => format!(
                 "clinician bolus {}, verified by {} ({})",
@@ -665,26 +696,22 @@ impl PumpService {
         let unit = engine.entry().unit;
         let Some((dose, due)) = engine.held_bolus() else {
             return Err(ServiceError::WrongState(
-                "no scheduled bolus is held".to_owned(),
+                tr!("no scheduled bolus is held").to_owned(),
             ));
         };
-        let since = readable::duration(due.since(engine.started_at()), Round::Up);
-        engine
-            .decide_held_bolus(now, give, role_of(&caller), &caller.name)
-            .map_err(|e| match e {
-                EngineError::Refused(m) if m.contains("limit") => ServiceError::LimitExceeded(m),
-                other => other.into(),
-            })?;
-        let dose = dose.in_unit(unit);
+        // For the log, in English.
+        let since = in_english(|| readable::duration(due.since(engine.started_at()), Round::Up));
+        engine.decide_held_bolus(now, give, role_of(&caller), &caller.name)?;
+        let dose = dose.in_unit(unit).to_string();
         let (action, answer) = if give {
             (
                 format!("give the scheduled bolus {dose} held since {since} after the start"),
-                format!("The held dose of {dose} is being given."),
+                tr!("The held dose of {dose} is being given.", dose),
             )
         } else {
             (
                 format!("skip the scheduled bolus {dose} held since {since} after the start"),
-                format!("The held dose of {dose} was skipped."),
+                tr!("The held dose of {dose} was skipped.", dose),
             )
         };
         self.audit(&caller, &action, now);
@@ -697,20 +724,22 @@ impl PumpService {
         let unit = engine.entry().unit;
         match engine.request_pca(now) {
             PcaDecision::Granted { dose } => {
-                Ok(format!("Bolus of {} started.", dose.in_unit(unit)))
+                Ok(tr!("Bolus of {dose} started.", dose = dose.in_unit(unit)))
             }
             PcaDecision::Denied {
                 denial,
                 available_at,
             } => {
-                // Rounded up: never sooner than it will be.
-                let when = available_at.map(|t| {
-                    format!(
-                        " Next dose available in {}.",
-                        readable::duration(t.since(now), Round::Up)
-                    )
-                });
-                let message = format!("{}{}", denial.explain_for(unit), when.unwrap_or_default());
+                let why = denial.explain_for(unit);
+                let message = match available_at {
+                    // Rounded up: never sooner than it will be.
+                    Some(t) => tr!(
+                        "{why} Next dose available in {time}.",
+                        why,
+                        time = readable::duration(t.since(now), Round::Up)
+                    ),
+                    None => why,
+                };
                 let available_at_ms =
                     available_at.map_or(-1, |t| i64::try_from(t.ms()).unwrap_or(-1));
                 Err(match denial {
@@ -754,7 +783,7 @@ impl PumpService {
         let done = self.engine_mut()?.silence(now, wanted, role_of(&caller));
         let action = format!(
             "pause the alarm tones for {}",
-            readable::duration(done, Round::Up)
+            in_english(|| readable::duration(done, Round::Up))
         );
         self.audit(&caller, &action, now);
         Ok(u32::try_from(done.ms() / 1000).unwrap_or(u32::MAX))
@@ -875,9 +904,9 @@ fn admit(verdict: &crate::core::finding::Verdict, confirm_soft: bool) -> Result<
         return Err(ServiceError::LimitExceeded(first_hard(&verdict.findings)));
     }
     if verdict.class() == Class::Soft && !confirm_soft {
-        return Err(ServiceError::InvalidInput(format!(
-            "needs confirmation: {}",
-            first_hard(&verdict.problems().cloned().collect::<Vec<_>>())
+        return Err(ServiceError::InvalidInput(tr!(
+            "needs confirmation: {finding}",
+            finding = first_hard(&verdict.problems().cloned().collect::<Vec<_>>())
         )));
     }
     Ok(())

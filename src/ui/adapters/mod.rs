@@ -25,6 +25,9 @@ use crate::ui::{MainWindow, Mark};
 
 /// Copies a status into every page it concerns.
 pub fn apply_status(ui: &MainWindow, s: &Status, connected: bool) {
+    if let Some(language) = s.language {
+        crate::ui::speak(language);
+    }
     app::show_status(ui, s, connected);
     patient::show_status(ui, s);
     delivery::show_status(ui, s);

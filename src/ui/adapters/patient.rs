@@ -21,6 +21,10 @@ pub fn show_status(ui: &MainWindow, s: &Status) {
     p.set_bolus_button(view.bolus_button.into());
     p.set_call_nurse(view.call_nurse);
     p.set_trial(view.trial);
+    // The answers follow the language the pump speaks (it comes with the status).
+    if p.get_pgic_answers().row_data(0).as_deref() != crate::core::diary::pgic_label(1) {
+        show_pgic_answers(ui);
+    }
     let prompt = patient_prompt(next_prompt(s, prompt(p.get_prompt())));
     if p.get_prompt() != prompt {
         p.set_prompt(prompt);
@@ -52,12 +56,13 @@ pub fn show_diary_question(ui: &MainWindow, question: &str, answers: Vec<String>
     p.set_function_answers(strings(answers));
 }
 
-/// Gives the patient screen the impression of change's seven answers.
+/// Gives the patient screen the impression of change's seven answers, in the language in use
+/// (the answer sent back is its number).
 pub fn show_pgic_answers(ui: &MainWindow) {
     ui.global::<PatientAdapter>().set_pgic_answers(strings(
-        crate::core::diary::PGIC
-            .iter()
-            .map(|s| (*s).to_owned())
+        (1..=7)
+            .filter_map(crate::core::diary::pgic_label)
+            .map(str::to_owned)
             .collect(),
     ));
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use slint::ComponentHandle;
 
 use super::{mark, model, strings};
+use crate::core::tr;
 use crate::core::units::Timestamp;
 use crate::service::pump::{PumpService, ServiceError};
 use crate::ui::command::{Commands, SharedWizard, WizardLink};
@@ -111,7 +112,7 @@ fn after(ui: &MainWindow, wizard: &SharedWizard, request: Option<Request>, send:
         Some(Request::Close) => {
             ui.global::<Nav>().invoke_go("staff".into());
             ui.global::<AppState>()
-                .set_message("Delivery started.".into());
+                .set_message(tr!("Delivery started.").into());
         }
         Some(r) => send(r),
         None => {}

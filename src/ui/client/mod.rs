@@ -13,9 +13,11 @@ use zbus::Connection;
 use super::MainWindow;
 use super::adapters::{app, apply_status, patient, wizard};
 use super::command::{Pin, UiCommand, WizardLink};
-use super::present::login::{STOPPED, staff_of_wire};
+use super::present::login::{staff_of_wire, stopped};
 use super::present::staff::role_of;
 use super::present::wizard::{Reply, Request};
+use crate::core::lang::{self, Language};
+use crate::core::tr;
 use crate::service::dbus::{Pump1Proxy, PumpError};
 use crate::service::wire::Status;
 
@@ -164,7 +166,7 @@ struct Session {
 fn words(e: PumpError) -> String {
     match e {
         PumpError::ZBus(zbus::Error::MethodError(_, Some(text), _)) => text,
-        PumpError::ZBus(other) => format!("The pump did not answer ({other})."),
+        PumpError::ZBus(other) => tr!("The pump did not answer ({error}).", error = other),
         refused => zbus::DBusError::description(&refused)
             .unwrap_or_default()
             .to_owned(),
@@ -256,14 +258,16 @@ impl Session {
                 // The window forgets the login whatever the daemon says: a session it no longer
                 // knows (ended after 3 minutes idle) has nothing left to end.
                 if let Err(e) = self.proxy.logout(&self.token).await {
-                    tracing::info!(error = %words(e), "logout");
+                    // The engineers' log is in English.
+                    let error = lang::with(Language::English, || words(e));
+                    tracing::info!(error = %error, "logout");
                 }
                 self.token.clear();
                 let _ = self.weak.upgrade_in_event_loop(|ui| app::log_out(&ui));
                 After::Nothing
             }
             UiCommand::StopDelivery => {
-                let answer = done(self.proxy.stop_delivery().await, STOPPED);
+                let answer = done(self.proxy.stop_delivery().await, stopped());
                 let _ = self
                     .weak
                     .upgrade_in_event_loop(move |ui| app::show_pin_answer(&ui, &answer));
@@ -336,7 +340,7 @@ impl Session {
                     .weak
                     .upgrade_in_event_loop(move |ui| match role_of(&role) {
                         Some(role) => app::log_in(&ui, &name, role),
-                        None => app::show_pin_answer(&ui, &format!("Unknown role \"{role}\".")),
+                        None => app::show_pin_answer(&ui, &tr!("Unknown role \"{role}\".", role)),
                     });
             }
             Err(e) => {
@@ -355,11 +359,11 @@ impl Session {
             UiCommand::Bolus => proxy.request_bolus().await.unwrap_or_else(words),
             UiCommand::Pain(n) => done(
                 proxy.record_pain(n).await,
-                &format!("Thank you — pain {n} recorded."),
+                &tr!("Thank you — pain {n} recorded.", n),
             ),
             UiCommand::Function(n) => done(
                 proxy.record_function(n).await,
-                "Thank you — your answer is recorded.",
+                tr!("Thank you — your answer is recorded."),
             ),
             // Nothing to thank for: the screen has moved on already.
             UiCommand::SkipFunction => match proxy.skip_function().await {
@@ -368,11 +372,11 @@ impl Session {
             },
             UiCommand::Pgic(n) => done(
                 proxy.record_pgic(n).await,
-                "Thank you — your answer is recorded.",
+                tr!("Thank you — your answer is recorded."),
             ),
             UiCommand::SideEffect(effect, severity) => done(
                 proxy.record_side_effect(&effect, &severity).await,
-                "Thank you — your nurse will see it.",
+                tr!("Thank you — your nurse will see it."),
             ),
             other => misrouted(&other),
         }

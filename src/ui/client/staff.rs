@@ -3,6 +3,7 @@
 //! Each returns the pump's answer to show ("" when the screen shows the outcome itself).
 
 use super::{Session, done, misrouted, words};
+use crate::core::tr;
 use crate::core::units::MassUnit;
 use crate::service::wire::Status;
 use crate::ui::adapters::{chart as chart_page, checklist, delivery, export as export_page};
@@ -18,26 +19,32 @@ impl Session {
     pub(super) async fn staff(&self, command: UiCommand) -> String {
         let (proxy, token) = (&self.proxy, self.token.as_str());
         match command {
-            UiCommand::Pause => done(proxy.pause(token).await, "Delivery paused."),
+            UiCommand::Pause => done(proxy.pause(token).await, tr!("Delivery paused.")),
             UiCommand::Resume => {
                 let _ = proxy.acknowledge_alarms(token).await;
-                done(proxy.resume(token).await, "Delivery resumed.")
+                done(proxy.resume(token).await, tr!("Delivery resumed."))
             }
             UiCommand::DecideHeld(give) => match proxy.decide_held_bolus(token, give).await {
                 Ok(answer) => answer,
                 Err(e) => words(e),
             },
             UiCommand::Silence => match proxy.silence_alarms(token, 0).await {
-                Ok(s) => format!("Alarm tones paused for {} minutes.", s / 60),
+                Ok(s) => tr!(
+                    "Alarm tones paused for {minutes} minutes.",
+                    minutes = s / 60
+                ),
                 Err(e) => words(e),
             },
             UiCommand::Acknowledge => done(
                 proxy.acknowledge_alarms(token).await,
-                "Alarms acknowledged.",
+                tr!("Alarms acknowledged."),
             ),
             UiCommand::ChangeReservoir(ml) => done(
                 proxy.change_reservoir(token, &format!("{ml} mL")).await,
-                &format!("New syringe of {ml} mL recorded. Resume delivery when ready."),
+                &tr!(
+                    "New syringe of {ml} mL recorded. Resume delivery when ready.",
+                    ml
+                ),
             ),
             UiCommand::Observation(poss, rr, hr, spo2, temperature) => {
                 self.observe(poss, (rr, hr, spo2), &temperature).await
@@ -59,7 +66,7 @@ impl Session {
             UiCommand::ConfirmItem(id) => self.confirm_item(&id).await,
             UiCommand::ReviewSedation(note) => done(
                 proxy.review_sedation(token, &note).await,
-                "Review recorded: the hold is lifted. A nurse may resume delivery.",
+                tr!("Review recorded: the hold is lifted. A nurse may resume delivery."),
             ),
             UiCommand::CheckBasal(dose) => self.check_basal(&dose).await,
             UiCommand::ChangeBasal {
@@ -90,7 +97,7 @@ impl Session {
             UiCommand::LoadExport => self.load_export().await,
             UiCommand::ConfirmImplant(dose, reason) => self.confirm_implant(&dose, &reason).await,
             UiCommand::Export => match proxy.export(token, "pdf,json,csv", "a4").await {
-                Ok((to, files)) => format!("Saved {} files to {to}.", files.len()),
+                Ok((to, files)) => tr!("Saved {count} files to {to}.", count = files.len(), to),
                 Err(e) => words(e),
             },
             UiCommand::EndTrial(outcome) => self.end_trial(&outcome).await,
@@ -103,11 +110,11 @@ impl Session {
                 proxy
                     .record_decision(token, &outcome, &reasons, &wish, &implant)
                     .await,
-                "Decision recorded.",
+                tr!("Decision recorded."),
             ),
             UiCommand::CatheterRemoval(note) => done(
                 proxy.record_catheter_removal(token, &note).await,
-                "Catheter removal recorded.",
+                tr!("Catheter removal recorded."),
             ),
             other => misrouted(&other),
         }
@@ -142,14 +149,14 @@ impl Session {
                 return words(e);
             }
         }
-        "Recorded.".to_owned()
+        tr!("Recorded.").to_owned()
     }
 
     /// Records a catheter site check; returns what to show.
     async fn site_check(&self, temperature: &str, findings: &[String]) -> String {
         let celsius = match temperature_entry(temperature) {
             Ok(Some(t)) => t,
-            Ok(None) => return "Enter the temperature first.".to_owned(),
+            Ok(None) => return tr!("Enter the temperature first.").to_owned(),
             Err(e) => return e,
         };
         match self
@@ -183,9 +190,9 @@ impl Session {
                 if !shown.is_empty() {
                     shown
                 } else if open.is_empty() {
-                    "Every item is confirmed: delivery can start.".to_owned()
+                    tr!("Every item is confirmed: delivery can start.").to_owned()
                 } else {
-                    format!("Confirmed. {} still open.", open.len())
+                    tr!("Confirmed. {count} still open.", count = open.len())
                 }
             }
             Err(e) => words(e),
@@ -226,7 +233,7 @@ impl Session {
                 let _ = self.weak.upgrade_in_event_loop(|ui| {
                     delivery::show_basal_check(&ui, &BasalCheck::default());
                 });
-                format!("Basal changed from {old} to {new}.")
+                tr!("Basal changed from {old} to {new}.", old, new)
             }
             Err(e) => words(e),
         }
@@ -323,7 +330,7 @@ impl Session {
         {
             Ok((per_day, ml)) => {
                 let _ = self.load_export().await;
-                format!("Starting dose {per_day} ({ml}) confirmed.")
+                tr!("Starting dose {per_day} ({ml}) confirmed.", per_day, ml)
             }
             Err(e) => words(e),
         }
@@ -339,7 +346,7 @@ impl Session {
         match assessed {
             Ok(()) => done(
                 self.proxy.end_trial(&self.token).await,
-                "The trial has ended. Disconnect the line from the catheter.",
+                tr!("The trial has ended. Disconnect the line from the catheter."),
             ),
             Err(e) => words(e),
         }

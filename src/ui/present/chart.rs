@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::core::readable::{self, Round};
+use crate::core::tr;
 use crate::core::units::{Amount, Duration, MassUnit};
 use crate::report::summary::{BolusCourse, BolusResponse, History, MEASURE_SPASTICITY};
 
@@ -60,10 +61,7 @@ fn time_ticks(span_ms: u64) -> Vec<(f32, String)> {
         let label = if t == 0 {
             "0".to_owned()
         } else if step >= DAY {
-            match t / DAY {
-                1 => "1 day".to_owned(),
-                d => format!("{d} days"),
-            }
+            days(t / DAY)
         } else {
             format!("{} h", t / HOUR)
         };
@@ -71,6 +69,14 @@ fn time_ticks(span_ms: u64) -> Vec<(f32, String)> {
         t += step;
     }
     ticks
+}
+
+/// A number of days in words: "1 day", "3 days".
+pub(crate) fn days(days: u64) -> String {
+    match days {
+        1 => tr!("1 day").to_owned(),
+        days => tr!("{days} days", days),
+    }
 }
 
 /// Draws a history (doses in ng, shown in `unit`).
@@ -110,23 +116,35 @@ pub fn chart(h: &History, unit: MassUnit) -> Chart {
             (1.0, "0".to_owned()),
         ],
         ticks: time_ticks(span_ms),
-        dose_caption: format!(
-            "Dose per {} (bars), highest {}{}",
-            readable::duration(Duration::from_ms(h.bucket_ms), Round::Nearest),
-            readable::amount_for(Amount::from_ng(max), unit),
+        dose_caption: {
+            let bucket = readable::duration(Duration::from_ms(h.bucket_ms), Round::Nearest);
+            let highest = readable::amount_for(Amount::from_ng(max), unit);
             if h.boluses.is_empty() {
-                String::new()
+                tr!(
+                    "Dose per {bucket} (bars), highest {highest}",
+                    bucket,
+                    highest
+                )
             } else {
-                format!("; ▼ a bolus ({})", h.boluses.len())
+                tr!(
+                    "Dose per {bucket} (bars), highest {highest}; ▼ a bolus ({count})",
+                    bucket,
+                    highest,
+                    count = h.boluses.len()
+                )
             }
-        ),
-        pain_caption: match h.pain.last() {
-            None => "Pain 0–10 (line): no scores yet".to_owned(),
-            Some((_, last)) => format!("Pain 0–10 (line): {} scores, last {last}", h.pain.len()),
         },
-        span: format!(
-            "Hours since the start, to {}",
-            readable::duration(Duration::from_ms(span_ms), Round::Nearest)
+        pain_caption: match h.pain.last() {
+            None => tr!("Pain 0–10 (line): no scores yet").to_owned(),
+            Some((_, last)) => tr!(
+                "Pain 0–10 (line): {count} scores, last {last}",
+                count = h.pain.len(),
+                last
+            ),
+        },
+        span: tr!(
+            "Hours since the start, to {span}",
+            span = readable::duration(Duration::from_ms(span_ms), Round::Nearest)
         ),
     }
 }
@@ -384,38 +402,47 @@ fn square(marks: &mut String, x: f64, y: f64, half: f64) {
 /// A bolus's line of words: when, how much, and its effect.
 fn course_text(b: &BolusCourse, measure: u8) -> String {
     let peak = (b.peak_score >= 0.0 && b.peak_h >= 0.0).then(|| {
-        format!(
-            "{} at {}",
-            course_score(b.peak_score, measure),
-            course_hours(b.peak_h)
+        tr!(
+            "{score} at {hours}",
+            score = course_score(b.peak_score, measure),
+            hours = course_hours(b.peak_h)
         )
     });
     let effect = match (b.responded, peak) {
-        (true, peak) => format!(
-            "onset {}, peak {}, duration {}",
-            if b.onset_h >= 0.0 {
+        (true, peak) => tr!(
+            "onset {onset}, peak {peak}, duration {duration}",
+            onset = if b.onset_h >= 0.0 {
                 course_hours(b.onset_h)
             } else {
-                "none".to_owned()
+                tr!("none").to_owned()
             },
-            peak.unwrap_or_else(|| "none".to_owned()),
-            if b.duration_h >= 0.0 {
+            peak = peak.unwrap_or_else(|| tr!("none").to_owned()),
+            duration = if b.duration_h >= 0.0 {
                 course_hours(b.duration_h)
             } else {
                 // Still a response at the last score: "more than 6 h (…)".
                 b.effect.clone()
             }
         ),
-        (false, Some(best)) => format!("no response, best {best}"),
-        (false, None) => "no score after it yet".to_owned(),
+        (false, Some(best)) => tr!("no response, best {best}", best),
+        (false, None) => tr!("no score after it yet").to_owned(),
     };
-    format!(
-        "{}Bolus of {} at {}{}: {effect}",
-        if b.effective { "Effective: " } else { "" },
-        b.dose,
-        course_hours(b.at_h),
-        if b.complete { "" } else { " (not given whole)" },
-    )
+    let (dose, at) = (&b.dose, course_hours(b.at_h));
+    let text = if b.complete {
+        tr!("Bolus of {dose} at {at}: {effect}", dose, at, effect)
+    } else {
+        tr!(
+            "Bolus of {dose} at {at} (not given whole): {effect}",
+            dose,
+            at,
+            effect
+        )
+    };
+    if b.effective {
+        tr!("Effective: {text}", text)
+    } else {
+        text
+    }
 }
 
 /// Draws a bolus trial's response to each bolus.
@@ -437,21 +464,24 @@ pub fn course_chart(r: &BolusResponse) -> CourseChart {
             }
         })
         .collect();
-    let mut captions = vec![format!(
-        "{} against hours after each bolus; dashed: {}",
-        if scale.spasticity() {
+    let mut captions = vec![tr!(
+        "{scale} against hours after each bolus; dashed: {baseline}",
+        scale = if scale.spasticity() {
             "Ashworth 0–4"
         } else {
-            "Pain 0–10"
+            tr!("Pain 0–10")
         },
-        if r.baseline >= 0.0 {
-            format!("before the trial, {}", course_score(r.baseline, r.measure))
+        baseline = if r.baseline >= 0.0 {
+            tr!(
+                "before the trial, {score}",
+                score = course_score(r.baseline, r.measure)
+            )
         } else {
-            "no score before the trial".to_owned()
+            tr!("no score before the trial").to_owned()
         }
     )];
     if curves.is_empty() {
-        captions.push("No bolus has been given yet.".to_owned());
+        captions.push(tr!("No bolus has been given yet.").to_owned());
     }
     CourseChart {
         grid,
@@ -660,6 +690,52 @@ mod tests {
             boluses: Vec::new(),
         });
         assert_eq!(none.captions[1], "No bolus has been given yet.");
+    }
+
+    #[test]
+    fn the_charts_words_are_german() {
+        use crate::core::lang::{Language, with};
+        use crate::report::summary::{BolusResponse, MEASURE_SPASTICITY};
+        let mut b = course(24.0, vec![(2.0, 2.0), (4.0, 1.5), (8.0, 3.0)]);
+        b.effective = true;
+        b.responded = true;
+        b.complete = false;
+        (b.onset_h, b.peak_h, b.peak_score, b.duration_h) = (2.0, 4.0, 1.5, 8.0);
+        let r = BolusResponse {
+            bolus_trial: true,
+            measure: MEASURE_SPASTICITY,
+            baseline: 3.0,
+            scale_top: 4.0,
+            boluses: vec![b, course(48.0, Vec::new())],
+        };
+        with(Language::German, || {
+            let c = course_chart(&r);
+            assert_eq!(
+                c.curves[0].text,
+                "Wirksam: Bolus von 50 mcg bei 24 h (nicht vollständig gegeben): \
+                 Wirkungseintritt 2 h, Maximum 1+ nach 4 h, Dauer 8 h"
+            );
+            assert_eq!(
+                c.curves[1].text,
+                "Bolus von 50 mcg bei 48 h: noch kein Wert danach"
+            );
+            assert_eq!(
+                c.captions[0],
+                "Ashworth 0–4 über den Stunden nach jedem Bolus; gestrichelt: vor der \
+                 Testphase, 3"
+            );
+            let days: Vec<String> = time_ticks(8 * 24 * 3_600_000)
+                .into_iter()
+                .map(|(_, l)| l)
+                .collect();
+            assert_eq!(
+                days,
+                [
+                    "0", "1 Tag", "2 Tage", "3 Tage", "4 Tage", "5 Tage", "6 Tage", "7 Tage",
+                    "8 Tage"
+                ]
+            );
+        });
     }
 
     fn course(at_h: f64, points: Vec<(f64, f64)>) -> crate::report::summary::BolusCourse {

@@ -1,6 +1,8 @@
 //! The pre-trial checklist screen: the site protocol's items, in two columns on the landscape
 //! display, and the clinician's override when there is one.
 
+use crate::core::tr;
+
 /// The items in two columns for the landscape display, read across: the first, third, … on the
 /// left, the second, fourth, … on the right.
 pub fn columns<T: Clone>(items: &[T]) -> (Vec<T>, Vec<T>) {
@@ -15,7 +17,11 @@ pub fn override_note(by: &str, reason: &str) -> String {
     if by.is_empty() {
         String::new()
     } else {
-        format!("Started without every item confirmed: {by} decided \"{reason}\".")
+        tr!(
+            "Started without every item confirmed: {by} decided \"{reason}\".",
+            by,
+            reason
+        )
     }
 }
 

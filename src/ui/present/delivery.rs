@@ -2,6 +2,7 @@
 //! anyone confirms it.
 
 use crate::core::finding::Class;
+use crate::core::tr;
 use crate::service::wire::{WireFinding, WireSettingChange};
 
 /// What a basal change would mean: the dose now and the new one, how serious the daemon found
@@ -52,24 +53,31 @@ pub fn program_change_check(
 /// What a program change did, in words for the clinician.
 pub fn changed_words(changed: &[WireSettingChange]) -> String {
     if changed.is_empty() {
-        return "Nothing changed.".to_owned();
+        return tr!("Nothing changed.").to_owned();
     }
     let what = changed
         .iter()
-        .map(|c| format!("{} from {} to {}", setting_name(&c.setting), c.old, c.new))
+        .map(|c| {
+            tr!(
+                "{setting} from {old} to {new}",
+                setting = setting_name(&c.setting),
+                old = c.old,
+                new = c.new
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ");
-    format!("Changed: {what}.")
+    tr!("Changed: {what}.", what)
 }
 
 /// A setting's name for people.
 fn setting_name(setting: &str) -> &str {
     match setting {
-        "titration" => "Planned dose steps",
-        "basal" => "Basal dose",
-        "pca" => "Patient bolus",
-        "boluses" => "Scheduled boluses",
-        "limit" => "Dose limit",
+        "titration" => tr!("Planned dose steps"),
+        "basal" => tr!("Basal dose"),
+        "pca" => tr!("Patient bolus"),
+        "boluses" => tr!("Scheduled boluses"),
+        "limit" => tr!("Dose limit"),
         "kvo" => "KVO",
         other => other,
     }

@@ -2,11 +2,18 @@
 //! delivery answers.
 
 use super::staff::role_of;
+use crate::core::tr;
 use crate::service::auth::Staff;
 
-/// What the login screen shows once Stop delivery has stopped the pump.
+/// What the login screen shows once Stop delivery has stopped the pump, in English (as
+/// [`stopped`] says it in the language in use).
 pub const STOPPED: &str =
     "Delivery stopped. It stays stopped until a nurse logs in and resumes it.";
+
+/// What the login screen shows once Stop delivery has stopped the pump.
+pub fn stopped() -> &'static str {
+    tr!("Delivery stopped. It stays stopped until a nurse logs in and resumes it.")
+}
 
 /// The staff the PIN pads offer, as (user ID, name): in alphabetical order of name, so that a
 /// long list is read like a ward's list.
@@ -37,6 +44,17 @@ pub fn staff_of_wire(list: Vec<(String, String, String)>) -> Vec<Staff> {
 mod tests {
     use super::*;
     use crate::service::auth::UserRole;
+
+    #[test]
+    fn stop_delivery_answers_in_the_language_in_use() {
+        use crate::core::lang::{Language, with};
+        assert_eq!(stopped(), STOPPED);
+        assert_eq!(
+            with(Language::German, stopped),
+            "Abgabe gestoppt. Sie bleibt gestoppt, bis sich eine Pflegekraft anmeldet und sie \
+             fortsetzt."
+        );
+    }
 
     #[test]
     fn the_staff_are_offered_by_name_and_an_unknown_role_is_left_out() {

@@ -2,6 +2,8 @@
 //! check, the spasticity score and the day's systemic opioids, and what each screen says once
 //! it is recorded.
 
+use crate::core::tr;
+
 /// A temperature as typed on the keypad: None when empty, the value in °C when it is one the
 /// pump records (25 to 45 °C, to a tenth), or what is wrong, in words for the nurse.
 pub fn temperature_entry(text: &str) -> Result<Option<f64>, String> {
@@ -15,43 +17,43 @@ pub fn temperature_entry(text: &str) -> Result<Option<f64>, String> {
         .ok()
         .filter(|v| v.is_finite() && !text.starts_with('.') && !text.ends_with('.'));
     let Some(value) = value else {
-        return Err("Type the temperature like this: 37.8".to_owned());
+        return Err(tr!("Type the temperature like this: 37.8").to_owned());
     };
     if decimals > 1 {
-        return Err("Give the temperature to a tenth of a degree (37.8).".to_owned());
+        return Err(tr!("Give the temperature to a tenth of a degree (37.8).").to_owned());
     }
     if !(25.0..=45.0).contains(&value) {
-        return Err("A body temperature is between 25 and 45 °C: check the number.".to_owned());
+        return Err(
+            tr!("A body temperature is between 25 and 45 °C: check the number.").to_owned(),
+        );
     }
     Ok(Some(value))
 }
 
-/// The site findings the screen offers: the daemon's word and the nurse's.
-pub const SITE_FINDINGS: [(&str, &str); 5] = [
-    ("redness", "redness"),
-    ("swelling", "swelling or tenderness"),
-    ("drainage", "drainage"),
-    ("leak", "leak"),
-    ("headache_upright", "headache when upright"),
-];
+/// A site finding the screen offers (the daemon's word: "redness", "swelling", "drainage",
+/// "leak", "headache_upright") in the nurse's words; any other word as it is.
+pub fn site_finding_words(finding: &str) -> &str {
+    match finding {
+        "redness" => tr!("redness"),
+        "swelling" => tr!("swelling or tenderness"),
+        "drainage" => tr!("drainage"),
+        "leak" => tr!("leak"),
+        "headache_upright" => tr!("headache when upright"),
+        other => other,
+    }
+}
 
 /// What the site check screen says once the check is recorded.
 pub fn site_check_recorded(celsius: f64, findings: &[String]) -> String {
+    let celsius = format!("{celsius:.1}");
     if findings.is_empty() {
-        return format!("Site check recorded: {celsius:.1} °C, site clean.");
+        return tr!("Site check recorded: {celsius} °C, site clean.", celsius);
     }
-    let found: Vec<&str> = findings
-        .iter()
-        .map(|f| {
-            SITE_FINDINGS
-                .iter()
-                .find(|(k, _)| k == f)
-                .map_or(f.as_str(), |(_, words)| words)
-        })
-        .collect();
-    format!(
-        "Site check recorded: {celsius:.1} °C; {}. Tell the clinician.",
-        found.join(", ")
+    let found: Vec<&str> = findings.iter().map(|f| site_finding_words(f)).collect();
+    tr!(
+        "Site check recorded: {celsius} °C; {found}. Tell the clinician.",
+        celsius,
+        found = found.join(", ")
     )
 }
 
@@ -63,18 +65,18 @@ pub fn opioids_entry(typed: &str) -> String {
 
 /// What the systemic opioids screen says once the day's figure is recorded.
 pub fn opioids_recorded(typed: &str) -> String {
-    format!(
-        "Recorded: {} oral morphine equivalents.",
-        opioids_entry(typed)
+    tr!(
+        "Recorded: {amount} oral morphine equivalents.",
+        amount = opioids_entry(typed)
     )
 }
 
 /// What the spasticity screen says once a score is recorded.
 pub fn spasticity_recorded(score: &str, muscles: &str) -> String {
     if muscles.trim().is_empty() {
-        format!("Ashworth {score} recorded.")
+        tr!("Ashworth {score} recorded.", score)
     } else {
-        format!("Ashworth {score} recorded ({muscles}).")
+        tr!("Ashworth {score} recorded ({muscles}).", score, muscles)
     }
 }
 
@@ -130,6 +132,26 @@ mod tests {
             site_check_recorded(36.8, &[]),
             "Site check recorded: 36.8 °C, site clean."
         );
+    }
+
+    #[test]
+    fn what_is_recorded_is_said_in_german() {
+        use crate::core::lang::{Language, with};
+        with(Language::German, || {
+            assert_eq!(
+                site_check_recorded(38.6, &["redness".to_owned(), "headache_upright".to_owned()]),
+                "Kontrolle der Eintrittsstelle erfasst: 38.6 °C; Rötung, Kopfschmerz in \
+                 aufrechter Haltung. Ärztin/Arzt informieren."
+            );
+            assert_eq!(
+                temperature_entry("37.85"),
+                Err("Temperatur auf ein Zehntel Grad genau angeben (37.8).".to_owned())
+            );
+            assert_eq!(
+                opioids_recorded("60"),
+                "Erfasst: 60 mg/day orale Morphin-Äquivalente."
+            );
+        });
     }
 
     #[test]

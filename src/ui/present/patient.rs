@@ -4,6 +4,7 @@
 use crate::core::diary::OutcomeMeasure;
 use crate::core::readable::{self, Round};
 use crate::core::supervisor::State;
+use crate::core::tr;
 use crate::core::units::Duration;
 use crate::service::wire::Status;
 
@@ -29,16 +30,20 @@ pub struct PatientView {
 /// The patient screen for a status, in words for patients.
 pub fn patient_view(s: &Status) -> PatientView {
     let headline = match s.state {
-        State::Running => format!("Running — {} {}", s.drug, s.basal_per_day),
-        State::Paused => "Paused by your nurse".to_owned(),
+        State::Running => tr!(
+            "Running — {drug} {dose}",
+            drug = s.drug,
+            dose = s.basal_per_day
+        ),
+        State::Paused => tr!("Paused by your nurse").to_owned(),
         // The alarm banner above carries the alarm's own words; the headline stays short so that
         // nothing the patient needs is pushed off a small screen.
-        State::Alarm => "Stopped — your nurse is needed".to_owned(),
-        State::Idle => "No treatment programmed".to_owned(),
+        State::Alarm => tr!("Stopped — your nurse is needed").to_owned(),
+        State::Idle => tr!("No treatment programmed").to_owned(),
         State::Programmed | State::Verified | State::Priming => {
-            "Your nurse is setting up the pump".to_owned()
+            tr!("Your nurse is setting up the pump").to_owned()
         }
-        State::Ended => "The trial has ended".to_owned(),
+        State::Ended => tr!("The trial has ended").to_owned(),
     };
     let bolus_allowed = s.state == State::Running && s.next_bolus_in_s == 0;
     let under_way = s
@@ -46,31 +51,36 @@ pub fn patient_view(s: &Status) -> PatientView {
         .as_ref()
         .filter(|_| s.state == State::Running);
     let bolus_line = if let Some(b) = under_way.filter(|b| b.patient) {
-        format!("{} of {} given so far ({} %).", b.given, b.dose, b.percent)
+        tr!(
+            "{given} of {dose} given so far ({percent} %).",
+            given = b.given,
+            dose = b.dose,
+            percent = b.percent
+        )
     } else if under_way.is_some() {
-        "Your nurse's dose is being given.".to_owned()
+        tr!("Your nurse's dose is being given.").to_owned()
     } else if s.patient_bolus.is_empty() {
         String::new()
     } else if sedation_hold(s) {
-        "Your nurse must check on you first.".to_owned()
+        tr!("Your nurse must check on you first.").to_owned()
     } else if bolus_allowed {
-        "You can press for a dose now.".to_owned()
+        tr!("You can press for a dose now.").to_owned()
     } else if s.next_bolus_in_s > 0 {
         // Rounded up: never sooner than it will be.
         let wait = Duration::from_secs(u64::try_from(s.next_bolus_in_s).unwrap_or(0));
-        format!(
-            "Next dose available in {}.",
-            readable::duration(wait, Round::Up)
+        tr!(
+            "Next dose available in {wait}.",
+            wait = readable::duration(wait, Round::Up)
         )
     } else {
-        "A dose cannot be given now.".to_owned()
+        tr!("A dose cannot be given now.").to_owned()
     };
     let bolus_button = if under_way.is_some_and(|b| b.patient) {
-        "Your dose is being given"
+        tr!("Your dose is being given")
     } else if bolus_allowed {
-        "Press for a dose"
+        tr!("Press for a dose")
     } else {
-        "Dose not available yet"
+        tr!("Dose not available yet")
     }
     .to_owned();
     PatientView {
@@ -197,6 +207,42 @@ mod tests {
         // Stopped by an alarm mid-dose: nothing is being given.
         s.state = State::Alarm;
         assert_eq!(patient_view(&s).bolus_line, "A dose cannot be given now.");
+    }
+
+    #[test]
+    fn the_patient_screen_speaks_german() {
+        use crate::core::lang::{Language, with};
+        let mut s = status(State::Running, -1);
+        s.bolus_under_way = Some(crate::service::wire::BolusUnderWay {
+            patient: true,
+            dose: "50 mcg".to_owned(),
+            given: "20 mcg".to_owned(),
+            percent: 40,
+        });
+        let v = with(Language::German, || patient_view(&s));
+        assert_eq!(v.headline, "Läuft — morphine 0.5 mg/day");
+        assert_eq!(v.bolus_button, "Ihre Dosis wird gegeben");
+        assert_eq!(v.bolus_line, "Bisher 20 mcg von 50 mcg gegeben (40 %).");
+        let v = with(Language::German, || {
+            patient_view(&status(State::Running, 0))
+        });
+        assert_eq!(v.bolus_button, "Für eine Dosis drücken");
+        assert_eq!(v.bolus_line, "Sie können jetzt eine Dosis anfordern.");
+        // The lockout's countdown: the words around core's readable duration.
+        let v = with(Language::German, || {
+            patient_view(&status(State::Running, 25 * 60))
+        });
+        assert_eq!(v.bolus_button, "Dosis noch nicht verfügbar");
+        assert!(
+            v.bolus_line.starts_with("Nächste Dosis verfügbar in 25 "),
+            "{}",
+            v.bolus_line
+        );
+        let v = with(Language::German, || patient_view(&status(State::Alarm, -1)));
+        assert_eq!(v.headline, "Gestoppt — Ihre Pflegekraft wird benötigt");
+        assert_eq!(v.bolus_line, "Eine Dosis ist jetzt nicht möglich.");
+        // English again outside.
+        assert_eq!(patient_view(&s).bolus_button, "Your dose is being given");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! nurse or a clinician may do now.
 
 use crate::core::diary::OutcomeMeasure;
-use crate::core::supervisor::State;
+use crate::core::supervisor::{Priority, State};
+use crate::core::tr;
 use crate::service::auth::UserRole;
 use crate::service::wire::Status;
 
@@ -14,45 +15,91 @@ pub fn role_of(word: &str) -> Option<UserRole> {
 
 /// The overview's first line: "Demo Nurse (nurse)".
 pub fn logged_in_as(name: &str, role: UserRole) -> String {
-    format!("{name} ({})", role.as_str())
+    format!("{name} ({})", role_words(role))
+}
+
+/// A staff role in words ("nurse"), in the language in use.
+fn role_words(role: UserRole) -> &'static str {
+    match role {
+        UserRole::Nurse => tr!("nurse"),
+        UserRole::Clinician => tr!("clinician"),
+    }
+}
+
+/// The pump's state in words, as the overview says it after "Pump" ("Pump running").
+fn state_words(state: State) -> &'static str {
+    match state {
+        State::Idle => tr!("idle"),
+        State::Programmed => tr!("programmed"),
+        State::Verified => tr!("verified"),
+        State::Priming => tr!("priming"),
+        State::Running => tr!("running"),
+        State::Paused => tr!("paused"),
+        State::Alarm => tr!("alarm"),
+        State::Ended => tr!("ended"),
+    }
+}
+
+/// An alarm's priority in words ("high").
+fn priority_words(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Info => tr!("info"),
+        Priority::Low => tr!("low"),
+        Priority::Medium => tr!("medium"),
+        Priority::High => tr!("high"),
+    }
 }
 
 /// The staff screen's overview lines.
 pub fn staff_overview(s: &Status) -> Vec<String> {
+    let state = state_words(s.state);
     if s.patient.is_empty() {
-        return vec![format!("Pump {}: no trial programmed.", s.state)];
+        return vec![tr!("Pump {state}: no trial programmed.", state)];
     }
     let mut lines = vec![
-        format!("Pump {} — patient {}", s.state, s.patient),
-        format!(
-            "{} {}: basal {} ({}, {})",
-            s.drug, s.concentration, s.basal_per_day, s.basal_per_hour, s.basal_ml_per_hour
+        tr!(
+            "Pump {state} — patient {patient}",
+            state,
+            patient = s.patient
         ),
-        format!(
-            "Given since midnight {}, in total {}",
-            s.delivered_today, s.delivered_total
+        tr!(
+            "{drug} {concentration}: basal {per_day} ({per_hour}, {ml_per_hour})",
+            drug = s.drug,
+            concentration = s.concentration,
+            per_day = s.basal_per_day,
+            per_hour = s.basal_per_hour,
+            ml_per_hour = s.basal_ml_per_hour
         ),
-        format!(
-            "Reservoir {}{}",
-            s.reservoir_remaining,
-            if s.time_to_empty.is_empty() {
-                String::new()
-            } else {
-                format!(", empty in {}", s.time_to_empty)
-            }
+        tr!(
+            "Given since midnight {today}, in total {total}",
+            today = s.delivered_today,
+            total = s.delivered_total
         ),
+        if s.time_to_empty.is_empty() {
+            tr!("Reservoir {remaining}", remaining = s.reservoir_remaining)
+        } else {
+            tr!(
+                "Reservoir {remaining}, empty in {time}",
+                remaining = s.reservoir_remaining,
+                time = s.time_to_empty
+            )
+        },
     ];
     if !s.patient_bolus.is_empty() {
-        lines.push(format!("Patient bolus {}", s.patient_bolus));
+        lines.push(tr!("Patient bolus {bolus}", bolus = s.patient_bolus));
     }
     if !s.held_bolus.is_empty() {
-        lines.push(format!(
-            "Scheduled dose held while stopped: {}. Give it or skip it.",
-            s.held_bolus
+        lines.push(tr!(
+            "Scheduled dose held while stopped: {dose}. Give it or skip it.",
+            dose = s.held_bolus
         ));
     }
     for a in &s.alarms {
-        lines.push(format!("ALARM ({}): {}", a.priority, a.message));
+        lines.push(tr!(
+            "ALARM ({priority}): {message}",
+            priority = priority_words(a.priority),
+            message = a.message
+        ));
     }
     lines
 }
@@ -63,9 +110,9 @@ pub fn staff_overview(s: &Status) -> Vec<String> {
 pub fn site_check_line(words: &str, in_s: Option<i64>) -> (String, bool) {
     match in_s {
         None => (String::new(), false),
-        Some(s) if s < 0 => ("Site check overdue".to_owned(), true),
-        Some(0) => ("Site check due now".to_owned(), true),
-        Some(_) => (format!("Site check due {words}"), false),
+        Some(s) if s < 0 => (tr!("Site check overdue").to_owned(), true),
+        Some(0) => (tr!("Site check due now").to_owned(), true),
+        Some(_) => (tr!("Site check due {when}", when = words), false),
     }
 }
 
@@ -175,77 +222,85 @@ pub fn staff_tasks(t: &TaskInputs) -> Vec<TaskView> {
     let ended = t.state == State::Ended;
     let mut tasks = Vec::new();
     if matches!(t.state, State::Idle | State::Ended) {
-        tasks.push(same(Task::Wizard, "Start a trial"));
+        tasks.push(same(Task::Wizard, tr!("Start a trial")));
     }
     if setting_up {
-        tasks.push(same(Task::Wizard, "Continue setup"));
-        tasks.push(same(Task::Checklist, "Pre-trial checklist"));
+        tasks.push(same(Task::Wizard, tr!("Continue setup")));
+        tasks.push(same(Task::Checklist, tr!("Pre-trial checklist")));
     }
     // A scheduled dose held while delivery was stopped: given once delivery runs, or skipped.
     if t.held_bolus && t.state == State::Running {
         tasks.push(task(
             Task::GiveHeld,
-            "Give held dose",
-            "Give the held scheduled dose",
+            tr!("Give held dose"),
+            tr!("Give the held scheduled dose"),
         ));
     }
     if t.held_bolus {
         tasks.push(task(
             Task::SkipHeld,
-            "Skip held dose",
-            "Skip the held scheduled dose",
+            tr!("Skip held dose"),
+            tr!("Skip the held scheduled dose"),
         ));
     }
     if t.state == State::Running {
-        tasks.push(same(Task::Pause, "Pause"));
+        tasks.push(same(Task::Pause, tr!("Pause")));
     }
     if matches!(t.state, State::Paused | State::Alarm) {
-        tasks.push(same(Task::Resume, "Resume"));
+        tasks.push(same(Task::Resume, tr!("Resume")));
     }
     if t.alarm {
-        tasks.push(same(Task::Acknowledge, "Acknowledge"));
-        tasks.push(same(Task::Silence, "Silence alarms"));
+        tasks.push(same(Task::Acknowledge, tr!("Acknowledge")));
+        tasks.push(same(Task::Silence, tr!("Silence alarms")));
     }
     if delivering {
-        tasks.push(same(Task::Reservoir, "Syringe change"));
-        tasks.push(same(Task::Observation, "Sedation and vitals"));
-        tasks.push(task(Task::SiteCheck, "Site check", "Catheter site check"));
+        tasks.push(same(Task::Reservoir, tr!("Syringe change")));
+        tasks.push(same(Task::Observation, tr!("Sedation and vitals")));
+        tasks.push(task(
+            Task::SiteCheck,
+            tr!("Site check"),
+            tr!("Catheter site check"),
+        ));
     }
     if t.measure == Some(OutcomeMeasure::Spasticity) && (delivering || setting_up || ended) {
-        tasks.push(same(Task::Spasticity, "Spasticity (Ashworth)"));
+        tasks.push(same(Task::Spasticity, tr!("Spasticity (Ashworth)")));
     }
     if delivering || ended {
-        tasks.push(same(Task::Opioids, "Systemic opioids"));
+        tasks.push(same(Task::Opioids, tr!("Systemic opioids")));
     }
     if t.sedation_hold && clinician {
-        tasks.push(same(Task::Review, "Sedation review"));
+        tasks.push(same(Task::Review, tr!("Sedation review")));
     }
     if delivering && clinician {
-        tasks.push(same(Task::Basal, "Change dose"));
+        tasks.push(same(Task::Basal, tr!("Change dose")));
         if t.patient_bolus {
             tasks.push(task(
                 Task::PatientBolus,
-                "Patient bolus",
-                "Change the patient bolus",
+                tr!("Patient bolus"),
+                tr!("Change the patient bolus"),
             ));
         }
     }
     if delivering || ended {
-        tasks.push(task(Task::Chart, "Chart", "Dose and pain chart"));
+        tasks.push(task(Task::Chart, tr!("Chart"), tr!("Dose and pain chart")));
     }
     if (delivering || ended) && clinician {
-        tasks.push(task(Task::Export, "Export", "Export the summary"));
+        tasks.push(task(Task::Export, tr!("Export"), tr!("Export the summary")));
     }
     if ended && clinician {
-        tasks.push(task(Task::Decision, "Decision", "Record the decision"));
+        tasks.push(task(
+            Task::Decision,
+            tr!("Decision"),
+            tr!("Record the decision"),
+        ));
     }
     if ended && !t.catheter_removed {
-        tasks.push(same(Task::Removal, "Catheter removed"));
+        tasks.push(same(Task::Removal, tr!("Catheter removed")));
     }
     if delivering || setting_up {
-        tasks.push(same(Task::End, "End trial"));
+        tasks.push(same(Task::End, tr!("End trial")));
     }
-    tasks.push(same(Task::Logout, "Log out"));
+    tasks.push(same(Task::Logout, tr!("Log out")));
     tasks
 }
 
@@ -337,6 +392,71 @@ mod tests {
         s.reservoir_remaining = "19.68 mL".to_owned();
         assert_eq!(setup(&s), "morphine 1 mg/mL, 19.68 mL");
         assert_eq!(setup(&Status::empty(Timestamp::ORIGIN)), "");
+    }
+
+    #[test]
+    fn the_staff_screen_speaks_german() {
+        use crate::core::lang::{Language, with};
+        let mut s = status(State::Running);
+        s.patient = "MRN-1".to_owned();
+        s.concentration = "1 mg/mL".to_owned();
+        s.basal_per_hour = "0.0208 mg/h".to_owned();
+        s.basal_ml_per_hour = "0.0208 mL/h".to_owned();
+        s.reservoir_remaining = "19.68 mL".to_owned();
+        s.alarms.push(crate::service::wire::AlarmStatus {
+            kind: crate::core::supervisor::AlarmKind::Occlusion,
+            priority: Priority::High,
+            message: "…".to_owned(),
+            since_ms: 0,
+            silenced_until_ms: -1,
+        });
+        let t = TaskInputs {
+            state: State::Running,
+            role: Some(UserRole::Nurse),
+            alarm: false,
+            sedation_hold: false,
+            catheter_removed: false,
+            held_bolus: false,
+            patient_bolus: true,
+            measure: Some(OutcomeMeasure::Pain),
+        };
+        with(Language::German, || {
+            let lines = staff_overview(&s);
+            assert_eq!(lines[0], "Pumpe läuft — Patient/in MRN-1");
+            assert_eq!(
+                lines[1],
+                "morphine 1 mg/mL: Basalrate 0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)"
+            );
+            assert_eq!(lines[3], "Reservoir 19.68 mL");
+            assert_eq!(lines[4], "Patientenbolus 0.05 mg every 1 h at most");
+            assert_eq!(lines[5], "ALARM (hoch): …");
+            assert_eq!(
+                staff_overview(&Status::empty(Timestamp::ORIGIN))[0],
+                "Pumpe im Leerlauf: keine Testphase programmiert."
+            );
+            assert_eq!(
+                logged_in_as("Demo Nurse", UserRole::Nurse),
+                "Demo Nurse (Pflegekraft)"
+            );
+            assert_eq!(
+                site_check_line("overdue", Some(-60)).0,
+                "Kontrolle der Eintrittsstelle überfällig"
+            );
+            let labels: Vec<&str> = staff_tasks(&t).iter().map(|t| t.label).collect();
+            assert_eq!(
+                labels,
+                [
+                    "Pausieren",
+                    "Spritze wechseln",
+                    "Sedierung und Vitalzeichen",
+                    "Eintrittsstelle prüfen",
+                    "Systemische Opioide",
+                    "Verlauf",
+                    "Testphase beenden",
+                    "Abmelden"
+                ]
+            );
+        });
     }
 
     fn tasks_of(t: &TaskInputs) -> Vec<Task> {

@@ -32,18 +32,18 @@ pub fn effective_bolus(effects: &[BolusEffect], unit: MassUnit) -> Effective {
             basis: None,
             per_day: None,
             why_none: Some(if effects.is_empty() {
-                "no bolus was given".to_owned()
+                tr!("no bolus was given").to_owned()
             } else {
-                "no bolus met the response criterion".to_owned()
+                tr!("no bolus met the response criterion").to_owned()
             }),
         },
         Some((i, e)) if !e.bolus.complete => Effective {
             basis: Some(Basis::Bolus(i)),
             per_day: None,
-            why_none: Some(format!(
-                "the bolus that met the criterion was not given whole ({} of {})",
-                e.bolus.delivered.in_unit(unit),
-                e.bolus.requested.in_unit(unit)
+            why_none: Some(tr!(
+                "the bolus that met the criterion was not given whole ({delivered} of {requested})",
+                delivered = e.bolus.delivered.in_unit(unit),
+                requested = e.bolus.requested.in_unit(unit)
             )),
         },
         Some((i, e)) => Effective {
@@ -71,11 +71,11 @@ pub fn effective_continuous(
         _ => Effective {
             basis: None,
             per_day: None,
-            why_none: Some(format!(
-                "the basal rate at the end ({}) ran for {} only; the effective dose needs at least {} at one rate at the end of the trial",
-                c.in_force_at_end.per_day_in(unit),
-                hours_text(ended.since(c.since)),
-                hours_text(stable_period)
+            why_none: Some(tr!(
+                "the basal rate at the end ({rate}) ran for {ran} only; the effective dose needs at least {needed} at one rate at the end of the trial",
+                rate = c.in_force_at_end.per_day_in(unit),
+                ran = hours_text(ended.since(c.since)),
+                needed = hours_text(stable_period)
             )),
         },
     }

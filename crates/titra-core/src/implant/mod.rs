@@ -30,6 +30,7 @@ use super::finding::{Class, Finding, Verdict};
 use super::library::{Guardrail, LibraryEntry, Route};
 use super::program::{OpioidStatus, TrialKind};
 use super::units::{Amount, AmountRate, Concentration, Duration, MassUnit, Timestamp};
+use crate::tr;
 
 mod continuous;
 mod effective;

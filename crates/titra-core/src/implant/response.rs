@@ -24,19 +24,20 @@ impl Judge<'_> {
     pub fn cannot(&self) -> Option<String> {
         match (self.measure, self.baseline) {
             (OutcomeMeasure::Pain, None) => {
-                Some("no pain score before the trial (baseline) was recorded".to_owned())
+                Some(tr!("no pain score before the trial (baseline) was recorded").to_owned())
             }
             (OutcomeMeasure::Spasticity, None) => Some(
-                "no Modified Ashworth score before the trial (baseline) was recorded".to_owned(),
+                tr!("no Modified Ashworth score before the trial (baseline) was recorded")
+                    .to_owned(),
             ),
             (OutcomeMeasure::Pain, Some(0)) => {
-                Some("the pain before the trial was 0: it cannot be lower".to_owned())
+                Some(tr!("the pain before the trial was 0: it cannot be lower").to_owned())
             }
             (OutcomeMeasure::Spasticity, Some(b)) if b < self.criterion.ashworth_fall.0 => {
-                Some(format!(
-                    "the Ashworth score before the trial was {}: it cannot fall by {}",
-                    Points(b),
-                    self.criterion.ashworth_fall
+                Some(tr!(
+                    "the Ashworth score before the trial was {baseline}: it cannot fall by {fall}",
+                    baseline = Points(b),
+                    fall = self.criterion.ashworth_fall
                 ))
             }
             _ => None,
@@ -93,19 +94,18 @@ impl EffectDuration {
     /// In words: "8 h (last seen 6 h after the bolus)".
     pub fn describe(self) -> String {
         match self {
-            EffectDuration::NoResponse => "no response".to_owned(),
+            EffectDuration::NoResponse => tr!("no response").to_owned(),
             EffectDuration::Ended {
                 last_response,
                 ended,
-            } => format!(
-                "{} (a response at {}, no longer at {})",
-                hours_text(ended),
-                hours_text(last_response),
-                hours_text(ended)
+            } => tr!(
+                "{ended} (a response at {last}, no longer at {ended})",
+                ended = hours_text(ended),
+                last = hours_text(last_response)
             ),
-            EffectDuration::StillPresent { last_seen } => format!(
-                "more than {} (still a response at the last score)",
-                hours_text(last_seen)
+            EffectDuration::StillPresent { last_seen } => tr!(
+                "more than {seen} (still a response at the last score)",
+                seen = hours_text(last_seen)
             ),
         }
     }

@@ -94,14 +94,17 @@ impl ResponseCriterion {
     /// The criterion for this outcome measure, in words.
     pub fn describe(&self, measure: OutcomeMeasure) -> String {
         match measure {
-            OutcomeMeasure::Pain => format!(
-                "pain at least {} % lower than before the trial",
-                self.pain_reduction_percent
+            OutcomeMeasure::Pain => tr!(
+                "pain at least {percent} % lower than before the trial",
+                percent = self.pain_reduction_percent
             ),
-            OutcomeMeasure::Spasticity => format!(
-                "spasticity at least {} point{} lower than before the trial on the Modified Ashworth Scale (1+ counted as 1.5)",
-                self.ashworth_fall,
-                if self.ashworth_fall.0 == 10 { "" } else { "s" }
+            OutcomeMeasure::Spasticity if self.ashworth_fall.0 == 10 => tr!(
+                "spasticity at least {fall} point lower than before the trial on the Modified Ashworth Scale (1+ counted as 1.5)",
+                fall = self.ashworth_fall
+            ),
+            OutcomeMeasure::Spasticity => tr!(
+                "spasticity at least {fall} points lower than before the trial on the Modified Ashworth Scale (1+ counted as 1.5)",
+                fall = self.ashworth_fall
             ),
         }
     }
@@ -171,27 +174,27 @@ impl Rule {
     /// The rule in words ("50 % of the effective trial dose").
     pub fn describe(self, unit: MassUnit) -> String {
         let times = |n: u32| match n {
-            1 => "the same dose".to_owned(),
-            2 => "twice the dose".to_owned(),
-            n => format!("{n} times the dose"),
+            1 => tr!("the same dose").to_owned(),
+            2 => tr!("twice the dose").to_owned(),
+            n => tr!("{n} times the dose", n),
         };
         match self {
-            Rule::Percent(p) => format!("{p} % of the effective trial dose per day"),
+            Rule::Percent(p) => tr!("{p} % of the effective trial dose per day", p),
             Rule::EffectDuration {
                 longer_than,
                 times_if_longer,
                 times_otherwise,
-            } => format!(
-                "{} of the effective screening bolus per day when its effect lasted more than {}, otherwise {}",
-                times(times_if_longer),
-                hours_text(longer_than),
-                times(times_otherwise)
+            } => tr!(
+                "{times} of the effective screening bolus per day when its effect lasted more than {longer_than}, otherwise {otherwise}",
+                times = times(times_if_longer),
+                longer_than = hours_text(longer_than),
+                otherwise = times(times_otherwise)
             ),
-            Rule::Fixed(d) => format!(
-                "a starting dose of {}, whatever the trial gave",
-                d.per_day_in(unit)
+            Rule::Fixed(d) => tr!(
+                "a starting dose of {dose}, whatever the trial gave",
+                dose = d.per_day_in(unit)
             ),
-            Rule::Clinician => "the clinician enters the starting dose".to_owned(),
+            Rule::Clinician => tr!("the clinician enters the starting dose").to_owned(),
         }
     }
 }

@@ -91,38 +91,42 @@ impl Work<'_> {
     fn response_and_basis(&mut self) {
         let i = self.i;
         match &i.response {
-            Err(e) => self.no(format!("The response could not be judged: {e}.")),
-            Ok(false) => self.no(format!(
-                "The trial was not a response ({}): no starting dose is proposed.",
-                i.criterion
+            Err(e) => self.no(tr!("The response could not be judged: {e}.", e)),
+            Ok(false) => self.no(tr!(
+                "The trial was not a response ({criterion}): no starting dose is proposed.",
+                criterion = i.criterion
             )),
             Ok(true) => {}
         }
         match (&i.effective.basis, i.effective.per_day) {
             (Some(Basis::Bolus(k)), Some(d)) => {
                 if let Some(e) = i.effects.get(*k) {
-                    let step = format!(
-                        "Effective trial dose: the bolus of {} at {} after the start, the smallest that met the response criterion; as a dose per day, {}.",
-                        e.bolus.delivered.in_unit(i.unit),
-                        hours_text(Duration::from_ms(e.bolus.at.ms())),
-                        self.rate(d)
+                    let step = tr!(
+                        "Effective trial dose: the bolus of {dose} at {at} after the start, the smallest that met the response criterion; as a dose per day, {per_day}.",
+                        dose = e.bolus.delivered.in_unit(i.unit),
+                        at = hours_text(Duration::from_ms(e.bolus.at.ms())),
+                        per_day = self.rate(d)
                     );
                     self.steps.push(step);
                 }
             }
             (Some(Basis::StablePeriod(s)), Some(d)) => {
-                let step = format!(
-                    "Effective trial dose: {}, the dose in the last stable period ({} at one rate to the end of the trial): a basal of {} plus patient boluses of {}.",
-                    self.rate(d),
-                    hours_text(s.length()),
-                    self.rate(s.rate),
-                    self.rate(s.patient_per_day())
+                let step = tr!(
+                    "Effective trial dose: {per_day}, the dose in the last stable period ({length} at one rate to the end of the trial): a basal of {basal} plus patient boluses of {patient}.",
+                    per_day = self.rate(d),
+                    length = hours_text(s.length()),
+                    basal = self.rate(s.rate),
+                    patient = self.rate(s.patient_per_day())
                 );
                 self.steps.push(step);
             }
-            _ => self.no(format!(
-                "There is no effective trial dose: {}.",
-                i.effective.why_none.as_deref().unwrap_or("none was found")
+            _ => self.no(tr!(
+                "There is no effective trial dose: {why}.",
+                why = i
+                    .effective
+                    .why_none
+                    .as_deref()
+                    .unwrap_or(tr!("none was found"))
             )),
         }
     }
@@ -131,27 +135,38 @@ impl Work<'_> {
     fn apply(&mut self, applied: Option<&AppliedRule>) -> Option<AmountRate> {
         let i = self.i;
         let Some(a) = applied else {
-            self.no(format!(
-                "The site protocol has no rule for {} after a {} trial: the clinician enters the starting dose.",
-                i.drug,
-                i.kind.to_string().replace('_', " ")
-            ));
+            let drug = i.drug;
+            self.no(match i.kind {
+                TrialKind::SingleBolus => tr!(
+                    "The site protocol has no rule for {drug} after a single bolus trial: the clinician enters the starting dose.",
+                    drug
+                ),
+                TrialKind::MultipleBolus => tr!(
+                    "The site protocol has no rule for {drug} after a multiple bolus trial: the clinician enters the starting dose.",
+                    drug
+                ),
+                TrialKind::Continuous => tr!(
+                    "The site protocol has no rule for {drug} after a continuous trial: the clinician enters the starting dose.",
+                    drug
+                ),
+            });
             return i.effective.per_day;
         };
         match a.rule {
             Rule::Clinician => {
-                self.no(format!(
-                    "The protocol's rule for {}: the clinician enters the starting dose ({}).",
-                    i.drug, a.source
+                self.no(tr!(
+                    "The protocol's rule for {drug}: the clinician enters the starting dose ({source}).",
+                    drug = i.drug,
+                    source = a.source
                 ));
                 i.effective.per_day
             }
             Rule::Fixed(d) => {
-                let step = format!(
-                    "Rule: {} ({}): {}.",
-                    a.rule.describe(i.unit),
-                    a.source,
-                    self.rate(d)
+                let step = tr!(
+                    "Rule: {rule} ({source}): {dose}.",
+                    rule = a.rule.describe(i.unit),
+                    source = a.source,
+                    dose = self.rate(d)
                 );
                 self.steps.push(step);
                 Some(d)
@@ -165,13 +180,13 @@ impl Work<'_> {
                     AmountRate::from_ng_per_day(u64::MAX),
                     AmountRate::from_ng_per_day,
                 );
-                let step = format!(
-                    "Rule: {} ({}): {} × {} % = {}.",
-                    a.rule.describe(i.unit),
-                    a.source,
-                    self.rate(d),
+                let step = tr!(
+                    "Rule: {rule} ({source}): {dose} × {p} % = {result}.",
+                    rule = a.rule.describe(i.unit),
+                    source = a.source,
+                    dose = self.rate(d),
                     p,
-                    self.rate(out)
+                    result = self.rate(out)
                 );
                 self.steps.push(step);
                 Some(out)
@@ -199,9 +214,11 @@ impl Work<'_> {
             return i.effective.per_day;
         }
         let Some(c) = i.protocol.conversion(i.drug, i.trial_route) else {
-            self.no(format!(
-                "The site protocol has no conversion of {} from {} to {}: the clinician enters the starting dose.",
-                i.drug, i.trial_route, route
+            self.no(tr!(
+                "The site protocol has no conversion of {drug} from {from} to {to}: the clinician enters the starting dose.",
+                drug = i.drug,
+                from = i.trial_route.words(),
+                to = route.words()
             ));
             return i.effective.per_day;
         };
@@ -213,15 +230,15 @@ impl Work<'_> {
         });
         let d = i.effective.per_day?;
         let converted = AmountRate::from_ng_per_day(d.ng_per_day() / u64::from(c.ratio));
-        let step = format!(
-            "{} to {}: {} ÷ {} = {} ({}).",
-            capital(&c.from.to_string()),
-            c.to,
-            self.rate(d),
-            c.ratio,
-            self.rate(converted),
-            c.source
-        );
+        let step = capital(&tr!(
+            "{from} to {to}: {dose} ÷ {ratio} = {converted} ({source}).",
+            from = c.from.words(),
+            to = c.to.words(),
+            dose = self.rate(d),
+            ratio = c.ratio,
+            converted = self.rate(converted),
+            source = c.source
+        ));
         self.steps.push(step);
         Some(converted)
     }
@@ -241,19 +258,18 @@ impl Work<'_> {
             _ => None,
         };
         let Some(e) = effect else {
-            self.no(format!(
-                "The rule ({}) applies to a screening bolus; this trial's effective dose is not one.",
-                a.source
+            self.no(tr!(
+                "The rule ({source}) applies to a screening bolus; this trial's effective dose is not one.",
+                source = a.source
             ));
             return None;
         };
         let Some(is_longer) = longer(e, longer_than) else {
-            self.no(format!(
-                "The rule ({}) needs to know whether the effect lasted more than {}; the scores say {}: record scores until the effect wears off, or past {}.",
-                a.source,
-                hours_text(longer_than),
-                e.describe(),
-                hours_text(longer_than)
+            self.no(tr!(
+                "The rule ({source}) needs to know whether the effect lasted more than {longer_than}; the scores say {effect}: record scores until the effect wears off, or past {longer_than}.",
+                source = a.source,
+                longer_than = hours_text(longer_than),
+                effect = e.describe()
             ));
             return None;
         };
@@ -263,21 +279,31 @@ impl Work<'_> {
             times_otherwise
         };
         let out = AmountRate::from_ng_per_day(d.ng_per_day().saturating_mul(u64::from(n)));
-        let step = format!(
-            "Rule: {} ({}): the effect lasted {}, {} {}, so {} × {} = {}.",
-            a.rule.describe(i.unit),
-            a.source,
-            e.describe(),
-            if is_longer {
-                "more than"
-            } else {
-                "not more than"
-            },
-            hours_text(longer_than),
-            self.rate(d),
-            n,
-            self.rate(out)
-        );
+        let (rule, source, effect) = (a.rule.describe(i.unit), &a.source, e.describe());
+        let (threshold, dose, result) = (hours_text(longer_than), self.rate(d), self.rate(out));
+        let step = if is_longer {
+            tr!(
+                "Rule: {rule} ({source}): the effect lasted {effect}, more than {threshold}, so {dose} × {n} = {result}.",
+                rule,
+                source,
+                effect,
+                threshold,
+                dose,
+                n,
+                result
+            )
+        } else {
+            tr!(
+                "Rule: {rule} ({source}): the effect lasted {effect}, not more than {threshold}, so {dose} × {n} = {result}.",
+                rule,
+                source,
+                effect,
+                threshold,
+                dose,
+                n,
+                result
+            )
+        };
         self.steps.push(step);
         Some(out)
     }
@@ -291,27 +317,28 @@ impl Work<'_> {
         };
         let entry = match &i.implant_entry {
             Err(e) => {
-                self.no(format!("The implant's limits cannot be checked: {e}."));
+                self.no(tr!("The implant's limits cannot be checked: {e}.", e));
                 return (None, Vec::new());
             }
             Ok(entry) => *entry,
         };
         let v = check_dose(entry, i.opioid_status, d);
         if d.is_zero() {
-            self.no("The rule gives nothing (0 per day).".to_owned());
+            self.no(tr!("The rule gives nothing (0 per day).").to_owned());
         } else if let Some(f) = v.findings.iter().find(|f| f.class == Class::Hard) {
-            self.no(format!(
-                "The rule gives {}, which the implant's limits refuse: {} ({}): the clinician enters the starting dose.",
-                self.rate(d),
-                f.message,
-                f.source.as_deref().unwrap_or("drug library")
+            self.no(tr!(
+                "The rule gives {dose}, which the implant's limits refuse: {why} ({source}): the clinician enters the starting dose.",
+                dose = self.rate(d),
+                why = f.message,
+                source = f.source.as_deref().unwrap_or(tr!("drug library"))
             ));
         } else if let Some((c, what)) = ceiling(entry, i.opioid_status).filter(|(c, _)| d > *c) {
-            self.no(format!(
-                "The rule gives {}, above the {what} of {} ({}): the clinician enters the starting dose.",
-                self.rate(d),
-                self.rate(c),
-                entry.source
+            self.no(tr!(
+                "The rule gives {dose}, above the {what} of {max} ({source}): the clinician enters the starting dose.",
+                dose = self.rate(d),
+                what,
+                max = self.rate(c),
+                source = entry.source
             ));
         } else {
             return (Some(d), v.findings);
@@ -355,17 +382,21 @@ pub fn check_dose(entry: &LibraryEntry, status: Option<OpioidStatus>, dose: Amou
     let unit = entry.unit;
     let show = |r: AmountRate| r.per_day_in(unit).to_string();
     let mut v = Verdict::default();
-    v.push(
-        entry
-            .basal_per_day
-            .check("implant.dose", "The implant's starting dose", dose, show),
-    );
+    v.push(entry.basal_per_day.check(
+        "implant.dose",
+        tr!("The implant's starting dose"),
+        dose,
+        show,
+    ));
     let (range, whose) = entry.start_range(status);
     if *range != Guardrail::default() {
         let what = if whose.is_empty() {
-            "The implant's starting dose (against the starting range)".to_owned()
+            tr!("The implant's starting dose (against the starting range)").to_owned()
         } else {
-            format!("The implant's starting dose (against the starting range {whose})")
+            tr!(
+                "The implant's starting dose (against the starting range {whose})",
+                whose
+            )
         };
         v.push(range.check("implant.dose", &what, dose, show));
     }
@@ -388,44 +419,63 @@ pub fn ceiling(entry: &LibraryEntry, status: Option<OpioidStatus>) -> Option<(Am
         entry
             .basal_per_day
             .hard_max
-            .map(|m| (m, "hard maximum per day".to_owned())),
+            .map(|m| (m, tr!("hard maximum per day").to_owned())),
         range
             .soft_max
-            .map(|m| (m, with("top of the usual starting range"))),
+            .map(|m| (m, with(tr!("top of the usual starting range")))),
         range
             .hard_max
-            .map(|m| (m, with("hard maximum of the starting range"))),
+            .map(|m| (m, with(tr!("hard maximum of the starting range")))),
     ]
     .into_iter()
     .flatten()
     .min_by_key(|(m, _)| *m)
 }
 
-/// Why a starting dose was not confirmed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a starting dose was not confirmed (for the clinician: in the language in use).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmError {
-    #[error(
-        "the trial has not ended: the implant's starting dose is confirmed after the trial ends"
-    )]
     NotEnded,
-    #[error("there is no proposal ({0}); enter a dose per day with a written reason")]
     NoProposal(String),
-    #[error("reason: {0}")]
     NeedsReason(String),
-    #[error(
-        "{}: {} is refused: {} (limit: {}; source: {})",
-        .0.field,
-        .0.value,
-        .0.message,
-        .0.limit,
-        .0.source.as_deref().unwrap_or("drug library")
-    )]
     Refused(Box<Finding>),
-    #[error("the implant's limits cannot be checked: {0}")]
     NoLimits(String),
-    #[error("reason: {len} characters is more than {MAX_REASON}")]
     ReasonTooLong { len: usize },
 }
+
+impl fmt::Display for ConfirmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&match self {
+            ConfirmError::NotEnded => tr!(
+                "the trial has not ended: the implant's starting dose is confirmed after the trial ends"
+            )
+            .to_owned(),
+            ConfirmError::NoProposal(why) => tr!(
+                "there is no proposal ({why}); enter a dose per day with a written reason",
+                why
+            ),
+            ConfirmError::NeedsReason(why) => tr!("reason: {why}", why),
+            ConfirmError::Refused(finding) => tr!(
+                "{field}: {value} is refused: {why} (limit: {limit}; source: {source})",
+                field = finding.field,
+                value = finding.value,
+                why = finding.message,
+                limit = finding.limit,
+                source = finding.source.as_deref().unwrap_or(tr!("drug library"))
+            ),
+            ConfirmError::NoLimits(why) => {
+                tr!("the implant's limits cannot be checked: {why}", why)
+            }
+            ConfirmError::ReasonTooLong { len } => tr!(
+                "reason: {len} characters is more than {max}",
+                len,
+                max = MAX_REASON
+            ),
+        })
+    }
+}
+
+impl std::error::Error for ConfirmError {}
 
 /// A starting dose that may be recorded, with the findings it was confirmed over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -464,7 +514,7 @@ pub fn confirm(
             return Err(ConfirmError::NoProposal(
                 ws.why_none
                     .clone()
-                    .unwrap_or_else(|| "none was made".to_owned()),
+                    .unwrap_or_else(|| tr!("none was made").to_owned()),
             ));
         }
     };
@@ -477,22 +527,22 @@ pub fn confirm(
     if reason.is_empty() {
         if ws.proposed != Some(per_day) {
             return Err(ConfirmError::NeedsReason(match ws.proposed {
-                None => format!(
-                    "{} is entered without a proposal; write why",
-                    per_day.per_day_in(unit)
+                None => tr!(
+                    "{dose} is entered without a proposal; write why",
+                    dose = per_day.per_day_in(unit)
                 ),
-                Some(p) => format!(
-                    "{} is not the proposal of {}; write why",
-                    per_day.per_day_in(unit),
-                    p.per_day_in(unit)
+                Some(p) => tr!(
+                    "{dose} is not the proposal of {proposal}; write why",
+                    dose = per_day.per_day_in(unit),
+                    proposal = p.per_day_in(unit)
                 ),
             }));
         }
         if let Some(f) = v.findings.iter().find(|f| f.class == Class::Soft) {
-            return Err(ConfirmError::NeedsReason(format!(
-                "{} ({}); write why it is right for this patient",
-                f.message,
-                f.source.as_deref().unwrap_or("drug library")
+            return Err(ConfirmError::NeedsReason(tr!(
+                "{why} ({source}); write why it is right for this patient",
+                why = f.message,
+                source = f.source.as_deref().unwrap_or(tr!("drug library"))
             )));
         }
     }

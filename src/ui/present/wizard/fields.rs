@@ -1,6 +1,8 @@
 //! The program step's fields for each kind of trial, with their defaults.
 
+use crate::core::lang::{self, Language};
 use crate::core::program::TrialKind;
+use crate::core::tr;
 use crate::core::units::MassUnit;
 
 /// What a program field holds, which decides its unit.
@@ -41,33 +43,50 @@ impl Field {
             optional,
         }
     }
+
+    /// Its label inside a sentence ("Enter the basal dose."): in lower case in English; as it
+    /// is in German, whose nouns keep their capital.
+    pub(super) fn label_in_sentence(&self) -> String {
+        match lang::current() {
+            Language::English => self.label.to_lowercase(),
+            Language::German => self.label.to_owned(),
+        }
+    }
 }
 
 /// The fields of a kind of trial, in the order they show.
 pub(super) fn fields_for(kind: TrialKind) -> Vec<Field> {
-    let reservoir = |v| Field::new("reservoir", "Syringe volume", Kind::Millilitres, v, false);
+    let reservoir = |v| {
+        Field::new(
+            "reservoir",
+            tr!("Syringe volume"),
+            Kind::Millilitres,
+            v,
+            false,
+        )
+    };
     match kind {
         TrialKind::Continuous => vec![
             reservoir("20"),
-            Field::new("basal", "Basal dose", Kind::MassPerDay, "", false),
+            Field::new("basal", tr!("Basal dose"), Kind::MassPerDay, "", false),
             Field::new(
                 "pca_dose",
-                "Patient bolus (empty: none)",
+                tr!("Patient bolus (empty: none)"),
                 Kind::Mass,
                 "",
                 true,
             ),
-            Field::new("lockout", "Lockout", Kind::Minutes, "60", false),
+            Field::new("lockout", tr!("Lockout"), Kind::Minutes, "60", false),
             Field::new(
                 "per_hour",
-                "Patient boluses per hour",
+                tr!("Patient boluses per hour"),
                 Kind::Count,
                 "1",
                 false,
             ),
             Field::new(
                 "limit",
-                "Most in any 4 h (empty: library)",
+                tr!("Most in any 4 h (empty: library)"),
                 Kind::Mass,
                 "",
                 true,
@@ -75,17 +94,23 @@ pub(super) fn fields_for(kind: TrialKind) -> Vec<Field> {
         ],
         TrialKind::SingleBolus => vec![
             reservoir("2"),
-            Field::new("bolus", "Screening bolus", Kind::Mass, "", false),
-            Field::new("observe", "Observation", Kind::Hours, "24", false),
+            Field::new("bolus", tr!("Screening bolus"), Kind::Mass, "", false),
+            Field::new("observe", tr!("Observation"), Kind::Hours, "24", false),
         ],
         TrialKind::MultipleBolus => vec![
             reservoir("5"),
-            Field::new("bolus", "Each bolus", Kind::Mass, "", false),
-            Field::new("count", "Number of boluses", Kind::Count, "2", false),
-            Field::new("interval", "Time between boluses", Kind::Hours, "24", false),
+            Field::new("bolus", tr!("Each bolus"), Kind::Mass, "", false),
+            Field::new("count", tr!("Number of boluses"), Kind::Count, "2", false),
+            Field::new(
+                "interval",
+                tr!("Time between boluses"),
+                Kind::Hours,
+                "24",
+                false,
+            ),
             Field::new(
                 "observe",
-                "Observation after each",
+                tr!("Observation after each"),
                 Kind::Hours,
                 "24",
                 false,

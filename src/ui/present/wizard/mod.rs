@@ -30,6 +30,7 @@ use crate::core::finding::Class;
 use crate::core::library::Route;
 use crate::core::program::TrialKind;
 use crate::core::supervisor::State;
+use crate::core::tr;
 use crate::service::wire::LibraryChoice;
 use crate::ui::command::Pin;
 use fields::{Field, fields_for};
@@ -47,38 +48,40 @@ pub const MAX_DAYS: u32 = 14;
 /// The window of the optional program limit.
 pub const LIMIT_WINDOW_HOURS: u32 = 4;
 
+/// A choice button's words, in the language in use.
+pub type Words = fn() -> &'static str;
+
 /// The catheter types the wizard offers: (key, button, how its tip is written after the route's
-/// name in the trial's `catheter`). "none" records no type.
-pub const CATHETERS: [(&str, &str, &str); 3] = [
-    ("closed", "Closed tip", "closed tip"),
-    ("open", "Open tip", "open tip"),
-    ("none", "Not recorded", ""),
+/// name in the trial's `catheter`, which stays in English). "none" records no type.
+pub const CATHETERS: [(&str, Words, &str); 3] = [
+    ("closed", || tr!("Closed tip"), "closed tip"),
+    ("open", || tr!("Open tip"), "open tip"),
+    ("none", || tr!("Not recorded"), ""),
 ];
 
 /// When the catheter was placed, before the start of delivery: (key, button, the trial's
 /// `catheter_placed_before`). "none" records no time.
-pub const PLACED: [(&str, &str, &str); 7] = [
-    ("0h", "At the start", "0h"),
-    ("1h", "1 h", "1h"),
-    ("2h", "2 h", "2h"),
-    ("4h", "4 h", "4h"),
-    ("12h", "12 h", "12h"),
-    ("24h", "24 h", "24h"),
-    ("none", "Not recorded", ""),
+pub const PLACED: [(&str, Words, &str); 7] = [
+    ("0h", || tr!("At the start"), "0h"),
+    ("1h", || "1 h", "1h"),
+    ("2h", || "2 h", "2h"),
+    ("4h", || "4 h", "4h"),
+    ("12h", || "12 h", "12h"),
+    ("24h", || "24 h", "24h"),
+    ("none", || tr!("Not recorded"), ""),
 ];
 
 /// The patient's opioids before the trial: (key, button, the trial's `opioid_status`). "none"
 /// records no status (the library's opioid-naive starting ranges then apply).
-pub const OPIOIDS: [(&str, &str, &str); 3] = [
-    ("none", "Not recorded", ""),
-    ("naive", "Opioid-naive", "naive"),
-    ("tolerant", "Opioid-tolerant", "tolerant"),
+pub const OPIOIDS: [(&str, Words, &str); 3] = [
+    ("none", || tr!("Not recorded"), ""),
+    ("naive", || tr!("Opioid-naive"), "naive"),
+    ("tolerant", || tr!("Opioid-tolerant"), "tolerant"),
 ];
 
 /// The Trial step's number field: an opioid-tolerant patient's systemic opioids before the
 /// trial, as oral morphine equivalents (always in mg/day, whatever the trial drug's unit).
 pub const OME_FIELD: &str = "ome_before";
-const OME_LABEL: &str = "Oral morphine equivalents";
 
 /// The wizard's steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -119,18 +122,18 @@ impl Step {
 
     fn title(self) -> &'static str {
         match self {
-            Step::Patient => "Patient ID",
-            Step::Route => "Route and catheter tip",
-            Step::Trial => "Kind of trial",
-            Step::Catheter => "Catheter",
-            Step::Drug => "Drug",
-            Step::Concentration => "Concentration",
-            Step::Program => "Program",
-            Step::Review => "Check every setting",
-            Step::Verify => "Second person: pick your name and enter your PIN",
-            Step::Load => "Load the syringe",
-            Step::Prime => "Prime the line",
-            Step::Start => "Start delivery",
+            Step::Patient => tr!("Patient ID"),
+            Step::Route => tr!("Route and catheter tip"),
+            Step::Trial => tr!("Kind of trial"),
+            Step::Catheter => tr!("Catheter"),
+            Step::Drug => tr!("Drug"),
+            Step::Concentration => tr!("Concentration"),
+            Step::Program => tr!("Program"),
+            Step::Review => tr!("Check every setting"),
+            Step::Verify => tr!("Second person: pick your name and enter your PIN"),
+            Step::Load => tr!("Load the syringe"),
+            Step::Prime => tr!("Prime the line"),
+            Step::Start => tr!("Start delivery"),
         }
     }
 
@@ -382,52 +385,55 @@ impl Wizard {
     /// Whether the nurse may go on from this step, and if not, why.
     fn blocker(&self) -> Option<String> {
         if self.busy {
-            return Some("Waiting for the pump…".to_owned());
+            return Some(tr!("Waiting for the pump…").to_owned());
         }
         match self.step {
             Step::Patient if self.patient.len() < 3 => {
-                Some("Type the patient's ID (at least 3 characters).".to_owned())
+                Some(tr!("Type the patient's ID (at least 3 characters).").to_owned())
             }
-            Step::Route if self.route.is_none() => Some("Choose the route.".to_owned()),
+            Step::Route if self.route.is_none() => Some(tr!("Choose the route.").to_owned()),
             Step::Trial if self.baseline.is_none() => {
-                Some("Ask the patient for their pain now (0–10).".to_owned())
+                Some(tr!("Ask the patient for their pain now (0–10).").to_owned())
             }
             Step::Trial if self.opioids.is_none() => Some(
-                "Choose whether the patient took opioids before the trial (or Not recorded)."
+                tr!("Choose whether the patient took opioids before the trial (or Not recorded).")
                     .to_owned(),
             ),
             Step::Trial if self.tolerant() && self.ome_before.is_empty() => Some(
-                "Enter the oral morphine equivalents the patient took per day before the trial."
-                    .to_owned(),
+                tr!(
+                    "Enter the oral morphine equivalents the patient took per day before the \
+                     trial."
+                )
+                .to_owned(),
             ),
             Step::Catheter if self.catheter.is_none() => {
-                Some("Choose the catheter's type (or Not recorded).".to_owned())
+                Some(tr!("Choose the catheter's type (or Not recorded).").to_owned())
             }
             Step::Catheter if self.placed.is_none() => {
-                Some("Choose when the catheter was placed (or Not recorded).".to_owned())
+                Some(tr!("Choose when the catheter was placed (or Not recorded).").to_owned())
             }
             Step::Catheter if self.kind == TrialKind::SingleBolus && self.outpatient.is_none() => {
-                Some("Choose whether the patient goes home the same day.".to_owned())
+                Some(tr!("Choose whether the patient goes home the same day.").to_owned())
             }
-            Step::Drug if self.drug.is_none() => Some("Choose the drug.".to_owned()),
+            Step::Drug if self.drug.is_none() => Some(tr!("Choose the drug.").to_owned()),
             Step::Concentration if self.concentration.is_none() => {
-                Some("Choose the concentration on the syringe's label.".to_owned())
+                Some(tr!("Choose the concentration on the syringe's label.").to_owned())
             }
             Step::Program | Step::Review => {
                 if let Err(missing) = self.program() {
                     return Some(missing);
                 }
                 match self.checked() {
-                    None => Some("Checking the program…".to_owned()),
-                    Some(c) if c.class == Some(Class::Hard) => {
-                        Some("A setting cannot be used (marked ✕): change it to go on.".to_owned())
-                    }
+                    None => Some(tr!("Checking the program…").to_owned()),
+                    Some(c) if c.class == Some(Class::Hard) => Some(
+                        tr!("A setting cannot be used (marked ✕): change it to go on.").to_owned(),
+                    ),
                     Some(c)
                         if self.step == Step::Review
                             && c.class == Some(Class::Soft)
                             && !self.confirmed =>
                     {
-                        Some("Confirm the settings marked ! to go on.".to_owned())
+                        Some(tr!("Confirm the settings marked ! to go on.").to_owned())
                     }
                     Some(_) => None,
                 }

@@ -1,6 +1,8 @@
 //! The program the wizard builds: the trial and its program as TOML, as the daemon reads it.
 
+use crate::core::library::Route;
 use crate::core::program::TrialKind;
+use crate::core::tr;
 
 use super::view::capitalise;
 use super::{CATHETERS, LEVELS, LIMIT_WINDOW_HOURS, OPIOIDS, PLACED, Wizard};
@@ -9,16 +11,16 @@ impl Wizard {
     /// The program as TOML (`[trial]` and `[program]`), or which entry is missing.
     pub fn program(&self) -> Result<String, String> {
         use toml::{Table, Value};
-        let route = self.route.ok_or("Choose the route.")?;
-        let drug = self.drug.clone().ok_or("Choose the drug.")?;
+        let route = self.route.ok_or(tr!("Choose the route."))?;
+        let drug = self.drug.clone().ok_or(tr!("Choose the drug."))?;
         let concentration = self
             .concentration
             .clone()
-            .ok_or("Choose the concentration.")?;
+            .ok_or(tr!("Choose the concentration."))?;
         let unit = self.unit();
         for f in &self.fields {
             if f.value.is_empty() && !f.optional {
-                return Err(format!("Enter the {}.", f.label.to_lowercase()));
+                return Err(tr!("Enter the {field}.", field = f.label_in_sentence()));
             }
         }
         let s = |v: String| Value::String(v);
@@ -76,9 +78,9 @@ impl Wizard {
                     pca.insert("dose".into(), s(amount("pca_dose")));
                     pca.insert("lockout".into(), s(format!("{}min", self.value("lockout"))));
                     let per_hour = self.value("per_hour").parse::<i64>().map_err(|_| {
-                        format!(
-                            "Patient boluses per hour: \"{}\" is not a whole number.",
-                            self.value("per_hour")
+                        tr!(
+                            "Patient boluses per hour: \"{value}\" is not a whole number.",
+                            value = self.value("per_hour")
                         )
                     })?;
                     pca.insert("max_per_hour".into(), Value::Integer(per_hour));
@@ -96,9 +98,9 @@ impl Wizard {
                     1
                 } else {
                     self.value("count").parse::<u64>().map_err(|_| {
-                        format!(
-                            "Number of boluses: \"{}\" is not a whole number.",
-                            self.value("count")
+                        tr!(
+                            "Number of boluses: \"{value}\" is not a whole number.",
+                            value = self.value("count")
                         )
                     })?
                 };
@@ -131,8 +133,14 @@ impl Wizard {
     fn catheter_type(&self) -> Option<String> {
         let route = self.route?;
         let (_, _, tip) = CATHETERS.iter().find(|c| Some(c.0) == self.catheter)?;
-        (!tip.is_empty()).then(|| format!("{} catheter, {tip}", capitalise(&route.to_string())))
+        (!tip.is_empty()).then(|| recorded_catheter(route, tip))
     }
+}
+
+/// A catheter's type as the trial records it, in English whatever the screens' language:
+/// "Intrathecal catheter, closed tip".
+pub(super) fn recorded_catheter(route: Route, tip: &str) -> String {
+    format!("{} catheter, {tip}", capitalise(&route.to_string()))
 }
 
 /// `value` × `n` for a decimal text, exactly (no floats): "1.5" × 3 = "4.5".

@@ -598,3 +598,123 @@ fn choices_go_on_as_many_rows_as_they_need_in_even_rows() {
     // None: no row (a stepper).
     assert!(option_rows(&[]).is_empty());
 }
+
+#[test]
+fn the_wizard_speaks_german_and_records_in_english() {
+    use crate::core::lang::{Language, with};
+    with(Language::German, || {
+        let mut w = Wizard::new();
+        w.set_library(library());
+        let v = w.view();
+        assert_eq!(v.title, "Patienten-ID");
+        assert_eq!(v.next_label, "Weiter");
+        assert_eq!(
+            v.notes[0].text,
+            "Patienten-ID eingeben (mindestens 3 Zeichen)."
+        );
+        type_text(&mut w, "MRN-1");
+        w.go_on();
+        w.choose("route", "intrathecal");
+        let v = w.view();
+        assert_eq!(v.title, "Applikationsweg und Katheterspitze");
+        let routes: Vec<&str> = v.groups[0]
+            .options
+            .iter()
+            .map(|o| o.label.as_str())
+            .collect();
+        assert_eq!(routes, ["Intrathekal", "Epidural"]);
+        assert_eq!(v.groups[0].options[0].key, "intrathecal", "the key stays");
+        assert_eq!(v.groups[1].title, "Katheterspitze auf Wirbelhöhe");
+        w.go_on();
+        w.choose("kind", "single_bolus");
+        let v = w.view();
+        assert_eq!(v.title, "Art der Testphase");
+        assert_eq!(v.groups[1].value, "1 Tag");
+        let opioids: Vec<&str> = v.groups[3]
+            .options
+            .iter()
+            .map(|o| o.label.as_str())
+            .collect();
+        assert_eq!(opioids, ["Nicht erfasst", "Opioid-naiv", "Opioid-tolerant"]);
+        w.choose("baseline", "6");
+        w.choose("opioids", "none");
+        w.go_on();
+        let v = w.view();
+        assert_eq!(v.groups[0].title, "Intrathekaler Katheter: Spitze");
+        assert_eq!(v.groups[0].options[0].label, "Geschlossene Spitze");
+        w.choose("catheter", "closed");
+        w.choose("placed", "1h");
+        assert!(
+            w.view()
+                .notes
+                .iter()
+                .any(|n| n.text == "Wählen, ob der/die Patient/in am selben Tag nach Hause geht.")
+        );
+        w.choose("outpatient", "yes");
+        w.go_on();
+        w.choose("drug", "morphine");
+        w.go_on();
+        w.choose("concentration", "1 mg/mL");
+        w.go_on();
+        let v = w.view();
+        assert_eq!(v.title, "Programm");
+        let labels: Vec<&str> = v.fields.iter().map(|f| f.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["Spritzenvolumen", "Test-Bolus", "Beobachtungsdauer"]
+        );
+        assert!(
+            v.notes.iter().any(|n| n.text == "Test-Bolus eingeben."),
+            "a German noun keeps its capital: {:?}",
+            v.notes
+        );
+        w.select_field("bolus");
+        let Some(Request::Validate {
+            generation,
+            program,
+        }) = type_text(&mut w, "0.1")
+        else {
+            panic!("a complete program is checked")
+        };
+        // What the trial records stays in English.
+        assert!(
+            program.contains("catheter = \"Intrathecal catheter, closed tip\""),
+            "{program}"
+        );
+        w.set_findings(generation, "ok", vec![]);
+        w.go_on();
+        let v = w.view();
+        assert_eq!(v.title, "Alle Einstellungen prüfen");
+        assert_eq!(v.next_label, "Bestätigen");
+        assert_eq!(
+            v.lines[0],
+            "Patient/in MRN-1 — intrathekaler Katheter, Spitze auf Höhe T10"
+        );
+        assert_eq!(
+            v.lines[1],
+            "Intrathekaler Katheter, geschlossene Spitze, 1h vor dem Start gelegt; geht am \
+             selben Tag nach Hause (eine verantwortliche erwachsene Person muss dabei sein)"
+        );
+        assert!(
+            v.lines[2].starts_with("Testphase mit Einzelbolus über "),
+            "{}",
+            v.lines[2]
+        );
+        assert_eq!(
+            v.lines[3],
+            "Opioide vor der Testphase nicht erfasst (es gelten die Anfangsbereiche für \
+             Opioid-naive)"
+        );
+    });
+    // In English, a label inside a sentence is in lower case.
+    let mut w = at_program();
+    w.select_field("basal");
+    assert!(
+        w.view()
+            .notes
+            .iter()
+            .any(|n| n.text == "Enter the basal dose."),
+        "{:?}",
+        w.view().notes
+    );
+}

@@ -2,10 +2,13 @@
 //! finding beside each, its notes (findings and what is still to do), its lines and buttons.
 
 use crate::core::finding::Class;
+use crate::core::library::Route;
 use crate::core::program::TrialKind;
+use crate::core::tr;
 use crate::ui::present::class_of;
 
-use super::{CATHETERS, LEVELS, OME_FIELD, OME_LABEL, OPIOIDS, PLACED, Step, Wizard};
+use super::program::recorded_catheter;
+use super::{CATHETERS, LEVELS, OME_FIELD, OPIOIDS, PLACED, Step, Wizard};
 
 /// How the screen draws a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -173,9 +176,9 @@ impl Wizard {
             Step::Catheter => self.catheter_groups(),
             Step::Drug => vec![choices(
                 "drug",
-                format!(
-                    "Drugs the library lists for {} use",
-                    self.route.map(|r| r.to_string()).unwrap_or_default()
+                tr!(
+                    "Drugs the library lists for {route} use",
+                    route = route_words(&self.route.map(|r| r.to_string()).unwrap_or_default())
                 ),
                 self.drugs()
                     .iter()
@@ -184,9 +187,9 @@ impl Wizard {
             )],
             Step::Concentration => vec![choices(
                 "concentration",
-                format!(
-                    "Concentrations of {} the library lists",
-                    self.drug.as_deref().unwrap_or("")
+                tr!(
+                    "Concentrations of {drug} the library lists",
+                    drug = self.drug.as_deref().unwrap_or("")
                 ),
                 self.concentrations()
                     .iter()
@@ -199,7 +202,7 @@ impl Wizard {
                     String::new(),
                     vec![option(
                         "confirm",
-                        "I confirm the settings marked !",
+                        tr!("I confirm the settings marked !"),
                         self.confirmed,
                     )],
                 )]
@@ -213,15 +216,15 @@ impl Wizard {
         vec![
             choices(
                 "route",
-                "Route".to_owned(),
+                tr!("Route").to_owned(),
                 self.routes()
                     .iter()
-                    .map(|r| option(r, &capitalise(r), route.as_ref() == Some(r)))
+                    .map(|r| option(r, &capitalise(route_words(r)), route.as_ref() == Some(r)))
                     .collect(),
             ),
             stepper(
                 "tip",
-                "Catheter tip at vertebral level",
+                tr!("Catheter tip at vertebral level"),
                 LEVELS[self.level].to_owned(),
             ),
         ]
@@ -229,14 +232,14 @@ impl Wizard {
 
     fn trial_groups(&self) -> Vec<GroupView> {
         let kinds = [
-            ("continuous", "Continuous"),
-            ("single_bolus", "Single bolus"),
-            ("multiple_bolus", "Several boluses"),
+            ("continuous", tr!("Continuous")),
+            ("single_bolus", tr!("Single bolus")),
+            ("multiple_bolus", tr!("Several boluses")),
         ];
         vec![
             choices(
                 "kind",
-                "Kind of trial".to_owned(),
+                tr!("Kind of trial").to_owned(),
                 kinds
                     .iter()
                     .map(|(k, l)| option(k, l, self.kind.to_string() == *k))
@@ -244,16 +247,12 @@ impl Wizard {
             ),
             stepper(
                 "days",
-                "Length of the trial",
-                if self.days == 1 {
-                    "1 day".to_owned()
-                } else {
-                    format!("{} days", self.days)
-                },
+                tr!("Length of the trial"),
+                crate::ui::present::chart::days(u64::from(self.days)),
             ),
             choices(
                 "baseline",
-                "Patient's pain now (0 none – 10 worst)".to_owned(),
+                tr!("Patient's pain now (0 none – 10 worst)").to_owned(),
                 (0..=10u8)
                     .map(|n| {
                         let k = n.to_string();
@@ -263,10 +262,10 @@ impl Wizard {
             ),
             choices(
                 "opioids",
-                "Opioids before the trial".to_owned(),
+                tr!("Opioids before the trial").to_owned(),
                 OPIOIDS
                     .iter()
-                    .map(|(k, l, _)| option(k, l, self.opioids == Some(*k)))
+                    .map(|(k, l, _)| option(k, l(), self.opioids == Some(*k)))
                     .collect(),
             ),
         ]
@@ -276,31 +275,34 @@ impl Wizard {
         let mut groups = vec![
             choices(
                 "catheter",
-                format!(
-                    "{} catheter: its tip",
-                    capitalise(&self.route.map(|r| r.to_string()).unwrap_or_default())
+                tr!(
+                    "{catheter}: its tip",
+                    catheter = self.route.map_or_else(
+                        || tr!("Catheter").to_owned(),
+                        |r| capitalise(route_catheter(r))
+                    )
                 ),
                 CATHETERS
                     .iter()
-                    .map(|(k, l, _)| option(k, l, self.catheter == Some(*k)))
+                    .map(|(k, l, _)| option(k, l(), self.catheter == Some(*k)))
                     .collect(),
             ),
             choices(
                 "placed",
-                "Catheter placed how long before the start of delivery".to_owned(),
+                tr!("Catheter placed how long before the start of delivery").to_owned(),
                 PLACED
                     .iter()
-                    .map(|(k, l, _)| option(k, l, self.placed == Some(*k)))
+                    .map(|(k, l, _)| option(k, l(), self.placed == Some(*k)))
                     .collect(),
             ),
         ];
         if self.kind == TrialKind::SingleBolus {
             groups.push(choices(
                 "outpatient",
-                "Does the patient go home the same day?".to_owned(),
+                tr!("Does the patient go home the same day?").to_owned(),
                 vec![
-                    option("no", "No, stays in", self.outpatient == Some(false)),
-                    option("yes", "Yes, goes home", self.outpatient == Some(true)),
+                    option("no", tr!("No, stays in"), self.outpatient == Some(false)),
+                    option("yes", tr!("Yes, goes home"), self.outpatient == Some(true)),
                 ],
             ));
         }
@@ -313,7 +315,7 @@ impl Wizard {
         if self.step == Step::Trial && self.tolerant() {
             vec![FieldView {
                 key: OME_FIELD.to_owned(),
-                label: OME_LABEL.to_owned(),
+                label: tr!("Oral morphine equivalents").to_owned(),
                 value: self.ome_before.clone(),
                 unit: "mg/day".to_owned(),
                 mark: None,
@@ -342,18 +344,21 @@ impl Wizard {
         match self.step {
             Step::Review => self.review_lines(),
             Step::Load => vec![
-                format!("Take the syringe: {}.", self.loaded),
-                "Check its label against this line with the second person.".to_owned(),
-                "Put it in the pump and close the cover.".to_owned(),
+                tr!("Take the syringe: {what}.", what = self.loaded),
+                tr!("Check its label against this line with the second person.").to_owned(),
+                tr!("Put it in the pump and close the cover.").to_owned(),
             ],
             Step::Prime => vec![
-                "The line is not connected to the patient yet.".to_owned(),
-                "The pump pushes the priming volume through the line: watch for a drop at its end."
-                    .to_owned(),
+                tr!("The line is not connected to the patient yet.").to_owned(),
+                tr!(
+                    "The pump pushes the priming volume through the line: watch for a drop at \
+                     its end."
+                )
+                .to_owned(),
             ],
             Step::Start => vec![
-                "The line is primed. Connect it to the patient's catheter.".to_owned(),
-                "Then start delivery.".to_owned(),
+                tr!("The line is primed. Connect it to the patient's catheter.").to_owned(),
+                tr!("Then start delivery.").to_owned(),
             ],
             _ => Vec::new(),
         }
@@ -361,11 +366,11 @@ impl Wizard {
 
     fn next_label(&self) -> &'static str {
         match self.step {
-            Step::Review => "Verify",
-            Step::Load => "Syringe is in",
-            Step::Prime => "Prime the line",
-            Step::Start => "Start delivery",
-            _ => "Next",
+            Step::Review => tr!("Verify"),
+            Step::Load => tr!("Syringe is in"),
+            Step::Prime => tr!("Prime the line"),
+            Step::Start => tr!("Start delivery"),
+            _ => tr!("Next"),
         }
     }
 
@@ -447,6 +452,42 @@ fn field_of(finding_field: &str) -> Option<&'static str> {
         _ if f.starts_with("boluses") => "bolus",
         _ => return None,
     })
+}
+
+/// A route as the library names it ("intrathecal"), in the language in use; any other word as it
+/// is.
+fn route_words(route: &str) -> &str {
+    match route {
+        "intrathecal" => tr!("intrathecal"),
+        "epidural" => tr!("epidural"),
+        other => other,
+    }
+}
+
+/// A route's catheter, in lower case: "intrathecal catheter".
+pub(super) fn route_catheter(route: Route) -> &'static str {
+    match route {
+        Route::Intrathecal => tr!("intrathecal catheter"),
+        Route::Epidural => tr!("epidural catheter"),
+    }
+}
+
+/// A catheter type as the wizard records it in the trial (in English: "Intrathecal catheter,
+/// closed tip"), in the language in use; any other text as it was written.
+pub(super) fn catheter_words(recorded: &str) -> String {
+    for route in [Route::Intrathecal, Route::Epidural] {
+        for (_, _, tip) in CATHETERS {
+            let words = match tip {
+                "closed tip" => tr!("closed tip"),
+                "open tip" => tr!("open tip"),
+                _ => continue,
+            };
+            if recorded_catheter(route, tip) == recorded {
+                return format!("{}, {words}", capitalise(route_catheter(route)));
+            }
+        }
+    }
+    recorded.to_owned()
 }
 
 /// "intrathecal" → "Intrathecal".

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use i_slint_backend_testing::{ElementHandle, ElementRoot};
 use slint::ComponentHandle;
 use std::sync::{Arc, Mutex};
-use titra::core::units::Timestamp;
+use titra::core::tr;
+use titra::core::units::{Duration, Timestamp};
 use titra::service::wire::{AlarmStatus, Status};
 
 use titra::input::check;
@@ -29,6 +30,11 @@ use titra::ui::present::login::stopped;
 use titra::ui::present::wizard::Wizard;
 use titra::ui::{MainWindow, Nav, PatientAdapter, PatientPrompt, StaffAdapter, WizardAdapter};
 
+/// A duration in words, as the pump writes it.
+fn words(d: Duration) -> String {
+    titra::core::readable::duration(d, titra::core::readable::Round::Nearest)
+}
+
 fn running(next_bolus_in_s: i64) -> Status {
     let mut s = Status::empty(Timestamp::from_ms(3_600_000));
     s.state = titra::core::supervisor::State::Running;
@@ -40,19 +46,25 @@ fn running(next_bolus_in_s: i64) -> Status {
     s.basal_per_hour = "0.0208 mg/h".to_owned();
     s.basal_ml_per_hour = "0.0208 mL/h".to_owned();
     s.dose_unit = Some(titra::core::units::MassUnit::Mg);
-    s.patient_bolus = "0.05 mg every 1 h at most, 1 per hour at most".to_owned();
+    // Worded as the pump words them, in the language in use.
+    s.patient_bolus = tr!(
+        "{dose} every {lockout} at most, {count} per hour at most",
+        dose = "0.05 mg",
+        lockout = words(Duration::from_hours(1)),
+        count = 1
+    );
     s.delivered_today = "0.12 mg".to_owned();
     s.delivered_total = "0.12 mg".to_owned();
     s.reservoir_remaining = "19.68 mL".to_owned();
-    s.time_to_empty = "38 days".to_owned();
+    s.time_to_empty = words(Duration::from_hours(38 * 24));
     s.next_bolus_in_s = next_bolus_in_s;
     s.next_bolus = if next_bolus_in_s == 0 {
-        "now".to_owned()
+        tr!("now").to_owned()
     } else {
-        "in 40 min".to_owned()
+        tr!("in {time}", time = words(Duration::from_mins(40)))
     };
     s.outcome_measure = Some(titra::core::diary::OutcomeMeasure::Pain);
-    s.site_check_due = "in 3 h 20 min".to_owned();
+    s.site_check_due = tr!("in {time}", time = words(Duration::from_mins(200)));
     s.site_check_due_in_s = Some(12_000);
     s
 }
@@ -138,6 +150,23 @@ fn save(ui: &MainWindow, cam: &Camera, name: &str) -> Result<(), Box<dyn std::er
             .flat_map(|f| f.query_descendants().match_inherits("Text").find_all())
             .map(|e| key(&e))
             .collect();
+        // A scrolling area scrolls down, never sideways: its texts within its width.
+        for f in &flickables {
+            let (fx, fw) = (f.absolute_position().x, f.size().width);
+            for t in f.query_descendants().match_inherits("Text").find_all() {
+                let (at, size) = (t.absolute_position(), t.size());
+                if size.width > 0.0 && (at.x < fx - 0.5 || at.x + size.width > fx + fw + 0.5) {
+                    cam.misfits.borrow_mut().push(format!(
+                        "{name}: \"{}\" runs out of the width of its scrolling area: {}×{} px at x {} in {} px at x {fx}",
+                        t.accessible_value().or_else(|| t.accessible_label()).unwrap_or_default(),
+                        size.width,
+                        size.height,
+                        at.x,
+                        fw
+                    ));
+                }
+            }
+        }
         let texts = ui
             .root_element()
             .query_descendants()
@@ -333,9 +362,9 @@ fn alarmed() -> Status {
     alarm.alarms.push(AlarmStatus {
         kind: titra::core::supervisor::AlarmKind::Occlusion,
         priority: titra::core::supervisor::Priority::High,
-        message:
-            "Line blocked — delivery stopped. Check the catheter and line for kinks or clamps."
-                .to_owned(),
+        message: titra::core::supervisor::AlarmKind::Occlusion
+            .message()
+            .to_owned(),
         since_ms: 0,
         silenced_until_ms: -1,
     });
@@ -369,7 +398,14 @@ fn patient_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
     apply_status(ui, &running(40 * 60), true);
     show_message(
         ui,
-        "Too soon: at least 1 h must pass between boluses. Next dose available in 40 min.",
+        &tr!(
+            "{why} Next dose available in {time}.",
+            why = tr!(
+                "Too soon: at least {lockout} must pass between boluses.",
+                lockout = words(Duration::from_hours(1))
+            ),
+            time = words(Duration::from_mins(40))
+        ),
     );
     save(ui, cam, &format!("patient-lockout-{size}"))?;
 
@@ -413,7 +449,7 @@ fn patient_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
         .set_prompt(PatientPrompt::FunctionQuestion);
     asking.pain_prompt = false;
     apply_status(ui, &asking, true);
-    show_message(ui, "Thank you — pain 4 recorded.");
+    show_message(ui, &tr!("Thank you — pain {n} recorded.", n = 4));
     save(ui, cam, &format!("patient-function-{size}"))?;
     // The worst case for room: a dose allowed, under an alarm banner.
     let mut crowded = running(0);
@@ -467,7 +503,11 @@ fn staff_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
     // Delivery running again after a pause through a scheduled dose: it is held, and the nurse
     // gives or skips it.
     let mut held = running(0);
-    held.held_bolus = "0.2 mg, due 4 h after the start".to_owned();
+    held.held_bolus = tr!(
+        "{dose}, due {time} after the start",
+        dose = "0.2 mg",
+        time = words(Duration::from_hours(4))
+    );
     apply_status(ui, &held, true);
     save(ui, cam, &format!("staff-held-dose-{size}"))?;
     Ok(())
@@ -490,7 +530,12 @@ fn clinician_screens(
             value: "16 mg/day".to_owned(),
             limit: "15 mg/day".to_owned(),
             class: "soft".to_owned(),
-            message: "Basal rate 16 mg/day (0.6667 mg/h, 0.6667 mL/h) is above the usual maximum of 15 mg/day: confirm it is intended.".to_owned(),
+            message: tr!(
+                "{what} {shown} is above the usual maximum of {bound} (soft limit). It can be used only if you confirm it.",
+                what = tr!("Basal rate"),
+                shown = "16 mg/day (0.6667 mg/h, 0.6667 mL/h)",
+                bound = "15 mg/day"
+            ),
             source: String::new(),
         }],
         "0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)",
@@ -513,8 +558,18 @@ fn clinician_screens(
         &[],
         &[titra::service::wire::WireSettingChange {
             setting: "pca".to_owned(),
-            old: "0.05 mg, lockout 1h, at most 1 an hour".to_owned(),
-            new: "0.1 mg, lockout 30min, at most 2 an hour".to_owned(),
+            old: tr!(
+                "{dose}, lockout {lockout}, at most {count} an hour",
+                dose = "0.05 mg",
+                lockout = "1h",
+                count = 1
+            ),
+            new: tr!(
+                "{dose}, lockout {lockout}, at most {count} an hour",
+                dose = "0.1 mg",
+                lockout = "30min",
+                count = 2
+            ),
         }],
     );
     show_basal_check(ui, &check);
@@ -666,7 +721,8 @@ fn nurse_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
     crowded.alarms.push(AlarmStatus {
         kind: titra::core::supervisor::AlarmKind::Sedation,
         priority: titra::core::supervisor::Priority::High,
-        message: "Sedation or slow breathing — delivery stopped until a clinician reviews."
+        message: titra::core::supervisor::AlarmKind::Sedation
+            .message()
             .to_owned(),
         since_ms: 0,
         silenced_until_ms: -1,
@@ -771,7 +827,7 @@ pub fn init_backend() -> Result<(), String> {
 /// words, a bolus and a held dose at their longest.
 fn longest_status() -> Result<Status, Box<dyn std::error::Error>> {
     use titra::core::readable::{Round, amount_for, as_prescribed, duration, volume};
-    use titra::core::units::{Amount, Duration, MassUnit, Volume};
+    use titra::core::units::{Amount, MassUnit, Volume};
     let (library, _) = check::load_library(None)?;
     let drug = library
         .entries
@@ -799,23 +855,35 @@ fn longest_status() -> Result<Status, Box<dyn std::error::Error>> {
     s.basal_per_hour = "41.6666 mcg/h".to_owned();
     s.basal_ml_per_hour = "0.0208 mL/h".to_owned();
     s.dose_unit = Some(MassUnit::Mcg);
-    s.patient_bolus = format!(
-        "{} every {} at most, 12 per hour at most",
-        as_prescribed(Amount::from_ng(999_999), MassUnit::Mcg),
-        longest_duration
+    s.patient_bolus = tr!(
+        "{dose} every {lockout} at most, {count} per hour at most",
+        dose = as_prescribed(Amount::from_ng(999_999), MassUnit::Mcg),
+        lockout = longest_duration,
+        count = 12
     );
     s.delivered_today = big.clone();
     s.delivered_total = amount_for(Amount::from_ng(99_900_000), MassUnit::Mg);
-    s.delivered_in_window = format!("{big} of {big} in the last {longest_duration}");
+    s.delivered_in_window = tr!(
+        "{used} of {max} in the last {window}",
+        used = big,
+        max = big,
+        window = longest_duration
+    );
     s.reservoir_remaining = volume(Volume::from_nl(99_990_000));
     s.time_to_empty = longest_duration.clone();
-    s.next_bolus = format!("in {longest_duration}");
-    s.site_check_due = format!("in {longest_duration}");
-    s.held_bolus = format!(
-        "{}, due {longest_duration} after the start",
-        as_prescribed(Amount::from_ng(999_999), MassUnit::Mcg)
+    s.next_bolus = tr!("in {time}", time = longest_duration);
+    s.site_check_due = tr!("in {time}", time = longest_duration);
+    s.held_bolus = tr!(
+        "{dose}, due {time} after the start",
+        dose = as_prescribed(Amount::from_ng(999_999), MassUnit::Mcg),
+        time = longest_duration
     );
-    s.log_budget = "999.9 MB of 999.9 MB (100 %)".to_owned();
+    s.log_budget = tr!(
+        "{grown} MB of {budget} MB ({pct} %)",
+        grown = "999.9",
+        budget = "999.9",
+        pct = 100
+    );
     Ok(s)
 }
 

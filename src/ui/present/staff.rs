@@ -428,7 +428,7 @@ mod tests {
                 "morphine 1 mg/mL: Basalrate 0.5 mg/day (0.0208 mg/h, 0.0208 mL/h)"
             );
             assert_eq!(lines[3], "Reservoir 19.68 mL");
-            assert_eq!(lines[4], "Patientenbolus 0.05 mg every 1 h at most");
+            assert_eq!(lines[4], "PCA-Bolus 0.05 mg every 1 h at most");
             assert_eq!(lines[5], "ALARM (hoch): …");
             assert_eq!(
                 staff_overview(&Status::empty(Timestamp::ORIGIN))[0],

@@ -338,6 +338,65 @@ fn the_patient_screen_against_the_real_pump() {
     assert_eq!(value(&ui, "Pump status"), "Running — morphine 0.5 mg/day");
 }
 
+/// The screens speak the pump's language: its status says which, and the texts of the screens
+/// themselves (slint's bundled translations) and those of the Rust side follow it, and go back.
+#[test]
+fn the_screens_speak_the_pumps_language_and_go_back() {
+    use titra::core::lang::{self, Language};
+    i_slint_backend_testing::init_no_event_loop();
+    let service = started_trial();
+    let ui = MainWindow::new().unwrap();
+    let de = |label: &str| {
+        Language::German
+            .lookup(label)
+            .unwrap_or("(no German)")
+            .to_owned()
+    };
+    // The pump in German (the site's protocol says `language = "de"`).
+    lang::with(Language::German, || {
+        let s = service.status(at(60));
+        assert_eq!(s.language, Some(Language::German));
+        apply_status(&ui, &s, true);
+    });
+    assert_eq!(de("Side effect"), "Nebenwirkung");
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, "Side effect")
+            .next()
+            .is_none(),
+        "the screens' own words are German"
+    );
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, &de("Side effect"))
+            .next()
+            .is_some()
+    );
+    assert_eq!(
+        value(&ui, &de("Simulated")),
+        "SIMULIERTE PUMPE — NICHT AM PATIENTEN VERWENDEN"
+    );
+    lang::with(Language::German, || {
+        apply_status(&ui, &service.status(at(60)), true);
+        assert_eq!(
+            value(&ui, &de("Pump status")),
+            "Läuft — morphine 0.5 mg/day"
+        );
+    });
+    // Back in English: a status without a language (not connected) keeps the last one.
+    apply_status(&ui, &titra::service::wire::Status::empty(at(60)), false);
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, &de("Side effect"))
+            .next()
+            .is_some()
+    );
+    apply_status(&ui, &service.status(at(60)), true);
+    assert_eq!(value(&ui, "Pump status"), "Running — morphine 0.5 mg/day");
+    assert!(
+        ElementHandle::find_by_accessible_label(&ui, "Side effect")
+            .next()
+            .is_some()
+    );
+}
+
 #[test]
 fn anyone_stops_delivery_from_the_login_screen_even_while_a_login_is_locked() {
     i_slint_backend_testing::init_no_event_loop();

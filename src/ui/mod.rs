@@ -14,15 +14,15 @@ pub mod command;
 pub mod present;
 
 /// Speaks `language` on the screens from now on: slint's bundled translations (ui/*.slint's
-/// `@tr`) and the Rust side's `tr!` alike. Called on the UI's thread (slint's translations are
-/// the event loop's); does nothing when the language is already in use.
+/// `@tr`). Called on the UI's thread (slint's translations are its event loop's); does nothing
+/// when the language is already in use. The Rust side's `tr!` follows the process's language,
+/// which the client sets from the same status.
 pub fn speak(language: crate::core::lang::Language) {
     thread_local! {
         // The language this thread's slint was last told.
         static SPOKEN: std::cell::Cell<Option<crate::core::lang::Language>> =
             const { std::cell::Cell::new(None) };
     }
-    crate::core::lang::set(language);
     if SPOKEN.with(|s| s.replace(Some(language))) == Some(language) {
         return;
     }

@@ -738,3 +738,54 @@ fn a_summary_exported_in_german_reads_back_in_german() {
     en.sort();
     assert_eq!(de, en, "the German PDF has the English one's figures");
 }
+
+/// The site chooses the summary's language: `titra export` with a protocol that says
+/// `language = "de"` writes the German PDF; with the built-in one (English) the English one.
+#[test]
+fn the_sites_protocol_chooses_the_language_of_the_exported_summary() {
+    let d = dir("site-language");
+    let db = simulated_log("continuous-morphine-pca.toml", &d);
+    let protocol = d.join("protocol-de.toml");
+    let built_in = include_str!("../../config/protocol.toml");
+    assert!(built_in.contains("\nlanguage = \"en\"\n"));
+    std::fs::write(
+        &protocol,
+        built_in.replace("\nlanguage = \"en\"\n", "\nlanguage = \"de\"\n"),
+    )
+    .unwrap();
+    let run = |out: &Path, site: Option<&Path>| {
+        let mut args = vec![
+            "export",
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "pdf",
+            "--draft",
+        ];
+        if let Some(p) = site {
+            args.extend(["--protocol", p.to_str().unwrap()]);
+        }
+        let o = titra(&args);
+        assert!(o.status.success(), "{o:?}");
+        let pdf = std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "pdf"))
+            .unwrap();
+        pdftotext(&pdf)
+    };
+    let german = run(&d.join("de"), Some(&protocol));
+    assert!(german.contains("Zusammenfassung der Testphase"), "{german}");
+    assert!(
+        german.contains("Berechnungsblatt für das Implantat"),
+        "{german}"
+    );
+    let english = run(&d.join("en"), None);
+    assert!(
+        !english.contains("Zusammenfassung der Testphase"),
+        "{english}"
+    );
+    assert!(english.contains("Trial summary"), "{english}");
+}

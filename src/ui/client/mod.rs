@@ -216,6 +216,11 @@ impl Session {
         match status {
             Ok(Ok(s)) => {
                 self.answered = true;
+                // The UI's own texts in the pump's language, from here on (the screens'
+                // bundled translations follow in apply_status, on the UI's thread).
+                if let Some(language) = s.language {
+                    crate::core::lang::set(language);
+                }
                 let _ = self
                     .weak
                     .upgrade_in_event_loop(move |ui| apply_status(&ui, &s, true));

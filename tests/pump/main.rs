@@ -1,7 +1,7 @@
 //! The pump on simulated hardware, in one test binary (one link of the library and slint): the
 //! engine, changing the program during a trial, the trial log, crash recovery, the fault-injection
 //! matrix, the simulator on the example scenarios, the summary export and the daemon's answers in
-//! German. Nothing here needs a D-Bus daemon or systemd; the export reads its PDFs back with
+//! German, and the device messages for the hospital (IHE PCD) read by hl7apy. Nothing here needs a D-Bus daemon or systemd; the export reads its PDFs back with
 //! pdftotext. One file's tests: `cargo test --test pump engine::`.
 
 #[path = "../common/mod.rs"]
@@ -13,6 +13,7 @@ mod engine;
 mod export;
 mod fault_matrix;
 mod german;
+mod hl7;
 mod readable;
 mod simulate;
 mod storage;

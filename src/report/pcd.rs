@@ -4,10 +4,15 @@
 //! the message's text out. Every IEEE 11073-10101 term used is in [`mdc`], with where it was
 //! read, and in docs/integration-codes.md.
 //!
+//! [`observations`] replays a trial's log into the observations the pump reports.
+//!
 //! Not yet built (issue 23 goes on): the alarms (ACM PCD-04), the delivery events (IPEC PCD-10),
-//! the outbox that sends them over MLLP, and the FHIR Bundle.
+//! the outbox that sends them over MLLP, `titra export --format hl7`, and the FHIR Bundle.
 
-use crate::core::units::{Concentration, MassUnit, Volume, VolumeRate};
+use crate::core::program::Program;
+use crate::core::supervisor::State;
+use crate::core::units::{Concentration, Duration, MassUnit, Timestamp, Volume, VolumeRate};
+use crate::journal::Record;
 
 /// A term of IEEE 11073-10101 (the nomenclature of ISO/IEEE 11073): its code, as
 /// partition × 65536 + code in partition, and its reference id.
@@ -159,6 +164,93 @@ pub struct Observation {
     pub rate: VolumeRate,
     /// Delivered since the trial started.
     pub delivered: Volume,
+}
+
+impl PumpStatus {
+    /// What a state of the pump reports: delivering is infusing; paused by a nurse or stopped
+    /// by an alarm is paused; before delivery and after the trial, standby.
+    pub fn of(state: State) -> PumpStatus {
+        match state {
+            State::Running => PumpStatus::Infusing,
+            State::Paused | State::Alarm => PumpStatus::Paused,
+            State::Idle | State::Programmed | State::Verified | State::Priming | State::Ended => {
+                PumpStatus::Standby
+            }
+        }
+    }
+}
+
+/// What a replay of a trial's log is reported with.
+pub struct Replay<'a> {
+    pub journal: &'a [Record],
+    pub program: &'a Program,
+    pub unit: MassUnit,
+    pub patient: &'a str,
+    /// When delivery started and the trial ended (the last record when it has not).
+    pub started: Timestamp,
+    pub ended: Option<Timestamp>,
+    /// The wall clock (ms since 1970-01-01, UTC) of a moment on the pump's clock.
+    pub wall: &'a dyn Fn(Timestamp) -> u64,
+    /// How often the pump reports while the trial goes on (the live pump: every minute).
+    pub every: Duration,
+}
+
+/// The observations the pump reports over a trial: one every `every` from the start of
+/// delivery to the end, and one at each change of state or rate, each with what the log says at
+/// that moment (the volume delivered up to it, the rate in force, the state). Numbered from 1.
+pub fn observations(r: &Replay<'_>) -> Vec<Observation> {
+    let last = r.journal.last().map_or(r.started, Record::at);
+    let end = r.ended.unwrap_or(last).max(r.started);
+    let mut times: Vec<Timestamp> = Vec::new();
+    let step = r.every.ms().max(1000);
+    let mut t = r.started;
+    while t <= end {
+        times.push(t);
+        t = Timestamp::from_ms(t.ms().saturating_add(step));
+    }
+    times.push(end);
+    for rec in r.journal {
+        if matches!(
+            rec,
+            Record::StateChanged { .. } | Record::RateChanged { .. }
+        ) && rec.at() >= r.started
+            && rec.at() <= end
+        {
+            times.push(rec.at());
+        }
+    }
+    times.sort_unstable();
+    times.dedup();
+
+    let mut out = Vec::with_capacity(times.len());
+    let (mut i, mut delivered, mut state, mut basal) =
+        (0usize, Volume::ZERO, State::Idle, r.program.basal);
+    for (n, at) in times.into_iter().enumerate() {
+        // Every record up to and at this moment.
+        while let Some(rec) = r.journal.get(i).filter(|rec| rec.at() <= at) {
+            match rec {
+                Record::Delivery { volume, .. } => {
+                    delivered = Volume::from_nl(delivered.nl().saturating_add(volume.nl()));
+                }
+                Record::StateChanged { to, .. } => state = *to,
+                Record::RateChanged { new, .. } => basal = *new,
+                _ => {}
+            }
+            i += 1;
+        }
+        out.push(Observation {
+            control_id: n as u64 + 1,
+            unix_ms: (r.wall)(at),
+            patient: r.patient.to_owned(),
+            status: PumpStatus::of(state),
+            drug: r.program.drug.clone(),
+            concentration: r.program.concentration,
+            unit: r.unit,
+            rate: r.program.concentration.volume_rate(basal),
+            delivered,
+        });
+    }
+    out
 }
 
 /// A device's identifier is refused.

@@ -127,3 +127,163 @@ fn a_message_that_breaks_a_rule_is_refused() {
         assert!(!ok && said.contains(why), "{name}: {said}");
     }
 }
+
+/// The example 3-day morphine trial, simulated, replayed into what the pump reports every hour
+/// and at each change: the volume delivered grows with the log's deliveries and ends at their
+/// sum, a pause is reported as paused, and every message passes the checks.
+#[test]
+fn a_simulated_trial_replays_into_observations_that_pass() {
+    use titra::core::supervisor::State;
+    use titra::core::units::{Duration, Timestamp};
+    use titra::journal::Record;
+    use titra::report::pcd::{Replay, observations};
+
+    let scenario = crate::common::example("continuous-morphine-pca.toml");
+    let (library, source) = titra::input::check::load_library(None).unwrap();
+    let hw = titra::input::hardware::HardwareConfig::built_in().unwrap();
+    let outcome = titra::cli::simulate::run(&scenario, &library, source, &hw).unwrap();
+    let journal = &outcome.journal;
+    let started = journal
+        .iter()
+        .find_map(|r| match r {
+            Record::StateChanged {
+                at,
+                to: State::Running,
+                ..
+            } => Some(*at),
+            _ => None,
+        })
+        .unwrap();
+    let ended = journal.iter().find_map(|r| match r {
+        Record::StateChanged {
+            at,
+            to: State::Ended,
+            ..
+        } => Some(*at),
+        _ => None,
+    });
+    let wall = |t: Timestamp| 1_796_481_000_000 + t.ms();
+    let all = observations(&Replay {
+        journal,
+        program: &scenario.program,
+        unit: titra::core::units::MassUnit::Mg,
+        patient: &scenario.trial.patient,
+        started,
+        ended,
+        wall: &wall,
+        every: Duration::from_hours(1),
+    });
+    // Every hour of 3 days, and the changes between.
+    assert!(all.len() >= 73, "{} observations", all.len());
+    let total: u64 = journal
+        .iter()
+        .map(|r| match r {
+            Record::Delivery { volume, .. } => volume.nl(),
+            _ => 0,
+        })
+        .sum();
+    let last = all.last().unwrap();
+    assert_eq!(last.delivered.nl(), total);
+    assert!(
+        all.windows(2)
+            .all(|w| w[0].delivered <= w[1].delivered && w[0].unix_ms <= w[1].unix_ms)
+    );
+    assert_eq!(all[0].status, PumpStatus::Infusing);
+    // What the scenario pauses or stops for (its occlusion) is reported as paused.
+    let stopped = journal.iter().any(|r| {
+        matches!(
+            r,
+            Record::StateChanged {
+                to: State::Paused | State::Alarm,
+                ..
+            }
+        )
+    });
+    assert_eq!(
+        stopped,
+        all.iter().any(|o| o.status == PumpStatus::Paused),
+        "a stop in the log is reported"
+    );
+    let ids: Vec<u64> = all.iter().map(|o| o.control_id).collect();
+    assert_eq!(ids, (1..=all.len() as u64).collect::<Vec<_>>());
+    let messages: Vec<String> = all.iter().map(|o| pcd_01(&device(), o).unwrap()).collect();
+    let (ok, said) = checked("replay", &messages);
+    assert!(ok, "{said}");
+}
+
+/// A log written by hand, replayed every hour: worked out by hand what each observation says.
+#[test]
+fn a_replay_reports_what_the_log_says_at_each_moment() {
+    use titra::core::dose::Source;
+    use titra::core::supervisor::State;
+    use titra::core::units::{Amount, AmountRate, Duration, Timestamp};
+    use titra::journal::{Record, Role};
+    use titra::report::pcd::{Replay, observations};
+
+    let scenario = crate::common::example("continuous-morphine-pca.toml");
+    // 1 mg/mL at 0.5 mg/day: 0.5 mL a day.
+    assert_eq!(scenario.program.concentration.ng_per_ml(), 1_000_000);
+    assert_eq!(scenario.program.basal.ng_per_day(), 500_000);
+    let min = |m: u64| Timestamp::from_ms(m * 60_000);
+    let state = |m, from, to| Record::StateChanged {
+        at: min(m),
+        from,
+        to,
+    };
+    let given = |m, nl| Record::Delivery {
+        at: min(m),
+        source: Source::Basal,
+        steps: 0,
+        amount: Amount::from_ng(nl),
+        volume: titra::core::units::Volume::from_nl(nl),
+    };
+    let journal = vec![
+        state(0, State::Verified, State::Running),
+        given(30, 1_000),
+        given(60, 1_000),
+        state(90, State::Running, State::Paused),
+        Record::RateChanged {
+            at: min(100),
+            old: AmountRate::from_ng_per_day(500_000),
+            new: AmountRate::from_ng_per_day(1_000_000),
+            by: Role::Clinician,
+        },
+        state(120, State::Paused, State::Running),
+        given(150, 2_000),
+        state(180, State::Running, State::Ended),
+    ];
+    let wall = |t: Timestamp| t.ms();
+    let all = observations(&Replay {
+        journal: &journal,
+        program: &scenario.program,
+        unit: titra::core::units::MassUnit::Mg,
+        patient: "MRN-1",
+        started: min(0),
+        ended: Some(min(180)),
+        wall: &wall,
+        every: Duration::from_hours(1),
+    });
+    let seen: Vec<(u64, u64, PumpStatus, u64)> = all
+        .iter()
+        .map(|o| {
+            (
+                o.unix_ms / 60_000,
+                o.delivered.nl(),
+                o.status,
+                o.rate.nl_per_day(),
+            )
+        })
+        .collect();
+    use PumpStatus::{Infusing, Paused, Standby};
+    assert_eq!(
+        seen,
+        [
+            (0, 0, Infusing, 500_000),
+            (60, 2_000, Infusing, 500_000),
+            (90, 2_000, Paused, 500_000),
+            (100, 2_000, Paused, 1_000_000),
+            (120, 2_000, Infusing, 1_000_000),
+            (180, 4_000, Standby, 1_000_000),
+        ]
+    );
+}

@@ -16,7 +16,8 @@ pub struct ExportArgs {
     /// The directory to write into (created if needed).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Which files: any of pdf, json, csv.
+    /// Which files: any of pdf, json, csv, hl7 (the IHE PCD observations; needs the hardware
+    /// profile's [integration]).
     #[arg(long, default_value = "pdf,json,csv")]
     format: String,
     /// Paper size of the PDF: a4 or letter.
@@ -49,6 +50,10 @@ pub(crate) fn run_export(a: ExportArgs) -> ExitCode {
         crate::core::lang::set(protocol.language);
         let (library, _) = check::load_library(a.library.as_deref())?;
         let hardware = crate::input::hardware::HardwareConfig::load(a.hardware.as_deref())?;
+        // Known before the log is read: device messages need the pump's name for them.
+        if formats.contains(&Format::Hl7) && hardware.integration.is_none() {
+            return Err(crate::report::export::ExportError::NoIntegration.into());
+        }
         Ok((formats, paper, protocol, library, hardware))
     };
     let (formats, paper, protocol, library, hardware) = match input() {

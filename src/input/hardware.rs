@@ -30,6 +30,42 @@ pub struct HardwareConfig {
     /// The trial log's storage thresholds (absent: the defaults below).
     #[serde(default)]
     pub storage: StorageConfig,
+    /// How the pump names itself to the hospital's systems (IHE PCD messages); absent, it
+    /// sends none.
+    #[serde(default)]
+    pub integration: Option<IntegrationConfig>,
+}
+
+/// `[integration]`: the pump's identity in its device messages (docs/integration-codes.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationConfig {
+    /// The pump's EUI-64, 16 hexadecimal digits (on the Pi: its Ethernet MAC with FFFE in the
+    /// middle), unique on the hospital's network.
+    pub eui64: String,
+    /// The facility the pump belongs to, as the interface engine knows it (MSH-4, and the
+    /// authority of the patient's identifier), at most 20 characters.
+    pub facility: String,
+}
+
+impl IntegrationConfig {
+    /// Why a value cannot be used, naming its key; Ok when both can.
+    pub fn check(&self) -> Result<(), String> {
+        if self.eui64.len() != 16 || !self.eui64.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(format!(
+                "integration.eui64 is \"{}\"; it must be 16 hexadecimal digits",
+                self.eui64
+            ));
+        }
+        let n = self.facility.chars().count();
+        if n == 0 || n > 20 || self.facility.contains(['|', '^', '&', '~', '\\']) {
+            return Err(format!(
+                "integration.facility is \"{}\"; it must be 1 to 20 characters, none of | ^ & ~ \\",
+                self.facility
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// When the trial log's storage warns and stops (`[storage]`; each default and its reason).
@@ -329,6 +365,15 @@ impl HardwareConfig {
         Ok((c, Some(said)))
     }
 
+    /// The checks of tables that are read as they are: the simulator's disturbances and the
+    /// pump's names in its device messages.
+    fn check_tables(&self) -> Result<(), String> {
+        self.simulation.disturbances.check()?;
+        self.integration
+            .as_ref()
+            .map_or(Ok(()), IntegrationConfig::check)
+    }
+
     /// The profile at `path`, or the built-in one.
     pub fn load(path: Option<&Path>) -> Result<HardwareConfig, ConfigError> {
         path.map_or_else(HardwareConfig::built_in, HardwareConfig::from_file)
@@ -352,7 +397,7 @@ impl HardwareConfig {
         unknown_simulation_key(text, &c.simulation).map_or(Ok(()), |key| {
             Err(fail(format!("unknown key simulation.{key}")))
         })?;
-        c.simulation.disturbances.check().map_err(fail)?;
+        c.check_tables().map_err(fail)?;
         if c.schema != HARDWARE_SCHEMA {
             return Err(fail(format!(
                 "schema is \"{}\", this version reads \"{HARDWARE_SCHEMA}\"",

@@ -16,7 +16,7 @@ use crate::core::tr;
 use crate::core::units::{MassUnit, Timestamp};
 use crate::journal::Record;
 use crate::report::summary::Summary;
-use crate::time::{parse_rfc3339, rfc3339, virtual_time};
+use crate::time::{parse_rfc3339, rfc3339};
 
 pub use pdf::Paper;
 
@@ -26,10 +26,12 @@ pub enum Format {
     Pdf,
     Json,
     Csv,
+    /// The pump's IHE PCD observations over the trial, HL7 v2.6 (`report::pcd`).
+    Hl7,
 }
 
 impl Format {
-    /// "pdf,json,csv" (any order, each at most once).
+    /// "pdf,json,csv,hl7" (any order, each at most once).
     pub fn parse_list(text: &str) -> Result<Vec<Format>, ExportError> {
         let mut out = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -37,9 +39,10 @@ impl Format {
                 "pdf" => Format::Pdf,
                 "json" => Format::Json,
                 "csv" => Format::Csv,
+                "hl7" => Format::Hl7,
                 other => {
                     return Err(ExportError::Input(format!(
-                        "format: \"{other}\" is not one of pdf, json, csv"
+                        "format: \"{other}\" is not one of pdf, json, csv, hl7"
                     )));
                 }
             };
@@ -49,7 +52,7 @@ impl Format {
         }
         if out.is_empty() {
             return Err(ExportError::Input(
-                "format: name at least one of pdf, json, csv".to_owned(),
+                "format: name at least one of pdf, json, csv, hl7".to_owned(),
             ));
         }
         out.sort();
@@ -70,6 +73,12 @@ pub enum ExportError {
     Csv(String),
     #[error("the JSON could not be written: {0}")]
     Json(String),
+    #[error(
+        "format hl7: the hardware profile has no [integration] table (the pump's eui64 and facility, which name it in its messages)"
+    )]
+    NoIntegration,
+    #[error("format hl7: {0}")]
+    Hl7(String),
 }
 
 /// One file of an export.
@@ -146,6 +155,10 @@ pub struct Source<'a> {
     /// The trial log's chain head and check when the files were made (None: no log is kept,
     /// as in the desktop demo).
     pub log: Option<&'a LogSeal>,
+    /// The program the trial ran (for the device messages' drug, concentration and rate).
+    pub program: &'a crate::core::program::Program,
+    /// How the pump names itself in its device messages (None: it sends none).
+    pub integration: Option<&'a crate::input::hardware::IntegrationConfig>,
 }
 
 /// "MRN-00042_2026-11-23": the patient (letters, digits, '-' and '_' kept, anything else as
@@ -179,6 +192,57 @@ pub fn folder_name(s: &Summary, unix_ms: u64) -> String {
     )
 }
 
+/// The wall clock (ms since 1970, UTC) of a moment on the pump's clock: from the trial's start
+/// by the wall clock, or on the virtual clock (2000-01-01 on) when it has none.
+fn wall_ms(src: &Source<'_>, t: Timestamp) -> u64 {
+    match src.started_wall.and_then(parse_rfc3339) {
+        Some(w) => {
+            let offset = i128::from(t.ms()) - i128::from(src.started.ms());
+            u64::try_from(i128::from(w) + offset).unwrap_or(0)
+        }
+        None => crate::time::Y2000_UNIX_MS + t.ms(),
+    }
+}
+
+/// The trial's DEC PCD-01 observations as the live pump sends them (`report::pcd`): one a
+/// minute from the start of delivery to the end, and at each change of state or rate. One
+/// message a line, its segments ended by carriage returns.
+fn hl7(src: &Source<'_>) -> Result<Vec<u8>, ExportError> {
+    use crate::report::pcd;
+    let i = src.integration.ok_or(ExportError::NoIntegration)?;
+    let device = pcd::Device {
+        application: "TITRA".to_owned(),
+        eui64: i.eui64.clone(),
+        facility: i.facility.clone(),
+    };
+    let ended = src.journal.iter().find_map(|r| match r {
+        Record::StateChanged {
+            at,
+            to: crate::core::supervisor::State::Ended,
+            ..
+        } => Some(*at),
+        _ => None,
+    });
+    let wall = |t: Timestamp| wall_ms(src, t);
+    let observations = pcd::observations(&pcd::Replay {
+        journal: src.journal,
+        program: src.program,
+        unit: src.unit,
+        patient: &src.summary.trial.patient,
+        started: src.started,
+        ended,
+        wall: &wall,
+        every: crate::core::units::Duration::from_mins(1),
+    });
+    let mut out = Vec::new();
+    for o in &observations {
+        let message = pcd::pcd_01(&device, o).map_err(|e| ExportError::Hl7(e.to_string()))?;
+        out.extend_from_slice(message.as_bytes());
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
 /// The files of an export, the manifest last.
 pub fn build(
     src: &Source<'_>,
@@ -200,19 +264,12 @@ pub fn build(
                 files.push(ExportFile::new(format!("{base}_summary.json"), json));
             }
             Format::Csv => {
-                let wall = src.started_wall.and_then(parse_rfc3339);
-                let started = src.started;
-                let time_of = move |t: Timestamp| match wall {
-                    Some(w) => {
-                        let offset = i128::from(t.ms()) - i128::from(started.ms());
-                        rfc3339(u64::try_from(i128::from(w) + offset).unwrap_or(0))
-                    }
-                    None => virtual_time(t),
-                };
+                let time_of = |t: Timestamp| rfc3339(wall_ms(src, t));
                 let bytes = csv::render(src.journal, src.started, &time_of)
                     .map_err(|e| ExportError::Csv(e.to_string()))?;
                 files.push(ExportFile::new(format!("{base}_timeseries.csv"), bytes));
             }
+            Format::Hl7 => files.push(ExportFile::new(format!("{base}_pcd.hl7"), hl7(src)?)),
         }
     }
     let mut manifest = src.log.map(LogSeal::manifest_lines).unwrap_or_default();
@@ -513,6 +570,8 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
             started_wall: stored.started_wall.as_deref(),
             unit,
             log: Some(&seal),
+            program: &stored.program,
+            integration: x.hardware.integration.as_ref(),
         },
         x.formats,
         x.paper,

@@ -7,7 +7,8 @@
 //! [`observations`] replays a trial's log into the observations the pump reports.
 //!
 //! Not yet built (issue 23 goes on): the alarms (ACM PCD-04), the delivery events (IPEC PCD-10),
-//! the outbox that sends them over MLLP, `titra export --format hl7`, and the FHIR Bundle.
+//! the outbox that sends them over MLLP, and the FHIR Bundle. `titra export --format hl7`
+//! writes a trial's observations to a file (`report::export`).
 
 use crate::core::program::Program;
 use crate::core::supervisor::State;

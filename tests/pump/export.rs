@@ -789,3 +789,93 @@ fn the_sites_protocol_chooses_the_language_of_the_exported_summary() {
     );
     assert!(english.contains("Trial summary"), "{english}");
 }
+
+/// `titra export --format hl7` (issue 23): the trial's DEC observations, one a minute and at each
+/// change, named by the hardware profile's `[integration]`, read by hl7apy strictly and the IHE
+/// rules (tests/hl7/check_pcd.py); without the table the export says what is missing.
+#[test]
+fn the_hl7_export_writes_the_trials_observations_that_hl7apy_reads() {
+    let d = dir("hl7");
+    let db = simulated_log("single-shot-morphine.toml", &d);
+    let run = |hardware: Option<&Path>, out: &Path| {
+        let mut args = vec![
+            "export",
+            "--db",
+            db.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "hl7",
+            "--draft",
+        ];
+        if let Some(h) = hardware {
+            args.extend(["--hardware", h.to_str().unwrap()]);
+        }
+        titra(&args)
+    };
+    // Without [integration]: refused, by name.
+    let refused = run(None, &d.join("none"));
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(
+        text_of(&refused.stderr).contains("no [integration] table"),
+        "{}",
+        text_of(&refused.stderr)
+    );
+    let hardware = d.join("hardware.toml");
+    std::fs::write(
+        &hardware,
+        format!(
+            "{}\n[integration]\neui64 = \"b827ebfffe123456\"\nfacility = \"WARD7\"\n",
+            titra::input::hardware::BUILT_IN_HARDWARE
+        ),
+    )
+    .unwrap();
+    let out = d.join("out");
+    let done = run(Some(&hardware), &out);
+    assert!(done.status.success(), "{done:?}");
+    let file = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_pcd.hl7"))
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let messages = text.lines().count();
+    // A minute apart from the start of delivery to the end of the trial, and the changes.
+    assert!(messages > 60, "{messages} messages");
+    assert!(text.starts_with("MSH|^~\\&|TITRA^B827EBFFFE123456^EUI-64|WARD7|"));
+    let checked = Command::new("python3")
+        .arg(crate::common::repository_path("tests/hl7/check_pcd.py"))
+        // hl7apy reads one message in 20 and the last (each takes it about 30 ms); the IHE
+        // rules are checked on every one.
+        .args(["--hl7apy-every", "20"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let said = text_of(&checked.stdout);
+    assert!(
+        checked.status.success(),
+        "{said}{}",
+        text_of(&checked.stderr)
+    );
+    assert_eq!(said.matches(" valid").count(), messages, "{said}");
+    assert!(
+        said.matches("read by hl7apy").count() >= messages / 20,
+        "{said}"
+    );
+    // A facility the messages cannot carry is refused when the profile is read.
+    std::fs::write(
+        &hardware,
+        format!(
+            "{}\n[integration]\neui64 = \"b827ebfffe123456\"\nfacility = \"WARD|7\"\n",
+            titra::input::hardware::BUILT_IN_HARDWARE
+        ),
+    )
+    .unwrap();
+    let bad = run(Some(&hardware), &d.join("bad"));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text_of(&bad.stderr).contains("integration.facility is \"WARD|7\""),
+        "{}",
+        text_of(&bad.stderr)
+    );
+}

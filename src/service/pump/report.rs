@@ -184,6 +184,10 @@ impl PumpService {
                 started_wall: self.started_wall.as_deref(),
                 unit: engine.entry().unit,
                 log: seal.as_ref(),
+                program: engine.program(),
+                // The screen's export offers no device messages (they go to the hospital
+                // by their own way, issue 23).
+                integration: None,
             },
             formats,
             paper,

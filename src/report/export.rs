@@ -265,8 +265,12 @@ pub fn build(
             }
             Format::Csv => {
                 let time_of = |t: Timestamp| rfc3339(wall_ms(src, t));
-                let bytes = csv::render(src.journal, src.started, &time_of)
-                    .map_err(|e| ExportError::Csv(e.to_string()))?;
+                // Data, not a text to read: in English whatever the site's language, as the
+                // trial log is.
+                let bytes = crate::core::lang::with(crate::core::lang::Language::English, || {
+                    csv::render(src.journal, src.started, &time_of)
+                })
+                .map_err(|e| ExportError::Csv(e.to_string()))?;
                 files.push(ExportFile::new(format!("{base}_timeseries.csv"), bytes));
             }
             Format::Hl7 => files.push(ExportFile::new(format!("{base}_pcd.hl7"), hl7(src)?)),

@@ -879,3 +879,33 @@ fn the_hl7_export_writes_the_trials_observations_that_hl7apy_reads() {
         text_of(&bad.stderr)
     );
 }
+
+/// The CSV is data (its words the trial log's): byte for byte the same whatever the site's
+/// language, the patient's impression of change (PGIC) included.
+#[test]
+fn the_csv_is_the_same_in_every_language() {
+    use titra::core::lang::{self, Language};
+    let d = dir("csv-language");
+    let db = simulated_log("baclofen-bolus.toml", &d);
+    let copy = d.join("copy.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let csv_of = |written: Vec<PathBuf>| {
+        let path = written
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|x| x == "csv"))
+            .unwrap();
+        std::fs::read_to_string(path).unwrap()
+    };
+    let german = csv_of(
+        lang::with(Language::German, || {
+            export(&db, &d.join("de"), "csv", Paper::A4, true)
+        })
+        .unwrap(),
+    );
+    let english = csv_of(export(&copy, &d.join("en"), "csv", Paper::A4, true).unwrap());
+    assert!(
+        english.contains(",pgic,"),
+        "the scenario records a PGIC:\n{english}"
+    );
+    assert_eq!(german, english);
+}

@@ -909,7 +909,7 @@ impl<H: PumpHardware> Engine<H> {
             let reason = Said::new(|| {
                 tr!(
                     "the pump cannot resume while {state}",
-                    state = super::state_words(state)
+                    state = state.words()
                 )
             });
             return Err(self.refuse(now, Said::new(|| tr!("resume")), reason, Role::Nurse));

@@ -62,21 +62,6 @@ use crate::input::hardware::HardwareConfig;
 use crate::journal::{Record, RecordSink, Role};
 use delivery::{ActiveBolus, StepCounts};
 
-/// The pump's state in words, in the language in use ("running"; in English as `State`'s
-/// Display says it).
-pub(crate) fn state_words(state: State) -> &'static str {
-    match state {
-        State::Idle => tr!("idle"),
-        State::Programmed => tr!("programmed"),
-        State::Verified => tr!("verified"),
-        State::Priming => tr!("priming"),
-        State::Running => tr!("running"),
-        State::Paused => tr!("paused"),
-        State::Alarm => tr!("alarm"),
-        State::Ended => tr!("ended"),
-    }
-}
-
 /// Runs `f` in English: what the trial log and tracing's log are given stays English, whatever
 /// the screens' language (`core::lang`).
 pub(crate) fn in_english<R>(f: impl FnOnce() -> R) -> R {
@@ -94,10 +79,14 @@ pub(crate) struct Said {
 impl Said {
     /// What `say` says in English (for the log) and in the language in use (shown).
     pub(crate) fn new<S: Into<String>>(say: impl Fn() -> S) -> Said {
-        Said {
-            log: in_english(|| say().into()),
-            shown: say().into(),
-        }
+        let log: String = in_english(|| say().into());
+        // Said once when the language in use is English.
+        let shown = if crate::core::lang::current() == crate::core::lang::Language::English {
+            log.clone()
+        } else {
+            say().into()
+        };
+        Said { log, shown }
     }
 
     /// A text that is the same in every language (already English, for the log only).

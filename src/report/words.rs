@@ -3,7 +3,7 @@
 //! the summary has always shown it (its `_` read as a space); the JSON and the CSV keep the
 //! names themselves.
 
-use crate::core::supervisor::{AlarmKind, Priority};
+use crate::core::supervisor::AlarmKind;
 use crate::core::tr;
 use crate::journal::{Outcome, Severity, SideEffect, Wish};
 
@@ -50,16 +50,6 @@ pub(crate) fn alarm(kind: AlarmKind) -> &'static str {
         AlarmKind::LibraryChanged => tr!("library changed"),
         AlarmKind::StorageLow => tr!("storage low"),
         AlarmKind::StorageFull => tr!("storage full"),
-    }
-}
-
-/// An alarm's priority, lower case: "high".
-pub(crate) fn priority(p: Priority) -> &'static str {
-    match p {
-        Priority::Info => tr!("info"),
-        Priority::Low => tr!("low"),
-        Priority::Medium => tr!("medium"),
-        Priority::High => tr!("high"),
     }
 }
 
@@ -155,12 +145,12 @@ mod tests {
             assert_eq!(alarm(kind), name(serde_json::to_value(kind).unwrap()));
         }
         for p in [
-            Priority::Info,
-            Priority::Low,
-            Priority::Medium,
-            Priority::High,
+            crate::core::supervisor::Priority::Info,
+            crate::core::supervisor::Priority::Low,
+            crate::core::supervisor::Priority::Medium,
+            crate::core::supervisor::Priority::High,
         ] {
-            assert_eq!(priority(p), p.to_string());
+            assert_eq!(p.words(), p.to_string());
         }
         for e in [
             SideEffect::Nausea,

@@ -52,6 +52,14 @@ impl UserRole {
             UserRole::Clinician => "clinician",
         }
     }
+
+    /// The role in words, in the language in use ("nurse").
+    pub fn words(self) -> &'static str {
+        match self {
+            UserRole::Nurse => tr!("nurse"),
+            UserRole::Clinician => tr!("clinician"),
+        }
+    }
 }
 
 /// A user as the users file holds it.
@@ -111,23 +119,14 @@ pub enum AuthError {
     NoSession,
     OtherConnection,
     WrongRole {
-        needed: &'static str,
-        have: &'static str,
+        needed: UserRole,
+        have: UserRole,
     },
     SameVerifier,
     PinFormat {
         length: usize,
     },
     Config(String),
-}
-
-/// A role's name ("nurse", as `UserRole::as_str` says it) in words, in the language in use.
-fn role_words(role: &'static str) -> &'static str {
-    match role {
-        "nurse" => tr!("nurse"),
-        "clinician" => tr!("clinician"),
-        other => other,
-    }
 }
 
 impl std::fmt::Display for AuthError {
@@ -156,8 +155,8 @@ impl std::fmt::Display for AuthError {
             }
             AuthError::WrongRole { needed, have } => tr!(
                 "a {needed} must do this (logged in as {have})",
-                needed = role_words(needed),
-                have = role_words(have)
+                needed = needed.words(),
+                have = have.words()
             ),
             AuthError::SameVerifier => {
                 tr!("the second check must be by another nurse or clinician").to_owned()
@@ -630,8 +629,8 @@ impl Auth {
             Ok(caller)
         } else {
             Err(AuthError::WrongRole {
-                needed: roles.first().map_or("nurse", |r| r.as_str()),
-                have: caller.role.as_str(),
+                needed: roles.first().copied().unwrap_or(UserRole::Nurse),
+                have: caller.role,
             })
         }
     }

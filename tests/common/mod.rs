@@ -121,6 +121,15 @@ pub fn assert_valid_summary(json: &serde_json::Value) -> jsonschema::Validator {
     validator
 }
 
+/// A 14-day continuous morphine trial's program for `patient` (1 mg/mL, 1 mg/day, a patient
+/// bolus of 0.05 mg at most once an hour), as the service's `start_trial` takes it.
+#[allow(dead_code)]
+pub fn continuous_morphine(patient: &str) -> String {
+    format!(
+        "[trial]\npatient = \"{patient}\"\nroute = \"intrathecal\"\nkind = \"continuous\"\nduration = \"14d\"\n\n[program]\ndrug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1 mg/day\"\npca = {{ dose = \"0.05 mg\", lockout = \"1h\", max_per_hour = 1 }}\n"
+    )
+}
+
 /// `titra` (the binary cargo built) run with `args`.
 pub fn titra(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_titra"))

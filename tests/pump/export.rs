@@ -739,6 +739,30 @@ fn a_summary_exported_in_german_reads_back_in_german() {
     assert_eq!(de, en, "the German PDF has the English one's figures");
 }
 
+/// `titra export --draft` of the newest trial in `db` into `out` as `format`, with one more
+/// option and its file (`--protocol`, `--hardware`) if given.
+fn export_command(
+    db: &Path,
+    out: &Path,
+    format: &str,
+    option: Option<(&str, &Path)>,
+) -> std::process::Output {
+    let mut args = vec![
+        "export",
+        "--db",
+        db.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        format,
+        "--draft",
+    ];
+    if let Some((name, file)) = option {
+        args.extend([name, file.to_str().unwrap()]);
+    }
+    titra(&args)
+}
+
 /// The site chooses the summary's language: `titra export` with a protocol that says
 /// `language = "de"` writes the German PDF; with the built-in one (English) the English one.
 #[test]
@@ -754,20 +778,7 @@ fn the_sites_protocol_chooses_the_language_of_the_exported_summary() {
     )
     .unwrap();
     let run = |out: &Path, site: Option<&Path>| {
-        let mut args = vec![
-            "export",
-            "--db",
-            db.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--format",
-            "pdf",
-            "--draft",
-        ];
-        if let Some(p) = site {
-            args.extend(["--protocol", p.to_str().unwrap()]);
-        }
-        let o = titra(&args);
+        let o = export_command(&db, out, "pdf", site.map(|p| ("--protocol", p)));
         assert!(o.status.success(), "{o:?}");
         let pdf = std::fs::read_dir(out)
             .unwrap()
@@ -798,20 +809,7 @@ fn the_hl7_export_writes_the_trials_observations_that_hl7apy_reads() {
     let d = dir("hl7");
     let db = simulated_log("single-shot-morphine.toml", &d);
     let run = |hardware: Option<&Path>, out: &Path| {
-        let mut args = vec![
-            "export",
-            "--db",
-            db.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--format",
-            "hl7",
-            "--draft",
-        ];
-        if let Some(h) = hardware {
-            args.extend(["--hardware", h.to_str().unwrap()]);
-        }
-        titra(&args)
+        export_command(&db, out, "hl7", hardware.map(|h| ("--hardware", h)))
     };
     // Without [integration]: refused, by name.
     let refused = run(None, &d.join("none"));

@@ -11,21 +11,6 @@ use titra::service::pump::PumpService;
 use crate::common::daemon::logged_service;
 use crate::common::{CLINICIAN, NURSE, SECOND_NURSE, Staff, TempDir};
 
-const PROGRAM: &str = r#"
-[trial]
-patient = "MRN-GERMAN"
-route = "intrathecal"
-kind = "continuous"
-duration = "14d"
-
-[program]
-drug = "morphine"
-concentration = "1 mg/mL"
-reservoir = "20 mL"
-basal = "1 mg/day"
-pca = { dose = "0.05 mg", lockout = "1h", max_per_hour = 1 }
-"#;
-
 fn token(svc: &mut PumpService, who: Staff, now: Timestamp) -> String {
     svc.login(who.id, who.pin, Peer::Local, now).unwrap().0
 }
@@ -52,7 +37,7 @@ fn the_answers_read_in_german_and_the_trial_log_keeps_them_in_english() {
         let nurse = token(&mut svc, NURSE, t0);
         svc.start_trial(
             &nurse,
-            PROGRAM,
+            &crate::common::continuous_morphine("MRN-GERMAN"),
             false,
             (SECOND_NURSE.id, SECOND_NURSE.pin),
             t0,

@@ -13,21 +13,6 @@ use titra::store::budget::{FakeFreeSpace, LogBudget, Reserve};
 use crate::common::daemon::logged_service;
 use crate::common::{NURSE, SECOND_NURSE, Staff, TempDir};
 
-const PROGRAM: &str = r#"
-[trial]
-patient = "MRN-STORAGE"
-route = "intrathecal"
-kind = "continuous"
-duration = "14d"
-
-[program]
-drug = "morphine"
-concentration = "1 mg/mL"
-reservoir = "20 mL"
-basal = "1 mg/day"
-pca = { dose = "0.05 mg", lockout = "1h", max_per_hour = 1 }
-"#;
-
 const MIB: u64 = 1024 * 1024;
 
 struct Pump {
@@ -52,7 +37,13 @@ impl Pump {
             now: Timestamp::ORIGIN,
         };
         p.as_user(NURSE, |s, t, now| {
-            s.start_trial(t, PROGRAM, false, (SECOND_NURSE.id, SECOND_NURSE.pin), now)
+            s.start_trial(
+                t,
+                &crate::common::continuous_morphine("MRN-STORAGE"),
+                false,
+                (SECOND_NURSE.id, SECOND_NURSE.pin),
+                now,
+            )
         })
         .unwrap();
         p.as_user(NURSE, |s, t, now| s.prime(t, now)).unwrap();
@@ -354,14 +345,26 @@ fn no_trial_is_programmed_on_a_full_card() {
     };
     let refused = p
         .as_user(NURSE, |s, t, now| {
-            s.start_trial(t, PROGRAM, false, (SECOND_NURSE.id, SECOND_NURSE.pin), now)
+            s.start_trial(
+                t,
+                &crate::common::continuous_morphine("MRN-STORAGE"),
+                false,
+                (SECOND_NURSE.id, SECOND_NURSE.pin),
+                now,
+            )
         })
         .unwrap_err();
     assert!(refused.contains("memory card is full"), "{refused}");
     assert!(p.svc.engine().is_none());
     free.set(10_000 * MIB);
     p.as_user(NURSE, |s, t, now| {
-        s.start_trial(t, PROGRAM, false, (SECOND_NURSE.id, SECOND_NURSE.pin), now)
+        s.start_trial(
+            t,
+            &crate::common::continuous_morphine("MRN-STORAGE"),
+            false,
+            (SECOND_NURSE.id, SECOND_NURSE.pin),
+            now,
+        )
     })
     .unwrap();
 }

@@ -49,6 +49,21 @@ impl fmt::Display for State {
 }
 
 impl State {
+    /// The state in words, in the language in use ("running"; in English as Display writes
+    /// it, which is what the log and the wire carry).
+    pub fn words(self) -> &'static str {
+        match self {
+            State::Idle => crate::tr!("idle"),
+            State::Programmed => crate::tr!("programmed"),
+            State::Verified => crate::tr!("verified"),
+            State::Priming => crate::tr!("priming"),
+            State::Running => crate::tr!("running"),
+            State::Paused => crate::tr!("paused"),
+            State::Alarm => crate::tr!("alarm"),
+            State::Ended => crate::tr!("ended"),
+        }
+    }
+
     /// Whether the motor may move forward in this state.
     pub fn delivers(self) -> bool {
         matches!(self, State::Running | State::Priming)
@@ -131,6 +146,18 @@ pub enum Priority {
     Low,
     Medium,
     High,
+}
+
+impl Priority {
+    /// The priority in words, lower case, in the language in use ("high").
+    pub fn words(self) -> &'static str {
+        match self {
+            Priority::Info => crate::tr!("info"),
+            Priority::Low => crate::tr!("low"),
+            Priority::Medium => crate::tr!("medium"),
+            Priority::High => crate::tr!("high"),
+        }
+    }
 }
 
 impl fmt::Display for Priority {

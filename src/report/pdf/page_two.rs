@@ -263,7 +263,7 @@ pub(super) fn alarms_and_interruptions(p: &mut Page, s: &Summary) {
                 "{}: {} ({}){}{}.",
                 hours_words(a.at_h),
                 words::alarm(a.kind),
-                words::priority(a.priority),
+                a.priority.words(),
                 a.cleared_at_h.map_or(String::new(), |c| tr!(
                     ", cleared at {at}",
                     at = hours_words(c)
@@ -304,25 +304,16 @@ pub(super) fn observations_and_side_effects(p: &mut Page, s: &Summary, unit: Mas
     if o.sedation.is_empty() && o.vitals.is_empty() && o.holds.is_empty() {
         p.para(10.0, false, tr!("None recorded."));
     } else {
+        let (poss, rate) = o.extremes("—");
         p.para(
             10.0,
             false,
             &tr!(
                 "{scores} sedation scores (highest POSS {poss}); {sets} sets of vital signs (lowest respiratory rate {rate}).",
                 scores = o.sedation.len(),
-                poss = o
-                    .sedation
-                    .iter()
-                    .map(|x| x.poss)
-                    .max()
-                    .map_or("—".to_owned(), |v| v.to_string()),
+                poss,
                 sets = o.vitals.len(),
-                rate = o
-                    .vitals
-                    .iter()
-                    .filter_map(|x| x.resp_rate)
-                    .min()
-                    .map_or("—".to_owned(), |v| format!("{v}/min"))
+                rate
             ),
         );
     }

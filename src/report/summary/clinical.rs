@@ -90,6 +90,19 @@ pub struct Observations {
     pub holds: Vec<SedationHold>,
 }
 
+impl Observations {
+    /// The highest sedation score (POSS) recorded, and the lowest respiratory rate ("8/min"),
+    /// each `none` when there is none: what the PDF and the text summary both print.
+    pub fn extremes(&self, none: &str) -> (String, String) {
+        let poss = self.sedation.iter().map(|x| x.poss).max();
+        let rate = self.vitals.iter().filter_map(|x| x.resp_rate).min();
+        (
+            poss.map_or_else(|| none.to_owned(), |v| v.to_string()),
+            rate.map_or_else(|| none.to_owned(), |v| format!("{v}/min")),
+        )
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SedationEntry {
     pub at_h: f64,

@@ -163,7 +163,7 @@ fn alarms(out: &mut String, s: &Summary) {
             "  {}",
             tr!(
                 "{priority} {alarm} at {at} h",
-                priority = words::priority(a.priority).to_uppercase(),
+                priority = a.priority.words().to_uppercase(),
                 alarm = words::alarm(a.kind),
                 at = a.at_h
             )
@@ -182,25 +182,16 @@ fn alarms(out: &mut String, s: &Summary) {
 fn observations(out: &mut String, s: &Summary) {
     let o = &s.observations;
     if o.schedule.is_some() || !o.sedation.is_empty() || !o.vitals.is_empty() {
+        let (poss, rate) = o.extremes("-");
         let _ = writeln!(
             out,
             "\n{}",
             tr!(
                 "Sedation and breathing: {scores} sedation scores (highest POSS {poss}), {sets} sets of vital signs (lowest respiratory rate {rate})",
                 scores = o.sedation.len(),
-                poss = o
-                    .sedation
-                    .iter()
-                    .map(|x| x.poss)
-                    .max()
-                    .map_or("-".to_owned(), |v| v.to_string()),
+                poss,
                 sets = o.vitals.len(),
-                rate = o
-                    .vitals
-                    .iter()
-                    .filter_map(|x| x.resp_rate)
-                    .min()
-                    .map_or("-".to_owned(), |v| format!("{v}/min"))
+                rate
             )
         );
         if let Some(schedule) = &o.schedule {

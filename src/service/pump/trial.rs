@@ -424,7 +424,7 @@ impl PumpService {
         if !matches!(engine.state(), State::Running | State::Priming) {
             return Err(ServiceError::WrongState(tr!(
                 "delivery is not running (the pump is {state})",
-                state = crate::engine::state_words(engine.state())
+                state = engine.state().words()
             )));
         }
         engine.pause(now)?;

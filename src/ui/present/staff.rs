@@ -2,7 +2,7 @@
 //! nurse or a clinician may do now.
 
 use crate::core::diary::OutcomeMeasure;
-use crate::core::supervisor::{Priority, State};
+use crate::core::supervisor::State;
 use crate::core::tr;
 use crate::service::auth::UserRole;
 use crate::service::wire::Status;
@@ -15,44 +15,12 @@ pub fn role_of(word: &str) -> Option<UserRole> {
 
 /// The overview's first line: "Demo Nurse (nurse)".
 pub fn logged_in_as(name: &str, role: UserRole) -> String {
-    format!("{name} ({})", role_words(role))
-}
-
-/// A staff role in words ("nurse"), in the language in use.
-fn role_words(role: UserRole) -> &'static str {
-    match role {
-        UserRole::Nurse => tr!("nurse"),
-        UserRole::Clinician => tr!("clinician"),
-    }
-}
-
-/// The pump's state in words, as the overview says it after "Pump" ("Pump running").
-fn state_words(state: State) -> &'static str {
-    match state {
-        State::Idle => tr!("idle"),
-        State::Programmed => tr!("programmed"),
-        State::Verified => tr!("verified"),
-        State::Priming => tr!("priming"),
-        State::Running => tr!("running"),
-        State::Paused => tr!("paused"),
-        State::Alarm => tr!("alarm"),
-        State::Ended => tr!("ended"),
-    }
-}
-
-/// An alarm's priority in words ("high").
-fn priority_words(priority: Priority) -> &'static str {
-    match priority {
-        Priority::Info => tr!("info"),
-        Priority::Low => tr!("low"),
-        Priority::Medium => tr!("medium"),
-        Priority::High => tr!("high"),
-    }
+    format!("{name} ({})", role.words())
 }
 
 /// The staff screen's overview lines.
 pub fn staff_overview(s: &Status) -> Vec<String> {
-    let state = state_words(s.state);
+    let state = s.state.words();
     if s.patient.is_empty() {
         return vec![tr!("Pump {state}: no trial programmed.", state)];
     }
@@ -97,7 +65,7 @@ pub fn staff_overview(s: &Status) -> Vec<String> {
     for a in &s.alarms {
         lines.push(tr!(
             "ALARM ({priority}): {message}",
-            priority = priority_words(a.priority),
+            priority = a.priority.words(),
             message = a.message
         ));
     }
@@ -405,7 +373,7 @@ mod tests {
         s.reservoir_remaining = "19.68 mL".to_owned();
         s.alarms.push(crate::service::wire::AlarmStatus {
             kind: crate::core::supervisor::AlarmKind::Occlusion,
-            priority: Priority::High,
+            priority: crate::core::supervisor::Priority::High,
             message: "…".to_owned(),
             since_ms: 0,
             silenced_until_ms: -1,

@@ -608,6 +608,13 @@ pub trait RecordSink: Send {
         Ok(())
     }
 
+    /// Time passed to `now`: what the sink does on its own clock (the trial log queues the
+    /// periodic messages for the hospital's systems that fall due). Nothing by default.
+    fn tick(&mut self, now: crate::core::units::Timestamp) -> Result<(), String> {
+        let _ = now;
+        Ok(())
+    }
+
     /// Makes later writes fail as a full disk (`disk_full`) or a storage error
     /// (`log_write_error`) would, or work again (`on` false): for fault injection on simulated
     /// pumps. False when this sink cannot.

@@ -14,6 +14,7 @@
 //! migrated forward in steps (docs/trial-log.md describes it).
 
 pub mod budget;
+pub mod outbox;
 
 use std::path::{Path, PathBuf};
 
@@ -28,7 +29,7 @@ pub(crate) const APPLICATION_ID: i32 = 0x5449_5452;
 
 /// The schema this version writes. Each entry of [`MIGRATIONS`] takes the schema one version
 /// up; never edit one that has shipped, add the next.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// One step of the schema: its SQL, then (for some) work done in Rust, in one transaction.
 struct Migration {
@@ -88,6 +89,28 @@ CREATE TRIGGER trial_no_update BEFORE UPDATE ON trial
 BEGIN SELECT RAISE(ABORT, 'the trial log is append-only'); END;
 "#,
         then: Some(seal_unsealed_trials),
+    },
+    // 4: the outbox (issue 23, `store::outbox`): messages for the hospital's systems, each
+    // owed to its endpoints until they acknowledge it. Not part of the hash chain: a queue,
+    // emptied as it is sent; the events are the record.
+    Migration {
+        sql: r#"
+CREATE TABLE outbox_message (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    trial_id  INTEGER NOT NULL REFERENCES trial(id),
+    at_ms     INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    body      TEXT NOT NULL
+);
+CREATE TABLE outbox (
+    endpoint    TEXT NOT NULL,
+    message_id  INTEGER NOT NULL REFERENCES outbox_message(id),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    PRIMARY KEY (endpoint, message_id)
+) WITHOUT ROWID;
+"#,
+        then: None,
     },
 ];
 
@@ -165,6 +188,8 @@ pub struct TrialLog {
     path: String,
     trial_id: Option<i64>,
     head: (i64, String),
+    /// The messages the records make, queued with them (None: the pump reports to no one).
+    outbox: Option<outbox::Outbox>,
 }
 
 /// The SHA-256 of a row, as lowercase hex.
@@ -444,7 +469,9 @@ impl TrialLog {
             }
         }
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            // The outbox's sender writes to the same file from its own connection: a write
+            // waits for the other's (a few milliseconds) rather than fail.
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
         )
         .map_err(sqlite)?;
         let mut log = TrialLog {
@@ -452,6 +479,7 @@ impl TrialLog {
             path: shown,
             trial_id: None,
             head: (0, GENESIS.to_owned()),
+            outbox: None,
         };
         log.migrate()?;
         log.head = log.read_head()?;
@@ -661,8 +689,55 @@ impl TrialLog {
         }
         let tx = self.conn.transaction().map_err(sqlite)?;
         let head = chain_rows(&tx, self.head.clone(), &rows).map_err(sqlite)?;
+        // The records' messages, composed on a copy: kept only if the write commits.
+        let composed = match &self.outbox {
+            Some(o) => {
+                let mut composer = o.composer.boxed_clone();
+                let messages = composer.compose(records, outbox::next_id(&tx).map_err(sqlite)?);
+                outbox::queue(&tx, trial_id, &o.endpoints, &messages).map_err(sqlite)?;
+                Some(composer)
+            }
+            None => None,
+        };
         tx.commit().map_err(sqlite)?;
         self.head = head;
+        if let (Some(o), Some(c)) = (self.outbox.as_mut(), composed) {
+            o.composer = c;
+        }
+        Ok(())
+    }
+
+    /// Queues the messages of this trial's records in the outbox from now on (`outbox::Outbox`).
+    pub fn set_outbox(&mut self, outbox: outbox::Outbox) {
+        self.outbox = Some(outbox);
+    }
+
+    /// The next message number the outbox gives.
+    pub fn outbox_next_id(&self) -> Result<u64, StoreError> {
+        outbox::next_id(&self.conn).map_err(self.sqlite())
+    }
+
+    /// Queues the periodic messages due by `now`.
+    pub fn outbox_tick(&mut self, now: crate::core::units::Timestamp) -> Result<(), StoreError> {
+        let (Some(o), Some(trial_id)) = (self.outbox.as_ref(), self.trial_id) else {
+            return Ok(());
+        };
+        let path = self.path.clone();
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let mut composer = o.composer.boxed_clone();
+        let messages = composer.tick(now, outbox::next_id(&self.conn).map_err(sqlite)?);
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction().map_err(sqlite)?;
+        outbox::queue(&tx, trial_id, &o.endpoints, &messages).map_err(sqlite)?;
+        tx.commit().map_err(sqlite)?;
+        if let Some(o) = self.outbox.as_mut() {
+            o.composer = composer;
+        }
         Ok(())
     }
 
@@ -888,6 +963,10 @@ impl crate::journal::RecordSink for TrialLog {
 
     fn probe(&mut self) -> Result<(), String> {
         TrialLog::probe(self).map_err(|e| e.to_string())
+    }
+
+    fn tick(&mut self, now: crate::core::units::Timestamp) -> Result<(), String> {
+        self.outbox_tick(now).map_err(|e| e.to_string())
     }
 
     /// SQLite itself refuses the writes: `disk_full` caps the file at the pages it has

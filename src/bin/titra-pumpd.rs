@@ -122,6 +122,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         real_hardware(&cfg)?
     };
+    let endpoints = cfg
+        .integration
+        .as_ref()
+        .map(|i| i.mllp.clone())
+        .unwrap_or_default();
     let mut service = PumpService::new(cfg, library, source, auth, hw, Some(db.clone()), start)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     // Trials are dated by the system's wall clock; delivery runs on the monotonic one.
@@ -137,6 +142,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let attempts = db.with_file_name("logins.json");
     if let Err(e) = service.keep_login_attempts_in(attempts.clone(), start) {
         tracing::error!(path = %attempts.display(), error = %e, "wrong-PIN counts lost");
+    }
+    // The messages for the hospital's interface engines: one sender thread each, reading the
+    // trial log's outbox on its own connection (delivery never waits for the network).
+    let stop_senders = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for endpoint in endpoints {
+        tracing::info!(endpoint = %endpoint.name, host = %endpoint.host, port = endpoint.port, "sending IHE PCD messages over MLLP");
+        titra::service::mllp::MllpSender::new(endpoint, db.clone(), Default::default())
+            .spawn(stop_senders.clone())
+            .context("cannot start the MLLP sender")?;
     }
     let shared = Shared::new(service, clock);
     let iface = PumpIface::new(shared.clone()).exporting_to(match &args.export_dir {

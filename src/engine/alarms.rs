@@ -452,6 +452,23 @@ impl<H: PumpHardware> Engine<H> {
         self.persist(now);
     }
 
+    /// The outbox's check (`service::pump::integration`): more messages wait for an interface
+    /// engine than the site allows (`behind`), or no longer. The LOW alarm follows; delivery
+    /// goes on either way.
+    pub fn outbox_checked(&mut self, now: Timestamp, behind: bool) {
+        self.outbox_behind = behind;
+        if behind {
+            if !self.has_active(AlarmKind::OutboxBacklog)
+                && let Err(e) = self.raise(now, AlarmKind::OutboxBacklog, None, None)
+            {
+                tracing::error!(error = %e, "the outbox's alarm");
+            }
+        } else {
+            self.clear(now, AlarmKind::OutboxBacklog);
+        }
+        self.persist(now);
+    }
+
     // ---- the nurse's answer ----------------------------------------------------------------
 
     /// The nurse acknowledges the alarms: the ones whose cause the pump can no longer see are
@@ -543,6 +560,8 @@ impl<H: PumpHardware> Engine<H> {
             // Only a storage check that finds the space made lifts them.
             AlarmKind::StorageLow => self.storage_low,
             AlarmKind::StorageFull => self.storage_full,
+            // Only an outbox check that finds the messages sent lifts it.
+            AlarmKind::OutboxBacklog => self.outbox_behind,
         }
     }
 

@@ -146,6 +146,7 @@ impl<H: PumpHardware> Engine<H> {
         self.end_denied_run(now);
         let sounded = self.annunciate(now);
         self.persist(now);
+        self.tick_sink(now);
         self.probe_log(now);
         self.compact(now);
         delivered.and(sensed).and(reservoir).and(sounded)

@@ -213,6 +213,8 @@ pub struct Engine<H> {
     last_pain: Option<Timestamp>,
     /// The last storage check found the log's storage short (MEDIUM) or full (HIGH).
     storage_low: bool,
+    /// The outbox's last check found too many messages waiting (`outbox_checked`).
+    outbox_behind: bool,
     storage_full: bool,
     /// With a trial log, how long the per-minute records are kept in memory (see
     /// [`Engine::bound_journal`]); None keeps every record.
@@ -396,6 +398,7 @@ impl<H: PumpHardware> Engine<H> {
             site: None,
             last_pain: None,
             storage_low: false,
+            outbox_behind: false,
             storage_full: false,
             keep: None,
             dropped: 0,
@@ -455,6 +458,20 @@ impl<H: PumpHardware> Engine<H> {
                 }
                 false
             }
+        }
+    }
+
+    /// Lets the trial log do what falls due on its own clock: the periodic messages for the
+    /// hospital's systems (`store::outbox`). A failure there is traced and delivery goes on:
+    /// the next record's write says whether the log can be written (and alarms if not).
+    pub(super) fn tick_sink(&mut self, now: Timestamp) {
+        if self.log_failed {
+            return;
+        }
+        if let Some(sink) = self.sink.as_mut()
+            && let Err(e) = sink.tick(now)
+        {
+            tracing::warn!(error = %e, "the periodic messages for the hospital could not be queued");
         }
     }
 

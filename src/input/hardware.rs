@@ -46,10 +46,39 @@ pub struct IntegrationConfig {
     /// The facility the pump belongs to, as the interface engine knows it (MSH-4, and the
     /// authority of the patient's identifier), at most 20 characters.
     pub facility: String,
+    /// The interface engines the pump sends its IHE PCD messages to, over MLLP, through the
+    /// trial log's outbox (none: it sends nothing; `titra export --format hl7` still writes
+    /// them to a file).
+    #[serde(default)]
+    pub mllp: Vec<MllpEndpoint>,
+    /// How many messages may wait for one endpoint before the LOW alarm "messages to the
+    /// hospital are waiting" sounds. Default 30: half an hour of periodic observations, one a
+    /// minute, with the events between (a network that is down for minutes is not an alarm;
+    /// one down for half an hour is worth a nurse calling IT). 1 to 100 000.
+    #[serde(default = "default_backlog_alarm")]
+    pub backlog_alarm: u64,
+}
+
+fn default_backlog_alarm() -> u64 {
+    30
+}
+
+/// The most messages `backlog_alarm` may allow (about two months of minutes).
+pub const MAX_BACKLOG_ALARM: u64 = 100_000;
+
+/// An MLLP endpoint (`[[integration.mllp]]`): an interface engine listening for HL7 v2.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MllpEndpoint {
+    /// Its name in the outbox and the logs: 1 to 40 letters, digits, `-` or `_`, unique.
+    pub name: String,
+    /// Its host name or address.
+    pub host: String,
+    pub port: u16,
 }
 
 impl IntegrationConfig {
-    /// Why a value cannot be used, naming its key; Ok when both can.
+    /// Why a value cannot be used, naming its key; Ok when all can.
     pub fn check(&self) -> Result<(), String> {
         if self.eui64.len() != 16 || !self.eui64.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(format!(
@@ -63,6 +92,50 @@ impl IntegrationConfig {
                 "integration.facility is \"{}\"; it must be 1 to 20 characters, none of | ^ & ~ \\",
                 self.facility
             ));
+        }
+        if !(1..=MAX_BACKLOG_ALARM).contains(&self.backlog_alarm) {
+            return Err(format!(
+                "integration.backlog_alarm is {}; it must be 1 to {MAX_BACKLOG_ALARM} messages",
+                self.backlog_alarm
+            ));
+        }
+        for (i, e) in self.mllp.iter().enumerate() {
+            let n = e.name.chars().count();
+            if n == 0
+                || n > 40
+                || !e
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(format!(
+                    "integration.mllp[{i}].name is \"{}\"; it must be 1 to 40 letters, digits, - or _",
+                    e.name
+                ));
+            }
+            if self.mllp[..i].iter().any(|other| other.name == e.name) {
+                return Err(format!(
+                    "integration.mllp[{i}].name \"{}\" is given twice; each endpoint needs its own name",
+                    e.name
+                ));
+            }
+            if e.host.is_empty()
+                || e.host.len() > 253
+                || !e
+                    .host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '[' | ']'))
+            {
+                return Err(format!(
+                    "integration.mllp[{i}].host is \"{}\"; it must be a host name or an address (1 to 253 characters)",
+                    e.host
+                ));
+            }
+            if e.port == 0 {
+                return Err(format!(
+                    "integration.mllp[{i}].port is 0; it must be 1 to 65535"
+                ));
+            }
         }
         Ok(())
     }

@@ -204,9 +204,10 @@ fn wall_ms(src: &Source<'_>, t: Timestamp) -> u64 {
     }
 }
 
-/// The trial's DEC PCD-01 observations as the live pump sends them (`report::pcd`): one a
-/// minute from the start of delivery to the end, and at each change of state or rate. One
-/// message a line, its segments ended by carriage returns.
+/// The trial's IHE PCD messages as the live pump sends them (`report::pcd::Reporter`): DEC
+/// PCD-01 a minute apart from the start of delivery to the end, IPEC PCD-10 at each delivery
+/// event, ACM PCD-04 at each phase of each alarm. One message a line, its segments ended by
+/// carriage returns.
 fn hl7(src: &Source<'_>) -> Result<Vec<u8>, ExportError> {
     use crate::report::pcd;
     let i = src.integration.ok_or(ExportError::NoIntegration)?;
@@ -214,30 +215,20 @@ fn hl7(src: &Source<'_>) -> Result<Vec<u8>, ExportError> {
         application: "TITRA".to_owned(),
         eui64: i.eui64.clone(),
         facility: i.facility.clone(),
+        simulated: src.summary.simulated,
     };
-    let ended = src.journal.iter().find_map(|r| match r {
-        Record::StateChanged {
-            at,
-            to: crate::core::supervisor::State::Ended,
-            ..
-        } => Some(*at),
-        _ => None,
-    });
-    let wall = |t: Timestamp| wall_ms(src, t);
-    let observations = pcd::observations(&pcd::Replay {
-        journal: src.journal,
-        program: src.program,
-        unit: src.unit,
-        patient: &src.summary.trial.patient,
-        started: src.started,
-        ended,
-        wall: &wall,
-        every: crate::core::units::Duration::from_mins(1),
-    });
+    let mut reporter = pcd::Reporter::new(
+        device,
+        &src.summary.trial.patient,
+        src.program,
+        src.unit,
+        (src.started, wall_ms(src, src.started)),
+        crate::core::units::Duration::from_mins(1),
+    )
+    .map_err(|e| ExportError::Hl7(e.to_string()))?;
     let mut out = Vec::new();
-    for o in &observations {
-        let message = pcd::pcd_01(&device, o).map_err(|e| ExportError::Hl7(e.to_string()))?;
-        out.extend_from_slice(message.as_bytes());
+    for m in reporter.replay(src.journal) {
+        out.extend_from_slice(m.text.as_bytes());
         out.push(b'\n');
     }
     Ok(out)

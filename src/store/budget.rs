@@ -272,6 +272,10 @@ impl crate::journal::RecordSink for ReservedLog {
         self.log.probe().map_err(|e| e.to_string())
     }
 
+    fn tick(&mut self, now: crate::core::units::Timestamp) -> Result<(), String> {
+        self.log.outbox_tick(now).map_err(|e| e.to_string())
+    }
+
     fn inject_fault(&mut self, fault: &str, on: bool) -> bool {
         self.log.inject_fault(fault, on)
     }

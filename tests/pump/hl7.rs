@@ -1,7 +1,8 @@
 //! The IHE PCD device messages (issue 23) read by software no one here wrote: hl7apy (PyPI,
 //! which .ci/run installs) parses each strictly against HL7 v2.6's structures and validates it;
 //! then tests/hl7/check_pcd.py checks the IHE PCD rules hl7apy does not know (the profile, the
-//! acknowledgement flags, the containment tree's order, the EUI-64s, result statuses, units).
+//! acknowledgement flags, the containment tree's order, the EUI-64s, result statuses, units,
+//! an alarm's seven facets, a delivery event's place).
 
 use std::process::Command;
 
@@ -15,6 +16,7 @@ fn device() -> Device {
         application: "TITRA".to_owned(),
         eui64: "0012A3FFFE4B5C6D".to_owned(),
         facility: "Ward 7".to_owned(),
+        simulated: false,
     }
 }
 
@@ -128,53 +130,64 @@ fn a_message_that_breaks_a_rule_is_refused() {
     }
 }
 
-/// The example 3-day morphine trial, simulated, replayed into what the pump reports every hour
-/// and at each change: the volume delivered grows with the log's deliveries and ends at their
-/// sum, a pause is reported as paused, and every message passes the checks.
+/// A reporter of the example morphine program (1 mg/mL at 0.5 mg a day), dated from 0 ms.
+fn reporter(every: titra::core::units::Duration) -> titra::report::pcd::Reporter {
+    let scenario = crate::common::example("continuous-morphine-pca.toml");
+    titra::report::pcd::Reporter::new(
+        device(),
+        "MRN-1",
+        &scenario.program,
+        MassUnit::Mg,
+        (titra::core::units::Timestamp::ORIGIN, 0),
+        every,
+    )
+    .unwrap()
+}
+
+/// The value of the OBX at `at` (OBX-4) in `message`.
+fn value_at<'a>(message: &'a str, at: &str) -> Option<&'a str> {
+    message
+        .split('\r')
+        .map(|s| s.split('|').collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&"OBX") && f.get(4) == Some(&at))
+        .and_then(|f| f.get(5).copied())
+}
+
+/// The example 3-day morphine trial, simulated, replayed into every message the pump sends
+/// (its periodic observation every hour here, to keep it short): every one passes hl7apy and
+/// the IHE rules, they are numbered 1, 2, 3 … in time order, each alarm in the log has its
+/// ACM start, and the trial's completion reports the volume the log's deliveries add up to.
 #[test]
-fn a_simulated_trial_replays_into_observations_that_pass() {
-    use titra::core::supervisor::State;
-    use titra::core::units::{Duration, Timestamp};
+fn a_simulated_trial_replays_into_messages_that_pass() {
+    use titra::core::units::Duration;
     use titra::journal::Record;
-    use titra::report::pcd::{Replay, observations};
+    use titra::report::pcd::Kind;
 
     let scenario = crate::common::example("continuous-morphine-pca.toml");
     let (library, source) = titra::input::check::load_library(None).unwrap();
     let hw = titra::input::hardware::HardwareConfig::built_in().unwrap();
     let outcome = titra::cli::simulate::run(&scenario, &library, source, &hw).unwrap();
     let journal = &outcome.journal;
-    let started = journal
+    let all = reporter(Duration::from_hours(1)).replay(journal);
+    let count = |k: Kind| all.iter().filter(|m| m.kind == k).count();
+    assert!(count(Kind::Dec) >= 72, "{} DEC", count(Kind::Dec));
+    let ids: Vec<u64> = all.iter().map(|m| m.id).collect();
+    assert_eq!(ids, (1..=all.len() as u64).collect::<Vec<_>>());
+    assert!(all.windows(2).all(|w| w[0].at <= w[1].at));
+    let raised = journal
         .iter()
-        .find_map(|r| match r {
-            Record::StateChanged {
-                at,
-                to: State::Running,
-                ..
-            } => Some(*at),
-            _ => None,
+        .filter(|r| matches!(r, Record::AlarmRaised { .. }))
+        .count();
+    let started = all
+        .iter()
+        .filter(|m| {
+            m.kind == Kind::Acm
+                && value_at(&m.text, "1.1.1.0.3").or(value_at(&m.text, "1.0.0.0.3"))
+                    == Some("start")
         })
-        .unwrap();
-    let ended = journal.iter().find_map(|r| match r {
-        Record::StateChanged {
-            at,
-            to: State::Ended,
-            ..
-        } => Some(*at),
-        _ => None,
-    });
-    let wall = |t: Timestamp| 1_796_481_000_000 + t.ms();
-    let all = observations(&Replay {
-        journal,
-        program: &scenario.program,
-        unit: titra::core::units::MassUnit::Mg,
-        patient: &scenario.trial.patient,
-        started,
-        ended,
-        wall: &wall,
-        every: Duration::from_hours(1),
-    });
-    // Every hour of 3 days, and the changes between.
-    assert!(all.len() >= 73, "{} observations", all.len());
+        .count();
+    assert_eq!(started, raised, "an ACM start for each alarm raised");
+    assert!(raised > 0, "the scenario has alarms");
     let total: u64 = journal
         .iter()
         .map(|r| match r {
@@ -182,48 +195,30 @@ fn a_simulated_trial_replays_into_observations_that_pass() {
             _ => 0,
         })
         .sum();
-    let last = all.last().unwrap();
-    assert_eq!(last.delivered.nl(), total);
-    assert!(
-        all.windows(2)
-            .all(|w| w[0].delivered <= w[1].delivered && w[0].unix_ms <= w[1].unix_ms)
-    );
-    assert_eq!(all[0].status, PumpStatus::Infusing);
-    // What the scenario pauses or stops for (its occlusion) is reported as paused.
-    let stopped = journal.iter().any(|r| {
-        matches!(
-            r,
-            Record::StateChanged {
-                to: State::Paused | State::Alarm,
-                ..
-            }
-        )
-    });
+    let complete = all.last().unwrap();
+    assert_eq!(complete.kind, Kind::Ipec);
+    assert!(complete.text.contains("MDC_EVT_PUMP_DELIV_COMP"));
+    let ml = value_at(&complete.text, "1.1.1.5").unwrap();
     assert_eq!(
-        stopped,
-        all.iter().any(|o| o.status == PumpStatus::Paused),
-        "a stop in the log is reported"
+        ml,
+        format!("{}", total as f64 / 1e6),
+        "the volume delivered, to the nanolitre"
     );
-    let ids: Vec<u64> = all.iter().map(|o| o.control_id).collect();
-    assert_eq!(ids, (1..=all.len() as u64).collect::<Vec<_>>());
-    let messages: Vec<String> = all.iter().map(|o| pcd_01(&device(), o).unwrap()).collect();
-    let (ok, said) = checked("replay", &messages);
+    let texts: Vec<String> = all.into_iter().map(|m| m.text).collect();
+    let (ok, said) = checked("replay", &texts);
     assert!(ok, "{said}");
 }
 
-/// A log written by hand, replayed every hour: worked out by hand what each observation says.
+/// A log written by hand, replayed with an observation every hour: each message worked out by
+/// hand (its minute, kind, and what it says).
 #[test]
 fn a_replay_reports_what_the_log_says_at_each_moment() {
     use titra::core::dose::Source;
-    use titra::core::supervisor::State;
+    use titra::core::supervisor::{AlarmKind, Priority, State};
     use titra::core::units::{Amount, AmountRate, Duration, Timestamp};
     use titra::journal::{Record, Role};
-    use titra::report::pcd::{Replay, observations};
+    use titra::report::pcd::Kind;
 
-    let scenario = crate::common::example("continuous-morphine-pca.toml");
-    // 1 mg/mL at 0.5 mg/day: 0.5 mL a day.
-    assert_eq!(scenario.program.concentration.ng_per_ml(), 1_000_000);
-    assert_eq!(scenario.program.basal.ng_per_day(), 500_000);
     let min = |m: u64| Timestamp::from_ms(m * 60_000);
     let state = |m, from, to| Record::StateChanged {
         at: min(m),
@@ -238,52 +233,202 @@ fn a_replay_reports_what_the_log_says_at_each_moment() {
         volume: titra::core::units::Volume::from_nl(nl),
     };
     let journal = vec![
-        state(0, State::Verified, State::Running),
+        state(0, State::Priming, State::Running),
         given(30, 1_000),
-        given(60, 1_000),
-        state(90, State::Running, State::Paused),
+        Record::BolusStarted {
+            at: min(40),
+            source: Source::PatientBolus,
+            requested: Amount::from_ng(100_000),
+            steps: 10,
+        },
+        Record::BolusEnded {
+            at: min(41),
+            source: Source::PatientBolus,
+            requested: Amount::from_ng(100_000),
+            delivered: Amount::from_ng(100_000),
+            complete: true,
+        },
+        given(60, 101_000),
+        Record::AlarmRaised {
+            at: min(90),
+            kind: AlarmKind::Occlusion,
+            priority: Priority::High,
+            pressure_mmhg: Some(600.0),
+            time_to_alarm: None,
+        },
+        state(90, State::Running, State::Alarm),
+        Record::AlarmCleared {
+            at: min(95),
+            kind: AlarmKind::Occlusion,
+        },
+        Record::AlarmAcknowledged {
+            at: min(96),
+            kind: AlarmKind::Occlusion,
+            by: Role::Nurse,
+        },
         Record::RateChanged {
             at: min(100),
             old: AmountRate::from_ng_per_day(500_000),
             new: AmountRate::from_ng_per_day(1_000_000),
             by: Role::Clinician,
         },
-        state(120, State::Paused, State::Running),
+        state(120, State::Alarm, State::Running),
         given(150, 2_000),
         state(180, State::Running, State::Ended),
     ];
-    let wall = |t: Timestamp| t.ms();
-    let all = observations(&Replay {
-        journal: &journal,
-        program: &scenario.program,
-        unit: titra::core::units::MassUnit::Mg,
-        patient: "MRN-1",
-        started: min(0),
-        ended: Some(min(180)),
-        wall: &wall,
-        every: Duration::from_hours(1),
-    });
-    let seen: Vec<(u64, u64, PumpStatus, u64)> = all
+    let all = reporter(Duration::from_hours(1)).replay(&journal);
+    let seen: Vec<(u64, Kind, String)> = all
         .iter()
-        .map(|o| {
-            (
-                o.unix_ms / 60_000,
-                o.delivered.nl(),
-                o.status,
-                o.rate.nl_per_day(),
-            )
+        .map(|m| {
+            let what = match m.kind {
+                // The status, the rate (mL/h) and the volume (mL).
+                Kind::Dec => format!(
+                    "{} {} {}",
+                    value_at(&m.text, "1.1.1.1").unwrap(),
+                    value_at(&m.text, "1.1.1.4").unwrap(),
+                    value_at(&m.text, "1.1.1.5").unwrap()
+                ),
+                // The event, and the volume after it.
+                Kind::Ipec => format!(
+                    "{} {}",
+                    value_at(&m.text, "1.0.0.1").unwrap(),
+                    value_at(&m.text, "1.1.1.5").unwrap()
+                ),
+                // The phase, the state, the inactivation.
+                Kind::Acm => format!(
+                    "{} {} {}",
+                    value_at(&m.text, "1.1.1.0.3").unwrap(),
+                    value_at(&m.text, "1.1.1.0.4").unwrap(),
+                    value_at(&m.text, "1.1.1.0.5").unwrap()
+                ),
+            };
+            (m.at.ms() / 60_000, m.kind, what)
         })
         .collect();
-    use PumpStatus::{Infusing, Paused, Standby};
-    assert_eq!(
-        seen,
-        [
-            (0, 0, Infusing, 500_000),
-            (60, 2_000, Infusing, 500_000),
-            (90, 2_000, Paused, 500_000),
-            (100, 2_000, Paused, 1_000_000),
-            (120, 2_000, Infusing, 1_000_000),
-            (180, 4_000, Standby, 1_000_000),
-        ]
+    let ipec = |m: u64, what: &str| (m, Kind::Ipec, what.to_owned());
+    let dec = |m: u64, what: &str| (m, Kind::Dec, what.to_owned());
+    let acm = |m: u64, what: &str| (m, Kind::Acm, what.to_owned());
+    // 0.5 mL a day is 0.020833 mL/h; 1 mL a day 0.041667 mL/h. The bolus's 0.1 mL reaches the
+    // volume with the minute's delivery record at 60.
+    let expected = vec![
+        ipec(
+            0,
+            "197288^MDC_EVT_PUMP_DELIV_START^MDC^^^^^^Delivery started 0",
+        ),
+        dec(0, "^pump-status-infusing 0.020833 0"),
+        ipec(
+            40,
+            "bolus_start^Patient bolus started^99TTR^^^^^^Patient bolus started 0.001",
+        ),
+        ipec(
+            41,
+            "bolus_end^Patient bolus ended^99TTR^^^^^^Patient bolus ended 0.001",
+        ),
+        dec(60, "^pump-status-infusing 0.020833 0.102"),
+        acm(90, "start active enabled"),
+        ipec(
+            90,
+            "0^MDC_EVT_PUMP_DELIV_STOP^MDC^^^^^^Delivery stopped by an alarm 0.102",
+        ),
+        acm(95, "update latched enabled"),
+        acm(96, "end inactive alert-acknowledged"),
+        ipec(
+            100,
+            "rate_change^Basal rate changed^99TTR^^^^^^Basal rate changed 0.102",
+        ),
+        ipec(
+            120,
+            "197288^MDC_EVT_PUMP_DELIV_START^MDC^^^^^^Delivery resumed 0.102",
+        ),
+        dec(120, "^pump-status-infusing 0.041667 0.102"),
+        ipec(180, "0^MDC_EVT_PUMP_DELIV_COMP^MDC^^^^^^Trial ended 0.104"),
+    ];
+    assert_eq!(seen, expected);
+    // Each phase of the alarm names its first report (OBR-29).
+    let first = all.iter().find(|m| m.kind == Kind::Acm).unwrap().id;
+    for m in all.iter().filter(|m| m.kind == Kind::Acm) {
+        assert!(m.text.contains(&format!("|^{first}&TITRA&")), "{}", m.text);
+    }
+    let texts: Vec<String> = all.into_iter().map(|m| m.text).collect();
+    let (ok, said) = checked("hand", &texts);
+    assert!(ok, "{said}");
+}
+
+/// The alarm and event checks are not a formality either.
+#[test]
+fn an_alarm_or_event_message_that_breaks_a_rule_is_refused() {
+    use titra::core::supervisor::{AlarmKind, Priority, State};
+    use titra::core::units::{Duration, Timestamp};
+    use titra::journal::Record;
+    use titra::report::pcd::Kind;
+
+    let mut r = reporter(Duration::from_hours(1));
+    let mut out = Vec::new();
+    r.record(
+        &Record::StateChanged {
+            at: Timestamp::ORIGIN,
+            from: State::Priming,
+            to: State::Running,
+        },
+        &mut out,
     );
+    r.record(
+        &Record::AlarmRaised {
+            at: Timestamp::ORIGIN,
+            kind: AlarmKind::Occlusion,
+            priority: Priority::High,
+            pressure_mmhg: None,
+            time_to_alarm: None,
+        },
+        &mut out,
+    );
+    let ipec = out
+        .iter()
+        .find(|m| m.kind == Kind::Ipec)
+        .unwrap()
+        .text
+        .clone();
+    let acm = out
+        .iter()
+        .find(|m| m.kind == Kind::Acm)
+        .unwrap()
+        .text
+        .clone();
+    let (ok, said) = checked("good", &[ipec.clone(), acm.clone()]);
+    assert!(ok, "{said}");
+    let broken = [
+        (
+            "priority",
+            acm.replace("|PH|", "|high|"),
+            "is not one of PN, PL, PM, PH",
+        ),
+        (
+            "facet-status",
+            acm.replacen("|active||||||F", "|active||||||R", 1),
+            "not F",
+        ),
+        // The alert type's facet left out.
+        (
+            "facets",
+            acm.split_terminator('\r')
+                .filter(|s| !s.starts_with("OBX|7|"))
+                .map(|s| format!("{s}\r"))
+                .collect::<String>(),
+            "not the 7 facets",
+        ),
+        (
+            "source",
+            ipec.replace("|1.0.0.2|1.1.1.0|", "|1.0.0.2|1.1.2.0|"),
+            "event source",
+        ),
+        (
+            "acm-profile",
+            acm.replace("1.3.6.1.4.1.19376.1.6.1.4.1", "1.3.6.1.4.1.19376.1.6.1.1.1"),
+            "does not name the profile",
+        ),
+    ];
+    for (name, message, why) in broken {
+        let (ok, said) = checked(name, &[message]);
+        assert!(!ok && said.contains(why), "{name}: {said}");
+    }
 }

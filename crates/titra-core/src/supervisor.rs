@@ -228,11 +228,15 @@ pub enum AlarmKind {
     /// records: delivery stopped cleanly (the stop and this alarm written into the reserve),
     /// and the pump stays stopped until space is made.
     StorageFull,
+    /// Messages for the hospital's systems are waiting: more than the site allows are queued
+    /// for one of its interface engines (issue 23; the network or the engine is down). Delivery
+    /// goes on; the messages are kept and sent when the engine answers again.
+    OutboxBacklog,
 }
 
 impl AlarmKind {
     /// Every alarm, in the order they are declared (what the screens must have room for).
-    pub const ALL: [AlarmKind; 21] = [
+    pub const ALL: [AlarmKind; 22] = [
         AlarmKind::Occlusion,
         AlarmKind::ReservoirLow,
         AlarmKind::ReservoirEmpty,
@@ -254,6 +258,7 @@ impl AlarmKind {
         AlarmKind::LibraryChanged,
         AlarmKind::StorageLow,
         AlarmKind::StorageFull,
+        AlarmKind::OutboxBacklog,
     ];
 
     /// Its place in [`AlarmKind::ALL`]: a new alarm must be given one here, and the test of
@@ -281,6 +286,7 @@ impl AlarmKind {
             AlarmKind::LibraryChanged => 18,
             AlarmKind::StorageLow => 19,
             AlarmKind::StorageFull => 20,
+            AlarmKind::OutboxBacklog => 21,
         }
     }
 
@@ -304,9 +310,10 @@ impl AlarmKind {
             | AlarmKind::StuckButton
             | AlarmKind::PossibleInfection
             | AlarmKind::StorageLow => Priority::Medium,
-            AlarmKind::PausedTooLong | AlarmKind::SiteCheckMissed | AlarmKind::LoginLocked => {
-                Priority::Low
-            }
+            AlarmKind::PausedTooLong
+            | AlarmKind::SiteCheckMissed
+            | AlarmKind::LoginLocked
+            | AlarmKind::OutboxBacklog => Priority::Low,
             AlarmKind::Observation => Priority::Info,
         }
     }
@@ -391,6 +398,11 @@ impl AlarmKind {
             AlarmKind::StorageFull => {
                 tr!(
                     "The pump's memory card is full — delivery stopped. Call a technician and the clinician; the pump stays stopped until space is made."
+                )
+            }
+            AlarmKind::OutboxBacklog => {
+                tr!(
+                    "The pump cannot reach the hospital's systems — delivery goes on. Tell IT; the pump keeps its messages and sends them later."
                 )
             }
         }
@@ -525,6 +537,7 @@ mod tests {
             LibraryChanged,
             StorageLow,
             StorageFull,
+            OutboxBacklog,
         ];
         for k in &all {
             match k {
@@ -532,7 +545,7 @@ mod tests {
                 | SensorFault | DoseLimit | Observation | PausedTooLong | PowerRestored
                 | LogFailure | Sedation | ObservationMissed | StuckButton | SiteCheckMissed
                 | PossibleInfection | LoginLocked | LogCheckFailed | LibraryChanged
-                | StorageLow | StorageFull => {}
+                | StorageLow | StorageFull | OutboxBacklog => {}
             }
         }
         all

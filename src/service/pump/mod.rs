@@ -6,6 +6,7 @@
 mod clinical;
 mod demo;
 mod faults;
+mod integration;
 mod integrity;
 mod report;
 mod storage;
@@ -131,6 +132,8 @@ pub struct PumpService {
     /// How many times faster than real time the pump's clock runs (1 but in the desktop
     /// demonstration, on simulated hardware), shown on every screen.
     time_speed: u32,
+    /// The outbox's backlog check (`integration.rs`).
+    outbox: integration::OutboxWatch,
 }
 
 /// Who the demo's pre-trial checklist is recorded as confirmed by (in the trial log; in the
@@ -239,6 +242,7 @@ impl PumpService {
             startup_check: None,
             storage: None,
             time_speed: 1,
+            outbox: integration::OutboxWatch::new(),
         };
         if let Some(path) = &service.log_path {
             let mut watch =
@@ -402,6 +406,7 @@ impl PumpService {
             .ok_or_else(|| ServiceError::Internal(tr!("no hardware").to_owned()))?;
         let signalled = records.len();
         self.resume_budget(&records, stored.trial.duration);
+        self.attach_outbox(&mut log, &stored.trial, &stored.program, &records, now);
         let engine = Engine::recover(
             hw,
             &self.cfg,

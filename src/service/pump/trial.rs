@@ -260,6 +260,7 @@ impl PumpService {
             if let Err(e) = log.checkpoint() {
                 tracing::warn!(error = %e, "the trial log's checkpoint before its budget");
             }
+            self.attach_outbox(&mut log, &scenario.trial, &scenario.program, &[], now);
             let reserve = self.storage.as_ref().map(|w| w.reserve.clone());
             engine.attach_sink(
                 Box::new(crate::store::budget::ReservedLog::new(log, reserve)),
@@ -822,6 +823,7 @@ impl PumpService {
         // The storage check runs whatever the tick found: a tick that fails every pass (a card
         // filling up is the likeliest reason) must not hide the card filling up.
         self.check_storage(now);
+        self.check_outbox(now);
         ticked?;
         Ok(())
     }

@@ -1,19 +1,25 @@
-//! IHE PCD device messages, HL7 v2.6 in ER7 (issue 23): the pump's periodic observations, DEC
-//! PCD-01 (`ORU^R01`), as the IHE PCD Technical Framework (Rev. 8.0, 2018: Vol. 2 §3.1 and
-//! appendix B; Vol. 3 §7.1, the infusion pump) lays them out. Pure: a snapshot of the pump in,
-//! the message's text out. Every IEEE 11073-10101 term used is in [`mdc`], with where it was
-//! read, and in docs/integration-codes.md.
+//! IHE PCD device messages, HL7 v2.6 in ER7 (issue 23), as the IHE PCD Technical Framework
+//! (Rev. 8.0, 2018: Vol. 2 §3.1, §3.4 and appendix B; Vol. 3 §7.1, the infusion pump) and its
+//! IPEC supplement (Rev. 1.5, 2015; folded into TF-2 Rev. 10) lay them out:
+//! - DEC PCD-01 (`ORU^R01`): the pump's periodic observations ([`pcd_01`]);
+//! - ACM PCD-04 (`ORU^R40`): each phase of each alarm ([`acm::pcd_04`]);
+//! - IPEC PCD-10 (`ORU^R42`): delivery started, stopped, completed, rate changes and boluses
+//!   ([`ipec::pcd_10`]).
 //!
-//! [`observations`] replays a trial's log into the observations the pump reports.
-//!
-//! Not yet built (issue 23 goes on): the alarms (ACM PCD-04), the delivery events (IPEC PCD-10),
-//! the outbox that sends them over MLLP, and the FHIR Bundle. `titra export --format hl7`
-//! writes a trial's observations to a file (`report::export`).
+//! Pure: a snapshot of the pump in, the message's text out. Every IEEE 11073-10101 term used is
+//! in [`mdc`], with where it was read, and in docs/integration-codes.md. [`Reporter`] follows a
+//! trial's records as they are written (or replays a log) and says which messages they make.
 
-use crate::core::program::Program;
+mod acm;
+mod ipec;
+mod reporter;
+
+pub use acm::{AlarmReport, Phase, pcd_04};
+pub use ipec::{Event, EventCode, pcd_10};
+pub use reporter::{Kind, Outgoing, Reporter};
+
 use crate::core::supervisor::State;
-use crate::core::units::{Concentration, Duration, MassUnit, Timestamp, Volume, VolumeRate};
-use crate::journal::Record;
+use crate::core::units::{Concentration, MassUnit, Volume, VolumeRate};
 
 /// A term of IEEE 11073-10101 (the nomenclature of ISO/IEEE 11073): its code, as
 /// partition × 65536 + code in partition, and its reference id.
@@ -98,8 +104,84 @@ pub mod mdc {
         refid: "MDC_DIM_MICRO_G_PER_ML",
     };
 
+    /// An alarm (the event of an ACM report; also the generic event of an alarm 11073 has no
+    /// term for). Seen: TF Vol. 2 §3.4 and its examples, TF Vol. 3 table 3.2-1 (3::8).
+    pub const EVT_ALARM: Term = Term {
+        code: 196_616,
+        refid: "MDC_EVT_ALARM",
+    };
+    /// The fluid line is occluded. Seen: TF Vol. 2 appendix E, the infusion pump's occlusion
+    /// alarm.
+    pub const EVT_FLUID_LINE_OCCL: Term = Term {
+        code: 196_940,
+        refid: "MDC_EVT_FLUID_LINE_OCCL",
+    };
+    /// Empty (the reservoir). Derived: TF Vol. 3 table 3.2-1 (3::26).
+    pub const EVT_EMPTY: Term = Term {
+        code: 196_634,
+        refid: "MDC_EVT_EMPTY",
+    };
+    /// Low (the reservoir). Derived: TF Vol. 3 table 3.2-1 (3::62); seen in a TF Vol. 2 example.
+    pub const EVT_LO: Term = Term {
+        code: 196_670,
+        refid: "MDC_EVT_LO",
+    };
+    /// The ACM report's facets: source, phase, state, inactivation state, priority, type.
+    /// Seen: TF Vol. 2 table B.8.5-1.
+    pub const ATTR_ALERT_SOURCE: Term = Term {
+        code: 68_480,
+        refid: "MDC_ATTR_ALERT_SOURCE",
+    };
+    pub const ATTR_EVENT_PHASE: Term = Term {
+        code: 68_481,
+        refid: "MDC_ATTR_EVENT_PHASE",
+    };
+    pub const ATTR_ALARM_STATE: Term = Term {
+        code: 68_482,
+        refid: "MDC_ATTR_ALARM_STATE",
+    };
+    pub const ATTR_ALARM_INACTIVATION_STATE: Term = Term {
+        code: 68_483,
+        refid: "MDC_ATTR_ALARM_INACTIVATION_STATE",
+    };
+    pub const ATTR_ALARM_PRIORITY: Term = Term {
+        code: 68_484,
+        refid: "MDC_ATTR_ALARM_PRIORITY",
+    };
+    pub const ATTR_ALERT_TYPE: Term = Term {
+        code: 68_485,
+        refid: "MDC_ATTR_ALERT_TYPE",
+    };
+    /// The IPEC event, and the device level it happened at. Seen: TF-2 Rev. 10 (draft, 2022),
+    /// its IPEC example.
+    pub const ATTR_EVT_COND: Term = Term {
+        code: 68_487,
+        refid: "MDC_ATTR_EVT_COND",
+    };
+    pub const ATTR_EVT_SOURCE: Term = Term {
+        code: 68_488,
+        refid: "MDC_ATTR_EVT_SOURCE",
+    };
+    /// Delivery started. Seen: IPEC supplement's example (and TF-2 Rev. 10's).
+    pub const EVT_PUMP_DELIV_START: Term = Term {
+        code: 197_288,
+        refid: "MDC_EVT_PUMP_DELIV_START",
+    };
+    /// Delivery stopped, and completed. The IPEC supplement's table X.1.2-1 names them as
+    /// required events, but no IHE text read gives their numbers: sent with the code 0, as the
+    /// IPEC supplement (Rev. 1.5) prints the codes whose assignment is pending, so that an
+    /// engine reads them by their reference id.
+    pub const EVT_PUMP_DELIV_STOP: Term = Term {
+        code: 0,
+        refid: "MDC_EVT_PUMP_DELIV_STOP",
+    };
+    pub const EVT_PUMP_DELIV_COMP: Term = Term {
+        code: 0,
+        refid: "MDC_EVT_PUMP_DELIV_COMP",
+    };
+
     /// Every term, for the table in docs/integration-codes.md.
-    pub const ALL: [Term; 12] = [
+    pub const ALL: [Term; 27] = [
         PUMP_MDS,
         PUMP_VMD,
         CHANNEL_DELIVERY,
@@ -112,11 +194,34 @@ pub mod mdc {
         MILLI_L_PER_HR,
         MILLI_G_PER_ML,
         MICRO_G_PER_ML,
+        EVT_ALARM,
+        EVT_FLUID_LINE_OCCL,
+        EVT_EMPTY,
+        EVT_LO,
+        ATTR_ALERT_SOURCE,
+        ATTR_EVENT_PHASE,
+        ATTR_ALARM_STATE,
+        ATTR_ALARM_INACTIVATION_STATE,
+        ATTR_ALARM_PRIORITY,
+        ATTR_ALERT_TYPE,
+        ATTR_EVT_COND,
+        ATTR_EVT_SOURCE,
+        EVT_PUMP_DELIV_START,
+        EVT_PUMP_DELIV_STOP,
+        EVT_PUMP_DELIV_COMP,
     ];
 }
 
 /// The profile PCD-01 messages say they follow (MSH-21; TF Vol. 2 table of OIDs).
 pub const PCD_01_PROFILE: &str = "IHE_PCD_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.1.1^ISO";
+/// PCD-04's (TF Vol. 2 table of OIDs; the TF's own examples print another, .6.4.4.1: the table
+/// is followed).
+pub const PCD_04_PROFILE: &str = "IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.4.1^ISO";
+/// PCD-10's (IPEC supplement Rev. 1.5, X.1.1).
+pub const PCD_10_PROFILE: &str = "IHE_PCD_010^IHE PCD^1.3.6.1.4.1.19376.1.6.4.10^ISO";
+/// The coding system of the pump's own codes, where 11073 has none (HL7 table 0396: local
+/// systems are named 99zzz).
+pub const LOCAL_SYSTEM: &str = "99TTR";
 
 /// The pump as the hospital's systems know it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +232,9 @@ pub struct Device {
     pub eui64: String,
     /// The facility (MSH-4), and the authority of the patient's identifier (PID-3.4).
     pub facility: String,
+    /// Simulated hardware: its messages are marked for debugging (MSH-11 `D`, HL7 table
+    /// 0103), never as a patient's production data (`P`).
+    pub simulated: bool,
 }
 
 /// What the pump is doing, for MDC_PUMP_STAT.
@@ -179,79 +287,6 @@ impl PumpStatus {
             }
         }
     }
-}
-
-/// What a replay of a trial's log is reported with.
-pub struct Replay<'a> {
-    pub journal: &'a [Record],
-    pub program: &'a Program,
-    pub unit: MassUnit,
-    pub patient: &'a str,
-    /// When delivery started and the trial ended (the last record when it has not).
-    pub started: Timestamp,
-    pub ended: Option<Timestamp>,
-    /// The wall clock (ms since 1970-01-01, UTC) of a moment on the pump's clock.
-    pub wall: &'a dyn Fn(Timestamp) -> u64,
-    /// How often the pump reports while the trial goes on (the live pump: every minute).
-    pub every: Duration,
-}
-
-/// The observations the pump reports over a trial: one every `every` from the start of
-/// delivery to the end, and one at each change of state or rate, each with what the log says at
-/// that moment (the volume delivered up to it, the rate in force, the state). Numbered from 1.
-pub fn observations(r: &Replay<'_>) -> Vec<Observation> {
-    let last = r.journal.last().map_or(r.started, Record::at);
-    let end = r.ended.unwrap_or(last).max(r.started);
-    let mut times: Vec<Timestamp> = Vec::new();
-    let step = r.every.ms().max(1000);
-    let mut t = r.started;
-    while t <= end {
-        times.push(t);
-        t = Timestamp::from_ms(t.ms().saturating_add(step));
-    }
-    times.push(end);
-    for rec in r.journal {
-        if matches!(
-            rec,
-            Record::StateChanged { .. } | Record::RateChanged { .. }
-        ) && rec.at() >= r.started
-            && rec.at() <= end
-        {
-            times.push(rec.at());
-        }
-    }
-    times.sort_unstable();
-    times.dedup();
-
-    let mut out = Vec::with_capacity(times.len());
-    let (mut i, mut delivered, mut state, mut basal) =
-        (0usize, Volume::ZERO, State::Idle, r.program.basal);
-    for (n, at) in times.into_iter().enumerate() {
-        // Every record up to and at this moment.
-        while let Some(rec) = r.journal.get(i).filter(|rec| rec.at() <= at) {
-            match rec {
-                Record::Delivery { volume, .. } => {
-                    delivered = Volume::from_nl(delivered.nl().saturating_add(volume.nl()));
-                }
-                Record::StateChanged { to, .. } => state = *to,
-                Record::RateChanged { new, .. } => basal = *new,
-                _ => {}
-            }
-            i += 1;
-        }
-        out.push(Observation {
-            control_id: n as u64 + 1,
-            unix_ms: (r.wall)(at),
-            patient: r.patient.to_owned(),
-            status: PumpStatus::of(state),
-            drug: r.program.drug.clone(),
-            concentration: r.program.concentration,
-            unit: r.unit,
-            rate: r.program.concentration.volume_rate(basal),
-            delivered,
-        });
-    }
-    out
 }
 
 /// A device's identifier is refused.
@@ -364,72 +399,100 @@ fn obx(
     }
 }
 
-/// The DEC PCD-01 message of one observation: MSH, PID, PV1, OBR, then the containment tree
-/// MDS (1.0.0.0, with the pump's EUI-64) → VMD (1.1.0.0) → delivery channel (1.1.1.0) and its
-/// metrics: status, drug, concentration, programmed rate, volume delivered. Segments end in a
-/// carriage return, as HL7 has them.
-pub fn pcd_01(device: &Device, o: &Observation) -> Result<String, DeviceError> {
-    device.check()?;
+/// The first segments of every message: MSH (the application with the pump's EUI-64, the
+/// message type and the profile of `kind`, MSH-15/16 `AL`/`NE` as TF Vol. 2 B.1 has them for
+/// PCD-01, -04 and -10), PID (the patient by the hospital's identifier only: the name is
+/// "unspecified", name type U) and PV1 (patient class unknown, HL7 table 0004: a trial may be
+/// in- or outpatient).
+fn header(device: &Device, kind: Kind, o: &Observation) -> Vec<String> {
     let eui = device.eui();
-    let when = dtm(o.unix_ms);
-    let app = escape(&device.application);
-    let facility = escape(&device.facility);
-    let control = o.control_id.to_string();
     let msh = format!(
-        "MSH|^~\\&|{app}^{eui}^EUI-64|{facility}|||{when}||ORU^R01^ORU_R01|{control}|P|2.6|||AL|NE||UNICODE UTF-8|||{PCD_01_PROFILE}"
+        "MSH|^~\\&|{app}^{eui}^EUI-64|{facility}|||{when}||{typ}|{control}|{processing}|2.6|||AL|NE||UNICODE UTF-8|||{profile}",
+        app = escape(&device.application),
+        facility = escape(&device.facility),
+        when = dtm(o.unix_ms),
+        typ = kind.message_type(),
+        control = o.control_id,
+        processing = if device.simulated { "D" } else { "P" },
+        profile = kind.profile(),
     );
-    // The pump knows the patient by identifier only: the name is "unspecified" (name type U).
     let pid = segment(
         "PID",
         &[
-            (3, format!("{}^^^{facility}^MR", escape(&o.patient))),
+            (
+                3,
+                format!("{}^^^{}^MR", escape(&o.patient), escape(&device.facility)),
+            ),
             (5, "^^^^^^U".to_owned()),
         ],
     );
-    // Patient class unknown (HL7 table 0004): a trial may be in- or outpatient.
     let pv1 = segment("PV1", &[(2, "U".to_owned())]);
-    let obr = segment(
-        "OBR",
-        &[
-            (1, "1".to_owned()),
-            (2, format!("{control}^{app}")),
-            (3, format!("{control}^{app}^{eui}^EUI-64")),
-            (4, "182777000^monitoring of patient^SCT".to_owned()),
-            (7, when.clone()),
-        ],
-    );
-    let (conc_ng_per_unit, conc_unit, conc_ucum) = match o.unit {
-        MassUnit::Mg => (1_000_000u128, mdc::MILLI_G_PER_ML, "mg/mL"),
-        MassUnit::Mcg => (1_000u128, mdc::MICRO_G_PER_ML, "ug/mL"),
-    };
-    let mds = segment(
+    vec![msh, pid, pv1]
+}
+
+/// The OBR of a message: its number as placer (OBR-2) and as filler with the pump's EUI-64
+/// (OBR-3), the service (OBR-4), the time (OBR-7), and for an alarm the alarm's identity across
+/// its reports (OBR-29).
+fn obr(device: &Device, o: &Observation, service: &str, parent: Option<u64>) -> String {
+    let app = escape(&device.application);
+    let eui = device.eui();
+    let control = o.control_id;
+    let mut fields = vec![
+        (1, "1".to_owned()),
+        (2, format!("{control}^{app}")),
+        (3, format!("{control}^{app}^{eui}^EUI-64")),
+        (4, service.to_owned()),
+        (7, dtm(o.unix_ms)),
+    ];
+    if let Some(id) = parent {
+        fields.push((29, format!("^{id}&{app}&{eui}&EUI-64")));
+    }
+    segment("OBR", &fields)
+}
+
+/// The service of DEC and IPEC reports (OBR-4): SNOMED CT 182777000 "monitoring of patient",
+/// as TF Vol. 2 B.7 suggests.
+const MONITORING: &str = "182777000^monitoring of patient^SCT";
+
+/// The pump's MDS (1.0.0.0), with its EUI-64 in OBX-18 (`EUI^^EUI^EUI-64`, TF Vol. 2 B.8).
+fn mds_row(device: &Device, set_id: usize) -> String {
+    let eui = device.eui();
+    segment(
         "OBX",
         &[
-            (1, "1".to_owned()),
+            (1, set_id.to_string()),
             (3, mdc::PUMP_MDS.coded()),
             (4, "1.0.0.0".to_owned()),
             (11, "X".to_owned()),
             (18, format!("{eui}^^{eui}^EUI-64")),
         ],
-    );
-    let rows = [
-        mds,
-        obx(2, mdc::PUMP_VMD, "1.1.0.0", None),
-        obx(3, mdc::CHANNEL_DELIVERY, "1.1.1.0", None),
+    )
+}
+
+/// The VMD (1.1.0.0), the delivery channel (1.1.1.0) and the channel's metrics: status, drug,
+/// concentration, programmed rate, volume delivered. Numbered from `first`.
+fn channel_rows(o: &Observation, first: usize) -> Vec<String> {
+    let (conc_ng_per_unit, conc_unit, conc_ucum) = match o.unit {
+        MassUnit::Mg => (1_000_000u128, mdc::MILLI_G_PER_ML, "mg/mL"),
+        MassUnit::Mcg => (1_000u128, mdc::MICRO_G_PER_ML, "ug/mL"),
+    };
+    vec![
+        obx(first, mdc::PUMP_VMD, "1.1.0.0", None),
+        obx(first + 1, mdc::CHANNEL_DELIVERY, "1.1.1.0", None),
         obx(
-            4,
+            first + 2,
             mdc::PUMP_STAT,
             "1.1.1.1",
             Some(("CWE", format!("^{}", o.status.value()), None, "")),
         ),
         obx(
-            5,
+            first + 3,
             mdc::DRUG_NAME,
             "1.1.1.2",
             Some(("ST", escape(&o.drug), None, "")),
         ),
         obx(
-            6,
+            first + 4,
             mdc::CONCENTRATION,
             "1.1.1.3",
             Some((
@@ -440,7 +503,7 @@ pub fn pcd_01(device: &Device, o: &Observation) -> Result<String, DeviceError> {
             )),
         ),
         obx(
-            7,
+            first + 5,
             mdc::RATE,
             "1.1.1.4",
             Some((
@@ -451,7 +514,7 @@ pub fn pcd_01(device: &Device, o: &Observation) -> Result<String, DeviceError> {
             )),
         ),
         obx(
-            8,
+            first + 6,
             mdc::DELIVERED,
             "1.1.1.5",
             Some((
@@ -461,29 +524,46 @@ pub fn pcd_01(device: &Device, o: &Observation) -> Result<String, DeviceError> {
                 "mL",
             )),
         ),
-    ];
+    ]
+}
+
+/// Segments as a message: each ended by a carriage return, as HL7 has them.
+fn message(segments: &[String]) -> String {
     let mut out = String::new();
-    for s in [msh, pid, pv1, obr].iter().chain(rows.iter()) {
+    for s in segments {
         out.push_str(s);
         out.push('\r');
     }
-    Ok(out)
+    out
+}
+
+/// The DEC PCD-01 message of one observation: MSH, PID, PV1, OBR, then the containment tree
+/// MDS (1.0.0.0, with the pump's EUI-64) → VMD (1.1.0.0) → delivery channel (1.1.1.0) and its
+/// metrics: status, drug, concentration, programmed rate, volume delivered.
+pub fn pcd_01(device: &Device, o: &Observation) -> Result<String, DeviceError> {
+    device.check()?;
+    let mut segments = header(device, Kind::Dec, o);
+    segments.push(obr(device, o, MONITORING, None));
+    segments.push(mds_row(device, 1));
+    segments.extend(channel_rows(o, 2));
+    Ok(message(&segments))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn device() -> Device {
+    pub(super) fn device() -> Device {
         Device {
             application: "TITRA".to_owned(),
             eui64: "0012a3fffe4b5c6d".to_owned(),
             facility: "Ward 7".to_owned(),
+            simulated: false,
         }
     }
 
     /// 2026-12-05 14:30:00 UTC, morphine 1 mg/mL at 0.5 mL a day (0.5 mg/day), 123.456 µL given.
-    fn observation() -> Observation {
+    pub(super) fn observation() -> Observation {
         Observation {
             control_id: 42,
             unix_ms: 1_796_481_000_000,
@@ -585,7 +665,7 @@ mod tests {
     /// docs/integration-codes.md lists every term the messages use, with the same code.
     #[test]
     fn the_table_of_codes_lists_every_term() {
-        let doc = include_str!("../../docs/integration-codes.md");
+        let doc = include_str!("../../../docs/integration-codes.md");
         for t in mdc::ALL {
             assert!(
                 doc.contains(&format!("| {} | `{}` |", t.code, t.refid)),

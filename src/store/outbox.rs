@@ -1,0 +1,279 @@
+//! The outbox: messages for the hospital's systems (issue 23), kept in the trial log's database
+//! until each endpoint they go to has acknowledged them.
+//!
+//! - A record's messages are rows of `outbox_message` written in the **same transaction** as
+//!   the record itself ([`super::TrialLog::append`]): a record on disk has its messages on disk;
+//!   a write that fails writes neither (and the composer is left as it was, so the retry makes
+//!   the same messages again). Periodic messages are written when they fall due
+//!   ([`super::TrialLog::outbox_tick`]).
+//! - Each message is owed to each endpoint of its channel: a row of `outbox` per (endpoint,
+//!   message). A sender ([`OutboxReader`], its own connection) takes an endpoint's oldest row,
+//!   sends it, and deletes the row only when the endpoint acknowledged it: in order, none
+//!   skipped, re-sent until acknowledged. A message no endpoint still owes is deleted: the
+//!   trial log's events are the record, and `titra export --format hl7` makes the messages
+//!   again from them.
+//! - Delivery never waits for the network: the pump only ever inserts rows; the sender runs
+//!   apart, on its own connection, and its writes (an acknowledgement) are a row deleted, in
+//!   WAL mode with a busy timeout on both sides.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::core::units::Timestamp;
+use crate::journal::Record;
+
+/// What carries a message: HL7 v2 over MLLP, or FHIR over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Hl7,
+    Fhir,
+}
+
+/// A message to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Its number: unique in the log, increasing (HL7's control id, MSH-10).
+    pub id: u64,
+    pub channel: Channel,
+    /// Its kind, for people and logs: "pcd-01".
+    pub kind: &'static str,
+    /// The moment it reports, on the pump's clock.
+    pub at: Timestamp,
+    pub body: String,
+}
+
+/// What makes the messages of a trial's records (the reports of `report::pcd`).
+pub trait Compose: Send {
+    /// The messages `records` make, numbered from `next_id`.
+    fn compose(&mut self, records: &[Record], next_id: u64) -> Vec<Message>;
+    /// The periodic messages due by `now`, numbered from `next_id`.
+    fn tick(&mut self, now: Timestamp, next_id: u64) -> Vec<Message>;
+    /// A copy to compose with before the write commits.
+    fn boxed_clone(&self) -> Box<dyn Compose>;
+}
+
+/// An endpoint messages are owed to: its name (as the site's configuration gives it) and what
+/// it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub name: String,
+    pub channel: Channel,
+}
+
+/// The outbox as the writing connection holds it.
+pub struct Outbox {
+    pub(super) composer: Box<dyn Compose>,
+    pub(super) endpoints: Vec<Endpoint>,
+}
+
+impl Outbox {
+    pub fn new(composer: Box<dyn Compose>, endpoints: Vec<Endpoint>) -> Outbox {
+        Outbox {
+            composer,
+            endpoints,
+        }
+    }
+}
+
+/// The next message number (one past the highest ever given, deleted or not).
+pub(super) fn next_id(conn: &Connection) -> rusqlite::Result<u64> {
+    let last: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'outbox_message'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let max: Option<i64> =
+        conn.query_row("SELECT MAX(id) FROM outbox_message", [], |r| r.get(0))?;
+    let top = last.unwrap_or(0).max(max.unwrap_or(0));
+    Ok(u64::try_from(top).unwrap_or(0) + 1)
+}
+
+/// Queues `messages` for every endpoint of their channel, in the caller's transaction.
+pub(super) fn queue(
+    tx: &rusqlite::Transaction<'_>,
+    trial_id: i64,
+    endpoints: &[Endpoint],
+    messages: &[Message],
+) -> rusqlite::Result<()> {
+    for m in messages {
+        let owed: Vec<&Endpoint> = endpoints
+            .iter()
+            .filter(|e| e.channel == m.channel)
+            .collect();
+        if owed.is_empty() {
+            continue;
+        }
+        let id = i64::try_from(m.id).unwrap_or(i64::MAX);
+        tx.execute(
+            "INSERT INTO outbox_message (id, trial_id, at_ms, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                id,
+                trial_id,
+                i64::try_from(m.at.ms()).unwrap_or(i64::MAX),
+                m.kind,
+                m.body
+            ],
+        )?;
+        for e in owed {
+            tx.execute(
+                "INSERT INTO outbox (endpoint, message_id) VALUES (?1, ?2)",
+                params![e.name, id],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A message owed to an endpoint, as the sender takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub id: u64,
+    pub kind: String,
+    pub body: String,
+    /// How many times it was sent without an acknowledgement.
+    pub attempts: u64,
+}
+
+/// What an endpoint is owed: how many messages, and the oldest's moment (the pump's clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    pub messages: u64,
+    pub oldest: Option<Timestamp>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("the outbox of {path}: {source}")]
+    Sqlite {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("{path} has no outbox (schema {found}; the pump writes it from schema 4)")]
+    NoOutbox { path: String, found: i32 },
+}
+
+/// The sender's side of the outbox: its own connection to the trial log's database, reading
+/// what is owed and deleting what was acknowledged. It never touches the trial's records.
+pub struct OutboxReader {
+    conn: Connection,
+    path: String,
+}
+
+impl OutboxReader {
+    /// Opens the outbox of the trial log at `path` (which the pump has opened, and so
+    /// migrated, first).
+    pub fn open(path: &Path) -> Result<OutboxReader, OutboxError> {
+        let shown = path.display().to_string();
+        let sqlite = |source| OutboxError::Sqlite {
+            path: shown.clone(),
+            source,
+        };
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(sqlite)?;
+        // An acknowledgement lost to a power cut only means the message is sent again: the
+        // sender's deletes need not wait for the card (the pump's own writes stay FULL).
+        conn.execute_batch(
+            "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(sqlite)?;
+        let version: i32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite)?;
+        if version < 4 {
+            return Err(OutboxError::NoOutbox {
+                path: shown,
+                found: version,
+            });
+        }
+        Ok(OutboxReader { conn, path: shown })
+    }
+
+    fn sqlite(&self) -> impl Fn(rusqlite::Error) -> OutboxError + '_ {
+        |source| OutboxError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The oldest message owed to `endpoint`.
+    pub fn oldest(&self, endpoint: &str) -> Result<Option<Pending>, OutboxError> {
+        self.conn
+            .query_row(
+                "SELECT m.id, m.kind, m.body, o.attempts FROM outbox o
+                 JOIN outbox_message m ON m.id = o.message_id
+                 WHERE o.endpoint = ?1 ORDER BY o.message_id LIMIT 1",
+                params![endpoint],
+                |r| {
+                    Ok(Pending {
+                        id: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        kind: r.get(1)?,
+                        body: r.get(2)?,
+                        attempts: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.sqlite())
+    }
+
+    /// `endpoint` acknowledged message `id`: it is no longer owed to it (and deleted when no
+    /// endpoint still owes it).
+    pub fn acknowledged(&mut self, endpoint: &str, id: u64) -> Result<(), OutboxError> {
+        let id = i64::try_from(id).unwrap_or(i64::MAX);
+        let path = self.path.clone();
+        let sqlite = |source| OutboxError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sqlite)?;
+        tx.execute(
+            "DELETE FROM outbox WHERE endpoint = ?1 AND message_id = ?2",
+            params![endpoint, id],
+        )
+        .map_err(sqlite)?;
+        tx.execute(
+            "DELETE FROM outbox_message WHERE id = ?1
+             AND NOT EXISTS (SELECT 1 FROM outbox WHERE message_id = ?1)",
+            params![id],
+        )
+        .map_err(sqlite)?;
+        tx.commit().map_err(sqlite)
+    }
+
+    /// Sending message `id` to `endpoint` failed (`why`): counted, and why kept for the status.
+    pub fn failed(&mut self, endpoint: &str, id: u64, why: &str) -> Result<(), OutboxError> {
+        let why: String = why.chars().take(500).collect();
+        self.conn
+            .execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?3
+                 WHERE endpoint = ?1 AND message_id = ?2",
+                params![endpoint, i64::try_from(id).unwrap_or(i64::MAX), why],
+            )
+            .map(|_| ())
+            .map_err(self.sqlite())
+    }
+
+    /// What `endpoint` is owed.
+    pub fn backlog(&self, endpoint: &str) -> Result<Backlog, OutboxError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), MIN(m.at_ms) FROM outbox o
+                 JOIN outbox_message m ON m.id = o.message_id WHERE o.endpoint = ?1",
+                params![endpoint],
+                |r| {
+                    let n: i64 = r.get(0)?;
+                    let oldest: Option<i64> = r.get(1)?;
+                    Ok(Backlog {
+                        messages: u64::try_from(n).unwrap_or(0),
+                        oldest: oldest
+                            .and_then(|ms| u64::try_from(ms).ok())
+                            .map(Timestamp::from_ms),
+                    })
+                },
+            )
+            .map_err(self.sqlite())
+    }
+}

@@ -14,6 +14,8 @@ mod export;
 mod fault_matrix;
 mod german;
 mod hl7;
+mod mllp;
+mod outbox;
 mod readable;
 mod simulate;
 mod storage;

@@ -84,6 +84,7 @@ fn main() {
             hardware: &hw,
             draft: true,
             by: "bench",
+            now_ms: 1_796_481_000_000,
         })
         .expect("export");
         times.push(start.elapsed().as_secs_f64());

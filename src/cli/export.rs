@@ -51,8 +51,17 @@ pub(crate) fn run_export(a: ExportArgs) -> ExitCode {
         let (library, _) = check::load_library(a.library.as_deref())?;
         let hardware = crate::input::hardware::HardwareConfig::load(a.hardware.as_deref())?;
         // Known before the log is read: device messages need the pump's name for them.
-        if formats.contains(&Format::Hl7) && hardware.integration.is_none() {
+        let wants = |f: Format| formats.contains(&f);
+        if (wants(Format::Hl7) || wants(Format::Fhir)) && hardware.integration.is_none() {
             return Err(crate::report::export::ExportError::NoIntegration.into());
+        }
+        if wants(Format::Fhir)
+            && hardware
+                .integration
+                .as_ref()
+                .is_some_and(|i| i.patient_system.is_none())
+        {
+            return Err(crate::report::export::ExportError::NoPatientSystem.into());
         }
         Ok((formats, paper, protocol, library, hardware))
     };
@@ -75,6 +84,7 @@ pub(crate) fn run_export(a: ExportArgs) -> ExitCode {
         hardware: &hardware,
         draft: a.draft,
         by: "titra export (command line)",
+        now_ms: crate::time::WallClock::unix_ms(&crate::time::SystemWallClock),
     });
     match result {
         Ok(paths) => {

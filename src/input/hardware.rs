@@ -57,6 +57,12 @@ pub struct IntegrationConfig {
     /// one down for half an hour is worth a nurse calling IT). 1 to 100 000.
     #[serde(default = "default_backlog_alarm")]
     pub backlog_alarm: u64,
+    /// The system (a URI) of the hospital's patient identifiers, as its FHIR server knows
+    /// them (for example `urn:oid:1.2.3.4.5.6`): the trial summary's FHIR Patient is
+    /// identified by it. Without it the pump makes no FHIR Bundle (it never guesses whose
+    /// record a trial belongs to).
+    #[serde(default)]
+    pub patient_system: Option<String>,
 }
 
 fn default_backlog_alarm() -> u64 {
@@ -98,6 +104,16 @@ impl IntegrationConfig {
                 "integration.backlog_alarm is {}; it must be 1 to {MAX_BACKLOG_ALARM} messages",
                 self.backlog_alarm
             ));
+        }
+        if let Some(system) = &self.patient_system {
+            let uri = ["urn:", "http://", "https://"]
+                .iter()
+                .any(|p| system.starts_with(p));
+            if !uri || system.len() > 200 || system.chars().any(|c| c.is_whitespace() || c == '|') {
+                return Err(format!(
+                    "integration.patient_system is \"{system}\"; it must be a URI (urn:, http:// or https://) of at most 200 characters, without spaces or |"
+                ));
+            }
         }
         for (i, e) in self.mllp.iter().enumerate() {
             let n = e.name.chars().count();

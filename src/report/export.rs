@@ -28,6 +28,8 @@ pub enum Format {
     Csv,
     /// The pump's IHE PCD observations over the trial, HL7 v2.6 (`report::pcd`).
     Hl7,
+    /// The trial summary as an HL7 FHIR R4 transaction Bundle (`report::fhir`).
+    Fhir,
 }
 
 impl Format {
@@ -40,9 +42,10 @@ impl Format {
                 "json" => Format::Json,
                 "csv" => Format::Csv,
                 "hl7" => Format::Hl7,
+                "fhir" => Format::Fhir,
                 other => {
                     return Err(ExportError::Input(format!(
-                        "format: \"{other}\" is not one of pdf, json, csv, hl7"
+                        "format: \"{other}\" is not one of pdf, json, csv, hl7, fhir"
                     )));
                 }
             };
@@ -74,11 +77,15 @@ pub enum ExportError {
     #[error("the JSON could not be written: {0}")]
     Json(String),
     #[error(
-        "format hl7: the hardware profile has no [integration] table (the pump's eui64 and facility, which name it in its messages)"
+        "formats hl7 and fhir: the hardware profile has no [integration] table (the pump's eui64 and facility, which name it in its messages)"
     )]
     NoIntegration,
     #[error("format hl7: {0}")]
     Hl7(String),
+    #[error(
+        "format fhir: the hardware profile's [integration] table has no patient_system (the URI of the hospital's patient identifiers, which says whose record the trial belongs to)"
+    )]
+    NoPatientSystem,
 }
 
 /// One file of an export.
@@ -159,6 +166,8 @@ pub struct Source<'a> {
     pub program: &'a crate::core::program::Program,
     /// How the pump names itself in its device messages (None: it sends none).
     pub integration: Option<&'a crate::input::hardware::IntegrationConfig>,
+    /// When the export is made (ms since 1970, UTC; the FHIR Bundle's time).
+    pub made_ms: u64,
 }
 
 /// "MRN-00042_2026-11-23": the patient (letters, digits, '-' and '_' kept, anything else as
@@ -234,6 +243,33 @@ fn hl7(src: &Source<'_>) -> Result<Vec<u8>, ExportError> {
     Ok(out)
 }
 
+/// The trial summary as a FHIR R4 transaction Bundle (`report::fhir`), with the PDF in it.
+fn fhir(src: &Source<'_>, paper: Paper) -> Result<Vec<u8>, ExportError> {
+    let i = src.integration.ok_or(ExportError::NoIntegration)?;
+    let system = i
+        .patient_system
+        .as_deref()
+        .ok_or(ExportError::NoPatientSystem)?;
+    let pdf = pdf::render(src.summary, src.unit, paper);
+    let wall = |t: Timestamp| wall_ms(src, t);
+    let bundle = crate::report::fhir::bundle(&crate::report::fhir::Input {
+        summary: src.summary,
+        journal: src.journal,
+        program: src.program,
+        unit: src.unit,
+        patient_system: system,
+        eui64: &i.eui64,
+        wall: &wall,
+        now_ms: src.made_ms,
+        chain_head: src.log.map(|l| l.head.clone()),
+        pdf: &pdf,
+    });
+    let mut json =
+        serde_json::to_vec_pretty(&bundle).map_err(|e| ExportError::Json(e.to_string()))?;
+    json.push(b'\n');
+    Ok(json)
+}
+
 /// The files of an export, the manifest last.
 pub fn build(
     src: &Source<'_>,
@@ -265,6 +301,10 @@ pub fn build(
                 files.push(ExportFile::new(format!("{base}_timeseries.csv"), bytes));
             }
             Format::Hl7 => files.push(ExportFile::new(format!("{base}_pcd.hl7"), hl7(src)?)),
+            Format::Fhir => files.push(ExportFile::new(
+                format!("{base}_fhir.json"),
+                fhir(src, paper)?,
+            )),
         }
     }
     let mut manifest = src.log.map(LogSeal::manifest_lines).unwrap_or_default();
@@ -440,6 +480,8 @@ pub struct LogExport<'a> {
     pub draft: bool,
     /// Who exports, for the log.
     pub by: &'a str,
+    /// When (ms since 1970, UTC).
+    pub now_ms: u64,
 }
 
 /// Why `titra export` did not export.
@@ -567,6 +609,7 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
             log: Some(&seal),
             program: &stored.program,
             integration: x.hardware.integration.as_ref(),
+            made_ms: x.now_ms,
         },
         x.formats,
         x.paper,

@@ -6,6 +6,7 @@
 
 pub mod csv;
 pub mod export;
+pub mod fhir;
 pub mod fresh;
 pub mod pcd;
 pub mod pdf;

@@ -62,6 +62,7 @@ fn export(
         hardware: &HardwareConfig::built_in().unwrap(),
         draft,
         by: "test",
+        now_ms: 1_796_481_000_000,
     })
 }
 

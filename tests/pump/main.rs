@@ -12,6 +12,7 @@ mod demo;
 mod engine;
 mod export;
 mod fault_matrix;
+mod fhir;
 mod german;
 mod hl7;
 mod mllp;

@@ -145,6 +145,7 @@ fn a_three_day_trial_reaches_the_listener_in_order_through_a_network_outage() {
         // Two hours of messages (the virtual clock's steps, below) never sound it; six hours
         // of an outage do.
         backlog_alarm: 200,
+        patient_system: None,
     });
     let (library, source) = titra::input::check::load_library(None).unwrap();
     let db = dir.trial_log();

@@ -334,6 +334,12 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// `num / den` in decimal, rounded half up to `places` places, without trailing zeros (the
+/// FHIR Bundle writes its quantities with it too).
+pub(crate) fn decimal_text(num: u128, den: u128, places: u32) -> String {
+    decimal(num, den, places)
+}
+
 /// `num / den` in decimal, rounded half up to `places` places, without trailing zeros.
 fn decimal(num: u128, den: u128, places: u32) -> String {
     let scale = 10u128.pow(places);

@@ -188,6 +188,7 @@ impl PumpService {
                 // The screen's export offers no device messages (they go to the hospital
                 // by their own way, issue 23).
                 integration: None,
+                made_ms: self.wall_ms(now),
             },
             formats,
             paper,

@@ -404,6 +404,15 @@ fn kind_of(body: &serde_json::Value) -> String {
         .to_owned()
 }
 
+/// A write transaction that holds the write lock from its start (`BEGIN IMMEDIATE`): the
+/// outbox's sender writes to the same file from its own connection, and a transaction that read
+/// before another connection's write could not write after it (SQLite's `SQLITE_BUSY_SNAPSHOT`,
+/// which no busy timeout waits out). Taken at the start, the lock is waited for
+/// (`busy_timeout`) instead.
+fn immediate(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
 fn at_of(record: &Record) -> i64 {
     i64::try_from(record.at().ms()).unwrap_or(i64::MAX)
 }
@@ -505,7 +514,7 @@ impl TrialLog {
             .map_err(sqlite)?;
         let from = usize::try_from(version).unwrap_or(0);
         for (i, step) in MIGRATIONS.iter().enumerate().skip(from) {
-            let tx = self.conn.transaction().map_err(sqlite)?;
+            let tx = immediate(&mut self.conn).map_err(sqlite)?;
             tx.execute_batch(step.sql).map_err(sqlite)?;
             if let Some(then) = step.then {
                 then(&tx).map_err(sqlite)?;
@@ -577,7 +586,7 @@ impl TrialLog {
         let started = i64::try_from(started_ms).unwrap_or(i64::MAX);
         // The row and its seal in the chain are one transaction: a trial is never in the log
         // without its seal.
-        let tx = self.conn.transaction().map_err(sqlite)?;
+        let tx = immediate(&mut self.conn).map_err(sqlite)?;
         tx.execute(
             "INSERT INTO trial (patient, started_ms, trial_json, program_json, library_sha256, simulated, started_wall)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -687,7 +696,7 @@ impl TrialLog {
             })?;
             rows.push((trial_id, at_of(record), kind_of(&value), value.to_string()));
         }
-        let tx = self.conn.transaction().map_err(sqlite)?;
+        let tx = immediate(&mut self.conn).map_err(sqlite)?;
         let head = chain_rows(&tx, self.head.clone(), &rows).map_err(sqlite)?;
         // The records' messages, composed on a copy: kept only if the write commits.
         let composed = match &self.outbox {
@@ -732,7 +741,7 @@ impl TrialLog {
         if messages.is_empty() {
             return Ok(());
         }
-        let tx = self.conn.transaction().map_err(sqlite)?;
+        let tx = immediate(&mut self.conn).map_err(sqlite)?;
         outbox::queue(&tx, trial_id, &o.endpoints, &messages).map_err(sqlite)?;
         tx.commit().map_err(sqlite)?;
         if let Some(o) = self.outbox.as_mut() {
@@ -764,7 +773,7 @@ impl TrialLog {
             source,
         };
         let (seq, hash) = self.head.clone();
-        let tx = self.conn.transaction().map_err(sqlite)?;
+        let tx = immediate(&mut self.conn).map_err(sqlite)?;
         tx.execute(
             "INSERT INTO chain_head (id, seq, hash) VALUES (1, ?1, ?2)
              ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",

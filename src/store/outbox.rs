@@ -228,7 +228,10 @@ impl OutboxReader {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sqlite)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
         tx.execute(
             "DELETE FROM outbox WHERE endpoint = ?1 AND message_id = ?2",
             params![endpoint, id],

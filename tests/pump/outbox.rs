@@ -287,3 +287,40 @@ fn the_sender_sends_in_order_again_until_each_is_acknowledged() {
     stop.store(true, std::sync::atomic::Ordering::Release);
     sender.join().unwrap();
 }
+
+/// The pump's writes never fail for the sender's: one thread appends records one transaction
+/// at a time while another takes and acknowledges their messages as fast as it can. Every
+/// append succeeds (each waits for the other's write: `busy_timeout`, and the log's
+/// transactions take the write lock at their start, `BEGIN IMMEDIATE`), and every message is
+/// taken once, in order.
+#[test]
+fn the_pumps_writes_and_the_senders_acknowledgements_do_not_collide() {
+    let dir = TempDir::new("outbox-concurrent");
+    let mut log = trial_log(&dir);
+    let path = dir.trial_log();
+    let done = Arc::new(AtomicBool::new(false));
+    let taker = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut reader = OutboxReader::open(&path).unwrap();
+            let mut taken = Vec::new();
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::Acquire);
+                match reader.oldest("engine-a").unwrap() {
+                    Some(p) => {
+                        reader.acknowledged("engine-a", p.id).unwrap();
+                        taken.push(p.id);
+                    }
+                    None if finished => return taken,
+                    None => std::thread::yield_now(),
+                }
+            }
+        })
+    };
+    for m in 0..300 {
+        log.append(&[pain(m)]).unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Release);
+    let taken = taker.join().unwrap();
+    assert_eq!(taken, (1..=300).collect::<Vec<u64>>());
+}

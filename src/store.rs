@@ -721,6 +721,26 @@ impl TrialLog {
         self.outbox = Some(outbox);
     }
 
+    /// Queues the messages `make` makes (numbered from the number it is given) for trial
+    /// `trial_id`, in a transaction of their own: what the pump sends apart from a record (the
+    /// trial summary's FHIR Bundle, once a clinician confirmed the implant's dose).
+    pub fn queue(
+        &mut self,
+        trial_id: i64,
+        endpoints: &[outbox::Endpoint],
+        make: impl FnOnce(u64) -> Vec<outbox::Message>,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = immediate(&mut self.conn).map_err(sqlite)?;
+        let messages = make(outbox::next_id(&tx).map_err(sqlite)?);
+        outbox::queue(&tx, trial_id, endpoints, &messages).map_err(sqlite)?;
+        tx.commit().map_err(sqlite)
+    }
+
     /// The next message number the outbox gives.
     pub fn outbox_next_id(&self) -> Result<u64, StoreError> {
         outbox::next_id(&self.conn).map_err(self.sqlite())

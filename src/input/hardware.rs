@@ -51,6 +51,10 @@ pub struct IntegrationConfig {
     /// them to a file).
     #[serde(default)]
     pub mllp: Vec<MllpEndpoint>,
+    /// The FHIR servers the trial summary's Bundle is posted to when a trial ends, through the
+    /// same outbox (none: it is posted nowhere; `titra export --format fhir` still writes it).
+    #[serde(default)]
+    pub fhir: Vec<FhirEndpoint>,
     /// How many messages may wait for one endpoint before the LOW alarm "messages to the
     /// hospital are waiting" sounds. Default 30: half an hour of periodic observations, one a
     /// minute, with the events between (a network that is down for minutes is not an alarm;
@@ -69,6 +73,22 @@ fn default_backlog_alarm() -> u64 {
     30
 }
 
+/// An endpoint's name: 1 to 40 letters, digits, `-` or `_`.
+fn check_name(key: &str, name: &str) -> Result<(), String> {
+    let n = name.chars().count();
+    if n == 0
+        || n > 40
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "{key} is \"{name}\"; it must be 1 to 40 letters, digits, - or _"
+        ));
+    }
+    Ok(())
+}
+
 /// The most messages `backlog_alarm` may allow (about two months of minutes).
 pub const MAX_BACKLOG_ALARM: u64 = 100_000;
 
@@ -81,6 +101,26 @@ pub struct MllpEndpoint {
     /// Its host name or address.
     pub host: String,
     pub port: u16,
+    /// The site's CA (a PEM file): with it the connection is TLS, and the engine's certificate
+    /// must chain to it and name `host`. Without it, plain TCP (a network the hospital keeps
+    /// for its devices).
+    #[serde(default)]
+    pub tls_ca: Option<std::path::PathBuf>,
+}
+
+/// A FHIR server (`[[integration.fhir]]`): where the trial summary's Bundle is posted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FhirEndpoint {
+    /// Its name in the outbox and the logs: 1 to 40 letters, digits, `-` or `_`, unique among
+    /// all endpoints.
+    pub name: String,
+    /// The server's base URL (`https://fhir.hospital.example/r4`), where a transaction is
+    /// posted.
+    pub url: String,
+    /// The site's CA (a PEM file); needed for an https URL, refused for an http one.
+    #[serde(default)]
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 impl IntegrationConfig {
@@ -115,26 +155,48 @@ impl IntegrationConfig {
                 ));
             }
         }
+        let names: Vec<&str> = self
+            .mllp
+            .iter()
+            .map(|e| e.name.as_str())
+            .chain(self.fhir.iter().map(|e| e.name.as_str()))
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                return Err(format!(
+                    "integration: the endpoint name \"{name}\" is given twice; each endpoint needs its own name"
+                ));
+            }
+        }
+        for (i, e) in self.fhir.iter().enumerate() {
+            check_name(&format!("integration.fhir[{i}].name"), &e.name)?;
+            let https = e.url.starts_with("https://");
+            let http = e.url.starts_with("http://");
+            if !(http || https) || e.url.len() > 500 || e.url.chars().any(char::is_whitespace) {
+                return Err(format!(
+                    "integration.fhir[{i}].url is \"{}\"; it must be an http:// or https:// URL of at most 500 characters",
+                    e.url
+                ));
+            }
+            if https && e.tls_ca.is_none() {
+                return Err(format!(
+                    "integration.fhir[{i}]: an https URL needs tls_ca, the site's CA (the pump trusts no other)"
+                ));
+            }
+            if http && e.tls_ca.is_some() {
+                return Err(format!(
+                    "integration.fhir[{i}]: tls_ca is given for an http URL; use https"
+                ));
+            }
+        }
+        if !self.fhir.is_empty() && self.patient_system.is_none() {
+            return Err(
+                "integration.fhir needs integration.patient_system, the URI of the hospital's patient identifiers"
+                    .to_owned(),
+            );
+        }
         for (i, e) in self.mllp.iter().enumerate() {
-            let n = e.name.chars().count();
-            if n == 0
-                || n > 40
-                || !e
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                return Err(format!(
-                    "integration.mllp[{i}].name is \"{}\"; it must be 1 to 40 letters, digits, - or _",
-                    e.name
-                ));
-            }
-            if self.mllp[..i].iter().any(|other| other.name == e.name) {
-                return Err(format!(
-                    "integration.mllp[{i}].name \"{}\" is given twice; each endpoint needs its own name",
-                    e.name
-                ));
-            }
+            check_name(&format!("integration.mllp[{i}].name"), &e.name)?;
             if e.host.is_empty()
                 || e.host.len() > 253
                 || !e

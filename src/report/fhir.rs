@@ -562,7 +562,28 @@ fn implant(i: &Input<'_>, subject: &Value, device: &str, ended: &str) -> Value {
         notes.push(format!("Source: {src}"));
     }
     notes.extend(w.steps.iter().cloned());
-    match w.worksheet.proposed {
+    // The dose the clinician confirmed (the log's exact figure), else the proposal.
+    let confirmed = i.journal.iter().rev().find_map(|r| match r {
+        Record::ImplantPlan { per_day, .. } => Some(*per_day),
+        _ => None,
+    });
+    let dose = if w.confirmed {
+        confirmed
+    } else {
+        w.worksheet.proposed
+    };
+    if w.confirmed
+        && let (Some(c), Some(p)) = (confirmed, w.worksheet.proposed)
+        && c != p
+    {
+        notes.push(crate::engine::in_english(|| {
+            format!(
+                "The rule proposed {}; the clinician confirmed another dose",
+                crate::core::readable::per_day(p)
+            )
+        }));
+    }
+    match dose {
         Some(rate) => {
             o["valueQuantity"] = rate_quantity(rate, i.unit);
         }

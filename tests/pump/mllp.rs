@@ -2,7 +2,9 @@
 //! here wrote the checks of (tests/hl7/mllp_listener.py: hl7apy's strict parse, then the IHE
 //! rules), with the network pulled away for hours on the second day: delivery goes on, the
 //! messages wait in the trial log's outbox, the LOW alarm sounds, and once the listener is back
-//! every message arrives, in order, none lost.
+//! every message arrives, in order, none lost. When the clinician confirms the implant's dose,
+//! the trial summary's FHIR Bundle goes through the same outbox to a real FHIR server
+//! (tests/fhir/server.js, Medplum's), which gives it back by search.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -11,13 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use titra::core::supervisor::{AlarmKind, State};
 use titra::core::units::{Duration, Timestamp};
-use titra::input::hardware::{IntegrationConfig, MllpEndpoint};
+use titra::input::hardware::{FhirEndpoint, IntegrationConfig, MllpEndpoint};
 use titra::service::auth::Peer;
-use titra::service::mllp::{MllpSender, Timing};
+use titra::service::outbound::{Sender, Timing, fhir::Fhir, mllp::Mllp};
 use titra::service::pump::PumpService;
 
 use crate::common::daemon::FakeWall;
-use crate::common::{NURSE, SECOND_NURSE, TempDir, repository_path};
+use crate::common::{CLINICIAN, NURSE, SECOND_NURSE, Staff, TempDir, repository_path};
 
 /// The listener, started on `port` (0: any free one), writing what it accepts to `out`; and
 /// the port it listens on.
@@ -79,12 +81,20 @@ impl Pump {
             Timestamp,
         ) -> Result<(), titra::service::pump::ServiceError>,
     ) {
+        self.as_user(NURSE, f);
+    }
+
+    fn as_user(
+        &mut self,
+        who: Staff,
+        f: impl FnOnce(
+            &mut PumpService,
+            &str,
+            Timestamp,
+        ) -> Result<(), titra::service::pump::ServiceError>,
+    ) {
         let now = self.now;
-        let token = self
-            .svc
-            .login(NURSE.id, NURSE.pin, Peer::Local, now)
-            .unwrap()
-            .0;
+        let token = self.svc.login(who.id, who.pin, Peer::Local, now).unwrap().0;
         f(&mut self.svc, &token, now).unwrap();
     }
 
@@ -127,12 +137,13 @@ impl Pump {
     }
 }
 
-#[test]
-fn a_three_day_trial_reaches_the_listener_in_order_through_a_network_outage() {
-    let dir = TempDir::in_memory("mllp-trial");
-    let received = dir.join("received.hl7");
-    let (mut engine, port) = listener(0, &received);
-
+/// A pump on simulated hardware whose site names the MLLP listener on `port` and the FHIR
+/// server on `fhir_port`, its trial log at `db`; and those two endpoints.
+fn integrated_pump(
+    db: &std::path::Path,
+    port: u16,
+    fhir_port: u16,
+) -> (Pump, MllpEndpoint, FhirEndpoint) {
     let mut cfg = titra::input::hardware::HardwareConfig::built_in().unwrap();
     cfg.integration = Some(IntegrationConfig {
         eui64: "0012A3FFFE4B5C6D".to_owned(),
@@ -141,32 +152,51 @@ fn a_three_day_trial_reaches_the_listener_in_order_through_a_network_outage() {
             name: "engine".to_owned(),
             host: "127.0.0.1".to_owned(),
             port,
+            tls_ca: None,
         }],
         // Two hours of messages (the virtual clock's steps, below) never sound it; six hours
         // of an outage do.
         backlog_alarm: 200,
-        patient_system: None,
+        patient_system: Some("urn:oid:1.2.3.4.5.6".to_owned()),
+        fhir: vec![FhirEndpoint {
+            name: "records".to_owned(),
+            url: format!("http://127.0.0.1:{fhir_port}/"),
+            tls_ca: None,
+        }],
     });
     let (library, source) = titra::input::check::load_library(None).unwrap();
-    let db = dir.trial_log();
     let sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
     let endpoint = cfg.integration.as_ref().unwrap().mllp[0].clone();
+    let records = cfg.integration.as_ref().unwrap().fhir[0].clone();
     let mut svc = PumpService::new(
         cfg,
         library,
         source,
         titra::service::auth::Auth::demo().unwrap(),
         Box::new(sim),
-        Some(db.clone()),
+        Some(db.to_path_buf()),
         Timestamp::ORIGIN,
     )
     .unwrap();
     svc.confirm_checklist_as_demo(true);
     svc.set_wall_clock(Box::new(FakeWall::at(1_796_481_000_000)));
-    let mut p = Pump {
+    let p = Pump {
         svc,
         now: Timestamp::ORIGIN,
     };
+    (p, endpoint, records)
+}
+
+#[test]
+fn a_three_day_trial_reaches_the_listener_in_order_through_a_network_outage() {
+    crate::fhir::node_modules();
+    let dir = TempDir::in_memory("mllp-trial");
+    let received = dir.join("received.hl7");
+    let (mut engine, port) = listener(0, &received);
+    let (mut fhir_server, fhir_port) = crate::fhir::server();
+
+    let db = dir.trial_log();
+    let (mut p, endpoint, records) = integrated_pump(&db, port, fhir_port);
     let stop = Arc::new(AtomicBool::new(false));
     let timing = Timing {
         retry_first: std::time::Duration::from_millis(20),
@@ -174,7 +204,12 @@ fn a_three_day_trial_reaches_the_listener_in_order_through_a_network_outage() {
         idle: std::time::Duration::from_millis(20),
         ..Timing::default()
     };
-    let sender = MllpSender::new(endpoint, db.clone(), timing)
+    let mllp = Mllp::new(endpoint, timing).unwrap();
+    let sender = Sender::new("engine", db.clone(), timing, Box::new(mllp))
+        .spawn(stop.clone())
+        .unwrap();
+    let fhir = Fhir::new(&records, timing).unwrap();
+    let poster = Sender::new("records", db.clone(), timing, Box::new(fhir))
         .spawn(stop.clone())
         .unwrap();
 
@@ -234,9 +269,48 @@ fn a_three_day_trial_reaches_the_listener_in_order_through_a_network_outage() {
     p.run_sending(Duration::from_hours(42));
     p.as_nurse(|s, t, now| s.end_trial(t, now));
     p.run_for(Duration::from_mins(1));
+    // The trial had no baseline pain score, so the pump proposes no dose (it never guesses);
+    // the clinician confirms one with a written reason: the summary's Bundle goes to the FHIR
+    // server.
+    p.as_user(CLINICIAN, |s, t, now| {
+        s.confirm_implant(
+            t,
+            "0.5 mg/day",
+            "half the trial's basal, by the clinician",
+            now,
+        )
+        .map(|_| ())
+    });
     p.until_sent();
     stop.store(true, Ordering::Release);
     sender.join().unwrap();
+    poster.join().unwrap();
+    let (status, patients) = crate::fhir::http(
+        fhir_port,
+        "GET",
+        "/Patient?identifier=urn:oid:1.2.3.4.5.6|MRN-MLLP",
+        None,
+    );
+    assert_eq!(status, 200);
+    let patient = patients["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, dose) = crate::fhir::http(
+        fhir_port,
+        "GET",
+        &format!(
+            "/Observation?subject=Patient/{patient}&code=urn:titra:codes|implant-starting-dose"
+        ),
+        None,
+    );
+    assert_eq!(dose["entry"][0]["resource"]["status"], "final", "{dose}");
+    assert_eq!(
+        dose["entry"][0]["resource"]["valueQuantity"]["value"], 0.5,
+        "{dose}"
+    );
+    fhir_server.kill().unwrap();
+    fhir_server.wait().unwrap();
     engine.kill().unwrap();
     engine.wait().unwrap();
 
@@ -254,7 +328,20 @@ fn a_three_day_trial_reaches_the_listener_in_order_through_a_network_outage() {
         .outbox_next_id()
         .unwrap()
         - 1;
-    assert_eq!(ids, (1..=made).collect::<Vec<_>>());
+    // The last number went to the FHIR Bundle, queued once the trial had ended.
+    let hl7_made = made - 1;
+    let gaps: Vec<(u64, u64)> = ids
+        .windows(2)
+        .filter(|w| w[1] != w[0] + 1)
+        .map(|w| (w[0], w[1]))
+        .take(5)
+        .collect();
+    assert!(
+        ids.first() == Some(&1) && ids.last() == Some(&hl7_made) && gaps.is_empty(),
+        "messages {:?} to {:?} of 1 to {hl7_made}, first gaps or reorderings {gaps:?}",
+        ids.first(),
+        ids.last()
+    );
     assert!(
         made > 3 * 1440,
         "{made} messages: one a minute for 3 days and the events"

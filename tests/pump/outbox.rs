@@ -252,7 +252,7 @@ fn the_sender_sends_in_order_again_until_each_is_acknowledged() {
     ));
     log.append(&[pain(1), pain(2), pain(3)]).unwrap();
     let (port, engine) = engine(vec!["AA", "AE", "close", "AA", "AA"]);
-    let timing = titra::service::mllp::Timing {
+    let timing = titra::service::outbound::Timing {
         connect: std::time::Duration::from_secs(5),
         answer: std::time::Duration::from_secs(10),
         retry_first: std::time::Duration::from_millis(10),
@@ -260,17 +260,20 @@ fn the_sender_sends_in_order_again_until_each_is_acknowledged() {
         idle: std::time::Duration::from_millis(10),
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let sender = titra::service::mllp::MllpSender::new(
+    let mllp = titra::service::outbound::mllp::Mllp::new(
         titra::input::hardware::MllpEndpoint {
             name: "engine".to_owned(),
             host: "127.0.0.1".to_owned(),
             port,
+            tls_ca: None,
         },
-        dir.trial_log(),
         timing,
     )
-    .spawn(stop.clone())
     .unwrap();
+    let sender =
+        titra::service::outbound::Sender::new("engine", dir.trial_log(), timing, Box::new(mllp))
+            .spawn(stop.clone())
+            .unwrap();
     let got = engine.join().unwrap();
     let ids: Vec<&str> = got.iter().map(|m| m.split('|').nth(9).unwrap()).collect();
     // 1 acknowledged; 2 refused, then cut off, then acknowledged; then 3.

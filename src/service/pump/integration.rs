@@ -35,21 +35,98 @@ impl OutboxWatch {
 }
 
 impl PumpService {
-    /// The interface engines messages are owed to (none: the pump reports to no one).
+    /// The endpoints messages are owed to: the interface engines (HL7) and the FHIR servers
+    /// (none: the pump reports to no one).
     fn endpoints(&self) -> Vec<Endpoint> {
         self.cfg
             .integration
             .as_ref()
             .map(|i| {
-                i.mllp
-                    .iter()
-                    .map(|e| Endpoint {
-                        name: e.name.clone(),
-                        channel: Channel::Hl7,
-                    })
-                    .collect()
+                let engines = i.mllp.iter().map(|e| Endpoint {
+                    name: e.name.clone(),
+                    channel: Channel::Hl7,
+                });
+                let servers = i.fhir.iter().map(|e| Endpoint {
+                    name: e.name.clone(),
+                    channel: Channel::Fhir,
+                });
+                engines.chain(servers).collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Queues the trial summary's FHIR Bundle for the site's FHIR servers: when a clinician has
+    /// confirmed the implant's starting dose (the summary is then what the export gives). A
+    /// Bundle that cannot be made is said in the system journal; the trial is not affected.
+    pub(super) fn queue_summary(&mut self, now: Timestamp) {
+        let servers: Vec<Endpoint> = self
+            .endpoints()
+            .into_iter()
+            .filter(|e| e.channel == Channel::Fhir)
+            .collect();
+        if servers.is_empty() {
+            return;
+        }
+        let queued = self.summary_bundle(now).and_then(|body| {
+            let internal =
+                |e: crate::store::StoreError| super::ServiceError::Internal(e.to_string());
+            let Some(mut log) = self.open_log()? else {
+                return Ok(());
+            };
+            let trial = log.latest_trial().map_err(internal)?;
+            log.queue(trial.id, &servers, |id| {
+                vec![crate::store::outbox::Message {
+                    id,
+                    channel: Channel::Fhir,
+                    kind: "fhir-bundle",
+                    at: now,
+                    body,
+                }]
+            })
+            .map_err(internal)
+        });
+        match queued {
+            Ok(()) => tracing::info!(
+                servers = servers.len(),
+                "the trial summary's FHIR Bundle is queued"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "the trial summary's FHIR Bundle could not be queued")
+            }
+        }
+    }
+
+    /// The trial summary's Bundle, as `titra export --format fhir` writes it.
+    fn summary_bundle(&self, now: Timestamp) -> Result<String, super::ServiceError> {
+        let internal = |e: String| super::ServiceError::Internal(e);
+        let summary = self.summary_at(now)?;
+        let seal = self.log_seal()?;
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| super::ServiceError::WrongState("no trial".to_owned()))?;
+        let journal = self.trial_records()?;
+        let files = crate::report::export::build(
+            &crate::report::export::Source {
+                summary: &summary,
+                journal: &journal,
+                started: engine.started_at(),
+                started_wall: self.started_wall.as_deref(),
+                unit: engine.entry().unit,
+                log: seal.as_ref(),
+                program: engine.program(),
+                integration: self.cfg.integration.as_ref(),
+                made_ms: self.wall_ms(now),
+            },
+            &[crate::report::export::Format::Fhir],
+            crate::report::pdf::Paper::A4,
+        )
+        .map_err(|e| internal(e.to_string()))?;
+        let bundle = files
+            .into_iter()
+            .find(|f| f.name.ends_with("_fhir.json"))
+            .ok_or_else(|| internal("no Bundle".to_owned()))?;
+        String::from_utf8(bundle.bytes).map_err(|e| internal(e.to_string()))
     }
 
     /// Queues the trial's messages in `log`'s outbox from now on, when the site names interface

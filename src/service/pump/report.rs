@@ -135,6 +135,8 @@ impl PumpService {
             &format!("confirm the implant's starting dose {}", words.0),
             now,
         );
+        // The summary is final now: to the site's FHIR servers, if it names any.
+        self.queue_summary(now);
         Ok(words)
     }
 
@@ -201,7 +203,7 @@ impl PumpService {
     /// `now` by the wall clock (milliseconds since 1970): the pump's own wall clock; without
     /// one, the trial's start by the wall clock plus the time since; without that, the virtual
     /// clock (which starts at 2000-01-01).
-    fn wall_ms(&self, now: Timestamp) -> u64 {
+    pub(super) fn wall_ms(&self, now: Timestamp) -> u64 {
         if let Some(w) = &self.wall {
             return w.unix_ms();
         }

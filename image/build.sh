@@ -81,9 +81,12 @@ if [ ! -x "$dist/titra-pumpd" ] || [ ! -x "$dist/titra-alarm" ] || [ ! -x "$dist
 fi
 
 # What the pump runs: systemd, D-Bus, udev, UDisks2 and polkit for the USB export, the UI's
-# libraries and a font. No network service, no login over the network.
+# libraries and a font; for the hospital's network (issue 23) systemd-networkd and -resolved,
+# nftables (outgoing only to the configured endpoints) and chrony (the time DEC needs). No
+# network service listens, no login over the network.
 packages=systemd-sysv,udev,dbus,kmod,polkitd,udisks2,libinput10,libxkbcommon0,libfontconfig1
 packages+=,libgbm1,libdrm2,fonts-dejavu-core,e2fsprogs,dosfstools
+packages+=,systemd-resolved,nftables,chrony
 if [ $rootfs_only = 0 ]; then
   # The kernel and the Pi's boot firmware; initramfs-tools builds the initrd once, at the end.
   packages+=,linux-image-arm64,raspi-firmware,initramfs-tools,firmware-brcm80211
@@ -115,12 +118,14 @@ tar -C "$check" -xf "$out/rootfs.tar"
 fail() { echo "image/build.sh: the root filesystem is wrong: $*" >&2; rm -rf "$check"; exit 1; }
 # systemd reads the units as the pump will (their programs must exist in the image); any
 # output is a failure, as in tests/system/systemd.rs.
-said=$(systemd-analyze verify --root="$check" titra-pumpd.service titra-ui.service titra-alarm.service 2>&1) \
+said=$(systemd-analyze verify --root="$check" titra-pumpd.service titra-ui.service titra-alarm.service titra-network.service 2>&1) \
   || fail "systemd-analyze verify: $said"
 [ -z "$said" ] || fail "systemd-analyze verify: $said"
-for unit in titra-pumpd.service titra-ui.service; do
+for unit in titra-pumpd.service titra-ui.service titra-network.service systemd-networkd.service chrony.service; do
   [ -L "$check/etc/systemd/system/multi-user.target.wants/$unit" ] || fail "$unit is not enabled"
 done
+grep -q '^sourcedir /run/titra-network$' "$check/etc/chrony/chrony.conf" || fail "chrony does not take the site's time servers"
+! grep -q '^pool ' "$check/etc/chrony/chrony.conf" || fail "chrony would ask the internet's pool"
 # The alarm unit starts only when the daemon has failed (its OnFailure=), never at boot.
 [ ! -e "$check/etc/systemd/system/multi-user.target.wants/titra-alarm.service" ] || fail "titra-alarm is enabled"
 grep -q '^OnFailure=titra-alarm.service' "$check/usr/lib/systemd/system/titra-pumpd.service" || fail "no OnFailure= alarm"
@@ -136,7 +141,7 @@ if [ $sim = 0 ]; then
   [ ! -e "$check/etc/systemd/system/titra-alarm.service.d/simulated.conf" ] || fail "a pump image's alarm is simulated"
 fi
 rm -rf "$check"
-echo "units verify, services enabled, users and groups, read-only root, arm64 binaries: ok"
+echo "units verify, services enabled, network and time, users and groups, read-only root, arm64 binaries: ok"
 
 if [ $rootfs_only = 1 ]; then
   exit 0

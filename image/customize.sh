@@ -12,7 +12,7 @@ install -m 0755 "$stage/bin/titra-pumpd" "$stage/bin/titra-alarm" "$stage/bin/ti
   "$stage/bin/titra" "$root/usr/bin/"
 s=$stage/systemd
 install -m 0644 "$s/titra-pumpd.service" "$s/titra-ui.service" "$s/titra-alarm.service" \
-  "$root/usr/lib/systemd/system/"
+  "$s/titra-network.service" "$root/usr/lib/systemd/system/"
 install -D -m 0644 "$s/org.titra.Pump1.conf" "$root/usr/share/dbus-1/system.d/org.titra.Pump1.conf"
 install -D -m 0644 "$s/titra.sysusers.conf" "$root/usr/lib/sysusers.d/titra.conf"
 install -D -m 0644 "$s/titra.tmpfiles.conf" "$root/usr/lib/tmpfiles.d/titra.conf"
@@ -75,6 +75,25 @@ echo titra-pump > "$root/etc/hostname"
 rm -f "$root/etc/machine-id"
 systemd-machine-id-setup --root="$root" >/dev/null
 systemctl --root="$root" enable titra-pumpd.service titra-ui.service >/dev/null 2>&1
+
+echo "customize: the hospital's network (titra-network.service), its firewall and time"
+# The address, the firewall and the time servers are written at boot from /etc/titra
+# (titra network-config): the root stays read-only. chrony asks only the site's servers.
+systemctl --root="$root" enable titra-network.service systemd-networkd.service \
+  systemd-resolved.service chrony.service >/dev/null 2>&1
+cat > "$root/etc/chrony/chrony.conf" <<'EOF'
+# Titra: the time servers of /etc/titra/hardware.toml ([network] ntp), written at boot into
+# /run/titra-network/titra.sources by titra-network.service. No internet pool: the firewall
+# lets the pump reach only the site's servers.
+sourcedir /run/titra-network
+# The root is read-only: the drift is kept for the boot only.
+driftfile /run/chrony/chrony.drift
+# Step the clock at start-up when it is more than a second off (the Pi has no clock of its
+# own while off); slew it afterwards. Delivery runs on the monotonic clock: a step moves only
+# the times written in messages and the log's dates.
+makestep 1 3
+leapsectz right/UTC
+EOF
 # The UI owns the first console; no login prompt on the screen.
 systemctl --root="$root" mask getty@tty1.service >/dev/null 2>&1
 

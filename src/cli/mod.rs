@@ -123,6 +123,20 @@ pub enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// Writes the pump's network files from the hardware profile's [network] and
+    /// [integration] tables (titra-network.service runs it at boot): OUT/10-titra.network
+    /// (systemd-networkd: DHCP or the static address), OUT/titra.nft (nftables: outgoing only
+    /// to DHCP, DNS, the time servers and the hospital's endpoints), OUT/titra.sources (chrony).
+    ///
+    /// Exits 0 when written, 2 when the profile is wrong, 1 when a file cannot be written.
+    NetworkConfig {
+        /// The hardware profile (default: the built-in one).
+        #[arg(long, value_name = "FILE")]
+        hardware: Option<PathBuf>,
+        /// The directory the files go to.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// For a technician assembling a pump: reads each switch, reads the load cell, sounds each
     /// alarm pattern with the LED, and steps the motor a known distance forward and back.
     /// Needs the pump's hardware (built with --features rpi).
@@ -216,9 +230,47 @@ pub fn main() -> ExitCode {
             }
         }
         Some(Command::Export(args)) => export::run_export(args),
+        Some(Command::NetworkConfig { hardware, out }) => {
+            run_network_config(hardware.as_deref(), &out)
+        }
         Some(Command::Status { bus, json }) => status::run_status(&bus, json),
         Some(Command::HashPin) => pin::run_hash_pin(),
         Some(Command::Demo(args)) => demo::run_demo(&args),
         None => demo::run_demo(&demo::DemoArgs::default()),
+    }
+}
+
+/// `titra network-config`: the network files of the profile, written into `out`.
+fn run_network_config(hardware: Option<&std::path::Path>, out: &std::path::Path) -> ExitCode {
+    let cfg = match crate::input::hardware::HardwareConfig::load(hardware) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("titra network-config: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let files = crate::input::network::files(cfg.network.as_ref(), cfg.integration.as_ref());
+    if cfg.network.as_ref().is_none_or(|n| n.ntp.is_empty()) {
+        eprintln!("titra network-config: no time server (network.ntp): the clock will not be kept");
+    }
+    let written = std::fs::create_dir_all(out).and_then(|()| {
+        for (name, text) in [
+            ("10-titra.network", &files.networkd),
+            ("titra.nft", &files.nftables),
+            ("titra.sources", &files.chrony),
+        ] {
+            std::fs::write(out.join(name), text)?;
+        }
+        Ok(())
+    });
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "titra network-config: cannot write into {}: {e}",
+                out.display()
+            );
+            ExitCode::from(1)
+        }
     }
 }

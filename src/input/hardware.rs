@@ -34,6 +34,10 @@ pub struct HardwareConfig {
     /// sends none.
     #[serde(default)]
     pub integration: Option<IntegrationConfig>,
+    /// How the pump joins the hospital's network (absent: DHCP, no time server); the image
+    /// writes it at boot (`titra network-config`, `input::network`).
+    #[serde(default)]
+    pub network: Option<super::network::NetworkConfig>,
 }
 
 /// `[integration]`: the pump's identity in its device messages (docs/integration-codes.md).
@@ -520,6 +524,9 @@ impl HardwareConfig {
     /// pump's names in its device messages.
     fn check_tables(&self) -> Result<(), String> {
         self.simulation.disturbances.check()?;
+        self.network
+            .as_ref()
+            .map_or(Ok(()), super::network::NetworkConfig::check)?;
         self.integration
             .as_ref()
             .map_or(Ok(()), IntegrationConfig::check)

@@ -4,5 +4,6 @@
 
 pub mod check;
 pub mod hardware;
+pub mod network;
 pub mod protocol;
 pub mod scenario;

@@ -7,3 +7,4 @@ mod common;
 mod calibrate;
 mod check;
 mod demo;
+mod network;

@@ -11,10 +11,12 @@ use crate::common::{TempDir, outcome, repository_path};
 
 /// The services: the daemon, the touchscreen, and the alarm that sounds when the daemon cannot
 /// run.
-const UNITS: [&str; 3] = [
+const UNITS: [&str; 4] = [
     "titra-pumpd.service",
     "titra-ui.service",
     "titra-alarm.service",
+    // The network the site configured (address, firewall, time servers), before it comes up.
+    "titra-network.service",
 ];
 
 fn unit_text(name: &str) -> String {
@@ -29,7 +31,11 @@ fn unit_copy(name: &str) -> (TempDir, PathBuf) {
     let text = unit_text(name)
         .replace("/usr/bin/titra-pumpd", env!("CARGO_BIN_EXE_titra-pumpd"))
         .replace("/usr/bin/titra-alarm", env!("CARGO_BIN_EXE_titra-alarm"))
-        .replace("/usr/bin/titra-ui", env!("CARGO_BIN_EXE_titra-ui"));
+        .replace("/usr/bin/titra-ui", env!("CARGO_BIN_EXE_titra-ui"))
+        .replace(
+            "/usr/bin/titra ",
+            &format!("{} ", env!("CARGO_BIN_EXE_titra")),
+        );
     let copy = dir.file(name, &text);
     (dir, copy)
 }
@@ -367,7 +373,11 @@ fn sysusers_creates_the_users_the_units_run_as() {
     );
     let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
     let group = std::fs::read_to_string(root.join("etc/group")).unwrap();
-    for unit in UNITS {
+    // A unit with a dynamic user (titra-network) has it made when it starts.
+    for unit in UNITS
+        .into_iter()
+        .filter(|u| !values(&unit_text(u), "DynamicUser").contains(&"yes".to_owned()))
+    {
         let user = &values(&unit_text(unit), "User")[0];
         assert!(
             passwd.lines().any(|l| l.starts_with(&format!("{user}:"))),

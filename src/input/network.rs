@@ -1,0 +1,322 @@
+//! The pump's network (issue 23), from the hardware profile's `[network]` table and the
+//! endpoints of `[integration]`, as the files the image writes at boot (`titra network-config`,
+//! run by titra-network.service before the network comes up):
+//! - `10-titra.network` for systemd-networkd: DHCP on the wired port, or the static address;
+//! - `titra.nft` for nftables: nothing comes in but answers; nothing goes out but DHCP, DNS,
+//!   NTP to the configured time servers, and TCP to the configured interface engines and FHIR
+//!   servers (`policy drop` otherwise);
+//! - `titra.sources` for chrony: the configured time servers (DEC's times need a kept clock).
+//!
+//! The pump works fully with no network: delivery never depends on any of this.
+
+use std::net::IpAddr;
+
+use serde::Deserialize;
+
+use super::hardware::IntegrationConfig;
+
+/// `[network]`: how the pump joins the hospital's network (absent: DHCP, no time server).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// A static address with its prefix ("10.20.30.41/24"); absent, DHCP.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The default gateway, with a static address.
+    #[serde(default)]
+    pub gateway: Option<String>,
+    /// DNS servers (addresses), with a static address.
+    #[serde(default)]
+    pub dns: Vec<String>,
+    /// NTP servers (addresses or host names) chrony keeps the clock by.
+    #[serde(default)]
+    pub ntp: Vec<String>,
+}
+
+/// A host name or an address: letters, digits, `-` and `.` (or an IP address), 1 to 253.
+fn is_host(h: &str) -> bool {
+    h.parse::<IpAddr>().is_ok()
+        || (!h.is_empty()
+            && h.len() <= 253
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            && !h.starts_with('-'))
+}
+
+impl NetworkConfig {
+    /// Why a value cannot be used, naming its key.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(a) = &self.address {
+            let ok = a.split_once('/').is_some_and(|(ip, prefix)| {
+                let max = if ip.contains(':') { 128 } else { 32 };
+                ip.parse::<IpAddr>().is_ok() && prefix.parse::<u8>().is_ok_and(|p| p <= max)
+            });
+            if !ok {
+                return Err(format!(
+                    "network.address is \"{a}\"; it must be an address with its prefix, such as 10.20.30.41/24"
+                ));
+            }
+            match &self.gateway {
+                Some(g) if g.parse::<IpAddr>().is_ok() => {}
+                Some(g) => {
+                    return Err(format!("network.gateway is \"{g}\"; it must be an address"));
+                }
+                None => {
+                    return Err("network.address needs network.gateway".to_owned());
+                }
+            }
+        } else if self.gateway.is_some() || !self.dns.is_empty() {
+            return Err(
+                "network.gateway and network.dns are for a static address: give network.address, or leave them out for DHCP"
+                    .to_owned(),
+            );
+        }
+        for (i, d) in self.dns.iter().enumerate() {
+            if d.parse::<IpAddr>().is_err() {
+                return Err(format!(
+                    "network.dns[{i}] is \"{d}\"; it must be an address"
+                ));
+            }
+        }
+        for (i, n) in self.ntp.iter().enumerate() {
+            if !is_host(n) {
+                return Err(format!(
+                    "network.ntp[{i}] is \"{n}\"; it must be a host name or an address"
+                ));
+            }
+        }
+        if self.dns.len() > 8 || self.ntp.len() > 8 {
+            return Err("network: at most 8 DNS and 8 NTP servers".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// The three files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkFiles {
+    pub networkd: String,
+    pub nftables: String,
+    pub chrony: String,
+}
+
+/// Where TCP may go: the host and port of each interface engine and FHIR server.
+fn destinations(i: Option<&IntegrationConfig>) -> Vec<(String, u16, String)> {
+    let Some(i) = i else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, u16, String)> = i
+        .mllp
+        .iter()
+        .map(|e| (e.host.clone(), e.port, e.name.clone()))
+        .collect();
+    for e in &i.fhir {
+        let (default, rest) = match e.url.split_once("://") {
+            Some(("https", rest)) => (443, rest),
+            Some((_, rest)) => (80, rest),
+            None => (80, e.url.as_str()),
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
+                h.trim_matches(['[', ']']).to_owned(),
+                p.parse().unwrap_or(default),
+            ),
+            _ => (authority.to_owned(), default),
+        };
+        out.push((host, port, e.name.clone()));
+    }
+    out
+}
+
+/// The rule that lets TCP go to `host`:`port`: by address where the site gave one; for a host
+/// name (which nftables cannot follow as DNS changes), to that port on any address.
+fn tcp_rule(host: &str, port: u16, name: &str) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => {
+            format!("    ip daddr {a} tcp dport {port} accept comment \"{name}\"\n")
+        }
+        Ok(IpAddr::V6(a)) => {
+            format!("    ip6 daddr {a} tcp dport {port} accept comment \"{name}\"\n")
+        }
+        Err(_) => format!(
+            "    tcp dport {port} accept comment \"{name} ({host}: a name, so any address on its port)\"\n"
+        ),
+    }
+}
+
+/// The files for `net` (absent: DHCP, no time server) and the endpoints of `integration`.
+pub fn files(net: Option<&NetworkConfig>, integration: Option<&IntegrationConfig>) -> NetworkFiles {
+    let default = NetworkConfig::default();
+    let net = net.unwrap_or(&default);
+    let mut networkd = String::from(
+        "# Written at boot by titra network-config from /etc/titra/hardware.toml ([network]).\n[Match]\nName=eth* en*\n\n[Network]\n",
+    );
+    match (&net.address, &net.gateway) {
+        (Some(a), Some(g)) => {
+            networkd.push_str(&format!("Address={a}\nGateway={g}\n"));
+            for d in &net.dns {
+                networkd.push_str(&format!("DNS={d}\n"));
+            }
+        }
+        _ => networkd.push_str("DHCP=yes\n"),
+    }
+    // The pump takes no router advertisements' routes for granted on a static address.
+    networkd.push_str("LinkLocalAddressing=no\n");
+
+    let mut out = String::new();
+    out.push_str("    oif \"lo\" accept\n    ct state established,related accept\n");
+    if net.address.is_none() {
+        out.push_str("    udp sport 68 udp dport 67 accept comment \"DHCP\"\n");
+    }
+    if net.dns.is_empty() {
+        out.push_str("    udp dport 53 accept comment \"DNS (from DHCP)\"\n    tcp dport 53 accept comment \"DNS (from DHCP)\"\n");
+    } else {
+        for d in &net.dns {
+            let family = if d.contains(':') { "ip6" } else { "ip" };
+            out.push_str(&format!(
+                "    {family} daddr {d} udp dport 53 accept comment \"DNS\"\n    {family} daddr {d} tcp dport 53 accept comment \"DNS\"\n"
+            ));
+        }
+    }
+    for n in &net.ntp {
+        match n.parse::<IpAddr>() {
+            Ok(IpAddr::V4(a)) => out.push_str(&format!(
+                "    ip daddr {a} udp dport 123 accept comment \"NTP\"\n"
+            )),
+            Ok(IpAddr::V6(a)) => out.push_str(&format!(
+                "    ip6 daddr {a} udp dport 123 accept comment \"NTP\"\n"
+            )),
+            Err(_) => out.push_str(&format!("    udp dport 123 accept comment \"NTP ({n})\"\n")),
+        }
+    }
+    for (host, port, name) in destinations(integration) {
+        out.push_str(&tcp_rule(&host, port, &name));
+    }
+    out.push_str("    meta l4proto { icmp, ipv6-icmp } accept comment \"ping answers, neighbour discovery\"\n");
+    let nftables = format!(
+        "#!/usr/sbin/nft -f\n# Written at boot by titra network-config from /etc/titra/hardware.toml: the pump\n# answers, and reaches only its DHCP, DNS and time servers and the hospital's endpoints.\nflush ruleset\n\ntable inet titra {{\n  chain input {{\n    type filter hook input priority 0; policy drop;\n    iif \"lo\" accept\n    ct state established,related accept\n    udp sport 67 udp dport 68 accept comment \"DHCP\"\n    meta l4proto {{ icmp, ipv6-icmp }} accept comment \"ping, neighbour discovery\"\n  }}\n\n  chain forward {{\n    type filter hook forward priority 0; policy drop;\n  }}\n\n  chain output {{\n    type filter hook output priority 0; policy drop;\n{out}  }}\n}}\n"
+    );
+    let mut chrony = String::from(
+        "# Written at boot by titra network-config from /etc/titra/hardware.toml ([network] ntp).\n",
+    );
+    if net.ntp.is_empty() {
+        chrony.push_str("# No time server is configured: the clock is not kept (the pump's messages to the\n# hospital carry its times; give network.ntp).\n");
+    }
+    for n in &net.ntp {
+        chrony.push_str(&format!("server {n} iburst\n"));
+    }
+    NetworkFiles {
+        networkd,
+        nftables,
+        chrony,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::hardware::{FhirEndpoint, MllpEndpoint};
+
+    fn integration() -> IntegrationConfig {
+        IntegrationConfig {
+            eui64: "B827EBFFFE123456".to_owned(),
+            facility: "WARD7".to_owned(),
+            mllp: vec![MllpEndpoint {
+                name: "engine".to_owned(),
+                host: "10.20.30.40".to_owned(),
+                port: 2575,
+                tls_ca: None,
+            }],
+            fhir: vec![FhirEndpoint {
+                name: "records".to_owned(),
+                url: "https://fhir.hospital.example:8443/r4".to_owned(),
+                tls_ca: Some("/etc/titra/ca.pem".into()),
+            }],
+            backlog_alarm: 30,
+            patient_system: Some("urn:oid:1.2.3".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_static_address_and_its_endpoints_make_these_files() {
+        let net = NetworkConfig {
+            address: Some("10.20.30.41/24".to_owned()),
+            gateway: Some("10.20.30.1".to_owned()),
+            dns: vec!["10.20.0.53".to_owned()],
+            ntp: vec!["10.20.0.123".to_owned()],
+        };
+        net.check().unwrap();
+        let f = files(Some(&net), Some(&integration()));
+        assert!(
+            f.networkd
+                .contains("Address=10.20.30.41/24\nGateway=10.20.30.1\nDNS=10.20.0.53\n")
+        );
+        assert!(!f.networkd.contains("DHCP"));
+        assert!(
+            f.nftables
+                .contains("ip daddr 10.20.30.40 tcp dport 2575 accept comment \"engine\"")
+        );
+        assert!(
+            f.nftables
+                .contains("tcp dport 8443 accept comment \"records (fhir.hospital.example: a name")
+        );
+        assert!(
+            f.nftables
+                .contains("ip daddr 10.20.0.123 udp dport 123 accept")
+        );
+        assert!(
+            f.nftables
+                .contains("ip daddr 10.20.0.53 udp dport 53 accept")
+        );
+        assert!(
+            !f.nftables.contains("udp dport 67"),
+            "no DHCP on a static address"
+        );
+        assert_eq!(f.nftables.matches("policy drop").count(), 3);
+        assert_eq!(f.chrony.lines().last(), Some("server 10.20.0.123 iburst"));
+    }
+
+    #[test]
+    fn without_a_network_table_it_is_dhcp_and_says_the_clock_is_not_kept() {
+        let f = files(None, None);
+        assert!(f.networkd.contains("DHCP=yes"));
+        assert!(f.nftables.contains("udp sport 68 udp dport 67 accept"));
+        assert!(!f.nftables.contains("tcp dport 2575"));
+        assert!(f.chrony.contains("No time server is configured"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_by_name() {
+        let bad = |n: NetworkConfig| n.check().unwrap_err();
+        assert!(
+            bad(NetworkConfig {
+                address: Some("10.20.30.41".to_owned()),
+                gateway: Some("10.20.30.1".to_owned()),
+                ..Default::default()
+            })
+            .starts_with("network.address is \"10.20.30.41\"")
+        );
+        assert_eq!(
+            bad(NetworkConfig {
+                address: Some("10.20.30.41/24".to_owned()),
+                ..Default::default()
+            }),
+            "network.address needs network.gateway"
+        );
+        assert!(
+            bad(NetworkConfig {
+                dns: vec!["10.0.0.53".to_owned()],
+                ..Default::default()
+            })
+            .contains("for a static address")
+        );
+        assert!(
+            bad(NetworkConfig {
+                ntp: vec!["time server".to_owned()],
+                ..Default::default()
+            })
+            .starts_with("network.ntp[0]")
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! `titra network-config` (issue 23): the network files the image writes at boot, from a
+//! hardware profile with a static address, time servers and the hospital's endpoints. The
+//! firewall is read by nftables itself (`nft --check`, no rule loaded; .ci/run installs
+//! nftables), and a profile nftables could not carry is refused when it is read.
+
+use std::process::Command;
+
+use crate::common::{TempDir, text, titra};
+
+const SITE: &str = r#"
+[network]
+address = "10.20.30.41/24"
+gateway = "10.20.30.1"
+dns = ["10.20.0.53"]
+ntp = ["10.20.0.123", "ntp.hospital.example"]
+
+[integration]
+eui64 = "B827EBFFFE123456"
+facility = "WARD7"
+patient_system = "urn:oid:1.2.3.4.5.6"
+
+[[integration.mllp]]
+name = "engine"
+host = "10.20.30.40"
+port = 2575
+
+[[integration.fhir]]
+name = "records"
+url = "https://fhir.hospital.example:8443/r4"
+tls_ca = "/etc/titra/hospital-ca.pem"
+"#;
+
+/// `nft --check -f FILE`, in a network namespace of its own where the test's user may (nft
+/// needs CAP_NET_ADMIN even to check; unshare gives it there, root or not). Nothing is loaded.
+fn nft_check(file: &std::path::Path) -> std::process::Output {
+    Command::new("unshare")
+        .args(["--map-root-user", "--net", "/usr/sbin/nft", "--check", "-f"])
+        .arg(file)
+        .output()
+        .expect(
+            "unshare and nft run (util-linux; Debian's nftables package, which .ci/run installs)",
+        )
+}
+
+#[test]
+fn the_network_files_are_written_and_nftables_reads_the_firewall() {
+    let d = TempDir::new("network-config");
+    let hardware = d.file(
+        "hardware.toml",
+        &format!("{}\n{SITE}", titra::input::hardware::BUILT_IN_HARDWARE),
+    );
+    let out = d.join("run");
+    let done = titra(&[
+        "network-config",
+        "--hardware",
+        hardware.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(done.status.success(), "{}", text(&done.stderr));
+    let networkd = std::fs::read_to_string(out.join("10-titra.network")).unwrap();
+    assert!(networkd.contains("Address=10.20.30.41/24"), "{networkd}");
+    let chrony = std::fs::read_to_string(out.join("titra.sources")).unwrap();
+    assert!(
+        chrony.contains("server ntp.hospital.example iburst"),
+        "{chrony}"
+    );
+    let nft = out.join("titra.nft");
+    let rules = std::fs::read_to_string(&nft).unwrap();
+    assert!(
+        rules.contains("ip daddr 10.20.30.40 tcp dport 2575 accept"),
+        "{rules}"
+    );
+    let checked = nft_check(&nft);
+    assert!(
+        checked.status.success(),
+        "nft --check: {}{}",
+        text(&checked.stdout),
+        text(&checked.stderr)
+    );
+    // A rule nftables refuses is refused by it: the check is not a formality.
+    std::fs::write(&nft, rules.replace("tcp dport 2575", "tcp dport 99999")).unwrap();
+    let refused = nft_check(&nft);
+    assert!(!refused.status.success());
+}
+
+#[test]
+fn a_network_table_that_cannot_be_used_is_refused_by_name() {
+    let d = TempDir::new("network-refused");
+    let hardware = d.file(
+        "hardware.toml",
+        &format!(
+            "{}\n[network]\naddress = \"10.20.30.41\"\ngateway = \"10.20.30.1\"\n",
+            titra::input::hardware::BUILT_IN_HARDWARE
+        ),
+    );
+    let refused = titra(&[
+        "network-config",
+        "--hardware",
+        hardware.to_str().unwrap(),
+        "--out",
+        d.join("run").to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("network.address is \"10.20.30.41\""),
+        "{}",
+        text(&refused.stderr)
+    );
+}

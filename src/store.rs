@@ -751,6 +751,9 @@ impl TrialLog {
         let (Some(o), Some(trial_id)) = (self.outbox.as_ref(), self.trial_id) else {
             return Ok(());
         };
+        if !o.composer.due(now) {
+            return Ok(());
+        }
         let path = self.path.clone();
         let sqlite = |source| StoreError::Sqlite {
             path: path.clone(),

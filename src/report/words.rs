@@ -50,7 +50,7 @@ pub(crate) fn alarm(kind: AlarmKind) -> &'static str {
         AlarmKind::LibraryChanged => tr!("library changed"),
         AlarmKind::StorageLow => tr!("storage low"),
         AlarmKind::StorageFull => tr!("storage full"),
-        AlarmKind::OutboxBacklog => tr!("messages waiting"),
+        AlarmKind::OutboxBacklog => tr!("outbox backlog"),
     }
 }
 

@@ -49,6 +49,12 @@ pub trait Compose: Send {
     fn compose(&mut self, records: &[Record], next_id: u64) -> Vec<Message>;
     /// The periodic messages due by `now`, numbered from `next_id`.
     fn tick(&mut self, now: Timestamp, next_id: u64) -> Vec<Message>;
+    /// Whether `tick` would make a message at `now` (asked every pass of the control loop,
+    /// before anything is copied or read).
+    fn due(&self, now: Timestamp) -> bool {
+        let _ = now;
+        true
+    }
     /// A copy to compose with before the write commits.
     fn boxed_clone(&self) -> Box<dyn Compose>;
 }

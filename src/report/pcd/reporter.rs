@@ -459,6 +459,10 @@ impl crate::store::outbox::Compose for Reporter {
     fn boxed_clone(&self) -> Box<dyn crate::store::outbox::Compose> {
         Box::new(self.clone())
     }
+
+    fn due(&self, now: Timestamp) -> bool {
+        self.next_dec.is_some_and(|d| d <= now)
+    }
 }
 
 impl Outgoing {

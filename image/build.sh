@@ -74,8 +74,8 @@ if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
 fi
 
 dist=${bins:-${CARGO_TARGET_DIR:-target}/aarch64-dist}
-if [ ! -x "$dist/titra-pumpd" ] || [ ! -x "$dist/titra-alarm" ] || [ ! -x "$dist/titra-ui" ] || [ ! -x "$dist/titra" ]; then
-  [ -n "$bins" ] && { echo "image/build.sh: no titra-pumpd, titra-alarm, titra-ui and titra in $bins" >&2; exit 2; }
+if [ ! -x "$dist/titra-pumpd" ] || [ ! -x "$dist/titra-alarm" ] || [ ! -x "$dist/titra-outbound" ] || [ ! -x "$dist/titra-ui" ] || [ ! -x "$dist/titra" ]; then
+  [ -n "$bins" ] && { echo "image/build.sh: no titra-pumpd, titra-alarm, titra-outbound, titra-ui and titra in $bins" >&2; exit 2; }
   step "cross-building the Titra binaries (scripts/cross-build.sh --no-test)"
   scripts/cross-build.sh --no-test
 fi
@@ -96,7 +96,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 cp -a systemd config "$stage/"
 mkdir "$stage/bin"
-for b in titra-pumpd titra-alarm titra-ui titra; do
+for b in titra-pumpd titra-alarm titra-outbound titra-ui titra; do
   aarch64-linux-gnu-strip -o "$stage/bin/$b" "$dist/$b"
 done
 [ -n "$users" ] && cp "$users" "$stage/users.toml"
@@ -118,10 +118,10 @@ tar -C "$check" -xf "$out/rootfs.tar"
 fail() { echo "image/build.sh: the root filesystem is wrong: $*" >&2; rm -rf "$check"; exit 1; }
 # systemd reads the units as the pump will (their programs must exist in the image); any
 # output is a failure, as in tests/system/systemd.rs.
-said=$(systemd-analyze verify --root="$check" titra-pumpd.service titra-ui.service titra-alarm.service titra-network.service 2>&1) \
+said=$(systemd-analyze verify --root="$check" titra-pumpd.service titra-ui.service titra-alarm.service titra-network.service titra-outbound.service 2>&1) \
   || fail "systemd-analyze verify: $said"
 [ -z "$said" ] || fail "systemd-analyze verify: $said"
-for unit in titra-pumpd.service titra-ui.service titra-network.service systemd-networkd.service chrony.service; do
+for unit in titra-pumpd.service titra-ui.service titra-network.service titra-outbound.service systemd-networkd.service chrony.service; do
   [ -L "$check/etc/systemd/system/multi-user.target.wants/$unit" ] || fail "$unit is not enabled"
 done
 grep -q '^sourcedir /run/titra-network$' "$check/etc/chrony/chrony.conf" || fail "chrony does not take the site's time servers"
@@ -132,7 +132,7 @@ grep -q '^OnFailure=titra-alarm.service' "$check/usr/lib/systemd/system/titra-pu
 grep -q '^titra:' "$check/etc/passwd" && grep -q '^titra-ui:' "$check/etc/passwd" || fail "no titra users"
 grep -q '^gpio:.*:titra$' "$check/etc/group" || fail "titra is not in group gpio"
 awk '$2 == "/" { exit($4 ~ /(^|,)ro(,|$)/ ? 0 : 1) }' "$check/etc/fstab" || fail "the root is not mounted read-only"
-for f in usr/bin/titra-pumpd usr/bin/titra-alarm usr/bin/titra-ui usr/bin/titra; do
+for f in usr/bin/titra-pumpd usr/bin/titra-alarm usr/bin/titra-outbound usr/bin/titra-ui usr/bin/titra; do
   file -b "$check/$f" | grep -q "ARM aarch64" || fail "$f is not an arm64 program"
 done
 if [ $sim = 0 ]; then

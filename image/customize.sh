@@ -8,11 +8,11 @@ stage=$2
 sim=$(cat "$stage/sim")
 
 echo "customize: Titra binaries, units and configuration"
-install -m 0755 "$stage/bin/titra-pumpd" "$stage/bin/titra-alarm" "$stage/bin/titra-ui" \
+install -m 0755 "$stage/bin/titra-pumpd" "$stage/bin/titra-alarm" "$stage/bin/titra-outbound" "$stage/bin/titra-ui" \
   "$stage/bin/titra" "$root/usr/bin/"
 s=$stage/systemd
 install -m 0644 "$s/titra-pumpd.service" "$s/titra-ui.service" "$s/titra-alarm.service" \
-  "$s/titra-network.service" "$root/usr/lib/systemd/system/"
+  "$s/titra-network.service" "$s/titra-outbound.service" "$root/usr/lib/systemd/system/"
 install -D -m 0644 "$s/org.titra.Pump1.conf" "$root/usr/share/dbus-1/system.d/org.titra.Pump1.conf"
 install -D -m 0644 "$s/titra.sysusers.conf" "$root/usr/lib/sysusers.d/titra.conf"
 install -D -m 0644 "$s/titra.tmpfiles.conf" "$root/usr/lib/tmpfiles.d/titra.conf"
@@ -79,7 +79,7 @@ systemctl --root="$root" enable titra-pumpd.service titra-ui.service >/dev/null 
 echo "customize: the hospital's network (titra-network.service), its firewall and time"
 # The address, the firewall and the time servers are written at boot from /etc/titra
 # (titra network-config): the root stays read-only. chrony asks only the site's servers.
-systemctl --root="$root" enable titra-network.service systemd-networkd.service \
+systemctl --root="$root" enable titra-network.service titra-outbound.service systemd-networkd.service \
   systemd-resolved.service chrony.service >/dev/null 2>&1
 cat > "$root/etc/chrony/chrony.conf" <<'EOF'
 # Titra: the time servers of /etc/titra/hardware.toml ([network] ntp), written at boot into

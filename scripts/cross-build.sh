@@ -74,15 +74,15 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$qemu -L $sysroot"
 # One feature set for the three binaries and the tests, so that slint and the library are
 # compiled once (titra-pumpd never opens the display; the linker drops what it does not use).
 features=rpi,linuxkms
-echo "== building titra-pumpd, titra-alarm, titra and titra-ui for $target (${dir}, features $features)"
+echo "== building titra-pumpd, titra-alarm, titra-outbound, titra and titra-ui for $target (${dir}, features $features)"
 cargo build --locked "${profile[@]}" --target "$target" --features "$features" \
-  --bin titra-pumpd --bin titra-alarm --bin titra --bin titra-ui
+  --bin titra-pumpd --bin titra-alarm --bin titra-outbound --bin titra --bin titra-ui
 
 if [ "$dir" = release ]; then
   # Debug info is kept in target/; the image gets stripped copies.
   dist="$out/aarch64-dist"
   mkdir -p "$dist"
-  for bin in titra-pumpd titra-alarm titra titra-ui; do
+  for bin in titra-pumpd titra-alarm titra-outbound titra titra-ui; do
     aarch64-linux-gnu-strip -o "$dist/$bin" "$out/$target/release/$bin"
   done
   ls -l "$dist"

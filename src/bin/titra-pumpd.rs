@@ -122,11 +122,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         real_hardware(&cfg)?
     };
-    let (engines, servers) = cfg
-        .integration
-        .as_ref()
-        .map(|i| (i.mllp.clone(), i.fhir.clone()))
-        .unwrap_or_default();
     let mut service = PumpService::new(cfg, library, source, auth, hw, Some(db.clone()), start)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     // Trials are dated by the system's wall clock; delivery runs on the monotonic one.
@@ -143,12 +138,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Err(e) = service.keep_login_attempts_in(attempts.clone(), start) {
         tracing::error!(path = %attempts.display(), error = %e, "wrong-PIN counts lost");
     }
-    // The messages for the hospital's interface engines and FHIR servers: one sender thread
-    // each, reading the trial log's outbox on its own connection (delivery never waits for the
-    // network). One that cannot start (its CA unreadable) is said loudly and the pump runs on:
-    // its messages wait in the outbox, and the LOW alarm says so.
-    let stop_senders = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    start_senders(&engines, &servers, &db, &stop_senders);
+    // The messages for the hospital go from the outbox by titra-outbound, a process of its own
+    // with the network this daemon does not have (PrivateNetwork=yes in its unit).
     let shared = Shared::new(service, clock);
     let iface = PumpIface::new(shared.clone()).exporting_to(match &args.export_dir {
         Some(dir) => titra::service::dbus::ExportTarget::Dir(dir.clone()),
@@ -260,35 +251,4 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     Ok(())
-}
-
-/// One sender thread for each interface engine (MLLP) and FHIR server the site names.
-fn start_senders(
-    engines: &[titra::input::hardware::MllpEndpoint],
-    servers: &[titra::input::hardware::FhirEndpoint],
-    db: &std::path::Path,
-    stop: &Arc<std::sync::atomic::AtomicBool>,
-) {
-    use titra::service::outbound::{Deliver, Sender, Timing, fhir::Fhir, mllp::Mllp};
-    let timing = Timing::default();
-    let start = |name: &str, made: Result<Box<dyn Deliver>, String>| {
-        let started = made.and_then(|deliver| {
-            Sender::new(name, db.to_path_buf(), timing, deliver)
-                .spawn(stop.clone())
-                .map_err(|e| e.to_string())
-        });
-        if let Err(e) = started {
-            tracing::error!(endpoint = %name, error = %e, "this endpoint's sender cannot start: its messages wait in the outbox");
-        }
-    };
-    for e in engines {
-        tracing::info!(endpoint = %e.name, host = %e.host, port = e.port, tls = e.tls_ca.is_some(), "sending IHE PCD messages over MLLP");
-        let made = Mllp::new(e.clone(), timing).map(|m| Box::new(m) as Box<dyn Deliver>);
-        start(&e.name, made.map_err(|err| err.to_string()));
-    }
-    for e in servers {
-        tracing::info!(endpoint = %e.name, url = %e.url, "posting trial summaries to a FHIR server");
-        let made = Fhir::new(e, timing).map(|f| Box::new(f) as Box<dyn Deliver>);
-        start(&e.name, made.map_err(|err| err.to_string()));
-    }
 }

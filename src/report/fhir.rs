@@ -33,6 +33,12 @@ pub const MDC: &str = "urn:iso:std:iso:11073:10101";
 /// Health Device IG 2.0.0 and the Point-of-Care Device IG identify devices), with its type.
 pub const EUI64_SYSTEM: &str = "urn:oid:1.2.840.10004.1.1.1.0.0.1.0.0.1.2680";
 const CONTINUA_IDS: &str = "http://terminology.hl7.org/CodeSystem/ContinuaDeviceIdentifiers";
+/// The identifier system of the resources the pump makes: each is identified by the UUID of
+/// its `fullUrl` (made the same from the same trial), so that a Bundle sent again (an
+/// acknowledgement lost, an export repeated) creates nothing twice (`ifNoneExist`). Not the
+/// `urn:uuid:` itself: a server rewrites every such string of a transaction into the id it
+/// gives the resource.
+pub const RESOURCE_SYSTEM: &str = "urn:titra:resource";
 /// The pump's own codes where no standard code exists (a site maps them to its terminology).
 pub const LOCAL: &str = "urn:titra:codes";
 const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
@@ -162,7 +168,11 @@ pub fn bundle(i: &Input<'_>) -> Value {
         Entry {
             url: device.clone(),
             resource: device_resource(i, &patient),
-            request: json!({ "method": "POST", "url": "Device" }),
+            request: json!({
+                "method": "POST",
+                "url": "Device",
+                "ifNoneExist": format!("identifier={EUI64_SYSTEM}|{}", dashed_eui(i.eui64)),
+            }),
         },
         Entry {
             url: request.clone(),
@@ -231,9 +241,22 @@ pub fn bundle(i: &Input<'_>) -> Value {
             request: json!({ "method": "POST", "url": "Observation" }),
         });
     }
+    let confirmed_at = i.journal.iter().rev().find_map(|r| match r {
+        Record::ImplantPlan { at, .. } => Some(*at),
+        _ => None,
+    });
     entries.push(Entry {
-        url: id("implant"),
-        resource: implant(i, &subject, &device, &ended),
+        url: id(
+            &confirmed_at.map_or_else(|| "implant".to_owned(), |t| format!("implant-{}", t.ms()))
+        ),
+        resource: implant(
+            i,
+            &subject,
+            &device,
+            &confirmed_at
+                .filter(|_| s.implant.confirmed)
+                .map_or(ended.clone(), when),
+        ),
         request: json!({ "method": "POST", "url": "Observation" }),
     });
     entries.push(Entry {
@@ -241,6 +264,7 @@ pub fn bundle(i: &Input<'_>) -> Value {
         resource: document(i, &subject, &device, &started, &ended),
         request: json!({ "method": "POST", "url": "DocumentReference" }),
     });
+    identify(&mut entries);
     let targets: Vec<Value> = entries.iter().map(|e| reference(&e.url)).collect();
     entries.push(Entry {
         url: id("provenance"),
@@ -258,14 +282,37 @@ pub fn bundle(i: &Input<'_>) -> Value {
     })
 }
 
-fn device_resource(i: &Input<'_>, patient: &str) -> Value {
-    // As the PHD IG writes it: upper-case pairs joined by dashes, "B8-27-EB-FF-FE-12-34-56".
-    let hex: Vec<char> = i.eui64.to_ascii_uppercase().chars().collect();
-    let eui = hex
-        .chunks(2)
+/// Each resource the pump makes (but the patient and the device, found by their own
+/// identifiers) carries its id as an identifier and is created only if the server has none
+/// with it. A dose confirmed again is a new Observation (its id is made from the
+/// confirmation), dated when it was confirmed: the newest is the one in force.
+fn identify(entries: &mut [Entry]) {
+    for e in entries {
+        let kind = e.resource["resourceType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if matches!(kind.as_str(), "Patient" | "Device") {
+            continue;
+        }
+        let uuid = e.url.trim_start_matches("urn:uuid:").to_owned();
+        e.resource["identifier"] = json!([{ "system": RESOURCE_SYSTEM, "value": uuid }]);
+        e.request["ifNoneExist"] = json!(format!("identifier={RESOURCE_SYSTEM}|{uuid}"));
+    }
+}
+
+/// An EUI-64 as the PHD IG writes it: upper-case pairs joined by dashes,
+/// "B8-27-EB-FF-FE-12-34-56".
+fn dashed_eui(eui64: &str) -> String {
+    let hex: Vec<char> = eui64.to_ascii_uppercase().chars().collect();
+    hex.chunks(2)
         .map(|p| p.iter().collect::<String>())
         .collect::<Vec<_>>()
-        .join("-");
+        .join("-")
+}
+
+fn device_resource(i: &Input<'_>, patient: &str) -> Value {
+    let eui = dashed_eui(i.eui64);
     let mut d = json!({
         "resourceType": "Device",
         "identifier": [{
@@ -310,6 +357,8 @@ struct Administration {
     end: Timestamp,
     amount: Amount,
     rate: Option<AmountRate>,
+    /// Of `amount`, what was counted as given after a restart.
+    uncertain: Amount,
     what: String,
 }
 
@@ -322,12 +371,14 @@ fn administrations(journal: &[Record], basal: AmountRate) -> Vec<Administration>
     let mut rate = basal;
     let mut open: Option<usize> = None;
     let mut bolus: Option<(Timestamp, DoseSource)> = None;
+    let mut running_bolus = Amount::ZERO;
     let open_segment = |out: &mut Vec<Administration>, at: Timestamp, rate: AmountRate| {
         out.push(Administration {
             start: at,
             end: at,
             amount: Amount::ZERO,
             rate: Some(rate),
+            uncertain: Amount::ZERO,
             what: String::new(),
         });
         out.len() - 1
@@ -353,6 +404,31 @@ fn administrations(journal: &[Record], basal: AmountRate) -> Vec<Administration>
                     open = Some(open_segment(&mut out, *at, rate));
                 }
             }
+            // After a crash, what may have been given and was not recorded is counted as given
+            // (the summary counts it too): the basal's in its segment, said in the note. A
+            // bolus's is in its `BolusEnded`'s delivered amount already.
+            Record::UncertainDelivery {
+                at,
+                source: DoseSource::Basal | DoseSource::Kvo,
+                amount,
+                ..
+            } => {
+                let i = match open.or_else(|| out.iter().rposition(|a| a.rate.is_some())) {
+                    Some(i) => i,
+                    None => open_segment(&mut out, *at, rate),
+                };
+                if let Some(a) = out.get_mut(i) {
+                    a.amount += *amount;
+                    a.uncertain += *amount;
+                    a.end = a.end.max(*at);
+                }
+            }
+            Record::Delivery {
+                source:
+                    DoseSource::PatientBolus | DoseSource::ScheduledBolus | DoseSource::ClinicianBolus,
+                amount,
+                ..
+            } => running_bolus += *amount,
             Record::Delivery {
                 at,
                 source: DoseSource::Basal | DoseSource::Kvo,
@@ -370,7 +446,10 @@ fn administrations(journal: &[Record], basal: AmountRate) -> Vec<Administration>
                     a.end = a.end.max(*at);
                 }
             }
-            Record::BolusStarted { at, source, .. } => bolus = Some((*at, *source)),
+            Record::BolusStarted { at, source, .. } => {
+                bolus = Some((*at, *source));
+                running_bolus = Amount::ZERO;
+            }
             Record::BolusEnded {
                 at,
                 source,
@@ -379,7 +458,9 @@ fn administrations(journal: &[Record], basal: AmountRate) -> Vec<Administration>
                 ..
             } => {
                 let start = bolus.take().map_or(*at, |(t, _)| t);
+                running_bolus = Amount::ZERO;
                 out.push(Administration {
+                    uncertain: Amount::ZERO,
                     start,
                     end: *at,
                     amount: *delivered,
@@ -398,17 +479,35 @@ fn administrations(journal: &[Record], basal: AmountRate) -> Vec<Administration>
             _ => {}
         }
     }
-    // What remains open ends at the log's last record.
+    // What remains open ends at the log's last record; a bolus still running (an export in
+    // the middle of one) with what it has given so far.
     if let (Some(i), Some(last)) = (open, journal.last())
         && let Some(a) = out.get_mut(i)
     {
         a.end = a.end.max(last.at());
     }
+    if let (Some((start, source)), Some(last)) = (bolus, journal.last()) {
+        out.push(Administration {
+            start,
+            end: last.at(),
+            amount: running_bolus,
+            rate: None,
+            uncertain: Amount::ZERO,
+            what: format!("{} bolus, still running", bolus_words(source)),
+        });
+    }
     out.retain(|a| a.amount > Amount::ZERO);
     for a in &mut out {
         if let Some(r) = a.rate {
             a.what = crate::engine::in_english(|| {
-                format!("Basal delivery at {}", crate::core::readable::per_day(r))
+                let mut what = format!("Basal delivery at {}", crate::core::readable::per_day(r));
+                if a.uncertain > Amount::ZERO {
+                    what.push_str(&format!(
+                        "; {} of it counted as given after a restart, not confirmed",
+                        crate::core::readable::amount(a.uncertain)
+                    ));
+                }
+                what
             });
         }
     }
@@ -761,6 +860,55 @@ mod tests {
                     Some(1_000_000),
                     "Basal delivery at 1 mg/day".to_owned()
                 ),
+            ]
+        );
+    }
+
+    /// After a crash the basal counted as given is in its segment, said so; a bolus still
+    /// running when the export is made is there with what it has given so far.
+    #[test]
+    fn uncertain_basal_and_a_running_bolus_are_counted() {
+        let journal = vec![
+            state(0, State::Priming, State::Running),
+            given(30, DoseSource::Basal, 10_000),
+            Record::UncertainDelivery {
+                at: min(40),
+                source: DoseSource::Basal,
+                steps: 3,
+                amount: Amount::from_ng(3_000),
+                measured: false,
+            },
+            Record::BolusStarted {
+                at: min(50),
+                source: DoseSource::ClinicianBolus,
+                requested: Amount::from_ng(50_000),
+                steps: 5,
+            },
+            given(51, DoseSource::ClinicianBolus, 20_000),
+        ];
+        let got: Vec<(u64, u64, u64, String)> =
+            administrations(&journal, AmountRate::from_ng_per_day(500_000))
+                .into_iter()
+                .map(|a| {
+                    (
+                        a.start.ms() / 60_000,
+                        a.end.ms() / 60_000,
+                        a.amount.ng(),
+                        a.what,
+                    )
+                })
+                .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    0,
+                    51,
+                    13_000,
+                    "Basal delivery at 0.5 mg/day; 3 mcg of it counted as given after a restart, not confirmed"
+                        .to_owned()
+                ),
+                (50, 51, 20_000, "Clinician bolus, still running".to_owned()),
             ]
         );
     }

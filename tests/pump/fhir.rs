@@ -281,10 +281,25 @@ fn a_fhir_server_takes_the_bundle_and_gives_it_back_by_search() {
             .starts_with("MedicationRequest/")
     );
 
-    let (status, _) = http(port, "POST", "/", Some(&body));
-    assert_eq!(status, 200);
-    let patients = search(&format!("/Patient?identifier={PATIENT_SYSTEM}|MRN-00042"));
-    assert_eq!(entries(&patients).len(), 1, "the patient is not made twice");
+    let counts = |search: &dyn Fn(&str) -> Value| {
+        [
+            "Patient",
+            "Device",
+            "MedicationRequest",
+            "MedicationAdministration",
+            "Observation",
+            "DocumentReference",
+        ]
+        .map(|kind| entries(&search(&format!("/{kind}?_count=1000"))).len())
+    };
+    let before = counts(&search);
+    let (status, again) = http(port, "POST", "/", Some(&body));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        counts(&search),
+        before,
+        "sent again (an acknowledgement lost), nothing is made twice"
+    );
     node.kill().unwrap();
     node.wait().unwrap();
 }

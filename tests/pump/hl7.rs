@@ -344,10 +344,10 @@ fn a_replay_reports_what_the_log_says_at_each_moment() {
         ipec(180, "0^MDC_EVT_PUMP_DELIV_COMP^MDC^^^^^^Trial ended 0.104"),
     ];
     assert_eq!(seen, expected);
-    // Each phase of the alarm names its first report (OBR-29).
-    let first = all.iter().find(|m| m.kind == Kind::Acm).unwrap().id;
+    // Each phase of the alarm names it the same way (OBR-29): its kind and when it was
+    // raised (minute 90, the wall clock being the pump's here).
     for m in all.iter().filter(|m| m.kind == Kind::Acm) {
-        assert!(m.text.contains(&format!("|^{first}&TITRA&")), "{}", m.text);
+        assert!(m.text.contains("|^occlusion-5400000&TITRA&"), "{}", m.text);
     }
     let texts: Vec<String> = all.into_iter().map(|m| m.text).collect();
     let (ok, said) = checked("hand", &texts);
@@ -431,4 +431,66 @@ fn an_alarm_or_event_message_that_breaks_a_rule_is_refused() {
         let (ok, said) = checked(name, &[message]);
         assert!(!ok && said.contains(why), "{name}: {said}");
     }
+}
+
+/// After a restart the pump follows the trial's records again without sending them: an alarm
+/// standing across the restart is ended under the identity its start was sent with, the
+/// numbering goes on where the outbox is, and nothing is sent twice.
+#[test]
+fn after_a_restart_an_alarm_standing_keeps_its_identity() {
+    use titra::core::supervisor::{AlarmKind, Priority, State};
+    use titra::core::units::{Duration, Timestamp};
+    use titra::journal::{Record, Role};
+    use titra::report::pcd::Kind;
+
+    let min = |m: u64| Timestamp::from_ms(m * 60_000);
+    let before = vec![
+        Record::StateChanged {
+            at: min(0),
+            from: State::Priming,
+            to: State::Running,
+        },
+        Record::AlarmRaised {
+            at: min(10),
+            kind: AlarmKind::ReservoirLow,
+            priority: Priority::Medium,
+            pressure_mmhg: None,
+            time_to_alarm: None,
+        },
+    ];
+    let sent = reporter(Duration::from_hours(1)).replay(&before);
+    let start = sent.iter().find(|m| m.kind == Kind::Acm).unwrap();
+    let identity = |text: &str| text.split('|').nth(29).map(str::to_owned);
+    let obr = |m: &titra::report::pcd::Outgoing| {
+        m.text
+            .split('\r')
+            .find(|s| s.starts_with("OBR|"))
+            .and_then(identity)
+    };
+    // The restarted pump: the records so far followed, not sent; numbering from the outbox.
+    let mut again = reporter(Duration::from_hours(1));
+    again.catch_up(&before);
+    again.set_next_id(100);
+    let mut out = Vec::new();
+    again.record(
+        &Record::AlarmCleared {
+            at: min(20),
+            kind: AlarmKind::ReservoirLow,
+        },
+        &mut out,
+    );
+    again.record(
+        &Record::AlarmAcknowledged {
+            at: min(21),
+            kind: AlarmKind::ReservoirLow,
+            by: Role::Nurse,
+        },
+        &mut out,
+    );
+    assert_eq!(out.len(), 2, "an update and the end, nothing sent again");
+    assert_eq!(out.iter().map(|m| m.id).collect::<Vec<_>>(), [100, 101]);
+    for m in &out {
+        assert_eq!(obr(m), obr(start), "{}", m.text);
+    }
+    assert!(out[1].text.contains("|end|"));
 }

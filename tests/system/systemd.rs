@@ -11,12 +11,14 @@ use crate::common::{TempDir, outcome, repository_path};
 
 /// The services: the daemon, the touchscreen, and the alarm that sounds when the daemon cannot
 /// run.
-const UNITS: [&str; 4] = [
+const UNITS: [&str; 5] = [
     "titra-pumpd.service",
     "titra-ui.service",
     "titra-alarm.service",
     // The network the site configured (address, firewall, time servers), before it comes up.
     "titra-network.service",
+    // The messages to the hospital, from the outbox: the only Titra process with a network.
+    "titra-outbound.service",
 ];
 
 fn unit_text(name: &str) -> String {
@@ -32,6 +34,10 @@ fn unit_copy(name: &str) -> (TempDir, PathBuf) {
         .replace("/usr/bin/titra-pumpd", env!("CARGO_BIN_EXE_titra-pumpd"))
         .replace("/usr/bin/titra-alarm", env!("CARGO_BIN_EXE_titra-alarm"))
         .replace("/usr/bin/titra-ui", env!("CARGO_BIN_EXE_titra-ui"))
+        .replace(
+            "/usr/bin/titra-outbound",
+            env!("CARGO_BIN_EXE_titra-outbound"),
+        )
         .replace(
             "/usr/bin/titra ",
             &format!("{} ", env!("CARGO_BIN_EXE_titra")),

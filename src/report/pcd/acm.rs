@@ -61,8 +61,9 @@ pub struct AlarmReport {
     pub phase: Phase,
     pub state: AlarmState,
     pub inactivation: Inactivation,
-    /// The alarm's identity across its reports (OBR-29): the control id of its first.
-    pub id: u64,
+    /// The alarm's identity across its reports (OBR-29): its kind and when it was raised
+    /// ("occlusion-1796481000000", ms since 1970), the same after a restart of the pump.
+    pub identity: String,
 }
 
 /// The device level an alarm is reported at: the delivery channel for what happens on the
@@ -131,6 +132,11 @@ fn event(kind: AlarmKind) -> (Option<Term>, &'static str) {
     (code, local)
 }
 
+/// The pump's own code of an alarm (its name in the trial log).
+pub(super) fn local_code(kind: AlarmKind) -> &'static str {
+    event(kind).1
+}
+
 /// Physiological (SP: the patient's sedation, a possible infection), advisory (SA: reminders
 /// and information) or technical (ST: the pump), TF Vol. 2 table B.8.5-2.
 fn alert_type(kind: AlarmKind) -> &'static str {
@@ -169,7 +175,7 @@ pub fn pcd_04(device: &Device, o: &Observation, a: &AlarmReport) -> Result<Strin
     device.check()?;
     let eui = device.eui();
     let mut segments = header(device, Kind::Acm, o);
-    segments.push(obr(device, o, &mdc::EVT_ALARM.coded(), Some(a.id)));
+    segments.push(obr(device, o, &mdc::EVT_ALARM.coded(), Some(&a.identity)));
     let (source, level) = source(a.kind);
     let text = escape(&name(a.kind));
     let event = match event(a.kind) {
@@ -231,7 +237,7 @@ mod tests {
 
     /// An occlusion raised, HIGH, worked by hand from TF Vol. 2 §3.4 and its B. Braun example:
     /// the channel's facets 1.1.1.0.1 … .7, the event 196940 with its text, the source the
-    /// delivery channel, OBR-29 the alarm's first report (42 itself).
+    /// delivery channel, OBR-29 the alarm's identity (its kind and when it was raised).
     #[test]
     fn an_occlusion_raised_is_the_message_worked_by_hand() {
         let report = AlarmReport {
@@ -240,13 +246,13 @@ mod tests {
             phase: Phase::Start,
             state: AlarmState::Active,
             inactivation: Inactivation::Enabled,
-            id: 42,
+            identity: "occlusion-1796481000000".to_owned(),
         };
         let expected = [
             "MSH|^~\\&|TITRA^0012A3FFFE4B5C6D^EUI-64|Ward 7|||20261205143000+0000||ORU^R40^ORU_R40|42|P|2.6|||AL|NE||UNICODE UTF-8|||IHE_PCD_ACM_001^IHE PCD^1.3.6.1.4.1.19376.1.6.1.4.1^ISO",
             "PID|||MRN-00042^^^Ward 7^MR||^^^^^^U",
             "PV1||U",
-            "OBR|1|42^TITRA|42^TITRA^0012A3FFFE4B5C6D^EUI-64|196616^MDC_EVT_ALARM^MDC|||20261205143000+0000||||||||||||||||||||||^42&TITRA&0012A3FFFE4B5C6D&EUI-64",
+            "OBR|1|42^TITRA|42^TITRA^0012A3FFFE4B5C6D^EUI-64|196616^MDC_EVT_ALARM^MDC|||20261205143000+0000||||||||||||||||||||||^occlusion-1796481000000&TITRA&0012A3FFFE4B5C6D&EUI-64",
             "OBX|1|CWE|196616^MDC_EVT_ALARM^MDC|1.1.1.0.1|196940^MDC_EVT_FLUID_LINE_OCCL^MDC^^^^^^Occlusion||||||F|||20261205143000+0000||||0012A3FFFE4B5C6D^^0012A3FFFE4B5C6D^EUI-64",
             "OBX|2|CWE|68480^MDC_ATTR_ALERT_SOURCE^MDC|1.1.1.0.2|126978^MDC_DEV_PUMP_INFUS_CHAN_DELIVERY^MDC||||||F",
             "OBX|3|ST|68481^MDC_ATTR_EVENT_PHASE^MDC|1.1.1.0.3|start||||||F",
@@ -270,7 +276,7 @@ mod tests {
             phase: Phase::End,
             state: AlarmState::Inactive,
             inactivation: Inactivation::Acknowledged,
-            id: 7,
+            identity: "sedation-1796481000000".to_owned(),
         };
         let message = pcd_04(&device(), &observation(), &report).unwrap();
         assert!(
@@ -283,7 +289,7 @@ mod tests {
         assert!(message.contains("|1.0.0.0.4|inactive|"));
         assert!(message.contains("|1.0.0.0.5|alert-acknowledged|"));
         assert!(message.contains("|1.0.0.0.7|SP|"));
-        assert!(message.contains("|^7&TITRA&"));
+        assert!(message.contains("|^sedation-1796481000000&TITRA&"));
     }
 
     /// Every alarm has its own code, and the priorities their letters.

@@ -439,7 +439,7 @@ fn header(device: &Device, kind: Kind, o: &Observation) -> Vec<String> {
 /// The OBR of a message: its number as placer (OBR-2) and as filler with the pump's EUI-64
 /// (OBR-3), the service (OBR-4), the time (OBR-7), and for an alarm the alarm's identity across
 /// its reports (OBR-29).
-fn obr(device: &Device, o: &Observation, service: &str, parent: Option<u64>) -> String {
+fn obr(device: &Device, o: &Observation, service: &str, parent: Option<&str>) -> String {
     let app = escape(&device.application);
     let eui = device.eui();
     let control = o.control_id;
@@ -451,7 +451,7 @@ fn obr(device: &Device, o: &Observation, service: &str, parent: Option<u64>) -> 
         (7, dtm(o.unix_ms)),
     ];
     if let Some(id) = parent {
-        fields.push((29, format!("^{id}&{app}&{eui}&EUI-64")));
+        fields.push((29, format!("^{}&{app}&{eui}&EUI-64", escape(id))));
     }
     segment("OBR", &fields)
 }

@@ -74,8 +74,8 @@ pub struct Outgoing {
 struct Standing {
     kind: AlarmKind,
     priority: Priority,
-    /// The control id of its first report: its identity (OBR-29).
-    id: u64,
+    /// Its identity (OBR-29): its kind and when it was raised, the same after a restart.
+    identity: String,
     cleared: bool,
     acknowledged: bool,
 }
@@ -223,18 +223,8 @@ impl Reporter {
             phase,
             state,
             inactivation,
-            // Its first report is its identity.
-            id: if phase == Phase::Start {
-                o.control_id
-            } else {
-                a.id
-            },
+            identity: a.identity,
         };
-        if phase == Phase::Start
-            && let Some(s) = self.alarms.get_mut(i)
-        {
-            s.id = o.control_id;
-        }
         let message = pcd_04(&self.device, &o, &report);
         self.push(out, Kind::Acm, at, &o, message);
     }
@@ -287,11 +277,17 @@ impl Reporter {
             Record::AlarmRaised {
                 at, kind, priority, ..
             } => {
-                self.alarms.retain(|a| a.kind != *kind);
+                // One standing of a kind: one raised again ends the one before first (it was
+                // cleared and not yet acknowledged), so that no alarm is left open.
+                if let Some(i) = self.standing(*kind) {
+                    self.acm(*at, i, Phase::End, out);
+                    self.alarms.remove(i);
+                }
+                let identity = format!("{}-{}", super::acm::local_code(*kind), self.wall(*at));
                 self.alarms.push(Standing {
                     kind: *kind,
                     priority: *priority,
-                    id: 0,
+                    identity,
                     cleared: false,
                     acknowledged: false,
                 });

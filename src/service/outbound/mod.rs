@@ -167,6 +167,43 @@ impl Sender {
     }
 }
 
+/// One sender thread for each interface engine (MLLP) and FHIR server the site names, until
+/// `stop` is set (titra-outbound). One that cannot start (its CA unreadable) is said loudly and
+/// the others run on: its messages wait in the outbox, and the pump's LOW alarm says so.
+pub fn start(
+    engines: &[crate::input::hardware::MllpEndpoint],
+    servers: &[crate::input::hardware::FhirEndpoint],
+    db: &std::path::Path,
+    stop: &Arc<AtomicBool>,
+    timing: Timing,
+) -> Vec<std::thread::JoinHandle<()>> {
+    let mut threads = Vec::new();
+    let mut start = |name: &str, made: Result<Box<dyn Deliver>, String>| {
+        let started = made.and_then(|deliver| {
+            Sender::new(name, db.to_path_buf(), timing, deliver)
+                .spawn(stop.clone())
+                .map_err(|e| e.to_string())
+        });
+        match started {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                tracing::error!(endpoint = %name, error = %e, "this endpoint's sender cannot start: its messages wait in the outbox")
+            }
+        }
+    };
+    for e in engines {
+        tracing::info!(endpoint = %e.name, host = %e.host, port = e.port, tls = e.tls_ca.is_some(), "sending IHE PCD messages over MLLP");
+        let made = mllp::Mllp::new(e.clone(), timing).map(|m| Box::new(m) as Box<dyn Deliver>);
+        start(&e.name, made.map_err(|err| err.to_string()));
+    }
+    for e in servers {
+        tracing::info!(endpoint = %e.name, url = %e.url, "posting trial summaries to a FHIR server");
+        let made = fhir::Fhir::new(e, timing).map(|f| Box::new(f) as Box<dyn Deliver>);
+        start(&e.name, made.map_err(|err| err.to_string()));
+    }
+    threads
+}
+
 /// Sleeps `d`, a tenth of a second at a time, so that `stop` is heard.
 fn sleep(stop: &AtomicBool, d: Duration) {
     let step = Duration::from_millis(100);

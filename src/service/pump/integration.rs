@@ -141,7 +141,13 @@ impl PumpService {
         records: &[Record],
         now: Timestamp,
     ) {
-        let endpoints = self.endpoints();
+        // The device messages go to the interface engines only: without one, none are made
+        // (the FHIR servers' Bundle is queued apart, `queue_summary`).
+        let endpoints: Vec<Endpoint> = self
+            .endpoints()
+            .into_iter()
+            .filter(|e| e.channel == Channel::Hl7)
+            .collect();
         let Some(i) = self.cfg.integration.as_ref() else {
             return;
         };
@@ -221,7 +227,11 @@ impl PumpService {
                     behind = true;
                 }
                 Ok(_) => {}
-                Err(err) => tracing::warn!(error = %err, "the outbox cannot be read"),
+                // A count that cannot be read changes nothing: the alarm stays as it was.
+                Err(err) => {
+                    tracing::warn!(error = %err, "the outbox cannot be read");
+                    return;
+                }
             }
         }
         engine.outbox_checked(now, behind);

@@ -139,9 +139,11 @@ fn tcp_rule(host: &str, port: u16, name: &str) -> String {
         Ok(IpAddr::V6(a)) => {
             format!("    ip6 daddr {a} tcp dport {port} accept comment \"{name}\"\n")
         }
-        Err(_) => format!(
-            "    tcp dport {port} accept comment \"{name} ({host}: a name, so any address on its port)\"\n"
-        ),
+        // The comment holds the endpoint's name only (letters, digits, - and _, at most 40):
+        // nftables refuses a quote in a comment, and one over 128 bytes.
+        Err(_) => {
+            format!("    tcp dport {port} accept comment \"{name}: a host name, any address\"\n")
+        }
     }
 }
 
@@ -187,7 +189,9 @@ pub fn files(net: Option<&NetworkConfig>, integration: Option<&IntegrationConfig
             Ok(IpAddr::V6(a)) => out.push_str(&format!(
                 "    ip6 daddr {a} udp dport 123 accept comment \"NTP\"\n"
             )),
-            Err(_) => out.push_str(&format!("    udp dport 123 accept comment \"NTP ({n})\"\n")),
+            Err(_) => {
+                out.push_str("    udp dport 123 accept comment \"NTP: a host name, any address\"\n")
+            }
         }
     }
     for (host, port, name) in destinations(integration) {
@@ -259,7 +263,7 @@ mod tests {
         );
         assert!(
             f.nftables
-                .contains("tcp dport 8443 accept comment \"records (fhir.hospital.example: a name")
+                .contains("tcp dport 8443 accept comment \"records: a host name, any address\"")
         );
         assert!(
             f.nftables

@@ -108,3 +108,54 @@ fn a_network_table_that_cannot_be_used_is_refused_by_name() {
         text(&refused.stderr)
     );
 }
+
+/// `titra-outbound`, the process that sends the outbox (the daemon has no network): with no
+/// endpoint configured it says so and ends; with one it runs until SIGTERM and ends cleanly,
+/// the unacknowledged messages left in the outbox.
+#[test]
+fn titra_outbound_runs_until_stopped_and_without_endpoints_says_so() {
+    let d = TempDir::new("outbound-process");
+    let none = Command::new(env!("CARGO_BIN_EXE_titra-outbound"))
+        .args(["--db", d.join("titra.db").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(none.status.success(), "{none:?}");
+    assert!(
+        text(&none.stderr).contains("nothing to send"),
+        "{}",
+        text(&none.stderr)
+    );
+    let hardware = d.file(
+        "hardware.toml",
+        &format!(
+            "{}\n[integration]\neui64 = \"B827EBFFFE123456\"\nfacility = \"WARD7\"\n[[integration.mllp]]\nname = \"engine\"\nhost = \"127.0.0.1\"\nport = 9\n",
+            titra::input::hardware::BUILT_IN_HARDWARE
+        ),
+    );
+    let mut running = Command::new(env!("CARGO_BIN_EXE_titra-outbound"))
+        .args(["--hardware", hardware.to_str().unwrap()])
+        .args(["--db", d.join("titra.db").to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It says it started its sender, then waits for the signal.
+    let mut said = String::new();
+    let mut err = std::io::BufReader::new(running.stderr.take().unwrap());
+    while !said.contains("sending IHE PCD messages over MLLP") {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut err, &mut line).unwrap() == 0 {
+            break;
+        }
+        said.push_str(&line);
+    }
+    assert!(
+        said.contains("sending IHE PCD messages over MLLP"),
+        "{said}"
+    );
+    let stopped = Command::new("kill")
+        .args(["-TERM", &running.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(running.wait().unwrap().success());
+}

@@ -201,13 +201,7 @@ impl IntegrationConfig {
         }
         for (i, e) in self.mllp.iter().enumerate() {
             check_name(&format!("integration.mllp[{i}].name"), &e.name)?;
-            if e.host.is_empty()
-                || e.host.len() > 253
-                || !e
-                    .host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '[' | ']'))
-            {
+            if !super::network::is_host(&e.host) {
                 return Err(format!(
                     "integration.mllp[{i}].host is \"{}\"; it must be a host name or an address (1 to 253 characters)",
                     e.host

@@ -33,8 +33,9 @@ pub struct NetworkConfig {
     pub ntp: Vec<String>,
 }
 
-/// A host name or an address: letters, digits, `-` and `.` (or an IP address), 1 to 253.
-fn is_host(h: &str) -> bool {
+/// A host name or an address: letters, digits, `-` and `.` (or an IP address, IPv6 without
+/// brackets), 1 to 253: what a connection and a firewall rule can both be made from.
+pub(crate) fn is_host(h: &str) -> bool {
     h.parse::<IpAddr>().is_ok()
         || (!h.is_empty()
             && h.len() <= 253
@@ -315,6 +316,7 @@ mod tests {
             })
             .contains("for a static address")
         );
+        assert!(!is_host("[fd00::1]") && !is_host("host:2575") && is_host("fd00::1"));
         assert!(
             bad(NetworkConfig {
                 ntp: vec!["time server".to_owned()],

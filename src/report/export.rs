@@ -220,12 +220,7 @@ fn wall_ms(src: &Source<'_>, t: Timestamp) -> u64 {
 fn hl7(src: &Source<'_>) -> Result<Vec<u8>, ExportError> {
     use crate::report::pcd;
     let i = src.integration.ok_or(ExportError::NoIntegration)?;
-    let device = pcd::Device {
-        application: "TITRA".to_owned(),
-        eui64: i.eui64.clone(),
-        facility: i.facility.clone(),
-        simulated: src.summary.simulated,
-    };
+    let device = pcd::Device::named(i, src.summary.simulated);
     let mut reporter = pcd::Reporter::new(
         device,
         &src.summary.trial.patient,

@@ -92,32 +92,25 @@ fn uuid(seed: &str) -> String {
     )
 }
 
-/// An amount as a quantity in the drug's unit (mg or ug, UCUM), exact to the nanogram.
-fn amount_quantity(a: Amount, unit: MassUnit) -> Value {
-    let (den, code) = match unit {
+/// `ng` nanograms (per `per`: "" or "/d") as a quantity in the drug's unit (UCUM mg or ug),
+/// exact to the nanogram.
+fn drug_quantity(ng: u64, unit: MassUnit, per: &str) -> Value {
+    let (den, base) = match unit {
         MassUnit::Mg => (1_000_000u128, "mg"),
         MassUnit::Mcg => (1_000u128, "ug"),
     };
-    json!({
-        "value": number(u128::from(a.ng()), den),
-        "unit": code,
-        "system": UCUM,
-        "code": code,
-    })
+    let code = format!("{base}{per}");
+    json!({ "value": number(u128::from(ng), den), "unit": code, "system": UCUM, "code": code })
+}
+
+/// An amount in the drug's unit (mg or ug).
+fn amount_quantity(a: Amount, unit: MassUnit) -> Value {
+    drug_quantity(a.ng(), unit, "")
 }
 
 /// A rate per day in the drug's unit (mg/d or ug/d).
 fn rate_quantity(r: AmountRate, unit: MassUnit) -> Value {
-    let (den, code) = match unit {
-        MassUnit::Mg => (1_000_000u128, "mg/d"),
-        MassUnit::Mcg => (1_000u128, "ug/d"),
-    };
-    json!({
-        "value": number(u128::from(r.ng_per_day()), den),
-        "unit": code,
-        "system": UCUM,
-        "code": code,
-    })
+    drug_quantity(r.ng_per_day(), unit, "/d")
 }
 
 /// `num / den` as a JSON number, to six decimal places (exact for nanograms in mg).

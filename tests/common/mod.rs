@@ -234,3 +234,28 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Starts a test's server (the MLLP listener, the FHIR server) whose first line on standard
+/// output is "listening on PORT"; the child (its standard input kept open: a server watching
+/// it stops with the test) and the port.
+pub fn listening(mut cmd: Command) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let name = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{name} does not run: {e}"));
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let port = first
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{name} said {first:?} (are hl7apy and tests/fhir installed?)"));
+    (child, port)
+}

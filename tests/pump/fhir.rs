@@ -4,10 +4,10 @@
 //! store, tests/fhir/server.js) that takes the Bundle as a transaction and gives the
 //! resources back by search. `npm ci --prefix tests/fhir` (.ci/run does) installs them.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use serde_json::Value;
 use titra::cli::simulate::{self, LogTarget};
@@ -79,24 +79,10 @@ fn journal(db: &Path) -> Vec<Record> {
 
 /// The server, started by the test (its standard input kept: it stops when the test does).
 pub(crate) fn server() -> (Child, u16) {
-    let mut child = Command::new("node")
-        .arg(repository_path("tests/fhir/server.js"))
-        .args(["0", "--stdin-watch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node runs");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let port = first
-        .trim()
-        .strip_prefix("listening on ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("the FHIR server said {first:?}"));
-    (child, port)
+    let mut cmd = Command::new("node");
+    cmd.arg(repository_path("tests/fhir/server.js"))
+        .args(["0", "--stdin-watch"]);
+    crate::common::listening(cmd)
 }
 
 /// One HTTP/1.1 exchange with the server: the status and the body as JSON.

@@ -6,8 +6,7 @@
 //! the trial summary's FHIR Bundle goes through the same outbox to a real FHIR server
 //! (tests/fhir/server.js, Medplum's), which gives it back by search.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -24,8 +23,8 @@ use crate::common::{CLINICIAN, NURSE, SECOND_NURSE, Staff, TempDir, repository_p
 /// The listener, started on `port` (0: any free one), writing what it accepts to `out`; and
 /// the port it listens on.
 fn listener(port: u16, out: &std::path::Path) -> (Child, u16) {
-    let mut child = Command::new("python3")
-        .arg(repository_path("tests/hl7/mllp_listener.py"))
+    let mut cmd = Command::new("python3");
+    cmd.arg(repository_path("tests/hl7/mllp_listener.py"))
         .args([
             "--port",
             &port.to_string(),
@@ -33,21 +32,8 @@ fn listener(port: u16, out: &std::path::Path) -> (Child, u16) {
             "250",
             "--out",
         ])
-        .arg(out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 runs");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let port = first
-        .trim()
-        .strip_prefix("listening on ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("the listener said {first:?} (is hl7apy installed?)"));
-    (child, port)
+        .arg(out);
+    crate::common::listening(cmd)
 }
 
 struct Pump {

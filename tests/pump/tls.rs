@@ -4,9 +4,8 @@
 //! go through; with another CA nothing is sent, the message stays owed, and the outbox says
 //! why.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -102,26 +101,6 @@ fn server_cert(dir: &Path, ca: &str) -> (PathBuf, PathBuf) {
     (dir.join("server.pem"), dir.join("server.key"))
 }
 
-/// Starts `program args`; its port from the first line ("listening on PORT").
-fn started(mut cmd: Command) -> (Child, u16) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("runs");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let port = first
-        .trim()
-        .strip_prefix("listening on ")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("it said {first:?}"));
-    (child, port)
-}
-
 fn timing() -> Timing {
     Timing {
         retry_first: std::time::Duration::from_millis(20),
@@ -178,7 +157,7 @@ fn mllp_over_tls_trusts_the_sites_ca_and_no_other() {
         .arg(&cert)
         .arg("--tls-key")
         .arg(&key);
-    let (mut listener, port) = started(cmd);
+    let (mut listener, port) = crate::common::listening(cmd);
 
     // Real messages: the pump's reporter on a trial's first records.
     let db = dir.trial_log();
@@ -254,7 +233,7 @@ fn fhir_over_https_trusts_the_sites_ca_and_no_other() {
         .arg(&cert)
         .arg("--tls-key")
         .arg(&key);
-    let (mut server, port) = started(cmd);
+    let (mut server, port) = crate::common::listening(cmd);
 
     let db = dir.trial_log();
     let mut log = TrialLog::open(&db).unwrap();

@@ -299,6 +299,16 @@ pub enum DeviceError {
 }
 
 impl Device {
+    /// The pump as the site's `[integration]` names it (the sending application is Titra).
+    pub fn named(i: &crate::input::hardware::IntegrationConfig, simulated: bool) -> Device {
+        Device {
+            application: "TITRA".to_owned(),
+            eui64: i.eui64.clone(),
+            facility: i.facility.clone(),
+            simulated,
+        }
+    }
+
     /// Checks the identifiers HL7 and IHE limit.
     pub fn check(&self) -> Result<(), DeviceError> {
         if self.eui64.len() != 16 || !self.eui64.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -100,28 +100,13 @@ impl PumpService {
     fn summary_bundle(&self, now: Timestamp) -> Result<String, super::ServiceError> {
         let internal = |e: String| super::ServiceError::Internal(e);
         let summary = self.summary_at(now)?;
-        let seal = self.log_seal()?;
-        let engine = self
-            .engine
-            .as_ref()
-            .ok_or_else(|| super::ServiceError::WrongState("no trial".to_owned()))?;
-        let journal = self.trial_records()?;
-        let files = crate::report::export::build(
-            &crate::report::export::Source {
-                summary: &summary,
-                journal: &journal,
-                started: engine.started_at(),
-                started_wall: self.started_wall.as_deref(),
-                unit: engine.entry().unit,
-                log: seal.as_ref(),
-                program: engine.program(),
-                integration: self.cfg.integration.as_ref(),
-                made_ms: self.wall_ms(now),
-            },
+        let files = self.trial_files(
+            &summary,
             &[crate::report::export::Format::Fhir],
             crate::report::pdf::Paper::A4,
-        )
-        .map_err(|e| internal(e.to_string()))?;
+            self.cfg.integration.as_ref(),
+            now,
+        )?;
         let bundle = files
             .into_iter()
             .find(|f| f.name.ends_with("_fhir.json"))
@@ -154,20 +139,14 @@ impl PumpService {
         if endpoints.is_empty() {
             return;
         }
-        let device = pcd::Device {
-            application: "TITRA".to_owned(),
-            eui64: i.eui64.clone(),
-            facility: i.facility.clone(),
-            simulated: self.simulated,
-        };
+        let device = pcd::Device::named(i, self.simulated);
         let unit = self
             .library
             .find(&program.drug, trial.route, program.concentration)
             .map_or(crate::core::units::MassUnit::Mg, |e| e.unit);
-        let wall = self
-            .wall
-            .as_ref()
-            .map_or(crate::time::Y2000_UNIX_MS + now.ms(), |w| w.unix_ms());
+        // As the trial's dates are (the wall clock; else the trial's start by it; else the
+        // virtual clock from 2000-01-01).
+        let wall = self.wall_ms(now);
         let mut reporter = match pcd::Reporter::new(
             device,
             &trial.patient,

@@ -172,32 +172,46 @@ impl PumpService {
                 "confirm the implant's starting dose before exporting".to_owned(),
             ));
         }
+        // The screen's export offers no device messages (they go to the hospital by their
+        // own way, issue 23).
+        let files = self.trial_files(&summary, formats, paper, None, now)?;
+        let folder = crate::report::export::folder_name(&summary, self.wall_ms(now));
+        Ok((folder, files))
+    }
+
+    /// The trial in hand's export files of `formats`, from `summary` (the pump's names for its
+    /// device messages and Bundle from `integration`): the screen's export and the Bundle for
+    /// the FHIR servers make theirs here.
+    pub(super) fn trial_files(
+        &self,
+        summary: &Summary,
+        formats: &[crate::report::export::Format],
+        paper: crate::report::export::Paper,
+        integration: Option<&crate::input::hardware::IntegrationConfig>,
+        now: Timestamp,
+    ) -> Result<Vec<crate::report::export::ExportFile>, ServiceError> {
         let seal = self.log_seal()?;
         let engine = self
             .engine
             .as_ref()
             .ok_or_else(|| ServiceError::WrongState(tr!("no trial").to_owned()))?;
         let journal = self.trial_records()?;
-        let files = crate::report::export::build(
+        crate::report::export::build(
             &crate::report::export::Source {
-                summary: &summary,
+                summary,
                 journal: &journal,
                 started: engine.started_at(),
                 started_wall: self.started_wall.as_deref(),
                 unit: engine.entry().unit,
                 log: seal.as_ref(),
                 program: engine.program(),
-                // The screen's export offers no device messages (they go to the hospital
-                // by their own way, issue 23).
-                integration: None,
+                integration,
                 made_ms: self.wall_ms(now),
             },
             formats,
             paper,
         )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let folder = crate::report::export::folder_name(&summary, self.wall_ms(now));
-        Ok((folder, files))
+        .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     /// `now` by the wall clock (milliseconds since 1970): the pump's own wall clock; without

@@ -93,6 +93,9 @@ fn check_name(key: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The most interface engines, and the most FHIR servers, a pump sends to.
+pub const MAX_ENDPOINTS: usize = 8;
+
 /// The most messages `backlog_alarm` may allow (about two months of minutes).
 pub const MAX_BACKLOG_ALARM: u64 = 100_000;
 
@@ -158,6 +161,13 @@ impl IntegrationConfig {
                     "integration.patient_system is \"{system}\"; it must be a URI (urn:, http:// or https://) of at most 200 characters, without spaces or |"
                 ));
             }
+        }
+        if self.mllp.len() > MAX_ENDPOINTS || self.fhir.len() > MAX_ENDPOINTS {
+            return Err(format!(
+                "integration: {} interface engines and {} FHIR servers; at most {MAX_ENDPOINTS} of each (one sender thread each)",
+                self.mllp.len(),
+                self.fhir.len()
+            ));
         }
         let names: Vec<&str> = self
             .mllp

@@ -283,6 +283,23 @@ mod tests {
     }
 
     #[test]
+    fn more_endpoints_than_the_limit_are_refused_by_name() {
+        let mut i = integration();
+        i.mllp = (0..9)
+            .map(|n| MllpEndpoint {
+                name: format!("engine-{n}"),
+                host: "10.20.30.40".to_owned(),
+                port: 2575,
+                tls_ca: None,
+            })
+            .collect();
+        assert_eq!(
+            i.check().unwrap_err(),
+            "integration: 9 interface engines and 1 FHIR servers; at most 8 of each (one sender thread each)"
+        );
+    }
+
+    #[test]
     fn without_a_network_table_it_is_dhcp_and_says_the_clock_is_not_kept() {
         let f = files(None, None);
         assert!(f.networkd.contains("DHCP=yes"));

@@ -33,6 +33,31 @@ pub enum Format {
 }
 
 impl Format {
+    /// The name `parse_list` reads ("pdf", "json", "csv", "hl7", "fhir").
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Pdf => "pdf",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Hl7 => "hl7",
+            Format::Fhir => "fhir",
+        }
+    }
+
+    /// The formats the Export screen writes on a pump with `integration` (the hardware
+    /// profile's `[integration]`): the PDF, JSON and CSV always, and the FHIR Bundle when the
+    /// table names the hospital's patient identifier system (without it the Bundle could not say
+    /// whose record the trial belongs to). The IHE PCD messages (`hl7`) are not among them: they
+    /// reach the interface engines on their own, and an integration engineer asks for them by
+    /// name (`titra export --format hl7`, or `Export` with "hl7").
+    pub fn offered(integration: Option<&crate::input::hardware::IntegrationConfig>) -> Vec<Format> {
+        let mut out = vec![Format::Pdf, Format::Json, Format::Csv];
+        if integration.is_some_and(|i| i.patient_system.is_some()) {
+            out.push(Format::Fhir);
+        }
+        out
+    }
+
     /// "pdf,json,csv,hl7" (any order, each at most once).
     pub fn parse_list(text: &str) -> Result<Vec<Format>, ExportError> {
         let mut out = Vec::new();
@@ -55,7 +80,7 @@ impl Format {
         }
         if out.is_empty() {
             return Err(ExportError::Input(
-                "format: name at least one of pdf, json, csv, hl7".to_owned(),
+                "format: name at least one of pdf, json, csv, hl7, fhir".to_owned(),
             ));
         }
         out.sort();
@@ -548,15 +573,26 @@ fn recheck_confirmed(
 }
 
 /// Exports a trial from a trial log file into a directory, and records the export in the log.
-pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError> {
-    let mut log = crate::store::TrialLog::open(x.db)?;
-    let stored = match x.trial {
-        Some(id) => log.trial(id)?,
-        None => log.latest_trial()?,
-    };
-    let journal = log.records(stored.id)?;
-    let (started, ended) = crate::report::summary::span_of(&journal);
-    let entry = x.library.find(
+/// The summary of a trial read back from the log (not the trial in hand), with the moment its
+/// delivery started and the unit its doses are said in.
+pub struct StoredSummary {
+    pub summary: Summary,
+    pub started: Timestamp,
+    pub unit: MassUnit,
+}
+
+/// The summary of `stored`, a trial read back from the log with its `journal`, under the site's
+/// `protocol` and `library` and the mechanism's `steps_per_ml`: as `titra export` makes it, and
+/// the daemon when it queues a Bundle the trial's confirmation left unqueued at a restart.
+pub fn summarise_stored(
+    stored: &crate::store::StoredTrial,
+    journal: &[Record],
+    protocol: &crate::input::protocol::Protocol,
+    library: &crate::core::library::DrugLibrary,
+    steps_per_ml: u64,
+) -> StoredSummary {
+    let (started, ended) = crate::report::summary::span_of(journal);
+    let entry = library.find(
         &stored.program.drug,
         stored.trial.route,
         stored.program.concentration,
@@ -566,23 +602,48 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
     let summary = crate::report::summary::summarise(&crate::report::summary::Inputs {
         trial: &stored.trial,
         program: &stored.program,
-        journal: &journal,
+        journal,
         started,
         ended,
-        steps_per_ml: x.hardware.mechanism.steps_per_ml,
+        steps_per_ml,
         loaded_ml: stored.program.reservoir.as_ml_f64(),
         remaining_ml: crate::report::summary::reservoir_left(
             &stored.program,
-            &journal,
-            x.hardware.mechanism.steps_per_ml,
+            journal,
+            steps_per_ml,
         ),
         simulated: stored.simulated,
         started_wall: stored.started_wall.as_deref(),
-        protocol: x.protocol,
-        library: x.library,
+        protocol,
+        library,
         unit,
         outcome,
     });
+    StoredSummary {
+        summary,
+        started,
+        unit,
+    }
+}
+
+pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError> {
+    let mut log = crate::store::TrialLog::open(x.db)?;
+    let stored = match x.trial {
+        Some(id) => log.trial(id)?,
+        None => log.latest_trial()?,
+    };
+    let journal = log.records(stored.id)?;
+    let StoredSummary {
+        summary,
+        started,
+        unit,
+    } = summarise_stored(
+        &stored,
+        &journal,
+        x.protocol,
+        x.library,
+        x.hardware.mechanism.steps_per_ml,
+    );
     if !summary.implant.confirmed && !x.draft {
         return Err(LogExportError::NotConfirmed);
     }

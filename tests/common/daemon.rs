@@ -24,6 +24,16 @@ pub fn logged_service_with_library(
     library: titra::core::library::DrugLibrary,
 ) -> PumpService {
     let cfg = titra::input::hardware::HardwareConfig::built_in().unwrap();
+    logged_service_with_config(dir, now, library, cfg)
+}
+
+/// The same daemon with the hardware profile `cfg` (a site's `[integration]`, say).
+pub fn logged_service_with_config(
+    dir: &Path,
+    now: Timestamp,
+    library: titra::core::library::DrugLibrary,
+    cfg: titra::input::hardware::HardwareConfig,
+) -> PumpService {
     let (_, source) = titra::input::check::load_library(None).unwrap();
     let auth = titra::service::auth::Auth::demo().unwrap();
     let db = dir.join("titra.db");

@@ -226,6 +226,7 @@ const METHODS: &[(&str, &str)] = &[
     ("Checklist", "reads"),
     ("DiaryQuestion", "reads"),
     ("ExportPreview", "reads"),
+    ("ExportFormats", "reads"),
     ("ExportSummary", "reads"),
     // The patient's own entries: each is its own record (the patient needs no login).
     ("RequestBolus", "patient"),

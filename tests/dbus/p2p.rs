@@ -526,6 +526,104 @@ async fn each_export_goes_to_a_new_folder_and_never_through_a_link() {
     assert_eq!(exports().await, 1);
 }
 
+/// The Export screen asks the pump which formats to write: the FHIR Bundle is among them when
+/// the site names its patients' identifier system, and not otherwise (asked for by name, it is
+/// refused, naming what the profile lacks, and nothing is written or logged).
+#[tokio::test]
+async fn the_export_screen_writes_the_fhir_bundle_when_the_site_names_its_patients() {
+    use titra::input::hardware::{HardwareConfig, IntegrationConfig};
+    let confirmed = |p: Pump| async move {
+        p.running().await;
+        p.run_to(h(0.5)).await;
+        let nurse = p.login(NURSE).await;
+        p.proxy.end_trial(&nurse).await.unwrap();
+        let clinician = p.login(CLINICIAN).await;
+        p.proxy
+            .confirm_implant_dose_with_reason(&clinician, "0.5 mg/day", "a short bench trial")
+            .await
+            .unwrap();
+        (p, clinician)
+    };
+
+    // A site with no [integration]: PDF, JSON and CSV.
+    let plain = TempDir::new("p2p-export-plain");
+    let (p, clinician) =
+        confirmed(pump_with(logged_service(&plain, Timestamp::ORIGIN), Timestamp::ORIGIN).await)
+            .await;
+    assert_eq!(
+        p.proxy.export_formats().await.unwrap(),
+        ["pdf", "json", "csv"]
+    );
+    let (error, message) = error_of(p.proxy.export(&clinician, "pdf,fhir", "a4").await);
+    assert_eq!(error, "org.titra.Pump1.Error.InvalidInput");
+    assert!(message.contains("no [integration] table"), "{message}");
+    let exported = p
+        .shared
+        .service
+        .lock()
+        .await
+        .engine()
+        .unwrap()
+        .journal()
+        .iter()
+        .filter(|r| matches!(r, titra::journal::Record::Exported { .. }))
+        .count();
+    assert_eq!(exported, 0);
+    drop(p);
+
+    // A site naming its patient identifiers: the screen's formats include FHIR, and the Bundle
+    // written says whose record it is.
+    let site = TempDir::new("p2p-export-fhir");
+    let mut cfg = HardwareConfig::built_in().unwrap();
+    cfg.integration = Some(IntegrationConfig {
+        eui64: "0012A3FFFE4B5C6D".to_owned(),
+        facility: "WARD7".to_owned(),
+        mllp: Vec::new(),
+        backlog_alarm: 30,
+        patient_system: Some("urn:oid:1.2.3.4.5.6".to_owned()),
+        fhir: Vec::new(),
+    });
+    let (library, _) = titra::input::check::load_library(None).unwrap();
+    let service =
+        crate::common::daemon::logged_service_with_config(&site, Timestamp::ORIGIN, library, cfg);
+    let (p, clinician) = confirmed(pump_with(service, Timestamp::ORIGIN).await).await;
+    let formats = p.proxy.export_formats().await.unwrap();
+    assert_eq!(formats, ["pdf", "json", "csv", "fhir"]);
+    let (to, files) = p
+        .proxy
+        .export(&clinician, &formats.join(","), "a4")
+        .await
+        .unwrap();
+    let fhir = files
+        .iter()
+        .find(|f| f.ends_with("_fhir.json"))
+        .unwrap_or_else(|| panic!("no FHIR file in {files:?}"));
+    let bundle: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(std::path::Path::new(&to).join(fhir)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["type"], "transaction");
+    let patient = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Patient")
+        .unwrap();
+    assert_eq!(
+        patient["resource"]["identifier"][0]["system"],
+        "urn:oid:1.2.3.4.5.6"
+    );
+    assert_eq!(patient["resource"]["identifier"][0]["value"], "MRN-DBUS");
+    // The manifest lists it with the other files.
+    let manifest = files
+        .iter()
+        .find(|f| f.ends_with("_manifest.sha256"))
+        .unwrap();
+    let manifest = std::fs::read_to_string(std::path::Path::new(&to).join(manifest)).unwrap();
+    assert!(manifest.contains(fhir.as_str()), "{manifest}");
+}
+
 // ---- the sedation interlock and missed checks -------------------------------------------------
 
 const NOT_NOW: &str = "Not now: your nurse must check on you first.";

@@ -773,7 +773,20 @@ impl PumpIface {
             .await
     }
 
-    /// Exports the summary (formats "pdf,json,csv", paper "a4" or "letter") to a USB stick (or
+    /// The formats the Export screen writes on this pump: "pdf", "json", "csv", and "fhir" when
+    /// the site's `[integration]` names its patients' identifier system.
+    async fn export_formats(&self) -> Vec<String> {
+        self.shared
+            .service
+            .lock()
+            .await
+            .export_formats()
+            .into_iter()
+            .map(|f| f.name().to_owned())
+            .collect()
+    }
+
+    /// Exports the summary (formats "pdf,json,csv,hl7,fhir", paper "a4" or "letter") to a USB stick (or
     /// the configured directory), in a new folder of its own with every file created new;
     /// returns (that folder, the files written). Recorded in the log.
     async fn export(

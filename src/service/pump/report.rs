@@ -172,11 +172,19 @@ impl PumpService {
                 "confirm the implant's starting dose before exporting".to_owned(),
             ));
         }
-        // The screen's export offers no device messages (they go to the hospital by their
-        // own way, issue 23).
-        let files = self.trial_files(&summary, formats, paper, None, now)?;
+        // The device messages and the FHIR Bundle are named by the site's `[integration]`; a
+        // format the site cannot make is refused naming what the profile lacks.
+        let files =
+            self.trial_files(&summary, formats, paper, self.cfg.integration.as_ref(), now)?;
         let folder = crate::report::export::folder_name(&summary, self.wall_ms(now));
         Ok((folder, files))
+    }
+
+    /// The formats the Export screen writes on this pump: PDF, JSON and CSV, and the FHIR Bundle
+    /// when the site's `[integration]` names its patients' identifier system
+    /// ([`crate::report::export::Format::offered`]).
+    pub fn export_formats(&self) -> Vec<crate::report::export::Format> {
+        crate::report::export::Format::offered(self.cfg.integration.as_ref())
     }
 
     /// The trial in hand's export files of `formats`, from `summary` (the pump's names for its
@@ -211,7 +219,16 @@ impl PumpService {
             formats,
             paper,
         )
-        .map_err(|e| ServiceError::Internal(e.to_string()))
+        .map_err(|e| {
+            use crate::report::export::ExportError;
+            match e {
+                // What was asked for, or what the site's profile lacks for it.
+                ExportError::Input(_)
+                | ExportError::NoIntegration
+                | ExportError::NoPatientSystem => ServiceError::InvalidInput(e.to_string()),
+                _ => ServiceError::Internal(e.to_string()),
+            }
+        })
     }
 
     /// `now` by the wall clock (milliseconds since 1970): the pump's own wall clock; without

@@ -96,10 +96,7 @@ impl Session {
             UiCommand::Chart => self.chart().await,
             UiCommand::LoadExport => self.load_export().await,
             UiCommand::ConfirmImplant(dose, reason) => self.confirm_implant(&dose, &reason).await,
-            UiCommand::Export => match proxy.export(token, "pdf,json,csv", "a4").await {
-                Ok((to, files)) => tr!("Saved {count} files to {to}.", count = files.len(), to),
-                Err(e) => words(e),
-            },
+            UiCommand::Export => self.export().await,
             UiCommand::EndTrial(outcome) => self.end_trial(&outcome).await,
             UiCommand::Decision {
                 outcome,
@@ -316,6 +313,19 @@ impl Session {
                 });
                 String::new()
             }
+            Err(e) => words(e),
+        }
+    }
+
+    /// Exports to the USB stick every format this pump can write (the FHIR Bundle too, when the
+    /// site names its patients' identifier system), on A4.
+    async fn export(&self) -> String {
+        let formats = match self.proxy.export_formats().await {
+            Ok(f) => f.join(","),
+            Err(e) => return words(e.into()),
+        };
+        match self.proxy.export(&self.token, &formats, "a4").await {
+            Ok((to, files)) => tr!("Saved {count} files to {to}.", count = files.len(), to),
             Err(e) => words(e),
         }
     }

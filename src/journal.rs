@@ -615,6 +615,15 @@ pub trait RecordSink: Send {
         Ok(())
     }
 
+    /// The wall clock reads `wall_ms` (ms since 1970, UTC) at `now` on the pump's clock: what
+    /// the sink dates by the wall clock follows it from here (the trial log's messages for the
+    /// hospital, which would otherwise keep the wall clock as it read when the log was opened,
+    /// perhaps before the time server set it). Said every minute by the daemon. A sink that
+    /// wraps another passes it on. Nothing by default.
+    fn wall_clock(&mut self, now: crate::core::units::Timestamp, wall_ms: u64) {
+        let _ = (now, wall_ms);
+    }
+
     /// Makes later writes fail as a full disk (`disk_full`) or a storage error
     /// (`log_write_error`) would, or work again (`on` false): for fault injection on simulated
     /// pumps. False when this sink cannot.

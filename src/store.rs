@@ -29,7 +29,18 @@ pub(crate) const APPLICATION_ID: i32 = 0x5449_5452;
 
 /// The schema this version writes. Each entry of [`MIGRATIONS`] takes the schema one version
 /// up; never edit one that has shipped, add the next.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
+
+/// How long a [`TrialLog`] connection (the daemon's, which writes the records; its short-lived
+/// ones; `titra`'s commands) waits for another's write lock before its write fails, ms. The
+/// other writers are the outbox's sender, whose writes (an acknowledgement: a row deleted) take
+/// milliseconds, and the daemon's own connections; a longer wait would only let something
+/// else holding the lock (a technician's `sqlite3` left inside a transaction) stall the pump's
+/// control loop that long — and the loop must pet systemd's watchdog (`WatchdogSec=5s` in
+/// titra-pumpd.service), so a wait of 5 s would have the daemon killed. A record's write that fails raises the log's HIGH alarm and stops
+/// delivery, as any other failed write. The sender's connection waits longer
+/// (`outbox::OutboxReader::open`): nothing waits on it but the network.
+pub const PUMP_BUSY_TIMEOUT_MS: u32 = 1000;
 
 /// One step of the schema: its SQL, then (for some) work done in Rust, in one transaction.
 struct Migration {
@@ -109,6 +120,25 @@ CREATE TABLE outbox (
     last_error  TEXT,
     PRIMARY KEY (endpoint, message_id)
 ) WITHOUT ROWID;
+"#,
+        then: None,
+    },
+    // 5: which confirmation of the implant's dose (its `implant_plan` row) had the trial
+    // summary's FHIR Bundle queued, noted in the transaction that queues it: a confirmation
+    // without its note after a restart (the daemon stopped between the record and the Bundle)
+    // has the Bundle queued then. A confirmation already in the log is noted now, its message
+    // unknown: whether its Bundle was queued cannot be told, and an upgrade must not send an
+    // old trial's Bundle (again, or weeks late).
+    Migration {
+        sql: r#"
+CREATE TABLE outbox_summary (
+    trial_id    INTEGER NOT NULL REFERENCES trial(id),
+    event_seq   INTEGER NOT NULL REFERENCES event(seq),
+    message_id  INTEGER,
+    PRIMARY KEY (trial_id, event_seq)
+) WITHOUT ROWID;
+INSERT INTO outbox_summary (trial_id, event_seq, message_id)
+    SELECT trial_id, seq, NULL FROM event WHERE kind = 'implant_plan';
 "#,
         then: None,
     },
@@ -477,11 +507,12 @@ impl TrialLog {
                 });
             }
         }
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             // The outbox's sender writes to the same file from its own connection: a write
-            // waits for the other's (a few milliseconds) rather than fail.
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-        )
+            // waits for the other's (a few milliseconds) rather than fail, but not for long
+            // (`PUMP_BUSY_TIMEOUT_MS`).
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {PUMP_BUSY_TIMEOUT_MS};",
+        ))
         .map_err(sqlite)?;
         let mut log = TrialLog {
             conn,
@@ -722,8 +753,9 @@ impl TrialLog {
     }
 
     /// Queues the messages `make` makes (numbered from the number it is given) for trial
-    /// `trial_id`, in a transaction of their own: what the pump sends apart from a record (the
-    /// trial summary's FHIR Bundle, once a clinician confirmed the implant's dose).
+    /// `trial_id`, in a transaction of their own: what the pump sends apart from a record. The
+    /// trial summary's FHIR Bundle goes through [`TrialLog::queue_summary_bundle`], which also
+    /// notes which confirmation it follows.
     pub fn queue(
         &mut self,
         trial_id: i64,
@@ -739,6 +771,45 @@ impl TrialLog {
         let messages = make(outbox::next_id(&tx).map_err(sqlite)?);
         outbox::queue(&tx, trial_id, endpoints, &messages).map_err(sqlite)?;
         tx.commit().map_err(sqlite)
+    }
+
+    /// Queues the trial summary's FHIR Bundle (`make`, numbered from the number it is given)
+    /// for trial `trial_id`, and notes in the same transaction which confirmation of the
+    /// implant's dose it follows (the trial's newest `implant_plan` row, `outbox_summary`): a
+    /// Bundle is queued, or the confirmation is found without it at the next start
+    /// ([`TrialLog::summary_unqueued`]).
+    pub fn queue_summary_bundle(
+        &mut self,
+        trial_id: i64,
+        endpoints: &[outbox::Endpoint],
+        make: impl FnOnce(u64) -> Vec<outbox::Message>,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = immediate(&mut self.conn).map_err(sqlite)?;
+        let messages = make(outbox::next_id(&tx).map_err(sqlite)?);
+        outbox::queue(&tx, trial_id, endpoints, &messages).map_err(sqlite)?;
+        outbox::summary_queued(&tx, trial_id, messages.first().map(|m| m.id)).map_err(sqlite)?;
+        tx.commit().map_err(sqlite)
+    }
+
+    /// Trial `trial_id`'s newest confirmation of the implant's dose (its row's number) when
+    /// the summary's Bundle that follows it was never queued ([`TrialLog::queue_summary_bundle`]:
+    /// the daemon stopped between the two); None when it was, or there is no confirmation.
+    pub fn summary_unqueued(&self, trial_id: i64) -> Result<Option<i64>, StoreError> {
+        outbox::summary_unqueued(&self.conn, trial_id).map_err(self.sqlite())
+    }
+
+    /// The wall clock reads `wall_ms` (ms since 1970, UTC) at `now` on the pump's clock: the
+    /// outbox's messages are dated by it from now on ([`outbox::Compose::anchor`]). Nothing
+    /// without an outbox.
+    pub fn anchor_wall_clock(&mut self, now: crate::core::units::Timestamp, wall_ms: u64) {
+        if let Some(o) = self.outbox.as_mut() {
+            o.composer.anchor(now, wall_ms);
+        }
     }
 
     /// The next message number the outbox gives.
@@ -999,6 +1070,10 @@ impl crate::journal::RecordSink for TrialLog {
 
     fn tick(&mut self, now: crate::core::units::Timestamp) -> Result<(), String> {
         self.outbox_tick(now).map_err(|e| e.to_string())
+    }
+
+    fn wall_clock(&mut self, now: crate::core::units::Timestamp, wall_ms: u64) {
+        self.anchor_wall_clock(now, wall_ms);
     }
 
     /// SQLite itself refuses the writes: `disk_full` caps the file at the pages it has

@@ -229,10 +229,29 @@ pub struct Engine<H> {
     denied: Option<delivery::DeniedRun>,
     /// Denied presses counted, not written, still to be announced.
     announce: Vec<Record>,
+    /// The trial log's own work (`RecordSink::tick`) failing pass after pass, as `tick_sink`
+    /// says it in the daemon's log; None while it works.
+    sink_failing: Option<SinkFailing>,
+}
+
+/// A run of failed passes of the trial log's own work (`RecordSink::tick`: the periodic
+/// messages for the hospital), so that it is said once when it starts, then at most once every
+/// [`SINK_WARN_EVERY`], and once when it works again, not at every pass of the control loop.
+#[derive(Debug, Clone, Copy)]
+struct SinkFailing {
+    /// The first failed pass.
+    since: Timestamp,
+    /// When it was last said.
+    said: Timestamp,
+    /// Failed passes since then.
+    unsaid: u64,
 }
 
 /// How long the trial log may go without a write before the engine probes it.
 pub const LOG_PROBE_EVERY: Duration = Duration::from_mins(1);
+
+/// How often a failure of the trial log's own work that goes on is said again (`tick_sink`).
+pub const SINK_WARN_EVERY: Duration = Duration::from_mins(1);
 
 /// The fewest records a compaction waits for: a day of minute pieces and their intents.
 const COMPACT_FLOOR: usize = 4 * 1440;
@@ -406,6 +425,7 @@ impl<H: PumpHardware> Engine<H> {
             log_proven: now,
             denied: None,
             announce: Vec::new(),
+            sink_failing: None,
         }
     }
 
@@ -463,15 +483,57 @@ impl<H: PumpHardware> Engine<H> {
 
     /// Lets the trial log do what falls due on its own clock: the periodic messages for the
     /// hospital's systems (`store::outbox`). A failure there is traced and delivery goes on:
-    /// the next record's write says whether the log can be written (and alarms if not).
+    /// the next record's write says whether the log can be written (and alarms if not). The
+    /// log retries at every pass until it works, so a failure that lasts is said when it
+    /// starts, then at most once every [`SINK_WARN_EVERY`] with the passes that failed since,
+    /// and once when it works again.
     pub(super) fn tick_sink(&mut self, now: Timestamp) {
         if self.log_failed {
             return;
         }
-        if let Some(sink) = self.sink.as_mut()
-            && let Err(e) = sink.tick(now)
-        {
-            tracing::warn!(error = %e, "the periodic messages for the hospital could not be queued");
+        let Some(sink) = self.sink.as_mut() else {
+            return;
+        };
+        let ticked = sink.tick(now);
+        match ticked {
+            Ok(()) => {
+                if let Some(run) = self.sink_failing.take() {
+                    tracing::info!(
+                        failed_for = %now.since(run.since),
+                        "the periodic messages for the hospital are queued again"
+                    );
+                }
+            }
+            Err(e) => match self.sink_failing.as_mut() {
+                None => {
+                    tracing::warn!(error = %e, "the periodic messages for the hospital could not be queued");
+                    self.sink_failing = Some(SinkFailing {
+                        since: now,
+                        said: now,
+                        unsaid: 0,
+                    });
+                }
+                Some(run) if now.since(run.said) >= SINK_WARN_EVERY => {
+                    tracing::warn!(
+                        error = %e,
+                        failed_for = %now.since(run.since),
+                        passes = run.unsaid + 1,
+                        "the periodic messages for the hospital still cannot be queued"
+                    );
+                    run.said = now;
+                    run.unsaid = 0;
+                }
+                Some(run) => run.unsaid += 1,
+            },
+        }
+    }
+
+    /// The wall clock reads `wall_ms` (ms since 1970, UTC) at `now`: passed to the trial log
+    /// ([`RecordSink::wall_clock`]), whose messages for the hospital are dated by it from here.
+    /// The daemon says it every minute (`PumpService::check_outbox`).
+    pub fn wall_clock(&mut self, now: Timestamp, wall_ms: u64) {
+        if let Some(sink) = self.sink.as_mut() {
+            sink.wall_clock(now, wall_ms);
         }
     }
 

@@ -276,6 +276,10 @@ impl crate::journal::RecordSink for ReservedLog {
         self.log.outbox_tick(now).map_err(|e| e.to_string())
     }
 
+    fn wall_clock(&mut self, now: crate::core::units::Timestamp, wall_ms: u64) {
+        self.log.anchor_wall_clock(now, wall_ms);
+    }
+
     fn inject_fault(&mut self, fault: &str, on: bool) -> bool {
         self.log.inject_fault(fault, on)
     }

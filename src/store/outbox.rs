@@ -12,6 +12,11 @@
 //!   skipped, re-sent until acknowledged. A message no endpoint still owes is deleted: the
 //!   trial log's events are the record, and `titra export --format hl7` makes the messages
 //!   again from them.
+//! - The trial summary's FHIR Bundle, queued when a clinician confirms the implant's dose, is
+//!   noted in `outbox_summary` in the transaction that queues it
+//!   ([`super::TrialLog::queue_summary_bundle`]): a daemon stopped between the confirmation's
+//!   record and the Bundle finds the confirmation without its note at the next start, and
+//!   queues the Bundle then ([`super::TrialLog::summary_unqueued`]).
 //! - Delivery never waits for the network: the pump only ever inserts rows; the sender runs
 //!   apart, on its own connection, and its writes (an acknowledgement) are a row deleted, in
 //!   WAL mode with a busy timeout on both sides.
@@ -57,6 +62,15 @@ pub trait Compose: Send {
     }
     /// A copy to compose with before the write commits.
     fn boxed_clone(&self) -> Box<dyn Compose>;
+    /// The wall clock reads `wall_ms` (ms since 1970, UTC) at `now` on the pump's clock: the
+    /// messages made from here on are dated by it. The daemon says so every minute
+    /// ([`super::TrialLog::anchor_wall_clock`]), so that the messages' times follow the wall
+    /// clock when it is set after the outbox was attached (a pump with no battery-backed clock
+    /// starts before its time server answers). What was already composed keeps its times.
+    /// Nothing by default (a composer that dates nothing).
+    fn anchor(&mut self, now: Timestamp, wall_ms: u64) {
+        let _ = (now, wall_ms);
+    }
 }
 
 /// An endpoint messages are owed to: its name (as the site's configuration gives it) and what
@@ -133,6 +147,58 @@ pub(super) fn queue(
     Ok(())
 }
 
+/// The `kind` of the trial log's row of a clinician's confirmation of the implant's dose
+/// (`Record::ImplantPlan`, as serde names it): the trial summary's Bundle goes out after it.
+const IMPLANT_PLAN: &str = "implant_plan";
+
+/// The newest confirmation of the implant's dose of trial `trial_id` (its `implant_plan` row's
+/// number), if there is one.
+fn newest_implant_plan(conn: &Connection, trial_id: i64) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT MAX(seq) FROM event WHERE trial_id = ?1 AND kind = ?2",
+        params![trial_id, IMPLANT_PLAN],
+        |r| r.get(0),
+    )
+}
+
+/// Notes, in the caller's transaction (the one that queues the Bundle), that the summary's
+/// Bundle of trial `trial_id`'s newest confirmation is queued, as message `message_id` (None:
+/// no message was made). Nothing when the trial has no confirmation in the log (its record
+/// could not be written yet): there is then nothing a restart would have to queue again.
+pub(super) fn summary_queued(
+    tx: &rusqlite::Transaction<'_>,
+    trial_id: i64,
+    message_id: Option<u64>,
+) -> rusqlite::Result<()> {
+    let Some(seq) = newest_implant_plan(tx, trial_id)? else {
+        return Ok(());
+    };
+    tx.execute(
+        "INSERT OR IGNORE INTO outbox_summary (trial_id, event_seq, message_id) VALUES (?1, ?2, ?3)",
+        params![
+            trial_id,
+            seq,
+            message_id.map(|id| i64::try_from(id).unwrap_or(i64::MAX))
+        ],
+    )?;
+    Ok(())
+}
+
+/// Trial `trial_id`'s newest confirmation of the implant's dose (its row's number) when the
+/// summary's Bundle made after it was never queued (the daemon stopped between the two); None
+/// when it was, or when the trial has no confirmation.
+pub(super) fn summary_unqueued(conn: &Connection, trial_id: i64) -> rusqlite::Result<Option<i64>> {
+    let Some(seq) = newest_implant_plan(conn, trial_id)? else {
+        return Ok(None);
+    };
+    let queued: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox_summary WHERE trial_id = ?1 AND event_seq = ?2)",
+        params![trial_id, seq],
+        |r| r.get(0),
+    )?;
+    Ok((!queued).then_some(seq))
+}
+
 /// A message owed to an endpoint, as the sender takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
@@ -180,7 +246,10 @@ impl OutboxReader {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(sqlite)?;
         // An acknowledgement lost to a power cut only means the message is sent again: the
-        // sender's deletes need not wait for the card (the pump's own writes stay FULL).
+        // sender's deletes need not wait for the card (the pump's own writes stay FULL). It
+        // waits up to 5 s for the write lock: nothing waits on its writes but its endpoint (the
+        // pump's own connection waits less, `store::PUMP_BUSY_TIMEOUT_MS`; the daemon's backlog
+        // check reads through this connection, and a read in WAL mode waits for no writer).
         conn.execute_batch(
             "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )

@@ -1,20 +1,27 @@
 //! The outbox of the trial log (issue 23): a record's messages are queued in the record's own
-//! transaction, owed to each endpoint until it acknowledges them, numbered without reuse; and
-//! the MLLP sender, which sends them in order until each is acknowledged `AA`, against an
-//! in-process listener that answers as it is told (the real listener, hl7apy's checks, is
-//! tests/pump/mllp.rs's).
+//! transaction, owed to each endpoint until it acknowledges them, numbered without reuse, dated
+//! by the wall clock as the daemon last read it; the trial summary's FHIR Bundle queued once
+//! for a clinician's confirmation, after a restart too; and the MLLP sender, which sends them
+//! in order until each is acknowledged `AA`, against an in-process listener that answers as it
+//! is told (the real listener, hl7apy's checks, is tests/pump/mllp.rs's).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use titra::core::units::Timestamp;
+use titra::core::supervisor::State;
+use titra::core::units::{Duration, MassUnit, Timestamp};
+use titra::input::hardware::{FhirEndpoint, HardwareConfig, IntegrationConfig, MllpEndpoint};
 use titra::journal::{Record, RecordSink};
+use titra::report::pcd::{Device, Reporter, dtm};
+use titra::service::auth::Peer;
+use titra::service::pump::{PumpService, ServiceError};
 use titra::store::TrialLog;
 use titra::store::outbox::{Channel, Compose, Endpoint, Message, Outbox, OutboxReader};
 
-use crate::common::{TempDir, morphine};
+use crate::common::{CLINICIAN, NURSE, SECOND_NURSE, Staff, TempDir, morphine};
 
 /// Makes one message per record, its body the count of records seen so far (so that a
 /// composer that counted a record twice shows).
@@ -326,4 +333,317 @@ fn the_pumps_writes_and_the_senders_acknowledgements_do_not_collide() {
     done.store(true, std::sync::atomic::Ordering::Release);
     let taken = taker.join().unwrap();
     assert_eq!(taken, (1..=300).collect::<Vec<u64>>());
+}
+
+/// MSH-7 of an HL7 message: its time.
+fn msh_7(message: &str) -> &str {
+    message.split('|').nth(6).unwrap_or_default()
+}
+
+/// The trial log's own messages follow the wall clock it is told of (`RecordSink::wall_clock`,
+/// as the daemon says it every minute): anchored at 1 000 000 ms at the start, told at 60 s
+/// that the wall clock reads 5 000 000, the DEC at 120 s is dated 5 060 000 (1970-01-01
+/// 01:24:20 UTC), not 1 120 000.
+#[test]
+fn the_trial_logs_messages_follow_the_wall_clock_it_is_told_of() {
+    let dir = TempDir::new("outbox-wall");
+    let mut log = TrialLog::open(&dir.trial_log()).unwrap();
+    let scenario = crate::common::example("continuous-morphine-pca.toml");
+    log.begin_trial(&scenario.trial, &morphine(), 0, "abc", true, None)
+        .unwrap();
+    let device = Device {
+        application: "TITRA".to_owned(),
+        eui64: "0012A3FFFE4B5C6D".to_owned(),
+        facility: "WARD7".to_owned(),
+        simulated: true,
+    };
+    let reporter = Reporter::new(
+        device,
+        "MRN-WALL",
+        &morphine(),
+        MassUnit::Mg,
+        (Timestamp::ORIGIN, 1_000_000),
+        Duration::from_mins(1),
+    )
+    .unwrap();
+    log.set_outbox(Outbox::new(Box::new(reporter), endpoints()));
+    log.append(&[Record::StateChanged {
+        at: Timestamp::ORIGIN,
+        from: State::Priming,
+        to: State::Running,
+    }])
+    .unwrap();
+    log.outbox_tick(Timestamp::ORIGIN).unwrap();
+    RecordSink::wall_clock(&mut log, Timestamp::from_ms(60_000), 5_000_000);
+    log.outbox_tick(Timestamp::from_ms(120_000)).unwrap();
+    let mut reader = OutboxReader::open(&dir.trial_log()).unwrap();
+    let times: Vec<String> = drain(&mut reader, "engine-a")
+        .iter()
+        .map(|(_, body)| msh_7(body).to_owned())
+        .collect();
+    // The start (IPEC) and the first DEC by the first anchor; the next DEC by the new one.
+    assert_eq!(
+        times,
+        [
+            "19700101001640+0000",
+            "19700101001640+0000",
+            "19700101012420+0000"
+        ]
+    );
+}
+
+/// A wall clock that stands where the test puts it (shared by its clones).
+#[derive(Clone)]
+struct Wall(Arc<AtomicU64>);
+
+impl titra::time::WallClock for Wall {
+    fn unix_ms(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// 2026-12-05 14:30:00 UTC: the wall clock at the pump's clock's origin.
+const WALL_AT_ORIGIN: u64 = 1_796_481_000_000;
+
+/// The daemon on simulated hardware (titra-pumpd's service, its log `titra.db` in `dir` as
+/// `TempDir::trial_log` names it, started at `now`), whose site names the interface engine
+/// "engine" and/or the FHIR server "records" as asked; neither answers (no sender runs: what is
+/// queued stays queued). Its wall clock follows the pump's clock from `wall_at_origin` until
+/// the test moves it.
+struct Pump {
+    svc: PumpService,
+    now: Timestamp,
+    wall: Wall,
+    wall_at_origin: u64,
+}
+
+impl Pump {
+    fn start(dir: &Path, mllp: bool, fhir: bool, now: Timestamp) -> Pump {
+        let mut cfg = HardwareConfig::built_in().unwrap();
+        cfg.integration = (mllp || fhir).then(|| IntegrationConfig {
+            eui64: "0012A3FFFE4B5C6D".to_owned(),
+            facility: "WARD7".to_owned(),
+            mllp: if mllp {
+                vec![MllpEndpoint {
+                    name: "engine".to_owned(),
+                    host: "127.0.0.1".to_owned(),
+                    port: 2575,
+                    tls_ca: None,
+                }]
+            } else {
+                Vec::new()
+            },
+            fhir: if fhir {
+                vec![FhirEndpoint {
+                    name: "records".to_owned(),
+                    url: "http://127.0.0.1:8080/".to_owned(),
+                    tls_ca: None,
+                }]
+            } else {
+                Vec::new()
+            },
+            backlog_alarm: 100_000,
+            patient_system: Some("urn:oid:1.2.3.4.5.6".to_owned()),
+        });
+        let (library, source) = titra::input::check::load_library(None).unwrap();
+        let sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
+        let mut svc = PumpService::new(
+            cfg,
+            library,
+            source,
+            titra::service::auth::Auth::demo().unwrap(),
+            Box::new(sim),
+            Some(dir.join("titra.db")),
+            now,
+        )
+        .unwrap();
+        svc.confirm_checklist_as_demo(true);
+        // As titra-pumpd does: the wall clock is given once the service has started.
+        let wall = Wall(Arc::new(AtomicU64::new(WALL_AT_ORIGIN + now.ms())));
+        svc.set_wall_clock(Box::new(wall.clone()));
+        Pump {
+            svc,
+            now,
+            wall,
+            wall_at_origin: WALL_AT_ORIGIN,
+        }
+    }
+
+    /// Started again on the same log a minute after the last record.
+    fn restart(dir: &Path, mllp: bool, fhir: bool) -> Pump {
+        let last = PumpService::resume_time(&dir.join("titra.db")).unwrap();
+        Pump::start(dir, mllp, fhir, last + Duration::from_mins(1))
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        loop {
+            let next = self
+                .svc
+                .next_wake()
+                .unwrap_or(until)
+                .min(until)
+                .max(self.now);
+            self.now = next;
+            self.wall
+                .0
+                .store(self.wall_at_origin + next.ms(), Ordering::SeqCst);
+            self.svc.tick(next).unwrap();
+            if next >= until {
+                return;
+            }
+        }
+    }
+
+    fn as_user(
+        &mut self,
+        who: Staff,
+        f: impl FnOnce(&mut PumpService, &str, Timestamp) -> Result<(), ServiceError>,
+    ) {
+        let now = self.now;
+        let token = self.svc.login(who.id, who.pin, Peer::Local, now).unwrap().0;
+        f(&mut self.svc, &token, now).unwrap();
+    }
+
+    /// The example continuous morphine trial programmed, primed and started.
+    fn started(&mut self) {
+        self.as_user(NURSE, |s, t, now| {
+            let program = crate::common::continuous_morphine("MRN-OUTBOX");
+            s.start_trial(t, &program, false, (SECOND_NURSE.id, SECOND_NURSE.pin), now)
+        });
+        self.as_user(NURSE, |s, t, now| s.prime(t, now));
+        self.run_for(Duration::from_mins(2));
+        self.as_user(NURSE, |s, t, now| s.start(t, now));
+    }
+
+    /// The trial ended and the implant's dose confirmed by the clinician (no baseline pain,
+    /// so no proposal: a dose with a reason).
+    fn ended_and_confirmed(&mut self) {
+        self.as_user(NURSE, |s, t, now| s.end_trial(t, now));
+        self.run_for(Duration::from_mins(1));
+        self.as_user(CLINICIAN, |s, t, now| {
+            s.confirm_implant(
+                t,
+                "0.5 mg/day",
+                "half the trial's basal, by the clinician",
+                now,
+            )
+            .map(|_| ())
+        });
+    }
+}
+
+/// The trial summary's Bundles in the outbox of the log at `db`, as JSON.
+fn bundles(db: &Path) -> Vec<serde_json::Value> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT body FROM outbox_message WHERE kind = 'fhir-bundle' ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|b| serde_json::from_str(&b.unwrap()).unwrap())
+        .collect()
+}
+
+/// The implant's starting dose in a Bundle: its Observation's status and value.
+fn implant_dose(bundle: &serde_json::Value) -> (String, f64) {
+    let dose = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| {
+            r["resourceType"] == "Observation"
+                && r["code"]["coding"][0]["code"] == "implant-starting-dose"
+        })
+        .unwrap();
+    (
+        dose["status"].as_str().unwrap().to_owned(),
+        dose["valueQuantity"]["value"].as_f64().unwrap(),
+    )
+}
+
+/// The daemon dies between the clinician's confirmation of the implant's dose and the queueing
+/// of the trial summary's Bundle (here: the confirmation is made while the site names no FHIR
+/// server, which leaves the log as that would). Started again with a FHIR server, it queues the
+/// Bundle, made from the log: the confirmed dose, final; started once more, nothing more.
+#[test]
+fn a_bundle_lost_to_a_restart_is_queued_once_at_the_next_start() {
+    let dir = TempDir::new("outbox-lost-bundle");
+    let db = dir.trial_log();
+    let mut p = Pump::start(&dir, false, false, Timestamp::ORIGIN);
+    p.started();
+    p.run_for(Duration::from_mins(30));
+    p.ended_and_confirmed();
+    drop(p);
+    assert!(bundles(&db).is_empty());
+
+    let p = Pump::restart(&dir, false, true);
+    let queued = bundles(&db);
+    assert_eq!(queued.len(), 1, "queued at the start");
+    assert_eq!(queued[0]["type"], "transaction");
+    assert_eq!(implant_dose(&queued[0]), ("final".to_owned(), 0.5));
+    let owed: Vec<(String, u64)> = p
+        .svc
+        .outbox_backlog()
+        .into_iter()
+        .map(|(name, b)| (name, b.messages))
+        .collect();
+    assert_eq!(owed, [("records".to_owned(), 1)]);
+    drop(p);
+
+    let p = Pump::restart(&dir, false, true);
+    assert_eq!(bundles(&db).len(), 1, "not queued again");
+    drop(p);
+}
+
+/// The Bundle queued with the confirmation is noted in the same transaction: a restart does not
+/// queue it again.
+#[test]
+fn a_bundle_queued_with_its_confirmation_is_not_queued_again_at_the_next_start() {
+    let dir = TempDir::new("outbox-bundle-once");
+    let db = dir.trial_log();
+    let mut p = Pump::start(&dir, false, true, Timestamp::ORIGIN);
+    p.started();
+    p.run_for(Duration::from_mins(30));
+    p.ended_and_confirmed();
+    assert_eq!(bundles(&db).len(), 1);
+    drop(p);
+    let p = Pump::restart(&dir, false, true);
+    assert_eq!(bundles(&db).len(), 1, "not queued again");
+    drop(p);
+}
+
+/// The daemon's device messages follow the wall clock when it is set during a trial (a pump
+/// with no battery-backed clock whose time server answers late): the DEC made after the next
+/// check of the outbox is dated by the wall clock as set, those before by the wall clock as it
+/// was.
+#[test]
+fn the_daemons_messages_follow_the_wall_clock_once_it_is_set() {
+    let dir = TempDir::new("outbox-wall-set");
+    let db = dir.trial_log();
+    let mut p = Pump::start(&dir, true, false, Timestamp::ORIGIN);
+    p.started();
+    p.run_for(Duration::from_mins(5));
+    // The time server answers: the wall clock moves an hour on.
+    p.wall_at_origin += 3_600_000;
+    p.run_for(Duration::from_mins(3));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let decs: Vec<(u64, String)> = conn
+        .prepare("SELECT at_ms, body FROM outbox_message WHERE kind = 'pcd-01' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                u64::try_from(r.get::<_, i64>(0)?).unwrap(),
+                r.get::<_, String>(1)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(decs.len() >= 7, "{} DECs", decs.len());
+    let (first_at, first) = &decs[0];
+    assert_eq!(msh_7(first), dtm(WALL_AT_ORIGIN + first_at));
+    let (last_at, last) = decs.last().unwrap();
+    assert_eq!(msh_7(last), dtm(WALL_AT_ORIGIN + 3_600_000 + last_at));
 }

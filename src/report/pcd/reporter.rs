@@ -88,7 +88,8 @@ pub struct Reporter {
     drug: String,
     concentration: Concentration,
     unit: MassUnit,
-    /// A moment on the pump's clock and the wall clock's time then (ms since 1970, UTC).
+    /// A moment on the pump's clock and the wall clock's time then (ms since 1970, UTC): every
+    /// message is dated from it. Moved when the wall clock is set ([`Reporter::anchor_at`]).
     anchor: (Timestamp, u64),
     every: Duration,
     state: State,
@@ -143,6 +144,27 @@ impl Reporter {
         self.next_id = id.max(1);
     }
 
+    /// Dates the messages from here on by the wall clock reading `wall_ms` (ms since 1970,
+    /// UTC) at `now` on the pump's clock, instead of the anchor it was made with: the wall clock
+    /// may have been set since (a pump with no battery-backed clock starts before its time
+    /// server answers). Said at info when the wall clock moved by more than a second from where
+    /// the anchor put it. An alarm standing keeps its identity (OBR-29), made when it was
+    /// raised: its reports stay one alarm.
+    pub fn anchor_at(&mut self, now: Timestamp, wall_ms: u64) {
+        let projected = self.wall(now);
+        let moved = i128::from(wall_ms) - i128::from(projected);
+        if moved.abs() > 1_000 {
+            tracing::info!(
+                was = %crate::time::rfc3339(projected),
+                is = %crate::time::rfc3339(wall_ms),
+                moved_ms = %moved,
+                "the wall clock was set: the messages' times follow it"
+            );
+        }
+        self.anchor = (now, wall_ms);
+    }
+
+    /// The wall clock's time (ms since 1970, UTC) at `t` on the pump's clock, by the anchor.
     fn wall(&self, t: Timestamp) -> u64 {
         let offset = i128::from(t.ms()) - i128::from(self.anchor.0.ms());
         u64::try_from(i128::from(self.anchor.1) + offset).unwrap_or(0)
@@ -459,6 +481,10 @@ impl crate::store::outbox::Compose for Reporter {
     fn due(&self, now: Timestamp) -> bool {
         self.next_dec.is_some_and(|d| d <= now)
     }
+
+    fn anchor(&mut self, now: Timestamp, wall_ms: u64) {
+        self.anchor_at(now, wall_ms);
+    }
 }
 
 impl Outgoing {
@@ -470,5 +496,109 @@ impl Outgoing {
             at: self.at,
             body: self.text,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::device;
+    use super::*;
+
+    /// Morphine 1 mg/mL at 1 mg a day.
+    fn program() -> Program {
+        toml::from_str(
+            "drug = \"morphine\"\nconcentration = \"1 mg/mL\"\nreservoir = \"20 mL\"\nbasal = \"1 mg/day\"\n",
+        )
+        .unwrap()
+    }
+
+    /// MSH-7, the message's time.
+    fn msh_7(text: &str) -> &str {
+        text.split('|').nth(6).unwrap_or_default()
+    }
+
+    /// OBR-7, the observation's time.
+    fn obr_7(text: &str) -> &str {
+        text.split('\r')
+            .find(|s| s.starts_with("OBR|"))
+            .and_then(|s| s.split('|').nth(7))
+            .unwrap_or_default()
+    }
+
+    /// Worked by hand. Anchored at (t0, 1 000 000 ms: 1970-01-01 00:16:40 UTC): delivery starts
+    /// at t0 (00:16:40) and an occlusion is raised at t0 + 30 s (00:17:10; its identity the
+    /// wall time then, 1 030 000). At t0 + 60 s the wall clock is found to read 5 000 000
+    /// (01:23:20): the occlusion's clearing at t0 + 90 s is dated 5 030 000 (01:23:50) and keeps
+    /// the identity it was raised with; the DEC at t0 + 120 s is dated 5 060 000 (01:24:20) in
+    /// MSH-7 and OBR-7, not 1 120 000 (00:18:40) as the first anchor would have it.
+    #[test]
+    fn a_message_made_after_a_re_anchor_carries_the_new_wall_time() {
+        let t0 = Timestamp::from_ms(3_600_000);
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut r = Reporter::new(
+            device(),
+            "MRN-1",
+            &program(),
+            MassUnit::Mg,
+            (t0, 1_000_000),
+            Duration::from_mins(1),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        r.record(
+            &Record::StateChanged {
+                at: t0,
+                from: State::Priming,
+                to: State::Running,
+            },
+            &mut out,
+        );
+        r.tick(t0, &mut out);
+        r.record(
+            &Record::AlarmRaised {
+                at: at(30),
+                kind: AlarmKind::Occlusion,
+                priority: Priority::High,
+                pressure_mmhg: None,
+                time_to_alarm: None,
+            },
+            &mut out,
+        );
+        let kinds: Vec<Kind> = out.iter().map(|m| m.kind).collect();
+        assert_eq!(kinds, [Kind::Ipec, Kind::Dec, Kind::Acm]);
+        assert_eq!(msh_7(&out[0].text), "19700101001640+0000");
+        assert_eq!(msh_7(&out[1].text), "19700101001640+0000");
+        assert_eq!(msh_7(&out[2].text), "19700101001710+0000");
+        let identity = format!(
+            "|^{}-1030000&",
+            super::super::acm::local_code(AlarmKind::Occlusion)
+        );
+        assert!(out[2].text.contains(&identity), "{}", out[2].text);
+
+        // The wall clock set, as the trial log's outbox passes it on.
+        crate::store::outbox::Compose::anchor(&mut r, at(60), 5_000_000);
+        out.clear();
+        r.record(
+            &Record::AlarmCleared {
+                at: at(90),
+                kind: AlarmKind::Occlusion,
+            },
+            &mut out,
+        );
+        r.tick(at(120), &mut out);
+        let kinds: Vec<Kind> = out.iter().map(|m| m.kind).collect();
+        assert_eq!(kinds, [Kind::Acm, Kind::Dec]);
+        let (cleared, dec) = (&out[0], &out[1]);
+        assert_eq!(msh_7(&cleared.text), "19700101012350+0000");
+        assert!(
+            cleared.text.contains(&identity),
+            "the alarm keeps its identity: {}",
+            cleared.text
+        );
+        assert!(!cleared.text.contains("19700101001810+0000"));
+        assert_eq!(dec.at, at(120));
+        assert_eq!(msh_7(&dec.text), "19700101012420+0000");
+        assert_eq!(obr_7(&dec.text), "19700101012420+0000");
+        assert!(!dec.text.contains("19700101001840+0000"));
     }
 }

@@ -35,7 +35,9 @@ struct Args {
 fn main() -> ExitCode {
     titra::init_logging("info");
     let args = Args::parse();
-    let cfg = match HardwareConfig::load(args.hardware.as_deref()) {
+    // The CA files are read here too: a CA that cannot be used is said when the sender starts,
+    // naming its key and path, before any connection is tried.
+    let cfg = match HardwareConfig::load_checking_files(args.hardware.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("titra-outbound: {e}");

@@ -123,7 +123,8 @@ pub struct FhirEndpoint {
     /// all endpoints.
     pub name: String,
     /// The server's base URL (`https://fhir.hospital.example/r4`), where a transaction is
-    /// posted.
+    /// posted: http or https, a host name or an address (IPv6 in brackets:
+    /// `https://[fd00::5]:8443/fhir`), a port if not the scheme's, no `user:password@`.
     pub url: String,
     /// The site's CA (a PEM file); needed for an https URL, refused for an http one.
     #[serde(default)]
@@ -186,9 +187,17 @@ impl IntegrationConfig {
             check_name(&format!("integration.fhir[{i}].name"), &e.name)?;
             let https = e.url.starts_with("https://");
             let http = e.url.starts_with("http://");
-            if !(http || https) || e.url.len() > 500 || e.url.chars().any(char::is_whitespace) {
+            // Parsed as the sender sends it and as the firewall opens the way to it.
+            let parsed = if e.url.len() > 500 {
+                Err(format!("it is {} characters long", e.url.len()))
+            } else if e.url.chars().any(char::is_whitespace) {
+                Err("it holds white space".to_owned())
+            } else {
+                super::network::url_host_port(&e.url).map(|_| ())
+            };
+            if let Err(why) = parsed {
                 return Err(format!(
-                    "integration.fhir[{i}].url is \"{}\"; it must be an http:// or https:// URL of at most 500 characters",
+                    "integration.fhir[{i}].url is \"{}\": {why}; it must be an http:// or https:// URL of at most 500 characters with a host name or an address (an IPv6 address in brackets), a port from 1 to 65535 if not the scheme's, and no user or password",
                     e.url
                 ));
             }
@@ -222,6 +231,38 @@ impl IntegrationConfig {
                     "integration.mllp[{i}].port is 0; it must be 1 to 65535"
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Why a file the endpoints name cannot be used, naming its key and its path: a `tls_ca`
+    /// that does not exist, cannot be read, or holds no PEM certificate (read as the senders
+    /// read it, `input::ca::ca_certificates`). Ok when all can. Apart from
+    /// [`check`](Self::check), which reads no file: the profile's own checks stay a function
+    /// of its text (the built-in profile, the fuzz targets, the tests); this one is for the
+    /// processes that send ([`HardwareConfig::load_checking_files`]).
+    pub fn check_files(&self) -> Result<(), String> {
+        let engines = self
+            .mllp
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("integration.mllp[{i}].tls_ca"), e.tls_ca.as_deref()));
+        let servers = self
+            .fhir
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("integration.fhir[{i}].tls_ca"), e.tls_ca.as_deref()));
+        for (key, ca) in engines.chain(servers) {
+            let Some(path) = ca else {
+                continue;
+            };
+            crate::input::ca::ca_certificates(path).map_err(|e| {
+                format!(
+                    "{key} is \"{}\", which {}; it must be a PEM file holding the site's CA certificate (BEGIN CERTIFICATE)",
+                    path.display(),
+                    e.why()
+                )
+            })?;
         }
         Ok(())
     }
@@ -524,21 +565,45 @@ impl HardwareConfig {
         Ok((c, Some(said)))
     }
 
-    /// The checks of tables that are read as they are: the simulator's disturbances and the
-    /// pump's names in its device messages.
+    /// The checks of tables that are read as they are: the simulator's disturbances, the
+    /// pump's network, its names in its device messages and its endpoints, and whether the
+    /// network can reach them (a host name needs a DNS server). None reads a file.
     fn check_tables(&self) -> Result<(), String> {
         self.simulation.disturbances.check()?;
-        self.network
-            .as_ref()
-            .map_or(Ok(()), super::network::NetworkConfig::check)?;
-        self.integration
-            .as_ref()
-            .map_or(Ok(()), IntegrationConfig::check)
+        if let Some(net) = &self.network {
+            net.check()?;
+        }
+        if let Some(integration) = &self.integration {
+            integration.check()?;
+            if let Some(net) = &self.network {
+                net.check_endpoints(integration)?;
+            }
+        }
+        Ok(())
     }
 
     /// The profile at `path`, or the built-in one.
     pub fn load(path: Option<&Path>) -> Result<HardwareConfig, ConfigError> {
         path.map_or_else(HardwareConfig::built_in, HardwareConfig::from_file)
+    }
+
+    /// As [`load`](Self::load), and the files the profile names read too
+    /// ([`IntegrationConfig::check_files`]: each endpoint's CA exists and holds a PEM
+    /// certificate), for the processes that reach the hospital (titra-outbound, `titra
+    /// network-config`): a CA that cannot be used is refused when the profile is read, naming
+    /// its key and path, rather than found when a sender starts. Not for the pump daemon, which
+    /// uses none of these files: a CA file the site's IT replaced with a bad one must keep the
+    /// messages from leaving, never a pump from delivering.
+    pub fn load_checking_files(path: Option<&Path>) -> Result<HardwareConfig, ConfigError> {
+        let c = HardwareConfig::load(path)?;
+        if let Some(integration) = &c.integration {
+            integration.check_files().map_err(|message| ConfigError {
+                source_name: path
+                    .map_or_else(|| "built-in".to_owned(), |p| p.display().to_string()),
+                message,
+            })?;
+        }
+        Ok(c)
     }
 
     pub fn from_file(path: &Path) -> Result<HardwareConfig, ConfigError> {
@@ -830,5 +895,141 @@ mod tests {
                 .to_string();
             assert!(e.contains(want), "{e}");
         }
+    }
+
+    /// The built-in profile with `tables` (TOML) after it, read as a file's text is.
+    fn with(tables: &str) -> Result<HardwareConfig, String> {
+        HardwareConfig::from_toml_str(&format!("{BUILT_IN_HARDWARE}\n{tables}"), "x")
+            .map_err(|e| e.to_string())
+    }
+
+    /// `[integration]` with one FHIR server at `url`, its CA `ca`.
+    fn fhir_site(url: &str, ca: Option<&str>) -> String {
+        let ca = ca.map_or_else(String::new, |ca| format!("tls_ca = \"{ca}\"\n"));
+        format!(
+            "[integration]\neui64 = \"B827EBFFFE123456\"\nfacility = \"WARD7\"\npatient_system = \"urn:oid:1.2.3.4.5.6\"\n[[integration.fhir]]\nname = \"records\"\nurl = \"{url}\"\n{ca}"
+        )
+    }
+
+    #[test]
+    fn a_fhir_url_needs_a_host_and_no_user_and_is_refused_naming_the_field() {
+        // The check reads no file: the CA's path is not looked at here.
+        for url in [
+            "https://10.20.30.50:8443/r4",
+            "https://fhir.hospital.example/r4",
+            "https://[fd00::5]:8443/fhir",
+        ] {
+            with(&fhir_site(url, Some("/etc/titra/ca.pem"))).unwrap();
+        }
+        with(&fhir_site("http://fhir.hospital.example/r4", None)).unwrap();
+        for (url, why) in [
+            (
+                "https://user:secret@fhir.hospital.example/r4",
+                "it holds a user or password (user:password@)",
+            ),
+            ("https://:8443/r4", "it has no host"),
+            ("https:///r4", "it cannot be read as a URL"),
+            (
+                "https://fhir.hospital.example:70000/r4",
+                "its port \"70000\" is not a number from 1 to 65535",
+            ),
+            (
+                "https://[10.20.30.50]/r4",
+                "[10.20.30.50] is not an IPv6 address",
+            ),
+        ] {
+            let e = with(&fhir_site(url, Some("/etc/titra/ca.pem"))).unwrap_err();
+            assert!(
+                e.contains(&format!("integration.fhir[0].url is \"{url}\": {why}")),
+                "{e}"
+            );
+            assert!(
+                e.contains("it must be an http:// or https:// URL of at most 500 characters with a host name or an address"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tls_ca_that_cannot_be_used_is_refused_when_a_sender_reads_the_profile() {
+        let scratch = crate::scratch::Scratch::new("hardware-tls-ca");
+        let dir = scratch.path();
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, crate::input::ca::TEST_CA_PEM).unwrap();
+        let der = dir.join("ca.der");
+        std::fs::write(&der, b"\x30\x82\x01\x87\x30\x82").unwrap();
+        let gone = dir.join("gone.pem");
+        let profile = dir.join("hardware.toml");
+        let write = |engine_ca: &Path, server_ca: &Path| {
+            let site = format!(
+                "[integration]\neui64 = \"B827EBFFFE123456\"\nfacility = \"WARD7\"\npatient_system = \"urn:oid:1.2.3.4.5.6\"\n[[integration.mllp]]\nname = \"engine\"\nhost = \"10.20.30.40\"\nport = 2575\ntls_ca = \"{}\"\n[[integration.fhir]]\nname = \"records\"\nurl = \"https://10.20.30.50:8443/r4\"\ntls_ca = \"{}\"\n",
+                engine_ca.display(),
+                server_ca.display()
+            );
+            std::fs::write(&profile, format!("{BUILT_IN_HARDWARE}\n{site}")).unwrap();
+        };
+        write(&ca, &ca);
+        HardwareConfig::load_checking_files(Some(&profile)).unwrap();
+
+        write(&ca, &gone);
+        let e = HardwareConfig::load_checking_files(Some(&profile))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!(
+                "integration.fhir[0].tls_ca is \"{}\", which does not exist; it must be a PEM file",
+                gone.display()
+            )),
+            "{e}"
+        );
+        // The pump daemon's read looks at no CA: a bad one never keeps a pump from delivering.
+        HardwareConfig::load(Some(&profile)).unwrap();
+
+        write(&der, &ca);
+        let e = HardwareConfig::load_checking_files(Some(&profile))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!(
+                "integration.mllp[0].tls_ca is \"{}\", which holds no certificate (PEM, BEGIN CERTIFICATE)",
+                der.display()
+            )),
+            "{e}"
+        );
+        // The built-in profile names no file.
+        HardwareConfig::load_checking_files(None).unwrap();
+    }
+
+    #[test]
+    fn a_static_address_without_dns_refuses_an_endpoint_given_by_name() {
+        let net = "[network]\naddress = \"10.20.30.41/24\"\ngateway = \"10.20.30.1\"\n";
+        let engine = |host: &str| {
+            format!(
+                "[integration]\neui64 = \"B827EBFFFE123456\"\nfacility = \"WARD7\"\n[[integration.mllp]]\nname = \"engine\"\nhost = \"{host}\"\nport = 2575\n"
+            )
+        };
+        let e = with(&format!("{net}{}", engine("engine.hospital.example"))).unwrap_err();
+        assert!(
+            e.contains("integration.mllp[0].host is the host name \"engine.hospital.example\", but a static network.address without network.dns has no DNS server"),
+            "{e}"
+        );
+        with(&format!("{net}{}", engine("10.20.30.40"))).unwrap();
+        with(&format!(
+            "{net}dns = [\"10.20.0.53\"]\n{}",
+            engine("engine.hospital.example")
+        ))
+        .unwrap();
+        // A time server by name, the same.
+        let e = with(&format!("{net}ntp = [\"ntp.hospital.example\"]\n")).unwrap_err();
+        assert!(
+            e.contains("network.ntp[0] is the host name \"ntp.hospital.example\""),
+            "{e}"
+        );
+        // DHCP brings the site's DNS servers.
+        with(&fhir_site(
+            "https://fhir.hospital.example/r4",
+            Some("/etc/titra/ca.pem"),
+        ))
+        .unwrap();
     }
 }

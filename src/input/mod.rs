@@ -2,6 +2,7 @@
 //! program against it), the site protocol, and scenario (program) files. Each is read strictly
 //! and refused whole on the first problem, naming the line, the field and the value.
 
+pub mod ca;
 pub mod check;
 pub mod hardware;
 pub mod network;

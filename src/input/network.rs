@@ -44,6 +44,70 @@ pub(crate) fn is_host(h: &str) -> bool {
             && !h.starts_with('-'))
 }
 
+/// Where an `http://` or `https://` URL connects: its host ([`is_host`]; an IPv6 address is
+/// written in brackets in the URL and returned without them) and its port (the one given, 1 to
+/// 65535, or the scheme's: 443 for https, 80 for http). The URL is parsed by the parser ureq
+/// sends it with (`http::Uri`, which ureq re-exports), so the profile's check, the firewall's
+/// rule and the FHIR sender agree on where it goes.
+///
+/// Refused, with what is wrong (a phrase the caller puts after the field and the value): a
+/// scheme other than http or https, no host, a host that is not a name or an address, an
+/// address in brackets that is not IPv6, a port that is not a number from 1 to 65535, and a
+/// user or password (`user:password@`): the pump has no secret to send, and one written in the
+/// profile would travel in every request.
+pub(crate) fn url_host_port(url: &str) -> Result<(String, u16), String> {
+    let default = if url.starts_with("https://") {
+        443
+    } else if url.starts_with("http://") {
+        80
+    } else {
+        return Err("it does not start with http:// or https://".to_owned());
+    };
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e| format!("it cannot be read as a URL ({e})"))?;
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    if authority.contains('@') {
+        return Err("it holds a user or password (user:password@)".to_owned());
+    }
+    let (host, rest) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (inside, rest) = bracketed.split_once(']').unwrap_or((bracketed, ""));
+            if inside.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(format!(
+                    "[{inside}] is not an IPv6 address (only an IPv6 address is written in brackets)"
+                ));
+            }
+            (inside, rest)
+        }
+        None => authority
+            .find(':')
+            .map_or((authority, ""), |at| authority.split_at(at)),
+    };
+    if host.is_empty() {
+        return Err("it has no host".to_owned());
+    }
+    if !is_host(host) {
+        return Err(format!(
+            "its host \"{host}\" is not a host name or an address"
+        ));
+    }
+    let port = match rest.strip_prefix(':') {
+        None if rest.is_empty() => default,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => n,
+            _ => return Err(format!("its port \"{p}\" is not a number from 1 to 65535")),
+        },
+        None => return Err(format!("\"{rest}\" follows its host")),
+    };
+    Ok((host.to_owned(), port))
+}
+
+/// Whether `host` is a name (which only DNS turns into an address), not an address.
+fn is_name(host: &str) -> bool {
+    host.parse::<IpAddr>().is_err()
+}
+
 impl NetworkConfig {
     /// Why a value cannot be used, naming its key.
     pub fn check(&self) -> Result<(), String> {
@@ -89,7 +153,42 @@ impl NetworkConfig {
         if self.dns.len() > 8 || self.ntp.len() > 8 {
             return Err("network: at most 8 DNS and 8 NTP servers".to_owned());
         }
+        for (i, n) in self.ntp.iter().enumerate() {
+            self.resolvable(&format!("network.ntp[{i}]"), n, n)?;
+        }
         Ok(())
+    }
+
+    /// Why an endpoint of `integration` cannot be reached on this network, naming its key: with
+    /// a static address and no DNS server, one given by a host name (its name could never be
+    /// turned into an address). Run after both tables' own checks (`HardwareConfig`'s).
+    pub fn check_endpoints(&self, integration: &IntegrationConfig) -> Result<(), String> {
+        for (i, e) in integration.mllp.iter().enumerate() {
+            self.resolvable(&format!("integration.mllp[{i}].host"), &e.host, &e.host)?;
+        }
+        for (i, e) in integration.fhir.iter().enumerate() {
+            // A URL that cannot be read is refused by IntegrationConfig::check, with the reason.
+            if let Ok((host, _)) = url_host_port(&e.url) {
+                self.resolvable(&format!("integration.fhir[{i}].url"), &e.url, &host)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses `key` (whose value is `value`) when its `host` is a name that cannot be
+    /// resolved: a static address with no DNS server (DHCP brings the site's own).
+    fn resolvable(&self, key: &str, value: &str, host: &str) -> Result<(), String> {
+        if self.address.is_none() || !self.dns.is_empty() || !is_name(host) {
+            return Ok(());
+        }
+        let given = if value == host {
+            format!("{key} is the host name \"{host}\"")
+        } else {
+            format!("{key} is \"{value}\", whose host \"{host}\" is a name")
+        };
+        Err(format!(
+            "{given}, but a static network.address without network.dns has no DNS server to find its address: give network.dns, or the server's address instead of its name"
+        ))
     }
 }
 
@@ -112,20 +211,12 @@ fn destinations(i: Option<&IntegrationConfig>) -> Vec<(String, u16, String)> {
         .map(|e| (e.host.clone(), e.port, e.name.clone()))
         .collect();
     for e in &i.fhir {
-        let (default, rest) = match e.url.split_once("://") {
-            Some(("https", rest)) => (443, rest),
-            Some((_, rest)) => (80, rest),
-            None => (80, e.url.as_str()),
-        };
-        let authority = rest.split('/').next().unwrap_or_default();
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
-                h.trim_matches(['[', ']']).to_owned(),
-                p.parse().unwrap_or(default),
-            ),
-            _ => (authority.to_owned(), default),
-        };
-        out.push((host, port, e.name.clone()));
+        // The URL's host and port as the sender connects to them (an IPv6 address without its
+        // brackets). A URL the profile's check refuses gets no rule: the firewall keeps the
+        // pump from it, as it keeps it from anything not named.
+        if let Ok((host, port)) = url_host_port(&e.url) {
+            out.push((host, port, e.name.clone()));
+        }
     }
     out
 }
@@ -173,7 +264,11 @@ pub fn files(net: Option<&NetworkConfig>, integration: Option<&IntegrationConfig
         out.push_str("    udp sport 68 udp dport 67 accept comment \"DHCP\"\n");
     }
     if net.dns.is_empty() {
-        out.push_str("    udp dport 53 accept comment \"DNS (from DHCP)\"\n    tcp dport 53 accept comment \"DNS (from DHCP)\"\n");
+        // DHCP names the DNS servers, so DNS may go anywhere. A static address without DNS
+        // servers names every server by its address (the profile's check): no DNS at all.
+        if net.address.is_none() {
+            out.push_str("    udp dport 53 accept comment \"DNS (from DHCP)\"\n    tcp dport 53 accept comment \"DNS (from DHCP)\"\n");
+        }
     } else {
         for d in &net.dns {
             let family = if d.contains(':') { "ip6" } else { "ip" };
@@ -340,6 +435,176 @@ mod tests {
                 ..Default::default()
             })
             .starts_with("network.ntp[0]")
+        );
+    }
+
+    /// A FHIR endpoint named `name` at `url`, with a CA when the URL is https.
+    fn fhir(name: &str, url: &str) -> FhirEndpoint {
+        FhirEndpoint {
+            name: name.to_owned(),
+            url: url.to_owned(),
+            tls_ca: url
+                .starts_with("https://")
+                .then(|| "/etc/titra/ca.pem".into()),
+        }
+    }
+
+    #[test]
+    fn a_fhir_url_connects_to_its_host_and_port() {
+        let at = url_host_port;
+        assert_eq!(
+            at("https://10.20.30.50:8443/r4"),
+            Ok(("10.20.30.50".to_owned(), 8443))
+        );
+        assert_eq!(
+            at("https://fhir.hospital.example/r4"),
+            Ok(("fhir.hospital.example".to_owned(), 443))
+        );
+        assert_eq!(
+            at("http://fhir.hospital.example/r4"),
+            Ok(("fhir.hospital.example".to_owned(), 80))
+        );
+        assert_eq!(
+            at("http://fhir.hospital.example"),
+            Ok(("fhir.hospital.example".to_owned(), 80))
+        );
+        // An IPv6 address in its brackets, with a port and without.
+        assert_eq!(
+            at("https://[fd00::5]:8443/fhir"),
+            Ok(("fd00::5".to_owned(), 8443))
+        );
+        assert_eq!(
+            at("https://[fd00::5]/fhir"),
+            Ok(("fd00::5".to_owned(), 443))
+        );
+    }
+
+    #[test]
+    fn a_fhir_url_without_a_usable_host_or_port_or_with_a_user_is_refused() {
+        let why = |url: &str| url_host_port(url).unwrap_err();
+        for url in [
+            "https://user:secret@fhir.hospital.example/r4",
+            "https://user@fhir.hospital.example/r4",
+            "https://user:secret@[fd00::5]:8443/r4",
+        ] {
+            assert_eq!(
+                why(url),
+                "it holds a user or password (user:password@)",
+                "{url}"
+            );
+        }
+        // No host: none at all, or a port alone.
+        assert!(url_host_port("https:///r4").is_err());
+        assert_eq!(why("https://:8443/r4"), "it has no host");
+        for url in [
+            "https://fhir.hospital.example:0/r4",
+            "https://fhir.hospital.example:65536/r4",
+            "https://fhir.hospital.example:/r4",
+            "https://fhir.hospital.example:+443/r4",
+        ] {
+            assert!(why(url).starts_with("its port"), "{url}: {}", why(url));
+        }
+        assert!(why("https://[10.20.30.50]:8443/r4").contains("not an IPv6 address"));
+        assert!(why("https://fhir_server.example/r4").starts_with("its host"));
+        assert_eq!(
+            why("ftp://fhir.hospital.example/r4"),
+            "it does not start with http:// or https://"
+        );
+        // Unbracketed IPv6 cannot be told from a host and a port.
+        assert!(url_host_port("https://fd00::5/r4").is_err());
+    }
+
+    #[test]
+    fn the_firewall_lets_tcp_go_to_each_fhir_servers_host_and_port() {
+        let mut i = integration();
+        i.mllp.clear();
+        i.fhir = vec![
+            fhir("by-v4", "https://10.20.30.50:8443/r4"),
+            fhir("by-name", "https://fhir.hospital.example/r4"),
+            fhir("plain", "http://fhir.hospital.example/r4"),
+            fhir("by-v6", "https://[fd00::5]:8443/fhir"),
+            fhir("v6-default", "https://[fd00::6]/fhir"),
+        ];
+        i.check().unwrap();
+        let f = files(None, Some(&i));
+        for rule in [
+            "    ip daddr 10.20.30.50 tcp dport 8443 accept comment \"by-v4\"\n",
+            "    tcp dport 443 accept comment \"by-name: a host name, any address\"\n",
+            "    tcp dport 80 accept comment \"plain: a host name, any address\"\n",
+            "    ip6 daddr fd00::5 tcp dport 8443 accept comment \"by-v6\"\n",
+            "    ip6 daddr fd00::6 tcp dport 443 accept comment \"v6-default\"\n",
+        ] {
+            assert!(f.nftables.contains(rule), "{rule}{}", f.nftables);
+        }
+        // A URL the profile's check refuses opens nothing.
+        i.fhir = vec![fhir("secret", "https://user:pw@10.20.30.50/r4")];
+        let f = files(None, Some(&i));
+        assert!(!f.nftables.contains("\"secret"), "{}", f.nftables);
+        assert!(!f.nftables.contains("10.20.30.50"), "{}", f.nftables);
+    }
+
+    #[test]
+    fn a_static_address_without_dns_needs_every_server_by_its_address() {
+        let net = NetworkConfig {
+            address: Some("10.20.30.41/24".to_owned()),
+            gateway: Some("10.20.30.1".to_owned()),
+            dns: Vec::new(),
+            ntp: vec!["10.20.0.123".to_owned(), "ntp.hospital.example".to_owned()],
+        };
+        assert_eq!(
+            net.check().unwrap_err(),
+            "network.ntp[1] is the host name \"ntp.hospital.example\", but a static network.address without network.dns has no DNS server to find its address: give network.dns, or the server's address instead of its name"
+        );
+        let net = NetworkConfig {
+            ntp: vec!["10.20.0.123".to_owned()],
+            ..net
+        };
+        net.check().unwrap();
+        let mut i = integration();
+        i.fhir = vec![fhir("records", "https://10.20.30.50:8443/r4")];
+        i.mllp[0].host = "engine.hospital.example".to_owned();
+        let e = net.check_endpoints(&i).unwrap_err();
+        assert!(
+            e.starts_with(
+                "integration.mllp[0].host is the host name \"engine.hospital.example\", but"
+            ),
+            "{e}"
+        );
+        i.mllp[0].host = "10.20.30.40".to_owned();
+        net.check_endpoints(&i).unwrap();
+        i.fhir = vec![
+            fhir("records", "https://[fd00::5]/r4"),
+            fhir("named", "https://fhir.hospital.example:8443/r4"),
+        ];
+        let e = net.check_endpoints(&i).unwrap_err();
+        assert!(
+            e.starts_with(
+                "integration.fhir[1].url is \"https://fhir.hospital.example:8443/r4\", whose host \"fhir.hospital.example\" is a name, but"
+            ),
+            "{e}"
+        );
+        // With a DNS server, or with DHCP (which names the site's), names are found.
+        let with_dns = NetworkConfig {
+            dns: vec!["10.20.0.53".to_owned()],
+            ntp: vec!["ntp.hospital.example".to_owned()],
+            ..net.clone()
+        };
+        with_dns.check().unwrap();
+        with_dns.check_endpoints(&i).unwrap();
+        let dhcp = NetworkConfig {
+            ntp: vec!["ntp.hospital.example".to_owned()],
+            ..Default::default()
+        };
+        dhcp.check().unwrap();
+        dhcp.check_endpoints(&i).unwrap();
+        // Every server by its address: DNS is not let out at all.
+        i.fhir.truncate(1);
+        let f = files(Some(&net), Some(&i));
+        assert!(!f.nftables.contains("dport 53"), "{}", f.nftables);
+        assert!(
+            files(Some(&dhcp), Some(&i))
+                .nftables
+                .contains("udp dport 53 accept")
         );
     }
 }

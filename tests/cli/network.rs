@@ -1,7 +1,8 @@
 //! `titra network-config` (issue 23): the network files the image writes at boot, from a
-//! hardware profile with a static address, time servers and the hospital's endpoints. The
-//! firewall is read by nftables itself (`nft --check`, no rule loaded; .ci/run installs
-//! nftables), and a profile nftables could not carry is refused when it is read.
+//! hardware profile with a static address, time servers and the hospital's endpoints (one FHIR
+//! server by an IPv6 address). The firewall is read by nftables itself (`nft --check`, no rule
+//! loaded; .ci/run installs nftables), and a profile nftables could not carry is refused when it
+//! is read.
 
 use std::process::Command;
 
@@ -27,8 +28,41 @@ port = 2575
 [[integration.fhir]]
 name = "records"
 url = "https://fhir.hospital.example:8443/r4"
-tls_ca = "/etc/titra/hospital-ca.pem"
+tls_ca = "{CA}"
+
+[[integration.fhir]]
+name = "records-v6"
+url = "https://[fd00::5]:8443/fhir"
+tls_ca = "{CA}"
 "#;
+
+/// A self-signed CA certificate ("Titra test CA", valid until 2126; its key was not kept): the
+/// site's CA file the profile names.
+const CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBhzCCAS2gAwIBAgIURDXComAz0LUVD7NDWrExWjJEMWMwCgYIKoZIzj0EAwIw
+GDEWMBQGA1UEAwwNVGl0cmEgdGVzdCBDQTAgFw0yNjEyMDYwMjE5NDRaGA8yMTI2
+MTExMjAyMTk0NFowGDEWMBQGA1UEAwwNVGl0cmEgdGVzdCBDQTBZMBMGByqGSM49
+AgEGCCqGSM49AwEHA0IABE1q1cQjhD3ke4ez/yU2F6OtPQvFCdpPZohBmPug5zwR
+kMfbslS6/ZUQrH7YB6xZJ8z3L5vjaZMA/MzPU4mZxTOjUzBRMB0GA1UdDgQWBBSb
+SFuLNt+kvwZZNCfLy8CUAED9EjAfBgNVHSMEGDAWgBSbSFuLNt+kvwZZNCfLy8CU
+AED9EjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQDyban7Xi9A
+Py/AARo1w2WQYfPyNRPcAWNpFQ3UJ4C6ygIgUmRsel2J29mcbBwKzLUi3hRn2Jtd
+2DoDp/msmMZLwXQ=
+-----END CERTIFICATE-----
+";
+
+/// The built-in profile and [`SITE`], its CA written into `d`.
+fn site_profile(d: &TempDir) -> std::path::PathBuf {
+    let ca = d.file("hospital-ca.pem", CA);
+    d.file(
+        "hardware.toml",
+        &format!(
+            "{}\n{}",
+            titra::input::hardware::BUILT_IN_HARDWARE,
+            SITE.replace("{CA}", ca.to_str().unwrap())
+        ),
+    )
+}
 
 /// `nft --check -f FILE`, in a network namespace of its own where the test's user may (nft
 /// needs CAP_NET_ADMIN even to check; unshare gives it there, root or not). Nothing is loaded.
@@ -45,10 +79,7 @@ fn nft_check(file: &std::path::Path) -> std::process::Output {
 #[test]
 fn the_network_files_are_written_and_nftables_reads_the_firewall() {
     let d = TempDir::new("network-config");
-    let hardware = d.file(
-        "hardware.toml",
-        &format!("{}\n{SITE}", titra::input::hardware::BUILT_IN_HARDWARE),
-    );
+    let hardware = site_profile(&d);
     let out = d.join("run");
     let done = titra(&[
         "network-config",
@@ -69,6 +100,15 @@ fn the_network_files_are_written_and_nftables_reads_the_firewall() {
     let rules = std::fs::read_to_string(&nft).unwrap();
     assert!(
         rules.contains("ip daddr 10.20.30.40 tcp dport 2575 accept"),
+        "{rules}"
+    );
+    // The FHIR servers: by name, to the URL's port; by IPv6 address, as ip6.
+    assert!(
+        rules.contains("tcp dport 8443 accept comment \"records: a host name, any address\""),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("ip6 daddr fd00::5 tcp dport 8443 accept comment \"records-v6\""),
         "{rules}"
     );
     let checked = nft_check(&nft);
@@ -104,6 +144,28 @@ fn a_network_table_that_cannot_be_used_is_refused_by_name() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(
         text(&refused.stderr).contains("network.address is \"10.20.30.41\""),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    // A static address without a DNS server, and a time server by name: it could never be found.
+    let site = site_profile(&d);
+    let without_dns = std::fs::read_to_string(&site)
+        .unwrap()
+        .replace("dns = [\"10.20.0.53\"]\n", "");
+    std::fs::write(&site, without_dns).unwrap();
+    let refused = titra(&[
+        "network-config",
+        "--hardware",
+        site.to_str().unwrap(),
+        "--out",
+        d.join("run").to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains(
+            "network.ntp[1] is the host name \"ntp.hospital.example\", but a static network.address without network.dns"
+        ),
         "{}",
         text(&refused.stderr)
     );

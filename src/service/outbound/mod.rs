@@ -37,7 +37,9 @@ impl Default for Timing {
     /// 5 s to connect and 30 s for an answer (an interface engine answers in well under a
     /// second; a slow one is not cut off mid-message); tries again after 1 s, then 2, 4 … up
     /// to 60 s (a network that is back is found within a minute, without hammering one that
-    /// is not); looks for new messages every second (the DEC is a minute apart).
+    /// is not); looks for new messages every second (the DEC is a minute apart). A FHIR server
+    /// is given longer, for a Bundle of megabytes: at least 10 s to connect and 120 s for the
+    /// exchange, more for each MiB (`fhir::CONNECT`, `fhir::exchange_limit`).
     fn default() -> Self {
         Timing {
             connect: Duration::from_secs(5),

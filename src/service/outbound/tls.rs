@@ -6,33 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
-
-/// The site's CA cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum TlsError {
-    #[error("tls_ca {path}: {why}")]
-    Ca { path: String, why: String },
-}
-
-/// The certificates of the PEM file at `path` (at least one).
-pub fn ca_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let fail = |why: String| TlsError::Ca {
-        path: path.display().to_string(),
-        why,
-    };
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| fail(e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| fail(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(fail(
-            "holds no certificate (PEM, BEGIN CERTIFICATE)".to_owned(),
-        ));
-    }
-    Ok(certs)
-}
+#[cfg(test)]
+pub(crate) use crate::input::ca::TEST_CA_PEM;
+pub use crate::input::ca::{TlsError, ca_certificates};
 
 /// rustls's ring provider. rustls marks it deprecated for want of post-quantum key exchange
 /// (which its aws-lc-rs provider has); aws-lc-rs needs CMake and a C toolchain for each target
@@ -60,4 +36,51 @@ pub fn client_config(path: &Path) -> Result<Arc<rustls::ClientConfig>, TlsError>
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_file_is_read_or_said_wrong_in_words() {
+        let scratch = crate::scratch::Scratch::new("tls-ca");
+        let dir = scratch.path();
+        let good = dir.join("ca.pem");
+        std::fs::write(&good, TEST_CA_PEM).unwrap();
+        assert_eq!(ca_certificates(&good).unwrap().len(), 1);
+        client_config(&good).unwrap();
+
+        let why = |path: &Path| ca_certificates(path).unwrap_err().why().to_owned();
+        assert_eq!(why(&dir.join("gone.pem")), "does not exist");
+        let key_only = dir.join("key.pem");
+        std::fs::write(
+            &key_only,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        assert_eq!(
+            why(&key_only),
+            "holds no certificate (PEM, BEGIN CERTIFICATE)"
+        );
+        let broken = dir.join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert!(
+            why(&broken).starts_with("is not valid PEM"),
+            "{}",
+            why(&broken)
+        );
+        // The whole error still names the file, as the senders say it.
+        let e = ca_certificates(&dir.join("gone.pem"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("tls_ca ") && e.ends_with("gone.pem: does not exist"),
+            "{e}"
+        );
+    }
 }

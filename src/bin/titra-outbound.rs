@@ -35,15 +35,25 @@ struct Args {
 fn main() -> ExitCode {
     titra::init_logging("info");
     let args = Args::parse();
-    // The CA files are read here too: a CA that cannot be used is said when the sender starts,
-    // naming its key and path, before any connection is tried.
-    let cfg = match HardwareConfig::load_checking_files(args.hardware.as_deref()) {
+    let cfg = match HardwareConfig::load(args.hardware.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("titra-outbound: {e}");
             return ExitCode::from(2);
         }
     };
+    // What only the senders use (the endpoints' addresses and URLs, the network, the CA
+    // files) is checked here and said, naming the key; the senders that can start do (one
+    // endpoint written wrongly must not hold back the others' messages).
+    let reach = cfg.check_reach().and_then(|()| {
+        cfg.integration.as_ref().map_or(
+            Ok(()),
+            titra::input::hardware::IntegrationConfig::check_files,
+        )
+    });
+    if let Err(problem) = reach {
+        tracing::error!(%problem, "the hardware profile names an endpoint that cannot be reached as written");
+    }
     let db = args.db.unwrap_or_else(titra::store::default_path);
     let (engines, servers) = cfg
         .integration

@@ -242,7 +242,8 @@ pub fn main() -> ExitCode {
 
 /// `titra network-config`: the network files of the profile, written into `out`.
 fn run_network_config(hardware: Option<&std::path::Path>, out: &std::path::Path) -> ExitCode {
-    let cfg = match crate::input::hardware::HardwareConfig::load(hardware) {
+    // The network and the endpoints' addresses checked too (the daemon's own read does not).
+    let cfg = match crate::input::hardware::HardwareConfig::load_checking_reach(hardware) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("titra network-config: {e}");

@@ -50,18 +50,8 @@ pub fn ca_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsE
     Ok(certs)
 }
 
-/// A self-signed CA certificate (P-256, "Titra test CA", valid until 2126) for the tests that
-/// need a PEM file holding one; its key was not kept.
+/// A self-signed CA certificate (P-256, "Titra test CA", valid until 2126; its key was not
+/// kept) for the tests that need a PEM file holding one (tests/common/test-ca.pem, which the
+/// integration tests read too).
 #[cfg(test)]
-pub(crate) const TEST_CA_PEM: &str = "-----BEGIN CERTIFICATE-----
-MIIBhzCCAS2gAwIBAgIURDXComAz0LUVD7NDWrExWjJEMWMwCgYIKoZIzj0EAwIw
-GDEWMBQGA1UEAwwNVGl0cmEgdGVzdCBDQTAgFw0yNjEyMDYwMjE5NDRaGA8yMTI2
-MTExMjAyMTk0NFowGDEWMBQGA1UEAwwNVGl0cmEgdGVzdCBDQTBZMBMGByqGSM49
-AgEGCCqGSM49AwEHA0IABE1q1cQjhD3ke4ez/yU2F6OtPQvFCdpPZohBmPug5zwR
-kMfbslS6/ZUQrH7YB6xZJ8z3L5vjaZMA/MzPU4mZxTOjUzBRMB0GA1UdDgQWBBSb
-SFuLNt+kvwZZNCfLy8CUAED9EjAfBgNVHSMEGDAWgBSbSFuLNt+kvwZZNCfLy8CU
-AED9EjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQDyban7Xi9A
-Py/AARo1w2WQYfPyNRPcAWNpFQ3UJ4C6ygIgUmRsel2J29mcbBwKzLUi3hRn2Jtd
-2DoDp/msmMZLwXQ=
------END CERTIFICATE-----
-";
+pub(crate) const TEST_CA_PEM: &str = include_str!("../../tests/common/test-ca.pem");

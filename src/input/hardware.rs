@@ -185,6 +185,27 @@ impl IntegrationConfig {
         }
         for (i, e) in self.fhir.iter().enumerate() {
             check_name(&format!("integration.fhir[{i}].name"), &e.name)?;
+        }
+        if !self.fhir.is_empty() && self.patient_system.is_none() {
+            return Err(
+                "integration.fhir needs integration.patient_system, the URI of the hospital's patient identifiers"
+                    .to_owned(),
+            );
+        }
+        for (i, e) in self.mllp.iter().enumerate() {
+            check_name(&format!("integration.mllp[{i}].name"), &e.name)?;
+        }
+        Ok(())
+    }
+
+    /// Why an endpoint cannot be reached as it is written, naming its key: a FHIR server's URL
+    /// (parsed as the sender sends to it and as the firewall opens the way), its `tls_ca` for
+    /// https only, an interface engine's host and port. Not part of [`check`](Self::check): the
+    /// pump daemon uses none of these, and a profile refused by a check made stricter in an
+    /// update must stop the messages, never keep the daemon from starting and its trial from
+    /// being recovered ([`HardwareConfig::check_reach`]).
+    pub fn check_connections(&self) -> Result<(), String> {
+        for (i, e) in self.fhir.iter().enumerate() {
             let https = e.url.starts_with("https://");
             let http = e.url.starts_with("http://");
             // Parsed as the sender sends it and as the firewall opens the way to it.
@@ -212,14 +233,7 @@ impl IntegrationConfig {
                 ));
             }
         }
-        if !self.fhir.is_empty() && self.patient_system.is_none() {
-            return Err(
-                "integration.fhir needs integration.patient_system, the URI of the hospital's patient identifiers"
-                    .to_owned(),
-            );
-        }
         for (i, e) in self.mllp.iter().enumerate() {
-            check_name(&format!("integration.mllp[{i}].name"), &e.name)?;
             if !super::network::is_host(&e.host) {
                 return Err(format!(
                     "integration.mllp[{i}].host is \"{}\"; it must be a host name or an address (1 to 253 characters)",
@@ -240,7 +254,7 @@ impl IntegrationConfig {
     /// read it, `input::ca::ca_certificates`). Ok when all can. Apart from
     /// [`check`](Self::check), which reads no file: the profile's own checks stay a function
     /// of its text (the built-in profile, the fuzz targets, the tests); this one is for the
-    /// processes that send ([`HardwareConfig::load_checking_files`]).
+    /// processes that send (titra-outbound, beside [`HardwareConfig::check_reach`]).
     pub fn check_files(&self) -> Result<(), String> {
         let engines = self
             .mllp
@@ -565,16 +579,32 @@ impl HardwareConfig {
         Ok((c, Some(said)))
     }
 
-    /// The checks of tables that are read as they are: the simulator's disturbances, the
-    /// pump's network, its names in its device messages and its endpoints, and whether the
-    /// network can reach them (a host name needs a DNS server). None reads a file.
+    /// The checks of tables that are read as they are: the simulator's disturbances and the
+    /// pump's names in its device messages. None reads a file. What only the processes that
+    /// reach the hospital use is checked apart ([`check_reach`](Self::check_reach)).
     fn check_tables(&self) -> Result<(), String> {
         self.simulation.disturbances.check()?;
+        if let Some(integration) = &self.integration {
+            integration.check()?;
+        }
+        Ok(())
+    }
+
+    /// Why what the pump daemon does not use cannot be used, naming its key: the network
+    /// (`[network]`), each endpoint's address or URL ([`IntegrationConfig::check_connections`])
+    /// and whether the network can reach it (a host name needs a DNS server). None reads a file
+    /// (the CA files: [`IntegrationConfig::check_files`]). For the processes that reach the
+    /// hospital: `titra network-config` refuses the profile
+    /// ([`load_checking_reach`](Self::load_checking_reach)); titra-outbound says it, with the
+    /// CA files, and starts the senders that can. Never for the daemon: a profile refused here (a check made
+    /// stricter by an update, a CA file replaced with a bad one) must stop the messages, never
+    /// keep the daemon from starting and its trial from being recovered.
+    pub fn check_reach(&self) -> Result<(), String> {
         if let Some(net) = &self.network {
             net.check()?;
         }
         if let Some(integration) = &self.integration {
-            integration.check()?;
+            integration.check_connections()?;
             if let Some(net) = &self.network {
                 net.check_endpoints(integration)?;
             }
@@ -587,22 +617,14 @@ impl HardwareConfig {
         path.map_or_else(HardwareConfig::built_in, HardwareConfig::from_file)
     }
 
-    /// As [`load`](Self::load), and the files the profile names read too
-    /// ([`IntegrationConfig::check_files`]: each endpoint's CA exists and holds a PEM
-    /// certificate), for the processes that reach the hospital (titra-outbound, `titra
-    /// network-config`): a CA that cannot be used is refused when the profile is read, naming
-    /// its key and path, rather than found when a sender starts. Not for the pump daemon, which
-    /// uses none of these files: a CA file the site's IT replaced with a bad one must keep the
-    /// messages from leaving, never a pump from delivering.
-    pub fn load_checking_files(path: Option<&Path>) -> Result<HardwareConfig, ConfigError> {
+    /// As [`load`](Self::load), and what only the processes that reach the hospital use
+    /// checked too ([`check_reach`](Self::check_reach)): for `titra network-config`.
+    pub fn load_checking_reach(path: Option<&Path>) -> Result<HardwareConfig, ConfigError> {
         let c = HardwareConfig::load(path)?;
-        if let Some(integration) = &c.integration {
-            integration.check_files().map_err(|message| ConfigError {
-                source_name: path
-                    .map_or_else(|| "built-in".to_owned(), |p| p.display().to_string()),
-                message,
-            })?;
-        }
+        c.check_reach().map_err(|message| ConfigError {
+            source_name: path.map_or_else(|| "built-in".to_owned(), |p| p.display().to_string()),
+            message,
+        })?;
         Ok(c)
     }
 
@@ -898,9 +920,45 @@ mod tests {
     }
 
     /// The built-in profile with `tables` (TOML) after it, read as a file's text is.
+    /// The built-in profile with `tables`, read and checked as the processes that reach the
+    /// hospital check it (`check_reach`).
     fn with(tables: &str) -> Result<HardwareConfig, String> {
-        HardwareConfig::from_toml_str(&format!("{BUILT_IN_HARDWARE}\n{tables}"), "x")
-            .map_err(|e| e.to_string())
+        let c = HardwareConfig::from_toml_str(&format!("{BUILT_IN_HARDWARE}\n{tables}"), "x")
+            .map_err(|e| e.to_string())?;
+        c.check_reach()?;
+        Ok(c)
+    }
+
+    #[test]
+    fn what_only_the_senders_use_never_keeps_the_daemon_from_reading_the_profile() {
+        // Each refused by the senders' check, each read by the daemon (which must start and
+        // recover its trial whatever an update made stricter): the messages stop, not delivery.
+        let net = "[network]\naddress = \"10.20.30.41/24\"\ngateway = \"10.20.30.1\"\n";
+        for (tables, why) in [
+            (
+                fhir_site("https://user@fhir.hospital.example/r4", Some("/x.pem")),
+                "integration.fhir[0].url",
+            ),
+            (
+                fhir_site("https://fhir.hospital.example/r4", None),
+                "an https URL needs tls_ca",
+            ),
+            (
+                format!(
+                    "{net}[integration]\neui64 = \"B827EBFFFE123456\"\nfacility = \"WARD7\"\n[[integration.mllp]]\nname = \"engine\"\nhost = \"engine.hospital.example\"\nport = 2575\n"
+                ),
+                "integration.mllp[0].host is the host name",
+            ),
+            (
+                "[network]\naddress = \"10.20.30.41\"\n".to_owned(),
+                "network.address",
+            ),
+        ] {
+            let e = with(&tables).unwrap_err();
+            assert!(e.contains(why), "{e}");
+            HardwareConfig::from_toml_str(&format!("{BUILT_IN_HARDWARE}\n{tables}"), "x")
+                .unwrap_or_else(|e| panic!("the daemon refused {tables}: {e}"));
+        }
     }
 
     /// `[integration]` with one FHIR server at `url`, its CA `ca`.
@@ -951,7 +1009,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tls_ca_that_cannot_be_used_is_refused_when_a_sender_reads_the_profile() {
+    fn a_tls_ca_that_cannot_be_used_is_said_naming_its_key_and_path() {
         let scratch = crate::scratch::Scratch::new("hardware-tls-ca");
         let dir = scratch.path();
         let ca = dir.join("ca.pem");
@@ -968,13 +1026,18 @@ mod tests {
             );
             std::fs::write(&profile, format!("{BUILT_IN_HARDWARE}\n{site}")).unwrap();
         };
+        let files = || {
+            HardwareConfig::load(Some(&profile))
+                .unwrap()
+                .integration
+                .unwrap()
+                .check_files()
+        };
         write(&ca, &ca);
-        HardwareConfig::load_checking_files(Some(&profile)).unwrap();
+        files().unwrap();
 
         write(&ca, &gone);
-        let e = HardwareConfig::load_checking_files(Some(&profile))
-            .unwrap_err()
-            .to_string();
+        let e = files().unwrap_err();
         assert!(
             e.contains(&format!(
                 "integration.fhir[0].tls_ca is \"{}\", which does not exist; it must be a PEM file",
@@ -986,9 +1049,7 @@ mod tests {
         HardwareConfig::load(Some(&profile)).unwrap();
 
         write(&der, &ca);
-        let e = HardwareConfig::load_checking_files(Some(&profile))
-            .unwrap_err()
-            .to_string();
+        let e = files().unwrap_err();
         assert!(
             e.contains(&format!(
                 "integration.mllp[0].tls_ca is \"{}\", which holds no certificate (PEM, BEGIN CERTIFICATE)",
@@ -997,7 +1058,8 @@ mod tests {
             "{e}"
         );
         // The built-in profile names no file.
-        HardwareConfig::load_checking_files(None).unwrap();
+        assert!(HardwareConfig::load(None).unwrap().integration.is_none());
+        HardwareConfig::load_checking_reach(None).unwrap();
     }
 
     #[test]

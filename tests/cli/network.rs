@@ -38,18 +38,7 @@ tls_ca = "{CA}"
 
 /// A self-signed CA certificate ("Titra test CA", valid until 2126; its key was not kept): the
 /// site's CA file the profile names.
-const CA: &str = "-----BEGIN CERTIFICATE-----
-MIIBhzCCAS2gAwIBAgIURDXComAz0LUVD7NDWrExWjJEMWMwCgYIKoZIzj0EAwIw
-GDEWMBQGA1UEAwwNVGl0cmEgdGVzdCBDQTAgFw0yNjEyMDYwMjE5NDRaGA8yMTI2
-MTExMjAyMTk0NFowGDEWMBQGA1UEAwwNVGl0cmEgdGVzdCBDQTBZMBMGByqGSM49
-AgEGCCqGSM49AwEHA0IABE1q1cQjhD3ke4ez/yU2F6OtPQvFCdpPZohBmPug5zwR
-kMfbslS6/ZUQrH7YB6xZJ8z3L5vjaZMA/MzPU4mZxTOjUzBRMB0GA1UdDgQWBBSb
-SFuLNt+kvwZZNCfLy8CUAED9EjAfBgNVHSMEGDAWgBSbSFuLNt+kvwZZNCfLy8CU
-AED9EjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQDyban7Xi9A
-Py/AARo1w2WQYfPyNRPcAWNpFQ3UJ4C6ygIgUmRsel2J29mcbBwKzLUi3hRn2Jtd
-2DoDp/msmMZLwXQ=
------END CERTIFICATE-----
-";
+const CA: &str = include_str!("../common/test-ca.pem");
 
 /// The built-in profile and [`SITE`], its CA written into `d`.
 fn site_profile(d: &TempDir) -> std::path::PathBuf {

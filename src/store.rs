@@ -139,6 +139,9 @@ CREATE TABLE outbox_summary (
 ) WITHOUT ROWID;
 INSERT INTO outbox_summary (trial_id, event_seq, message_id)
     SELECT trial_id, seq, NULL FROM event WHERE kind = 'implant_plan';
+-- The confirmations alone: the daemon asks every minute for the newest (a partial index costs
+-- the other rows' writes nothing).
+CREATE INDEX event_implant_plan ON event(trial_id, seq) WHERE kind = 'implant_plan';
 "#,
         then: None,
     },
@@ -774,13 +777,14 @@ impl TrialLog {
     }
 
     /// Queues the trial summary's FHIR Bundle (`make`, numbered from the number it is given)
-    /// for trial `trial_id`, and notes in the same transaction which confirmation of the
-    /// implant's dose it follows (the trial's newest `implant_plan` row, `outbox_summary`): a
-    /// Bundle is queued, or the confirmation is found without it at the next start
-    /// ([`TrialLog::summary_unqueued`]).
+    /// for trial `trial_id`, and notes in the same transaction the confirmation of the
+    /// implant's dose it follows (its `implant_plan` row `event_seq`, `outbox_summary`): a
+    /// Bundle is queued once, or the confirmation is still owed one at the next check
+    /// ([`outbox::OutboxReader::summary_owed`]).
     pub fn queue_summary_bundle(
         &mut self,
         trial_id: i64,
+        event_seq: i64,
         endpoints: &[outbox::Endpoint],
         make: impl FnOnce(u64) -> Vec<outbox::Message>,
     ) -> Result<(), StoreError> {
@@ -792,15 +796,9 @@ impl TrialLog {
         let tx = immediate(&mut self.conn).map_err(sqlite)?;
         let messages = make(outbox::next_id(&tx).map_err(sqlite)?);
         outbox::queue(&tx, trial_id, endpoints, &messages).map_err(sqlite)?;
-        outbox::summary_queued(&tx, trial_id, messages.first().map(|m| m.id)).map_err(sqlite)?;
+        outbox::summary_queued(&tx, trial_id, event_seq, messages.first().map(|m| m.id))
+            .map_err(sqlite)?;
         tx.commit().map_err(sqlite)
-    }
-
-    /// Trial `trial_id`'s newest confirmation of the implant's dose (its row's number) when
-    /// the summary's Bundle that follows it was never queued ([`TrialLog::queue_summary_bundle`]:
-    /// the daemon stopped between the two); None when it was, or there is no confirmation.
-    pub fn summary_unqueued(&self, trial_id: i64) -> Result<Option<i64>, StoreError> {
-        outbox::summary_unqueued(&self.conn, trial_id).map_err(self.sqlite())
     }
 
     /// The wall clock reads `wall_ms` (ms since 1970, UTC) at `now` on the pump's clock: the

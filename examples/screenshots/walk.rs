@@ -510,6 +510,19 @@ fn staff_screens(ui: &MainWindow, cam: &Camera, size: &str) -> Shots {
     );
     apply_status(ui, &held, true);
     save(ui, cam, &format!("staff-held-dose-{size}"))?;
+
+    // The hospital's systems out of reach: a LOW alarm, delivery going on.
+    let mut unreachable = running(-1);
+    let kind = titra::core::supervisor::AlarmKind::OutboxBacklog;
+    unreachable.alarms.push(AlarmStatus {
+        kind,
+        priority: kind.priority(),
+        message: kind.message().to_owned(),
+        since_ms: 0,
+        silenced_until_ms: -1,
+    });
+    apply_status(ui, &unreachable, true);
+    save(ui, cam, &format!("staff-outbox-{size}"))?;
     Ok(())
 }
 

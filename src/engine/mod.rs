@@ -234,23 +234,21 @@ pub struct Engine<H> {
     sink_failing: Option<SinkFailing>,
 }
 
-/// A run of failed passes of the trial log's own work (`RecordSink::tick`: the periodic
-/// messages for the hospital), so that it is said once when it starts, then at most once every
-/// [`SINK_WARN_EVERY`], and once when it works again, not at every pass of the control loop.
+/// A run of failed tries of the trial log's own work (`RecordSink::tick`: the periodic
+/// messages for the hospital), tried again and said once every [`SINK_WARN_EVERY`], not at
+/// every pass of the control loop.
 #[derive(Debug, Clone, Copy)]
 struct SinkFailing {
-    /// The first failed pass.
+    /// The first failed try.
     since: Timestamp,
-    /// When it was last said.
+    /// The last try (which failed).
     said: Timestamp,
-    /// Failed passes since then.
-    unsaid: u64,
 }
 
 /// How long the trial log may go without a write before the engine probes it.
 pub const LOG_PROBE_EVERY: Duration = Duration::from_mins(1);
 
-/// How often a failure of the trial log's own work that goes on is said again (`tick_sink`).
+/// How often the trial log's own work is tried again, and said, while it fails (`tick_sink`).
 pub const SINK_WARN_EVERY: Duration = Duration::from_mins(1);
 
 /// The fewest records a compaction waits for: a day of minute pieces and their intents.
@@ -483,48 +481,48 @@ impl<H: PumpHardware> Engine<H> {
 
     /// Lets the trial log do what falls due on its own clock: the periodic messages for the
     /// hospital's systems (`store::outbox`). A failure there is traced and delivery goes on:
-    /// the next record's write says whether the log can be written (and alarms if not). The
-    /// log retries at every pass until it works, so a failure that lasts is said when it
-    /// starts, then at most once every [`SINK_WARN_EVERY`] with the passes that failed since,
-    /// and once when it works again.
+    /// the next record's write says whether the log can be written (and alarms if not). After
+    /// a failure it is tried again only once every [`SINK_WARN_EVERY`] (each try may wait for a
+    /// lock another process holds, `store::PUMP_BUSY_TIMEOUT_MS`; the messages missed are not
+    /// made up, the next one reports the pump as it is), said when it starts failing, at each
+    /// try that fails again with how long it has, and once when it works again.
     pub(super) fn tick_sink(&mut self, now: Timestamp) {
         if self.log_failed {
+            return;
+        }
+        if self
+            .sink_failing
+            .is_some_and(|run| now.since(run.said) < SINK_WARN_EVERY)
+        {
             return;
         }
         let Some(sink) = self.sink.as_mut() else {
             return;
         };
-        let ticked = sink.tick(now);
-        match ticked {
-            Ok(()) => {
-                if let Some(run) = self.sink_failing.take() {
-                    tracing::info!(
-                        failed_for = %now.since(run.since),
-                        "the periodic messages for the hospital are queued again"
-                    );
-                }
+        match (sink.tick(now), self.sink_failing.as_mut()) {
+            (Ok(()), None) => {}
+            (Ok(()), Some(run)) => {
+                tracing::info!(
+                    failed_for = %now.since(run.since),
+                    "the periodic messages for the hospital are queued again"
+                );
+                self.sink_failing = None;
             }
-            Err(e) => match self.sink_failing.as_mut() {
-                None => {
-                    tracing::warn!(error = %e, "the periodic messages for the hospital could not be queued");
-                    self.sink_failing = Some(SinkFailing {
-                        since: now,
-                        said: now,
-                        unsaid: 0,
-                    });
-                }
-                Some(run) if now.since(run.said) >= SINK_WARN_EVERY => {
-                    tracing::warn!(
-                        error = %e,
-                        failed_for = %now.since(run.since),
-                        passes = run.unsaid + 1,
-                        "the periodic messages for the hospital still cannot be queued"
-                    );
-                    run.said = now;
-                    run.unsaid = 0;
-                }
-                Some(run) => run.unsaid += 1,
-            },
+            (Err(e), None) => {
+                tracing::warn!(error = %e, "the periodic messages for the hospital could not be queued");
+                self.sink_failing = Some(SinkFailing {
+                    since: now,
+                    said: now,
+                });
+            }
+            (Err(e), Some(run)) => {
+                tracing::warn!(
+                    error = %e,
+                    failed_for = %now.since(run.since),
+                    "the periodic messages for the hospital still cannot be queued"
+                );
+                run.said = now;
+            }
         }
     }
 

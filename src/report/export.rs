@@ -33,6 +33,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order of an export's files.
+    pub const ALL: [Format; 5] = [
+        Format::Pdf,
+        Format::Json,
+        Format::Csv,
+        Format::Hl7,
+        Format::Fhir,
+    ];
+
     /// The name `parse_list` reads ("pdf", "json", "csv", "hl7", "fhir").
     pub fn name(self) -> &'static str {
         match self {
@@ -62,17 +71,11 @@ impl Format {
     pub fn parse_list(text: &str) -> Result<Vec<Format>, ExportError> {
         let mut out = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let f = match part.to_ascii_lowercase().as_str() {
-                "pdf" => Format::Pdf,
-                "json" => Format::Json,
-                "csv" => Format::Csv,
-                "hl7" => Format::Hl7,
-                "fhir" => Format::Fhir,
-                other => {
-                    return Err(ExportError::Input(format!(
-                        "format: \"{other}\" is not one of pdf, json, csv, hl7, fhir"
-                    )));
-                }
+            let asked = part.to_ascii_lowercase();
+            let Some(f) = Format::ALL.into_iter().find(|f| f.name() == asked) else {
+                return Err(ExportError::Input(format!(
+                    "format: \"{part}\" is not one of pdf, json, csv, hl7, fhir"
+                )));
             };
             if !out.contains(&f) {
                 out.push(f);
@@ -264,13 +267,12 @@ fn hl7(src: &Source<'_>) -> Result<Vec<u8>, ExportError> {
 }
 
 /// The trial summary as a FHIR R4 transaction Bundle (`report::fhir`), with the PDF in it.
-fn fhir(src: &Source<'_>, paper: Paper) -> Result<Vec<u8>, ExportError> {
+fn fhir(src: &Source<'_>, pdf: &[u8]) -> Result<Vec<u8>, ExportError> {
     let i = src.integration.ok_or(ExportError::NoIntegration)?;
     let system = i
         .patient_system
         .as_deref()
         .ok_or(ExportError::NoPatientSystem)?;
-    let pdf = pdf::render(src.summary, src.unit, paper);
     let wall = |t: Timestamp| wall_ms(src, t);
     let bundle = crate::report::fhir::bundle(&crate::report::fhir::Input {
         summary: src.summary,
@@ -282,7 +284,7 @@ fn fhir(src: &Source<'_>, paper: Paper) -> Result<Vec<u8>, ExportError> {
         wall: &wall,
         now_ms: src.made_ms,
         chain_head: src.log.map(|l| l.head.clone()),
-        pdf: &pdf,
+        pdf,
     });
     let mut json =
         serde_json::to_vec_pretty(&bundle).map_err(|e| ExportError::Json(e.to_string()))?;
@@ -298,12 +300,16 @@ pub fn build(
 ) -> Result<Vec<ExportFile>, ExportError> {
     let base = base_name(src.summary);
     let mut files = Vec::new();
+    // Rendered once: the PDF file and the Bundle's DocumentReference hold the same one.
+    let mut rendered: Option<Vec<u8>> = None;
+    let mut the_pdf = || {
+        rendered
+            .get_or_insert_with(|| pdf::render(src.summary, src.unit, paper))
+            .clone()
+    };
     for f in formats {
         match f {
-            Format::Pdf => files.push(ExportFile::new(
-                format!("{base}_summary.pdf"),
-                pdf::render(src.summary, src.unit, paper),
-            )),
+            Format::Pdf => files.push(ExportFile::new(format!("{base}_summary.pdf"), the_pdf())),
             Format::Json => {
                 let mut json = serde_json::to_vec_pretty(src.summary)
                     .map_err(|e| ExportError::Json(e.to_string()))?;
@@ -323,7 +329,7 @@ pub fn build(
             Format::Hl7 => files.push(ExportFile::new(format!("{base}_pcd.hl7"), hl7(src)?)),
             Format::Fhir => files.push(ExportFile::new(
                 format!("{base}_fhir.json"),
-                fhir(src, paper)?,
+                fhir(src, &the_pdf())?,
             )),
         }
     }
@@ -525,7 +531,8 @@ pub enum LogExportError {
 fn recheck_confirmed(
     summary: &Summary,
     stored: &crate::store::StoredTrial,
-    x: &LogExport<'_>,
+    protocol: &crate::input::protocol::Protocol,
+    library: &crate::core::library::DrugLibrary,
 ) -> Result<(), LogExportError> {
     let w = &summary.implant;
     let Some(mg_per_day) = w.mg_per_day else {
@@ -533,11 +540,10 @@ fn recheck_confirmed(
     };
     let per_day =
         crate::core::units::AmountRate::from_ng_per_day((mg_per_day * 1e6).round() as u64);
-    let rules = x.protocol.implant_rules();
+    let rules = protocol.implant_rules();
     let fill = rules.fill(&stored.program.drug, stored.program.concentration);
-    let entry =
-        crate::report::summary::implant_entry(x.library, &stored.program.drug, w.route, fill)
-            .map_err(LogExportError::ConfirmedDoseRefused)?;
+    let entry = crate::report::summary::implant_entry(library, &stored.program.drug, w.route, fill)
+        .map_err(LogExportError::ConfirmedDoseRefused)?;
     let v = crate::core::implant::check_dose(entry, stored.trial.opioid_status, per_day);
     let source = |f: &crate::core::finding::Finding| f.source.clone().unwrap_or_default();
     if let Some(f) = v
@@ -572,19 +578,17 @@ fn recheck_confirmed(
     Ok(())
 }
 
-/// Exports a trial from a trial log file into a directory, and records the export in the log.
 /// The summary of a trial read back from the log (not the trial in hand), with the moment its
 /// delivery started and the unit its doses are said in.
-pub struct StoredSummary {
-    pub summary: Summary,
-    pub started: Timestamp,
-    pub unit: MassUnit,
+struct StoredSummary {
+    summary: Summary,
+    started: Timestamp,
+    unit: MassUnit,
 }
 
 /// The summary of `stored`, a trial read back from the log with its `journal`, under the site's
-/// `protocol` and `library` and the mechanism's `steps_per_ml`: as `titra export` makes it, and
-/// the daemon when it queues a Bundle the trial's confirmation left unqueued at a restart.
-pub fn summarise_stored(
+/// `protocol` and `library` and the mechanism's `steps_per_ml`.
+fn summarise_stored(
     stored: &crate::store::StoredTrial,
     journal: &[Record],
     protocol: &crate::input::protocol::Protocol,
@@ -626,20 +630,36 @@ pub fn summarise_stored(
     }
 }
 
-pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError> {
-    let mut log = crate::store::TrialLog::open(x.db)?;
-    let stored = match x.trial {
-        Some(id) => log.trial(id)?,
-        None => log.latest_trial()?,
-    };
-    let journal = log.records(stored.id)?;
+/// What the export of a trial read back from the log is made from.
+pub struct StoredExport<'a> {
+    pub stored: &'a crate::store::StoredTrial,
+    /// Its records.
+    pub journal: &'a [Record],
+    /// The log's chain head and what its check found, for the manifest and the Provenance.
+    pub seal: &'a LogSeal,
+    pub protocol: &'a crate::input::protocol::Protocol,
+    pub library: &'a crate::core::library::DrugLibrary,
+    pub hardware: &'a crate::input::hardware::HardwareConfig,
+    pub formats: &'a [Format],
+    pub paper: Paper,
+    /// Made even though no clinician confirmed the implant's starting dose (marked a draft).
+    pub draft: bool,
+    /// When (ms since 1970, UTC).
+    pub now_ms: u64,
+}
+
+/// The export's files of a trial read back from the log, as `titra export` writes them and as
+/// the daemon makes the FHIR Bundle of an ended trial no longer in hand: its summary under the
+/// site's protocol and library; refused unless a clinician confirmed the implant's starting
+/// dose (or `draft`), the confirmed dose checked again against the limits in force.
+pub fn stored_files(x: &StoredExport<'_>) -> Result<Vec<ExportFile>, LogExportError> {
     let StoredSummary {
         summary,
         started,
         unit,
     } = summarise_stored(
-        &stored,
-        &journal,
+        x.stored,
+        x.journal,
         x.protocol,
         x.library,
         x.hardware.mechanism.steps_per_ml,
@@ -648,29 +668,53 @@ pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError
         return Err(LogExportError::NotConfirmed);
     }
     if summary.implant.confirmed {
-        recheck_confirmed(&summary, &stored, x)?;
+        recheck_confirmed(&summary, x.stored, x.protocol, x.library)?;
     }
-    let v = log.verify()?;
-    let seal = LogSeal {
-        head: v.head,
-        problems: v.problems,
-    };
-    let files = build(
+    Ok(build(
         &Source {
             summary: &summary,
-            journal: &journal,
+            journal: x.journal,
             started,
-            started_wall: stored.started_wall.as_deref(),
+            started_wall: x.stored.started_wall.as_deref(),
             unit,
-            log: Some(&seal),
-            program: &stored.program,
+            log: Some(x.seal),
+            program: &x.stored.program,
             integration: x.hardware.integration.as_ref(),
             made_ms: x.now_ms,
         },
         x.formats,
         x.paper,
-    )?;
+    )?)
+}
+
+/// `titra export`: the trial's files (its summary as the pump makes it, [`stored_files`]) written
+/// into `x.out`, and the export recorded in the log.
+pub fn export_from_log(x: &LogExport<'_>) -> Result<Vec<PathBuf>, LogExportError> {
+    let mut log = crate::store::TrialLog::open(x.db)?;
+    let stored = match x.trial {
+        Some(id) => log.trial(id)?,
+        None => log.latest_trial()?,
+    };
+    let journal = log.records(stored.id)?;
+    let v = log.verify()?;
+    let seal = LogSeal {
+        head: v.head,
+        problems: v.problems,
+    };
+    let files = stored_files(&StoredExport {
+        stored: &stored,
+        journal: &journal,
+        seal: &seal,
+        protocol: x.protocol,
+        library: x.library,
+        hardware: x.hardware,
+        formats: x.formats,
+        paper: x.paper,
+        draft: x.draft,
+        now_ms: x.now_ms,
+    })?;
     let written = write_all(x.out, &files)?;
+    let started = crate::report::summary::span_of(&journal).0;
     let at = journal.iter().map(Record::at).max().unwrap_or(started);
     log.append(&[Record::Exported {
         at,

@@ -14,9 +14,10 @@
 //!   again from them.
 //! - The trial summary's FHIR Bundle, queued when a clinician confirms the implant's dose, is
 //!   noted in `outbox_summary` in the transaction that queues it
-//!   ([`super::TrialLog::queue_summary_bundle`]): a daemon stopped between the confirmation's
-//!   record and the Bundle finds the confirmation without its note at the next start, and
-//!   queues the Bundle then ([`super::TrialLog::summary_unqueued`]).
+//!   ([`super::TrialLog::queue_summary_bundle`]): a confirmation without its note (a daemon
+//!   stopped between the confirmation's record and the Bundle, a queueing that failed) is
+//!   found by the daemon's next check, every minute, which queues the Bundle then
+//!   ([`OutboxReader::summary_owed`]).
 //! - Delivery never waits for the network: the pump only ever inserts rows; the sender runs
 //!   apart, on its own connection, and its writes (an acknowledgement) are a row deleted, in
 //!   WAL mode with a busy timeout on both sides.
@@ -154,9 +155,11 @@ const IMPLANT_PLAN: &str = "implant_plan";
 /// The newest confirmation of the implant's dose of trial `trial_id` (its `implant_plan` row's
 /// number), if there is one.
 fn newest_implant_plan(conn: &Connection, trial_id: i64) -> rusqlite::Result<Option<i64>> {
+    // The kind written out, not bound: only then can SQLite use the partial index of these
+    // rows (`event_implant_plan`, schema 5) instead of reading the trial's every row.
     conn.query_row(
-        "SELECT MAX(seq) FROM event WHERE trial_id = ?1 AND kind = ?2",
-        params![trial_id, IMPLANT_PLAN],
+        &format!("SELECT MAX(seq) FROM event WHERE trial_id = ?1 AND kind = '{IMPLANT_PLAN}'"),
+        params![trial_id],
         |r| r.get(0),
     )
 }
@@ -168,16 +171,14 @@ fn newest_implant_plan(conn: &Connection, trial_id: i64) -> rusqlite::Result<Opt
 pub(super) fn summary_queued(
     tx: &rusqlite::Transaction<'_>,
     trial_id: i64,
+    event_seq: i64,
     message_id: Option<u64>,
 ) -> rusqlite::Result<()> {
-    let Some(seq) = newest_implant_plan(tx, trial_id)? else {
-        return Ok(());
-    };
     tx.execute(
         "INSERT OR IGNORE INTO outbox_summary (trial_id, event_seq, message_id) VALUES (?1, ?2, ?3)",
         params![
             trial_id,
-            seq,
+            event_seq,
             message_id.map(|id| i64::try_from(id).unwrap_or(i64::MAX))
         ],
     )?;
@@ -271,6 +272,21 @@ impl OutboxReader {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// The newest trial's newest confirmation of the implant's dose whose summary Bundle was
+    /// never queued: (the trial, the confirmation's row); None when there is none. A query of
+    /// two indexes, asked every minute by the daemon (`PumpService::queue_owed_summary`).
+    pub fn summary_owed(&self) -> Result<Option<(i64, i64)>, OutboxError> {
+        let trial: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(id) FROM trial", [], |r| r.get(0))
+            .map_err(self.sqlite())?;
+        let Some(trial) = trial else {
+            return Ok(None);
+        };
+        let seq = summary_unqueued(&self.conn, trial).map_err(self.sqlite())?;
+        Ok(seq.map(|seq| (trial, seq)))
     }
 
     /// The oldest message owed to `endpoint`.

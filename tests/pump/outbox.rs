@@ -563,38 +563,66 @@ fn implant_dose(bundle: &serde_json::Value) -> (String, f64) {
     )
 }
 
-/// The daemon dies between the clinician's confirmation of the implant's dose and the queueing
-/// of the trial summary's Bundle (here: the confirmation is made while the site names no FHIR
-/// server, which leaves the log as that would). Started again with a FHIR server, it queues the
-/// Bundle, made from the log: the confirmed dose, final; started once more, nothing more.
-#[test]
-fn a_bundle_lost_to_a_restart_is_queued_once_at_the_next_start() {
-    let dir = TempDir::new("outbox-lost-bundle");
-    let db = dir.trial_log();
-    let mut p = Pump::start(&dir, false, false, Timestamp::ORIGIN);
-    p.started();
-    p.run_for(Duration::from_mins(30));
-    p.ended_and_confirmed();
-    drop(p);
-    assert!(bundles(&db).is_empty());
+/// Leaves the log at `db` as a daemon stopped between the confirmation's record and its
+/// Bundle would: the Bundle, its rows and its note gone.
+fn forget_the_bundle(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(
+        "DELETE FROM outbox; DELETE FROM outbox_message; DELETE FROM outbox_summary;",
+    )
+    .unwrap();
+}
 
-    let p = Pump::restart(&dir, false, true);
-    let queued = bundles(&db);
-    assert_eq!(queued.len(), 1, "queued at the start");
-    assert_eq!(queued[0]["type"], "transaction");
-    assert_eq!(implant_dose(&queued[0]), ("final".to_owned(), 0.5));
-    let owed: Vec<(String, u64)> = p
-        .svc
+/// The messages waiting for each endpoint, by name.
+fn owed(p: &Pump) -> Vec<(String, u64)> {
+    p.svc
         .outbox_backlog()
         .into_iter()
         .map(|(name, b)| (name, b.messages))
-        .collect();
-    assert_eq!(owed, [("records".to_owned(), 1)]);
-    drop(p);
+        .collect()
+}
 
-    let p = Pump::restart(&dir, false, true);
-    assert_eq!(bundles(&db).len(), 1, "not queued again");
-    drop(p);
+/// The daemon dies between the clinician's confirmation of the implant's dose and the queueing
+/// of the trial summary's Bundle. Started again, its first check of the outbox queues the
+/// Bundle, made from the log under the site's protocol (the confirmed dose, final); started
+/// once more, nothing more. A confirmation made while the site named no FHIR server is queued
+/// the same way once one is named.
+#[test]
+fn a_bundle_lost_to_a_restart_is_queued_once_at_the_next_start() {
+    for named_later in [false, true] {
+        let dir = TempDir::new("outbox-lost-bundle");
+        let db = dir.trial_log();
+        let mut p = Pump::start(&dir, false, !named_later, Timestamp::ORIGIN);
+        p.started();
+        p.run_for(Duration::from_mins(30));
+        p.ended_and_confirmed();
+        drop(p);
+        if named_later {
+            assert!(bundles(&db).is_empty());
+        } else {
+            assert_eq!(bundles(&db).len(), 1);
+            forget_the_bundle(&db);
+        }
+
+        let mut p = Pump::restart(&dir, false, true);
+        // Nothing before the site's protocol and the wall clock are in hand: the check does it.
+        assert!(bundles(&db).is_empty());
+        p.run_for(Duration::from_secs(1));
+        let queued = bundles(&db);
+        assert_eq!(queued.len(), 1, "queued at the first check");
+        assert_eq!(queued[0]["type"], "transaction");
+        assert_eq!(implant_dose(&queued[0]), ("final".to_owned(), 0.5));
+        assert_eq!(owed(&p), [("records".to_owned(), 1)]);
+        // Checked again every minute: once is enough.
+        p.run_for(Duration::from_mins(3));
+        assert_eq!(bundles(&db).len(), 1);
+        drop(p);
+
+        let mut p = Pump::restart(&dir, false, true);
+        p.run_for(Duration::from_mins(2));
+        assert_eq!(bundles(&db).len(), 1, "not queued again");
+        drop(p);
+    }
 }
 
 /// The Bundle queued with the confirmation is noted in the same transaction: a restart does not
@@ -608,10 +636,38 @@ fn a_bundle_queued_with_its_confirmation_is_not_queued_again_at_the_next_start()
     p.run_for(Duration::from_mins(30));
     p.ended_and_confirmed();
     assert_eq!(bundles(&db).len(), 1);
+    p.run_for(Duration::from_mins(2));
+    assert_eq!(bundles(&db).len(), 1);
     drop(p);
-    let p = Pump::restart(&dir, false, true);
+    let mut p = Pump::restart(&dir, false, true);
+    p.run_for(Duration::from_mins(2));
     assert_eq!(bundles(&db).len(), 1, "not queued again");
     drop(p);
+}
+
+/// A log that fails its start-up check (a record altered on the card) is not summarised for the
+/// patient's record: the Bundle the confirmation still owes is not queued.
+#[test]
+fn no_bundle_is_queued_from_a_log_that_failed_its_start_up_check() {
+    let dir = TempDir::new("outbox-bundle-tampered");
+    let db = dir.trial_log();
+    let mut p = Pump::start(&dir, false, true, Timestamp::ORIGIN);
+    p.started();
+    p.run_for(Duration::from_mins(30));
+    p.ended_and_confirmed();
+    drop(p);
+    forget_the_bundle(&db);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER event_no_update; UPDATE event SET body = body || ' ' WHERE seq = (SELECT MAX(seq) FROM event WHERE kind = 'implant_plan');",
+    )
+    .unwrap();
+    drop(conn);
+    let mut p = Pump::restart(&dir, false, true);
+    let failure = p.svc.status(p.now).startup_check_failure;
+    assert!(!failure.is_empty(), "the check failed");
+    p.run_for(Duration::from_mins(3));
+    assert!(bundles(&db).is_empty());
 }
 
 /// The daemon's device messages follow the wall clock when it is set during a trial (a pump

@@ -485,6 +485,94 @@ fn a_log_that_cannot_be_written_stops_delivery() {
     assert!(e.resume(now).is_err(), "the log still cannot be written");
 }
 
+/// A sink whose records are written but whose own periodic work (the messages for the
+/// hospital) fails while `failing` holds, counting the tries.
+struct TickFailingSink {
+    tries: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RecordSink for TickFailingSink {
+    fn write(&mut self, _records: &[Record]) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn tick(&mut self, _now: Timestamp) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        self.tries.fetch_add(1, Ordering::SeqCst);
+        if self.failing.load(Ordering::SeqCst) {
+            Err("database is locked".to_owned())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The trial log's periodic work failing (a lock another process holds, each try waiting for
+/// it) is tried again once a minute, not at every pass of the control loop; delivery goes on,
+/// and once it works it is tried at every pass again.
+#[test]
+fn a_failing_periodic_queueing_is_tried_again_once_a_minute_and_delivery_goes_on() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let (library, _) = check::load_library(None).unwrap();
+    let cfg = HardwareConfig::built_in().unwrap();
+    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, Volume::from_ml(20));
+    let t0 = Timestamp::ORIGIN;
+    let mut e = Engine::new(
+        sim,
+        &cfg,
+        trial(),
+        morphine(),
+        &library,
+        t0,
+        Some(Role::Nurse),
+    )
+    .unwrap();
+    let tries = std::sync::Arc::new(AtomicUsize::new(0));
+    let failing = std::sync::Arc::new(AtomicBool::new(true));
+    e.attach_sink(
+        Box::new(TickFailingSink {
+            tries: tries.clone(),
+            failing: failing.clone(),
+        }),
+        t0,
+    )
+    .unwrap();
+    e.verify(t0).unwrap();
+    e.prime(t0, Volume::ZERO).unwrap();
+    e.start(t0).unwrap();
+    // A pass every second for ten minutes.
+    let mut passes = 0;
+    let mut now = t0;
+    let run =
+        |e: &mut Engine<SimPump>, now: &mut Timestamp, passes: &mut usize, until: Timestamp| {
+            while *now < until {
+                *now = *now + Duration::from_secs(1);
+                e.hardware_mut().advance_to(*now);
+                e.tick(*now).unwrap();
+                *passes += 1;
+            }
+        };
+    run(&mut e, &mut now, &mut passes, t0 + Duration::from_mins(10));
+    let failed_tries = tries.load(Ordering::SeqCst);
+    assert!(passes >= 600, "{passes} passes");
+    // The first try, then one a minute: 11 at most in ten minutes.
+    assert!(
+        (10..=11).contains(&failed_tries),
+        "{failed_tries} tries in {passes} passes"
+    );
+    assert_eq!(e.state(), State::Running);
+    assert!(!e.alarms().iter().any(|a| a.kind == AlarmKind::LogFailure));
+    // It works again: found at the next minute's try, then tried at every pass.
+    failing.store(false, Ordering::SeqCst);
+    run(&mut e, &mut now, &mut passes, t0 + Duration::from_mins(12));
+    let after = tries.load(Ordering::SeqCst) - failed_tries;
+    assert!(
+        after >= 60,
+        "{after} tries in the two minutes after it works"
+    );
+}
+
 #[test]
 fn a_log_that_fails_while_nothing_is_written_is_found_by_its_probe() {
     // Issue 24: a paused pump writes nothing for long, so a card gone read-only was found only

@@ -3,7 +3,7 @@
 //! (`[integration]` of the hardware profile), its messages dated by the wall clock as it reads
 //! at each check, and the backlog checked from the tick at a fixed interval, with the LOW alarm
 //! when too many messages wait; the trial summary's FHIR Bundle queued once a clinician
-//! confirmed the implant's dose, and at the next start when the daemon stopped before it was.
+//! confirmed the implant's dose, or at the next minute's check when it was not queued then.
 //! The senders themselves run apart (`service::mllp`): delivery never waits for the network.
 
 use super::{PumpService, ServiceError};
@@ -25,6 +25,9 @@ pub const CHECK_EVERY: Duration = Duration::from_mins(1);
 pub(super) struct OutboxWatch {
     reader: Option<OutboxReader>,
     next_check: Option<Timestamp>,
+    /// The confirmation (trial, its `implant_plan` row) whose Bundle could not be made: said
+    /// once, not tried again at every check until the daemon starts again.
+    unmade: Option<(i64, i64)>,
 }
 
 impl OutboxWatch {
@@ -32,6 +35,7 @@ impl OutboxWatch {
         OutboxWatch {
             reader: None,
             next_check: None,
+            unmade: None,
         }
     }
 }
@@ -65,86 +69,88 @@ impl PumpService {
             .collect()
     }
 
-    /// Queues the trial summary's FHIR Bundle for the site's FHIR servers: when a clinician has
-    /// confirmed the implant's starting dose (the summary is then what the export gives). The
-    /// Bundle and the note of the confirmation it follows are one transaction
-    /// (`TrialLog::queue_summary_bundle`): should the daemon stop before it, the next start
-    /// queues it (`queue_lost_summary`). A Bundle that cannot be made is said in the system
+    /// Queues the trial summary's FHIR Bundle for the site's FHIR servers when the newest trial
+    /// in the log holds a clinician's confirmation of the implant's dose whose Bundle was not
+    /// queued yet: right after the confirmation (`confirm_implant`), and at each check of the
+    /// outbox, every minute — a confirmation whose record reached the card late, a queueing that
+    /// failed, a daemon stopped between the two, a confirmation made before the site named a
+    /// FHIR server. The Bundle and the note of the confirmation it follows are one transaction
+    /// (`TrialLog::queue_summary_bundle`), so it is queued once. The trial in hand's Bundle is
+    /// its summary's; an ended trial read back from the log (after a restart) is summarised as
+    /// `titra export --format fhir` does it, under the site's protocol and library, its dose
+    /// checked again against the limits in force ([`crate::report::export::stored_files`]).
+    /// Nothing after a failed start-up check: a summary from a log that did not verify is not
+    /// sent to the patient's record. A Bundle that cannot be made is said once in the system
     /// journal; the trial is not affected.
-    pub(super) fn queue_summary(&mut self, now: Timestamp) {
+    pub(super) fn queue_owed_summary(&mut self, now: Timestamp) {
         let servers = self.fhir_servers();
-        if servers.is_empty() {
+        if servers.is_empty() || self.startup_check.is_some() {
             return;
         }
-        let queued = self.summary_bundle(now).and_then(|body| {
+        // Asked of the outbox's own connection (two indexes): the log itself is opened only
+        // when a Bundle is owed.
+        let Some(reader) = self.outbox_reader() else {
+            return;
+        };
+        let (trial, seq) = match reader.summary_owed() {
+            Ok(Some(owed)) => owed,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "the outbox cannot be read to queue the summary's Bundle");
+                return;
+            }
+        };
+        if self.outbox.unmade == Some((trial, seq)) {
+            return;
+        }
+        let queued = self.open_log().and_then(|log| {
+            let mut log = log.ok_or_else(|| ServiceError::Internal("no trial log".to_owned()))?;
             let internal = |e: crate::store::StoreError| ServiceError::Internal(e.to_string());
-            let Some(mut log) = self.open_log()? else {
-                return Ok(());
+            let body = if self.engine.is_some() {
+                self.summary_bundle(now)?
+            } else {
+                let stored = log.trial(trial).map_err(internal)?;
+                self.stored_summary_bundle(&mut log, &stored, now)?
             };
-            let trial = log.latest_trial().map_err(internal)?;
-            log.queue_summary_bundle(trial.id, &servers, |id| bundle_message(id, now, body))
+            log.queue_summary_bundle(trial, seq, &servers, |id| bundle_message(id, now, body))
                 .map_err(internal)
         });
         match queued {
             Ok(()) => tracing::info!(
+                trial,
+                confirmation_row = seq,
                 servers = servers.len(),
                 "the trial summary's FHIR Bundle is queued"
             ),
             Err(e) => {
-                tracing::error!(error = %e, "the trial summary's FHIR Bundle could not be queued")
+                tracing::error!(
+                    trial,
+                    confirmation_row = seq,
+                    error = %e,
+                    "the trial summary's FHIR Bundle cannot be made or queued; the export makes it by hand (titra export --format fhir)"
+                );
+                self.outbox.unmade = Some((trial, seq));
             }
         }
     }
 
-    /// At start-up, the newest trial in `log` having ended (`stored`, with its `records`): when
-    /// the log holds a clinician's confirmation of the implant's dose whose summary Bundle was
-    /// never queued (the daemon stopped between the confirmation's record and `queue_summary`)
-    /// and the site names FHIR servers, queues the Bundle now, made from the log as `titra
-    /// export --format fhir` makes it (the trial is not in hand). A confirmation made while the
-    /// site named no FHIR server has none queued either: it goes at the first start that names
-    /// one. A Bundle that cannot be made or queued is said in the system journal; nothing else
-    /// is affected.
-    pub(super) fn queue_lost_summary(
-        &self,
-        log: &mut TrialLog,
-        stored: &StoredTrial,
-        records: &[Record],
-        now: Timestamp,
-    ) {
-        let servers = self.fhir_servers();
-        if servers.is_empty() {
-            return;
+    /// The outbox's own connection, opened when first needed (None, said in the journal, when
+    /// it cannot be).
+    fn outbox_reader(&mut self) -> Option<&OutboxReader> {
+        if self.outbox.reader.is_none() {
+            let path = self.log_path.as_ref()?;
+            match OutboxReader::open(path) {
+                Ok(r) => self.outbox.reader = Some(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the outbox cannot be read");
+                    return None;
+                }
+            }
         }
-        let internal = |e: crate::store::StoreError| ServiceError::Internal(e.to_string());
-        let queued = log
-            .summary_unqueued(stored.id)
-            .map_err(internal)
-            .and_then(|lost| {
-                let Some(row) = lost else {
-                    return Ok(None);
-                };
-                let body = self.stored_summary_bundle(stored, records, now)?;
-                log.queue_summary_bundle(stored.id, &servers, |id| bundle_message(id, now, body))
-                    .map_err(internal)?;
-                Ok(Some(row))
-            });
-        match queued {
-            Ok(None) => {}
-            Ok(Some(row)) => tracing::warn!(
-                trial = stored.id,
-                confirmation_row = row,
-                servers = servers.len(),
-                "the trial summary's Bundle was not queued before the restart: queued now"
-            ),
-            Err(e) => tracing::error!(
-                trial = stored.id,
-                error = %e,
-                "the trial summary's Bundle was not queued before the restart and cannot be queued now"
-            ),
-        }
+        self.outbox.reader.as_ref()
     }
 
-    /// The trial summary's Bundle, as `titra export --format fhir` writes it.
+    /// The trial summary's Bundle of the trial in hand, as the export makes it.
     fn summary_bundle(&self, now: Timestamp) -> Result<String, ServiceError> {
         let summary = self.summary_at(now)?;
         let files = self.trial_files(
@@ -157,63 +163,38 @@ impl PumpService {
         bundle_of(files)
     }
 
-    /// The summary's Bundle of `stored`, a trial not in hand (after a restart), from its
-    /// `records`: made as `titra export --format fhir` makes it from the log.
+    /// The summary's Bundle of `stored`, an ended trial not in hand (after a restart), read
+    /// back from `log` as `titra export --format fhir` reads it.
     fn stored_summary_bundle(
         &self,
+        log: &mut TrialLog,
         stored: &StoredTrial,
-        records: &[Record],
         now: Timestamp,
     ) -> Result<String, ServiceError> {
         use crate::report::export;
-        let export::StoredSummary {
-            summary,
-            started,
-            unit,
-        } = export::summarise_stored(
+        let internal = |e: String| ServiceError::Internal(e);
+        let records = log
+            .records(stored.id)
+            .map_err(|e| internal(e.to_string()))?;
+        let verified = log.verify().map_err(|e| internal(e.to_string()))?;
+        let seal = export::LogSeal {
+            head: verified.head,
+            problems: verified.problems,
+        };
+        let files = export::stored_files(&export::StoredExport {
             stored,
-            records,
-            &self.protocol,
-            &self.library,
-            self.cfg.mechanism.steps_per_ml,
-        );
-        let seal = self.log_seal()?;
-        let files = export::build(
-            &export::Source {
-                summary: &summary,
-                journal: records,
-                started,
-                started_wall: stored.started_wall.as_deref(),
-                unit,
-                log: seal.as_ref(),
-                program: &stored.program,
-                integration: self.cfg.integration.as_ref(),
-                made_ms: self.stored_wall_ms(stored, now),
-            },
-            &[export::Format::Fhir],
-            crate::report::pdf::Paper::A4,
-        )
-        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            journal: &records,
+            seal: &seal,
+            protocol: &self.protocol,
+            library: &self.library,
+            hardware: &self.cfg,
+            formats: &[export::Format::Fhir],
+            paper: crate::report::pdf::Paper::A4,
+            draft: false,
+            now_ms: self.wall_ms(now),
+        })
+        .map_err(|e| internal(e.to_string()))?;
         bundle_of(files)
-    }
-
-    /// `now` by the wall clock for `stored`, a trial not in hand: the pump's wall clock; without
-    /// one, the trial's start by the wall clock plus the time since; without that, the virtual
-    /// clock (as [`PumpService::wall_ms`] for the trial in hand).
-    fn stored_wall_ms(&self, stored: &StoredTrial, now: Timestamp) -> u64 {
-        if self.wall.is_some() {
-            return self.wall_ms(now);
-        }
-        match stored
-            .started_wall
-            .as_deref()
-            .and_then(crate::time::parse_rfc3339)
-        {
-            Some(wall) => {
-                wall.saturating_add(now.since(Timestamp::from_ms(stored.started_ms)).ms())
-            }
-            None => self.wall_ms(now),
-        }
     }
 
     /// Queues the trial's messages in `log`'s outbox from now on, when the site names interface
@@ -230,7 +211,7 @@ impl PumpService {
         now: Timestamp,
     ) {
         // The device messages go to the interface engines only: without one, none are made
-        // (the FHIR servers' Bundle is queued apart, `queue_summary`).
+        // (the FHIR servers' Bundle is queued apart, `queue_owed_summary`).
         let endpoints: Vec<Endpoint> = self
             .endpoints()
             .into_iter()
@@ -282,34 +263,30 @@ impl PumpService {
     pub(super) fn check_outbox(&mut self, now: Timestamp) {
         let endpoints = self.endpoints();
         if endpoints.is_empty()
-            || self.engine.is_none()
             || self.log_path.is_none()
             || self.outbox.next_check.is_some_and(|t| now < t)
         {
             return;
         }
         self.outbox.next_check = Some(now + CHECK_EVERY);
+        // With or without a trial in hand: an ended trial read back after a restart may still
+        // owe its Bundle.
+        self.queue_owed_summary(now);
+        if self.engine.is_none() {
+            return;
+        }
         let wall = self.wall_ms(now);
-        let (Some(i), Some(path), Some(engine)) = (
+        if self.outbox_reader().is_none() {
+            return;
+        }
+        let (Some(i), Some(engine), Some(reader)) = (
             self.cfg.integration.as_ref(),
-            self.log_path.as_ref(),
             self.engine.as_mut(),
+            self.outbox.reader.as_ref(),
         ) else {
             return;
         };
         engine.wall_clock(now, wall);
-        if self.outbox.reader.is_none() {
-            match OutboxReader::open(path) {
-                Ok(r) => self.outbox.reader = Some(r),
-                Err(e) => {
-                    tracing::warn!(error = %e, "the outbox cannot be read");
-                    return;
-                }
-            }
-        }
-        let Some(reader) = self.outbox.reader.as_ref() else {
-            return;
-        };
         let mut behind = false;
         for e in &endpoints {
             match reader.backlog(&e.name) {

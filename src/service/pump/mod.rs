@@ -378,12 +378,8 @@ impl PumpService {
             )
         });
         if ended || records.is_empty() {
-            // An ended trial is not taken in hand; the one thing it may still owe is its
-            // summary's Bundle, when the daemon stopped between the implant's confirmation and
-            // the Bundle's queueing.
-            if ended {
-                self.queue_lost_summary(&mut log, &stored, &records, now);
-            }
+            // An ended trial is not taken in hand (a Bundle it still owes the FHIR servers is
+            // queued by the outbox's check, once the site's protocol and wall clock are set).
             self.note_check(check);
             return Ok(());
         }

@@ -135,8 +135,9 @@ impl PumpService {
             &format!("confirm the implant's starting dose {}", words.0),
             now,
         );
-        // The summary is final now: to the site's FHIR servers, if it names any.
-        self.queue_summary(now);
+        // The summary is final now: to the site's FHIR servers, if it names any (or at the
+        // outbox's next check, should its record not be on the card yet).
+        self.queue_owed_summary(now);
         Ok(words)
     }
 

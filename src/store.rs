@@ -142,6 +142,9 @@ INSERT INTO outbox_summary (trial_id, event_seq, message_id)
 -- The confirmations alone: the daemon asks every minute for the newest (a partial index costs
 -- the other rows' writes nothing).
 CREATE INDEX event_implant_plan ON event(trial_id, seq) WHERE kind = 'implant_plan';
+-- Whether any endpoint still owes a message (asked at each acknowledgement, and when an
+-- endpoint's rows are dropped): by the message, not a scan of the outbox.
+CREATE INDEX outbox_by_message ON outbox(message_id);
 "#,
         then: None,
     },

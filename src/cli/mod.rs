@@ -10,6 +10,7 @@ mod demo;
 mod export;
 mod hwtest;
 mod log;
+mod outbox;
 mod pin;
 pub mod simulate;
 mod status;
@@ -152,6 +153,14 @@ pub enum Command {
         #[arg(long, value_name = "GRAMS")]
         span_grams: Option<f64>,
     },
+    /// What the pump still owes the hospital's systems: for each endpoint, the messages waiting
+    /// in the trial log's outbox, the oldest one (the one its sender is trying), how many times
+    /// it was sent and why the last try failed. With --forget NAME, drops what is owed to an
+    /// endpoint the hardware profile no longer names.
+    ///
+    /// Exits 0, 2 when the input is wrong (the log, the profile, an endpoint still named), 1
+    /// when the log cannot be read or written.
+    Outbox(outbox::OutboxArgs),
     /// Check the trial log's hash chain: reports a changed, removed or cut-off record and a
     /// changed, added or removed trial row, and prints the chain head; with --manifest, checks
     /// that the log still holds the chain head an export recorded.
@@ -230,6 +239,7 @@ pub fn main() -> ExitCode {
             }
         }
         Some(Command::Export(args)) => export::run_export(args),
+        Some(Command::Outbox(args)) => outbox::run_outbox(&args),
         Some(Command::NetworkConfig { hardware, out }) => {
             run_network_config(hardware.as_deref(), &out)
         }

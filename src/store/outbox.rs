@@ -210,6 +210,19 @@ pub struct Pending {
     pub attempts: u64,
 }
 
+/// What one endpoint named in the outbox is owed, for a technician (`titra outbox`): how many
+/// messages, and the oldest — the one its sender is trying — with how many times it was sent
+/// and why the last try failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owed {
+    pub endpoint: String,
+    pub messages: u64,
+    pub oldest_id: u64,
+    pub oldest_kind: String,
+    pub attempts: u64,
+    pub last_error: Option<String>,
+}
+
 /// What an endpoint is owed: how many messages, and the oldest's moment (the pump's clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Backlog {
@@ -348,6 +361,61 @@ impl OutboxReader {
             )
             .map(|_| ())
             .map_err(self.sqlite())
+    }
+
+    /// Every endpoint the outbox owes messages to, by name, with its oldest message.
+    pub fn owed(&self) -> Result<Vec<Owed>, OutboxError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT o.endpoint, c.n, m.id, m.kind, o.attempts, o.last_error
+                 FROM (SELECT endpoint, COUNT(*) AS n, MIN(message_id) AS first
+                       FROM outbox GROUP BY endpoint) c
+                 JOIN outbox o ON o.endpoint = c.endpoint AND o.message_id = c.first
+                 JOIN outbox_message m ON m.id = o.message_id
+                 ORDER BY o.endpoint",
+            )
+            .map_err(self.sqlite())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Owed {
+                    endpoint: r.get(0)?,
+                    messages: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                    oldest_id: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    oldest_kind: r.get(3)?,
+                    attempts: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    last_error: r.get(5)?,
+                })
+            })
+            .map_err(self.sqlite())?;
+        rows.collect::<Result<_, _>>().map_err(self.sqlite())
+    }
+
+    /// Drops everything owed to `endpoint` (one the site renamed or removed: no sender will
+    /// ever take it), and the messages no endpoint owes any more; returns how many were owed.
+    /// The trial log's records are untouched: `titra export --format hl7|fhir` makes the
+    /// messages again from them.
+    pub fn forget(&mut self, endpoint: &str) -> Result<u64, OutboxError> {
+        let path = self.path.clone();
+        let sqlite = |source| OutboxError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
+        let dropped = tx
+            .execute("DELETE FROM outbox WHERE endpoint = ?1", params![endpoint])
+            .map_err(sqlite)?;
+        tx.execute(
+            "DELETE FROM outbox_message
+             WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE message_id = outbox_message.id)",
+            [],
+        )
+        .map_err(sqlite)?;
+        tx.commit().map_err(sqlite)?;
+        Ok(u64::try_from(dropped).unwrap_or(0))
     }
 
     /// What `endpoint` is owed.

@@ -8,3 +8,4 @@ mod calibrate;
 mod check;
 mod demo;
 mod network;
+mod outbox;

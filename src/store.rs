@@ -783,14 +783,15 @@ impl TrialLog {
     /// for trial `trial_id`, and notes in the same transaction the confirmation of the
     /// implant's dose it follows (its `implant_plan` row `event_seq`, `outbox_summary`): a
     /// Bundle is queued once, or the confirmation is still owed one at the next check
-    /// ([`outbox::OutboxReader::summary_owed`]).
+    /// ([`outbox::OutboxReader::summary_owed`]). The note is written first: a confirmation
+    /// already noted queues nothing (false).
     pub fn queue_summary_bundle(
         &mut self,
         trial_id: i64,
         event_seq: i64,
         endpoints: &[outbox::Endpoint],
         make: impl FnOnce(u64) -> Vec<outbox::Message>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let path = self.path.clone();
         let sqlite = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -798,10 +799,15 @@ impl TrialLog {
         };
         let tx = immediate(&mut self.conn).map_err(sqlite)?;
         let messages = make(outbox::next_id(&tx).map_err(sqlite)?);
+        let noted =
+            outbox::summary_queued(&tx, trial_id, event_seq, messages.first().map(|m| m.id))
+                .map_err(sqlite)?;
+        if !noted {
+            return Ok(false);
+        }
         outbox::queue(&tx, trial_id, endpoints, &messages).map_err(sqlite)?;
-        outbox::summary_queued(&tx, trial_id, event_seq, messages.first().map(|m| m.id))
-            .map_err(sqlite)?;
-        tx.commit().map_err(sqlite)
+        tx.commit().map_err(sqlite)?;
+        Ok(true)
     }
 
     /// The wall clock reads `wall_ms` (ms since 1970, UTC) at `now` on the pump's clock: the

@@ -138,8 +138,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Err(e) = service.keep_login_attempts_in(attempts.clone(), start) {
         tracing::error!(path = %attempts.display(), error = %e, "wrong-PIN counts lost");
     }
-    // The messages for the hospital go from the outbox by titra-outbound, a process of its own
-    // with the network this daemon does not have (PrivateNetwork=yes in its unit).
+    // The summary's Bundle an ended trial still owes the site's FHIR servers (the daemon
+    // stopped between a confirmation and its Bundle), made from the whole log: before the
+    // daemon says it is ready and the watchdog runs. The messages for the hospital go from the
+    // outbox by titra-outbound, a process of its own with the network this daemon does not
+    // have (PrivateNetwork=yes in its unit).
+    service.queue_owed_at_start(start);
     let shared = Shared::new(service, clock);
     let iface = PumpIface::new(shared.clone()).exporting_to(match &args.export_dir {
         Some(dir) => titra::service::dbus::ExportTarget::Dir(dir.clone()),

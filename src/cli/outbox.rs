@@ -16,9 +16,11 @@ pub struct OutboxArgs {
     /// which names none).
     #[arg(long, value_name = "FILE")]
     pub hardware: Option<PathBuf>,
-    /// Drop everything owed to this endpoint: only one the hardware profile no longer names (the
-    /// trial log's records stay; `titra export --format hl7|fhir` makes the messages again).
-    #[arg(long, value_name = "NAME")]
+    /// Drop everything owed to this endpoint: only one the hardware profile (given with
+    /// --hardware: the one the pump's services read) no longer names (the trial log's records
+    /// stay; `titra export --format hl7|fhir` makes the messages again). Restart titra-pumpd and
+    /// titra-outbound after changing the profile first.
+    #[arg(long, value_name = "NAME", requires = "hardware")]
     pub forget: Option<String>,
 }
 
@@ -46,11 +48,17 @@ pub(crate) fn run_outbox(a: &OutboxArgs) -> ExitCode {
         eprintln!("titra outbox: there is no trial log at {}", path.display());
         return ExitCode::from(2);
     }
+    // Opened as the pump opens it first: a file that is not a trial log is refused, never
+    // written, and an older log is brought to the schema whose indexes the drop uses.
+    if let Err(e) = crate::store::TrialLog::open(&path) {
+        eprintln!("titra outbox: {e}");
+        return ExitCode::from(2);
+    }
     let mut reader = match OutboxReader::open(&path) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("titra outbox: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(1);
         }
     };
     if let Some(name) = &a.forget {
@@ -80,7 +88,7 @@ pub(crate) fn run_outbox(a: &OutboxArgs) -> ExitCode {
     }
     match reader.owed() {
         Ok(owed) => {
-            for line in lines(&owed, &named) {
+            for line in lines(&owed, &named, a.hardware.is_some()) {
                 println!("{line}");
             }
             ExitCode::SUCCESS
@@ -94,7 +102,7 @@ pub(crate) fn run_outbox(a: &OutboxArgs) -> ExitCode {
 
 /// A line for each endpoint the profile names (those owed nothing too), then each endpoint the
 /// outbox owes that the profile no longer names.
-fn lines(owed: &[Owed], named: &[String]) -> Vec<String> {
+fn lines(owed: &[Owed], named: &[String], profile_given: bool) -> Vec<String> {
     let said = |o: &Owed| {
         let tries = match (o.attempts, &o.last_error) {
             (0, _) => "not sent yet".to_owned(),
@@ -114,15 +122,19 @@ fn lines(owed: &[Owed], named: &[String]) -> Vec<String> {
         })
         .collect();
     for o in owed.iter().filter(|o| !named.contains(&o.endpoint)) {
-        out.push(format!(
-            "{} (not named by the hardware profile: no sender takes these; titra outbox --forget {} drops them): {}",
-            o.endpoint,
-            o.endpoint,
-            said(o)
-        ));
+        if profile_given {
+            out.push(format!(
+                "{} (not named by the hardware profile: no sender takes these; titra outbox --hardware FILE --forget {} drops them): {}",
+                o.endpoint,
+                o.endpoint,
+                said(o)
+            ));
+        } else {
+            out.push(format!("{}: {}", o.endpoint, said(o)));
+        }
     }
     if out.is_empty() {
-        out.push("The hardware profile names no endpoint and nothing is owed.".to_owned());
+        out.push("Nothing is owed.".to_owned());
     }
     out
 }
@@ -153,16 +165,18 @@ mod tests {
         ];
         let named = ["engine".to_owned(), "records".to_owned()];
         assert_eq!(
-            lines(&owed, &named),
+            lines(&owed, &named, true),
             [
                 "engine: 312 messages waiting; the oldest, number 1024 (pcd-01), sent 14 times; the last try: the engine answered AE: unknown patient",
                 "records: nothing waiting",
-                "old (not named by the hardware profile: no sender takes these; titra outbox --forget old drops them): 3 messages waiting; the oldest, number 7 (pcd-04), not sent yet",
+                "old (not named by the hardware profile: no sender takes these; titra outbox --hardware FILE --forget old drops them): 3 messages waiting; the oldest, number 7 (pcd-04), not sent yet",
             ]
         );
+        // Without the site's profile nothing is said to be unnamed.
         assert_eq!(
-            lines(&[], &[]),
-            ["The hardware profile names no endpoint and nothing is owed."]
+            lines(&owed[1..], &[], false),
+            ["old: 3 messages waiting; the oldest, number 7 (pcd-04), not sent yet"]
         );
+        assert_eq!(lines(&[], &[], false), ["Nothing is owed."]);
     }
 }

@@ -165,16 +165,15 @@ fn newest_implant_plan(conn: &Connection, trial_id: i64) -> rusqlite::Result<Opt
 }
 
 /// Notes, in the caller's transaction (the one that queues the Bundle), that the summary's
-/// Bundle of trial `trial_id`'s newest confirmation is queued, as message `message_id` (None:
-/// no message was made). Nothing when the trial has no confirmation in the log (its record
-/// could not be written yet): there is then nothing a restart would have to queue again.
+/// Bundle of trial `trial_id`'s confirmation `event_seq` (its `implant_plan` row) is queued, as
+/// message `message_id`. False when it was noted already: nothing is to be queued again.
 pub(super) fn summary_queued(
     tx: &rusqlite::Transaction<'_>,
     trial_id: i64,
     event_seq: i64,
     message_id: Option<u64>,
-) -> rusqlite::Result<()> {
-    tx.execute(
+) -> rusqlite::Result<bool> {
+    let inserted = tx.execute(
         "INSERT OR IGNORE INTO outbox_summary (trial_id, event_seq, message_id) VALUES (?1, ?2, ?3)",
         params![
             trial_id,
@@ -182,7 +181,7 @@ pub(super) fn summary_queued(
             message_id.map(|id| i64::try_from(id).unwrap_or(i64::MAX))
         ],
     )?;
-    Ok(())
+    Ok(inserted == 1)
 }
 
 /// Trial `trial_id`'s newest confirmation of the implant's dose (its row's number) when the
@@ -209,6 +208,9 @@ pub struct Pending {
     /// How many times it was sent without an acknowledgement.
     pub attempts: u64,
 }
+
+/// How many messages `OutboxReader::forget` drops in one transaction.
+pub const FORGET_AT_ONCE: i64 = 200;
 
 /// What one endpoint named in the outbox is owed, for a technician (`titra outbox`): how many
 /// messages, and the oldest — the one its sender is trying — with how many times it was sent
@@ -393,29 +395,47 @@ impl OutboxReader {
 
     /// Drops everything owed to `endpoint` (one the site renamed or removed: no sender will
     /// ever take it), and the messages no endpoint owes any more; returns how many were owed.
-    /// The trial log's records are untouched: `titra export --format hl7|fhir` makes the
-    /// messages again from them.
+    /// In transactions of [`FORGET_AT_ONCE`] messages: the pump's own writes wait at most a
+    /// second for the lock. The trial log's records are untouched: `titra export --format
+    /// hl7|fhir` makes the messages again from them.
     pub fn forget(&mut self, endpoint: &str) -> Result<u64, OutboxError> {
         let path = self.path.clone();
         let sqlite = |source| OutboxError::Sqlite {
             path: path.clone(),
             source,
         };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(sqlite)?;
-        let dropped = tx
-            .execute("DELETE FROM outbox WHERE endpoint = ?1", params![endpoint])
-            .map_err(sqlite)?;
-        tx.execute(
-            "DELETE FROM outbox_message
-             WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE message_id = outbox_message.id)",
-            [],
-        )
-        .map_err(sqlite)?;
-        tx.commit().map_err(sqlite)?;
-        Ok(u64::try_from(dropped).unwrap_or(0))
+        let mut dropped = 0u64;
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sqlite)?;
+            let ids: Vec<i64> = tx
+                .prepare("SELECT message_id FROM outbox WHERE endpoint = ?1 LIMIT ?2")
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![endpoint, FORGET_AT_ONCE], |r| r.get(0))?
+                        .collect()
+                })
+                .map_err(sqlite)?;
+            if ids.is_empty() {
+                return Ok(dropped);
+            }
+            for id in &ids {
+                tx.execute(
+                    "DELETE FROM outbox WHERE endpoint = ?1 AND message_id = ?2",
+                    params![endpoint, id],
+                )
+                .map_err(sqlite)?;
+                tx.execute(
+                    "DELETE FROM outbox_message WHERE id = ?1
+                     AND NOT EXISTS (SELECT 1 FROM outbox WHERE message_id = ?1)",
+                    params![id],
+                )
+                .map_err(sqlite)?;
+            }
+            tx.commit().map_err(sqlite)?;
+            dropped += u64::try_from(ids.len()).unwrap_or(0);
+        }
     }
 
     /// What `endpoint` is owed.

@@ -1,5 +1,6 @@
-//! `titra outbox`: what each endpoint is owed, read from a trial log with sqlite-free library
-//! calls, and `--forget` for an endpoint the site no longer names (refused for one it names).
+//! `titra outbox`: what each endpoint is owed, read from a trial log made with the library's
+//! own calls, and `--forget` for an endpoint the site no longer names (refused for one it names,
+//! and without the site's profile).
 
 use titra::store::TrialLog;
 use titra::store::outbox::{Channel, Endpoint, Message, OutboxReader};
@@ -67,7 +68,7 @@ fn the_outbox_says_what_each_endpoint_is_owed_and_forgets_only_one_no_longer_nam
         "{said}"
     );
     assert!(
-        said.contains("old (not named by the hardware profile: no sender takes these; titra outbox --forget old drops them): 3 messages waiting; the oldest, number 1 (pcd-01), not sent yet"),
+        said.contains("old (not named by the hardware profile: no sender takes these; titra outbox --hardware FILE --forget old drops them): 3 messages waiting; the oldest, number 1 (pcd-01), not sent yet"),
         "{said}"
     );
 
@@ -89,6 +90,14 @@ fn the_outbox_says_what_each_endpoint_is_owed_and_forgets_only_one_no_longer_nam
         crate::common::text(&refused.stderr)
     );
 
+    // Not without the profile the pump's services read: the built-in one names no endpoint.
+    let blind = titra(&["outbox", "--db", &db_arg, "--forget", "old"]);
+    assert_eq!(blind.status.code(), Some(2));
+    assert!(
+        crate::common::text(&blind.stderr).contains("--hardware"),
+        "{}",
+        crate::common::text(&blind.stderr)
+    );
     let (ok, said) = outcome(&titra(&[
         "outbox",
         "--db",

@@ -458,9 +458,11 @@ impl Pump {
         )
         .unwrap();
         svc.confirm_checklist_as_demo(true);
-        // As titra-pumpd does: the wall clock is given once the service has started.
+        // As titra-pumpd does: the wall clock is given once the service has started, then
+        // what an ended trial still owes is queued.
         let wall = Wall(Arc::new(AtomicU64::new(WALL_AT_ORIGIN + now.ms())));
         svc.set_wall_clock(Box::new(wall.clone()));
+        svc.queue_owed_at_start(now);
         Pump {
             svc,
             now,
@@ -583,8 +585,8 @@ fn owed(p: &Pump) -> Vec<(String, u64)> {
 }
 
 /// The daemon dies between the clinician's confirmation of the implant's dose and the queueing
-/// of the trial summary's Bundle. Started again, its first check of the outbox queues the
-/// Bundle, made from the log under the site's protocol (the confirmed dose, final); started
+/// of the trial summary's Bundle. Started again, it queues the Bundle before it says it is
+/// ready, made from the log under the site's protocol (the confirmed dose, final); started
 /// once more, nothing more. A confirmation made while the site named no FHIR server is queued
 /// the same way once one is named.
 #[test]
@@ -605,11 +607,8 @@ fn a_bundle_lost_to_a_restart_is_queued_once_at_the_next_start() {
         }
 
         let mut p = Pump::restart(&dir, false, true);
-        // Nothing before the site's protocol and the wall clock are in hand: the check does it.
-        assert!(bundles(&db).is_empty());
-        p.run_for(Duration::from_secs(1));
         let queued = bundles(&db);
-        assert_eq!(queued.len(), 1, "queued at the first check");
+        assert_eq!(queued.len(), 1, "queued at the start");
         assert_eq!(queued[0]["type"], "transaction");
         assert_eq!(implant_dose(&queued[0]), ("final".to_owned(), 0.5));
         assert_eq!(owed(&p), [("records".to_owned(), 1)]);
@@ -668,6 +667,69 @@ fn no_bundle_is_queued_from_a_log_that_failed_its_start_up_check() {
     assert!(!failure.is_empty(), "the check failed");
     p.run_for(Duration::from_mins(3));
     assert!(bundles(&db).is_empty());
+}
+
+/// A restart while an alarm stands: the recovery's messages are dated by the trial's start by
+/// the wall clock and the time since (the daemon has no wall clock yet when it recovers), and
+/// the alarm's next report after the restart (acknowledged) carries the identity (OBR-29) its
+/// start was sent with, so that the hospital's alarm manager follows it to its end.
+#[test]
+fn after_a_restart_the_recovery_is_dated_by_the_trial_and_a_standing_alarm_keeps_its_identity() {
+    let dir = TempDir::new("outbox-restart-alarm");
+    let db = dir.trial_log();
+    let mut p = Pump::start(&dir, true, false, Timestamp::ORIGIN);
+    p.started();
+    p.run_for(Duration::from_mins(5));
+    p.svc.inject_fault("reservoir_removed", true).unwrap();
+    p.run_for(Duration::from_mins(1));
+    drop(p);
+    let mut p = Pump::restart(&dir, true, false);
+    let restarted = p.now;
+    p.svc.inject_fault("reservoir_removed", false).unwrap();
+    p.run_for(Duration::from_mins(1));
+    // A nurse acknowledges what stands: each alarm's report says so under its identity.
+    p.as_user(NURSE, |s, t, now| s.acknowledge(t, now));
+    p.run_for(Duration::from_mins(1));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let acm: Vec<(u64, String)> = conn
+        .prepare("SELECT at_ms, body FROM outbox_message WHERE kind = 'pcd-04' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                u64::try_from(r.get::<_, i64>(0)?).unwrap(),
+                r.get::<_, String>(1)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let identity = |body: &str| {
+        body.split('\r')
+            .find(|s| s.starts_with("OBR|"))
+            .and_then(|obr| obr.split('|').nth(29))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // The first report is the alarm raised before the restart; its report after the restart
+    // carries the same identity.
+    let (raised_at, raised) = &acm[0];
+    assert!(*raised_at < restarted.ms(), "{acm:?}");
+    let first = identity(raised);
+    assert!(!first.is_empty(), "{raised}");
+    assert!(
+        acm.iter()
+            .any(|(at, b)| *at >= restarted.ms() && identity(b) == first),
+        "no report after the restart under {first}: {acm:?}"
+    );
+    // Every message is dated by the wall clock as the test keeps it (the pump's clock plus
+    // WALL_AT_ORIGIN), the recovery's too: never the virtual clock's year 2000.
+    for (at, body) in &acm {
+        assert_eq!(msh_7(body), dtm(WALL_AT_ORIGIN + at), "{body}");
+    }
+    assert!(
+        acm.iter().any(|(at, _)| *at >= restarted.ms()),
+        "reported after the restart"
+    );
 }
 
 /// The daemon's device messages follow the wall clock when it is set during a trial (a pump

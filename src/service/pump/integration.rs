@@ -28,6 +28,8 @@ pub(super) struct OutboxWatch {
     /// The confirmation (trial, its `implant_plan` row) whose Bundle could not be made: said
     /// once, not tried again at every check until the daemon starts again.
     unmade: Option<(i64, i64)>,
+    /// The trial in hand's row in the log (None: no trial in hand, or no log).
+    pub(super) in_hand: Option<i64>,
 }
 
 impl OutboxWatch {
@@ -36,6 +38,7 @@ impl OutboxWatch {
             reader: None,
             next_check: None,
             unmade: None,
+            in_hand: None,
         }
     }
 }
@@ -71,20 +74,25 @@ impl PumpService {
 
     /// Queues the trial summary's FHIR Bundle for the site's FHIR servers when the newest trial
     /// in the log holds a clinician's confirmation of the implant's dose whose Bundle was not
-    /// queued yet: right after the confirmation (`confirm_implant`), and at each check of the
-    /// outbox, every minute — a confirmation whose record reached the card late, a queueing that
-    /// failed, a daemon stopped between the two, a confirmation made before the site named a
-    /// FHIR server. The Bundle and the note of the confirmation it follows are one transaction
-    /// (`TrialLog::queue_summary_bundle`), so it is queued once. The trial in hand's Bundle is
-    /// its summary's; an ended trial read back from the log (after a restart) is summarised as
-    /// `titra export --format fhir` does it, under the site's protocol and library, its dose
-    /// checked again against the limits in force ([`crate::report::export::stored_files`]).
-    /// Nothing after a failed start-up check: a summary from a log that did not verify is not
-    /// sent to the patient's record. A Bundle that cannot be made is said once in the system
-    /// journal; the trial is not affected.
-    pub(super) fn queue_owed_summary(&mut self, now: Timestamp) {
+    /// queued yet. For the trial in hand: right after the confirmation (`confirm_implant`), and
+    /// at each check of the outbox, every minute (a confirmation whose record reached the card
+    /// late, a queueing that failed on a lock or a full card). For an ended trial no longer in
+    /// hand: once, at the daemon's start ([`PumpService::queue_owed_at_start`], before the
+    /// watchdog runs: it verifies the whole log), made as `titra export --format fhir` makes
+    /// it (the site's protocol and library, the confirmed dose checked again against the limits
+    /// in force, [`crate::report::export::stored_files`]) — the daemon stopped between the
+    /// confirmation and the Bundle, or the site named no FHIR server then. The Bundle and the
+    /// note of the confirmation it follows are one transaction
+    /// (`TrialLog::queue_summary_bundle`), so it is queued once. Nothing after a failed
+    /// start-up check: a summary from a log that did not verify is not sent to the patient's
+    /// record. A Bundle the export refuses to make (a dose the limits in force refuse) is said
+    /// once in the system journal and not tried again; the trial is not affected.
+    fn queue_owed_summary(&mut self, now: Timestamp, at_start: bool) {
         let servers = self.fhir_servers();
         if servers.is_empty() || self.startup_check.is_some() {
+            return;
+        }
+        if self.engine.is_none() && !at_start {
             return;
         }
         // Asked of the outbox's own connection (two indexes): the log itself is opened only
@@ -106,32 +114,58 @@ impl PumpService {
         let queued = self.open_log().and_then(|log| {
             let mut log = log.ok_or_else(|| ServiceError::Internal("no trial log".to_owned()))?;
             let internal = |e: crate::store::StoreError| ServiceError::Internal(e.to_string());
-            let body = if self.engine.is_some() {
+            // The trial in hand's own summary only when it is the trial owed; any other is
+            // read back from the log.
+            let body = if self.engine.is_some() && self.outbox.in_hand == Some(trial) {
                 self.summary_bundle(now)?
-            } else {
+            } else if at_start {
                 let stored = log.trial(trial).map_err(internal)?;
                 self.stored_summary_bundle(&mut log, &stored, now)?
+            } else {
+                return Ok(false);
             };
             log.queue_summary_bundle(trial, seq, &servers, |id| bundle_message(id, now, body))
                 .map_err(internal)
         });
         match queued {
-            Ok(()) => tracing::info!(
+            Ok(true) => tracing::info!(
                 trial,
                 confirmation_row = seq,
                 servers = servers.len(),
                 "the trial summary's FHIR Bundle is queued"
             ),
+            Ok(false) => {}
+            // A store that failed (a lock held, a full card): the next check tries again.
+            Err(e @ ServiceError::Internal(_)) => tracing::warn!(
+                trial,
+                confirmation_row = seq,
+                error = %e,
+                "the trial summary's FHIR Bundle cannot be queued now; tried again at the next check"
+            ),
+            // The export refuses to make it: not tried again until the daemon starts again.
             Err(e) => {
                 tracing::error!(
                     trial,
                     confirmation_row = seq,
                     error = %e,
-                    "the trial summary's FHIR Bundle cannot be made or queued; the export makes it by hand (titra export --format fhir)"
+                    "the trial summary's FHIR Bundle cannot be made; the export makes it by hand once mended (titra export --format fhir)"
                 );
                 self.outbox.unmade = Some((trial, seq));
             }
         }
+    }
+
+    /// At the daemon's start, once the site's protocol and the wall clock are set and before it
+    /// says it is ready (the watchdog then runs): queues the summary's Bundle an ended trial
+    /// still owes the site's FHIR servers ([`PumpService::queue_owed_summary`]).
+    pub fn queue_owed_at_start(&mut self, now: Timestamp) {
+        self.queue_owed_summary(now, true);
+    }
+
+    /// At a clinician's confirmation of the implant's dose: its Bundle, when the confirmation's
+    /// record is on the card (else at the next check).
+    pub(super) fn queue_confirmed_summary(&mut self, now: Timestamp) {
+        self.queue_owed_summary(now, false);
     }
 
     /// The outbox's own connection, opened when first needed (None, said in the journal, when
@@ -191,9 +225,23 @@ impl PumpService {
             formats: &[export::Format::Fhir],
             paper: crate::report::pdf::Paper::A4,
             draft: false,
-            now_ms: self.wall_ms(now),
+            // The wall clock, but never before the trial's own last moment by its start's wall
+            // time (a Pi without a battery-backed clock starts before its time server answers).
+            now_ms: self.wall_ms_since(
+                Timestamp::from_ms(stored.started_ms),
+                stored.started_wall.as_deref(),
+                now,
+            ),
         })
-        .map_err(|e| internal(e.to_string()))?;
+        .map_err(|e| {
+            use crate::report::export::LogExportError;
+            match e {
+                // The log, read or verified: tried again at the next start.
+                LogExportError::Store(_) => internal(e.to_string()),
+                // What the export refuses to make.
+                _ => ServiceError::LimitExceeded(e.to_string()),
+            }
+        })?;
         bundle_of(files)
     }
 
@@ -205,8 +253,8 @@ impl PumpService {
     pub(super) fn attach_outbox(
         &self,
         log: &mut TrialLog,
-        trial: &Trial,
-        program: &Program,
+        (trial, program): (&Trial, &Program),
+        started: Timestamp,
         records: &[Record],
         now: Timestamp,
     ) {
@@ -229,8 +277,10 @@ impl PumpService {
             .find(&program.drug, trial.route, program.concentration)
             .map_or(crate::core::units::MassUnit::Mg, |e| e.unit);
         // As the trial's dates are (the wall clock; else the trial's start by it; else the
-        // virtual clock from 2000-01-01).
-        let wall = self.wall_ms(now);
+        // virtual clock from 2000-01-01). At a recovery the daemon has no wall clock yet and no
+        // engine: the trial's start by the wall clock and the time since, so that the recovery's
+        // own messages carry the times the log gives its records.
+        let wall = self.wall_ms_since(started, self.started_wall.as_deref(), now);
         let mut reporter = match pcd::Reporter::new(
             device,
             &trial.patient,
@@ -269,9 +319,7 @@ impl PumpService {
             return;
         }
         self.outbox.next_check = Some(now + CHECK_EVERY);
-        // With or without a trial in hand: an ended trial read back after a restart may still
-        // owe its Bundle.
-        self.queue_owed_summary(now);
+        self.queue_owed_summary(now, false);
         if self.engine.is_none() {
             return;
         }

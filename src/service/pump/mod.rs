@@ -408,7 +408,13 @@ impl PumpService {
             .ok_or_else(|| ServiceError::Internal(tr!("no hardware").to_owned()))?;
         let signalled = records.len();
         self.resume_budget(&records, stored.trial.duration);
-        self.attach_outbox(&mut log, &stored.trial, &stored.program, &records, now);
+        self.attach_outbox(
+            &mut log,
+            (&stored.trial, &stored.program),
+            Timestamp::from_ms(stored.started_ms),
+            &records,
+            now,
+        );
         let engine = Engine::recover(
             hw,
             &self.cfg,
@@ -427,6 +433,7 @@ impl PumpService {
         engine.bound_journal(JOURNAL_KEPT);
         self.signalled = signalled;
         self.engine = Some(engine);
+        self.outbox.in_hand = Some(stored.id);
         self.hold_if_check_failed(now)
     }
 

@@ -137,7 +137,7 @@ impl PumpService {
         );
         // The summary is final now: to the site's FHIR servers, if it names any (or at the
         // outbox's next check, should its record not be on the card yet).
-        self.queue_owed_summary(now);
+        self.queue_confirmed_summary(now);
         Ok(words)
     }
 
@@ -239,15 +239,30 @@ impl PumpService {
         if let Some(w) = &self.wall {
             return w.unix_ms();
         }
-        let started = self.engine.as_ref().map(|e| e.started_at());
-        match (
-            self.started_wall
-                .as_deref()
-                .and_then(crate::time::parse_rfc3339),
-            started,
-        ) {
-            (Some(wall), Some(started)) => wall.saturating_add(now.since(started).ms()),
-            _ => crate::time::Y2000_UNIX_MS.saturating_add(now.ms()),
+        match self.engine.as_ref() {
+            Some(e) => self.wall_ms_since(e.started_at(), self.started_wall.as_deref(), now),
+            None => crate::time::Y2000_UNIX_MS.saturating_add(now.ms()),
+        }
+    }
+
+    /// `now` by the wall clock for a trial that started at `started` on the pump's clock and
+    /// at `started_wall` by the wall clock: the trial's start by the wall clock and the time
+    /// since, or the pump's wall clock when it has one and reads later (a clock not yet set by
+    /// the time server reads earlier); without either, the virtual clock from 2000-01-01.
+    pub(super) fn wall_ms_since(
+        &self,
+        started: Timestamp,
+        started_wall: Option<&str>,
+        now: Timestamp,
+    ) -> u64 {
+        let by_trial = started_wall
+            .and_then(crate::time::parse_rfc3339)
+            .map(|wall| wall.saturating_add(now.since(started).ms()));
+        match (self.wall.as_ref().map(|w| w.unix_ms()), by_trial) {
+            (Some(clock), Some(by_trial)) => clock.max(by_trial),
+            (Some(clock), None) => clock,
+            (None, Some(by_trial)) => by_trial,
+            (None, None) => crate::time::Y2000_UNIX_MS.saturating_add(now.ms()),
         }
     }
 

@@ -159,11 +159,14 @@ impl PumpService {
                 )));
             }
         };
-        if let Err(e) = self.begin_logging(&mut engine, &scenario, now) {
-            // Keep the hardware for the next attempt; nothing was programmed.
-            self.hw = Some(engine.into_hardware());
-            return Err(e);
-        }
+        let row = match self.begin_logging(&mut engine, &scenario, now) {
+            Ok(row) => row,
+            Err(e) => {
+                // Keep the hardware for the next attempt; nothing was programmed.
+                self.hw = Some(engine.into_hardware());
+                return Err(e);
+            }
+        };
         if let Err(e) = self.require_checklist(&mut engine, &scenario, now) {
             self.hw = Some(engine.into_hardware());
             return Err(e);
@@ -174,6 +177,7 @@ impl PumpService {
         tracing::info!(by = %caller.name, verified_by = %verifier.name, "trial programmed and verified");
         self.signalled = 0;
         self.engine = Some(engine);
+        self.outbox.in_hand = row;
         let action = format!(
             "program the trial, verified by {} ({})",
             verifier.name,
@@ -240,27 +244,36 @@ impl PumpService {
         engine: &mut Engine<Hardware>,
         scenario: &Scenario,
         now: Timestamp,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Option<i64>, ServiceError> {
+        let mut row = None;
         if let Some(mut log) = self.open_log()? {
             let sha = crate::digest::checksum(&self.library);
             self.started_wall = self
                 .wall
                 .as_ref()
                 .map(|w| crate::time::rfc3339(w.unix_ms()));
-            log.begin_trial(
-                &scenario.trial,
-                &scenario.program,
-                now.ms(),
-                &sha,
-                self.simulated,
-                self.started_wall.as_deref(),
-            )
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            row = Some(
+                log.begin_trial(
+                    &scenario.trial,
+                    &scenario.program,
+                    now.ms(),
+                    &sha,
+                    self.simulated,
+                    self.started_wall.as_deref(),
+                )
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            );
             // The budget's base is the database file's size: the WAL emptied into it first.
             if let Err(e) = log.checkpoint() {
                 tracing::warn!(error = %e, "the trial log's checkpoint before its budget");
             }
-            self.attach_outbox(&mut log, &scenario.trial, &scenario.program, &[], now);
+            self.attach_outbox(
+                &mut log,
+                (&scenario.trial, &scenario.program),
+                now,
+                &[],
+                now,
+            );
             let reserve = self.storage.as_ref().map(|w| w.reserve.clone());
             engine.attach_sink(
                 Box::new(crate::store::budget::ReservedLog::new(log, reserve)),
@@ -274,7 +287,7 @@ impl PumpService {
             engine.record_self_test(now, test.clone());
         }
         engine.verify(now)?;
-        Ok(())
+        Ok(row)
     }
 
     /// Records the site's pre-trial checklist items that apply to the trial (delivery waits for

@@ -355,6 +355,33 @@ struct Administration {
     what: String,
 }
 
+/// A delivery segment at `rate` opened at `at`; its index in `out`.
+fn open_segment(out: &mut Vec<Administration>, at: Timestamp, rate: AmountRate) -> usize {
+    out.push(Administration {
+        start: at,
+        end: at,
+        amount: Amount::ZERO,
+        rate: Some(rate),
+        uncertain: Amount::ZERO,
+        what: String::new(),
+    });
+    out.len() - 1
+}
+
+/// The segment a basal (or KVO) amount recorded at `at` belongs to: the open one, else the
+/// last one (a piece recorded at the moment its segment closed), else one of its own.
+fn basal_segment(
+    out: &mut Vec<Administration>,
+    open: Option<usize>,
+    at: Timestamp,
+    rate: AmountRate,
+) -> usize {
+    match open.or_else(|| out.iter().rposition(|a| a.rate.is_some())) {
+        Some(i) => i,
+        None => open_segment(out, at, rate),
+    }
+}
+
 /// The delivery segments and boluses of a log: a segment runs from a start, a resume or a
 /// basal change to the next stop or change, with the basal (and KVO) amounts the log recorded
 /// within it; a bolus from its start to its end, with what it delivered. Every amount the log
@@ -365,17 +392,6 @@ fn administrations(journal: &[Record], basal: AmountRate) -> Vec<Administration>
     let mut open: Option<usize> = None;
     let mut bolus: Option<(Timestamp, DoseSource)> = None;
     let mut running_bolus = Amount::ZERO;
-    let open_segment = |out: &mut Vec<Administration>, at: Timestamp, rate: AmountRate| {
-        out.push(Administration {
-            start: at,
-            end: at,
-            amount: Amount::ZERO,
-            rate: Some(rate),
-            uncertain: Amount::ZERO,
-            what: String::new(),
-        });
-        out.len() - 1
-    };
     for rec in journal {
         match rec {
             Record::StateChanged { at, to, .. } => {
@@ -406,10 +422,7 @@ fn administrations(journal: &[Record], basal: AmountRate) -> Vec<Administration>
                 amount,
                 ..
             } => {
-                let i = match open.or_else(|| out.iter().rposition(|a| a.rate.is_some())) {
-                    Some(i) => i,
-                    None => open_segment(&mut out, *at, rate),
-                };
+                let i = basal_segment(&mut out, open, *at, rate);
                 if let Some(a) = out.get_mut(i) {
                     a.amount += *amount;
                     a.uncertain += *amount;
@@ -428,12 +441,7 @@ fn administrations(journal: &[Record], basal: AmountRate) -> Vec<Administration>
                 amount,
                 ..
             } => {
-                // Into the open segment, else the last one (a piece recorded at the moment its
-                // segment closed), else a segment of its own.
-                let i = match open.or_else(|| out.iter().rposition(|a| a.rate.is_some())) {
-                    Some(i) => i,
-                    None => open_segment(&mut out, *at, rate),
-                };
+                let i = basal_segment(&mut out, open, *at, rate);
                 if let Some(a) = out.get_mut(i) {
                     a.amount += *amount;
                     a.end = a.end.max(*at);

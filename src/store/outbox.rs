@@ -209,6 +209,21 @@ pub struct Pending {
     pub attempts: u64,
 }
 
+/// Message `id` is no longer owed to `endpoint` (acknowledged, or the endpoint forgotten), in
+/// the caller's transaction; the message itself is deleted once no endpoint owes it.
+fn release(tx: &rusqlite::Transaction<'_>, endpoint: &str, id: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM outbox WHERE endpoint = ?1 AND message_id = ?2",
+        params![endpoint, id],
+    )?;
+    tx.execute(
+        "DELETE FROM outbox_message WHERE id = ?1
+         AND NOT EXISTS (SELECT 1 FROM outbox WHERE message_id = ?1)",
+        params![id],
+    )?;
+    Ok(())
+}
+
 /// How many messages `OutboxReader::forget` drops in one transaction.
 pub const FORGET_AT_ONCE: i64 = 200;
 
@@ -338,17 +353,7 @@ impl OutboxReader {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(sqlite)?;
-        tx.execute(
-            "DELETE FROM outbox WHERE endpoint = ?1 AND message_id = ?2",
-            params![endpoint, id],
-        )
-        .map_err(sqlite)?;
-        tx.execute(
-            "DELETE FROM outbox_message WHERE id = ?1
-             AND NOT EXISTS (SELECT 1 FROM outbox WHERE message_id = ?1)",
-            params![id],
-        )
-        .map_err(sqlite)?;
+        release(&tx, endpoint, id).map_err(sqlite)?;
         tx.commit().map_err(sqlite)
     }
 
@@ -421,17 +426,7 @@ impl OutboxReader {
                 return Ok(dropped);
             }
             for id in &ids {
-                tx.execute(
-                    "DELETE FROM outbox WHERE endpoint = ?1 AND message_id = ?2",
-                    params![endpoint, id],
-                )
-                .map_err(sqlite)?;
-                tx.execute(
-                    "DELETE FROM outbox_message WHERE id = ?1
-                     AND NOT EXISTS (SELECT 1 FROM outbox WHERE message_id = ?1)",
-                    params![id],
-                )
-                .map_err(sqlite)?;
+                release(&tx, endpoint, *id).map_err(sqlite)?;
             }
             tx.commit().map_err(sqlite)?;
             dropped += u64::try_from(ids.len()).unwrap_or(0);

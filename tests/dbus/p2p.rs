@@ -448,14 +448,9 @@ async fn the_clinician_confirms_the_implant_dose_then_exports() {
     )));
 }
 
-#[tokio::test]
-async fn each_export_goes_to_a_new_folder_and_never_through_a_link() {
-    let dir = TempDir::new("p2p-export-fresh");
-    let mut service = logged_service(&dir, Timestamp::ORIGIN);
-    // 2026-11-30T14:05:09Z.
-    let wall = FakeWall::at(1_796_047_509_000);
-    service.set_wall_clock(Box::new(wall.clone()));
-    let p = pump_with(service, Timestamp::ORIGIN).await;
+/// `p`'s trial run half an hour, ended by the nurse, and its implant's dose confirmed by the
+/// clinician (another dose than the proposal, with a reason); the clinician's token.
+async fn ended_and_confirmed(p: Pump) -> (Pump, String) {
     p.running().await;
     p.run_to(h(0.5)).await;
     let nurse = p.login(NURSE).await;
@@ -465,6 +460,17 @@ async fn each_export_goes_to_a_new_folder_and_never_through_a_link() {
         .confirm_implant_dose_with_reason(&clinician, "0.5 mg/day", "a short bench trial")
         .await
         .unwrap();
+    (p, clinician)
+}
+
+#[tokio::test]
+async fn each_export_goes_to_a_new_folder_and_never_through_a_link() {
+    let dir = TempDir::new("p2p-export-fresh");
+    let mut service = logged_service(&dir, Timestamp::ORIGIN);
+    // 2026-11-30T14:05:09Z.
+    let wall = FakeWall::at(1_796_047_509_000);
+    service.set_wall_clock(Box::new(wall.clone()));
+    let (p, clinician) = ended_and_confirmed(pump_with(service, Timestamp::ORIGIN).await).await;
     let exports = || async {
         let service = p.shared.service.lock().await;
         service
@@ -532,24 +538,13 @@ async fn each_export_goes_to_a_new_folder_and_never_through_a_link() {
 #[tokio::test]
 async fn the_export_screen_writes_the_fhir_bundle_when_the_site_names_its_patients() {
     use titra::input::hardware::{HardwareConfig, IntegrationConfig};
-    let confirmed = |p: Pump| async move {
-        p.running().await;
-        p.run_to(h(0.5)).await;
-        let nurse = p.login(NURSE).await;
-        p.proxy.end_trial(&nurse).await.unwrap();
-        let clinician = p.login(CLINICIAN).await;
-        p.proxy
-            .confirm_implant_dose_with_reason(&clinician, "0.5 mg/day", "a short bench trial")
-            .await
-            .unwrap();
-        (p, clinician)
-    };
 
     // A site with no [integration]: PDF, JSON and CSV.
     let plain = TempDir::new("p2p-export-plain");
-    let (p, clinician) =
-        confirmed(pump_with(logged_service(&plain, Timestamp::ORIGIN), Timestamp::ORIGIN).await)
-            .await;
+    let (p, clinician) = ended_and_confirmed(
+        pump_with(logged_service(&plain, Timestamp::ORIGIN), Timestamp::ORIGIN).await,
+    )
+    .await;
     assert_eq!(
         p.proxy.export_formats().await.unwrap(),
         ["pdf", "json", "csv"]
@@ -586,7 +581,7 @@ async fn the_export_screen_writes_the_fhir_bundle_when_the_site_names_its_patien
     let (library, _) = titra::input::check::load_library(None).unwrap();
     let service =
         crate::common::daemon::logged_service_with_config(&site, Timestamp::ORIGIN, library, cfg);
-    let (p, clinician) = confirmed(pump_with(service, Timestamp::ORIGIN).await).await;
+    let (p, clinician) = ended_and_confirmed(pump_with(service, Timestamp::ORIGIN).await).await;
     let formats = p.proxy.export_formats().await.unwrap();
     assert_eq!(formats, ["pdf", "json", "csv", "fhir"]);
     let (to, files) = p

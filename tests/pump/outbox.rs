@@ -445,18 +445,8 @@ impl Pump {
             backlog_alarm: 100_000,
             patient_system: Some("urn:oid:1.2.3.4.5.6".to_owned()),
         });
-        let (library, source) = titra::input::check::load_library(None).unwrap();
-        let sim = titra::sim::SimPump::new(&cfg.mechanism, &cfg.simulation, cfg.mechanism.syringe);
-        let mut svc = PumpService::new(
-            cfg,
-            library,
-            source,
-            titra::service::auth::Auth::demo().unwrap(),
-            Box::new(sim),
-            Some(dir.join("titra.db")),
-            now,
-        )
-        .unwrap();
+        let (library, _) = titra::input::check::load_library(None).unwrap();
+        let mut svc = crate::common::daemon::logged_service_with_config(dir, now, library, cfg);
         svc.confirm_checklist_as_demo(true);
         // As titra-pumpd does: the wall clock is given once the service has started, then
         // what an ended trial still owes is queued.
@@ -518,6 +508,16 @@ impl Pump {
         self.as_user(NURSE, |s, t, now| s.start(t, now));
     }
 
+    /// A pump started in `dir` (the FHIR server named as `fhir` says) whose trial ran half an
+    /// hour, ended, and had its implant's dose confirmed.
+    fn confirmed(dir: &Path, fhir: bool) -> Pump {
+        let mut p = Pump::start(dir, false, fhir, Timestamp::ORIGIN);
+        p.started();
+        p.run_for(Duration::from_mins(30));
+        p.ended_and_confirmed();
+        p
+    }
+
     /// The trial ended and the implant's dose confirmed by the clinician (no baseline pain,
     /// so no proposal: a dose with a reason).
     fn ended_and_confirmed(&mut self) {
@@ -533,6 +533,23 @@ impl Pump {
             .map(|_| ())
         });
     }
+}
+
+/// The messages of `kind` ("pcd-01") in the outbox of the log at `db`: (the moment each
+/// reports on the pump's clock, ms; its text), in order.
+fn queued(db: &Path, kind: &str) -> Vec<(u64, String)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.prepare("SELECT at_ms, body FROM outbox_message WHERE kind = ?1 ORDER BY id")
+        .unwrap()
+        .query_map([kind], |r| {
+            Ok((
+                u64::try_from(r.get::<_, i64>(0)?).unwrap(),
+                r.get::<_, String>(1)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 /// The trial summary's Bundles in the outbox of the log at `db`, as JSON.
@@ -594,10 +611,7 @@ fn a_bundle_lost_to_a_restart_is_queued_once_at_the_next_start() {
     for named_later in [false, true] {
         let dir = TempDir::new("outbox-lost-bundle");
         let db = dir.trial_log();
-        let mut p = Pump::start(&dir, false, !named_later, Timestamp::ORIGIN);
-        p.started();
-        p.run_for(Duration::from_mins(30));
-        p.ended_and_confirmed();
+        let p = Pump::confirmed(&dir, !named_later);
         drop(p);
         if named_later {
             assert!(bundles(&db).is_empty());
@@ -630,10 +644,7 @@ fn a_bundle_lost_to_a_restart_is_queued_once_at_the_next_start() {
 fn a_bundle_queued_with_its_confirmation_is_not_queued_again_at_the_next_start() {
     let dir = TempDir::new("outbox-bundle-once");
     let db = dir.trial_log();
-    let mut p = Pump::start(&dir, false, true, Timestamp::ORIGIN);
-    p.started();
-    p.run_for(Duration::from_mins(30));
-    p.ended_and_confirmed();
+    let mut p = Pump::confirmed(&dir, true);
     assert_eq!(bundles(&db).len(), 1);
     p.run_for(Duration::from_mins(2));
     assert_eq!(bundles(&db).len(), 1);
@@ -650,10 +661,7 @@ fn a_bundle_queued_with_its_confirmation_is_not_queued_again_at_the_next_start()
 fn no_bundle_is_queued_from_a_log_that_failed_its_start_up_check() {
     let dir = TempDir::new("outbox-bundle-tampered");
     let db = dir.trial_log();
-    let mut p = Pump::start(&dir, false, true, Timestamp::ORIGIN);
-    p.started();
-    p.run_for(Duration::from_mins(30));
-    p.ended_and_confirmed();
+    let p = Pump::confirmed(&dir, true);
     drop(p);
     forget_the_bundle(&db);
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -690,19 +698,7 @@ fn after_a_restart_the_recovery_is_dated_by_the_trial_and_a_standing_alarm_keeps
     // A nurse acknowledges what stands: each alarm's report says so under its identity.
     p.as_user(NURSE, |s, t, now| s.acknowledge(t, now));
     p.run_for(Duration::from_mins(1));
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let acm: Vec<(u64, String)> = conn
-        .prepare("SELECT at_ms, body FROM outbox_message WHERE kind = 'pcd-04' ORDER BY id")
-        .unwrap()
-        .query_map([], |r| {
-            Ok((
-                u64::try_from(r.get::<_, i64>(0)?).unwrap(),
-                r.get::<_, String>(1)?,
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let acm = queued(&db, "pcd-04");
     let identity = |body: &str| {
         body.split('\r')
             .find(|s| s.starts_with("OBR|"))
@@ -746,19 +742,7 @@ fn the_daemons_messages_follow_the_wall_clock_once_it_is_set() {
     // The time server answers: the wall clock moves an hour on.
     p.wall_at_origin += 3_600_000;
     p.run_for(Duration::from_mins(3));
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let decs: Vec<(u64, String)> = conn
-        .prepare("SELECT at_ms, body FROM outbox_message WHERE kind = 'pcd-01' ORDER BY id")
-        .unwrap()
-        .query_map([], |r| {
-            Ok((
-                u64::try_from(r.get::<_, i64>(0)?).unwrap(),
-                r.get::<_, String>(1)?,
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let decs = queued(&db, "pcd-01");
     assert!(decs.len() >= 7, "{} DECs", decs.len());
     let (first_at, first) = &decs[0];
     assert_eq!(msh_7(first), dtm(WALL_AT_ORIGIN + first_at));

@@ -435,8 +435,9 @@ impl RecordSink for FailingSink {
     }
 }
 
-#[test]
-fn a_log_that_cannot_be_written_stops_delivery() {
+/// The example trial's engine on simulated hardware, writing to `sink`, verified, primed and
+/// running from the origin.
+fn running_with(sink: Box<dyn RecordSink>) -> Engine<SimPump> {
     let (library, _) = check::load_library(None).unwrap();
     let cfg = HardwareConfig::built_in().unwrap();
     let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, Volume::from_ml(20));
@@ -451,11 +452,17 @@ fn a_log_that_cannot_be_written_stops_delivery() {
         Some(Role::Nurse),
     )
     .unwrap();
-    e.attach_sink(Box::new(FailingSink { left: 20 }), t0)
-        .unwrap();
+    e.attach_sink(sink, t0).unwrap();
     e.verify(t0).unwrap();
     e.prime(t0, Volume::ZERO).unwrap();
     e.start(t0).unwrap();
+    e
+}
+
+#[test]
+fn a_log_that_cannot_be_written_stops_delivery() {
+    let t0 = Timestamp::ORIGIN;
+    let mut e = running_with(Box::new(FailingSink { left: 20 }));
     let mut now = t0;
     while now < Timestamp::from_ms(3_600_000) {
         now = e
@@ -514,33 +521,13 @@ impl RecordSink for TickFailingSink {
 #[test]
 fn a_failing_periodic_queueing_is_tried_again_once_a_minute_and_delivery_goes_on() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let (library, _) = check::load_library(None).unwrap();
-    let cfg = HardwareConfig::built_in().unwrap();
-    let sim = SimPump::new(&cfg.mechanism, &cfg.simulation, Volume::from_ml(20));
     let t0 = Timestamp::ORIGIN;
-    let mut e = Engine::new(
-        sim,
-        &cfg,
-        trial(),
-        morphine(),
-        &library,
-        t0,
-        Some(Role::Nurse),
-    )
-    .unwrap();
     let tries = std::sync::Arc::new(AtomicUsize::new(0));
     let failing = std::sync::Arc::new(AtomicBool::new(true));
-    e.attach_sink(
-        Box::new(TickFailingSink {
-            tries: tries.clone(),
-            failing: failing.clone(),
-        }),
-        t0,
-    )
-    .unwrap();
-    e.verify(t0).unwrap();
-    e.prime(t0, Volume::ZERO).unwrap();
-    e.start(t0).unwrap();
+    let mut e = running_with(Box::new(TickFailingSink {
+        tries: tries.clone(),
+        failing: failing.clone(),
+    }));
     // A pass every second for ten minutes.
     let mut passes = 0;
     let mut now = t0;

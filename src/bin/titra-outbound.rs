@@ -64,6 +64,22 @@ fn main() -> ExitCode {
         tracing::info!("no interface engine or FHIR server is configured: nothing to send");
         return ExitCode::SUCCESS;
     }
+    // Until systemd (or a technician) stops it: SIGTERM or SIGINT, both taken before the
+    // senders start (a signal in between would end the process by its default action, the
+    // senders mid-write).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let mut term = runtime.as_ref().ok().and_then(|rt| {
+        rt.block_on(async {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+        })
+    });
+    let mut interrupt = runtime.as_ref().ok().and_then(|rt| {
+        rt.block_on(async {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
+        })
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let threads = titra::service::outbound::start(
         &engines,
@@ -72,25 +88,14 @@ fn main() -> ExitCode {
         &stop,
         titra::service::outbound::Timing::default(),
     );
-    // Until systemd (or a technician) stops it: SIGTERM or SIGINT.
-    let signalled = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map(|rt| {
-            rt.block_on(async {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    () = async {
-                        match term.as_mut() {
-                            Some(t) => { t.recv().await; }
-                            None => std::future::pending::<()>().await,
-                        }
-                    } => {}
-                }
-            });
+    let signalled = runtime.map(|rt| {
+        rt.block_on(async {
+            tokio::select! {
+                () = received(term.as_mut()) => {}
+                () = received(interrupt.as_mut()) => {}
+            }
         });
+    });
     if let Err(e) = signalled {
         tracing::error!(error = %e, "cannot wait for a signal");
     }
@@ -100,4 +105,14 @@ fn main() -> ExitCode {
     }
     tracing::info!("stopped: what was not acknowledged stays in the outbox");
     ExitCode::SUCCESS
+}
+
+/// Until `signal` arrives (never when it could not be taken).
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
